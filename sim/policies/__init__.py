@@ -1,0 +1,24 @@
+"""Limit policies: one module per policy, one shared interface, a registry.
+
+Importing this package registers every built-in policy. To add a policy, write a module
+here with a ``@register_policy`` class and a ``conf/policy/<name>.yaml`` (see
+``docs/adding-a-policy.md``), and import the module below.
+"""
+
+from sim.policies import behaviour_rules, static  # noqa: F401  (registration)
+from sim.policies.base import LimitDecision, LimitPolicy, PolicyConfig, PortfolioView
+from sim.policies.reasons import RAISE_REASONS, ReasonCode
+from sim.policies.registry import build_policy, policy_class, policy_names, register_policy
+
+__all__ = [
+    "RAISE_REASONS",
+    "LimitDecision",
+    "LimitPolicy",
+    "PolicyConfig",
+    "PortfolioView",
+    "ReasonCode",
+    "build_policy",
+    "policy_class",
+    "policy_names",
+    "register_policy",
+]

@@ -1,0 +1,188 @@
+"""The ``behaviour_rules`` policy: the seed article's heuristic (mechanisms M1-M4).
+
+Cuts on delinquency, on frequent draws and on early/immediate repayment (fast turnover
+the platform reads as low value or cash-out risk), lowers the target for thin history
+and low spending diversity, cuts temporarily after a high-risk transaction (restored
+after ``restore_after_clean_months`` clean months), and raises limits after stable
+on-time use. One reason per change, in this priority order: delinquency, high-risk
+transaction, early repayment, frequent draws, thin history, low spending diversity,
+restoration, stable-use increase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.policies.base import (
+    LimitDecision,
+    LimitPolicy,
+    PolicyConfig,
+    PortfolioView,
+    check_range,
+)
+from sim.policies.reasons import ReasonCode
+from sim.policies.registry import register_policy
+
+
+@dataclass
+class BehaviourRulesConfig(PolicyConfig):
+    """Thresholds and step sizes of the behaviour-rules heuristic.
+
+    All cuts and raises are fractions of the current limit. Thresholds are counts over
+    the last 3 months (the view's ``draws_3m`` and ``early_repayments_3m``).
+    The defaults are assumptions chosen to reproduce the behaviour the seed article
+    describes, not estimates: no platform publishes its rule book.
+    """
+
+    name: str = "behaviour_rules"
+    delinquency_dpd: int = 30
+    delinquency_cut: float = 0.5
+    frequent_draws_threshold: int = 6
+    frequent_draws_cut: float = 0.2
+    early_repayment_threshold: int = 2
+    early_repayment_cut: float = 0.2
+    thin_history_months: int = 12
+    thin_history_cut: float = 0.1
+    low_diversity_threshold: float = 0.3
+    low_diversity_cut: float = 0.1
+    high_risk_cut: float = 0.5
+    restore_after_clean_months: int = 3
+    stable_on_time_months: int = 6
+    stable_min_utilisation: float = 0.1
+    stable_max_utilisation: float = 0.9
+    raise_step: float = 0.1
+    raise_cooldown_months: int = 6
+    cut_cooldown_months: int = 3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for field in (
+            "delinquency_cut",
+            "frequent_draws_cut",
+            "early_repayment_cut",
+            "thin_history_cut",
+            "low_diversity_cut",
+            "high_risk_cut",
+            "low_diversity_threshold",
+            "stable_min_utilisation",
+        ):
+            check_range(self, field, 0.0, 1.0)
+        check_range(self, "stable_max_utilisation", self.stable_min_utilisation, None)
+        check_range(self, "raise_step", 0.0, 10.0)
+        for field in (
+            "delinquency_dpd",
+            "frequent_draws_threshold",
+            "early_repayment_threshold",
+            "thin_history_months",
+            "restore_after_clean_months",
+            "stable_on_time_months",
+            "raise_cooldown_months",
+            "cut_cooldown_months",
+        ):
+            check_range(self, field, 0, 10_000)
+
+
+@register_policy
+class BehaviourRulesPolicy(LimitPolicy):
+    """Rule-based limit management from observed behaviour (DOMAIN.md M1-M4).
+
+    State kept per borrower: months since the last change of each direction, and the
+    limit to restore after a temporary (high-risk transaction) cut.
+    """
+
+    name = "behaviour_rules"
+    config_class = BehaviourRulesConfig
+    config: BehaviourRulesConfig
+
+    def reset(self, n_borrowers: int) -> None:
+        """Size the per-borrower memory."""
+        big = np.iinfo(np.int16).max // 2
+        self._months_since_raise = np.full(n_borrowers, big, dtype=np.int32)
+        self._months_since_cut = np.full(n_borrowers, big, dtype=np.int32)
+        self._restore_limit_cny = np.zeros(n_borrowers)
+        self._clean_months = np.zeros(n_borrowers, dtype=np.int32)
+
+    def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
+        """Apply the rules in priority order; see the module docstring."""
+        c = self.config
+        limit = view.limit_cny
+        new = limit.copy()
+        reason = np.zeros(view.n_borrowers, dtype=np.int8)
+        undecided = view.is_open.copy()
+        can_cut = self._months_since_cut >= c.cut_cooldown_months
+
+        def cut(mask: np.ndarray, fraction: float, code: ReasonCode) -> None:
+            nonlocal undecided
+            hit = undecided & mask
+            new[hit] = limit[hit] * (1.0 - fraction)
+            reason[hit] = code
+            undecided &= ~mask
+
+        # Temporary cut memory: a high-risk transaction restarts the clean-month clock.
+        temp_active = self._restore_limit_cny > 0
+        clean = view.is_open & (view.dpd == 0) & ~view.high_risk_flag
+        self._clean_months = np.where(clean, self._clean_months + 1, 0)
+
+        cut(view.dpd >= c.delinquency_dpd, c.delinquency_cut, ReasonCode.DELINQUENCY)
+        high_risk = view.high_risk_flag & undecided
+        # Remember the pre-cut limit once (a second flag does not overwrite it).
+        self._restore_limit_cny = np.where(
+            high_risk & ~temp_active, limit, self._restore_limit_cny
+        )
+        cut(view.high_risk_flag, c.high_risk_cut, ReasonCode.HIGH_RISK_TRANSACTION)
+        cut(
+            can_cut & (view.early_repayments_3m >= c.early_repayment_threshold),
+            c.early_repayment_cut,
+            ReasonCode.EARLY_REPAYMENT,
+        )
+        cut(
+            can_cut & (view.draws_3m >= c.frequent_draws_threshold),
+            c.frequent_draws_cut,
+            ReasonCode.FREQUENT_DRAWS,
+        )
+        cut(
+            can_cut & (view.history_months < c.thin_history_months),
+            c.thin_history_cut,
+            ReasonCode.THIN_HISTORY,
+        )
+        cut(
+            can_cut & (view.spending_diversity < c.low_diversity_threshold),
+            c.low_diversity_cut,
+            ReasonCode.LOW_SPENDING_DIVERSITY,
+        )
+
+        restore = (
+            undecided
+            & (self._restore_limit_cny > 0)
+            & (self._clean_months >= c.restore_after_clean_months)
+        )
+        new[restore] = np.maximum(self._restore_limit_cny[restore], limit[restore])
+        reason[restore] = ReasonCode.RESTORED_AFTER_TEMPORARY_CUT
+        self._restore_limit_cny[restore] = 0.0
+        undecided &= ~restore
+
+        stable = (
+            undecided
+            & (self._restore_limit_cny == 0)
+            & (view.on_time_months >= c.stable_on_time_months)
+            & (view.utilisation >= c.stable_min_utilisation)
+            & (view.utilisation <= c.stable_max_utilisation)
+            & (view.early_repayments_3m == 0)
+            & (self._months_since_raise >= c.raise_cooldown_months)
+        )
+        new[stable] = limit[stable] * (1.0 + c.raise_step)
+        reason[stable] = ReasonCode.STABLE_USE_INCREASE
+
+        new = self.clip(new, view)
+        changed = new != limit
+        reason = np.where(changed, reason, 0).astype(np.int8)
+        # A restoration that the clip leaves equal to the current limit still clears memory.
+        self._months_since_cut = np.where(changed & (new < limit), 0, self._months_since_cut + 1)
+        self._months_since_raise = np.where(
+            changed & (new > limit), 0, self._months_since_raise + 1
+        )
+        # A line closed at default forgets any pending restoration.
+        self._restore_limit_cny = np.where(view.is_open, self._restore_limit_cny, 0.0)
+        return LimitDecision(new, reason)
