@@ -5,10 +5,26 @@ here with a ``@register_policy`` class and a ``conf/policy/<name>.yaml`` (see
 ``docs/adding-a-policy.md``), and import the module below.
 """
 
-from sim.policies import behaviour_rules, static  # noqa: F401  (registration)
+from sim.policies import (  # noqa: F401  (registration)
+    behaviour_rules,
+    champion_challenger,
+    counter_cyclical,
+    exposure_cap,
+    parametric,
+    pd_threshold,
+    sme_aware,
+    static,
+    utilisation_cli,
+)
 from sim.policies.base import LimitDecision, LimitPolicy, PolicyConfig, PortfolioView
 from sim.policies.reasons import RAISE_REASONS, ReasonCode
-from sim.policies.registry import build_policy, policy_class, policy_names, register_policy
+from sim.policies.registry import (
+    build_config,
+    build_policy,
+    policy_class,
+    policy_names,
+    register_policy,
+)
 
 __all__ = [
     "RAISE_REASONS",
@@ -17,6 +33,7 @@ __all__ = [
     "PolicyConfig",
     "PortfolioView",
     "ReasonCode",
+    "build_config",
     "build_policy",
     "policy_class",
     "policy_names",

@@ -185,7 +185,9 @@ def check_range(
         lo = "-inf" if low is None else f"{low}"
         hi = "inf" if high is None else f"{high}"
         left = "(" if low_open or low is None else "["
-        raise ValueError(f"{prefix}.{field} = {value!r} is outside the allowed range {left}{lo}, {hi}]")
+        raise ValueError(
+            f"{prefix}.{field} = {value!r} is outside the allowed range {left}{lo}, {hi}]"
+        )
 
 
 class LimitPolicy(ABC):
@@ -218,11 +220,29 @@ class LimitPolicy(ABC):
         """
 
     def clip(self, new_limit_cny: np.ndarray, view: PortfolioView) -> np.ndarray:
-        """Round to 0.01 CNY, keep inside [min_limit, max_limit], 0 for closed lines."""
-        out = np.clip(new_limit_cny, self.config.min_limit_cny, self.config.max_limit_cny)
-        # A raise never lowers a limit that already sits above the ceiling, and vice versa.
+        """Finalise proposed limits: the platform's invariants for every policy.
+
+        Rounds to 0.01 CNY; keeps raises at or under ``max_limit_cny`` and cuts at or above
+        ``min_limit_cny``; never cuts below the drawn balance (a cut removes undrawn
+        limit, it does not put the account over its limit); closed lines stay at 0; rows
+        left equal to the current limit are returned exactly unchanged.
+
+        Args:
+            new_limit_cny: ``(n,)`` proposed limits, CNY.
+            view: the view the proposal was made from.
+
+        Returns:
+            ``(n,)`` float64 final limits.
+        """
+        limit = view.limit_cny
+        proposed = np.asarray(new_limit_cny, dtype=np.float64)
+        balance_floor = np.ceil(view.balance_cny * 100.0 - 1e-6) / 100.0
+        cut_floor = np.maximum(self.config.min_limit_cny, balance_floor)
         out = np.where(
-            (new_limit_cny == view.limit_cny), view.limit_cny, out
+            proposed < limit,
+            np.minimum(limit, np.maximum(proposed, cut_floor)),
+            np.where(proposed > limit, np.maximum(limit, np.minimum(proposed, self.config.max_limit_cny)), limit),
         )
         out = np.round(out, 2)
+        out = np.where(np.abs(out - limit) < 0.005, limit, out)
         return np.where(view.is_open, out, 0.0)

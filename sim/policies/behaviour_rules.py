@@ -142,16 +142,21 @@ class BehaviourRulesPolicy(LimitPolicy):
             c.frequent_draws_cut,
             ReasonCode.FREQUENT_DRAWS,
         )
-        cut(
-            can_cut & (view.history_months < c.thin_history_months),
-            c.thin_history_cut,
-            ReasonCode.THIN_HISTORY,
+        # M3/M4 lower the target limit (not a repeated cut): thin history and low spending
+        # diversity each take a fixed share off the initial limit while they last.
+        thin = view.history_months < c.thin_history_months
+        low_div = view.spending_diversity < c.low_diversity_threshold
+        target = (
+            view.initial_limit_cny
+            * np.where(thin, 1.0 - c.thin_history_cut, 1.0)
+            * np.where(low_div, 1.0 - c.low_diversity_cut, 1.0)
         )
-        cut(
-            can_cut & (view.spending_diversity < c.low_diversity_threshold),
-            c.low_diversity_cut,
-            ReasonCode.LOW_SPENDING_DIVERSITY,
-        )
+        above = undecided & (limit > target + 0.005)
+        for mask, code in ((thin, ReasonCode.THIN_HISTORY), (low_div, ReasonCode.LOW_SPENDING_DIVERSITY)):
+            hit = above & mask & undecided
+            new[hit] = target[hit]
+            reason[hit] = code
+            undecided &= ~hit
 
         restore = (
             undecided

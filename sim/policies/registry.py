@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from sim.policies.base import LimitPolicy
+from sim.policies.base import LimitPolicy, PolicyConfig
 
 _REGISTRY: dict[str, type[LimitPolicy]] = {}
 
@@ -40,34 +41,66 @@ def policy_class(name: str) -> type[LimitPolicy]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"policy.name = {name!r} is not a registered policy; known: {policy_names()}") from None
+        raise KeyError(
+            f"policy.name = {name!r} is not a registered policy; known: {policy_names()}"
+        ) from None
+
+
+def build_config(config: Mapping[str, Any] | Any) -> PolicyConfig:
+    """Validate a policy config and return it as the policy's config dataclass.
+
+    Args:
+        config: a mapping (plain ``dict`` or OmegaConf ``DictConfig``, resolved here) with
+            a ``name`` key, or an instance of a policy config dataclass.
+
+    Returns:
+        An instance of ``policy_class(name).config_class``.
+
+    Raises:
+        KeyError: unknown policy name.
+        TypeError: unknown config key, or ``config`` is not a mapping.
+        ValueError: a value outside its allowed range.
+    """
+    values = _as_dict(config)
+    cls = policy_class(values.get("name", ""))
+    fields = {f.name for f in dataclasses.fields(cls.config_class)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise TypeError(
+            f"policy {cls.name!r}: unknown config key(s) {unknown}; allowed: {sorted(fields)}"
+        )
+    return cls.config_class(**values)
 
 
 def build_policy(config: Mapping[str, Any] | Any) -> LimitPolicy:
     """Instantiate a policy from its config (a mapping or a config dataclass).
 
-    The mapping is validated by the policy's config dataclass, so an unknown key or an
-    out-of-range value raises with the field's name.
+    The mapping is validated by the policy's config dataclass (:func:`build_config`), so
+    an unknown key or an out-of-range value raises with the field's name. An OmegaConf
+    ``DictConfig`` (e.g. Hydra's composed ``cfg.policy``) is accepted and resolved.
 
     Raises:
         KeyError: unknown policy name.
         TypeError: unknown config key.
         ValueError: a value outside its allowed range.
     """
+    built = build_config(config)
+    return policy_class(built.name)(built)
+
+
+def _as_dict(config: Mapping[str, Any] | Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        values = dataclasses.asdict(config)
-    else:
-        values = dict(config)
-    cls = policy_class(values.get("name", ""))
-    fields = {f.name for f in dataclasses.fields(cls.config_class)}
-    unknown = sorted(set(values) - fields)
-    if unknown:
-        raise TypeError(f"policy {cls.name!r}: unknown config key(s) {unknown}; allowed: {sorted(fields)}")
-    return cls(_build_config(cls.config_class, values))
+        return {f.name: copy.deepcopy(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    from omegaconf import OmegaConf
 
-
-def _build_config(config_class: Callable[..., Any], values: dict[str, Any]) -> Any:
-    return config_class(**values)
+    if OmegaConf.is_config(config):
+        values = OmegaConf.to_container(config, resolve=True)
+        if not isinstance(values, dict):
+            raise TypeError(f"policy config must be a mapping, got a {type(values).__name__}")
+        return {str(k): v for k, v in values.items()}
+    if not isinstance(config, Mapping):
+        raise TypeError(f"policy config must be a mapping, got a {type(config).__name__}")
+    return dict(config)
 
 
 def _load_builtin() -> None:

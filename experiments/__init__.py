@@ -1,0 +1,1 @@
+"""Experiment entry points: Hydra runs, sweeps, comparison, validation, benchmarks."""

@@ -1,0 +1,6 @@
+"""Mesa agents: thin views over the model's state arrays."""
+
+from sim.agents.borrower import Borrower
+from sim.agents.platform import Platform
+
+__all__ = ["Borrower", "Platform"]

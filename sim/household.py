@@ -1,0 +1,295 @@
+"""Household month: income, spending, use of the credit line and repayment decisions.
+
+Everything here is vectorised over all borrowers. The world's random numbers for a
+month are drawn in one call, :func:`draw_world`, with fixed shapes and a fixed order,
+so two policies under the same seed see exactly the same shocks (common random
+numbers) whatever their limits do to balances.
+
+Order inside the month (part of stages ``household`` and ``funding`` of the model):
+
+1. employment transitions and income;
+2. essential spending (needs, plus occasional expense shocks): from cash, then the
+   credit line, then unmet (consumption is cut);
+3. payment towards this month's minimum due (from last month's statement), by
+   behaviour type, limited by cash;
+4. race to default: delinquent, unemployed borrowers may draw their remaining limit;
+5. discretionary spending: from cash above a reserve, then (by type-specific
+   propensity) the credit line; credit wanted but not available is unmet credit need;
+6. transactors route part of their spending through the line and repay it the same
+   month (early/immediate repayment, M1/M2); credit-savvy transactors (M10) plan one
+   draw and repay at the due date instead.
+
+Money identity (tested): ``savings_after = savings_before + income + draws -
+repayments - consumption``, per borrower, to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import BehaviourConfig
+from sim.scenarios import MacroState
+from sim.state import RECENT_MONTHS, BehaviourType, BorrowerState, round_cny
+
+
+@dataclass(frozen=True)
+class WorldDraws:
+    """One month of the world's random numbers, shape ``(n_borrowers,)`` each.
+
+    Attributes:
+        u_job: uniform, job loss or job finding.
+        z_income: standard normal, transitory income shock.
+        z_needs: standard normal, essential spending noise.
+        z_discretionary: standard normal, discretionary spending noise.
+        u_expense_shock: uniform, whether an expense shock hits.
+        e_expense_shock: exponential(1), size of the expense shock.
+        u_skip: uniform, delinquent-prone borrowers skipping a payment.
+        u_race: uniform, race to default.
+        u_high_risk: uniform, high-risk transaction flag.
+        k_line_draws: Poisson count of a transactor's line uses this month.
+    """
+
+    u_job: np.ndarray
+    z_income: np.ndarray
+    z_needs: np.ndarray
+    z_discretionary: np.ndarray
+    u_expense_shock: np.ndarray
+    e_expense_shock: np.ndarray
+    u_skip: np.ndarray
+    u_race: np.ndarray
+    u_high_risk: np.ndarray
+    k_line_draws: np.ndarray
+
+
+def draw_world(rng: np.random.Generator, n: int, behaviour: BehaviourConfig) -> WorldDraws:
+    """Draw one month of world shocks; shapes and order never depend on model state.
+
+    Args:
+        rng: the world stream.
+        n: number of borrowers.
+        behaviour: household parameters (only the transactor draw rate is used).
+
+    Returns:
+        The month's draws (float32 uniforms/normals, int64 counts).
+    """
+    return WorldDraws(
+        u_job=rng.random(n, dtype=np.float32),
+        z_income=rng.standard_normal(n, dtype=np.float32),
+        z_needs=rng.standard_normal(n, dtype=np.float32),
+        z_discretionary=rng.standard_normal(n, dtype=np.float32),
+        u_expense_shock=rng.random(n, dtype=np.float32),
+        e_expense_shock=rng.standard_exponential(n, dtype=np.float32),
+        u_skip=rng.random(n, dtype=np.float32),
+        u_race=rng.random(n, dtype=np.float32),
+        u_high_risk=rng.random(n, dtype=np.float32),
+        k_line_draws=rng.poisson(behaviour.transactor_draws_per_month, n),
+    )
+
+
+@dataclass
+class HouseholdFlows:
+    """Per-borrower flows of one household month, CNY, shape ``(n_borrowers,)``.
+
+    Attributes:
+        income_cny: income received.
+        consumption_cny: spending actually done (needs + discretionary).
+        draws_cny: platform line draws.
+        repayments_cny: payments to the platform (scheduled + same-month repayments).
+        scheduled_payment_cny: payment towards this month's minimum due (statement).
+        early_repayment_cny: draws repaid within the month they were made.
+        unmet_need_cny: essential spending that could not be funded.
+        unmet_credit_cny: credit wanted but not available (needs gap + borrowing wish).
+        draw_count: number of draws, int16.
+        early_repayment_count: draws repaid in the same month, int16.
+    """
+
+    income_cny: np.ndarray
+    consumption_cny: np.ndarray
+    draws_cny: np.ndarray
+    repayments_cny: np.ndarray
+    scheduled_payment_cny: np.ndarray
+    early_repayment_cny: np.ndarray
+    unmet_need_cny: np.ndarray
+    unmet_credit_cny: np.ndarray
+    draw_count: np.ndarray
+    early_repayment_count: np.ndarray
+
+
+def household_month(
+    state: BorrowerState,
+    draws: WorldDraws,
+    macro: MacroState,
+    behaviour: BehaviourConfig,
+    step: int,
+) -> HouseholdFlows:
+    """Run one household month in place on ``state`` (see the module docstring).
+
+    Updates ``employed``, ``income_cny``, ``savings_cny``, ``balance_cny``, the draw /
+    early-repayment ring buffers, ``months_since_draw`` and ``high_risk_flag``.
+
+    Args:
+        state: borrower arrays, modified in place.
+        draws: this month's world draws.
+        macro: this month's macro state.
+        behaviour: household parameters.
+        step: simulated month (1-based), selects the ring-buffer slot.
+
+    Returns:
+        The month's flows.
+    """
+    b = behaviour
+    btype = state.behaviour_type
+    base = state.income_base_cny
+    open_line = ~state.defaulted
+
+    # 1. Employment and income.
+    p_loss = min(b.job_loss_prob_monthly * macro.job_loss_multiplier, 1.0)
+    p_find = min(b.job_find_prob_monthly * macro.job_find_multiplier, 1.0)
+    lose = state.employed & (draws.u_job < p_loss)
+    find = ~state.employed & (draws.u_job < p_find)
+    state.employed = (state.employed & ~lose) | find
+    shock = np.exp(b.income_sigma * draws.z_income - 0.5 * b.income_sigma**2)
+    income = round_cny(
+        np.where(
+            state.employed,
+            base * macro.income_multiplier * shock,
+            base * b.unemployment_replacement,
+        )
+    )
+    state.income_cny = income
+    cash = state.savings_cny + income
+
+    # 2. Essential spending: cash, then the line, then unmet.
+    needs = base * b.needs_share * macro.seasonal_spending * np.exp(
+        b.needs_sigma * draws.z_needs - 0.5 * b.needs_sigma**2
+    )
+    hit = draws.u_expense_shock < b.expense_shock_prob_monthly
+    needs = round_cny(
+        needs + np.where(hit, base * b.expense_shock_mean_income_months * draws.e_expense_shock, 0.0)
+    )
+    available = np.where(open_line, np.maximum(state.limit_cny - state.balance_cny, 0.0), 0.0)
+    needs_cash = np.minimum(needs, cash)
+    needs_gap = round_cny(needs - needs_cash)
+    draw_needs = np.minimum(needs_gap, available)
+    unmet_need = round_cny(needs_gap - draw_needs)
+    cash = round_cny(cash - needs_cash)
+    available = available - draw_needs
+    balance = state.balance_cny + draw_needs
+
+    # 3. Scheduled payment towards the minimum due.
+    due = np.where(open_line, state.min_due_cny, 0.0)
+    statement = state.statement_cny
+    desired = np.select(
+        [
+            (btype == BehaviourType.TRANSACTOR) | (btype == BehaviourType.INACTIVE),
+            btype == BehaviourType.REVOLVER,
+            btype == BehaviourType.INSTALMENT,
+            btype == BehaviourType.DELINQUENT_PRONE,
+        ],
+        [
+            statement,
+            due * (1.0 + b.revolver_extra_payment),
+            np.maximum(due, statement / b.instalment_months),
+            np.where(draws.u_skip < b.delinquent_skip_prob_monthly, 0.0, due),
+        ],
+        default=due,
+    )
+    desired = np.where(open_line, np.maximum(desired, 0.0), 0.0)
+    scheduled = round_cny(np.minimum(np.minimum(desired, cash), balance))
+    cash = round_cny(cash - scheduled)
+    balance = balance - scheduled
+
+    # 4. Race to default (Qi 2009): delinquent and unemployed borrowers draw what is left.
+    race = (
+        open_line
+        & (state.missed >= 1)
+        & ~state.employed
+        & (draws.u_race < b.race_to_default_prob)
+        & (available > 0)
+    )
+    draw_race = round_cny(np.where(race, available, 0.0))
+    available = available - draw_race
+    balance = balance + draw_race
+    cash = cash + draw_race
+
+    # 5. Discretionary spending from cash above a reserve (plus a share of savings above
+    # a target: buffer-stock behaviour keeps savings stationary), then revolving demand:
+    # revolvers draw towards their habitual balance, which grows with limit increases by
+    # a type-specific marginal propensity to borrow (Gross & Souleles 2002; Agarwal et al.
+    # 2018: larger for riskier borrowers).
+    target = base * b.savings_target_income_months
+    wish = round_cny(
+        base
+        * b.discretionary_share
+        * macro.seasonal_spending
+        * np.exp(b.discretionary_sigma * draws.z_discretionary - 0.5 * b.discretionary_sigma**2)
+        + b.excess_savings_spend_rate * np.maximum(cash - target, 0.0)
+    )
+    reserve = base * b.cash_reserve_income_months
+    disc_cash = round_cny(np.minimum(wish, np.maximum(cash - reserve, 0.0)))
+    is_rev = btype == BehaviourType.REVOLVER
+    is_del = btype == BehaviourType.DELINQUENT_PRONE
+    is_inst = btype == BehaviourType.INSTALMENT
+    propensity = np.select(
+        [is_rev, is_del, is_inst],
+        [b.revolver_borrow_propensity, b.delinquent_borrow_propensity, b.instalment_borrow_propensity],
+        default=0.0,
+    )
+    mpb = np.select([is_rev, is_del, is_inst], [b.revolver_mpb, b.delinquent_mpb, b.instalment_mpb], default=0.0)
+    desired_balance = state.target_utilisation * state.initial_limit_cny + mpb * np.maximum(
+        state.limit_cny - state.initial_limit_cny, 0.0
+    )
+    borrow_wish = round_cny(np.maximum(desired_balance - balance, 0.0) * propensity * open_line)
+    draw_disc = round_cny(np.minimum(borrow_wish, available))
+    unmet_credit = round_cny(needs_gap - draw_needs + borrow_wish - draw_disc)
+    available = available - draw_disc
+    cash = round_cny(cash - disc_cash)
+    balance = balance + draw_disc
+    consumption = needs_cash + draw_needs + disc_cash + draw_disc
+
+    # 6. Transactors' line use: pay by line, repay at once (naive) or at the due date (savvy).
+    transactor = open_line & (btype == BehaviourType.TRANSACTOR) & (available > 0)
+    k = np.where(transactor, draws.k_line_draws, 0)
+    k = np.where(state.savvy, np.minimum(k, 1), k)
+    line_spend = round_cny(
+        np.where(k > 0, np.minimum(b.transactor_line_spend_share * (needs_cash + disc_cash), available), 0.0)
+    )
+    k = np.where(line_spend > 0, k, 0)
+    balance = balance + line_spend
+    early = round_cny(np.where(state.savvy, 0.0, line_spend))
+    balance = balance - early
+    # Spending moved onto the line frees the same cash; an early repayment uses it again.
+    cash = round_cny(cash + line_spend - early)
+
+    state.balance_cny = round_cny(balance)
+    state.savings_cny = cash
+    draws_total = round_cny(draw_needs + draw_race + draw_disc + line_spend)
+    draw_count = (
+        (draw_needs > 0).astype(np.int16)
+        + (draw_race > 0)
+        + (draw_disc > 0)
+        + k.astype(np.int16)
+    ).astype(np.int16)
+    early_count = np.where(early > 0, k, 0).astype(np.int16)
+    slot = step % RECENT_MONTHS
+    state.draws_recent[slot] = draw_count
+    state.early_recent[slot] = early_count
+    state.months_since_draw = np.where(
+        draw_count > 0, 0, np.minimum(state.months_since_draw + 1, 10_000)
+    ).astype(np.int16)
+    state.high_risk_flag = open_line & (draws.u_high_risk < b.high_risk_txn_prob_monthly)
+
+    return HouseholdFlows(
+        income_cny=income,
+        consumption_cny=round_cny(consumption),
+        draws_cny=draws_total,
+        repayments_cny=round_cny(scheduled + early),
+        scheduled_payment_cny=scheduled,
+        early_repayment_cny=early,
+        unmet_need_cny=unmet_need,
+        unmet_credit_cny=unmet_credit,
+        draw_count=draw_count,
+        early_repayment_count=early_count,
+    )

@@ -1,0 +1,886 @@
+"""Figures for comparing limit policies. Every function returns a Matplotlib ``Figure``.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, not through
+:mod:`matplotlib.pyplot`, so they are never registered with pyplot, need no display
+and leave no open pyplot figures behind. Nothing here writes files: save a figure with
+:func:`sim.io.save_figure`.
+
+Units on axes: money columns (``*_cny``) are labelled "CNY" with thousands separators;
+rates and shares (fractions in the data, including APR) are shown in percent; paired
+differences of fractions are in percentage points (pp). Each policy keeps the same
+colour in every figure (:func:`policy_colours`).
+
+Tables read here are those of :class:`sim.analysis.compare.RunTables` (columns
+``policy``, ``scenario``, ``seed`` plus the table's own). Functions that pool over seeds
+refuse tables mixing several scenarios (filter to one first), because pooling scenarios
+would mix different exogenous worlds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from sim.analysis.compare import HIGHER_IS_WORSE, _t_interval, summarise
+from sim.analysis.delinquency import roll_rate_matrix
+
+__all__ = [
+    "decile_bars",
+    "fan_chart",
+    "fan_charts",
+    "forest_plot",
+    "is_fraction",
+    "metric_label",
+    "metric_unit",
+    "pareto_front",
+    "policy_colours",
+    "policy_timeseries",
+    "roll_rate_heatmap",
+    "roll_rate_heatmaps",
+    "tradeoff_frontier",
+    "vintage_plot",
+]
+
+_PRETTY: dict[str, str] = {
+    "cumulative_default_rate": "Cumulative default rate",
+    "peak_ead_cny": "Peak EAD",
+    "mean_ead_cny": "Mean EAD",
+    "ead_cny": "EAD",
+    "expected_loss_cny": "Expected loss (EL)",
+    "realised_loss_cny": "Realised loss",
+    "dpd90_share": "90+ DPD share",
+    "dpd30_share": "30+ DPD share",
+    "effective_apr": "Effective APR",
+    "interest_fees_share_of_income": "Interest and fees share of income",
+    "high_cost_channel_share": "High-cost channel share",
+    "unmet_credit_need_cny": "Unmet credit need",
+    "median_cash_buffer_days": "Median cash buffer",
+    "share_buffer_under_15d": "Firms with cash buffer < 15 days",
+    "closure_rate": "Firm closure rate",
+    "late_supplier_payments_cny": "Late supplier payments",
+    "platform_net_interest_income_cny": "Platform net interest income",
+    "drawn_balance_cny": "Drawn balance",
+    "default_rate": "Default rate (monthly)",
+    "mean_utilisation": "Mean utilisation",
+    "limit_cuts": "Limit cuts",
+    "limit_raises": "Limit raises",
+    "cut_share": "Borrowers with at least one cut",
+}
+_ACRONYMS = {"ead": "EAD", "apr": "APR", "el": "EL", "pd": "PD", "lgd": "LGD", "dpd": "DPD"}
+_FRACTION_TOKENS = {"rate", "share", "apr", "utilisation", "ratio"}
+_COUNT_NAMES = {"limit_cuts", "limit_raises", "n_borrowers", "n_accounts"}
+_NEUTRAL = "0.6"
+_FIG_WIDTH = 6.4
+_PANEL_HEIGHT = 3.4
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def is_fraction(metric: str) -> bool:
+    """Whether a metric is a rate or share stored as a fraction (shown in percent).
+
+    Args:
+        metric: column name, e.g. ``"effective_apr"``.
+
+    Returns:
+        True for names containing the token ``rate``, ``share``, ``apr``,
+        ``utilisation`` or ``ratio`` (and not ending in ``_cny``).
+    """
+    if metric.endswith("_cny"):
+        return False
+    return bool(set(metric.split("_")) & _FRACTION_TOKENS)
+
+
+def metric_unit(metric: str) -> str:
+    """Display unit of a metric: ``"CNY"``, ``"%"``, ``"days"``, ``"count"`` or ``""``.
+
+    Args:
+        metric: column name.
+
+    Returns:
+        The unit shown in axis labels.
+    """
+    if metric.endswith("_cny"):
+        return "CNY"
+    if is_fraction(metric):
+        return "%"
+    if metric.endswith("_days"):
+        return "days"
+    if metric in _COUNT_NAMES:
+        return "count"
+    return ""
+
+
+def metric_label(metric: str, difference: bool = False) -> str:
+    """Readable axis label with unit, e.g. ``"Effective APR (%)"``, ``"EAD (CNY)"``.
+
+    Args:
+        metric: column name.
+        difference: label a difference (fractions in percentage points, ``"pp"``).
+
+    Returns:
+        The label text.
+    """
+    if metric in _PRETTY:
+        name = _PRETTY[metric]
+    else:
+        words = metric.removesuffix("_cny").split("_")
+        words = [_ACRONYMS.get(w, w) for w in words]
+        name = " ".join(words)
+        name = name[:1].upper() + name[1:]
+    unit = metric_unit(metric)
+    if difference:
+        name = f"Δ {name}"
+        unit = "pp" if unit == "%" else unit
+    return f"{name} ({unit})" if unit else name
+
+
+def _money(value: float, _pos: object = None) -> str:
+    if value == 0 or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.3g}"
+
+
+def _format_axis(axis: object, metric: str) -> None:
+    """Percent formatter for fractions, thousands separators for CNY."""
+    if is_fraction(metric):
+        axis.set_major_formatter(PercentFormatter(xmax=1.0))  # type: ignore[attr-defined]
+    elif metric.endswith("_cny"):
+        axis.set_major_formatter(FuncFormatter(_money))  # type: ignore[attr-defined]
+
+
+def policy_colours(policies: Sequence[str]) -> dict[str, tuple[float, float, float, float]]:
+    """A stable colour per policy (tab10 in sorted-name order, tab20 beyond 10).
+
+    Args:
+        policies: policy names (any order, duplicates allowed).
+
+    Returns:
+        Mapping policy name -> RGBA colour.
+    """
+    names = sorted(set(map(str, policies)))
+    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} is missing column(s) {missing}")
+
+
+def _one_scenario(df: pd.DataFrame, what: str) -> str | None:
+    """The single scenario of ``df`` (None if no column); raise if several are mixed."""
+    if "scenario" not in df.columns:
+        return None
+    scenarios = sorted(df["scenario"].dropna().astype(str).unique().tolist())
+    if len(scenarios) > 1:
+        raise ValueError(f"{what} mixes scenarios {scenarios}: filter to one scenario first")
+    return scenarios[0] if scenarios else None
+
+
+def _new_figure(n_panels: int, ncols: int = 2, height: float = _PANEL_HEIGHT):
+    """A constrained-layout Figure with ``n_panels`` axes in a grid (unused cells removed)."""
+    ncols = max(1, min(ncols, n_panels))
+    nrows = math.ceil(n_panels / ncols)
+    width = _FIG_WIDTH if ncols == 1 else 4.6 * ncols
+    fig = Figure(figsize=(width, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n_panels:]:
+        ax.remove()
+    return fig, list(axes[:n_panels])
+
+
+def _natural_key(label: str) -> list[object]:
+    """Sort key treating digit runs as numbers ("m2" < "m10")."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(label))]
+
+
+def _scenario_suffix(scenario: str | None) -> str:
+    return f" — scenario {scenario}" if scenario else ""
+
+
+# --------------------------------------------------------------------------- time series
+
+
+def fan_chart(
+    monthly_df: pd.DataFrame,
+    metric: str,
+    by: str = "policy",
+    band: tuple[float, float] = (0.05, 0.95),
+    ax: Axes | None = None,
+) -> Figure:
+    """Median over seeds of a monthly metric per policy, with an across-seed quantile band.
+
+    Args:
+        monthly_df: monthly table of one scenario (e.g. :attr:`RunTables.monthly`
+            filtered to a scenario) with columns ``step`` (int, month 1..n),
+            ``by`` and ``metric``; one row per run and step.
+        metric: monthly metric column, e.g. ``"ead_cny"``.
+        by: grouping column (one line per value), default ``"policy"``.
+        band: lower and upper quantiles of the shaded band, 0 <= low < high <= 1.
+        ax: axes to draw on; ``None`` creates a new figure with one axes.
+
+    Returns:
+        The figure (``ax.figure`` if ``ax`` was given). The median lines are labelled
+        with the group values (policy names); the bands carry no legend label.
+
+    Raises:
+        ValueError: if a column is missing, ``band`` is invalid, or the table mixes
+            scenarios.
+    """
+    _require(monthly_df, ["step", by, metric], "monthly_df")
+    low_q, high_q = band
+    if not 0.0 <= low_q < high_q <= 1.0:
+        raise ValueError(f"band must satisfy 0 <= low < high <= 1, got {band}")
+    scenario = _one_scenario(monthly_df, "monthly_df")
+    if ax is None:
+        fig, (ax,) = _new_figure(1)
+    else:
+        fig = ax.figure  # type: ignore[assignment]
+    groups = sorted(monthly_df[by].astype(str).unique().tolist())
+    colours = policy_colours(groups)
+    for name in groups:
+        rows = monthly_df[monthly_df[by].astype(str) == name]
+        values = rows[["step", metric]].astype({metric: float})
+        quantiles = values.groupby("step")[metric].quantile([low_q, 0.5, high_q]).unstack()
+        steps = quantiles.index.to_numpy(dtype=float)
+        ax.fill_between(
+            steps,
+            quantiles[low_q].to_numpy(dtype=float),
+            quantiles[high_q].to_numpy(dtype=float),
+            color=colours[name],
+            alpha=0.2,
+            linewidth=0,
+            label="_nolegend_",
+        )
+        ax.plot(steps, quantiles[0.5].to_numpy(dtype=float), color=colours[name], label=name)
+    ax.set_xlabel("Month (step)")
+    ax.set_ylabel(metric_label(metric))
+    _format_axis(ax.yaxis, metric)
+    ax.set_title(metric_label(metric).split(" (")[0] + _scenario_suffix(scenario), fontsize=10)
+    ax.legend(
+        title=f"{by}; median, {low_q:.0%}–{high_q:.0%} band over seeds",
+        fontsize=7,
+        title_fontsize=7,
+    )
+    ax.grid(alpha=0.3)
+    return fig  # type: ignore[return-value]
+
+
+def fan_charts(
+    monthly_df: pd.DataFrame,
+    metrics: Sequence[str],
+    by: str = "policy",
+    band: tuple[float, float] = (0.05, 0.95),
+    ncols: int = 2,
+) -> Figure:
+    """Grid of :func:`fan_chart` panels, one per metric.
+
+    Args:
+        monthly_df: monthly table of one scenario (see :func:`fan_chart`).
+        metrics: monthly metric columns, one panel each (at least one).
+        by: grouping column, default ``"policy"``.
+        band: quantiles of the across-seed band.
+        ncols: panels per row.
+
+    Returns:
+        Figure with ``len(metrics)`` axes.
+
+    Raises:
+        ValueError: if ``metrics`` is empty, or as :func:`fan_chart`.
+    """
+    metrics = list(metrics)
+    if not metrics:
+        raise ValueError("metrics must name at least one column")
+    _require(monthly_df, ["step", by, *metrics], "monthly_df")
+    fig, axes = _new_figure(len(metrics), ncols=ncols)
+    for ax, metric in zip(axes, metrics, strict=True):
+        fan_chart(monthly_df, metric, by=by, band=band, ax=ax)
+    return fig
+
+
+def policy_timeseries(
+    monthly_df: pd.DataFrame,
+    metrics: Sequence[str],
+    by: str = "policy",
+    seed: int | None = None,
+) -> Figure:
+    """Plain monthly lines per policy for a single-seed comparison (one panel per metric).
+
+    Args:
+        monthly_df: monthly table with columns ``step``, ``by`` and the ``metrics``;
+            one row per (policy, step) after selecting ``seed``.
+        metrics: monthly metric columns, one panel each.
+        by: grouping column, default ``"policy"``.
+        seed: seed to show when the table has a ``seed`` column with several seeds.
+
+    Returns:
+        Figure with ``len(metrics)`` axes; lines labelled with the policy names.
+
+    Raises:
+        ValueError: if ``metrics`` is empty, a column is missing, several seeds are
+            present and ``seed`` is not given (or absent), scenarios are mixed, or a
+            (policy, step) occurs more than once.
+    """
+    metrics = list(metrics)
+    if not metrics:
+        raise ValueError("metrics must name at least one column")
+    _require(monthly_df, ["step", by, *metrics], "monthly_df")
+    df = monthly_df
+    if "seed" in df.columns:
+        seeds = sorted(df["seed"].unique().tolist())
+        if seed is not None:
+            if seed not in seeds:
+                raise ValueError(f"seed {seed} not in monthly_df (seeds {seeds})")
+            df = df[df["seed"] == seed]
+        elif len(seeds) > 1:
+            raise ValueError(f"monthly_df holds seeds {seeds}: pass seed= to pick one")
+    scenario = _one_scenario(df, "monthly_df")
+    if df.duplicated([by, "step"]).any():
+        raise ValueError(f"monthly_df has more than one row per ({by}, step)")
+    groups = sorted(df[by].astype(str).unique().tolist())
+    colours = policy_colours(groups)
+    fig, axes = _new_figure(len(metrics))
+    for ax, metric in zip(axes, metrics, strict=True):
+        for name in groups:
+            rows = df[df[by].astype(str) == name].sort_values("step")
+            ax.plot(
+                rows["step"].to_numpy(dtype=float),
+                rows[metric].to_numpy(dtype=float),
+                color=colours[name],
+                label=name,
+            )
+        ax.set_xlabel("Month (step)")
+        ax.set_ylabel(metric_label(metric))
+        _format_axis(ax.yaxis, metric)
+        ax.set_title(metric_label(metric).split(" (")[0], fontsize=10)
+        ax.legend(title=by, fontsize=7, title_fontsize=7)
+        ax.grid(alpha=0.3)
+    seed_text = f"seed {int(df['seed'].iloc[0])}" if "seed" in df.columns and len(df) else ""
+    fig.suptitle(f"Policies over time ({seed_text or 'single run'}){_scenario_suffix(scenario)}")
+    return fig
+
+
+# --------------------------------------------------------------------------- trade-off
+
+
+def pareto_front(df: pd.DataFrame, x: str, y: str) -> list[str]:
+    """Policies not dominated on two metrics where lower is better on both.
+
+    A policy is dominated if another is at least as good on both metrics and strictly
+    better on one. Rows with NaN in ``x`` or ``y`` are ignored; identical points are
+    all kept.
+
+    Args:
+        df: one row per policy with columns ``x`` and ``y`` and a ``policy`` column
+            (otherwise the index gives the names).
+        x: first metric column (lower is better).
+        y: second metric column (lower is better).
+
+    Returns:
+        Names of the non-dominated policies, sorted by ``x`` then ``y`` then name.
+
+    Raises:
+        ValueError: if ``x`` or ``y`` is missing.
+    """
+    _require(df, [x, y], "df")
+    names = df["policy"] if "policy" in df.columns else pd.Series(df.index, index=df.index)
+    points = pd.DataFrame(
+        {
+            "name": names.astype(str).to_numpy(),
+            "x": df[x].to_numpy(dtype=float),
+            "y": df[y].to_numpy(dtype=float),
+        }
+    )
+    points = points[np.isfinite(points["x"]) & np.isfinite(points["y"])]
+    xs, ys = points["x"].to_numpy(), points["y"].to_numpy()
+    keep = []
+    for i in range(len(points)):
+        dominated = (xs <= xs[i]) & (ys <= ys[i]) & ((xs < xs[i]) | (ys < ys[i]))
+        if not dominated.any():
+            keep.append(i)
+    front = points.iloc[keep].sort_values(["x", "y", "name"], kind="stable")
+    return front["name"].tolist()
+
+
+def _stats_wide(data: pd.DataFrame, metrics: list[str], scenario: str | None) -> pd.DataFrame:
+    """Per-policy mean, ci_low, ci_high for ``metrics`` (wide, columns ``metric:stat``)."""
+    if {"metric", "mean", "ci_low", "ci_high"} <= set(data.columns):
+        stats_df = data
+    else:
+        present = [m for m in metrics if m in data.columns]
+        stats_df = summarise(data, metrics=present)
+    if scenario is not None:
+        stats_df = stats_df[stats_df["scenario"] == scenario]
+        if stats_df.empty:
+            raise ValueError(f"scenario {scenario!r} not in the data")
+    _one_scenario(stats_df, "the data")
+    stats_df = stats_df[stats_df["metric"].isin(metrics)]
+    wide = stats_df.pivot_table(
+        index="policy",
+        columns="metric",
+        values=["mean", "ci_low", "ci_high"],
+        aggfunc="first",
+        dropna=False,
+    )
+    out = pd.DataFrame(index=wide.index.astype(str))
+    for metric in metrics:
+        for stat in ("mean", "ci_low", "ci_high"):
+            key = (stat, metric)
+            out[f"{metric}:{stat}"] = (
+                wide[key].to_numpy(dtype=float) if key in wide.columns else np.nan
+            )
+    return out
+
+
+def _error(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Asymmetric error-bar lengths (2, n), NaN -> 0, never negative."""
+    err = np.vstack([mean - low, high - mean])
+    return np.clip(np.nan_to_num(err, nan=0.0), 0.0, None)
+
+
+def tradeoff_frontier(
+    summary_stats_or_summary_df: pd.DataFrame,
+    loss_metric: str = "realised_loss_cny",
+    cost_metric: str = "effective_apr",
+    stress_metric: str = "median_cash_buffer_days",
+    scenario: str | None = None,
+) -> Figure:
+    """Policy means of platform loss against borrower cost, coloured by business stress.
+
+    One point per policy at (mean ``cost_metric``, mean ``loss_metric``) with
+    confidence-interval error bars in both directions, coloured by the mean
+    ``stress_metric`` (green = less stress, using :data:`HIGHER_IS_WORSE`; grey where
+    it is NaN, and no colour bar if it is NaN for every policy). The Pareto front of
+    policies with lower loss *and* lower cost (:func:`pareto_front`) is joined by a
+    dashed line and ringed.
+
+    Args:
+        summary_stats_or_summary_df: either the long output of
+            :func:`sim.analysis.compare.summarise` (``policy, scenario, metric, mean,
+            ci_low, ci_high``) or a per-run summary table (``policy, scenario, seed``
+            and the metric columns), which is summarised first.
+        loss_metric: y-axis metric (lower is better), default realised loss (CNY).
+        cost_metric: x-axis metric (lower is better), default effective APR.
+        stress_metric: colour metric; may be missing or all NaN.
+        scenario: scenario to show; required if the data hold several.
+
+    Returns:
+        Figure with one axes, plus a colour-bar axes when any stress value is finite.
+        Each policy's point is a scatter collection labelled with the policy name.
+
+    Raises:
+        ValueError: if the loss or cost metric is absent, or several scenarios are
+            present and ``scenario`` is not given.
+    """
+    data = summary_stats_or_summary_df
+    long_form = "metric" in data.columns
+    available = set(data["metric"]) if long_form else set(data.columns)
+    for metric in (loss_metric, cost_metric):
+        if metric not in available:
+            raise ValueError(f"metric {metric!r} not in the data")
+    wide = _stats_wide(data, [loss_metric, cost_metric, stress_metric], scenario)
+    if scenario is None and "scenario" in data.columns and data["scenario"].nunique() == 1:
+        scenario = str(data["scenario"].iloc[0])
+
+    policies = wide.index.tolist()
+    x = wide[f"{cost_metric}:mean"].to_numpy(dtype=float)
+    y = wide[f"{loss_metric}:mean"].to_numpy(dtype=float)
+    stress = wide[f"{stress_metric}:mean"].to_numpy(dtype=float)
+    xerr = _error(
+        x,
+        wide[f"{cost_metric}:ci_low"].to_numpy(dtype=float),
+        wide[f"{cost_metric}:ci_high"].to_numpy(dtype=float),
+    )
+    yerr = _error(
+        y,
+        wide[f"{loss_metric}:ci_low"].to_numpy(dtype=float),
+        wide[f"{loss_metric}:ci_high"].to_numpy(dtype=float),
+    )
+
+    fig, (ax,) = _new_figure(1, height=4.6)
+    finite = np.isfinite(stress)
+    cmap = colormaps["RdYlGn_r" if HIGHER_IS_WORSE.get(stress_metric, True) else "RdYlGn"]
+    norm = None
+    if finite.any():
+        vmin, vmax = float(stress[finite].min()), float(stress[finite].max())
+        if vmin == vmax:
+            vmin, vmax = vmin - 0.5, vmax + 0.5
+        norm = Normalize(vmin=vmin, vmax=vmax)
+    for i, name in enumerate(policies):
+        ax.errorbar(
+            x[i : i + 1],
+            y[i : i + 1],
+            xerr=xerr[:, i : i + 1],
+            yerr=yerr[:, i : i + 1],
+            fmt="none",
+            ecolor="0.45",
+            elinewidth=1,
+            capsize=3,
+            zorder=1,
+        )
+        colour = cmap(norm(stress[i])) if norm is not None and finite[i] else _NEUTRAL
+        ax.scatter([x[i]], [y[i]], color=colour, s=70, edgecolors="black", zorder=3, label=name)
+        if np.isfinite(x[i]) and np.isfinite(y[i]):
+            ax.annotate(name, (x[i], y[i]), xytext=(6, 6), textcoords="offset points", fontsize=8)
+
+    means = pd.DataFrame({"policy": policies, "x": x, "y": y})
+    front = pareto_front(means, "x", "y")
+    handles = []
+    if front:
+        on_front = means.set_index("policy").loc[front]
+        (line,) = ax.plot(
+            on_front["x"],
+            on_front["y"],
+            linestyle="--",
+            color="black",
+            linewidth=1,
+            zorder=2,
+            label="Pareto front (lower cost and loss)",
+        )
+        ax.scatter(
+            on_front["x"],
+            on_front["y"],
+            s=220,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.2,
+            zorder=2,
+            label="_nolegend_",
+        )
+        handles.append(line)
+    if norm is not None:
+        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=metric_label(stress_metric))
+    else:
+        ax.text(
+            0.99,
+            0.01,
+            f"{metric_label(stress_metric)}: not available (grey)",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="0.4",
+        )
+    if handles:
+        ax.legend(handles=handles, fontsize=8, loc="best")
+    ax.set_xlabel(metric_label(cost_metric))
+    ax.set_ylabel(metric_label(loss_metric))
+    _format_axis(ax.xaxis, cost_metric)
+    _format_axis(ax.yaxis, loss_metric)
+    ax.set_title(
+        "Trade-off: platform loss vs borrowing cost (means, CI bars)" + _scenario_suffix(scenario),
+        fontsize=10,
+    )
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------- paired
+
+
+def forest_plot(
+    paired_df: pd.DataFrame, metrics: Sequence[str] | None = None, ncols: int | None = None
+) -> Figure:
+    """Paired differences against the baseline with confidence intervals (forest plot).
+
+    One panel per metric (stacked), one row per policy (and scenario, if several), the
+    point at ``mean_diff`` with its ``[ci_low, ci_high]`` interval and a dashed line at
+    zero (no difference from the baseline).
+
+    Args:
+        paired_df: output of :func:`sim.analysis.compare.paired_differences`
+            (``policy, scenario, metric, baseline, n_pairs, mean_diff, ci_low,
+            ci_high``).
+        metrics: metrics to show, in panel order; ``None`` for all in ``paired_df``.
+        ncols: panels per row; ``None`` for one column up to four metrics, else three.
+
+    Returns:
+        Figure with one axes per metric; each policy's interval is an error-bar
+        container labelled with the policy name.
+
+    Raises:
+        ValueError: if a column is missing, or there is nothing to plot (no rows for
+            the metrics).
+    """
+    _require(
+        paired_df, ["policy", "scenario", "metric", "mean_diff", "ci_low", "ci_high"], "paired_df"
+    )
+    if metrics is None:
+        metrics = list(dict.fromkeys(paired_df["metric"].tolist()))
+    metrics = list(metrics)
+    df = paired_df[paired_df["metric"].isin(metrics)]
+    if df.empty or not metrics:
+        raise ValueError("paired_df has no rows for the requested metrics")
+    baseline = str(df["baseline"].iloc[0]) if "baseline" in df.columns else "baseline"
+    several = df["scenario"].nunique() > 1
+    keys = df[["policy", "scenario"]].drop_duplicates().sort_values(["scenario", "policy"])
+    labels = [f"{p} ({s})" if several else str(p) for p, s in keys.itertuples(index=False)]
+    colours = policy_colours(keys["policy"].tolist())
+    height = max(1.6, 0.35 * len(keys) + 1.1)
+    if ncols is None:
+        ncols = 1 if len(metrics) <= 4 else 3
+    fig, axes = _new_figure(len(metrics), ncols=ncols, height=height)
+    for ax, metric in zip(axes, metrics, strict=True):
+        rows = df[df["metric"] == metric].set_index(["policy", "scenario"])
+        for pos, (policy, scenario) in enumerate(keys.itertuples(index=False)):
+            if (policy, scenario) not in rows.index:
+                continue
+            r = rows.loc[(policy, scenario)]
+            mean = np.array([float(r["mean_diff"])])
+            err = _error(mean, np.array([float(r["ci_low"])]), np.array([float(r["ci_high"])]))
+            ax.errorbar(
+                mean,
+                [pos],
+                xerr=err,
+                fmt="o",
+                color=colours[str(policy)],
+                capsize=3,
+                label=str(policy),
+            )
+        ax.axvline(0.0, color="black", linestyle="--", linewidth=0.8)
+        ax.set_yticks(range(len(keys)), labels)
+        ax.set_ylim(-0.6, len(keys) - 0.4)
+        ax.invert_yaxis()
+        ax.set_xlabel(metric_label(metric, difference=True) + f", policy − {baseline}")
+        _format_axis(ax.xaxis, metric)
+        ax.set_title(metric_label(metric).split(" (")[0], fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"Paired differences vs {baseline} (mean and CI over seeds)", fontsize=10)
+    return fig
+
+
+# --------------------------------------------------------------------------- distribution
+
+
+def decile_bars(
+    by_segment_df: pd.DataFrame,
+    value: str = "limit_cuts",
+    group: str = "income_decile",
+    confidence: float = 0.95,
+) -> Figure:
+    """Grouped bars of a distribution metric by level (e.g. income decile) per policy.
+
+    Bars are means over seeds (runs) of ``value`` at each level; error bars are
+    Student-t confidence intervals over seeds (none with one seed).
+
+    Args:
+        by_segment_df: distribution table of one scenario (e.g.
+            :attr:`RunTables.by_segment`) with columns ``policy``, ``group``,
+            ``level`` and ``value``.
+        value: column to show, e.g. ``"limit_cuts"`` (count) or ``"cut_share"``
+            (fraction).
+        group: which rows to use (``"income_decile"``, ``"segment"``,
+            ``"behaviour_type"``).
+        confidence: confidence level of the error bars.
+
+    Returns:
+        Figure with one axes; one bar container per policy labelled with its name.
+
+    Raises:
+        ValueError: if a column is missing, the table has no rows for ``group``, or it
+            mixes scenarios.
+    """
+    _require(by_segment_df, ["policy", "group", "level", value], "by_segment_df")
+    df = by_segment_df[by_segment_df["group"] == group]
+    if df.empty:
+        raise ValueError(f"by_segment_df has no rows with group == {group!r}")
+    scenario = _one_scenario(df, "by_segment_df")
+    levels = sorted(df["level"].astype(str).unique().tolist(), key=_natural_key)
+    policies = sorted(df["policy"].astype(str).unique().tolist())
+    colours = policy_colours(policies)
+    fig, (ax,) = _new_figure(1, height=4.0)
+    positions = np.arange(len(levels), dtype=float)
+    width = 0.8 / len(policies)
+    for k, policy in enumerate(policies):
+        rows = df[df["policy"].astype(str) == policy]
+        means, errors = [], []
+        for level in levels:
+            values = rows.loc[rows["level"].astype(str) == level, value].to_numpy(dtype=float)
+            mean, _std, low, high = _t_interval(values[np.isfinite(values)], confidence)
+            means.append(mean)
+            errors.append(0.0 if not np.isfinite(high) else high - mean)
+        ax.bar(
+            positions - 0.4 + width * (k + 0.5),
+            np.nan_to_num(np.array(means), nan=0.0),
+            width,
+            yerr=np.array(errors),
+            capsize=2,
+            color=colours[policy],
+            label=policy,
+        )
+    ax.set_xticks(positions, levels)
+    ax.set_xlabel(
+        "Income decile (1 = lowest income)"
+        if group == "income_decile"
+        else group.replace("_", " ").capitalize()
+    )
+    ax.set_ylabel(metric_label(value) + " — mean over seeds")
+    _format_axis(ax.yaxis, value)
+    ax.set_title(
+        f"{metric_label(value).split(' (')[0]} by {group.replace('_', ' ')}"
+        + _scenario_suffix(scenario),
+        fontsize=10,
+    )
+    ax.legend(title="policy", fontsize=7, title_fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------- delinquency
+
+
+def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int = 12) -> Figure:
+    """Cumulative default rate by months on book, one line per vintage.
+
+    With a ``by`` column (e.g. from :attr:`RunTables.vintage`) there is one panel per
+    value (policy); seeds are pooled by weighting each run's rate with its
+    ``n_accounts``: ``sum(rate * n) / sum(n)``. Lines go from dark (earliest vintage)
+    to light (latest).
+
+    Args:
+        vintage_df: columns ``vintage`` (str), ``months_on_book`` (int),
+            ``n_accounts`` (int), ``cumulative_default_rate`` (fraction), optionally
+            ``by``; a single scenario.
+        by: panel column, default ``"policy"`` (ignored if absent).
+        max_legend: largest number of vintages listed in a legend.
+
+    Returns:
+        Figure with one axes per ``by`` value (one if the column is absent); lines
+        labelled with the vintage labels.
+
+    Raises:
+        ValueError: if a column is missing, the table is empty, or it mixes scenarios.
+    """
+    _require(
+        vintage_df,
+        ["vintage", "months_on_book", "n_accounts", "cumulative_default_rate"],
+        "vintage_df",
+    )
+    if vintage_df.empty:
+        raise ValueError("vintage_df is empty")
+    scenario = _one_scenario(vintage_df, "vintage_df")
+    df = vintage_df.assign(
+        vintage=vintage_df["vintage"].astype(str),
+        _n=vintage_df["n_accounts"].astype(float),
+        _defaults=vintage_df["cumulative_default_rate"].astype(float)
+        * vintage_df["n_accounts"].astype(float),
+    )
+    panels = sorted(df[by].astype(str).unique().tolist()) if by in df.columns else [None]
+    vintages = sorted(df["vintage"].unique().tolist(), key=_natural_key)
+    cmap = colormaps["viridis"]
+    shades = {v: cmap(0.85 * i / max(1, len(vintages) - 1)) for i, v in enumerate(vintages)}
+    fig, axes = _new_figure(len(panels), ncols=min(3, len(panels)))
+    for ax, panel in zip(axes, panels, strict=True):
+        rows = df if panel is None else df[df[by].astype(str) == panel]
+        pooled = rows.groupby(["vintage", "months_on_book"])[["_defaults", "_n"]].sum()
+        for v in vintages:
+            if v not in pooled.index.get_level_values("vintage"):
+                continue
+            curve = pooled.loc[v]
+            rate = curve["_defaults"] / curve["_n"].where(curve["_n"] > 0)
+            ax.plot(
+                curve.index.to_numpy(dtype=float),
+                rate.to_numpy(dtype=float),
+                color=shades[v],
+                marker="o" if len(curve) < 3 else None,
+                label=v,
+            )
+        ax.set_xlabel("Months on book")
+        ax.set_ylabel("Cumulative default rate (%)")
+        _format_axis(ax.yaxis, "cumulative_default_rate")
+        ax.set_title(f"{by} {panel}" if panel is not None else "Vintage curves", fontsize=10)
+        ax.grid(alpha=0.3)
+    if len(vintages) <= max_legend:
+        axes[0].legend(title="vintage", fontsize=7, title_fontsize=7)
+    else:
+        axes[0].text(
+            0.02,
+            0.98,
+            f"{len(vintages)} vintages, dark = earliest, light = latest",
+            transform=axes[0].transAxes,
+            va="top",
+            fontsize=7,
+        )
+    fig.suptitle("Vintage default curves" + _scenario_suffix(scenario), fontsize=10)
+    return fig
+
+
+def roll_rate_heatmap(matrix_df: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Figure:
+    """Annotated heat map of a roll-rate matrix (share of accounts, in percent).
+
+    Args:
+        matrix_df: output of :func:`sim.analysis.delinquency.roll_rate_matrix` (rows
+            from-bucket, columns to-bucket, fractions; NaN rows shown blank with "–").
+        ax: axes to draw on; ``None`` creates a figure with one axes.
+        title: axes title; default "DPD roll-rate matrix".
+
+    Returns:
+        The figure (``ax.figure`` if ``ax`` was given).
+    """
+    if ax is None:
+        fig, (ax,) = _new_figure(1, height=4.2)
+    else:
+        fig = ax.figure  # type: ignore[assignment]
+    values = matrix_df.to_numpy(dtype=float)
+    ax.imshow(np.ma.masked_invalid(values), cmap="Reds", vmin=0.0, vmax=1.0, aspect="auto")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            text = "–" if not np.isfinite(v) else f"{100 * v:.1f}%"
+            colour = "white" if np.isfinite(v) and v > 0.6 else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
+    ax.set_xticks(range(values.shape[1]), [str(c) for c in matrix_df.columns])
+    ax.set_yticks(range(values.shape[0]), [str(r) for r in matrix_df.index])
+    ax.set_xlabel("To DPD bucket (one month later)")
+    ax.set_ylabel("From DPD bucket")
+    ax.set_title(title or "DPD roll-rate matrix (share of accounts)", fontsize=10)
+    return fig  # type: ignore[return-value]
+
+
+def roll_rate_heatmaps(transitions_df: pd.DataFrame, by: str = "policy") -> Figure:
+    """One :func:`roll_rate_heatmap` per policy, from pooled transition counts.
+
+    Args:
+        transitions_df: transition counts of one scenario (e.g.
+            :attr:`RunTables.transitions`) with ``by``, ``from_bucket``, ``to_bucket``,
+            ``count``; counts are summed over seeds and steps.
+        by: panel column, default ``"policy"``.
+
+    Returns:
+        Figure with one axes per ``by`` value, titled with it.
+
+    Raises:
+        ValueError: if a column is missing, the table is empty or mixes scenarios, or
+            as :func:`sim.analysis.delinquency.roll_rate_matrix`.
+    """
+    _require(transitions_df, [by, "from_bucket", "to_bucket", "count"], "transitions_df")
+    if transitions_df.empty:
+        raise ValueError("transitions_df is empty")
+    scenario = _one_scenario(transitions_df, "transitions_df")
+    panels = sorted(transitions_df[by].astype(str).unique().tolist())
+    fig, axes = _new_figure(len(panels), ncols=min(2, len(panels)), height=3.8)
+    for ax, panel in zip(axes, panels, strict=True):
+        matrix = roll_rate_matrix(transitions_df[transitions_df[by].astype(str) == panel])
+        roll_rate_heatmap(matrix, ax=ax, title=f"{by} {panel}")
+    fig.suptitle(
+        "DPD roll-rate matrices (share of accounts moving in one month)"
+        + _scenario_suffix(scenario),
+        fontsize=10,
+    )
+    return fig

@@ -1,0 +1,1 @@
+"""Risk models of the platform: the PD scorecard (mechanism M11)."""

@@ -1,0 +1,212 @@
+import re
+import subprocess
+import sys
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.compare import main
+from sim import io
+from sim.analysis.compare import HEADLINE_METRICS, collect_runs
+from sim.analysis.report import write_report
+
+POLICIES = ("static", "early_repay_penalty", "pd_threshold")
+LOSS = {"static": 100.0, "early_repay_penalty": 80.0, "pd_threshold": 120.0}
+APR = {"static": 0.18, "early_repay_penalty": 0.22, "pd_threshold": 0.15}
+N_MONTHS = 4
+
+
+def _write_run(folder, policy, seed, complete=True):
+    run_id = f"{policy}-s{seed}"
+    headline = {m: 0.05 for m in HEADLINE_METRICS}
+    headline |= {
+        "realised_loss_cny": LOSS[policy] + seed,
+        "effective_apr": APR[policy] + 0.001 * seed,
+        "median_cash_buffer_days": 20.0 + seed + (5.0 if policy == "pd_threshold" else 0.0),
+    }
+    summary = pd.DataFrame(
+        {
+            "run_id": [run_id],
+            "policy": [policy],
+            "scenario": ["baseline"],
+            "seed": [seed],
+            "n_borrowers": [200],
+            "n_months": [N_MONTHS],
+        }
+        | {k: [v] for k, v in headline.items()}
+    )
+    steps = np.arange(1, N_MONTHS + 1)
+    monthly = pd.DataFrame(
+        {
+            "step": steps,
+            "calendar_month": steps,
+            "drawn_balance_cny": 1000.0 * steps,
+            "ead_cny": 1500.0 * steps + seed,
+            "expected_loss_cny": 10.0 * steps,
+            "default_rate": 0.001 * steps,
+            "dpd90_share": 0.002 * steps,
+            "dpd30_share": 0.004 * steps,
+            "effective_apr": np.full(N_MONTHS, APR[policy]),
+            "mean_utilisation": np.full(N_MONTHS, 0.4),
+            "limit_cuts": np.array([0.0, 2.0, 1.0, 0.0]),
+            "limit_raises": np.array([1.0, 0.0, 0.0, 1.0]),
+            "unmet_credit_need_cny": np.zeros(N_MONTHS),
+            "median_cash_buffer_days": np.full(N_MONTHS, np.nan),
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "borrower_id": np.array([3], dtype=np.int64),
+            "step": [2],
+            "old_limit_cny": [5000.0],
+            "new_limit_cny": [3000.0],
+            "reason": ["EARLY_REPAYMENT"],
+        }
+    )
+    by_segment = pd.DataFrame(
+        {
+            "group": ["income_decile"] * 10 + ["segment", "segment"],
+            "level": [str(d) for d in range(1, 11)] + ["household", "sole_trader"],
+            "n_borrowers": [20] * 10 + [150, 50],
+            "limit_cuts": [float(11 - d) for d in range(1, 11)] + [5.0, 8.0],
+            "limit_raises": [1.0] * 12,
+            "cut_share": [0.1] * 12,
+            "default_rate": [0.01] * 12,
+            "effective_apr": [0.2] * 12,
+            "interest_fees_share_of_income": [0.05] * 12,
+        }
+    )
+    transitions = pd.DataFrame(
+        {
+            "step": [2, 2, 2, 3],
+            "from_bucket": ["current", "current", "30-59", "60-89"],
+            "to_bucket": ["current", "30-59", "60-89", "90+"],
+            "count": [190, 10, 4, 2],
+        }
+    )
+    vintage = pd.DataFrame(
+        {
+            "vintage": ["initial_book"] * 3,
+            "months_on_book": [1, 2, 3],
+            "n_accounts": [200, 200, 200],
+            "cumulative_default_rate": [0.0, 0.005, 0.01],
+        }
+    )
+    for name, table in [
+        ("summary", summary),
+        ("monthly", monthly),
+        ("events", events),
+        ("by_segment", by_segment),
+        ("transitions", transitions),
+        ("vintage", vintage),
+    ]:
+        io.write_parquet_atomic(table, folder / f"{name}.parquet")
+    if complete:
+        io.write_json_atomic({"run_id": run_id}, folder / "_COMPLETE.json")
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    root = tmp_path / "sweep"
+    for i, policy in enumerate(POLICIES):
+        for seed in (0, 1, 2):
+            _write_run(root / f"{i * 3 + seed}", policy, seed)
+    _write_run(root / "99", "static", 3, complete=False)
+    return root
+
+
+def _links(text):
+    return re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+
+
+def test_write_report_files_and_content(sweep, tmp_path):
+    plt.close("all")
+    tables = collect_runs(sweep)
+    out = tmp_path / "report"
+    path = write_report(tables, out, baseline="static", formats=("png",))
+    assert path == out / "report.md"
+    assert plt.get_fignums() == []
+    text = path.read_text(encoding="utf-8")
+    for policy in POLICIES:
+        assert policy in text
+    links = _links(text)
+    assert len(links) >= 7
+    for link in links:
+        assert not link.startswith("/")
+        assert (out / link).is_file(), link
+    names = {p.name for p in (out / "figures").iterdir()}
+    for stem in ("fan_charts", "tradeoff", "forest", "deciles_limit_cuts", "vintage", "roll_rates"):
+        assert f"{stem}.png" in names
+    assert not any(n.endswith(".svg") for n in names)
+    # the hand-made means: lowest loss early_repay_penalty (81), lowest APR pd_threshold
+    assert "lowest realised loss: **early_repay_penalty**" in text
+    assert "lowest effective APR: **pd_threshold**" in text
+    assert "highest median cash buffer: **pd_threshold**" in text
+    # Pareto front on (APR, loss): pd_threshold (0.151, 121) and early_repay_penalty
+    # (0.221, 81); static (0.181, 101) is not dominated either
+    assert "Pareto front" in text
+    front_line = next(line for line in text.splitlines() if "Pareto front" in line)
+    for policy in POLICIES:
+        assert policy in front_line
+    assert "incomplete run folders skipped: 1" in text
+    assert "Seeds: 0, 1, 2" in text
+    assert "Borrowers per run: 200; months per run: 4" in text
+
+    summary_csv = pd.read_csv(out / "comparison_summary.csv")
+    assert len(summary_csv) == len(POLICIES) * len(HEADLINE_METRICS)
+    row = summary_csv[
+        (summary_csv.policy == "static") & (summary_csv.metric == "realised_loss_cny")
+    ].iloc[0]
+    assert row["mean"] == pytest.approx(101.0)
+    paired_csv = pd.read_csv(out / "paired_differences.csv")
+    assert set(paired_csv.policy) == {"early_repay_penalty", "pd_threshold"}
+    diff = paired_csv[
+        (paired_csv.policy == "early_repay_penalty") & (paired_csv.metric == "realised_loss_cny")
+    ].iloc[0]
+    assert diff.mean_diff == pytest.approx(-20.0)
+    assert diff.n_pairs == 3
+
+
+def test_write_report_missing_baseline_raises(sweep, tmp_path):
+    tables = collect_runs(sweep)
+    with pytest.raises(ValueError, match="'nope'"):
+        write_report(tables, tmp_path / "r", baseline="nope", formats=("png",))
+
+
+def test_cli_writes_report(sweep, tmp_path, capsys):
+    out = tmp_path / "cli_out"
+    code = main([str(sweep), "--formats", "png", "--out", str(out), "--method", "bootstrap"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out.strip() == str(out / "report.md")
+    assert (out / "report.md").is_file()
+    assert "incomplete" in captured.err
+
+
+def test_cli_missing_folder_exit_code_2(tmp_path, capsys):
+    code = main([str(tmp_path / "missing")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.count("\n") == 1
+    assert "missing" in captured.err and "Traceback" not in captured.err
+
+
+def test_cli_no_complete_run_exit_code_2(tmp_path, capsys):
+    _write_run(tmp_path / "run", "static", 0, complete=False)
+    assert main([str(tmp_path)]) == 2
+    assert "no complete run" in capsys.readouterr().err
+
+
+def test_cli_subprocess_exit_code_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments.compare", str(tmp_path / "absent")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:")
+    assert len(result.stderr.strip().splitlines()) == 1
