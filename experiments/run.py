@@ -31,7 +31,11 @@ register_configs()
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> str:
     """Validate the config, run the simulation, write outputs; returns the output folder."""
-    run = to_run_config(cfg)
+    try:
+        run = to_run_config(cfg)
+    except (TypeError, ValueError, KeyError) as err:
+        # A config error is the user's to fix: one clear line, no traceback.
+        raise SystemExit(f"invalid config: {err}") from None
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
     interactive = sys.stderr.isatty() and not os.environ.get("CI")

@@ -43,17 +43,17 @@ class BehaviourConfig:
     """
 
     income_sigma: float = 0.10
-    job_loss_prob_monthly: float = 0.006
-    job_find_prob_monthly: float = 0.12
-    unemployment_replacement: float = 0.3
-    needs_share: float = 0.55
+    job_loss_prob_monthly: float = 0.005
+    job_find_prob_monthly: float = 0.15
+    unemployment_replacement: float = 0.4
+    needs_share: float = 0.5
     needs_sigma: float = 0.10
     discretionary_share: float = 0.35
     discretionary_sigma: float = 0.35
-    expense_shock_prob_monthly: float = 0.03
-    expense_shock_mean_income_months: float = 1.0
-    cash_reserve_income_months: float = 0.5
-    savings_target_income_months: float = 3.0
+    expense_shock_prob_monthly: float = 0.02
+    expense_shock_mean_income_months: float = 0.5
+    cash_reserve_income_months: float = 1.0
+    savings_target_income_months: float = 6.0
     excess_savings_spend_rate: float = 0.1
     revolver_borrow_propensity: float = 0.6
     delinquent_borrow_propensity: float = 0.9
@@ -63,7 +63,7 @@ class BehaviourConfig:
     instalment_mpb: float = 0.1
     revolver_extra_payment: float = 0.05
     instalment_months: int = 12
-    delinquent_skip_prob_monthly: float = 0.15
+    delinquent_skip_prob_monthly: float = 0.01
     transactor_draws_per_month: float = 2.5
     transactor_line_spend_share: float = 0.3
     race_to_default_prob: float = 0.3
@@ -140,9 +140,9 @@ class PopulationConfig:
     n_borrowers: int = 20_000
     cny_per_twd: float = 0.25
     limit_scale: float = 1.0
-    limit_income_multiple: float = 4.0
-    limit_income_sigma: float = 0.4
-    savings_income_months: float = 1.5
+    limit_income_multiple: float = 3.0
+    limit_income_sigma: float = 0.3
+    savings_income_months: float = 3.0
     savings_sigma: float = 0.8
     start_state: str = "current"
     history_months_mean: float = 48.0

@@ -29,7 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from sim.analysis.compare import HIGHER_IS_WORSE, _t_interval, summarise
 from sim.analysis.delinquency import roll_rate_matrix
@@ -193,13 +193,15 @@ def _one_scenario(df: pd.DataFrame, what: str) -> str | None:
     return scenarios[0] if scenarios else None
 
 
-def _new_figure(n_panels: int, ncols: int = 2, height: float = _PANEL_HEIGHT):
+def _new_figure(
+    n_panels: int, ncols: int = 2, height: float = _PANEL_HEIGHT, sharey: bool = False
+) -> tuple[Figure, list[Axes]]:
     """A constrained-layout Figure with ``n_panels`` axes in a grid (unused cells removed)."""
     ncols = max(1, min(ncols, n_panels))
     nrows = math.ceil(n_panels / ncols)
     width = _FIG_WIDTH if ncols == 1 else 4.6 * ncols
     fig = Figure(figsize=(width, height * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey).ravel()
     for ax in axes[n_panels:]:
         ax.remove()
     return fig, list(axes[:n_panels])
@@ -212,6 +214,27 @@ def _natural_key(label: str) -> list[object]:
 
 def _scenario_suffix(scenario: str | None) -> str:
     return f" — scenario {scenario}" if scenario else ""
+
+
+def _month_axis(ax: Axes, label: str = "Month (step)") -> None:
+    """Integer ticks on a month axis."""
+    ax.set_xlabel(label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _figure_legend(fig: Figure, ax: Axes, title: str) -> None:
+    """One legend for the whole figure, below the panels, from ``ax``'s labelled artists."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            ncols=min(len(labels), 5),
+            title=title,
+            fontsize=8,
+            title_fontsize=8,
+        )
 
 
 # --------------------------------------------------------------------------- time series
@@ -252,6 +275,21 @@ def fan_chart(
         fig, (ax,) = _new_figure(1)
     else:
         fig = ax.figure  # type: ignore[assignment]
+    _draw_fan(ax, monthly_df, metric, by, band)
+    ax.set_title(metric_label(metric).split(" (")[0] + _scenario_suffix(scenario), fontsize=10)
+    ax.legend(title=_fan_legend_title(by, band), fontsize=7, title_fontsize=7)
+    return fig  # type: ignore[return-value]
+
+
+def _fan_legend_title(by: str, band: tuple[float, float]) -> str:
+    return f"{by} (line: median over seeds; band: {band[0]:.0%}–{band[1]:.0%} quantiles)"
+
+
+def _draw_fan(
+    ax: Axes, monthly_df: pd.DataFrame, metric: str, by: str, band: tuple[float, float]
+) -> None:
+    """Median line and quantile band per group on ``ax`` (no title, no legend)."""
+    low_q, high_q = band
     groups = sorted(monthly_df[by].astype(str).unique().tolist())
     colours = policy_colours(groups)
     for name in groups:
@@ -269,17 +307,10 @@ def fan_chart(
             label="_nolegend_",
         )
         ax.plot(steps, quantiles[0.5].to_numpy(dtype=float), color=colours[name], label=name)
-    ax.set_xlabel("Month (step)")
+    _month_axis(ax)
     ax.set_ylabel(metric_label(metric))
     _format_axis(ax.yaxis, metric)
-    ax.set_title(metric_label(metric).split(" (")[0] + _scenario_suffix(scenario), fontsize=10)
-    ax.legend(
-        title=f"{by}; median, {low_q:.0%}–{high_q:.0%} band over seeds",
-        fontsize=7,
-        title_fontsize=7,
-    )
     ax.grid(alpha=0.3)
-    return fig  # type: ignore[return-value]
 
 
 def fan_charts(
@@ -299,7 +330,8 @@ def fan_charts(
         ncols: panels per row.
 
     Returns:
-        Figure with ``len(metrics)`` axes.
+        Figure with ``len(metrics)`` axes (median lines labelled with the group values)
+        and one figure legend below the panels.
 
     Raises:
         ValueError: if ``metrics`` is empty, or as :func:`fan_chart`.
@@ -308,9 +340,16 @@ def fan_charts(
     if not metrics:
         raise ValueError("metrics must name at least one column")
     _require(monthly_df, ["step", by, *metrics], "monthly_df")
+    low_q, high_q = band
+    if not 0.0 <= low_q < high_q <= 1.0:
+        raise ValueError(f"band must satisfy 0 <= low < high <= 1, got {band}")
+    scenario = _one_scenario(monthly_df, "monthly_df")
     fig, axes = _new_figure(len(metrics), ncols=ncols)
     for ax, metric in zip(axes, metrics, strict=True):
-        fan_chart(monthly_df, metric, by=by, band=band, ax=ax)
+        _draw_fan(ax, monthly_df, metric, by, band)
+        ax.set_title(metric_label(metric).split(" (")[0], fontsize=10)
+    _figure_legend(fig, axes[0], _fan_legend_title(by, band))
+    fig.suptitle("Monthly metrics over seeds" + _scenario_suffix(scenario), fontsize=11)
     return fig
 
 
@@ -365,12 +404,12 @@ def policy_timeseries(
                 color=colours[name],
                 label=name,
             )
-        ax.set_xlabel("Month (step)")
+        _month_axis(ax)
         ax.set_ylabel(metric_label(metric))
         _format_axis(ax.yaxis, metric)
         ax.set_title(metric_label(metric).split(" (")[0], fontsize=10)
-        ax.legend(title=by, fontsize=7, title_fontsize=7)
         ax.grid(alpha=0.3)
+    _figure_legend(fig, axes[0], by)
     seed_text = f"seed {int(df['seed'].iloc[0])}" if "seed" in df.columns and len(df) else ""
     fig.suptitle(f"Policies over time ({seed_text or 'single run'}){_scenario_suffix(scenario)}")
     return fig
@@ -584,7 +623,8 @@ def tradeoff_frontier(
     _format_axis(ax.xaxis, cost_metric)
     _format_axis(ax.yaxis, loss_metric)
     ax.set_title(
-        "Trade-off: platform loss vs borrowing cost (means, CI bars)" + _scenario_suffix(scenario),
+        "Platform loss vs borrowing cost" + _scenario_suffix(scenario) + "\n(policy means over "
+        "seeds with confidence intervals)",
         fontsize=10,
     )
     ax.grid(alpha=0.3)
@@ -785,7 +825,7 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
     vintages = sorted(df["vintage"].unique().tolist(), key=_natural_key)
     cmap = colormaps["viridis"]
     shades = {v: cmap(0.85 * i / max(1, len(vintages) - 1)) for i, v in enumerate(vintages)}
-    fig, axes = _new_figure(len(panels), ncols=min(3, len(panels)))
+    fig, axes = _new_figure(len(panels), ncols=min(3, len(panels)), sharey=True)
     for ax, panel in zip(axes, panels, strict=True):
         rows = df if panel is None else df[df[by].astype(str) == panel]
         pooled = rows.groupby(["vintage", "months_on_book"])[["_defaults", "_n"]].sum()
@@ -801,7 +841,7 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
                 marker="o" if len(curve) < 3 else None,
                 label=v,
             )
-        ax.set_xlabel("Months on book")
+        _month_axis(ax, "Months on book")
         ax.set_ylabel("Cumulative default rate (%)")
         _format_axis(ax.yaxis, "cumulative_default_rate")
         ax.set_title(f"{by} {panel}" if panel is not None else "Vintage curves", fontsize=10)

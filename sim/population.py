@@ -153,6 +153,9 @@ def build_population(
     ).astype(np.int16)
     mob = np.minimum(rng.integers(0, config.max_initial_mob + 1, n), history).astype(np.int16)
     savvy = rng.random(n) < config.savvy_share
+    # Start employment at the steady state of the job-loss / job-finding hazards.
+    loss, find = config.behaviour.job_loss_prob_monthly, config.behaviour.job_find_prob_monthly
+    employed = rng.random(n) >= (loss / (loss + find) if loss + find > 0 else 0.0)
 
     b = config.behaviour
     alpha = np.where(savvy, b.savvy_diversity_concentration, b.diversity_concentration)
@@ -162,7 +165,10 @@ def build_population(
         entropy = -np.nansum(np.where(shares > 0, shares * np.log(shares), 0.0), axis=1)
     diversity = entropy / np.log(b.n_spending_categories)
 
-    decile = (pd.qcut(pd.Series(income_base).rank(method="first"), 10, labels=False) + 1).to_numpy()
+    # Income decile by rank (ties broken by row order), 1 = lowest tenth.
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(income_base, kind="stable")] = np.arange(n)
+    decile = rank * 10 // n + 1
 
     return BorrowerState(
         behaviour_type=btype,
@@ -171,7 +177,7 @@ def build_population(
         target_utilisation=target_util,
         income_base_cny=income_base,
         income_cny=income_base.copy(),
-        employed=np.ones(n, dtype=bool),
+        employed=employed,
         savings_cny=savings,
         limit_cny=limit,
         initial_limit_cny=limit.copy(),

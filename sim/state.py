@@ -160,5 +160,4 @@ def round_cny(x: np.ndarray | float) -> np.ndarray:
         float64 array of the same shape.
     """
     out = np.round(np.asarray(x, dtype=np.float64), 2)
-    out[np.abs(out) < 0.005] = 0.0
-    return out
+    return np.where(np.abs(out) < 0.005, 0.0, out)

@@ -1,3 +1,5 @@
+import contextlib
+import io as io_module
 import re
 import subprocess
 import sys
@@ -107,9 +109,7 @@ def _write_run(folder, policy, seed, complete=True):
         io.write_json_atomic({"run_id": run_id}, folder / "_COMPLETE.json")
 
 
-@pytest.fixture
-def sweep(tmp_path):
-    root = tmp_path / "sweep"
+def _make_sweep(root):
     for i, policy in enumerate(POLICIES):
         for seed in (0, 1, 2):
             _write_run(root / f"{i * 3 + seed}", policy, seed)
@@ -117,20 +117,40 @@ def sweep(tmp_path):
     return root
 
 
+@pytest.fixture
+def sweep(tmp_path):
+    return _make_sweep(tmp_path / "sweep")
+
+
+@pytest.fixture(scope="module")
+def cli_report(tmp_path_factory):
+    """Run the CLI once on the hand-made sweep (figure rendering is the slow part)."""
+    root = _make_sweep(tmp_path_factory.mktemp("cli") / "sweep")
+    out = root.parent / "report"
+    stdout, stderr = io_module.StringIO(), io_module.StringIO()
+    plt.close("all")
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main([str(root), "--formats", "png", "--out", str(out)])
+    return code, stdout.getvalue(), stderr.getvalue(), out
+
+
 def _links(text):
     return re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
 
 
-def test_write_report_files_and_content(sweep, tmp_path):
-    plt.close("all")
-    tables = collect_runs(sweep)
-    out = tmp_path / "report"
-    path = write_report(tables, out, baseline="static", formats=("png",))
-    assert path == out / "report.md"
+def test_cli_writes_report_and_prints_its_path(cli_report):
+    code, stdout, stderr, out = cli_report
+    assert code == 0
+    assert stdout.strip() == str(out / "report.md")
+    assert "skipped 1 incomplete" in stderr
     assert plt.get_fignums() == []
-    text = path.read_text(encoding="utf-8")
+
+
+def test_report_mentions_every_policy_and_links_existing_figures(cli_report):
+    out = cli_report[3]
+    text = (out / "report.md").read_text(encoding="utf-8")
     for policy in POLICIES:
-        assert policy in text
+        assert f"`{policy}`" in text
     links = _links(text)
     assert len(links) >= 7
     for link in links:
@@ -139,27 +159,37 @@ def test_write_report_files_and_content(sweep, tmp_path):
     names = {p.name for p in (out / "figures").iterdir()}
     for stem in ("fan_charts", "tradeoff", "forest", "deciles_limit_cuts", "vintage", "roll_rates"):
         assert f"{stem}.png" in names
+        assert f"figures/{stem}.png" in links
     assert not any(n.endswith(".svg") for n in names)
-    # the hand-made means: lowest loss early_repay_penalty (81), lowest APR pd_threshold
-    assert "lowest realised loss: **early_repay_penalty**" in text
-    assert "lowest effective APR: **pd_threshold**" in text
-    assert "highest median cash buffer: **pd_threshold**" in text
-    # Pareto front on (APR, loss): pd_threshold (0.151, 121) and early_repay_penalty
-    # (0.221, 81); static (0.181, 101) is not dominated either
-    assert "Pareto front" in text
-    front_line = next(line for line in text.splitlines() if "Pareto front" in line)
-    for policy in POLICIES:
-        assert policy in front_line
     assert "incomplete run folders skipped: 1" in text
     assert "Seeds: 0, 1, 2" in text
     assert "Borrowers per run: 200; months per run: 4" in text
 
+
+def test_report_findings_name_the_right_policies(cli_report):
+    text = (cli_report[3] / "report.md").read_text(encoding="utf-8")
+    # means over seeds 0..2: loss static 101, early_repay_penalty 81, pd_threshold 121;
+    # APR 0.181, 0.221, 0.151; buffer days 21, 21, 26
+    assert "lowest realised loss: **early_repay_penalty**" in text
+    assert "lowest effective APR: **pd_threshold**" in text
+    assert "highest median cash buffer: **pd_threshold**" in text
+    # on (APR, loss) no policy dominates another: all three are on the Pareto front
+    front_line = next(line for line in text.splitlines() if "Pareto front" in line)
+    for policy in POLICIES:
+        assert f"**{policy}**" in front_line
+    # metrics equal to the baseline on every seed are listed, not plotted
+    assert "Identical to `static` on every paired seed" in text
+
+
+def test_report_csv_tables(cli_report):
+    out = cli_report[3]
     summary_csv = pd.read_csv(out / "comparison_summary.csv")
     assert len(summary_csv) == len(POLICIES) * len(HEADLINE_METRICS)
     row = summary_csv[
         (summary_csv.policy == "static") & (summary_csv.metric == "realised_loss_cny")
     ].iloc[0]
     assert row["mean"] == pytest.approx(101.0)
+    assert row.n_seeds == 3
     paired_csv = pd.read_csv(out / "paired_differences.csv")
     assert set(paired_csv.policy) == {"early_repay_penalty", "pd_threshold"}
     diff = paired_csv[
@@ -167,22 +197,13 @@ def test_write_report_files_and_content(sweep, tmp_path):
     ].iloc[0]
     assert diff.mean_diff == pytest.approx(-20.0)
     assert diff.n_pairs == 3
+    assert diff.n_unpaired == 0  # seed 3 of static is incomplete, hence not collected
 
 
 def test_write_report_missing_baseline_raises(sweep, tmp_path):
     tables = collect_runs(sweep)
     with pytest.raises(ValueError, match="'nope'"):
         write_report(tables, tmp_path / "r", baseline="nope", formats=("png",))
-
-
-def test_cli_writes_report(sweep, tmp_path, capsys):
-    out = tmp_path / "cli_out"
-    code = main([str(sweep), "--formats", "png", "--out", str(out), "--method", "bootstrap"])
-    captured = capsys.readouterr()
-    assert code == 0
-    assert captured.out.strip() == str(out / "report.md")
-    assert (out / "report.md").is_file()
-    assert "incomplete" in captured.err
 
 
 def test_cli_missing_folder_exit_code_2(tmp_path, capsys):

@@ -183,7 +183,8 @@ def _paired_markdown(paired_df: pd.DataFrame, metrics: list[str]) -> pd.DataFram
             r = hit.iloc[0]
             text = format_estimate(r["mean_diff"], r["ci_low"], r["ci_high"])
             if np.isfinite(r["p_value"]):
-                text += f" (p={r['p_value']:.3g})"
+                p = float(r["p_value"])
+                text += " (p<0.001)" if p < 0.001 else f" (p={p:.3f})"
             row[policy] = text
         rows.append(row)
     pairs = {
@@ -212,6 +213,21 @@ def _finite_columns(df: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
         if c in df.columns and np.isfinite(df[c].to_numpy(dtype=float)).any():
             out.append(c)
     return out
+
+
+def _forest_metrics(paired_df: pd.DataFrame, metrics: list[str]) -> tuple[list[str], list[str]]:
+    """Metrics worth a forest panel, and those where every policy equals the baseline."""
+    shown, unchanged = [], []
+    for metric in metrics:
+        rows = paired_df[paired_df["metric"] == metric]
+        diffs = rows[["mean_diff", "ci_low", "ci_high"]].to_numpy(dtype=float)
+        if not np.isfinite(rows["mean_diff"].to_numpy(dtype=float)).any():
+            continue
+        if np.all(diffs == 0.0):
+            unchanged.append(metric)
+        else:
+            shown.append(metric)
+    return shown, unchanged
 
 
 def write_report(
@@ -342,11 +358,13 @@ def write_report(
             figures.append((caption, _save(fig, figures_dir, f"tradeoff{suffix}", formats, out)))
         else:
             unavailable.append("trade-off frontier (realised loss or effective APR missing)")
-        forest_metrics = [
-            m
-            for m in metrics
-            if np.isfinite(s_paired.loc[s_paired["metric"] == m, "mean_diff"]).any()
-        ]
+        forest_metrics, unchanged = _forest_metrics(s_paired, metrics)
+        if unchanged:
+            lines += [
+                f"Identical to `{baseline}` on every paired seed (left out of the forest "
+                f"plot): {', '.join(unchanged)}.",
+                "",
+            ]
         if forest_metrics:
             fig = plotting.forest_plot(s_paired, metrics=forest_metrics)
             caption = f"Paired differences vs {baseline} with {conf_text} CIs"
@@ -411,5 +429,5 @@ def write_report(
     )
     lines += ["---", "", f"Direction conventions: {direction}.", ""]
     report = out / "report.md"
-    io.write_text_atomic("\n".join(lines), report)
+    io.write_text_atomic("\n".join(lines) + "\n", report)
     return report

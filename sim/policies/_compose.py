@@ -43,7 +43,7 @@ def finish(
     Raises:
         RuntimeError: a row changes without a reason (a bug in the calling policy).
     """
-    new = policy.clip(new_limit_cny, view)
+    new = policy.clip(new_limit_cny, view) + 0.0  # + 0.0 turns a -0.0 into 0.0
     changed = new != view.limit_cny
     out = np.where(changed, reason, ReasonCode.NONE)
     out = np.where(changed & ~view.is_open, ReasonCode.CLOSED_AT_DEFAULT, out).astype(np.int8)
@@ -174,7 +174,10 @@ class Cooldowns:
     """Months since each borrower's last limit cut and last raise.
 
     Starts "long ago" for everyone (so the first review may act), restarts at 0 in the
-    month of a change and grows by 1 in every other month, as in ``behaviour_rules``.
+    month of a change and grows by 1 after every other review, exactly as the clocks of
+    ``behaviour_rules``. So a rule gated by ``clock >= cooldown_months`` requires
+    ``cooldown_months`` full months without such a change *between* two changes: a line
+    changed in month ``t`` can next change in month ``t + cooldown_months + 1``.
     """
 
     #: Value meaning "never changed" (large, and safe from int32 overflow for centuries).

@@ -8,8 +8,11 @@ after "off:" disables the rule:
 1. ``DELINQUENCY``: ``dpd >= delinquency_dpd``, no cooldown (off: 1e9).
 2. ``EARLY_REPAYMENT``: ``early_repayments_3m >= early_repayment_threshold`` (off: 1e9).
 3. ``FREQUENT_DRAWS``: ``draws_3m >= frequent_draws_threshold`` (off: 1e9).
-4. ``THIN_HISTORY``: ``history_months < thin_history_months`` (off: 0).
-5. ``LOW_SPENDING_DIVERSITY``: ``spending_diversity < low_diversity_threshold`` (off: 0).
+4. ``THIN_HISTORY``: ``history_months < thin_history_months`` and the limit above the
+   target ``initial_limit_cny * (1 - thin_history_cut) * (1 - low_diversity_cut if
+   low diversity)``: the limit is set to the target, no cooldown (off: 0).
+5. ``LOW_SPENDING_DIVERSITY``: ``spending_diversity < low_diversity_threshold`` and the
+   limit above the same target: set to the target, no cooldown (off: 0).
 6. ``PD_ABOVE_THRESHOLD``: ``pd_12m > pd_cut_above`` (off: 1).
 7. ``INACTIVE_LINE_DECREASE``: ``balance_cny == 0`` and
    ``months_since_draw >= inactive_months`` (off: 1e9).
@@ -22,9 +25,10 @@ after "off:" disables the rule:
     ``utilisation >= cli_min_utilisation``, ``dpd == 0`` and ``mob >= cli_min_mob``
     (off: 1e9).
 
-Rules 2-7 wait ``cut_cooldown_months`` after a line's last cut, rules 8-10
-``raise_cooldown_months`` after its last raise. Each cut removes its ``*_cut`` /
-``*_fraction`` share of the limit; each raise adds its share. Finally, if
+Rules 2, 3, 6 and 7 wait ``cut_cooldown_months`` after a line's last cut, rules 8-10
+``raise_cooldown_months`` after its last raise. Rules 4 and 5 lower a target (as in
+``behaviour_rules``, mechanisms M3/M4); every other cut removes its ``*_cut`` /
+``*_fraction`` share of the current limit and every raise adds its share. Finally, if
 ``exposure_budget_share`` is below 1e9, the total EAD of the proposed limits is held at
 ``exposure_budget_share`` times the first review's total EAD by the ``exposure_cap``
 algorithm (highest PD first; ``exposure_ccf``, ``exposure_max_cut_fraction``); a line
@@ -99,10 +103,10 @@ class ParametricConfig(PolicyConfig):
         early_repayment_cut: share removed for early repayment.
         frequent_draws_threshold: draws in 3 months that trigger a cut (M1).
         frequent_draws_cut: share removed for frequent draws.
-        thin_history_months: credit history shorter than this is cut (M3).
-        thin_history_cut: share removed for thin history.
-        low_diversity_threshold: spending diversity below this is cut (M4), in [0, 1].
-        low_diversity_cut: share removed for low spending diversity.
+        thin_history_months: credit history shorter than this lowers the target (M3).
+        thin_history_cut: share of the initial limit taken off the target for thin history.
+        low_diversity_threshold: spending diversity below this lowers the target (M4).
+        low_diversity_cut: share of the initial limit taken off for low diversity.
         pd_cut_above: ``pd_12m`` strictly above this is cut.
         pd_cut_fraction: share removed for high PD.
         inactive_months: months without a draw (and zero balance) before a decrease.
@@ -118,8 +122,10 @@ class ParametricConfig(PolicyConfig):
         cli_min_utilisation: lowest utilisation for the utilisation CLI.
         cli_min_mob: months on book for the utilisation CLI.
         cli_increase_fraction: share added by the utilisation CLI.
-        raise_cooldown_months: months between two raises of a line.
-        cut_cooldown_months: months between two cuts of a line (not delinquency cuts).
+        raise_cooldown_months: full months without a raise between two raises of a line
+            (as in ``behaviour_rules``: raised in month t, next raise in t + cooldown + 1).
+        cut_cooldown_months: full months without a cut between two cuts of a line (rules
+            2, 3, 6 and 7 only).
         exposure_budget_share: EAD budget as a share of the first review's total EAD.
         exposure_ccf: credit conversion factor of undrawn limits (CRR Art. 111: 0.2).
         exposure_max_cut_fraction: largest share of a line's limit the cap removes.
@@ -224,10 +230,12 @@ def equivalent_config(config: PolicyConfig) -> ParametricConfig:
     if isinstance(config, PDThresholdConfig):
         return ParametricConfig(
             **common,
-            **DISABLED,
-            pd_cut_above=config.cut_above_pd,
+            **DISABLED
+            | {
+                "pd_cut_above": config.cut_above_pd,
+                "pd_raise_below": config.raise_below_pd,
+            },
             pd_cut_fraction=config.cut_fraction,
-            pd_raise_below=config.raise_below_pd,
             pd_raise_fraction=config.raise_fraction,
             pd_raise_min_on_time_months=float(config.min_on_time_months_for_raise),
             raise_cooldown_months=config.raise_cooldown_months,
@@ -305,36 +313,41 @@ class ParametricPolicy(LimitPolicy):
         can_cut = clock.months_since_cut >= c.cut_cooldown_months
         can_raise = clock.months_since_raise >= c.raise_cooldown_months
         current = view.dpd == 0
-        rules: list[tuple[np.ndarray, float, ReasonCode]] = [
-            (view.dpd >= c.delinquency_dpd, -c.delinquency_cut, ReasonCode.DELINQUENCY),
+        thin = view.history_months < c.thin_history_months
+        low_div = view.spending_diversity < c.low_diversity_threshold
+        target = (
+            view.initial_limit_cny
+            * np.where(thin, 1.0 - c.thin_history_cut, 1.0)
+            * np.where(low_div, 1.0 - c.low_diversity_cut, 1.0)
+        )
+        above_target = limit > target + 0.005
+
+        def step(share: float) -> np.ndarray:
+            return limit * (1.0 + share)
+
+        # (condition, proposed limit, reason); the first true condition wins.
+        rules: list[tuple[np.ndarray, np.ndarray, ReasonCode]] = [
+            (view.dpd >= c.delinquency_dpd, step(-c.delinquency_cut), ReasonCode.DELINQUENCY),
             (
                 can_cut & (view.early_repayments_3m >= c.early_repayment_threshold),
-                -c.early_repayment_cut,
+                step(-c.early_repayment_cut),
                 ReasonCode.EARLY_REPAYMENT,
             ),
             (
                 can_cut & (view.draws_3m >= c.frequent_draws_threshold),
-                -c.frequent_draws_cut,
+                step(-c.frequent_draws_cut),
                 ReasonCode.FREQUENT_DRAWS,
             ),
-            (
-                can_cut & (view.history_months < c.thin_history_months),
-                -c.thin_history_cut,
-                ReasonCode.THIN_HISTORY,
-            ),
-            (
-                can_cut & (view.spending_diversity < c.low_diversity_threshold),
-                -c.low_diversity_cut,
-                ReasonCode.LOW_SPENDING_DIVERSITY,
-            ),
+            (above_target & thin, target, ReasonCode.THIN_HISTORY),
+            (above_target & low_div, target, ReasonCode.LOW_SPENDING_DIVERSITY),
             (
                 can_cut & (view.pd_12m > c.pd_cut_above),
-                -c.pd_cut_fraction,
+                step(-c.pd_cut_fraction),
                 ReasonCode.PD_ABOVE_THRESHOLD,
             ),
             (
                 can_cut & (view.balance_cny == 0.0) & (view.months_since_draw >= c.inactive_months),
-                -c.inactive_decrease_fraction,
+                step(-c.inactive_decrease_fraction),
                 ReasonCode.INACTIVE_LINE_DECREASE,
             ),
             (
@@ -343,7 +356,7 @@ class ParametricPolicy(LimitPolicy):
                 & (view.utilisation >= c.stable_min_utilisation)
                 & (view.utilisation <= c.stable_max_utilisation)
                 & (view.early_repayments_3m == 0),
-                c.stable_raise_fraction,
+                step(c.stable_raise_fraction),
                 ReasonCode.STABLE_USE_INCREASE,
             ),
             (
@@ -351,7 +364,7 @@ class ParametricPolicy(LimitPolicy):
                 & current
                 & (view.pd_12m < c.pd_raise_below)
                 & (view.on_time_months >= c.pd_raise_min_on_time_months),
-                c.pd_raise_fraction,
+                step(c.pd_raise_fraction),
                 ReasonCode.PD_BELOW_THRESHOLD,
             ),
             (
@@ -360,14 +373,14 @@ class ParametricPolicy(LimitPolicy):
                 & (view.pd_12m < c.cli_max_pd)
                 & (view.utilisation >= c.cli_min_utilisation)
                 & (view.mob >= c.cli_min_mob),
-                c.cli_increase_fraction,
+                step(c.cli_increase_fraction),
                 ReasonCode.HIGH_UTILISATION_INCREASE,
             ),
         ]
         conditions = [view.is_open & mask for mask, _, _ in rules]
-        factor = np.select(conditions, [1.0 + step for _, step, _ in rules], 1.0)
+        proposed = np.select(conditions, [value for _, value, _ in rules], limit)
         reason = np.select(conditions, [int(code) for _, _, code in rules], 0)
-        new = self.clip(limit * factor, view)
+        new = self.clip(proposed, view)
 
         if c.exposure_budget_share < OFF:
             if self.budget is None:

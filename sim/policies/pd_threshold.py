@@ -4,15 +4,17 @@ A pure score-driven rule (mechanism M11: the platform re-scores every month and 
 the score alone). Each month:
 
 - an open line with ``pd_12m > cut_above_pd`` is cut by ``cut_fraction`` of its limit
-  (reason ``PD_ABOVE_THRESHOLD``), at most once every ``cut_cooldown_months``;
+  (reason ``PD_ABOVE_THRESHOLD``) unless it was cut in the last ``cut_cooldown_months``;
 - an open, current (``dpd == 0``) line with ``pd_12m < raise_below_pd`` and at least
   ``min_on_time_months_for_raise`` consecutive on-time months is raised by
-  ``raise_fraction`` (reason ``PD_BELOW_THRESHOLD``), at most once every
+  ``raise_fraction`` (reason ``PD_BELOW_THRESHOLD``) unless it was raised in the last
   ``raise_cooldown_months``;
 - everyone else keeps the limit.
 
 Because ``raise_below_pd <= cut_above_pd`` and the inequalities are strict, no row
 qualifies for both. ``cut_above_pd = 1`` disables cuts, ``raise_below_pd = 0`` raises.
+Cooldowns count full months between two changes, as in ``behaviour_rules``: with a
+cooldown of 3, a line cut in month ``t`` can next be cut in month ``t + 4``.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ class PDThresholdConfig(PolicyConfig):
             [0, cut_above_pd].
         cut_fraction: share of the current limit removed by a cut, in [0, 1].
         raise_fraction: share of the current limit added by a raise, in [0, 10].
-        raise_cooldown_months: minimum months between two raises of a line, >= 0.
-        cut_cooldown_months: minimum months between two cuts of a line, >= 0 (0 cuts
-            every month the PD stays high).
+        raise_cooldown_months: full months without a raise required between two raises
+            of a line, >= 0.
+        cut_cooldown_months: full months without a cut required between two cuts of a
+            line, >= 0 (0 cuts every month the PD stays high).
         min_on_time_months_for_raise: consecutive on-time months needed for a raise, >= 0.
 
     The defaults are assumptions (no platform publishes its tiers): the raise tier sits

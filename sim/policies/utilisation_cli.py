@@ -6,12 +6,15 @@ earning interest. Each month:
 
 - an open, current (``dpd == 0``) line with ``pd_12m < max_pd_for_increase``,
   ``utilisation >= min_utilisation`` and ``mob >= min_mob`` is raised by
-  ``increase_fraction`` (reason ``HIGH_UTILISATION_INCREASE``), at most once every
-  ``cooldown_months``;
+  ``increase_fraction`` (reason ``HIGH_UTILISATION_INCREASE``) unless it was raised in
+  the last ``cooldown_months``;
 - an open line with no balance and no draw for ``inactive_months`` or more is cut by
-  ``inactive_decrease_fraction`` (reason ``INACTIVE_LINE_DECREASE``), at most once every
-  ``decrease_cooldown_months``. The decrease takes priority over the increase (it only
-  matters if ``min_utilisation`` is 0).
+  ``inactive_decrease_fraction`` (reason ``INACTIVE_LINE_DECREASE``) unless it was cut
+  in the last ``decrease_cooldown_months``. The decrease takes priority over the
+  increase (it only matters if ``min_utilisation`` is 0).
+
+Cooldowns count full months between two changes, as in ``behaviour_rules``: with a
+cooldown of 6, a line raised in month ``t`` can next be raised in month ``t + 7``.
 
 References:
     Agarwal, S., Chomsisengphet, S., Mahoney, N. and Stroebel, J. (2018), "Do banks pass
@@ -50,10 +53,10 @@ class UtilisationCLIConfig(PolicyConfig):
         min_utilisation: raise only lines with ``utilisation`` at or above this, in [0, 10].
         min_mob: raise only lines at least this many months on book, >= 0.
         increase_fraction: share of the current limit added by an increase, in [0, 10].
-        cooldown_months: minimum months between two increases of a line, >= 0.
+        cooldown_months: full months without an increase between two increases, >= 0.
         inactive_months: months without a draw after which a zero-balance line is cut, >= 0.
         inactive_decrease_fraction: share of the limit removed from an inactive line, [0, 1].
-        decrease_cooldown_months: minimum months between two decreases of a line, >= 0.
+        decrease_cooldown_months: full months without a decrease between two, >= 0.
 
     Defaults are assumptions (issuers do not publish their CLI rules): increases every
     6 months at most, for clean accounts that use 80 % or more of the line and whose PD
