@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from sim.config import BehaviourConfig
 from sim.scenarios import MacroState
@@ -74,18 +75,30 @@ def draw_world(rng: np.random.Generator, n: int, behaviour: BehaviourConfig) -> 
     Returns:
         The month's draws (float32 uniforms/normals, int64 counts).
     """
+    u = rng.random((6, n))
+    z = rng.standard_normal((3, n), dtype=np.float32)
+    # Poisson counts by inverse CDF from a uniform: same distribution, a fraction of the cost.
+    cdf = stats.poisson.cdf(np.arange(64), behaviour.transactor_draws_per_month)
     return WorldDraws(
-        u_job=rng.random(n, dtype=np.float32),
-        z_income=rng.standard_normal(n, dtype=np.float32),
-        z_needs=rng.standard_normal(n, dtype=np.float32),
-        z_discretionary=rng.standard_normal(n, dtype=np.float32),
-        u_expense_shock=rng.random(n, dtype=np.float32),
+        u_job=u[0],
+        z_income=z[0],
+        z_needs=z[1],
+        z_discretionary=z[2],
+        u_expense_shock=u[1],
         e_expense_shock=rng.standard_exponential(n, dtype=np.float32),
-        u_skip=rng.random(n, dtype=np.float32),
-        u_race=rng.random(n, dtype=np.float32),
-        u_high_risk=rng.random(n, dtype=np.float32),
-        k_line_draws=rng.poisson(behaviour.transactor_draws_per_month, n),
+        u_skip=u[2],
+        u_race=u[3],
+        u_high_risk=u[4],
+        k_line_draws=np.searchsorted(cdf, u[5], side="right").astype(np.int16),
     )
+
+
+def _by_type(btype: np.ndarray, values: dict[BehaviourType, float]) -> np.ndarray:
+    """Per-borrower parameter looked up by behaviour type (0.0 for types not listed)."""
+    table = np.zeros(len(BehaviourType))
+    for t, v in values.items():
+        table[int(t)] = v
+    return table[btype]
 
 
 @dataclass
@@ -181,21 +194,14 @@ def household_month(
     # 3. Scheduled payment towards the minimum due.
     due = np.where(open_line, state.min_due_cny, 0.0)
     statement = state.statement_cny
-    desired = np.select(
-        [
-            (btype == BehaviourType.TRANSACTOR) | (btype == BehaviourType.INACTIVE),
-            btype == BehaviourType.REVOLVER,
-            btype == BehaviourType.INSTALMENT,
-            btype == BehaviourType.DELINQUENT_PRONE,
-        ],
-        [
-            statement,
-            due * (1.0 + b.revolver_extra_payment),
-            np.maximum(due, statement / b.instalment_months),
-            np.where(draws.u_skip < b.delinquent_skip_prob_monthly, 0.0, due),
-        ],
-        default=due,
+    pays_statement = _by_type(btype, {BehaviourType.TRANSACTOR: 1.0, BehaviourType.INACTIVE: 1.0}) > 0
+    desired = np.where(pays_statement, statement, due)
+    desired = np.where(btype == BehaviourType.REVOLVER, due * (1.0 + b.revolver_extra_payment), desired)
+    desired = np.where(
+        btype == BehaviourType.INSTALMENT, np.maximum(due, statement / b.instalment_months), desired
     )
+    skip = (btype == BehaviourType.DELINQUENT_PRONE) & (draws.u_skip < b.delinquent_skip_prob_monthly)
+    desired = np.where(skip, 0.0, desired)
     desired = np.where(open_line, np.maximum(desired, 0.0), 0.0)
     scheduled = round_cny(np.minimum(np.minimum(desired, cash), balance))
     cash = round_cny(cash - scheduled)
@@ -229,15 +235,22 @@ def household_month(
     )
     reserve = base * b.cash_reserve_income_months
     disc_cash = round_cny(np.minimum(wish, np.maximum(cash - reserve, 0.0)))
-    is_rev = btype == BehaviourType.REVOLVER
-    is_del = btype == BehaviourType.DELINQUENT_PRONE
-    is_inst = btype == BehaviourType.INSTALMENT
-    propensity = np.select(
-        [is_rev, is_del, is_inst],
-        [b.revolver_borrow_propensity, b.delinquent_borrow_propensity, b.instalment_borrow_propensity],
-        default=0.0,
+    propensity = _by_type(
+        btype,
+        {
+            BehaviourType.REVOLVER: b.revolver_borrow_propensity,
+            BehaviourType.DELINQUENT_PRONE: b.delinquent_borrow_propensity,
+            BehaviourType.INSTALMENT: b.instalment_borrow_propensity,
+        },
     )
-    mpb = np.select([is_rev, is_del, is_inst], [b.revolver_mpb, b.delinquent_mpb, b.instalment_mpb], default=0.0)
+    mpb = _by_type(
+        btype,
+        {
+            BehaviourType.REVOLVER: b.revolver_mpb,
+            BehaviourType.DELINQUENT_PRONE: b.delinquent_mpb,
+            BehaviourType.INSTALMENT: b.instalment_mpb,
+        },
+    )
     desired_balance = state.target_utilisation * state.initial_limit_cny + mpb * np.maximum(
         state.limit_cny - state.initial_limit_cny, 0.0
     )

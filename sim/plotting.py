@@ -5,7 +5,7 @@ Figures are built with :class:`matplotlib.figure.Figure` directly, not through
 and leave no open pyplot figures behind. Nothing here writes files: save a figure with
 :func:`sim.io.save_figure`.
 
-Units on axes: money columns (``*_cny``) are labelled "CNY" with thousands separators;
+Units on axes: money columns (``*_cny``) are labelled "CNY" with compact ticks (12.5k, 3.2M);
 rates and shares (fractions in the data, including APR) are shown in percent; paired
 differences of fractions are in percentage points (pp). Each policy keeps the same
 colour in every figure (:func:`policy_colours`).
@@ -56,7 +56,7 @@ _PRETTY: dict[str, str] = {
     "peak_ead_cny": "Peak EAD",
     "mean_ead_cny": "Mean EAD",
     "ead_cny": "EAD",
-    "expected_loss_cny": "Expected loss (EL)",
+    "expected_loss_cny": "Expected loss",
     "realised_loss_cny": "Realised loss",
     "dpd90_share": "90+ DPD share",
     "dpd30_share": "30+ DPD share",
@@ -147,13 +147,21 @@ def metric_label(metric: str, difference: bool = False) -> str:
 
 
 def _money(value: float, _pos: object = None) -> str:
-    if value == 0 or abs(value) >= 100:
+    """Compact CNY tick label: 950, 12.5k, 3.2M (the axis label carries the unit)."""
+    size = abs(value)
+    if size >= 1e9:
+        return f"{value / 1e9:.3g}B"
+    if size >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if size >= 1e4:
+        return f"{value / 1e3:.3g}k"
+    if value == 0 or size >= 100:
         return f"{value:,.0f}"
-    return f"{value:,.3g}"
+    return f"{value:.3g}"
 
 
 def _format_axis(axis: object, metric: str) -> None:
-    """Percent formatter for fractions, thousands separators for CNY."""
+    """Percent formatter for fractions, compact k/M/B ticks for CNY."""
     if is_fraction(metric):
         axis.set_major_formatter(PercentFormatter(xmax=1.0))  # type: ignore[attr-defined]
     elif metric.endswith("_cny"):
@@ -694,6 +702,7 @@ def forest_plot(
                 label=str(policy),
             )
         ax.axvline(0.0, color="black", linestyle="--", linewidth=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         ax.set_yticks(range(len(keys)), labels)
         ax.set_ylim(-0.6, len(keys) - 0.4)
         ax.invert_yaxis()
@@ -790,8 +799,9 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
 
     With a ``by`` column (e.g. from :attr:`RunTables.vintage`) there is one panel per
     value (policy); seeds are pooled by weighting each run's rate with its
-    ``n_accounts``: ``sum(rate * n) / sum(n)``. Lines go from dark (earliest vintage)
-    to light (latest).
+    ``n_accounts``: ``sum(rate * n) / sum(n)``. Vintages keep the order of their first
+    appearance in the table (:func:`sim.analysis.delinquency.vintage_curves` lists the
+    earliest first); lines go from dark (first) to light (last).
 
     Args:
         vintage_df: columns ``vintage`` (str), ``months_on_book`` (int),
@@ -822,7 +832,7 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
         * vintage_df["n_accounts"].astype(float),
     )
     panels = sorted(df[by].astype(str).unique().tolist()) if by in df.columns else [None]
-    vintages = sorted(df["vintage"].unique().tolist(), key=_natural_key)
+    vintages = list(dict.fromkeys(df["vintage"].tolist()))  # order as given (earliest first)
     cmap = colormaps["viridis"]
     shades = {v: cmap(0.85 * i / max(1, len(vintages) - 1)) for i, v in enumerate(vintages)}
     fig, axes = _new_figure(len(panels), ncols=min(3, len(panels)), sharey=True)

@@ -159,5 +159,5 @@ def round_cny(x: np.ndarray | float) -> np.ndarray:
     Returns:
         float64 array of the same shape.
     """
-    out = np.round(np.asarray(x, dtype=np.float64), 2)
-    return np.where(np.abs(out) < 0.005, 0.0, out)
+    # np.round already maps |x| < 0.005 to +-0.0; adding 0.0 turns -0.0 into 0.0.
+    return np.round(np.asarray(x, dtype=np.float64), 2) + 0.0

@@ -125,7 +125,7 @@ def test_vintage_curve_hand_case_with_censoring():
     accounts = _accounts(
         [
             # vintage A: 4 accounts opened at step 1, observed to step 5 (mob 1..4)
-            ("A", 1, 4.0, 4),  # defaults at mob 3 (line closes, observation stops)
+            ("A", 1, 4.0, 5),  # defaults at mob 3 (stays a default until the window ends)
             ("A", 1, nan, 5),
             ("A", 1, nan, 5),
             ("A", 1, 5.0, 5),  # defaults at mob 4
@@ -143,25 +143,30 @@ def test_vintage_curve_hand_case_with_censoring():
     ]
     a = out[out.vintage == "A"]
     assert a.months_on_book.tolist() == [1, 2, 3, 4]
-    assert a.n_accounts.tolist() == [4, 4, 4, 4]  # the defaulter stays in the denominator
+    assert a.n_accounts.tolist() == [4, 4, 4, 4]
     assert a.cumulative_default_rate.tolist() == pytest.approx([0, 0, 0.25, 0.5])
     b = out[out.vintage == "B"]
     assert b.months_on_book.tolist() == [1, 2]  # censored: B is observed only 2 months
     assert b.cumulative_default_rate.tolist() == pytest.approx([0, 0.5])
 
 
-def test_vintage_curve_per_account_censoring_and_max_mob():
+def test_vintage_curve_mixed_origination_censors_defaulters_alike():
     nan = np.nan
+    # one quarter-vintage: two accounts opened at step 0, two at step 2; window ends at 4
     accounts = _accounts(
         [
-            ("V", 0, nan, 1),  # observed 1 month only
-            ("V", 0, nan, 3),
-            ("V", 0, 2.0, 3),
+            ("Q0", 0, nan, 4),
+            ("Q0", 0, 4.0, 4),  # defaults at mob 4
+            ("Q0", 2, 4.0, 4),  # defaults at mob 2, observed only to mob 2
+            ("Q0", 2, nan, 4),
         ]
     )
     out = vintage_curves(accounts)
-    assert out.n_accounts.tolist() == [3, 2, 2]
-    assert out.cumulative_default_rate.tolist() == pytest.approx([0, 0.5, 0.5])
+    assert out.months_on_book.tolist() == [1, 2, 3, 4]
+    assert out.n_accounts.tolist() == [4, 4, 2, 2]
+    # mob 3: only the step-0 accounts are observed; the step-2 defaulter is censored
+    # like its performing neighbour, so the rate is 0/2, not 1/3
+    assert out.cumulative_default_rate.tolist() == pytest.approx([0, 0.25, 0, 0.5])
     capped = vintage_curves(accounts, max_mob=2)
     assert capped.months_on_book.tolist() == [1, 2]
 
@@ -172,6 +177,8 @@ def test_vintage_curve_ordered_by_origination():
     assert out.vintage.unique().tolist() == ["early", "late"]
 
 
-def test_vintage_curve_rejects_default_before_origination():
+def test_vintage_curve_rejects_inconsistent_steps():
     with pytest.raises(ValueError, match="default_step"):
         vintage_curves(_accounts([("V", 3, 2.0, 5)]))
+    with pytest.raises(ValueError, match="observation window"):
+        vintage_curves(_accounts([("V", 3, 7.0, 5)]))

@@ -246,11 +246,9 @@ TWO_WAY = {ReasonCode.COUNTER_CYCLICAL}
 REGIMES = ["baseline", "downturn", "boom", "recovery", "baseline", "downturn"]
 
 
-@pytest.mark.parametrize("name", policy_names())
-def test_policy_from_yaml_keeps_the_decision_contract(name: str) -> None:
-    n = 500
-    policy = from_yaml(name, n)
-    rng = np.random.default_rng(7)
+def check_contract(policy, n: int, seed: int) -> int:
+    """Review six months of random views; check the decision contract; count changes."""
+    rng = np.random.default_rng(seed)
     view = random_view(rng, n)
     total_changes = 0
     for month, regime in enumerate(REGIMES):
@@ -268,6 +266,7 @@ def test_policy_from_yaml_keeps_the_decision_contract(name: str) -> None:
         changed = new != limit
         np.testing.assert_array_equal(reason != 0, changed)
         assert np.all(new >= 0.0)
+        assert not np.any(np.signbit(new)), "negative zero limit"
         assert np.all(new[~view.is_open] == 0.0)
         assert np.all(np.isin(reason, [int(r) for r in ReasonCode]))
         # Raise reasons label raises, every other reason (but the two-way ones) a cut.
@@ -285,8 +284,47 @@ def test_policy_from_yaml_keeps_the_decision_contract(name: str) -> None:
             assert not getattr(view, field).flags.writeable
         # Next month: new behaviour, decided limits, lines stay closed.
         view = random_view(rng, n, limit_cny=new, is_open=view.is_open)
+    return total_changes
+
+
+@pytest.mark.parametrize("name", policy_names())
+def test_policy_from_yaml_keeps_the_decision_contract(name: str) -> None:
+    n = 500
+    total_changes = check_contract(from_yaml(name, n), n, seed=7)
     if name != "static":
         assert total_changes > 0, f"{name} never changed a limit in {len(REGIMES)} months"
+
+
+#: Non-default settings that switch on the code paths the YAML defaults leave off.
+ALL_ON = {
+    "pd_cut_above": 0.1,
+    "pd_raise_below": 0.02,
+    "inactive_months": 12.0,
+    "cli_min_utilisation": 0.8,
+    "exposure_budget_share": 0.95,
+}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"name": "parametric", **ALL_ON},
+        {"name": "exposure_cap", "budget_metric": "el", "budget_share": 0.8},
+        {"name": "counter_cyclical", "downturn_raise_fraction": 0.1},
+        {"name": "sme_aware", "base": {"early_repayment_cut": 0.3}, "min_limit_cny": 500.0},
+        {
+            "name": "champion_challenger",
+            "champion": {"name": "exposure_cap", "budget_share": 0.9},
+            "challenger": {"name": "parametric", **ALL_ON},
+            "challenger_share": 0.5,
+        },
+    ],
+    ids=lambda c: c["name"],
+)
+def test_non_default_configs_keep_the_decision_contract(config: dict[str, Any]) -> None:
+    n = 500
+    policy = build(n, **config)
+    assert check_contract(policy, n, seed=8) > 0
 
 
 @pytest.mark.parametrize("name", policy_names())

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from scipy import special
 
 from sim.config import PlatformConfig
 from sim.policies import LimitPolicy, PortfolioView
 from sim.policies.reasons import ReasonCode
-from sim.risk.scorecard import Scorecard, features_from_state, shift_to_mean_pd
+from sim.risk.scorecard import Scorecard, feature_columns_from_state, shift_to_mean_pd
 from sim.state import BorrowerState, round_cny
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return special.expit(x)
 
 
 class Platform(mesa.Agent):
@@ -66,7 +67,7 @@ class Platform(mesa.Agent):
             ``(n,)`` float64 log-odds before the central-tendency shift.
         """
         utilisation = np.where(s.limit_cny > 0, s.balance_cny / np.where(s.limit_cny > 0, s.limit_cny, 1.0), 1.5)
-        x = features_from_state(
+        x = feature_columns_from_state(
             months_late=np.minimum(s.missed, 3),
             paid_in_full=s.paid_in_full,
             utilisation=utilisation,
@@ -77,7 +78,7 @@ class Platform(mesa.Agent):
         c = self.config
         dsr = s.debt_service_cny / np.maximum(s.income_cny, 1.0)
         return (
-            self.scorecard.log_odds(x)
+            self.scorecard.log_odds_columns(x)
             + c.thin_history_log_odds * (s.history_months < c.thin_history_months)
             + c.lenders_log_odds * np.maximum(s.lenders_count - 1, 0)
             + c.debt_service_log_odds * np.minimum(dsr, 5.0)

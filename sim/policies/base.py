@@ -236,7 +236,7 @@ class LimitPolicy(ABC):
         """
         limit = view.limit_cny
         proposed = np.asarray(new_limit_cny, dtype=np.float64)
-        balance_floor = np.ceil(view.balance_cny * 100.0 - 1e-6) / 100.0
+        balance_floor = np.ceil(view.balance_cny * 100.0 - 1e-6) / 100.0 + 0.0
         cut_floor = np.maximum(self.config.min_limit_cny, balance_floor)
         out = np.where(
             proposed < limit,

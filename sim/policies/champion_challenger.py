@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from sim.policies._compose import check_size, nested_error
 from sim.policies.base import (
     LimitDecision,
     LimitPolicy,
@@ -27,6 +26,7 @@ from sim.policies.base import (
     PortfolioView,
     check_range,
 )
+from sim.policies.common import check_size, nested_error
 from sim.policies.registry import build_policy, register_policy
 
 #: Arm codes in :attr:`ChampionChallengerPolicy.arm`.

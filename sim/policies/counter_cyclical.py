@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from sim.policies._compose import BehaviourMemory, behaviour_config, check_size, finish
 from sim.policies.base import (
     LimitDecision,
     LimitPolicy,
@@ -36,6 +35,7 @@ from sim.policies.base import (
     check_range,
 )
 from sim.policies.behaviour_rules import BehaviourRulesConfig, BehaviourRulesPolicy
+from sim.policies.common import BehaviourMemory, behaviour_config, check_size, finish
 from sim.policies.reasons import ReasonCode
 from sim.policies.registry import register_policy
 

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.policies._compose import finish
 from sim.policies.base import (
     LimitDecision,
     LimitPolicy,
@@ -38,6 +37,7 @@ from sim.policies.base import (
     PortfolioView,
     check_range,
 )
+from sim.policies.common import finish
 from sim.policies.reasons import ReasonCode
 from sim.policies.registry import register_policy
 

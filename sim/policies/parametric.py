@@ -55,7 +55,6 @@ from typing import Any
 
 import numpy as np
 
-from sim.policies._compose import Cooldowns, check_size, finish
 from sim.policies.base import (
     LimitDecision,
     LimitPolicy,
@@ -64,6 +63,7 @@ from sim.policies.base import (
     check_range,
 )
 from sim.policies.behaviour_rules import BehaviourRulesConfig
+from sim.policies.common import Cooldowns, check_size, finish
 from sim.policies.exposure_cap import exposure_by_line, exposure_cut
 from sim.policies.pd_threshold import PDThresholdConfig
 from sim.policies.reasons import ReasonCode
@@ -223,13 +223,13 @@ def equivalent_config(config: PolicyConfig) -> ParametricConfig:
     Raises:
         TypeError: no parametric equivalent is known for this policy.
     """
-    common: dict[str, Any] = {
+    bounds: dict[str, Any] = {
         "min_limit_cny": config.min_limit_cny,
         "max_limit_cny": config.max_limit_cny,
     }
     if isinstance(config, PDThresholdConfig):
         return ParametricConfig(
-            **common,
+            **bounds,
             **DISABLED
             | {
                 "pd_cut_above": config.cut_above_pd,
@@ -243,7 +243,7 @@ def equivalent_config(config: PolicyConfig) -> ParametricConfig:
         )
     if isinstance(config, BehaviourRulesConfig):
         return ParametricConfig(
-            **common,
+            **bounds,
             **DISABLED
             | {
                 "delinquency_dpd": float(config.delinquency_dpd),
@@ -265,7 +265,7 @@ def equivalent_config(config: PolicyConfig) -> ParametricConfig:
             cut_cooldown_months=config.cut_cooldown_months,
         )
     if type(config) is PolicyConfig and config.name == "static":
-        return ParametricConfig(**common, **DISABLED)
+        return ParametricConfig(**bounds, **DISABLED)
     raise TypeError(f"no parametric equivalent of policy {config.name!r}")
 
 

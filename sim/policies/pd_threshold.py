@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.policies._compose import Cooldowns, check_size, finish
 from sim.policies.base import (
     LimitDecision,
     LimitPolicy,
@@ -31,6 +30,7 @@ from sim.policies.base import (
     PortfolioView,
     check_range,
 )
+from sim.policies.common import Cooldowns, check_size, finish
 from sim.policies.reasons import ReasonCode
 from sim.policies.registry import register_policy
 

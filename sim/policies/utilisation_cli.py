@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.policies._compose import Cooldowns, check_size, finish
 from sim.policies.base import (
     LimitDecision,
     LimitPolicy,
@@ -40,6 +39,7 @@ from sim.policies.base import (
     PortfolioView,
     check_range,
 )
+from sim.policies.common import Cooldowns, check_size, finish
 from sim.policies.reasons import ReasonCode
 from sim.policies.registry import register_policy
 

@@ -166,6 +166,32 @@ def features_from_state(
         ValueError: if an argument is not one-dimensional, the lengths differ, or a
             value is NaN or infinite (the argument is named).
     """
+    return np.column_stack(
+        feature_columns_from_state(
+            months_late, paid_in_full, utilisation, payment_ratio, delinquent_months_6m, age_years
+        )
+    )
+
+
+def feature_columns_from_state(
+    months_late: np.ndarray,
+    paid_in_full: np.ndarray,
+    utilisation: np.ndarray,
+    payment_ratio: np.ndarray,
+    delinquent_months_6m: np.ndarray,
+    age_years: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The six feature columns of :func:`features_from_state`, without stacking them.
+
+    The monthly re-scoring of every borrower uses this with
+    :meth:`Scorecard.log_odds_columns`, which avoids building an ``(n, 6)`` matrix.
+
+    Returns:
+        Six ``(n_borrowers,)`` float64 arrays in :data:`FEATURE_NAMES` order.
+
+    Raises:
+        ValueError: as :func:`features_from_state`.
+    """
     raw = {
         "months_late": months_late,
         "paid_in_full": paid_in_full,
@@ -179,21 +205,19 @@ def features_from_state(
         arr = np.asarray(value, dtype=float)
         if arr.ndim != 1:
             raise ValueError(f"features_from_state: {name} must be 1-D, got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
+        if not np.isfinite(arr.sum()):
             raise ValueError(f"features_from_state: {name} contains NaN or infinite values")
         arrays[name] = arr
     lengths = {name: arr.shape[0] for name, arr in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"features_from_state: arguments differ in length: {lengths}")
-    return np.column_stack(
-        [
-            np.clip(arrays["months_late"], 0.0, _MAX_MONTHS_LATE),
-            (arrays["paid_in_full"] != 0).astype(float),
-            np.clip(arrays["utilisation"], 0.0, _MAX_UTILISATION),
-            np.clip(arrays["payment_ratio"], 0.0, 1.0),
-            np.clip(arrays["delinquent_months_6m"], 0.0, 6.0),
-            (arrays["age_years"] < _AGE_YOUNG).astype(float),
-        ]
+    return (
+        np.clip(arrays["months_late"], 0.0, _MAX_MONTHS_LATE),
+        (arrays["paid_in_full"] != 0).astype(float),
+        np.clip(arrays["utilisation"], 0.0, _MAX_UTILISATION),
+        np.clip(arrays["payment_ratio"], 0.0, 1.0),
+        np.clip(arrays["delinquent_months_6m"], 0.0, 6.0),
+        (arrays["age_years"] < _AGE_YOUNG).astype(float),
     )
 
 
@@ -269,6 +293,28 @@ class Scorecard:
         if X.ndim != 2 or X.shape[1] != k:
             raise ValueError(f"Scorecard: X must have shape (n, {k}), got {X.shape}")
         return self.intercept + ((X - self.feature_mean) / self.feature_std) @ self.coef
+
+    def log_odds_columns(self, columns: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Log-odds from the six feature columns (:func:`feature_columns_from_state`).
+
+        Equal to :meth:`log_odds` of the stacked matrix, computed column by column.
+
+        Args:
+            columns: six ``(n,)`` arrays in :attr:`feature_names` order.
+
+        Returns:
+            ``(n,)`` float64 log-odds on the UCI scale.
+
+        Raises:
+            ValueError: not exactly six columns.
+        """
+        if len(columns) != len(self.feature_names):
+            raise ValueError(f"Scorecard: expected {len(self.feature_names)} columns, got {len(columns)}")
+        per_unit = self.coef_per_unit
+        out = np.full(columns[0].shape, self.intercept - float(per_unit @ self.feature_mean))
+        for w, col in zip(per_unit, columns, strict=True):
+            out += w * col
+        return out
 
     def predict_pd(self, X: np.ndarray, intercept_shift: float = 0.0) -> np.ndarray:
         """Probability of default for each row, optionally re-levelled.

@@ -1,8 +1,12 @@
-"""Helpers for policies built from other policies (nested configs, shared memory).
+"""Building blocks shared by the limit policies.
 
-Private to :mod:`sim.policies`: used by ``counter_cyclical`` and ``sme_aware`` (which
-wrap a :class:`~sim.policies.behaviour_rules.BehaviourRulesPolicy`) and by
-``champion_challenger`` (which runs two registered policies side by side).
+- :func:`finish`: clip a proposal and keep exactly one reason code per changed row;
+  every policy ends its ``review`` with it.
+- :class:`Cooldowns`: months since each line's last cut and last raise.
+- :func:`check_size`: a clear error when per-borrower memory and the view disagree.
+- :func:`behaviour_config`, :class:`BehaviourMemory`, :func:`nested_error`: for policies
+  built from other policies (``counter_cyclical`` and ``sme_aware`` wrap
+  ``behaviour_rules``; ``champion_challenger`` runs two registered policies).
 """
 
 from __future__ import annotations

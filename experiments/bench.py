@@ -1,0 +1,93 @@
+"""Benchmark: wall time, throughput and peak memory of the monthly loop.
+
+    python -m experiments.bench                       # 10k, 100k, 1M borrowers x 120 months
+    python -m experiments.bench --sizes 10000 --months 24
+
+Each size runs in a fresh process so that its peak resident memory is its own. Reports
+set-up time (population, agents, scorecard), run time, borrower-months per second and
+peak RSS; results also go to ``outputs/bench/bench-<timestamp>.csv``. Targets (issue
+brief): 1 M borrowers x 120 months in <= 60 s and <= 3 GB peak on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from sim.io import write_csv_atomic
+
+
+def _one(n: int, months: int, agents: bool, policy: str) -> dict[str, float]:
+    import resource
+
+    from sim.compose import load_run_config
+    from sim.model import CreditMarketModel
+
+    run = load_run_config(
+        [f"population.n_borrowers={n}", f"n_months={months}", f"policy={policy}", "output.plots=false"]
+    )
+    t0 = time.perf_counter()
+    model = CreditMarketModel(run, create_agents=agents)
+    t1 = time.perf_counter()
+    model.run()
+    t2 = time.perf_counter()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "n_borrowers": n,
+        "n_months": months,
+        "policy": policy,
+        "mesa_agents": agents,
+        "setup_s": round(t1 - t0, 2),
+        "run_s": round(t2 - t1, 2),
+        "total_s": round(t2 - t0, 2),
+        "borrower_months_per_s": round(n * months / (t2 - t1)),
+        "peak_rss_gb": round(peak_kib / 1024**2, 3),
+        "final_balance_cny": float(model.borrowers.balance_cny.sum()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated borrower counts")
+    parser.add_argument("--months", type=int, default=120)
+    parser.add_argument("--policy", default="behaviour_rules")
+    parser.add_argument("--no-agents", action="store_true", help="skip creating Mesa agent objects")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.child:
+        print(json.dumps(_one(sizes[0], args.months, not args.no_agents, args.policy)))
+        return 0
+    rows = []
+    for n in sizes:
+        cmd = [sys.executable, "-m", "experiments.bench", "--child", "--sizes", str(n), "--months", str(args.months), "--policy", args.policy]
+        if args.no_agents:
+            cmd.append("--no-agents")
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(
+            f"{n:>9,d} borrowers x {args.months} months: setup {row['setup_s']:6.2f} s, "
+            f"run {row['run_s']:6.2f} s, {row['borrower_months_per_s'] / 1e6:5.2f} M borrower-months/s, "
+            f"peak {row['peak_rss_gb']:.2f} GB",
+            flush=True,
+        )
+    table = pd.DataFrame(rows)
+    if len(table) > 1:
+        base = table["borrower_months_per_s"].iloc[0]
+        table["throughput_vs_smallest"] = (table["borrower_months_per_s"] / base).round(2)
+        print(table[["n_borrowers", "total_s", "throughput_vs_smallest", "peak_rss_gb"]].to_string(index=False))
+    path = Path("outputs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    write_csv_atomic(table, path)
+    print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

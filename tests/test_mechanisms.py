@@ -1,0 +1,75 @@
+"""Each mechanism of DOMAIN.md acts in the model (M1/M2 here; more in later modules)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model import CreditMarketModel
+from sim.state import BehaviourType
+from tests.conftest import make_run
+
+
+def reasons_by_borrower(model: CreditMarketModel) -> dict[str, np.ndarray]:
+    ev = model.limit_events()
+    n = model.borrowers.n
+    out = {}
+    for reason in ev["reason"].unique():
+        rows = ev.loc[ev["reason"] == reason, "borrower_id"].to_numpy()
+        out[str(reason)] = np.bincount(rows, minlength=n)
+    return out
+
+
+def test_behaviour_rules_cuts_immediate_repayers_not_steady_instalment_payers():
+    """M2: borrow-and-repay-at-once users get cut; stable on-time users do not."""
+    model = CreditMarketModel(make_run("policy=behaviour_rules", "population.n_borrowers=4000")).run()
+    s = model.borrowers
+    counts = reasons_by_borrower(model)
+    zero = np.zeros(s.n, dtype=int)
+    early_cuts = counts.get("EARLY_REPAYMENT", zero)
+    immediate = (s.behaviour_type == BehaviourType.TRANSACTOR) & ~s.savvy & ~s.defaulted
+    # Naive transactors draw and repay within the month; nearly all are cut for it.
+    assert immediate.sum() > 300
+    assert (early_cuts[immediate] > 0).mean() > 0.8
+    # Their limits end lower than they started.
+    assert np.median(s.limit_cny[immediate] / s.initial_limit_cny[immediate]) < 0.9
+    # Steady instalment payers who never missed a payment and never hit another rule.
+    instalment = s.behaviour_type == BehaviourType.INSTALMENT
+    other = sum(counts.get(r, zero) for r in ("DELINQUENCY", "HIGH_RISK_TRANSACTION", "THIN_HISTORY", "LOW_SPENDING_DIVERSITY"))
+    steady = instalment & (other == 0) & ~s.defaulted
+    assert steady.sum() > 20
+    assert early_cuts[instalment].sum() == 0
+    assert counts.get("FREQUENT_DRAWS", zero)[steady].sum() == 0
+    assert (s.limit_cny[steady] >= s.initial_limit_cny[steady]).all()
+
+
+def test_static_policy_never_changes_an_open_line():
+    model = CreditMarketModel(make_run("policy=static")).run()
+    s = model.borrowers
+    np.testing.assert_array_equal(s.limit_cny[~s.defaulted], s.initial_limit_cny[~s.defaulted])
+    assert set(model.limit_events()["reason"].unique()) <= {"CLOSED_AT_DEFAULT"}
+
+
+def test_early_repayment_and_draw_counts_are_recorded_per_borrower():
+    """M1: draw frequency and same-month full repayment are behavioural features."""
+    model = CreditMarketModel(make_run("policy=static", "population.n_borrowers=3000"))
+    model.run(3)
+    s = model.borrowers
+    view = model.platform.portfolio_view()
+    transactor = (s.behaviour_type == BehaviourType.TRANSACTOR) & ~s.defaulted
+    revolver = (s.behaviour_type == BehaviourType.REVOLVER) & ~s.defaulted
+    assert view.early_repayments_3m[transactor].mean() > 3.0  # Poisson(2.5) a month
+    assert view.early_repayments_3m[revolver].sum() == 0
+    assert view.draws_3m[transactor].mean() > view.draws_3m[revolver].mean()
+
+
+def test_savvy_transactors_avoid_early_repayment_cuts():
+    """M10: the same borrowers, savvy instead of naive, are cut less for early repayment."""
+    naive = CreditMarketModel(make_run("policy=behaviour_rules", "population.savvy_share=0.0", "seed=5")).run()
+    savvy = CreditMarketModel(make_run("policy=behaviour_rules", "population.savvy_share=1.0", "seed=5")).run()
+    transactor = naive.borrowers.behaviour_type == BehaviourType.TRANSACTOR
+    np.testing.assert_array_equal(transactor, savvy.borrowers.behaviour_type == BehaviourType.TRANSACTOR)
+    zero = np.zeros(naive.borrowers.n, dtype=int)
+    cuts_naive = reasons_by_borrower(naive).get("EARLY_REPAYMENT", zero)[transactor].sum()
+    cuts_savvy = reasons_by_borrower(savvy).get("EARLY_REPAYMENT", zero)[transactor].sum()
+    assert cuts_naive > 100
+    assert cuts_savvy == 0

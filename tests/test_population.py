@@ -1,0 +1,89 @@
+"""The resampled population keeps the UCI data's marginals and joint structure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config import PopulationConfig
+from sim.io import load_uci
+from sim.population import build_population, classify_behaviour
+from sim.state import BehaviourType
+
+
+@pytest.fixture(scope="module")
+def uci() -> pd.DataFrame:
+    return load_uci()
+
+
+def test_resampled_marginals_match_the_data(uci):
+    n = 50_000
+    cfg = PopulationConfig(n_borrowers=n, cny_per_twd=1.0)
+    s = build_population(uci, cfg, np.random.default_rng(0))
+    limit = uci["LIMIT_BAL"].to_numpy(float)
+    se = limit.std() / np.sqrt(n)
+    assert abs(s.initial_limit_cny.mean() - limit.mean()) < 4 * se
+    types = classify_behaviour(uci)
+    for t in BehaviourType:
+        p = (types == t).mean()
+        se = np.sqrt(p * (1 - p) / n)
+        assert abs((s.behaviour_type == t).mean() - p) < 4 * se + 1e-12
+    age = uci["AGE"].to_numpy(float)
+    assert abs(s.age_years.mean() - age.mean()) < 4 * age.std() / np.sqrt(n)
+
+
+def test_joint_structure_is_kept_row_by_row(uci):
+    cfg = PopulationConfig(n_borrowers=2000, cny_per_twd=1.0)
+    s = build_population(uci, cfg, np.random.default_rng(1))
+    pairs = set(zip(uci["LIMIT_BAL"].astype(float), uci["AGE"], strict=True))
+    assert all((lim, age) in pairs for lim, age in zip(s.initial_limit_cny, s.age_years, strict=True))
+
+
+def test_uci_september_start_keeps_repayment_status(uci):
+    n = 40_000
+    cfg = PopulationConfig(n_borrowers=n, start_state="uci_september")
+    s = build_population(uci, cfg, np.random.default_rng(2))
+    # k months late -> k misses (at most 2); rows without a positive bill are current.
+    late = ((uci["PAY_0"] >= 1) & (uci["BILL_AMT1"] > 0)).mean()
+    se = np.sqrt(late * (1 - late) / n)
+    assert abs((s.missed >= 1).mean() - late) < 4 * se
+    assert s.missed.max() == 2
+    cur = build_population(uci, PopulationConfig(n_borrowers=1000), np.random.default_rng(2))
+    assert (cur.missed == 0).all()
+
+
+def test_classify_behaviour_hand_cases():
+    base = {"ID": 1, "LIMIT_BAL": 10_000, "SEX": 1, "EDUCATION": 1, "MARRIAGE": 1, "AGE": 30}
+    def row(status, bills, pays):
+        r = dict(base)
+        r.update({c: v for c, v in zip(["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"], status, strict=True)})
+        r.update({f"BILL_AMT{k + 1}": v for k, v in enumerate(bills)})
+        r.update({f"PAY_AMT{k + 1}": v for k, v in enumerate(pays)})
+        r["default payment next month"] = 0
+        return r
+    df = pd.DataFrame(
+        [
+            row([-1] * 6, [1000] * 6, [1000] * 6),  # pays every bill in full
+            row([0] * 6, [5000] * 6, [200, 300, 150, 400, 100, 250]),  # about the minimum
+            row([0] * 6, [5000] * 6, [1000] * 6),  # steady 20 % payments
+            row([0, 2, 0, 0, 0, 0], [5000] * 6, [500] * 6),  # two months late once
+            row([-2] * 6, [0] * 6, [0] * 6),  # never used
+        ]
+    )
+    assert classify_behaviour(df).tolist() == [
+        BehaviourType.TRANSACTOR,
+        BehaviourType.REVOLVER,
+        BehaviourType.INSTALMENT,
+        BehaviourType.DELINQUENT_PRONE,
+        BehaviourType.INACTIVE,
+    ]
+
+
+def test_income_is_imputed_from_the_limit(uci):
+    cfg = PopulationConfig(n_borrowers=20_000, limit_income_sigma=0.0)
+    s = build_population(uci, cfg, np.random.default_rng(3))
+    ratio = s.initial_limit_cny / s.income_base_cny
+    big = s.income_base_cny > 200  # the 100-CNY floor aside
+    np.testing.assert_allclose(ratio[big], cfg.limit_income_multiple, rtol=1e-3)
+    assert set(np.unique(s.income_decile)) == set(range(1, 11))
