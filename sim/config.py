@@ -43,9 +43,9 @@ class BehaviourConfig:
     """
 
     income_sigma: float = 0.10
-    job_loss_prob_monthly: float = 0.005
+    job_loss_prob_monthly: float = 0.0025
     job_find_prob_monthly: float = 0.15
-    unemployment_replacement: float = 0.4
+    unemployment_replacement: float = 0.5
     needs_share: float = 0.5
     needs_sigma: float = 0.10
     discretionary_share: float = 0.35
@@ -63,7 +63,7 @@ class BehaviourConfig:
     instalment_mpb: float = 0.1
     revolver_extra_payment: float = 0.05
     instalment_months: int = 12
-    delinquent_skip_prob_monthly: float = 0.01
+    delinquent_skip_prob_monthly: float = 0.005
     transactor_draws_per_month: float = 2.5
     transactor_line_spend_share: float = 0.3
     race_to_default_prob: float = 0.3
@@ -206,7 +206,7 @@ class PlatformConfig:
     funding_cost_apr: float = 0.035
     min_payment_rate: float = 0.1
     min_payment_floor_cny: float = 50.0
-    charge_off_dpd: int = 180
+    charge_off_dpd: int = 270
     lenders_log_odds: float = 0.25
     debt_service_log_odds: float = 1.0
     thin_history_log_odds: float = 0.3
@@ -297,6 +297,11 @@ class ScenarioConfig:
         shocks: macro episodes, applied multiplicatively where they overlap.
         funding_cost_add_apr: added to the platform's funding cost (funding squeeze).
         apr_cap: regulatory APR cap on the platform (1.0 = none).
+        risk_appetite: multiplier on the platform's exposure budgets (1.0 = normal; below
+            1 tightens, e.g. when partner banks fund less), in (0, 10].
+        other_lenders_apr_cap: regulatory APR cap on the other lenders (1.0 = none).
+        firm_peak_multiplier: scales the seasonal peaks of firms' revenue and stock
+            needs (1.0 = the sector calendars; above 1 a stronger peak season).
     """
 
     name: str = "baseline"
@@ -307,6 +312,9 @@ class ScenarioConfig:
     shocks: list[ShockConfig] = field(default_factory=list)
     funding_cost_add_apr: float = 0.0
     apr_cap: float = 1.0
+    risk_appetite: float = 1.0
+    other_lenders_apr_cap: float = 1.0
+    firm_peak_multiplier: float = 1.0
 
     def __post_init__(self) -> None:
         p = "scenario"
@@ -317,8 +325,11 @@ class ScenarioConfig:
                 "start_calendar_month": (1, 12),
                 "funding_cost_add_apr": (-1.0, 1.0),
                 "apr_cap": (0.0, 10.0),
+                "other_lenders_apr_cap": (0.0, 10.0),
+                "firm_peak_multiplier": (0.0, 10.0),
             },
         )
+        check_range(self, "risk_appetite", 0.0, 10.0, low_open=True, prefix=p)
         if len(self.seasonal_spending) != 12 or any(m < 0 for m in self.seasonal_spending):
             raise ValueError("scenario.seasonal_spending must be 12 non-negative multipliers")
         self.shocks = [s if isinstance(s, ShockConfig) else ShockConfig(**s) for s in self.shocks]

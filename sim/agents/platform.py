@@ -132,6 +132,7 @@ class Platform(mesa.Agent):
             firm_cash_buffer_days=firm["cash_buffer_days"],
             firm_peak_ahead=firm["peak_ahead"],
             savvy=s.savvy,
+            risk_appetite=m.config.scenario.risk_appetite,
         )
 
     def review_limits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

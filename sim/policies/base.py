@@ -80,6 +80,7 @@ class PortfolioView:
     firm_cash_buffer_days: np.ndarray
     firm_peak_ahead: np.ndarray
     savvy: np.ndarray
+    risk_appetite: float = 1.0
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

@@ -243,7 +243,8 @@ class ExposureCapPolicy(LimitPolicy):
             view.balance_cny,
             view.pd_12m,
             view.is_open,
-            self.budget,
+            # The scenario's risk appetite scales the budget (a funding squeeze tightens it).
+            self.budget * view.risk_appetite,
             metric=c.budget_metric,
             ccf=c.ccf,
             lgd=c.lgd,
