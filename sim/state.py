@@ -18,7 +18,7 @@ class BehaviourType(IntEnum):
 
     References:
         Card account mix: about 40 % inactive, 20 % transactors, 30 % revolvers
-        (CFPB card data point; CALIBRATION.md F4). Types are assigned per UCI row by
+        (CFPB card data point). Types are assigned per UCI row by
         :func:`sim.population.classify_behaviour`.
     """
 

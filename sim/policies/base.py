@@ -137,7 +137,7 @@ class PolicyConfig:
         name: registry key, equal to the YAML file name in ``conf/policy/``.
         min_limit_cny: floor for a cut that keeps the line open, CNY >= 0.
         max_limit_cny: ceiling for any raise, CNY > 0 (Jiebei's advertised maximum
-            line is RMB 300,000; CALIBRATION.md F5, unverified prior).
+            line is RMB 300,000; Jiebei product terms, Ant FAQ copies unverified prior).
     """
 
     name: str = "static"

@@ -21,7 +21,7 @@ Only open lines count towards the total: defaulted lines' exposure is already a 
 
 References:
     Regulation (EU) No 575/2013 (CRR), Article 111: credit conversion factor 20 % for
-    undrawn commitments with an original maturity up to one year (CALIBRATION.md F9).
+    undrawn commitments with an original maturity up to one year (EU CRR Art. 111).
 """
 
 from __future__ import annotations
@@ -159,9 +159,9 @@ class ExposureCapConfig(PolicyConfig):
             > 0 (1.0 holds the book at its starting exposure; above 1 leaves room to grow).
         budget_cny: absolute budget in CNY; if > 0 it replaces ``budget_share``.
         ccf: credit conversion factor of undrawn limits, in [0, 1] (CRR Art. 111: 20 %
-            for commitments up to one year; CALIBRATION.md F9).
+            for commitments up to one year; EU CRR Art. 111).
         lgd: loss given default used for EL, in [0, 1]. An assumption: no verified
-            unsecured-retail LGD was found (CALIBRATION.md D6).
+            unsecured-retail LGD was found (no published unsecured-retail LGD figure found).
         max_cut_fraction: largest share of a line's limit removed in one review, in [0, 1].
     """
 

@@ -52,7 +52,7 @@ class PDThresholdConfig(PolicyConfig):
         min_on_time_months_for_raise: consecutive on-time months needed for a raise, >= 0.
 
     The defaults are assumptions (no platform publishes its tiers): the raise tier sits
-    near twice the ~1 % 90+ DPD ratio of Ant's consumer-credit book (CALIBRATION.md C1),
+    near twice the ~1 % 90+ DPD ratio of Ant's consumer-credit book (Ant Group IPO prospectus 2020),
     the cut tier at ten times it; the steps and cooldowns match ``behaviour_rules``.
     """
 

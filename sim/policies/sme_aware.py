@@ -57,7 +57,7 @@ class SMEAwareConfig(PolicyConfig):
 
     Defaults are assumptions. For scale: half of US small businesses hold fewer than
     15 cash buffer days and the median is 27 (JPMorgan Chase Institute 2016, 2019;
-    CALIBRATION.md A1, A5).
+    JPMorgan Chase Institute 2016; JPMorgan Chase Institute 2019).
     """
 
     name: str = "sme_aware"

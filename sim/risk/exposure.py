@@ -17,7 +17,7 @@ def ead_cny(balance_cny: np.ndarray, limit_cny: np.ndarray, ccf: float) -> np.nd
         ``(n,)`` float64 EAD in CNY.
 
     References:
-        EU CRR Article 111 (CALIBRATION.md F9): 20 % CCF for undrawn commitments of up to
+        EU CRR Article 111 (EU CRR Art. 111): 20 % CCF for undrawn commitments of up to
         one year, 0 % for unconditionally cancellable ones.
     """
     return balance_cny + ccf * np.maximum(limit_cny - balance_cny, 0.0)
