@@ -23,6 +23,16 @@ from sim.policies.base import check_range
 
 #: Regime names a scenario may use; policies read them from the portfolio view.
 REGIMES = ("baseline", "downturn", "recovery", "boom")
+#: Population start states: ``current``, or the repayment state "as of" one UCI month.
+START_STATES = (
+    "current",
+    "uci_september",
+    "uci_august",
+    "uci_july",
+    "uci_june",
+    "uci_may",
+    "uci_april",
+)
 
 
 def _rng_check(obj: Any, prefix: str, fields: dict[str, tuple[float | None, float | None]]) -> None:
@@ -64,6 +74,9 @@ class BehaviourConfig:
     revolver_extra_payment: float = 0.05
     instalment_months: int = 12
     delinquent_skip_prob_monthly: float = 0.005
+    # Cure behaviour: a borrower already behind (>= 1 missed payment) pays nothing again with
+    # this probability, whatever its type (0 = off: arrears cure like any other month).
+    arrears_skip_prob_monthly: float = 0.0
     transactor_draws_per_month: float = 2.5
     transactor_line_spend_share: float = 0.3
     race_to_default_prob: float = 0.3
@@ -89,6 +102,7 @@ class BehaviourConfig:
             "instalment_mpb",
             "excess_savings_spend_rate",
             "delinquent_skip_prob_monthly",
+            "arrears_skip_prob_monthly",
             "transactor_line_spend_share",
             "race_to_default_prob",
             "high_risk_txn_prob_monthly",
@@ -129,7 +143,10 @@ class PopulationConfig:
         savings_income_months: median savings buffer, in months of income.
         savings_sigma: log-sd of the savings buffer.
         start_state: ``current`` (every account starts current, balances from the
-            September bill) or ``uci_september`` (September repayment status kept).
+            September bill) or ``uci_<month>`` (the repayment state "as of" that UCI
+            month, April..September; see :func:`sim.population.build_population`).
+        behaviour_window_months: months of UCI history, ending at the start month, from
+            which behaviour types and habitual utilisation are derived, 1..6.
         history_months_mean: mean credit-history length at start, months.
         max_initial_mob: months on book at start are uniform on [0, this].
         savvy_share: share of credit-savvy borrowers (mechanism M10), in [0, 1].
@@ -145,6 +162,7 @@ class PopulationConfig:
     savings_income_months: float = 3.0
     savings_sigma: float = 0.8
     start_state: str = "current"
+    behaviour_window_months: int = 6
     history_months_mean: float = 48.0
     max_initial_mob: int = 36
     savvy_share: float = 0.0
@@ -167,12 +185,13 @@ class PopulationConfig:
                 "savings_sigma": (0.0, 5.0),
                 "history_months_mean": (0.0, 1000.0),
                 "max_initial_mob": (0, 1000),
+                "behaviour_window_months": (1, 6),
             },
         )
         _prob(self, p, "savvy_share")
-        if self.start_state not in ("current", "uci_september"):
+        if self.start_state not in START_STATES:
             raise ValueError(
-                f"population.start_state = {self.start_state!r}; allowed: 'current', 'uci_september'"
+                f"population.start_state = {self.start_state!r}; allowed: {list(START_STATES)}"
             )
 
 

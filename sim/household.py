@@ -200,7 +200,11 @@ def household_month(
     desired = np.where(
         btype == BehaviourType.INSTALMENT, np.maximum(due, statement / b.instalment_months), desired
     )
-    skip = (btype == BehaviourType.DELINQUENT_PRONE) & (draws.u_skip < b.delinquent_skip_prob_monthly)
+    # Skips: delinquent-prone borrowers at their rate; anyone already behind at least at the
+    # arrears rate (cure behaviour; 0 = off). One uniform per borrower keeps the draws common.
+    skip_prob = np.where(btype == BehaviourType.DELINQUENT_PRONE, b.delinquent_skip_prob_monthly, 0.0)
+    skip_prob = np.where(state.missed >= 1, np.maximum(skip_prob, b.arrears_skip_prob_monthly), skip_prob)
+    skip = draws.u_skip < skip_prob
     desired = np.where(skip, 0.0, desired)
     desired = np.where(open_line, np.maximum(desired, 0.0), 0.0)
     scheduled = round_cny(np.minimum(np.minimum(desired, cash), balance))

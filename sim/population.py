@@ -32,16 +32,22 @@ from sim.state import (
 )
 
 STATUS_COLUMNS = ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")  # Sep .. Apr
+#: Month of each column offset of STATUS_COLUMNS / BILL_COLUMNS / PAYMENT_COLUMNS.
+UCI_MONTHS = ("september", "august", "july", "june", "may", "april")
 BILL_COLUMNS = tuple(f"BILL_AMT{k}" for k in range(1, 7))  # Sep .. Apr
 PAYMENT_COLUMNS = tuple(f"PAY_AMT{k}" for k in range(1, 7))  # Sep .. Apr
 
 
-def classify_behaviour(df: pd.DataFrame) -> np.ndarray:
-    """Assign a :class:`BehaviourType` to every UCI row from its six-month history.
+def classify_behaviour(df: pd.DataFrame, *, offset: int = 0, window: int = 6) -> np.ndarray:
+    """Assign a :class:`BehaviourType` to every UCI row from its repayment history.
 
-    Rules, applied in this order:
+    By default the whole six-month history (April-September) is used. ``offset`` and
+    ``window`` restrict it to the ``window`` months ending at an earlier month, so that a
+    population started "as of" that month is typed from what was known then (no look-ahead).
 
-    1. ``DELINQUENT_PRONE``: any repayment status >= 2 (two months late) in Apr-Sep.
+    Rules, applied in this order (over the months of the window):
+
+    1. ``DELINQUENT_PRONE``: any repayment status >= 2 (two months late).
     2. ``INACTIVE``: no positive bill in any of the six months.
     3. ``TRANSACTOR``: in at least 80 % of the months with a positive previous bill the
        payment covered that bill in full.
@@ -52,14 +58,23 @@ def classify_behaviour(df: pd.DataFrame) -> np.ndarray:
 
     Args:
         df: UCI table as returned by :func:`sim.io.load_uci`.
+        offset: last month of the window as a column offset into :data:`STATUS_COLUMNS`
+            (0 = September, 1 = August, ..., 5 = April).
+        window: months in the window, >= 1; clipped to the ``6 - offset`` months available.
 
     Returns:
         ``(len(df),)`` int8 array of behaviour types.
+
+    Raises:
+        ValueError: ``offset`` outside 0..5 or ``window`` < 1.
     """
-    status = df[list(STATUS_COLUMNS)].to_numpy()
-    bills = df[list(BILL_COLUMNS)].to_numpy(dtype=np.float64)
-    pays = df[list(PAYMENT_COLUMNS)].to_numpy(dtype=np.float64)
-    # Payment in month k (columns 0..4: Sep..May) settles the bill of the month before (k+1).
+    if not 0 <= offset < len(STATUS_COLUMNS) or window < 1:
+        raise ValueError(f"classify_behaviour: offset {offset} must be in 0..5 and window {window} >= 1")
+    cols = slice(offset, min(offset + window, len(STATUS_COLUMNS)))
+    status = df[list(STATUS_COLUMNS[cols])].to_numpy()
+    bills = df[list(BILL_COLUMNS[cols])].to_numpy(dtype=np.float64)
+    pays = df[list(PAYMENT_COLUMNS[cols])].to_numpy(dtype=np.float64)
+    # Payment in month k (column k) settles the bill of the month before (column k + 1).
     prev_bill = bills[:, 1:]
     pay = pays[:, :-1]
     has_bill = prev_bill > 0
@@ -101,15 +116,26 @@ def build_population(
         min_payment_floor_cny: the platform's minimum payment floor, CNY.
 
     Returns:
-        A fully initialised :class:`BorrowerState`. Balances start from the September
-        bill (clipped to [0, limit]); with ``start_state == "uci_september"`` the
-        September repayment status is kept (k months late -> k missed payments, at most 2,
-        so that a further miss is the October default), otherwise everyone starts current.
+        A fully initialised :class:`BorrowerState`; ``uci_row`` keeps each borrower's
+        source row. With ``start_state == "current"`` balances start from the September
+        bill (clipped to [0, limit]) and everyone starts current. With ``uci_<month>``
+        the state is that of the UCI month ("as of" the month: its bill, payment and
+        repayment status; behaviour types and habitual utilisation use the
+        ``behaviour_window_months`` months up to it, the delinquency history all months
+        up to it, so nothing later leaks in). The status maps to missed payments as follows: in September,
+        which has a real 1-month code, k months late -> k misses (at most 2); in the
+        earlier months the code 1 almost never occurs and a first missed payment moves
+        an account from 0 straight to 2 (data README), so code k >= 2 -> k - 1 misses (at
+        most 2) and code 1 -> 1. A further miss at 2 misses is default (90+ DPD). An
+        account with a non-positive bill owes nothing: it starts current and paid in full.
     """
     n = config.n_borrowers
     rows = rng.integers(0, len(uci), size=n)
     df = uci.iloc[rows]
-    btype = classify_behaviour(df)
+    as_of = config.start_state.removeprefix("uci_") if config.start_state != "current" else "september"
+    offset = UCI_MONTHS.index(as_of)
+    window = min(config.behaviour_window_months, len(UCI_MONTHS) - offset)
+    btype = classify_behaviour(df, offset=offset, window=window)
 
     limit = round_cny(df["LIMIT_BAL"].to_numpy(np.float64) * config.cny_per_twd * config.limit_scale)
     multiple = config.limit_income_multiple * np.exp(
@@ -121,31 +147,43 @@ def build_population(
         * config.savings_income_months
         * np.exp(config.savings_sigma * rng.standard_normal(n) - 0.5 * config.savings_sigma**2)
     )
-    bills_twd = df[list(BILL_COLUMNS)].to_numpy(np.float64)
+    bills_twd = df[list(BILL_COLUMNS[offset : offset + window])].to_numpy(np.float64)
     target_util = np.clip(bills_twd / df["LIMIT_BAL"].to_numpy(np.float64)[:, None], 0.0, 1.0).mean(axis=1)
-    bill = np.clip(df["BILL_AMT1"].to_numpy(np.float64) * config.cny_per_twd * config.limit_scale, 0, None)
+    bill_now = df[BILL_COLUMNS[offset]].to_numpy(np.float64)
+    bill = np.clip(bill_now * config.cny_per_twd * config.limit_scale, 0, None)
     balance = round_cny(np.minimum(bill, limit))
 
-    status = df[list(STATUS_COLUMNS)].to_numpy()
-    if config.start_state == "uci_september":
-        missed = np.clip(status[:, 0], 0, 2).astype(np.int16)
-        delinquent_recent = (status >= 1).T.astype(bool)[::-1].copy()
-    else:
+    # Repayment status from the start month back to April (column 0 = the start month).
+    status = df[list(STATUS_COLUMNS[offset:])].to_numpy()
+    delinquent_recent = np.zeros((DELINQUENCY_HISTORY_MONTHS, n), dtype=bool)
+    if config.start_state == "current":
         missed = np.zeros(n, dtype=np.int16)
-        delinquent_recent = np.zeros((DELINQUENCY_HISTORY_MONTHS, n), dtype=bool)
+    else:
+        if config.start_state == "uci_september":
+            missed = np.clip(status[:, 0], 0, 2).astype(np.int16)
+        else:
+            missed = np.where(status[:, 0] == 1, 1, np.clip(status[:, 0] - 1, 0, 2)).astype(np.int16)
+        # Oldest month first; months before April (not in the data) count as clean.
+        known = (status >= 1).T[::-1]
+        delinquent_recent[DELINQUENCY_HISTORY_MONTHS - known.shape[0] :] = known
     missed[balance <= 0] = 0
     regular_due = np.minimum(balance, np.maximum(min_payment_rate * balance, min_payment_floor_cny))
     min_due = round_cny(np.minimum(balance, regular_due * (1 + missed)))
 
-    # Consecutive clean months ending in September (at most 6).
+    # Consecutive clean months ending in the start month (at most the months available).
     clean = status <= 0
-    on_time = np.where(clean.all(axis=1), 6, np.argmin(clean, axis=1)).astype(np.int16)
+    on_time = np.where(clean.all(axis=1), clean.shape[1], np.argmin(clean, axis=1)).astype(np.int16)
     if config.start_state == "current":
         on_time = np.where(missed == 0, np.maximum(on_time, 1), on_time).astype(np.int16)
-    bill_prev = df["BILL_AMT2"].to_numpy(np.float64)
-    paid = df["PAY_AMT1"].to_numpy(np.float64)
+    if offset + 1 < len(BILL_COLUMNS):
+        bill_prev = df[BILL_COLUMNS[offset + 1]].to_numpy(np.float64)
+    else:  # April: the March bill is not in the data
+        bill_prev = np.zeros(n)
+    paid = df[PAYMENT_COLUMNS[offset]].to_numpy(np.float64)
     payment_ratio = np.where(bill_prev > 0, np.clip(paid / np.where(bill_prev > 0, bill_prev, 1), 0, 1), 1.0)
     paid_in_full = np.isin(status[:, 0], (-2, -1))
+    if config.start_state != "current":
+        paid_in_full |= balance <= 0
 
     age = df["AGE"].to_numpy().astype(np.int16)
     history = np.minimum(
@@ -171,6 +209,7 @@ def build_population(
     decile = rank * 10 // n + 1
 
     return BorrowerState(
+        uci_row=rows.astype(np.int64),
         behaviour_type=btype,
         age_years=age,
         savvy=savvy,

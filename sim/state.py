@@ -77,6 +77,9 @@ class BorrowerState:
         origination_step: month the line was opened (<= 0 for the initial book), int32.
         (Per-run accumulators) cuts_count, raises_count (int32), interest_total_cny,
         balance_month_sum_cny, income_total_cny, unmet_need_total_cny.
+        uci_row: int64 position (``uci.iloc[uci_row]``) of the UCI row the borrower was
+            resampled from, so simulated accounts can be compared with the same accounts'
+            observed outcomes (:mod:`sim.validation`).
     """
 
     behaviour_type: np.ndarray
@@ -119,6 +122,7 @@ class BorrowerState:
     balance_month_sum_cny: np.ndarray
     income_total_cny: np.ndarray
     unmet_need_total_cny: np.ndarray
+    uci_row: np.ndarray
 
     @property
     def n(self) -> int:
