@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(PY) -m experiments.demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --nbmake tests notebooks
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
