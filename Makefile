@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-slow bench lint format venv clean
+.PHONY: demo test test-slow bench lint format venv clean validate calibrate readme-figure
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,9 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache
+
+validate: $(STAMP)
+	$(PY) -m experiments.validate
+
+calibrate: $(STAMP)
+	$(PY) -m experiments.calibrate

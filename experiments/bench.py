@@ -2,11 +2,14 @@
 
     python -m experiments.bench                       # 10k, 100k, 1M borrowers x 120 months
     python -m experiments.bench --sizes 10000 --months 24
+    python -m experiments.bench --sizes 100000 --firm-share 0.1   # + 10k firms (the default)
 
 Each size runs in a fresh process so that its peak resident memory is its own. Reports
 set-up time (population, agents, scorecard), run time, borrower-months per second and
-peak RSS; results also go to ``outputs/bench/bench-<timestamp>.csv``. Targets (issue
-brief): 1 M borrowers x 120 months in <= 60 s and <= 3 GB peak on a 2-core machine.
+peak RSS; results also go to ``outputs/bench/bench-<timestamp>.csv``. Firms are simulated
+too: ``--firm-share`` is the share of borrowers owning a firm (``firms.owner_share``; 0.1
+gives 100 k firms per 1 M borrowers). Targets (issue brief): 1 M borrowers x 120 months in
+<= 60 s and <= 3 GB peak on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -23,14 +26,20 @@ import pandas as pd
 from sim.io import write_csv_atomic
 
 
-def _one(n: int, months: int, agents: bool, policy: str) -> dict[str, float]:
+def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> dict[str, float]:
     import resource
 
     from sim.compose import load_run_config
     from sim.model import CreditMarketModel
 
     run = load_run_config(
-        [f"population.n_borrowers={n}", f"n_months={months}", f"policy={policy}", "output.plots=false"]
+        [
+            f"population.n_borrowers={n}",
+            f"n_months={months}",
+            f"policy={policy}",
+            f"firms.owner_share={firm_share}",
+            "output.plots=false",
+        ]
     )
     t0 = time.perf_counter()
     model = CreditMarketModel(run, create_agents=agents)
@@ -40,6 +49,7 @@ def _one(n: int, months: int, agents: bool, policy: str) -> dict[str, float]:
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "n_borrowers": n,
+        "n_firms": int(model.firms.n),
         "n_months": months,
         "policy": policy,
         "mesa_agents": agents,
@@ -57,23 +67,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated borrower counts")
     parser.add_argument("--months", type=int, default=120)
     parser.add_argument("--policy", default="behaviour_rules")
+    parser.add_argument(
+        "--firm-share", type=float, default=0.1, help="share of borrowers owning a firm (firms.owner_share)"
+    )
     parser.add_argument("--no-agents", action="store_true", help="skip creating Mesa agent objects")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.child:
-        print(json.dumps(_one(sizes[0], args.months, not args.no_agents, args.policy)))
+        print(json.dumps(_one(sizes[0], args.months, not args.no_agents, args.policy, args.firm_share)))
         return 0
     rows = []
     for n in sizes:
-        cmd = [sys.executable, "-m", "experiments.bench", "--child", "--sizes", str(n), "--months", str(args.months), "--policy", args.policy]
+        cmd = [sys.executable, "-m", "experiments.bench", "--child", "--sizes", str(n), "--months", str(args.months), "--policy", args.policy, "--firm-share", str(args.firm_share)]
         if args.no_agents:
             cmd.append("--no-agents")
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(
-            f"{n:>9,d} borrowers x {args.months} months: setup {row['setup_s']:6.2f} s, "
+            f"{n:>9,d} borrowers + {row['n_firms']:,d} firms x {args.months} months: "
+            f"setup {row['setup_s']:6.2f} s, "
             f"run {row['run_s']:6.2f} s, {row['borrower_months_per_s'] / 1e6:5.2f} M borrower-months/s, "
             f"peak {row['peak_rss_gb']:.2f} GB",
             flush=True,

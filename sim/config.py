@@ -376,6 +376,490 @@ class OutputConfig:
             raise ValueError(f"output.formats has {bad}; allowed: png, svg, pdf")
 
 
+#: The four sectors of the default firm population (``conf/firms/default.yaml``).
+DEFAULT_SECTORS = ("retail", "restaurants", "services", "manufacturing_wholesale")
+#: Bases a channel's per-borrower limit may be sized on.
+LIMIT_BASES = ("income", "revenue", "receivables")
+#: Waterfall steps that are not lenders of the channel table.
+FUNDING_STEPS = ("own_cash", "platform")
+
+
+@dataclass
+class SectorConfig:
+    """One business sector: revenue level, volatility, seasonality, costs, terms and buffers.
+
+    Money in CNY a month; ratios are fractions of revenue; terms in months (30 days = 1).
+
+    Attributes:
+        share: share of firms in this sector, in [0, 1] (shares are normalised).
+        revenue_income_multiple: median monthly revenue / the owner's base monthly income.
+        revenue_size_sigma: log-sd of revenue size across firms.
+        revenue_sigma: month-to-month transitory log-sd of revenue.
+        persistent_sigma: stationary log-sd of the persistent (AR(1)) revenue component.
+        seasonality: 12 revenue multipliers, January first (mean about 1).
+        cogs_ratio: cost of goods (purchases) / revenue, in [0, 1].
+        fixed_cost_ratio: fixed costs (rent, wages) / base revenue, a month.
+        credit_sales_share: share of outside sales made on credit (receivables), in [0, 1].
+        receivable_terms_months: months until credit sales are collected, 0..3.
+        payable_terms_months: months until purchases are paid, 0..3.
+        network_purchase_share: share of purchases bought from supplier firms of the model
+            (the supply network); the rest from outside suppliers, in [0, 1].
+        supplier_sectors: sectors this sector buys from inside the network.
+        target_buffer_days: median cash buffer the owner aims to keep, days (> 0).
+        target_buffer_sigma: log-sd of the target across firms.
+        anchor_buyer_share: share of firms selling on credit to a large buyer, which makes
+            them eligible for supply-chain finance, in [0, 1].
+    """
+
+    share: float = 0.25
+    revenue_income_multiple: float = 4.0
+    revenue_size_sigma: float = 0.5
+    revenue_sigma: float = 0.15
+    persistent_sigma: float = 0.15
+    seasonality: list[float] = field(default_factory=lambda: [1.0] * 12)
+    cogs_ratio: float = 0.6
+    fixed_cost_ratio: float = 0.25
+    credit_sales_share: float = 0.2
+    receivable_terms_months: int = 1
+    payable_terms_months: int = 0
+    network_purchase_share: float = 0.3
+    supplier_sectors: list[str] = field(default_factory=lambda: ["manufacturing_wholesale"])
+    target_buffer_days: float = 27.0
+    target_buffer_sigma: float = 0.9
+    anchor_buyer_share: float = 0.0
+
+    def check(self, prefix: str) -> None:
+        """Range checks (called by :class:`FirmsConfig` with the sector's config path)."""
+        _prob(
+            self,
+            prefix,
+            "share",
+            "cogs_ratio",
+            "credit_sales_share",
+            "network_purchase_share",
+            "anchor_buyer_share",
+        )
+        _rng_check(
+            self,
+            prefix,
+            {
+                "revenue_income_multiple": (1e-6, 1e6),
+                "revenue_size_sigma": (0.0, 5.0),
+                "revenue_sigma": (0.0, 5.0),
+                "persistent_sigma": (0.0, 5.0),
+                "fixed_cost_ratio": (0.0, 10.0),
+                "receivable_terms_months": (0, 3),
+                "payable_terms_months": (0, 3),
+                "target_buffer_days": (1e-6, 3650.0),
+                "target_buffer_sigma": (0.0, 5.0),
+            },
+        )
+        if len(self.seasonality) != 12 or any(not 0.0 <= m <= 100.0 for m in self.seasonality):
+            raise ValueError(f"{prefix}.seasonality must be 12 multipliers in [0, 100]")
+
+
+def _default_sectors() -> dict[str, SectorConfig]:
+    # The YAML (conf/firms/default.yaml) restates these values with their sources.
+    return {
+        "retail": SectorConfig(
+            share=0.25,
+            revenue_income_multiple=6.0,
+            revenue_sigma=0.15,
+            persistent_sigma=0.35,
+            seasonality=[1.45, 1.15, 0.80, 0.85, 0.90, 1.25, 0.85, 0.85, 0.90, 0.95, 1.50, 1.15],
+            cogs_ratio=0.68,
+            fixed_cost_ratio=0.27,
+            credit_sales_share=0.10,
+            receivable_terms_months=1,
+            payable_terms_months=0,
+            network_purchase_share=0.5,
+            supplier_sectors=["manufacturing_wholesale"],
+            target_buffer_days=30.0,
+            anchor_buyer_share=0.0,
+        ),
+        "restaurants": SectorConfig(
+            share=0.15,
+            revenue_income_multiple=5.0,
+            revenue_sigma=0.12,
+            persistent_sigma=0.35,
+            seasonality=[1.35, 1.45, 0.85, 0.90, 0.95, 0.95, 0.90, 0.90, 0.95, 1.05, 0.85, 0.95],
+            cogs_ratio=0.35,
+            fixed_cost_ratio=0.60,
+            credit_sales_share=0.0,
+            receivable_terms_months=0,
+            payable_terms_months=0,
+            network_purchase_share=0.4,
+            supplier_sectors=["manufacturing_wholesale"],
+            target_buffer_days=29.0,
+            anchor_buyer_share=0.0,
+        ),
+        "services": SectorConfig(
+            share=0.30,
+            revenue_income_multiple=4.0,
+            revenue_sigma=0.18,
+            persistent_sigma=0.35,
+            seasonality=[1.10, 0.90, 1.00, 1.00, 1.00, 1.00, 0.95, 0.95, 1.00, 1.00, 1.05, 1.05],
+            cogs_ratio=0.20,
+            fixed_cost_ratio=0.75,
+            credit_sales_share=0.30,
+            receivable_terms_months=1,
+            payable_terms_months=0,
+            network_purchase_share=0.2,
+            supplier_sectors=["manufacturing_wholesale"],
+            target_buffer_days=38.0,
+            anchor_buyer_share=0.1,
+        ),
+        "manufacturing_wholesale": SectorConfig(
+            share=0.30,
+            revenue_income_multiple=8.0,
+            revenue_sigma=0.20,
+            persistent_sigma=0.35,
+            seasonality=[0.95, 0.60, 0.95, 0.95, 1.25, 0.95, 0.90, 0.90, 1.05, 1.40, 0.95, 1.35],
+            cogs_ratio=0.74,
+            fixed_cost_ratio=0.215,
+            credit_sales_share=0.70,
+            receivable_terms_months=2,
+            payable_terms_months=1,
+            network_purchase_share=0.2,
+            supplier_sectors=["manufacturing_wholesale"],
+            target_buffer_days=68.0,
+            anchor_buyer_share=0.4,
+        ),
+    }
+
+
+@dataclass
+class FirmsConfig:
+    """Micro-enterprises owned by borrowers (sole traders) and their supply network.
+
+    Attributes:
+        owner_share: share of borrowers who own a firm (one firm each), in [0, 1].
+        sectors: the sector table, keyed by sector name.
+        stock_lead_months: stock is bought this many months before it is sold, 0..3.
+        revenue_persistence: monthly AR(1) coefficient of the persistent revenue
+            component, in [0, 1).
+        exit_hazard_monthly: probability a month that an open firm closes for reasons
+            outside the model (retirement, relocation...), in [0, 1].
+        close_after_shortfall_months: a firm closes at the end of this many consecutive
+            months in shortfall (obligations it could not pay), >= 1.
+        owner_draw_rate: share of the cash above the target buffer paid out to the owner
+            each month, in [0, 1].
+        owner_reserve_income_months: the owner injects only household savings above this
+            many months of base income, >= 0.
+        age_mean_months: mean age of the firms at the start (exponential), months.
+        suppliers_per_firm: network suppliers each buying firm has, >= 0.
+        peak_threshold: a calendar month whose sector multiplier is at least this is a
+            seasonal peak.
+        peak_lookahead_months: the platform's view flags a peak within this many months.
+        outflow_window_months: months averaged for the average daily outflow, >= 1.
+    """
+
+    owner_share: float = 0.1
+    sectors: dict[str, SectorConfig] = field(default_factory=_default_sectors)
+    stock_lead_months: int = 1
+    revenue_persistence: float = 0.95
+    exit_hazard_monthly: float = 0.013
+    close_after_shortfall_months: int = 3
+    owner_draw_rate: float = 1.0
+    owner_reserve_income_months: float = 6.0
+    age_mean_months: float = 48.0
+    suppliers_per_firm: int = 2
+    peak_threshold: float = 1.15
+    peak_lookahead_months: int = 2
+    outflow_window_months: int = 3
+
+    def __post_init__(self) -> None:
+        p = "firms"
+        self.sectors = {
+            str(k): v
+            if isinstance(v, SectorConfig)
+            else _from_dict(SectorConfig, v, f"{p}.sectors.{k}")
+            for k, v in dict(self.sectors).items()
+        }
+        _prob(self, p, "owner_share", "exit_hazard_monthly", "owner_draw_rate")
+        _rng_check(
+            self,
+            p,
+            {
+                "stock_lead_months": (0, 3),
+                "revenue_persistence": (0.0, 0.999),
+                "close_after_shortfall_months": (1, 1200),
+                "owner_reserve_income_months": (0.0, 1200.0),
+                "age_mean_months": (0.0, 1200.0),
+                "suppliers_per_firm": (0, 50),
+                "peak_threshold": (0.0, 100.0),
+                "peak_lookahead_months": (0, 12),
+                "outflow_window_months": (1, 24),
+            },
+        )
+        if not self.sectors:
+            raise ValueError("firms.sectors must name at least one sector")
+        for name, sector in self.sectors.items():
+            sector.check(f"{p}.sectors.{name}")
+            unknown = [s for s in sector.supplier_sectors if s not in self.sectors]
+            if unknown:
+                raise ValueError(
+                    f"{p}.sectors.{name}.supplier_sectors names unknown sector(s) {unknown}; "
+                    f"sectors: {list(self.sectors)}"
+                )
+        if sum(s.share for s in self.sectors.values()) <= 0:
+            raise ValueError(f"{p}.sectors: the shares must not all be 0")
+
+
+@dataclass
+class ChannelConfig:
+    """One other lender (channel): price, approval rule, time to funds and capacity.
+
+    Loans on every channel are revolving balances serviced with the platform's
+    conventions (:mod:`sim.servicing`): interest at ``apr / 12`` a month, a minimum
+    payment, 30 DPD per consecutive miss, default at the third miss, charge-off.
+
+    Attributes:
+        enabled: the channel lends at all.
+        apr: contract interest rate, nominal annual fraction.
+        upfront_fee_rate: fee on each draw (added to the balance), fraction of the draw.
+        monthly_fee_rate: service fee on the month-end balance, a month, fraction.
+        approval_lag_months: months from application to funds; 0 = funds at once
+            (pre-approved or instant), >= 1 = an application this month funds next month
+            at the earliest.
+        max_pd_12m: approved only if the borrower's 12-month PD (the platform's score,
+            shared through the credit bureau) is below this, in [0, 1].
+        max_dpd: approved only if the borrower's platform line is at most this many days
+            past due.
+        min_history_months: approved only with at least this history (the firm's age for
+            firm-based limits, the borrower's credit history otherwise).
+        limit_basis: ``income`` (owner's base monthly income), ``revenue`` (the owned
+            firm's base monthly revenue) or ``receivables`` (the owned firm's outside
+            receivables outstanding).
+        limit_multiple: limit = this x the basis.
+        max_limit_cny: cap on the limit, CNY.
+        min_payment_rate: minimum payment share of the statement balance.
+        min_payment_floor_cny: minimum payment floor, CNY.
+        lgd: loss given default, fraction.
+        for_household_needs: lends for households' essential spending gaps.
+        for_household_wants: lends for households' discretionary borrowing.
+        for_firms: lends for the owner's firm's liquidity gaps.
+        high_cost: counts as a high-cost channel in the metrics.
+        private_lending: private (unlicensed) lending, to which the court's interest cap
+            applies (``channels.apply_private_lending_cap``).
+    """
+
+    enabled: bool = True
+    apr: float = 0.24
+    upfront_fee_rate: float = 0.0
+    monthly_fee_rate: float = 0.0
+    approval_lag_months: int = 0
+    max_pd_12m: float = 1.0
+    max_dpd: int = 0
+    min_history_months: int = 0
+    limit_basis: str = "income"
+    limit_multiple: float = 1.0
+    max_limit_cny: float = 50_000.0
+    min_payment_rate: float = 0.1
+    min_payment_floor_cny: float = 50.0
+    lgd: float = 0.8
+    for_household_needs: bool = True
+    for_household_wants: bool = False
+    for_firms: bool = True
+    high_cost: bool = False
+    private_lending: bool = False
+
+    def check(self, prefix: str) -> None:
+        """Range checks (called by :class:`ChannelsConfig` with the lender's path)."""
+        _prob(self, prefix, "upfront_fee_rate", "monthly_fee_rate", "max_pd_12m", "lgd")
+        _prob(self, prefix, "min_payment_rate")
+        _rng_check(
+            self,
+            prefix,
+            {
+                "apr": (0.0, 10.0),
+                "approval_lag_months": (0, 24),
+                "max_dpd": (0, 100_000),
+                "min_history_months": (0, 1200),
+                "limit_multiple": (0.0, 1000.0),
+                "max_limit_cny": (0.0, None),
+                "min_payment_floor_cny": (0.0, None),
+            },
+        )
+        if self.limit_basis not in LIMIT_BASES:
+            raise ValueError(
+                f"{prefix}.limit_basis = {self.limit_basis!r}; allowed: {list(LIMIT_BASES)}"
+            )
+
+
+def _default_lenders() -> dict[str, ChannelConfig]:
+    # The YAML (conf/channels/default.yaml) restates these values with their sources.
+    return {
+        "bank_sme": ChannelConfig(
+            apr=0.055,
+            approval_lag_months=1,
+            max_pd_12m=0.03,
+            max_dpd=0,
+            min_history_months=12,
+            limit_basis="revenue",
+            limit_multiple=0.5,
+            max_limit_cny=100_000.0,
+            min_payment_rate=0.1,
+            lgd=0.6,
+            for_household_needs=False,
+            for_household_wants=False,
+            for_firms=True,
+        ),
+        "supply_chain": ChannelConfig(
+            apr=0.10,
+            upfront_fee_rate=0.005,
+            approval_lag_months=0,
+            max_pd_12m=0.08,
+            max_dpd=0,
+            limit_basis="receivables",
+            limit_multiple=0.8,
+            max_limit_cny=500_000.0,
+            min_payment_rate=0.5,
+            lgd=0.3,
+            for_household_needs=False,
+            for_household_wants=False,
+            for_firms=True,
+        ),
+        "credit_card": ChannelConfig(
+            apr=0.1825,
+            upfront_fee_rate=0.01,
+            max_pd_12m=0.08,
+            max_dpd=0,
+            min_history_months=6,
+            limit_multiple=1.0,
+            max_limit_cny=50_000.0,
+            for_household_wants=True,
+        ),
+        "online_lender_a": ChannelConfig(
+            apr=0.24,
+            upfront_fee_rate=0.02,
+            max_pd_12m=0.15,
+            max_dpd=30,
+            limit_multiple=0.5,
+            max_limit_cny=20_000.0,
+            lgd=0.85,
+            for_household_wants=True,
+            high_cost=True,
+        ),
+        "online_lender_b": ChannelConfig(
+            apr=0.30,
+            upfront_fee_rate=0.03,
+            max_pd_12m=0.25,
+            max_dpd=30,
+            limit_multiple=0.3,
+            max_limit_cny=10_000.0,
+            lgd=0.85,
+            for_household_wants=True,
+            high_cost=True,
+        ),
+        "informal": ChannelConfig(
+            apr=0.36,
+            monthly_fee_rate=0.02,
+            max_pd_12m=1.0,
+            max_dpd=60,
+            limit_multiple=1.0,
+            max_limit_cny=30_000.0,
+            min_payment_rate=0.2,
+            lgd=0.5,
+            for_household_wants=False,
+            high_cost=True,
+            private_lending=True,
+        ),
+    }
+
+
+@dataclass
+class ChannelsConfig:
+    """The funding waterfall and the other lenders (channels) beside the platform.
+
+    Attributes:
+        order: the funding waterfall, first step first: ``own_cash`` (a firm's own cash,
+            then the owner's savings above the reserve), ``platform`` (the platform line,
+            if the limit allows) and lender names of ``lenders``. Lenders not listed are
+            never used. Households reach only the lenders after ``platform`` (their own
+            cash and the platform line are used in the household stage).
+        lenders: the channel table, keyed by lender name.
+        lpr: one-year loan prime rate, annual fraction.
+        private_lending_cap_lpr_multiple: the court's cap on private-lending interest,
+            as a multiple of the LPR.
+        apply_private_lending_cap: cap the APR of ``private_lending`` channels.
+        household_wants_seek_share: share of a household's unmet discretionary borrowing
+            wish it tries to fund on other channels, in [0, 1].
+        prepay_excess_share: share of cash above the reserve (households) or the target
+            buffer (firms) used each month to repay other channels, costliest first.
+        charge_off_dpd: DPD at which defaulted channel balances are written off (>= 90).
+    """
+
+    order: list[str] = field(
+        default_factory=lambda: [
+            "own_cash",
+            "bank_sme",
+            "supply_chain",
+            "platform",
+            "credit_card",
+            "online_lender_a",
+            "online_lender_b",
+            "informal",
+        ]
+    )
+    lenders: dict[str, ChannelConfig] = field(default_factory=_default_lenders)
+    lpr: float = 0.0385
+    private_lending_cap_lpr_multiple: float = 4.0
+    apply_private_lending_cap: bool = True
+    household_wants_seek_share: float = 0.5
+    prepay_excess_share: float = 1.0
+    charge_off_dpd: int = 180
+
+    def __post_init__(self) -> None:
+        p = "channels"
+        self.lenders = {
+            str(k): v
+            if isinstance(v, ChannelConfig)
+            else _from_dict(ChannelConfig, v, f"{p}.lenders.{k}")
+            for k, v in dict(self.lenders).items()
+        }
+        self.order = [str(o) for o in self.order]
+        _prob(self, p, "household_wants_seek_share", "prepay_excess_share")
+        _rng_check(
+            self,
+            p,
+            {
+                "lpr": (0.0, 1.0),
+                "private_lending_cap_lpr_multiple": (0.0, 100.0),
+                "charge_off_dpd": (90, 3600),
+            },
+        )
+        for name, lender in self.lenders.items():
+            if name in FUNDING_STEPS:
+                raise ValueError(f"{p}.lenders: {name!r} is a reserved waterfall step name")
+            lender.check(f"{p}.lenders.{name}")
+        unknown = [o for o in self.order if o not in self.lenders and o not in FUNDING_STEPS]
+        if unknown:
+            raise ValueError(
+                f"{p}.order names unknown step(s) {unknown}; allowed: "
+                f"{list(FUNDING_STEPS) + list(self.lenders)}"
+            )
+        if len(set(self.order)) != len(self.order):
+            raise ValueError(f"{p}.order lists a step twice: {self.order}")
+        missing = [s for s in FUNDING_STEPS if s not in self.order]
+        if missing:
+            raise ValueError(f"{p}.order must include {missing}")
+        if self.order[0] != "own_cash":
+            raise ValueError(f"{p}.order must start with 'own_cash' (got {self.order[0]!r})")
+
+    @property
+    def private_lending_cap(self) -> float:
+        """The court's private-lending interest cap, annual fraction (4 x LPR by default)."""
+        return self.private_lending_cap_lpr_multiple * self.lpr
+
+    def charged_apr(self, name: str) -> float:
+        """The APR a lender charges after the private-lending cap (if it applies)."""
+        lender = self.lenders[name]
+        if lender.private_lending and self.apply_private_lending_cap:
+            return min(lender.apr, self.private_lending_cap)
+        return lender.apr
+
+
 @dataclass
 class RunConfig:
     """One simulation run: population x platform x policy x scenario under one seed.
@@ -383,7 +867,7 @@ class RunConfig:
     Attributes:
         seed: root seed of the run's ``SeedSequence``, integer >= 0.
         n_months: months to simulate, >= 1.
-        population, platform, scenario, output: see their classes.
+        population, platform, scenario, output, firms, channels: see their classes.
         policy: the policy config mapping (validated by the policy's own dataclass).
     """
 
@@ -394,6 +878,8 @@ class RunConfig:
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     policy: Any = field(default_factory=lambda: {"name": "static"})
     output: OutputConfig = field(default_factory=OutputConfig)
+    firms: FirmsConfig = field(default_factory=FirmsConfig)
+    channels: ChannelsConfig = field(default_factory=ChannelsConfig)
 
     def __post_init__(self) -> None:
         _rng_check(self, "", {"seed": (0, 2**63 - 1), "n_months": (1, 100_000)})
@@ -402,6 +888,8 @@ class RunConfig:
             ("platform", PlatformConfig),
             ("scenario", ScenarioConfig),
             ("output", OutputConfig),
+            ("firms", FirmsConfig),
+            ("channels", ChannelsConfig),
         ):
             value = getattr(self, name)
             if isinstance(value, dict):
@@ -437,7 +925,9 @@ def to_run_config(cfg: DictConfig | dict[str, Any]) -> RunConfig:
     else:
         values = dict(cfg)
     assert isinstance(values, dict)
-    values = {k: v for k, v in values.items() if k in {f.name for f in dataclasses.fields(RunConfig)}}
+    values = {
+        k: v for k, v in values.items() if k in {f.name for f in dataclasses.fields(RunConfig)}
+    }
     run = RunConfig(**values)
     from sim.policies import build_policy
 
@@ -449,7 +939,8 @@ def register_configs() -> None:
     """Register the schemas in Hydra's ConfigStore (idempotent).
 
     Names: ``run_schema`` (top level), ``population/population_schema``,
-    ``platform/platform_schema``, ``scenario/scenario_schema``, and
+    ``platform/platform_schema``, ``scenario/scenario_schema``, ``output/output_schema``,
+    ``firms/firms_schema``, ``channels/channels_schema``, and
     ``policy/<name>_schema`` for every registered policy.
     """
     from hydra.core.config_store import ConfigStore
@@ -462,6 +953,8 @@ def register_configs() -> None:
     cs.store(group="platform", name="platform_schema", node=PlatformConfig)
     cs.store(group="scenario", name="scenario_schema", node=ScenarioConfig)
     cs.store(group="output", name="output_schema", node=OutputConfig)
+    cs.store(group="firms", name="firms_schema", node=FirmsConfig)
+    cs.store(group="channels", name="channels_schema", node=ChannelsConfig)
     for name in policy_names():
         cs.store(group="policy", name=f"{name}_schema", node=policy_class(name).config_class)
 
@@ -477,5 +970,7 @@ class _HydraRunSchema:
     scenario: Any = None
     policy: Any = None
     output: Any = None
+    firms: Any = None
+    channels: Any = None
     resume: bool = False
     experiment_name: str = "default"

@@ -11,16 +11,18 @@ Order inside the month (part of stages ``household`` and ``funding`` of the mode
 2. essential spending (needs, plus occasional expense shocks): from cash, then the
    credit line, then unmet (consumption is cut);
 3. payment towards this month's minimum due (from last month's statement), by
-   behaviour type, limited by cash;
+   behaviour type, limited by cash; then the minimum payments due to other lenders
+   (:mod:`sim.channels`), as far as cash allows;
 4. race to default: delinquent, unemployed borrowers may draw their remaining limit;
 5. discretionary spending: from cash above a reserve, then (by type-specific
-   propensity) the credit line; credit wanted but not available is unmet credit need;
+   propensity) the credit line towards a habitual debt level (other lenders' balances
+   count towards it); credit wanted but not available is unmet credit need;
 6. transactors route part of their spending through the line and repay it the same
    month (early/immediate repayment, M1/M2); credit-savvy transactors (M10) plan one
    draw and repay at the due date instead.
 
 Money identity (tested): ``savings_after = savings_before + income + draws -
-repayments - consumption``, per borrower, to the cent.
+repayments - other_payment - consumption``, per borrower, to the cent.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ class HouseholdFlows:
         unmet_credit_cny: credit wanted but not available (needs gap + borrowing wish).
         draw_count: number of draws, int16.
         early_repayment_count: draws repaid in the same month, int16.
+        other_payment_cny: payments towards other lenders' minimum dues.
     """
 
     income_cny: np.ndarray
@@ -128,6 +131,7 @@ class HouseholdFlows:
     unmet_credit_cny: np.ndarray
     draw_count: np.ndarray
     early_repayment_count: np.ndarray
+    other_payment_cny: np.ndarray
 
 
 def household_month(
@@ -136,6 +140,9 @@ def household_month(
     macro: MacroState,
     behaviour: BehaviourConfig,
     step: int,
+    *,
+    other_due_cny: np.ndarray | None = None,
+    other_debt_cny: np.ndarray | None = None,
 ) -> HouseholdFlows:
     """Run one household month in place on ``state`` (see the module docstring).
 
@@ -148,6 +155,10 @@ def household_month(
         macro: this month's macro state.
         behaviour: household parameters.
         step: simulated month (1-based), selects the ring-buffer slot.
+        other_due_cny: ``(n,)`` minimum payments due to other lenders this month
+            (paid after the platform's, as far as cash allows); none if None.
+        other_debt_cny: ``(n,)`` balances owed to other lenders, counted towards the
+            habitual debt level that drives discretionary borrowing; none if None.
 
     Returns:
         The month's flows.
@@ -202,14 +213,21 @@ def household_month(
     )
     # Skips: delinquent-prone borrowers at their rate; anyone already behind at least at the
     # arrears rate (cure behaviour; 0 = off). One uniform per borrower keeps the draws common.
-    skip_prob = np.where(btype == BehaviourType.DELINQUENT_PRONE, b.delinquent_skip_prob_monthly, 0.0)
-    skip_prob = np.where(state.missed >= 1, np.maximum(skip_prob, b.arrears_skip_prob_monthly), skip_prob)
+    prone = btype == BehaviourType.DELINQUENT_PRONE
+    skip_prob = np.where(prone, b.delinquent_skip_prob_monthly, 0.0)
+    behind = state.missed >= 1
+    skip_prob = np.where(behind, np.maximum(skip_prob, b.arrears_skip_prob_monthly), skip_prob)
     skip = draws.u_skip < skip_prob
     desired = np.where(skip, 0.0, desired)
     desired = np.where(open_line, np.maximum(desired, 0.0), 0.0)
     scheduled = round_cny(np.minimum(np.minimum(desired, cash), balance))
     cash = round_cny(cash - scheduled)
     balance = balance - scheduled
+    # Other lenders' minimum dues, after the platform's, limited by cash.
+    other_paid = (
+        np.zeros_like(cash) if other_due_cny is None else round_cny(np.minimum(other_due_cny, cash))
+    )
+    cash = round_cny(cash - other_paid)
 
     # 4. Race to default (Qi 2009): delinquent and unemployed borrowers draw what is left.
     race = (
@@ -258,7 +276,10 @@ def household_month(
     desired_balance = state.target_utilisation * state.initial_limit_cny + mpb * np.maximum(
         state.limit_cny - state.initial_limit_cny, 0.0
     )
-    borrow_wish = round_cny(np.maximum(desired_balance - balance, 0.0) * propensity * open_line)
+    other_debt = 0.0 if other_debt_cny is None else other_debt_cny
+    borrow_wish = round_cny(
+        np.maximum(desired_balance - balance - other_debt, 0.0) * propensity * open_line
+    )
     draw_disc = round_cny(np.minimum(borrow_wish, available))
     unmet_credit = round_cny(needs_gap - draw_needs + borrow_wish - draw_disc)
     available = available - draw_disc
@@ -309,4 +330,5 @@ def household_month(
         unmet_credit_cny=unmet_credit,
         draw_count=draw_count,
         early_repayment_count=early_count,
+        other_payment_cny=other_paid,
     )

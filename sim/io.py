@@ -523,7 +523,7 @@ def git_commit(cwd: str | os.PathLike[str] | None = None) -> str | None:
 
 #: Marker written last into a run folder: a run without it is incomplete.
 COMPLETE_MARKER = "_COMPLETE.json"
-RUN_TABLES = ("summary", "monthly", "events", "by_segment", "transitions", "vintage")
+RUN_TABLES = ("summary", "monthly", "events", "by_segment", "transitions", "vintage", "firms")
 
 
 def run_is_complete(out_dir: str | os.PathLike[str], config_hash: str | None = None) -> bool:

@@ -2,6 +2,11 @@
 
 Metrics never change the model. Names follow DOMAIN.md; money is CNY; rates and shares
 are fractions. :data:`MONTHLY_METRICS` lists every column of the monthly table, in order.
+
+Borrowing cost covers every lender: ``effective_apr`` is ``12 x (interest + fees)`` over
+the balances they accrued on, platform and other channels together (fees count, so it is
+the all-in rate paid); ``platform_effective_apr`` is the platform's alone (no fees).
+Small-business metrics are NaN when no firms are simulated (``firms.owner_share = 0``).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.enterprises import ClosureCause
 from sim.household import HouseholdFlows
 from sim.risk.exposure import ead_cny, expected_loss_cny
 from sim.servicing import ServicingFlows
@@ -50,6 +56,7 @@ MONTHLY_METRICS: tuple[str, ...] = (
     "early_repayment_count",
     "interest_charged_cny",
     "effective_apr",
+    "platform_effective_apr",
     "interest_fees_share_of_income",
     "high_cost_channel_share",
     "funding_cost_cny",
@@ -66,7 +73,67 @@ MONTHLY_METRICS: tuple[str, ...] = (
     "share_buffer_under_15d",
     "closure_rate",
     "late_supplier_payments_cny",
+    # Borrowing cost across all lenders.
+    "lenders_per_borrower",
+    "multi_lender_share",
+    "channel_balance_cny",
+    "high_cost_balance_cny",
+    "channel_draws_cny",
+    "household_channel_draws_cny",
+    "firm_channel_draws_cny",
+    "channel_interest_cny",
+    "channel_fees_cny",
+    "channel_default_count",
+    "channel_ead_at_default_cny",
+    "channel_write_off_cny",
+    "channel_recoveries_cny",
+    # Default exposure by segment.
+    "default_count_sole_trader",
+    "default_count_household",
+    "ead_cny_sole_trader",
+    "dpd90_share_sole_trader",
+    "dpd90_share_household",
+    # Small-business cash-flow stress.
+    "n_open_firms",
+    "buffer_days_p25",
+    "buffer_days_p75",
+    "share_buffer_under_7d",
+    "firms_in_shortfall",
+    "late_supplier_payment_count",
+    "overdue_supplier_payables_cny",
+    "supplier_bad_debt_cny",
+    "firm_financing_gap_cny",
+    "unmet_financing_gap_cny",
+    "firm_platform_draws_cny",
+    "owner_injection_cny",
+    "owner_draw_cny",
+    "firm_closures",
+    "closures_shortfall",
+    "closures_exit",
+    "cumulative_closure_rate",
 )
+
+#: Columns of the ``firms`` run table (:func:`firm_sector_rows`), in order.
+FIRM_TABLE_COLUMNS: tuple[str, ...] = (
+    "step",
+    "sector",
+    "n_open",
+    "buffer_days_p10",
+    "buffer_days_p25",
+    "buffer_days_p50",
+    "buffer_days_p75",
+    "buffer_days_p90",
+    "buffer_days_mean",
+    "share_buffer_under_15d",
+    "share_buffer_under_7d",
+    "firms_in_shortfall",
+    "late_supplier_payments_cny",
+    "unmet_financing_gap_cny",
+    "closures_shortfall",
+    "closures_exit",
+)
+#: Buffer-day quantiles of :data:`FIRM_TABLE_COLUMNS` (percent levels).
+BUFFER_QUANTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
 
 
 def monthly_metrics(
@@ -112,6 +179,16 @@ def monthly_metrics(
     realised_loss = float(servicing.loss_at_default_cny.sum())
     new_defaults = int(servicing.new_default.sum())
     n_start = int(open_at_start.sum())
+    ch = model.channels
+    cm = ch.month
+    t = model.last_transfers
+    channel_cost = float(cm.interest_cny.sum() + cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum())
+    all_accruing = accruing_balance_cny + float(cm.accruing_balance_cny.sum())
+    by_channel = ch.balance_cny.sum(axis=1)  # (n_channels,)
+    channel_balance = float(by_channel.sum())
+    high_cost_balance = float(by_channel[ch.high_cost].sum())
+    all_balance = total_balance + channel_balance
+    indebted = s.lenders_count > 0
     return {
         "n_open_lines": n_open,
         "drawn_balance_cny": total_balance,
@@ -137,16 +214,18 @@ def monthly_metrics(
         "limit_raises": limit_raises,
         "lines_closed_at_default": new_defaults,
         "mean_utilisation": float(np.nanmean(util)) if n_open else np.nan,
-        "draws_cny": float(household.draws_cny.sum()),
-        "repayments_cny": float(household.repayments_cny.sum()),
+        "draws_cny": float(household.draws_cny.sum() + t.firm_platform_draws_cny.sum()),
+        "repayments_cny": float(household.repayments_cny.sum() + t.firm_platform_repaid_cny.sum()),
         "early_repayment_cny": float(household.early_repayment_cny.sum()),
         "draw_count": int(household.draw_count.sum()),
         "early_repayment_count": int(household.early_repayment_count.sum()),
         "interest_charged_cny": interest,
-        "effective_apr": 12.0 * interest / accruing_balance_cny if accruing_balance_cny > 0 else np.nan,
-        "interest_fees_share_of_income": interest / income if income > 0 else np.nan,
-        # Every loan is on the platform until other channels are modelled.
-        "high_cost_channel_share": 0.0,
+        "effective_apr": 12.0 * (interest + channel_cost) / all_accruing if all_accruing > 0 else np.nan,
+        "platform_effective_apr": (
+            12.0 * interest / accruing_balance_cny if accruing_balance_cny > 0 else np.nan
+        ),
+        "interest_fees_share_of_income": (interest + channel_cost) / income if income > 0 else np.nan,
+        "high_cost_channel_share": high_cost_balance / all_balance if all_balance > 0 else 0.0,
         "funding_cost_cny": funding_cost,
         "net_interest_income_cny": interest - funding_cost,
         "risk_adjusted_return_cny": interest - funding_cost - realised_loss,
@@ -157,9 +236,147 @@ def monthly_metrics(
         "consumption_cny": float(household.consumption_cny.sum()),
         "savings_cny": float(s.savings_cny.sum()),
         "unemployment_rate": float(1.0 - s.employed.mean()),
-        # Small-business metrics are NaN until micro-enterprises are simulated.
-        "median_cash_buffer_days": np.nan,
-        "share_buffer_under_15d": np.nan,
-        "closure_rate": np.nan,
-        "late_supplier_payments_cny": np.nan,
+        "lenders_per_borrower": float(s.lenders_count[indebted].mean()) if indebted.any() else np.nan,
+        "multi_lender_share": float((s.lenders_count[indebted] >= 2).mean()) if indebted.any() else np.nan,
+        "channel_balance_cny": channel_balance,
+        "high_cost_balance_cny": high_cost_balance,
+        "channel_draws_cny": float(cm.draws_cny.sum()),
+        "household_channel_draws_cny": float(t.household_channel_draws_cny.sum()),
+        "firm_channel_draws_cny": float(t.firm_channel_draws_cny.sum()),
+        "channel_interest_cny": float(cm.interest_cny.sum()),
+        "channel_fees_cny": float(cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum()),
+        "channel_default_count": int(cm.default_count.sum()),
+        "channel_ead_at_default_cny": float(cm.ead_at_default_cny.sum()),
+        "channel_write_off_cny": float(cm.write_off_cny.sum()),
+        "channel_recoveries_cny": float(cm.recoveries_cny.sum()),
+        **_segment_metrics(model, servicing, ead, dpd),
+        **_firm_metrics(model),
     }
+
+
+def _segment_metrics(
+    model: CreditMarketModel, servicing: ServicingFlows, ead: np.ndarray, dpd: np.ndarray
+) -> dict[str, float]:
+    """Default exposure by segment: sole traders (owned a firm at the start) vs households.
+
+    Args:
+        model: the model.
+        servicing: the month's servicing flows.
+        ead: ``(n,)`` EAD of the performing lines.
+        dpd: ``(n,)`` days past due.
+    """
+    s = model.borrowers
+    sole = np.flatnonzero(model.owner_at_start)
+    balance = s.balance_cny
+    dpd90_balance = np.where((dpd >= 90) & ~s.charged_off, balance, 0.0)
+    total_bal, total_90 = float(balance.sum()), float(dpd90_balance.sum())
+    sole_bal, sole_90 = float(balance[sole].sum()), float(dpd90_balance[sole].sum())
+    new_sole = int(servicing.new_default[sole].sum())
+    out: dict[str, float] = {
+        "default_count_sole_trader": new_sole,
+        "default_count_household": int(servicing.new_default.sum()) - new_sole,
+        "ead_cny_sole_trader": float(ead[sole].sum()),
+        "dpd90_share_sole_trader": sole_90 / sole_bal if sole_bal > 0 else (0.0 if sole.size else np.nan),
+    }
+    hh_bal = total_bal - sole_bal
+    has_hh = sole.size < s.n
+    out["dpd90_share_household"] = (total_90 - sole_90) / hh_bal if hh_bal > 0 else (0.0 if has_hh else np.nan)
+    return out
+
+
+def _firm_metrics(model: CreditMarketModel) -> dict[str, float]:
+    """Small-business cash-flow stress of the month (NaN without firms)."""
+    f = model.firms
+    names = (
+        "median_cash_buffer_days",
+        "share_buffer_under_15d",
+        "closure_rate",
+        "late_supplier_payments_cny",
+        "n_open_firms",
+        "buffer_days_p25",
+        "buffer_days_p75",
+        "share_buffer_under_7d",
+        "firms_in_shortfall",
+        "late_supplier_payment_count",
+        "overdue_supplier_payables_cny",
+        "supplier_bad_debt_cny",
+        "firm_financing_gap_cny",
+        "unmet_financing_gap_cny",
+        "firm_platform_draws_cny",
+        "owner_injection_cny",
+        "owner_draw_cny",
+        "firm_closures",
+        "closures_shortfall",
+        "closures_exit",
+        "cumulative_closure_rate",
+    )
+    if f.n == 0 or model.last_settlement is None:
+        return dict.fromkeys(names, np.nan)
+    st = model.last_settlement
+    fm = model.last_firm_month
+    t = model.last_transfers
+    days = f.buffer_days[f.is_open & np.isfinite(f.buffer_days)]
+    closing = st.new_closure
+    open_start = int(f.is_open.sum() + closing.sum())
+    has_days = days.size > 0
+    p25, p50, p75 = np.percentile(days, [25, 50, 75]) if has_days else (np.nan,) * 3
+    return {
+        "median_cash_buffer_days": float(p50),
+        "share_buffer_under_15d": float((days < 15).mean()) if has_days else np.nan,
+        "closure_rate": float(closing.sum()) / open_start if open_start else np.nan,
+        "late_supplier_payments_cny": float(st.late_supplier_payments_cny.sum()),
+        "n_open_firms": int(f.is_open.sum()),
+        "buffer_days_p25": float(p25),
+        "buffer_days_p75": float(p75),
+        "share_buffer_under_7d": float((days < 7).mean()) if has_days else np.nan,
+        "firms_in_shortfall": int(f.in_shortfall.sum()),
+        "late_supplier_payment_count": int((st.late_supplier_payments_cny > 0).sum()),
+        "overdue_supplier_payables_cny": float(st.overdue_supplier_cny.sum()),
+        "supplier_bad_debt_cny": float(st.supplier_bad_debt_cny.sum()),
+        "firm_financing_gap_cny": float(fm.gap_cny.sum()),
+        "unmet_financing_gap_cny": float(st.unmet_gap_cny.sum()),
+        "firm_platform_draws_cny": float(t.firm_platform_draws_cny.sum()),
+        "owner_injection_cny": float(t.owner_injection_cny.sum()),
+        "owner_draw_cny": float(t.owner_draw_cny.sum()),
+        "firm_closures": int(closing.sum()),
+        "closures_shortfall": int((st.closure_cause == ClosureCause.SHORTFALL).sum()),
+        "closures_exit": int((st.closure_cause == ClosureCause.EXIT).sum()),
+        "cumulative_closure_rate": float((~f.is_open).mean()),
+    }
+
+
+def firm_sector_rows(model: CreditMarketModel) -> list[dict[str, object]]:
+    """This month's firm statistics per sector and for ``"all"`` (rows of the ``firms`` table).
+
+    Buffer-day quantiles (:data:`BUFFER_QUANTILES`) and shares are over open firms at the
+    end of the month (NaN for a sector without open firms); flows are this month's.
+
+    Returns:
+        One dict per sector and one for ``"all"``, keyed by :data:`FIRM_TABLE_COLUMNS`;
+        empty without firms.
+    """
+    f = model.firms
+    st = model.last_settlement
+    if f.n == 0 or st is None:
+        return []
+    names = model.sectors.names
+    groups = [("all", np.ones(f.n, dtype=bool))] + [(n, f.sector == i) for i, n in enumerate(names)]
+    rows = []
+    for name, mask in groups:
+        live = mask & f.is_open
+        days = f.buffer_days[live & np.isfinite(f.buffer_days)]
+        q = np.percentile(days, BUFFER_QUANTILES) if days.size else np.full(len(BUFFER_QUANTILES), np.nan)
+        row: dict[str, object] = {"step": int(model.steps), "sector": name, "n_open": int(live.sum())}
+        row |= {f"buffer_days_p{p}": float(v) for p, v in zip(BUFFER_QUANTILES, q, strict=True)}
+        row |= {
+            "buffer_days_mean": float(days.mean()) if days.size else np.nan,
+            "share_buffer_under_15d": float((days < 15).mean()) if days.size else np.nan,
+            "share_buffer_under_7d": float((days < 7).mean()) if days.size else np.nan,
+            "firms_in_shortfall": int((f.in_shortfall & mask).sum()),
+            "late_supplier_payments_cny": float(st.late_supplier_payments_cny[mask].sum()),
+            "unmet_financing_gap_cny": float(st.unmet_gap_cny[mask].sum()),
+            "closures_shortfall": int(((st.closure_cause == ClosureCause.SHORTFALL) & mask).sum()),
+            "closures_exit": int(((st.closure_cause == ClosureCause.EXIT) & mask).sum()),
+        }
+        rows.append(row)
+    return rows

@@ -1,21 +1,41 @@
 """The Mesa model of the credit market: borrowers and the platform over simulated months.
 
 One step is one month. The stages run in the order of :data:`STAGE_ORDER`, each one a
-vectorised function over all borrowers (no per-agent Python loop on the monthly path):
+vectorised function over all borrowers or all firms (no per-agent Python loop on the
+monthly path; loops run only over the handful of lenders or waterfall steps):
 
 1. ``scenario``: the month's macro state (regime, multipliers, seasonality) and the
-   world's random draws (common random numbers: fixed shapes and order);
-2. ``household``: income, spending, line draws, payments and unmet need
-   (:func:`sim.household.household_month`);
-3. ``servicing``: delinquency, default, charge-off, interest and the new statement
-   (:func:`sim.servicing.service_accounts`);
-4. ``platform_review``: the platform re-scores, reprices and applies its limit policy,
+   world's random draws for households and firms (common random numbers: fixed shapes
+   and order);
+2. ``household``: income, spending, platform line draws, payments to the platform and
+   to other lenders, unmet need (:func:`sim.household.household_month`);
+3. ``enterprise``: firms' sales, collections, purchases and what falls due; their
+   liquidity gaps (:func:`sim.enterprises.operate`);
+4. ``funding``: households' unmet needs and borrowing wishes on other lenders, firms'
+   gaps through the waterfall own cash -> platform line -> other lenders -> unmet
+   (:mod:`sim.funding`);
+5. ``settlement``: firms pay fixed costs and suppliers (late or partial payments spread
+   stress along the supply network), close after too long in shortfall; spare cash
+   repays debts costliest first and is paid out to owners; households repay other
+   lenders from spare savings (:func:`sim.enterprises.settle`, :mod:`sim.funding`);
+6. ``servicing``: delinquency, default, charge-off, interest and the new statement on
+   the platform line and on every other lender's accounts
+   (:func:`sim.servicing.service_accounts`, :meth:`sim.channels.Channels.service`);
+   lenders per borrower and debt service (all lenders) feed the score (M7);
+7. ``platform_review``: the platform re-scores, reprices and applies its limit policy,
    recording one event per change (:class:`sim.agents.Platform`);
-5. ``collect``: monthly metrics (through Mesa's ``DataCollector``, model-level only).
+8. ``collect``: monthly metrics (through Mesa's ``DataCollector``, model-level only).
 
 Randomness: one root ``numpy.random.SeedSequence(config.seed)`` spawns the child
-streams named in :data:`RNG_STREAMS`; the world and the population never share a stream
-with the platform, so changing the policy does not change any shock.
+streams named in :data:`RNG_STREAMS`; the world (households), the firms' world and the
+population never share a stream with the platform, so changing the policy does not
+change any shock. Firms and the supply network are drawn from the population stream
+after the borrowers, so every policy gets the same firms.
+
+Money identity (tested): households' savings + firms' cash + every lender's net cash
+change each month by income - consumption + firms' outside collections - payments to
+outside suppliers - fixed costs paid + recoveries; within that, every lender's book
+moves by draws + fees + interest - repayments - write-offs.
 """
 
 from __future__ import annotations
@@ -28,21 +48,53 @@ import numpy as np
 import pandas as pd
 
 from sim.agents.borrower import Borrower
+from sim.agents.enterprise import MicroEnterprise
 from sim.agents.platform import Platform
+from sim.channels import Channels, CreditInfo
 from sim.config import RunConfig
+from sim.enterprises import (
+    FirmMonth,
+    Settlement,
+    build_firms,
+    draw_firm_world,
+    excess_cash,
+    operate,
+    pay_owner_draws,
+    settle,
+    update_buffer_days,
+)
+from sim.funding import (
+    FirmFunding,
+    HouseholdFunding,
+    MonthTransfers,
+    fund_firms,
+    fund_households,
+    repay_firm_debts,
+)
 from sim.household import HouseholdFlows, draw_world, household_month
 from sim.io import load_uci
-from sim.metrics import MONTHLY_METRICS, monthly_metrics
+from sim.metrics import MONTHLY_METRICS, firm_sector_rows, monthly_metrics
 from sim.policies import LimitPolicy, ReasonCode, build_policy
 from sim.population import build_population
 from sim.risk.scorecard import Scorecard, fit_default_scorecard
 from sim.scenarios import MacroState, macro_state
 from sim.servicing import N_BUCKETS, ServicingFlows, bucket_index, service_accounts
+from sim.state import RECENT_MONTHS, round_cny
 
 #: The monthly stages, in order (docs and tests cite this constant).
-STAGE_ORDER: tuple[str, ...] = ("scenario", "household", "servicing", "platform_review", "collect")
-#: Child streams spawned from the run's root SeedSequence, in spawn order.
-RNG_STREAMS: tuple[str, ...] = ("population", "world", "platform", "mesa")
+STAGE_ORDER: tuple[str, ...] = (
+    "scenario",
+    "household",
+    "enterprise",
+    "funding",
+    "settlement",
+    "servicing",
+    "platform_review",
+    "collect",
+)
+#: Child streams spawned from the run's root SeedSequence, in spawn order (new streams are
+#: appended, so the existing ones keep their draws).
+RNG_STREAMS: tuple[str, ...] = ("population", "world", "platform", "mesa", "firms")
 
 # Mesa logs every step at INFO; a month-by-month log is noise in sweeps.
 logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -56,11 +108,19 @@ class CreditMarketModel(mesa.Model):
         uci: the UCI table; loaded from the package if None.
         scorecard: the platform's PD model; the default fit on the UCI data if None.
         policy: a built policy; built from ``config.policy`` if None.
-        create_agents: create one Mesa ``Borrower`` agent per row (thin views). Set False
-            only for benchmarks that measure the array model alone.
+        create_agents: create one Mesa ``Borrower`` agent per borrower row and one
+            ``MicroEnterprise`` per firm row (thin views). Set False only for benchmarks
+            that measure the array model alone.
 
     Attributes:
         borrowers: :class:`sim.state.BorrowerState`, one row per borrower.
+        firms: :class:`sim.enterprises.FirmState`, one row per firm.
+        network: the :class:`sim.network.SupplyNetwork` among firms.
+        sectors: the :class:`sim.enterprises.SectorTable`.
+        channels: the other lenders (:class:`sim.channels.Channels`).
+        owner_at_start: ``(n_borrowers,)`` bool, owned a firm at the start (the
+            "sole_trader" segment).
+        firm_of: ``(n_borrowers,)`` int64 row of the borrower's firm, -1 if none.
         platform: the :class:`sim.agents.Platform` agent.
         macro: the current month's :class:`sim.scenarios.MacroState`.
         datacollector: Mesa ``DataCollector`` with one model reporter per metric.
@@ -90,6 +150,20 @@ class CreditMarketModel(mesa.Model):
         )
         n = self.borrowers.n
         self.initial_open_lines = n
+        sc = config.scenario
+        self.firms, self.network, self.sectors = build_firms(
+            self.borrowers.income_base_cny,
+            config.firms,
+            self.rngs["population"],
+            start_calendar_month=sc.start_calendar_month,
+            peak_multiplier=sc.firm_peak_multiplier,
+        )
+        self.owner_at_start = np.zeros(n, dtype=bool)
+        self.owner_at_start[self.firms.owner] = True
+        self.firm_of = np.full(n, -1, dtype=np.int64)
+        self.firm_of[self.firms.owner] = np.arange(self.firms.n)
+        self.channels = Channels(config.channels, n, other_lenders_apr_cap=sc.other_lenders_apr_cap)
+        self.platform_cash_cny = 0.0
         if create_agents:
             for row in range(n):
                 Borrower(self, row)
@@ -103,6 +177,9 @@ class CreditMarketModel(mesa.Model):
             rng=self.rngs["platform"],
         )
         self.platform.apr_cap = min(pc.apr_cap, config.scenario.apr_cap)
+        if create_agents:
+            for row in range(self.firms.n):
+                MicroEnterprise(self, row)
         self.macro: MacroState = macro_state(config.scenario, 1)
         self.platform.rescore()
 
@@ -111,6 +188,12 @@ class CreditMarketModel(mesa.Model):
         self.last_metrics: dict[str, float] = {}
         self.last_household: HouseholdFlows | None = None
         self.last_servicing: ServicingFlows | None = None
+        self.last_firm_month: FirmMonth | None = None
+        self.last_household_funding: HouseholdFunding | None = None
+        self.last_firm_funding: FirmFunding | None = None
+        self.last_settlement: Settlement | None = None
+        self.last_transfers: MonthTransfers = MonthTransfers.zeros(n)
+        self._firm_rows: list[dict[str, object]] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "calendar_month": lambda m: m.macro.calendar_month,
@@ -131,27 +214,144 @@ class CreditMarketModel(mesa.Model):
         self.macro = macro_state(self.config.scenario, self.steps)
         self._month = {
             "draws": draw_world(self.rngs["world"], s.n, self.config.population.behaviour),
+            "firm_draws": draw_firm_world(self.rngs["firms"], self.firms.n),
             "bucket_before": bucket_index(s),
             "open_at_start": s.is_open.copy(),
+            "firms_open_at_start": self.firms.is_open.copy(),
             "balance_before": float(s.balance_cny.sum()),
         }
+        self.channels.new_month()
+        self.last_transfers = MonthTransfers.zeros(s.n)
 
     def _stage_household(self) -> None:
         s = self.borrowers
         flows = household_month(
-            s, self._month["draws"], self.macro, self.config.population.behaviour, self.steps
+            s,
+            self._month["draws"],
+            self.macro,
+            self.config.population.behaviour,
+            self.steps,
+            other_due_cny=self.channels.due_total(),
+            other_debt_cny=self.channels.balance_total(),
         )
+        self.channels.pay_dues(flows.other_payment_cny)
         s.income_total_cny += flows.income_cny
-        s.unmet_need_total_cny += flows.unmet_credit_cny
         self.last_household = flows
+
+    def _stage_enterprise(self) -> None:
+        fc = self.config.firms
+        self.last_firm_month = operate(
+            self.firms,
+            self.network,
+            self.sectors,
+            self._month["firm_draws"],
+            step=self.steps,
+            calendar_month=self.macro.calendar_month,
+            stock_lead_months=fc.stock_lead_months,
+            revenue_persistence=fc.revenue_persistence,
+            peak_multiplier=self.config.scenario.firm_peak_multiplier,
+        )
+
+    def _stage_funding(self) -> None:
+        s, f, h = self.borrowers, self.firms, self.last_household
+        cc, t = self.config.channels, self.last_transfers
+        info = self.credit_info()
+        # Households: unmet essential spending, then a share of the unmet borrowing wish.
+        rows = np.flatnonzero(h.unmet_credit_cny > 0)
+        needs = h.unmet_need_cny[rows]
+        wants = round_cny(cc.household_wants_seek_share * np.maximum(h.unmet_credit_cny[rows] - needs, 0.0))
+        hf = fund_households(self.channels, rows, needs, wants, info, self.steps)
+        drawn = hf.draws_cny
+        t.household_channel_draws_cny[rows] = drawn
+        t.household_channel_fees_cny[rows] = hf.fees_cny
+        h.consumption_cny[rows] = round_cny(h.consumption_cny[rows] + drawn)
+        h.unmet_need_cny[rows] = round_cny(needs - hf.needs_funded_cny)
+        h.unmet_credit_cny[rows] = round_cny(h.unmet_credit_cny[rows] - drawn)
+        s.unmet_need_total_cny += h.unmet_credit_cny
+        self.last_household_funding = hf
+        # Firms: own cash (owner's savings) -> platform line -> other lenders -> unmet.
+        owners = f.owner
+        reserve = self.config.firms.owner_reserve_income_months * s.income_base_cny[owners]
+        spare = round_cny(np.maximum(s.savings_cny[owners] - reserve, 0.0))
+        headroom = np.maximum(s.limit_cny[owners] - s.balance_cny[owners], 0.0)
+        platform_available = np.where(s.is_open[owners], headroom, 0.0)
+        ff = fund_firms(
+            self.last_firm_month.gap_cny,
+            owners=owners,
+            owner_spare_cny=spare,
+            platform_available_cny=platform_available,
+            channels=self.channels,
+            info=info,
+            step=self.steps,
+        )
+        injection = ff.by_step["own_cash"]
+        platform_draw = ff.by_step["platform"]
+        s.savings_cny[owners] = round_cny(s.savings_cny[owners] - injection)
+        s.balance_cny[owners] = round_cny(s.balance_cny[owners] + platform_draw)
+        f.platform_business_cny = round_cny(f.platform_business_cny + platform_draw)
+        drew = owners[platform_draw > 0]
+        s.draws_recent[self.steps % RECENT_MONTHS, drew] += 1
+        s.months_since_draw[drew] = 0
+        t.owner_injection_cny[owners] = injection
+        t.firm_platform_draws_cny[owners] = platform_draw
+        t.firm_channel_draws_cny[owners] = ff.channels_cny
+        t.firm_channel_fees_cny[owners] = ff.fees_cny
+        self.last_firm_funding = ff
+
+    def _stage_settlement(self) -> None:
+        s, f = self.borrowers, self.firms
+        fc, cc, t = self.config.firms, self.config.channels, self.last_transfers
+        owners = f.owner
+        self.last_settlement = settle(
+            f,
+            self.network,
+            self.last_firm_month,
+            self.last_firm_funding.funded_cny,
+            self._month["firm_draws"],
+            step=self.steps,
+            close_after_shortfall_months=fc.close_after_shortfall_months,
+            exit_hazard_monthly=fc.exit_hazard_monthly,
+        )
+        # The reverse waterfall: cash above the target buffer repays debt, costliest first.
+        channel_repaid, platform_repaid = repay_firm_debts(
+            excess_cash(f),
+            owners=owners,
+            platform_business_cny=f.platform_business_cny,
+            platform_balance_cny=s.balance_cny,
+            platform_apr=s.apr,
+            platform_open=s.is_open,
+            channels=self.channels,
+            prepay_share=cc.prepay_excess_share,
+        )
+        f.cash_cny = round_cny(f.cash_cny - channel_repaid - platform_repaid)
+        s.balance_cny[owners] = round_cny(s.balance_cny[owners] - platform_repaid)
+        f.platform_business_cny = round_cny(f.platform_business_cny - platform_repaid)
+        t.firm_platform_repaid_cny[owners] = platform_repaid
+        t.firm_channel_repaid_cny[owners] = channel_repaid
+        owner_draw = pay_owner_draws(f, fc.owner_draw_rate)
+        s.savings_cny[owners] = round_cny(s.savings_cny[owners] + owner_draw)
+        t.owner_draw_cny[owners] = owner_draw
+        update_buffer_days(f)
+        # Households repay other lenders from savings above their cash reserve.
+        rows = self.channels.in_use()
+        reserve = self.config.population.behaviour.cash_reserve_income_months * s.income_base_cny[rows]
+        budget = round_cny(cc.prepay_excess_share * np.maximum(s.savings_cny[rows] - reserve, 0.0))
+        rows, budget = rows[budget > 0], budget[budget > 0]
+        if rows.size:
+            paid = self.channels.prepay(rows, budget)
+            s.savings_cny[rows] = round_cny(s.savings_cny[rows] - paid)
+            t.household_prepay_cny[rows] = paid
 
     def _stage_servicing(self) -> None:
         s = self.borrowers
         pc = self.config.platform
         accruing = float(s.balance_cny[s.is_open].sum())
+        platform_paid = round_cny(
+            self.last_household.scheduled_payment_cny + self.last_transfers.firm_platform_repaid_cny
+        )
         flows = service_accounts(
             s,
-            self.last_household.scheduled_payment_cny,
+            platform_paid,
             step=self.steps,
             lgd=pc.lgd,
             min_payment_rate=pc.min_payment_rate,
@@ -161,8 +361,16 @@ class CreditMarketModel(mesa.Model):
         self._month["accruing_balance"] = accruing
         s.interest_total_cny += flows.interest_cny
         s.balance_month_sum_cny += s.balance_cny
-        s.lenders_count = (s.balance_cny > 0).astype(np.int16)
-        s.debt_service_cny = s.min_due_cny.copy()
+        self.channels.service(self.steps)
+        s.lenders_count = ((s.balance_cny > 0) + self.channels.lenders_count()).astype(np.int16)
+        s.debt_service_cny = round_cny(s.min_due_cny + self.channels.due_total())
+        self.platform_cash_cny += float(
+            self.last_household.repayments_cny.sum()
+            + self.last_transfers.firm_platform_repaid_cny.sum()
+            + flows.recoveries_cny.sum()
+            - self.last_household.draws_cny.sum()
+            - self.last_transfers.firm_platform_draws_cny.sum()
+        )
         s.mob = np.where(s.is_open, s.mob + 1, s.mob).astype(np.int16)
         s.history_months = np.minimum(s.history_months + 1, 30_000).astype(np.int16)
         closed_rows = np.flatnonzero(flows.new_default)
@@ -194,6 +402,7 @@ class CreditMarketModel(mesa.Model):
             limit_cuts=self._month["cuts"],
             limit_raises=self._month["raises"],
         )
+        self._firm_rows.extend(firm_sector_rows(self))
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ records
@@ -282,27 +491,76 @@ class CreditMarketModel(mesa.Model):
         )
 
     def segment_labels(self) -> np.ndarray:
-        """Segment of each borrower: "household" (no firm) or "sole_trader" (owns a firm).
+        """Segment of each borrower: "sole_trader" (owned a firm at the start) or "household".
+
+        The segment is fixed at the start, so a sole trader whose firm closed stays in it
+        (its owner's debts are still serviced from household income).
 
         Returns:
             ``(n_borrowers,)`` array of str.
         """
-        owns = self.firm_signals()["owns_firm"]
-        return np.where(owns, "sole_trader", "household")
+        return np.where(self.owner_at_start, "sole_trader", "household")
 
     def firm_signals(self) -> dict[str, np.ndarray]:
-        """Per-borrower firm signals for the portfolio view (no firms simulated yet).
+        """Per-borrower signals of the owned open firm, for the portfolio view.
 
         Returns:
-            ``owns_firm`` (bool), ``cash_buffer_days`` (float64, NaN) and ``peak_ahead``
-            (bool), each ``(n_borrowers,)``.
+            ``owns_firm`` (bool: owns a firm that is still open), ``cash_buffer_days``
+            (float64, the firm's end-of-month buffer days, NaN without an open firm) and
+            ``peak_ahead`` (bool: the firm's sector has a seasonal peak within the next
+            ``firms.peak_lookahead_months`` calendar months), each ``(n_borrowers,)``.
         """
         n = self.borrowers.n
-        return {
-            "owns_firm": np.zeros(n, dtype=bool),
-            "cash_buffer_days": np.full(n, np.nan),
-            "peak_ahead": np.zeros(n, dtype=bool),
-        }
+        f = self.firms
+        fc = self.config.firms
+        live = np.flatnonzero(f.is_open)
+        owners = f.owner[live]
+        owns = np.zeros(n, dtype=bool)
+        owns[owners] = True
+        buffer = np.full(n, np.nan)
+        buffer[owners] = f.buffer_days[live]
+        peak_by_sector = self.sectors.peak_ahead(
+            self.macro.calendar_month,
+            fc.peak_lookahead_months,
+            fc.peak_threshold,
+            self.config.scenario.firm_peak_multiplier,
+        )
+        peak = np.zeros(n, dtype=bool)
+        peak[owners] = peak_by_sector[f.sector[live]]
+        return {"owns_firm": owns, "cash_buffer_days": buffer, "peak_ahead": peak}
+
+    def credit_info(self) -> CreditInfo:
+        """What other lenders see about each borrower this month (:class:`CreditInfo`)."""
+        s, f = self.borrowers, self.firms
+        return CreditInfo(
+            pd_12m=s.pd_12m,
+            missed=s.missed,
+            history_months=s.history_months,
+            income_base_cny=s.income_base_cny,
+            firm_of=self.firm_of,
+            firm_open=f.is_open,
+            firm_age_months=f.age_months,
+            firm_revenue_cny=f.revenue_base_cny,
+            firm_receivables_cny=f.receivables_total_cny,
+            firm_anchor=f.has_anchor_buyer,
+        )
+
+    def firms_table(self) -> pd.DataFrame:
+        """Monthly firm statistics per sector (and ``"all"``): the ``firms`` run table.
+
+        Returns:
+            One row per month and sector: ``step``, ``sector``, ``n_open``,
+            ``buffer_days_p10/p25/p50/p75/p90`` (quantiles of end-of-month cash buffer
+            days over open firms), ``buffer_days_mean``, ``share_buffer_under_15d``,
+            ``share_buffer_under_7d``, ``firms_in_shortfall``, ``late_supplier_payments_cny``,
+            ``unmet_financing_gap_cny``, ``closures_shortfall``, ``closures_exit``
+            (see :func:`sim.metrics.firm_sector_rows`).
+        """
+        from sim.metrics import FIRM_TABLE_COLUMNS
+
+        if not self._firm_rows:
+            return pd.DataFrame({c: pd.Series(dtype=object if c == "sector" else float) for c in FIRM_TABLE_COLUMNS})
+        return pd.DataFrame(self._firm_rows, columns=list(FIRM_TABLE_COLUMNS))
 
     def run(self, n_months: int | None = None, progress: bool = False) -> CreditMarketModel:
         """Run ``n_months`` steps (default: ``config.n_months``); returns self.

@@ -35,6 +35,7 @@ from sim.analysis.compare import HIGHER_IS_WORSE, _t_interval, summarise
 from sim.analysis.delinquency import roll_rate_matrix
 
 __all__ = [
+    "buffer_days_distribution",
     "decile_bars",
     "fan_chart",
     "fan_charts",
@@ -42,12 +43,15 @@ __all__ = [
     "is_fraction",
     "metric_label",
     "metric_unit",
+    "observed_vs_simulated_bars",
     "pareto_front",
     "policy_colours",
     "policy_timeseries",
     "roll_rate_heatmap",
     "roll_rate_heatmaps",
+    "scorecard_calibration_plot",
     "tradeoff_frontier",
+    "transition_heatmaps",
     "vintage_plot",
 ]
 
@@ -934,3 +938,276 @@ def roll_rate_heatmaps(transitions_df: pd.DataFrame, by: str = "policy") -> Figu
         fontsize=10,
     )
     return fig
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def observed_vs_simulated_bars(
+    data: pd.DataFrame, title: str = "", ax: Axes | None = None
+) -> Figure:
+    """Observed values beside simulated means with their interval over seeds, per label.
+
+    Used by the validation report (:mod:`sim.validation`). Values are fractions, shown
+    in percent. Where an alternative observed reading is given (``observed_alt``, e.g.
+    September's ambiguous 1-month code), it is drawn as a hollow marker on the observed bar.
+
+    Args:
+        data: one row per bar pair with columns ``label`` (str), ``observed``,
+            ``sim_mean``, ``sim_low``, ``sim_high`` (fractions) and optionally
+            ``observed_alt`` (fraction or NaN).
+        title: axes title.
+        ax: axes to draw on; a new figure if None.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        ValueError: a column is missing or the table is empty.
+    """
+    _require(data, ["label", "observed", "sim_mean", "sim_low", "sim_high"], "data")
+    if data.empty:
+        raise ValueError("data is empty")
+    if ax is None:
+        width = max(_FIG_WIDTH, 0.55 * len(data) + 2.0)
+        fig = Figure(figsize=(width, _PANEL_HEIGHT + 0.6), layout="constrained")
+        ax = fig.subplots()
+    else:
+        fig = ax.figure
+    x = np.arange(len(data))
+    observed = data["observed"].to_numpy(float)
+    mean = data["sim_mean"].to_numpy(float)
+    err = np.vstack(
+        [
+            np.clip(mean - data["sim_low"].to_numpy(float), 0, None),
+            np.clip(data["sim_high"].to_numpy(float) - mean, 0, None),
+        ]
+    )
+    ax.bar(x - 0.2, observed, width=0.4, color="0.55", label="observed (UCI)")
+    ax.bar(x + 0.2, mean, width=0.4, color="tab:blue", label="simulated mean")
+    ax.errorbar(
+        x + 0.2,
+        mean,
+        yerr=err,
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+        lw=1,
+        label="interval over seeds",
+    )
+    if "observed_alt" in data.columns:
+        alt = data["observed_alt"].to_numpy(float)
+        has = np.isfinite(alt)
+        if has.any():
+            ax.scatter(
+                x[has] - 0.2,
+                alt[has],
+                marker="D",
+                facecolors="none",
+                edgecolors="black",
+                zorder=3,
+                label="observed, code 1 read as R",
+            )
+    ax.set_xticks(
+        x,
+        data["label"].astype(str).tolist(),
+        rotation=30 if len(data) > 5 else 0,
+        ha="right" if len(data) > 5 else "center",
+    )
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.set_ylim(bottom=0)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(axis="y", alpha=0.3)
+    return fig  # type: ignore[return-value]
+
+
+def transition_heatmaps(matrices: dict[str, pd.DataFrame], title: str = "") -> Figure:
+    """Side-by-side heat maps of status-group transition matrices (observed, simulated ...).
+
+    Args:
+        matrices: panel title -> row-normalised matrix (from-group rows, to-group
+            columns, fractions), drawn left to right in the given order.
+        title: figure title.
+
+    Returns:
+        The Figure, one panel per matrix with the share printed in each cell.
+
+    Raises:
+        ValueError: no matrix.
+    """
+    if not matrices:
+        raise ValueError("matrices is empty")
+    fig, axes = _new_figure(len(matrices), ncols=len(matrices), height=3.4)
+    cmap = colormaps["Blues"]
+    for ax, (name, matrix) in zip(axes, matrices.items(), strict=True):
+        values = matrix.to_numpy(dtype=float)
+        ax.imshow(np.nan_to_num(values), cmap=cmap, vmin=0.0, vmax=1.0)
+        for i in range(values.shape[0]):
+            for j in range(values.shape[1]):
+                v = values[i, j]
+                text = "–" if not np.isfinite(v) else f"{100 * v:.1f}%"
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if np.isfinite(v) and v > 0.6 else "black",
+                )
+        ax.set_xticks(range(values.shape[1]), [str(c) for c in matrix.columns])
+        ax.set_yticks(range(values.shape[0]), [str(r) for r in matrix.index])
+        ax.set_xlabel("to group")
+        ax.set_ylabel("from group")
+        ax.set_title(str(name).replace("_", " "), fontsize=9)
+    fig.colorbar(
+        ScalarMappable(Normalize(0, 1), cmap=cmap),
+        ax=axes,
+        format=PercentFormatter(xmax=1.0),
+        shrink=0.8,
+    )
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def scorecard_calibration_plot(calibration_df: pd.DataFrame, auc: float | None = None) -> Figure:
+    """Mean predicted PD against the observed default rate by decile, with the diagonal.
+
+    Args:
+        calibration_df: :func:`sim.risk.scorecard.calibration_table` output (columns
+            ``decile``, ``mean_predicted_pd``, ``observed_default_rate``, ``n``).
+        auc: hold-out AUC shown in the title, if given.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        ValueError: a column is missing or the table is empty.
+    """
+    _require(
+        calibration_df,
+        ["decile", "mean_predicted_pd", "observed_default_rate", "n"],
+        "calibration_df",
+    )
+    if calibration_df.empty:
+        raise ValueError("calibration_df is empty")
+    fig = Figure(figsize=(4.8, 4.4), layout="constrained")
+    ax = fig.subplots()
+    pred = calibration_df["mean_predicted_pd"].to_numpy(float)
+    obs = calibration_df["observed_default_rate"].to_numpy(float)
+    n = calibration_df["n"].to_numpy(float)
+    se = np.sqrt(np.clip(obs * (1 - obs), 0, None) / np.maximum(n, 1))
+    top = float(max(pred.max(), obs.max()) * 1.1)
+    ax.plot([0, top], [0, top], color="0.6", lw=1, ls="--", label="perfect calibration")
+    ax.errorbar(
+        pred,
+        obs,
+        yerr=1.96 * se,
+        fmt="o",
+        color="tab:blue",
+        capsize=3,
+        label="decile (95 % binomial CI)",
+    )
+    for d, xv, yv in zip(calibration_df["decile"], pred, obs, strict=True):
+        ax.annotate(str(d), (xv, yv), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.set_xlabel("Mean predicted PD (next month)")
+    ax.set_ylabel("Observed default rate")
+    ax.set_title(
+        "Scorecard calibration, hold-out" + (f" (AUC {auc:.3f})" if auc is not None else ""),
+        fontsize=10,
+    )
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+# --------------------------------------------------------------------------- firms
+
+
+def buffer_days_distribution(
+    firms_df: pd.DataFrame,
+    by: str = "policy",
+    sectors: Sequence[str] | None = None,
+    threshold_days: float = 15.0,
+) -> Figure:
+    """Distributions of firms' cash buffer days per policy: one panel per sector.
+
+    Each box summarises the monthly quantiles of the ``firms`` table averaged over
+    months and seeds: whiskers at the 10th and 90th percentiles, the box from the 25th
+    to the 75th, the line at the median. A dashed line marks ``threshold_days``; dotted
+    lines mark the JPMorgan Chase Institute (2016) medians for comparison (27 days
+    overall; 16 restaurants, 19 retail, 23 personal services; CALIBRATION.md A1, A3).
+
+    Args:
+        firms_df: the ``firms`` table of one scenario (:attr:`RunTables.firms`) with
+            columns ``by``, ``sector``, ``buffer_days_p10`` .. ``buffer_days_p90``.
+        by: column that names the boxes (``"policy"``).
+        sectors: panels to draw, in order (default ``"all"`` first, then the others
+            alphabetically).
+        threshold_days: the stress threshold marked on each panel, days.
+
+    Returns:
+        Figure with one axes per sector.
+
+    Raises:
+        ValueError: if a column is missing, the table is empty or mixes scenarios.
+    """
+    quantiles = [f"buffer_days_p{p}" for p in (10, 25, 50, 75, 90)]
+    _require(firms_df, [by, "sector", *quantiles], "firms_df")
+    if firms_df.empty:
+        raise ValueError("firms_df has no rows")
+    scenario = _one_scenario(firms_df, "firms_df")
+    present = sorted(firms_df["sector"].astype(str).unique().tolist())
+    if sectors is None:
+        sectors = (["all"] if "all" in present else []) + [x for x in present if x != "all"]
+    groups = sorted(firms_df[by].astype(str).unique().tolist())
+    colours = policy_colours(groups) if by == "policy" else {g: "C0" for g in groups}
+    reference = {"all": 27.0, "restaurants": 16.0, "retail": 19.0, "services": 23.0}
+    fig, axes = _new_figure(len(sectors), ncols=min(len(sectors), 3), height=3.6, sharey=True)
+    for ax, sector in zip(axes, sectors, strict=True):
+        rows = firms_df[firms_df["sector"].astype(str) == sector]
+        stats, names = [], []
+        for g in groups:
+            q = rows.loc[rows[by].astype(str) == g, quantiles].mean(numeric_only=True)
+            if not np.isfinite(q.to_numpy(dtype=float)).all():
+                continue
+            stats.append(
+                {
+                    "whislo": q["buffer_days_p10"],
+                    "q1": q["buffer_days_p25"],
+                    "med": q["buffer_days_p50"],
+                    "q3": q["buffer_days_p75"],
+                    "whishi": q["buffer_days_p90"],
+                    "fliers": [],
+                    "label": g,
+                }
+            )
+            names.append(g)
+        if stats:
+            boxes = ax.bxp(
+                stats, orientation="horizontal", patch_artist=True, showfliers=False, widths=0.6
+            )
+            for patch, g in zip(boxes["boxes"], names, strict=True):
+                patch.set_facecolor(colours[g])
+                patch.set_alpha(0.6)
+            for line in boxes["medians"]:
+                line.set_color("black")
+        ax.axvline(threshold_days, color=_NEUTRAL, linestyle="--", linewidth=1)
+        if sector in reference:
+            ax.axvline(reference[sector], color="black", linestyle=":", linewidth=1)
+        ax.set_title(sector.replace("_", " "), fontsize=9)
+        ax.set_xlabel("Cash buffer days")
+        ax.grid(axis="x", alpha=0.3)
+        ax.tick_params(axis="y", labelsize=7)
+    fig.suptitle(
+        "Cash buffer days: 10-25-50-75-90th percentiles (mean over months and seeds); "
+        f"dashed {threshold_days:g} days, dotted JPMCI 2016 median" + _scenario_suffix(scenario),
+        fontsize=9,
+    )
+    return fig
+

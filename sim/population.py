@@ -69,7 +69,9 @@ def classify_behaviour(df: pd.DataFrame, *, offset: int = 0, window: int = 6) ->
         ValueError: ``offset`` outside 0..5 or ``window`` < 1.
     """
     if not 0 <= offset < len(STATUS_COLUMNS) or window < 1:
-        raise ValueError(f"classify_behaviour: offset {offset} must be in 0..5 and window {window} >= 1")
+        raise ValueError(
+            f"classify_behaviour: offset {offset} must be in 0..5 and window {window} >= 1"
+        )
     cols = slice(offset, min(offset + window, len(STATUS_COLUMNS)))
     status = df[list(STATUS_COLUMNS[cols])].to_numpy()
     bills = df[list(BILL_COLUMNS[cols])].to_numpy(dtype=np.float64)
@@ -122,17 +124,19 @@ def build_population(
         the state is that of the UCI month ("as of" the month: its bill, payment and
         repayment status; behaviour types and habitual utilisation use the
         ``behaviour_window_months`` months up to it, the delinquency history all months
-        up to it, so nothing later leaks in). The status maps to missed payments as follows: in September,
-        which has a real 1-month code, k months late -> k misses (at most 2); in the
-        earlier months the code 1 almost never occurs and a first missed payment moves
-        an account from 0 straight to 2 (data README), so code k >= 2 -> k - 1 misses (at
-        most 2) and code 1 -> 1. A further miss at 2 misses is default (90+ DPD). An
-        account with a non-positive bill owes nothing: it starts current and paid in full.
+        up to it, so nothing later leaks in). The status maps to missed payments as
+        follows: in September, which has a real 1-month code, k months late -> k misses
+        (at most 2); in the earlier months the code 1 almost never occurs and a first
+        missed payment moves an account from 0 straight to 2 (data README), so code
+        k >= 2 -> k - 1 misses (at most 2) and code 1 -> 1. A further miss at 2 misses is
+        default (90+ DPD). An account with a non-positive bill owes nothing: it starts
+        current and paid in full.
     """
     n = config.n_borrowers
     rows = rng.integers(0, len(uci), size=n)
     df = uci.iloc[rows]
-    as_of = config.start_state.removeprefix("uci_") if config.start_state != "current" else "september"
+    start = config.start_state
+    as_of = start.removeprefix("uci_") if start != "current" else "september"
     offset = UCI_MONTHS.index(as_of)
     window = min(config.behaviour_window_months, len(UCI_MONTHS) - offset)
     btype = classify_behaviour(df, offset=offset, window=window)
@@ -162,7 +166,8 @@ def build_population(
         if config.start_state == "uci_september":
             missed = np.clip(status[:, 0], 0, 2).astype(np.int16)
         else:
-            missed = np.where(status[:, 0] == 1, 1, np.clip(status[:, 0] - 1, 0, 2)).astype(np.int16)
+            first_miss_is_2 = np.clip(status[:, 0] - 1, 0, 2)
+            missed = np.where(status[:, 0] == 1, 1, first_miss_is_2).astype(np.int16)
         # Oldest month first; months before April (not in the data) count as clean.
         known = (status >= 1).T[::-1]
         delinquent_recent[DELINQUENCY_HISTORY_MONTHS - known.shape[0] :] = known

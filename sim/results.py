@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.delinquency import vintage_curves
+from sim.enterprises import ClosureCause
 from sim.state import BehaviourType
 
 if TYPE_CHECKING:
@@ -36,6 +37,26 @@ HEADLINE_METRICS: tuple[str, ...] = (
     "platform_net_interest_income_cny",
 )
 
+#: Further summary values written after the headline ones (the report lists them too).
+SUMMARY_EXTRA_METRICS: tuple[str, ...] = (
+    "platform_effective_apr",
+    "lenders_per_borrower",
+    "multi_lender_share",
+    "channel_draws_cny",
+    "channel_default_count",
+    "share_buffer_under_7d",
+    "unmet_financing_gap_cny",
+    "supplier_bad_debt_cny",
+    "firm_closures",
+    "closures_shortfall",
+    "closures_exit",
+    "cumulative_closure_rate",
+    "default_rate_sole_trader",
+    "default_rate_household",
+    "dpd90_share_sole_trader",
+    "dpd90_share_household",
+)
+
 
 def run_summary(model: CreditMarketModel, monthly: pd.DataFrame, run_id: str) -> pd.DataFrame:
     """One-row summary of a run.
@@ -44,11 +65,21 @@ def run_summary(model: CreditMarketModel, monthly: pd.DataFrame, run_id: str) ->
     start; ``peak_ead_cny`` / ``mean_ead_cny`` over months; ``expected_loss_cny`` = mean
     monthly EL of the performing book; ``realised_loss_cny`` = sum of LGD x EAD at
     default; ``dpd90_share`` = mean monthly 90+ DPD share of balances;
-    ``effective_apr`` = 12 x total interest / sum of monthly accruing balances
-    (balance-weighted, all channels); ``interest_fees_share_of_income`` = total interest
-    and fees / total income; ``unmet_credit_need_cny`` = total over the run;
-    ``platform_net_interest_income_cny`` = total interest - funding cost. Small-business
-    metrics are NaN when no firms are simulated.
+    ``effective_apr`` = 12 x (interest + fees) on every lender / the sum of month-end
+    balances on every lender (balance-weighted, all channels; ``platform_effective_apr``
+    the platform alone); ``interest_fees_share_of_income`` = total interest and fees on
+    every lender / total income; ``high_cost_channel_share`` = mean monthly share of all
+    balances on high-cost channels; ``unmet_credit_need_cny`` = total over the run (after
+    other lenders); ``median_cash_buffer_days`` / ``share_buffer_under_15d`` = mean of the
+    monthly values over open firms; ``closure_rate`` = annual closure rate
+    ``1 - (1 - h)^12`` with ``h`` = closures / open firm-months (comparable with the
+    BLS's year-over-year exit rates); ``late_supplier_payments_cny`` = supplier dues left
+    unpaid when due, total over the run; ``platform_net_interest_income_cny`` = total
+    interest - funding cost. Extra values (:data:`SUMMARY_EXTRA_METRICS`): run means of
+    the monthly ``lenders_per_borrower``, ``multi_lender_share``, ``share_buffer_under_7d``
+    and segment 90+ DPD shares; run totals of flows; ``cumulative_closure_rate`` = share of
+    firms closed by the end; ``default_rate_<segment>`` = share of the segment's lines
+    that defaulted. Small-business metrics are NaN when no firms are simulated.
 
     Args:
         model: a model that has run.
@@ -57,13 +88,23 @@ def run_summary(model: CreditMarketModel, monthly: pd.DataFrame, run_id: str) ->
 
     Returns:
         DataFrame with one row: ``run_id, policy, scenario, population, seed,
-        n_borrowers, n_months`` then :data:`HEADLINE_METRICS`.
+        n_borrowers, n_firms, n_months`` then :data:`HEADLINE_METRICS` and
+        :data:`SUMMARY_EXTRA_METRICS`.
     """
     cfg = model.config
     s = model.borrowers
-    accruing = s.balance_month_sum_cny.sum()
-    interest = float(monthly["interest_charged_cny"].sum())
+    ch = model.channels
+    accruing = s.balance_month_sum_cny.sum() + ch.balance_month_sum_cny.sum()
+    platform_interest = float(monthly["interest_charged_cny"].sum())
+    interest = platform_interest + float(
+        monthly["channel_interest_cny"].sum() + monthly["channel_fees_cny"].sum()
+    )
     income = float(monthly["income_cny"].sum())
+    firm_months = float((monthly["n_open_firms"] + monthly["firm_closures"]).sum())
+    closures = float(monthly["firm_closures"].sum())
+    hazard = closures / firm_months if firm_months > 0 else np.nan
+    sole = model.owner_at_start
+    defaulted = s.default_step > 0
 
     def nanmean(col: str) -> float:
         values = monthly[col].to_numpy(dtype=float)
@@ -76,6 +117,7 @@ def run_summary(model: CreditMarketModel, monthly: pd.DataFrame, run_id: str) ->
         "population": cfg.population.name,
         "seed": int(cfg.seed),
         "n_borrowers": int(s.n),
+        "n_firms": int(model.firms.n),
         "n_months": len(monthly),
         "cumulative_default_rate": float(monthly["cumulative_default_rate"].iloc[-1]),
         "peak_ead_cny": float(monthly["ead_cny"].max()),
@@ -89,21 +131,62 @@ def run_summary(model: CreditMarketModel, monthly: pd.DataFrame, run_id: str) ->
         "unmet_credit_need_cny": float(monthly["unmet_credit_need_cny"].sum()),
         "median_cash_buffer_days": nanmean("median_cash_buffer_days"),
         "share_buffer_under_15d": nanmean("share_buffer_under_15d"),
-        "closure_rate": nanmean("closure_rate"),
+        "closure_rate": 1.0 - (1.0 - hazard) ** 12 if np.isfinite(hazard) else np.nan,
         "late_supplier_payments_cny": float(monthly["late_supplier_payments_cny"].sum(min_count=1)),
         "platform_net_interest_income_cny": float(monthly["net_interest_income_cny"].sum()),
+        "platform_effective_apr": (
+            12.0 * platform_interest / s.balance_month_sum_cny.sum()
+            if s.balance_month_sum_cny.sum() > 0
+            else np.nan
+        ),
+        "lenders_per_borrower": nanmean("lenders_per_borrower"),
+        "multi_lender_share": nanmean("multi_lender_share"),
+        "channel_draws_cny": float(monthly["channel_draws_cny"].sum()),
+        "channel_default_count": float(monthly["channel_default_count"].sum()),
+        "share_buffer_under_7d": nanmean("share_buffer_under_7d"),
+        "unmet_financing_gap_cny": float(monthly["unmet_financing_gap_cny"].sum(min_count=1)),
+        "supplier_bad_debt_cny": float(monthly["supplier_bad_debt_cny"].sum(min_count=1)),
+        "firm_closures": float(monthly["firm_closures"].sum(min_count=1)),
+        "closures_shortfall": float(monthly["closures_shortfall"].sum(min_count=1)),
+        "closures_exit": float(monthly["closures_exit"].sum(min_count=1)),
+        "cumulative_closure_rate": float(monthly["cumulative_closure_rate"].iloc[-1]),
+        "default_rate_sole_trader": float(defaulted[sole].mean()) if sole.any() else np.nan,
+        "default_rate_household": float(defaulted[~sole].mean()) if (~sole).any() else np.nan,
+        "dpd90_share_sole_trader": nanmean("dpd90_share_sole_trader"),
+        "dpd90_share_household": nanmean("dpd90_share_household"),
     }
     return pd.DataFrame([row])
 
 
+#: Firm columns of :func:`distribution_table` (NaN outside the "sector" group).
+FIRM_GROUP_COLUMNS: tuple[str, ...] = (
+    "n_firms",
+    "median_cash_buffer_days",
+    "mean_cash_buffer_days",
+    "late_supplier_payments_cny",
+    "unmet_financing_gap_cny",
+    "closures",
+    "closures_shortfall",
+    "closures_exit",
+    "closure_share",
+)
+
+
 def _group_rows(model: CreditMarketModel, group: str, labels: np.ndarray) -> list[dict[str, object]]:
     s = model.borrowers
+    ch = model.channels
+    high_cost = ch.high_cost_balance()
+    channel_balance = ch.balance_total()
     out = []
     for level in np.unique(labels):
         m = labels == level
-        balance_sum = s.balance_month_sum_cny[m].sum()
+        platform_sum = s.balance_month_sum_cny[m].sum()
+        balance_sum = platform_sum + ch.balance_month_sum_cny[m].sum()
         income = s.income_total_cny[m].sum()
         interest = s.interest_total_cny[m].sum()
+        cost = interest + ch.interest_fees_total_cny[m].sum()
+        debt = s.balance_cny[m].sum() + channel_balance[m].sum()
+        indebted = m & (s.lenders_count > 0)
         out.append(
             {
                 "group": group,
@@ -113,23 +196,75 @@ def _group_rows(model: CreditMarketModel, group: str, labels: np.ndarray) -> lis
                 "limit_raises": int(s.raises_count[m].sum()),
                 "cut_share": float((s.cuts_count[m] > 0).mean()),
                 "default_rate": float((s.default_step[m] > 0).mean()),
-                "effective_apr": float(12.0 * interest / balance_sum) if balance_sum > 0 else np.nan,
-                "interest_fees_share_of_income": float(interest / income) if income > 0 else np.nan,
+                "effective_apr": float(12.0 * cost / balance_sum) if balance_sum > 0 else np.nan,
+                "platform_effective_apr": (
+                    float(12.0 * interest / platform_sum) if platform_sum > 0 else np.nan
+                ),
+                "interest_fees_share_of_income": float(cost / income) if income > 0 else np.nan,
+                "high_cost_channel_share": float(high_cost[m].sum() / debt) if debt > 0 else 0.0,
+                "lenders_per_borrower": (
+                    float(s.lenders_count[indebted].mean()) if indebted.any() else np.nan
+                ),
                 "unmet_credit_need_cny": float(s.unmet_need_total_cny[m].sum()),
                 "mean_limit_change": float((s.limit_cny[m] / np.maximum(s.initial_limit_cny[m], 1.0)).mean()),
             }
+            | dict.fromkeys(FIRM_GROUP_COLUMNS, np.nan)
         )
     return out
 
 
+def _sector_rows(model: CreditMarketModel) -> list[dict[str, object]]:
+    """Rows of the "sector" group: owners by their firm's sector, plus firm outcomes."""
+    f = model.firms
+    if f.n == 0:
+        return []
+    names = np.asarray(model.sectors.names)
+    labels = np.full(model.borrowers.n, "", dtype=object)
+    labels[f.owner] = names[f.sector]
+    table = model.firms_table()
+    rows = []
+    for row in _group_rows(model, "sector", labels):
+        if row["level"] == "":
+            continue
+        in_sector = names[f.sector] == row["level"]
+        months = table[table["sector"] == row["level"]]
+        open_months = f.open_months[in_sector].sum()
+        row |= {
+            "n_firms": int(in_sector.sum()),
+            "median_cash_buffer_days": float(months["buffer_days_p50"].mean()),
+            "mean_cash_buffer_days": (
+                float(f.buffer_days_sum[in_sector].sum() / open_months) if open_months else np.nan
+            ),
+            "late_supplier_payments_cny": float(f.late_payments_total_cny[in_sector].sum()),
+            "unmet_financing_gap_cny": float(f.unmet_gap_total_cny[in_sector].sum()),
+            "closures": int((~f.is_open[in_sector]).sum()),
+            "closures_shortfall": int((f.closure_cause[in_sector] == ClosureCause.SHORTFALL).sum()),
+            "closures_exit": int((f.closure_cause[in_sector] == ClosureCause.EXIT).sum()),
+            "closure_share": float((~f.is_open[in_sector]).mean()),
+        }
+        rows.append(row)
+    return rows
+
+
 def distribution_table(model: CreditMarketModel) -> pd.DataFrame:
-    """Who bears the cuts: outcomes by income decile, segment and behaviour type.
+    """Who bears the cuts: outcomes by income decile, segment, behaviour type and sector.
+
+    Borrowing-cost columns cover every lender (platform and other channels).
 
     Returns:
-        Columns ``group`` ("income_decile", "segment", "behaviour_type"), ``level``,
+        Columns ``group`` ("income_decile", "segment" (household / sole_trader),
+        "behaviour_type", "sector" (sole traders by their firm's sector)), ``level``,
         ``n_borrowers``, ``limit_cuts``, ``limit_raises``, ``cut_share`` (share with at
-        least one cut), ``default_rate``, ``effective_apr``, ``interest_fees_share_of_income``,
-        ``unmet_credit_need_cny``, ``mean_limit_change`` (final / initial limit).
+        least one cut), ``default_rate``, ``effective_apr`` (all lenders, with fees),
+        ``platform_effective_apr``, ``interest_fees_share_of_income``,
+        ``high_cost_channel_share`` (of the final balances), ``lenders_per_borrower``
+        (final, among indebted), ``unmet_credit_need_cny``, ``mean_limit_change`` (final /
+        initial limit), then the firm columns :data:`FIRM_GROUP_COLUMNS` for "sector"
+        rows (NaN elsewhere): ``n_firms``, ``median_cash_buffer_days`` (mean of the
+        monthly medians), ``mean_cash_buffer_days`` (over firm-months),
+        ``late_supplier_payments_cny``, ``unmet_financing_gap_cny``, ``closures`` and by
+        cause ``closures_shortfall`` / ``closures_exit``, ``closure_share`` (share of the
+        sector's firms closed by the end).
     """
     s = model.borrowers
     type_names = np.array([t.name.lower() for t in BehaviourType])
@@ -138,6 +273,7 @@ def distribution_table(model: CreditMarketModel) -> pd.DataFrame:
         _group_rows(model, "income_decile", s.income_decile.astype(int))
         + _group_rows(model, "segment", segment)
         + _group_rows(model, "behaviour_type", type_names[s.behaviour_type])
+        + _sector_rows(model)
     )
     return pd.DataFrame(rows)
 
@@ -171,7 +307,9 @@ def run_tables(model: CreditMarketModel, run_id: str) -> dict[str, pd.DataFrame]
     """Every table a run writes, keyed by file stem.
 
     Returns:
-        ``summary``, ``monthly``, ``events``, ``by_segment``, ``transitions``, ``vintage``.
+        ``summary``, ``monthly``, ``events``, ``by_segment``, ``transitions``, ``vintage``,
+        ``firms`` (monthly buffer-day quantiles, shortfalls and closures by sector:
+        :meth:`CreditMarketModel.firms_table`).
     """
     monthly = model.monthly_table()
     events = model.limit_events()
@@ -183,4 +321,5 @@ def run_tables(model: CreditMarketModel, run_id: str) -> dict[str, pd.DataFrame]
         "by_segment": distribution_table(model),
         "transitions": model.transitions_table(),
         "vintage": vintage_table(model),
+        "firms": model.firms_table(),
     }

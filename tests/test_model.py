@@ -10,33 +10,120 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agents import Borrower, Platform
+from sim.agents import Borrower, MicroEnterprise, Platform
 from sim.model import RNG_STREAMS, STAGE_ORDER, CreditMarketModel
 from sim.servicing import MISSES_TO_DEFAULT
 from tests.conftest import make_run
 
 
 def step_with_checks(model: CreditMarketModel, months: int):
-    """Step month by month, checking identities and invariants after each month."""
+    """Step month by month, checking identities and invariants after each month.
+
+    Money is conserved across households, firms and every lender: each book moves by its
+    own flows, and the cash of households + firms + lenders changes only by the flows
+    with the outside world (income, consumption, outside sales and suppliers, fixed
+    costs, recoveries from debt sales).
+    """
     s = model.borrowers
+    firms = model.firms
+    ch = model.channels
     for _ in range(months):
         balance_before = s.balance_cny.sum()
         savings_before = s.savings_cny.copy()
+        cash_before = firms.cash_cny.copy()
+        channel_before = np.array([b.balance_cny.sum() for b in ch.books])
+        system_before = (
+            s.savings_cny.sum() + firms.cash_cny.sum() + model.platform_cash_cny + ch.lender_cash_cny.sum()
+        )
         missed_before = s.missed.copy()
         defaulted_before = s.defaulted.copy()
         model.step()
-        h, f = model.last_household, model.last_servicing
-        # Platform book: change in balance = draws + interest - repayments - write-offs.
+        h, f, t = model.last_household, model.last_servicing, model.last_transfers
+        fm, ff, st = model.last_firm_month, model.last_firm_funding, model.last_settlement
+        cm = ch.month
+        # Platform book: change in balance = draws + interest - repayments - write-offs,
+        # with the firms' draws on (and repayments of) their owners' lines.
         delta = s.balance_cny.sum() - balance_before
-        flows = h.draws_cny.sum() + f.interest_cny.sum() - h.repayments_cny.sum() - f.write_off_cny.sum()
+        flows = (
+            h.draws_cny.sum()
+            + t.firm_platform_draws_cny.sum()
+            + f.interest_cny.sum()
+            - h.repayments_cny.sum()
+            - t.firm_platform_repaid_cny.sum()
+            - f.write_off_cny.sum()
+        )
         assert delta == pytest.approx(flows, rel=1e-9, abs=1e-6)
-        # Households: savings change = income + draws - repayments - consumption, per borrower.
-        expected = savings_before + h.income_cny + h.draws_cny - h.repayments_cny - h.consumption_cny
+        # Every other lender's book: draws + fees + interest - payments - write-offs.
+        channel_after = np.array([b.balance_cny.sum() for b in ch.books])
+        expected_ch = (
+            channel_before
+            + cm.draws_cny
+            + cm.upfront_fees_cny
+            + cm.interest_cny
+            + cm.monthly_fees_cny
+            - cm.payments_cny
+            - cm.write_off_cny
+        )
+        np.testing.assert_allclose(channel_after, expected_ch, rtol=1e-9, atol=1e-6)
+        # Households, per borrower: savings change = income + platform draws - platform
+        # repayments - other lenders' dues and prepayments - consumption + channel draws
+        # (spent at once: they are in consumption) + owner draws - owner injections.
+        expected = (
+            savings_before
+            + h.income_cny
+            + h.draws_cny
+            - h.repayments_cny
+            - h.other_payment_cny
+            - h.consumption_cny
+            + t.household_channel_draws_cny
+            + t.owner_draw_cny
+            - t.owner_injection_cny
+            - t.household_prepay_cny
+        )
         np.testing.assert_allclose(s.savings_cny, expected, atol=0.011)
+        # Firms, per firm: cash change = collections + network receipts + funding - fixed
+        # costs - supplier payments - debt repaid - owner draws.
+        owners = firms.owner
+        expected_cash = (
+            cash_before
+            + fm.collections_cny
+            + st.network_receipts_cny
+            + ff.funded_cny
+            - st.fixed_paid_cny
+            - st.supplier_paid_outside_cny
+            - st.supplier_paid_network_cny
+            - t.firm_channel_repaid_cny[owners]
+            - t.firm_platform_repaid_cny[owners]
+            - t.owner_draw_cny[owners]
+        )
+        np.testing.assert_allclose(firms.cash_cny, expected_cash, atol=0.011)
+        np.testing.assert_allclose(ff.by_step["own_cash"], t.owner_injection_cny[owners], atol=0.0)
+        # The whole system: households + firms + lenders' cash, against the outside world.
+        system_after = (
+            s.savings_cny.sum() + firms.cash_cny.sum() + model.platform_cash_cny + ch.lender_cash_cny.sum()
+        )
+        outside = (
+            h.income_cny.sum()
+            - h.consumption_cny.sum()
+            + fm.collections_cny.sum()
+            - st.supplier_paid_outside_cny.sum()
+            - st.fixed_paid_cny.sum()
+            + f.recoveries_cny.sum()
+            + cm.recoveries_cny.sum()
+        )
+        assert system_after - system_before == pytest.approx(outside, rel=1e-9, abs=1e-3)
+        # Network payments are one firm's outflow and another's collection.
+        assert st.network_receipts_cny.sum() == pytest.approx(st.supplier_paid_network_cny.sum(), abs=1e-6)
         # Invariants.
         assert (s.balance_cny >= 0).all() and (s.limit_cny >= 0).all() and (s.savings_cny >= 0).all()
+        assert (firms.cash_cny >= 0).all()
+        for book in ch.books:
+            assert (book.balance_cny >= 0).all()
+            assert np.array_equal(np.round(book.balance_cny, 2), book.balance_cny)
         assert np.array_equal(np.round(s.balance_cny, 2), s.balance_cny)
+        assert np.array_equal(np.round(firms.cash_cny, 2), firms.cash_cny)
         assert np.array_equal(s.dpd, s.missed * 30)
+        assert (s.lenders_count == (s.balance_cny > 0) + ch.lenders_count()).all()
         # DPD moves by at most one bucket a month and only through misses or cures.
         open_before = ~defaulted_before
         moved = s.missed[open_before].astype(int) - missed_before[open_before].astype(int)
@@ -48,6 +135,9 @@ def step_with_checks(model: CreditMarketModel, months: int):
         assert (s.limit_cny[s.defaulted] == 0).all()
         assert (s.missed[~s.defaulted] < MISSES_TO_DEFAULT).all()
         assert (s.balance_cny[s.charged_off] == 0).all()
+        # Closed firms stay closed and hold no cash at the end of a month.
+        assert (firms.cash_cny[~firms.is_open] == 0).all()
+        assert np.isnan(firms.buffer_days[~firms.is_open]).all()
 
 
 def test_identities_and_invariants_hold_every_month():
@@ -55,6 +145,31 @@ def test_identities_and_invariants_hold_every_month():
     step_with_checks(model, 24)
     assert model.borrowers.defaulted.sum() > 0  # the default path was exercised
     assert model.borrowers.charged_off.sum() > 0
+    # Firms, other lenders and closures were exercised too.
+    table = model.monthly_table()
+    assert model.firms.n == 300
+    assert table["firm_closures"].sum() > 0
+    assert table["channel_draws_cny"].sum() > 0
+    assert table["firm_platform_draws_cny"].sum() > 0
+
+
+def test_identities_hold_with_every_channel_stressed():
+    """Platform cuts to zero push households and firms onto every other lender."""
+    run = make_run(
+        "policy=static",
+        "population.n_borrowers=1500",
+        "firms.owner_share=0.3",
+        "population.limit_scale=0.05",
+        "channels.household_wants_seek_share=1.0",
+    )
+    model = CreditMarketModel(run)
+    step_with_checks(model, 14)
+    cm = model.monthly_table()
+    assert (cm["channel_draws_cny"] > 0).all()
+    ch = model.channels
+    used = {name for name, lent in zip(ch.names, ch.draws_total_cny, strict=True) if lent > 0}
+    assert {"credit_card", "online_lender_a", "online_lender_b", "informal"} <= used
+    assert (cm["lenders_per_borrower"] > 1.0).all()
 
 
 def test_identities_hold_in_a_downturn_with_delinquent_book():
@@ -66,9 +181,23 @@ def test_identities_hold_in_a_downturn_with_delinquent_book():
 
 def test_mesa_structure_and_stage_order():
     model = CreditMarketModel(make_run("population.n_borrowers=300"))
-    assert STAGE_ORDER == ("scenario", "household", "servicing", "platform_review", "collect")
+    assert STAGE_ORDER == (
+        "scenario",
+        "household",
+        "enterprise",
+        "funding",
+        "settlement",
+        "servicing",
+        "platform_review",
+        "collect",
+    )
     assert len(model.agents_by_type[Borrower]) == 300
     assert len(model.agents_by_type[Platform]) == 1
+    firms = model.agents_by_type[MicroEnterprise]
+    assert len(firms) == model.firms.n == 30
+    firm = firms[0]
+    assert firm.cash_cny == model.firms.cash_cny[firm.row]
+    assert model.segment_labels()[firm.owner_row] == "sole_trader"
     b = model.agents_by_type[Borrower][0]
     assert b.limit_cny == model.borrowers.limit_cny[b.row]
     model.run(3)
@@ -114,7 +243,42 @@ def test_common_random_numbers_across_policies():
     assert not np.array_equal(
         models["static"].borrowers.limit_cny, models["behaviour_rules"].borrowers.limit_cny
     )
-    assert RNG_STREAMS == ("population", "world", "platform", "mesa")
+    assert RNG_STREAMS == ("population", "world", "platform", "mesa", "firms")
+
+
+def test_common_random_numbers_for_firm_revenues():
+    """Two policies under one seed see identical firms, network and revenue shocks."""
+    models = {
+        p: CreditMarketModel(make_run(f"policy={p}", "seed=4", "population.n_borrowers=2000"))
+        for p in ("static", "behaviour_rules")
+    }
+    a, b = models["static"], models["behaviour_rules"]
+    np.testing.assert_array_equal(a.firms.owner, b.firms.owner)
+    np.testing.assert_array_equal(a.network.shares.toarray(), b.network.shares.toarray())
+    for _ in range(12):
+        a.step()
+        b.step()
+        np.testing.assert_array_equal(a.firms.potential_sales_cny, b.firms.potential_sales_cny)
+        np.testing.assert_array_equal(a._month["firm_draws"].u_exit, b._month["firm_draws"].u_exit)
+        both = a.firms.is_open & b.firms.is_open
+        outside = a.last_firm_month.outside_sales_cny
+        np.testing.assert_array_equal(outside[both], b.last_firm_month.outside_sales_cny[both])
+    assert not np.array_equal(a.borrowers.limit_cny, b.borrowers.limit_cny)
+
+
+def test_borrower_population_unchanged_by_firms():
+    """Firms are drawn after the borrowers: the borrower population is the same without them."""
+    with_firms = CreditMarketModel(make_run("seed=2", "population.n_borrowers=500"), create_agents=False)
+    without = CreditMarketModel(
+        make_run("seed=2", "population.n_borrowers=500", "firms.owner_share=0"), create_agents=False
+    )
+    np.testing.assert_array_equal(with_firms.borrowers.limit_cny, without.borrowers.limit_cny)
+    np.testing.assert_array_equal(with_firms.borrowers.savings_cny, without.borrowers.savings_cny)
+    assert without.firms.n == 0
+    without.run(3)
+    table = without.monthly_table()
+    assert table["median_cash_buffer_days"].isna().all()
+    assert (without.segment_labels() == "household").all()
 
 
 def test_limit_events_match_limit_changes():

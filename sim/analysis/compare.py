@@ -10,7 +10,7 @@ much narrower confidence intervals than comparing the two policies' means.
 Tables consumed (one run folder; a folder is complete when ``_COMPLETE.json`` exists):
 ``summary.parquet`` (one row: ``run_id, policy, scenario, seed, n_borrowers, n_months``
 and the :data:`HEADLINE_METRICS`), ``monthly.parquet``, ``events.parquet``,
-``by_segment.parquet``, ``transitions.parquet`` and ``vintage.parquet``.
+``by_segment.parquet``, ``transitions.parquet``, ``vintage.parquet`` and ``firms.parquet``.
 
 Statistics are computed with :mod:`scipy.stats`: Student-t intervals over seeds,
 paired t-tests (:func:`scipy.stats.ttest_rel`) and bootstrap intervals
@@ -108,6 +108,7 @@ RUN_TABLES: tuple[str, ...] = (
     "by_segment",
     "transitions",
     "vintage",
+    "firms",
 )
 """Tables of a run folder (each stored as ``<name>.parquet``)."""
 
@@ -139,6 +140,9 @@ class RunTables:
             count``).
         vintage: vintage default curves (``vintage, months_on_book, n_accounts,
             cumulative_default_rate``).
+        firms: monthly firm statistics by sector (``step, sector, n_open,
+            buffer_days_p10 .. buffer_days_p90, share_buffer_under_15d, closures_shortfall,
+            closures_exit, ...``; empty for runs without firms or written before firms).
         incomplete: run folders found without ``_COMPLETE.json`` (ignored).
         run_dirs: folders of the complete runs, keyed by ``run_id``.
     """
@@ -149,6 +153,7 @@ class RunTables:
     by_segment: pd.DataFrame
     transitions: pd.DataFrame
     vintage: pd.DataFrame
+    firms: pd.DataFrame = field(default_factory=lambda: _concat([]))
     incomplete: list[Path] = field(default_factory=list)
     run_dirs: dict[str, Path] = field(default_factory=dict)
 

@@ -39,7 +39,7 @@ from sim.analysis.compare import (
     summarise,
 )
 
-__all__ = ["FAN_METRICS", "TIMESERIES_METRICS", "write_report"]
+__all__ = ["FAN_METRICS", "SUPPLEMENTARY_METRICS", "TIMESERIES_METRICS", "write_report"]
 
 FAN_METRICS: tuple[str, ...] = (
     "ead_cny",
@@ -50,9 +50,29 @@ FAN_METRICS: tuple[str, ...] = (
     "mean_utilisation",
     "limit_cuts",
     "unmet_credit_need_cny",
+    "high_cost_channel_share",
+    "lenders_per_borrower",
     "median_cash_buffer_days",
+    "share_buffer_under_15d",
+    "closure_rate",
 )
 """Monthly metrics drawn as fan charts (those present with any finite value)."""
+
+SUPPLEMENTARY_METRICS: tuple[str, ...] = (
+    "platform_effective_apr",
+    "lenders_per_borrower",
+    "multi_lender_share",
+    "channel_draws_cny",
+    "share_buffer_under_7d",
+    "unmet_financing_gap_cny",
+    "supplier_bad_debt_cny",
+    "closures_shortfall",
+    "closures_exit",
+    "cumulative_closure_rate",
+    "default_rate_sole_trader",
+    "default_rate_household",
+)
+"""Further summary values shown in a second table when the runs wrote them."""
 
 TIMESERIES_METRICS: tuple[str, ...] = ("ead_cny", "default_rate", "effective_apr", "limit_cuts")
 """Monthly metrics of the single-seed illustration."""
@@ -341,6 +361,21 @@ def write_report(
             lines += [f"No policy other than `{baseline}` was run in this scenario.", ""]
         else:
             lines += [_markdown_table(_paired_markdown(s_paired, metrics)), ""]
+        extra = [m for m in SUPPLEMENTARY_METRICS if m in s_summary.columns]
+        extra = [m for m in extra if np.isfinite(s_summary[m].to_numpy(dtype=float)).any()]
+        if extra:
+            lines += [
+                f"## More borrowing-cost, exposure and small-business measures{heading}",
+                "",
+                "Mean over seeds [CI]: platform-only APR, lenders per indebted borrower and "
+                "the share with two or more, cash lent by other lenders, firms under 7 "
+                "buffer days, unmet financing gaps, suppliers' bad debts, closures by cause "
+                "(counts over the run) and the share of firms closed, default rates of sole "
+                "traders and other households.",
+                "",
+                _markdown_table(_transposed_comparison(s_summary, baseline, extra, confidence)),
+                "",
+            ]
 
         figures: list[tuple[str, str]] = []
         unavailable: list[str] = []
@@ -400,6 +435,14 @@ def write_report(
             figures.append((caption, _save(fig, figures_dir, stem, formats, out)))
         else:
             unavailable.append("roll-rate matrices (no transitions table)")
+        firms = of_scenario(tables.firms)
+        if not firms.empty and "buffer_days_p50" in firms.columns:
+            fig = plotting.buffer_days_distribution(firms)
+            caption = "Cash buffer days of firms by sector (quantiles, mean over months and seeds)"
+            stem = f"buffer_days{suffix}"
+            figures.append((caption, _save(fig, figures_dir, stem, formats, out)))
+        else:
+            unavailable.append("cash buffer-day distributions (no firms table)")
         ts_metrics = _finite_columns(monthly, TIMESERIES_METRICS) if not monthly.empty else []
         if ts_metrics:
             seed = int(monthly["seed"].min())

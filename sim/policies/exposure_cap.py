@@ -167,7 +167,7 @@ class ExposureCapConfig(PolicyConfig):
 
     name: str = "exposure_cap"
     budget_metric: str = "ead"
-    budget_share: float = 1.0
+    budget_share: float = 0.9
     budget_cny: float = 0.0
     ccf: float = 0.2
     lgd: float = 0.8

@@ -1,0 +1,586 @@
+"""Other lenders (channels): the channel table, per-channel loan books and their servicing.
+
+Beside the platform a borrower may borrow from a handful of other lenders (bank SME
+loans, supply-chain finance, credit cards, online lenders, informal lenders; mechanism
+M6/M9). Each lender is a row of the channel table (:class:`sim.config.ChannelConfig`) and
+holds a :class:`ChannelBook`: one revolving account per borrower (``(n_borrowers,)``
+arrays, mostly zero), with the fields :func:`sim.servicing.service_accounts` needs, so
+every channel is serviced with exactly the platform's conventions: interest at
+``APR / 12`` on the month-end balance, a minimum payment due next month, 30 DPD per
+consecutive miss, default at the third miss (the account closes), charge-off at
+``charge_off_dpd`` with recoveries ``(1 - LGD) x balance``. Fees are separate: an
+upfront fee on each draw and a monthly service fee on the balance, both added to the
+balance. Loans to a sole trader's firm sit on the owner's row (unlimited liability).
+
+Approval: a channel with ``approval_lag_months = 0`` lends at once to an eligible
+borrower (score ``pd_12m < max_pd_12m``, platform ``dpd <= max_dpd``, enough history),
+up to its limit (``limit_multiple x`` income, the owned firm's revenue, or its outside
+receivables, capped). A channel with a lag >= 1 needs an application: a borrower who
+could not meet a need from cheaper sources applies; if eligible the facility is approved
+with its limit fixed then and can be drawn from ``step + lag`` on, never in the month of
+the application (so a bank loan cannot meet an immediate peak need).
+
+The private-lending cap (Supreme People's Court 2020: 4 x LPR) caps the contract APR of
+``private_lending`` channels; the scenario's ``other_lenders_apr_cap`` caps every channel.
+
+Servicing works on the active rows only (a balance, a due, or a defaulted balance still on
+book), so a month costs little where few borrowers use a channel; the history fields of
+a book (``on_time_months``, ``delinquent_recent``) are maintained on serviced rows only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import LIMIT_BASES, ChannelsConfig
+from sim.servicing import service_accounts
+from sim.state import DELINQUENCY_HISTORY_MONTHS, round_cny
+
+#: ``open_step`` of a borrower without an approved facility.
+NO_FACILITY = np.iinfo(np.int32).max
+
+
+@dataclass
+class CreditInfo:
+    """What lenders see about each borrower when deciding.
+
+    Borrower arrays are ``(n_borrowers,)``; firm arrays are ``(n_firms,)`` and reached
+    through ``firm_of`` (lookups happen only for the rows a lender is asked about).
+
+    Attributes:
+        pd_12m: the platform's 12-month PD (the shared credit score).
+        missed: consecutive missed platform payments (DPD = 30 x missed).
+        history_months: credit-history length, months.
+        income_base_cny: base monthly income.
+        firm_of: the borrower's firm row, -1 if none.
+        firm_open: the firm is trading.
+        firm_age_months: the firm's age.
+        firm_revenue_cny: the firm's base monthly revenue.
+        firm_receivables_cny: the firm's outside receivables outstanding.
+        firm_anchor: the firm sells on credit to a large buyer.
+    """
+
+    pd_12m: np.ndarray
+    missed: np.ndarray
+    history_months: np.ndarray
+    income_base_cny: np.ndarray
+    firm_of: np.ndarray
+    firm_open: np.ndarray
+    firm_age_months: np.ndarray
+    firm_revenue_cny: np.ndarray
+    firm_receivables_cny: np.ndarray
+    firm_anchor: np.ndarray
+
+    @classmethod
+    def per_borrower(
+        cls,
+        pd_12m: np.ndarray,
+        dpd: np.ndarray,
+        history_months: np.ndarray,
+        income_base_cny: np.ndarray,
+        firm_age_months: np.ndarray | None = None,
+        firm_revenue_cny: np.ndarray | None = None,
+        firm_receivables_cny: np.ndarray | None = None,
+        firm_anchor: np.ndarray | None = None,
+    ) -> CreditInfo:
+        """Info from per-borrower arrays; each borrower with ``firm_age_months >= 0`` owns one open firm.
+
+        Args:
+            pd_12m, dpd, history_months, income_base_cny: ``(n,)`` per borrower.
+            firm_age_months: ``(n,)`` the owned firm's age, -1 for no firm (default none).
+            firm_revenue_cny, firm_receivables_cny, firm_anchor: ``(n,)`` the owned firm's
+                values (default 0 / False).
+        """
+        n = np.asarray(pd_12m).shape[0]
+        age = np.full(n, -1) if firm_age_months is None else np.asarray(firm_age_months)
+        zeros = np.zeros(n)
+        return cls(
+            pd_12m=np.asarray(pd_12m, dtype=np.float64),
+            missed=(np.asarray(dpd) // 30).astype(np.int16),
+            history_months=np.asarray(history_months),
+            income_base_cny=np.asarray(income_base_cny, dtype=np.float64),
+            firm_of=np.where(age >= 0, np.arange(n), -1),
+            firm_open=age >= 0,
+            firm_age_months=age,
+            firm_revenue_cny=zeros if firm_revenue_cny is None else np.asarray(firm_revenue_cny, dtype=np.float64),
+            firm_receivables_cny=(
+                zeros if firm_receivables_cny is None else np.asarray(firm_receivables_cny, dtype=np.float64)
+            ),
+            firm_anchor=np.zeros(n, dtype=bool) if firm_anchor is None else np.asarray(firm_anchor, dtype=bool),
+        )
+
+    def dpd(self, rows: np.ndarray) -> np.ndarray:
+        """Platform days past due of ``rows``."""
+        return self.missed[rows].astype(np.int32) * 30
+
+    def firm_value(self, rows: np.ndarray, values: np.ndarray, missing: float) -> np.ndarray:
+        """A firm array looked up for ``rows`` (``missing`` where there is no open firm)."""
+        f = self.firm_of[rows]
+        if not values.size:
+            return np.full(rows.shape, missing)
+        idx = np.maximum(f, 0)
+        return np.where((f >= 0) & self.firm_open[idx], values[idx], missing)
+
+
+#: Fields of a channel account that servicing changes every month.
+BOOK_FIELDS = ("balance_cny", "min_due_cny", "missed")
+#: Fields that change only at default or charge-off (written back for those rows only).
+EVENT_FIELDS = ("limit_cny", "defaulted", "charged_off", "default_step")
+
+
+@dataclass
+class ChannelBook:
+    """One lender's accounts, one row per borrower (``(n,)`` arrays).
+
+    The arrays are row views of the :class:`Channels` tables (``(n_channels, n)``), so
+    they must be updated in place (``book.balance_cny[rows] = ...``), never rebound.
+
+    Attributes:
+        name: lender name.
+        apr: accrual rate used by servicing: contract APR + 12 x monthly fee, annual.
+        balance_cny, limit_cny, min_due_cny: float64 CNY.
+        missed: int16 consecutive missed minimum payments.
+        defaulted, charged_off: bool.
+        default_step: int32 month of default, -1 if none.
+        open_step: int32 month from which an approved facility can be drawn
+            (:data:`NO_FACILITY` if none).
+        paid_cny: payments received this month (household dues, prepayments, firm
+            repayments), reset after servicing.
+    """
+
+    name: str
+    apr: float
+    balance_cny: np.ndarray
+    limit_cny: np.ndarray
+    min_due_cny: np.ndarray
+    missed: np.ndarray
+    defaulted: np.ndarray
+    charged_off: np.ndarray
+    default_step: np.ndarray
+    open_step: np.ndarray
+    paid_cny: np.ndarray
+
+    def take(self, rows: np.ndarray) -> ServicedAccounts:
+        """Copies of ``rows`` with every field servicing needs (history fields are scratch)."""
+        k = rows.shape[0]
+        return ServicedAccounts(
+            **{f: getattr(self, f)[rows] for f in BOOK_FIELDS + EVENT_FIELDS},
+            statement_cny=np.zeros(k),
+            apr=self.apr,
+            paid_in_full=np.ones(k, dtype=bool),
+            payment_ratio=np.ones(k),
+            on_time_months=np.zeros(k, dtype=np.int16),
+            delinquent_recent=np.zeros((DELINQUENCY_HISTORY_MONTHS, k), dtype=bool),
+        )
+
+    def put(self, rows: np.ndarray, sub: ServicedAccounts, changed: np.ndarray | None = None) -> None:
+        """Write a serviced sub-book back into ``rows``.
+
+        Args:
+            rows: the rows taken.
+            sub: the serviced copy.
+            changed: ``(len(rows),)`` bool, rows whose default fields may have changed
+                (all if None).
+        """
+        for f in BOOK_FIELDS:
+            getattr(self, f)[rows] = getattr(sub, f)
+        pick = slice(None) if changed is None else np.flatnonzero(changed)
+        target = rows[pick]
+        if target.size:
+            for f in EVENT_FIELDS:
+                getattr(self, f)[target] = getattr(sub, f)[pick]
+
+    @property
+    def active(self) -> np.ndarray:
+        """Rows to service: a balance (defaulted ones included), a due, or a payment."""
+        return (self.balance_cny > 0) | (self.min_due_cny > 0) | (self.paid_cny > 0)
+
+
+@dataclass
+class ServicedAccounts:
+    """A copy of some rows of a :class:`ChannelBook` in the shape servicing expects.
+
+    Has the line fields :func:`sim.servicing.service_accounts` reads and writes; the
+    history fields (``paid_in_full``, ``payment_ratio``, ``on_time_months``,
+    ``delinquent_recent``) are scratch and are not kept by the book.
+    """
+
+    balance_cny: np.ndarray
+    limit_cny: np.ndarray
+    min_due_cny: np.ndarray
+    statement_cny: np.ndarray
+    missed: np.ndarray
+    defaulted: np.ndarray
+    charged_off: np.ndarray
+    default_step: np.ndarray
+    apr: float
+    paid_in_full: np.ndarray
+    payment_ratio: np.ndarray
+    on_time_months: np.ndarray
+    delinquent_recent: np.ndarray
+
+
+@dataclass
+class ChannelMonth:
+    """One month of a channel's flows (totals, CNY), reset by :meth:`Channels.new_month`.
+
+    Attributes (all ``(n_channels,)`` float64): draws_cny (cash lent), upfront_fees_cny,
+    payments_cny, interest_cny, monthly_fees_cny, write_off_cny, recoveries_cny,
+    ead_at_default_cny, accruing_balance_cny (balance of performing accounts at
+    servicing, before interest); default_count (int64).
+    """
+
+    draws_cny: np.ndarray
+    upfront_fees_cny: np.ndarray
+    payments_cny: np.ndarray
+    interest_cny: np.ndarray
+    monthly_fees_cny: np.ndarray
+    write_off_cny: np.ndarray
+    recoveries_cny: np.ndarray
+    ead_at_default_cny: np.ndarray
+    accruing_balance_cny: np.ndarray
+    default_count: np.ndarray
+
+    @classmethod
+    def zeros(cls, k: int) -> ChannelMonth:
+        """All-zero flows for ``k`` channels."""
+        kw = {f.name: np.zeros(k) for f in dataclasses.fields(cls)}
+        kw["default_count"] = np.zeros(k, dtype=np.int64)
+        return cls(**kw)
+
+
+class Channels:
+    """The other lenders of a run: channel table, books, flows and lender cash.
+
+    Args:
+        config: the ``channels`` config.
+        n_borrowers: rows of every book.
+        other_lenders_apr_cap: the scenario's regulatory cap on other lenders' APR.
+
+    Attributes:
+        names: enabled lenders that appear in the waterfall order, in that order.
+        books: one :class:`ChannelBook` per name.
+        apr: ``(k,)`` contract APR charged (after caps).
+        upfront_fee_rate, monthly_fee_rate, lgd, max_pd_12m, limit_multiple,
+            max_limit_cny, min_payment_rate, min_payment_floor_cny: ``(k,)`` float64.
+        approval_lag_months, max_dpd, min_history_months: ``(k,)`` int64.
+        limit_basis: ``(k,)`` int index into :data:`sim.config.LIMIT_BASES`.
+        for_household_needs, for_household_wants, for_firms, high_cost: ``(k,)`` bool.
+        lender_cash_cny: ``(k,)`` each lender's net cash position from the start
+            (repayments + recoveries - cash lent).
+        draws_total_cny: ``(k,)`` cash lent by each lender over the run.
+        interest_fees_total_cny: ``(n_borrowers,)`` interest and fees charged over the run.
+        balance_month_sum_cny: ``(n_borrowers,)`` sum of month-end channel balances.
+        month: this month's :class:`ChannelMonth`.
+        charged_cny: ``(n_borrowers,)`` interest and monthly fees charged at the last
+            servicing (upfront fees are in the draws' return values).
+    """
+
+    def __init__(
+        self, config: ChannelsConfig, n_borrowers: int, *, other_lenders_apr_cap: float = 1.0
+    ) -> None:
+        self.config = config
+        self.n = n_borrowers
+        names = [o for o in config.order if o in config.lenders and config.lenders[o].enabled]
+        self.names: tuple[str, ...] = tuple(names)
+        lenders = [config.lenders[n] for n in names]
+
+        def col(attr: str, dtype: type = np.float64) -> np.ndarray:
+            return np.array([getattr(c, attr) for c in lenders], dtype=dtype)
+
+        self.apr = np.array(
+            [min(config.charged_apr(n), other_lenders_apr_cap) for n in names], dtype=np.float64
+        )
+        self.upfront_fee_rate = col("upfront_fee_rate")
+        self.monthly_fee_rate = col("monthly_fee_rate")
+        self.approval_lag_months = col("approval_lag_months", np.int64)
+        self.max_pd_12m = col("max_pd_12m")
+        self.max_dpd = col("max_dpd", np.int64)
+        self.min_history_months = col("min_history_months", np.int64)
+        self.limit_basis = np.array(
+            [LIMIT_BASES.index(c.limit_basis) for c in lenders], dtype=np.int64
+        )
+        self.limit_multiple = col("limit_multiple")
+        self.max_limit_cny = col("max_limit_cny")
+        self.min_payment_rate = col("min_payment_rate")
+        self.min_payment_floor_cny = col("min_payment_floor_cny")
+        self.lgd = col("lgd")
+        self.for_household_needs = col("for_household_needs", bool)
+        self.for_household_wants = col("for_household_wants", bool)
+        self.for_firms = col("for_firms", bool)
+        self.high_cost = col("high_cost", bool)
+        k = len(names)
+        self.balance_cny = np.zeros((k, n_borrowers))
+        self.limit_cny = np.zeros((k, n_borrowers))
+        self.min_due_cny = np.zeros((k, n_borrowers))
+        self.missed = np.zeros((k, n_borrowers), dtype=np.int16)
+        self.defaulted = np.zeros((k, n_borrowers), dtype=bool)
+        self.charged_off = np.zeros((k, n_borrowers), dtype=bool)
+        self.default_step = np.full((k, n_borrowers), -1, dtype=np.int32)
+        self.open_step = np.full((k, n_borrowers), NO_FACILITY, dtype=np.int32)
+        self.paid_cny = np.zeros((k, n_borrowers))
+        self.books = [
+            ChannelBook(
+                name=name,
+                apr=float(self.apr[c] + 12.0 * self.monthly_fee_rate[c]),
+                balance_cny=self.balance_cny[c],
+                limit_cny=self.limit_cny[c],
+                min_due_cny=self.min_due_cny[c],
+                missed=self.missed[c],
+                defaulted=self.defaulted[c],
+                charged_off=self.charged_off[c],
+                default_step=self.default_step[c],
+                open_step=self.open_step[c],
+                paid_cny=self.paid_cny[c],
+            )
+            for c, name in enumerate(names)
+        ]
+        self.lender_cash_cny = np.zeros(len(names))
+        self.draws_total_cny = np.zeros(len(names))
+        self.interest_fees_total_cny = np.zeros(n_borrowers)
+        self.balance_month_sum_cny = np.zeros(n_borrowers)
+        self.month = ChannelMonth.zeros(len(names))
+        self.charged_cny = np.zeros(n_borrowers)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def k(self) -> int:
+        """Number of channels in use."""
+        return len(self.names)
+
+    @property
+    def carrying_apr(self) -> np.ndarray:
+        """``(k,)`` ongoing annual cost of a balance: APR + 12 x the monthly fee rate."""
+        return self.apr + 12.0 * self.monthly_fee_rate
+
+    def costliest_first(self) -> list[int]:
+        """Channel indices by carrying cost, dearest first (ties: later in the waterfall first)."""
+        return [int(c) for c in np.lexsort((-np.arange(self.k), -self.carrying_apr))]
+
+    def index(self, name: str) -> int:
+        """Position of a lender in :attr:`names`."""
+        return self.names.index(name)
+
+    def new_month(self) -> None:
+        """Reset this month's flow totals."""
+        self.month = ChannelMonth.zeros(self.k)
+
+    # ------------------------------------------------------------------ totals per borrower
+    def balance_total(self) -> np.ndarray:
+        """``(n,)`` balances summed over channels (defaulted balances included)."""
+        return self.balance_cny.sum(axis=0) if self.k else np.zeros(self.n)
+
+    def due_total(self) -> np.ndarray:
+        """``(n,)`` minimum payments due this month, summed over channels."""
+        return round_cny(self.min_due_cny.sum(axis=0)) if self.k else np.zeros(self.n)
+
+    def lenders_count(self) -> np.ndarray:
+        """``(n,)`` int16 channels with a positive balance."""
+        if not self.k:
+            return np.zeros(self.n, dtype=np.int16)
+        return np.count_nonzero(self.balance_cny > 0, axis=0).astype(np.int16)
+
+    def high_cost_balance(self) -> np.ndarray:
+        """``(n,)`` balances on high-cost channels."""
+        return self.balance_cny[self.high_cost].sum(axis=0) if self.k else np.zeros(self.n)
+
+    def in_use(self) -> np.ndarray:
+        """Rows with any channel balance or due, ``(m,)`` int64."""
+        if not self.k:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero((self.balance_cny > 0).any(axis=0) | (self.min_due_cny > 0).any(axis=0))
+
+    # ------------------------------------------------------------------ lending
+    def basis_limit(self, c: int, rows: np.ndarray, info: CreditInfo) -> np.ndarray:
+        """Channel ``c``'s limit for ``rows``: multiple x basis, capped, rounded to 0.01."""
+        basis = LIMIT_BASES[self.limit_basis[c]]
+        if basis == "income":
+            b = info.income_base_cny[rows]
+        elif basis == "revenue":
+            b = info.firm_value(rows, info.firm_revenue_cny, 0.0)
+        else:
+            anchor = info.firm_value(rows, info.firm_anchor, False).astype(bool)
+            b = np.where(anchor, info.firm_value(rows, info.firm_receivables_cny, 0.0), 0.0)
+        return round_cny(np.minimum(self.limit_multiple[c] * b, self.max_limit_cny[c]))
+
+    def rules_ok(self, c: int, rows: np.ndarray, info: CreditInfo) -> np.ndarray:
+        """Approval rules of channel ``c`` (score, delinquency, history) for ``rows``."""
+        book = self.books[c]
+        firm_based = LIMIT_BASES[self.limit_basis[c]] != "income"
+        if firm_based:
+            history = info.firm_value(rows, info.firm_age_months, -1)
+        else:
+            history = info.history_months[rows]
+        ok = (
+            ~book.defaulted[rows]
+            & (info.pd_12m[rows] < self.max_pd_12m[c])
+            & (info.dpd(rows) <= self.max_dpd[c])
+            & (history >= self.min_history_months[c])
+        )
+        if firm_based:
+            ok &= history >= 0
+        return ok
+
+    def available_cash(self, c: int, rows: np.ndarray, info: CreditInfo, step: int) -> np.ndarray:
+        """Cash channel ``c`` can lend to ``rows`` now (after its upfront fee).
+
+        An instant channel (lag 0) re-sizes the limit of eligible rows to the basis now;
+        a channel with a lag lends only on a facility approved at least ``lag`` months
+        ago, while the borrower stays in good standing (``dpd <= max_dpd``, no default on
+        the channel).
+
+        Returns:
+            ``(len(rows),)`` float64 CNY, rounded down to the cent.
+        """
+        book = self.books[c]
+        if self.approval_lag_months[c] == 0:
+            ok = self.rules_ok(c, rows, info)
+            limit = self.basis_limit(c, rows, info)
+            book.limit_cny[rows] = np.where(ok, limit, book.limit_cny[rows])
+        else:
+            ok = (
+                (book.open_step[rows] <= step)
+                & ~book.defaulted[rows]
+                & (info.dpd(rows) <= self.max_dpd[c])
+            )
+        headroom = np.maximum(book.limit_cny[rows] - book.balance_cny[rows], 0.0)
+        cash = np.floor(headroom / (1.0 + self.upfront_fee_rate[c]) * 100.0 + 1e-7) / 100.0
+        return np.where(ok, cash, 0.0) + 0.0
+
+    def apply(self, c: int, rows: np.ndarray, info: CreditInfo, step: int) -> np.ndarray:
+        """Applications to a channel with an approval lag; returns rows approved now.
+
+        Rows without a facility that pass the approval rules get one: its limit is fixed
+        now and it can be drawn from ``step + approval_lag_months``.
+        """
+        book = self.books[c]
+        lag = int(self.approval_lag_months[c])
+        new = rows[(book.open_step[rows] == NO_FACILITY) & self.rules_ok(c, rows, info)]
+        book.limit_cny[new] = self.basis_limit(c, new, info)
+        book.open_step[new] = step + lag
+        return new
+
+    def draw(self, c: int, rows: np.ndarray, amount_cny: np.ndarray) -> np.ndarray:
+        """Lend ``amount_cny`` to ``rows`` on channel ``c``; returns the upfront fees.
+
+        The balance grows by the amount plus the fee (``round(fee_rate x amount)``).
+        """
+        amount = round_cny(amount_cny)
+        fee = round_cny(self.upfront_fee_rate[c] * amount)
+        book = self.books[c]
+        book.balance_cny[rows] = round_cny(book.balance_cny[rows] + amount + fee)
+        total = float(amount.sum())
+        self.month.draws_cny[c] += total
+        self.month.upfront_fees_cny[c] += float(fee.sum())
+        self.lender_cash_cny[c] -= total
+        self.draws_total_cny[c] += total
+        self.interest_fees_total_cny[rows] += fee  # rows are distinct within a call
+        return fee
+
+    def repay(self, c: int, rows: np.ndarray, amount_cny: np.ndarray) -> None:
+        """Receive payments from ``rows`` on channel ``c`` (never more than the balance)."""
+        book = self.books[c]
+        amount = round_cny(np.minimum(amount_cny, book.balance_cny[rows]))
+        book.balance_cny[rows] = round_cny(book.balance_cny[rows] - amount)
+        book.paid_cny[rows] = round_cny(book.paid_cny[rows] + amount)
+        total = float(amount.sum())
+        self.month.payments_cny[c] += total
+        self.lender_cash_cny[c] += total
+
+    def pay_dues(self, paid_cny: np.ndarray) -> None:
+        """Allocate households' payments towards this month's minimum dues.
+
+        ``paid_cny`` (``(n,)``, at most :meth:`due_total`) is applied to the channels'
+        dues costliest first (:meth:`costliest_first`).
+        """
+        rows = np.flatnonzero(paid_cny > 0)
+        if rows.size == 0:
+            return
+        left = paid_cny[rows].copy()
+        for c in self.costliest_first():
+            book = self.books[c]
+            pay = round_cny(np.minimum(left, book.min_due_cny[rows]))
+            hit = pay > 0
+            if hit.any():
+                self.repay(c, rows[hit], pay[hit])
+            left = round_cny(left - pay)
+
+    def prepay(
+        self, rows: np.ndarray, budget_cny: np.ndarray, channels: list[int] | None = None
+    ) -> np.ndarray:
+        """Repay balances of ``rows`` costliest first (:meth:`costliest_first`), within budget.
+
+        Args:
+            rows: borrower rows.
+            budget_cny: ``(len(rows),)`` cash each may use.
+            channels: channel indices to repay (default: all), taken costliest first.
+
+        Returns:
+            ``(len(rows),)`` total repaid.
+        """
+        left = round_cny(budget_cny)
+        done = np.zeros(rows.size)
+        allowed = set(range(self.k) if channels is None else channels)
+        live = np.flatnonzero(left > 0)
+        for c in [c for c in self.costliest_first() if c in allowed]:
+            if live.size == 0:
+                break
+            book = self.books[c]
+            r = rows[live]
+            owed = np.where(book.defaulted[r], 0.0, book.balance_cny[r])
+            pay = round_cny(np.minimum(left[live], owed))
+            hit = pay > 0
+            if hit.any():
+                self.repay(c, r[hit], pay[hit])
+                left[live] = round_cny(left[live] - pay)
+                done[live] += pay
+                live = live[left[live] > 0]
+        return round_cny(done)
+
+    # ------------------------------------------------------------------ servicing
+    def service(self, step: int) -> np.ndarray:
+        """Service every channel's active accounts with :func:`sim.servicing.service_accounts`.
+
+        Payments received this month (``paid_cny``) count towards the minimum due. Updates
+        this month's flow totals, the lenders' cash (recoveries) and the per-borrower
+        accumulators.
+
+        Returns:
+            ``(n,)`` interest + monthly fees charged this month per borrower.
+        """
+        charged = np.zeros(self.n)
+        for c, book in enumerate(self.books):
+            rows = np.flatnonzero(book.active)
+            if rows.size == 0:
+                continue
+            sub = book.take(rows)
+            self.month.accruing_balance_cny[c] += float(sub.balance_cny[~sub.defaulted].sum())
+            flows = service_accounts(
+                sub,  # type: ignore[arg-type]  # has the line fields servicing uses
+                book.paid_cny[rows],
+                step=step,
+                lgd=float(self.lgd[c]),
+                min_payment_rate=float(self.min_payment_rate[c]),
+                min_payment_floor_cny=float(self.min_payment_floor_cny[c]),
+                charge_off_dpd=self.config.charge_off_dpd,
+            )
+            book.put(rows, sub, changed=flows.new_default | (flows.write_off_cny > 0))
+            book.paid_cny[rows] = 0.0
+            accrued = flows.interest_cny
+            fee_share = 12.0 * self.monthly_fee_rate[c] / book.apr if book.apr > 0 else 0.0
+            fees = round_cny(accrued * fee_share)
+            self.month.interest_cny[c] += float((accrued - fees).sum())
+            self.month.monthly_fees_cny[c] += float(fees.sum())
+            self.month.write_off_cny[c] += float(flows.write_off_cny.sum())
+            self.month.recoveries_cny[c] += float(flows.recoveries_cny.sum())
+            self.month.ead_at_default_cny[c] += float(flows.ead_at_default_cny.sum())
+            self.month.default_count[c] += int(flows.new_default.sum())
+            self.lender_cash_cny[c] += float(flows.recoveries_cny.sum())
+            charged[rows] += accrued
+        self.interest_fees_total_cny += charged
+        self.balance_month_sum_cny += self.balance_total()
+        self.charged_cny = charged
+        return charged

@@ -1,0 +1,150 @@
+"""Simulated-moments calibration: moments, weights, objective, the fit, the CLI helper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from experiments.calibrate import update_population_yaml
+from sim.calibration import (
+    CalibrationConfig,
+    CalibrationResult,
+    ParameterSpec,
+    calibrate,
+    calibration_config_from_dict,
+    data_moments,
+    get_parameter,
+    objective_value,
+    set_parameter,
+)
+from sim.compose import CONF_DIR
+from sim.config import RunConfig
+from sim.io import load_uci
+
+CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
+
+
+@pytest.fixture(scope="module")
+def uci() -> pd.DataFrame:
+    return load_uci()
+
+
+def _config(**changes) -> CalibrationConfig:
+    values = yaml.safe_load(CONFIG.read_text())
+    values["calibration"].update(changes)
+    return calibration_config_from_dict(values)
+
+
+def test_shipped_calibration_config_uses_april_to_july_only():
+    cfg = _config()
+    assert cfg.months == ["may", "june", "july"]
+    assert {p.key for p in cfg.parameters} >= {
+        "arrears_skip_prob_monthly",
+        "delinquent_skip_prob_monthly",
+    }
+    with pytest.raises(ValueError, match="validation window"):
+        _config(as_of="june", n_months=2)  # would reach August
+    with pytest.raises(TypeError, match="unknown key"):
+        calibration_config_from_dict({"calibration": {"max_eval": 3}})
+    with pytest.raises(ValueError, match="bounds"):
+        ParameterSpec("population.savings_income_months", 0.0, 1.0, start=2.0)
+
+
+def test_data_moments_weights_are_inverse_variances(uci):
+    cfg = _config()
+    m = data_moments(uci, cfg).set_index("stat")
+    row = m.loc["transition june->july D->D"]
+    p, n = row["observed"], row["n"]
+    assert row["fitted"] and row["variance"] == pytest.approx(p * (1 - p) / n)
+    assert row["weight"] == pytest.approx(1.0 / row["variance"])
+    # reported moments carry no weight
+    assert (
+        not m.loc["payment_ratio transactor", "fitted"]
+        and m.loc["payment_ratio transactor", "weight"] == 0
+    )
+    # the observed moments come from May-July only; August onwards never appears
+    assert not any(s for s in m.index if "august" in s or "september" in s or "default" in s)
+    with pytest.raises(ValueError, match="matches no statistic"):
+        data_moments(uci, _config(moments=["share august *"]))
+
+
+def test_objective_is_the_weighted_sum_of_squares_on_a_hand_case():
+    moments = pd.DataFrame(
+        {
+            "stat": ["a", "b", "c"],
+            "observed": [0.5, 0.2, 0.9],
+            "weight": [100.0, 400.0, 0.0],
+            "fitted": [True, True, False],
+        }
+    )
+    sim = pd.Series({"a": 0.6, "b": 0.1, "c": 0.0})
+    assert objective_value(sim, moments) == pytest.approx(100 * 0.01 + 400 * 0.01)
+    assert objective_value(pd.Series({"a": 0.6}), moments) == float("inf")
+
+
+def test_set_and_get_parameter_by_path():
+    run = RunConfig()
+    set_parameter(run, "population.behaviour.arrears_skip_prob_monthly", 0.4)
+    set_parameter(run, "population.behaviour.instalment_months", 3.6)
+    assert get_parameter(run, "population.behaviour.arrears_skip_prob_monthly") == 0.4
+    assert get_parameter(run, "population.behaviour.instalment_months") == 4  # ints stay ints
+    with pytest.raises(AttributeError):
+        set_parameter(run, "population.behaviour.no_such_thing", 1.0)
+
+
+def test_calibrate_runs_a_tiny_fit_within_bounds(uci):
+    cfg = _config(
+        n_borrowers=1500,
+        max_evals=6,
+        report_seeds=2,
+        parameters=[
+            {
+                "path": "population.behaviour.arrears_skip_prob_monthly",
+                "lower": 0.0,
+                "upper": 0.95,
+                "start": 0.3,
+            }
+        ],
+    )
+    result = calibrate(cfg, uci)
+    fitted = result.fitted["population.behaviour.arrears_skip_prob_monthly"]
+    assert 0.0 <= fitted <= 0.95
+    assert 1 <= result.n_evals <= 7  # Nelder-Mead may overshoot its budget by one evaluation
+    assert result.objective_fitted <= result.objective_start + 1e-9 or result.n_evals < 3
+    row = result.moments.set_index("stat").loc["transition june->july D->D"]
+    assert row["sim_low"] <= row["sim_mean"] <= row["sim_high"]
+    assert list(result.trace.columns) == ["eval", "objective", "arrears_skip_prob_monthly"]
+
+
+def test_update_population_yaml_rewrites_only_the_fitted_lines(tmp_path):
+    path = tmp_path / "pop.yaml"
+    path.write_text(
+        "name: x\nsavings_income_months: 3.0  # old note\n"
+        "behaviour:\n  instalment_months: 12\n  other: 1\n"
+    )
+    result = CalibrationResult(
+        config=None,  # type: ignore[arg-type]
+        parameters=pd.DataFrame(
+            {"key": ["savings_income_months", "instalment_months"], "fitted": [0.7712345, 3.0]}
+        ),
+        moments=pd.DataFrame(),
+        objective_start=np.nan,
+        objective_fitted=np.nan,
+        n_evals=0,
+        converged=True,
+        message="",
+        trace=pd.DataFrame(),
+        seconds=0.0,
+    )
+    assert update_population_yaml(path, result, "today") == [
+        "savings_income_months",
+        "instalment_months",
+    ]
+    data = yaml.safe_load(path.read_text())
+    assert data["savings_income_months"] == pytest.approx(0.7712)
+    assert data["behaviour"] == {"instalment_months": 3, "other": 1}
+    assert "old note" not in path.read_text() and path.read_text().count("fitted: MSM") == 2

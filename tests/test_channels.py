@@ -1,0 +1,201 @@
+"""Other lenders by hand: pricing and fees, caps, approval lags, servicing conventions, M7."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim.channels import NO_FACILITY, Channels, CreditInfo
+from sim.config import ChannelConfig, ChannelsConfig
+from sim.servicing import MISSES_TO_DEFAULT, service_accounts
+from tests.conftest import make_run
+
+
+def info(n: int = 1, **changes) -> CreditInfo:
+    values = {
+        "pd_12m": np.full(n, 0.01),
+        "dpd": np.zeros(n, dtype=np.int32),
+        "history_months": np.full(n, 60),
+        "income_base_cny": np.full(n, 10_000.0),
+        "firm_age_months": np.full(n, 24),
+        "firm_revenue_cny": np.full(n, 10_000.0),
+        "firm_receivables_cny": np.zeros(n),
+        "firm_anchor": np.zeros(n, dtype=bool),
+    }
+    return CreditInfo.per_borrower(**(values | {k: np.asarray(v) for k, v in changes.items()}))
+
+
+def single(n: int = 1, **lender) -> Channels:
+    spec = {"max_pd_12m": 1.0, "limit_multiple": 1.0, "max_limit_cny": 1e6} | lender
+    cfg = ChannelsConfig(order=["own_cash", "platform", "x"], lenders={"x": ChannelConfig(**spec)})
+    return Channels(cfg, n)
+
+
+ROW = np.array([0])
+
+
+def test_draw_fee_interest_and_minimum_due_by_hand():
+    ch = single(apr=0.24, upfront_fee_rate=0.02)
+    fee = ch.draw(0, ROW, np.array([1_000.0]))
+    assert fee.tolist() == [20.0]
+    book = ch.books[0]
+    assert book.balance_cny[0] == 1_020.0  # the fee is added to the balance
+    assert ch.lender_cash_cny[0] == -1_000.0
+    ch.service(step=1)
+    assert ch.month.interest_cny[0] == pytest.approx(20.40)  # 1,020 x 24 % / 12
+    assert book.balance_cny[0] == pytest.approx(1_040.40)
+    assert book.min_due_cny[0] == pytest.approx(104.04)  # 10 % of the statement
+    assert ch.interest_fees_total_cny[0] == pytest.approx(40.40)
+
+
+def test_three_missed_payments_default_then_charge_off_with_recoveries():
+    ch = single(apr=0.12, lgd=0.6)
+    ch.draw(0, ROW, np.array([5_000.0]))
+    book = ch.books[0]
+    ch.service(step=1)  # nothing was due yet
+    balance = book.balance_cny[0]
+    assert book.missed[0] == 0 and book.min_due_cny[0] > 0
+    for step in range(2, 2 + MISSES_TO_DEFAULT):
+        ch.new_month()
+        ch.service(step=step)  # nothing paid
+        balance = balance if book.defaulted[0] else book.balance_cny[0]
+    assert book.defaulted[0] and book.missed[0] == MISSES_TO_DEFAULT
+    assert book.limit_cny[0] == 0.0 and book.default_step[0] == 1 + MISSES_TO_DEFAULT
+    assert ch.month.default_count[0] == 1
+    assert ch.available_cash(0, ROW, info(), step=5)[0] == 0.0  # closed at default
+    on_book = book.balance_cny[0]
+    for step in range(5, 8):  # 120, 150, 180 DPD: charged off at 180, no interest accrues
+        ch.new_month()
+        ch.service(step=step)
+    assert book.charged_off[0] and book.balance_cny[0] == 0.0
+    assert ch.month.write_off_cny[0] == pytest.approx(on_book)
+    assert ch.month.recoveries_cny[0] == pytest.approx(round(0.4 * on_book, 2))
+    assert ch.lender_cash_cny[0] == pytest.approx(-5_000.0 + round(0.4 * on_book, 2))
+
+
+def test_informal_rate_is_capped_at_four_times_lpr_and_fees_come_on_top():
+    cfg = ChannelsConfig()
+    assert cfg.private_lending_cap == pytest.approx(0.154)  # 4 x 3.85 %
+    ch = Channels(cfg, 1)
+    c = ch.index("informal")
+    assert ch.apr[c] == pytest.approx(0.154)
+    ch.draw(c, ROW, np.array([10_000.0]))
+    ch.service(step=1)
+    assert ch.month.interest_cny[c] == pytest.approx(128.33, abs=0.011)  # 10,000 x 15.4 % / 12
+    assert ch.month.monthly_fees_cny[c] == pytest.approx(200.00, abs=0.011)  # 2 % a month
+    uncapped = Channels(dataclasses.replace(cfg, apply_private_lending_cap=False), 1)
+    assert uncapped.apr[c] == pytest.approx(0.36)
+    # Only private lending is capped by the court rule; a scenario cap binds everyone.
+    assert ch.apr[ch.index("online_lender_b")] == pytest.approx(0.30)
+    capped = Channels(cfg, 1, other_lenders_apr_cap=0.1)
+    assert capped.apr.max() == pytest.approx(0.1)
+    assert capped.apr[capped.index("bank_sme")] == pytest.approx(0.055)
+
+
+def test_bank_loan_approval_takes_a_month_so_it_cannot_meet_an_immediate_need():
+    ch = Channels(ChannelsConfig(), 1)
+    c = ch.index("bank_sme")
+    who = info()
+    assert ch.available_cash(c, ROW, who, step=5)[0] == 0.0  # no facility yet
+    approved = ch.apply(c, ROW, who, step=5)
+    assert approved.tolist() == [0] and ch.books[c].open_step[0] == 6
+    assert ch.available_cash(c, ROW, who, step=5)[0] == 0.0  # not this month
+    assert ch.available_cash(c, ROW, who, step=6)[0] == 5_000.0  # 0.5 x monthly revenue
+    assert ch.apply(c, ROW, who, step=6).size == 0  # one facility is enough
+    # Declined: score too weak, or no business history.
+    risky = Channels(ChannelsConfig(), 1)
+    assert risky.apply(c, ROW, info(pd_12m=[0.05]), step=5).size == 0
+    assert risky.apply(c, ROW, info(firm_age_months=[6]), step=5).size == 0
+    assert risky.books[c].open_step[0] == NO_FACILITY
+    # A household without a firm has no revenue basis and no business history.
+    assert risky.apply(c, ROW, info(firm_age_months=[-1], firm_revenue_cny=[0.0]), step=5).size == 0
+
+
+def test_instant_channel_rules_and_limits():
+    ch = Channels(ChannelsConfig(), 4)
+    c = ch.index("credit_card")
+    rows = np.arange(4)
+    who = info(4, pd_12m=[0.01, 0.09, 0.01, 0.01], dpd=[0, 0, 30, 0], history_months=[60, 60, 60, 3])
+    cash = ch.available_cash(c, rows, who, step=1)
+    # 1 x income = 10,000 of limit; the 1 % cash-advance fee comes out of it.
+    assert cash.tolist() == [9_900.99, 0.0, 0.0, 0.0]
+    scf = ch.index("supply_chain")
+    anchored = info(2, firm_receivables_cny=[20_000.0, 20_000.0], firm_anchor=[True, False])
+    assert ch.available_cash(scf, np.arange(2), anchored, step=1)[1] == 0.0
+    assert ch.available_cash(scf, np.arange(2), anchored, step=1)[0] == pytest.approx(15_920.39)
+
+
+def test_household_dues_are_paid_costliest_first():
+    ch = Channels(ChannelsConfig(), 1)
+    card, informal = ch.index("credit_card"), ch.index("informal")
+    ch.books[card].balance_cny[0] = 1_000.0
+    ch.books[card].min_due_cny[0] = 100.0
+    ch.books[informal].balance_cny[0] = 400.0
+    ch.books[informal].min_due_cny[0] = 80.0
+    assert ch.due_total()[0] == 180.0
+    ch.pay_dues(np.array([120.0]))
+    assert ch.books[informal].paid_cny[0] == 80.0 and ch.books[informal].balance_cny[0] == 320.0
+    assert ch.books[card].paid_cny[0] == 40.0
+    ch.service(step=1)
+    assert ch.books[card].missed[0] == 1  # short of its minimum
+    assert ch.books[informal].missed[0] == 0
+    assert ch.lenders_count()[0] == 2
+
+
+def test_servicing_only_active_rows_equals_servicing_every_row():
+    rng = np.random.default_rng(1)
+    n = 500
+    ch = single(n, apr=0.2, upfront_fee_rate=0.01)
+    rows = np.flatnonzero(rng.random(n) < 0.3)
+    ch.draw(0, rows, rng.uniform(100, 5_000, rows.size))
+    ch.service(step=1)
+    book = ch.books[0]
+    full = book.take(np.arange(n))  # a copy of every row, serviced all at once below
+    paid = np.where(rng.random(n) < 0.7, full.min_due_cny, 0.0)
+    ch.repay(0, np.arange(n), paid)
+    full.balance_cny = np.round(full.balance_cny - np.minimum(paid, full.balance_cny), 2) + 0.0
+    ch.service(step=2)
+    service_accounts(
+        full, paid, step=2, lgd=0.8, min_payment_rate=0.1, min_payment_floor_cny=50.0, charge_off_dpd=180
+    )
+    np.testing.assert_array_equal(book.balance_cny, full.balance_cny)
+    np.testing.assert_array_equal(book.min_due_cny, full.min_due_cny)
+    np.testing.assert_array_equal(book.missed, full.missed)
+
+
+def test_juggling_lenders_and_debt_service_lower_the_score():
+    """M7: each extra lender adds ``lenders_log_odds``; debt service adds its weight x DSR."""
+    from sim.model import CreditMarketModel
+
+    model = CreditMarketModel(make_run("population.n_borrowers=200"), create_agents=False)
+    model.run(2)
+    s = model.borrowers
+    pc = model.config.platform
+    s.lenders_count = np.maximum(s.lenders_count, 1).astype(np.int16)
+    base = model.platform.log_odds(s)
+    dsr = s.debt_service_cny / np.maximum(s.income_cny, 1.0)
+    s.lenders_count = (s.lenders_count + 2).astype(np.int16)  # two more lenders
+    s.debt_service_cny = s.debt_service_cny + 0.1 * np.maximum(s.income_cny, 1.0)
+    more = model.platform.log_odds(s)
+    ok = dsr + 0.1 <= 5.0  # the DSR term is capped at 5
+    assert ok.sum() > 150
+    expected = pc.lenders_log_odds * 2 + pc.debt_service_log_odds * 0.1
+    np.testing.assert_allclose((more - base)[ok], expected, atol=1e-9)
+
+
+def test_model_counts_every_lender_and_all_debt_service():
+    from sim.model import CreditMarketModel
+
+    model = CreditMarketModel(
+        make_run("population.n_borrowers=800", "population.limit_scale=0.05", "policy=static"),
+        create_agents=False,
+    )
+    model.run(4)
+    s, ch = model.borrowers, model.channels
+    assert (ch.lenders_count() > 0).sum() >= 10
+    np.testing.assert_array_equal(s.lenders_count, (s.balance_cny > 0) + ch.lenders_count())
+    np.testing.assert_allclose(s.debt_service_cny, s.min_due_cny + ch.due_total(), atol=0.011)
+    view = model.platform.portfolio_view()
+    np.testing.assert_array_equal(view.lenders_count, s.lenders_count)

@@ -1,0 +1,333 @@
+"""Validation against the UCI data: status groups, the "as of" builder, statistics, report, CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim.compose import CONF_DIR
+from sim.config import PopulationConfig
+from sim.io import load_uci
+from sim.population import build_population, classify_behaviour
+from sim.validation import (
+    Panel,
+    TargetSpec,
+    ValidationConfig,
+    check_targets,
+    observed_panel,
+    panel_statistics,
+    run_validation,
+    simulate_panel,
+    state_status_group,
+    summarise_seeds,
+    transition_matrix,
+    uci_status_group,
+    validation_config_from_dict,
+    write_validation_report,
+)
+
+CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
+P, R, D = 0, 1, 2
+
+
+@pytest.fixture(scope="module")
+def uci() -> pd.DataFrame:
+    return load_uci()
+
+
+# --------------------------------------------------------------------------- status groups
+
+
+def test_uci_status_group_hand_cases():
+    status = np.array([-2, -1, 0, 2, 5, 1, 1, 0, 3, -1])
+    bill = np.array([0, 500, 800, 900, 100, 300, 0, 0, -10, -5])
+    # nothing owed (bill <= 0) is P whatever the code; code 1 with a bill is D (main reading)
+    assert uci_status_group(status, bill).tolist() == [P, P, R, D, D, D, P, P, P, P]
+    # the alternative reading of September's code 1 changes that row only
+    assert uci_status_group(status, bill, code1_as="R").tolist() == [P, P, R, D, D, R, P, P, P, P]
+    with pytest.raises(ValueError, match="code1_as"):
+        uci_status_group(status, bill, code1_as="P")
+    with pytest.raises(ValueError, match="differ"):
+        uci_status_group(status, bill[:-1])
+
+
+def test_state_status_group_hand_cases():
+    state = SimpleNamespace(
+        defaulted=np.array([False, False, False, False, True]),
+        missed=np.array([0, 0, 1, 2, 3]),
+        paid_in_full=np.array([True, False, True, False, False]),
+    )
+    # current & paid in full -> P; current & balance carried -> R; behind or defaulted -> D
+    assert state_status_group(state).tolist() == [P, R, D, D, D]
+
+
+# --------------------------------------------------------------------------- the "as of" builder
+
+
+def _july_population(uci: pd.DataFrame, n: int = 4000, seed: int = 7):
+    cfg = PopulationConfig(
+        n_borrowers=n, cny_per_twd=1.0, start_state="uci_july", behaviour_window_months=2
+    )
+    return build_population(uci, cfg, np.random.default_rng(seed))
+
+
+def test_as_of_july_keeps_row_identities_and_the_july_state(uci):
+    s = _july_population(uci)
+    rows = uci.iloc[s.uci_row]
+    # identity: limit and age are the sampled rows' own
+    np.testing.assert_array_equal(s.initial_limit_cny, rows["LIMIT_BAL"].to_numpy(float))
+    np.testing.assert_array_equal(s.age_years, rows["AGE"].to_numpy())
+    # the July bill (BILL_AMT3) is the balance, clipped to [0, limit]
+    expected = np.clip(rows["BILL_AMT3"].to_numpy(float), 0, rows["LIMIT_BAL"].to_numpy(float))
+    np.testing.assert_allclose(s.balance_cny, expected)
+    # July status (PAY_3): code 2 is the first miss, code k >= 2 -> k - 1 misses (at most 2)
+    code = rows["PAY_3"].to_numpy()
+    owes = rows["BILL_AMT3"].to_numpy() > 0
+    expected_missed = np.where(owes & (code >= 2), np.clip(code - 1, 1, 2), 0)
+    expected_missed = np.where(owes & (code == 1), 1, expected_missed)
+    np.testing.assert_array_equal(s.missed, expected_missed)
+    # the simulator's group at the start equals the data's July group of the same rows
+    np.testing.assert_array_equal(
+        state_status_group(s), uci_status_group(code, rows["BILL_AMT3"].to_numpy())
+    )
+    # behaviour types from June-July only
+    np.testing.assert_array_equal(s.behaviour_type, classify_behaviour(rows, offset=2, window=2))
+
+
+def test_as_of_july_uses_nothing_after_july(uci):
+    future = uci.copy()
+    rng = np.random.default_rng(0)
+    for col in ("PAY_0", "PAY_2"):
+        future[col] = rng.integers(-2, 9, len(uci))
+    for col in ("BILL_AMT1", "BILL_AMT2", "PAY_AMT1", "PAY_AMT2"):
+        future[col] = rng.integers(0, 100_000, len(uci))
+    future["default payment next month"] = 1 - future["default payment next month"]
+    a, b = _july_population(uci), _july_population(future)
+    for f in dataclasses.fields(a):
+        np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name), err_msg=f.name)
+
+
+def test_september_start_is_unchanged_by_the_hook(uci):
+    # the default window and September start keep the original six-month typing
+    cfg = PopulationConfig(n_borrowers=3000, start_state="uci_september")
+    s = build_population(uci, cfg, np.random.default_rng(1))
+    np.testing.assert_array_equal(s.behaviour_type, classify_behaviour(uci.iloc[s.uci_row]))
+    assert s.missed.max() == 2
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _tiny_uci() -> pd.DataFrame:
+    """Four accounts, July -> August (Aug/Sep/other months filled with harmless values)."""
+    base = {"ID": 0, "LIMIT_BAL": 1000, "SEX": 1, "EDUCATION": 1, "MARRIAGE": 1, "AGE": 30}
+    rows = []
+    # (PAY_3 Jul, BILL_AMT3 Jul, PAY_2 Aug, BILL_AMT2 Aug, PAY_AMT2 Aug payment)
+    for i, (s3, b3, s2, b2, p2) in enumerate(
+        [(-1, 200, -1, 100, 200), (0, 500, 0, 600, 50), (0, 400, 2, 450, 0), (2, 800, 0, 700, 400)]
+    ):
+        r = dict(base, ID=i + 1, AGE=[22, 31, 44, 55][i])
+        r.update(PAY_0=0, PAY_2=s2, PAY_3=s3, PAY_4=0, PAY_5=0, PAY_6=0)
+        r.update(BILL_AMT1=b2, BILL_AMT2=b2, BILL_AMT3=b3, BILL_AMT4=b3, BILL_AMT5=b3, BILL_AMT6=b3)
+        r.update(PAY_AMT1=0, PAY_AMT2=p2, PAY_AMT3=0, PAY_AMT4=0, PAY_AMT5=0, PAY_AMT6=0)
+        r["default payment next month"] = 0
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def test_observed_panel_and_statistics_on_a_hand_made_frame():
+    df = _tiny_uci()
+    panel = observed_panel(df, ["july", "august"], behaviour_window=2)
+    assert panel.group.tolist() == [[P, P], [R, R], [R, D], [D, R]]
+    # August payment / July bill, clipped to [0, 1]
+    np.testing.assert_allclose(panel.payment_ratio[:, 1], [1.0, 0.1, 0.0, 0.5])
+    assert panel.default_next is None  # the default flag belongs to September panels
+    stats = panel_statistics(panel, df).set_index("stat")
+    assert stats.loc["share july R", "value"] == pytest.approx(0.5)
+    assert stats.loc["share august D", "value"] == pytest.approx(0.25)
+    assert stats.loc["transition july->august R->D", "value"] == pytest.approx(0.5)
+    assert stats.loc["transition july->august R->D", "n"] == 2
+    assert stats.loc["transition july->august R->D", "variance"] == pytest.approx(0.25 / 2)
+    assert stats.loc["transition july->august clean->D", "value"] == pytest.approx(1 / 3)
+    assert stats.loc["transition july->august D->R", "value"] == pytest.approx(1.0)
+    assert stats.loc["utilisation august mean", "value"] == pytest.approx(
+        (100 + 600 + 450 + 700) / 4000
+    )
+    assert stats.loc["deep_arrears july", "value"] == 0.0
+    matrix = transition_matrix(panel, 0)
+    np.testing.assert_allclose(matrix.sum(axis=1).dropna(), 1.0)
+
+
+def test_statistics_of_the_october_default_by_segment():
+    df = _tiny_uci()
+    panel = Panel(
+        months=("august", "september"),
+        uci_row=np.array([0, 1, 2, 3, 3]),  # row 3 resampled twice
+        group=np.array([[P, P], [R, R], [R, D], [D, D], [D, R]], dtype=np.int8),
+        payment_ratio=np.full((5, 2), np.nan),
+        utilisation=np.array([[0.1, 0.2], [0.5, 0.6], [0.4, 1.2], [0.8, 0.9], [0.8, 0.7]]),
+        deep_arrears=np.zeros((5, 2), dtype=bool),
+        behaviour_type=np.zeros(5, dtype=np.int8),
+        default_next=np.array([False, False, True, True, False]),
+    )
+    stats = panel_statistics(panel, df).set_index("stat")["value"]
+    assert stats["default overall"] == pytest.approx(0.4)
+    assert stats["default by sep_group D"] == pytest.approx(1.0)
+    assert stats["default by sep_group R"] == pytest.approx(0.0)
+    assert stats["default by age_band 50+"] == pytest.approx(0.5)  # row 3 (age 55) twice
+    assert stats["utilisation september over_limit"] == pytest.approx(0.2)
+    assert stats["utilisation september median"] == pytest.approx(0.7)
+
+
+def test_summarise_seeds_and_bracket_checks():
+    per_seed = pd.DataFrame(
+        {
+            "stat": ["a", "a", "a", "b", "b", "b"],
+            "family": ["share"] * 6,
+            "value": [0.10, 0.12, 0.14, 0.50, 0.50, 0.50],
+            "seed": [0, 1, 2, 0, 1, 2],
+        }
+    )
+    summary = summarise_seeds(per_seed, interval=0.5).set_index("stat")
+    assert summary.loc["a", "sim_mean"] == pytest.approx(0.12)
+    assert summary.loc["a", "sim_low"] == pytest.approx(0.11)
+    assert summary.loc["a", "sim_high"] == pytest.approx(0.13)
+    table = pd.DataFrame(
+        {
+            "stat": ["share x D", "share x R", "other"],
+            "observed": [0.17, 0.50, 0.3],
+            "observed_alt": [0.10, np.nan, np.nan],
+            "sim_mean": [0.145, 0.56, 0.3],
+        }
+    )
+    checked = check_targets(table, [TargetSpec("share x *", 3.0)])
+    # within the two readings (0.10..0.17) -> pass; plain row 6 pp off -> miss; no target -> None
+    assert checked["passed"].tolist() == [True, False, None]
+    assert checked["tolerance_pp"].iloc[0] == 3.0 and np.isnan(checked["tolerance_pp"].iloc[2])
+
+
+# --------------------------------------------------------------------------- simulator mapping
+
+
+class _StubModel:
+    """Three accounts: one cures, one misses October, one defaults in September."""
+
+    def __init__(self, run, uci=None, scorecard=None):
+        n = 3
+        self.steps = 0
+        self.borrowers = SimpleNamespace(
+            n=n,
+            uci_row=np.array([5, 6, 7]),
+            behaviour_type=np.zeros(n, dtype=np.int8),
+            initial_limit_cny=np.full(n, 1000.0),
+            balance_cny=np.array([100.0, 200.0, 300.0]),
+            statement_cny=np.array([100.0, 200.0, 300.0]),
+            payment_ratio=np.ones(n),
+            defaulted=np.zeros(n, dtype=bool),
+            missed=np.array([1, 0, 2]),
+            paid_in_full=np.zeros(n, dtype=bool),
+        )
+        self.last_servicing = None
+
+    def step(self):
+        self.steps += 1
+        s = self.borrowers
+        if self.steps == 1:  # August: account 0 cures, account 2 misses a third time
+            s.missed = np.array([0, 0, 3])
+            s.defaulted = np.array([False, False, True])
+        missed_now = np.array([False, self.steps == 3, False])
+        self.last_servicing = SimpleNamespace(missed_now=missed_now)
+
+
+def test_simulated_october_default_is_a_missed_payment_or_a_line_in_default():
+    run = SimpleNamespace(population=SimpleNamespace(start_state="uci_july"), n_months=3)
+    panel = simulate_panel(run, uci=None, model_factory=_StubModel)
+    assert panel.months == ("july", "august", "september")
+    assert panel.group.tolist() == [[D, R, R], [R, R, R], [D, D, D]]
+    # account 1 missed the October payment; account 2 was already in default (closed)
+    assert panel.default_next.tolist() == [False, True, True]
+    assert panel.uci_row.tolist() == [5, 6, 7]
+
+
+# --------------------------------------------------------------------------- config and report
+
+
+def test_shipped_validation_config_parses_and_matches_the_population():
+    values = yaml.safe_load(CONFIG.read_text())
+    cfg = validation_config_from_dict(values)
+    assert cfg.as_of == "july" and cfg.n_months == 3 and cfg.policy == "static"
+    assert any(t.stat == "default overall" and t.tolerance_pp == 3 for t in cfg.targets)
+    population = yaml.safe_load(
+        (Path(CONF_DIR) / "population" / f"{cfg.population}.yaml").read_text()
+    )
+    assert population["behaviour_window_months"] == cfg.behaviour_window
+    with pytest.raises(TypeError, match="unknown key"):
+        validation_config_from_dict({"validation": {"seedz": 3}})
+    with pytest.raises(ValueError, match="past October"):
+        ValidationConfig(as_of="july", n_months=4)
+
+
+def test_report_writer_on_a_tiny_run(uci, tmp_path):
+    values = yaml.safe_load(CONFIG.read_text())
+    values["validation"].update(n_borrowers=400, seeds=2)
+    cfg = validation_config_from_dict(values)
+    result = run_validation(cfg, uci)
+    table = result.table
+    assert {"observed", "sim_mean", "sim_low", "sim_high", "error_pp", "passed"} <= set(
+        table.columns
+    )
+    overall = table.set_index("stat").loc["default overall"]
+    assert overall["observed"] == pytest.approx(0.2212, abs=1e-4)
+    assert overall["sim_low"] <= overall["sim_mean"] <= overall["sim_high"]
+    assert result.accounts["rows"] > 0
+    report = write_validation_report(result, tmp_path / "report")
+    text = report.read_text()
+    assert "Closing note" in text and "default overall" in text
+    for name in ("results.csv", "per_seed.csv", "transitions.csv", "scorecard_calibration.csv"):
+        assert (tmp_path / "report" / name).is_file()
+    assert (tmp_path / "report" / "transitions_july_to_august.png").is_file()
+    assert (tmp_path / "report" / "scorecard_calibration.png").is_file()
+    assert len(pd.read_csv(tmp_path / "report" / "per_seed.csv")["seed"].unique()) == 2
+
+
+# --------------------------------------------------------------------------- the CLI (slow)
+
+
+def _write_config(tmp_path: Path, **changes) -> Path:
+    values = yaml.safe_load(CONFIG.read_text())
+    values["validation"].update(changes)
+    path = tmp_path / "validation.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+@pytest.mark.slow
+def test_validate_cli_exit_codes(tmp_path):
+    from experiments.validate import main
+
+    small = ["--seeds", "2", "--n-borrowers", "3000", "--quiet"]
+    # every target loose -> 0
+    loose = _write_config(
+        tmp_path,
+        targets=[{"stat": "*", "tolerance_pp": 100}],
+        min_account_auc=None,
+        scorecard={"min_auc": 0.5, "calibration_tolerance_pp": 100},
+    )
+    assert main(["--config", str(loose), "--out", str(tmp_path / "a"), *small]) == 0
+    assert (tmp_path / "a" / "report.md").is_file()
+    # a target that no simulation meets -> 1
+    strict = _write_config(tmp_path, targets=[{"stat": "default overall", "tolerance_pp": 1e-6}])
+    assert main(["--config", str(strict), "--out", str(tmp_path / "b"), *small]) == 1
+    assert "default overall" in (tmp_path / "b" / "report.md").read_text()
+    # usage, config and data errors -> 2
+    assert main(["--config", str(tmp_path / "missing.yaml")]) == 2
+    assert main(["--bogus-flag"]) == 2
+    bad = _write_config(tmp_path, seedz=3)
+    assert main(["--config", str(bad)]) == 2
+    assert main(["--config", str(loose), "--data", str(tmp_path / "no.csv")]) == 2
