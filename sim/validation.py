@@ -1050,7 +1050,10 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _bars_input(table: pd.DataFrame, prefix: str, strip: str = "") -> pd.DataFrame:
+def bars_input(table: pd.DataFrame, prefix: str, strip: str = "") -> pd.DataFrame:
+    """Rows of a validation table whose ``stat`` starts with ``prefix``, shaped for
+    :func:`sim.plotting.observed_vs_simulated_bars` (``label`` is the rest of the name).
+    """
     rows = table[table["stat"].str.startswith(prefix)]
     return pd.DataFrame(
         {
@@ -1257,7 +1260,7 @@ def write_validation_report(
         (f"utilisation {last} ", f"Utilisation in {last} (balance / limit)", "utilisation"),
     ]
     for prefix, title, stem in bar_panels:
-        data = _bars_input(table, prefix)
+        data = bars_input(table, prefix)
         if stem == "shares":  # the start month equals the data by construction
             data = data[~data["label"].str.startswith(cfg.as_of)]
         if not data.empty:
