@@ -63,23 +63,47 @@ def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated borrower counts")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes", default="10000,100000,1000000", help="comma-separated borrower counts"
+    )
     parser.add_argument("--months", type=int, default=120)
     parser.add_argument("--policy", default="behaviour_rules")
     parser.add_argument(
-        "--firm-share", type=float, default=0.1, help="share of borrowers owning a firm (firms.owner_share)"
+        "--firm-share",
+        type=float,
+        default=0.1,
+        help="share of borrowers owning a firm (firms.owner_share)",
     )
     parser.add_argument("--no-agents", action="store_true", help="skip creating Mesa agent objects")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.child:
-        print(json.dumps(_one(sizes[0], args.months, not args.no_agents, args.policy, args.firm_share)))
+        print(
+            json.dumps(
+                _one(sizes[0], args.months, not args.no_agents, args.policy, args.firm_share)
+            )
+        )
         return 0
     rows = []
     for n in sizes:
-        cmd = [sys.executable, "-m", "experiments.bench", "--child", "--sizes", str(n), "--months", str(args.months), "--policy", args.policy, "--firm-share", str(args.firm_share)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "experiments.bench",
+            "--child",
+            "--sizes",
+            str(n),
+            "--months",
+            str(args.months),
+            "--policy",
+            args.policy,
+            "--firm-share",
+            str(args.firm_share),
+        ]
         if args.no_agents:
             cmd.append("--no-agents")
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -87,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(
             f"{n:>9,d} borrowers + {row['n_firms']:,d} firms x {args.months} months: "
-            f"setup {row['setup_s']:6.2f} s, "
-            f"run {row['run_s']:6.2f} s, {row['borrower_months_per_s'] / 1e6:5.2f} M borrower-months/s, "
+            f"setup {row['setup_s']:6.2f} s, run {row['run_s']:6.2f} s, "
+            f"{row['borrower_months_per_s'] / 1e6:5.2f} M borrower-months/s, "
             f"peak {row['peak_rss_gb']:.2f} GB",
             flush=True,
         )
@@ -96,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(table) > 1:
         base = table["borrower_months_per_s"].iloc[0]
         table["throughput_vs_smallest"] = (table["borrower_months_per_s"] / base).round(2)
-        print(table[["n_borrowers", "total_s", "throughput_vs_smallest", "peak_rss_gb"]].to_string(index=False))
+        print(
+            table[["n_borrowers", "total_s", "throughput_vs_smallest", "peak_rss_gb"]].to_string(
+                index=False
+            )
+        )
     path = Path("outputs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.csv"
     write_csv_atomic(table, path)
     print(f"results: {path}")

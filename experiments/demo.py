@@ -21,13 +21,24 @@ from sim.policies import policy_names
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=5, help="seeds per policy (common random numbers)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=5, help="seeds per policy (common random numbers)"
+    )
     parser.add_argument("--borrowers", type=int, default=20_000)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--jobs", type=int, default=2, help="parallel jobs (joblib launcher)")
-    parser.add_argument("--policies", default=",".join(policy_names()), help="comma-separated policy names")
-    parser.add_argument("--out", type=Path, default=None, help="sweep folder (default: a new one under multirun/demo)")
+    parser.add_argument(
+        "--policies", default=",".join(policy_names()), help="comma-separated policy names"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="sweep folder (default: a new one under multirun/demo)",
+    )
     args = parser.parse_args(argv)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     sweep_dir = args.out or Path("multirun") / "demo" / f"{stamp}-{time.time_ns() % 10**6:06d}"

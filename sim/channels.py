@@ -86,13 +86,17 @@ class CreditInfo:
         firm_receivables_cny: np.ndarray | None = None,
         firm_anchor: np.ndarray | None = None,
     ) -> CreditInfo:
-        """Info from per-borrower arrays; each borrower with ``firm_age_months >= 0`` owns one open firm.
+        """Info from per-borrower arrays; a borrower with a firm age >= 0 owns an open firm.
 
         Args:
-            pd_12m, dpd, history_months, income_base_cny: ``(n,)`` per borrower.
+            pd_12m: ``(n,)`` 12-month PDs.
+            dpd: ``(n,)`` platform days past due (multiples of 30).
+            history_months: ``(n,)`` credit-history lengths.
+            income_base_cny: ``(n,)`` base monthly incomes.
             firm_age_months: ``(n,)`` the owned firm's age, -1 for no firm (default none).
-            firm_revenue_cny, firm_receivables_cny, firm_anchor: ``(n,)`` the owned firm's
-                values (default 0 / False).
+            firm_revenue_cny: ``(n,)`` the owned firm's base monthly revenue (default 0).
+            firm_receivables_cny: ``(n,)`` its outside receivables (default 0).
+            firm_anchor: ``(n,)`` it sells to a large buyer (default False).
         """
         n = np.asarray(pd_12m).shape[0]
         age = np.full(n, -1) if firm_age_months is None else np.asarray(firm_age_months)
@@ -105,11 +109,17 @@ class CreditInfo:
             firm_of=np.where(age >= 0, np.arange(n), -1),
             firm_open=age >= 0,
             firm_age_months=age,
-            firm_revenue_cny=zeros if firm_revenue_cny is None else np.asarray(firm_revenue_cny, dtype=np.float64),
+            firm_revenue_cny=zeros
+            if firm_revenue_cny is None
+            else np.asarray(firm_revenue_cny, dtype=np.float64),
             firm_receivables_cny=(
-                zeros if firm_receivables_cny is None else np.asarray(firm_receivables_cny, dtype=np.float64)
+                zeros
+                if firm_receivables_cny is None
+                else np.asarray(firm_receivables_cny, dtype=np.float64)
             ),
-            firm_anchor=np.zeros(n, dtype=bool) if firm_anchor is None else np.asarray(firm_anchor, dtype=bool),
+            firm_anchor=np.zeros(n, dtype=bool)
+            if firm_anchor is None
+            else np.asarray(firm_anchor, dtype=bool),
         )
 
     def dpd(self, rows: np.ndarray) -> np.ndarray:
@@ -176,7 +186,9 @@ class ChannelBook:
             delinquent_recent=np.zeros((DELINQUENCY_HISTORY_MONTHS, k), dtype=bool),
         )
 
-    def put(self, rows: np.ndarray, sub: ServicedAccounts, changed: np.ndarray | None = None) -> None:
+    def put(
+        self, rows: np.ndarray, sub: ServicedAccounts, changed: np.ndarray | None = None
+    ) -> None:
         """Write a serviced sub-book back into ``rows``.
 
         Args:
@@ -344,6 +356,9 @@ class Channels:
         self.balance_month_sum_cny = np.zeros(n_borrowers)
         self.month = ChannelMonth.zeros(len(names))
         self.charged_cny = np.zeros(n_borrowers)
+        # Rows in use at the last servicing or touched since; ``_rows`` caches its indices.
+        self._mark = np.zeros(n_borrowers, dtype=bool)
+        self._rows: np.ndarray | None = np.zeros(0, dtype=np.int64)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -368,30 +383,60 @@ class Channels:
         """Reset this month's flow totals."""
         self.month = ChannelMonth.zeros(self.k)
 
+    # ------------------------------------------------------------------ rows in use
+    def touch(self, rows: np.ndarray) -> None:
+        """Mark ``rows`` as possibly holding channel state.
+
+        The per-borrower totals below look only at the rows in use at the last servicing
+        plus the rows touched since (every draw and payment touches its rows); code that
+        writes a book's arrays directly must call this.
+        """
+        self._mark[rows] = True
+        self._rows = None
+
+    def candidates(self) -> np.ndarray:
+        """Rows that may hold a balance, a due or a payment: ``(m,)`` int64, ascending."""
+        if self._rows is None:
+            self._rows = np.flatnonzero(self._mark)
+        return self._rows
+
+    def _scatter(
+        self, values: np.ndarray, rows: np.ndarray, dtype: type = np.float64
+    ) -> np.ndarray:
+        out = np.zeros(self.n, dtype=dtype)
+        out[rows] = values
+        return out
+
     # ------------------------------------------------------------------ totals per borrower
     def balance_total(self) -> np.ndarray:
         """``(n,)`` balances summed over channels (defaulted balances included)."""
-        return self.balance_cny.sum(axis=0) if self.k else np.zeros(self.n)
+        rows = self.candidates()
+        return self._scatter(self.balance_cny[:, rows].sum(axis=0), rows)
 
     def due_total(self) -> np.ndarray:
         """``(n,)`` minimum payments due this month, summed over channels."""
-        return round_cny(self.min_due_cny.sum(axis=0)) if self.k else np.zeros(self.n)
+        rows = self.candidates()
+        return self._scatter(round_cny(self.min_due_cny[:, rows].sum(axis=0)), rows)
 
     def lenders_count(self) -> np.ndarray:
         """``(n,)`` int16 channels with a positive balance."""
-        if not self.k:
-            return np.zeros(self.n, dtype=np.int16)
-        return np.count_nonzero(self.balance_cny > 0, axis=0).astype(np.int16)
+        rows = self.candidates()
+        return self._scatter(
+            np.count_nonzero(self.balance_cny[:, rows] > 0, axis=0), rows, np.int16
+        )
 
     def high_cost_balance(self) -> np.ndarray:
         """``(n,)`` balances on high-cost channels."""
-        return self.balance_cny[self.high_cost].sum(axis=0) if self.k else np.zeros(self.n)
+        rows = self.candidates()
+        return self._scatter(self.balance_cny[np.ix_(self.high_cost, rows)].sum(axis=0), rows)
 
     def in_use(self) -> np.ndarray:
         """Rows with any channel balance or due, ``(m,)`` int64."""
-        if not self.k:
-            return np.zeros(0, dtype=np.int64)
-        return np.flatnonzero((self.balance_cny > 0).any(axis=0) | (self.min_due_cny > 0).any(axis=0))
+        rows = self.candidates()
+        live = (self.balance_cny[:, rows] > 0).any(axis=0) | (self.min_due_cny[:, rows] > 0).any(
+            axis=0
+        )
+        return rows[live]
 
     # ------------------------------------------------------------------ lending
     def basis_limit(self, c: int, rows: np.ndarray, info: CreditInfo) -> np.ndarray:
@@ -459,6 +504,7 @@ class Channels:
         book = self.books[c]
         lag = int(self.approval_lag_months[c])
         new = rows[(book.open_step[rows] == NO_FACILITY) & self.rules_ok(c, rows, info)]
+        self.touch(new)
         book.limit_cny[new] = self.basis_limit(c, new, info)
         book.open_step[new] = step + lag
         return new
@@ -471,6 +517,7 @@ class Channels:
         amount = round_cny(amount_cny)
         fee = round_cny(self.upfront_fee_rate[c] * amount)
         book = self.books[c]
+        self.touch(rows)
         book.balance_cny[rows] = round_cny(book.balance_cny[rows] + amount + fee)
         total = float(amount.sum())
         self.month.draws_cny[c] += total
@@ -483,12 +530,40 @@ class Channels:
     def repay(self, c: int, rows: np.ndarray, amount_cny: np.ndarray) -> None:
         """Receive payments from ``rows`` on channel ``c`` (never more than the balance)."""
         book = self.books[c]
+        self.touch(rows)
         amount = round_cny(np.minimum(amount_cny, book.balance_cny[rows]))
         book.balance_cny[rows] = round_cny(book.balance_cny[rows] - amount)
         book.paid_cny[rows] = round_cny(book.paid_cny[rows] + amount)
         total = float(amount.sum())
         self.month.payments_cny[c] += total
         self.lender_cash_cny[c] += total
+
+    def _allocate(
+        self, rows: np.ndarray, budget_cny: np.ndarray, owed: np.ndarray, order: list[int]
+    ) -> np.ndarray:
+        """Pay ``owed`` (``(len(order), m)``, in ``order``) from each row's budget, in order.
+
+        Every channel of ``order`` is paid ``min(owed, budget left)`` in turn, all rows and
+        channels at once; balances fall and payments are recorded as :meth:`repay` does.
+
+        Returns:
+            ``(m,)`` total paid.
+        """
+        owed = round_cny(owed)
+        before = round_cny(np.cumsum(owed, axis=0) - owed)  # owed to dearer channels
+        pay = round_cny(np.clip(round_cny(budget_cny)[None, :] - before, 0.0, owed))
+        used = np.flatnonzero(pay.any(axis=0))
+        if used.size == 0:
+            return np.zeros(rows.size)
+        r, p = rows[used], pay[:, used]
+        idx = np.ix_(order, r)
+        self.balance_cny[idx] = round_cny(self.balance_cny[idx] - p)
+        self.paid_cny[idx] = round_cny(self.paid_cny[idx] + p)
+        totals = p.sum(axis=1)
+        self.month.payments_cny[order] += totals
+        self.lender_cash_cny[order] += totals
+        self.touch(r)
+        return round_cny(pay.sum(axis=0))
 
     def pay_dues(self, paid_cny: np.ndarray) -> None:
         """Allocate households' payments towards this month's minimum dues.
@@ -497,21 +572,20 @@ class Channels:
         dues costliest first (:meth:`costliest_first`).
         """
         rows = np.flatnonzero(paid_cny > 0)
-        if rows.size == 0:
+        if rows.size == 0 or not self.k:
             return
-        left = paid_cny[rows].copy()
-        for c in self.costliest_first():
-            book = self.books[c]
-            pay = round_cny(np.minimum(left, book.min_due_cny[rows]))
-            hit = pay > 0
-            if hit.any():
-                self.repay(c, rows[hit], pay[hit])
-            left = round_cny(left - pay)
+        order = self.costliest_first()
+        due = np.minimum(
+            self.min_due_cny[np.ix_(order, rows)], self.balance_cny[np.ix_(order, rows)]
+        )
+        self._allocate(rows, paid_cny[rows], due, order)
 
     def prepay(
         self, rows: np.ndarray, budget_cny: np.ndarray, channels: list[int] | None = None
     ) -> np.ndarray:
         """Repay balances of ``rows`` costliest first (:meth:`costliest_first`), within budget.
+
+        Defaulted balances are not repaid (they are with collections).
 
         Args:
             rows: borrower rows.
@@ -521,24 +595,13 @@ class Channels:
         Returns:
             ``(len(rows),)`` total repaid.
         """
-        left = round_cny(budget_cny)
-        done = np.zeros(rows.size)
         allowed = set(range(self.k) if channels is None else channels)
-        live = np.flatnonzero(left > 0)
-        for c in [c for c in self.costliest_first() if c in allowed]:
-            if live.size == 0:
-                break
-            book = self.books[c]
-            r = rows[live]
-            owed = np.where(book.defaulted[r], 0.0, book.balance_cny[r])
-            pay = round_cny(np.minimum(left[live], owed))
-            hit = pay > 0
-            if hit.any():
-                self.repay(c, r[hit], pay[hit])
-                left[live] = round_cny(left[live] - pay)
-                done[live] += pay
-                live = live[left[live] > 0]
-        return round_cny(done)
+        order = [c for c in self.costliest_first() if c in allowed]
+        if rows.size == 0 or not order:
+            return np.zeros(rows.size)
+        idx = np.ix_(order, rows)
+        owed = np.where(self.defaulted[idx], 0.0, self.balance_cny[idx])
+        return self._allocate(rows, budget_cny, owed, order)
 
     # ------------------------------------------------------------------ servicing
     def service(self, step: int) -> np.ndarray:
@@ -552,8 +615,14 @@ class Channels:
             ``(n,)`` interest + monthly fees charged this month per borrower.
         """
         charged = np.zeros(self.n)
+        cand = self.candidates()
         for c, book in enumerate(self.books):
-            rows = np.flatnonzero(book.active)
+            live = (
+                (book.balance_cny[cand] > 0)
+                | (book.min_due_cny[cand] > 0)
+                | (book.paid_cny[cand] > 0)
+            )
+            rows = cand[live]
             if rows.size == 0:
                 continue
             sub = book.take(rows)
@@ -580,7 +649,11 @@ class Channels:
             self.month.default_count[c] += int(flows.new_default.sum())
             self.lender_cash_cny[c] += float(flows.recoveries_cny.sum())
             charged[rows] += accrued
-        self.interest_fees_total_cny += charged
-        self.balance_month_sum_cny += self.balance_total()
+        self.interest_fees_total_cny[cand] += charged[cand]
+        self.balance_month_sum_cny[cand] += self.balance_cny[:, cand].sum(axis=0)
+        in_use = self.in_use()
+        self._mark[cand] = False
+        self._mark[in_use] = True
+        self._rows = in_use
         self.charged_cny = charged
         return charged

@@ -14,7 +14,9 @@ from sim.config import RunConfig, register_configs, to_run_config
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 
-def compose_config(overrides: Sequence[str] = (), config_dir: str | Path | None = None) -> DictConfig:
+def compose_config(
+    overrides: Sequence[str] = (), config_dir: str | Path | None = None
+) -> DictConfig:
     """Compose ``conf/config.yaml`` with command-line style ``overrides``.
 
     Args:
@@ -36,6 +38,8 @@ def compose_config(overrides: Sequence[str] = (), config_dir: str | Path | None 
         return compose(config_name="config", overrides=list(overrides))
 
 
-def load_run_config(overrides: Sequence[str] = (), config_dir: str | Path | None = None) -> RunConfig:
+def load_run_config(
+    overrides: Sequence[str] = (), config_dir: str | Path | None = None
+) -> RunConfig:
     """Compose and validate: the :class:`RunConfig` a CLI run with these overrides would use."""
     return to_run_config(compose_config(overrides, config_dir))

@@ -474,7 +474,7 @@ def _default_sectors() -> dict[str, SectorConfig]:
             payable_terms_months=0,
             network_purchase_share=0.5,
             supplier_sectors=["manufacturing_wholesale"],
-            target_buffer_days=30.0,
+            target_buffer_days=28.0,
             anchor_buyer_share=0.0,
         ),
         "restaurants": SectorConfig(
@@ -490,7 +490,7 @@ def _default_sectors() -> dict[str, SectorConfig]:
             payable_terms_months=0,
             network_purchase_share=0.4,
             supplier_sectors=["manufacturing_wholesale"],
-            target_buffer_days=29.0,
+            target_buffer_days=27.0,
             anchor_buyer_share=0.0,
         ),
         "services": SectorConfig(

@@ -327,26 +327,28 @@ def repay_firm_debts(
 
 @dataclass
 class MonthTransfers:
-    """Cash moved between households, firms and lenders outside the household stage.
+    """Cash moved between households, firms and lenders outside the household stage, CNY.
 
-    Per borrower, ``(n_borrowers,)`` CNY each (a firm's flows sit on its owner's row).
+    Household flows are per borrower, ``(n_borrowers,)``; firm flows are per firm,
+    ``(n_firms,)``, and belong to the firm's owner (:meth:`per_borrower` maps them).
 
     Attributes:
-        household_channel_draws_cny: cash borrowed on other channels for household
-            spending (spent at once: added to consumption).
+        household_channel_draws_cny: borrowed on other channels for household spending
+            (spent at once: added to consumption).
         household_channel_fees_cny: upfront fees on those draws (added to balances).
-        owner_injection_cny: owner's savings put into the firm (``own_cash`` step).
-        firm_platform_draws_cny: the owner's platform line drawn for the firm.
-        firm_channel_draws_cny: other channels drawn for the firm (paid to the firm).
-        firm_channel_fees_cny: upfront fees on those draws.
-        firm_platform_repaid_cny: the firm's repayments of the owner's platform line.
-        firm_channel_repaid_cny: the firm's repayments of the owner's channel balances.
-        owner_draw_cny: the firm's payouts to the owner's savings.
         household_prepay_cny: households' repayments of channel balances from savings.
+        owner_injection_cny: per firm, the owner's savings put into the firm (``own_cash``).
+        firm_platform_draws_cny: per firm, the owner's platform line drawn for the firm.
+        firm_channel_draws_cny: per firm, other channels drawn for the firm.
+        firm_channel_fees_cny: per firm, upfront fees on those draws.
+        firm_platform_repaid_cny: per firm, its repayments of the owner's platform line.
+        firm_channel_repaid_cny: per firm, its repayments of the owner's channel balances.
+        owner_draw_cny: per firm, the payout to the owner's savings.
     """
 
     household_channel_draws_cny: np.ndarray
     household_channel_fees_cny: np.ndarray
+    household_prepay_cny: np.ndarray
     owner_injection_cny: np.ndarray
     firm_platform_draws_cny: np.ndarray
     firm_channel_draws_cny: np.ndarray
@@ -354,9 +356,33 @@ class MonthTransfers:
     firm_platform_repaid_cny: np.ndarray
     firm_channel_repaid_cny: np.ndarray
     owner_draw_cny: np.ndarray
-    household_prepay_cny: np.ndarray
+
+    #: Fields held per firm.
+    FIRM_FIELDS = (
+        "owner_injection_cny",
+        "firm_platform_draws_cny",
+        "firm_channel_draws_cny",
+        "firm_channel_fees_cny",
+        "firm_platform_repaid_cny",
+        "firm_channel_repaid_cny",
+        "owner_draw_cny",
+    )
 
     @classmethod
-    def zeros(cls, n: int) -> MonthTransfers:
-        """No transfers for ``n`` borrowers."""
-        return cls(**{name: np.zeros(n) for name in cls.__dataclass_fields__})
+    def zeros(cls, n_borrowers: int, n_firms: int) -> MonthTransfers:
+        """No transfers."""
+        return cls(
+            **{
+                name: np.zeros(n_firms if name in cls.FIRM_FIELDS else n_borrowers)
+                for name in cls.__dataclass_fields__
+            }
+        )
+
+    def per_borrower(self, name: str, owners: np.ndarray) -> np.ndarray:
+        """A flow as ``(n_borrowers,)``: firm flows summed onto their owners' rows."""
+        values = getattr(self, name)
+        if name not in self.FIRM_FIELDS:
+            return values
+        out = np.zeros(self.household_prepay_cny.shape[0])
+        out[owners] = values  # one firm per owner
+        return out

@@ -186,12 +186,16 @@ def household_month(
     cash = state.savings_cny + income
 
     # 2. Essential spending: cash, then the line, then unmet.
-    needs = base * b.needs_share * macro.seasonal_spending * np.exp(
-        b.needs_sigma * draws.z_needs - 0.5 * b.needs_sigma**2
+    needs = (
+        base
+        * b.needs_share
+        * macro.seasonal_spending
+        * np.exp(b.needs_sigma * draws.z_needs - 0.5 * b.needs_sigma**2)
     )
     hit = draws.u_expense_shock < b.expense_shock_prob_monthly
     needs = round_cny(
-        needs + np.where(hit, base * b.expense_shock_mean_income_months * draws.e_expense_shock, 0.0)
+        needs
+        + np.where(hit, base * b.expense_shock_mean_income_months * draws.e_expense_shock, 0.0)
     )
     available = np.where(open_line, np.maximum(state.limit_cny - state.balance_cny, 0.0), 0.0)
     needs_cash = np.minimum(needs, cash)
@@ -205,9 +209,13 @@ def household_month(
     # 3. Scheduled payment towards the minimum due.
     due = np.where(open_line, state.min_due_cny, 0.0)
     statement = state.statement_cny
-    pays_statement = _by_type(btype, {BehaviourType.TRANSACTOR: 1.0, BehaviourType.INACTIVE: 1.0}) > 0
+    pays_statement = (
+        _by_type(btype, {BehaviourType.TRANSACTOR: 1.0, BehaviourType.INACTIVE: 1.0}) > 0
+    )
     desired = np.where(pays_statement, statement, due)
-    desired = np.where(btype == BehaviourType.REVOLVER, due * (1.0 + b.revolver_extra_payment), desired)
+    desired = np.where(
+        btype == BehaviourType.REVOLVER, due * (1.0 + b.revolver_extra_payment), desired
+    )
     desired = np.where(
         btype == BehaviourType.INSTALMENT, np.maximum(due, statement / b.instalment_months), desired
     )
@@ -223,11 +231,12 @@ def household_month(
     scheduled = round_cny(np.minimum(np.minimum(desired, cash), balance))
     cash = round_cny(cash - scheduled)
     balance = balance - scheduled
-    # Other lenders' minimum dues, after the platform's, limited by cash.
-    other_paid = (
-        np.zeros_like(cash) if other_due_cny is None else round_cny(np.minimum(other_due_cny, cash))
-    )
-    cash = round_cny(cash - other_paid)
+    # Other lenders' minimum dues, after the platform's, limited by cash (few rows owe any).
+    other_paid = np.zeros_like(cash)
+    if other_due_cny is not None:
+        owing = np.flatnonzero(other_due_cny > 0)
+        other_paid[owing] = round_cny(np.minimum(other_due_cny[owing], cash[owing]))
+        cash[owing] = round_cny(cash[owing] - other_paid[owing])
 
     # 4. Race to default (Qi 2009): delinquent and unemployed borrowers draw what is left.
     race = (
@@ -292,7 +301,11 @@ def household_month(
     k = np.where(transactor, draws.k_line_draws, 0)
     k = np.where(state.savvy, np.minimum(k, 1), k)
     line_spend = round_cny(
-        np.where(k > 0, np.minimum(b.transactor_line_spend_share * (needs_cash + disc_cash), available), 0.0)
+        np.where(
+            k > 0,
+            np.minimum(b.transactor_line_spend_share * (needs_cash + disc_cash), available),
+            0.0,
+        )
     )
     k = np.where(line_spend > 0, k, 0)
     balance = balance + line_spend
@@ -305,10 +318,7 @@ def household_month(
     state.savings_cny = cash
     draws_total = round_cny(draw_needs + draw_race + draw_disc + line_spend)
     draw_count = (
-        (draw_needs > 0).astype(np.int16)
-        + (draw_race > 0)
-        + (draw_disc > 0)
-        + k.astype(np.int16)
+        (draw_needs > 0).astype(np.int16) + (draw_race > 0) + (draw_disc > 0) + k.astype(np.int16)
     ).astype(np.int16)
     early_count = np.where(early > 0, k, 0).astype(np.int16)
     slot = step % RECENT_MONTHS

@@ -171,7 +171,11 @@ def monthly_metrics(
     on_book = ~s.charged_off
     n_open = int(performing.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
-        util = np.where(performing & (s.limit_cny > 0), balance / np.where(s.limit_cny > 0, s.limit_cny, 1.0), np.nan)
+        util = np.where(
+            performing & (s.limit_cny > 0),
+            balance / np.where(s.limit_cny > 0, s.limit_cny, 1.0),
+            np.nan,
+        )
     interest = float(servicing.interest_cny.sum())
     income = float(household.income_cny.sum())
     funding_apr = pc.funding_cost_apr + model.config.scenario.funding_cost_add_apr
@@ -182,7 +186,9 @@ def monthly_metrics(
     ch = model.channels
     cm = ch.month
     t = model.last_transfers
-    channel_cost = float(cm.interest_cny.sum() + cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum())
+    channel_cost = float(
+        cm.interest_cny.sum() + cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum()
+    )
     all_accruing = accruing_balance_cny + float(cm.accruing_balance_cny.sum())
     by_channel = ch.balance_cny.sum(axis=1)  # (n_channels,)
     channel_balance = float(by_channel.sum())
@@ -200,8 +206,12 @@ def monthly_metrics(
         "default_count": new_defaults,
         "default_rate": new_defaults / n_start if n_start else np.nan,
         "cumulative_default_rate": float((s.default_step > 0).sum()) / model.initial_open_lines,
-        "dpd30_share": float(balance[(dpd >= 30) & on_book].sum()) / total_balance if total_balance else 0.0,
-        "dpd90_share": float(balance[(dpd >= 90) & on_book].sum()) / total_balance if total_balance else 0.0,
+        "dpd30_share": float(balance[(dpd >= 30) & on_book].sum()) / total_balance
+        if total_balance
+        else 0.0,
+        "dpd90_share": float(balance[(dpd >= 90) & on_book].sum()) / total_balance
+        if total_balance
+        else 0.0,
         "n_dpd30": int(((dpd >= 30) & (dpd < 60)).sum()),
         "n_dpd60": int(((dpd >= 60) & (dpd < 90)).sum()),
         "n_dpd90": int(((dpd >= 90) & on_book).sum()),
@@ -209,7 +219,9 @@ def monthly_metrics(
         "realised_loss_cny": realised_loss,
         "write_off_cny": float(servicing.write_off_cny.sum()),
         "recoveries_cny": float(servicing.recoveries_cny.sum()),
-        "net_credit_loss_cny": float(servicing.write_off_cny.sum() - servicing.recoveries_cny.sum()),
+        "net_credit_loss_cny": float(
+            servicing.write_off_cny.sum() - servicing.recoveries_cny.sum()
+        ),
         "limit_cuts": limit_cuts,
         "limit_raises": limit_raises,
         "lines_closed_at_default": new_defaults,
@@ -220,11 +232,15 @@ def monthly_metrics(
         "draw_count": int(household.draw_count.sum()),
         "early_repayment_count": int(household.early_repayment_count.sum()),
         "interest_charged_cny": interest,
-        "effective_apr": 12.0 * (interest + channel_cost) / all_accruing if all_accruing > 0 else np.nan,
+        "effective_apr": 12.0 * (interest + channel_cost) / all_accruing
+        if all_accruing > 0
+        else np.nan,
         "platform_effective_apr": (
             12.0 * interest / accruing_balance_cny if accruing_balance_cny > 0 else np.nan
         ),
-        "interest_fees_share_of_income": (interest + channel_cost) / income if income > 0 else np.nan,
+        "interest_fees_share_of_income": (interest + channel_cost) / income
+        if income > 0
+        else np.nan,
         "high_cost_channel_share": high_cost_balance / all_balance if all_balance > 0 else 0.0,
         "funding_cost_cny": funding_cost,
         "net_interest_income_cny": interest - funding_cost,
@@ -236,8 +252,12 @@ def monthly_metrics(
         "consumption_cny": float(household.consumption_cny.sum()),
         "savings_cny": float(s.savings_cny.sum()),
         "unemployment_rate": float(1.0 - s.employed.mean()),
-        "lenders_per_borrower": float(s.lenders_count[indebted].mean()) if indebted.any() else np.nan,
-        "multi_lender_share": float((s.lenders_count[indebted] >= 2).mean()) if indebted.any() else np.nan,
+        "lenders_per_borrower": float(s.lenders_count[indebted].mean())
+        if indebted.any()
+        else np.nan,
+        "multi_lender_share": float((s.lenders_count[indebted] >= 2).mean())
+        if indebted.any()
+        else np.nan,
         "channel_balance_cny": channel_balance,
         "high_cost_balance_cny": high_cost_balance,
         "channel_draws_cny": float(cm.draws_cny.sum()),
@@ -276,11 +296,15 @@ def _segment_metrics(
         "default_count_sole_trader": new_sole,
         "default_count_household": int(servicing.new_default.sum()) - new_sole,
         "ead_cny_sole_trader": float(ead[sole].sum()),
-        "dpd90_share_sole_trader": sole_90 / sole_bal if sole_bal > 0 else (0.0 if sole.size else np.nan),
+        "dpd90_share_sole_trader": sole_90 / sole_bal
+        if sole_bal > 0
+        else (0.0 if sole.size else np.nan),
     }
     hh_bal = total_bal - sole_bal
     has_hh = sole.size < s.n
-    out["dpd90_share_household"] = (total_90 - sole_90) / hh_bal if hh_bal > 0 else (0.0 if has_hh else np.nan)
+    out["dpd90_share_household"] = (
+        (total_90 - sole_90) / hh_bal if hh_bal > 0 else (0.0 if has_hh else np.nan)
+    )
     return out
 
 
@@ -365,8 +389,16 @@ def firm_sector_rows(model: CreditMarketModel) -> list[dict[str, object]]:
     for name, mask in groups:
         live = mask & f.is_open
         days = f.buffer_days[live & np.isfinite(f.buffer_days)]
-        q = np.percentile(days, BUFFER_QUANTILES) if days.size else np.full(len(BUFFER_QUANTILES), np.nan)
-        row: dict[str, object] = {"step": int(model.steps), "sector": name, "n_open": int(live.sum())}
+        q = (
+            np.percentile(days, BUFFER_QUANTILES)
+            if days.size
+            else np.full(len(BUFFER_QUANTILES), np.nan)
+        )
+        row: dict[str, object] = {
+            "step": int(model.steps),
+            "sector": name,
+            "n_open": int(live.sum()),
+        }
         row |= {f"buffer_days_p{p}": float(v) for p, v in zip(BUFFER_QUANTILES, q, strict=True)}
         row |= {
             "buffer_days_mean": float(days.mean()) if days.size else np.nan,

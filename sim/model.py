@@ -192,7 +192,7 @@ class CreditMarketModel(mesa.Model):
         self.last_household_funding: HouseholdFunding | None = None
         self.last_firm_funding: FirmFunding | None = None
         self.last_settlement: Settlement | None = None
-        self.last_transfers: MonthTransfers = MonthTransfers.zeros(n)
+        self.last_transfers: MonthTransfers = MonthTransfers.zeros(n, self.firms.n)
         self._firm_rows: list[dict[str, object]] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -221,7 +221,7 @@ class CreditMarketModel(mesa.Model):
             "balance_before": float(s.balance_cny.sum()),
         }
         self.channels.new_month()
-        self.last_transfers = MonthTransfers.zeros(s.n)
+        self.last_transfers = MonthTransfers.zeros(s.n, self.firms.n)
 
     def _stage_household(self) -> None:
         s = self.borrowers
@@ -259,7 +259,9 @@ class CreditMarketModel(mesa.Model):
         # Households: unmet essential spending, then a share of the unmet borrowing wish.
         rows = np.flatnonzero(h.unmet_credit_cny > 0)
         needs = h.unmet_need_cny[rows]
-        wants = round_cny(cc.household_wants_seek_share * np.maximum(h.unmet_credit_cny[rows] - needs, 0.0))
+        wants = round_cny(
+            cc.household_wants_seek_share * np.maximum(h.unmet_credit_cny[rows] - needs, 0.0)
+        )
         hf = fund_households(self.channels, rows, needs, wants, info, self.steps)
         drawn = hf.draws_cny
         t.household_channel_draws_cny[rows] = drawn
@@ -292,10 +294,10 @@ class CreditMarketModel(mesa.Model):
         drew = owners[platform_draw > 0]
         s.draws_recent[self.steps % RECENT_MONTHS, drew] += 1
         s.months_since_draw[drew] = 0
-        t.owner_injection_cny[owners] = injection
-        t.firm_platform_draws_cny[owners] = platform_draw
-        t.firm_channel_draws_cny[owners] = ff.channels_cny
-        t.firm_channel_fees_cny[owners] = ff.fees_cny
+        t.owner_injection_cny = injection
+        t.firm_platform_draws_cny = platform_draw
+        t.firm_channel_draws_cny = ff.channels_cny
+        t.firm_channel_fees_cny = ff.fees_cny
         self.last_firm_funding = ff
 
     def _stage_settlement(self) -> None:
@@ -326,15 +328,17 @@ class CreditMarketModel(mesa.Model):
         f.cash_cny = round_cny(f.cash_cny - channel_repaid - platform_repaid)
         s.balance_cny[owners] = round_cny(s.balance_cny[owners] - platform_repaid)
         f.platform_business_cny = round_cny(f.platform_business_cny - platform_repaid)
-        t.firm_platform_repaid_cny[owners] = platform_repaid
-        t.firm_channel_repaid_cny[owners] = channel_repaid
+        t.firm_platform_repaid_cny = platform_repaid
+        t.firm_channel_repaid_cny = channel_repaid
         owner_draw = pay_owner_draws(f, fc.owner_draw_rate)
         s.savings_cny[owners] = round_cny(s.savings_cny[owners] + owner_draw)
-        t.owner_draw_cny[owners] = owner_draw
+        t.owner_draw_cny = owner_draw
         update_buffer_days(f)
         # Households repay other lenders from savings above their cash reserve.
         rows = self.channels.in_use()
-        reserve = self.config.population.behaviour.cash_reserve_income_months * s.income_base_cny[rows]
+        reserve = (
+            self.config.population.behaviour.cash_reserve_income_months * s.income_base_cny[rows]
+        )
         budget = round_cny(cc.prepay_excess_share * np.maximum(s.savings_cny[rows] - reserve, 0.0))
         rows, budget = rows[budget > 0], budget[budget > 0]
         if rows.size:
@@ -346,9 +350,10 @@ class CreditMarketModel(mesa.Model):
         s = self.borrowers
         pc = self.config.platform
         accruing = float(s.balance_cny[s.is_open].sum())
-        platform_paid = round_cny(
-            self.last_household.scheduled_payment_cny + self.last_transfers.firm_platform_repaid_cny
-        )
+        t = self.last_transfers
+        owners = self.firms.owner
+        platform_paid = self.last_household.scheduled_payment_cny.copy()
+        platform_paid[owners] = round_cny(platform_paid[owners] + t.firm_platform_repaid_cny)
         flows = service_accounts(
             s,
             platform_paid,
@@ -361,15 +366,23 @@ class CreditMarketModel(mesa.Model):
         self._month["accruing_balance"] = accruing
         s.interest_total_cny += flows.interest_cny
         s.balance_month_sum_cny += s.balance_cny
-        self.channels.service(self.steps)
-        s.lenders_count = ((s.balance_cny > 0) + self.channels.lenders_count()).astype(np.int16)
-        s.debt_service_cny = round_cny(s.min_due_cny + self.channels.due_total())
+        ch = self.channels
+        ch.service(self.steps)
+        rows = ch.candidates()  # the only rows with channel balances or dues
+        s.lenders_count = (s.balance_cny > 0).astype(np.int16)
+        s.lenders_count[rows] += np.count_nonzero(ch.balance_cny[:, rows] > 0, axis=0).astype(
+            np.int16
+        )
+        s.debt_service_cny = s.min_due_cny.copy()
+        s.debt_service_cny[rows] = round_cny(
+            s.min_due_cny[rows] + ch.min_due_cny[:, rows].sum(axis=0)
+        )
         self.platform_cash_cny += float(
             self.last_household.repayments_cny.sum()
-            + self.last_transfers.firm_platform_repaid_cny.sum()
+            + t.firm_platform_repaid_cny.sum()
             + flows.recoveries_cny.sum()
             - self.last_household.draws_cny.sum()
-            - self.last_transfers.firm_platform_draws_cny.sum()
+            - t.firm_platform_draws_cny.sum()
         )
         s.mob = np.where(s.is_open, s.mob + 1, s.mob).astype(np.int16)
         s.history_months = np.minimum(s.history_months + 1, 30_000).astype(np.int16)
@@ -424,7 +437,9 @@ class CreditMarketModel(mesa.Model):
         """
         rows = np.asarray(rows, dtype=np.int64)
         new = self.borrowers.limit_cny[rows].copy()
-        self._events.append((self.steps, rows, np.asarray(old_limit_cny, dtype=np.float64), new, reason))
+        self._events.append(
+            (self.steps, rows, np.asarray(old_limit_cny, dtype=np.float64), new, reason)
+        )
         if count:
             self._month["cuts"] += int((new < old_limit_cny).sum())
             self._month["raises"] += int((new > old_limit_cny).sum())
@@ -559,7 +574,9 @@ class CreditMarketModel(mesa.Model):
         from sim.metrics import FIRM_TABLE_COLUMNS
 
         if not self._firm_rows:
-            return pd.DataFrame({c: pd.Series(dtype=object if c == "sector" else float) for c in FIRM_TABLE_COLUMNS})
+            return pd.DataFrame(
+                {c: pd.Series(dtype=object if c == "sector" else float) for c in FIRM_TABLE_COLUMNS}
+            )
         return pd.DataFrame(self._firm_rows, columns=list(FIRM_TABLE_COLUMNS))
 
     def run(self, n_months: int | None = None, progress: bool = False) -> CreditMarketModel:

@@ -1168,7 +1168,7 @@ def buffer_days_distribution(
     groups = sorted(firms_df[by].astype(str).unique().tolist())
     colours = policy_colours(groups) if by == "policy" else {g: "C0" for g in groups}
     reference = {"all": 27.0, "restaurants": 16.0, "retail": 19.0, "services": 23.0}
-    fig, axes = _new_figure(len(sectors), ncols=min(len(sectors), 3), height=3.6, sharey=True)
+    fig, axes = _new_figure(len(sectors), ncols=min(len(sectors), 3), height=3.6)
     for ax, sector in zip(axes, sectors, strict=True):
         rows = firms_df[firms_df["sector"].astype(str) == sector]
         stats, names = [], []

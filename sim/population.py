@@ -88,7 +88,9 @@ def classify_behaviour(df: pd.DataFrame, *, offset: int = 0, window: int = 6) ->
         warnings.simplefilter("ignore", RuntimeWarning)  # rows with no bill: all-NaN median
         median_ratio = np.nanmedian(np.where(has_bill, ratio, np.nan), axis=1)
         pay_mean = pays.mean(axis=1)
-        pay_cv = np.divide(pays.std(axis=1), pay_mean, out=np.full(len(df), np.inf), where=pay_mean > 0)
+        pay_cv = np.divide(
+            pays.std(axis=1), pay_mean, out=np.full(len(df), np.inf), where=pay_mean > 0
+        )
     paid_every_billed = ((pay > 0) | ~has_bill).all(axis=1) & (n_billed > 0)
 
     out = np.full(len(df), BehaviourType.REVOLVER, dtype=np.int8)
@@ -141,7 +143,9 @@ def build_population(
     window = min(config.behaviour_window_months, len(UCI_MONTHS) - offset)
     btype = classify_behaviour(df, offset=offset, window=window)
 
-    limit = round_cny(df["LIMIT_BAL"].to_numpy(np.float64) * config.cny_per_twd * config.limit_scale)
+    limit = round_cny(
+        df["LIMIT_BAL"].to_numpy(np.float64) * config.cny_per_twd * config.limit_scale
+    )
     multiple = config.limit_income_multiple * np.exp(
         config.limit_income_sigma * rng.standard_normal(n)
     )
@@ -152,7 +156,9 @@ def build_population(
         * np.exp(config.savings_sigma * rng.standard_normal(n) - 0.5 * config.savings_sigma**2)
     )
     bills_twd = df[list(BILL_COLUMNS[offset : offset + window])].to_numpy(np.float64)
-    target_util = np.clip(bills_twd / df["LIMIT_BAL"].to_numpy(np.float64)[:, None], 0.0, 1.0).mean(axis=1)
+    target_util = np.clip(bills_twd / df["LIMIT_BAL"].to_numpy(np.float64)[:, None], 0.0, 1.0).mean(
+        axis=1
+    )
     bill_now = df[BILL_COLUMNS[offset]].to_numpy(np.float64)
     bill = np.clip(bill_now * config.cny_per_twd * config.limit_scale, 0, None)
     balance = round_cny(np.minimum(bill, limit))
@@ -185,7 +191,9 @@ def build_population(
     else:  # April: the March bill is not in the data
         bill_prev = np.zeros(n)
     paid = df[PAYMENT_COLUMNS[offset]].to_numpy(np.float64)
-    payment_ratio = np.where(bill_prev > 0, np.clip(paid / np.where(bill_prev > 0, bill_prev, 1), 0, 1), 1.0)
+    payment_ratio = np.where(
+        bill_prev > 0, np.clip(paid / np.where(bill_prev > 0, bill_prev, 1), 0, 1), 1.0
+    )
     paid_in_full = np.isin(status[:, 0], (-2, -1))
     if config.start_state != "current":
         paid_in_full |= balance <= 0

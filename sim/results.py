@@ -172,7 +172,9 @@ FIRM_GROUP_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _group_rows(model: CreditMarketModel, group: str, labels: np.ndarray) -> list[dict[str, object]]:
+def _group_rows(
+    model: CreditMarketModel, group: str, labels: np.ndarray
+) -> list[dict[str, object]]:
     s = model.borrowers
     ch = model.channels
     high_cost = ch.high_cost_balance()
@@ -206,7 +208,9 @@ def _group_rows(model: CreditMarketModel, group: str, labels: np.ndarray) -> lis
                     float(s.lenders_count[indebted].mean()) if indebted.any() else np.nan
                 ),
                 "unmet_credit_need_cny": float(s.unmet_need_total_cny[m].sum()),
-                "mean_limit_change": float((s.limit_cny[m] / np.maximum(s.initial_limit_cny[m], 1.0)).mean()),
+                "mean_limit_change": float(
+                    (s.limit_cny[m] / np.maximum(s.initial_limit_cny[m], 1.0)).mean()
+                ),
             }
             | dict.fromkeys(FIRM_GROUP_COLUMNS, np.nan)
         )

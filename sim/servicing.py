@@ -114,7 +114,11 @@ def service_accounts(
     limit_closed = np.where(new_default, state.limit_cny, 0.0)
     state.limit_cny = np.where(new_default, 0.0, state.limit_cny)
 
-    charge = state.defaulted & ~state.charged_off & (state.missed.astype(np.int32) * 30 >= charge_off_dpd)
+    charge = (
+        state.defaulted
+        & ~state.charged_off
+        & (state.missed.astype(np.int32) * 30 >= charge_off_dpd)
+    )
     write_off = np.where(charge, state.balance_cny, 0.0)
     recoveries = round_cny((1.0 - lgd) * write_off)
     state.balance_cny = np.where(charge, 0.0, state.balance_cny)
@@ -128,7 +132,9 @@ def service_accounts(
     state.paid_in_full = (prev_statement <= 0) | (scheduled_payment_cny >= prev_statement - 0.005)
     state.payment_ratio = np.where(
         prev_statement > 0,
-        np.clip(scheduled_payment_cny / np.where(prev_statement > 0, prev_statement, 1.0), 0.0, 1.0),
+        np.clip(
+            scheduled_payment_cny / np.where(prev_statement > 0, prev_statement, 1.0), 0.0, 1.0
+        ),
         1.0,
     )
     balance = state.balance_cny

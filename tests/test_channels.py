@@ -117,7 +117,9 @@ def test_instant_channel_rules_and_limits():
     ch = Channels(ChannelsConfig(), 4)
     c = ch.index("credit_card")
     rows = np.arange(4)
-    who = info(4, pd_12m=[0.01, 0.09, 0.01, 0.01], dpd=[0, 0, 30, 0], history_months=[60, 60, 60, 3])
+    who = info(
+        4, pd_12m=[0.01, 0.09, 0.01, 0.01], dpd=[0, 0, 30, 0], history_months=[60, 60, 60, 3]
+    )
     cash = ch.available_cash(c, rows, who, step=1)
     # 1 x income = 10,000 of limit; the 1 % cash-advance fee comes out of it.
     assert cash.tolist() == [9_900.99, 0.0, 0.0, 0.0]
@@ -134,6 +136,7 @@ def test_household_dues_are_paid_costliest_first():
     ch.books[card].min_due_cny[0] = 100.0
     ch.books[informal].balance_cny[0] = 400.0
     ch.books[informal].min_due_cny[0] = 80.0
+    ch.touch(ROW)  # written directly: mark the row as in use
     assert ch.due_total()[0] == 180.0
     ch.pay_dues(np.array([120.0]))
     assert ch.books[informal].paid_cny[0] == 80.0 and ch.books[informal].balance_cny[0] == 320.0
@@ -158,7 +161,13 @@ def test_servicing_only_active_rows_equals_servicing_every_row():
     full.balance_cny = np.round(full.balance_cny - np.minimum(paid, full.balance_cny), 2) + 0.0
     ch.service(step=2)
     service_accounts(
-        full, paid, step=2, lgd=0.8, min_payment_rate=0.1, min_payment_floor_cny=50.0, charge_off_dpd=180
+        full,
+        paid,
+        step=2,
+        lgd=0.8,
+        min_payment_rate=0.1,
+        min_payment_floor_cny=50.0,
+        charge_off_dpd=180,
     )
     np.testing.assert_array_equal(book.balance_cny, full.balance_cny)
     np.testing.assert_array_equal(book.min_due_cny, full.min_due_cny)

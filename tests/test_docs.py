@@ -37,7 +37,11 @@ def runnable_commands() -> list[str]:
     commands = []
     for block in blocks:
         joined = re.sub(r"\\\n\s*", "", block)
-        commands += [line.split("  #")[0].strip() for line in joined.splitlines() if line.strip() and not line.startswith("#")]
+        commands += [
+            line.split("  #")[0].strip()
+            for line in joined.splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
     return commands
 
 
@@ -53,5 +57,7 @@ def test_readme_runnable_commands_run(tmp_path: Path):
             continue  # the set-up commands themselves (they run this suite)
         if argv[0].endswith("python"):
             argv[0] = sys.executable
-        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+        done = subprocess.run(
+            argv, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600
+        )
         assert done.returncode == 0, f"{command}\n{done.stderr[-3000:]}"

@@ -139,7 +139,12 @@ def peak_world():
     season = [1.0] * 12
     season[1] = 2.0
     table = sectors(
-        shop={"cogs_ratio": 0.5, "seasonality": season, "network_purchase_share": 1.0, "supplier_sectors": ["wholesale"]},
+        shop={
+            "cogs_ratio": 0.5,
+            "seasonality": season,
+            "network_purchase_share": 1.0,
+            "supplier_sectors": ["wholesale"],
+        },
         wholesale={},
     )
     f = FirmState.blank(2, n_edges=1)
@@ -161,7 +166,9 @@ def lenders(card_enabled: bool = True) -> Channels:
         max_limit_cny=1e6,
         for_firms=True,
     )
-    cfg = ChannelsConfig(order=["own_cash", "platform", "credit_card"], lenders={"credit_card": card})
+    cfg = ChannelsConfig(
+        order=["own_cash", "platform", "credit_card"], lenders={"credit_card": card}
+    )
     return Channels(cfg, n_borrowers=2)
 
 
@@ -179,7 +186,9 @@ def info(n: int = 2) -> CreditInfo:
 def peak_month(platform_available: float, card_enabled: bool = True):
     f, net, table = peak_world()
     d = no_shocks(2)
-    fm = operate(f, net, table, d, step=1, calendar_month=1, stock_lead_months=1, revenue_persistence=0.0)
+    fm = operate(
+        f, net, table, d, step=1, calendar_month=1, stock_lead_months=1, revenue_persistence=0.0
+    )
     ch = lenders(card_enabled)
     ff = fund_firms(
         fm.gap_cny,
@@ -190,7 +199,16 @@ def peak_month(platform_available: float, card_enabled: bool = True):
         info=info(),
         step=1,
     )
-    st = settle(f, net, fm, ff.funded_cny, d, step=1, close_after_shortfall_months=3, exit_hazard_monthly=0.0)
+    st = settle(
+        f,
+        net,
+        fm,
+        ff.funded_cny,
+        d,
+        step=1,
+        close_after_shortfall_months=3,
+        exit_hazard_monthly=0.0,
+    )
     return f, fm, ff, st, ch
 
 
@@ -200,7 +218,9 @@ def test_peak_gap_with_an_ample_platform_limit_is_funded_at_the_platform_apr():
     assert fm.obligations_cny[0] == 12_000.0
     assert fm.gap_cny.tolist() == [1_500.0, 0.0]
     assert ff.by_step["platform"][0] == 1_500.0 and ff.unmet_cny[0] == 0.0
-    apr = balance_weighted_apr([ff.by_step["platform"], ff.by_step["credit_card"]], [PLATFORM_APR, ch.apr[0]])
+    apr = balance_weighted_apr(
+        [ff.by_step["platform"], ff.by_step["credit_card"]], [PLATFORM_APR, ch.apr[0]]
+    )
     assert apr[0] == pytest.approx(PLATFORM_APR)
     assert st.late_supplier_payments_cny[0] == 0.0 and not f.in_shortfall[0]
     assert st.network_receipts_cny[1] == 10_000.0  # the wholesaler is paid in full
@@ -211,7 +231,9 @@ def test_peak_gap_after_a_cut_to_zero_goes_to_a_costlier_channel_at_the_spread()
     f, fm, ff, st, ch = peak_month(platform_available=0.0)
     assert ff.by_step["platform"][0] == 0.0
     assert ff.by_step["credit_card"][0] == 1_500.0
-    apr = balance_weighted_apr([ff.by_step["platform"], ff.by_step["credit_card"]], [PLATFORM_APR, ch.apr[0]])
+    apr = balance_weighted_apr(
+        [ff.by_step["platform"], ff.by_step["credit_card"]], [PLATFORM_APR, ch.apr[0]]
+    )
     assert apr[0] == pytest.approx(PLATFORM_APR + SPREAD)  # the effective APR rises by the spread
     assert st.network_receipts_cny[1] == 10_000.0 and f.is_open.all()
     # Serviced like the platform's line: 1,500 x 20.6 % / 12 = 25.75 of interest.
@@ -321,7 +343,12 @@ def test_exit_winds_up_pays_what_it_can_and_suppliers_lose_the_rest():
     # A buys 5,000 from B on 30-day terms (due next month), sells 3,000 in cash, then
     # exits: it pays B 3,000 of the 5,000 it owes; B's bad debt is 2,000.
     table = sectors(
-        shop={"cogs_ratio": 0.5, "network_purchase_share": 1.0, "supplier_sectors": ["wholesale"], "payable_terms_months": 1},
+        shop={
+            "cogs_ratio": 0.5,
+            "network_purchase_share": 1.0,
+            "supplier_sectors": ["wholesale"],
+            "payable_terms_months": 1,
+        },
         wholesale={},
     )
     f = FirmState.blank(2, n_edges=1)
@@ -330,7 +357,9 @@ def test_exit_winds_up_pays_what_it_can_and_suppliers_lose_the_rest():
     net = SupplyNetwork.from_edges(2, [0], [1], [1.0])
     z = np.array([np.log(0.3) + 0.5, 0.0])
     table = dataclasses.replace(table, revenue_sigma=np.array([1.0, 0.0]))
-    _, st = one_month(f, net, table, 1, draws=no_shocks(2, z=z, u_exit=np.array([0.0, 1.0])), hazard=0.5)
+    _, st = one_month(
+        f, net, table, 1, draws=no_shocks(2, z=z, u_exit=np.array([0.0, 1.0])), hazard=0.5
+    )
     assert st.new_closure.tolist() == [True, False]
     assert st.closure_cause[0] == ClosureCause.EXIT
     assert st.edge_paid_cny[0] == 3_000.0
@@ -377,7 +406,9 @@ def test_model_firm_signals_flag_owners_before_their_peak():
     from sim.model import CreditMarketModel
     from tests.conftest import make_run
 
-    model = CreditMarketModel(make_run("population.n_borrowers=600", "scenario.start_calendar_month=9"))
+    model = CreditMarketModel(
+        make_run("population.n_borrowers=600", "scenario.start_calendar_month=9")
+    )
     model.step()  # September: retail's November 11.11 peak is within two months
     sig = model.firm_signals()
     f = model.firms
@@ -385,7 +416,9 @@ def test_model_firm_signals_flag_owners_before_their_peak():
     owners = f.owner[(f.sector == retail) & f.is_open]
     assert sig["owns_firm"][owners].all() and sig["peak_ahead"][owners].all()
     assert sig["owns_firm"].sum() == f.is_open.sum()
-    np.testing.assert_allclose(sig["cash_buffer_days"][f.owner[f.is_open]], f.buffer_days[f.is_open])
+    np.testing.assert_allclose(
+        sig["cash_buffer_days"][f.owner[f.is_open]], f.buffer_days[f.is_open]
+    )
     assert np.isnan(sig["cash_buffer_days"][~sig["owns_firm"]]).all()
     view = model.platform.portfolio_view()
     assert view.owns_firm.sum() == f.is_open.sum()

@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from sim.channels import Channels, CreditInfo
 from sim.config import ChannelsConfig
-from sim.funding import balance_weighted_apr, fund_firms, fund_households, repay_firm_debts, waterfall
+from sim.funding import (
+    balance_weighted_apr,
+    fund_firms,
+    fund_households,
+    repay_firm_debts,
+    waterfall,
+)
 from sim.model import CreditMarketModel
 from sim.policies.base import LimitDecision, LimitPolicy, PolicyConfig, PortfolioView
 from sim.policies.reasons import ReasonCode
@@ -35,7 +41,15 @@ def info(n: int = 1, **changes) -> CreditInfo:
 
 
 def test_waterfall_by_hand():
-    taken, unmet = waterfall(np.array([1_000.0, 1_000.0]), [np.array([300.0, 0.0]), np.array([0.0, 200.0]), np.array([500.0, 300.0]), np.array([1e6, 0.0])])
+    taken, unmet = waterfall(
+        np.array([1_000.0, 1_000.0]),
+        [
+            np.array([300.0, 0.0]),
+            np.array([0.0, 200.0]),
+            np.array([500.0, 300.0]),
+            np.array([1e6, 0.0]),
+        ],
+    )
     assert [t.tolist() for t in taken] == [[300.0, 0.0], [0.0, 200.0], [500.0, 300.0], [200.0, 0.0]]
     assert unmet.tolist() == [0.0, 500.0]
 
@@ -70,7 +84,9 @@ def all_in_apr(ch: Channels) -> np.ndarray:
     tier=st.sampled_from(TIERS),
     income=st.floats(2_000, 40_000),
 )
-def test_cost_ladder_a_platform_cut_never_lowers_the_effective_apr(gap, headroom, cut, tier, income):
+def test_cost_ladder_a_platform_cut_never_lowers_the_effective_apr(
+    gap, headroom, cut, tier, income
+):
     """With every channel open, less platform headroom means dearer funding, never cheaper."""
 
     def effective(platform_available: float) -> float:
@@ -100,7 +116,9 @@ def test_households_reach_only_the_lenders_that_serve_the_purpose():
     ch = Channels(ChannelsConfig(), 2)
     who = info(2, income_base_cny=[1_000.0, 1_000.0])
     # Row 0 needs 2,500 for essentials; row 1 wishes to borrow 2,500 for discretionary spending.
-    hf = fund_households(ch, np.arange(2), np.array([2_500.0, 0.0]), np.array([0.0, 2_500.0]), who, step=1)
+    hf = fund_households(
+        ch, np.arange(2), np.array([2_500.0, 0.0]), np.array([0.0, 2_500.0]), who, step=1
+    )
     lent = dict(zip(ch.names, hf.by_channel, strict=True))
     # Card 1,000 limit (990.09 after its 1 % fee), online A 500 (490.19), B 300 (291.26):
     # the rest of the essential need goes to the informal lender; wishes never do.
@@ -125,7 +143,16 @@ def test_firm_waterfall_order_and_the_bank_loan_one_month_later():
     assert ff.by_step["platform"][0] == 2_000.0  # then the platform line
     assert ff.by_step["bank_sme"][0] == 0.0  # the bank is still deciding
     assert ff.by_step["credit_card"][0] == 1_000.0  # the rest on the card
-    assert list(ff.by_step) == ["own_cash", "bank_sme", "supply_chain", "platform", "credit_card", "online_lender_a", "online_lender_b", "informal"]
+    assert list(ff.by_step) == [
+        "own_cash",
+        "bank_sme",
+        "supply_chain",
+        "platform",
+        "credit_card",
+        "online_lender_a",
+        "online_lender_b",
+        "informal",
+    ]
     assert ch.books[ch.index("bank_sme")].open_step[0] == 2  # applied this month
     nxt = fund_firms(np.array([4_000.0]), step=2, **args)
     assert nxt.by_step["own_cash"][0] == 1_000.0
@@ -138,6 +165,7 @@ def test_firm_repays_the_dearest_debt_first_including_its_platform_draws():
     card, informal = ch.index("credit_card"), ch.index("informal")
     ch.books[card].balance_cny[0] = 500.0
     ch.books[informal].balance_cny[0] = 1_000.0  # 15.4 % + 2 % a month: the dearest
+    ch.touch(np.array([0]))
     channel_paid, platform_paid = repay_firm_debts(
         np.array([2_500.0]),
         owners=np.array([0]),
@@ -177,7 +205,9 @@ class CutOnce(LimitPolicy):
             who = view.is_open & view.owns_firm & view.firm_peak_ahead
         new = np.where(who, 0.0, view.limit_cny)
         final = self.clip(new, view)
-        reason = np.where(final != view.limit_cny, ReasonCode.PORTFOLIO_EXPOSURE_CAP, 0).astype(np.int8)
+        reason = np.where(final != view.limit_cny, ReasonCode.PORTFOLIO_EXPOSURE_CAP, 0).astype(
+            np.int8
+        )
         return LimitDecision(final, reason)
 
 
@@ -188,7 +218,7 @@ def month_apr(model: CreditMarketModel) -> tuple[np.ndarray, np.ndarray]:
         model.last_servicing.interest_cny
         + model.channels.charged_cny
         + t.household_channel_fees_cny
-        + t.firm_channel_fees_cny
+        + t.per_borrower("firm_channel_fees_cny", model.firms.owner)
     )
     debt = model.borrowers.balance_cny + model.channels.balance_total()
     return np.divide(12 * cost, debt, out=np.full(debt.shape, np.nan), where=debt > 0), debt
@@ -198,7 +228,9 @@ def test_model_cut_never_lowers_a_borrowers_effective_apr_the_next_month():
     """Cost ladder in the model: after a cut to the balance, nobody borrows cheaper."""
     overrides = ("population.n_borrowers=3000", "seed=5", "policy=static")
     base = CreditMarketModel(make_run(*overrides), create_agents=False)
-    cut = CreditMarketModel(make_run(*overrides), policy=CutOnce(CutConfig(month=6)), create_agents=False)
+    cut = CreditMarketModel(
+        make_run(*overrides), policy=CutOnce(CutConfig(month=6)), create_agents=False
+    )
     base.run(7)  # the cut lands in the review of month 6; month 7 is the first after it
     cut.run(7)
     apr_b, debt_b = month_apr(base)
@@ -218,7 +250,9 @@ def test_model_cut_before_the_peak_pushes_sole_traders_to_dearer_lenders_and_lat
     overrides = ("population.n_borrowers=4000", "seed=3", "n_months=14")
     static = CreditMarketModel(make_run(*overrides, "policy=static"), create_agents=False).run()
     policy = CutOnce(CutConfig(only_sole_traders_before_peak=True))
-    cut = CreditMarketModel(make_run(*overrides, "policy=static"), policy=policy, create_agents=False).run()
+    cut = CreditMarketModel(
+        make_run(*overrides, "policy=static"), policy=policy, create_agents=False
+    ).run()
     a, b = static.monthly_table(), cut.monthly_table()
     assert b["firm_platform_draws_cny"].sum() < 0.8 * a["firm_platform_draws_cny"].sum()
     assert b["firm_channel_draws_cny"].sum() > a["firm_channel_draws_cny"].sum()

@@ -21,7 +21,9 @@ def reasons_by_borrower(model: CreditMarketModel) -> dict[str, np.ndarray]:
 
 def test_behaviour_rules_cuts_immediate_repayers_not_steady_instalment_payers():
     """M2: borrow-and-repay-at-once users get cut; stable on-time users do not."""
-    model = CreditMarketModel(make_run("policy=behaviour_rules", "population.n_borrowers=4000")).run()
+    model = CreditMarketModel(
+        make_run("policy=behaviour_rules", "population.n_borrowers=4000")
+    ).run()
     s = model.borrowers
     counts = reasons_by_borrower(model)
     zero = np.zeros(s.n, dtype=int)
@@ -34,7 +36,10 @@ def test_behaviour_rules_cuts_immediate_repayers_not_steady_instalment_payers():
     assert np.median(s.limit_cny[immediate] / s.initial_limit_cny[immediate]) < 0.9
     # Steady instalment payers who never missed a payment and never hit another rule.
     instalment = s.behaviour_type == BehaviourType.INSTALMENT
-    other = sum(counts.get(r, zero) for r in ("DELINQUENCY", "HIGH_RISK_TRANSACTION", "THIN_HISTORY", "LOW_SPENDING_DIVERSITY"))
+    other = sum(
+        counts.get(r, zero)
+        for r in ("DELINQUENCY", "HIGH_RISK_TRANSACTION", "THIN_HISTORY", "LOW_SPENDING_DIVERSITY")
+    )
     steady = instalment & (other == 0) & ~s.defaulted
     assert steady.sum() > 20
     assert early_cuts[instalment].sum() == 0
@@ -64,10 +69,16 @@ def test_early_repayment_and_draw_counts_are_recorded_per_borrower():
 
 def test_savvy_transactors_avoid_early_repayment_cuts():
     """M10: the same borrowers, savvy instead of naive, are cut less for early repayment."""
-    naive = CreditMarketModel(make_run("policy=behaviour_rules", "population.savvy_share=0.0", "seed=5")).run()
-    savvy = CreditMarketModel(make_run("policy=behaviour_rules", "population.savvy_share=1.0", "seed=5")).run()
+    naive = CreditMarketModel(
+        make_run("policy=behaviour_rules", "population.savvy_share=0.0", "seed=5")
+    ).run()
+    savvy = CreditMarketModel(
+        make_run("policy=behaviour_rules", "population.savvy_share=1.0", "seed=5")
+    ).run()
     transactor = naive.borrowers.behaviour_type == BehaviourType.TRANSACTOR
-    np.testing.assert_array_equal(transactor, savvy.borrowers.behaviour_type == BehaviourType.TRANSACTOR)
+    np.testing.assert_array_equal(
+        transactor, savvy.borrowers.behaviour_type == BehaviourType.TRANSACTOR
+    )
     zero = np.zeros(naive.borrowers.n, dtype=int)
     cuts_naive = reasons_by_borrower(naive).get("EARLY_REPAYMENT", zero)[transactor].sum()
     cuts_savvy = reasons_by_borrower(savvy).get("EARLY_REPAYMENT", zero)[transactor].sum()

@@ -33,7 +33,10 @@ def step_with_checks(model: CreditMarketModel, months: int):
         cash_before = firms.cash_cny.copy()
         channel_before = np.array([b.balance_cny.sum() for b in ch.books])
         system_before = (
-            s.savings_cny.sum() + firms.cash_cny.sum() + model.platform_cash_cny + ch.lender_cash_cny.sum()
+            s.savings_cny.sum()
+            + firms.cash_cny.sum()
+            + model.platform_cash_cny
+            + ch.lender_cash_cny.sum()
         )
         missed_before = s.missed.copy()
         defaulted_before = s.defaulted.copy()
@@ -76,8 +79,8 @@ def step_with_checks(model: CreditMarketModel, months: int):
             - h.other_payment_cny
             - h.consumption_cny
             + t.household_channel_draws_cny
-            + t.owner_draw_cny
-            - t.owner_injection_cny
+            + t.per_borrower("owner_draw_cny", firms.owner)
+            - t.per_borrower("owner_injection_cny", firms.owner)
             - t.household_prepay_cny
         )
         np.testing.assert_allclose(s.savings_cny, expected, atol=0.011)
@@ -92,15 +95,23 @@ def step_with_checks(model: CreditMarketModel, months: int):
             - st.fixed_paid_cny
             - st.supplier_paid_outside_cny
             - st.supplier_paid_network_cny
-            - t.firm_channel_repaid_cny[owners]
-            - t.firm_platform_repaid_cny[owners]
-            - t.owner_draw_cny[owners]
+            - t.firm_channel_repaid_cny
+            - t.firm_platform_repaid_cny
+            - t.owner_draw_cny
         )
         np.testing.assert_allclose(firms.cash_cny, expected_cash, atol=0.011)
-        np.testing.assert_allclose(ff.by_step["own_cash"], t.owner_injection_cny[owners], atol=0.0)
+        np.testing.assert_allclose(ff.by_step["own_cash"], t.owner_injection_cny, atol=0.0)
+        assert (t.per_borrower("owner_draw_cny", owners)[owners] == t.owner_draw_cny).all()
+        # Sparse per-borrower channel totals equal the full sums over the channel tables.
+        np.testing.assert_array_equal(ch.balance_total(), ch.balance_cny.sum(axis=0))
+        np.testing.assert_allclose(ch.due_total(), ch.min_due_cny.sum(axis=0), atol=0.006)
+        np.testing.assert_array_equal(ch.lenders_count(), (ch.balance_cny > 0).sum(axis=0))
         # The whole system: households + firms + lenders' cash, against the outside world.
         system_after = (
-            s.savings_cny.sum() + firms.cash_cny.sum() + model.platform_cash_cny + ch.lender_cash_cny.sum()
+            s.savings_cny.sum()
+            + firms.cash_cny.sum()
+            + model.platform_cash_cny
+            + ch.lender_cash_cny.sum()
         )
         outside = (
             h.income_cny.sum()
@@ -113,9 +124,13 @@ def step_with_checks(model: CreditMarketModel, months: int):
         )
         assert system_after - system_before == pytest.approx(outside, rel=1e-9, abs=1e-3)
         # Network payments are one firm's outflow and another's collection.
-        assert st.network_receipts_cny.sum() == pytest.approx(st.supplier_paid_network_cny.sum(), abs=1e-6)
+        assert st.network_receipts_cny.sum() == pytest.approx(
+            st.supplier_paid_network_cny.sum(), abs=1e-6
+        )
         # Invariants.
-        assert (s.balance_cny >= 0).all() and (s.limit_cny >= 0).all() and (s.savings_cny >= 0).all()
+        assert (
+            (s.balance_cny >= 0).all() and (s.limit_cny >= 0).all() and (s.savings_cny >= 0).all()
+        )
         assert (firms.cash_cny >= 0).all()
         for book in ch.books:
             assert (book.balance_cny >= 0).all()
@@ -268,7 +283,9 @@ def test_common_random_numbers_for_firm_revenues():
 
 def test_borrower_population_unchanged_by_firms():
     """Firms are drawn after the borrowers: the borrower population is the same without them."""
-    with_firms = CreditMarketModel(make_run("seed=2", "population.n_borrowers=500"), create_agents=False)
+    with_firms = CreditMarketModel(
+        make_run("seed=2", "population.n_borrowers=500"), create_agents=False
+    )
     without = CreditMarketModel(
         make_run("seed=2", "population.n_borrowers=500", "firms.owner_share=0"), create_agents=False
     )

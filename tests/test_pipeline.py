@@ -25,7 +25,11 @@ SMALL = ["population.n_borrowers=300", "n_months=3", "output.plots=false"]
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "experiments.run", *args], cwd=cwd, capture_output=True, text=True, env=env
+        [sys.executable, "-m", "experiments.run", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
     )
 
 
@@ -47,7 +51,9 @@ def test_single_run_writes_every_output_under_the_hydra_folder(tmp_path: Path):
         assert (out / f"{name}.parquet").is_file()
     assert (out / "portfolio.png").is_file() and (out / "resolved_config.yaml").is_file()
     info = json.loads((out / "run_info.json").read_text())
-    assert info["seed"] == 0 and info["policy"] == "behaviour_rules" and len(info["config_hash"]) == 16
+    assert (
+        info["seed"] == 0 and info["policy"] == "behaviour_rules" and len(info["config_hash"]) == 16
+    )
     assert "limitlab_version" in info and "git_commit" in info
     summary = pd.read_parquet(out / "summary.parquet")
     assert len(summary) == 1 and summary.loc[0, "seed"] == 0
@@ -66,7 +72,13 @@ def test_invalid_config_fails_fast_with_the_field_name(tmp_path: Path):
 
 def test_sweep_seeds_resume_and_reproducibility(tmp_path: Path):
     sweep = tmp_path / "sweep"
-    args = ["-m", "policy=static,behaviour_rules", "seed=range(0,2)", *SMALL, f"hydra.sweep.dir={sweep}"]
+    args = [
+        "-m",
+        "policy=static,behaviour_rules",
+        "seed=range(0,2)",
+        *SMALL,
+        f"hydra.sweep.dir={sweep}",
+    ]
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     runs = sorted(p.parent for p in sweep.rglob(COMPLETE_MARKER))
@@ -96,7 +108,12 @@ def test_sweep_seeds_resume_and_reproducibility(tmp_path: Path):
 def test_joblib_launcher_gives_the_same_results_as_the_basic_launcher(tmp_path: Path):
     args = ["-m", "policy=static,behaviour_rules", "seed=3", *SMALL]
     basic = run_cli(*args, f"hydra.sweep.dir={tmp_path / 'basic'}")
-    joblib = run_cli(*args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path / 'joblib'}")
+    joblib = run_cli(
+        *args,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={tmp_path / 'joblib'}",
+    )
     assert basic.returncode == 0 and joblib.returncode == 0, joblib.stderr
     assert digests(tmp_path / "basic") == digests(tmp_path / "joblib")
     assert len(digests(tmp_path / "basic")) == 2 * len(RUN_TABLES)
@@ -121,7 +138,9 @@ def test_interrupted_run_leaves_no_complete_marker(tmp_path: Path, monkeypatch: 
     assert not run_is_complete(tmp_path)
     assert not list(tmp_path.glob(".tmp-*"))
     monkeypatch.setattr(io, "write_parquet_atomic", real)
-    out, ran = run_to_folder(run, tmp_path, resolved=resolved, resolved_yaml="seed: 0\n", run_id="r", resume=True)
+    out, ran = run_to_folder(
+        run, tmp_path, resolved=resolved, resolved_yaml="seed: 0\n", run_id="r", resume=True
+    )
     assert ran and run_is_complete(tmp_path, config_hash(resolved))
     # A complete run of another config does not count as done.
     assert not run_is_complete(tmp_path, config_hash({"seed": 1}))
@@ -153,8 +172,12 @@ def test_memory_stays_flat_over_a_long_sequential_sweep(tmp_path: Path):
 
     rss = {}
     for i in range(1, 31):
-        run = make_run(f"seed={i}", "population.n_borrowers=2000", "n_months=12", "output.plots=true")
-        run_to_folder(run, tmp_path / f"run{i}", resolved={"seed": i}, resolved_yaml="", run_id=str(i))
+        run = make_run(
+            f"seed={i}", "population.n_borrowers=2000", "n_months=12", "output.plots=true"
+        )
+        run_to_folder(
+            run, tmp_path / f"run{i}", resolved={"seed": i}, resolved_yaml="", run_id=str(i)
+        )
         assert plt.get_fignums() == []
         rss[i] = rss_mb()
     assert rss[30] <= 1.2 * rss[5], rss
@@ -163,12 +186,19 @@ def test_memory_stays_flat_over_a_long_sequential_sweep(tmp_path: Path):
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["submitit_local", "ray"])
 def test_cluster_launchers_match_the_basic_launcher(tmp_path: Path, launcher: str):
-    module = {"submitit_local": "hydra_plugins.hydra_submitit_launcher", "ray": "hydra_plugins.hydra_ray_launcher"}
+    module = {
+        "submitit_local": "hydra_plugins.hydra_submitit_launcher",
+        "ray": "hydra_plugins.hydra_ray_launcher",
+    }
     if importlib.util.find_spec(module[launcher]) is None:
         pytest.skip(f"the {launcher} launcher extra is not installed")
     args = ["-m", "policy=static,behaviour_rules", "seed=range(0,2)", *SMALL]
     basic = run_cli(*args, f"hydra.sweep.dir={tmp_path / 'basic'}")
-    extra = ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"] if launcher == "submitit_local" else ["hydra/launcher=ray"]
+    extra = (
+        ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"]
+        if launcher == "submitit_local"
+        else ["hydra/launcher=ray"]
+    )
     other = run_cli(*args, *extra, f"hydra.sweep.dir={tmp_path / launcher}")
     assert basic.returncode == 0, basic.stderr
     assert other.returncode == 0, other.stderr

@@ -37,7 +37,9 @@ def test_joint_structure_is_kept_row_by_row(uci):
     cfg = PopulationConfig(n_borrowers=2000, cny_per_twd=1.0)
     s = build_population(uci, cfg, np.random.default_rng(1))
     pairs = set(zip(uci["LIMIT_BAL"].astype(float), uci["AGE"], strict=True))
-    assert all((lim, age) in pairs for lim, age in zip(s.initial_limit_cny, s.age_years, strict=True))
+    assert all(
+        (lim, age) in pairs for lim, age in zip(s.initial_limit_cny, s.age_years, strict=True)
+    )
 
 
 def test_uci_september_start_keeps_repayment_status(uci):
@@ -55,13 +57,22 @@ def test_uci_september_start_keeps_repayment_status(uci):
 
 def test_classify_behaviour_hand_cases():
     base = {"ID": 1, "LIMIT_BAL": 10_000, "SEX": 1, "EDUCATION": 1, "MARRIAGE": 1, "AGE": 30}
+
     def row(status, bills, pays):
         r = dict(base)
-        r.update({c: v for c, v in zip(["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"], status, strict=True)})
+        r.update(
+            {
+                c: v
+                for c, v in zip(
+                    ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"], status, strict=True
+                )
+            }
+        )
         r.update({f"BILL_AMT{k + 1}": v for k, v in enumerate(bills)})
         r.update({f"PAY_AMT{k + 1}": v for k, v in enumerate(pays)})
         r["default payment next month"] = 0
         return r
+
     df = pd.DataFrame(
         [
             row([-1] * 6, [1000] * 6, [1000] * 6),  # pays every bill in full

@@ -75,7 +75,9 @@ def test_every_parameter_has_a_source(path: Path):
         if commented(text, key):
             continue
         missing.append(full)
-    assert not missing, f"parameters without a documented source (add a row to conf/PROVENANCE.md): {missing}"
+    assert not missing, (
+        f"parameters without a documented source (add a row to conf/PROVENANCE.md): {missing}"
+    )
 
 
 def test_a_new_undocumented_parameter_is_caught(tmp_path: Path):

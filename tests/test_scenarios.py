@@ -16,7 +16,14 @@ SCENARIOS = sorted(p.stem for p in (Path(CONF_DIR) / "scenario").glob("*.yaml"))
 
 
 def test_scenario_library_is_complete():
-    expected = {"baseline", "downturn", "covid_shock", "funding_squeeze", "apr_cap", "peak_season_stress"}
+    expected = {
+        "baseline",
+        "downturn",
+        "covid_shock",
+        "funding_squeeze",
+        "apr_cap",
+        "peak_season_stress",
+    }
     assert expected <= set(SCENARIOS)
 
 
@@ -24,7 +31,13 @@ def test_scenario_library_is_complete():
 @pytest.mark.parametrize("policy", policy_names())
 def test_every_scenario_policy_pair_runs(scenario, policy):
     run = load_run_config(
-        [f"scenario={scenario}", f"policy={policy}", "population.n_borrowers=400", "n_months=4", "output.plots=false"]
+        [
+            f"scenario={scenario}",
+            f"policy={policy}",
+            "population.n_borrowers=400",
+            "n_months=4",
+            "output.plots=false",
+        ]
     )
     model = CreditMarketModel(run, create_agents=False).run()
     table = model.monthly_table()
@@ -54,7 +67,9 @@ def test_calendar_wraps_and_seasonality():
 
 
 def test_apr_cap_caps_platform_pricing():
-    capped = CreditMarketModel(load_run_config(["scenario=apr_cap", "population.n_borrowers=2000"]), create_agents=False)
+    capped = CreditMarketModel(
+        load_run_config(["scenario=apr_cap", "population.n_borrowers=2000"]), create_agents=False
+    )
     free = CreditMarketModel(load_run_config(["population.n_borrowers=2000"]), create_agents=False)
     capped.run(3)
     free.run(3)
@@ -67,7 +82,14 @@ def test_apr_cap_caps_platform_pricing():
 
 def test_funding_squeeze_tightens_exposure_cap_and_costs_more():
     base = load_run_config(["policy=exposure_cap", "population.n_borrowers=1500", "n_months=6"])
-    squeeze = load_run_config(["policy=exposure_cap", "scenario=funding_squeeze", "population.n_borrowers=1500", "n_months=6"])
+    squeeze = load_run_config(
+        [
+            "policy=exposure_cap",
+            "scenario=funding_squeeze",
+            "population.n_borrowers=1500",
+            "n_months=6",
+        ]
+    )
     a = CreditMarketModel(base, create_agents=False).run().monthly_table()
     b = CreditMarketModel(squeeze, create_agents=False).run().monthly_table()
     assert b["limit_cuts"].sum() > a["limit_cuts"].sum()

@@ -40,7 +40,9 @@ def test_jiebei_baseline_delinquency_matches_ants_book(baseline_runs):
 
 
 def test_delinquency_deepens_roll_30_60_below_60_90(baseline_runs):
-    rates = pd.concat([roll_rates(m.transitions_table(), steps=range(13, 37)) for m in baseline_runs], axis=1)
+    rates = pd.concat(
+        [roll_rates(m.transitions_table(), steps=range(13, 37)) for m in baseline_runs], axis=1
+    )
     mean = rates.mean(axis=1)
     assert mean["30-59->60-89"] < mean["60-89->90+"]
 
@@ -60,7 +62,15 @@ def test_utilisation_has_a_heavy_right_tail(baseline_runs):
 
 def test_covid_shock_raises_30_plus_about_1_7x_then_recovers():
     """C2: Ant's 30+ DPD rose from 1.76 % to 3.01 % (1.7x) from Jan to May 2020, then eased."""
-    curves = np.mean([run("scenario=covid_shock", f"seed={s}", "n_months=30").monthly_table()["dpd30_share"].to_numpy() for s in SEEDS], axis=0)
+    curves = np.mean(
+        [
+            run("scenario=covid_shock", f"seed={s}", "n_months=30")
+            .monthly_table()["dpd30_share"]
+            .to_numpy()
+            for s in SEEDS
+        ],
+        axis=0,
+    )
     before = curves[9:12].mean()  # months 10-12, before the shock in month 13
     after_four = curves[15]  # month 16: the fourth month of the shock
     assert 1.4 <= after_four / before <= 2.1
@@ -73,7 +83,9 @@ def test_borrowing_responds_more_to_limit_increases_for_high_pd_borrowers():
     """F2: the marginal propensity to borrow out of a limit increase falls with credit quality."""
     ratios = []
     for seed in SEEDS:
-        cfg = load_run_config(["policy=static", f"seed={seed}", "n_months=12", "output.plots=false"])
+        cfg = load_run_config(
+            ["policy=static", f"seed={seed}", "n_months=12", "output.plots=false"]
+        )
         control = CreditMarketModel(cfg, create_agents=False)
         treated = CreditMarketModel(cfg, create_agents=False)
         pd0 = control.borrowers.pd_12m.copy()
@@ -82,7 +94,9 @@ def test_borrowing_responds_more_to_limit_increases_for_high_pd_borrowers():
         control.run()
         treated.run()
         keep = ~control.borrowers.defaulted & ~treated.borrowers.defaulted & (raise_cny > 0)
-        mpb = (treated.borrowers.balance_cny - control.borrowers.balance_cny)[keep] / raise_cny[keep]
+        mpb = (treated.borrowers.balance_cny - control.borrowers.balance_cny)[keep] / raise_cny[
+            keep
+        ]
         low, high = np.quantile(pd0[keep], [1 / 3, 2 / 3])
         ratios.append((mpb[pd0[keep] >= high].mean(), mpb[pd0[keep] <= low].mean()))
     high_pd, low_pd = np.mean(ratios, axis=0)

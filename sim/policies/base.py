@@ -16,8 +16,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.policies.reasons import ReasonCode
-
 
 @dataclass(frozen=True)
 class PortfolioView:
@@ -242,7 +240,11 @@ class LimitPolicy(ABC):
         out = np.where(
             proposed < limit,
             np.minimum(limit, np.maximum(proposed, cut_floor)),
-            np.where(proposed > limit, np.maximum(limit, np.minimum(proposed, self.config.max_limit_cny)), limit),
+            np.where(
+                proposed > limit,
+                np.maximum(limit, np.minimum(proposed, self.config.max_limit_cny)),
+                limit,
+            ),
         )
         out = np.round(out, 2)
         out = np.where(np.abs(out - limit) < 0.005, limit, out)

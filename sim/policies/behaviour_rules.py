@@ -128,9 +128,7 @@ class BehaviourRulesPolicy(LimitPolicy):
         cut(view.dpd >= c.delinquency_dpd, c.delinquency_cut, ReasonCode.DELINQUENCY)
         high_risk = view.high_risk_flag & undecided
         # Remember the pre-cut limit once (a second flag does not overwrite it).
-        self._restore_limit_cny = np.where(
-            high_risk & ~temp_active, limit, self._restore_limit_cny
-        )
+        self._restore_limit_cny = np.where(high_risk & ~temp_active, limit, self._restore_limit_cny)
         cut(view.high_risk_flag, c.high_risk_cut, ReasonCode.HIGH_RISK_TRANSACTION)
         cut(
             can_cut & (view.early_repayments_3m >= c.early_repayment_threshold),
@@ -152,7 +150,10 @@ class BehaviourRulesPolicy(LimitPolicy):
             * np.where(low_div, 1.0 - c.low_diversity_cut, 1.0)
         )
         above = undecided & (limit > target + 0.005)
-        for mask, code in ((thin, ReasonCode.THIN_HISTORY), (low_div, ReasonCode.LOW_SPENDING_DIVERSITY)):
+        for mask, code in (
+            (thin, ReasonCode.THIN_HISTORY),
+            (low_div, ReasonCode.LOW_SPENDING_DIVERSITY),
+        ):
             hit = above & mask & undecided
             new[hit] = target[hit]
             reason[hit] = code

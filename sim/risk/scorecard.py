@@ -309,7 +309,9 @@ class Scorecard:
             ValueError: not exactly six columns.
         """
         if len(columns) != len(self.feature_names):
-            raise ValueError(f"Scorecard: expected {len(self.feature_names)} columns, got {len(columns)}")
+            raise ValueError(
+                f"Scorecard: expected {len(self.feature_names)} columns, got {len(columns)}"
+            )
         per_unit = self.coef_per_unit
         out = np.full(columns[0].shape, self.intercept - float(per_unit @ self.feature_mean))
         for w, col in zip(per_unit, columns, strict=True):
