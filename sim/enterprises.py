@@ -357,7 +357,6 @@ def build_firms(
     rng: np.random.Generator,
     *,
     start_calendar_month: int = 1,
-    peak_multiplier: float = 1.0,
 ) -> tuple[FirmState, SupplyNetwork, SectorTable]:
     """Create the firms, attach them to owners, build the supply network.
 
@@ -373,8 +372,8 @@ def build_firms(
         income_base_cny: ``(n_borrowers,)`` base monthly incomes (the owners' scale).
         config: the ``firms`` config.
         rng: the population stream.
-        start_calendar_month: calendar month of simulated month 1.
-        peak_multiplier: the scenario's ``firm_peak_multiplier``.
+        start_calendar_month: calendar month of simulated month 1 (the receivables and
+            payables at the start follow the sector calendars of the months before).
 
     Returns:
         ``(firms, network, sectors)``.
@@ -456,7 +455,6 @@ def build_firms(
     outflow = round_cny(cogs * total_base + fixed)
     outflow_hist = np.repeat(outflow[None, :], config.outflow_window_months, axis=0)
     cash = round_cny(target * outflow / DAYS_PER_MONTH)
-    del peak_multiplier  # the steady state is built on the sector calendars
     firms = FirmState(
         owner=owner,
         sector=sector,

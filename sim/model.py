@@ -156,7 +156,6 @@ class CreditMarketModel(mesa.Model):
             config.firms,
             self.rngs["population"],
             start_calendar_month=sc.start_calendar_month,
-            peak_multiplier=sc.firm_peak_multiplier,
         )
         self.owner_at_start = np.zeros(n, dtype=bool)
         self.owner_at_start[self.firms.owner] = True

@@ -318,3 +318,17 @@ def test_limit_events_match_limit_changes():
     history = agent.limit_history()
     assert len(history) == int((ev["borrower_id"] == bid).sum())
     assert set(history.columns) == {"step", "old_limit_cny", "new_limit_cny", "reason"}
+
+
+def test_a_finished_model_is_freed_and_agent_ids_stay_unique():
+    """Mesa 3.3 keys its agent-id counters by model; ours are weak, so sweeps don't leak."""
+    import gc
+    import weakref
+
+    model = CreditMarketModel(make_run("population.n_borrowers=50", "n_months=1")).run()
+    ids = [a.unique_id for a in model.agents]
+    assert len(ids) == len(set(ids)) == 50 + model.firms.n + 1
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
