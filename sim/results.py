@@ -257,7 +257,8 @@ def distribution_table(model: CreditMarketModel) -> pd.DataFrame:
 
     Returns:
         Columns ``group`` ("income_decile", "segment" (household / sole_trader),
-        "behaviour_type", "sector" (sole traders by their firm's sector)), ``level``,
+        "behaviour_type", "sector" (sole traders by their firm's sector), and "arm"
+        (champion / challenger, for the ``champion_challenger`` policy)), ``level``,
         ``n_borrowers``, ``limit_cuts``, ``limit_raises``, ``cut_share`` (share with at
         least one cut), ``default_rate``, ``effective_apr`` (all lenders, with fees),
         ``platform_effective_apr``, ``interest_fees_share_of_income``,
@@ -279,6 +280,10 @@ def distribution_table(model: CreditMarketModel) -> pd.DataFrame:
         + _group_rows(model, "behaviour_type", type_names[s.behaviour_type])
         + _sector_rows(model)
     )
+    arm = getattr(model.platform.policy, "arm", None)
+    if arm is not None:
+        # Champion/challenger: outcomes per arm of the randomised test.
+        rows += _group_rows(model, "arm", np.where(np.asarray(arm) == 1, "challenger", "champion"))
     return pd.DataFrame(rows)
 
 

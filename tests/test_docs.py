@@ -18,7 +18,12 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_expected_notebooks_exist():
     names = {p.name for p in NOTEBOOKS}
-    assert {"01-quickstart.ipynb", "02-policy-comparison.ipynb"} <= names
+    assert {
+        "01-quickstart.ipynb",
+        "02-policy-comparison.ipynb",
+        "03-calibration-and-validation.ipynb",
+        "04-sme-cash-flow-stress.ipynb",
+    } <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

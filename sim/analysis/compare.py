@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from sim import io
+from sim.results import HEADLINE_METRICS
 
 __all__ = [
     "HEADLINE_METRICS",
@@ -45,23 +46,6 @@ __all__ = [
     "summarise",
 ]
 
-HEADLINE_METRICS: tuple[str, ...] = (
-    "cumulative_default_rate",
-    "peak_ead_cny",
-    "mean_ead_cny",
-    "expected_loss_cny",
-    "realised_loss_cny",
-    "dpd90_share",
-    "effective_apr",
-    "interest_fees_share_of_income",
-    "high_cost_channel_share",
-    "unmet_credit_need_cny",
-    "median_cash_buffer_days",
-    "share_buffer_under_15d",
-    "closure_rate",
-    "late_supplier_payments_cny",
-    "platform_net_interest_income_cny",
-)
 """The 15 headline metrics of ``summary.parquet``, in file order.
 
 Families: default exposure (``cumulative_default_rate`` .. ``dpd90_share``; fractions
