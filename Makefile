@@ -44,3 +44,6 @@ validate: $(STAMP)
 
 calibrate: $(STAMP)
 	$(PY) -m experiments.calibrate
+
+readme-figure: $(STAMP)
+	$(PY) -m experiments.readme_figure
