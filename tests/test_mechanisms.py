@@ -84,3 +84,33 @@ def test_savvy_transactors_avoid_early_repayment_cuts():
     cuts_savvy = reasons_by_borrower(savvy).get("EARLY_REPAYMENT", zero)[transactor].sum()
     assert cuts_naive > 100
     assert cuts_savvy == 0
+
+
+def test_race_to_default_raises_exposure_at_default():
+    """Qi (2009): borrowers under stress draw their remaining limit before defaulting."""
+    ead = {}
+    for prob in (0.0, 1.0):
+        run = make_run(
+            "policy=static",
+            "population.n_borrowers=4000",
+            "n_months=18",
+            f"population.behaviour.race_to_default_prob={prob}",
+            "population.behaviour.job_loss_prob_monthly=0.02",
+        )
+        table = CreditMarketModel(run, create_agents=False).run().monthly_table()
+        ead[prob] = table["ead_at_default_cny"].sum() / max(table["default_count"].sum(), 1)
+    # Everyone who races draws the rest of the line, so the mean EAD per default rises.
+    assert ead[1.0] > 1.03 * ead[0.0]
+
+
+def test_champion_challenger_reports_outcomes_per_arm():
+    from sim.results import distribution_table
+
+    model = CreditMarketModel(make_run("policy=champion_challenger", "population.n_borrowers=3000")).run()
+    table = distribution_table(model)
+    arms = table[table["group"] == "arm"].set_index("level")
+    assert set(arms.index) == {"champion", "challenger"}
+    share = arms.loc["challenger", "n_borrowers"] / arms["n_borrowers"].sum()
+    se = np.sqrt(0.2 * 0.8 / 3000)
+    assert abs(share - 0.2) < 4 * se
+    assert arms["limit_cuts"].sum() > 0
