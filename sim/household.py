@@ -27,6 +27,7 @@ repayments - other_payment - consumption``, per borrower, to the cent.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ from scipy import stats
 
 from sim.config import BehaviourConfig
 from sim.scenarios import MacroState
-from sim.state import RECENT_MONTHS, BehaviourType, BorrowerState, round_cny
+from sim.state import RECENT_MONTHS, BehaviourType, BorrowerState, round_cny, round_cny_inplace
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,9 @@ class WorldDraws:
         u_skip: uniform, delinquent-prone borrowers skipping a payment.
         u_race: uniform, race to default.
         u_high_risk: uniform, high-risk transaction flag.
-        k_line_draws: Poisson count of a transactor's line uses this month.
+        u_line_draws: uniform, turned into the Poisson count of a transactor's line uses
+            this month by inverse CDF (:meth:`line_draws`).
+        line_draws_cdf: ``(64,)`` Poisson CDF used for that transform.
     """
 
     u_job: np.ndarray
@@ -63,7 +66,19 @@ class WorldDraws:
     u_skip: np.ndarray
     u_race: np.ndarray
     u_high_risk: np.ndarray
-    k_line_draws: np.ndarray
+    u_line_draws: np.ndarray
+    line_draws_cdf: np.ndarray
+
+    def line_draws(self, rows: np.ndarray) -> np.ndarray:
+        """Poisson counts of line uses for ``rows`` (int16, same shape as ``rows``).
+
+        Inverse CDF of the row's uniform: same distribution as a Poisson draw at a fraction
+        of the cost, and only the rows that can use the line pay for the transform (the
+        uniform itself is drawn for every row, so draws stay common across policies).
+        """
+        return np.searchsorted(self.line_draws_cdf, self.u_line_draws[rows], side="right").astype(
+            np.int16
+        )
 
 
 def draw_world(rng: np.random.Generator, n: int, behaviour: BehaviourConfig) -> WorldDraws:
@@ -75,12 +90,10 @@ def draw_world(rng: np.random.Generator, n: int, behaviour: BehaviourConfig) -> 
         behaviour: household parameters (only the transactor draw rate is used).
 
     Returns:
-        The month's draws (float32 uniforms/normals, int64 counts).
+        The month's draws (float64 uniforms, float32 normals and exponentials).
     """
     u = rng.random((6, n))
     z = rng.standard_normal((3, n), dtype=np.float32)
-    # Poisson counts by inverse CDF from a uniform: same distribution, a fraction of the cost.
-    cdf = stats.poisson.cdf(np.arange(64), behaviour.transactor_draws_per_month)
     return WorldDraws(
         u_job=u[0],
         z_income=z[0],
@@ -91,8 +104,17 @@ def draw_world(rng: np.random.Generator, n: int, behaviour: BehaviourConfig) -> 
         u_skip=u[2],
         u_race=u[3],
         u_high_risk=u[4],
-        k_line_draws=np.searchsorted(cdf, u[5], side="right").astype(np.int16),
+        u_line_draws=u[5],
+        line_draws_cdf=_poisson_cdf(behaviour.transactor_draws_per_month),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _poisson_cdf(rate: float) -> np.ndarray:
+    """CDF of Poisson(``rate``) at 0..63, shape ``(64,)`` (cached: the rate is a config value)."""
+    cdf = stats.poisson.cdf(np.arange(64), rate)
+    cdf.flags.writeable = False
+    return cdf
 
 
 def _by_type(btype: np.ndarray, values: dict[BehaviourType, float]) -> np.ndarray:
@@ -167,6 +189,9 @@ def household_month(
     btype = state.behaviour_type
     base = state.income_base_cny
     open_line = ~state.defaulted
+    # Masks over behaviour types are close to random, so np.where / boolean indexing on them
+    # is slow (branch mispredictions): per-type parameters are table lookups instead, and
+    # type-specific steps run on index arrays of their rows.
 
     # 1. Employment and income.
     p_loss = min(b.job_loss_prob_monthly * macro.job_loss_multiplier, 1.0)
@@ -175,7 +200,7 @@ def household_month(
     find = ~state.employed & (draws.u_job < p_find)
     state.employed = (state.employed & ~lose) | find
     shock = np.exp(b.income_sigma * draws.z_income - 0.5 * b.income_sigma**2)
-    income = round_cny(
+    income = round_cny_inplace(
         np.where(
             state.employed,
             base * macro.income_multiplier * shock,
@@ -186,51 +211,50 @@ def household_month(
     cash = state.savings_cny + income
 
     # 2. Essential spending: cash, then the line, then unmet.
-    needs = (
-        base
-        * b.needs_share
-        * macro.seasonal_spending
-        * np.exp(b.needs_sigma * draws.z_needs - 0.5 * b.needs_sigma**2)
-    )
-    hit = draws.u_expense_shock < b.expense_shock_prob_monthly
-    needs = round_cny(
-        needs
-        + np.where(hit, base * b.expense_shock_mean_income_months * draws.e_expense_shock, 0.0)
-    )
+    needs = base * b.needs_share
+    needs *= macro.seasonal_spending
+    needs *= np.exp(b.needs_sigma * draws.z_needs - 0.5 * b.needs_sigma**2)
+    hit = np.flatnonzero(draws.u_expense_shock < b.expense_shock_prob_monthly)
+    needs[hit] += base[hit] * b.expense_shock_mean_income_months * draws.e_expense_shock[hit]
+    round_cny_inplace(needs)
     available = np.where(open_line, np.maximum(state.limit_cny - state.balance_cny, 0.0), 0.0)
     needs_cash = np.minimum(needs, cash)
-    needs_gap = round_cny(needs - needs_cash)
+    needs_gap = round_cny_inplace(needs - needs_cash)
     draw_needs = np.minimum(needs_gap, available)
-    unmet_need = round_cny(needs_gap - draw_needs)
-    cash = round_cny(cash - needs_cash)
-    available = available - draw_needs
+    unmet_need = round_cny_inplace(needs_gap - draw_needs)
+    cash = round_cny_inplace(cash - needs_cash)
+    available -= draw_needs
     balance = state.balance_cny + draw_needs
 
-    # 3. Scheduled payment towards the minimum due.
+    # 3. Scheduled payment towards the minimum due: transactors and inactive borrowers pay
+    # the statement, revolvers the minimum plus a little, instalment payers a steady share.
     due = np.where(open_line, state.min_due_cny, 0.0)
     statement = state.statement_cny
-    pays_statement = (
-        _by_type(btype, {BehaviourType.TRANSACTOR: 1.0, BehaviourType.INACTIVE: 1.0}) > 0
+    due_weight = _by_type(
+        btype,
+        {
+            BehaviourType.REVOLVER: 1.0 + b.revolver_extra_payment,
+            BehaviourType.INSTALMENT: 1.0,
+            BehaviourType.DELINQUENT_PRONE: 1.0,
+        },
     )
-    desired = np.where(pays_statement, statement, due)
-    desired = np.where(
-        btype == BehaviourType.REVOLVER, due * (1.0 + b.revolver_extra_payment), desired
-    )
-    desired = np.where(
-        btype == BehaviourType.INSTALMENT, np.maximum(due, statement / b.instalment_months), desired
-    )
+    statement_weight = _by_type(btype, {BehaviourType.TRANSACTOR: 1.0, BehaviourType.INACTIVE: 1.0})
+    # Exactly one weight is non-zero per row: due x weight + 0.0 or 0.0 + statement.
+    desired = due * due_weight
+    desired += np.multiply(statement, statement_weight, out=statement_weight)
+    instalment = np.flatnonzero(btype == BehaviourType.INSTALMENT)
+    desired[instalment] = np.maximum(due[instalment], statement[instalment] / b.instalment_months)
     # Skips: delinquent-prone borrowers at their rate; anyone already behind at least at the
     # arrears rate (cure behaviour; 0 = off). One uniform per borrower keeps the draws common.
-    prone = btype == BehaviourType.DELINQUENT_PRONE
-    skip_prob = np.where(prone, b.delinquent_skip_prob_monthly, 0.0)
+    skip_prob = _by_type(btype, {BehaviourType.DELINQUENT_PRONE: b.delinquent_skip_prob_monthly})
     behind = state.missed >= 1
     skip_prob = np.where(behind, np.maximum(skip_prob, b.arrears_skip_prob_monthly), skip_prob)
     skip = draws.u_skip < skip_prob
     desired = np.where(skip, 0.0, desired)
     desired = np.where(open_line, np.maximum(desired, 0.0), 0.0)
-    scheduled = round_cny(np.minimum(np.minimum(desired, cash), balance))
-    cash = round_cny(cash - scheduled)
-    balance = balance - scheduled
+    scheduled = round_cny_inplace(np.minimum(np.minimum(desired, cash), balance))
+    cash = round_cny_inplace(cash - scheduled)
+    balance -= scheduled
     # Other lenders' minimum dues, after the platform's, limited by cash (few rows owe any).
     other_paid = np.zeros_like(cash)
     if other_due_cny is not None:
@@ -241,15 +265,15 @@ def household_month(
     # 4. Race to default (Qi 2009): delinquent and unemployed borrowers draw what is left.
     race = (
         open_line
-        & (state.missed >= 1)
+        & behind
         & ~state.employed
         & (draws.u_race < b.race_to_default_prob)
         & (available > 0)
     )
-    draw_race = round_cny(np.where(race, available, 0.0))
-    available = available - draw_race
-    balance = balance + draw_race
-    cash = cash + draw_race
+    draw_race = round_cny_inplace(np.where(race, available, 0.0))
+    available -= draw_race
+    balance += draw_race
+    cash += draw_race
 
     # 5. Discretionary spending from cash above a reserve (plus a share of savings above
     # a target: buffer-stock behaviour keeps savings stationary), then revolving demand:
@@ -257,15 +281,14 @@ def household_month(
     # a type-specific marginal propensity to borrow (Gross & Souleles 2002; Agarwal et al.
     # 2018: larger for riskier borrowers).
     target = base * b.savings_target_income_months
-    wish = round_cny(
-        base
-        * b.discretionary_share
-        * macro.seasonal_spending
-        * np.exp(b.discretionary_sigma * draws.z_discretionary - 0.5 * b.discretionary_sigma**2)
-        + b.excess_savings_spend_rate * np.maximum(cash - target, 0.0)
-    )
+    wish = base * b.discretionary_share
+    wish *= macro.seasonal_spending
+    wish *= np.exp(b.discretionary_sigma * draws.z_discretionary - 0.5 * b.discretionary_sigma**2)
+    excess = np.subtract(cash, target, out=target)
+    wish += b.excess_savings_spend_rate * np.maximum(excess, 0.0, out=excess)
+    round_cny_inplace(wish)
     reserve = base * b.cash_reserve_income_months
-    disc_cash = round_cny(np.minimum(wish, np.maximum(cash - reserve, 0.0)))
+    disc_cash = round_cny_inplace(np.minimum(wish, np.maximum(cash - reserve, 0.0)))
     propensity = _by_type(
         btype,
         {
@@ -285,55 +308,71 @@ def household_month(
     desired_balance = state.target_utilisation * state.initial_limit_cny + mpb * np.maximum(
         state.limit_cny - state.initial_limit_cny, 0.0
     )
-    other_debt = 0.0 if other_debt_cny is None else other_debt_cny
-    borrow_wish = round_cny(
-        np.maximum(desired_balance - balance - other_debt, 0.0) * propensity * open_line
-    )
-    draw_disc = round_cny(np.minimum(borrow_wish, available))
-    unmet_credit = round_cny(needs_gap - draw_needs + borrow_wish - draw_disc)
-    available = available - draw_disc
-    cash = round_cny(cash - disc_cash)
-    balance = balance + draw_disc
+    desired_balance -= balance
+    if other_debt_cny is not None:
+        desired_balance -= other_debt_cny
+    borrow_wish = np.maximum(desired_balance, 0.0, out=desired_balance)
+    borrow_wish *= propensity
+    borrow_wish *= open_line
+    round_cny_inplace(borrow_wish)
+    draw_disc = round_cny_inplace(np.minimum(borrow_wish, available))
+    unmet_credit = round_cny_inplace(needs_gap - draw_needs + borrow_wish - draw_disc)
+    available -= draw_disc
+    cash = round_cny_inplace(cash - disc_cash)
+    balance += draw_disc
     consumption = needs_cash + draw_needs + disc_cash + draw_disc
 
     # 6. Transactors' line use: pay by line, repay at once (naive) or at the due date (savvy).
-    transactor = open_line & (btype == BehaviourType.TRANSACTOR) & (available > 0)
-    k = np.where(transactor, draws.k_line_draws, 0)
-    k = np.where(state.savvy, np.minimum(k, 1), k)
-    line_spend = round_cny(
+    # Only open transactors with headroom can use the line: the step runs on their rows.
+    n = btype.shape[0]
+    rows = np.flatnonzero(open_line & (btype == BehaviourType.TRANSACTOR) & (available > 0))
+    savvy = state.savvy[rows]
+    k_rows = draws.line_draws(rows)
+    k_rows = np.where(savvy, np.minimum(k_rows, 1), k_rows)
+    spend_rows = round_cny_inplace(
         np.where(
-            k > 0,
-            np.minimum(b.transactor_line_spend_share * (needs_cash + disc_cash), available),
+            k_rows > 0,
+            np.minimum(
+                b.transactor_line_spend_share * (needs_cash[rows] + disc_cash[rows]),
+                available[rows],
+            ),
             0.0,
         )
     )
-    k = np.where(line_spend > 0, k, 0)
-    balance = balance + line_spend
-    early = round_cny(np.where(state.savvy, 0.0, line_spend))
-    balance = balance - early
+    k_rows = np.where(spend_rows > 0, k_rows, 0)
+    early_rows = round_cny_inplace(np.where(savvy, 0.0, spend_rows))
+    balance[rows] = balance[rows] + spend_rows - early_rows
     # Spending moved onto the line frees the same cash; an early repayment uses it again.
-    cash = round_cny(cash + line_spend - early)
+    cash[rows] = round_cny_inplace(cash[rows] + spend_rows - early_rows)
+    line_spend = np.zeros(n)
+    line_spend[rows] = spend_rows
+    early = np.zeros(n)
+    early[rows] = early_rows
+    k = np.zeros(n, dtype=np.int16)
+    k[rows] = k_rows
+    early_count = np.zeros(n, dtype=np.int16)
+    early_count[rows] = np.where(early_rows > 0, k_rows, 0)
 
-    state.balance_cny = round_cny(balance)
+    state.balance_cny = round_cny_inplace(balance)
     state.savings_cny = cash
-    draws_total = round_cny(draw_needs + draw_race + draw_disc + line_spend)
-    draw_count = (
-        (draw_needs > 0).astype(np.int16) + (draw_race > 0) + (draw_disc > 0) + k.astype(np.int16)
-    ).astype(np.int16)
-    early_count = np.where(early > 0, k, 0).astype(np.int16)
+    draws_total = round_cny_inplace(draw_needs + draw_race + draw_disc + line_spend)
+    draw_count = (draw_needs > 0).astype(np.int16)
+    draw_count += draw_race > 0
+    draw_count += draw_disc > 0
+    draw_count += k
     slot = step % RECENT_MONTHS
     state.draws_recent[slot] = draw_count
     state.early_recent[slot] = early_count
-    state.months_since_draw = np.where(
-        draw_count > 0, 0, np.minimum(state.months_since_draw + 1, 10_000)
-    ).astype(np.int16)
+    months_since_draw = np.minimum(state.months_since_draw + 1, 10_000).astype(np.int16)
+    months_since_draw *= draw_count == 0  # 0 after a draw
+    state.months_since_draw = months_since_draw
     state.high_risk_flag = open_line & (draws.u_high_risk < b.high_risk_txn_prob_monthly)
 
     return HouseholdFlows(
         income_cny=income,
-        consumption_cny=round_cny(consumption),
+        consumption_cny=round_cny_inplace(consumption),
         draws_cny=draws_total,
-        repayments_cny=round_cny(scheduled + early),
+        repayments_cny=round_cny_inplace(scheduled + early),
         scheduled_payment_cny=scheduled,
         early_repayment_cny=early,
         unmet_need_cny=unmet_need,

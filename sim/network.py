@@ -15,7 +15,7 @@ still paid to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -32,14 +32,27 @@ class SupplyNetwork:
             supplier ``j``; rows of buyers with suppliers sum to 1, others are empty.
         buyer: ``(n_edges,)`` int64, the buyer (row) of each stored entry, in CSR order.
         supplier: ``(n_edges,)`` int64, the supplier (column) of each stored entry.
-        graph: the :class:`networkx.DiGraph` it was built from (edges buyer -> supplier,
-            attribute ``weight`` = share), kept for analysis; never used monthly.
+        graph: the network as a :class:`networkx.DiGraph` (edges buyer -> supplier,
+            attribute ``weight`` = share), for analysis; never used monthly, so it is
+            built on first access (a 100 k-firm graph takes seconds to build).
     """
 
     shares: sparse.csr_array
     buyer: np.ndarray
     supplier: np.ndarray
-    graph: nx.DiGraph
+    _graph: nx.DiGraph | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The :class:`networkx.DiGraph` of the edges (nodes ``0..n_firms-1``), cached."""
+        if self._graph is None:
+            graph = nx.DiGraph()
+            graph.add_nodes_from(range(self.n_firms))
+            graph.add_weighted_edges_from(
+                zip(self.buyer.tolist(), self.supplier.tolist(), self.share.tolist(), strict=True)
+            )
+            self._graph = graph
+        return self._graph
 
     @property
     def n_firms(self) -> int:
@@ -92,20 +105,16 @@ class SupplyNetwork:
         b_u, s_u = uniq // n_firms, uniq % n_firms
         total = np.bincount(b_u, weights=merged, minlength=n_firms)
         share = merged / total[b_u] if uniq.size else merged
-        graph = nx.DiGraph()
-        graph.add_nodes_from(range(n_firms))
-        graph.add_weighted_edges_from(zip(b_u.tolist(), s_u.tolist(), share.tolist(), strict=True))
-        if n_firms == 0:
-            matrix = sparse.csr_array((0, 0), dtype=np.float64)
-        else:
-            matrix = nx.to_scipy_sparse_array(
-                graph, nodelist=range(n_firms), weight="weight", format="csr", dtype=np.float64
-            )
-        matrix.sort_indices()
-        buyer = np.repeat(np.arange(n_firms, dtype=np.int64), np.diff(matrix.indptr))
-        return cls(
-            shares=matrix, buyer=buyer, supplier=matrix.indices.astype(np.int64), graph=graph
+        # ``uniq`` is sorted by (buyer, supplier): the edges are already in CSR order with
+        # sorted column indices, so the matrix is assembled directly from them.
+        indptr = np.zeros(n_firms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(b_u, minlength=n_firms), out=indptr[1:])
+        matrix = sparse.csr_array(
+            (share.astype(np.float64), s_u.astype(np.int32), indptr.astype(np.int32)),
+            shape=(n_firms, n_firms),
         )
+        matrix.has_sorted_indices = True
+        return cls(shares=matrix, buyer=b_u.astype(np.int64), supplier=s_u.astype(np.int64))
 
     # ------------------------------------------------------------------ monthly flows
     def active_shares(self, open_firm: np.ndarray) -> np.ndarray:

@@ -23,12 +23,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.state import DELINQUENCY_HISTORY_MONTHS, BorrowerState, round_cny
+from sim.state import DELINQUENCY_HISTORY_MONTHS, BorrowerState, round_cny, round_cny_inplace
 
 #: DPD bucket labels; bucket index 5 is "closed" (charged off).
 BUCKET_LABELS = ("current", "1-29", "30-59", "60-89", "90+", "closed")
 N_BUCKETS = len(BUCKET_LABELS)
 MISSES_TO_DEFAULT = 3
+
+
+#: Bucket index by consecutive misses capped at 3 (charged-off accounts are bucket 5).
+_BUCKET_BY_MISSES = np.array([0, 2, 3, 4], dtype=np.int8)
 
 
 def bucket_index(state: BorrowerState) -> np.ndarray:
@@ -37,9 +41,10 @@ def bucket_index(state: BorrowerState) -> np.ndarray:
     DPD is 30 x consecutive misses, so the 1-29 bucket is empty under the monthly
     convention; it is kept so that tables have the standard five buckets.
     """
-    dpd = state.missed.astype(np.int32) * 30
-    idx = np.select([dpd <= 0, dpd < 30, dpd < 60, dpd < 90], [0, 1, 2, 3], default=4)
-    return np.where(state.charged_off, 5, idx).astype(np.int8)
+    # DPD = 30 x misses: 0 misses -> current, 1 -> 30-59, 2 -> 60-89, 3 or more -> 90+.
+    idx = _BUCKET_BY_MISSES[np.clip(state.missed, 0, 3)]
+    idx[state.charged_off] = 5
+    return idx
 
 
 @dataclass
@@ -125,7 +130,12 @@ def service_accounts(
     state.charged_off = state.charged_off | charge
 
     accruing = ~state.defaulted & (state.balance_cny > 0)
-    interest = round_cny(np.where(accruing, state.balance_cny * state.apr / 12.0, 0.0))
+    # Balances and APRs are >= 0, so multiplying by the mask gives exactly the 0.0 of a
+    # np.where, without its cost on a near-random mask.
+    interest = state.balance_cny * state.apr
+    interest /= 12.0
+    interest *= accruing
+    round_cny_inplace(interest)
     state.balance_cny = round_cny(state.balance_cny + interest)
 
     prev_statement = state.statement_cny
@@ -140,9 +150,10 @@ def service_accounts(
     balance = state.balance_cny
     regular = np.minimum(balance, np.maximum(min_payment_rate * balance, min_payment_floor_cny))
     past_due = np.where(missed_now, np.maximum(due - scheduled_payment_cny, 0.0), 0.0)
-    state.min_due_cny = round_cny(
-        np.where(~state.defaulted & (balance > 0), np.minimum(balance, regular + past_due), 0.0)
-    )
+    # min(balance, ...) is already 0.0 where the balance is 0; closed lines owe nothing.
+    min_due = np.minimum(balance, regular + past_due)
+    min_due *= ~state.defaulted
+    state.min_due_cny = round_cny_inplace(min_due)
     state.statement_cny = np.where(state.defaulted, 0.0, balance)
     state.delinquent_recent[step % DELINQUENCY_HISTORY_MONTHS] = missed_now
     state.on_time_months = np.where(

@@ -165,3 +165,17 @@ def round_cny(x: np.ndarray | float) -> np.ndarray:
     """
     # np.round already maps |x| < 0.005 to +-0.0; adding 0.0 turns -0.0 into 0.0.
     return np.round(np.asarray(x, dtype=np.float64), 2) + 0.0
+
+
+def round_cny_inplace(x: np.ndarray) -> np.ndarray:
+    """:func:`round_cny` written back into ``x`` (no temporaries), for fresh work arrays.
+
+    Args:
+        x: float64 array of amounts in CNY, any shape; overwritten.
+
+    Returns:
+        ``x``, rounded to 0.01 CNY with -0.0 turned into 0.0.
+    """
+    np.round(x, 2, out=x)
+    x += 0.0
+    return x

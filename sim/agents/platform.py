@@ -66,7 +66,10 @@ class Platform(mesa.Agent):
         Returns:
             ``(n,)`` float64 log-odds before the central-tendency shift.
         """
-        utilisation = np.where(s.limit_cny > 0, s.balance_cny / np.where(s.limit_cny > 0, s.limit_cny, 1.0), 1.5)
+        has_limit = s.limit_cny > 0
+        utilisation = np.where(
+            has_limit, s.balance_cny / np.where(has_limit, s.limit_cny, 1.0), 1.5
+        )
         x = feature_columns_from_state(
             months_late=np.minimum(s.missed, 3),
             paid_in_full=s.paid_in_full,
@@ -165,8 +168,9 @@ class Platform(mesa.Agent):
         s.limit_cny = np.where(changed, new, s.limit_cny)
         codes = reason[rows]
         is_raise = new[rows] > old
-        np.add.at(s.raises_count, rows[is_raise], 1)
-        np.add.at(s.cuts_count, rows[~is_raise], 1)
+        # ``rows`` are distinct, so a plain indexed increment counts each change once.
+        s.raises_count[rows[is_raise]] += 1
+        s.cuts_count[rows[~is_raise]] += 1
         return rows, old, codes
 
     def step(self) -> None:

@@ -233,9 +233,13 @@ class LimitPolicy(ABC):
         Returns:
             ``(n,)`` float64 final limits.
         """
-        limit = view.limit_cny
-        proposed = np.asarray(new_limit_cny, dtype=np.float64)
-        balance_floor = np.ceil(view.balance_cny * 100.0 - 1e-6) / 100.0 + 0.0
+        limit_all = view.limit_cny
+        proposed_all = np.asarray(new_limit_cny, dtype=np.float64)
+        # Rows proposed at their current limit come out exactly unchanged: finalise only
+        # the (few) proposed changes.
+        rows = np.flatnonzero(proposed_all != limit_all)
+        limit, proposed = limit_all[rows], proposed_all[rows]
+        balance_floor = np.ceil(view.balance_cny[rows] * 100.0 - 1e-6) / 100.0 + 0.0
         cut_floor = np.maximum(self.config.min_limit_cny, balance_floor)
         out = np.where(
             proposed < limit,
@@ -247,5 +251,6 @@ class LimitPolicy(ABC):
             ),
         )
         out = np.round(out, 2)
-        out = np.where(np.abs(out - limit) < 0.005, limit, out)
-        return np.where(view.is_open, out, 0.0)
+        final = limit_all.copy()
+        final[rows] = np.where(np.abs(out - limit) < 0.005, limit, out)
+        return np.where(view.is_open, final, 0.0)
