@@ -201,7 +201,8 @@ class PlatformConfig:
 
     Attributes:
         apr_tiers: APR (annual fraction) per risk tier, ascending; default within the
-            Jiebei-like range of about 7-18 % APR (Jiebei product terms, Ant FAQ copies; PBoC credit-card rate band; unverified prior).
+            Jiebei-like range of about 7-18 % APR (Jiebei product terms, Ant FAQ copies;
+            PBoC credit-card rate band; unverified prior).
         pd_tier_bounds: pd_12m upper bounds of all tiers but the last (len = tiers - 1).
         central_tendency_pd_12m: mean 12-month PD the scorecard is re-levelled to at start.
         lgd: loss given default, fraction.

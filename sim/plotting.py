@@ -1210,4 +1210,3 @@ def buffer_days_distribution(
         fontsize=9,
     )
     return fig
-

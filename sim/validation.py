@@ -1051,8 +1051,10 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def bars_input(table: pd.DataFrame, prefix: str, strip: str = "") -> pd.DataFrame:
-    """Rows of a validation table whose ``stat`` starts with ``prefix``, shaped for
-    :func:`sim.plotting.observed_vs_simulated_bars` (``label`` is the rest of the name).
+    """Rows of a validation table whose ``stat`` starts with ``prefix``, for bar charts.
+
+    Shaped for :func:`sim.plotting.observed_vs_simulated_bars`; ``label`` is the rest of
+    the statistic's name.
     """
     rows = table[table["stat"].str.startswith(prefix)]
     return pd.DataFrame(

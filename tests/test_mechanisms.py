@@ -106,7 +106,9 @@ def test_race_to_default_raises_exposure_at_default():
 def test_champion_challenger_reports_outcomes_per_arm():
     from sim.results import distribution_table
 
-    model = CreditMarketModel(make_run("policy=champion_challenger", "population.n_borrowers=3000")).run()
+    model = CreditMarketModel(
+        make_run("policy=champion_challenger", "population.n_borrowers=3000")
+    ).run()
     table = distribution_table(model)
     arms = table[table["group"] == "arm"].set_index("level")
     assert set(arms.index) == {"champion", "challenger"}

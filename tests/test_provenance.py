@@ -1,4 +1,7 @@
-"""Every default parameter in conf/ has a documented source (conf/PROVENANCE.md or a YAML comment)."""
+"""Every default parameter in conf/ has a documented source.
+
+The source is a row of conf/PROVENANCE.md or a comment on the parameter's YAML line.
+"""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ References:
     Agarwal, S., Chomsisengphet, S., Mahoney, N. and Stroebel, J. (2018), "Do banks pass
     through credit expansions to consumers who want to borrow?", *Quarterly Journal of
     Economics* 133(1): 129-190 — CLIs in US card portfolios, targeting by credit score,
-    and the marginal propensity to borrow out of a CLI (Agarwal, Chomsisengphet, Mahoney & Stroebel 2018 QJE).
+    and the marginal propensity to borrow out of a CLI.
     Gross, D. B. and Souleles, N. S. (2002), "Do liquidity constraints and interest rates
     matter for consumer behavior?", *QJE* 117(1): 149-185 — debt responds to limit
     increases most for accounts near their limit (Gross & Souleles 2002 QJE).
