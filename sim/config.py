@@ -255,7 +255,14 @@ class PlatformConfig:
         if len(self.apr_tiers) < 1 or len(self.pd_tier_bounds) != len(self.apr_tiers) - 1:
             raise ValueError(
                 "platform.pd_tier_bounds must have one entry fewer than platform.apr_tiers "
-                f"(got {len(self.pd_tier_bounds)} bounds for {len(self.apr_tiers)} tiers)"
+                f"(got {len(self.pd_tier_bounds)} bounds for {len(self.apr_tiers)} tiers: "
+                f"give {len(self.pd_tier_bounds) + 1} APR tiers or "
+                f"{max(len(self.apr_tiers) - 1, 0)} bounds)"
+            )
+        if list(self.apr_tiers) != sorted(self.apr_tiers):
+            raise ValueError(
+                f"platform.apr_tiers = {self.apr_tiers} must be non-decreasing "
+                "(a riskier tier never pays a lower APR)"
             )
         if any(not 0.0 <= a <= 10.0 for a in self.apr_tiers):
             raise ValueError(f"platform.apr_tiers = {self.apr_tiers} must lie in [0, 10]")

@@ -160,9 +160,15 @@ class RunTables:
 # --------------------------------------------------------------------------- collection
 
 
-def _is_run_folder(path: Path) -> bool:
-    """A folder is a (possibly incomplete) run folder if it holds a marker or a run table."""
+def _is_run_folder(path: Path, root: Path | None = None) -> bool:
+    """Whether a folder is a (possibly incomplete) run folder.
+
+    It is if it holds a completion marker, a run table, or (below the sweep ``root``) a
+    Hydra job record (``.hydra/``: a job that started but has written nothing yet).
+    """
     if (path / COMPLETE_MARKER).is_file():
+        return True
+    if path != root and (path / ".hydra").is_dir():
         return True
     return any((path / f"{name}.parquet").is_file() for name in RUN_TABLES)
 
@@ -217,7 +223,7 @@ def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
         raise FileNotFoundError(f"sweep folder not found: {root}")
 
     candidates = [root, *sorted(p for p in root.rglob("*") if p.is_dir())]
-    run_folders = [p for p in candidates if _is_run_folder(p)]
+    run_folders = [p for p in candidates if _is_run_folder(p, root)]
     complete = [p for p in run_folders if (p / COMPLETE_MARKER).is_file()]
     incomplete = [p for p in run_folders if not (p / COMPLETE_MARKER).is_file()]
     if not complete:

@@ -130,12 +130,14 @@ def _display(metric: str, mean: float) -> str:
 
 
 def _best(stats_df: pd.DataFrame, metric: str, lowest: bool) -> tuple[str, float] | None:
+    """The best policy on ``metric``; tied policies are joined with " = " (no false winner)."""
     rows = stats_df[(stats_df["metric"] == metric) & np.isfinite(stats_df["mean"])]
     if rows.empty:
         return None
     ordered = rows.sort_values(["mean", "policy"], ascending=[lowest, True], kind="stable")
-    best = ordered.iloc[0]
-    return str(best["policy"]), float(best["mean"])
+    best = float(ordered["mean"].iloc[0])
+    tied = ordered[np.isclose(ordered["mean"], best, rtol=1e-12, atol=1e-12)]
+    return " = ".join(str(p) for p in tied["policy"]), best
 
 
 def _findings(stats_df: pd.DataFrame, paired_df: pd.DataFrame, baseline: str) -> list[str]:
@@ -152,6 +154,12 @@ def _findings(stats_df: pd.DataFrame, paired_df: pd.DataFrame, baseline: str) ->
             lines.append(f"- **{family}:** {metric} is not available in these runs.")
             continue
         policy, mean = best
+        if " = " in policy:
+            lines.append(
+                f"- **{family}:** no single {phrase}: **{policy}** tie "
+                f"({_display(metric, mean)} mean over seeds)"
+            )
+            continue
         text = f"- **{family}:** {phrase}: **{policy}** ({_display(metric, mean)} mean over seeds)"
         if policy != baseline:
             row = paired_df[(paired_df["policy"] == policy) & (paired_df["metric"] == metric)]

@@ -185,7 +185,8 @@ def check_range(
         hi = "inf" if high is None else f"{high}"
         left = "(" if low_open or low is None else "["
         raise ValueError(
-            f"{prefix}.{field} = {value!r} is outside the allowed range {left}{lo}, {hi}]"
+            f"{f'{prefix}.' if prefix else ''}{field} = {value!r} "
+            f"is outside the allowed range {left}{lo}, {hi}]"
         )
 
 
