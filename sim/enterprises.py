@@ -312,7 +312,7 @@ def cash_buffer_days(cash_cny: np.ndarray, monthly_outflow_cny: np.ndarray) -> n
         ``(n,)`` float64 days; NaN where the outflow is not positive.
 
     References:
-        JPMorgan Chase Institute (2016), Cash is King (CALIBRATION.md A1: median 27 days).
+        JPMorgan Chase Institute (2016), Cash is King: median 27 buffer days.
     """
     cash = np.asarray(cash_cny, dtype=np.float64)
     out = np.asarray(monthly_outflow_cny, dtype=np.float64)

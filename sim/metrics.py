@@ -1,6 +1,6 @@
 """Monthly portfolio metrics, computed from state arrays and the month's flows.
 
-Metrics never change the model. Names follow DOMAIN.md; money is CNY; rates and shares
+Metrics never change the model. Names are the field's standard terms; money is CNY; rates and shares
 are fractions. :data:`MONTHLY_METRICS` lists every column of the monthly table, in order.
 
 Borrowing cost covers every lender: ``effective_apr`` is ``12 x (interest + fees)`` over
@@ -22,6 +22,31 @@ from sim.servicing import ServicingFlows
 
 if TYPE_CHECKING:
     from sim.model import CreditMarketModel
+
+#: Small-business cash-flow stress columns (NaN when no firms are simulated).
+FIRM_METRICS: tuple[str, ...] = (
+    "median_cash_buffer_days",
+    "share_buffer_under_15d",
+    "closure_rate",
+    "late_supplier_payments_cny",
+    "n_open_firms",
+    "buffer_days_p25",
+    "buffer_days_p75",
+    "share_buffer_under_7d",
+    "firms_in_shortfall",
+    "late_supplier_payment_count",
+    "overdue_supplier_payables_cny",
+    "supplier_bad_debt_cny",
+    "firm_financing_gap_cny",
+    "unmet_financing_gap_cny",
+    "firm_platform_draws_cny",
+    "owner_injection_cny",
+    "owner_draw_cny",
+    "firm_closures",
+    "closures_shortfall",
+    "closures_exit",
+    "cumulative_closure_rate",
+)
 
 #: Columns of the monthly metrics table (after ``step``, ``calendar_month``, ``regime``).
 MONTHLY_METRICS: tuple[str, ...] = (
@@ -69,10 +94,6 @@ MONTHLY_METRICS: tuple[str, ...] = (
     "consumption_cny",
     "savings_cny",
     "unemployment_rate",
-    "median_cash_buffer_days",
-    "share_buffer_under_15d",
-    "closure_rate",
-    "late_supplier_payments_cny",
     # Borrowing cost across all lenders.
     "lenders_per_borrower",
     "multi_lender_share",
@@ -94,23 +115,7 @@ MONTHLY_METRICS: tuple[str, ...] = (
     "dpd90_share_sole_trader",
     "dpd90_share_household",
     # Small-business cash-flow stress.
-    "n_open_firms",
-    "buffer_days_p25",
-    "buffer_days_p75",
-    "share_buffer_under_7d",
-    "firms_in_shortfall",
-    "late_supplier_payment_count",
-    "overdue_supplier_payables_cny",
-    "supplier_bad_debt_cny",
-    "firm_financing_gap_cny",
-    "unmet_financing_gap_cny",
-    "firm_platform_draws_cny",
-    "owner_injection_cny",
-    "owner_draw_cny",
-    "firm_closures",
-    "closures_shortfall",
-    "closures_exit",
-    "cumulative_closure_rate",
+    *FIRM_METRICS,
 )
 
 #: Columns of the ``firms`` run table (:func:`firm_sector_rows`), in order.
@@ -311,29 +316,7 @@ def _segment_metrics(
 def _firm_metrics(model: CreditMarketModel) -> dict[str, float]:
     """Small-business cash-flow stress of the month (NaN without firms)."""
     f = model.firms
-    names = (
-        "median_cash_buffer_days",
-        "share_buffer_under_15d",
-        "closure_rate",
-        "late_supplier_payments_cny",
-        "n_open_firms",
-        "buffer_days_p25",
-        "buffer_days_p75",
-        "share_buffer_under_7d",
-        "firms_in_shortfall",
-        "late_supplier_payment_count",
-        "overdue_supplier_payables_cny",
-        "supplier_bad_debt_cny",
-        "firm_financing_gap_cny",
-        "unmet_financing_gap_cny",
-        "firm_platform_draws_cny",
-        "owner_injection_cny",
-        "owner_draw_cny",
-        "firm_closures",
-        "closures_shortfall",
-        "closures_exit",
-        "cumulative_closure_rate",
-    )
+    names = FIRM_METRICS
     if f.n == 0 or model.last_settlement is None:
         return dict.fromkeys(names, np.nan)
     st = model.last_settlement

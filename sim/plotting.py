@@ -1141,7 +1141,7 @@ def buffer_days_distribution(
     months and seeds: whiskers at the 10th and 90th percentiles, the box from the 25th
     to the 75th, the line at the median. A dashed line marks ``threshold_days``; dotted
     lines mark the JPMorgan Chase Institute (2016) medians for comparison (27 days
-    overall; 16 restaurants, 19 retail, 23 personal services; CALIBRATION.md A1, A3).
+    overall; 16 restaurants, 19 retail, 23 personal services; JPMorgan Chase Institute 2016).
 
     Args:
         firms_df: the ``firms`` table of one scenario (:attr:`RunTables.firms`) with

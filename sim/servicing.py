@@ -1,6 +1,6 @@
 """Servicing of the platform's lines: delinquency, default, charge-off, interest, statement.
 
-Conventions (DOMAIN.md, fixed so that results are comparable):
+Conventions (fixed, so that results are comparable):
 
 * Interest accrues once a month at ``APR / 12`` on the month-end balance of open,
   non-defaulted lines, rounded to 0.01 CNY (non-accrual after default).

@@ -23,7 +23,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class Platform(mesa.Agent):
-    """The lender running a limit policy (DOMAIN.md: PD model, pricing, policy, appetite).
+    """The lender running a limit policy (PD model, pricing, policy, appetite).
 
     Each month (stage ``platform_review``) it re-scores every borrower with its
     scorecard (M11), reprices by risk tier, builds the read-only portfolio view and

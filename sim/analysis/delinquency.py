@@ -1,6 +1,6 @@
 """Delinquency analytics: DPD buckets, roll-rate matrices, cure rates, vintage curves.
 
-Conventions (DOMAIN.md): one step is one month; each consecutive missed minimum payment
+Conventions: one step is one month; each consecutive missed minimum payment
 adds 30 days past due (DPD); the buckets are current (0 DPD), 1-29, 30-59, 60-89 and 90+;
 90+ DPD is default and the line closes. Transition tables count accounts moving from
 their bucket at the end of one month to their bucket at the end of the next; lines that

@@ -86,7 +86,7 @@ class BehaviourRulesConfig(PolicyConfig):
 
 @register_policy
 class BehaviourRulesPolicy(LimitPolicy):
-    """Rule-based limit management from observed behaviour (DOMAIN.md M1-M4).
+    """Rule-based limit management from observed behaviour (mechanisms M1-M4).
 
     State kept per borrower: months since the last change of each direction, and the
     limit to restore after a temporary (high-risk transaction) cut.
