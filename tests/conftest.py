@@ -6,8 +6,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from sim.channels import CreditInfo  # noqa: E402
 from sim.compose import load_run_config  # noqa: E402
 from sim.config import RunConfig  # noqa: E402
 
@@ -21,3 +23,18 @@ def make_run(*overrides: str) -> RunConfig:
     """A validated run config from conf/ with small defaults and the given overrides."""
     base = ["population.n_borrowers=2000", "n_months=12", "output.plots=false"]
     return load_run_config([*base, *overrides])
+
+
+def credit_info(n: int = 1, **changes) -> CreditInfo:
+    """Lender-facing borrower facts for ``n`` rows: a clean, established borrower by default."""
+    values = {
+        "pd_12m": np.full(n, 0.01),
+        "dpd": np.zeros(n, dtype=np.int32),
+        "history_months": np.full(n, 60),
+        "income_base_cny": np.full(n, 10_000.0),
+        "firm_age_months": np.full(n, 24),
+        "firm_revenue_cny": np.full(n, 10_000.0),
+        "firm_receivables_cny": np.zeros(n),
+        "firm_anchor": np.zeros(n, dtype=bool),
+    }
+    return CreditInfo.per_borrower(**(values | {k: np.asarray(v) for k, v in changes.items()}))

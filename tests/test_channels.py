@@ -7,24 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.channels import NO_FACILITY, Channels, CreditInfo
+from sim.channels import NO_FACILITY, Channels
 from sim.config import ChannelConfig, ChannelsConfig
 from sim.servicing import MISSES_TO_DEFAULT, service_accounts
+from tests.conftest import credit_info as info
 from tests.conftest import make_run
-
-
-def info(n: int = 1, **changes) -> CreditInfo:
-    values = {
-        "pd_12m": np.full(n, 0.01),
-        "dpd": np.zeros(n, dtype=np.int32),
-        "history_months": np.full(n, 60),
-        "income_base_cny": np.full(n, 10_000.0),
-        "firm_age_months": np.full(n, 24),
-        "firm_revenue_cny": np.full(n, 10_000.0),
-        "firm_receivables_cny": np.zeros(n),
-        "firm_anchor": np.zeros(n, dtype=bool),
-    }
-    return CreditInfo.per_borrower(**(values | {k: np.asarray(v) for k, v in changes.items()}))
 
 
 def single(n: int = 1, **lender) -> Channels:

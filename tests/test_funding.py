@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.channels import Channels, CreditInfo
+from sim.channels import Channels
 from sim.config import ChannelsConfig
 from sim.funding import (
     balance_weighted_apr,
@@ -21,23 +21,10 @@ from sim.funding import (
 from sim.model import CreditMarketModel
 from sim.policies.base import LimitDecision, LimitPolicy, PolicyConfig, PortfolioView
 from sim.policies.reasons import ReasonCode
+from tests.conftest import credit_info as info
 from tests.conftest import make_run
 
 TIERS = (0.073, 0.1095, 0.146, 0.1825)  # the platform's APR tiers (conf/platform/default.yaml)
-
-
-def info(n: int = 1, **changes) -> CreditInfo:
-    values = {
-        "pd_12m": np.full(n, 0.01),
-        "dpd": np.zeros(n, dtype=np.int32),
-        "history_months": np.full(n, 60),
-        "income_base_cny": np.full(n, 10_000.0),
-        "firm_age_months": np.full(n, 24),
-        "firm_revenue_cny": np.full(n, 10_000.0),
-        "firm_receivables_cny": np.zeros(n),
-        "firm_anchor": np.zeros(n, dtype=bool),
-    }
-    return CreditInfo.per_borrower(**(values | {k: np.asarray(v) for k, v in changes.items()}))
 
 
 def test_waterfall_by_hand():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim.model import CreditMarketModel
 from sim.state import BehaviourType
@@ -116,3 +117,32 @@ def test_champion_challenger_reports_outcomes_per_arm():
     se = np.sqrt(0.2 * 0.8 / 3000)
     assert abs(share - 0.2) < 4 * se
     assert arms["limit_cuts"].sum() > 0
+
+
+def test_platform_rescores_monthly_from_behaviour():
+    """M11: PDs start at the configured central tendency and then follow behaviour."""
+    run = make_run("policy=static", "population.n_borrowers=4000")
+    model = CreditMarketModel(run, create_agents=False)
+    s = model.borrowers
+    assert s.pd_12m.mean() == pytest.approx(model.config.platform.central_tendency_pd_12m, rel=1e-9)
+    pd_start = s.pd_12m.copy()
+    model.run(6)
+    late = (s.missed >= 1) & ~s.defaulted
+    assert late.sum() > 10
+    # Missed payments raise the score's PD well above where the same borrowers started.
+    assert s.pd_12m[late].mean() > 2 * pd_start[late].mean()
+    assert not np.array_equal(s.pd_12m, pd_start)
+
+
+def test_thin_history_and_lenders_enter_the_score_with_their_configured_weights():
+    """M3 and M7: each term adds exactly its configured log-odds."""
+    model = CreditMarketModel(make_run("population.n_borrowers=200"), create_agents=False)
+    s, c = model.borrowers, model.config.platform
+    s.history_months[:] = 60
+    s.lenders_count[:] = 1
+    base = model.platform.log_odds(s)
+    s.history_months[:] = c.thin_history_months - 1
+    s.lenders_count[:] = 3
+    z = model.platform.log_odds(s)
+    expected = c.thin_history_log_odds + 2 * c.lenders_log_odds
+    np.testing.assert_allclose(z - base, expected, rtol=1e-12)

@@ -795,3 +795,25 @@ def test_behaviour_rules_temporary_high_risk_cut_and_restoration() -> None:
 def test_bad_config_names_the_field(config: dict[str, Any], error: type, needle: str) -> None:
     with pytest.raises(error, match=needle.replace(".", r"\.")):
         build_policy(config)
+
+
+def test_behaviour_rules_thin_history_and_low_diversity_lower_the_target_once():
+    """M3/M4: thin history and low spending diversity each take 10 % off the initial limit,
+    once (a target, not a repeated cut); an established, diverse borrower is untouched."""
+    policy = build(3, name="behaviour_rules")
+    view = make_view(3, history_months=[6, 36, 36], spending_diversity=[0.6, 0.1, 0.6])
+    first = decide(policy, view)
+    np.testing.assert_allclose(first.new_limit_cny, [9_000.0, 9_000.0, 10_000.0])
+    assert first.reason.tolist() == [
+        ReasonCode.THIN_HISTORY,
+        ReasonCode.LOW_SPENDING_DIVERSITY,
+        ReasonCode.NONE,
+    ]
+    # Still thin and undiversified for five more months, past the cut cooldown: the limit
+    # is already at its target, so it is not cut again.
+    current, decision = view, first
+    for _ in range(5):
+        current = next_month(current, decision)
+        decision = decide(policy, current)
+        np.testing.assert_array_equal(decision.new_limit_cny, first.new_limit_cny)
+        assert (decision.reason == 0).all()
