@@ -40,6 +40,7 @@ moves by draws + fees + interest - repayments - write-offs.
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import logging
@@ -55,8 +56,9 @@ from sim.agents.borrower import Borrower
 from sim.agents.enterprise import MicroEnterprise
 from sim.agents.platform import Platform
 from sim.channels import Channels, CreditInfo
-from sim.config import RunConfig
+from sim.config import BehaviourConfig, RunConfig
 from sim.enterprises import (
+    FirmDraws,
     FirmMonth,
     Settlement,
     build_firms,
@@ -75,11 +77,12 @@ from sim.funding import (
     fund_households,
     repay_firm_debts,
 )
-from sim.household import HouseholdFlows, draw_world, household_month
+from sim.household import HouseholdFlows, WorldDraws, draw_world, household_month
 from sim.io import load_uci
 from sim.metrics import MONTHLY_METRICS, firm_sector_rows, monthly_metrics
 from sim.policies import LimitPolicy, ReasonCode, build_policy
 from sim.population import build_population
+from sim.prefetch import Prefetcher
 from sim.risk.scorecard import Scorecard, fit_default_scorecard
 from sim.scenarios import MacroState, macro_state
 from sim.servicing import N_BUCKETS, ServicingFlows, bucket_index, service_accounts
@@ -115,6 +118,8 @@ class CreditMarketModel(mesa.Model):
         create_agents: create one Mesa ``Borrower`` agent per borrower row and one
             ``MicroEnterprise`` per firm row (thin views). Set False only for benchmarks
             that measure the array model alone.
+        prefetch_shocks: draw next month's world and firm shocks on a worker thread
+            while this month runs (:mod:`sim.prefetch`); results are identical either way.
 
     Attributes:
         borrowers: :class:`sim.state.BorrowerState`, one row per borrower.
@@ -138,6 +143,7 @@ class CreditMarketModel(mesa.Model):
         scorecard: Scorecard | None = None,
         policy: LimitPolicy | None = None,
         create_agents: bool = True,
+        prefetch_shocks: bool = True,
     ) -> None:
         root = np.random.SeedSequence(config.seed)
         children = dict(zip(RNG_STREAMS, root.spawn(len(RNG_STREAMS)), strict=True))
@@ -181,6 +187,17 @@ class CreditMarketModel(mesa.Model):
         self.platform.apr_cap = min(pc.apr_cap, config.scenario.apr_cap)
         if create_agents:
             _add_row_agents(self, MicroEnterprise, self.firms.n)
+        self._shocks = Prefetcher(
+            functools.partial(
+                _draw_month,
+                self.rngs["world"],
+                self.rngs["firms"],
+                n,
+                self.firms.n,
+                config.population.behaviour,
+            ),
+            enabled=prefetch_shocks,
+        )
         self.macro: MacroState = macro_state(config.scenario, 1)
         self.platform.rescore()
 
@@ -213,9 +230,10 @@ class CreditMarketModel(mesa.Model):
     def _stage_scenario(self) -> None:
         s = self.borrowers
         self.macro = macro_state(self.config.scenario, self.steps)
+        draws, firm_draws = self._shocks.take()
         self._month = {
-            "draws": draw_world(self.rngs["world"], s.n, self.config.population.behaviour),
-            "firm_draws": draw_firm_world(self.rngs["firms"], self.firms.n),
+            "draws": draws,
+            "firm_draws": firm_draws,
             "bucket_before": bucket_index(s),
             "open_at_start": s.is_open.copy(),
             "firms_open_at_start": self.firms.is_open.copy(),
@@ -593,9 +611,23 @@ class CreditMarketModel(mesa.Model):
             from tqdm.auto import tqdm
 
             iterator = tqdm(iterator, desc="months", unit="month", leave=False)
-        for _ in iterator:
-            self.step()
+        try:
+            for _ in iterator:
+                self.step()
+        finally:
+            self._shocks.close()
         return self
+
+
+def _draw_month(
+    world: np.random.Generator,
+    firms: np.random.Generator,
+    n_borrowers: int,
+    n_firms: int,
+    behaviour: BehaviourConfig,
+) -> tuple[WorldDraws, FirmDraws]:
+    """One month of exogenous shocks: households' from ``world``, firms' from ``firms``."""
+    return draw_world(world, n_borrowers, behaviour), draw_firm_world(firms, n_firms)
 
 
 def _add_row_agents(model: mesa.Model, cls: type[mesa.Agent], n: int) -> None:
