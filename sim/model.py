@@ -80,9 +80,9 @@ from sim.funding import (
 from sim.household import HouseholdFlows, WorldDraws, draw_world, household_month
 from sim.io import load_uci
 from sim.metrics import MONTHLY_METRICS, firm_sector_rows, monthly_metrics
+from sim.overlap import Background, Prefetcher
 from sim.policies import LimitPolicy, ReasonCode, build_policy
 from sim.population import build_population
-from sim.prefetch import Prefetcher
 from sim.risk.scorecard import Scorecard, fit_default_scorecard
 from sim.scenarios import MacroState, macro_state
 from sim.servicing import N_BUCKETS, ServicingFlows, bucket_index, service_accounts
@@ -118,8 +118,9 @@ class CreditMarketModel(mesa.Model):
         create_agents: create one Mesa ``Borrower`` agent per borrower row and one
             ``MicroEnterprise`` per firm row (thin views). Set False only for benchmarks
             that measure the array model alone.
-        prefetch_shocks: draw next month's world and firm shocks on a worker thread
-            while this month runs (:mod:`sim.prefetch`); results are identical either way.
+        overlap: run independent work on a second core: next month's shocks, and stage
+            parts that share no data (:mod:`sim.overlap`). Results are identical either
+            way; False keeps the run on one thread.
 
     Attributes:
         borrowers: :class:`sim.state.BorrowerState`, one row per borrower.
@@ -143,12 +144,13 @@ class CreditMarketModel(mesa.Model):
         scorecard: Scorecard | None = None,
         policy: LimitPolicy | None = None,
         create_agents: bool = True,
-        prefetch_shocks: bool = True,
+        overlap: bool = True,
     ) -> None:
         root = np.random.SeedSequence(config.seed)
         children = dict(zip(RNG_STREAMS, root.spawn(len(RNG_STREAMS)), strict=True))
         super().__init__(rng=np.random.default_rng(children["mesa"]))
         self.config = config
+        self.overlap = overlap
         self.rngs = {name: np.random.default_rng(seq) for name, seq in children.items()}
         pc = config.platform
         self.borrowers = build_population(
@@ -196,7 +198,7 @@ class CreditMarketModel(mesa.Model):
                 self.firms.n,
                 config.population.behaviour,
             ),
-            enabled=prefetch_shocks,
+            enabled=overlap,
         )
         self.macro: MacroState = macro_state(config.scenario, 1)
         self.platform.rescore()
@@ -244,6 +246,9 @@ class CreditMarketModel(mesa.Model):
 
     def _stage_household(self) -> None:
         s = self.borrowers
+        # The firms' month (next stage) reads and writes only firm arrays and the firms'
+        # draws: it runs on the second core meanwhile (:mod:`sim.overlap`).
+        self._month["firm_work"] = Background(self._operate_firms, enabled=self.overlap)
         flows = household_month(
             s,
             self._month["draws"],
@@ -258,8 +263,11 @@ class CreditMarketModel(mesa.Model):
         self.last_household = flows
 
     def _stage_enterprise(self) -> None:
+        self.last_firm_month = self._month["firm_work"].result()
+
+    def _operate_firms(self) -> FirmMonth:
         fc = self.config.firms
-        self.last_firm_month = operate(
+        return operate(
             self.firms,
             self.network,
             self.sectors,
@@ -371,6 +379,9 @@ class CreditMarketModel(mesa.Model):
         accruing = float(s.balance_cny[s.is_open].sum())
         t = self.last_transfers
         owners = self.firms.owner
+        # The other lenders' books share no array with the platform's lines: they are
+        # serviced on the second core meanwhile (:mod:`sim.overlap`).
+        channel_work = Background(self.channels.service, self.steps, enabled=self.overlap)
         platform_paid = self.last_household.scheduled_payment_cny.copy()
         platform_paid[owners] = round_cny(platform_paid[owners] + t.firm_platform_repaid_cny)
         flows = service_accounts(
@@ -386,7 +397,7 @@ class CreditMarketModel(mesa.Model):
         s.interest_total_cny += flows.interest_cny
         s.balance_month_sum_cny += s.balance_cny
         ch = self.channels
-        ch.service(self.steps)
+        channel_work.result()
         rows = ch.candidates()  # the only rows with channel balances or dues
         s.lenders_count = (s.balance_cny > 0).astype(np.int16)
         s.lenders_count[rows] += np.count_nonzero(ch.balance_cny[:, rows] > 0, axis=0).astype(
@@ -422,6 +433,8 @@ class CreditMarketModel(mesa.Model):
 
     def _stage_collect(self) -> None:
         s = self.borrowers
+        # Both read only: the firm table rows are computed on the second core meanwhile.
+        firm_rows = Background(firm_sector_rows, self, enabled=self.overlap)
         after = bucket_index(s)
         pair = self._month["bucket_before"].astype(np.int64) * N_BUCKETS + after
         self.transition_counts.append(np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS))
@@ -434,7 +447,7 @@ class CreditMarketModel(mesa.Model):
             limit_cuts=self._month["cuts"],
             limit_raises=self._month["raises"],
         )
-        self._firm_rows.extend(firm_sector_rows(self))
+        self._firm_rows.extend(firm_rows.result())
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ records

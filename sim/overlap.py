@@ -1,0 +1,109 @@
+"""Independent work on a second core: next month's shocks, and stage parts that share no data.
+
+Two kinds of work in the monthly cycle do not depend on each other and can overlap:
+
+* the world's shocks never depend on model state (common random numbers), so month
+  ``t+1``'s draws are drawn on a worker thread while the main thread simulates month
+  ``t`` (:class:`Prefetcher`);
+* some stages have parts that read and write disjoint arrays (e.g. the platform's lines
+  and the other lenders' books are serviced independently), so one part runs on a
+  worker thread while the other runs on the main thread (:class:`Background`).
+
+NumPy releases the GIL inside its array loops and generators, so the threads really run
+at once; on a 1 M-borrower book this takes ~100 ms off a month (``experiments.bench``).
+Results are identical with and without overlap (tested): each array is written by one
+thread only and each generator is used by one thread at a time, always in the same order.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Background(Generic[T]):
+    """``fn(*args)`` started on a worker thread; :meth:`result` waits for it.
+
+    Args:
+        fn: the work; it must not touch data the caller uses until :meth:`result`.
+        *args: its arguments.
+        enabled: if False, ``fn`` runs at once on the calling thread.
+
+    Raises:
+        Whatever ``fn`` raised, from :meth:`result`.
+    """
+
+    def __init__(self, fn: Callable[..., T], *args: Any, enabled: bool = True) -> None:
+        self._outcome: tuple[T | None, BaseException | None] | None = None
+        self._thread: threading.Thread | None = None
+        if enabled:
+            self._thread = threading.Thread(
+                target=self._run, args=(fn, args), name="limitlab-overlap", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._run(fn, args)
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        try:
+            self._outcome = (fn(*args), None)
+        except BaseException as exc:  # re-raised on the caller's thread by result()
+            self._outcome = (None, exc)
+
+    def wait(self) -> None:
+        """Wait for the work to finish (its outcome is kept for :meth:`result`)."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def result(self) -> T:
+        """Wait for the work; its return value."""
+        self.wait()
+        assert self._outcome is not None
+        value, error = self._outcome
+        if error is not None:
+            raise error
+        return value  # type: ignore[return-value]
+
+    def __getstate__(self) -> dict[str, object]:
+        # A thread cannot be pickled or copied: finish the work and keep its outcome.
+        self.wait()
+        return dict(self.__dict__)
+
+
+class Prefetcher(Generic[T]):
+    """Calls ``produce`` one value ahead, in the :class:`Background`.
+
+    :meth:`take` returns the value produced for this call and starts producing the next
+    one. ``produce`` must be deterministic in its call order (e.g. draws from generators
+    that nothing else uses), since the value taken n-th is the n-th value produced.
+
+    Args:
+        produce: the producer, called with no arguments.
+        enabled: if False, :meth:`take` just calls ``produce`` (no thread).
+
+    Raises:
+        Whatever ``produce`` raised, from the :meth:`take` that would have returned it.
+    """
+
+    def __init__(self, produce: Callable[[], T], *, enabled: bool = True) -> None:
+        self._produce = produce
+        self._enabled = enabled
+        self._next: Background[T] | None = None
+
+    def take(self) -> T:
+        """This call's value; the next one is produced in the background meanwhile."""
+        if not self._enabled:
+            return self._produce()
+        pending, self._next = self._next, None
+        value = self._produce() if pending is None else pending.result()
+        self._next = Background(self._produce)
+        return value
+
+    def close(self) -> None:
+        """Wait for the value being produced; it is kept for the next :meth:`take`."""
+        if self._next is not None:
+            self._next.wait()
