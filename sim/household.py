@@ -117,14 +117,6 @@ def _poisson_cdf(rate: float) -> np.ndarray:
     return cdf
 
 
-def _by_type(btype: np.ndarray, values: dict[BehaviourType, float]) -> np.ndarray:
-    """Per-borrower parameter looked up by behaviour type (0.0 for types not listed)."""
-    table = np.zeros(len(BehaviourType))
-    for t, v in values.items():
-        table[int(t)] = v
-    return table[btype]
-
-
 @dataclass
 class HouseholdFlows:
     """Per-borrower flows of one household month, CNY, shape ``(n_borrowers,)``.
@@ -156,6 +148,11 @@ class HouseholdFlows:
     other_payment_cny: np.ndarray
 
 
+#: Rows per block of the household month: small enough that a block's ~40 work arrays
+#: stay in the CPU cache, large enough that NumPy's per-call cost is small.
+BLOCK_ROWS = 16_384
+
+
 def household_month(
     state: BorrowerState,
     draws: WorldDraws,
@@ -169,7 +166,11 @@ def household_month(
     """Run one household month in place on ``state`` (see the module docstring).
 
     Updates ``employed``, ``income_cny``, ``savings_cny``, ``balance_cny``, the draw /
-    early-repayment ring buffers, ``months_since_draw`` and ``high_risk_flag``.
+    early-repayment ring buffers, ``months_since_draw`` and ``high_risk_flag``, in place.
+    Every borrower's month depends only on its own row, so the rows are processed in
+    blocks of :data:`BLOCK_ROWS`: the work arrays of a block stay in the CPU cache
+    instead of streaming through memory (about 2x faster on a 1 M-borrower book; the
+    result does not depend on the block size).
 
     Args:
         state: borrower arrays, modified in place.
@@ -183,12 +184,100 @@ def household_month(
             habitual debt level that drives discretionary borrowing; none if None.
 
     Returns:
-        The month's flows.
+        The month's flows (arrays of their own, not views of ``state``).
     """
-    b = behaviour
-    btype = state.behaviour_type
-    base = state.income_base_cny
-    open_line = ~state.defaulted
+    n = state.n
+    flows = HouseholdFlows(
+        **{
+            name: np.zeros(n, dtype=np.int16 if name.endswith("count") else np.float64)
+            for name in HouseholdFlows.__dataclass_fields__
+        }
+    )
+    tables = _TypeTables.of(behaviour)
+    for lo in range(0, n, BLOCK_ROWS):
+        _household_rows(
+            state,
+            draws,
+            macro,
+            behaviour,
+            step,
+            slice(lo, min(lo + BLOCK_ROWS, n)),
+            flows,
+            tables,
+            other_due_cny,
+            other_debt_cny,
+        )
+    return flows
+
+
+@dataclass(frozen=True)
+class _TypeTables:
+    """Per-behaviour-type parameters as lookup tables, ``(len(BehaviourType),)`` float64."""
+
+    due_weight: np.ndarray
+    statement_weight: np.ndarray
+    skip_prob: np.ndarray
+    propensity: np.ndarray
+    mpb: np.ndarray
+
+    @staticmethod
+    def of(b: BehaviourConfig) -> _TypeTables:
+        T = BehaviourType
+        return _TypeTables(
+            # Transactors and inactive borrowers pay the statement, revolvers the minimum
+            # plus a little, instalment payers (and the delinquent-prone) the minimum.
+            due_weight=_table(
+                {
+                    T.REVOLVER: 1.0 + b.revolver_extra_payment,
+                    T.INSTALMENT: 1.0,
+                    T.DELINQUENT_PRONE: 1.0,
+                }
+            ),
+            statement_weight=_table({T.TRANSACTOR: 1.0, T.INACTIVE: 1.0}),
+            skip_prob=_table({T.DELINQUENT_PRONE: b.delinquent_skip_prob_monthly}),
+            propensity=_table(
+                {
+                    T.REVOLVER: b.revolver_borrow_propensity,
+                    T.DELINQUENT_PRONE: b.delinquent_borrow_propensity,
+                    T.INSTALMENT: b.instalment_borrow_propensity,
+                }
+            ),
+            mpb=_table(
+                {
+                    T.REVOLVER: b.revolver_mpb,
+                    T.DELINQUENT_PRONE: b.delinquent_mpb,
+                    T.INSTALMENT: b.instalment_mpb,
+                }
+            ),
+        )
+
+
+def _table(values: dict[BehaviourType, float]) -> np.ndarray:
+    """A parameter by behaviour type (0.0 for types not listed)."""
+    table = np.zeros(len(BehaviourType))
+    for t, v in values.items():
+        table[int(t)] = v
+    return table
+
+
+def _household_rows(
+    state: BorrowerState,
+    draws: WorldDraws,
+    macro: MacroState,
+    b: BehaviourConfig,
+    step: int,
+    sl: slice,
+    out: HouseholdFlows,
+    tables: _TypeTables,
+    other_due_cny: np.ndarray | None,
+    other_debt_cny: np.ndarray | None,
+) -> None:
+    """The household month of rows ``sl``: reads and writes only those rows."""
+    btype = state.behaviour_type[sl]
+    base = state.income_base_cny[sl]
+    open_line = ~state.defaulted[sl]
+    employed = state.employed[sl]
+    limit = state.limit_cny[sl]
     # Masks over behaviour types are close to random, so np.where / boolean indexing on them
     # is slow (branch mispredictions): per-type parameters are table lookups instead, and
     # type-specific steps run on index arrays of their rows.
@@ -196,78 +285,74 @@ def household_month(
     # 1. Employment and income.
     p_loss = min(b.job_loss_prob_monthly * macro.job_loss_multiplier, 1.0)
     p_find = min(b.job_find_prob_monthly * macro.job_find_multiplier, 1.0)
-    lose = state.employed & (draws.u_job < p_loss)
-    find = ~state.employed & (draws.u_job < p_find)
-    state.employed = (state.employed & ~lose) | find
-    shock = np.exp(b.income_sigma * draws.z_income - 0.5 * b.income_sigma**2)
+    u_job = draws.u_job[sl]
+    lose = employed & (u_job < p_loss)
+    find = ~employed & (u_job < p_find)
+    employed = (employed & ~lose) | find
+    state.employed[sl] = employed
+    shock = np.exp(b.income_sigma * draws.z_income[sl] - 0.5 * b.income_sigma**2)
     income = round_cny_inplace(
         np.where(
-            state.employed,
+            employed,
             base * macro.income_multiplier * shock,
             base * b.unemployment_replacement,
         )
     )
-    state.income_cny = income
-    cash = state.savings_cny + income
+    state.income_cny[sl] = income
+    out.income_cny[sl] = income
+    cash = state.savings_cny[sl] + income
 
     # 2. Essential spending: cash, then the line, then unmet.
     needs = base * b.needs_share
     needs *= macro.seasonal_spending
-    needs *= np.exp(b.needs_sigma * draws.z_needs - 0.5 * b.needs_sigma**2)
-    hit = np.flatnonzero(draws.u_expense_shock < b.expense_shock_prob_monthly)
-    needs[hit] += base[hit] * b.expense_shock_mean_income_months * draws.e_expense_shock[hit]
+    needs *= np.exp(b.needs_sigma * draws.z_needs[sl] - 0.5 * b.needs_sigma**2)
+    hit = np.flatnonzero(draws.u_expense_shock[sl] < b.expense_shock_prob_monthly)
+    needs[hit] += base[hit] * b.expense_shock_mean_income_months * draws.e_expense_shock[sl][hit]
     round_cny_inplace(needs)
-    available = np.where(open_line, np.maximum(state.limit_cny - state.balance_cny, 0.0), 0.0)
+    available = np.where(open_line, np.maximum(limit - state.balance_cny[sl], 0.0), 0.0)
     needs_cash = np.minimum(needs, cash)
     needs_gap = round_cny_inplace(needs - needs_cash)
     draw_needs = np.minimum(needs_gap, available)
-    unmet_need = round_cny_inplace(needs_gap - draw_needs)
+    out.unmet_need_cny[sl] = round_cny_inplace(needs_gap - draw_needs)
     cash = round_cny_inplace(cash - needs_cash)
     available -= draw_needs
-    balance = state.balance_cny + draw_needs
+    balance = state.balance_cny[sl] + draw_needs
 
-    # 3. Scheduled payment towards the minimum due: transactors and inactive borrowers pay
-    # the statement, revolvers the minimum plus a little, instalment payers a steady share.
-    due = np.where(open_line, state.min_due_cny, 0.0)
-    statement = state.statement_cny
-    due_weight = _by_type(
-        btype,
-        {
-            BehaviourType.REVOLVER: 1.0 + b.revolver_extra_payment,
-            BehaviourType.INSTALMENT: 1.0,
-            BehaviourType.DELINQUENT_PRONE: 1.0,
-        },
-    )
-    statement_weight = _by_type(btype, {BehaviourType.TRANSACTOR: 1.0, BehaviourType.INACTIVE: 1.0})
+    # 3. Scheduled payment towards the minimum due, by behaviour type.
+    due = np.where(open_line, state.min_due_cny[sl], 0.0)
+    statement = state.statement_cny[sl]
+    statement_weight = tables.statement_weight[btype]
     # Exactly one weight is non-zero per row: due x weight + 0.0 or 0.0 + statement.
-    desired = due * due_weight
+    desired = due * tables.due_weight[btype]
     desired += np.multiply(statement, statement_weight, out=statement_weight)
     instalment = np.flatnonzero(btype == BehaviourType.INSTALMENT)
     desired[instalment] = np.maximum(due[instalment], statement[instalment] / b.instalment_months)
     # Skips: delinquent-prone borrowers at their rate; anyone already behind at least at the
     # arrears rate (cure behaviour; 0 = off). One uniform per borrower keeps the draws common.
-    skip_prob = _by_type(btype, {BehaviourType.DELINQUENT_PRONE: b.delinquent_skip_prob_monthly})
-    behind = state.missed >= 1
+    skip_prob = tables.skip_prob[btype]
+    behind = state.missed[sl] >= 1
     skip_prob = np.where(behind, np.maximum(skip_prob, b.arrears_skip_prob_monthly), skip_prob)
-    skip = draws.u_skip < skip_prob
+    skip = draws.u_skip[sl] < skip_prob
     desired = np.where(skip, 0.0, desired)
     desired = np.where(open_line, np.maximum(desired, 0.0), 0.0)
     scheduled = round_cny_inplace(np.minimum(np.minimum(desired, cash), balance))
+    out.scheduled_payment_cny[sl] = scheduled
     cash = round_cny_inplace(cash - scheduled)
     balance -= scheduled
     # Other lenders' minimum dues, after the platform's, limited by cash (few rows owe any).
-    other_paid = np.zeros_like(cash)
     if other_due_cny is not None:
-        owing = np.flatnonzero(other_due_cny > 0)
-        other_paid[owing] = round_cny(np.minimum(other_due_cny[owing], cash[owing]))
-        cash[owing] = round_cny(cash[owing] - other_paid[owing])
+        other_due = other_due_cny[sl]
+        owing = np.flatnonzero(other_due > 0)
+        other_paid = round_cny(np.minimum(other_due[owing], cash[owing]))
+        out.other_payment_cny[sl][owing] = other_paid
+        cash[owing] = round_cny(cash[owing] - other_paid)
 
     # 4. Race to default (Qi 2009): delinquent and unemployed borrowers draw what is left.
     race = (
         open_line
         & behind
-        & ~state.employed
-        & (draws.u_race < b.race_to_default_prob)
+        & ~employed
+        & (draws.u_race[sl] < b.race_to_default_prob)
         & (available > 0)
     )
     draw_race = round_cny_inplace(np.where(race, available, 0.0))
@@ -283,51 +368,38 @@ def household_month(
     target = base * b.savings_target_income_months
     wish = base * b.discretionary_share
     wish *= macro.seasonal_spending
-    wish *= np.exp(b.discretionary_sigma * draws.z_discretionary - 0.5 * b.discretionary_sigma**2)
+    wish *= np.exp(
+        b.discretionary_sigma * draws.z_discretionary[sl] - 0.5 * b.discretionary_sigma**2
+    )
     excess = np.subtract(cash, target, out=target)
     wish += b.excess_savings_spend_rate * np.maximum(excess, 0.0, out=excess)
     round_cny_inplace(wish)
     reserve = base * b.cash_reserve_income_months
     disc_cash = round_cny_inplace(np.minimum(wish, np.maximum(cash - reserve, 0.0)))
-    propensity = _by_type(
-        btype,
-        {
-            BehaviourType.REVOLVER: b.revolver_borrow_propensity,
-            BehaviourType.DELINQUENT_PRONE: b.delinquent_borrow_propensity,
-            BehaviourType.INSTALMENT: b.instalment_borrow_propensity,
-        },
-    )
-    mpb = _by_type(
-        btype,
-        {
-            BehaviourType.REVOLVER: b.revolver_mpb,
-            BehaviourType.DELINQUENT_PRONE: b.delinquent_mpb,
-            BehaviourType.INSTALMENT: b.instalment_mpb,
-        },
-    )
-    desired_balance = state.target_utilisation * state.initial_limit_cny + mpb * np.maximum(
-        state.limit_cny - state.initial_limit_cny, 0.0
+    initial_limit = state.initial_limit_cny[sl]
+    desired_balance = state.target_utilisation[sl] * initial_limit + tables.mpb[btype] * np.maximum(
+        limit - initial_limit, 0.0
     )
     desired_balance -= balance
     if other_debt_cny is not None:
-        desired_balance -= other_debt_cny
+        desired_balance -= other_debt_cny[sl]
     borrow_wish = np.maximum(desired_balance, 0.0, out=desired_balance)
-    borrow_wish *= propensity
+    borrow_wish *= tables.propensity[btype]
     borrow_wish *= open_line
     round_cny_inplace(borrow_wish)
     draw_disc = round_cny_inplace(np.minimum(borrow_wish, available))
-    unmet_credit = round_cny_inplace(needs_gap - draw_needs + borrow_wish - draw_disc)
+    out.unmet_credit_cny[sl] = round_cny_inplace(needs_gap - draw_needs + borrow_wish - draw_disc)
     available -= draw_disc
     cash = round_cny_inplace(cash - disc_cash)
     balance += draw_disc
     consumption = needs_cash + draw_needs + disc_cash + draw_disc
+    out.consumption_cny[sl] = round_cny_inplace(consumption)
 
     # 6. Transactors' line use: pay by line, repay at once (naive) or at the due date (savvy).
     # Only open transactors with headroom can use the line: the step runs on their rows.
-    n = btype.shape[0]
     rows = np.flatnonzero(open_line & (btype == BehaviourType.TRANSACTOR) & (available > 0))
-    savvy = state.savvy[rows]
-    k_rows = draws.line_draws(rows)
+    savvy = state.savvy[sl][rows]
+    k_rows = draws.line_draws(rows + sl.start)
     k_rows = np.where(savvy, np.minimum(k_rows, 1), k_rows)
     spend_rows = round_cny_inplace(
         np.where(
@@ -344,40 +416,26 @@ def household_month(
     balance[rows] = balance[rows] + spend_rows - early_rows
     # Spending moved onto the line frees the same cash; an early repayment uses it again.
     cash[rows] = round_cny_inplace(cash[rows] + spend_rows - early_rows)
-    line_spend = np.zeros(n)
-    line_spend[rows] = spend_rows
-    early = np.zeros(n)
+    early = out.early_repayment_cny[sl]
     early[rows] = early_rows
-    k = np.zeros(n, dtype=np.int16)
-    k[rows] = k_rows
-    early_count = np.zeros(n, dtype=np.int16)
+    early_count = out.early_repayment_count[sl]
     early_count[rows] = np.where(early_rows > 0, k_rows, 0)
 
-    state.balance_cny = round_cny_inplace(balance)
-    state.savings_cny = cash
-    draws_total = round_cny_inplace(draw_needs + draw_race + draw_disc + line_spend)
-    draw_count = (draw_needs > 0).astype(np.int16)
+    state.balance_cny[sl] = round_cny_inplace(balance)
+    state.savings_cny[sl] = cash
+    draws_total = draw_needs + draw_race + draw_disc
+    draws_total[rows] += spend_rows
+    out.draws_cny[sl] = round_cny_inplace(draws_total)
+    draw_count = out.draw_count[sl]
+    draw_count += draw_needs > 0
     draw_count += draw_race > 0
     draw_count += draw_disc > 0
-    draw_count += k
+    draw_count[rows] += k_rows
     slot = step % RECENT_MONTHS
-    state.draws_recent[slot] = draw_count
-    state.early_recent[slot] = early_count
-    months_since_draw = np.minimum(state.months_since_draw + 1, 10_000).astype(np.int16)
+    state.draws_recent[slot, sl] = draw_count
+    state.early_recent[slot, sl] = early_count
+    months_since_draw = np.minimum(state.months_since_draw[sl] + 1, 10_000).astype(np.int16)
     months_since_draw *= draw_count == 0  # 0 after a draw
-    state.months_since_draw = months_since_draw
-    state.high_risk_flag = open_line & (draws.u_high_risk < b.high_risk_txn_prob_monthly)
-
-    return HouseholdFlows(
-        income_cny=income,
-        consumption_cny=round_cny_inplace(consumption),
-        draws_cny=draws_total,
-        repayments_cny=round_cny_inplace(scheduled + early),
-        scheduled_payment_cny=scheduled,
-        early_repayment_cny=early,
-        unmet_need_cny=unmet_need,
-        unmet_credit_cny=unmet_credit,
-        draw_count=draw_count,
-        early_repayment_count=early_count,
-        other_payment_cny=other_paid,
-    )
+    state.months_since_draw[sl] = months_since_draw
+    state.high_risk_flag[sl] = open_line & (draws.u_high_risk[sl] < b.high_risk_txn_prob_monthly)
+    out.repayments_cny[sl] = round_cny_inplace(scheduled + early)
