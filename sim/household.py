@@ -150,7 +150,7 @@ class HouseholdFlows:
 
 #: Rows per block of the household month: small enough that a block's ~40 work arrays
 #: stay in the CPU cache, large enough that NumPy's per-call cost is small.
-BLOCK_ROWS = 16_384
+BLOCK_ROWS = 65_536
 
 
 def household_month(
