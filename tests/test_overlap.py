@@ -1,0 +1,88 @@
+"""Work on a second core and row blocks must not change any result."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim.household
+from sim.model import CreditMarketModel
+from sim.overlap import Background, Prefetcher
+from tests.conftest import make_run
+
+
+def test_background_returns_the_value_and_runs_on_another_thread():
+    caller = threading.get_ident()
+    work = Background(lambda a, b: (a + b, threading.get_ident()), 2, 3)
+    value, where = work.result()
+    assert value == 5
+    assert where != caller
+
+
+def test_background_disabled_runs_at_once_on_the_calling_thread():
+    work = Background(threading.get_ident, enabled=False)
+    assert work.result() == threading.get_ident()
+
+
+def test_background_reraises_the_error_on_the_caller():
+    def fail() -> None:
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError, match="boom"):
+        Background(fail).result()
+
+
+def test_prefetcher_gives_the_producers_sequence_and_can_be_copied():
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    ahead = Prefetcher(lambda: rng_a.random(4))
+    got = [ahead.take() for _ in range(3)]
+    want = [rng_b.random(4) for _ in range(3)]
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+    # A pending value survives a deep copy (threads cannot be copied): it is the 4th.
+    twin = copy.deepcopy(ahead)
+    np.testing.assert_array_equal(twin.take(), rng_b.random(4))
+
+
+def test_prefetcher_error_surfaces_on_the_take_that_needs_it():
+    calls = iter([1, 2])
+
+    def produce() -> int:
+        value = next(calls, None)
+        if value is None:
+            raise RuntimeError("exhausted")
+        return value
+
+    ahead = Prefetcher(produce)
+    assert [ahead.take(), ahead.take()] == [1, 2]
+    with pytest.raises(RuntimeError, match="exhausted"):
+        ahead.take()
+
+
+def _state_arrays(model: CreditMarketModel) -> dict[str, np.ndarray]:
+    out = {
+        f"b.{f.name}": getattr(model.borrowers, f.name) for f in dataclasses.fields(model.borrowers)
+    }
+    out |= {f"f.{k}": v for k, v in vars(model.firms).items() if isinstance(v, np.ndarray)}
+    out |= {f"c.{k}": v for k, v in vars(model.channels).items() if isinstance(v, np.ndarray)}
+    return out
+
+
+def test_overlap_and_household_blocks_give_identical_results(monkeypatch):
+    """One thread and one block vs a second core and 7 blocks of 301 rows: same to the bit."""
+    overrides = ("seed=4", "population.n_borrowers=2100", "n_months=15", "scenario=covid_shock")
+    serial = CreditMarketModel(make_run(*overrides), overlap=False).run()
+    monkeypatch.setattr(sim.household, "BLOCK_ROWS", 301)
+    parallel = CreditMarketModel(make_run(*overrides), overlap=True).run()
+    pd.testing.assert_frame_equal(serial.monthly_table(), parallel.monthly_table())
+    pd.testing.assert_frame_equal(serial.limit_events(), parallel.limit_events())
+    pd.testing.assert_frame_equal(serial.firms_table(), parallel.firms_table())
+    a, b = _state_arrays(serial), _state_arrays(parallel)
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
