@@ -556,12 +556,14 @@ class Channels:
         if used.size == 0:
             return np.zeros(rows.size)
         r, p = rows[used], pay[:, used]
-        # One channel row at a time: 1-D fancy indexing is much faster than np.ix_ on the
-        # (k, n) arrays, with the same values.
+        # One channel row at a time, and only the rows paying it (most rows owe one or two
+        # lenders): 1-D fancy indexing is much faster than np.ix_ on the (k, n) arrays.
         for j, c in enumerate(order):
+            hit = np.flatnonzero(p[j])
+            rj, pj = r[hit], p[j, hit]
             balance, paid = self.balance_cny[c], self.paid_cny[c]
-            balance[r] = round_cny(balance[r] - p[j])
-            paid[r] = round_cny(paid[r] + p[j])
+            balance[rj] = round_cny(balance[rj] - pj)
+            paid[rj] = round_cny(paid[rj] + pj)
         totals = p.sum(axis=1)
         self.month.payments_cny[order] += totals
         self.lender_cash_cny[order] += totals

@@ -163,8 +163,13 @@ def round_cny(x: np.ndarray | float) -> np.ndarray:
     Returns:
         float64 array of the same shape.
     """
-    # np.round already maps |x| < 0.005 to +-0.0; adding 0.0 turns -0.0 into 0.0.
-    return np.round(np.asarray(x, dtype=np.float64), 2) + 0.0
+    # np.round already maps |x| < 0.005 to +-0.0; adding 0.0 turns -0.0 into 0.0. One new
+    # array, rounded and cleaned in place (money arrays are large: no second temporary).
+    out = np.round(np.asarray(x, dtype=np.float64), 2)
+    if out.ndim == 0:
+        return out + 0.0
+    out += 0.0
+    return out
 
 
 def round_cny_inplace(x: np.ndarray) -> np.ndarray:

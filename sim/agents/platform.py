@@ -100,7 +100,11 @@ class Platform(mesa.Agent):
             self.pd_shift = shift_to_mean_pd(z, self.config.central_tendency_pd_12m)
         s.pd_12m = _sigmoid(z + self.pd_shift)
         tiers = np.asarray(self.config.apr_tiers, dtype=np.float64)
-        tier = np.searchsorted(np.asarray(self.config.pd_tier_bounds), s.pd_12m, side="right")
+        # Tier = number of bounds <= PD (the bounds are few and increasing): a comparison per
+        # bound is cheaper than a binary search per borrower.
+        tier = np.zeros(s.pd_12m.shape, dtype=np.intp)
+        for bound in self.config.pd_tier_bounds:
+            tier += s.pd_12m >= bound
         s.apr = np.minimum(tiers[tier], self.apr_cap)
 
     def portfolio_view(self) -> PortfolioView:
