@@ -3,13 +3,16 @@
     python -m experiments.bench                       # 10k, 100k, 1M borrowers x 120 months
     python -m experiments.bench --sizes 10000 --months 24
     python -m experiments.bench --sizes 100000 --firm-share 0.1   # + 10k firms (the default)
+    python -m experiments.bench --sizes 1000000 --serial          # one thread only
 
 Each size runs in a fresh process so that its peak resident memory is its own. Reports
 set-up time (population, agents, scorecard), run time, borrower-months per second and
 peak RSS; results also go to ``outputs/bench/bench-<timestamp>.csv``. Firms are simulated
 too: ``--firm-share`` is the share of borrowers owning a firm (``firms.owner_share``; 0.1
-gives 100 k firms per 1 M borrowers). Targets (issue brief): 1 M borrowers x 120 months in
-<= 60 s and <= 3 GB peak on a 2-core machine.
+gives 100 k firms per 1 M borrowers). By default the model uses a second core for work
+that shares no data with the main thread (:mod:`sim.overlap`); ``--serial`` keeps it on
+one thread, to measure what the second core buys (the results are identical). Targets
+(issue brief): 1 M borrowers x 120 months in <= 60 s and <= 3 GB peak on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import pandas as pd
 from sim.io import write_csv_atomic
 
 
-def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> dict[str, float]:
+def _one(
+    n: int, months: int, agents: bool, policy: str, firm_share: float, overlap: bool
+) -> dict[str, float]:
     import resource
 
     from sim.compose import load_run_config
@@ -42,7 +47,7 @@ def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> d
         ]
     )
     t0 = time.perf_counter()
-    model = CreditMarketModel(run, create_agents=agents)
+    model = CreditMarketModel(run, create_agents=agents, overlap=overlap)
     t1 = time.perf_counter()
     model.run()
     t2 = time.perf_counter()
@@ -53,6 +58,7 @@ def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> d
         "n_months": months,
         "policy": policy,
         "mesa_agents": agents,
+        "overlap": overlap,
         "setup_s": round(t1 - t0, 2),
         "run_s": round(t2 - t1, 2),
         "total_s": round(t2 - t0, 2),
@@ -78,13 +84,25 @@ def main(argv: list[str] | None = None) -> int:
         help="share of borrowers owning a firm (firms.owner_share)",
     )
     parser.add_argument("--no-agents", action="store_true", help="skip creating Mesa agent objects")
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="one thread: no work on a second core (sim.overlap); results are identical",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.child:
         print(
             json.dumps(
-                _one(sizes[0], args.months, not args.no_agents, args.policy, args.firm_share)
+                _one(
+                    sizes[0],
+                    args.months,
+                    not args.no_agents,
+                    args.policy,
+                    args.firm_share,
+                    not args.serial,
+                )
             )
         )
         return 0
@@ -106,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if args.no_agents:
             cmd.append("--no-agents")
+        if args.serial:
+            cmd.append("--serial")
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
