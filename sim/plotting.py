@@ -219,6 +219,41 @@ def _new_figure(
     return fig, list(axes[:n_panels])
 
 
+def _label_points(
+    ax: Axes, names: list[str], x: np.ndarray, y: np.ndarray, min_gap_pt: float = 11.0
+) -> None:
+    """Name each finite point; points closer than ``min_gap_pt`` share one label.
+
+    Policies that land on (almost) the same spot, e.g. a wrapper policy whose condition
+    never fires, get one label listing them top to bottom instead of overprinted text.
+    """
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if not ok.size:
+        return
+    ax.autoscale_view()
+    xy_pt = ax.transData.transform(np.column_stack([x[ok], y[ok]])) * 72.0 / ax.figure.dpi
+    order = ok[np.argsort(-xy_pt[:, 1], kind="stable")]
+    pos = {int(i): xy_pt[j] for j, i in enumerate(ok)}
+    placed: list[list[int]] = []
+    for i in order:
+        for group in placed:
+            if np.hypot(*(pos[int(i)] - pos[group[0]])) < min_gap_pt:
+                group.append(int(i))
+                break
+        else:
+            placed.append([int(i)])
+    for group in placed:
+        head = group[0]
+        ax.annotate(
+            "\n".join(names[i] for i in group),
+            (x[head], y[head]),
+            xytext=(7, 5) if len(group) == 1 else (11, 0),
+            textcoords="offset points",
+            fontsize=8,
+            va="bottom" if len(group) == 1 else "center",
+        )
+
+
 def _natural_key(label: str) -> list[object]:
     """Sort key treating digit runs as numbers ("m2" < "m10")."""
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(label))]
@@ -587,8 +622,7 @@ def tradeoff_frontier(
         )
         colour = cmap(norm(stress[i])) if norm is not None and finite[i] else _NEUTRAL
         ax.scatter([x[i]], [y[i]], color=colour, s=70, edgecolors="black", zorder=3, label=name)
-        if np.isfinite(x[i]) and np.isfinite(y[i]):
-            ax.annotate(name, (x[i], y[i]), xytext=(6, 6), textcoords="offset points", fontsize=8)
+    _label_points(ax, list(policies), x, y)
 
     means = pd.DataFrame({"policy": policies, "x": x, "y": y})
     front = pareto_front(means, "x", "y")
@@ -710,11 +744,11 @@ def forest_plot(
         ax.set_yticks(range(len(keys)), labels)
         ax.set_ylim(-0.6, len(keys) - 0.4)
         ax.invert_yaxis()
-        ax.set_xlabel(metric_label(metric, difference=True) + f", policy − {baseline}")
+        ax.set_xlabel(metric_label(metric, difference=True))
         _format_axis(ax.xaxis, metric)
         ax.set_title(metric_label(metric).split(" (")[0], fontsize=9)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(f"Paired differences vs {baseline} (mean and CI over seeds)", fontsize=10)
+    fig.suptitle(f"Paired differences, policy − {baseline} (mean and CI over seeds)", fontsize=10)
     return fig
 
 

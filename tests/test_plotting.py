@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
+from matplotlib.text import Annotation
 from matplotlib.ticker import PercentFormatter
 
 from sim import plotting
@@ -147,6 +148,17 @@ def test_tradeoff_frontier_from_summary(summary):
     assert list(front.get_xdata()) == pytest.approx([0.15, 0.20, 0.30])
     assert list(front.get_ydata()) == pytest.approx([152, 102, 52])
     assert isinstance(ax.xaxis.get_major_formatter(), PercentFormatter)
+
+
+def test_tradeoff_frontier_labels_coinciding_policies_once(summary):
+    # "twin" lands exactly on static (a wrapper whose condition never fires): one label
+    # naming both, instead of two overprinted ones; the other policies keep their own.
+    twin = summary[summary["policy"] == "static"].assign(policy="twin")
+    fig = plotting.tradeoff_frontier(pd.concat([summary, twin], ignore_index=True))
+    labels = sorted(t.get_text() for t in fig.axes[0].texts if isinstance(t, Annotation))
+    assert labels[:3] == ["cheap", "cut_hard", "dominated"]
+    assert labels[3] in ("static\ntwin", "twin\nstatic")
+    assert len(labels) == 4
 
 
 def test_tradeoff_frontier_with_stress_has_colour_bar(summary):
