@@ -80,7 +80,7 @@ from sim.funding import (
 from sim.household import HouseholdFlows, WorldDraws, draw_world, household_month
 from sim.io import load_uci
 from sim.metrics import MONTHLY_METRICS, firm_sector_rows, monthly_metrics
-from sim.overlap import Background, Prefetcher
+from sim.overlap import Background, Prefetcher, worth_overlapping
 from sim.policies import LimitPolicy, ReasonCode, build_policy
 from sim.population import build_population
 from sim.risk.scorecard import Scorecard, fit_default_scorecard
@@ -119,8 +119,10 @@ class CreditMarketModel(mesa.Model):
             ``MicroEnterprise`` per firm row (thin views). Set False only for benchmarks
             that measure the array model alone.
         overlap: run independent work on a second core: next month's shocks, and stage
-            parts that share no data (:mod:`sim.overlap`). Results are identical either
-            way; False keeps the run on one thread.
+            parts that share no data (:mod:`sim.overlap`). None (default) turns it on for
+            books of at least :data:`sim.overlap.MIN_BORROWERS` borrowers on a machine
+            with two or more cores (below that, starting threads costs more than it
+            saves). Results are identical either way; False keeps the run on one thread.
 
     Attributes:
         borrowers: :class:`sim.state.BorrowerState`, one row per borrower.
@@ -144,13 +146,15 @@ class CreditMarketModel(mesa.Model):
         scorecard: Scorecard | None = None,
         policy: LimitPolicy | None = None,
         create_agents: bool = True,
-        overlap: bool = True,
+        overlap: bool | None = None,
     ) -> None:
         root = np.random.SeedSequence(config.seed)
         children = dict(zip(RNG_STREAMS, root.spawn(len(RNG_STREAMS)), strict=True))
         super().__init__(rng=np.random.default_rng(children["mesa"]))
         self.config = config
-        self.overlap = overlap
+        self.overlap = (
+            overlap if overlap is not None else worth_overlapping(config.population.n_borrowers)
+        )
         self.rngs = {name: np.random.default_rng(seq) for name, seq in children.items()}
         pc = config.platform
         self.borrowers = build_population(
@@ -198,7 +202,7 @@ class CreditMarketModel(mesa.Model):
                 self.firms.n,
                 config.population.behaviour,
             ),
-            enabled=overlap,
+            enabled=self.overlap,
         )
         self.macro: MacroState = macro_state(config.scenario, 1)
         self.platform.rescore()

@@ -10,18 +10,35 @@ Two kinds of work in the monthly cycle do not depend on each other and can overl
   worker thread while the other runs on the main thread (:class:`Background`).
 
 NumPy releases the GIL inside its array loops and generators, so the threads really run
-at once; on a 1 M-borrower book this takes ~100 ms off a month (``experiments.bench``).
+at once; on a 1 M-borrower book with 100 k firms this takes ~130 ms off a month
+(``python -m experiments.bench --sizes 1000000`` against the same with ``--serial``).
+Small books do not gain (see :data:`MIN_BORROWERS`).
 Results are identical with and without overlap (tested): each array is written by one
 thread only and each generator is used by one thread at a time, always in the same order.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+#: Smallest book for which overlapping pays: below it, starting and joining a few threads
+#: a month costs more than the work they take off the main thread (on 2 cores: 20 k
+#: borrowers run ~30 % slower with overlap, 100 k break even, 250 k run ~15 % faster).
+MIN_BORROWERS = 200_000
+
+
+def worth_overlapping(n_borrowers: int) -> bool:
+    """Whether a book of ``n_borrowers`` should use a second core (and one is available)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2 and n_borrowers >= MIN_BORROWERS
 
 
 class Background(Generic[T]):

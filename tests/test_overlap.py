@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 import sim.household
+import sim.overlap
 from sim.model import CreditMarketModel
-from sim.overlap import Background, Prefetcher
+from sim.overlap import Background, Prefetcher, worth_overlapping
 from tests.conftest import make_run
 
 
@@ -86,3 +87,12 @@ def test_overlap_and_household_blocks_give_identical_results(monkeypatch):
     assert a.keys() == b.keys()
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_only_large_books_on_several_cores_overlap(monkeypatch):
+    monkeypatch.setattr(sim.overlap.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    assert worth_overlapping(sim.overlap.MIN_BORROWERS)
+    assert not worth_overlapping(sim.overlap.MIN_BORROWERS - 1)
+    monkeypatch.setattr(sim.overlap.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert not worth_overlapping(10 * sim.overlap.MIN_BORROWERS)
+    assert CreditMarketModel(make_run("n_months=1")).overlap is False
