@@ -430,13 +430,16 @@ class Channels:
         rows = self.candidates()
         return self._scatter(self.balance_cny[np.ix_(self.high_cost, rows)].sum(axis=0), rows)
 
+    def owes(self, rows: np.ndarray) -> np.ndarray:
+        """``(len(rows),)`` bool: the row has a balance or a due on any channel."""
+        return (self.balance_cny[:, rows] > 0).any(axis=0) | (self.min_due_cny[:, rows] > 0).any(
+            axis=0
+        )
+
     def in_use(self) -> np.ndarray:
         """Rows with any channel balance or due, ``(m,)`` int64."""
         rows = self.candidates()
-        live = (self.balance_cny[:, rows] > 0).any(axis=0) | (self.min_due_cny[:, rows] > 0).any(
-            axis=0
-        )
-        return rows[live]
+        return rows[self.owes(rows)]
 
     # ------------------------------------------------------------------ lending
     def basis_limit(self, c: int, rows: np.ndarray, info: CreditInfo) -> np.ndarray:
@@ -484,7 +487,9 @@ class Channels:
         if self.approval_lag_months[c] == 0:
             ok = self.rules_ok(c, rows, info)
             limit = self.basis_limit(c, rows, info)
-            book.limit_cny[rows] = np.where(ok, limit, book.limit_cny[rows])
+            # Write back only the limits that change (scattered writes are the cost here).
+            resized = ok & (limit != book.limit_cny[rows])
+            book.limit_cny[rows[resized]] = limit[resized]
         else:
             ok = (
                 (book.open_step[rows] <= step)
@@ -603,7 +608,10 @@ class Channels:
         order = [c for c in self.costliest_first() if c in allowed]
         if rows.size == 0 or not order:
             return np.zeros(rows.size)
-        owed = np.where(self.defaulted[:, rows][order], 0.0, self.balance_cny[:, rows][order])
+        # Gather only the channels repaid (often one): 1-D gathers per channel row.
+        owed = np.stack(
+            [np.where(self.defaulted[c][rows], 0.0, self.balance_cny[c][rows]) for c in order]
+        )
         return self._allocate(rows, budget_cny, owed, order)
 
     # ------------------------------------------------------------------ servicing

@@ -315,7 +315,8 @@ def repay_firm_debts(
         p_done |= first
         if c is None:
             break
-        hit = left > 0
+        # Only rows that owe this lender (a zero balance would be repaid nothing anyway).
+        hit = (left > 0) & (channels.balance_cny[c][o] > 0)
         if hit.any():
             got = channels.prepay(o[hit], left[hit], channels=[int(c)])
             c_paid[hit] += got

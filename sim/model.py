@@ -366,12 +366,15 @@ class CreditMarketModel(mesa.Model):
         t.owner_draw_cny = owner_draw
         update_buffer_days(f)
         # Households repay other lenders from savings above their cash reserve.
-        rows = self.channels.in_use()
+        # Spare savings first (cheap, per row), then which of those rows owe any lender.
+        rows = self.channels.candidates()
         reserve = (
             self.config.population.behaviour.cash_reserve_income_months * s.income_base_cny[rows]
         )
         budget = round_cny(cc.prepay_excess_share * np.maximum(s.savings_cny[rows] - reserve, 0.0))
         rows, budget = rows[budget > 0], budget[budget > 0]
+        owes = self.channels.owes(rows)
+        rows, budget = rows[owes], budget[owes]
         if rows.size:
             paid = self.channels.prepay(rows, budget)
             s.savings_cny[rows] = round_cny(s.savings_cny[rows] - paid)
