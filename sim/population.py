@@ -141,7 +141,8 @@ def build_population(
     as_of = start.removeprefix("uci_") if start != "current" else "september"
     offset = UCI_MONTHS.index(as_of)
     window = min(config.behaviour_window_months, len(UCI_MONTHS) - offset)
-    btype = classify_behaviour(df, offset=offset, window=window)
+    # Types depend on the UCI row only: classify the 30 k source rows once, then look up.
+    btype = classify_behaviour(uci, offset=offset, window=window)[rows]
 
     limit = round_cny(
         df["LIMIT_BAL"].to_numpy(np.float64) * config.cny_per_twd * config.limit_scale
