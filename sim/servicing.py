@@ -111,42 +111,55 @@ def service_accounts(
     missed = np.where(was_defaulted & ~state.charged_off, state.missed + 1, missed)
     state.missed = missed.astype(np.int16)
 
+    # Defaults and charge-offs are rare: their amounts are posted on their rows only.
+    n = due.shape[0]
     new_default = ~was_defaulted & (state.missed >= MISSES_TO_DEFAULT)
-    ead = np.where(new_default, state.balance_cny, 0.0)
-    loss = round_cny(lgd * ead)
+    defaulting = np.flatnonzero(new_default)
+    ead = np.zeros(n)
+    ead[defaulting] = state.balance_cny[defaulting]
+    loss = np.zeros(n)
+    loss[defaulting] = round_cny(lgd * ead[defaulting])
     state.defaulted = state.defaulted | new_default
-    state.default_step = np.where(new_default, step, state.default_step).astype(np.int32)
-    limit_closed = np.where(new_default, state.limit_cny, 0.0)
-    state.limit_cny = np.where(new_default, 0.0, state.limit_cny)
+    default_step = state.default_step.astype(np.int32)  # a copy: the caller's array is kept
+    default_step[defaulting] = step
+    state.default_step = default_step
+    limit_closed = np.zeros(n)
+    limit_closed[defaulting] = state.limit_cny[defaulting]
+    limit = state.limit_cny.copy()
+    limit[defaulting] = 0.0
+    state.limit_cny = limit
 
     charge = (
         state.defaulted
         & ~state.charged_off
         & (state.missed.astype(np.int32) * 30 >= charge_off_dpd)
     )
-    write_off = np.where(charge, state.balance_cny, 0.0)
-    recoveries = round_cny((1.0 - lgd) * write_off)
-    state.balance_cny = np.where(charge, 0.0, state.balance_cny)
+    charging = np.flatnonzero(charge)
+    write_off = np.zeros(n)
+    write_off[charging] = state.balance_cny[charging]
+    recoveries = np.zeros(n)
+    recoveries[charging] = round_cny((1.0 - lgd) * write_off[charging])
+    balance = state.balance_cny.copy()
+    balance[charging] = 0.0
     state.charged_off = state.charged_off | charge
 
-    accruing = ~state.defaulted & (state.balance_cny > 0)
+    accruing = ~state.defaulted & (balance > 0)
     # Balances and APRs are >= 0, so multiplying by the mask gives exactly the 0.0 of a
     # np.where, without its cost on a near-random mask.
-    interest = state.balance_cny * state.apr
+    interest = balance * state.apr
     interest /= 12.0
     interest *= accruing
     round_cny_inplace(interest)
-    state.balance_cny = round_cny(state.balance_cny + interest)
+    balance += interest
+    state.balance_cny = round_cny_inplace(balance)
 
     prev_statement = state.statement_cny
     state.paid_in_full = (prev_statement <= 0) | (scheduled_payment_cny >= prev_statement - 0.005)
-    state.payment_ratio = np.where(
-        prev_statement > 0,
-        np.clip(
-            scheduled_payment_cny / np.where(prev_statement > 0, prev_statement, 1.0), 0.0, 1.0
-        ),
-        1.0,
+    # Payment / statement in [0, 1]; 1.0 where nothing was billed.
+    ratio = np.divide(
+        scheduled_payment_cny, prev_statement, out=np.ones(n), where=prev_statement > 0
     )
+    state.payment_ratio = np.clip(ratio, 0.0, 1.0, out=ratio)
     balance = state.balance_cny
     regular = np.minimum(balance, np.maximum(min_payment_rate * balance, min_payment_floor_cny))
     past_due = np.where(missed_now, np.maximum(due - scheduled_payment_cny, 0.0), 0.0)
