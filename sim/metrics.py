@@ -175,12 +175,11 @@ def monthly_metrics(
     dpd = s.missed.astype(np.int32) * 30
     on_book = ~s.charged_off
     n_open = int(performing.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        util = np.where(
-            performing & (s.limit_cny > 0),
-            balance / np.where(s.limit_cny > 0, s.limit_cny, 1.0),
-            np.nan,
-        )
+    # Mean utilisation over open lines with a limit: the same sum as a nanmean over an array
+    # with NaN elsewhere, without building the NaNs.
+    has_util = performing & (s.limit_cny > 0)
+    n_util = int(has_util.sum())
+    util = np.divide(balance, s.limit_cny, out=np.zeros(balance.shape), where=has_util)
     interest = float(servicing.interest_cny.sum())
     income = float(household.income_cny.sum())
     funding_apr = pc.funding_cost_apr + model.config.scenario.funding_cost_add_apr
@@ -234,7 +233,7 @@ def monthly_metrics(
         "limit_cuts": limit_cuts,
         "limit_raises": limit_raises,
         "lines_closed_at_default": new_defaults,
-        "mean_utilisation": float(np.nanmean(util)) if n_open else np.nan,
+        "mean_utilisation": float(util.sum()) / n_util if n_open and n_util else np.nan,
         "draws_cny": float(household.draws_cny.sum() + t.firm_platform_draws_cny.sum()),
         "repayments_cny": float(household.repayments_cny.sum() + t.firm_platform_repaid_cny.sum()),
         "early_repayment_cny": float(household.early_repayment_cny.sum()),
