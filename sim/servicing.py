@@ -31,18 +31,16 @@ N_BUCKETS = len(BUCKET_LABELS)
 MISSES_TO_DEFAULT = 3
 
 
-#: Bucket index by consecutive misses capped at 3 (charged-off accounts are bucket 5).
-_BUCKET_BY_MISSES = np.array([0, 2, 3, 4], dtype=np.int8)
-
-
 def bucket_index(state: BorrowerState) -> np.ndarray:
     """DPD bucket of each account, int8 index into :data:`BUCKET_LABELS`.
 
     DPD is 30 x consecutive misses, so the 1-29 bucket is empty under the monthly
     convention; it is kept so that tables have the standard five buckets.
     """
-    # DPD = 30 x misses: 0 misses -> current, 1 -> 30-59, 2 -> 60-89, 3 or more -> 90+.
-    idx = _BUCKET_BY_MISSES[np.clip(state.missed, 0, 3)]
+    # DPD = 30 x misses: 0 misses -> current, 1 -> 30-59, 2 -> 60-89, 3 or more -> 90+,
+    # i.e. bucket = min(misses, 3) + (misses > 0); charged-off accounts are bucket 5.
+    missed = np.clip(state.missed, 0, 3).astype(np.int8)
+    idx = missed + (missed > 0).view(np.int8)
     idx[state.charged_off] = 5
     return idx
 

@@ -22,6 +22,17 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return special.expit(x)
 
 
+def _ring_total(ring: np.ndarray, dtype: type = np.int16) -> np.ndarray:
+    """``(n,)`` total over the months of a ``(months, n)`` ring buffer (counts or flags).
+
+    Counts are small, so summing in ``dtype`` row by row (no int64 intermediate) is exact.
+    """
+    total = ring[0].astype(dtype)
+    for month in ring[1:]:
+        total += month
+    return total
+
+
 class Platform(mesa.Agent):
     """The lender running a limit policy (PD model, pricing, policy, appetite).
 
@@ -75,7 +86,7 @@ class Platform(mesa.Agent):
             paid_in_full=s.paid_in_full,
             utilisation=utilisation,
             payment_ratio=s.payment_ratio,
-            delinquent_months_6m=s.delinquent_recent.sum(axis=0),
+            delinquent_months_6m=_ring_total(s.delinquent_recent, np.int8),
             age_years=s.age_years,
         )
         c = self.config
@@ -126,8 +137,8 @@ class Platform(mesa.Agent):
             is_open=s.is_open,
             mob=s.mob,
             history_months=s.history_months,
-            draws_3m=s.draws_recent.sum(axis=0).astype(np.int16),
-            early_repayments_3m=s.early_recent.sum(axis=0).astype(np.int16),
+            draws_3m=_ring_total(s.draws_recent),
+            early_repayments_3m=_ring_total(s.early_recent),
             on_time_months=s.on_time_months,
             months_since_draw=s.months_since_draw,
             spending_diversity=s.spending_diversity,
