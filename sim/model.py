@@ -388,7 +388,7 @@ class CreditMarketModel(mesa.Model):
         owners = self.firms.owner
         # The other lenders' books share no array with the platform's lines: they are
         # serviced on the second core meanwhile (:mod:`sim.overlap`).
-        channel_work = Background(self.channels.service, self.steps, enabled=self.overlap)
+        channel_work = Background(self._service_channels, enabled=self.overlap)
         platform_paid = self.last_household.scheduled_payment_cny.copy()
         platform_paid[owners] = round_cny(platform_paid[owners] + t.firm_platform_repaid_cny)
         flows = service_accounts(
@@ -403,17 +403,11 @@ class CreditMarketModel(mesa.Model):
         self._month["accruing_balance"] = accruing
         s.interest_total_cny += flows.interest_cny
         s.balance_month_sum_cny += s.balance_cny
-        ch = self.channels
-        channel_work.result()
-        rows = ch.candidates()  # the only rows with channel balances or dues
+        rows, channel_lenders, channel_dues = channel_work.result()
         s.lenders_count = (s.balance_cny > 0).astype(np.int16)
-        s.lenders_count[rows] += np.count_nonzero(ch.balance_cny[:, rows] > 0, axis=0).astype(
-            np.int16
-        )
+        s.lenders_count[rows] += channel_lenders
         s.debt_service_cny = s.min_due_cny.copy()
-        s.debt_service_cny[rows] = round_cny(
-            s.min_due_cny[rows] + ch.min_due_cny[:, rows].sum(axis=0)
-        )
+        s.debt_service_cny[rows] = round_cny(s.min_due_cny[rows] + channel_dues)
         self.platform_cash_cny += float(
             self.last_household.repayments_cny.sum()
             + t.firm_platform_repaid_cny.sum()
@@ -432,6 +426,20 @@ class CreditMarketModel(mesa.Model):
                 count=False,
             )
         self.last_servicing = flows
+
+    def _service_channels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Service the other lenders; per-borrower lender counts and dues (M7 inputs).
+
+        Returns:
+            ``(rows, lenders, dues_cny)``: the only rows with channel balances or dues,
+            their number of channels with a balance (int16) and minimum dues summed over
+            channels.
+        """
+        ch = self.channels
+        ch.service(self.steps)
+        rows = ch.candidates()
+        lenders = np.count_nonzero(ch.balance_cny[:, rows] > 0, axis=0).astype(np.int16)
+        return rows, lenders, ch.min_due_cny[:, rows].sum(axis=0)
 
     def _stage_platform_review(self) -> None:
         self._month["cuts"] = 0

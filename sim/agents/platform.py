@@ -9,6 +9,7 @@ import numpy as np
 from scipy import special
 
 from sim.config import PlatformConfig
+from sim.overlap import Background
 from sim.policies import LimitPolicy, PortfolioView
 from sim.policies.reasons import ReasonCode
 from sim.risk.scorecard import Scorecard, feature_columns_from_state, shift_to_mean_pd
@@ -118,43 +119,63 @@ class Platform(mesa.Agent):
             tier += s.pd_12m >= bound
         s.apr = np.minimum(tiers[tier], self.apr_cap)
 
-    def portfolio_view(self) -> PortfolioView:
-        """The read-only view of this month handed to the policy."""
+    def _derived_features(self) -> dict[str, np.ndarray]:
+        """The view's per-borrower features derived from state that re-scoring leaves alone."""
         m = self.model
         s = m.borrowers
         limit = s.limit_cny
         firm = m.firm_signals()
+        return {
+            "utilisation": np.where(
+                limit > 0, s.balance_cny / np.where(limit > 0, limit, 1.0), 0.0
+            ),
+            "dpd": s.dpd,
+            "draws_3m": _ring_total(s.draws_recent),
+            "early_repayments_3m": _ring_total(s.early_recent),
+            "debt_service_ratio": s.debt_service_cny / np.maximum(s.income_cny, 1.0),
+            "owns_firm": firm["owns_firm"],
+            "firm_cash_buffer_days": firm["cash_buffer_days"],
+            "firm_peak_ahead": firm["peak_ahead"],
+        }
+
+    def portfolio_view(self, derived: dict[str, np.ndarray] | None = None) -> PortfolioView:
+        """The read-only view of this month handed to the policy.
+
+        Args:
+            derived: the features of :meth:`_derived_features`, if already computed.
+        """
+        m = self.model
+        s = m.borrowers
+        derived = self._derived_features() if derived is None else derived
         return PortfolioView(
             step=m.steps,
             calendar_month=m.macro.calendar_month,
             macro_regime=m.macro.regime,
-            limit_cny=limit,
+            limit_cny=s.limit_cny,
             initial_limit_cny=s.initial_limit_cny,
             balance_cny=s.balance_cny,
-            utilisation=np.where(limit > 0, s.balance_cny / np.where(limit > 0, limit, 1.0), 0.0),
             pd_12m=s.pd_12m,
-            dpd=s.dpd,
             is_open=s.is_open,
             mob=s.mob,
             history_months=s.history_months,
-            draws_3m=_ring_total(s.draws_recent),
-            early_repayments_3m=_ring_total(s.early_recent),
             on_time_months=s.on_time_months,
             months_since_draw=s.months_since_draw,
             spending_diversity=s.spending_diversity,
             high_risk_flag=s.high_risk_flag,
             lenders_count=s.lenders_count,
-            debt_service_ratio=s.debt_service_cny / np.maximum(s.income_cny, 1.0),
             income_cny=s.income_cny,
-            owns_firm=firm["owns_firm"],
-            firm_cash_buffer_days=firm["cash_buffer_days"],
-            firm_peak_ahead=firm["peak_ahead"],
             savvy=s.savvy,
             risk_appetite=m.config.scenario.risk_appetite,
+            **derived,
         )
 
-    def review_limits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def review_limits(
+        self, derived: dict[str, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Run the policy and apply its decision.
+
+        Args:
+            derived: precomputed view features (:meth:`portfolio_view`).
 
         Returns:
             ``(rows, old_limit_cny, reason)`` of the changed lines (int64, float64, int8).
@@ -164,7 +185,7 @@ class Platform(mesa.Agent):
                 without a reason, a negative limit, or a change on a closed line).
         """
         s = self.model.borrowers
-        view = self.portfolio_view()
+        view = self.portfolio_view(derived)
         decision = self.policy.review(view, self.platform_rng)
         new = round_cny(np.asarray(decision.new_limit_cny, dtype=np.float64))
         reason = np.asarray(decision.reason, dtype=np.int8)
@@ -190,5 +211,8 @@ class Platform(mesa.Agent):
 
     def step(self) -> None:
         """Re-score, reprice and review limits (the platform's monthly stage)."""
+        # The view's features that re-scoring does not touch are derived on the second core
+        # meanwhile (:mod:`sim.overlap`).
+        derived = Background(self._derived_features, enabled=self.model.overlap)
         self.rescore()
-        self.model.record_limit_changes(*self.review_limits())
+        self.model.record_limit_changes(*self.review_limits(derived.result()))
