@@ -28,12 +28,14 @@ repayments - other_payment - consumption``, per borrower, to the cent.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
 from sim.config import BehaviourConfig
+from sim.overlap import Background
 from sim.scenarios import MacroState
 from sim.state import RECENT_MONTHS, BehaviourType, BorrowerState, round_cny, round_cny_inplace
 
@@ -169,6 +171,7 @@ def household_month(
     *,
     other_due_cny: np.ndarray | None = None,
     other_debt_cny: np.ndarray | None = None,
+    threads: int = 1,
 ) -> HouseholdFlows:
     """Run one household month in place on ``state`` (see the module docstring).
 
@@ -189,10 +192,17 @@ def household_month(
             (paid after the platform's, as far as cash allows); none if None.
         other_debt_cny: ``(n,)`` balances owed to other lenders, counted towards the
             habitual debt level that drives discretionary borrowing; none if None.
+        threads: threads working through the blocks (>= 1); each block reads and writes
+            only its own rows, so the result is the same for any number.
 
     Returns:
         The month's flows (arrays of their own, not views of ``state``).
+
+    Raises:
+        ValueError: if ``threads < 1``.
     """
+    if threads < 1:
+        raise ValueError(f"household_month: threads must be >= 1, got {threads}")
     n = state.n
     flows = HouseholdFlows(
         **{
@@ -201,19 +211,33 @@ def household_month(
         }
     )
     tables = _TypeTables.of(behaviour)
-    for lo in range(0, n, BLOCK_ROWS):
-        _household_rows(
-            state,
-            draws,
-            macro,
-            behaviour,
-            step,
-            slice(lo, min(lo + BLOCK_ROWS, n)),
-            flows,
-            tables,
-            other_due_cny,
-            other_debt_cny,
-        )
+    blocks = iter(range(0, n, BLOCK_ROWS))
+    claim = threading.Lock()
+
+    def work_through_blocks() -> None:
+        while True:
+            with claim:
+                lo = next(blocks, None)
+            if lo is None:
+                return
+            _household_rows(
+                state,
+                draws,
+                macro,
+                behaviour,
+                step,
+                slice(lo, min(lo + BLOCK_ROWS, n)),
+                flows,
+                tables,
+                other_due_cny,
+                other_debt_cny,
+            )
+
+    n_blocks = -(-n // BLOCK_ROWS)
+    helpers = [Background(work_through_blocks) for _ in range(min(threads, n_blocks) - 1)]
+    work_through_blocks()
+    for helper in helpers:
+        helper.result()
     return flows
 
 

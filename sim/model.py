@@ -261,7 +261,11 @@ class CreditMarketModel(mesa.Model):
             self.steps,
             other_due_cny=self.channels.due_total(),
             other_debt_cny=self.channels.balance_total(),
+            threads=2 if self.overlap else 1,
         )
+        # Next month's shocks are drawn on the second core from here on, once the
+        # household blocks no longer need it.
+        self._shocks.produce_ahead()
         self.channels.pay_dues(flows.other_payment_cny)
         s.income_total_cny += flows.income_cny
         self.last_household = flows

@@ -92,15 +92,16 @@ class Background(Generic[T]):
 
 
 class Prefetcher(Generic[T]):
-    """Calls ``produce`` one value ahead, in the :class:`Background`.
+    """Produces values of ``produce`` ahead of need, in the :class:`Background`.
 
-    :meth:`take` returns the value produced for this call and starts producing the next
-    one. ``produce`` must be deterministic in its call order (e.g. draws from generators
-    that nothing else uses), since the value taken n-th is the n-th value produced.
+    :meth:`produce_ahead` starts producing the next value on a worker thread;
+    :meth:`take` returns it (waiting if needed), or produces it at once if none was started.
+    ``produce`` must be deterministic in its call order (e.g. draws from generators that
+    nothing else uses), since the value taken n-th is the n-th value produced.
 
     Args:
         produce: the producer, called with no arguments.
-        enabled: if False, :meth:`take` just calls ``produce`` (no thread).
+        enabled: if False, :meth:`produce_ahead` does nothing (no thread).
 
     Raises:
         Whatever ``produce`` raised, from the :meth:`take` that would have returned it.
@@ -112,15 +113,16 @@ class Prefetcher(Generic[T]):
         self._next: Background[T] | None = None
 
     def take(self) -> T:
-        """This call's value; the next one is produced in the background meanwhile."""
-        if not self._enabled:
-            return self._produce()
+        """The next value: the one produced ahead if any, else produced now."""
         pending, self._next = self._next, None
-        value = self._produce() if pending is None else pending.result()
-        self._next = Background(self._produce)
-        return value
+        return self._produce() if pending is None else pending.result()
+
+    def produce_ahead(self) -> None:
+        """Start producing the next value on a worker thread (once; not if disabled)."""
+        if self._enabled and self._next is None:
+            self._next = Background(self._produce)
 
     def close(self) -> None:
-        """Wait for the value being produced; it is kept for the next :meth:`take`."""
+        """Wait for a value being produced; it is kept for the next :meth:`take`."""
         if self._next is not None:
             self._next.wait()

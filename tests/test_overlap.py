@@ -41,17 +41,22 @@ def test_background_reraises_the_error_on_the_caller():
 def test_prefetcher_gives_the_producers_sequence_and_can_be_copied():
     rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
     ahead = Prefetcher(lambda: rng_a.random(4))
-    got = [ahead.take() for _ in range(3)]
+    got = [ahead.take()]  # nothing produced ahead: produced at once
+    for _ in range(2):
+        ahead.produce_ahead()
+        ahead.produce_ahead()  # a second call does not skip a value
+        got.append(ahead.take())
     want = [rng_b.random(4) for _ in range(3)]
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
-    # A pending value survives a deep copy (threads cannot be copied): it is the 4th.
+    # A value being produced survives a deep copy (threads cannot be copied): the 4th.
+    ahead.produce_ahead()
     twin = copy.deepcopy(ahead)
     np.testing.assert_array_equal(twin.take(), rng_b.random(4))
 
 
 def test_prefetcher_error_surfaces_on_the_take_that_needs_it():
-    calls = iter([1, 2])
+    calls = iter([1])
 
     def produce() -> int:
         value = next(calls, None)
@@ -60,9 +65,26 @@ def test_prefetcher_error_surfaces_on_the_take_that_needs_it():
         return value
 
     ahead = Prefetcher(produce)
-    assert [ahead.take(), ahead.take()] == [1, 2]
+    ahead.produce_ahead()
+    assert ahead.take() == 1
+    ahead.produce_ahead()
     with pytest.raises(RuntimeError, match="exhausted"):
         ahead.take()
+
+
+def test_household_blocks_on_threads_raise_bad_thread_counts():
+    model = CreditMarketModel(make_run("n_months=1"))
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        sim.household.household_month(
+            model.borrowers,
+            sim.household.draw_world(
+                np.random.default_rng(0), model.borrowers.n, model.config.population.behaviour
+            ),
+            model.macro,
+            model.config.population.behaviour,
+            1,
+            threads=0,
+        )
 
 
 def _state_arrays(model: CreditMarketModel) -> dict[str, np.ndarray]:
