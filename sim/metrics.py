@@ -11,6 +11,7 @@ Small-business metrics are NaN when no firms are simulated (``firms.owner_share 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -150,6 +151,7 @@ def monthly_metrics(
     accruing_balance_cny: float,
     limit_cuts: int,
     limit_raises: int,
+    firm_metrics: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, float]:
     """Compute one month's portfolio metrics.
 
@@ -161,6 +163,8 @@ def monthly_metrics(
         accruing_balance_cny: sum of balances on which interest accrued this month.
         limit_cuts: number of policy cuts this month.
         limit_raises: number of policy raises this month.
+        firm_metrics: returns the small-business metrics of :data:`FIRM_METRICS` (e.g.
+            computed on another thread meanwhile); computed here if None.
 
     Returns:
         A dict keyed by :data:`MONTHLY_METRICS`.
@@ -274,7 +278,7 @@ def monthly_metrics(
         "channel_write_off_cny": float(cm.write_off_cny.sum()),
         "channel_recoveries_cny": float(cm.recoveries_cny.sum()),
         **_segment_metrics(model, servicing, ead, dpd),
-        **_firm_metrics(model),
+        **(firm_metrics() if firm_metrics is not None else firm_stress_metrics(model)),
     }
 
 
@@ -312,7 +316,7 @@ def _segment_metrics(
     return out
 
 
-def _firm_metrics(model: CreditMarketModel) -> dict[str, float]:
+def firm_stress_metrics(model: CreditMarketModel) -> dict[str, float]:
     """Small-business cash-flow stress of the month (NaN without firms)."""
     f = model.firms
     names = FIRM_METRICS

@@ -79,7 +79,7 @@ from sim.funding import (
 )
 from sim.household import HouseholdFlows, WorldDraws, draw_world, household_month
 from sim.io import load_uci
-from sim.metrics import MONTHLY_METRICS, firm_sector_rows, monthly_metrics
+from sim.metrics import MONTHLY_METRICS, firm_sector_rows, firm_stress_metrics, monthly_metrics
 from sim.overlap import Background, Prefetcher, worth_overlapping
 from sim.policies import LimitPolicy, ReasonCode, build_policy
 from sim.population import build_population
@@ -452,8 +452,11 @@ class CreditMarketModel(mesa.Model):
 
     def _stage_collect(self) -> None:
         s = self.borrowers
-        # Both read only: the firm table rows are computed on the second core meanwhile.
-        firm_rows = Background(firm_sector_rows, self, enabled=self.overlap)
+        # All read only: the firm table rows and the small-business metrics are computed
+        # on the second core meanwhile.
+        firm_work = Background(
+            lambda: (firm_sector_rows(self), firm_stress_metrics(self)), enabled=self.overlap
+        )
         after = bucket_index(s)
         pair = self._month["bucket_before"].astype(np.int64) * N_BUCKETS + after
         self.transition_counts.append(np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS))
@@ -465,8 +468,9 @@ class CreditMarketModel(mesa.Model):
             accruing_balance_cny=self._month["accruing_balance"],
             limit_cuts=self._month["cuts"],
             limit_raises=self._month["raises"],
+            firm_metrics=lambda: firm_work.result()[1],
         )
-        self._firm_rows.extend(firm_rows.result())
+        self._firm_rows.extend(firm_work.result()[0])
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ records
