@@ -167,9 +167,17 @@ def features_from_state(
             value is NaN or infinite (the argument is named).
     """
     return np.column_stack(
-        feature_columns_from_state(
-            months_late, paid_in_full, utilisation, payment_ratio, delinquent_months_6m, age_years
-        )
+        [
+            col.astype(np.float64)
+            for col in feature_columns_from_state(
+                months_late,
+                paid_in_full,
+                utilisation,
+                payment_ratio,
+                delinquent_months_6m,
+                age_years,
+            )
+        ]
     )
 
 
@@ -184,10 +192,14 @@ def feature_columns_from_state(
     """The six feature columns of :func:`features_from_state`, without stacking them.
 
     The monthly re-scoring of every borrower uses this with
-    :meth:`Scorecard.log_odds_columns`, which avoids building an ``(n, 6)`` matrix.
+    :meth:`Scorecard.log_odds_columns`, which avoids building an ``(n, 6)`` matrix. Integer
+    and bool inputs stay integer / bool (they are exact and always finite), so a million
+    rows are not converted to float64 only to be multiplied by a coefficient.
 
     Returns:
-        Six ``(n_borrowers,)`` float64 arrays in :data:`FEATURE_NAMES` order.
+        Six ``(n_borrowers,)`` numeric arrays in :data:`FEATURE_NAMES` order: float64 for
+        float inputs, the input's integer type for integer counts, bool for the flags;
+        their values equal the float64 features.
 
     Raises:
         ValueError: as :func:`features_from_state`.
@@ -202,23 +214,32 @@ def feature_columns_from_state(
     }
     arrays: dict[str, np.ndarray] = {}
     for name, value in raw.items():
-        arr = np.asarray(value, dtype=float)
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biu":
+            arr = arr.astype(float, copy=False)
         if arr.ndim != 1:
             raise ValueError(f"features_from_state: {name} must be 1-D, got shape {arr.shape}")
-        if not np.isfinite(arr.sum()):
+        if arr.dtype.kind == "f" and not np.isfinite(arr.sum()):
             raise ValueError(f"features_from_state: {name} contains NaN or infinite values")
         arrays[name] = arr
     lengths = {name: arr.shape[0] for name, arr in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"features_from_state: arguments differ in length: {lengths}")
     return (
-        np.clip(arrays["months_late"], 0.0, _MAX_MONTHS_LATE),
-        (arrays["paid_in_full"] != 0).astype(float),
-        np.clip(arrays["utilisation"], 0.0, _MAX_UTILISATION),
-        np.clip(arrays["payment_ratio"], 0.0, 1.0),
-        np.clip(arrays["delinquent_months_6m"], 0.0, 6.0),
-        (arrays["age_years"] < _AGE_YOUNG).astype(float),
+        _clip(arrays["months_late"], _MAX_MONTHS_LATE),
+        arrays["paid_in_full"] != 0,
+        _clip(arrays["utilisation"], _MAX_UTILISATION),
+        _clip(arrays["payment_ratio"], 1.0),
+        _clip(arrays["delinquent_months_6m"], 6.0),
+        arrays["age_years"] < _AGE_YOUNG,
     )
+
+
+def _clip(arr: np.ndarray, high: float) -> np.ndarray:
+    """``arr`` clipped to ``[0, high]``; integer arrays stay integer (``high`` is whole)."""
+    if arr.dtype.kind == "f":
+        return np.clip(arr, 0.0, high)
+    return np.clip(arr, 0, int(high))
 
 
 # --------------------------------------------------------------------------- the model
