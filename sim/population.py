@@ -136,7 +136,11 @@ def build_population(
     """
     n = config.n_borrowers
     rows = rng.integers(0, len(uci), size=n)
-    df = uci.iloc[rows]
+
+    def df(columns: str | list[str]) -> np.ndarray:
+        """UCI column(s) of the resampled rows (taken from NumPy, not a 1 M-row frame)."""
+        return uci[columns].to_numpy()[rows]
+
     start = config.start_state
     as_of = start.removeprefix("uci_") if start != "current" else "september"
     offset = UCI_MONTHS.index(as_of)
@@ -144,9 +148,7 @@ def build_population(
     # Types depend on the UCI row only: classify the 30 k source rows once, then look up.
     btype = classify_behaviour(uci, offset=offset, window=window)[rows]
 
-    limit = round_cny(
-        df["LIMIT_BAL"].to_numpy(np.float64) * config.cny_per_twd * config.limit_scale
-    )
+    limit = round_cny(df("LIMIT_BAL").astype(np.float64) * config.cny_per_twd * config.limit_scale)
     multiple = config.limit_income_multiple * np.exp(
         config.limit_income_sigma * rng.standard_normal(n)
     )
@@ -156,16 +158,16 @@ def build_population(
         * config.savings_income_months
         * np.exp(config.savings_sigma * rng.standard_normal(n) - 0.5 * config.savings_sigma**2)
     )
-    bills_twd = df[list(BILL_COLUMNS[offset : offset + window])].to_numpy(np.float64)
-    target_util = np.clip(bills_twd / df["LIMIT_BAL"].to_numpy(np.float64)[:, None], 0.0, 1.0).mean(
+    bills_twd = df(list(BILL_COLUMNS[offset : offset + window])).astype(np.float64)
+    target_util = np.clip(bills_twd / df("LIMIT_BAL").astype(np.float64)[:, None], 0.0, 1.0).mean(
         axis=1
     )
-    bill_now = df[BILL_COLUMNS[offset]].to_numpy(np.float64)
+    bill_now = df(BILL_COLUMNS[offset]).astype(np.float64)
     bill = np.clip(bill_now * config.cny_per_twd * config.limit_scale, 0, None)
     balance = round_cny(np.minimum(bill, limit))
 
     # Repayment status from the start month back to April (column 0 = the start month).
-    status = df[list(STATUS_COLUMNS[offset:])].to_numpy()
+    status = df(list(STATUS_COLUMNS[offset:]))
     delinquent_recent = np.zeros((DELINQUENCY_HISTORY_MONTHS, n), dtype=bool)
     if config.start_state == "current":
         missed = np.zeros(n, dtype=np.int16)
@@ -188,10 +190,10 @@ def build_population(
     if config.start_state == "current":
         on_time = np.where(missed == 0, np.maximum(on_time, 1), on_time).astype(np.int16)
     if offset + 1 < len(BILL_COLUMNS):
-        bill_prev = df[BILL_COLUMNS[offset + 1]].to_numpy(np.float64)
+        bill_prev = df(BILL_COLUMNS[offset + 1]).astype(np.float64)
     else:  # April: the March bill is not in the data
         bill_prev = np.zeros(n)
-    paid = df[PAYMENT_COLUMNS[offset]].to_numpy(np.float64)
+    paid = df(PAYMENT_COLUMNS[offset]).astype(np.float64)
     payment_ratio = np.where(
         bill_prev > 0, np.clip(paid / np.where(bill_prev > 0, bill_prev, 1), 0, 1), 1.0
     )
@@ -199,7 +201,7 @@ def build_population(
     if config.start_state != "current":
         paid_in_full |= balance <= 0
 
-    age = df["AGE"].to_numpy().astype(np.int16)
+    age = df("AGE").astype(np.int16)
     history = np.minimum(
         np.round(rng.exponential(config.history_months_mean, n)), np.maximum((age - 18) * 12, 0)
     ).astype(np.int16)
