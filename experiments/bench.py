@@ -94,11 +94,18 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat",
         type=int,
         default=1,
-        help="runs per size (fresh process each); the summary gives min and median total",
+        help="runs per size (fresh process each); the summary gives min, median and max total",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--sizes must be comma-separated whole numbers, got {args.sizes!r}")
+    if not sizes or min(sizes) < 1:
+        parser.error(f"--sizes needs at least one borrower count, each >= 1, got {args.sizes!r}")
+    if args.months < 1:
+        parser.error(f"--months must be >= 1, got {args.months}")
     if args.repeat < 1:
         parser.error(f"--repeat must be >= 1, got {args.repeat}")
     if args.child:
@@ -136,14 +143,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.serial:
             cmd.append("--serial")
         for repeat in range(args.repeat):
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode != 0:
+                lines = out.stderr.strip().splitlines() or ["(no message)"]
+                # The exception line, not the traceback or a library's detail lines after it.
+                errors = [
+                    line for line in lines if line.split(":")[0].endswith(("Error", "Exception"))
+                ]
+                reason = (errors or lines)[-1].strip()
+                print(f"bench.py: the run of {n:,d} borrowers failed: {reason}", file=sys.stderr)
+                return 1
             row = json.loads(out.stdout.strip().splitlines()[-1]) | {"repeat": repeat}
             rows.append(row)
             print(
                 f"{n:>9,d} borrowers + {row['n_firms']:,d} firms x {args.months} months: "
                 f"setup {row['setup_s']:6.2f} s, run {row['run_s']:6.2f} s, "
                 f"{row['borrower_months_per_s'] / 1e6:5.2f} M borrower-months/s, "
-                f"peak {row['peak_rss_gb']:.2f} GB",
+                f"peak {row['peak_rss_gb']:.2f} GB, "
+                f"{'second core used' if row['overlap'] else 'one thread'}",
                 flush=True,
             )
     table = pd.DataFrame(rows)
