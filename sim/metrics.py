@@ -317,7 +317,20 @@ def _segment_metrics(
 
 
 def firm_stress_metrics(model: CreditMarketModel) -> dict[str, float]:
-    """Small-business cash-flow stress of the month (NaN without firms)."""
+    """Small-business cash-flow stress of the month, read from the model (no side effects).
+
+    Buffer-day statistics are over firms open at the end of the month with a finite
+    buffer (cash / average daily outflow, days; JPMorgan Chase Institute 2016 definition);
+    amounts are this month's flows in CNY; rates are fractions of firms open at the start
+    of the month (monthly) or of all firms (cumulative).
+
+    Args:
+        model: the model after this month's settlement.
+
+    Returns:
+        A dict keyed by :data:`FIRM_METRICS`; every value is NaN without firms or before
+        the first settlement.
+    """
     f = model.firms
     names = FIRM_METRICS
     if f.n == 0 or model.last_settlement is None:
