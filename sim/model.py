@@ -395,6 +395,19 @@ class CreditMarketModel(mesa.Model):
         channel_work = Background(self._service_channels, enabled=self.overlap)
         platform_paid = self.last_household.scheduled_payment_cny.copy()
         platform_paid[owners] = round_cny(platform_paid[owners] + t.firm_platform_repaid_cny)
+
+        def accumulate(rows: slice, flows: ServicingFlows) -> None:
+            # Per-row bookkeeping of the serviced block, while it is in the CPU cache.
+            s.interest_total_cny[rows] += flows.interest_cny[rows]
+            balance = s.balance_cny[rows]
+            s.balance_month_sum_cny[rows] += balance
+            s.lenders_count[rows] = balance > 0
+            s.debt_service_cny[rows] = s.min_due_cny[rows]
+            mob = s.mob[rows]
+            mob += ~s.defaulted[rows]
+            history = s.history_months[rows]
+            np.minimum(history + 1, 30_000, out=history)
+
         flows = service_accounts(
             s,
             platform_paid,
@@ -403,14 +416,12 @@ class CreditMarketModel(mesa.Model):
             min_payment_rate=pc.min_payment_rate,
             min_payment_floor_cny=pc.min_payment_floor_cny,
             charge_off_dpd=pc.charge_off_dpd,
+            threads=2 if self.overlap else 1,
+            then=accumulate,
         )
         self._month["accruing_balance"] = accruing
-        s.interest_total_cny += flows.interest_cny
-        s.balance_month_sum_cny += s.balance_cny
         rows, channel_lenders, channel_dues = channel_work.result()
-        s.lenders_count = (s.balance_cny > 0).astype(np.int16)
         s.lenders_count[rows] += channel_lenders
-        s.debt_service_cny = s.min_due_cny.copy()
         s.debt_service_cny[rows] = round_cny(s.min_due_cny[rows] + channel_dues)
         self.platform_cash_cny += float(
             self.last_household.repayments_cny.sum()
@@ -419,8 +430,6 @@ class CreditMarketModel(mesa.Model):
             - self.last_household.draws_cny.sum()
             - t.firm_platform_draws_cny.sum()
         )
-        s.mob = np.where(s.is_open, s.mob + 1, s.mob).astype(np.int16)
-        s.history_months = np.minimum(s.history_months + 1, 30_000).astype(np.int16)
         closed_rows = np.flatnonzero(flows.new_default)
         if closed_rows.size:
             self.record_limit_changes(

@@ -19,10 +19,12 @@ Conventions (fixed, so that results are comparable):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.overlap import in_blocks
 from sim.state import DELINQUENCY_HISTORY_MONTHS, BorrowerState, round_cny, round_cny_inplace
 
 #: DPD bucket labels; bucket index 5 is "closed" (charged off).
@@ -79,104 +81,138 @@ def service_accounts(
     min_payment_rate: float,
     min_payment_floor_cny: float,
     charge_off_dpd: int,
+    threads: int = 1,
+    then: Callable[[slice, ServicingFlows], None] | None = None,
 ) -> ServicingFlows:
     """Apply this month's payments to delinquency, then default, charge-off and interest.
 
-    Modifies ``state`` in place: ``missed``, ``defaulted``, ``default_step``,
-    ``charged_off``, ``limit_cny`` (0 at default), ``balance_cny`` (write-off, interest),
-    ``statement_cny``, ``min_due_cny``, ``delinquent_recent``, ``on_time_months``,
-    ``paid_in_full``, ``payment_ratio``.
+    Modifies ``state`` in place (its arrays are written, never rebound): ``missed``,
+    ``defaulted``, ``default_step``, ``charged_off``, ``limit_cny`` (0 at default),
+    ``balance_cny`` (write-off, interest), ``statement_cny``, ``min_due_cny``,
+    ``delinquent_recent``, ``on_time_months``, ``paid_in_full``, ``payment_ratio``.
+    Each account depends only on its own row, so the rows are serviced in blocks of
+    :data:`sim.overlap.BLOCK_ROWS` (work arrays stay in the CPU cache; the result does
+    not depend on the block size nor on ``threads``).
 
     Args:
-        state: borrower arrays.
+        state: borrower arrays (or any accounts object with the same fields; ``apr`` may
+            be a scalar), ``(n,)`` each.
         scheduled_payment_cny: ``(n,)`` payment made towards this month's minimum due.
         step: simulated month (1-based), recorded as the default month.
         lgd: loss given default, fraction in [0, 1].
         min_payment_rate: minimum payment share of the statement balance.
         min_payment_floor_cny: minimum payment floor.
         charge_off_dpd: DPD at which defaulted balances are written off (>= 90).
+        threads: threads working through the blocks (>= 1).
+        then: optional follow-up work ``then(rows, flows)`` run on each block right after
+            it is serviced, while its rows are still in the CPU cache; it must read and
+            write only the rows ``rows``.
 
     Returns:
-        The month's servicing flows.
+        The month's servicing flows, ``(n,)`` arrays of their own.
+
+    Raises:
+        ValueError: if ``threads < 1``.
     """
-    due = state.min_due_cny
-    was_defaulted = state.defaulted.copy()
+    n = state.min_due_cny.shape[0]
+    flows = ServicingFlows(
+        missed_now=np.zeros(n, dtype=bool),
+        new_default=np.zeros(n, dtype=bool),
+        ead_at_default_cny=np.zeros(n),
+        loss_at_default_cny=np.zeros(n),
+        write_off_cny=np.zeros(n),
+        recoveries_cny=np.zeros(n),
+        interest_cny=np.zeros(n),
+        limit_closed_cny=np.zeros(n),
+    )
+    terms = _Terms(step, lgd, min_payment_rate, min_payment_floor_cny, charge_off_dpd)
+
+    def service_block(rows: slice) -> None:
+        _service_rows(state, scheduled_payment_cny, rows, flows, terms)
+        if then is not None:
+            then(rows, flows)
+
+    in_blocks(n, service_block, threads=threads)
+    return flows
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The servicing terms of :func:`service_accounts`."""
+
+    step: int
+    lgd: float
+    min_payment_rate: float
+    min_payment_floor_cny: float
+    charge_off_dpd: int
+
+
+def _service_rows(
+    state: BorrowerState, paid_cny: np.ndarray, sl: slice, out: ServicingFlows, terms: _Terms
+) -> None:
+    """Service the accounts of rows ``sl``: reads and writes only those rows."""
+    paid = paid_cny[sl]
+    due = state.min_due_cny[sl]  # views: written in place below
+    missed_arr = state.missed[sl]
+    defaulted = state.defaulted[sl]
+    charged_off = state.charged_off[sl]
+    balance = state.balance_cny[sl]
+    limit = state.limit_cny[sl]
+
+    was_defaulted = defaulted.copy()
     had_due = ~was_defaulted & (due > 0)
-    paid_ok = scheduled_payment_cny >= due - 0.005
+    paid_ok = paid >= due - 0.005
     missed_now = had_due & ~paid_ok
-    missed = np.where(missed_now, state.missed + 1, np.where(had_due, 0, state.missed))
+    missed = np.where(missed_now, missed_arr + 1, np.where(had_due, 0, missed_arr))
     # A defaulted account keeps ageing 30 DPD a month until charge-off.
-    missed = np.where(was_defaulted & ~state.charged_off, state.missed + 1, missed)
-    state.missed = missed.astype(np.int16)
+    missed_arr[...] = np.where(was_defaulted & ~charged_off, missed_arr + 1, missed)
 
     # Defaults and charge-offs are rare: their amounts are posted on their rows only.
-    n = due.shape[0]
-    new_default = ~was_defaulted & (state.missed >= MISSES_TO_DEFAULT)
+    new_default = ~was_defaulted & (missed_arr >= MISSES_TO_DEFAULT)
     defaulting = np.flatnonzero(new_default)
-    ead = np.zeros(n)
-    ead[defaulting] = state.balance_cny[defaulting]
-    loss = np.zeros(n)
-    loss[defaulting] = round_cny(lgd * ead[defaulting])
-    state.defaulted = state.defaulted | new_default
-    default_step = state.default_step.astype(np.int32)  # a copy: the caller's array is kept
-    default_step[defaulting] = step
-    state.default_step = default_step
-    limit_closed = np.zeros(n)
-    limit_closed[defaulting] = state.limit_cny[defaulting]
-    limit = state.limit_cny.copy()
+    ead = out.ead_at_default_cny[sl]
+    ead[defaulting] = balance[defaulting]
+    out.loss_at_default_cny[sl][defaulting] = round_cny(terms.lgd * ead[defaulting])
+    defaulted |= new_default
+    state.default_step[sl][defaulting] = terms.step
+    out.limit_closed_cny[sl][defaulting] = limit[defaulting]
     limit[defaulting] = 0.0
-    state.limit_cny = limit
 
-    charge = (
-        state.defaulted
-        & ~state.charged_off
-        & (state.missed.astype(np.int32) * 30 >= charge_off_dpd)
-    )
+    charge = defaulted & ~charged_off & (missed_arr.astype(np.int32) * 30 >= terms.charge_off_dpd)
     charging = np.flatnonzero(charge)
-    write_off = np.zeros(n)
-    write_off[charging] = state.balance_cny[charging]
-    recoveries = np.zeros(n)
-    recoveries[charging] = round_cny((1.0 - lgd) * write_off[charging])
-    balance = state.balance_cny.copy()
+    write_off = out.write_off_cny[sl]
+    write_off[charging] = balance[charging]
+    out.recoveries_cny[sl][charging] = round_cny((1.0 - terms.lgd) * write_off[charging])
     balance[charging] = 0.0
-    state.charged_off = state.charged_off | charge
+    charged_off |= charge
 
-    accruing = ~state.defaulted & (balance > 0)
+    accruing = ~defaulted & (balance > 0)
     # Balances and APRs are >= 0, so multiplying by the mask gives exactly the 0.0 of a
     # np.where, without its cost on a near-random mask.
-    interest = balance * state.apr
+    apr = state.apr if np.ndim(state.apr) == 0 else state.apr[sl]
+    interest = np.multiply(balance, apr, out=out.interest_cny[sl])
     interest /= 12.0
     interest *= accruing
     round_cny_inplace(interest)
     balance += interest
-    state.balance_cny = round_cny_inplace(balance)
+    round_cny_inplace(balance)
 
-    prev_statement = state.statement_cny
-    state.paid_in_full = (prev_statement <= 0) | (scheduled_payment_cny >= prev_statement - 0.005)
+    statement = state.statement_cny[sl]
+    state.paid_in_full[sl] = (statement <= 0) | (paid >= statement - 0.005)
     # Payment / statement in [0, 1]; 1.0 where nothing was billed.
-    ratio = np.divide(
-        scheduled_payment_cny, prev_statement, out=np.ones(n), where=prev_statement > 0
+    ratio = np.divide(paid, statement, out=np.ones(paid.shape[0]), where=statement > 0)
+    state.payment_ratio[sl] = np.clip(ratio, 0.0, 1.0, out=ratio)
+    regular = np.minimum(
+        balance, np.maximum(terms.min_payment_rate * balance, terms.min_payment_floor_cny)
     )
-    state.payment_ratio = np.clip(ratio, 0.0, 1.0, out=ratio)
-    balance = state.balance_cny
-    regular = np.minimum(balance, np.maximum(min_payment_rate * balance, min_payment_floor_cny))
-    past_due = np.where(missed_now, np.maximum(due - scheduled_payment_cny, 0.0), 0.0)
+    past_due = np.where(missed_now, np.maximum(due - paid, 0.0), 0.0)
     # min(balance, ...) is already 0.0 where the balance is 0; closed lines owe nothing.
     min_due = np.minimum(balance, regular + past_due)
-    min_due *= ~state.defaulted
-    state.min_due_cny = round_cny_inplace(min_due)
-    state.statement_cny = np.where(state.defaulted, 0.0, balance)
-    state.delinquent_recent[step % DELINQUENCY_HISTORY_MONTHS] = missed_now
-    state.on_time_months = np.where(
-        missed_now | state.defaulted, 0, np.minimum(state.on_time_months + 1, 10_000)
-    ).astype(np.int16)
-    return ServicingFlows(
-        missed_now=missed_now,
-        new_default=new_default,
-        ead_at_default_cny=ead,
-        loss_at_default_cny=loss,
-        write_off_cny=write_off,
-        recoveries_cny=recoveries,
-        interest_cny=interest,
-        limit_closed_cny=limit_closed,
-    )
+    min_due *= ~defaulted
+    due[...] = round_cny_inplace(min_due)
+    statement[...] = np.where(defaulted, 0.0, balance)
+    state.delinquent_recent[terms.step % DELINQUENCY_HISTORY_MONTHS, sl] = missed_now
+    on_time = state.on_time_months[sl]
+    on_time[...] = np.where(missed_now | defaulted, 0, np.minimum(on_time + 1, 10_000))
+    out.missed_now[sl] = missed_now
+    out.new_default[sl] = new_default

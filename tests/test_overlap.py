@@ -13,7 +13,7 @@ import pytest
 import sim.household
 import sim.overlap
 from sim.model import CreditMarketModel
-from sim.overlap import Background, Prefetcher, worth_overlapping
+from sim.overlap import Background, Prefetcher, in_blocks, worth_overlapping
 from tests.conftest import make_run
 
 
@@ -72,6 +72,38 @@ def test_prefetcher_error_surfaces_on_the_take_that_needs_it():
         ahead.take()
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_in_blocks_covers_every_row_once_in_blocks_of_the_given_size(threads):
+    seen = np.zeros(10, dtype=int)
+    sizes = []
+    lock = threading.Lock()
+
+    def work(rows: slice) -> None:
+        seen[rows] += 1
+        with lock:
+            sizes.append(rows.stop - rows.start)
+
+    in_blocks(10, work, threads=threads, block_rows=4)
+    assert seen.tolist() == [1] * 10
+    assert sorted(sizes) == [2, 4, 4]
+    in_blocks(0, work, threads=threads)  # no rows: no work
+    assert len(sizes) == 3
+
+
+def test_in_blocks_reraises_a_blocks_error_and_rejects_bad_arguments():
+    def work(rows: slice) -> None:
+        if rows.start == 4:
+            raise ZeroDivisionError("block 4")
+
+    for threads in (1, 2):
+        with pytest.raises(ZeroDivisionError, match="block 4"):
+            in_blocks(10, work, threads=threads, block_rows=2)
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        in_blocks(10, work, threads=0)
+    with pytest.raises(ValueError, match="block_rows must be >= 1"):
+        in_blocks(10, work, block_rows=0)
+
+
 def test_household_blocks_on_threads_raise_bad_thread_counts():
     model = CreditMarketModel(make_run("n_months=1"))
     with pytest.raises(ValueError, match="threads must be >= 1"):
@@ -97,10 +129,13 @@ def _state_arrays(model: CreditMarketModel) -> dict[str, np.ndarray]:
 
 
 def test_overlap_and_household_blocks_give_identical_results(monkeypatch):
-    """One thread and one block vs a second core and 7 blocks of 301 rows: same to the bit."""
+    """One thread and one block vs a second core and 7 blocks of 301 rows: same to the bit.
+
+    Covers every row-blocked step: the household month, servicing and re-scoring.
+    """
     overrides = ("seed=4", "population.n_borrowers=2100", "n_months=15", "scenario=covid_shock")
     serial = CreditMarketModel(make_run(*overrides), overlap=False).run()
-    monkeypatch.setattr(sim.household, "BLOCK_ROWS", 301)
+    monkeypatch.setattr(sim.overlap, "BLOCK_ROWS", 301)
     parallel = CreditMarketModel(make_run(*overrides), overlap=True).run()
     pd.testing.assert_frame_equal(serial.monthly_table(), parallel.monthly_table())
     pd.testing.assert_frame_equal(serial.limit_events(), parallel.limit_events())

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import special
 
 from sim.config import PlatformConfig
-from sim.overlap import Background
+from sim.overlap import Background, in_blocks
 from sim.policies import LimitPolicy, PortfolioView
 from sim.policies.reasons import ReasonCode
 from sim.risk.scorecard import Scorecard, feature_columns_from_state, shift_to_mean_pd
@@ -67,7 +67,7 @@ class Platform(mesa.Agent):
         self.pd_shift: float | None = None
         self.apr_cap = config.apr_cap
 
-    def log_odds(self, s: BorrowerState) -> np.ndarray:
+    def log_odds(self, s: BorrowerState, rows: slice = slice(None)) -> np.ndarray:
         """Scorecard log-odds plus the platform's own terms for M3 and M7.
 
         The UCI-fitted scorecard sees the behaviour features of
@@ -75,27 +75,32 @@ class Platform(mesa.Agent):
         the debt-service ratio (M7) are added with configured log-odds weights (the UCI
         data has no such columns, so the weights are assumptions; see PROVENANCE).
 
+        Args:
+            s: borrower arrays.
+            rows: the rows to score (default all).
+
         Returns:
-            ``(n,)`` float64 log-odds before the central-tendency shift.
+            ``(len(rows),)`` float64 log-odds before the central-tendency shift.
         """
-        has_limit = s.limit_cny > 0
+        limit = s.limit_cny[rows]
+        has_limit = limit > 0
         utilisation = np.where(
-            has_limit, s.balance_cny / np.where(has_limit, s.limit_cny, 1.0), 1.5
+            has_limit, s.balance_cny[rows] / np.where(has_limit, limit, 1.0), 1.5
         )
         x = feature_columns_from_state(
-            months_late=np.minimum(s.missed, 3),
-            paid_in_full=s.paid_in_full,
+            months_late=np.minimum(s.missed[rows], 3),
+            paid_in_full=s.paid_in_full[rows],
             utilisation=utilisation,
-            payment_ratio=s.payment_ratio,
-            delinquent_months_6m=_ring_total(s.delinquent_recent, np.int8),
-            age_years=s.age_years,
+            payment_ratio=s.payment_ratio[rows],
+            delinquent_months_6m=_ring_total(s.delinquent_recent[:, rows], np.int8),
+            age_years=s.age_years[rows],
         )
         c = self.config
-        dsr = s.debt_service_cny / np.maximum(s.income_cny, 1.0)
+        dsr = s.debt_service_cny[rows] / np.maximum(s.income_cny[rows], 1.0)
         return (
             self.scorecard.log_odds_columns(x)
-            + c.thin_history_log_odds * (s.history_months < c.thin_history_months)
-            + c.lenders_log_odds * np.maximum(s.lenders_count - 1, 0)
+            + c.thin_history_log_odds * (s.history_months[rows] < c.thin_history_months)
+            + c.lenders_log_odds * np.maximum(s.lenders_count[rows] - 1, 0)
             + c.debt_service_log_odds * np.minimum(dsr, 5.0)
         )
 
@@ -104,20 +109,35 @@ class Platform(mesa.Agent):
 
         The first call fixes the intercept shift so that the mean 12-month PD of the
         initial book equals ``central_tendency_pd_12m`` (calibration to central tendency);
-        later months keep that shift, so PDs move with behaviour.
+        later months keep that shift, so PDs move with behaviour. Borrowers are scored in
+        row blocks (:func:`sim.overlap.in_blocks`), on two threads when the model overlaps.
         """
         s = self.model.borrowers
-        z = self.log_odds(s)
+        n = s.n
+        threads = 2 if self.model.overlap else 1
+        z_all: np.ndarray | None = None
         if self.pd_shift is None:
-            self.pd_shift = shift_to_mean_pd(z, self.config.central_tendency_pd_12m)
-        s.pd_12m = _sigmoid(z + self.pd_shift)
+            z_all = np.empty(n)
+            in_blocks(n, lambda r: z_all.__setitem__(r, self.log_odds(s, r)), threads=threads)
+            self.pd_shift = shift_to_mean_pd(z_all, self.config.central_tendency_pd_12m)
+        shift = self.pd_shift
         tiers = np.asarray(self.config.apr_tiers, dtype=np.float64)
-        # Tier = number of bounds <= PD (the bounds are few and increasing): a comparison per
-        # bound is cheaper than a binary search per borrower.
-        tier = np.zeros(s.pd_12m.shape, dtype=np.intp)
-        for bound in self.config.pd_tier_bounds:
-            tier += s.pd_12m >= bound
-        s.apr = np.minimum(tiers[tier], self.apr_cap)
+        pd_12m, apr = np.empty(n), np.empty(n)
+
+        def score(rows: slice) -> None:
+            z = self.log_odds(s, rows) if z_all is None else z_all[rows]
+            pd_rows = _sigmoid(z + shift)
+            pd_12m[rows] = pd_rows
+            # Tier = number of bounds <= PD (the bounds are few and increasing): a
+            # comparison per bound is cheaper than a binary search per borrower.
+            tier = np.zeros(pd_rows.shape, dtype=np.intp)
+            for bound in self.config.pd_tier_bounds:
+                tier += pd_rows >= bound
+            apr[rows] = np.minimum(tiers[tier], self.apr_cap)
+
+        in_blocks(n, score, threads=threads)
+        s.pd_12m = pd_12m
+        s.apr = apr
 
     def _derived_features(self) -> dict[str, np.ndarray]:
         """The view's per-borrower features derived from state that re-scoring leaves alone."""
