@@ -3,14 +3,15 @@
 Beside the platform a borrower may borrow from a handful of other lenders (bank SME
 loans, supply-chain finance, credit cards, online lenders, informal lenders; mechanism
 M6/M9). Each lender is a row of the channel table (:class:`sim.config.ChannelConfig`) and
-holds a :class:`ChannelBook`: one revolving account per borrower (``(n_borrowers,)``
-arrays, mostly zero), with the fields :func:`sim.servicing.service_accounts` needs, so
-every channel is serviced with exactly the platform's conventions: interest at
-``APR / 12`` on the month-end balance, a minimum payment due next month, 30 DPD per
-consecutive miss, default at the third miss (the account closes), charge-off at
-``charge_off_dpd`` with recoveries ``(1 - LGD) x balance``. Fees are separate: an
-upfront fee on each draw and a monthly service fee on the balance, both added to the
-balance. Loans to a sole trader's firm sit on the owner's row (unlimited liability).
+holds a :class:`ChannelBook`: one revolving account per borrower (a column of the
+``(n_borrowers, n_channels)`` tables, mostly zero), with the fields
+:func:`sim.servicing.service_accounts` needs, so every channel is serviced with exactly
+the platform's conventions: interest at ``APR / 12`` on the month-end balance, a minimum
+payment due next month, 30 DPD per consecutive miss, default at the third miss (the
+account closes), charge-off at ``charge_off_dpd`` with recoveries ``(1 - LGD) x balance``.
+Fees are separate: an upfront fee on each draw and a monthly service fee on the balance,
+both added to the balance. Loans to a sole trader's firm sit on the owner's row (unlimited
+liability).
 
 Approval: a channel with ``approval_lag_months = 0`` lends at once to an eligible
 borrower (score ``pd_12m < max_pd_12m``, platform ``dpd <= max_dpd``, enough history),
@@ -145,7 +146,7 @@ EVENT_FIELDS = ("limit_cny", "defaulted", "charged_off", "default_step")
 class ChannelBook:
     """One lender's accounts, one row per borrower (``(n,)`` arrays).
 
-    The arrays are row views of the :class:`Channels` tables (``(n_channels, n)``), so
+    The arrays are column views of the :class:`Channels` tables (``(n, n_channels)``), so
     they must be updated in place (``book.balance_cny[rows] = ...``), never rebound.
 
     Attributes:
@@ -289,6 +290,10 @@ class Channels:
         month: this month's :class:`ChannelMonth`.
         charged_cny: ``(n_borrowers,)`` interest and monthly fees charged at the last
             servicing (upfront fees are in the draws' return values).
+        balance_cny, limit_cny, min_due_cny, paid_cny (float64), missed (int16),
+            defaulted, charged_off (bool), default_step, open_step (int32): the books as
+            ``(n_borrowers, k)`` tables, a borrower's accounts side by side (one cache
+            line), so that gathering the rows of a few borrowers reads little memory.
     """
 
     def __init__(
@@ -325,28 +330,28 @@ class Channels:
         self.for_firms = col("for_firms", bool)
         self.high_cost = col("high_cost", bool)
         k = len(names)
-        self.balance_cny = np.zeros((k, n_borrowers))
-        self.limit_cny = np.zeros((k, n_borrowers))
-        self.min_due_cny = np.zeros((k, n_borrowers))
-        self.missed = np.zeros((k, n_borrowers), dtype=np.int16)
-        self.defaulted = np.zeros((k, n_borrowers), dtype=bool)
-        self.charged_off = np.zeros((k, n_borrowers), dtype=bool)
-        self.default_step = np.full((k, n_borrowers), -1, dtype=np.int32)
-        self.open_step = np.full((k, n_borrowers), NO_FACILITY, dtype=np.int32)
-        self.paid_cny = np.zeros((k, n_borrowers))
+        self.balance_cny = np.zeros((n_borrowers, k))
+        self.limit_cny = np.zeros((n_borrowers, k))
+        self.min_due_cny = np.zeros((n_borrowers, k))
+        self.missed = np.zeros((n_borrowers, k), dtype=np.int16)
+        self.defaulted = np.zeros((n_borrowers, k), dtype=bool)
+        self.charged_off = np.zeros((n_borrowers, k), dtype=bool)
+        self.default_step = np.full((n_borrowers, k), -1, dtype=np.int32)
+        self.open_step = np.full((n_borrowers, k), NO_FACILITY, dtype=np.int32)
+        self.paid_cny = np.zeros((n_borrowers, k))
         self.books = [
             ChannelBook(
                 name=name,
                 apr=float(self.apr[c] + 12.0 * self.monthly_fee_rate[c]),
-                balance_cny=self.balance_cny[c],
-                limit_cny=self.limit_cny[c],
-                min_due_cny=self.min_due_cny[c],
-                missed=self.missed[c],
-                defaulted=self.defaulted[c],
-                charged_off=self.charged_off[c],
-                default_step=self.default_step[c],
-                open_step=self.open_step[c],
-                paid_cny=self.paid_cny[c],
+                balance_cny=self.balance_cny[:, c],
+                limit_cny=self.limit_cny[:, c],
+                min_due_cny=self.min_due_cny[:, c],
+                missed=self.missed[:, c],
+                defaulted=self.defaulted[:, c],
+                charged_off=self.charged_off[:, c],
+                default_step=self.default_step[:, c],
+                open_step=self.open_step[:, c],
+                paid_cny=self.paid_cny[:, c],
             )
             for c, name in enumerate(names)
         ]
@@ -356,9 +361,11 @@ class Channels:
         self.balance_month_sum_cny = np.zeros(n_borrowers)
         self.month = ChannelMonth.zeros(len(names))
         self.charged_cny = np.zeros(n_borrowers)
-        # Rows in use at the last servicing or touched since; ``_rows`` caches its indices.
+        # Rows in use at the last servicing or touched since; ``_rows`` caches its indices
+        # and ``_sums`` the per-row totals over channels of those rows.
         self._mark = np.zeros(n_borrowers, dtype=bool)
         self._rows: np.ndarray | None = np.zeros(0, dtype=np.int64)
+        self._sums: _RowSums | None = None
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -393,6 +400,7 @@ class Channels:
         """
         self._mark[rows] = True
         self._rows = None
+        self._sums = None
 
     def candidates(self) -> np.ndarray:
         """Rows that may hold a balance, a due or a payment: ``(m,)`` int64, ascending."""
@@ -408,33 +416,56 @@ class Channels:
         return out
 
     # ------------------------------------------------------------------ totals per borrower
+    def _row_sums(self) -> _RowSums:
+        """Totals over channels of the candidate rows (kept until the next :meth:`touch`)."""
+        if self._sums is None:
+            rows = self.candidates()
+            self._sums = _RowSums.of(
+                rows, self.balance_cny.take(rows, axis=0), self.min_due_cny.take(rows, axis=0)
+            )
+        return self._sums
+
     def balance_total(self) -> np.ndarray:
         """``(n,)`` balances summed over channels (defaulted balances included)."""
-        rows = self.candidates()
-        return self._scatter(self.balance_cny[:, rows].sum(axis=0), rows)
+        sums = self._row_sums()
+        return self._scatter(sums.balance_cny, sums.rows)
 
     def due_total(self) -> np.ndarray:
         """``(n,)`` minimum payments due this month, summed over channels."""
-        rows = self.candidates()
-        return self._scatter(round_cny(self.min_due_cny[:, rows].sum(axis=0)), rows)
+        sums = self._row_sums()
+        return self._scatter(round_cny(sums.due_cny), sums.rows)
 
     def lenders_count(self) -> np.ndarray:
         """``(n,)`` int16 channels with a positive balance."""
-        rows = self.candidates()
-        return self._scatter(
-            np.count_nonzero(self.balance_cny[:, rows] > 0, axis=0), rows, np.int16
-        )
+        sums = self._row_sums()
+        return self._scatter(sums.lenders, sums.rows, np.int16)
+
+    def row_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-row lenders and dues of the only rows that may have any (the M7 inputs).
+
+        Returns:
+            ``(rows, lenders, dues_cny)``: ``(m,)`` int64 candidate rows, their number of
+            channels with a positive balance (int16) and their minimum dues summed over
+            channels (float64, not rounded).
+        """
+        sums = self._row_sums()
+        return sums.rows, sums.lenders, sums.due_cny
 
     def high_cost_balance(self) -> np.ndarray:
         """``(n,)`` balances on high-cost channels."""
         rows = self.candidates()
-        return self._scatter(self.balance_cny[np.ix_(self.high_cost, rows)].sum(axis=0), rows)
+        balance = self.balance_cny.take(rows, axis=0)
+        return self._scatter(_sum_over_channels(balance[:, self.high_cost]), rows)
+
+    def balance_by_channel(self) -> np.ndarray:
+        """``(k,)`` balances of each channel summed over borrowers (defaulted included)."""
+        return self.balance_cny.take(self.candidates(), axis=0).sum(axis=0)
 
     def owes(self, rows: np.ndarray) -> np.ndarray:
         """``(len(rows),)`` bool: the row has a balance or a due on any channel."""
-        return (self.balance_cny[:, rows] > 0).any(axis=0) | (self.min_due_cny[:, rows] > 0).any(
-            axis=0
-        )
+        return (self.balance_cny.take(rows, axis=0) > 0).any(axis=1) | (
+            self.min_due_cny.take(rows, axis=0) > 0
+        ).any(axis=1)
 
     def in_use(self) -> np.ndarray:
         """Rows with any channel balance or due, ``(m,)`` int64."""
@@ -561,12 +592,12 @@ class Channels:
         if used.size == 0:
             return np.zeros(rows.size)
         r, p = rows[used], pay[:, used]
-        # One channel row at a time, and only the rows paying it (most rows owe one or two
-        # lenders): 1-D fancy indexing is much faster than np.ix_ on the (k, n) arrays.
+        # One channel at a time, and only the rows paying it (most rows owe one or two
+        # lenders).
         for j, c in enumerate(order):
             hit = np.flatnonzero(p[j])
             rj, pj = r[hit], p[j, hit]
-            balance, paid = self.balance_cny[c], self.paid_cny[c]
+            balance, paid = self.balance_cny[:, c], self.paid_cny[:, c]
             balance[rj] = round_cny(balance[rj] - pj)
             paid[rj] = round_cny(paid[rj] + pj)
         totals = p.sum(axis=1)
@@ -585,8 +616,11 @@ class Channels:
         if rows.size == 0 or not self.k:
             return
         order = self.costliest_first()
-        # Gather the rows first, then reorder the k channel rows (cheaper than np.ix_).
-        due = np.minimum(self.min_due_cny[:, rows][order], self.balance_cny[:, rows][order])
+        # Gather the rows first (one cache line each), then pick the channels in order.
+        due = np.minimum(
+            self.min_due_cny.take(rows, axis=0)[:, order],
+            self.balance_cny.take(rows, axis=0)[:, order],
+        ).T
         self._allocate(rows, paid_cny[rows], due, order)
 
     def prepay(
@@ -608,9 +642,9 @@ class Channels:
         order = [c for c in self.costliest_first() if c in allowed]
         if rows.size == 0 or not order:
             return np.zeros(rows.size)
-        # Gather only the channels repaid (often one): 1-D gathers per channel row.
+        # Gather only the channels repaid (often one).
         owed = np.stack(
-            [np.where(self.defaulted[c][rows], 0.0, self.balance_cny[c][rows]) for c in order]
+            [np.where(self.defaulted[rows, c], 0.0, self.balance_cny[rows, c]) for c in order]
         )
         return self._allocate(rows, budget_cny, owed, order)
 
@@ -661,10 +695,64 @@ class Channels:
             self.lender_cash_cny[c] += float(flows.recoveries_cny.sum())
             charged[rows] += accrued
         self.interest_fees_total_cny[cand] += charged[cand]
-        self.balance_month_sum_cny[cand] += self.balance_cny[:, cand].sum(axis=0)
-        in_use = self.in_use()
+        # One gather of the serviced rows gives the month-end totals and the rows still in use.
+        sums = _RowSums.of(
+            cand, self.balance_cny.take(cand, axis=0), self.min_due_cny.take(cand, axis=0)
+        )
+        self.balance_month_sum_cny[cand] += sums.balance_cny
+        sums = sums.where(sums.owes)
         self._mark[cand] = False
-        self._mark[in_use] = True
-        self._rows = in_use
+        self._mark[sums.rows] = True
+        self._rows = sums.rows
+        self._sums = sums
         self.charged_cny = charged
         return charged
+
+
+def _sum_over_channels(x: np.ndarray) -> np.ndarray:
+    """``(m, k)`` -> ``(m,)`` sum over channels, added in channel order from the first.
+
+    The order is fixed (not NumPy's choice for a short inner axis) so that totals do not
+    depend on the table layout.
+    """
+    if x.shape[1] == 0:
+        return np.zeros(x.shape[0])
+    total = x[:, 0].copy()
+    for c in range(1, x.shape[1]):
+        total += x[:, c]
+    return total
+
+
+@dataclass
+class _RowSums:
+    """Totals over channels of some borrower rows (``(m,)`` each).
+
+    Attributes:
+        rows: int64 borrower rows, ascending.
+        balance_cny: balances summed over channels.
+        due_cny: minimum dues summed over channels (not rounded).
+        lenders: int16 channels with a positive balance.
+        owes: bool, any balance or due.
+    """
+
+    rows: np.ndarray
+    balance_cny: np.ndarray
+    due_cny: np.ndarray
+    lenders: np.ndarray
+    owes: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray, balance_cny: np.ndarray, min_due_cny: np.ndarray) -> _RowSums:
+        """Totals from the ``(m, k)`` balances and minimum dues of ``rows``."""
+        positive = balance_cny > 0
+        return cls(
+            rows=rows,
+            balance_cny=_sum_over_channels(balance_cny),
+            due_cny=_sum_over_channels(min_due_cny),
+            lenders=np.count_nonzero(positive, axis=1).astype(np.int16),
+            owes=positive.any(axis=1) | (min_due_cny > 0).any(axis=1),
+        )
+
+    def where(self, keep: np.ndarray) -> _RowSums:
+        """The rows where ``keep`` (``(m,)`` bool) holds."""
+        return _RowSums(*(getattr(self, f.name)[keep] for f in dataclasses.fields(self)))

@@ -295,7 +295,9 @@ def repay_firm_debts(
     platform_paid = np.zeros(n)
     rows = np.flatnonzero(excess_cny > 0)
     o = owners[rows]
-    in_debt = (platform_business_cny[rows] > 0) | (channels.balance_cny[:, o] > 0).any(axis=0)
+    in_debt = (platform_business_cny[rows] > 0) | (channels.balance_cny.take(o, axis=0) > 0).any(
+        axis=1
+    )
     rows, o = rows[in_debt], o[in_debt]
     if rows.size == 0:
         return channel_paid, platform_paid
@@ -316,7 +318,7 @@ def repay_firm_debts(
         if c is None:
             break
         # Only rows that owe this lender (a zero balance would be repaid nothing anyway).
-        hit = (left > 0) & (channels.balance_cny[c][o] > 0)
+        hit = (left > 0) & (channels.balance_cny[o, c] > 0)
         if hit.any():
             got = channels.prepay(o[hit], left[hit], channels=[int(c)])
             c_paid[hit] += got

@@ -198,7 +198,7 @@ def monthly_metrics(
         cm.interest_cny.sum() + cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum()
     )
     all_accruing = accruing_balance_cny + float(cm.accruing_balance_cny.sum())
-    by_channel = ch.balance_cny.sum(axis=1)  # (n_channels,)
+    by_channel = ch.balance_by_channel()  # (n_channels,)
     channel_balance = float(by_channel.sum())
     high_cost_balance = float(by_channel[ch.high_cost].sum())
     all_balance = total_balance + channel_balance

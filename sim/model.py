@@ -448,11 +448,8 @@ class CreditMarketModel(mesa.Model):
             their number of channels with a balance (int16) and minimum dues summed over
             channels.
         """
-        ch = self.channels
-        ch.service(self.steps)
-        rows = ch.candidates()
-        lenders = np.count_nonzero(ch.balance_cny[:, rows] > 0, axis=0).astype(np.int16)
-        return rows, lenders, ch.min_due_cny[:, rows].sum(axis=0)
+        self.channels.service(self.steps)
+        return self.channels.row_totals()
 
     def _stage_platform_review(self) -> None:
         self._month["cuts"] = 0

@@ -103,9 +103,9 @@ def step_with_checks(model: CreditMarketModel, months: int):
         np.testing.assert_allclose(ff.by_step["own_cash"], t.owner_injection_cny, atol=0.0)
         assert (t.per_borrower("owner_draw_cny", owners)[owners] == t.owner_draw_cny).all()
         # Sparse per-borrower channel totals equal the full sums over the channel tables.
-        np.testing.assert_array_equal(ch.balance_total(), ch.balance_cny.sum(axis=0))
-        np.testing.assert_allclose(ch.due_total(), ch.min_due_cny.sum(axis=0), atol=0.006)
-        np.testing.assert_array_equal(ch.lenders_count(), (ch.balance_cny > 0).sum(axis=0))
+        np.testing.assert_allclose(ch.balance_total(), ch.balance_cny.sum(axis=1), atol=1e-6)
+        np.testing.assert_allclose(ch.due_total(), ch.min_due_cny.sum(axis=1), atol=0.006)
+        np.testing.assert_array_equal(ch.lenders_count(), (ch.balance_cny > 0).sum(axis=1))
         # The whole system: households + firms + lenders' cash, against the outside world.
         system_after = (
             s.savings_cny.sum()

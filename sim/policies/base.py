@@ -219,7 +219,9 @@ class LimitPolicy(ABC):
             The new limits and one reason code per changed row.
         """
 
-    def clip(self, new_limit_cny: np.ndarray, view: PortfolioView) -> np.ndarray:
+    def clip(
+        self, new_limit_cny: np.ndarray, view: PortfolioView, rows: slice = slice(None)
+    ) -> np.ndarray:
         """Finalise proposed limits: the platform's invariants for every policy.
 
         Rounds to 0.01 CNY; keeps raises at or under ``max_limit_cny`` and cuts at or above
@@ -228,19 +230,20 @@ class LimitPolicy(ABC):
         left equal to the current limit are returned exactly unchanged.
 
         Args:
-            new_limit_cny: ``(n,)`` proposed limits, CNY.
+            new_limit_cny: ``(m,)`` proposed limits of the view's rows ``rows``, CNY.
             view: the view the proposal was made from.
+            rows: the block of the view's rows proposed for (default all: ``m = n``).
 
         Returns:
-            ``(n,)`` float64 final limits.
+            ``(m,)`` float64 final limits.
         """
-        limit_all = view.limit_cny
+        limit_all = view.limit_cny[rows]
         proposed_all = np.asarray(new_limit_cny, dtype=np.float64)
         # Rows proposed at their current limit come out exactly unchanged: finalise only
         # the (few) proposed changes.
-        rows = np.flatnonzero(proposed_all != limit_all)
-        limit, proposed = limit_all[rows], proposed_all[rows]
-        balance_floor = np.ceil(view.balance_cny[rows] * 100.0 - 1e-6) / 100.0 + 0.0
+        changed = np.flatnonzero(proposed_all != limit_all)
+        limit, proposed = limit_all[changed], proposed_all[changed]
+        balance_floor = np.ceil(view.balance_cny[rows][changed] * 100.0 - 1e-6) / 100.0 + 0.0
         cut_floor = np.maximum(self.config.min_limit_cny, balance_floor)
         out = np.where(
             proposed < limit,
@@ -253,5 +256,5 @@ class LimitPolicy(ABC):
         )
         out = np.round(out, 2)
         final = limit_all.copy()
-        final[rows] = np.where(np.abs(out - limit) < 0.005, limit, out)
-        return np.where(view.is_open, final, 0.0)
+        final[changed] = np.where(np.abs(out - limit) < 0.005, limit, out)
+        return np.where(view.is_open[rows], final, 0.0)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.overlap import in_blocks
 from sim.policies.base import (
     LimitDecision,
     LimitPolicy,
@@ -105,13 +106,40 @@ class BehaviourRulesPolicy(LimitPolicy):
         self._clean_months = np.zeros(n_borrowers, dtype=np.int32)
 
     def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
-        """Apply the rules in priority order; see the module docstring."""
+        """Apply the rules in priority order; see the module docstring.
+
+        Every rule reads and writes only the borrower's own row, so the book is reviewed
+        in row blocks (:func:`sim.overlap.in_blocks`; the result does not depend on them).
+        """
+        n = view.n_borrowers
+        new = np.empty(n)
+        reason = np.empty(n, dtype=np.int8)
+        in_blocks(n, lambda rows: self._review_rows(view, rows, new, reason))
+        return LimitDecision(new, reason)
+
+    def _review_rows(
+        self, view: PortfolioView, rows: slice, new_out: np.ndarray, reason_out: np.ndarray
+    ) -> None:
+        """Review the block ``rows``.
+
+        Writes ``new_out[rows]``, ``reason_out[rows]`` and the policy's memory of those rows.
+        """
         c = self.config
-        limit = view.limit_cny
+        limit = view.limit_cny[rows]
+        is_open = view.is_open[rows]
+        dpd = view.dpd[rows]
+        high_risk_flag = view.high_risk_flag[rows]
+        early_3m = view.early_repayments_3m[rows]
+        # The policy's memory of these rows, updated in place.
+        months_since_cut = self._months_since_cut[rows]
+        months_since_raise = self._months_since_raise[rows]
+        restore_limit = self._restore_limit_cny[rows]
+        clean_months = self._clean_months[rows]
+
         new = limit.copy()
-        reason = np.zeros(view.n_borrowers, dtype=np.int8)
-        undecided = view.is_open.copy()
-        can_cut = self._months_since_cut >= c.cut_cooldown_months
+        reason = np.zeros(limit.shape[0], dtype=np.int8)
+        undecided = is_open.copy()
+        can_cut = months_since_cut >= c.cut_cooldown_months
 
         def cut(mask: np.ndarray, fraction: float, code: ReasonCode) -> None:
             nonlocal undecided
@@ -121,31 +149,31 @@ class BehaviourRulesPolicy(LimitPolicy):
             undecided &= ~mask
 
         # Temporary cut memory: a high-risk transaction restarts the clean-month clock.
-        temp_active = self._restore_limit_cny > 0
-        clean = view.is_open & (view.dpd == 0) & ~view.high_risk_flag
-        self._clean_months = np.where(clean, self._clean_months + 1, 0)
+        temp_active = restore_limit > 0
+        clean = is_open & (dpd == 0) & ~high_risk_flag
+        clean_months[...] = np.where(clean, clean_months + 1, 0)
 
-        cut(view.dpd >= c.delinquency_dpd, c.delinquency_cut, ReasonCode.DELINQUENCY)
-        high_risk = view.high_risk_flag & undecided
+        cut(dpd >= c.delinquency_dpd, c.delinquency_cut, ReasonCode.DELINQUENCY)
+        high_risk = high_risk_flag & undecided
         # Remember the pre-cut limit once (a second flag does not overwrite it).
-        self._restore_limit_cny = np.where(high_risk & ~temp_active, limit, self._restore_limit_cny)
-        cut(view.high_risk_flag, c.high_risk_cut, ReasonCode.HIGH_RISK_TRANSACTION)
+        restore_limit[...] = np.where(high_risk & ~temp_active, limit, restore_limit)
+        cut(high_risk_flag, c.high_risk_cut, ReasonCode.HIGH_RISK_TRANSACTION)
         cut(
-            can_cut & (view.early_repayments_3m >= c.early_repayment_threshold),
+            can_cut & (early_3m >= c.early_repayment_threshold),
             c.early_repayment_cut,
             ReasonCode.EARLY_REPAYMENT,
         )
         cut(
-            can_cut & (view.draws_3m >= c.frequent_draws_threshold),
+            can_cut & (view.draws_3m[rows] >= c.frequent_draws_threshold),
             c.frequent_draws_cut,
             ReasonCode.FREQUENT_DRAWS,
         )
         # M3/M4 lower the target limit (not a repeated cut): thin history and low spending
         # diversity each take a fixed share off the initial limit while they last.
-        thin = view.history_months < c.thin_history_months
-        low_div = view.spending_diversity < c.low_diversity_threshold
+        thin = view.history_months[rows] < c.thin_history_months
+        low_div = view.spending_diversity[rows] < c.low_diversity_threshold
         target = (
-            view.initial_limit_cny
+            view.initial_limit_cny[rows]
             * np.where(thin, 1.0 - c.thin_history_cut, 1.0)
             * np.where(low_div, 1.0 - c.low_diversity_cut, 1.0)
         )
@@ -159,36 +187,31 @@ class BehaviourRulesPolicy(LimitPolicy):
             reason[hit] = code
             undecided &= ~hit
 
-        restore = (
-            undecided
-            & (self._restore_limit_cny > 0)
-            & (self._clean_months >= c.restore_after_clean_months)
-        )
-        new[restore] = np.maximum(self._restore_limit_cny[restore], limit[restore])
+        restore = undecided & (restore_limit > 0) & (clean_months >= c.restore_after_clean_months)
+        new[restore] = np.maximum(restore_limit[restore], limit[restore])
         reason[restore] = ReasonCode.RESTORED_AFTER_TEMPORARY_CUT
-        self._restore_limit_cny[restore] = 0.0
+        restore_limit[restore] = 0.0
         undecided &= ~restore
 
+        utilisation = view.utilisation[rows]
         stable = (
             undecided
-            & (self._restore_limit_cny == 0)
-            & (view.on_time_months >= c.stable_on_time_months)
-            & (view.utilisation >= c.stable_min_utilisation)
-            & (view.utilisation <= c.stable_max_utilisation)
-            & (view.early_repayments_3m == 0)
-            & (self._months_since_raise >= c.raise_cooldown_months)
+            & (restore_limit == 0)
+            & (view.on_time_months[rows] >= c.stable_on_time_months)
+            & (utilisation >= c.stable_min_utilisation)
+            & (utilisation <= c.stable_max_utilisation)
+            & (early_3m == 0)
+            & (months_since_raise >= c.raise_cooldown_months)
         )
         new[stable] = limit[stable] * (1.0 + c.raise_step)
         reason[stable] = ReasonCode.STABLE_USE_INCREASE
 
-        new = self.clip(new, view)
+        new = self.clip(new, view, rows)
         changed = new != limit
-        reason = np.where(changed, reason, 0).astype(np.int8)
+        new_out[rows] = new
+        reason_out[rows] = np.where(changed, reason, 0)
         # A restoration that the clip leaves equal to the current limit still clears memory.
-        self._months_since_cut = np.where(changed & (new < limit), 0, self._months_since_cut + 1)
-        self._months_since_raise = np.where(
-            changed & (new > limit), 0, self._months_since_raise + 1
-        )
+        months_since_cut[...] = np.where(changed & (new < limit), 0, months_since_cut + 1)
+        months_since_raise[...] = np.where(changed & (new > limit), 0, months_since_raise + 1)
         # A line closed at default forgets any pending restoration.
-        self._restore_limit_cny = np.where(view.is_open, self._restore_limit_cny, 0.0)
-        return LimitDecision(new, reason)
+        restore_limit[...] = np.where(is_open, restore_limit, 0.0)
