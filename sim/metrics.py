@@ -142,6 +142,70 @@ FIRM_TABLE_COLUMNS: tuple[str, ...] = (
 BUFFER_QUANTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
 
 
+def flow_totals(
+    model: CreditMarketModel,
+    household: HouseholdFlows,
+    servicing: ServicingFlows,
+    open_at_start: np.ndarray,
+) -> dict[str, float]:
+    """This month's flow totals: everything in the metrics that does not read borrower state.
+
+    The household, servicing and transfer flows and the other lenders' books are final
+    once servicing is done, so these sums can run on another thread while the platform
+    reviews limits or the portfolio metrics are computed (:func:`monthly_metrics`).
+
+    Args:
+        model: the model (its channels and this month's transfers are read).
+        household: the month's household flows.
+        servicing: the month's servicing flows.
+        open_at_start: ``(n,)`` bool, lines open at the start of the month.
+
+    Returns:
+        Totals keyed by name: amounts in CNY (this month), counts as ints.
+    """
+    ch = model.channels
+    cm = ch.month
+    t = model.last_transfers
+    by_channel = ch.balance_by_channel()  # (n_channels,)
+    return {
+        "interest_cny": float(servicing.interest_cny.sum()),
+        "income_cny": float(household.income_cny.sum()),
+        "realised_loss_cny": float(servicing.loss_at_default_cny.sum()),
+        "new_defaults": int(servicing.new_default.sum()),
+        "n_start": int(open_at_start.sum()),
+        "channel_cost_cny": float(
+            cm.interest_cny.sum() + cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum()
+        ),
+        "channel_accruing_cny": float(cm.accruing_balance_cny.sum()),
+        "channel_balance_cny": float(by_channel.sum()),
+        "high_cost_balance_cny": float(by_channel[ch.high_cost].sum()),
+        "ead_at_default_cny": float(servicing.ead_at_default_cny.sum()),
+        "write_off_cny": float(servicing.write_off_cny.sum()),
+        "recoveries_cny": float(servicing.recoveries_cny.sum()),
+        "net_credit_loss_cny": float(
+            servicing.write_off_cny.sum() - servicing.recoveries_cny.sum()
+        ),
+        "draws_cny": float(household.draws_cny.sum() + t.firm_platform_draws_cny.sum()),
+        "repayments_cny": float(household.repayments_cny.sum() + t.firm_platform_repaid_cny.sum()),
+        "early_repayment_cny": float(household.early_repayment_cny.sum()),
+        "draw_count": int(household.draw_count.sum()),
+        "early_repayment_count": int(household.early_repayment_count.sum()),
+        "unmet_need_cny": float(household.unmet_need_cny.sum()),
+        "unmet_credit_need_cny": float(household.unmet_credit_cny.sum()),
+        "unmet_credit_count": int((household.unmet_credit_cny > 0).sum()),
+        "consumption_cny": float(household.consumption_cny.sum()),
+        "channel_draws_cny": float(cm.draws_cny.sum()),
+        "household_channel_draws_cny": float(t.household_channel_draws_cny.sum()),
+        "firm_channel_draws_cny": float(t.firm_channel_draws_cny.sum()),
+        "channel_interest_cny": float(cm.interest_cny.sum()),
+        "channel_fees_cny": float(cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum()),
+        "channel_default_count": int(cm.default_count.sum()),
+        "channel_ead_at_default_cny": float(cm.ead_at_default_cny.sum()),
+        "channel_write_off_cny": float(cm.write_off_cny.sum()),
+        "channel_recoveries_cny": float(cm.recoveries_cny.sum()),
+    }
+
+
 def monthly_metrics(
     model: CreditMarketModel,
     household: HouseholdFlows,
@@ -152,6 +216,7 @@ def monthly_metrics(
     limit_cuts: int,
     limit_raises: int,
     firm_metrics: Callable[[], dict[str, float]] | None = None,
+    flows: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, float]:
     """Compute one month's portfolio metrics.
 
@@ -165,6 +230,8 @@ def monthly_metrics(
         limit_raises: number of policy raises this month.
         firm_metrics: returns the small-business metrics of :data:`FIRM_METRICS` (e.g.
             computed on another thread meanwhile); computed here if None.
+        flows: returns the :func:`flow_totals` of the month (e.g. computed on another
+            thread meanwhile); computed here if None.
 
     Returns:
         A dict keyed by :data:`MONTHLY_METRICS`.
@@ -184,30 +251,14 @@ def monthly_metrics(
     has_util = performing & (s.limit_cny > 0)
     n_util = int(has_util.sum())
     util = np.divide(balance, s.limit_cny, out=np.zeros(balance.shape), where=has_util)
-    interest = float(servicing.interest_cny.sum())
-    income = float(household.income_cny.sum())
     funding_apr = pc.funding_cost_apr + model.config.scenario.funding_cost_add_apr
     funding_cost = funding_apr / 12.0 * total_balance
-    realised_loss = float(servicing.loss_at_default_cny.sum())
-    new_defaults = int(servicing.new_default.sum())
-    n_start = int(open_at_start.sum())
-    ch = model.channels
-    cm = ch.month
-    t = model.last_transfers
-    channel_cost = float(
-        cm.interest_cny.sum() + cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum()
-    )
-    all_accruing = accruing_balance_cny + float(cm.accruing_balance_cny.sum())
-    by_channel = ch.balance_by_channel()  # (n_channels,)
-    channel_balance = float(by_channel.sum())
-    high_cost_balance = float(by_channel[ch.high_cost].sum())
-    all_balance = total_balance + channel_balance
     # Borrowers by number of lenders: exact integer counts give the same means as
     # averaging over the indebted rows, without gathering them.
     by_lenders = np.bincount(s.lenders_count, minlength=2)
     n_indebted = int(by_lenders[1:].sum())
     lender_slots = int(np.dot(np.arange(by_lenders.size), by_lenders))
-    return {
+    state = {
         "n_open_lines": n_open,
         "drawn_balance_cny": total_balance,
         "undrawn_limit_cny": float((np.maximum(s.limit_cny - balance, 0.0) * performing).sum()),
@@ -215,8 +266,6 @@ def monthly_metrics(
         "ead_cny": float(ead.sum()),
         "expected_loss_cny": float(el.sum()),
         "mean_pd_12m": float(s.pd_12m[performing].mean()) if n_open else np.nan,
-        "default_count": new_defaults,
-        "default_rate": new_defaults / n_start if n_start else np.nan,
         "cumulative_default_rate": float((s.default_step > 0).sum()) / model.initial_open_lines,
         "dpd30_share": float(balance[(dpd >= 30) & on_book].sum()) / total_balance
         if total_balance
@@ -227,22 +276,26 @@ def monthly_metrics(
         "n_dpd30": int(((dpd >= 30) & (dpd < 60)).sum()),
         "n_dpd60": int(((dpd >= 60) & (dpd < 90)).sum()),
         "n_dpd90": int(((dpd >= 90) & on_book).sum()),
-        "ead_at_default_cny": float(servicing.ead_at_default_cny.sum()),
-        "realised_loss_cny": realised_loss,
-        "write_off_cny": float(servicing.write_off_cny.sum()),
-        "recoveries_cny": float(servicing.recoveries_cny.sum()),
-        "net_credit_loss_cny": float(
-            servicing.write_off_cny.sum() - servicing.recoveries_cny.sum()
-        ),
+        "mean_utilisation": float(util.sum()) / n_util if n_open and n_util else np.nan,
+        "savings_cny": float(s.savings_cny.sum()),
+        "unemployment_rate": float(1.0 - s.employed.mean()),
+        "lenders_per_borrower": lender_slots / n_indebted if n_indebted else np.nan,
+        "multi_lender_share": int(by_lenders[2:].sum()) / n_indebted if n_indebted else np.nan,
+        **_segment_metrics(model, servicing, ead, dpd),
+    }
+    f = flow_totals(model, household, servicing, open_at_start) if flows is None else flows()
+    interest, income = f["interest_cny"], f["income_cny"]
+    new_defaults, n_start, channel_cost = f["new_defaults"], f["n_start"], f["channel_cost_cny"]
+    all_accruing = accruing_balance_cny + f["channel_accruing_cny"]
+    all_balance = total_balance + f["channel_balance_cny"]
+    out = {
+        **state,
+        "default_count": new_defaults,
+        "default_rate": new_defaults / n_start if n_start else np.nan,
         "limit_cuts": limit_cuts,
         "limit_raises": limit_raises,
         "lines_closed_at_default": new_defaults,
-        "mean_utilisation": float(util.sum()) / n_util if n_open and n_util else np.nan,
-        "draws_cny": float(household.draws_cny.sum() + t.firm_platform_draws_cny.sum()),
-        "repayments_cny": float(household.repayments_cny.sum() + t.firm_platform_repaid_cny.sum()),
-        "early_repayment_cny": float(household.early_repayment_cny.sum()),
-        "draw_count": int(household.draw_count.sum()),
-        "early_repayment_count": int(household.early_repayment_count.sum()),
+        "realised_loss_cny": f["realised_loss_cny"],
         "interest_charged_cny": interest,
         "effective_apr": 12.0 * (interest + channel_cost) / all_accruing
         if all_accruing > 0
@@ -253,33 +306,47 @@ def monthly_metrics(
         "interest_fees_share_of_income": (interest + channel_cost) / income
         if income > 0
         else np.nan,
-        "high_cost_channel_share": high_cost_balance / all_balance if all_balance > 0 else 0.0,
+        "high_cost_channel_share": f["high_cost_balance_cny"] / all_balance
+        if all_balance > 0
+        else 0.0,
         "funding_cost_cny": funding_cost,
         "net_interest_income_cny": interest - funding_cost,
-        "risk_adjusted_return_cny": interest - funding_cost - realised_loss,
-        "unmet_need_cny": float(household.unmet_need_cny.sum()),
-        "unmet_credit_need_cny": float(household.unmet_credit_cny.sum()),
-        "unmet_credit_count": int((household.unmet_credit_cny > 0).sum()),
+        "risk_adjusted_return_cny": interest - funding_cost - f["realised_loss_cny"],
         "income_cny": income,
-        "consumption_cny": float(household.consumption_cny.sum()),
-        "savings_cny": float(s.savings_cny.sum()),
-        "unemployment_rate": float(1.0 - s.employed.mean()),
-        "lenders_per_borrower": lender_slots / n_indebted if n_indebted else np.nan,
-        "multi_lender_share": int(by_lenders[2:].sum()) / n_indebted if n_indebted else np.nan,
-        "channel_balance_cny": channel_balance,
-        "high_cost_balance_cny": high_cost_balance,
-        "channel_draws_cny": float(cm.draws_cny.sum()),
-        "household_channel_draws_cny": float(t.household_channel_draws_cny.sum()),
-        "firm_channel_draws_cny": float(t.firm_channel_draws_cny.sum()),
-        "channel_interest_cny": float(cm.interest_cny.sum()),
-        "channel_fees_cny": float(cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum()),
-        "channel_default_count": int(cm.default_count.sum()),
-        "channel_ead_at_default_cny": float(cm.ead_at_default_cny.sum()),
-        "channel_write_off_cny": float(cm.write_off_cny.sum()),
-        "channel_recoveries_cny": float(cm.recoveries_cny.sum()),
-        **_segment_metrics(model, servicing, ead, dpd),
+        **{name: f[name] for name in _FLOW_METRICS},
         **(firm_metrics() if firm_metrics is not None else firm_stress_metrics(model)),
     }
+    # The documented column order, whatever order the parts were computed in.
+    return {name: out[name] for name in MONTHLY_METRICS}
+
+
+#: Metrics that are flow totals reported as they are.
+_FLOW_METRICS = (
+    "ead_at_default_cny",
+    "write_off_cny",
+    "recoveries_cny",
+    "net_credit_loss_cny",
+    "draws_cny",
+    "repayments_cny",
+    "early_repayment_cny",
+    "draw_count",
+    "early_repayment_count",
+    "unmet_need_cny",
+    "unmet_credit_need_cny",
+    "unmet_credit_count",
+    "consumption_cny",
+    "channel_balance_cny",
+    "high_cost_balance_cny",
+    "channel_draws_cny",
+    "household_channel_draws_cny",
+    "firm_channel_draws_cny",
+    "channel_interest_cny",
+    "channel_fees_cny",
+    "channel_default_count",
+    "channel_ead_at_default_cny",
+    "channel_write_off_cny",
+    "channel_recoveries_cny",
+)
 
 
 def _segment_metrics(

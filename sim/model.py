@@ -79,7 +79,13 @@ from sim.funding import (
 )
 from sim.household import HouseholdFlows, WorldDraws, draw_world, household_month
 from sim.io import load_uci
-from sim.metrics import MONTHLY_METRICS, firm_sector_rows, firm_stress_metrics, monthly_metrics
+from sim.metrics import (
+    MONTHLY_METRICS,
+    firm_sector_rows,
+    firm_stress_metrics,
+    flow_totals,
+    monthly_metrics,
+)
 from sim.overlap import Background, Prefetcher, worth_overlapping
 from sim.policies import LimitPolicy, ReasonCode, build_policy
 from sim.population import build_population
@@ -416,7 +422,9 @@ class CreditMarketModel(mesa.Model):
             min_payment_rate=pc.min_payment_rate,
             min_payment_floor_cny=pc.min_payment_floor_cny,
             charge_off_dpd=pc.charge_off_dpd,
-            threads=2 if self.overlap else 1,
+            # One thread: the second core is busy with the other lenders meanwhile (a
+            # second block thread only slows both down).
+            threads=1,
             then=accumulate,
         )
         self._month["accruing_balance"] = accruing
@@ -458,10 +466,17 @@ class CreditMarketModel(mesa.Model):
 
     def _stage_collect(self) -> None:
         s = self.borrowers
-        # All read only: the firm table rows and the small-business metrics are computed
-        # on the second core meanwhile.
+        # All read only: the firm table rows, the small-business metrics and the month's flow
+        # totals are computed on the second core meanwhile.
         firm_work = Background(
-            lambda: (firm_sector_rows(self), firm_stress_metrics(self)), enabled=self.overlap
+            lambda: (
+                firm_sector_rows(self),
+                firm_stress_metrics(self),
+                flow_totals(
+                    self, self.last_household, self.last_servicing, self._month["open_at_start"]
+                ),
+            ),
+            enabled=self.overlap,
         )
         after = bucket_index(s)
         pair = self._month["bucket_before"].astype(np.int64) * N_BUCKETS + after
@@ -475,6 +490,7 @@ class CreditMarketModel(mesa.Model):
             limit_cuts=self._month["cuts"],
             limit_raises=self._month["raises"],
             firm_metrics=lambda: firm_work.result()[1],
+            flows=lambda: firm_work.result()[2],
         )
         self._firm_rows.extend(firm_work.result()[0])
         self.datacollector.collect(self)
