@@ -1,21 +1,27 @@
 """Independent work on a second core: next month's shocks, and stage parts that share no data.
 
-Two kinds of work in the monthly cycle do not depend on each other and can overlap:
+Three kinds of work in the monthly cycle do not depend on each other and can overlap:
 
 * the world's shocks never depend on model state (common random numbers), so month
   ``t+1``'s draws are drawn on a worker thread while the main thread simulates month
   ``t`` (:class:`Prefetcher`);
 * some stages have parts that read and write disjoint arrays (e.g. the platform's lines
-  and the other lenders' books are serviced independently, and the household month is
-  cut into row blocks), so one part runs on a worker thread while the other runs on the
-  main thread (:class:`Background`).
+  and the other lenders' books are serviced independently), so one part runs on a worker
+  thread while the other runs on the main thread (:class:`Background`);
+* row-wise work (the household month, re-scoring) is cut into row blocks that two threads
+  claim in turn (:func:`in_blocks`). Blocks also pay on one thread: a block's work arrays
+  stay in the CPU cache instead of streaming through memory, so servicing and the
+  ``behaviour_rules`` review run in blocks too.
 
 NumPy releases the GIL inside its array loops and generators, so the threads really run
-at once; on a 1 M-borrower book with 100 k firms this takes about a quarter off the run
-time (``python -m experiments.bench --sizes 1000000`` against the same with ``--serial``:
-58 s vs 82 s for 120 months). Small books do not gain (see :data:`MIN_BORROWERS`).
-Results are identical with and without overlap (tested): each array is written by one
-thread only and each generator is used by one thread at a time, always in the same order.
+at once. On a 1 M-borrower book with 100 k firms over 120 months
+(``python -m experiments.bench --sizes 1000000``, against the same with ``--serial``),
+the second core takes about a sixth off the total: 66.5 s vs 80.6 s, measured in the same
+hour on a shared 2-core machine whose speed varies by 20 %. The gain is limited by memory
+bandwidth, which the two cores share. Small books do not gain (see :data:`MIN_BORROWERS`).
+Results are identical with and without overlap (tested): each array element is written by
+one thread only and each generator is used by one thread at a time, always in the same
+order.
 """
 
 from __future__ import annotations
