@@ -24,9 +24,9 @@ the application (so a bank loan cannot meet an immediate peak need).
 The private-lending cap (Supreme People's Court 2020: 4 x LPR) caps the contract APR of
 ``private_lending`` channels; the scenario's ``other_lenders_apr_cap`` caps every channel.
 
-Servicing works on the active rows only (a balance, a due, or a defaulted balance still on
-book), so a month costs little where few borrowers use a channel; the history fields of
-a book (``on_time_months``, ``delinquent_recent``) are maintained on serviced rows only.
+Servicing works on the active rows only (a balance, defaulted ones included, a due, or a
+payment this month), so a month costs little where few borrowers use a channel. A book
+keeps no payment history: servicing's history fields are scratch (:class:`ServicedAccounts`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,10 @@ at once. On a 1 M-borrower book with 100 k firms over 120 months
 (``python -m experiments.bench --sizes 1000000``, against the same with ``--serial``),
 the second core takes about a sixth off the total: 66.5 s vs 80.6 s, measured in the same
 hour on a shared 2-core machine whose speed varies by 20 %. The gain is limited by memory
-bandwidth, which the two cores share. Small books do not gain (see :data:`MIN_BORROWERS`).
+bandwidth, which the two cores share. At times more threads than cores are busy (e.g. in
+the household stage: the firms' month, a second household block thread and next month's
+draws); the operating system shares the cores among them. Small books do not gain (see
+:data:`MIN_BORROWERS`).
 Results are identical with and without overlap (tested): each array element is written by
 one thread only and each generator is used by one thread at a time, always in the same
 order.
@@ -70,7 +73,8 @@ def in_blocks(
 
     Raises:
         ValueError: if ``threads < 1`` or ``block_rows < 1``.
-        Whatever ``work`` raised (the other threads finish their blocks first).
+        Whatever ``work`` raised first: no block is started after a failure, and the
+            blocks already running finish before the error is re-raised.
     """
     size = BLOCK_ROWS if block_rows is None else block_rows
     if threads < 1:
@@ -79,25 +83,25 @@ def in_blocks(
         raise ValueError(f"in_blocks: block_rows must be >= 1, got {size}")
     starts = iter(range(0, n, size))
     claim = threading.Lock()
+    errors: list[BaseException] = []  # the first failure stops every thread's next claim
 
     def work_through_blocks() -> None:
         while True:
             with claim:
-                lo = next(starts, None)
+                lo = None if errors else next(starts, None)
             if lo is None:
                 return
-            work(slice(lo, min(lo + size, n)))
+            try:
+                work(slice(lo, min(lo + size, n)))
+            except BaseException as exc:
+                with claim:
+                    errors.append(exc)
+                return
 
     helpers = [Background(work_through_blocks) for _ in range(min(threads, -(-n // size)) - 1)]
-    try:
-        work_through_blocks()
-    finally:
-        errors = []
-        for helper in helpers:
-            try:
-                helper.result()
-            except BaseException as exc:  # joined all before re-raising
-                errors.append(exc)
+    work_through_blocks()
+    for helper in helpers:
+        helper.wait()
     if errors:
         raise errors[0]
 

@@ -98,6 +98,16 @@ def test_in_blocks_reraises_a_blocks_error_and_rejects_bad_arguments():
     for threads in (1, 2):
         with pytest.raises(ZeroDivisionError, match="block 4"):
             in_blocks(10, work, threads=threads, block_rows=2)
+    # No block starts after a failure: on one thread, blocks 0-1, 2-3 and 4 (failing) ran.
+    started = []
+
+    def record(rows: slice) -> None:
+        started.append(rows.start)
+        work(rows)
+
+    with pytest.raises(ZeroDivisionError):
+        in_blocks(100, record, threads=1, block_rows=2)
+    assert started == [0, 2, 4]
     with pytest.raises(ValueError, match="threads must be >= 1"):
         in_blocks(10, work, threads=0)
     with pytest.raises(ValueError, match="block_rows must be >= 1"):
