@@ -295,7 +295,6 @@ def monthly_metrics(
         "limit_cuts": limit_cuts,
         "limit_raises": limit_raises,
         "lines_closed_at_default": new_defaults,
-        "realised_loss_cny": f["realised_loss_cny"],
         "interest_charged_cny": interest,
         "effective_apr": 12.0 * (interest + channel_cost) / all_accruing
         if all_accruing > 0
@@ -312,41 +311,12 @@ def monthly_metrics(
         "funding_cost_cny": funding_cost,
         "net_interest_income_cny": interest - funding_cost,
         "risk_adjusted_return_cny": interest - funding_cost - f["realised_loss_cny"],
-        "income_cny": income,
-        **{name: f[name] for name in _FLOW_METRICS},
+        # Flow totals that are metrics themselves are reported as they are.
+        **{name: f[name] for name in MONTHLY_METRICS if name in f},
         **(firm_metrics() if firm_metrics is not None else firm_stress_metrics(model)),
     }
     # The documented column order, whatever order the parts were computed in.
     return {name: out[name] for name in MONTHLY_METRICS}
-
-
-#: Metrics that are flow totals reported as they are.
-_FLOW_METRICS = (
-    "ead_at_default_cny",
-    "write_off_cny",
-    "recoveries_cny",
-    "net_credit_loss_cny",
-    "draws_cny",
-    "repayments_cny",
-    "early_repayment_cny",
-    "draw_count",
-    "early_repayment_count",
-    "unmet_need_cny",
-    "unmet_credit_need_cny",
-    "unmet_credit_count",
-    "consumption_cny",
-    "channel_balance_cny",
-    "high_cost_balance_cny",
-    "channel_draws_cny",
-    "household_channel_draws_cny",
-    "firm_channel_draws_cny",
-    "channel_interest_cny",
-    "channel_fees_cny",
-    "channel_default_count",
-    "channel_ead_at_default_cny",
-    "channel_write_off_cny",
-    "channel_recoveries_cny",
-)
 
 
 def _segment_metrics(
