@@ -41,20 +41,18 @@ moves by draws + fees + interest - repayments - write-offs.
 from __future__ import annotations
 
 import functools
-import gc
-import itertools
 import logging
-import weakref
 from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
-from mesa.agent import AgentSet
 
+from sim import allocator
 from sim.agents.borrower import Borrower
 from sim.agents.enterprise import MicroEnterprise
 from sim.agents.platform import Platform
+from sim.agents.rows import RowAgents
 from sim.channels import Channels, CreditInfo
 from sim.config import BehaviourConfig, RunConfig
 from sim.enterprises import (
@@ -162,6 +160,14 @@ class CreditMarketModel(mesa.Model):
             overlap if overlap is not None else worth_overlapping(config.population.n_borrowers)
         )
         self.rngs = {name: np.random.default_rng(seq) for name, seq in children.items()}
+        if config.population.n_borrowers >= allocator.MIN_BORROWERS:
+            allocator.keep_freed_memory()
+        # The agent objects are built on the second core while the arrays are built here.
+        borrower_agents = (
+            RowAgents(self, Borrower, config.population.n_borrowers, background=self.overlap)
+            if create_agents
+            else None
+        )
         pc = config.platform
         self.borrowers = build_population(
             load_uci() if uci is None else uci,
@@ -185,8 +191,8 @@ class CreditMarketModel(mesa.Model):
         self.firm_of[self.firms.owner] = np.arange(self.firms.n)
         self.channels = Channels(config.channels, n, other_lenders_apr_cap=sc.other_lenders_apr_cap)
         self.platform_cash_cny = 0.0
-        if create_agents:
-            _add_row_agents(self, Borrower, n)
+        if borrower_agents is not None:
+            borrower_agents.register()
         policy = build_policy(config.policy) if policy is None else policy
         policy.reset(n)
         self.platform = Platform(
@@ -197,8 +203,11 @@ class CreditMarketModel(mesa.Model):
             rng=self.rngs["platform"],
         )
         self.platform.apr_cap = min(pc.apr_cap, config.scenario.apr_cap)
-        if create_agents:
-            _add_row_agents(self, MicroEnterprise, self.firms.n)
+        firm_agents = (
+            RowAgents(self, MicroEnterprise, self.firms.n, background=self.overlap)
+            if create_agents
+            else None
+        )
         self._shocks = Prefetcher(
             functools.partial(
                 _draw_month,
@@ -212,6 +221,8 @@ class CreditMarketModel(mesa.Model):
         )
         self.macro: MacroState = macro_state(config.scenario, 1)
         self.platform.rescore()
+        if firm_agents is not None:
+            firm_agents.register()
 
         self._events: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.transition_counts: list[np.ndarray] = []
@@ -686,51 +697,6 @@ def _draw_month(
 ) -> tuple[WorldDraws, FirmDraws]:
     """One month of exogenous shocks: households' from ``world``, firms' from ``firms``."""
     return draw_world(world, n_borrowers, behaviour), draw_firm_world(firms, n_firms)
-
-
-def _add_row_agents(model: mesa.Model, cls: type[mesa.Agent], n: int) -> None:
-    """Create agents ``cls(model, row)`` for rows ``0..n-1`` and register them with ``model``.
-
-    Equivalent to ``for row in range(n): cls(model, row)``: each row is a real ``mesa.Agent``
-    with the same ``unique_id`` (consecutive, from the class's per-model counter), held by
-    ``model.agents`` and ``model.agents_by_type[cls]`` in row order. It is several times
-    faster at a million rows because Mesa's registration (a debug-log call and two
-    weak-set insertions through Python methods per agent) is done as one bulk dict update
-    per registry. It relies on Mesa 3's registries (``Model._agents``, ``_all_agents``,
-    ``_agents_by_type``, ``AgentSet._agents`` a ``WeakKeyDictionary``); pyproject pins
-    ``mesa<4``. ``cls.__init__`` must do nothing beyond ``super().__init__(model)`` and
-    ``self.row = row`` (true of ``Borrower`` and ``MicroEnterprise``).
-
-    Args:
-        model: the owning model.
-        cls: the row-agent class.
-        n: number of rows.
-    """
-    if n == 0:
-        return
-    first = next(cls._ids[model])
-    cls._ids[model] = itertools.count(first + n)  # the next agent gets id first + n
-    # A million new objects would trigger hundreds of cyclic-GC passes over a growing heap
-    # (none can be garbage: they are all referenced below); pause the collector meanwhile.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        new = object.__new__
-        agents = []
-        for row, uid in enumerate(range(first, first + n)):
-            agent = new(cls)
-            agent.__dict__ = {"model": model, "unique_id": uid, "pos": None, "row": row}
-            agents.append(agent)
-        model._agents.update(dict.fromkeys(agents))
-        by_type = model._agents_by_type.get(cls)
-        if by_type is None:
-            by_type = model._agents_by_type[cls] = AgentSet([], random=model.random)
-        for agent_set in (by_type, model._all_agents):
-            weak = agent_set._agents  # WeakKeyDictionary: key refs call its _remove when freed
-            weak.data.update(dict.fromkeys([weakref.ref(a, weak._remove) for a in agents]))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _reporter(name: str):  # noqa: ANN202 - a small closure for DataCollector

@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from sim.config import PopulationConfig
 from sim.state import (
@@ -215,8 +216,8 @@ def build_population(
     alpha = np.where(savvy, b.savvy_diversity_concentration, b.diversity_concentration)
     shares = rng.gamma(np.repeat(alpha[:, None], b.n_spending_categories, axis=1))
     shares /= shares.sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = -np.nansum(np.where(shares > 0, shares * np.log(shares), 0.0), axis=1)
+    entropy = special.entr(shares).sum(axis=1)  # -sum p log p, with 0 log 0 = 0
+    entropy[np.isnan(entropy)] = 0.0  # all draws underflowed to 0 (tiny concentration)
     diversity = entropy / np.log(b.n_spending_categories)
 
     # Income decile by rank (ties broken by row order), 1 = lowest tenth.

@@ -1,0 +1,98 @@
+"""Row agents built in bulk are the agents Mesa would have made one by one; allocator settings."""
+
+from __future__ import annotations
+
+import gc
+import platform
+
+import mesa
+import pytest
+
+from sim import allocator
+from sim.agents import Borrower, MicroEnterprise, Platform
+from sim.agents.rows import RowAgents
+from sim.model import CreditMarketModel
+from tests.conftest import make_run
+
+
+class _Row(mesa.Agent):
+    def __init__(self, model: mesa.Model, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+
+class _Other(mesa.Agent):
+    pass
+
+
+def _registries(model: mesa.Model) -> list[tuple[str, int, int | None]]:
+    return [(type(a).__name__, a.unique_id, getattr(a, "row", None)) for a in model.agents]
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_bulk_agents_equal_one_by_one_creation_with_an_agent_made_in_between(background):
+    # One by one: 5 rows, then another agent, then 3 more rows of the same class.
+    plain = mesa.Model(rng=0)
+    for row in range(5):
+        _Row(plain, row)
+    _Other(plain)
+    for row in range(3):
+        _Row(plain, row)
+
+    bulk = mesa.Model(rng=0)
+    first = RowAgents(bulk, _Row, 5, background=background)
+    # Ids were reserved: an agent made before registration still comes after the rows.
+    other = _Other(bulk)
+    first.register()
+    second = RowAgents(bulk, _Row, 3, background=background)
+    second.register()  # the class is registered already: its own weak set is used
+
+    assert other.unique_id == 6
+    by_id = sorted(_registries(bulk), key=lambda t: t[1])
+    assert by_id == sorted(_registries(plain), key=lambda t: t[1])
+    assert [a.row for a in bulk.agents_by_type[_Row]] == [0, 1, 2, 3, 4, 0, 1, 2]
+    assert [a.unique_id for a in bulk.agents_by_type[_Row]] == [1, 2, 3, 4, 5, 7, 8, 9]
+    assert len(bulk.agents) == 9
+    assert gc.isenabled()
+
+
+def test_bulk_agents_leave_the_registries_when_removed():
+    model = mesa.Model(rng=0)
+    rows = RowAgents(model, _Row, 4, background=True)
+    rows.register()
+    agent = model.agents_by_type[_Row][2]
+    agent.remove()
+    del agent
+    gc.collect()
+    assert [a.row for a in model.agents_by_type[_Row]] == [0, 1, 3]
+    assert len(model.agents) == 3
+
+
+def test_register_twice_and_negative_rows_are_refused():
+    model = mesa.Model(rng=0)
+    rows = RowAgents(model, _Row, 2, background=False)
+    rows.register()
+    with pytest.raises(RuntimeError, match="already registered"):
+        rows.register()
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        RowAgents(model, _Row, -1, background=False)
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_model_agents_in_row_order_with_consecutive_ids(overlap):
+    model = CreditMarketModel(make_run("population.n_borrowers=200"), overlap=overlap)
+    borrowers = model.agents_by_type[Borrower]
+    firms = model.agents_by_type[MicroEnterprise]
+    n, k = model.borrowers.n, model.firms.n
+    assert [a.row for a in borrowers] == list(range(n))
+    assert [a.unique_id for a in borrowers] == list(range(1, n + 1))
+    assert model.agents_by_type[Platform][0].unique_id == n + 1
+    assert [a.unique_id for a in firms] == list(range(n + 2, n + k + 2))
+    assert list(model.agent_types) == [Borrower, Platform, MicroEnterprise]
+
+
+def test_allocator_settings_apply_on_glibc_and_once():
+    applied = allocator.keep_freed_memory()
+    if platform.libc_ver()[0] == "glibc":
+        assert applied is True
+    assert allocator.keep_freed_memory() is applied  # cached: set once per process
