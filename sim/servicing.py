@@ -115,15 +115,13 @@ def service_accounts(
         ValueError: if ``threads < 1``.
     """
     n = state.min_due_cny.shape[0]
+    # Uninitialised: every block writes all its rows of every flow (zeroing a block while
+    # it is in the CPU cache is cheaper than a separate pass over 1 M rows).
     flows = ServicingFlows(
-        missed_now=np.zeros(n, dtype=bool),
-        new_default=np.zeros(n, dtype=bool),
-        ead_at_default_cny=np.zeros(n),
-        loss_at_default_cny=np.zeros(n),
-        write_off_cny=np.zeros(n),
-        recoveries_cny=np.zeros(n),
-        interest_cny=np.zeros(n),
-        limit_closed_cny=np.zeros(n),
+        **{
+            name: np.empty(n, dtype=bool if name in ("missed_now", "new_default") else np.float64)
+            for name in ServicingFlows.__dataclass_fields__
+        }
     )
     terms = _Terms(step, lgd, min_payment_rate, min_payment_floor_cny, charge_off_dpd)
 
@@ -167,22 +165,30 @@ def _service_rows(
     # A defaulted account keeps ageing 30 DPD a month until charge-off.
     missed_arr[...] = np.where(was_defaulted & ~charged_off, missed_arr + 1, missed)
 
-    # Defaults and charge-offs are rare: their amounts are posted on their rows only.
+    # Defaults and charge-offs are rare: their amounts are posted on their rows only, the
+    # other rows of the block are zero.
+    ead, loss, write_off, recoveries, limit_closed = (
+        out.ead_at_default_cny[sl],
+        out.loss_at_default_cny[sl],
+        out.write_off_cny[sl],
+        out.recoveries_cny[sl],
+        out.limit_closed_cny[sl],
+    )
+    for flow in (ead, loss, write_off, recoveries, limit_closed):
+        flow[...] = 0.0
     new_default = ~was_defaulted & (missed_arr >= MISSES_TO_DEFAULT)
     defaulting = np.flatnonzero(new_default)
-    ead = out.ead_at_default_cny[sl]
     ead[defaulting] = balance[defaulting]
-    out.loss_at_default_cny[sl][defaulting] = round_cny(terms.lgd * ead[defaulting])
+    loss[defaulting] = round_cny(terms.lgd * ead[defaulting])
     defaulted |= new_default
     state.default_step[sl][defaulting] = terms.step
-    out.limit_closed_cny[sl][defaulting] = limit[defaulting]
+    limit_closed[defaulting] = limit[defaulting]
     limit[defaulting] = 0.0
 
     charge = defaulted & ~charged_off & (missed_arr.astype(np.int32) * 30 >= terms.charge_off_dpd)
     charging = np.flatnonzero(charge)
-    write_off = out.write_off_cny[sl]
     write_off[charging] = balance[charging]
-    out.recoveries_cny[sl][charging] = round_cny((1.0 - terms.lgd) * write_off[charging])
+    recoveries[charging] = round_cny((1.0 - terms.lgd) * write_off[charging])
     balance[charging] = 0.0
     charged_off |= charge
 

@@ -12,6 +12,9 @@ import pytest
 
 from sim.agents import Borrower, MicroEnterprise, Platform
 from sim.model import RNG_STREAMS, STAGE_ORDER, CreditMarketModel
+from sim.policies import ReasonCode
+from sim.policies.base import LimitDecision
+from sim.policies.static import StaticPolicy
 from sim.servicing import MISSES_TO_DEFAULT
 from tests.conftest import make_run
 
@@ -332,3 +335,71 @@ def test_a_finished_model_is_freed_and_agent_ids_stay_unique():
     del model
     gc.collect()
     assert ref() is None
+
+
+class _ScriptedPolicy(StaticPolicy):
+    """Returns the decision a test writes into ``self.edit(new, reason, view)``."""
+
+    edit = None
+
+    def review(self, view, rng):
+        new = view.limit_cny.copy()
+        reason = np.zeros(view.n_borrowers, dtype=np.int8)
+        type(self).edit(new, reason, view)
+        return LimitDecision(new, reason)
+
+
+def _open_rows(view):
+    return np.flatnonzero(view.is_open)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], np.nan), "NaN or infinite"),
+        (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], -5.0), "negative limit"),
+        (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], 1.0), "without a reason"),
+        (
+            lambda new, reason, v: (
+                new.__setitem__(np.flatnonzero(~v.is_open)[0], 100.0),
+                reason.__setitem__(np.flatnonzero(~v.is_open)[0], ReasonCode.STABLE_USE_INCREASE),
+            ),
+            "closed line",
+        ),
+    ],
+)
+def test_a_malformed_policy_decision_is_refused(edit, message):
+    model = CreditMarketModel(
+        make_run("population.n_borrowers=400", "n_months=1"),
+        policy=_ScriptedPolicy(StaticPolicy.config_class()),
+    )
+    if "closed" in message:
+        model.borrowers.defaulted[0] = True  # one closed line to propose a change on
+        model.borrowers.limit_cny[0] = 0.0
+    _ScriptedPolicy.edit = staticmethod(edit)
+    with pytest.raises(ValueError, match=message):
+        model.platform.review_limits()
+
+
+def test_a_policy_limit_is_rounded_to_the_cent_and_half_cent_proposals_apply():
+    model = CreditMarketModel(
+        make_run("population.n_borrowers=400", "n_months=1"),
+        policy=_ScriptedPolicy(StaticPolicy.config_class()),
+    )
+    s = model.borrowers
+    a, b = np.flatnonzero(s.is_open & (s.limit_cny > 100))[:2]
+    before_a, before_b = s.limit_cny[a], s.limit_cny[b]
+
+    def edit(new, reason, view):
+        new[a] = before_a + 0.004  # rounds back to the current limit: no change
+        new[b] = before_b - 12.345  # rounds to a cent below
+        reason[[a, b]] = ReasonCode.DELINQUENCY
+
+    _ScriptedPolicy.edit = staticmethod(edit)
+    rows, old, codes = model.platform.review_limits()
+    assert rows.tolist() == [b]
+    assert old.tolist() == [before_b]
+    assert codes.tolist() == [ReasonCode.DELINQUENCY]
+    assert s.limit_cny[a] == before_a
+    assert model.borrowers.limit_cny[b] == round(before_b - 12.345, 2)
+    assert model.borrowers.cuts_count[b] == 1

@@ -62,6 +62,7 @@ class Platform(mesa.Agent):
         super().__init__(model)
         self.config = config
         self.policy = policy
+        policy.threads = 2 if model.overlap else 1
         self.scorecard = scorecard
         self.platform_rng = rng
         self.pd_shift: float | None = None
@@ -202,28 +203,37 @@ class Platform(mesa.Agent):
 
         Raises:
             ValueError: the policy returned a malformed decision (wrong shape, a change
-                without a reason, a negative limit, or a change on a closed line).
+                without a reason, a negative or non-finite limit, or a change on a closed
+                line).
         """
         s = self.model.borrowers
         view = self.portfolio_view(derived)
         decision = self.policy.review(view, self.platform_rng)
-        new = round_cny(np.asarray(decision.new_limit_cny, dtype=np.float64))
+        proposed = np.asarray(decision.new_limit_cny, dtype=np.float64)
         reason = np.asarray(decision.reason, dtype=np.int8)
         name = self.policy.name
-        if new.shape != s.limit_cny.shape or reason.shape != s.limit_cny.shape:
+        if proposed.shape != s.limit_cny.shape or reason.shape != s.limit_cny.shape:
             raise ValueError(f"policy {name!r} returned arrays of the wrong shape")
-        changed = new != s.limit_cny
-        if np.any(changed & (reason == ReasonCode.NONE)):
-            raise ValueError(f"policy {name!r} changed a limit without a reason code")
+        # Limits are whole cents, so a proposal equal to the limit rounds to it: only the
+        # few proposals that differ are rounded and checked.
+        rows = np.flatnonzero(proposed != s.limit_cny)
+        new = round_cny(proposed[rows])
+        old = s.limit_cny[rows]
+        changed = new != old
+        rows, new, old, codes = rows[changed], new[changed], old[changed], reason[rows[changed]]
+        if not np.isfinite(new).all():
+            raise ValueError(f"policy {name!r} returned a limit that is NaN or infinite")
         if np.any(new < 0):
             raise ValueError(f"policy {name!r} returned a negative limit")
-        if np.any(changed & ~s.is_open):
+        if np.any(codes == ReasonCode.NONE):
+            raise ValueError(f"policy {name!r} changed a limit without a reason code")
+        if not s.is_open[rows].all():
             raise ValueError(f"policy {name!r} changed the limit of a closed line")
-        rows = np.flatnonzero(changed)
-        old = s.limit_cny[rows].copy()
-        s.limit_cny = np.where(changed, new, s.limit_cny)
-        codes = reason[rows]
-        is_raise = new[rows] > old
+        # A new array, not written in place: this month's view keeps the limits it saw.
+        limit = s.limit_cny.copy()
+        limit[rows] = new
+        s.limit_cny = limit
+        is_raise = new > old
         # ``rows`` are distinct, so a plain indexed increment counts each change once.
         s.raises_count[rows[is_raise]] += 1
         s.cuts_count[rows[~is_raise]] += 1

@@ -196,6 +196,12 @@ class LimitPolicy(ABC):
     Subclasses set ``name`` (the registry key and YAML file name) and ``config_class``
     (a :class:`PolicyConfig` subclass), and implement :meth:`review`. A policy may keep
     per-borrower state of its own (e.g. temporary cuts to restore); :meth:`reset` sizes it.
+
+    Attributes:
+        threads: threads a review may use for work on row blocks
+            (:func:`sim.overlap.in_blocks`); the platform sets 2 when the model overlaps.
+            A policy whose rows are reviewed independently of each other may use them;
+            its decision must not depend on the number.
     """
 
     name: ClassVar[str]
@@ -203,6 +209,7 @@ class LimitPolicy(ABC):
 
     def __init__(self, config: PolicyConfig) -> None:
         self.config = config
+        self.threads = 1
 
     def reset(self, n_borrowers: int) -> None:  # noqa: B027 - optional hook
         """Prepare per-borrower state for a portfolio of ``n_borrowers`` rows."""

@@ -109,12 +109,13 @@ class BehaviourRulesPolicy(LimitPolicy):
         """Apply the rules in priority order; see the module docstring.
 
         Every rule reads and writes only the borrower's own row, so the book is reviewed
-        in row blocks (:func:`sim.overlap.in_blocks`; the result does not depend on them).
+        in row blocks on :attr:`threads` threads (:func:`sim.overlap.in_blocks`; the result
+        depends on neither).
         """
         n = view.n_borrowers
         new = np.empty(n)
         reason = np.empty(n, dtype=np.int8)
-        in_blocks(n, lambda rows: self._review_rows(view, rows, new, reason))
+        in_blocks(n, lambda rows: self._review_rows(view, rows, new, reason), threads=self.threads)
         return LimitDecision(new, reason)
 
     def _review_rows(

@@ -126,6 +126,7 @@ class ChampionChallengerPolicy(LimitPolicy):
             rows = self.arm == code
             if not rows.any():
                 continue
+            policy.threads = self.threads
             part = policy.review(view.subset(rows), rng)
             new[rows] = part.new_limit_cny
             reason[rows] = part.reason

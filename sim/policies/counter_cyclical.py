@@ -127,6 +127,7 @@ class CounterCyclicalPolicy(LimitPolicy):
         check_size(self.name, int(self._n or 0), view.n_borrowers)
         c = self.config
         memory = BehaviourMemory.take(self.base)
+        self.base.threads = self.threads
         inner = self.base.review(view, rng)
         limit = view.limit_cny
         new = inner.new_limit_cny.copy()

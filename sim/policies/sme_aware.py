@@ -145,6 +145,7 @@ class SMEAwarePolicy(LimitPolicy):
         c = self.config
         limit = view.limit_cny
         memory = BehaviourMemory.take(self.base)
+        self.base.threads = self.threads
         inner = self.base.review(view, rng)
         new = inner.new_limit_cny.copy()
         reason = inner.reason.copy()
