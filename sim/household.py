@@ -290,6 +290,8 @@ def _household_rows(
 ) -> None:
     """The household month of rows ``sl``: reads and writes only those rows."""
     btype = state.behaviour_type[sl]
+    # Table lookups by a native-size index are about twice as fast as by the int8 type.
+    type_index = btype.astype(np.intp)
     base = state.income_base_cny[sl]
     open_line = ~state.defaulted[sl]
     employed = state.employed[sl]
@@ -337,15 +339,15 @@ def _household_rows(
     # 3. Scheduled payment towards the minimum due, by behaviour type.
     due = np.where(open_line, state.min_due_cny[sl], 0.0)
     statement = state.statement_cny[sl]
-    statement_weight = tables.statement_weight[btype]
+    statement_weight = tables.statement_weight.take(type_index)
     # Exactly one weight is non-zero per row: due x weight + 0.0 or 0.0 + statement.
-    desired = due * tables.due_weight[btype]
+    desired = due * tables.due_weight.take(type_index)
     desired += np.multiply(statement, statement_weight, out=statement_weight)
     instalment = np.flatnonzero(btype == BehaviourType.INSTALMENT)
     desired[instalment] = np.maximum(due[instalment], statement[instalment] / b.instalment_months)
     # Skips: delinquent-prone borrowers at their rate; anyone already behind at least at the
     # arrears rate (cure behaviour; 0 = off). One uniform per borrower keeps the draws common.
-    skip_prob = tables.skip_prob[btype]
+    skip_prob = tables.skip_prob.take(type_index)
     behind = state.missed[sl] >= 1
     skip_prob = np.where(behind, np.maximum(skip_prob, b.arrears_skip_prob_monthly), skip_prob)
     skip = draws.u_skip[sl] < skip_prob
@@ -395,14 +397,13 @@ def _household_rows(
     reserve = base * b.cash_reserve_income_months
     disc_cash = round_cny_inplace(np.minimum(wish, np.maximum(cash - reserve, 0.0)))
     initial_limit = state.initial_limit_cny[sl]
-    desired_balance = state.target_utilisation[sl] * initial_limit + tables.mpb[btype] * np.maximum(
-        limit - initial_limit, 0.0
-    )
+    desired_balance = state.target_utilisation[sl] * initial_limit
+    desired_balance += tables.mpb.take(type_index) * np.maximum(limit - initial_limit, 0.0)
     desired_balance -= balance
     if other_debt_cny is not None:
         desired_balance -= other_debt_cny[sl]
     borrow_wish = np.maximum(desired_balance, 0.0, out=desired_balance)
-    borrow_wish *= tables.propensity[btype]
+    borrow_wish *= tables.propensity.take(type_index)
     borrow_wish *= open_line
     round_cny_inplace(borrow_wish)
     draw_disc = round_cny_inplace(np.minimum(borrow_wish, available))
