@@ -580,14 +580,17 @@ class Channels:
         if used.size == 0:
             return np.zeros(rows.size)
         r, p = rows[used], pay[:, used]
-        # One channel at a time, and only the rows paying it (most rows owe one or two
-        # lenders).
+        # On copies of the paying rows' accounts (one gather per table), one channel at a
+        # time and only the rows paying it (most rows owe one or two lenders); the rows are
+        # written back whole.
+        balance, paid = self.balance_cny.take(r, axis=0), self.paid_cny.take(r, axis=0)
         for j, c in enumerate(order):
             hit = np.flatnonzero(p[j])
-            rj, pj = r[hit], p[j, hit]
-            balance, paid = self.balance_cny[:, c], self.paid_cny[:, c]
-            balance[rj] = round_cny(balance[rj] - pj)
-            paid[rj] = round_cny(paid[rj] + pj)
+            pj = p[j, hit]
+            balance[hit, c] = round_cny(balance[hit, c] - pj)
+            paid[hit, c] = round_cny(paid[hit, c] + pj)
+        _put_rows(self.balance_cny, r, balance)
+        _put_rows(self.paid_cny, r, paid)
         totals = p.sum(axis=1)
         self.month.payments_cny[order] += totals
         self.lender_cash_cny[order] += totals
@@ -630,10 +633,9 @@ class Channels:
         order = [c for c in self.costliest_first() if c in allowed]
         if rows.size == 0 or not order:
             return np.zeros(rows.size)
-        # Gather only the channels repaid (often one).
-        owed = np.stack(
-            [np.where(self.defaulted[rows, c], 0.0, self.balance_cny[rows, c]) for c in order]
-        )
+        # Gather the rows first (one cache line each), then pick the channels in order.
+        balance = self.balance_cny.take(rows, axis=0)[:, order]
+        owed = np.where(self.defaulted.take(rows, axis=0)[:, order], 0.0, balance).T
         return self._allocate(rows, budget_cny, owed, order)
 
     # ------------------------------------------------------------------ servicing
