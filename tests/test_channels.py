@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.channels import NO_FACILITY, Channels
+from sim.channels import NO_FACILITY, Channels, _put_rows
 from sim.config import ChannelConfig, ChannelsConfig
 from sim.servicing import MISSES_TO_DEFAULT, service_accounts
 from tests.conftest import credit_info as info
@@ -195,3 +195,32 @@ def test_model_counts_every_lender_and_all_debt_service():
     np.testing.assert_allclose(s.debt_service_cny, s.min_due_cny + ch.due_total(), atol=0.011)
     view = model.platform.portfolio_view()
     np.testing.assert_array_equal(view.lenders_count, s.lenders_count)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int16, np.int32, bool])
+@pytest.mark.parametrize("k", [1, 6])
+def test_put_rows_equals_row_assignment(dtype, k):
+    rng = np.random.default_rng(3)
+    table = rng.integers(0, 2 if dtype is bool else 1000, size=(50, k)).astype(dtype)
+    expected = table.copy()
+    rows = np.array([0, 7, 8, 31, 49])
+    values = rng.integers(0, 2 if dtype is bool else 1000, size=(rows.size, k)).astype(dtype)
+    expected[rows] = values
+    _put_rows(table, rows, values)
+    np.testing.assert_array_equal(table, expected)
+    _put_rows(table, rows[:0], values[:0])  # no rows: nothing happens
+    np.testing.assert_array_equal(table, expected)
+
+
+def test_a_charge_off_with_nothing_left_to_write_off_is_kept():
+    """A defaulted account that reaches charge-off with a zero balance is still charged off."""
+    ch = single(1, apr=0.2)
+    book = ch.books[0]
+    book.defaulted[0] = True
+    book.missed[0] = ch.config.charge_off_dpd // 30 - 1  # one month short of charge-off
+    book.paid_cny[0] = 10.0  # a late payment keeps the account in this month's servicing
+    ch.touch(ROW)
+    ch.service(step=7)
+    assert book.charged_off[0]
+    assert book.balance_cny[0] == 0.0 and book.paid_cny[0] == 0.0
+    assert ch.month.write_off_cny[0] == 0.0
