@@ -344,7 +344,7 @@ class _ScriptedPolicy(StaticPolicy):
 
     def review(self, view, rng):
         new = view.limit_cny.copy()
-        reason = np.zeros(view.n_borrowers, dtype=np.int8)
+        reason = np.zeros(view.n_borrowers, dtype=np.int64)
         type(self).edit(new, reason, view)
         return LimitDecision(new, reason)
 
@@ -359,6 +359,20 @@ def _open_rows(view):
         (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], np.nan), "NaN or infinite"),
         (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], -5.0), "negative limit"),
         (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], 1.0), "without a reason"),
+        (
+            lambda new, reason, v: (
+                new.__setitem__(_open_rows(v)[0], 1.0),
+                reason.__setitem__(_open_rows(v)[0], 99),
+            ),
+            "reason code 99, which is not a ReasonCode",
+        ),
+        (  # would wrap to a valid int8 code (263 - 256 = 7) if cast first
+            lambda new, reason, v: (
+                new.__setitem__(_open_rows(v)[0], 1.0),
+                reason.__setitem__(_open_rows(v)[0], 263),
+            ),
+            "reason code 263",
+        ),
         (
             lambda new, reason, v: (
                 new.__setitem__(np.flatnonzero(~v.is_open)[0], 100.0),
@@ -403,3 +417,26 @@ def test_a_policy_limit_is_rounded_to_the_cent_and_half_cent_proposals_apply():
     assert s.limit_cny[a] == before_a
     assert model.borrowers.limit_cny[b] == round(before_b - 12.345, 2)
     assert model.borrowers.cuts_count[b] == 1
+
+
+def test_a_decision_of_the_wrong_shape_or_dtype_is_refused_with_the_shapes():
+    model = CreditMarketModel(
+        make_run("population.n_borrowers=400", "n_months=1"),
+        policy=_ScriptedPolicy(StaticPolicy.config_class()),
+    )
+    n = model.borrowers.n
+
+    class Short(StaticPolicy):
+        def review(self, view, rng):
+            return LimitDecision(view.limit_cny[:-1].copy(), np.zeros(n - 1, dtype=np.int8))
+
+    class FloatReasons(StaticPolicy):
+        def review(self, view, rng):
+            return LimitDecision(view.limit_cny.copy(), np.zeros(n))
+
+    model.platform.policy = Short(StaticPolicy.config_class())
+    with pytest.raises(ValueError, match=rf"shape \({n - 1},\).*must be \({n},\)"):
+        model.platform.review_limits()
+    model.platform.policy = FloatReasons(StaticPolicy.config_class())
+    with pytest.raises(ValueError, match="dtype float64; they must be integer"):
+        model.platform.review_limits()

@@ -96,3 +96,11 @@ def test_allocator_settings_apply_on_glibc_and_once():
     if platform.libc_ver()[0] == "glibc":
         assert applied is True
     assert allocator.keep_freed_memory() is applied  # cached: set once per process
+
+
+def test_no_rows_register_no_class_like_no_constructor_call():
+    model = mesa.Model(rng=0)
+    RowAgents(model, _Row, 0, background=True).register()
+    assert _Row not in model.agent_types
+    assert len(model.agents) == 0
+    assert _Other(model).unique_id == 1  # no id was used up

@@ -34,6 +34,10 @@ def _ring_total(ring: np.ndarray, dtype: type = np.int16) -> np.ndarray:
     return total
 
 
+#: The reason codes a change may carry, ``(len(ReasonCode) - 1,)`` int64.
+_REASON_CODES = np.array([int(c) for c in ReasonCode if c != ReasonCode.NONE])
+
+
 class Platform(mesa.Agent):
     """The lender running a limit policy (PD model, pricing, policy, appetite).
 
@@ -210,10 +214,18 @@ class Platform(mesa.Agent):
         view = self.portfolio_view(derived)
         decision = self.policy.review(view, self.platform_rng)
         proposed = np.asarray(decision.new_limit_cny, dtype=np.float64)
-        reason = np.asarray(decision.reason, dtype=np.int8)
+        reason = np.asarray(decision.reason)
         name = self.policy.name
         if proposed.shape != s.limit_cny.shape or reason.shape != s.limit_cny.shape:
-            raise ValueError(f"policy {name!r} returned arrays of the wrong shape")
+            raise ValueError(
+                f"policy {name!r} returned limits of shape {proposed.shape} and reasons of "
+                f"shape {reason.shape}; both must be {s.limit_cny.shape}"
+            )
+        if reason.dtype.kind not in "iu":
+            raise ValueError(
+                f"policy {name!r} returned reasons of dtype {reason.dtype}; they must be "
+                "integer ReasonCode values"
+            )
         # Limits are whole cents, so a proposal equal to the limit rounds to it: only the
         # few proposals that differ are rounded and checked.
         rows = np.flatnonzero(proposed != s.limit_cny)
@@ -227,6 +239,13 @@ class Platform(mesa.Agent):
             raise ValueError(f"policy {name!r} returned a negative limit")
         if np.any(codes == ReasonCode.NONE):
             raise ValueError(f"policy {name!r} changed a limit without a reason code")
+        known = np.isin(codes, _REASON_CODES)
+        if not known.all():
+            raise ValueError(
+                f"policy {name!r} returned reason code {int(codes[~known][0])}, which is not "
+                "a ReasonCode"
+            )
+        codes = codes.astype(np.int8)
         if not s.is_open[rows].all():
             raise ValueError(f"policy {name!r} changed the limit of a closed line")
         # A new array, not written in place: this month's view keeps the limits it saw.

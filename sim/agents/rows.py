@@ -89,6 +89,8 @@ class RowAgents:
             raise RuntimeError("RowAgents.register: the agents are already registered")
         built, self._built = self._built, None
         agents, by_type_refs, all_refs = built.result()
+        if not agents:  # as with no constructor call: the class is not registered
+            return
         model = self.model
         model._agents.update(dict.fromkeys(agents))
         by_type = model._agents_by_type.get(self.cls)
