@@ -8,10 +8,10 @@ Three kinds of work in the monthly cycle do not depend on each other and can ove
 * some stages have parts that read and write disjoint arrays (e.g. the platform's lines
   and the other lenders' books are serviced independently), so one part runs on a worker
   thread while the other runs on the main thread (:class:`Background`);
-* row-wise work (the household month, re-scoring) is cut into row blocks that two threads
-  claim in turn (:func:`in_blocks`). Blocks also pay on one thread: a block's work arrays
-  stay in the CPU cache instead of streaming through memory, so servicing and the
-  ``behaviour_rules`` review run in blocks too.
+* row-wise work (the household month, re-scoring, the ``behaviour_rules`` review) is cut
+  into row blocks that two threads claim in turn (:func:`in_blocks`). Blocks also pay on
+  one thread: a block's work arrays stay in the CPU cache instead of streaming through
+  memory, so servicing runs in blocks too.
 
 At set-up, the Mesa agent objects (pure Python) are built on a worker thread while the
 main thread builds the state arrays (:class:`sim.agents.rows.RowAgents`): about 0.8 s
@@ -20,12 +20,14 @@ off a 5 s set-up at 1 M borrowers.
 NumPy releases the GIL inside its array loops and generators, so the threads really run
 at once. On a 1 M-borrower book with 100 k firms over 120 months
 (``python -m experiments.bench --sizes 1000000``, against the same with ``--serial``),
-the second core takes about a sixth off the total: 66.5 s vs 80.6 s, measured in the same
-hour on a shared 2-core machine whose speed varies by 20 %. The gain is limited by memory
-bandwidth, which the two cores share. At times more threads than cores are busy (e.g. in
-the household stage: the firms' month, a second household block thread and next month's
-draws); the operating system shares the cores among them. Small books do not gain (see
-:data:`MIN_BORROWERS`).
+the second core takes a quarter to a third off the total: 59.9 vs 94.0 s and 74.6 vs
+100.2 s in back-to-back pairs on a shared 2-core machine whose speed varied by 30 % within
+the hour. The gain is limited by memory bandwidth, which the two cores share, and by the
+stages whose work depends on the one before (funding, settlement). At times more threads
+than cores are busy (e.g. in the household stage: the firms' month, a second household
+block thread and next month's draws); the operating system shares the cores among them.
+Small books do not gain (see :data:`MIN_BORROWERS`).
+
 Results are identical with and without overlap (tested): each array element is written by
 one thread only and each generator is used by one thread at a time, always in the same
 order.
