@@ -115,8 +115,8 @@ def service_accounts(
         ValueError: if ``threads < 1``.
     """
     n = state.min_due_cny.shape[0]
-    # Uninitialised: every block writes all its rows of every flow (zeroing a block while
-    # it is in the CPU cache is cheaper than a separate pass over 1 M rows).
+    # Uninitialised: every block writes all its rows of every flow (the dense flows once,
+    # the rare default amounts as zeros plus their few rows), so no separate zeroing pass.
     flows = ServicingFlows(
         **{
             name: np.empty(n, dtype=bool if name in ("missed_now", "new_default") else np.float64)
