@@ -180,11 +180,6 @@ class ChannelBook:
         """Copies of ``rows`` with every field servicing needs (history fields are scratch)."""
         return _serviced_accounts({f: getattr(self, f)[rows] for f in SERVICED_FIELDS}, self.apr)
 
-    @property
-    def active(self) -> np.ndarray:
-        """Rows to service: a balance (defaulted ones included), a due, or a payment."""
-        return (self.balance_cny > 0) | (self.min_due_cny > 0) | (self.paid_cny > 0)
-
 
 @dataclass
 class ServicedAccounts:
@@ -454,11 +449,6 @@ class Channels:
         return (self.balance_cny.take(rows, axis=0) > 0).any(axis=1) | (
             self.min_due_cny.take(rows, axis=0) > 0
         ).any(axis=1)
-
-    def in_use(self) -> np.ndarray:
-        """Rows with any channel balance or due, ``(m,)`` int64."""
-        rows = self.candidates()
-        return rows[self.owes(rows)]
 
     # ------------------------------------------------------------------ lending
     def basis_limit(self, c: int, rows: np.ndarray, info: CreditInfo) -> np.ndarray:

@@ -406,7 +406,7 @@ def test_a_policy_limit_is_rounded_to_the_cent_and_half_cent_proposals_apply():
 
     def edit(new, reason, view):
         new[a] = before_a + 0.004  # rounds back to the current limit: no change
-        new[b] = before_b - 12.345  # rounds to a cent below
+        new[b] = before_b - 12.3449  # rounds to 12.34 below (not a half-cent tie)
         reason[[a, b]] = ReasonCode.DELINQUENCY
 
     _ScriptedPolicy.edit = staticmethod(edit)
@@ -415,7 +415,7 @@ def test_a_policy_limit_is_rounded_to_the_cent_and_half_cent_proposals_apply():
     assert old.tolist() == [before_b]
     assert codes.tolist() == [ReasonCode.DELINQUENCY]
     assert s.limit_cny[a] == before_a
-    assert model.borrowers.limit_cny[b] == round(before_b - 12.345, 2)
+    assert model.borrowers.limit_cny[b] == round(before_b - 12.34, 2)
     assert model.borrowers.cuts_count[b] == 1
 
 
