@@ -217,6 +217,7 @@ def monthly_metrics(
     limit_raises: int,
     firm_metrics: Callable[[], dict[str, float]] | None = None,
     flows: Callable[[], dict[str, float]] | None = None,
+    segments: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, float]:
     """Compute one month's portfolio metrics.
 
@@ -232,6 +233,7 @@ def monthly_metrics(
             computed on another thread meanwhile); computed here if None.
         flows: returns the :func:`flow_totals` of the month (e.g. computed on another
             thread meanwhile); computed here if None.
+        segments: returns the :func:`segment_metrics` of the month (likewise).
 
     Returns:
         A dict keyed by :data:`MONTHLY_METRICS`.
@@ -281,7 +283,7 @@ def monthly_metrics(
         "unemployment_rate": float(1.0 - s.employed.mean()),
         "lenders_per_borrower": lender_slots / n_indebted if n_indebted else np.nan,
         "multi_lender_share": int(by_lenders[2:].sum()) / n_indebted if n_indebted else np.nan,
-        **_segment_metrics(model, servicing, ead, dpd),
+        **(segment_metrics(model, servicing) if segments is None else segments()),
     }
     f = flow_totals(model, household, servicing, open_at_start) if flows is None else flows()
     interest, income = f["interest_cny"], f["income_cny"]
@@ -319,28 +321,33 @@ def monthly_metrics(
     return {name: out[name] for name in MONTHLY_METRICS}
 
 
-def _segment_metrics(
-    model: CreditMarketModel, servicing: ServicingFlows, ead: np.ndarray, dpd: np.ndarray
-) -> dict[str, float]:
+def segment_metrics(model: CreditMarketModel, servicing: ServicingFlows) -> dict[str, float]:
     """Default exposure by segment: sole traders (owned a firm at the start) vs households.
 
+    Reads borrower state only (no side effects), so it can run on another thread while
+    the rest of :func:`monthly_metrics` is computed.
+
     Args:
-        model: the model.
+        model: the model after this month's platform review.
         servicing: the month's servicing flows.
-        ead: ``(n,)`` EAD of the performing lines.
-        dpd: ``(n,)`` days past due.
+
+    Returns:
+        Default counts, the sole traders' EAD (CNY) and each segment's 90+ DPD share of
+        its drawn balance (NaN for an empty segment).
     """
     s = model.borrowers
+    pc = model.config.platform
     sole = np.flatnonzero(model.owner_at_start)
     balance = s.balance_cny
-    dpd90_balance = np.where((dpd >= 90) & ~s.charged_off, balance, 0.0)
+    dpd90_balance = np.where((s.dpd >= 90) & ~s.charged_off, balance, 0.0)
     total_bal, total_90 = float(balance.sum()), float(dpd90_balance.sum())
     sole_bal, sole_90 = float(balance[sole].sum()), float(dpd90_balance[sole].sum())
     new_sole = int(servicing.new_default[sole].sum())
+    sole_ead = ead_cny(balance[sole], s.limit_cny[sole], pc.ccf) * s.is_open[sole]
     out: dict[str, float] = {
         "default_count_sole_trader": new_sole,
         "default_count_household": int(servicing.new_default.sum()) - new_sole,
-        "ead_cny_sole_trader": float(ead[sole].sum()),
+        "ead_cny_sole_trader": float(sole_ead.sum()),
         "dpd90_share_sole_trader": sole_90 / sole_bal
         if sole_bal > 0
         else (0.0 if sole.size else np.nan),

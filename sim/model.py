@@ -83,6 +83,7 @@ from sim.metrics import (
     firm_stress_metrics,
     flow_totals,
     monthly_metrics,
+    segment_metrics,
 )
 from sim.overlap import Background, Prefetcher, worth_overlapping
 from sim.policies import LimitPolicy, ReasonCode, build_policy
@@ -386,6 +387,12 @@ class CreditMarketModel(mesa.Model):
         s.savings_cny[owners] = round_cny(s.savings_cny[owners] + owner_draw)
         t.owner_draw_cny = owner_draw
         update_buffer_days(f)
+        # The firms' month is final here (nothing later in the month writes firm state or
+        # the firm flows): their table rows and stress metrics are computed on the second
+        # core, idle for the rest of this stage, and collected at the end of the month.
+        self._month["firm_metrics"] = Background(
+            lambda: (firm_sector_rows(self), firm_stress_metrics(self)), enabled=self.overlap
+        )
         # Households repay other lenders from savings above their cash reserve.
         # Spare savings first (cheap, per row), then which of those rows owe any lender.
         rows = self.channels.candidates()
@@ -477,18 +484,18 @@ class CreditMarketModel(mesa.Model):
 
     def _stage_collect(self) -> None:
         s = self.borrowers
-        # All read only: the firm table rows, the small-business metrics and the month's flow
-        # totals are computed on the second core meanwhile.
-        firm_work = Background(
+        # All read only: the month's flow totals and the segment metrics are computed on the
+        # second core meanwhile.
+        background = Background(
             lambda: (
-                firm_sector_rows(self),
-                firm_stress_metrics(self),
                 flow_totals(
                     self, self.last_household, self.last_servicing, self._month["open_at_start"]
                 ),
+                segment_metrics(self, self.last_servicing),
             ),
             enabled=self.overlap,
         )
+        firm_rows, firm_metrics = self._month["firm_metrics"].result()
         after = bucket_index(s)
         pair = self._month["bucket_before"].astype(np.int64) * N_BUCKETS + after
         self.transition_counts.append(np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS))
@@ -500,10 +507,11 @@ class CreditMarketModel(mesa.Model):
             accruing_balance_cny=self._month["accruing_balance"],
             limit_cuts=self._month["cuts"],
             limit_raises=self._month["raises"],
-            firm_metrics=lambda: firm_work.result()[1],
-            flows=lambda: firm_work.result()[2],
+            firm_metrics=lambda: firm_metrics,
+            flows=lambda: background.result()[0],
+            segments=lambda: background.result()[1],
         )
-        self._firm_rows.extend(firm_work.result()[0])
+        self._firm_rows.extend(firm_rows)
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ records
