@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import platform
+import weakref
 
 import mesa
 import pytest
@@ -66,6 +67,35 @@ def test_bulk_agents_leave_the_registries_when_removed():
     gc.collect()
     assert [a.row for a in model.agents_by_type[_Row]] == [0, 1, 3]
     assert len(model.agents) == 3
+
+
+def _in_generation(obj: object, generation: int) -> bool:
+    return any(o is obj for o in gc.get_objects(generation=generation))
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_built_agents_skip_the_young_generations_and_are_freed_with_their_model(background):
+    model = mesa.Model(rng=0)
+    rows = RowAgents(model, Borrower, 50, background=background)  # ids keyed weakly by model
+    rows.register()
+    agent = model.agents_by_type[Borrower][7]
+    # In the oldest generation straight away, nothing left frozen.
+    assert _in_generation(agent, 2) and not _in_generation(agent, 0)
+    assert gc.get_freeze_count() == 0
+    alive = weakref.ref(agent)
+    del model, rows, agent
+    gc.collect()  # agents and model form cycles: only the collector frees them
+    assert alive() is None
+
+
+def test_objects_frozen_on_purpose_stay_frozen():
+    gc.freeze()
+    try:
+        assert gc.get_freeze_count() > 0
+        RowAgents(mesa.Model(rng=0), Borrower, 10, background=False).register()
+        assert gc.get_freeze_count() > 0  # not unfrozen (some frozen objects may have died)
+    finally:
+        gc.unfreeze()
 
 
 def test_register_twice_and_negative_rows_are_refused():
