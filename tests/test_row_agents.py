@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import platform
+import sys
 import weakref
 
 import mesa
@@ -11,6 +12,7 @@ import pytest
 
 from sim import allocator
 from sim.agents import Borrower, MicroEnterprise, Platform
+from sim.agents import rows as rows_module
 from sim.agents.rows import RowAgents
 from sim.model import CreditMarketModel
 from tests.conftest import make_run
@@ -96,6 +98,32 @@ def test_objects_frozen_on_purpose_stay_frozen():
         assert gc.get_freeze_count() > 0  # not unfrozen (some frozen objects may have died)
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_switch_interval_is_short_only_while_agents_are_built_beside(background, monkeypatch):
+    before = sys.getswitchinterval()
+    seen = []
+    build = RowAgents._build
+
+    def spy(self):
+        seen.append(sys.getswitchinterval())
+        return build(self)
+
+    monkeypatch.setattr(RowAgents, "_build", spy)
+    RowAgents(mesa.Model(rng=0), Borrower, 10, background=background).register()
+    expected = min(before, rows_module.SWITCH_INTERVAL_S) if background else before
+    assert seen == [pytest.approx(expected)]
+    assert sys.getswitchinterval() == before
+
+
+def test_nested_short_switch_intervals_restore_the_first_value():
+    before = sys.getswitchinterval()
+    with rows_module._short_switch_interval():
+        with rows_module._short_switch_interval():
+            pass
+        assert sys.getswitchinterval() == pytest.approx(rows_module.SWITCH_INTERVAL_S)
+    assert sys.getswitchinterval() == before
 
 
 def test_register_twice_and_negative_rows_are_refused():

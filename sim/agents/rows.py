@@ -9,9 +9,13 @@ update per registry, so ids and registry order are those of a plain
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
+import sys
+import threading
 import weakref
+from collections.abc import Iterator
 
 import mesa
 from mesa.agent import AgentSet
@@ -56,7 +60,22 @@ class RowAgents:
         self._first = next(cls._ids[model])
         cls._ids[model] = itertools.count(self._first + n)  # the next agent gets first + n
         self._by_type = AgentSet([], random=model.random)
-        self._built: Background | None = Background(self._build, enabled=background and n > 0)
+        background = background and n > 0
+        self._built: Background | None = Background(
+            self._build_beside if background else self._build, enabled=background
+        )
+
+    def _build_beside(self) -> tuple[list[mesa.Agent], list[weakref.ref], list[weakref.ref]]:
+        """:meth:`_build` on a worker thread, handing the GIL back to the caller promptly.
+
+        The build is pure Python and holds the GIL; the caller meanwhile runs NumPy and
+        pandas work that needs it between operations. At the default 5 ms switch interval
+        the caller waited that long at each hand-over (loading the UCI table took 1.1 s
+        instead of 0.06 s); at :data:`SWITCH_INTERVAL_S` the whole set-up at 1 M borrowers
+        took 3.15 s instead of 4.06 s (means of three).
+        """
+        with _short_switch_interval():
+            return self._build()
 
     def _build(self) -> tuple[list[mesa.Agent], list[weakref.ref], list[weakref.ref]]:
         """The agents and their weak references for the two registries' weak sets."""
@@ -104,6 +123,36 @@ class RowAgents:
             by_type_refs = [weakref.ref(a, weak._remove) for a in agents]
         by_type._agents.data.update(dict.fromkeys(by_type_refs))
         model._all_agents._agents.data.update(dict.fromkeys(all_refs))
+
+
+#: GIL switch interval while agents are built beside other work, seconds.
+SWITCH_INTERVAL_S = 1e-4
+
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved_s = 0.0
+
+
+@contextlib.contextmanager
+def _short_switch_interval() -> Iterator[None]:
+    """Run with ``sys.setswitchinterval`` at most :data:`SWITCH_INTERVAL_S`, then restore it.
+
+    The interval is process-wide: nested or concurrent uses keep it short until the last
+    one ends, which restores the value found by the first.
+    """
+    global _switch_users, _switch_saved_s
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved_s = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved_s, SWITCH_INTERVAL_S))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved_s)
 
 
 def _to_oldest_generation() -> None:
