@@ -220,6 +220,7 @@ class CreditMarketModel(mesa.Model):
             ),
             enabled=self.overlap,
         )
+        self._shocks.produce_ahead()  # the first month's, beside the set-up left to do
         self.macro: MacroState = macro_state(config.scenario, 1)
         self.platform.rescore()
         if firm_agents is not None:
