@@ -410,14 +410,15 @@ class CreditMarketModel(mesa.Model):
             t.household_prepay_cny[rows] = paid
 
     def _stage_servicing(self) -> None:
+        # The other lenders' books share no array with the platform's lines: they are
+        # serviced on the second core meanwhile (:mod:`sim.overlap`), started first because
+        # they take longer.
+        channel_work = Background(self._service_channels, enabled=self.overlap)
         s = self.borrowers
         pc = self.config.platform
         accruing = float(s.balance_cny[s.is_open].sum())
         t = self.last_transfers
         owners = self.firms.owner
-        # The other lenders' books share no array with the platform's lines: they are
-        # serviced on the second core meanwhile (:mod:`sim.overlap`).
-        channel_work = Background(self._service_channels, enabled=self.overlap)
         platform_paid = self.last_household.scheduled_payment_cny.copy()
         platform_paid[owners] = round_cny(platform_paid[owners] + t.firm_platform_repaid_cny)
 
@@ -498,7 +499,8 @@ class CreditMarketModel(mesa.Model):
         )
         firm_rows, firm_metrics = self._month["firm_metrics"].result()
         after = bucket_index(s)
-        pair = self._month["bucket_before"].astype(np.int64) * N_BUCKETS + after
+        # Bucket pairs fit int8 (N_BUCKETS**2 = 36): no int64 copy of a million rows.
+        pair = self._month["bucket_before"] * np.int8(N_BUCKETS) + after
         self.transition_counts.append(np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS))
         self.last_metrics = monthly_metrics(
             self,

@@ -107,3 +107,11 @@ def test_minimum_floor_and_small_balance():
     assert s.min_due_cny[0] == 50.0  # floor
     s = one_borrower_state(30.0)
     assert s.min_due_cny[0] == 30.0  # never more than the balance
+
+
+def test_bucket_pairs_fit_the_int8_the_model_counts_them_in():
+    # The model counts monthly transitions as before x N_BUCKETS + after in int8.
+    from sim.servicing import N_BUCKETS
+
+    largest_pair = N_BUCKETS * N_BUCKETS - 1
+    assert largest_pair <= np.iinfo(np.int8).max
