@@ -66,3 +66,21 @@ def test_readme_runnable_commands_run(tmp_path: Path):
             argv, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600
         )
         assert done.returncode == 0, f"{command}\n{done.stderr[-3000:]}"
+
+
+def test_readme_runnable_python_runs(tmp_path: Path):
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"<!-- runnable -->\s*```python\n(.*?)```", text, re.DOTALL)
+    assert blocks, "the README shows no runnable Python example"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for code in blocks:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+        assert done.returncode == 0, f"{code}\n{done.stderr[-3000:]}"
+        assert "DELINQUENCY" in done.stdout
