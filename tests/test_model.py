@@ -361,6 +361,13 @@ def _open_rows(view):
         (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], 1.0), "without a reason"),
         (
             lambda new, reason, v: (
+                new.__setitem__(_open_rows(v)[0], 1e12),
+                reason.__setitem__(_open_rows(v)[0], ReasonCode.STABLE_USE_INCREASE),
+            ),
+            "above policy.max_limit_cny = 300,000.00",
+        ),
+        (
+            lambda new, reason, v: (
                 new.__setitem__(_open_rows(v)[0], 1.0),
                 reason.__setitem__(_open_rows(v)[0], 99),
             ),
@@ -417,6 +424,25 @@ def test_a_policy_limit_is_rounded_to_the_cent_and_half_cent_proposals_apply():
     assert s.limit_cny[a] == before_a
     assert model.borrowers.limit_cny[b] == round(before_b - 12.34, 2)
     assert model.borrowers.cuts_count[b] == 1
+
+
+def test_a_line_above_the_ceiling_may_still_be_cut():
+    model = CreditMarketModel(
+        make_run("population.n_borrowers=400", "n_months=1"),
+        policy=_ScriptedPolicy(StaticPolicy.config_class()),
+    )
+    s = model.borrowers
+    a = np.flatnonzero(s.is_open)[0]
+    s.limit_cny[a] = 400_000.0  # e.g. a line granted before the ceiling was lowered
+
+    def edit(new, reason, view):
+        new[a] = 350_000.0  # still above max_limit_cny = 300,000: a cut, allowed
+        reason[a] = ReasonCode.DELINQUENCY
+
+    _ScriptedPolicy.edit = staticmethod(edit)
+    rows, old, _ = model.platform.review_limits()
+    assert rows.tolist() == [a] and old.tolist() == [400_000.0]
+    assert s.limit_cny[a] == 350_000.0
 
 
 def test_a_decision_of_the_wrong_shape_or_dtype_is_refused_with_the_shapes():

@@ -207,8 +207,8 @@ class Platform(mesa.Agent):
 
         Raises:
             ValueError: the policy returned a malformed decision (wrong shape, a change
-                without a reason, a negative or non-finite limit, or a change on a closed
-                line).
+                without a reason, a negative or non-finite limit, a raise above the
+                policy's ``max_limit_cny``, or a change on a closed line).
         """
         s = self.model.borrowers
         view = self.portfolio_view(derived)
@@ -237,6 +237,14 @@ class Platform(mesa.Agent):
             raise ValueError(f"policy {name!r} returned a limit that is NaN or infinite")
         if np.any(new < 0):
             raise ValueError(f"policy {name!r} returned a negative limit")
+        # A raise may not pass the ceiling (a line already above it may still be cut).
+        cap = self.policy.config.max_limit_cny
+        over = (new > old) & (new > cap)
+        if over.any():
+            raise ValueError(
+                f"policy {name!r} raised a limit to {new[over][0]:,.2f} CNY, above "
+                f"policy.max_limit_cny = {cap:,.2f}"
+            )
         if np.any(codes == ReasonCode.NONE):
             raise ValueError(f"policy {name!r} changed a limit without a reason code")
         known = np.isin(codes, _REASON_CODES)
