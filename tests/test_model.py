@@ -353,12 +353,23 @@ def _open_rows(view):
     return np.flatnonzero(view.is_open)
 
 
+def _drawn_rows(view):
+    return np.flatnonzero(view.is_open & (view.balance_cny > 1.0))
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
         (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], np.nan), "NaN or infinite"),
         (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], -5.0), "negative limit"),
         (lambda new, reason, v: new.__setitem__(_open_rows(v)[0], 1.0), "without a reason"),
+        (
+            lambda new, reason, v: (
+                new.__setitem__(_drawn_rows(v)[0], 0.0),
+                reason.__setitem__(_drawn_rows(v)[0], ReasonCode.DELINQUENCY),
+            ),
+            "cut a limit to 0.00 CNY, below the drawn balance",
+        ),
         (
             lambda new, reason, v: (
                 new.__setitem__(_open_rows(v)[0], 1e12),
@@ -424,6 +435,64 @@ def test_a_policy_limit_is_rounded_to_the_cent_and_half_cent_proposals_apply():
     assert s.limit_cny[a] == before_a
     assert model.borrowers.limit_cny[b] == round(before_b - 12.34, 2)
     assert model.borrowers.cuts_count[b] == 1
+
+
+def test_a_review_that_returns_no_decision_is_refused():
+    model = CreditMarketModel(
+        make_run("population.n_borrowers=100", "n_months=1"),
+        policy=_ScriptedPolicy(StaticPolicy.config_class()),
+    )
+    model.platform.policy.review = lambda view, rng: None
+    with pytest.raises(
+        TypeError, match="returned NoneType; review\\(\\) must return a LimitDecision"
+    ):
+        model.platform.review_limits()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "seed=99999999999999999999999",
+            r"seed = 9+ is outside the allowed range \[0, 9223372036854775807\]",
+        ),
+        (
+            "n_months=99999999999999999999999",
+            r"n_months = 9+ is outside the allowed range \[1, 100000\]",
+        ),
+        (
+            "policy.max_limit_cny=inf",
+            r"policy.max_limit_cny = inf is outside the allowed range \(0.0, inf\)",
+        ),
+    ],
+)
+def test_out_of_range_numbers_name_their_field_even_beyond_int64(override, message):
+    with pytest.raises(ValueError, match=message):
+        make_run(override)
+
+
+def test_a_config_value_that_is_not_a_number_names_its_field():
+    with pytest.raises(ValueError, match="policy.max_limit_cny = 'abc' is not a number"):
+        StaticPolicy.config_class(max_limit_cny="abc")
+
+
+def test_champion_and_challenger_rows_are_held_to_their_own_arm_ceiling():
+    model = CreditMarketModel(
+        make_run(
+            "population.n_borrowers=400",
+            "n_months=1",
+            "policy=champion_challenger",
+            "+policy.challenger.max_limit_cny=500000",
+        )
+    )
+    policy = model.platform.policy
+    model.platform.review_limits()  # the first review assigns the arms
+    rows = np.arange(model.borrowers.n)
+    low, high = policy.limit_bounds(rows)
+    challenger = policy.arm == 1
+    assert challenger.any() and (~challenger).any()
+    assert np.all(high[challenger] == 500_000.0) and np.all(high[~challenger] == 300_000.0)
+    assert np.all(low == 0.0)
 
 
 def test_a_line_above_the_ceiling_may_still_be_cut():

@@ -10,7 +10,8 @@ from scipy import special
 
 from sim.config import PlatformConfig
 from sim.overlap import Background, in_blocks
-from sim.policies import LimitPolicy, PortfolioView
+from sim.policies import LimitDecision, LimitPolicy, PortfolioView
+from sim.policies.base import cut_floor_cny
 from sim.policies.reasons import ReasonCode
 from sim.risk.scorecard import Scorecard, feature_columns_from_state, shift_to_mean_pd
 from sim.state import BorrowerState, round_cny
@@ -206,16 +207,23 @@ class Platform(mesa.Agent):
             ``(rows, old_limit_cny, reason)`` of the changed lines (int64, float64, int8).
 
         Raises:
+            TypeError: the policy returned something other than a ``LimitDecision``.
             ValueError: the policy returned a malformed decision (wrong shape, a change
                 without a reason, a negative or non-finite limit, a raise above the
-                policy's ``max_limit_cny``, or a change on a closed line).
+                policy's ``max_limit_cny``, a cut under the drawn balance or
+                ``min_limit_cny``, or a change on a closed line).
         """
         s = self.model.borrowers
         view = self.portfolio_view(derived)
         decision = self.policy.review(view, self.platform_rng)
+        name = self.policy.name
+        if not isinstance(decision, LimitDecision):
+            raise TypeError(
+                f"policy {name!r} returned {type(decision).__name__}; review() must return "
+                "a LimitDecision"
+            )
         proposed = np.asarray(decision.new_limit_cny, dtype=np.float64)
         reason = np.asarray(decision.reason)
-        name = self.policy.name
         if proposed.shape != s.limit_cny.shape or reason.shape != s.limit_cny.shape:
             raise ValueError(
                 f"policy {name!r} returned limits of shape {proposed.shape} and reasons of "
@@ -237,14 +245,6 @@ class Platform(mesa.Agent):
             raise ValueError(f"policy {name!r} returned a limit that is NaN or infinite")
         if np.any(new < 0):
             raise ValueError(f"policy {name!r} returned a negative limit")
-        # A raise may not pass the ceiling (a line already above it may still be cut).
-        cap = self.policy.config.max_limit_cny
-        over = (new > old) & (new > cap)
-        if over.any():
-            raise ValueError(
-                f"policy {name!r} raised a limit to {new[over][0]:,.2f} CNY, above "
-                f"policy.max_limit_cny = {cap:,.2f}"
-            )
         if np.any(codes == ReasonCode.NONE):
             raise ValueError(f"policy {name!r} changed a limit without a reason code")
         known = np.isin(codes, _REASON_CODES)
@@ -254,6 +254,24 @@ class Platform(mesa.Agent):
                 "a ReasonCode"
             )
         codes = codes.astype(np.int8)
+        # The platform's invariants (what LimitPolicy.clip keeps): a raise may not pass the
+        # ceiling, and a cut may not go under the drawn balance or the floor (a line
+        # already beyond them may still move towards them).
+        min_limit, max_limit = self.policy.limit_bounds(rows)
+        over = (new > old) & (new > max_limit)
+        if over.any():
+            raise ValueError(
+                f"policy {name!r} raised a limit to {new[over][0]:,.2f} CNY, above "
+                f"policy.max_limit_cny = {max_limit[over][0]:,.2f}"
+            )
+        floor = np.minimum(old, cut_floor_cny(s.balance_cny[rows], min_limit))
+        under = new < floor
+        if under.any():
+            raise ValueError(
+                f"policy {name!r} cut a limit to {new[under][0]:,.2f} CNY, below the drawn "
+                f"balance or policy.min_limit_cny ({floor[under][0]:,.2f} CNY); "
+                "LimitPolicy.clip keeps cuts at or above both"
+            )
         if not s.is_open[rows].all():
             raise ValueError(f"policy {name!r} changed the limit of a closed line")
         # A new array, not written in place: this month's view keeps the limits it saw.

@@ -172,22 +172,38 @@ def check_range(
         prefix: config path shown in the message.
 
     Raises:
-        ValueError: the value is out of range or not finite.
+        ValueError: the value is not a number, not finite, or out of range.
     """
     value = getattr(obj, field)
-    bad = not np.isfinite(value)
+    name = f"{prefix}.{field}" if prefix else field
+    if not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} = {value!r} is not a number")
+    # Python compares ints exactly (even ones too large for int64 or a float).
+    bad = isinstance(value, float | np.floating) and not np.isfinite(value)
     if low is not None:
         bad |= value <= low if low_open else value < low
     if high is not None:
         bad |= value > high
     if bad:
-        lo = "-inf" if low is None else f"{low}"
-        hi = "inf" if high is None else f"{high}"
         left = "(" if low_open or low is None else "["
-        raise ValueError(
-            f"{f'{prefix}.' if prefix else ''}{field} = {value!r} "
-            f"is outside the allowed range {left}{lo}, {hi}]"
-        )
+        lo = "-inf" if low is None else f"{low}"
+        hi, right = ("inf", ")") if high is None else (f"{high}", "]")
+        raise ValueError(f"{name} = {value!r} is outside the allowed range {left}{lo}, {hi}{right}")
+
+
+def cut_floor_cny(balance_cny: np.ndarray, min_limit_cny: float | np.ndarray) -> np.ndarray:
+    """The lowest limit a cut may set: the drawn balance (up to the cent), at least the floor.
+
+    A cut removes undrawn limit; it does not put an account over its limit.
+
+    Args:
+        balance_cny: ``(m,)`` drawn balances, CNY.
+        min_limit_cny: the policy's ``min_limit_cny`` (a scalar, or ``(m,)``).
+
+    Returns:
+        ``(m,)`` float64 CNY, whole cents.
+    """
+    return np.maximum(min_limit_cny, np.ceil(balance_cny * 100.0 - 1e-6) / 100.0 + 0.0)
 
 
 class LimitPolicy(ABC):
@@ -213,6 +229,20 @@ class LimitPolicy(ABC):
 
     def reset(self, n_borrowers: int) -> None:  # noqa: B027 - optional hook
         """Prepare per-borrower state for a portfolio of ``n_borrowers`` rows."""
+
+    def limit_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The floor and ceiling of the last review's limits, which the platform enforces.
+
+        Args:
+            rows: ``(m,)`` int borrower rows whose limits changed.
+
+        Returns:
+            ``(min_limit_cny, max_limit_cny)``, each ``(m,)`` float64 CNY: this config's
+            ``min_limit_cny`` / ``max_limit_cny`` (a policy that applies other configs to
+            some rows, such as champion/challenger, overrides this).
+        """
+        m = np.shape(rows)[0]
+        return np.full(m, self.config.min_limit_cny), np.full(m, self.config.max_limit_cny)
 
     @abstractmethod
     def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
@@ -250,8 +280,7 @@ class LimitPolicy(ABC):
         # the (few) proposed changes.
         changed = np.flatnonzero(proposed_all != limit_all)
         limit, proposed = limit_all[changed], proposed_all[changed]
-        balance_floor = np.ceil(view.balance_cny[rows][changed] * 100.0 - 1e-6) / 100.0 + 0.0
-        cut_floor = np.maximum(self.config.min_limit_cny, balance_floor)
+        cut_floor = cut_floor_cny(view.balance_cny[rows][changed], self.config.min_limit_cny)
         out = np.where(
             proposed < limit,
             np.minimum(limit, np.maximum(proposed, cut_floor)),

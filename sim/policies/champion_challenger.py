@@ -102,6 +102,22 @@ class ChampionChallengerPolicy(LimitPolicy):
         self._n = n_borrowers
         self.arm = None
 
+    def limit_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's floor and ceiling, from its arm's config (:meth:`LimitPolicy.limit_bounds`).
+
+        Raises:
+            RuntimeError: if called before the first review (no arms yet).
+        """
+        if self.arm is None:
+            raise RuntimeError("champion_challenger: limit_bounds before the first review")
+        arm = self.arm[rows]
+        bounds = [p.limit_bounds(rows) for p in (self.champion, self.challenger)]
+        is_challenger = arm == CHALLENGER
+        return (
+            np.where(is_challenger, bounds[1][0], bounds[0][0]),
+            np.where(is_challenger, bounds[1][1], bounds[0][1]),
+        )
+
     def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
         """Assign arms (first review only), let each arm's policy decide, merge.
 
