@@ -306,7 +306,9 @@ def _household_rows(
     limit = state.limit_cny[sl]
     # Masks over behaviour types are close to random, so np.where / boolean indexing on them
     # is slow (branch mispredictions): per-type parameters are table lookups instead, and
-    # type-specific steps run on index arrays of their rows.
+    # type-specific steps run on index arrays of their rows. Likewise "x where mask, else 0"
+    # is x * mask (np.where branches per element: 6-16x slower on a near-random mask); the
+    # same values, as x >= 0 here.
 
     # 1. Employment and income.
     p_loss = min(b.job_loss_prob_monthly * macro.job_loss_multiplier, 1.0)
@@ -335,7 +337,7 @@ def _household_rows(
     hit = np.flatnonzero(draws.u_expense_shock[sl] < b.expense_shock_prob_monthly)
     needs[hit] += base[hit] * b.expense_shock_mean_income_months * draws.e_expense_shock[sl][hit]
     round_cny_inplace(needs)
-    available = np.where(open_line, np.maximum(limit - state.balance_cny[sl], 0.0), 0.0)
+    available = np.maximum(limit - state.balance_cny[sl], 0.0) * open_line
     needs_cash = np.minimum(needs, cash)
     needs_gap = round_cny_inplace(needs - needs_cash)
     draw_needs = np.minimum(needs_gap, available)
@@ -345,7 +347,7 @@ def _household_rows(
     balance = state.balance_cny[sl] + draw_needs
 
     # 3. Scheduled payment towards the minimum due, by behaviour type.
-    due = np.where(open_line, state.min_due_cny[sl], 0.0)
+    due = state.min_due_cny[sl] * open_line
     statement = state.statement_cny[sl]
     statement_weight = tables.statement_weight.take(type_index)
     # Exactly one weight is non-zero per row: due x weight + 0.0 or 0.0 + statement.
@@ -357,10 +359,9 @@ def _household_rows(
     # arrears rate (cure behaviour; 0 = off). One uniform per borrower keeps the draws common.
     skip_prob = tables.skip_prob.take(type_index)
     behind = state.missed[sl] >= 1
-    skip_prob = np.where(behind, np.maximum(skip_prob, b.arrears_skip_prob_monthly), skip_prob)
+    skip_prob = np.maximum(skip_prob, b.arrears_skip_prob_monthly * behind)
     skip = draws.u_skip[sl] < skip_prob
-    desired = np.where(skip, 0.0, desired)
-    desired = np.where(open_line, np.maximum(desired, 0.0), 0.0)
+    desired = np.maximum(desired, 0.0) * (open_line & ~skip)
     scheduled = round_cny_inplace(np.minimum(np.minimum(desired, cash), balance))
     out.scheduled_payment_cny[sl] = scheduled
     cash = round_cny_inplace(cash - scheduled)
@@ -383,7 +384,7 @@ def _household_rows(
         & (draws.u_race[sl] < b.race_to_default_prob)
         & (available > 0)
     )
-    draw_race = round_cny_inplace(np.where(race, available, 0.0))
+    draw_race = round_cny_inplace(available * race)
     available -= draw_race
     balance += draw_race
     cash += draw_race

@@ -161,9 +161,13 @@ def _service_rows(
     had_due = ~was_defaulted & (due > 0)
     paid_ok = paid >= due - 0.005
     missed_now = had_due & ~paid_ok
-    missed = np.where(missed_now, missed_arr + 1, np.where(had_due, 0, missed_arr))
-    # A defaulted account keeps ageing 30 DPD a month until charge-off.
-    missed_arr[...] = np.where(was_defaulted & ~charged_off, missed_arr + 1, missed)
+    # "x where mask, else 0" is x * mask here (np.where on a near-random mask costs 6-16x
+    # an arithmetic pass): the values are integers or >= 0, so the results are the same.
+    # Missed count: +1 on a miss, 0 after paying a due, unchanged without a due.
+    missed = (missed_arr + 1) * missed_now + missed_arr * ~had_due
+    # A defaulted account (no due, so its count is unchanged above) keeps ageing 30 DPD a
+    # month until charge-off.
+    missed_arr[...] = missed + (was_defaulted & ~charged_off)
 
     # Defaults and charge-offs are rare: their amounts are posted on their rows only, the
     # other rows of the block are zero.
@@ -211,14 +215,14 @@ def _service_rows(
     regular = np.minimum(
         balance, np.maximum(terms.min_payment_rate * balance, terms.min_payment_floor_cny)
     )
-    past_due = np.where(missed_now, np.maximum(due - paid, 0.0), 0.0)
+    past_due = np.maximum(due - paid, 0.0) * missed_now
     # min(balance, ...) is already 0.0 where the balance is 0; closed lines owe nothing.
     min_due = np.minimum(balance, regular + past_due)
     min_due *= ~defaulted
     due[...] = round_cny_inplace(min_due)
-    statement[...] = np.where(defaulted, 0.0, balance)
+    statement[...] = balance * ~defaulted
     state.delinquent_recent[terms.step % DELINQUENCY_HISTORY_MONTHS, sl] = missed_now
     on_time = state.on_time_months[sl]
-    on_time[...] = np.where(missed_now | defaulted, 0, np.minimum(on_time + 1, 10_000))
+    on_time[...] = np.minimum(on_time + 1, 10_000) * ~(missed_now | defaulted)
     out.missed_now[sl] = missed_now
     out.new_default[sl] = new_default
