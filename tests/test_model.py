@@ -491,8 +491,11 @@ def test_champion_and_challenger_rows_are_held_to_their_own_arm_ceiling():
     low, high = policy.limit_bounds(rows)
     challenger = policy.arm == 1
     assert challenger.any() and (~challenger).any()
-    assert np.all(high[challenger] == 500_000.0) and np.all(high[~challenger] == 300_000.0)
-    assert np.all(low == 0.0)
+    champion = policy.champion.config
+    assert np.all(high[challenger] == 500_000.0)  # the override above
+    assert np.all(high[~challenger] == champion.max_limit_cny) and champion.max_limit_cny != 500_000
+    assert np.all(low[~challenger] == champion.min_limit_cny)
+    assert np.all(low[challenger] == policy.challenger.config.min_limit_cny)
 
 
 def test_a_line_above_the_ceiling_may_still_be_cut():

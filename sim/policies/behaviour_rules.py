@@ -159,7 +159,7 @@ class BehaviourRulesPolicy(LimitPolicy):
         cut(dpd >= c.delinquency_dpd, c.delinquency_cut, ReasonCode.DELINQUENCY)
         high_risk = high_risk_flag & undecided
         # Remember the pre-cut limit once (a second flag does not overwrite it).
-        restore_limit += limit * (high_risk & ~temp_active)  # 0.0 where not active
+        restore_limit += limit * (high_risk & ~temp_active)  # it is 0.0 where not active
         cut(high_risk_flag, c.high_risk_cut, ReasonCode.HIGH_RISK_TRANSACTION)
         cut(
             can_cut & (early_3m >= c.early_repayment_threshold),
