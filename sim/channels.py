@@ -3,8 +3,8 @@
 Beside the platform a borrower may borrow from a handful of other lenders (bank SME
 loans, supply-chain finance, credit cards, online lenders, informal lenders; mechanism
 M6/M9). Each lender is a row of the channel table (:class:`sim.config.ChannelConfig`) and
-holds a :class:`ChannelBook`: one revolving account per borrower (a column of the
-``(n_borrowers, n_channels)`` tables, mostly zero), with the fields
+holds one revolving account per borrower (a column of compact ``(n_slots, n_channels)``
+tables that have rows only for borrowers who ever used another lender), with the fields
 :func:`sim.servicing.service_accounts` needs, so every channel is serviced with exactly
 the platform's conventions: interest at ``APR / 12`` on the month-end balance, a minimum
 payment due next month, 30 DPD per consecutive miss, default at the third miss (the
@@ -142,14 +142,26 @@ BOOK_FIELDS = ("balance_cny", "min_due_cny", "missed")
 EVENT_FIELDS = ("limit_cny", "defaulted", "charged_off", "default_step")
 #: A book's fields that servicing reads and writes (a payment history is not kept).
 SERVICED_FIELDS = BOOK_FIELDS + EVENT_FIELDS
+#: Every field of an account: its dtype and its value on an account never used.
+ACCOUNT_FIELDS: dict[str, tuple[type, float | int | bool]] = {
+    "balance_cny": (np.float64, 0.0),
+    "limit_cny": (np.float64, 0.0),
+    "min_due_cny": (np.float64, 0.0),
+    "missed": (np.int16, 0),
+    "defaulted": (np.bool_, False),
+    "charged_off": (np.bool_, False),
+    "default_step": (np.int32, -1),
+    "open_step": (np.int32, NO_FACILITY),
+    "paid_cny": (np.float64, 0.0),
+}
 
 
 @dataclass
 class ChannelBook:
-    """One lender's accounts, one row per borrower (``(n,)`` arrays).
+    """A copy of one lender's accounts, one row per borrower (``(n,)`` arrays).
 
-    The arrays are column views of the :class:`Channels` tables (``(n, n_channels)``), so
-    they must be updated in place (``book.balance_cny[rows] = ...``), never rebound.
+    Made by :meth:`Channels.book` for inspection and tests; changing it changes nothing
+    in the model (write accounts with :meth:`Channels.set_accounts`).
 
     Attributes:
         name: lender name.
@@ -251,15 +263,24 @@ class ChannelMonth:
 class Channels:
     """The other lenders of a run: channel table, books, flows and lender cash.
 
+    The books are compact: only borrowers who ever held an account on some channel (a
+    limit, a facility, a balance) have a slot, and each table holds one row per slot with
+    a borrower's accounts side by side (``(n_slots, k)``, one cache line for the float
+    tables). Most borrowers never use another lender, so the tables are a fraction of
+    ``(n_borrowers, k)`` and the rows of a month's users are gathered from memory that
+    stays in the CPU cache. Slot 0 is blank (the value of an account never used) and is
+    never written: every borrower without a slot reads it. Work on many rows always runs
+    in borrower-row order, so no result depends on the order slots were handed out.
+
     Args:
         config: the ``channels`` config.
-        n_borrowers: rows of every book.
+        n_borrowers: borrowers who may hold an account.
         other_lenders_apr_cap: the scenario's regulatory cap on other lenders' APR.
 
     Attributes:
         names: enabled lenders that appear in the waterfall order, in that order.
-        books: one :class:`ChannelBook` per name.
         apr: ``(k,)`` contract APR charged (after caps).
+        accrual_apr: ``(k,)`` the rate servicing accrues at: APR + 12 x the monthly fee.
         upfront_fee_rate, monthly_fee_rate, lgd, max_pd_12m, limit_multiple,
             max_limit_cny, min_payment_rate, min_payment_floor_cny: ``(k,)`` float64.
         approval_lag_months, max_dpd, min_history_months: ``(k,)`` int64.
@@ -273,10 +294,9 @@ class Channels:
         month: this month's :class:`ChannelMonth`.
         charged_cny: ``(n_borrowers,)`` interest and monthly fees charged at the last
             servicing (upfront fees are in the draws' return values).
-        balance_cny, limit_cny, min_due_cny, paid_cny (float64), missed (int16),
-            defaulted, charged_off (bool), default_step, open_step (int32): the books as
-            ``(n_borrowers, k)`` tables, a borrower's accounts side by side (one cache
-            line), so that gathering the rows of a few borrowers reads little memory.
+        slot_of: ``(n_borrowers,)`` int32 each borrower's slot in the books, 0 (the blank
+            slot) for a borrower who never held an account.
+        n_slots: slots handed out, the blank one included.
     """
 
     def __init__(
@@ -296,6 +316,7 @@ class Channels:
         )
         self.upfront_fee_rate = col("upfront_fee_rate")
         self.monthly_fee_rate = col("monthly_fee_rate")
+        self.accrual_apr = self.apr + 12.0 * self.monthly_fee_rate
         self.approval_lag_months = col("approval_lag_months", np.int64)
         self.max_pd_12m = col("max_pd_12m")
         self.max_dpd = col("max_dpd", np.int64)
@@ -313,36 +334,16 @@ class Channels:
         self.for_firms = col("for_firms", bool)
         self.high_cost = col("high_cost", bool)
         k = len(names)
-        self.balance_cny = np.zeros((n_borrowers, k))
-        self.limit_cny = np.zeros((n_borrowers, k))
-        self.min_due_cny = np.zeros((n_borrowers, k))
-        self.missed = np.zeros((n_borrowers, k), dtype=np.int16)
-        self.defaulted = np.zeros((n_borrowers, k), dtype=bool)
-        self.charged_off = np.zeros((n_borrowers, k), dtype=bool)
-        self.default_step = np.full((n_borrowers, k), -1, dtype=np.int32)
-        self.open_step = np.full((n_borrowers, k), NO_FACILITY, dtype=np.int32)
-        self.paid_cny = np.zeros((n_borrowers, k))
-        self.books = [
-            ChannelBook(
-                name=name,
-                apr=float(self.apr[c] + 12.0 * self.monthly_fee_rate[c]),
-                balance_cny=self.balance_cny[:, c],
-                limit_cny=self.limit_cny[:, c],
-                min_due_cny=self.min_due_cny[:, c],
-                missed=self.missed[:, c],
-                defaulted=self.defaulted[:, c],
-                charged_off=self.charged_off[:, c],
-                default_step=self.default_step[:, c],
-                open_step=self.open_step[:, c],
-                paid_cny=self.paid_cny[:, c],
-            )
-            for c, name in enumerate(names)
-        ]
-        self.lender_cash_cny = np.zeros(len(names))
-        self.draws_total_cny = np.zeros(len(names))
+        self.slot_of = np.zeros(n_borrowers, dtype=np.int32)
+        self.n_slots = 1  # slot 0: the blank account
+        # Room for an eighth of the borrowers at first; doubled when full.
+        self._acc: dict[str, np.ndarray] = {}
+        self._grow(max(1 + n_borrowers // 8, 64), k)
+        self.lender_cash_cny = np.zeros(k)
+        self.draws_total_cny = np.zeros(k)
         self.interest_fees_total_cny = np.zeros(n_borrowers)
         self.balance_month_sum_cny = np.zeros(n_borrowers)
-        self.month = ChannelMonth.zeros(len(names))
+        self.month = ChannelMonth.zeros(k)
         self.charged_cny = np.zeros(n_borrowers)
         # Rows in use at the last servicing or touched since; ``_rows`` caches its indices
         # and ``_sums`` the per-row totals over channels of those rows.
@@ -359,7 +360,7 @@ class Channels:
     @property
     def carrying_apr(self) -> np.ndarray:
         """``(k,)`` ongoing annual cost of a balance: APR + 12 x the monthly fee rate."""
-        return self.apr + 12.0 * self.monthly_fee_rate
+        return self.accrual_apr
 
     def costliest_first(self) -> list[int]:
         """Channel indices by carrying cost, dearest first (ties: later in the waterfall first)."""
@@ -373,13 +374,95 @@ class Channels:
         """Reset this month's flow totals."""
         self.month = ChannelMonth.zeros(self.k)
 
+    # ------------------------------------------------------------------ slots
+    def _grow(self, capacity: int, k: int) -> None:
+        """Tables of ``capacity`` slots, the used ones copied, the rest blank."""
+        for f, (dtype, blank) in ACCOUNT_FIELDS.items():
+            table = np.full((capacity, k), blank, dtype=dtype)
+            if f in self._acc:
+                table[: self.n_slots] = self._acc[f][: self.n_slots]
+            self._acc[f] = table
+
+    def _slots(self, rows: np.ndarray) -> np.ndarray:
+        """Slots of ``rows`` for writing: borrowers without one get a fresh slot.
+
+        Returns:
+            ``(len(rows),)`` int32 slots, none of them the blank slot 0.
+        """
+        slots = self.slot_of[rows]
+        fresh = slots == 0
+        if not fresh.any():
+            return slots
+        new_rows = np.unique(rows[fresh])
+        end = self.n_slots + new_rows.size
+        capacity = self._acc["balance_cny"].shape[0]
+        if end > capacity:
+            self._grow(max(2 * capacity, end), self.k)
+        self.slot_of[new_rows] = np.arange(self.n_slots, end, dtype=np.int32)
+        self.n_slots = end
+        return self.slot_of[rows]
+
+    def _gather(self, field: str, rows: np.ndarray) -> np.ndarray:
+        """``(len(rows), k)`` copy of the accounts of ``rows`` (blank where no slot)."""
+        return self._acc[field].take(self.slot_of[rows], axis=0)
+
+    def table(self, field: str) -> np.ndarray:
+        """A copy of one account field for every borrower.
+
+        Args:
+            field: a key of :data:`ACCOUNT_FIELDS`.
+
+        Returns:
+            ``(n_borrowers, k)`` array of the field's dtype (the blank value where a
+            borrower never held an account).
+
+        Raises:
+            KeyError: for an unknown field.
+        """
+        return self._acc[field].take(self.slot_of, axis=0)
+
+    def book(self, c: int) -> ChannelBook:
+        """A copy of lender ``c``'s accounts, ``(n_borrowers,)`` per field (see ChannelBook)."""
+        return ChannelBook(
+            name=self.names[c],
+            apr=float(self.accrual_apr[c]),
+            **{f: self._acc[f][self.slot_of, c] for f in ACCOUNT_FIELDS},
+        )
+
+    def set_accounts(self, c: int, rows: np.ndarray, **values: object) -> None:
+        """Write fields of lender ``c``'s accounts of ``rows`` (scenario set-up, tests).
+
+        Args:
+            c: channel index.
+            rows: borrower rows (int array).
+            **values: field name (a key of :data:`ACCOUNT_FIELDS`) -> a scalar or a
+                ``(len(rows),)`` array.
+
+        Raises:
+            KeyError: for an unknown field.
+        """
+        unknown = set(values) - set(ACCOUNT_FIELDS)
+        if unknown:
+            raise KeyError(
+                f"set_accounts: unknown fields {sorted(unknown)}; "
+                f"the fields are {', '.join(ACCOUNT_FIELDS)}"
+            )
+        rows = np.asarray(rows, dtype=np.int64)
+        slots = self._slots(rows)
+        for f, v in values.items():
+            self._acc[f][slots, c] = v
+        self.touch(rows)
+
+    def balances(self, rows: np.ndarray) -> np.ndarray:
+        """``(len(rows), k)`` copy of the balances of ``rows`` on every channel, CNY."""
+        return self._gather("balance_cny", rows)
+
     # ------------------------------------------------------------------ rows in use
     def touch(self, rows: np.ndarray) -> None:
         """Mark ``rows`` as possibly holding channel state.
 
         The per-borrower totals below look only at the rows in use at the last servicing
-        plus the rows touched since (every draw and payment touches its rows); code that
-        writes a book's arrays directly must call this.
+        plus the rows touched since (every draw and payment touches its rows).
         """
         self._mark[rows] = True
         self._rows = None
@@ -404,7 +487,7 @@ class Channels:
         if self._sums is None:
             rows = self.candidates()
             self._sums = _RowSums.of(
-                rows, self.balance_cny.take(rows, axis=0), self.min_due_cny.take(rows, axis=0)
+                rows, self._gather("balance_cny", rows), self._gather("min_due_cny", rows)
             )
         return self._sums
 
@@ -437,17 +520,17 @@ class Channels:
     def high_cost_balance(self) -> np.ndarray:
         """``(n,)`` balances on high-cost channels."""
         rows = self.candidates()
-        balance = self.balance_cny.take(rows, axis=0)
+        balance = self._gather("balance_cny", rows)
         return self._scatter(_sum_over_channels(balance[:, self.high_cost]), rows)
 
     def balance_by_channel(self) -> np.ndarray:
         """``(k,)`` balances of each channel summed over borrowers (defaulted included)."""
-        return self.balance_cny.take(self.candidates(), axis=0).sum(axis=0)
+        return self._gather("balance_cny", self.candidates()).sum(axis=0)
 
     def owes(self, rows: np.ndarray) -> np.ndarray:
         """``(len(rows),)`` bool: the row has a balance or a due on any channel."""
-        return (self.balance_cny.take(rows, axis=0) > 0).any(axis=1) | (
-            self.min_due_cny.take(rows, axis=0) > 0
+        return (self._gather("balance_cny", rows) > 0).any(axis=1) | (
+            self._gather("min_due_cny", rows) > 0
         ).any(axis=1)
 
     # ------------------------------------------------------------------ lending
@@ -463,16 +546,21 @@ class Channels:
             b = np.where(anchor, info.firm_value(rows, info.firm_receivables_cny, 0.0), 0.0)
         return round_cny(np.minimum(self.limit_multiple[c] * b, self.max_limit_cny[c]))
 
-    def rules_ok(self, c: int, rows: np.ndarray, info: CreditInfo) -> np.ndarray:
-        """Approval rules of channel ``c`` (score, delinquency, history) for ``rows``."""
-        book = self.books[c]
+    def rules_ok(
+        self, c: int, rows: np.ndarray, info: CreditInfo, slots: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Approval rules of channel ``c`` (score, delinquency, history) for ``rows``.
+
+        ``slots`` (``slot_of[rows]``) saves a look-up when the caller has them.
+        """
+        slots = self.slot_of[rows] if slots is None else slots
         firm_based = LIMIT_BASES[self.limit_basis[c]] != "income"
         if firm_based:
             history = info.firm_value(rows, info.firm_age_months, -1)
         else:
             history = info.history_months[rows]
         ok = (
-            ~book.defaulted[rows]
+            ~self._acc["defaulted"][slots, c]
             & (info.pd_12m[rows] < self.max_pd_12m[c])
             & (info.dpd(rows) <= self.max_dpd[c])
             & (history >= self.min_history_months[c])
@@ -492,20 +580,25 @@ class Channels:
         Returns:
             ``(len(rows),)`` float64 CNY, rounded down to the cent.
         """
-        book = self.books[c]
+        acc = self._acc
+        slots = self.slot_of[rows]
         if self.approval_lag_months[c] == 0:
-            ok = self.rules_ok(c, rows, info)
+            ok = self.rules_ok(c, rows, info, slots)
             limit = self.basis_limit(c, rows, info)
-            # Write back only the limits that change (scattered writes are the cost here).
-            resized = ok & (limit != book.limit_cny[rows])
-            book.limit_cny[rows[resized]] = limit[resized]
+            # Write back only the limits that change (scattered writes are the cost here);
+            # a first limit gives the borrower a slot.
+            resized = np.flatnonzero(ok & (limit != acc["limit_cny"][slots, c]))
+            if resized.size:
+                slots[resized] = self._slots(rows[resized])
+                acc = self._acc  # the tables may have grown
+                acc["limit_cny"][slots[resized], c] = limit[resized]
         else:
             ok = (
-                (book.open_step[rows] <= step)
-                & ~book.defaulted[rows]
+                (acc["open_step"][slots, c] <= step)
+                & ~acc["defaulted"][slots, c]
                 & (info.dpd(rows) <= self.max_dpd[c])
             )
-        headroom = np.maximum(book.limit_cny[rows] - book.balance_cny[rows], 0.0)
+        headroom = np.maximum(acc["limit_cny"][slots, c] - acc["balance_cny"][slots, c], 0.0)
         cash = np.floor(headroom / (1.0 + self.upfront_fee_rate[c]) * 100.0 + 1e-7) / 100.0
         return np.where(ok, cash, 0.0) + 0.0
 
@@ -515,12 +608,14 @@ class Channels:
         Rows without a facility that pass the approval rules get one: its limit is fixed
         now and it can be drawn from ``step + approval_lag_months``.
         """
-        book = self.books[c]
         lag = int(self.approval_lag_months[c])
-        new = rows[(book.open_step[rows] == NO_FACILITY) & self.rules_ok(c, rows, info)]
+        slots = self.slot_of[rows]
+        no_facility = self._acc["open_step"][slots, c] == NO_FACILITY
+        new = rows[no_facility & self.rules_ok(c, rows, info, slots)]
+        new_slots = self._slots(new)
         self.touch(new)
-        book.limit_cny[new] = self.basis_limit(c, new, info)
-        book.open_step[new] = step + lag
+        self._acc["limit_cny"][new_slots, c] = self.basis_limit(c, new, info)
+        self._acc["open_step"][new_slots, c] = step + lag
         return new
 
     def draw(self, c: int, rows: np.ndarray, amount_cny: np.ndarray) -> np.ndarray:
@@ -530,9 +625,10 @@ class Channels:
         """
         amount = round_cny(amount_cny)
         fee = round_cny(self.upfront_fee_rate[c] * amount)
-        book = self.books[c]
+        slots = self._slots(rows)
+        balance = self._acc["balance_cny"]
         self.touch(rows)
-        book.balance_cny[rows] = round_cny(book.balance_cny[rows] + amount + fee)
+        balance[slots, c] = round_cny(balance[slots, c] + amount + fee)
         total = float(amount.sum())
         self.month.draws_cny[c] += total
         self.month.upfront_fees_cny[c] += float(fee.sum())
@@ -543,11 +639,15 @@ class Channels:
 
     def repay(self, c: int, rows: np.ndarray, amount_cny: np.ndarray) -> None:
         """Receive payments from ``rows`` on channel ``c`` (never more than the balance)."""
-        book = self.books[c]
+        slots = self.slot_of[rows]
+        balance, paid = self._acc["balance_cny"], self._acc["paid_cny"]
+        # Rows without a slot owe nothing: they pay 0 and the blank slot stays as it is.
+        amount = round_cny(np.minimum(amount_cny, balance[slots, c]))
+        has = np.flatnonzero(slots)
+        slots, amount_has = slots[has], amount[has]
         self.touch(rows)
-        amount = round_cny(np.minimum(amount_cny, book.balance_cny[rows]))
-        book.balance_cny[rows] = round_cny(book.balance_cny[rows] - amount)
-        book.paid_cny[rows] = round_cny(book.paid_cny[rows] + amount)
+        balance[slots, c] = round_cny(balance[slots, c] - amount_has)
+        paid[slots, c] = round_cny(paid[slots, c] + amount_has)
         total = float(amount.sum())
         self.month.payments_cny[c] += total
         self.lender_cash_cny[c] += total
@@ -570,17 +670,19 @@ class Channels:
         if used.size == 0:
             return np.zeros(rows.size)
         r, p = rows[used], pay[:, used]
+        s = self.slot_of[r]  # a row that pays owes something, so it has a slot
         # On copies of the paying rows' accounts (one gather per table), one channel at a
         # time and only the rows paying it (most rows owe one or two lenders); the rows are
         # written back whole.
-        balance, paid = self.balance_cny.take(r, axis=0), self.paid_cny.take(r, axis=0)
+        balance = self._acc["balance_cny"].take(s, axis=0)
+        paid = self._acc["paid_cny"].take(s, axis=0)
         for j, c in enumerate(order):
             hit = np.flatnonzero(p[j])
             pj = p[j, hit]
             balance[hit, c] = round_cny(balance[hit, c] - pj)
             paid[hit, c] = round_cny(paid[hit, c] + pj)
-        _put_rows(self.balance_cny, r, balance)
-        _put_rows(self.paid_cny, r, paid)
+        _put_rows(self._acc["balance_cny"], s, balance)
+        _put_rows(self._acc["paid_cny"], s, paid)
         totals = p.sum(axis=1)
         self.month.payments_cny[order] += totals
         self.lender_cash_cny[order] += totals
@@ -599,8 +701,8 @@ class Channels:
         order = self.costliest_first()
         # Gather the rows first (one cache line each), then pick the channels in order.
         due = np.minimum(
-            self.min_due_cny.take(rows, axis=0)[:, order],
-            self.balance_cny.take(rows, axis=0)[:, order],
+            self._gather("min_due_cny", rows)[:, order],
+            self._gather("balance_cny", rows)[:, order],
         ).T
         self._allocate(rows, paid_cny[rows], due, order)
 
@@ -624,8 +726,8 @@ class Channels:
         if rows.size == 0 or not order:
             return np.zeros(rows.size)
         # Gather the rows first (one cache line each), then pick the channels in order.
-        balance = self.balance_cny.take(rows, axis=0)[:, order]
-        owed = np.where(self.defaulted.take(rows, axis=0)[:, order], 0.0, balance).T
+        balance = self._gather("balance_cny", rows)[:, order]
+        owed = np.where(self._gather("defaulted", rows)[:, order], 0.0, balance).T
         return self._allocate(rows, budget_cny, owed, order)
 
     # ------------------------------------------------------------------ servicing
@@ -641,20 +743,22 @@ class Channels:
         """
         charged = np.zeros(self.n)
         cand = self.candidates()
+        slots = self.slot_of[cand]
         # Copies of the candidates' accounts on every channel, one gather per table (a
-        # borrower's channels share a cache line): each channel is serviced on its column
-        # of the copies, and the copies are written back once.
-        local = {f: getattr(self, f).take(cand, axis=0) for f in SERVICED_FIELDS}
-        paid = self.paid_cny.take(cand, axis=0)
+        # borrower's channels share a cache line), in row order: each channel is serviced on
+        # its column of the copies, and the copies are written back once.
+        local = {f: self._acc[f].take(slots, axis=0) for f in SERVICED_FIELDS}
+        paid = self._acc["paid_cny"].take(slots, axis=0)
         # Accounts with a balance (defaulted ones included), a due or a payment.
         live = (local["balance_cny"] > 0) | (local["min_due_cny"] > 0) | (paid > 0)
         event = np.zeros(cand.size, dtype=bool)  # a default or charge-off on some channel
-        for c, book in enumerate(self.books):
+        for c in range(self.k):
             idx = np.flatnonzero(live[:, c])
             if idx.size == 0:
                 continue
             rows = cand[idx]
-            sub = _serviced_accounts({f: local[f][idx, c] for f in SERVICED_FIELDS}, book.apr)
+            apr = float(self.accrual_apr[c])
+            sub = _serviced_accounts({f: local[f][idx, c] for f in SERVICED_FIELDS}, apr)
             was_charged_off = sub.charged_off.copy()
             self.month.accruing_balance_cny[c] += float(sub.balance_cny[~sub.defaulted].sum())
             flows = service_accounts(
@@ -670,7 +774,7 @@ class Channels:
                 local[f][idx, c] = getattr(sub, f)
             event[idx] |= flows.new_default | (sub.charged_off & ~was_charged_off)
             accrued = flows.interest_cny
-            fee_share = 12.0 * self.monthly_fee_rate[c] / book.apr if book.apr > 0 else 0.0
+            fee_share = 12.0 * self.monthly_fee_rate[c] / apr if apr > 0 else 0.0
             fees = round_cny(accrued * fee_share)
             self.month.interest_cny[c] += float((accrued - fees).sum())
             self.month.monthly_fees_cny[c] += float(fees.sum())
@@ -682,12 +786,12 @@ class Channels:
             charged[rows] += accrued
         # Scattered writes are the cost here: the default fields only where they changed.
         for f in BOOK_FIELDS:
-            _put_rows(getattr(self, f), cand, local[f])
+            _put_rows(self._acc[f], slots, local[f])
         changed = np.flatnonzero(event)
         for f in EVENT_FIELDS:
-            _put_rows(getattr(self, f), cand[changed], local[f][changed])
+            _put_rows(self._acc[f], slots[changed], local[f][changed])
         paid[...] = 0.0  # this month's payments are applied
-        _put_rows(self.paid_cny, cand, paid)
+        _put_rows(self._acc["paid_cny"], slots, paid)
         self.interest_fees_total_cny[cand] += charged[cand]
         # The month-end totals and the rows still in use, from the serviced copies.
         sums = _RowSums.of(cand, local["balance_cny"], local["min_due_cny"])

@@ -295,10 +295,10 @@ def repay_firm_debts(
     platform_paid = np.zeros(n)
     rows = np.flatnonzero(excess_cny > 0)
     o = owners[rows]
-    in_debt = (platform_business_cny[rows] > 0) | (channels.balance_cny.take(o, axis=0) > 0).any(
-        axis=1
-    )
-    rows, o = rows[in_debt], o[in_debt]
+    # Balances before any prepayment: a channel's balance changes only at its own turn.
+    channel_balance = channels.balances(o)
+    in_debt = (platform_business_cny[rows] > 0) | (channel_balance > 0).any(axis=1)
+    rows, o, channel_balance = rows[in_debt], o[in_debt], channel_balance[in_debt]
     if rows.size == 0:
         return channel_paid, platform_paid
     left = round_cny(prepay_share * excess_cny[rows])
@@ -318,7 +318,7 @@ def repay_firm_debts(
         if c is None:
             break
         # Only rows that owe this lender (a zero balance would be repaid nothing anyway).
-        hit = (left > 0) & (channels.balance_cny[o, c] > 0)
+        hit = (left > 0) & (channel_balance[:, c] > 0)
         if hit.any():
             got = channels.prepay(o[hit], left[hit], channels=[int(c)])
             c_paid[hit] += got

@@ -27,11 +27,11 @@ def test_draw_fee_interest_and_minimum_due_by_hand():
     ch = single(apr=0.24, upfront_fee_rate=0.02)
     fee = ch.draw(0, ROW, np.array([1_000.0]))
     assert fee.tolist() == [20.0]
-    book = ch.books[0]
-    assert book.balance_cny[0] == 1_020.0  # the fee is added to the balance
+    assert ch.book(0).balance_cny[0] == 1_020.0  # the fee is added to the balance
     assert ch.lender_cash_cny[0] == -1_000.0
     ch.service(step=1)
     assert ch.month.interest_cny[0] == pytest.approx(20.40)  # 1,020 x 24 % / 12
+    book = ch.book(0)
     assert book.balance_cny[0] == pytest.approx(1_040.40)
     assert book.min_due_cny[0] == pytest.approx(104.04)  # 10 % of the statement
     assert ch.interest_fees_total_cny[0] == pytest.approx(40.40)
@@ -40,13 +40,14 @@ def test_draw_fee_interest_and_minimum_due_by_hand():
 def test_three_missed_payments_default_then_charge_off_with_recoveries():
     ch = single(apr=0.12, lgd=0.6)
     ch.draw(0, ROW, np.array([5_000.0]))
-    book = ch.books[0]
     ch.service(step=1)  # nothing was due yet
+    book = ch.book(0)
     balance = book.balance_cny[0]
     assert book.missed[0] == 0 and book.min_due_cny[0] > 0
     for step in range(2, 2 + MISSES_TO_DEFAULT):
         ch.new_month()
         ch.service(step=step)  # nothing paid
+        book = ch.book(0)
         balance = balance if book.defaulted[0] else book.balance_cny[0]
     assert book.defaulted[0] and book.missed[0] == MISSES_TO_DEFAULT
     assert book.limit_cny[0] == 0.0 and book.default_step[0] == 1 + MISSES_TO_DEFAULT
@@ -56,6 +57,7 @@ def test_three_missed_payments_default_then_charge_off_with_recoveries():
     for step in range(5, 8):  # 120, 150, 180 DPD: charged off at 180, no interest accrues
         ch.new_month()
         ch.service(step=step)
+    book = ch.book(0)
     assert book.charged_off[0] and book.balance_cny[0] == 0.0
     assert ch.month.write_off_cny[0] == pytest.approx(on_book)
     assert ch.month.recoveries_cny[0] == pytest.approx(round(0.4 * on_book, 2))
@@ -87,7 +89,7 @@ def test_bank_loan_approval_takes_a_month_so_it_cannot_meet_an_immediate_need():
     who = info()
     assert ch.available_cash(c, ROW, who, step=5)[0] == 0.0  # no facility yet
     approved = ch.apply(c, ROW, who, step=5)
-    assert approved.tolist() == [0] and ch.books[c].open_step[0] == 6
+    assert approved.tolist() == [0] and ch.book(c).open_step[0] == 6
     assert ch.available_cash(c, ROW, who, step=5)[0] == 0.0  # not this month
     assert ch.available_cash(c, ROW, who, step=6)[0] == 5_000.0  # 0.5 x monthly revenue
     assert ch.apply(c, ROW, who, step=6).size == 0  # one facility is enough
@@ -95,7 +97,7 @@ def test_bank_loan_approval_takes_a_month_so_it_cannot_meet_an_immediate_need():
     risky = Channels(ChannelsConfig(), 1)
     assert risky.apply(c, ROW, info(pd_12m=[0.05]), step=5).size == 0
     assert risky.apply(c, ROW, info(firm_age_months=[6]), step=5).size == 0
-    assert risky.books[c].open_step[0] == NO_FACILITY
+    assert risky.book(c).open_step[0] == NO_FACILITY
     # A household without a firm has no revenue basis and no business history.
     assert risky.apply(c, ROW, info(firm_age_months=[-1], firm_revenue_cny=[0.0]), step=5).size == 0
 
@@ -119,18 +121,15 @@ def test_instant_channel_rules_and_limits():
 def test_household_dues_are_paid_costliest_first():
     ch = Channels(ChannelsConfig(), 1)
     card, informal = ch.index("credit_card"), ch.index("informal")
-    ch.books[card].balance_cny[0] = 1_000.0
-    ch.books[card].min_due_cny[0] = 100.0
-    ch.books[informal].balance_cny[0] = 400.0
-    ch.books[informal].min_due_cny[0] = 80.0
-    ch.touch(ROW)  # written directly: mark the row as in use
+    ch.set_accounts(card, ROW, balance_cny=1_000.0, min_due_cny=100.0)
+    ch.set_accounts(informal, ROW, balance_cny=400.0, min_due_cny=80.0)
     assert ch.due_total()[0] == 180.0
     ch.pay_dues(np.array([120.0]))
-    assert ch.books[informal].paid_cny[0] == 80.0 and ch.books[informal].balance_cny[0] == 320.0
-    assert ch.books[card].paid_cny[0] == 40.0
+    assert ch.book(informal).paid_cny[0] == 80.0 and ch.book(informal).balance_cny[0] == 320.0
+    assert ch.book(card).paid_cny[0] == 40.0
     ch.service(step=1)
-    assert ch.books[card].missed[0] == 1  # short of its minimum
-    assert ch.books[informal].missed[0] == 0
+    assert ch.book(card).missed[0] == 1  # short of its minimum
+    assert ch.book(informal).missed[0] == 0
     assert ch.lenders_count()[0] == 2
 
 
@@ -141,8 +140,7 @@ def test_servicing_only_active_rows_equals_servicing_every_row():
     rows = np.flatnonzero(rng.random(n) < 0.3)
     ch.draw(0, rows, rng.uniform(100, 5_000, rows.size))
     ch.service(step=1)
-    book = ch.books[0]
-    full = book.take(np.arange(n))  # a copy of every row, serviced all at once below
+    full = ch.book(0).take(np.arange(n))  # a copy of every row, serviced all at once below
     paid = np.where(rng.random(n) < 0.7, full.min_due_cny, 0.0)
     ch.repay(0, np.arange(n), paid)
     full.balance_cny = np.round(full.balance_cny - np.minimum(paid, full.balance_cny), 2) + 0.0
@@ -156,6 +154,7 @@ def test_servicing_only_active_rows_equals_servicing_every_row():
         min_payment_floor_cny=50.0,
         charge_off_dpd=180,
     )
+    book = ch.book(0)
     np.testing.assert_array_equal(book.balance_cny, full.balance_cny)
     np.testing.assert_array_equal(book.min_due_cny, full.min_due_cny)
     np.testing.assert_array_equal(book.missed, full.missed)
@@ -215,12 +214,46 @@ def test_put_rows_equals_row_assignment(dtype, k):
 def test_a_charge_off_with_nothing_left_to_write_off_is_kept():
     """A defaulted account that reaches charge-off with a zero balance is still charged off."""
     ch = single(1, apr=0.2)
-    book = ch.books[0]
-    book.defaulted[0] = True
-    book.missed[0] = ch.config.charge_off_dpd // 30 - 1  # one month short of charge-off
-    book.paid_cny[0] = 10.0  # a late payment keeps the account in this month's servicing
-    ch.touch(ROW)
+    ch.set_accounts(
+        0,
+        ROW,
+        defaulted=True,
+        missed=ch.config.charge_off_dpd // 30 - 1,  # one month short of charge-off
+        paid_cny=10.0,  # a late payment keeps the account in this month's servicing
+    )
     ch.service(step=7)
+    book = ch.book(0)
     assert book.charged_off[0]
     assert book.balance_cny[0] == 0.0 and book.paid_cny[0] == 0.0
     assert ch.month.write_off_cny[0] == 0.0
+
+
+def test_compact_books_give_slots_only_to_users_and_keep_the_blank_slot_blank():
+    """Accounts live in slots handed out on first use; growing the tables loses nothing."""
+    ch = single(1_000, apr=0.2)
+    assert ch._acc["balance_cny"].shape[0] == 1 + 1_000 // 8  # room for an eighth at first
+    rng = np.random.default_rng(5)
+    rows = rng.permutation(1_000)[:300]  # first uses out of row order, more than the room
+    for part in np.array_split(rows, 3):
+        ch.draw(0, part, np.full(part.size, 100.0))
+    assert ch.n_slots == 1 + 300 and ch._acc["balance_cny"].shape[0] >= 301
+    assert (np.sort(ch.slot_of[rows]) == np.arange(1, 301)).all()
+    assert (np.delete(ch.slot_of, rows) == 0).all()  # the others read the blank slot
+    balance = ch.book(0).balance_cny
+    assert (balance[rows] == 100.0).all() and np.delete(balance, rows).sum() == 0.0
+    ch.service(step=1)
+    ch.repay(0, np.arange(1_000), np.full(1_000, 50.0))  # rows without an account pay nothing
+    ch.service(step=2)
+    blank = {f: ch._acc[f][0] for f in ("balance_cny", "limit_cny", "paid_cny", "open_step")}
+    assert (blank["balance_cny"] == 0).all() and (blank["paid_cny"] == 0).all()
+    assert (blank["limit_cny"] == 0).all() and (blank["open_step"] == NO_FACILITY).all()
+    assert ch.n_slots == 301  # paying and servicing gave no new slots
+    np.testing.assert_array_equal(ch.table("balance_cny")[:, 0], ch.book(0).balance_cny)
+    assert ch.month.payments_cny[0] == 300 * 50.0
+
+
+def test_set_accounts_rejects_unknown_fields():
+    ch = single(2)
+    with pytest.raises(KeyError, match="balanse_cny.*the fields are balance_cny"):
+        ch.set_accounts(0, ROW, balanse_cny=1.0)
+    assert ch.n_slots == 1  # nothing was written

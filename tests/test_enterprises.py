@@ -239,7 +239,7 @@ def test_peak_gap_after_a_cut_to_zero_goes_to_a_costlier_channel_at_the_spread()
     # Serviced like the platform's line: 1,500 x 20.6 % / 12 = 25.75 of interest.
     ch.service(step=1)
     assert ch.month.interest_cny[0] == pytest.approx(25.75)
-    assert ch.books[0].balance_cny[0] == pytest.approx(1_525.75)
+    assert ch.book(0).balance_cny[0] == pytest.approx(1_525.75)
 
 
 def test_peak_gap_with_no_channel_is_paid_late_and_the_supplier_collects_exactly_that_less():

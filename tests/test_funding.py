@@ -140,7 +140,7 @@ def test_firm_waterfall_order_and_the_bank_loan_one_month_later():
         "online_lender_b",
         "informal",
     ]
-    assert ch.books[ch.index("bank_sme")].open_step[0] == 2  # applied this month
+    assert ch.book(ch.index("bank_sme")).open_step[0] == 2  # applied this month
     nxt = fund_firms(np.array([4_000.0]), step=2, **args)
     assert nxt.by_step["own_cash"][0] == 1_000.0
     assert nxt.by_step["bank_sme"][0] == 3_000.0  # the cheapest lender now comes first
@@ -150,9 +150,8 @@ def test_firm_waterfall_order_and_the_bank_loan_one_month_later():
 def test_firm_repays_the_dearest_debt_first_including_its_platform_draws():
     ch = Channels(ChannelsConfig(), 1)
     card, informal = ch.index("credit_card"), ch.index("informal")
-    ch.books[card].balance_cny[0] = 500.0
-    ch.books[informal].balance_cny[0] = 1_000.0  # 15.4 % + 2 % a month: the dearest
-    ch.touch(np.array([0]))
+    ch.set_accounts(card, [0], balance_cny=500.0)
+    ch.set_accounts(informal, [0], balance_cny=1_000.0)  # 15.4 % + 2 % a month: the dearest
     channel_paid, platform_paid = repay_firm_debts(
         np.array([2_500.0]),
         owners=np.array([0]),
@@ -166,7 +165,7 @@ def test_firm_repays_the_dearest_debt_first_including_its_platform_draws():
     # Informal (39.4 % carrying cost) 1,000, then the platform (18.25 %, ahead of the card
     # at the same rate) 1,500 of the 2,000 the firm drew; nothing left for the card.
     assert channel_paid.tolist() == [1_000.0] and platform_paid.tolist() == [1_500.0]
-    assert ch.books[informal].balance_cny[0] == 0.0 and ch.books[card].balance_cny[0] == 500.0
+    assert ch.book(informal).balance_cny[0] == 0.0 and ch.book(card).balance_cny[0] == 500.0
 
 
 # --------------------------------------------------------------------------- model level
