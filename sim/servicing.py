@@ -209,8 +209,15 @@ def _service_rows(
 
     statement = state.statement_cny[sl]
     state.paid_in_full[sl] = (statement <= 0) | (paid >= statement - 0.005)
-    # Payment / statement in [0, 1]; 1.0 where nothing was billed.
-    ratio = np.divide(paid, statement, out=np.ones(paid.shape[0]), where=statement > 0)
+    # Payment / statement in [0, 1]; 1.0 where nothing was billed (1 / 1 there). Masked
+    # arithmetic instead of a divide with ``where=``, whose masked loop is 2.5x slower; the
+    # quotients are the same (x * True + False == x exactly).
+    billed = statement > 0
+    ratio = paid * billed
+    ratio += ~billed
+    denominator = statement * billed
+    denominator += ~billed
+    ratio /= denominator
     state.payment_ratio[sl] = np.clip(ratio, 0.0, 1.0, out=ratio)
     regular = np.minimum(
         balance, np.maximum(terms.min_payment_rate * balance, terms.min_payment_floor_cny)
