@@ -529,9 +529,9 @@ class Channels:
 
     def owes(self, rows: np.ndarray) -> np.ndarray:
         """``(len(rows),)`` bool: the row has a balance or a due on any channel."""
-        return (self._gather("balance_cny", rows) > 0).any(axis=1) | (
+        return any_over_channels(self._gather("balance_cny", rows) > 0) | any_over_channels(
             self._gather("min_due_cny", rows) > 0
-        ).any(axis=1)
+        )
 
     # ------------------------------------------------------------------ lending
     def basis_limit(self, c: int, rows: np.ndarray, info: CreditInfo) -> np.ndarray:
@@ -758,12 +758,13 @@ class Channels:
                 continue
             rows = cand[idx]
             apr = float(self.accrual_apr[c])
-            sub = _serviced_accounts({f: local[f][idx, c] for f in SERVICED_FIELDS}, apr)
+            # Column view, then the rows: faster than local[f][idx, c] (one fancy index).
+            sub = _serviced_accounts({f: local[f][:, c][idx] for f in SERVICED_FIELDS}, apr)
             was_charged_off = sub.charged_off.copy()
             self.month.accruing_balance_cny[c] += float(sub.balance_cny[~sub.defaulted].sum())
             flows = service_accounts(
                 sub,  # type: ignore[arg-type]  # has the line fields servicing uses
-                paid[idx, c],
+                paid[:, c][idx],
                 step=step,
                 lgd=float(self.lgd[c]),
                 min_payment_rate=float(self.min_payment_rate[c]),
@@ -771,7 +772,7 @@ class Channels:
                 charge_off_dpd=self.config.charge_off_dpd,
             )
             for f in SERVICED_FIELDS:
-                local[f][idx, c] = getattr(sub, f)
+                local[f][:, c][idx] = getattr(sub, f)
             event[idx] |= flows.new_default | (sub.charged_off & ~was_charged_off)
             accrued = flows.interest_cny
             fee_share = 12.0 * self.monthly_fee_rate[c] / apr if apr > 0 else 0.0
@@ -832,6 +833,28 @@ def _sum_over_channels(x: np.ndarray) -> np.ndarray:
     return total
 
 
+def count_over_channels(x: np.ndarray) -> np.ndarray:
+    """``(m, k)`` bool -> ``(m,)`` int16 count of true values per row.
+
+    A loop over the few channels: NumPy's reductions along a short inner axis
+    (``count_nonzero(axis=1)``, ``any(axis=1)``) pay a per-row overhead, 6-8x slower here.
+    """
+    m, k = x.shape
+    count = np.zeros(m, dtype=np.int8 if k <= np.iinfo(np.int8).max else np.int16)
+    as_int = x.view(np.int8)
+    for c in range(k):
+        count += as_int[:, c]
+    return count.astype(np.int16)
+
+
+def any_over_channels(x: np.ndarray) -> np.ndarray:
+    """``(m, k)`` bool -> ``(m,)`` bool, any true value per row (see count_over_channels)."""
+    out = np.zeros(x.shape[0], dtype=bool)
+    for c in range(x.shape[1]):
+        out |= x[:, c]
+    return out
+
+
 @dataclass
 class _RowSums:
     """Totals over channels of some borrower rows (``(m,)`` each).
@@ -858,8 +881,8 @@ class _RowSums:
             rows=rows,
             balance_cny=_sum_over_channels(balance_cny),
             due_cny=_sum_over_channels(min_due_cny),
-            lenders=np.count_nonzero(positive, axis=1).astype(np.int16),
-            owes=positive.any(axis=1) | (min_due_cny > 0).any(axis=1),
+            lenders=count_over_channels(positive),
+            owes=any_over_channels(positive) | any_over_channels(min_due_cny > 0),
         )
 
     def where(self, keep: np.ndarray) -> _RowSums:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.channels import Channels, CreditInfo
+from sim.channels import Channels, CreditInfo, any_over_channels
 from sim.state import round_cny
 
 
@@ -297,7 +297,7 @@ def repay_firm_debts(
     o = owners[rows]
     # Balances before any prepayment: a channel's balance changes only at its own turn.
     channel_balance = channels.balances(o)
-    in_debt = (platform_business_cny[rows] > 0) | (channel_balance > 0).any(axis=1)
+    in_debt = (platform_business_cny[rows] > 0) | any_over_channels(channel_balance > 0)
     rows, o, channel_balance = rows[in_debt], o[in_debt], channel_balance[in_debt]
     if rows.size == 0:
         return channel_paid, platform_paid

@@ -7,7 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.channels import NO_FACILITY, Channels, _put_rows
+from sim.channels import (
+    NO_FACILITY,
+    Channels,
+    _put_rows,
+    any_over_channels,
+    count_over_channels,
+)
 from sim.config import ChannelConfig, ChannelsConfig
 from sim.servicing import MISSES_TO_DEFAULT, service_accounts
 from tests.conftest import credit_info as info
@@ -257,3 +263,12 @@ def test_set_accounts_rejects_unknown_fields():
     with pytest.raises(KeyError, match="balanse_cny.*the fields are balance_cny"):
         ch.set_accounts(0, ROW, balanse_cny=1.0)
     assert ch.n_slots == 1  # nothing was written
+
+
+@pytest.mark.parametrize("k", [0, 1, 6, 130])
+def test_counts_and_any_over_channels_equal_numpy_reductions(k):
+    x = np.random.default_rng(k).random((257, k)) < 0.3
+    count = count_over_channels(x)
+    assert count.dtype == np.int16
+    np.testing.assert_array_equal(count, np.count_nonzero(x, axis=1))
+    np.testing.assert_array_equal(any_over_channels(x), x.any(axis=1))
