@@ -664,7 +664,7 @@ class Channels:
             ``(m,)`` total paid.
         """
         owed = round_cny(owed)
-        before = round_cny(np.cumsum(owed, axis=0) - owed)  # owed to dearer channels
+        before = round_cny(_owed_before(owed))  # owed to dearer channels
         pay = round_cny(np.clip(round_cny(budget_cny)[None, :] - before, 0.0, owed))
         used = np.flatnonzero(pay.any(axis=0))
         if used.size == 0:
@@ -831,6 +831,20 @@ def _sum_over_channels(x: np.ndarray) -> np.ndarray:
     for c in range(1, x.shape[1]):
         total += x[:, c]
     return total
+
+
+def _owed_before(owed: np.ndarray) -> np.ndarray:
+    """``np.cumsum(owed, axis=0) - owed`` for ``(k, m)`` ``owed``, the same additions in order.
+
+    A running sum over the few channels: ``cumsum`` along the first axis of a C-ordered
+    table walks it column by column (about 3x slower here).
+    """
+    before = np.empty_like(owed)
+    running = np.zeros(owed.shape[1:])
+    for j in range(owed.shape[0]):
+        running += owed[j]
+        np.subtract(running, owed[j], out=before[j])
+    return before
 
 
 def count_over_channels(x: np.ndarray) -> np.ndarray:

@@ -245,14 +245,17 @@ def monthly_metrics(
     total_balance = float(balance.sum())
     ead = ead_cny(balance, s.limit_cny, pc.ccf) * performing
     el = expected_loss_cny(s.pd_12m, pc.lgd, ead)
-    dpd = s.missed.astype(np.int32) * 30
+    # DPD = 30 x missed: the buckets compare the int16 count (a 30-day step per miss).
+    missed = s.missed
     on_book = ~s.charged_off
     n_open = int(performing.sum())
     # Mean utilisation over open lines with a limit: the same sum as a nanmean over an array
     # with NaN elsewhere, without building the NaNs.
     has_util = performing & (s.limit_cny > 0)
     n_util = int(has_util.sum())
-    util = np.divide(balance, s.limit_cny, out=np.zeros(balance.shape), where=has_util)
+    # balance / limit where has_util, else 0 / 1: a divide with where= runs a masked loop,
+    # 2.5x slower than this arithmetic (x * True + False == x exactly).
+    util = np.divide(balance * has_util, s.limit_cny + ~has_util)
     funding_apr = pc.funding_cost_apr + model.config.scenario.funding_cost_add_apr
     funding_cost = funding_apr / 12.0 * total_balance
     # Borrowers by number of lenders: exact integer counts give the same means as
@@ -269,15 +272,15 @@ def monthly_metrics(
         "expected_loss_cny": float(el.sum()),
         "mean_pd_12m": float(s.pd_12m[performing].mean()) if n_open else np.nan,
         "cumulative_default_rate": float((s.default_step > 0).sum()) / model.initial_open_lines,
-        "dpd30_share": float(balance[(dpd >= 30) & on_book].sum()) / total_balance
+        "dpd30_share": float(balance[(missed >= 1) & on_book].sum()) / total_balance
         if total_balance
         else 0.0,
-        "dpd90_share": float(balance[(dpd >= 90) & on_book].sum()) / total_balance
+        "dpd90_share": float(balance[(missed >= 3) & on_book].sum()) / total_balance
         if total_balance
         else 0.0,
-        "n_dpd30": int(((dpd >= 30) & (dpd < 60)).sum()),
-        "n_dpd60": int(((dpd >= 60) & (dpd < 90)).sum()),
-        "n_dpd90": int(((dpd >= 90) & on_book).sum()),
+        "n_dpd30": int(np.count_nonzero(missed == 1)),
+        "n_dpd60": int(np.count_nonzero(missed == 2)),
+        "n_dpd90": int(np.count_nonzero((missed >= 3) & on_book)),
         "mean_utilisation": float(util.sum()) / n_util if n_open and n_util else np.nan,
         "savings_cny": float(s.savings_cny.sum()),
         "unemployment_rate": float(1.0 - s.employed.mean()),

@@ -10,6 +10,7 @@ import pytest
 from sim.channels import (
     NO_FACILITY,
     Channels,
+    _owed_before,
     _put_rows,
     any_over_channels,
     count_over_channels,
@@ -272,3 +273,9 @@ def test_counts_and_any_over_channels_equal_numpy_reductions(k):
     assert count.dtype == np.int16
     np.testing.assert_array_equal(count, np.count_nonzero(x, axis=1))
     np.testing.assert_array_equal(any_over_channels(x), x.any(axis=1))
+
+
+@pytest.mark.parametrize("k", [0, 1, 6])
+def test_owed_before_is_the_exclusive_cumulative_sum_bit_for_bit(k):
+    owed = np.round(np.random.default_rng(k).uniform(0, 1e5, (k, 300)), 2)
+    np.testing.assert_array_equal(_owed_before(owed), np.cumsum(owed, axis=0) - owed)
