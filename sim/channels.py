@@ -32,6 +32,7 @@ keeps no payment history: servicing's history fields are scratch (:class:`Servic
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -419,6 +420,7 @@ class Channels:
         Raises:
             KeyError: for an unknown field.
         """
+        _check_fields([field])
         return self._acc[field].take(self.slot_of, axis=0)
 
     def book(self, c: int) -> ChannelBook:
@@ -441,12 +443,7 @@ class Channels:
         Raises:
             KeyError: for an unknown field.
         """
-        unknown = set(values) - set(ACCOUNT_FIELDS)
-        if unknown:
-            raise KeyError(
-                f"set_accounts: unknown fields {sorted(unknown)}; "
-                f"the fields are {', '.join(ACCOUNT_FIELDS)}"
-            )
+        _check_fields(values)
         rows = np.asarray(rows, dtype=np.int64)
         slots = self._slots(rows)
         for f, v in values.items():
@@ -804,6 +801,15 @@ class Channels:
         self._sums = sums
         self.charged_cny = charged
         return charged
+
+
+def _check_fields(names: Iterable[str]) -> None:
+    """Raise a KeyError naming any of ``names`` that is not a key of :data:`ACCOUNT_FIELDS`."""
+    unknown = sorted(set(names) - set(ACCOUNT_FIELDS))
+    if unknown:
+        raise KeyError(
+            f"unknown channel account fields {unknown}; the fields are {', '.join(ACCOUNT_FIELDS)}"
+        )
 
 
 def _put_rows(table: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:

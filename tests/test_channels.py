@@ -259,11 +259,13 @@ def test_compact_books_give_slots_only_to_users_and_keep_the_blank_slot_blank():
     assert ch.month.payments_cny[0] == 300 * 50.0
 
 
-def test_set_accounts_rejects_unknown_fields():
+def test_account_fields_are_checked_by_name():
     ch = single(2)
     with pytest.raises(KeyError, match="balanse_cny.*the fields are balance_cny"):
         ch.set_accounts(0, ROW, balanse_cny=1.0)
     assert ch.n_slots == 1  # nothing was written
+    with pytest.raises(KeyError, match="'limit'.*the fields are balance_cny"):
+        ch.table("limit")
 
 
 @pytest.mark.parametrize("k", [0, 1, 6, 130])
