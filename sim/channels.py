@@ -368,8 +368,64 @@ class Channels:
         return [int(c) for c in np.lexsort((-np.arange(self.k), -self.carrying_apr))]
 
     def index(self, name: str) -> int:
-        """Position of a lender in :attr:`names`."""
+        """Position of a lender in :attr:`names`.
+
+        Raises:
+            KeyError: for a lender that is not enabled or does not exist.
+        """
+        if name not in self.names:
+            raise KeyError(f"unknown or disabled lender {name!r}; the lenders are {self.names}")
         return self.names.index(name)
+
+    # ------------------------------------------------------------------ argument checks
+    def _check_channel(self, c: int) -> int:
+        """``c`` checked as a channel index in ``[0, k)``."""
+        if not isinstance(c, int | np.integer) or isinstance(c, bool) or not 0 <= c < self.k:
+            raise IndexError(f"channel index {c!r} is outside [0, {self.k}): {self.names}")
+        return int(c)
+
+    def _check_rows(self, rows: np.ndarray, *, distinct: bool = False) -> np.ndarray:
+        """``rows`` checked as borrower row indices: 1-D, integer, in ``[0, n)``.
+
+        Args:
+            rows: row indices (array-like).
+            distinct: also require each row at most once (a call that posts money).
+
+        Returns:
+            ``(m,)`` int64 rows.
+
+        Raises:
+            TypeError: a boolean mask, or not integer indices.
+            IndexError: a row outside ``[0, n_borrowers)``.
+            ValueError: a repeated row where ``distinct``.
+        """
+        r = np.asarray(rows)
+        if r.dtype == np.bool_:
+            raise TypeError("channels: rows are row indices, not a mask (use np.flatnonzero)")
+        if r.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if r.ndim != 1 or not np.issubdtype(r.dtype, np.integer):
+            raise TypeError(
+                f"channels: rows must be a 1-D array of integer row indices, got {r.dtype} "
+                f"of shape {r.shape}"
+            )
+        r = r.astype(np.int64, copy=False)
+        lo, hi = int(r.min()), int(r.max())
+        if lo < 0 or hi >= self.n:
+            raise IndexError(f"channels: row {lo if lo < 0 else hi} is outside [0, {self.n})")
+        # Rows are ascending in every call the model makes: then one comparison pass does.
+        ascending = r.size < 2 or bool((r[1:] > r[:-1]).all())
+        if distinct and not ascending and np.unique(r).size != r.size:
+            raise ValueError("channels: a row appears twice in one call")
+        return r
+
+    @staticmethod
+    def _check_amounts(amount_cny: np.ndarray | float, rows: np.ndarray, what: str) -> np.ndarray:
+        """``amount_cny`` as one finite amount >= 0 per row (a scalar applies to every row)."""
+        amount = np.broadcast_to(np.asarray(amount_cny, dtype=np.float64), rows.shape)
+        if amount.size and not (amount.min() >= 0.0 and amount.max() < np.inf):
+            raise ValueError(f"channels.{what}: amounts must be finite and >= 0 CNY")
+        return amount
 
     def new_month(self) -> None:
         """Reset this month's flow totals."""
@@ -425,6 +481,7 @@ class Channels:
 
     def book(self, c: int) -> ChannelBook:
         """A copy of lender ``c``'s accounts, ``(n_borrowers,)`` per field (see ChannelBook)."""
+        c = self._check_channel(c)
         return ChannelBook(
             name=self.names[c],
             apr=float(self.accrual_apr[c]),
@@ -442,9 +499,10 @@ class Channels:
 
         Raises:
             KeyError: for an unknown field.
+            IndexError, TypeError: see :meth:`_check_rows`; a channel outside ``[0, k)``.
         """
         _check_fields(values)
-        rows = np.asarray(rows, dtype=np.int64)
+        c, rows = self._check_channel(c), self._check_rows(rows)
         slots = self._slots(rows)
         for f, v in values.items():
             self._acc[f][slots, c] = v
@@ -452,7 +510,7 @@ class Channels:
 
     def balances(self, rows: np.ndarray) -> np.ndarray:
         """``(len(rows), k)`` copy of the balances of ``rows`` on every channel, CNY."""
-        return self._gather("balance_cny", rows)
+        return self._gather("balance_cny", self._check_rows(rows))
 
     # ------------------------------------------------------------------ rows in use
     def touch(self, rows: np.ndarray) -> None:
@@ -526,6 +584,7 @@ class Channels:
 
     def owes(self, rows: np.ndarray) -> np.ndarray:
         """``(len(rows),)`` bool: the row has a balance or a due on any channel."""
+        rows = self._check_rows(rows)
         return any_over_channels(self._gather("balance_cny", rows) > 0) | any_over_channels(
             self._gather("min_due_cny", rows) > 0
         )
@@ -576,7 +635,11 @@ class Channels:
 
         Returns:
             ``(len(rows),)`` float64 CNY, rounded down to the cent.
+
+        Raises:
+            IndexError, TypeError: bad rows (see :meth:`_check_rows`) or channel.
         """
+        c, rows = self._check_channel(c), self._check_rows(rows)
         acc = self._acc
         slots = self.slot_of[rows]
         if self.approval_lag_months[c] == 0:
@@ -604,7 +667,11 @@ class Channels:
 
         Rows without a facility that pass the approval rules get one: its limit is fixed
         now and it can be drawn from ``step + approval_lag_months``.
+
+        Raises:
+            IndexError, TypeError: bad rows (see :meth:`_check_rows`) or channel.
         """
+        c, rows = self._check_channel(c), self._check_rows(rows)
         lag = int(self.approval_lag_months[c])
         slots = self.slot_of[rows]
         no_facility = self._acc["open_step"][slots, c] == NO_FACILITY
@@ -619,8 +686,21 @@ class Channels:
         """Lend ``amount_cny`` to ``rows`` on channel ``c``; returns the upfront fees.
 
         The balance grows by the amount plus the fee (``round(fee_rate x amount)``).
+
+        Args:
+            c: channel index.
+            rows: distinct borrower rows.
+            amount_cny: ``(len(rows),)`` cash lent, or one amount for every row; >= 0.
+
+        Returns:
+            ``(len(rows),)`` upfront fees, CNY.
+
+        Raises:
+            IndexError, TypeError, ValueError: bad rows (see :meth:`_check_rows`, repeated rows
+                included) or channel; a negative or non-finite amount.
         """
-        amount = round_cny(amount_cny)
+        c, rows = self._check_channel(c), self._check_rows(rows, distinct=True)
+        amount = round_cny(self._check_amounts(amount_cny, rows, "draw"))
         fee = round_cny(self.upfront_fee_rate[c] * amount)
         slots = self._slots(rows)
         balance = self._acc["balance_cny"]
@@ -635,7 +715,18 @@ class Channels:
         return fee
 
     def repay(self, c: int, rows: np.ndarray, amount_cny: np.ndarray) -> None:
-        """Receive payments from ``rows`` on channel ``c`` (never more than the balance)."""
+        """Receive payments from ``rows`` on channel ``c`` (never more than the balance).
+
+        Args:
+            c: channel index.
+            rows: distinct borrower rows.
+            amount_cny: ``(len(rows),)`` payments offered, or one for every row; >= 0.
+
+        Raises:
+            IndexError, TypeError, ValueError: as :meth:`draw`.
+        """
+        c, rows = self._check_channel(c), self._check_rows(rows, distinct=True)
+        amount_cny = self._check_amounts(amount_cny, rows, "repay")
         slots = self.slot_of[rows]
         balance, paid = self._acc["balance_cny"], self._acc["paid_cny"]
         # Rows without a slot owe nothing: they pay 0 and the blank slot stays as it is.
@@ -691,7 +782,14 @@ class Channels:
 
         ``paid_cny`` (``(n,)``, at most :meth:`due_total`) is applied to the channels'
         dues costliest first (:meth:`costliest_first`).
+
+        Raises:
+            ValueError: ``paid_cny`` is not ``(n_borrowers,)``.
         """
+        if np.shape(paid_cny) != (self.n,):
+            raise ValueError(
+                f"pay_dues: paid_cny must have shape ({self.n},), got {np.shape(paid_cny)}"
+            )
         rows = np.flatnonzero(paid_cny > 0)
         if rows.size == 0 or not self.k:
             return
@@ -717,8 +815,13 @@ class Channels:
 
         Returns:
             ``(len(rows),)`` total repaid.
+
+        Raises:
+            IndexError, TypeError, ValueError: as :meth:`draw`.
         """
-        allowed = set(range(self.k) if channels is None else channels)
+        rows = self._check_rows(rows, distinct=True)
+        budget_cny = self._check_amounts(budget_cny, rows, "prepay")
+        allowed = set(range(self.k) if channels is None else map(self._check_channel, channels))
         order = [c for c in self.costliest_first() if c in allowed]
         if rows.size == 0 or not order:
             return np.zeros(rows.size)

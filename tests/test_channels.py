@@ -281,3 +281,45 @@ def test_counts_and_any_over_channels_equal_numpy_reductions(k):
 def test_owed_before_is_the_exclusive_cumulative_sum_bit_for_bit(k):
     owed = np.round(np.random.default_rng(k).uniform(0, 1e5, (k, 300)), 2)
     np.testing.assert_array_equal(_owed_before(owed), np.cumsum(owed, axis=0) - owed)
+
+
+def test_bad_rows_amounts_and_channels_fail_with_a_clear_error_and_change_nothing():
+    ch = Channels(ChannelsConfig(), 100)
+    card = ch.index("credit_card")
+    mask = np.arange(100) >= 98
+    with pytest.raises(TypeError, match="not a mask"):
+        ch.set_accounts(card, mask, limit_cny=7.0)
+    with pytest.raises(TypeError, match="integer row indices"):
+        ch.draw(card, np.array([1.7]), np.array([10.0]))
+    with pytest.raises(IndexError, match="row 100 is outside"):
+        ch.draw(card, np.array([5, 100]), np.array([10.0, 10.0]))
+    with pytest.raises(IndexError, match="row -1 is outside"):
+        ch.repay(card, np.array([-1]), np.array([10.0]))
+    with pytest.raises(ValueError, match="appears twice"):
+        ch.draw(card, np.array([4, 4]), np.array([100.0, 100.0]))
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        ch.draw(card, np.array([4]), np.array([-100.0]))
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        ch.repay(card, np.array([4]), np.array([np.nan]))
+    with pytest.raises(IndexError, match=r"channel index 6 is outside \[0, 6\)"):
+        ch.book(6)
+    with pytest.raises(KeyError, match="unknown or disabled lender 'foo'"):
+        ch.index("foo")
+    with pytest.raises(ValueError, match=r"shape \(100,\)"):
+        ch.pay_dues(np.zeros(99))
+    assert ch.n_slots == 1 and ch.month.draws_cny.sum() == 0.0  # nothing was posted
+    assert ch.lender_cash_cny.sum() == 0.0
+
+
+def test_rows_may_be_lists_and_one_amount_applies_to_every_row():
+    ch = Channels(ChannelsConfig(), 10)
+    card = ch.index("credit_card")
+    fees = ch.draw(card, [1, 5, 7], 100.0)  # a list of rows, one amount for all
+    fee = round(ch.upfront_fee_rate[card] * 100.0, 2)
+    assert fees.tolist() == [fee] * 3
+    assert ch.book(card).balance_cny[[1, 5, 7]].tolist() == [100.0 + fee] * 3
+    assert ch.month.draws_cny[card] == 300.0 and ch.lender_cash_cny[card] == -300.0
+    assert ch.month.upfront_fees_cny[card] == pytest.approx(3 * fee)
+    ch.repay(card, [5, 7], 50.0)
+    assert ch.book(card).balance_cny[[1, 5, 7]].tolist() == [100.0 + fee, 50.0 + fee, 50.0 + fee]
+    assert ch.lender_cash_cny[card] == -200.0
