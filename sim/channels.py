@@ -380,7 +380,9 @@ class Channels:
     # ------------------------------------------------------------------ argument checks
     def _check_channel(self, c: int) -> int:
         """``c`` checked as a channel index in ``[0, k)``."""
-        if not isinstance(c, int | np.integer) or isinstance(c, bool) or not 0 <= c < self.k:
+        if not isinstance(c, int | np.integer) or isinstance(c, bool | np.bool_):
+            raise TypeError(f"channel index must be an integer (see index(name)), got {c!r}")
+        if not 0 <= c < self.k:
             raise IndexError(f"channel index {c!r} is outside [0, {self.k}): {self.names}")
         return int(c)
 
@@ -409,10 +411,10 @@ class Channels:
                 f"channels: rows must be a 1-D array of integer row indices, got {r.dtype} "
                 f"of shape {r.shape}"
             )
-        r = r.astype(np.int64, copy=False)
-        lo, hi = int(r.min()), int(r.max())
+        lo, hi = int(r.min()), int(r.max())  # before the cast: a huge unsigned row stays huge
         if lo < 0 or hi >= self.n:
             raise IndexError(f"channels: row {lo if lo < 0 else hi} is outside [0, {self.n})")
+        r = r.astype(np.int64, copy=False)
         # Rows are ascending in every call the model makes: then one comparison pass does.
         ascending = r.size < 2 or bool((r[1:] > r[:-1]).all())
         if distinct and not ascending and np.unique(r).size != r.size:
@@ -422,7 +424,13 @@ class Channels:
     @staticmethod
     def _check_amounts(amount_cny: np.ndarray | float, rows: np.ndarray, what: str) -> np.ndarray:
         """``amount_cny`` as one finite amount >= 0 per row (a scalar applies to every row)."""
-        amount = np.broadcast_to(np.asarray(amount_cny, dtype=np.float64), rows.shape)
+        try:
+            amount = np.broadcast_to(np.asarray(amount_cny, dtype=np.float64), rows.shape)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"channels.{what}: amounts must be numbers, one per row ({rows.size}) or one "
+                f"for all, got shape {np.shape(amount_cny)}"
+            ) from None
         if amount.size and not (amount.min() >= 0.0 and amount.max() < np.inf):
             raise ValueError(f"channels.{what}: amounts must be finite and >= 0 CNY")
         return amount
@@ -503,8 +511,26 @@ class Channels:
         """
         _check_fields(values)
         c, rows = self._check_channel(c), self._check_rows(rows)
-        slots = self._slots(rows)
+        # Every value is checked before anything is written: a failed call changes nothing.
+        checked = {}
         for f, v in values.items():
+            dtype = ACCOUNT_FIELDS[f][0]
+            try:
+                checked[f] = np.broadcast_to(np.asarray(v, dtype=dtype), rows.shape)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"set_accounts: {f} must be {np.dtype(dtype).name} values, one per row "
+                    f"({rows.size}) or one for all, got {v!r}"
+                ) from None
+            money = f.endswith("_cny")
+            if (
+                money
+                and checked[f].size
+                and not (checked[f].min() >= 0 and checked[f].max() < np.inf)
+            ):
+                raise ValueError(f"set_accounts: {f} must be finite and >= 0 CNY")
+        slots = self._slots(rows)
+        for f, v in checked.items():
             self._acc[f][slots, c] = v
         self.touch(rows)
 
@@ -786,7 +812,8 @@ class Channels:
         Raises:
             ValueError: ``paid_cny`` is not ``(n_borrowers,)``.
         """
-        if np.shape(paid_cny) != (self.n,):
+        paid_cny = np.asarray(paid_cny, dtype=np.float64)
+        if paid_cny.shape != (self.n,):
             raise ValueError(
                 f"pay_dues: paid_cny must have shape ({self.n},), got {np.shape(paid_cny)}"
             )

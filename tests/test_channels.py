@@ -303,6 +303,15 @@ def test_bad_rows_amounts_and_channels_fail_with_a_clear_error_and_change_nothin
         ch.repay(card, np.array([4]), np.array([np.nan]))
     with pytest.raises(IndexError, match=r"channel index 6 is outside \[0, 6\)"):
         ch.book(6)
+    with pytest.raises(TypeError, match="channel index must be an integer"):
+        ch.book(4.0)
+    with pytest.raises(ValueError, match=r"one per row \(2\)"):
+        ch.draw(card, np.array([1, 2]), np.array([1.0, 2.0, 3.0]))
+    # A set-up write that fails on any field writes nothing, not even the fields before it.
+    with pytest.raises(ValueError, match=r"limit_cny must be float64 values, one per row \(2\)"):
+        ch.set_accounts(card, [40, 41], balance_cny=[500.0, 600.0], limit_cny=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="balance_cny must be finite and >= 0"):
+        ch.set_accounts(card, [40], limit_cny=1.0, balance_cny=-5.0)
     with pytest.raises(KeyError, match="unknown or disabled lender 'foo'"):
         ch.index("foo")
     with pytest.raises(ValueError, match=r"shape \(100,\)"):
