@@ -377,6 +377,10 @@ class Channels:
             raise KeyError(f"unknown or disabled lender {name!r}; the lenders are {self.names}")
         return self.names.index(name)
 
+    def new_month(self) -> None:
+        """Reset this month's flow totals."""
+        self.month = ChannelMonth.zeros(self.k)
+
     # ------------------------------------------------------------------ argument checks
     def _check_channel(self, c: int) -> int:
         """``c`` checked as a channel index in ``[0, k)``."""
@@ -415,9 +419,12 @@ class Channels:
         if lo < 0 or hi >= self.n:
             raise IndexError(f"channels: row {lo if lo < 0 else hi} is outside [0, {self.n})")
         r = r.astype(np.int64, copy=False)
-        # Rows are ascending in every call the model makes: then one comparison pass does.
-        ascending = r.size < 2 or bool((r[1:] > r[:-1]).all())
-        if distinct and not ascending and np.unique(r).size != r.size:
+        # The model's rows are mostly ascending: then one comparison pass shows they are
+        # distinct, and only other calls pay for a sort.
+        repeated = (
+            distinct and r.size > 1 and not (r[1:] > r[:-1]).all() and np.unique(r).size != r.size
+        )
+        if repeated:
             raise ValueError("channels: a row appears twice in one call")
         return r
 
@@ -434,10 +441,6 @@ class Channels:
         if amount.size and not (amount.min() >= 0.0 and amount.max() < np.inf):
             raise ValueError(f"channels.{what}: amounts must be finite and >= 0 CNY")
         return amount
-
-    def new_month(self) -> None:
-        """Reset this month's flow totals."""
-        self.month = ChannelMonth.zeros(self.k)
 
     # ------------------------------------------------------------------ slots
     def _grow(self, capacity: int, k: int) -> None:
