@@ -281,7 +281,8 @@ class Channels:
     Attributes:
         names: enabled lenders that appear in the waterfall order, in that order.
         apr: ``(k,)`` contract APR charged (after caps).
-        accrual_apr: ``(k,)`` the rate servicing accrues at: APR + 12 x the monthly fee.
+        carrying_apr: ``(k,)`` ongoing annual cost of a balance, the rate servicing
+            accrues at: APR + 12 x the monthly fee rate.
         upfront_fee_rate, monthly_fee_rate, lgd, max_pd_12m, limit_multiple,
             max_limit_cny, min_payment_rate, min_payment_floor_cny: ``(k,)`` float64.
         approval_lag_months, max_dpd, min_history_months: ``(k,)`` int64.
@@ -317,7 +318,7 @@ class Channels:
         )
         self.upfront_fee_rate = col("upfront_fee_rate")
         self.monthly_fee_rate = col("monthly_fee_rate")
-        self.accrual_apr = self.apr + 12.0 * self.monthly_fee_rate
+        self.carrying_apr = self.apr + 12.0 * self.monthly_fee_rate
         self.approval_lag_months = col("approval_lag_months", np.int64)
         self.max_pd_12m = col("max_pd_12m")
         self.max_dpd = col("max_dpd", np.int64)
@@ -357,11 +358,6 @@ class Channels:
     def k(self) -> int:
         """Number of channels in use."""
         return len(self.names)
-
-    @property
-    def carrying_apr(self) -> np.ndarray:
-        """``(k,)`` ongoing annual cost of a balance: APR + 12 x the monthly fee rate."""
-        return self.accrual_apr
 
     def costliest_first(self) -> list[int]:
         """Channel indices by carrying cost, dearest first (ties: later in the waterfall first)."""
@@ -495,7 +491,7 @@ class Channels:
         c = self._check_channel(c)
         return ChannelBook(
             name=self.names[c],
-            apr=float(self.accrual_apr[c]),
+            apr=float(self.carrying_apr[c]),
             **{f: self._acc[f][self.slot_of, c] for f in ACCOUNT_FIELDS},
         )
 
@@ -538,7 +534,11 @@ class Channels:
         self.touch(rows)
 
     def balances(self, rows: np.ndarray) -> np.ndarray:
-        """``(len(rows), k)`` copy of the balances of ``rows`` on every channel, CNY."""
+        """``(len(rows), k)`` copy of the balances of ``rows`` on every channel, CNY.
+
+        Raises:
+            IndexError, TypeError: bad rows (see :meth:`_check_rows`).
+        """
         return self._gather("balance_cny", self._check_rows(rows))
 
     # ------------------------------------------------------------------ rows in use
@@ -612,7 +612,11 @@ class Channels:
         return self._gather("balance_cny", self.candidates()).sum(axis=0)
 
     def owes(self, rows: np.ndarray) -> np.ndarray:
-        """``(len(rows),)`` bool: the row has a balance or a due on any channel."""
+        """``(len(rows),)`` bool: the row has a balance or a due on any channel.
+
+        Raises:
+            IndexError, TypeError: bad rows (see :meth:`_check_rows`).
+        """
         rows = self._check_rows(rows)
         return any_over_channels(self._gather("balance_cny", rows) > 0) | any_over_channels(
             self._gather("min_due_cny", rows) > 0
@@ -887,7 +891,7 @@ class Channels:
             if idx.size == 0:
                 continue
             rows = cand[idx]
-            apr = float(self.accrual_apr[c])
+            apr = float(self.carrying_apr[c])
             # Column view, then the rows: faster than local[f][idx, c] (one fancy index).
             sub = _serviced_accounts({f: local[f][:, c][idx] for f in SERVICED_FIELDS}, apr)
             was_charged_off = sub.charged_off.copy()

@@ -342,7 +342,7 @@ def segment_metrics(model: CreditMarketModel, servicing: ServicingFlows) -> dict
     pc = model.config.platform
     sole = np.flatnonzero(model.owner_at_start)
     balance = s.balance_cny
-    dpd90_balance = np.where((s.dpd >= 90) & ~s.charged_off, balance, 0.0)
+    dpd90_balance = np.where((s.missed >= 3) & ~s.charged_off, balance, 0.0)  # 90+ DPD
     total_bal, total_90 = float(balance.sum()), float(dpd90_balance.sum())
     sole_bal, sole_90 = float(balance[sole].sum()), float(dpd90_balance[sole].sum())
     new_sole = int(servicing.new_default[sole].sum())
