@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.io import write_csv_atomic
+from sim.outputs.files import write_csv_atomic
 
 
 def _one(
@@ -35,7 +35,7 @@ def _one(
 ) -> dict[str, float]:
     import resource
 
-    from sim.compose import load_run_config
+    from sim.runtime.compose import load_run_config
     from sim.model import CreditMarketModel
 
     run = load_run_config(

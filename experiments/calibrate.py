@@ -30,8 +30,9 @@ import pandas as pd
 import yaml
 
 from sim.calibration import CalibrationResult, calibrate, calibration_config_from_dict
-from sim.compose import CONF_DIR
-from sim.io import DataFileError, load_uci, write_csv_atomic, write_text_atomic
+from sim.runtime.compose import CONF_DIR
+from sim.world.data import DataFileError, load_uci
+from sim.outputs.files import write_csv_atomic, write_text_atomic
 
 DEFAULT_CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
 

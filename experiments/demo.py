@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from experiments import compare
-from sim.policies import policy_names
+from sim.platform.policies import policy_names
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@
     python -m experiments.run -m ... hydra.sweep.dir=multirun/study resume=true
 
 Each job writes its tables under Hydra's job output folder (never the current
-directory); see ``sim.io.write_run_outputs``.
+directory); see ``sim.outputs.files.write_run_outputs``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import register_configs, to_run_config
-from sim.runner import run_to_folder
+from sim.runtime.runner import run_to_folder
 
 log = logging.getLogger(__name__)
 register_configs()

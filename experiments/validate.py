@@ -29,8 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from sim.compose import CONF_DIR
-from sim.io import DataFileError, load_uci
+from sim.runtime.compose import CONF_DIR
+from sim.world.data import DataFileError, load_uci
 from sim.validation import run_validation, validation_config_from_dict, write_validation_report
 
 DEFAULT_CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"

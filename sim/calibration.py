@@ -51,7 +51,7 @@ import pandas as pd
 from scipy import optimize
 
 from sim.config import RunConfig
-from sim.risk.scorecard import Scorecard
+from sim.platform.scorecard import Scorecard
 from sim.validation import (
     build_run_config,
     months_after,

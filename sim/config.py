@@ -19,7 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from sim.policies.base import check_range
+from sim.platform.policies.base import check_range
 
 #: Regime names a scenario may use; policies read them from the portfolio view.
 REGIMES = ("baseline", "downturn", "recovery", "boom")
@@ -144,7 +144,7 @@ class PopulationConfig:
         savings_sigma: log-sd of the savings buffer.
         start_state: ``current`` (every account starts current, balances from the
             September bill) or ``uci_<month>`` (the repayment state "as of" that UCI
-            month, April..September; see :func:`sim.population.build_population`).
+            month, April..September; see :func:`sim.world.population.build_population`).
         behaviour_window_months: months of UCI history, ending at the start month, from
             which behaviour types and habitual utilisation are derived, 1..6.
         history_months_mean: mean credit-history length at start, months.
@@ -619,7 +619,7 @@ class ChannelConfig:
     """One other lender (channel): price, approval rule, time to funds and capacity.
 
     Loans on every channel are revolving balances serviced with the platform's
-    conventions (:mod:`sim.servicing`): interest at ``apr / 12`` a month, a minimum
+    conventions (:mod:`sim.lending.accounts`): interest at ``apr / 12`` a month, a minimum
     payment, 30 DPD per consecutive miss, default at the third miss, charge-off.
 
     Attributes:
@@ -937,7 +937,7 @@ def to_run_config(cfg: DictConfig | dict[str, Any]) -> RunConfig:
         k: v for k, v in values.items() if k in {f.name for f in dataclasses.fields(RunConfig)}
     }
     run = RunConfig(**values)
-    from sim.policies import build_policy
+    from sim.platform.policies import build_policy
 
     build_policy(run.policy)
     return run
@@ -953,7 +953,7 @@ def register_configs() -> None:
     """
     from hydra.core.config_store import ConfigStore
 
-    from sim.policies import policy_class, policy_names
+    from sim.platform.policies import policy_class, policy_names
 
     cs = ConfigStore.instance()
     cs.store(name="run_schema", node=_HydraRunSchema)

@@ -3,7 +3,7 @@
 Figures are built with :class:`matplotlib.figure.Figure` directly, not through
 :mod:`matplotlib.pyplot`, so they are never registered with pyplot, need no display
 and leave no open pyplot figures behind. Nothing here writes files: save a figure with
-:func:`sim.io.save_figure`.
+:func:`sim.outputs.files.save_figure`.
 
 Units on axes: money columns (``*_cny``) are labelled "CNY" with compact ticks (12.5k, 3.2M);
 rates and shares (fractions in the data, including APR) are shown in percent; paired
@@ -1110,7 +1110,7 @@ def scorecard_calibration_plot(calibration_df: pd.DataFrame, auc: float | None =
     """Mean predicted PD against the observed default rate by decile, with the diagonal.
 
     Args:
-        calibration_df: :func:`sim.risk.scorecard.calibration_table` output (columns
+        calibration_df: :func:`sim.platform.scorecard.calibration_table` output (columns
             ``decile``, ``mean_predicted_pd``, ``observed_default_rate``, ``n``).
         auc: hold-out AUC shown in the title, if given.
 

@@ -71,14 +71,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import RunConfig
-from sim.population import (
-    BILL_COLUMNS,
-    PAYMENT_COLUMNS,
-    STATUS_COLUMNS,
-    UCI_MONTHS,
-    classify_behaviour,
-)
-from sim.risk.scorecard import (
+from sim.platform.scorecard import (
     DEFAULT_SEED,
     TARGET_COLUMN,
     Scorecard,
@@ -88,7 +81,14 @@ from sim.risk.scorecard import (
     holdout_mask,
     uci_features,
 )
-from sim.state import BehaviourType, BorrowerState
+from sim.world.borrowers import BehaviourType, BorrowerState
+from sim.world.population import (
+    BILL_COLUMNS,
+    PAYMENT_COLUMNS,
+    STATUS_COLUMNS,
+    UCI_MONTHS,
+    classify_behaviour,
+)
 
 __all__ = [
     "CALENDAR",
@@ -199,7 +199,7 @@ class Panel:
         utilisation: ``(n, T)`` float64 bill (balance) / credit limit, negatives clipped to 0.
         deep_arrears: ``(n, T)`` bool 60+ DPD: code >= 3 with a bill (the first miss is
             code 2 in the data); simulator: 2+ missed payments or defaulted.
-        behaviour_type: ``(n,)`` int8 :class:`~sim.state.BehaviourType`.
+        behaviour_type: ``(n,)`` int8 :class:`~sim.world.borrowers.BehaviourType`.
         default_next: ``(n,)`` bool default on the payment of the month after the last
             column (October), or None if not observed / simulated.
     """
@@ -244,7 +244,7 @@ def observed_panel(
     months ending there (as the simulator's population is built).
 
     Args:
-        uci: UCI table (:func:`sim.io.load_uci`).
+        uci: UCI table (:func:`sim.outputs.files.load_uci`).
         months: consecutive calendar months among April..September, oldest first.
         behaviour_window: months of history for the behaviour types, >= 1.
         code1_as: reading of September's code 1 with a balance (see
@@ -590,7 +590,7 @@ class Explanation:
 
 @dataclass
 class ScorecardCheck:
-    """Hold-out checks of the platform scorecard (:func:`sim.risk.scorecard.fit_scorecard`).
+    """Hold-out checks of the platform scorecard (:func:`sim.platform.scorecard.fit_scorecard`).
 
     Attributes:
         holdout_share: fraction of UCI rows held out, in (0, 1).
@@ -711,7 +711,7 @@ def build_run_config(
     Returns:
         The validated :class:`RunConfig`.
     """
-    from sim.compose import load_run_config
+    from sim.runtime.compose import load_run_config
 
     return load_run_config(
         [

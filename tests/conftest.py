@@ -9,8 +9,8 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from sim.channels import CreditInfo  # noqa: E402
-from sim.compose import load_run_config  # noqa: E402
+from sim.lending.channels import CreditInfo  # noqa: E402
+from sim.runtime.compose import load_run_config  # noqa: E402
 from sim.config import RunConfig  # noqa: E402
 
 

@@ -21,9 +21,9 @@ from sim.calibration import (
     objective_value,
     set_parameter,
 )
-from sim.compose import CONF_DIR
+from sim.runtime.compose import CONF_DIR
 from sim.config import RunConfig
-from sim.io import load_uci
+from sim.world.data import load_uci
 
 CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
 

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.channels import (
+from sim.lending.channels import (
     NO_FACILITY,
     Channels,
     _owed_before,
@@ -16,7 +16,8 @@ from sim.channels import (
     count_over_channels,
 )
 from sim.config import ChannelConfig, ChannelsConfig
-from sim.servicing import MISSES_TO_DEFAULT, service_accounts
+from sim.units import MISSES_TO_DEFAULT
+from sim.lending.accounts import service_accounts
 from tests.conftest import credit_info as info
 from tests.conftest import make_run
 

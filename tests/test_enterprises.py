@@ -8,23 +8,13 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.channels import Channels, CreditInfo
-from sim.compose import CONF_DIR
+from sim.lending.channels import Channels, CreditInfo
+from sim.runtime.compose import CONF_DIR
 from sim.config import ChannelConfig, ChannelsConfig, FirmsConfig, SectorConfig
-from sim.enterprises import (
-    DAYS_PER_MONTH,
-    ClosureCause,
-    FirmDraws,
-    FirmState,
-    SectorTable,
-    cash_buffer_days,
-    operate,
-    pay_owner_draws,
-    settle,
-    update_buffer_days,
-)
-from sim.funding import balance_weighted_apr, fund_firms
-from sim.network import SupplyNetwork
+from sim.world.firms import DAYS_PER_MONTH, ClosureCause, FirmState, SectorTable, cash_buffer_days, operate, pay_owner_draws, settle, update_buffer_days
+from sim.world.draws import FirmDraws
+from sim.lending.funding import balance_weighted_apr, fund_firms
+from sim.world.network import SupplyNetwork
 
 FLAT = {
     "revenue_size_sigma": 0.0,

@@ -11,9 +11,9 @@ from sim import io, plotting
 from sim.analysis.compare import RUN_TABLES as COMPARE_TABLES
 from sim.analysis.compare import collect_runs
 from sim.analysis.report import write_report
-from sim.metrics import FIRM_TABLE_COLUMNS
+from sim.outputs.metrics import FIRM_TABLE_COLUMNS
 from sim.model import CreditMarketModel
-from sim.results import FIRM_GROUP_COLUMNS, HEADLINE_METRICS, SUMMARY_EXTRA_METRICS, run_tables
+from sim.outputs.tables import FIRM_GROUP_COLUMNS, HEADLINE_METRICS, SUMMARY_EXTRA_METRICS, run_tables
 from tests.conftest import make_run
 
 SME_AND_COST = (

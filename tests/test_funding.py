@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.channels import Channels
+from sim.lending.channels import Channels
 from sim.config import ChannelsConfig
-from sim.funding import (
+from sim.lending.funding import (
     balance_weighted_apr,
     fund_firms,
     fund_households,
@@ -19,8 +19,8 @@ from sim.funding import (
     waterfall,
 )
 from sim.model import CreditMarketModel
-from sim.policies.base import LimitDecision, LimitPolicy, PolicyConfig, PortfolioView
-from sim.policies.reasons import ReasonCode
+from sim.platform.policies.base import LimitDecision, LimitPolicy, PolicyConfig, PortfolioView
+from sim.platform.policies.reasons import ReasonCode
 from tests.conftest import credit_info as info
 from tests.conftest import make_run
 
@@ -245,7 +245,7 @@ def test_model_cut_before_the_peak_pushes_sole_traders_to_dearer_lenders_and_lat
     assert b["unmet_financing_gap_cny"].sum() > a["unmet_financing_gap_cny"].sum()
     assert b["late_supplier_payments_cny"].sum() > a["late_supplier_payments_cny"].sum()
     seg_a = static.segment_labels() == "sole_trader"
-    from sim.results import distribution_table
+    from sim.outputs.tables import distribution_table
 
     da, db = distribution_table(static), distribution_table(cut)
     sole_a = da[(da["group"] == "segment") & (da["level"] == "sole_trader")].iloc[0]

@@ -1,4 +1,4 @@
-"""Tests for sim.io: the bundled UCI data, its validation, atomic writers, git_commit."""
+"""Tests for sim.outputs.files: the bundled UCI data, its validation, atomic writers, git_commit."""
 
 from __future__ import annotations
 
@@ -13,20 +13,8 @@ import pandas as pd
 import pytest
 
 from sim import io
-from sim.io import (
-    UCI_COLUMNS,
-    UCI_ROWS,
-    DataFileError,
-    git_commit,
-    load_uci,
-    read_json,
-    read_parquet,
-    save_figure,
-    write_csv_atomic,
-    write_json_atomic,
-    write_parquet_atomic,
-    write_text_atomic,
-)
+from sim.world.data import UCI_COLUMNS, UCI_ROWS, DataFileError, load_uci
+from sim.outputs.files import git_commit, read_json, read_parquet, save_figure, write_csv_atomic, write_json_atomic, write_parquet_atomic, write_text_atomic
 
 # --------------------------------------------------------------------------- bundled data
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.model import CreditMarketModel
-from sim.state import BehaviourType
+from sim.world.borrowers import BehaviourType
 from tests.conftest import make_run
 
 
@@ -105,7 +105,7 @@ def test_race_to_default_raises_exposure_at_default():
 
 
 def test_champion_challenger_reports_outcomes_per_arm():
-    from sim.results import distribution_table
+    from sim.outputs.tables import distribution_table
 
     model = CreditMarketModel(
         make_run("policy=champion_challenger", "population.n_borrowers=3000")

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agents import Borrower, MicroEnterprise, Platform
+from sim.agents import Borrower, MicroEnterprise
+from sim.platform.agent import Platform
 from sim.model import RNG_STREAMS, STAGE_ORDER, CreditMarketModel
-from sim.policies import ReasonCode
-from sim.policies.base import LimitDecision
-from sim.policies.static import StaticPolicy
-from sim.servicing import MISSES_TO_DEFAULT
+from sim.platform.policies import ReasonCode
+from sim.platform.policies.base import LimitDecision
+from sim.platform.policies.static import StaticPolicy
+from sim.units import MISSES_TO_DEFAULT
 from tests.conftest import make_run
 
 

@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.network import SupplyNetwork, build_supply_network
+from sim.world.network import SupplyNetwork, build_supply_network
 
 
 def test_shares_are_normalised_per_buyer_and_duplicates_merge():

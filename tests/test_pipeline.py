@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from sim.io import COMPLETE_MARKER, RUN_TABLES, run_is_complete
-from sim.runner import config_hash, run_to_folder
+from sim.outputs.files import COMPLETE_MARKER, RUN_TABLES, run_is_complete
+from sim.runtime.runner import config_hash, run_to_folder
 from tests.conftest import make_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def test_joblib_launcher_gives_the_same_results_as_the_basic_launcher(tmp_path: 
 
 
 def test_interrupted_run_leaves_no_complete_marker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import sim.io as io
+    import sim.outputs.files as io
 
     run = make_run("population.n_borrowers=200", "n_months=2")
     real = io.write_parquet_atomic

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from sim.policies import (
+from sim.platform.policies import (
     RAISE_REASONS,
     LimitDecision,
     PortfolioView,
@@ -27,8 +27,8 @@ from sim.policies import (
     policy_class,
     policy_names,
 )
-from sim.policies.exposure_cap import exposure_by_line
-from sim.policies.parametric import DISABLED, equivalent_config
+from sim.platform.policies.exposure_cap import exposure_by_line
+from sim.platform.policies.parametric import DISABLED, equivalent_config
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "policy"
 

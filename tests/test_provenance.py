@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.compose import CONF_DIR
+from sim.runtime.compose import CONF_DIR
 
 CONF = Path(CONF_DIR)
 #: Config groups whose values are model parameters (output/ and the run options are not).

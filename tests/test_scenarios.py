@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.compose import CONF_DIR, load_run_config
+from sim.runtime.compose import CONF_DIR, load_run_config
 from sim.model import CreditMarketModel
-from sim.policies import policy_names
-from sim.scenarios import calendar_month, macro_state
+from sim.platform.policies import policy_names
+from sim.world.scenarios import calendar_month, macro_state
 
 SCENARIOS = sorted(p.stem for p in (Path(CONF_DIR) / "scenario").glob("*.yaml"))
 

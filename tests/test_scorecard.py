@@ -1,4 +1,4 @@
-"""Tests for sim.risk.scorecard: features, fit, AUC, calibration, re-levelling."""
+"""Tests for sim.platform.scorecard: features, fit, AUC, calibration, re-levelling."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from sim.io import load_uci
-from sim.risk.scorecard import (
+from sim.world.data import load_uci
+from sim.platform.scorecard import (
     DEFAULT_SEED,
     FEATURE_NAMES,
     TARGET_COLUMN,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.servicing import BUCKET_LABELS, bucket_index, service_accounts
-from sim.state import round_cny
+from sim.units import BUCKET_LABELS, bucket_index
+from sim.lending.accounts import service_accounts
+from sim.units import round_cny
 from tests.conftest import make_run
 
 
@@ -111,7 +112,7 @@ def test_minimum_floor_and_small_balance():
 
 def test_bucket_pairs_fit_the_int8_the_model_counts_them_in():
     # The model counts monthly transitions as before x N_BUCKETS + after in int8.
-    from sim.servicing import N_BUCKETS
+    from sim.units import N_BUCKETS
 
     largest_pair = N_BUCKETS * N_BUCKETS - 1
     assert largest_pair <= np.iinfo(np.int8).max

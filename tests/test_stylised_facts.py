@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sim.analysis.delinquency import roll_rates
-from sim.compose import load_run_config
+from sim.runtime.compose import load_run_config
 from sim.model import CreditMarketModel
 
 pytestmark = pytest.mark.slow

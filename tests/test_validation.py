@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.compose import CONF_DIR
+from sim.runtime.compose import CONF_DIR
 from sim.config import PopulationConfig
-from sim.io import load_uci
-from sim.population import build_population, classify_behaviour
+from sim.world.data import load_uci
+from sim.world.population import build_population, classify_behaviour
 from sim.validation import (
     Panel,
     TargetSpec,

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from sim import io
-from sim.results import HEADLINE_METRICS
+from sim.outputs.tables import HEADLINE_METRICS
 
 __all__ = [
     "HEADLINE_METRICS",

@@ -3,7 +3,7 @@
 :func:`write_report` summarises a :class:`~sim.analysis.compare.RunTables` (means and
 confidence intervals over seeds, paired differences against a baseline policy under
 common random numbers), draws the figures of :mod:`sim.plotting` and writes, all through
-:mod:`sim.io` (atomic writes)::
+:mod:`sim.outputs.files` (atomic writes)::
 
     out_dir/
       report.md                  the report (figures linked relatively)
@@ -283,7 +283,7 @@ def write_report(
         tables: collected runs (:func:`sim.analysis.compare.collect_runs`).
         out_dir: output folder (created if needed; existing files are replaced).
         baseline: policy that the others are paired against; default ``"static"``.
-        formats: figure formats passed to :func:`sim.io.save_figure`; the report embeds
+        formats: figure formats passed to :func:`sim.outputs.files.save_figure`; the report embeds
             the PNG if written, else the SVG, else the first format.
         method: ``"t"`` (paired t) or ``"bootstrap"`` for the paired intervals.
         confidence: two-sided confidence level of all intervals.

@@ -80,7 +80,7 @@ def state_arrays(model: Any) -> dict[str, np.ndarray]:
     This is the one place that knows where a model keeps its state; a restructure that
     moves state updates this function, never the stored fingerprints.
     """
-    from sim.channels import ACCOUNT_FIELDS
+    from sim.lending.channels import ACCOUNT_FIELDS
 
     out: dict[str, np.ndarray] = {}
     out |= _arrays_of(model.borrowers, "borrowers")
@@ -97,9 +97,9 @@ def state_arrays(model: Any) -> dict[str, np.ndarray]:
 
 def fingerprint(model: Any, run_id: str) -> dict[str, Any]:
     """Fingerprint of a finished run: its tables and its final state arrays."""
-    from sim.results import run_tables
+    from sim.outputs.tables import run_tables
 
-    tables = run_tables(model, run_id)
+    tables = run_tables(model.world, model.record, model.monthly_table(), run_id)
     return {
         "tables": {name: table_print(df) for name, df in sorted(tables.items())},
         "state": {name: array_print(a) for name, a in sorted(state_arrays(model).items())},
@@ -108,15 +108,12 @@ def fingerprint(model: Any, run_id: str) -> dict[str, Any]:
 
 def compute_all() -> dict[str, Any]:
     """Run the reference set; ``{run key: fingerprint}``."""
-    import gc
-
-    from sim.compose import load_run_config
+    from sim.runtime.compose import load_run_config
     from sim.model import CreditMarketModel
 
     out = {}
     for key, overrides in runs():
         model = CreditMarketModel(load_run_config(overrides)).run()
         out[key] = fingerprint(model, "golden")
-        del model
-        gc.collect()
+        model.close()
     return out

@@ -1,0 +1,487 @@
+"""The funding waterfall: liquidity gaps funded cheapest source first, the rest unmet.
+
+A gap is filled from the steps of ``channels.order`` in turn (mechanisms M6, M8, M9):
+
+- ``own_cash``: for a firm, the owner's household savings above a reserve (an owner
+  injection; the firm's own cash is already counted before the gap);
+- ``platform``: the owner's platform line, up to the undrawn limit of an open line;
+- each lender of :class:`sim.lending.channels.Channels` that serves the purpose, up to what it
+  lends now (:meth:`sim.lending.channels.Channels.available_cash`; a lender with an approval lag
+  only on a facility approved in an earlier month);
+- what no step funds is **unmet**: a household cuts consumption, a firm pays suppliers
+  late (:func:`sim.world.firms.settle`).
+
+A borrower or firm that needed more than its own cash applies to the lenders with an
+approval lag; an approved facility funds from the next month at the earliest.
+
+Households reach the lenders only: their own cash and the platform line are used in the
+household stage (:func:`sim.world.households.household_month`), whose unmet essential gap and
+(a share of the) unmet borrowing wish come here. The reverse waterfall repays: spare cash
+(a household's savings above its reserve, a firm's cash above its target buffer) repays
+the costliest channels first (APR plus monthly fees), and a firm repays what it drew on its
+owner's platform line.
+
+Everything is vectorised over the rows with a gap; the only loops run over the handful of
+waterfall steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.lending.channels import Channels, CreditInfo, any_over_channels
+from sim.units import round_cny
+from sim.world.borrowers import RECENT_MONTHS
+
+if TYPE_CHECKING:
+    from sim.month import Month, World
+
+
+def waterfall(
+    gap_cny: np.ndarray, available_cny: Sequence[np.ndarray]
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Fill each gap from the sources in order, each up to what it has available.
+
+    Args:
+        gap_cny: ``(n,)`` amounts to fund, >= 0.
+        available_cny: one ``(n,)`` array per source, in waterfall order (negative
+            values count as 0).
+
+    Returns:
+        ``(taken, unmet)``: ``taken[s]`` is ``(n,)`` the amount source ``s`` funds
+        (rounded to 0.01), and ``unmet`` the remainder; ``sum(taken) + unmet == gap``.
+    """
+    remaining = round_cny(gap_cny)
+    taken = []
+    for avail in available_cny:
+        take = round_cny(np.minimum(remaining, np.maximum(avail, 0.0)))
+        remaining = round_cny(remaining - take)
+        taken.append(take)
+    return taken, remaining
+
+
+def balance_weighted_apr(
+    amounts_cny: Sequence[np.ndarray], apr: Sequence[float | np.ndarray]
+) -> np.ndarray:
+    """Balance-weighted APR of amounts borrowed from several sources.
+
+    Args:
+        amounts_cny: one ``(n,)`` array per source.
+        apr: per source, its APR (annual fraction; a scalar or ``(n,)``).
+
+    Returns:
+        ``(n,)`` float64 ``sum(amount x apr) / sum(amount)``, NaN where nothing is borrowed.
+    """
+    num = sum(np.asarray(a) * np.asarray(r) for a, r in zip(amounts_cny, apr, strict=True))
+    den = sum(np.asarray(a, dtype=np.float64) for a in amounts_cny)
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    return np.divide(num, den, out=np.full(den.shape, np.nan), where=den > 0)
+
+
+@dataclass
+class HouseholdFunding:
+    """Households' gaps funded on other channels (sparse: only the rows asked).
+
+    Attributes:
+        rows: ``(m,)`` int64 borrower rows that sought funding (distinct, ascending).
+        needs_funded_cny: ``(m,)`` essential spending funded (added to consumption).
+        wants_funded_cny: ``(m,)`` discretionary borrowing funded (added to consumption).
+        fees_cny: ``(m,)`` upfront fees charged (added to the balances, not paid in cash).
+        by_channel: ``(n_channels,)`` cash lent per channel.
+        consumption_cny: ``(n_borrowers,)`` every household's consumption after this
+            funding (the household stage's plus what other lenders funded); set by
+            :func:`funding_stage`.
+        unmet_need_cny: ``(n_borrowers,)`` essential spending still unfunded; set by
+            :func:`funding_stage`.
+        unmet_credit_cny: ``(n_borrowers,)`` credit wished for and not obtained from any
+            lender; set by :func:`funding_stage`.
+    """
+
+    rows: np.ndarray
+    needs_funded_cny: np.ndarray
+    wants_funded_cny: np.ndarray
+    fees_cny: np.ndarray
+    by_channel: np.ndarray
+    consumption_cny: np.ndarray | None = None
+    unmet_need_cny: np.ndarray | None = None
+    unmet_credit_cny: np.ndarray | None = None
+
+    @property
+    def draws_cny(self) -> np.ndarray:
+        """``(m,)`` cash borrowed on other channels (needs + wants)."""
+        return round_cny(self.needs_funded_cny + self.wants_funded_cny)
+
+
+def fund_households(
+    channels: Channels,
+    rows: np.ndarray,
+    needs_gap_cny: np.ndarray,
+    wants_gap_cny: np.ndarray,
+    info: CreditInfo,
+    step: int,
+) -> HouseholdFunding:
+    """Fund households' unmet essential spending, then their borrowing wish, on channels.
+
+    Essential gaps use the lenders with ``for_household_needs``, wishes those with
+    ``for_household_wants``, each in waterfall order (a lender is asked only by the rows
+    still short). Rows left with an essential gap apply to the lenders with an approval
+    lag that serve needs.
+
+    Args:
+        channels: the other lenders (books updated in place).
+        rows: ``(m,)`` distinct borrower rows with a gap.
+        needs_gap_cny: ``(m,)`` essential spending not funded by cash or the platform.
+        wants_gap_cny: ``(m,)`` borrowing wish to seek elsewhere.
+        info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
+        step: simulated month.
+
+    Returns:
+        The :class:`HouseholdFunding` of ``rows``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    m = rows.shape[0]
+    out = HouseholdFunding(rows, np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(channels.k))
+    for gap, serves, target in (
+        (needs_gap_cny, channels.for_household_needs, out.needs_funded_cny),
+        (wants_gap_cny, channels.for_household_wants, out.wants_funded_cny),
+    ):
+        left = round_cny(gap)
+        if not serves.any() or not (left > 0).any():
+            continue
+        for c in np.flatnonzero(serves):
+            live = np.flatnonzero(left > 0)
+            if live.size == 0:
+                break
+            r = rows[live]
+            (take,), rest = waterfall(left[live], [channels.available_cash(int(c), r, info, step)])
+            hit = take > 0
+            if hit.any():
+                out.fees_cny[live[hit]] += channels.draw(int(c), r[hit], take[hit])
+                out.by_channel[c] += float(take.sum())
+                target[live] += take
+            left[live] = rest
+        if serves is channels.for_household_needs:
+            short = rows[left > 0]
+            for c in np.flatnonzero(serves & (channels.approval_lag_months > 0)):
+                channels.apply(int(c), short, info, step)
+    out.needs_funded_cny = round_cny(out.needs_funded_cny)
+    out.wants_funded_cny = round_cny(out.wants_funded_cny)
+    out.fees_cny = round_cny(out.fees_cny)
+    return out
+
+
+@dataclass
+class FirmFunding:
+    """Firms' liquidity gaps funded through the waterfall, ``(n_firms,)`` each.
+
+    Attributes:
+        by_step: amount funded by each waterfall step (``own_cash``, ``platform`` and
+            every lender of the channels, in order).
+        fees_cny: upfront fees charged on channel draws (on the owners' balances).
+        unmet_cny: the part of the gap no step funded.
+    """
+
+    by_step: dict[str, np.ndarray]
+    fees_cny: np.ndarray
+    unmet_cny: np.ndarray
+
+    @property
+    def funded_cny(self) -> np.ndarray:
+        """Total funding received by each firm."""
+        return round_cny(sum(self.by_step.values(), np.zeros_like(self.unmet_cny)))
+
+    @property
+    def channels_cny(self) -> np.ndarray:
+        """Funding from the other lenders (not own cash, not the platform)."""
+        total = np.zeros_like(self.unmet_cny)
+        for name, v in self.by_step.items():
+            if name not in ("own_cash", "platform"):
+                total = total + v
+        return round_cny(total)
+
+
+def fund_firms(
+    gap_cny: np.ndarray,
+    *,
+    owners: np.ndarray,
+    owner_spare_cny: np.ndarray,
+    platform_available_cny: np.ndarray,
+    channels: Channels,
+    info: CreditInfo,
+    step: int,
+) -> FirmFunding:
+    """Fund firms' liquidity gaps in the waterfall order of ``channels.config.order``.
+
+    Channel draws are made on the owners' rows of the channel books (in place); the
+    owner injections (``own_cash``) and platform draws are returned for the caller to
+    post. Firms that needed more than own cash apply to the lenders with an approval
+    lag (:meth:`sim.lending.channels.Channels.apply`): the facility funds next month at the
+    earliest.
+
+    Args:
+        gap_cny: ``(n_firms,)`` liquidity gaps (0 for closed firms).
+        owners: ``(n_firms,)`` the owners' borrower rows (distinct).
+        owner_spare_cny: ``(n_firms,)`` owners' savings above their reserve.
+        platform_available_cny: ``(n_firms,)`` undrawn platform limit of the owners.
+        channels: the other lenders.
+        info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
+        step: simulated month.
+
+    Returns:
+        The :class:`FirmFunding`.
+    """
+    n = gap_cny.shape[0]
+    by_step = {
+        name: np.zeros(n)
+        for name in channels.config.order
+        if name in ("own_cash", "platform") or name in channels.names
+    }
+    fees = np.zeros(n)
+    rows = np.flatnonzero(gap_cny > 0)
+    left = round_cny(gap_cny[rows])
+    own_short = np.zeros(rows.size, dtype=bool)
+    for name in by_step:
+        if rows.size == 0:
+            break
+        if name == "own_cash":
+            avail = owner_spare_cny[rows]
+        elif name == "platform":
+            avail = platform_available_cny[rows]
+        else:
+            c = channels.index(name)
+            if not channels.for_firms[c]:
+                continue
+            avail = channels.available_cash(c, owners[rows], info, step)
+        (take,), left = waterfall(left, [avail])
+        if name not in ("own_cash", "platform"):
+            hit = take > 0
+            if hit.any():
+                fees[rows[hit]] += channels.draw(c, owners[rows[hit]], take[hit])
+        by_step[name][rows] = take
+        if name == "own_cash":
+            own_short = left > 0
+    unmet = np.zeros(n)
+    unmet[rows] = left
+    needed = owners[rows[own_short]]
+    for c in np.flatnonzero(channels.for_firms & (channels.approval_lag_months > 0)):
+        channels.apply(int(c), needed, info, step)
+    return FirmFunding(by_step=by_step, fees_cny=round_cny(fees), unmet_cny=round_cny(unmet))
+
+
+def repay_firm_debts(
+    excess_cny: np.ndarray,
+    *,
+    owners: np.ndarray,
+    platform_business_cny: np.ndarray,
+    platform_balance_cny: np.ndarray,
+    platform_apr: np.ndarray,
+    platform_open: np.ndarray,
+    channels: Channels,
+    prepay_share: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reverse waterfall for firms: cash above the target buffer repays debt.
+
+    ``prepay_share x excess`` repays, costliest first (carrying cost: APR + 12 x monthly
+    fee), the owner's channel balances and the owner's platform balance up to what the
+    firm drew on it (``platform_business_cny``; the platform ranks at the owner's own APR,
+    before a channel of the same cost).
+
+    Args:
+        excess_cny: ``(n_firms,)`` cash above the target buffer (0 for closed firms).
+        owners: ``(n_firms,)`` owner rows.
+        platform_business_cny: ``(n_firms,)`` platform balance drawn for the firm.
+        platform_balance_cny: ``(n_borrowers,)`` platform balances.
+        platform_apr: ``(n_borrowers,)`` platform APRs.
+        platform_open: ``(n_borrowers,)`` bool, platform line open (not defaulted).
+        channels: the other lenders (repaid in place).
+        prepay_share: share of the excess used, in [0, 1].
+
+    Returns:
+        ``(channel_repaid, platform_repaid)``, each ``(n_firms,)``; the caller posts the
+        platform repayment and takes both from the firms' cash.
+    """
+    n = excess_cny.shape[0]
+    channel_paid = np.zeros(n)
+    platform_paid = np.zeros(n)
+    rows = np.flatnonzero(excess_cny > 0)
+    o = owners[rows]
+    # Balances before any prepayment: a channel's balance changes only at its own turn.
+    channel_balance = channels.balances(o)
+    in_debt = (platform_business_cny[rows] > 0) | any_over_channels(channel_balance > 0)
+    rows, o, channel_balance = rows[in_debt], o[in_debt], channel_balance[in_debt]
+    if rows.size == 0:
+        return channel_paid, platform_paid
+    left = round_cny(prepay_share * excess_cny[rows])
+    owed = np.where(
+        platform_open[o], np.minimum(platform_business_cny[rows], platform_balance_cny[o]), 0.0
+    )
+    p_apr = platform_apr[o]
+    p_done = np.zeros(rows.size, dtype=bool)
+    p_paid = np.zeros(rows.size)
+    c_paid = np.zeros(rows.size)
+    for c in [*channels.costliest_first(), None]:
+        first = ~p_done if c is None else ~p_done & (p_apr >= channels.carrying_apr[c])
+        pay = round_cny(np.where(first, np.minimum(left, owed), 0.0))
+        p_paid += pay
+        left = round_cny(left - pay)
+        p_done |= first
+        if c is None:
+            break
+        # Only rows that owe this lender (a zero balance would be repaid nothing anyway).
+        hit = (left > 0) & (channel_balance[:, c] > 0)
+        if hit.any():
+            got = channels.prepay(o[hit], left[hit], channels=[int(c)])
+            c_paid[hit] += got
+            left[hit] = round_cny(left[hit] - got)
+    channel_paid[rows] = round_cny(c_paid)
+    platform_paid[rows] = round_cny(p_paid)
+    return channel_paid, platform_paid
+
+
+@dataclass
+class MonthTransfers:
+    """Cash moved between households, firms and lenders outside the household stage, CNY.
+
+    Household flows are per borrower, ``(n_borrowers,)``; firm flows are per firm,
+    ``(n_firms,)``, and belong to the firm's owner (:meth:`per_borrower` maps them).
+
+    Attributes:
+        household_channel_draws_cny: borrowed on other channels for household spending
+            (spent at once: added to consumption).
+        household_channel_fees_cny: upfront fees on those draws (added to balances).
+        household_prepay_cny: households' repayments of channel balances from savings.
+        owner_injection_cny: per firm, the owner's savings put into the firm (``own_cash``).
+        firm_platform_draws_cny: per firm, the owner's platform line drawn for the firm.
+        firm_channel_draws_cny: per firm, other channels drawn for the firm.
+        firm_channel_fees_cny: per firm, upfront fees on those draws.
+        firm_platform_repaid_cny: per firm, its repayments of the owner's platform line.
+        firm_channel_repaid_cny: per firm, its repayments of the owner's channel balances.
+        owner_draw_cny: per firm, the payout to the owner's savings.
+    """
+
+    household_channel_draws_cny: np.ndarray
+    household_channel_fees_cny: np.ndarray
+    household_prepay_cny: np.ndarray
+    owner_injection_cny: np.ndarray
+    firm_platform_draws_cny: np.ndarray
+    firm_channel_draws_cny: np.ndarray
+    firm_channel_fees_cny: np.ndarray
+    firm_platform_repaid_cny: np.ndarray
+    firm_channel_repaid_cny: np.ndarray
+    owner_draw_cny: np.ndarray
+
+    #: Fields held per firm.
+    FIRM_FIELDS = (
+        "owner_injection_cny",
+        "firm_platform_draws_cny",
+        "firm_channel_draws_cny",
+        "firm_channel_fees_cny",
+        "firm_platform_repaid_cny",
+        "firm_channel_repaid_cny",
+        "owner_draw_cny",
+    )
+
+    @classmethod
+    def zeros(cls, n_borrowers: int, n_firms: int) -> MonthTransfers:
+        """No transfers."""
+        return cls(
+            **{
+                name: np.zeros(n_firms if name in cls.FIRM_FIELDS else n_borrowers)
+                for name in cls.__dataclass_fields__
+            }
+        )
+
+    def per_borrower(self, name: str, owners: np.ndarray) -> np.ndarray:
+        """A flow as ``(n_borrowers,)``: firm flows summed onto their owners' rows."""
+        values = getattr(self, name)
+        if name not in self.FIRM_FIELDS:
+            return values
+        out = np.zeros(self.household_prepay_cny.shape[0])
+        out[owners] = values  # one firm per owner
+        return out
+
+
+def credit_info(world: World) -> CreditInfo:
+    """What other lenders see about each borrower this month (:class:`CreditInfo`)."""
+    s, f = world.borrowers, world.firms
+    return CreditInfo(
+        pd_12m=s.pd_12m,
+        missed=s.missed,
+        history_months=s.history_months,
+        income_base_cny=s.income_base_cny,
+        firm_of=world.firm_of,
+        firm_open=f.is_open,
+        firm_age_months=f.age_months,
+        firm_revenue_cny=f.revenue_base_cny,
+        firm_receivables_cny=f.receivables_total_cny,
+        firm_anchor=f.has_anchor_buyer,
+    )
+
+
+def funding_stage(world: World, month: Month) -> None:
+    """Stage ``funding``: households' and firms' gaps through the lenders.
+
+    Households: unmet essential spending, then a share of the unmet borrowing wish, on
+    other lenders (:func:`fund_households`). Firms: own cash (the owner's spare savings)
+    -> the owner's platform line -> other lenders -> unmet (:func:`fund_firms`). Writes
+    ``month.household_funding``, ``month.firm_funding`` and the funding fields of
+    ``month.transfers``.
+    """
+    s, f, h = world.borrowers, world.firms, month.household
+    cc, t, step = world.config.channels, month.transfers, month.step
+    info = credit_info(world)
+    rows = np.flatnonzero(h.unmet_credit_cny > 0)
+    needs = h.unmet_need_cny[rows]
+    wants = round_cny(
+        cc.household_wants_seek_share * np.maximum(h.unmet_credit_cny[rows] - needs, 0.0)
+    )
+    hf = fund_households(world.channels, rows, needs, wants, info, step)
+    drawn = hf.draws_cny
+    t.household_channel_draws_cny[rows] = drawn
+    t.household_channel_fees_cny[rows] = hf.fees_cny
+    consumption = h.consumption_cny.copy()
+    consumption[rows] = round_cny(consumption[rows] + drawn)
+    unmet_need = h.unmet_need_cny.copy()
+    unmet_need[rows] = round_cny(needs - hf.needs_funded_cny)
+    unmet_credit = h.unmet_credit_cny.copy()
+    unmet_credit[rows] = round_cny(unmet_credit[rows] - drawn)
+    hf.consumption_cny, hf.unmet_need_cny, hf.unmet_credit_cny = (
+        consumption,
+        unmet_need,
+        unmet_credit,
+    )
+    s.unmet_need_total_cny += unmet_credit
+    month.household_funding = hf
+
+    owners = f.owner
+    reserve = world.config.firms.owner_reserve_income_months * s.income_base_cny[owners]
+    spare = round_cny(np.maximum(s.savings_cny[owners] - reserve, 0.0))
+    headroom = np.maximum(s.limit_cny[owners] - s.balance_cny[owners], 0.0)
+    platform_available = np.where(s.is_open[owners], headroom, 0.0)
+    ff = fund_firms(
+        month.firm_month.gap_cny,
+        owners=owners,
+        owner_spare_cny=spare,
+        platform_available_cny=platform_available,
+        channels=world.channels,
+        info=info,
+        step=step,
+    )
+    injection = ff.by_step["own_cash"]
+    platform_draw = ff.by_step["platform"]
+    s.savings_cny[owners] = round_cny(s.savings_cny[owners] - injection)
+    s.balance_cny[owners] = round_cny(s.balance_cny[owners] + platform_draw)
+    f.platform_business_cny = round_cny(f.platform_business_cny + platform_draw)
+    drew = owners[platform_draw > 0]
+    s.draws_recent[step % RECENT_MONTHS, drew] += 1
+    s.months_since_draw[drew] = 0
+    t.owner_injection_cny = injection
+    t.firm_platform_draws_cny = platform_draw
+    t.firm_channel_draws_cny = ff.channels_cny
+    t.firm_channel_fees_cny = ff.fees_cny
+    month.firm_funding = ff

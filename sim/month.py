@@ -1,0 +1,168 @@
+"""The two records a monthly stage receives: the persistent :class:`World` and one :class:`Month`.
+
+A month is data flowing once through :data:`sim.model.STAGES`: each stage is a function
+``stage(world, month)`` that reads the fields earlier stages wrote into :class:`Month`,
+updates the state it owns in :class:`World` and writes its own :class:`Month` fields.
+Every field of :class:`Month` names the one stage that writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.config import RunConfig
+from sim.lending.accounts import ServicingFlows
+from sim.lending.channels import Channels
+from sim.lending.funding import FirmFunding, HouseholdFunding, MonthTransfers
+from sim.world.borrowers import BorrowerState, MonthStart
+from sim.world.draws import FirmDraws, WorldDraws
+from sim.world.firms import FirmMonth, FirmState, SectorTable, Settlement
+from sim.world.households import HouseholdFlows
+from sim.world.network import SupplyNetwork
+from sim.world.scenarios import MacroState
+
+if TYPE_CHECKING:
+    from sim.platform.agent import Platform
+
+#: Child streams spawned from the run's root SeedSequence, in spawn order (new streams are
+#: appended, so the existing ones keep their draws).
+RNG_STREAMS: tuple[str, ...] = ("population", "world", "platform", "mesa", "firms")
+
+
+@dataclass(eq=False)
+class World:
+    """The persistent state of a run: everything that outlives one month.
+
+    Attributes:
+        config: the validated run config.
+        rngs: the run's child generators by :data:`RNG_STREAMS` name; ``world`` and
+            ``firms`` draw the exogenous shocks, ``population`` the agents at set-up,
+            ``platform`` the policy's own randomness (common random numbers).
+        borrowers: :class:`sim.world.borrowers.BorrowerState`, one row per borrower.
+        firms: :class:`sim.world.firms.FirmState`, one row per firm.
+        network: the :class:`sim.world.network.SupplyNetwork` among firms.
+        sectors: the :class:`sim.world.firms.SectorTable`.
+        channels: the other lenders' books (:class:`sim.lending.channels.Channels`).
+        platform: the :class:`sim.platform.agent.Platform` agent.
+        owner_at_start: ``(n_borrowers,)`` bool, owned a firm at the start (the
+            "sole_trader" segment).
+        firm_of: ``(n_borrowers,)`` int64 row of the borrower's firm, -1 if none.
+        initial_open_lines: number of lines open at the start.
+        platform_cash_cny: the platform's net cash from lending since the start, CNY
+            (repayments + recoveries - draws; written by the servicing stage).
+    """
+
+    config: RunConfig
+    rngs: dict[str, np.random.Generator]
+    borrowers: BorrowerState
+    firms: FirmState
+    network: SupplyNetwork
+    sectors: SectorTable
+    channels: Channels
+    platform: Platform
+    owner_at_start: np.ndarray
+    firm_of: np.ndarray
+    initial_open_lines: int
+    platform_cash_cny: float = 0.0
+
+
+@dataclass
+class LimitEvents:
+    """Limit changes of one month, one row per changed line.
+
+    Attributes:
+        rows: ``(k,)`` int64 borrower rows.
+        old_limit_cny: ``(k,)`` limits before the change.
+        new_limit_cny: ``(k,)`` limits after the change.
+        reason: ``(k,)`` int8 :class:`sim.platform.policies.ReasonCode` values.
+    """
+
+    rows: np.ndarray
+    old_limit_cny: np.ndarray
+    new_limit_cny: np.ndarray
+    reason: np.ndarray
+
+
+@dataclass
+class Month:
+    """One month's record: one field per stage output.
+
+    A field is ``None`` until its stage has run.
+    """
+
+    step: int
+    """Simulated month, 1-based (set by the model before the first stage)."""
+
+    macro: MacroState | None = None
+    """The month's macro state. Written by ``scenario``."""
+
+    draws: WorldDraws | None = None
+    """Households' exogenous draws (the ``world`` stream). Written by ``scenario``."""
+
+    firm_draws: FirmDraws | None = None
+    """Firms' exogenous draws (the ``firms`` stream). Written by ``scenario``."""
+
+    start: MonthStart | None = None
+    """DPD buckets and open lines at the start of the month. Written by ``scenario``."""
+
+    transfers: MonthTransfers | None = None
+    """Cash moved between households, firms and lenders. Created (zeros) by ``scenario``;
+    its household-funding and firm-funding fields are filled by ``funding``, its
+    repayment and payout fields by ``settlement``."""
+
+    household: HouseholdFlows | None = None
+    """Households' income, spending, platform draws and payments, as the household
+    stage left them (before other lenders fund any gap). Written by ``household``."""
+
+    firm_month: FirmMonth | None = None
+    """Firms' sales, collections, purchases and liquidity gaps. Written by ``enterprise``."""
+
+    household_funding: HouseholdFunding | None = None
+    """Households' gaps funded by other lenders, and consumption and unmet need after
+    that funding. Written by ``funding``."""
+
+    firm_funding: FirmFunding | None = None
+    """Firms' gaps through the waterfall. Written by ``funding``."""
+
+    settlement: Settlement | None = None
+    """Firms' fixed costs, supplier payments, shortfalls and closures. Written by
+    ``settlement``."""
+
+    servicing: ServicingFlows | None = None
+    """Platform lines' interest, payments, delinquency and defaults. Written by
+    ``servicing``."""
+
+    accruing_balance_cny: float = 0.0
+    """Platform balance on open lines before this month's interest accrued. Written by
+    ``servicing``."""
+
+    limit_events: list[LimitEvents] = field(default_factory=list)
+    """Limit changes in the order made: closures at default (``servicing``), then the
+    policy's decisions (``platform_review``)."""
+
+    limit_cuts: int = 0
+    """Policy cuts this month (closures at default excluded). Written by
+    ``platform_review``."""
+
+    limit_raises: int = 0
+    """Policy raises this month. Written by ``platform_review``."""
+
+    def add_limit_events(
+        self,
+        rows: np.ndarray,
+        old_limit_cny: np.ndarray,
+        new_limit_cny: np.ndarray,
+        reason: np.ndarray,
+    ) -> None:
+        """Append one batch of limit changes (the shapes of :class:`LimitEvents`)."""
+        self.limit_events.append(
+            LimitEvents(
+                np.asarray(rows, dtype=np.int64),
+                np.asarray(old_limit_cny, dtype=np.float64),
+                np.asarray(new_limit_cny, dtype=np.float64),
+                np.asarray(reason, dtype=np.int8),
+            )
+        )

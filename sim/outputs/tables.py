@@ -1,0 +1,353 @@
+"""Run results as tidy tables: summary, monthly metrics, events, distributions, vintages.
+
+These are the tables every run writes (see ``sim.outputs.files.write_run_outputs``) and that
+``sim.analysis.compare`` reads back. Column names are the contract between them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.delinquency import vintage_curves
+from sim.world.firms import ClosureCause
+from sim.world.borrowers import BehaviourType
+
+if TYPE_CHECKING:
+    from sim.month import World
+    from sim.outputs.recorder import RunRecord
+
+#: Headline metrics of a run, one value each (names fixed: reports and tests use them).
+HEADLINE_METRICS: tuple[str, ...] = (
+    "cumulative_default_rate",
+    "peak_ead_cny",
+    "mean_ead_cny",
+    "expected_loss_cny",
+    "realised_loss_cny",
+    "dpd90_share",
+    "effective_apr",
+    "interest_fees_share_of_income",
+    "high_cost_channel_share",
+    "unmet_credit_need_cny",
+    "median_cash_buffer_days",
+    "share_buffer_under_15d",
+    "closure_rate",
+    "late_supplier_payments_cny",
+    "platform_net_interest_income_cny",
+)
+
+#: Further summary values written after the headline ones (the report lists them too).
+SUMMARY_EXTRA_METRICS: tuple[str, ...] = (
+    "platform_effective_apr",
+    "lenders_per_borrower",
+    "multi_lender_share",
+    "channel_draws_cny",
+    "channel_default_count",
+    "share_buffer_under_7d",
+    "unmet_financing_gap_cny",
+    "supplier_bad_debt_cny",
+    "firm_closures",
+    "closures_shortfall",
+    "closures_exit",
+    "cumulative_closure_rate",
+    "default_rate_sole_trader",
+    "default_rate_household",
+    "dpd90_share_sole_trader",
+    "dpd90_share_household",
+)
+
+
+def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    """One-row summary of a run.
+
+    Definitions: ``cumulative_default_rate`` = lines defaulted during the run / lines at
+    start; ``peak_ead_cny`` / ``mean_ead_cny`` over months; ``expected_loss_cny`` = mean
+    monthly EL of the performing book; ``realised_loss_cny`` = sum of LGD x EAD at
+    default; ``dpd90_share`` = mean monthly 90+ DPD share of balances;
+    ``effective_apr`` = 12 x (interest + fees) on every lender / the sum of month-end
+    balances on every lender (balance-weighted, all channels; ``platform_effective_apr``
+    the platform alone); ``interest_fees_share_of_income`` = total interest and fees on
+    every lender / total income; ``high_cost_channel_share`` = mean monthly share of all
+    balances on high-cost channels; ``unmet_credit_need_cny`` = total over the run (after
+    other lenders); ``median_cash_buffer_days`` / ``share_buffer_under_15d`` = mean of the
+    monthly values over open firms; ``closure_rate`` = annual closure rate
+    ``1 - (1 - h)^12`` with ``h`` = closures / open firm-months (comparable with the
+    BLS's year-over-year exit rates); ``late_supplier_payments_cny`` = supplier dues left
+    unpaid when due, total over the run; ``platform_net_interest_income_cny`` = total
+    interest - funding cost. Extra values (:data:`SUMMARY_EXTRA_METRICS`): run means of
+    the monthly ``lenders_per_borrower``, ``multi_lender_share``, ``share_buffer_under_7d``
+    and segment 90+ DPD shares; run totals of flows; ``cumulative_closure_rate`` = share of
+    firms closed by the end; ``default_rate_<segment>`` = share of the segment's lines
+    that defaulted. Small-business metrics are NaN when no firms are simulated.
+
+    Args:
+        world: the final state of a run.
+        monthly: its monthly table (:meth:`CreditMarketModel.monthly_table`).
+        run_id: identifier written in the ``run_id`` column.
+
+    Returns:
+        DataFrame with one row: ``run_id, policy, scenario, population, seed,
+        n_borrowers, n_firms, n_months`` then :data:`HEADLINE_METRICS` and
+        :data:`SUMMARY_EXTRA_METRICS`.
+    """
+    cfg = world.config
+    s = world.borrowers
+    ch = world.channels
+    accruing = s.balance_month_sum_cny.sum() + ch.balance_month_sum_cny.sum()
+    platform_interest = float(monthly["interest_charged_cny"].sum())
+    interest = platform_interest + float(
+        monthly["channel_interest_cny"].sum() + monthly["channel_fees_cny"].sum()
+    )
+    income = float(monthly["income_cny"].sum())
+    firm_months = float((monthly["n_open_firms"] + monthly["firm_closures"]).sum())
+    closures = float(monthly["firm_closures"].sum())
+    hazard = closures / firm_months if firm_months > 0 else np.nan
+    sole = world.owner_at_start
+    defaulted = s.default_step > 0
+
+    def nanmean(col: str) -> float:
+        values = monthly[col].to_numpy(dtype=float)
+        return float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+
+    row = {
+        "run_id": run_id,
+        "policy": str(cfg.policy["name"]),
+        "scenario": cfg.scenario.name,
+        "population": cfg.population.name,
+        "seed": int(cfg.seed),
+        "n_borrowers": int(s.n),
+        "n_firms": int(world.firms.n),
+        "n_months": len(monthly),
+        "cumulative_default_rate": float(monthly["cumulative_default_rate"].iloc[-1]),
+        "peak_ead_cny": float(monthly["ead_cny"].max()),
+        "mean_ead_cny": float(monthly["ead_cny"].mean()),
+        "expected_loss_cny": float(monthly["expected_loss_cny"].mean()),
+        "realised_loss_cny": float(monthly["realised_loss_cny"].sum()),
+        "dpd90_share": float(monthly["dpd90_share"].mean()),
+        "effective_apr": 12.0 * interest / accruing if accruing > 0 else np.nan,
+        "interest_fees_share_of_income": interest / income if income > 0 else np.nan,
+        "high_cost_channel_share": nanmean("high_cost_channel_share"),
+        "unmet_credit_need_cny": float(monthly["unmet_credit_need_cny"].sum()),
+        "median_cash_buffer_days": nanmean("median_cash_buffer_days"),
+        "share_buffer_under_15d": nanmean("share_buffer_under_15d"),
+        "closure_rate": 1.0 - (1.0 - hazard) ** 12 if np.isfinite(hazard) else np.nan,
+        "late_supplier_payments_cny": float(monthly["late_supplier_payments_cny"].sum(min_count=1)),
+        "platform_net_interest_income_cny": float(monthly["net_interest_income_cny"].sum()),
+        "platform_effective_apr": (
+            12.0 * platform_interest / s.balance_month_sum_cny.sum()
+            if s.balance_month_sum_cny.sum() > 0
+            else np.nan
+        ),
+        "lenders_per_borrower": nanmean("lenders_per_borrower"),
+        "multi_lender_share": nanmean("multi_lender_share"),
+        "channel_draws_cny": float(monthly["channel_draws_cny"].sum()),
+        "channel_default_count": float(monthly["channel_default_count"].sum()),
+        "share_buffer_under_7d": nanmean("share_buffer_under_7d"),
+        "unmet_financing_gap_cny": float(monthly["unmet_financing_gap_cny"].sum(min_count=1)),
+        "supplier_bad_debt_cny": float(monthly["supplier_bad_debt_cny"].sum(min_count=1)),
+        "firm_closures": float(monthly["firm_closures"].sum(min_count=1)),
+        "closures_shortfall": float(monthly["closures_shortfall"].sum(min_count=1)),
+        "closures_exit": float(monthly["closures_exit"].sum(min_count=1)),
+        "cumulative_closure_rate": float(monthly["cumulative_closure_rate"].iloc[-1]),
+        "default_rate_sole_trader": float(defaulted[sole].mean()) if sole.any() else np.nan,
+        "default_rate_household": float(defaulted[~sole].mean()) if (~sole).any() else np.nan,
+        "dpd90_share_sole_trader": nanmean("dpd90_share_sole_trader"),
+        "dpd90_share_household": nanmean("dpd90_share_household"),
+    }
+    return pd.DataFrame([row])
+
+
+#: Firm columns of :func:`distribution_table` (NaN outside the "sector" group).
+FIRM_GROUP_COLUMNS: tuple[str, ...] = (
+    "n_firms",
+    "median_cash_buffer_days",
+    "mean_cash_buffer_days",
+    "late_supplier_payments_cny",
+    "unmet_financing_gap_cny",
+    "closures",
+    "closures_shortfall",
+    "closures_exit",
+    "closure_share",
+)
+
+
+def _group_rows(
+    world: World, group: str, labels: np.ndarray
+) -> list[dict[str, object]]:
+    s = world.borrowers
+    ch = world.channels
+    high_cost = ch.high_cost_balance()
+    channel_balance = ch.balance_total()
+    out = []
+    for level in np.unique(labels):
+        m = labels == level
+        platform_sum = s.balance_month_sum_cny[m].sum()
+        balance_sum = platform_sum + ch.balance_month_sum_cny[m].sum()
+        income = s.income_total_cny[m].sum()
+        interest = s.interest_total_cny[m].sum()
+        cost = interest + ch.interest_fees_total_cny[m].sum()
+        debt = s.balance_cny[m].sum() + channel_balance[m].sum()
+        indebted = m & (s.lenders_count > 0)
+        out.append(
+            {
+                "group": group,
+                "level": str(level),
+                "n_borrowers": int(m.sum()),
+                "limit_cuts": int(s.cuts_count[m].sum()),
+                "limit_raises": int(s.raises_count[m].sum()),
+                "cut_share": float((s.cuts_count[m] > 0).mean()),
+                "default_rate": float((s.default_step[m] > 0).mean()),
+                "effective_apr": float(12.0 * cost / balance_sum) if balance_sum > 0 else np.nan,
+                "platform_effective_apr": (
+                    float(12.0 * interest / platform_sum) if platform_sum > 0 else np.nan
+                ),
+                "interest_fees_share_of_income": float(cost / income) if income > 0 else np.nan,
+                "high_cost_channel_share": float(high_cost[m].sum() / debt) if debt > 0 else 0.0,
+                "lenders_per_borrower": (
+                    float(s.lenders_count[indebted].mean()) if indebted.any() else np.nan
+                ),
+                "unmet_credit_need_cny": float(s.unmet_need_total_cny[m].sum()),
+                "mean_limit_change": float(
+                    (s.limit_cny[m] / np.maximum(s.initial_limit_cny[m], 1.0)).mean()
+                ),
+            }
+            | dict.fromkeys(FIRM_GROUP_COLUMNS, np.nan)
+        )
+    return out
+
+
+def _sector_rows(world: World, record: RunRecord) -> list[dict[str, object]]:
+    """Rows of the "sector" group: owners by their firm's sector, plus firm outcomes."""
+    f = world.firms
+    if f.n == 0:
+        return []
+    names = np.asarray(world.sectors.names)
+    labels = np.full(world.borrowers.n, "", dtype=object)
+    labels[f.owner] = names[f.sector]
+    table = record.firms_table()
+    rows = []
+    for row in _group_rows(world, "sector", labels):
+        if row["level"] == "":
+            continue
+        in_sector = names[f.sector] == row["level"]
+        months = table[table["sector"] == row["level"]]
+        open_months = f.open_months[in_sector].sum()
+        row |= {
+            "n_firms": int(in_sector.sum()),
+            "median_cash_buffer_days": float(months["buffer_days_p50"].mean()),
+            "mean_cash_buffer_days": (
+                float(f.buffer_days_sum[in_sector].sum() / open_months) if open_months else np.nan
+            ),
+            "late_supplier_payments_cny": float(f.late_payments_total_cny[in_sector].sum()),
+            "unmet_financing_gap_cny": float(f.unmet_gap_total_cny[in_sector].sum()),
+            "closures": int((~f.is_open[in_sector]).sum()),
+            "closures_shortfall": int((f.closure_cause[in_sector] == ClosureCause.SHORTFALL).sum()),
+            "closures_exit": int((f.closure_cause[in_sector] == ClosureCause.EXIT).sum()),
+            "closure_share": float((~f.is_open[in_sector]).mean()),
+        }
+        rows.append(row)
+    return rows
+
+
+def distribution_table(world: World, record: RunRecord) -> pd.DataFrame:
+    """Who bears the cuts: outcomes by income decile, segment, behaviour type and sector.
+
+    Borrowing-cost columns cover every lender (platform and other channels).
+
+    Returns:
+        Columns ``group`` ("income_decile", "segment" (household / sole_trader),
+        "behaviour_type", "sector" (sole traders by their firm's sector), and "arm"
+        (champion / challenger, for the ``champion_challenger`` policy)), ``level``,
+        ``n_borrowers``, ``limit_cuts``, ``limit_raises``, ``cut_share`` (share with at
+        least one cut), ``default_rate``, ``effective_apr`` (all lenders, with fees),
+        ``platform_effective_apr``, ``interest_fees_share_of_income``,
+        ``high_cost_channel_share`` (of the final balances), ``lenders_per_borrower``
+        (final, among indebted), ``unmet_credit_need_cny``, ``mean_limit_change`` (final /
+        initial limit), then the firm columns :data:`FIRM_GROUP_COLUMNS` for "sector"
+        rows (NaN elsewhere): ``n_firms``, ``median_cash_buffer_days`` (mean of the
+        monthly medians), ``mean_cash_buffer_days`` (over firm-months),
+        ``late_supplier_payments_cny``, ``unmet_financing_gap_cny``, ``closures`` and by
+        cause ``closures_shortfall`` / ``closures_exit``, ``closure_share`` (share of the
+        sector's firms closed by the end).
+    """
+    s = world.borrowers
+    type_names = np.array([t.name.lower() for t in BehaviourType])
+    segment = segment_labels(world)
+    rows = (
+        _group_rows(world, "income_decile", s.income_decile.astype(int))
+        + _group_rows(world, "segment", segment)
+        + _group_rows(world, "behaviour_type", type_names[s.behaviour_type])
+        + _sector_rows(world, record)
+    )
+    arm = getattr(world.platform.policy, "arm", None)
+    if arm is not None:
+        # Champion/challenger: outcomes per arm of the randomised test.
+        rows += _group_rows(world, "arm", np.where(np.asarray(arm) == 1, "challenger", "champion"))
+    return pd.DataFrame(rows)
+
+
+def vintage_table(world: World, record: RunRecord) -> pd.DataFrame:
+    """Vintage default curves of the book.
+
+    A vintage is the origination quarter relative to the start of the run (the initial
+    book was originated before month 1: ``origination_step <= 0``).
+
+    Returns:
+        Columns ``vintage, months_on_book, n_accounts, cumulative_default_rate``
+        (:func:`sim.analysis.delinquency.vintage_curves`).
+    """
+    s = world.borrowers
+    quarter = np.floor_divide(s.origination_step, 3)
+    levels, inverse = np.unique(quarter, return_inverse=True)
+    labels = np.array([f"Q{q:+d}" for q in levels])
+    accounts = pd.DataFrame(
+        {
+            "vintage": labels[inverse],
+            "origination_step": s.origination_step,
+            "default_step": np.where(s.default_step > 0, s.default_step, np.nan),
+            "last_observed_step": np.full(s.n, record.steps),
+        }
+    )
+    return vintage_curves(accounts)
+
+
+def segment_labels(world: World) -> np.ndarray:
+    """Segment of each borrower: "sole_trader" (owned a firm at the start) or "household".
+
+    The segment is fixed at the start, so a sole trader whose firm closed stays in it
+    (its owner's debts are still serviced from household income).
+
+    Returns:
+        ``(n_borrowers,)`` array of str.
+    """
+    return np.where(world.owner_at_start, "sole_trader", "household")
+
+
+def run_tables(
+    world: World, record: RunRecord, monthly: pd.DataFrame, run_id: str
+) -> dict[str, pd.DataFrame]:
+    """Every table a run writes, keyed by file stem.
+
+    Args:
+        world: the run's final state.
+        record: the run's record (events, transitions, firm rows).
+        monthly: the monthly metrics table (:meth:`sim.model.CreditMarketModel.monthly_table`).
+        run_id: the run's id, written into the summary.
+
+    Returns:
+        ``summary``, ``monthly``, ``events``, ``by_segment``, ``transitions``, ``vintage``,
+        ``firms`` (monthly buffer-day quantiles, shortfalls and closures by sector).
+    """
+    events = record.limit_events()
+    events = events.assign(reason=events["reason"].astype(str))
+    return {
+        "summary": run_summary(world, monthly, run_id),
+        "monthly": monthly,
+        "events": events,
+        "by_segment": distribution_table(world, record),
+        "transitions": record.transitions_table(),
+        "vintage": vintage_table(world, record),
+        "firms": record.firms_table(),
+    }

@@ -1,1 +1,0 @@
-"""Risk models of the platform: the PD scorecard (mechanism M11)."""

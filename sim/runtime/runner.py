@@ -1,0 +1,107 @@
+"""Running one configured simulation and writing its outputs (the work behind the CLI).
+
+The Hydra entry point (``experiments/run.py``) is a thin ``main(cfg)`` around
+:func:`run_to_folder`; notebooks and tests call :func:`simulate` directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform as _platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import sim
+from sim.config import RunConfig
+from sim.model import CreditMarketModel
+from sim.outputs.files import git_commit, run_is_complete, save_figure, write_run_outputs
+from sim.outputs.tables import run_tables
+
+#: Config keys that do not change a run's results (excluded from its hash).
+NON_RESULT_KEYS = ("output", "resume", "experiment_name")
+
+
+def simulate(run: RunConfig, *, progress: bool = False, **model_kwargs: Any) -> CreditMarketModel:
+    """Build the model for ``run`` and simulate ``run.n_months`` months.
+
+    Args:
+        run: validated run config.
+        progress: show a progress bar over months.
+        **model_kwargs: passed to :class:`CreditMarketModel` (e.g. ``uci=``).
+
+    Returns:
+        The model after the run.
+    """
+    return CreditMarketModel(run, **model_kwargs).run(progress=progress)
+
+
+def config_hash(resolved: dict[str, Any]) -> str:
+    """SHA-256 (hex, 16 chars) of the result-relevant part of a resolved config."""
+    payload = {k: v for k, v in resolved.items() if k not in NON_RESULT_KEYS}
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_to_folder(
+    run: RunConfig,
+    out_dir: str | Path,
+    *,
+    resolved: dict[str, Any],
+    resolved_yaml: str,
+    run_id: str,
+    resume: bool = False,
+    progress: bool = False,
+) -> tuple[Path, bool]:
+    """Simulate ``run`` and write every output table into ``out_dir``.
+
+    Args:
+        run: validated run config.
+        out_dir: the run folder.
+        resolved: the resolved config as a plain dict (hashed for resume).
+        resolved_yaml: the same config as YAML text (written beside the results).
+        run_id: identifier written into the tables.
+        resume: skip the run if ``out_dir`` already holds a complete run of the same config.
+        progress: show a progress bar over months.
+
+    Returns:
+        ``(out_dir, ran)``: ``ran`` is False when the run was skipped by ``resume``.
+    """
+    out = Path(out_dir)
+    digest = config_hash(resolved)
+    if resume and run_is_complete(out, digest):
+        return out, False
+    started = time.time()
+    # The model is released as soon as its tables exist: a sequential sweep holds one
+    # run's state at a time.
+    with simulate(run, progress=progress) as model:
+        tables = run_tables(model.world, model.record, model.monthly_table(), run_id)
+    if run.output.plots:
+        from sim.plotting import policy_timeseries
+
+        monthly = tables["monthly"].assign(policy=str(run.policy["name"]), seed=run.seed)
+        fig = policy_timeseries(
+            monthly, ["drawn_balance_cny", "ead_cny", "dpd90_share", "effective_apr"]
+        )
+        save_figure(fig, out / "portfolio", formats=tuple(run.output.formats))
+    if not run.output.events:
+        tables["events"] = tables["events"].iloc[0:0]
+    info = {
+        "run_id": run_id,
+        "seed": run.seed,
+        "policy": run.policy["name"],
+        "scenario": run.scenario.name,
+        "population": run.population.name,
+        "config_hash": digest,
+        "limitlab_version": sim.__version__,
+        "git_commit": git_commit(Path(__file__).resolve().parent),
+        "python": _platform.python_version(),
+        "numpy": np.__version__,
+        "started_unix": started,
+        "wall_seconds": round(time.time() - started, 3),
+    }
+    write_run_outputs(tables, out, info, resolved_yaml)
+    return out, True

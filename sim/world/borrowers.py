@@ -1,0 +1,167 @@
+"""Borrower state as a structure of arrays: one row per borrower agent.
+
+Every array has shape ``(n_borrowers,)`` unless noted; money is CNY float64. The Mesa
+``Borrower`` agents are thin views of a row of this table (``sim.agents``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+
+class BehaviourType(IntEnum):
+    """Repayment behaviour types, classified from the UCI payment histories.
+
+    References:
+        Card account mix: about 40 % inactive, 20 % transactors, 30 % revolvers
+        (CFPB card data point). Types are assigned per UCI row by
+        :func:`sim.world.population.classify_behaviour`.
+    """
+
+    TRANSACTOR = 0  # pays the whole bill; uses the line and repays at once (M1/M2)
+    REVOLVER = 1  # pays about the minimum, carries a balance
+    INSTALMENT = 2  # pays a steady share of the balance each month
+    DELINQUENT_PRONE = 3  # has been two or more months late; skips payments
+    INACTIVE = 4  # little or no use of the line
+
+
+#: Number of months kept in the rolling draw / early-repayment counters.
+RECENT_MONTHS = 3
+#: Number of months kept in the rolling delinquency history (scorecard feature).
+DELINQUENCY_HISTORY_MONTHS = 6
+
+
+@dataclass
+class BorrowerState:
+    """Per-borrower arrays of the model.
+
+    Attributes:
+        behaviour_type: int8 :class:`BehaviourType`.
+        age_years: int16.
+        savvy: bool, follows the platform's advice (M10).
+        target_utilisation: the borrower's habitual utilisation of the initial limit
+            (mean Apr-Sep bill / limit of its UCI row, in [0, 1]), float64.
+        income_base_cny: monthly income when employed, before shocks.
+        income_cny: this month's income.
+        employed: bool.
+        savings_cny: liquid savings, >= 0.
+        limit_cny: platform credit limit, >= 0.
+        initial_limit_cny: limit at the start of the run.
+        balance_cny: platform drawn balance (principal + capitalised interest), >= 0.
+        apr: platform APR of the borrower's tier, annual fraction.
+        min_due_cny: minimum payment due this month (from last month's statement).
+        statement_cny: last statement balance.
+        missed: consecutive missed minimum payments, int16 (DPD = 30 x missed).
+        defaulted: reached 90+ DPD (third consecutive miss).
+        charged_off: defaulted balance written off.
+        default_step: month of default, int32, -1 if none.
+        mob: months on book, int16.
+        history_months: credit-history length in months, int16.
+        draws_recent: ``(RECENT_MONTHS, n)`` int16 draws per month, ring buffer.
+        early_recent: ``(RECENT_MONTHS, n)`` int16 same-month full repayments, ring buffer.
+        delinquent_recent: ``(DELINQUENCY_HISTORY_MONTHS, n)`` bool missed-payment months.
+        months_since_draw: int16 (capped).
+        on_time_months: consecutive months with the minimum paid (or nothing due), int16.
+        paid_in_full: last statement paid in full or nothing due, bool.
+        payment_ratio: last payment / last statement (1 where nothing was due).
+        pd_12m: platform scorecard 12-month PD.
+        spending_diversity: normalised entropy of the spending-category mix, [0, 1].
+        high_risk_flag: a high-risk transaction was flagged this month.
+        lenders_count: lenders with a positive balance, int16.
+        debt_service_cny: scheduled debt payments due this month.
+        income_decile: 1..10 by base income at start, int8.
+        origination_step: month the line was opened (<= 0 for the initial book), int32.
+        (Per-run accumulators) cuts_count, raises_count (int32), interest_total_cny,
+        balance_month_sum_cny, income_total_cny, unmet_need_total_cny.
+        uci_row: int64 position (``uci.iloc[uci_row]``) of the UCI row the borrower was
+            resampled from, so simulated accounts can be compared with the same accounts'
+            observed outcomes (:mod:`sim.validation`).
+    """
+
+    behaviour_type: np.ndarray
+    age_years: np.ndarray
+    savvy: np.ndarray
+    target_utilisation: np.ndarray
+    income_base_cny: np.ndarray
+    income_cny: np.ndarray
+    employed: np.ndarray
+    savings_cny: np.ndarray
+    limit_cny: np.ndarray
+    initial_limit_cny: np.ndarray
+    balance_cny: np.ndarray
+    apr: np.ndarray
+    min_due_cny: np.ndarray
+    statement_cny: np.ndarray
+    missed: np.ndarray
+    defaulted: np.ndarray
+    charged_off: np.ndarray
+    default_step: np.ndarray
+    mob: np.ndarray
+    history_months: np.ndarray
+    draws_recent: np.ndarray
+    early_recent: np.ndarray
+    delinquent_recent: np.ndarray
+    months_since_draw: np.ndarray
+    on_time_months: np.ndarray
+    paid_in_full: np.ndarray
+    payment_ratio: np.ndarray
+    pd_12m: np.ndarray
+    spending_diversity: np.ndarray
+    high_risk_flag: np.ndarray
+    lenders_count: np.ndarray
+    debt_service_cny: np.ndarray
+    income_decile: np.ndarray
+    origination_step: np.ndarray
+    cuts_count: np.ndarray
+    raises_count: np.ndarray
+    interest_total_cny: np.ndarray
+    balance_month_sum_cny: np.ndarray
+    income_total_cny: np.ndarray
+    unmet_need_total_cny: np.ndarray
+    uci_row: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of borrowers."""
+        return int(self.limit_cny.shape[0])
+
+    @property
+    def is_open(self) -> np.ndarray:
+        """Line open: not defaulted (a defaulted line is closed)."""
+        return ~self.defaulted
+
+    @property
+    def dpd(self) -> np.ndarray:
+        """Days past due, int16: 30 per consecutive missed minimum payment."""
+        return (self.missed * 30).astype(np.int16)
+
+    def copy(self) -> BorrowerState:
+        """Deep copy (every array copied)."""
+        return dataclasses.replace(
+            self, **{f.name: getattr(self, f.name).copy() for f in dataclasses.fields(self)}
+        )
+
+    def row(self, i: int) -> dict[str, object]:
+        """All scalar fields of row ``i`` as a dict (for case studies and tests)."""
+        out: dict[str, object] = {}
+        for f in dataclasses.fields(self):
+            arr = getattr(self, f.name)
+            out[f.name] = arr[..., i].tolist() if arr.ndim > 1 else arr[i].item()
+        return out
+
+
+@dataclass(frozen=True)
+class MonthStart:
+    """What a month started from (read by the month's transition counts and flow totals).
+
+    Attributes:
+        bucket: ``(n_borrowers,)`` int8 DPD bucket (:func:`sim.units.bucket_index`).
+        is_open: ``(n_borrowers,)`` bool, line open at the start of the month.
+    """
+
+    bucket: np.ndarray
+    is_open: np.ndarray
