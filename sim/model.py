@@ -37,6 +37,7 @@ from sim.lending.settlement import settlement_stage
 from sim.month import RNG_STREAMS, Month, World
 from sim.outputs.metrics import MONTHLY_METRICS
 from sim.outputs.recorder import RunRecord
+from sim.outputs.tables import run_tables
 from sim.platform.agent import Platform, platform_review_stage
 from sim.platform.policies import LimitPolicy, build_policy
 from sim.platform.scorecard import Scorecard, fit_default_scorecard
@@ -273,6 +274,14 @@ class CreditMarketModel(mesa.Model):
     def transitions_table(self) -> pd.DataFrame:
         """DPD-bucket transition counts (:meth:`sim.outputs.recorder.RunRecord.transitions_table`)."""
         return self.record.transitions_table()
+
+    def tables(self, run_id: str = "") -> dict[str, pd.DataFrame]:
+        """Every table a run writes, keyed by file stem (:func:`sim.outputs.tables.run_tables`).
+
+        Raises:
+            RuntimeError: if the model was closed (the tables need the final state).
+        """
+        return run_tables(self._open_world(), self.record, self.monthly_table(), run_id)
 
     def firms_table(self) -> pd.DataFrame:
         """Monthly firm statistics by sector (:meth:`sim.outputs.recorder.RunRecord.firms_table`)."""

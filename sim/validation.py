@@ -331,7 +331,7 @@ def simulate_panel(
         from sim.model import CreditMarketModel
 
         def model_factory(cfg: RunConfig, **kw: Any) -> Any:
-            return CreditMarketModel(cfg, create_agents=False, **kw)
+            return CreditMarketModel(cfg, **kw)
 
     model = model_factory(run, uci=uci, scorecard=scorecard)
     s = model.borrowers
@@ -347,7 +347,7 @@ def simulate_panel(
         model.step()
         s = model.borrowers
         if month == "october":
-            default_next = was_defaulted | model.last_servicing.missed_now
+            default_next = was_defaulted | model.month.servicing.missed_now
             break
         groups.append(state_status_group(s))
         deep.append(s.defaulted | (s.missed >= 2))
@@ -1224,7 +1224,8 @@ def write_validation_report(
     Returns:
         The path of ``report.md``.
     """
-    from sim import io, plotting
+    from sim import plotting
+    from sim.outputs import files as io
 
     out = Path(out_dir)
     cfg, table, sc = result.config, result.table, result.scorecard

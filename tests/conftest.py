@@ -9,9 +9,9 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from sim.config import RunConfig  # noqa: E402
 from sim.lending.channels import CreditInfo  # noqa: E402
 from sim.runtime.compose import load_run_config  # noqa: E402
-from sim.config import RunConfig  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +38,17 @@ def credit_info(n: int = 1, **changes) -> CreditInfo:
         "firm_anchor": np.zeros(n, dtype=bool),
     }
     return CreditInfo.per_borrower(**(values | {k: np.asarray(v) for k, v in changes.items()}))
+
+
+def this_month(model):
+    """A Month record for calling platform methods outside a step (the model's month so far)."""
+    from sim.month import Month
+
+    if model.month is not None:
+        return model.month
+    return Month(step=max(model.steps, 1), macro=model.macro)
+
+
+def review_limits(model):
+    """Run the platform's limit review on the model's state (outside a step)."""
+    return model.platform.review_limits(model.world, this_month(model))

@@ -21,8 +21,8 @@ from sim.calibration import (
     objective_value,
     set_parameter,
 )
-from sim.runtime.compose import CONF_DIR
 from sim.config import RunConfig
+from sim.runtime.compose import CONF_DIR
 from sim.world.data import load_uci
 
 CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"

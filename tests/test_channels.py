@@ -7,6 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from sim.config import ChannelConfig, ChannelsConfig
+from sim.lending.accounts import service_accounts
 from sim.lending.channels import (
     NO_FACILITY,
     Channels,
@@ -15,11 +17,9 @@ from sim.lending.channels import (
     any_over_channels,
     count_over_channels,
 )
-from sim.config import ChannelConfig, ChannelsConfig
 from sim.units import MISSES_TO_DEFAULT
-from sim.lending.accounts import service_accounts
 from tests.conftest import credit_info as info
-from tests.conftest import make_run
+from tests.conftest import make_run, this_month
 
 
 def single(n: int = 1, **lender) -> Channels:
@@ -172,7 +172,7 @@ def test_juggling_lenders_and_debt_service_lower_the_score():
     """M7: each extra lender adds ``lenders_log_odds``; debt service adds its weight x DSR."""
     from sim.model import CreditMarketModel
 
-    model = CreditMarketModel(make_run("population.n_borrowers=200"), create_agents=False)
+    model = CreditMarketModel(make_run("population.n_borrowers=200"))
     model.run(2)
     s = model.borrowers
     pc = model.config.platform
@@ -193,14 +193,13 @@ def test_model_counts_every_lender_and_all_debt_service():
 
     model = CreditMarketModel(
         make_run("population.n_borrowers=800", "population.limit_scale=0.05", "policy=static"),
-        create_agents=False,
     )
     model.run(4)
     s, ch = model.borrowers, model.channels
     assert (ch.lenders_count() > 0).sum() >= 10
     np.testing.assert_array_equal(s.lenders_count, (s.balance_cny > 0) + ch.lenders_count())
     np.testing.assert_allclose(s.debt_service_cny, s.min_due_cny + ch.due_total(), atol=0.011)
-    view = model.platform.portfolio_view()
+    view = model.platform.portfolio_view(model.world, this_month(model))
     np.testing.assert_array_equal(view.lenders_count, s.lenders_count)
 
 

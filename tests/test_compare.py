@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import io
 from sim.analysis.compare import (
     HEADLINE_METRICS,
     HIGHER_IS_WORSE,
@@ -15,6 +14,7 @@ from sim.analysis.compare import (
     paired_differences,
     summarise,
 )
+from sim.outputs import files as io
 
 T_975_DF2 = 4.302652729911275  # Student-t 97.5 % quantile, 2 degrees of freedom (tables)
 

@@ -8,13 +8,25 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.lending.channels import Channels, CreditInfo
-from sim.runtime.compose import CONF_DIR
 from sim.config import ChannelConfig, ChannelsConfig, FirmsConfig, SectorConfig
-from sim.world.firms import DAYS_PER_MONTH, ClosureCause, FirmState, SectorTable, cash_buffer_days, operate, pay_owner_draws, settle, update_buffer_days
-from sim.world.draws import FirmDraws
+from sim.lending.channels import Channels, CreditInfo
 from sim.lending.funding import balance_weighted_apr, fund_firms
+from sim.runtime.compose import CONF_DIR
+from sim.world.draws import FirmDraws
+from sim.world.firms import (
+    DAYS_PER_MONTH,
+    ClosureCause,
+    FirmState,
+    SectorTable,
+    cash_buffer_days,
+    firm_signals,
+    operate,
+    pay_owner_draws,
+    settle,
+    update_buffer_days,
+)
 from sim.world.network import SupplyNetwork
+from tests.conftest import this_month
 
 FLAT = {
     "revenue_size_sigma": 0.0,
@@ -400,7 +412,7 @@ def test_model_firm_signals_flag_owners_before_their_peak():
         make_run("population.n_borrowers=600", "scenario.start_calendar_month=9")
     )
     model.step()  # September: retail's November 11.11 peak is within two months
-    sig = model.firm_signals()
+    sig = firm_signals(model.world, model.macro.calendar_month)
     f = model.firms
     retail = model.sectors.names.index("retail")
     owners = f.owner[(f.sector == retail) & f.is_open]
@@ -410,7 +422,7 @@ def test_model_firm_signals_flag_owners_before_their_peak():
         sig["cash_buffer_days"][f.owner[f.is_open]], f.buffer_days[f.is_open]
     )
     assert np.isnan(sig["cash_buffer_days"][~sig["owns_firm"]]).all()
-    view = model.platform.portfolio_view()
+    view = model.platform.portfolio_view(model.world, this_month(model))
     assert view.owns_firm.sum() == f.is_open.sum()
 
 

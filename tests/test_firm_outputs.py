@@ -7,13 +7,19 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from sim import io, plotting
+from sim import plotting
 from sim.analysis.compare import RUN_TABLES as COMPARE_TABLES
 from sim.analysis.compare import collect_runs
 from sim.analysis.report import write_report
-from sim.outputs.metrics import FIRM_TABLE_COLUMNS
 from sim.model import CreditMarketModel
-from sim.outputs.tables import FIRM_GROUP_COLUMNS, HEADLINE_METRICS, SUMMARY_EXTRA_METRICS, run_tables
+from sim.outputs import files as io
+from sim.outputs.metrics import FIRM_TABLE_COLUMNS
+from sim.outputs.tables import (
+    FIRM_GROUP_COLUMNS,
+    HEADLINE_METRICS,
+    SUMMARY_EXTRA_METRICS,
+    run_tables,
+)
 from tests.conftest import make_run
 
 SME_AND_COST = (
@@ -33,9 +39,8 @@ def runs():
     for policy in ("static", "behaviour_rules"):
         model = CreditMarketModel(
             make_run(f"policy={policy}", "population.n_borrowers=1500", "n_months=8", "seed=1"),
-            create_agents=False,
         ).run()
-        out[policy] = (model, run_tables(model, f"{policy}|baseline|seed=1"))
+        out[policy] = (model, model.tables(f"{policy}|baseline|seed=1"))
     return out
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.lending.channels import Channels
 from sim.config import ChannelsConfig
+from sim.lending.channels import Channels
 from sim.lending.funding import (
     balance_weighted_apr,
     fund_firms,
@@ -23,6 +23,7 @@ from sim.platform.policies.base import LimitDecision, LimitPolicy, PolicyConfig,
 from sim.platform.policies.reasons import ReasonCode
 from tests.conftest import credit_info as info
 from tests.conftest import make_run
+from sim.outputs.tables import segment_labels
 
 TIERS = (0.073, 0.1095, 0.146, 0.1825)  # the platform's APR tiers (conf/platform/default.yaml)
 
@@ -199,9 +200,9 @@ class CutOnce(LimitPolicy):
 
 def month_apr(model: CreditMarketModel) -> tuple[np.ndarray, np.ndarray]:
     """Each borrower's all-in APR of the last month, and its month-end debt (every lender)."""
-    t = model.last_transfers
+    t = model.month.transfers
     cost = (
-        model.last_servicing.interest_cny
+        model.month.servicing.interest_cny
         + model.channels.charged_cny
         + t.household_channel_fees_cny
         + t.per_borrower("firm_channel_fees_cny", model.firms.owner)
@@ -213,9 +214,9 @@ def month_apr(model: CreditMarketModel) -> tuple[np.ndarray, np.ndarray]:
 def test_model_cut_never_lowers_a_borrowers_effective_apr_the_next_month():
     """Cost ladder in the model: after a cut to the balance, nobody borrows cheaper."""
     overrides = ("population.n_borrowers=3000", "seed=5", "policy=static")
-    base = CreditMarketModel(make_run(*overrides), create_agents=False)
+    base = CreditMarketModel(make_run(*overrides))
     cut = CreditMarketModel(
-        make_run(*overrides), policy=CutOnce(CutConfig(month=6)), create_agents=False
+        make_run(*overrides), policy=CutOnce(CutConfig(month=6))
     )
     base.run(7)  # the cut lands in the review of month 6; month 7 is the first after it
     cut.run(7)
@@ -234,20 +235,20 @@ def test_model_cut_never_lowers_a_borrowers_effective_apr_the_next_month():
 def test_model_cut_before_the_peak_pushes_sole_traders_to_dearer_lenders_and_late_payments():
     """M8: cutting owners' lines ahead of their peak season raises their cost and stress."""
     overrides = ("population.n_borrowers=4000", "seed=3", "n_months=14")
-    static = CreditMarketModel(make_run(*overrides, "policy=static"), create_agents=False).run()
+    static = CreditMarketModel(make_run(*overrides, "policy=static")).run()
     policy = CutOnce(CutConfig(only_sole_traders_before_peak=True))
     cut = CreditMarketModel(
-        make_run(*overrides, "policy=static"), policy=policy, create_agents=False
+        make_run(*overrides, "policy=static"), policy=policy
     ).run()
     a, b = static.monthly_table(), cut.monthly_table()
     assert b["firm_platform_draws_cny"].sum() < 0.8 * a["firm_platform_draws_cny"].sum()
     assert b["firm_channel_draws_cny"].sum() > a["firm_channel_draws_cny"].sum()
     assert b["unmet_financing_gap_cny"].sum() > a["unmet_financing_gap_cny"].sum()
     assert b["late_supplier_payments_cny"].sum() > a["late_supplier_payments_cny"].sum()
-    seg_a = static.segment_labels() == "sole_trader"
+    seg_a = segment_labels(static.world) == "sole_trader"
     from sim.outputs.tables import distribution_table
 
-    da, db = distribution_table(static), distribution_table(cut)
+    da, db = distribution_table(static.world, static.record), distribution_table(cut.world, cut.record)
     sole_a = da[(da["group"] == "segment") & (da["level"] == "sole_trader")].iloc[0]
     sole_b = db[(db["group"] == "segment") & (db["level"] == "sole_trader")].iloc[0]
     assert sole_b["effective_apr"] > sole_a["effective_apr"]

@@ -12,9 +12,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import io
+from sim.outputs import files as io
+from sim.outputs.files import (
+    git_commit,
+    read_json,
+    read_parquet,
+    save_figure,
+    write_csv_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_text_atomic,
+)
 from sim.world.data import UCI_COLUMNS, UCI_ROWS, DataFileError, load_uci
-from sim.outputs.files import git_commit, read_json, read_parquet, save_figure, write_csv_atomic, write_json_atomic, write_parquet_atomic, write_text_atomic
 
 # --------------------------------------------------------------------------- bundled data
 

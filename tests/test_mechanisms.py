@@ -7,7 +7,7 @@ import pytest
 
 from sim.model import CreditMarketModel
 from sim.world.borrowers import BehaviourType
-from tests.conftest import make_run
+from tests.conftest import make_run, this_month
 
 
 def reasons_by_borrower(model: CreditMarketModel) -> dict[str, np.ndarray]:
@@ -60,7 +60,7 @@ def test_early_repayment_and_draw_counts_are_recorded_per_borrower():
     model = CreditMarketModel(make_run("policy=static", "population.n_borrowers=3000"))
     model.run(3)
     s = model.borrowers
-    view = model.platform.portfolio_view()
+    view = model.platform.portfolio_view(model.world, this_month(model))
     transactor = (s.behaviour_type == BehaviourType.TRANSACTOR) & ~s.defaulted
     revolver = (s.behaviour_type == BehaviourType.REVOLVER) & ~s.defaulted
     assert view.early_repayments_3m[transactor].mean() > 3.0  # Poisson(2.5) a month
@@ -98,7 +98,7 @@ def test_race_to_default_raises_exposure_at_default():
             f"population.behaviour.race_to_default_prob={prob}",
             "population.behaviour.job_loss_prob_monthly=0.02",
         )
-        table = CreditMarketModel(run, create_agents=False).run().monthly_table()
+        table = CreditMarketModel(run).run().monthly_table()
         ead[prob] = table["ead_at_default_cny"].sum() / max(table["default_count"].sum(), 1)
     # Everyone who races draws the rest of the line, so the mean EAD per default rises.
     assert ead[1.0] > 1.03 * ead[0.0]
@@ -110,7 +110,7 @@ def test_champion_challenger_reports_outcomes_per_arm():
     model = CreditMarketModel(
         make_run("policy=champion_challenger", "population.n_borrowers=3000")
     ).run()
-    table = distribution_table(model)
+    table = distribution_table(model.world, model.record)
     arms = table[table["group"] == "arm"].set_index("level")
     assert set(arms.index) == {"champion", "challenger"}
     share = arms.loc["challenger", "n_borrowers"] / arms["n_borrowers"].sum()
@@ -122,7 +122,7 @@ def test_champion_challenger_reports_outcomes_per_arm():
 def test_platform_rescores_monthly_from_behaviour():
     """M11: PDs start at the configured central tendency and then follow behaviour."""
     run = make_run("policy=static", "population.n_borrowers=4000")
-    model = CreditMarketModel(run, create_agents=False)
+    model = CreditMarketModel(run)
     s = model.borrowers
     assert s.pd_12m.mean() == pytest.approx(model.config.platform.central_tendency_pd_12m, rel=1e-9)
     pd_start = s.pd_12m.copy()
@@ -136,7 +136,7 @@ def test_platform_rescores_monthly_from_behaviour():
 
 def test_thin_history_and_lenders_enter_the_score_with_their_configured_weights():
     """M3 and M7: each term adds exactly its configured log-odds."""
-    model = CreditMarketModel(make_run("population.n_borrowers=200"), create_agents=False)
+    model = CreditMarketModel(make_run("population.n_borrowers=200"))
     s, c = model.borrowers, model.config.platform
     s.history_months[:] = 60
     s.lenders_count[:] = 1

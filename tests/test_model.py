@@ -11,13 +11,14 @@ import pandas as pd
 import pytest
 
 from sim.agents import Borrower, MicroEnterprise
-from sim.platform.agent import Platform
 from sim.model import RNG_STREAMS, STAGE_ORDER, CreditMarketModel
+from sim.platform.agent import Platform
 from sim.platform.policies import ReasonCode
 from sim.platform.policies.base import LimitDecision
 from sim.platform.policies.static import StaticPolicy
 from sim.units import MISSES_TO_DEFAULT
-from tests.conftest import make_run
+from tests.conftest import make_run, review_limits
+from sim.outputs.tables import segment_labels
 
 
 def step_with_checks(model: CreditMarketModel, months: int):
@@ -45,8 +46,8 @@ def step_with_checks(model: CreditMarketModel, months: int):
         missed_before = s.missed.copy()
         defaulted_before = s.defaulted.copy()
         model.step()
-        h, f, t = model.last_household, model.last_servicing, model.last_transfers
-        fm, ff, st = model.last_firm_month, model.last_firm_funding, model.last_settlement
+        h, f, t = model.month.household, model.month.servicing, model.month.transfers
+        fm, ff, st = model.month.firm_month, model.month.firm_funding, model.month.settlement
         cm = ch.month
         # Platform book: change in balance = draws + interest - repayments - write-offs,
         # with the firms' draws on (and repayments of) their owners' lines.
@@ -81,7 +82,7 @@ def step_with_checks(model: CreditMarketModel, months: int):
             + h.draws_cny
             - h.repayments_cny
             - h.other_payment_cny
-            - h.consumption_cny
+            - model.month.household_funding.consumption_cny
             + t.household_channel_draws_cny
             + t.per_borrower("owner_draw_cny", firms.owner)
             - t.per_borrower("owner_injection_cny", firms.owner)
@@ -120,7 +121,7 @@ def step_with_checks(model: CreditMarketModel, months: int):
         )
         outside = (
             h.income_cny.sum()
-            - h.consumption_cny.sum()
+            - model.month.household_funding.consumption_cny.sum()
             + fm.collections_cny.sum()
             - st.supplier_paid_outside_cny.sum()
             - st.fixed_paid_cny.sum()
@@ -202,13 +203,13 @@ def test_mesa_structure_and_stage_order():
     model = CreditMarketModel(make_run("population.n_borrowers=300"))
     assert STAGE_ORDER == (
         "scenario",
+        "open_books",
         "household",
         "enterprise",
         "funding",
         "settlement",
         "servicing",
         "platform_review",
-        "collect",
     )
     assert len(model.agents_by_type[Borrower]) == 300
     assert len(model.agents_by_type[Platform]) == 1
@@ -216,7 +217,7 @@ def test_mesa_structure_and_stage_order():
     assert len(firms) == model.firms.n == 30
     firm = firms[0]
     assert firm.cash_cny == model.firms.cash_cny[firm.row]
-    assert model.segment_labels()[firm.owner_row] == "sole_trader"
+    assert segment_labels(model.world)[firm.owner_row] == "sole_trader"
     b = model.agents_by_type[Borrower][0]
     assert b.limit_cny == model.borrowers.limit_cny[b.row]
     model.run(3)
@@ -278,20 +279,20 @@ def test_common_random_numbers_for_firm_revenues():
         a.step()
         b.step()
         np.testing.assert_array_equal(a.firms.potential_sales_cny, b.firms.potential_sales_cny)
-        np.testing.assert_array_equal(a._month["firm_draws"].u_exit, b._month["firm_draws"].u_exit)
+        np.testing.assert_array_equal(a.month.firm_draws.u_exit, b.month.firm_draws.u_exit)
         both = a.firms.is_open & b.firms.is_open
-        outside = a.last_firm_month.outside_sales_cny
-        np.testing.assert_array_equal(outside[both], b.last_firm_month.outside_sales_cny[both])
+        outside = a.month.firm_month.outside_sales_cny
+        np.testing.assert_array_equal(outside[both], b.month.firm_month.outside_sales_cny[both])
     assert not np.array_equal(a.borrowers.limit_cny, b.borrowers.limit_cny)
 
 
 def test_borrower_population_unchanged_by_firms():
     """Firms are drawn after the borrowers: the borrower population is the same without them."""
     with_firms = CreditMarketModel(
-        make_run("seed=2", "population.n_borrowers=500"), create_agents=False
+        make_run("seed=2", "population.n_borrowers=500")
     )
     without = CreditMarketModel(
-        make_run("seed=2", "population.n_borrowers=500", "firms.owner_share=0"), create_agents=False
+        make_run("seed=2", "population.n_borrowers=500", "firms.owner_share=0")
     )
     np.testing.assert_array_equal(with_firms.borrowers.limit_cny, without.borrowers.limit_cny)
     np.testing.assert_array_equal(with_firms.borrowers.savings_cny, without.borrowers.savings_cny)
@@ -299,7 +300,7 @@ def test_borrower_population_unchanged_by_firms():
     without.run(3)
     table = without.monthly_table()
     assert table["median_cash_buffer_days"].isna().all()
-    assert (without.segment_labels() == "household").all()
+    assert (segment_labels(without.world) == "household").all()
 
 
 def test_limit_events_match_limit_changes():
@@ -324,18 +325,26 @@ def test_limit_events_match_limit_changes():
     assert set(history.columns) == {"step", "old_limit_cny", "new_limit_cny", "reason"}
 
 
-def test_a_finished_model_is_freed_and_agent_ids_stay_unique():
-    """Mesa 3.3 keys its agent-id counters by model; ours are weak, so sweeps don't leak."""
-    import gc
+def test_agents_are_views_made_on_first_use_and_close_frees_the_state():
     import weakref
 
     model = CreditMarketModel(make_run("population.n_borrowers=50", "n_months=1")).run()
     ids = [a.unique_id for a in model.agents]
     assert len(ids) == len(set(ids)) == 50 + model.firms.n + 1
-    ref = weakref.ref(model)
-    del model
-    gc.collect()
-    assert ref() is None
+    world = weakref.ref(model.world)
+    model.close()
+    assert world() is None  # by reference counting alone: no cycle holds the state
+    assert len(model.agents) == 0
+    assert model.monthly_table().shape[0] == 1  # the record outlives the state
+    with pytest.raises(RuntimeError, match="closed"):
+        model.step()
+
+
+def test_a_model_never_asked_for_agents_holds_no_mesa_agent():
+    model = CreditMarketModel(make_run("population.n_borrowers=50", "n_months=1"))
+    assert model.world.platform.__dict__.get("model") is None
+    model.run()
+    assert len(model.agents_by_type[Borrower]) == 50  # made now, on first use
 
 
 class _ScriptedPolicy(StaticPolicy):
@@ -411,7 +420,7 @@ def test_a_malformed_policy_decision_is_refused(edit, message):
         model.borrowers.limit_cny[0] = 0.0
     _ScriptedPolicy.edit = staticmethod(edit)
     with pytest.raises(ValueError, match=message):
-        model.platform.review_limits()
+        review_limits(model)
 
 
 def test_a_policy_limit_is_rounded_to_the_cent_and_half_cent_proposals_apply():
@@ -429,7 +438,7 @@ def test_a_policy_limit_is_rounded_to_the_cent_and_half_cent_proposals_apply():
         reason[[a, b]] = ReasonCode.DELINQUENCY
 
     _ScriptedPolicy.edit = staticmethod(edit)
-    rows, old, codes = model.platform.review_limits()
+    rows, old, codes = review_limits(model)
     assert rows.tolist() == [b]
     assert old.tolist() == [before_b]
     assert codes.tolist() == [ReasonCode.DELINQUENCY]
@@ -447,7 +456,7 @@ def test_a_review_that_returns_no_decision_is_refused():
     with pytest.raises(
         TypeError, match="returned NoneType; review\\(\\) must return a LimitDecision"
     ):
-        model.platform.review_limits()
+        review_limits(model)
 
 
 @pytest.mark.parametrize(
@@ -487,7 +496,7 @@ def test_champion_and_challenger_rows_are_held_to_their_own_arm_ceiling():
         )
     )
     policy = model.platform.policy
-    model.platform.review_limits()  # the first review assigns the arms
+    review_limits(model)  # the first review assigns the arms
     rows = np.arange(model.borrowers.n)
     low, high = policy.limit_bounds(rows)
     challenger = policy.arm == 1
@@ -513,7 +522,7 @@ def test_a_line_above_the_ceiling_may_still_be_cut():
         reason[a] = ReasonCode.DELINQUENCY
 
     _ScriptedPolicy.edit = staticmethod(edit)
-    rows, old, _ = model.platform.review_limits()
+    rows, old, _ = review_limits(model)
     assert rows.tolist() == [a] and old.tolist() == [400_000.0]
     assert s.limit_cny[a] == 350_000.0
 
@@ -535,7 +544,7 @@ def test_a_decision_of_the_wrong_shape_or_dtype_is_refused_with_the_shapes():
 
     model.platform.policy = Short(StaticPolicy.config_class())
     with pytest.raises(ValueError, match=rf"shape \({n - 1},\).*must be \({n},\)"):
-        model.platform.review_limits()
+        review_limits(model)
     model.platform.policy = FloatReasons(StaticPolicy.config_class())
     with pytest.raises(ValueError, match="dtype float64; they must be integer"):
-        model.platform.review_limits()
+        review_limits(model)

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from sim.config import PopulationConfig
+from sim.world.borrowers import BehaviourType
 from sim.world.data import load_uci
 from sim.world.population import build_population, classify_behaviour
-from sim.world.borrowers import BehaviourType
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from experiments.compare import main
-from sim import io
 from sim.analysis.compare import HEADLINE_METRICS, collect_runs
 from sim.analysis.report import write_report
+from sim.outputs import files as io
 
 POLICIES = ("static", "early_repay_penalty", "pd_threshold")
 LOSS = {"static": 100.0, "early_repay_penalty": 80.0, "pd_threshold": 120.0}

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.runtime.compose import CONF_DIR, load_run_config
 from sim.model import CreditMarketModel
 from sim.platform.policies import policy_names
+from sim.runtime.compose import CONF_DIR, load_run_config
 from sim.world.scenarios import calendar_month, macro_state
 
 SCENARIOS = sorted(p.stem for p in (Path(CONF_DIR) / "scenario").glob("*.yaml"))
@@ -39,7 +39,7 @@ def test_every_scenario_policy_pair_runs(scenario, policy):
             "output.plots=false",
         ]
     )
-    model = CreditMarketModel(run, create_agents=False).run()
+    model = CreditMarketModel(run).run()
     table = model.monthly_table()
     assert len(table) == 4
     assert np.isfinite(table["drawn_balance_cny"]).all()
@@ -68,9 +68,9 @@ def test_calendar_wraps_and_seasonality():
 
 def test_apr_cap_caps_platform_pricing():
     capped = CreditMarketModel(
-        load_run_config(["scenario=apr_cap", "population.n_borrowers=2000"]), create_agents=False
+        load_run_config(["scenario=apr_cap", "population.n_borrowers=2000"])
     )
-    free = CreditMarketModel(load_run_config(["population.n_borrowers=2000"]), create_agents=False)
+    free = CreditMarketModel(load_run_config(["population.n_borrowers=2000"]))
     capped.run(3)
     free.run(3)
     # After three months some borrowers are late and priced in the top tier (18.25 %),
@@ -90,8 +90,8 @@ def test_funding_squeeze_tightens_exposure_cap_and_costs_more():
             "n_months=6",
         ]
     )
-    a = CreditMarketModel(base, create_agents=False).run().monthly_table()
-    b = CreditMarketModel(squeeze, create_agents=False).run().monthly_table()
+    a = CreditMarketModel(base).run().monthly_table()
+    b = CreditMarketModel(squeeze).run().monthly_table()
     assert b["limit_cuts"].sum() > a["limit_cuts"].sum()
     assert b["ead_cny"].iloc[-1] < a["ead_cny"].iloc[-1]
     assert (b["funding_cost_cny"] / b["drawn_balance_cny"]).iloc[0] == pytest.approx(

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from sim.world.data import load_uci
 from sim.platform.scorecard import (
     DEFAULT_SEED,
     FEATURE_NAMES,
@@ -24,6 +23,7 @@ from sim.platform.scorecard import (
     shift_to_mean_pd,
     uci_features,
 )
+from sim.world.data import load_uci
 
 # --------------------------------------------------------------------------- features
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.units import BUCKET_LABELS, bucket_index
 from sim.lending.accounts import service_accounts
-from sim.units import round_cny
+from sim.units import BUCKET_LABELS, bucket_index, round_cny
 from tests.conftest import make_run
 
 
 def one_borrower_state(balance: float, apr: float = 0.12, limit: float = 10_000.0):
     from sim.model import CreditMarketModel
 
-    model = CreditMarketModel(make_run("population.n_borrowers=1"), create_agents=False)
+    model = CreditMarketModel(make_run("population.n_borrowers=1"))
     s = model.borrowers
     s.balance_cny[:] = balance
     s.statement_cny[:] = balance

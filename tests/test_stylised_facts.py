@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from sim.analysis.delinquency import roll_rates
-from sim.runtime.compose import load_run_config
 from sim.model import CreditMarketModel
+from sim.runtime.compose import load_run_config
 
 pytestmark = pytest.mark.slow
 SEEDS = (0, 1, 2)
@@ -22,7 +22,7 @@ SEEDS = (0, 1, 2)
 
 def run(*overrides: str) -> CreditMarketModel:
     cfg = load_run_config(["policy=static", "output.plots=false", *overrides])
-    return CreditMarketModel(cfg, create_agents=False).run()
+    return CreditMarketModel(cfg).run()
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +86,8 @@ def test_borrowing_responds_more_to_limit_increases_for_high_pd_borrowers():
         cfg = load_run_config(
             ["policy=static", f"seed={seed}", "n_months=12", "output.plots=false"]
         )
-        control = CreditMarketModel(cfg, create_agents=False)
-        treated = CreditMarketModel(cfg, create_agents=False)
+        control = CreditMarketModel(cfg)
+        treated = CreditMarketModel(cfg)
         pd0 = control.borrowers.pd_12m.copy()
         raise_cny = 0.2 * treated.borrowers.limit_cny
         treated.borrowers.limit_cny = treated.borrowers.limit_cny + raise_cny

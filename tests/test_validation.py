@@ -11,10 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.runtime.compose import CONF_DIR
 from sim.config import PopulationConfig
-from sim.world.data import load_uci
-from sim.world.population import build_population, classify_behaviour
+from sim.runtime.compose import CONF_DIR
 from sim.validation import (
     Panel,
     TargetSpec,
@@ -31,6 +29,8 @@ from sim.validation import (
     validation_config_from_dict,
     write_validation_report,
 )
+from sim.world.data import load_uci
+from sim.world.population import build_population, classify_behaviour
 
 CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
 P, R, D = 0, 1, 2
@@ -233,7 +233,7 @@ class _StubModel:
             missed=np.array([1, 0, 2]),
             paid_in_full=np.zeros(n, dtype=bool),
         )
-        self.last_servicing = None
+        self.month = None
 
     def step(self):
         self.steps += 1
@@ -242,7 +242,7 @@ class _StubModel:
             s.missed = np.array([0, 0, 3])
             s.defaulted = np.array([False, False, True])
         missed_now = np.array([False, self.steps == 3, False])
-        self.last_servicing = SimpleNamespace(missed_now=missed_now)
+        self.month = SimpleNamespace(servicing=SimpleNamespace(missed_now=missed_now))
 
 
 def test_simulated_october_default_is_a_missed_payment_or_a_line_in_default():

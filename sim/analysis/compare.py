@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim import io
+from sim.outputs import files as io
 from sim.outputs.tables import HEADLINE_METRICS
 
 __all__ = [

@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import io, plotting
+from sim import plotting
+
+from sim.outputs import files as io
 from sim.analysis.compare import (
     HEADLINE_METRICS,
     HIGHER_IS_WORSE,

@@ -19,7 +19,6 @@ import sim
 from sim.config import RunConfig
 from sim.model import CreditMarketModel
 from sim.outputs.files import git_commit, run_is_complete, save_figure, write_run_outputs
-from sim.outputs.tables import run_tables
 
 #: Config keys that do not change a run's results (excluded from its hash).
 NON_RESULT_KEYS = ("output", "resume", "experiment_name")
@@ -78,7 +77,7 @@ def run_to_folder(
     # The model is released as soon as its tables exist: a sequential sweep holds one
     # run's state at a time.
     with simulate(run, progress=progress) as model:
-        tables = run_tables(model.world, model.record, model.monthly_table(), run_id)
+        tables = model.tables(run_id)
     if run.output.plots:
         from sim.plotting import policy_timeseries
 

@@ -97,9 +97,8 @@ def state_arrays(model: Any) -> dict[str, np.ndarray]:
 
 def fingerprint(model: Any, run_id: str) -> dict[str, Any]:
     """Fingerprint of a finished run: its tables and its final state arrays."""
-    from sim.outputs.tables import run_tables
 
-    tables = run_tables(model.world, model.record, model.monthly_table(), run_id)
+    tables = model.tables(run_id)
     return {
         "tables": {name: table_print(df) for name, df in sorted(tables.items())},
         "state": {name: array_print(a) for name, a in sorted(state_arrays(model).items())},
@@ -108,8 +107,8 @@ def fingerprint(model: Any, run_id: str) -> dict[str, Any]:
 
 def compute_all() -> dict[str, Any]:
     """Run the reference set; ``{run key: fingerprint}``."""
-    from sim.runtime.compose import load_run_config
     from sim.model import CreditMarketModel
+    from sim.runtime.compose import load_run_config
 
     out = {}
     for key, overrides in runs():
