@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,7 +12,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from sim.config import RunConfig  # noqa: E402
+from sim.config import ChannelsConfig, RunConfig  # noqa: E402
 from sim.lending.channels import CreditInfo  # noqa: E402
 from sim.runtime.compose import load_run_config  # noqa: E402
 
@@ -23,6 +26,16 @@ def make_run(*overrides: str) -> RunConfig:
     """A validated run config from conf/ with small defaults and the given overrides."""
     base = ["population.n_borrowers=2000", "n_months=12", "output.plots=false"]
     return load_run_config([*base, *overrides])
+
+
+@functools.cache
+def _conf_run() -> RunConfig:
+    return load_run_config()
+
+
+def conf_channels() -> ChannelsConfig:
+    """The waterfall and lender table of ``conf/channels/default.yaml`` (a fresh copy)."""
+    return copy.deepcopy(_conf_run().channels)
 
 
 def credit_info(n: int = 1, **changes) -> CreditInfo:

@@ -21,8 +21,7 @@ from sim.calibration import (
     objective_value,
     set_parameter,
 )
-from sim.config import RunConfig
-from sim.runtime.compose import CONF_DIR
+from sim.runtime.compose import CONF_DIR, load_run_config
 from sim.world.data import load_uci
 
 CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
@@ -87,7 +86,7 @@ def test_objective_is_the_weighted_sum_of_squares_on_a_hand_case():
 
 
 def test_set_and_get_parameter_by_path():
-    run = RunConfig()
+    run = load_run_config()
     set_parameter(run, "population.behaviour.arrears_skip_prob_monthly", 0.4)
     set_parameter(run, "population.behaviour.instalment_months", 3.6)
     assert get_parameter(run, "population.behaviour.arrears_skip_prob_monthly") == 0.4

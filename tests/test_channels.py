@@ -18,8 +18,8 @@ from sim.lending.channels import (
     count_over_channels,
 )
 from sim.units import MISSES_TO_DEFAULT
+from tests.conftest import conf_channels, make_run, this_month
 from tests.conftest import credit_info as info
-from tests.conftest import make_run, this_month
 
 
 def single(n: int = 1, **lender) -> Channels:
@@ -73,7 +73,7 @@ def test_three_missed_payments_default_then_charge_off_with_recoveries():
 
 
 def test_informal_rate_is_capped_at_four_times_lpr_and_fees_come_on_top():
-    cfg = ChannelsConfig()
+    cfg = conf_channels()
     assert cfg.private_lending_cap == pytest.approx(0.154)  # 4 x 3.85 %
     ch = Channels(cfg, 1)
     c = ch.index("informal")
@@ -92,7 +92,7 @@ def test_informal_rate_is_capped_at_four_times_lpr_and_fees_come_on_top():
 
 
 def test_bank_loan_approval_takes_a_month_so_it_cannot_meet_an_immediate_need():
-    ch = Channels(ChannelsConfig(), 1)
+    ch = Channels(conf_channels(), 1)
     c = ch.index("bank_sme")
     who = info()
     assert ch.available_cash(c, ROW, who, step=5)[0] == 0.0  # no facility yet
@@ -102,7 +102,7 @@ def test_bank_loan_approval_takes_a_month_so_it_cannot_meet_an_immediate_need():
     assert ch.available_cash(c, ROW, who, step=6)[0] == 5_000.0  # 0.5 x monthly revenue
     assert ch.apply(c, ROW, who, step=6).size == 0  # one facility is enough
     # Declined: score too weak, or no business history.
-    risky = Channels(ChannelsConfig(), 1)
+    risky = Channels(conf_channels(), 1)
     assert risky.apply(c, ROW, info(pd_12m=[0.05]), step=5).size == 0
     assert risky.apply(c, ROW, info(firm_age_months=[6]), step=5).size == 0
     assert risky.book(c).open_step[0] == NO_FACILITY
@@ -111,7 +111,7 @@ def test_bank_loan_approval_takes_a_month_so_it_cannot_meet_an_immediate_need():
 
 
 def test_instant_channel_rules_and_limits():
-    ch = Channels(ChannelsConfig(), 4)
+    ch = Channels(conf_channels(), 4)
     c = ch.index("credit_card")
     rows = np.arange(4)
     who = info(
@@ -127,7 +127,7 @@ def test_instant_channel_rules_and_limits():
 
 
 def test_household_dues_are_paid_costliest_first():
-    ch = Channels(ChannelsConfig(), 1)
+    ch = Channels(conf_channels(), 1)
     card, informal = ch.index("credit_card"), ch.index("informal")
     ch.set_accounts(card, ROW, balance_cny=1_000.0, min_due_cny=100.0)
     ch.set_accounts(informal, ROW, balance_cny=400.0, min_due_cny=80.0)
@@ -284,7 +284,7 @@ def test_owed_before_is_the_exclusive_cumulative_sum_bit_for_bit(k):
 
 
 def test_bad_rows_amounts_and_channels_fail_with_a_clear_error_and_change_nothing():
-    ch = Channels(ChannelsConfig(), 100)
+    ch = Channels(conf_channels(), 100)
     card = ch.index("credit_card")
     mask = np.arange(100) >= 98
     with pytest.raises(TypeError, match="not a mask"):
@@ -321,7 +321,7 @@ def test_bad_rows_amounts_and_channels_fail_with_a_clear_error_and_change_nothin
 
 
 def test_rows_may_be_lists_and_one_amount_applies_to_every_row():
-    ch = Channels(ChannelsConfig(), 10)
+    ch = Channels(conf_channels(), 10)
     card = ch.index("credit_card")
     fees = ch.draw(card, [1, 5, 7], 100.0)  # a list of rows, one amount for all
     fee = round(ch.upfront_fee_rate[card] * 100.0, 2)

@@ -6,12 +6,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-import yaml
+from omegaconf import OmegaConf
 
 from sim.config import ChannelConfig, ChannelsConfig, FirmsConfig, SectorConfig
 from sim.lending.channels import Channels, CreditInfo
 from sim.lending.funding import balance_weighted_apr, fund_firms
-from sim.runtime.compose import CONF_DIR
 from sim.world.draws import FirmDraws
 from sim.world.firms import (
     DAYS_PER_MONTH,
@@ -426,21 +425,29 @@ def test_model_firm_signals_flag_owners_before_their_peak():
     assert view.owns_firm.sum() == f.is_open.sum()
 
 
-def test_firm_and_channel_yaml_restate_the_dataclass_defaults():
-    for group, cls in (("firms", FirmsConfig), ("channels", ChannelsConfig)):
-        raw = yaml.safe_load((CONF_DIR / group / "default.yaml").read_text())
-        raw.pop("defaults")
-        assert raw == dataclasses.asdict(cls()), group
+def _with_changes(values: dict, changes: dict) -> dict:
+    """``values`` with the nested ``changes`` applied (lists and scalars replaced)."""
+    out = dict(values)
+    for key, value in changes.items():
+        out[key] = _with_changes(values.get(key, {}), value) if isinstance(value, dict) else value
+    return out
 
 
 def test_config_errors_name_the_field():
     from sim.config import to_run_config
+    from sim.runtime.compose import compose_config
 
+    conf = OmegaConf.to_container(compose_config(), resolve=True)
+
+    def check(changes: dict) -> None:
+        to_run_config(_with_changes(conf, changes))
+
+    check({})  # conf/ itself is valid
     with pytest.raises(ValueError, match=r"firms\.sectors\.retail\.cogs_ratio"):
-        to_run_config({"firms": {"sectors": {"retail": {"cogs_ratio": 1.5}}}})
+        check({"firms": {"sectors": {"retail": {"cogs_ratio": 1.5}}}})
     with pytest.raises(ValueError, match=r"channels\.order names unknown step"):
-        to_run_config({"channels": {"order": ["own_cash", "platform", "loan_shark"]}})
+        check({"channels": {"order": ["own_cash", "platform", "loan_shark"]}})
     with pytest.raises(ValueError, match=r"channels\.lenders\.informal\.limit_basis"):
-        to_run_config({"channels": {"lenders": {"informal": {"limit_basis": "assets"}}}})
+        check({"channels": {"lenders": {"informal": {"limit_basis": "assets"}}}})
     with pytest.raises(TypeError, match=r"firms\.sectors\.retail: unknown key"):
-        to_run_config({"firms": {"sectors": {"retail": {"colour": 1}}}})
+        check({"firms": {"sectors": {"retail": {"colour": 1}}}})

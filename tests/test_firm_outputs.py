@@ -18,7 +18,6 @@ from sim.outputs.tables import (
     FIRM_GROUP_COLUMNS,
     HEADLINE_METRICS,
     SUMMARY_EXTRA_METRICS,
-    run_tables,
 )
 from tests.conftest import make_run
 

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.config import ChannelsConfig
 from sim.lending.channels import Channels
 from sim.lending.funding import (
     balance_weighted_apr,
@@ -19,11 +18,11 @@ from sim.lending.funding import (
     waterfall,
 )
 from sim.model import CreditMarketModel
+from sim.outputs.tables import segment_labels
 from sim.platform.policies.base import LimitDecision, LimitPolicy, PolicyConfig, PortfolioView
 from sim.platform.policies.reasons import ReasonCode
+from tests.conftest import conf_channels, make_run
 from tests.conftest import credit_info as info
-from tests.conftest import make_run
-from sim.outputs.tables import segment_labels
 
 TIERS = (0.073, 0.1095, 0.146, 0.1825)  # the platform's APR tiers (conf/platform/default.yaml)
 
@@ -78,7 +77,7 @@ def test_cost_ladder_a_platform_cut_never_lowers_the_effective_apr(
     """With every channel open, less platform headroom means dearer funding, never cheaper."""
 
     def effective(platform_available: float) -> float:
-        ch = Channels(ChannelsConfig(), 1)
+        ch = Channels(conf_channels(), 1)
         ff = fund_firms(
             np.round(np.array([gap]), 2),
             owners=np.array([0]),
@@ -101,7 +100,7 @@ def test_cost_ladder_a_platform_cut_never_lowers_the_effective_apr(
 
 
 def test_households_reach_only_the_lenders_that_serve_the_purpose():
-    ch = Channels(ChannelsConfig(), 2)
+    ch = Channels(conf_channels(), 2)
     who = info(2, income_base_cny=[1_000.0, 1_000.0])
     # Row 0 needs 2,500 for essentials; row 1 wishes to borrow 2,500 for discretionary spending.
     hf = fund_households(
@@ -118,7 +117,7 @@ def test_households_reach_only_the_lenders_that_serve_the_purpose():
 
 
 def test_firm_waterfall_order_and_the_bank_loan_one_month_later():
-    ch = Channels(ChannelsConfig(), 1)
+    ch = Channels(conf_channels(), 1)
     args = {
         "owners": np.array([0]),
         "owner_spare_cny": np.array([1_000.0]),
@@ -149,7 +148,7 @@ def test_firm_waterfall_order_and_the_bank_loan_one_month_later():
 
 
 def test_firm_repays_the_dearest_debt_first_including_its_platform_draws():
-    ch = Channels(ChannelsConfig(), 1)
+    ch = Channels(conf_channels(), 1)
     card, informal = ch.index("credit_card"), ch.index("informal")
     ch.set_accounts(card, [0], balance_cny=500.0)
     ch.set_accounts(informal, [0], balance_cny=1_000.0)  # 15.4 % + 2 % a month: the dearest

@@ -12,13 +12,13 @@ import pytest
 
 from sim.agents import Borrower, MicroEnterprise
 from sim.model import RNG_STREAMS, STAGE_ORDER, CreditMarketModel
+from sim.outputs.tables import segment_labels
 from sim.platform.agent import Platform
 from sim.platform.policies import ReasonCode
 from sim.platform.policies.base import LimitDecision
 from sim.platform.policies.static import StaticPolicy
 from sim.units import MISSES_TO_DEFAULT
 from tests.conftest import make_run, review_limits
-from sim.outputs.tables import segment_labels
 
 
 def step_with_checks(model: CreditMarketModel, months: int):

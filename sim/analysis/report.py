@@ -29,8 +29,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import plotting
-
-from sim.outputs import files as io
 from sim.analysis.compare import (
     HEADLINE_METRICS,
     HIGHER_IS_WORSE,
@@ -40,6 +38,7 @@ from sim.analysis.compare import (
     paired_differences,
     summarise,
 )
+from sim.outputs import files as io
 
 __all__ = ["FAN_METRICS", "SUPPLEMENTARY_METRICS", "TIMESERIES_METRICS", "write_report"]
 

@@ -1,0 +1,83 @@
+"""Schema of the ``platform`` group (``conf/platform/default.yaml``): the lender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sim.config._checks import _prob, _rng_check
+
+
+@dataclass
+class PlatformConfig:
+    """The lender: pricing, risk model levels, product terms and funding.
+
+    Attributes:
+        apr_tiers: APR (annual fraction) per risk tier, ascending; default within the
+            Jiebei-like range of about 7-18 % APR (Jiebei product terms, Ant FAQ copies;
+            PBoC credit-card rate band; unverified prior).
+        pd_tier_bounds: pd_12m upper bounds of all tiers but the last (len = tiers - 1).
+        central_tendency_pd_12m: mean 12-month PD the scorecard is re-levelled to at start.
+        lgd: loss given default, fraction.
+        ccf: credit conversion factor on undrawn limits for EAD, fraction.
+        funding_cost_apr: the platform's cost of funds, annual fraction.
+        min_payment_rate: minimum payment as a share of the statement balance.
+        min_payment_floor_cny: minimum payment floor, CNY.
+        charge_off_dpd: days past due at which a defaulted balance is written off (>= 90).
+        lenders_log_odds: scorecard log-odds added per extra active lender (M7).
+        debt_service_log_odds: log-odds added per unit of debt-service ratio (M7).
+        thin_history_log_odds: log-odds added for history shorter than thin_history_months (M3).
+        thin_history_months: history length below which the thin-history term applies.
+        apr_cap: regulatory cap on the platform's APR (1.0 = none).
+    """
+
+    apr_tiers: list[float] = field(default_factory=lambda: [0.073, 0.1095, 0.146, 0.1825])
+    pd_tier_bounds: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.08])
+    central_tendency_pd_12m: float = 0.03
+    lgd: float = 0.8
+    ccf: float = 0.2
+    funding_cost_apr: float = 0.035
+    min_payment_rate: float = 0.1
+    min_payment_floor_cny: float = 50.0
+    charge_off_dpd: int = 270
+    lenders_log_odds: float = 0.25
+    debt_service_log_odds: float = 1.0
+    thin_history_log_odds: float = 0.3
+    thin_history_months: int = 12
+    apr_cap: float = 1.0
+
+    def __post_init__(self) -> None:
+        p = "platform"
+        _prob(self, p, "central_tendency_pd_12m", "lgd", "ccf", "min_payment_rate")
+        _rng_check(
+            self,
+            p,
+            {
+                "funding_cost_apr": (0.0, 1.0),
+                "min_payment_floor_cny": (0.0, None),
+                "charge_off_dpd": (90, 3600),
+                "lenders_log_odds": (-10.0, 10.0),
+                "debt_service_log_odds": (-10.0, 10.0),
+                "thin_history_log_odds": (-10.0, 10.0),
+                "thin_history_months": (0, 1200),
+                "apr_cap": (0.0, 10.0),
+            },
+        )
+        if self.central_tendency_pd_12m in (0.0, 1.0):
+            raise ValueError("platform.central_tendency_pd_12m must be strictly inside (0, 1)")
+        if len(self.apr_tiers) < 1 or len(self.pd_tier_bounds) != len(self.apr_tiers) - 1:
+            raise ValueError(
+                "platform.pd_tier_bounds must have one entry fewer than platform.apr_tiers "
+                f"(got {len(self.pd_tier_bounds)} bounds for {len(self.apr_tiers)} tiers: "
+                f"give {len(self.pd_tier_bounds) + 1} APR tiers or "
+                f"{max(len(self.apr_tiers) - 1, 0)} bounds)"
+            )
+        if list(self.apr_tiers) != sorted(self.apr_tiers):
+            raise ValueError(
+                f"platform.apr_tiers = {self.apr_tiers} must be non-decreasing "
+                "(a riskier tier never pays a lower APR)"
+            )
+        if any(not 0.0 <= a <= 10.0 for a in self.apr_tiers):
+            raise ValueError(f"platform.apr_tiers = {self.apr_tiers} must lie in [0, 10]")
+        bounds = list(self.pd_tier_bounds)
+        if any(not 0.0 < b < 1.0 for b in bounds) or bounds != sorted(bounds):
+            raise ValueError(f"platform.pd_tier_bounds = {bounds} must be ascending inside (0, 1)")

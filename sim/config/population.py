@@ -1,0 +1,169 @@
+"""Schema of the ``population`` group (``conf/population/*.yaml``): borrowers and behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sim.config._checks import _prob, _rng_check
+
+#: Population start states: ``current``, or the repayment state "as of" one UCI month.
+START_STATES = (
+    "current",
+    "uci_september",
+    "uci_august",
+    "uci_july",
+    "uci_june",
+    "uci_may",
+    "uci_april",
+)
+
+
+@dataclass
+class BehaviourConfig:
+    """Household behaviour: income, spending, shocks and repayment habits.
+
+    Income and spending are multiples of each borrower's base monthly income. Monthly
+    hazards are probabilities per month. Sources are listed in ``conf/PROVENANCE.md``.
+    """
+
+    income_sigma: float = 0.10
+    job_loss_prob_monthly: float = 0.0025
+    job_find_prob_monthly: float = 0.15
+    unemployment_replacement: float = 0.5
+    needs_share: float = 0.5
+    needs_sigma: float = 0.10
+    discretionary_share: float = 0.35
+    discretionary_sigma: float = 0.35
+    expense_shock_prob_monthly: float = 0.02
+    expense_shock_mean_income_months: float = 0.5
+    cash_reserve_income_months: float = 1.0
+    savings_target_income_months: float = 6.0
+    excess_savings_spend_rate: float = 0.1
+    revolver_borrow_propensity: float = 0.6
+    delinquent_borrow_propensity: float = 0.9
+    instalment_borrow_propensity: float = 0.3
+    revolver_mpb: float = 0.3
+    delinquent_mpb: float = 0.6
+    instalment_mpb: float = 0.1
+    revolver_extra_payment: float = 0.05
+    instalment_months: int = 12
+    delinquent_skip_prob_monthly: float = 0.005
+    # Cure behaviour: a borrower already behind (>= 1 missed payment) pays nothing again with
+    # this probability, whatever its type (0 = off: arrears cure like any other month).
+    arrears_skip_prob_monthly: float = 0.0
+    transactor_draws_per_month: float = 2.5
+    transactor_line_spend_share: float = 0.3
+    race_to_default_prob: float = 0.3
+    n_spending_categories: int = 8
+    diversity_concentration: float = 1.0
+    savvy_diversity_concentration: float = 5.0
+    high_risk_txn_prob_monthly: float = 0.005
+
+    def __post_init__(self) -> None:
+        p = "population.behaviour"
+        _prob(
+            self,
+            p,
+            "job_loss_prob_monthly",
+            "job_find_prob_monthly",
+            "unemployment_replacement",
+            "expense_shock_prob_monthly",
+            "revolver_borrow_propensity",
+            "delinquent_borrow_propensity",
+            "instalment_borrow_propensity",
+            "revolver_mpb",
+            "delinquent_mpb",
+            "instalment_mpb",
+            "excess_savings_spend_rate",
+            "delinquent_skip_prob_monthly",
+            "arrears_skip_prob_monthly",
+            "transactor_line_spend_share",
+            "race_to_default_prob",
+            "high_risk_txn_prob_monthly",
+        )
+        _rng_check(
+            self,
+            p,
+            {
+                "income_sigma": (0.0, 2.0),
+                "needs_share": (0.0, 5.0),
+                "needs_sigma": (0.0, 2.0),
+                "discretionary_share": (0.0, 5.0),
+                "discretionary_sigma": (0.0, 2.0),
+                "expense_shock_mean_income_months": (0.0, 60.0),
+                "cash_reserve_income_months": (0.0, 60.0),
+                "savings_target_income_months": (0.0, 600.0),
+                "revolver_extra_payment": (0.0, 10.0),
+                "instalment_months": (1, 360),
+                "transactor_draws_per_month": (0.0, 100.0),
+                "n_spending_categories": (2, 64),
+                "diversity_concentration": (1e-6, 1e6),
+                "savvy_diversity_concentration": (1e-6, 1e6),
+            },
+        )
+
+
+@dataclass
+class PopulationConfig:
+    """Who the borrowers are: resampled from the UCI data, and how they behave.
+
+    Attributes:
+        name: calibration name (``jiebei_baseline`` or ``uci_2005``).
+        n_borrowers: number of borrower agents, >= 1.
+        cny_per_twd: exchange rate applied to UCI amounts (NT$ -> CNY).
+        limit_scale: multiplier on converted UCI limits (re-levelling), > 0.
+        limit_income_multiple: median of limit / monthly income used to impute incomes.
+        limit_income_sigma: log-sd of that multiple.
+        savings_income_months: median savings buffer, in months of income.
+        savings_sigma: log-sd of the savings buffer.
+        start_state: ``current`` (every account starts current, balances from the
+            September bill) or ``uci_<month>`` (the repayment state "as of" that UCI
+            month, April..September; see :func:`sim.world.population.build_population`).
+        behaviour_window_months: months of UCI history, ending at the start month, from
+            which behaviour types and habitual utilisation are derived, 1..6.
+        history_months_mean: mean credit-history length at start, months.
+        max_initial_mob: months on book at start are uniform on [0, this].
+        savvy_share: share of credit-savvy borrowers (mechanism M10), in [0, 1].
+        behaviour: household behaviour parameters.
+    """
+
+    name: str = "jiebei_baseline"
+    n_borrowers: int = 20_000
+    cny_per_twd: float = 0.25
+    limit_scale: float = 1.0
+    limit_income_multiple: float = 3.0
+    limit_income_sigma: float = 0.3
+    savings_income_months: float = 3.0
+    savings_sigma: float = 0.8
+    start_state: str = "current"
+    behaviour_window_months: int = 6
+    history_months_mean: float = 48.0
+    max_initial_mob: int = 36
+    savvy_share: float = 0.0
+    behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
+
+    def __post_init__(self) -> None:
+        p = "population"
+        if isinstance(self.behaviour, dict):
+            self.behaviour = BehaviourConfig(**self.behaviour)
+        _rng_check(
+            self,
+            p,
+            {
+                "n_borrowers": (1, 50_000_000),
+                "cny_per_twd": (1e-9, None),
+                "limit_scale": (1e-9, None),
+                "limit_income_multiple": (1e-6, 1000.0),
+                "limit_income_sigma": (0.0, 5.0),
+                "savings_income_months": (0.0, 1000.0),
+                "savings_sigma": (0.0, 5.0),
+                "history_months_mean": (0.0, 1000.0),
+                "max_initial_mob": (0, 1000),
+                "behaviour_window_months": (1, 6),
+            },
+        )
+        _prob(self, p, "savvy_share")
+        if self.start_state not in START_STATES:
+            raise ValueError(
+                f"population.start_state = {self.start_state!r}; allowed: {list(START_STATES)}"
+            )

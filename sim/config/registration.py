@@ -1,0 +1,52 @@
+"""Registration of the schemas in Hydra's ConfigStore, and the top-level composition schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sim.config.channels import ChannelsConfig
+from sim.config.firms import FirmsConfig
+from sim.config.output import OutputConfig
+from sim.config.platform import PlatformConfig
+from sim.config.policy import store_policy_schemas
+from sim.config.population import PopulationConfig
+from sim.config.scenario import ScenarioConfig
+
+
+def register_configs() -> None:
+    """Register the schemas in Hydra's ConfigStore (idempotent).
+
+    Names: ``run_schema`` (top level), ``population/population_schema``,
+    ``platform/platform_schema``, ``scenario/scenario_schema``, ``output/output_schema``,
+    ``firms/firms_schema``, ``channels/channels_schema``, and
+    ``policy/<name>_schema`` for every registered policy.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="run_schema", node=_HydraRunSchema)
+    cs.store(group="population", name="population_schema", node=PopulationConfig)
+    cs.store(group="platform", name="platform_schema", node=PlatformConfig)
+    cs.store(group="scenario", name="scenario_schema", node=ScenarioConfig)
+    cs.store(group="output", name="output_schema", node=OutputConfig)
+    cs.store(group="firms", name="firms_schema", node=FirmsConfig)
+    cs.store(group="channels", name="channels_schema", node=ChannelsConfig)
+    store_policy_schemas(cs)
+
+
+@dataclass
+class _HydraRunSchema:
+    """Top-level schema for composition (groups are typed by their own schemas)."""
+
+    seed: int = 0
+    n_months: int = 36
+    population: Any = None
+    platform: Any = None
+    scenario: Any = None
+    policy: Any = None
+    output: Any = None
+    firms: Any = None
+    channels: Any = None
+    resume: bool = False
+    experiment_name: str = "default"
