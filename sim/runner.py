@@ -78,7 +78,7 @@ def run_to_folder(
     model = simulate(run, progress=progress)
     tables = run_tables(model, run_id)
     if run.output.plots:
-        from sim.plotting import policy_timeseries
+        from sim.analysis.plotting import policy_timeseries
 
         monthly = tables["monthly"].assign(policy=str(run.policy["name"]), seed=run.seed)
         fig = policy_timeseries(

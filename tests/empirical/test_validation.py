@@ -13,9 +13,7 @@ import yaml
 
 from sim.compose import CONF_DIR
 from sim.config import PopulationConfig
-from sim.io import load_uci
-from sim.population import build_population, classify_behaviour
-from sim.validation import (
+from sim.empirical.validation import (
     Panel,
     TargetSpec,
     ValidationConfig,
@@ -31,6 +29,8 @@ from sim.validation import (
     validation_config_from_dict,
     write_validation_report,
 )
+from sim.io import load_uci
+from sim.population import build_population, classify_behaviour
 
 CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
 P, R, D = 0, 1, 2

@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from experiments.calibrate import update_population_yaml
-from sim.calibration import (
+from sim.compose import CONF_DIR
+from sim.config import RunConfig
+from sim.empirical.calibration import (
     CalibrationConfig,
     CalibrationResult,
     ParameterSpec,
@@ -21,8 +23,6 @@ from sim.calibration import (
     objective_value,
     set_parameter,
 )
-from sim.compose import CONF_DIR
-from sim.config import RunConfig
 from sim.io import load_uci
 
 CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
