@@ -35,8 +35,8 @@ def _one(
 ) -> dict[str, float]:
     import resource
 
-    from sim.runtime.compose import load_run_config
     from sim.model import CreditMarketModel
+    from sim.runtime.compose import load_run_config
 
     run = load_run_config(
         [

@@ -1,8 +1,9 @@
 """Fit ``uci_2005`` on April-July 2005 by simulated moments: ``python -m experiments.calibrate``.
 
 Reads the ``calibration`` section of ``conf/validation/uci_2005.yaml`` (moments,
-parameters with bounds, budget), fits the parameters with :func:`sim.calibration.calibrate`
-and writes to ``outputs/calibration/<timestamp>/`` (or ``--out``):
+parameters with bounds, budget), fits the parameters with
+:func:`sim.empirical.calibration.calibrate` and writes to
+``outputs/calibration/<timestamp>/`` (or ``--out``):
 
 - ``report.md``: method, fitted values, the moment table (observed, simulated at the
   start and at the fit with an interval over seeds, error in pp, z);
@@ -29,10 +30,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.calibration import CalibrationResult, calibrate, calibration_config_from_dict
+from sim.empirical.calibration import CalibrationResult, calibrate, calibration_config_from_dict
+from sim.outputs.files import write_csv_atomic, write_text_atomic
 from sim.runtime.compose import CONF_DIR
 from sim.world.data import DataFileError, load_uci
-from sim.outputs.files import write_csv_atomic, write_text_atomic
 
 DEFAULT_CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
 

@@ -5,7 +5,7 @@ September and the October payment over several seeds, compares with what the sam
 accounts did (status-group shares and transitions, October default overall and by
 segment, utilisation), checks the platform scorecard on a hold-out, and writes a report
 (``report.md``, CSV tables, figures) to ``outputs/validation/<timestamp>/`` (or ``--out``).
-The report's path is printed. See :mod:`sim.validation` for the definitions.
+The report's path is printed. See :mod:`sim.empirical.validation` for the definitions.
 
 This is a plain command-line tool (not a Hydra job). Exit codes:
 
@@ -29,9 +29,13 @@ from pathlib import Path
 
 import yaml
 
+from sim.empirical.validation import (
+    run_validation,
+    validation_config_from_dict,
+    write_validation_report,
+)
 from sim.runtime.compose import CONF_DIR
 from sim.world.data import DataFileError, load_uci
-from sim.validation import run_validation, validation_config_from_dict, write_validation_report
 
 DEFAULT_CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from sim import plotting
+from sim.analysis import plotting
 from sim.analysis.compare import RUN_TABLES as COMPARE_TABLES
 from sim.analysis.compare import collect_runs
 from sim.analysis.report import write_report

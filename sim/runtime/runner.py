@@ -79,7 +79,7 @@ def run_to_folder(
     with simulate(run, progress=progress) as model:
         tables = model.tables(run_id)
     if run.output.plots:
-        from sim.plotting import policy_timeseries
+        from sim.analysis.plotting import policy_timeseries
 
         monthly = tables["monthly"].assign(policy=str(run.policy["name"]), seed=run.seed)
         fig = policy_timeseries(

@@ -79,7 +79,7 @@ class BorrowerState:
         balance_month_sum_cny, income_total_cny, unmet_need_total_cny.
         uci_row: int64 position (``uci.iloc[uci_row]``) of the UCI row the borrower was
             resampled from, so simulated accounts can be compared with the same accounts'
-            observed outcomes (:mod:`sim.validation`).
+            observed outcomes (:mod:`sim.empirical.validation`).
     """
 
     behaviour_type: np.ndarray

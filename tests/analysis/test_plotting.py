@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 from matplotlib.ticker import PercentFormatter
 
-from sim import plotting
+from sim.analysis import plotting
 from sim.analysis.compare import paired_differences, summarise
 from sim.analysis.delinquency import roll_rate_matrix
 

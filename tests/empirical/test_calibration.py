@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from experiments.calibrate import update_population_yaml
-from sim.calibration import (
+from sim.empirical.calibration import (
     CalibrationConfig,
     CalibrationResult,
     ParameterSpec,

@@ -12,8 +12,7 @@ import pytest
 import yaml
 
 from sim.config import PopulationConfig
-from sim.runtime.compose import CONF_DIR
-from sim.validation import (
+from sim.empirical.validation import (
     Panel,
     TargetSpec,
     ValidationConfig,
@@ -29,6 +28,7 @@ from sim.validation import (
     validation_config_from_dict,
     write_validation_report,
 )
+from sim.runtime.compose import CONF_DIR
 from sim.world.data import load_uci
 from sim.world.population import build_population, classify_behaviour
 

@@ -1,0 +1,202 @@
+"""Collect a sweep: find its complete run folders and concatenate their tables.
+
+A *sweep folder* holds one sub-folder per simulation run (at any depth); each run was
+simulated for one ``(policy, scenario, seed)``.
+
+Tables consumed (one run folder; a folder is complete when ``_COMPLETE.json`` exists):
+``summary.parquet`` (one row: ``run_id, policy, scenario, seed, n_borrowers, n_months``
+and the :data:`~sim.analysis.compare.headline.HEADLINE_METRICS`), ``monthly.parquet``,
+``events.parquet``, ``by_segment.parquet``, ``transitions.parquet``, ``vintage.parquet``
+and ``firms.parquet``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sim.outputs import files as io
+
+__all__ = ["COMPLETE_MARKER", "ID_COLUMNS", "RUN_TABLES", "RunTables", "collect_runs"]
+
+ID_COLUMNS: tuple[str, ...] = ("run_id", "policy", "scenario", "seed")
+"""Identifier columns added to every collected table, in this order."""
+
+RUN_TABLES: tuple[str, ...] = (
+    "summary",
+    "monthly",
+    "events",
+    "by_segment",
+    "transitions",
+    "vintage",
+    "firms",
+)
+"""Tables of a run folder (each stored as ``<name>.parquet``)."""
+
+COMPLETE_MARKER = "_COMPLETE.json"
+"""File a run writes last; a run folder without it is incomplete and ignored."""
+
+
+@dataclass
+class RunTables:
+    """All tables of the complete runs of a sweep, concatenated over runs.
+
+    Every table starts with the identifier columns ``run_id`` (str), ``policy`` (str),
+    ``scenario`` (str) and ``seed`` (int64), taken from the run's ``summary.parquet``,
+    followed by the table's own columns (see the module docstring and the data contract).
+    A table no run wrote is an empty DataFrame with just the identifier columns.
+
+    Attributes:
+        summary: one row per run: ``run_id, policy, scenario, seed, n_borrowers,
+            n_months`` and the :data:`HEADLINE_METRICS` (float), sorted by policy,
+            scenario, seed.
+        monthly: one row per run and month (``step`` 1..n_months, ``calendar_month``,
+            metric columns such as ``ead_cny``, ``default_rate``).
+        events: limit-change events (``borrower_id, step, old_limit_cny, new_limit_cny,
+            reason``).
+        by_segment: distribution table (``group, level, n_borrowers, limit_cuts,
+            limit_raises, cut_share, default_rate, effective_apr,
+            interest_fees_share_of_income``).
+        transitions: DPD-bucket transition counts (``step, from_bucket, to_bucket,
+            count``).
+        vintage: vintage default curves (``vintage, months_on_book, n_accounts,
+            cumulative_default_rate``).
+        firms: monthly firm statistics by sector (``step, sector, n_open,
+            buffer_days_p10 .. buffer_days_p90, share_buffer_under_15d, closures_shortfall,
+            closures_exit, ...``; empty for runs without firms or written before firms).
+        incomplete: run folders found without ``_COMPLETE.json`` (ignored).
+        run_dirs: folders of the complete runs, keyed by ``run_id``.
+    """
+
+    summary: pd.DataFrame
+    monthly: pd.DataFrame
+    events: pd.DataFrame
+    by_segment: pd.DataFrame
+    transitions: pd.DataFrame
+    vintage: pd.DataFrame
+    firms: pd.DataFrame = field(default_factory=lambda: _concat([]))
+    incomplete: list[Path] = field(default_factory=list)
+    run_dirs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def policies(self) -> list[str]:
+        """Sorted policy names of the complete runs."""
+        return sorted(self.summary["policy"].unique().tolist())
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Sorted scenario names of the complete runs."""
+        return sorted(self.summary["scenario"].unique().tolist())
+
+    @property
+    def seeds(self) -> list[int]:
+        """Sorted seeds of the complete runs."""
+        return sorted(int(s) for s in self.summary["seed"].unique())
+
+
+def _is_run_folder(path: Path, root: Path | None = None) -> bool:
+    """Whether a folder is a (possibly incomplete) run folder.
+
+    It is if it holds a completion marker, a run table, or (below the sweep ``root``) a
+    Hydra job record (``.hydra/``: a job that started but has written nothing yet).
+    """
+    if (path / COMPLETE_MARKER).is_file():
+        return True
+    if path != root and (path / ".hydra").is_dir():
+        return True
+    return any((path / f"{name}.parquet").is_file() for name in RUN_TABLES)
+
+
+def _with_ids(table: pd.DataFrame, ids: dict[str, object]) -> pd.DataFrame:
+    """Return ``table`` with the identifier columns (overwritten if present) in front."""
+    rest = table.drop(columns=[c for c in ID_COLUMNS if c in table.columns])
+    front = pd.DataFrame({name: [value] * len(rest) for name, value in ids.items()})
+    front.index = rest.index
+    out = pd.concat([front, rest], axis=1)
+    out["seed"] = out["seed"].astype("int64")
+    return out.reset_index(drop=True)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate non-empty frames; an empty list gives an empty frame with ID columns."""
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        empty = pd.DataFrame({name: pd.Series(dtype=object) for name in ID_COLUMNS})
+        empty["seed"] = empty["seed"].astype("int64")
+        return empty
+    return pd.concat(frames, ignore_index=True)
+
+
+def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
+    """Read every complete run below ``sweep_dir`` and concatenate their tables.
+
+    A run folder is any folder (at any depth, ``sweep_dir`` itself included) that holds
+    ``_COMPLETE.json`` or one of the run tables (``summary.parquet`` ...). Folders with
+    tables but without ``_COMPLETE.json`` are incomplete (still running, or crashed):
+    they are skipped and listed in :attr:`RunTables.incomplete`. In a complete run only
+    ``summary.parquet`` is required; a missing other table contributes no rows.
+
+    Args:
+        sweep_dir: folder of a sweep (e.g. a Hydra multirun folder).
+
+    Returns:
+        :class:`RunTables` with each table's rows tagged by ``run_id, policy, scenario,
+        seed`` (taken from the run's one-row ``summary.parquet``); ``summary`` is sorted
+        by policy, scenario, seed.
+
+    Raises:
+        FileNotFoundError: if ``sweep_dir`` does not exist or is not a folder (message
+            names it).
+        ValueError: if ``sweep_dir`` holds no complete run; if a complete run has no
+            ``summary.parquet``, or its summary does not have exactly one row or lacks
+            an identifier column; or if two complete runs share a ``run_id`` (message
+            names the folders).
+    """
+    root = Path(sweep_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"sweep folder not found: {root}")
+
+    candidates = [root, *sorted(p for p in root.rglob("*") if p.is_dir())]
+    run_folders = [p for p in candidates if _is_run_folder(p, root)]
+    complete = [p for p in run_folders if (p / COMPLETE_MARKER).is_file()]
+    incomplete = [p for p in run_folders if not (p / COMPLETE_MARKER).is_file()]
+    if not complete:
+        detail = f" ({len(incomplete)} incomplete run folder(s) found)" if incomplete else ""
+        raise ValueError(f"no complete run (no {COMPLETE_MARKER}) in {root}{detail}")
+
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in RUN_TABLES}
+    run_dirs: dict[str, Path] = {}
+    for folder in complete:
+        summary_path = folder / "summary.parquet"
+        if not summary_path.is_file():
+            raise ValueError(f"complete run {folder} has no summary.parquet")
+        summary = io.read_parquet(summary_path)
+        if len(summary) != 1:
+            raise ValueError(f"{summary_path}: expected one row, found {len(summary)}")
+        missing = [c for c in ID_COLUMNS if c not in summary.columns]
+        if missing:
+            raise ValueError(f"{summary_path}: missing identifier column(s) {missing}")
+        row = summary.iloc[0]
+        ids: dict[str, object] = {
+            "run_id": str(row["run_id"]),
+            "policy": str(row["policy"]),
+            "scenario": str(row["scenario"]),
+            "seed": int(row["seed"]),
+        }
+        run_id = str(ids["run_id"])
+        if run_id in run_dirs:
+            raise ValueError(f"run_id {run_id!r} appears twice: {run_dirs[run_id]} and {folder}")
+        run_dirs[run_id] = folder
+        for name in RUN_TABLES:
+            path = folder / f"{name}.parquet"
+            if path.is_file():
+                parts[name].append(_with_ids(io.read_parquet(path), ids))
+
+    tables = {name: _concat(frames) for name, frames in parts.items()}
+    tables["summary"] = (
+        tables["summary"].sort_values(["policy", "scenario", "seed"]).reset_index(drop=True)
+    )
+    return RunTables(**tables, incomplete=incomplete, run_dirs=run_dirs)

@@ -1,0 +1,160 @@
+"""What a validation runs and checks: targets, scorecard checks, the validation config.
+
+Read from ``conf/validation/<name>.yaml`` by :func:`validation_config_from_dict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.empirical.validation.panel import _offset, months_after
+from sim.platform.scorecard import DEFAULT_SEED
+
+__all__ = [
+    "Explanation",
+    "ScorecardCheck",
+    "TargetSpec",
+    "ValidationConfig",
+    "validation_config_from_dict",
+]
+
+
+@dataclass
+class TargetSpec:
+    """A validation target: statistics matching ``stat`` must be within ``tolerance_pp``.
+
+    Attributes:
+        stat: ``fnmatch`` pattern over statistic names (e.g. ``"share august *"``); every
+            matching row is a separate check.
+        tolerance_pp: largest allowed |simulated mean - observed|, percentage points, > 0.
+        why: the reason for the tolerance (shown in the report).
+    """
+
+    stat: str
+    tolerance_pp: float
+    why: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.tolerance_pp > 0:
+            raise ValueError(f"validation target {self.stat!r}: tolerance_pp must be > 0")
+
+
+@dataclass
+class Explanation:
+    """Why a target is missed: shown in the report when one of its checks is missed.
+
+    Attributes:
+        stats: ``fnmatch`` patterns over the names of checks (statistic names, and
+            ``scorecard auc``, ``scorecard calibration``, ``account default auc``).
+        text: the explanation (one paragraph of Markdown).
+    """
+
+    stats: list[str]
+    text: str
+
+
+@dataclass
+class ScorecardCheck:
+    """Hold-out checks of the platform scorecard (:func:`sim.platform.scorecard.fit_scorecard`).
+
+    Attributes:
+        holdout_share: fraction of UCI rows held out, in (0, 1).
+        seed: seed of the stratified split.
+        min_auc: smallest acceptable hold-out AUC.
+        calibration_tolerance_pp: largest acceptable |mean predicted PD - observed
+            default rate| in any decile of predicted PD, pp.
+    """
+
+    holdout_share: float = 0.3
+    seed: int = DEFAULT_SEED
+    min_auc: float = 0.70
+    calibration_tolerance_pp: float = 5.0
+
+
+@dataclass
+class ValidationConfig:
+    """What :func:`run_validation` runs and checks (``conf/validation/<name>.yaml``).
+
+    Attributes:
+        name: calibration name being validated.
+        population: population config name (``conf/population/``).
+        policy: policy config name; ``static`` (limits did not change in the data window).
+        overrides: further Hydra overrides of the run (e.g. product terms of the UCI book).
+        as_of: start month (the state of the UCI accounts at its end).
+        n_months: months simulated; 3 from July = August, September and the October payment.
+        n_borrowers: borrowers per seed (30,000 = the data's size).
+        seeds: number of seeds; seeds are ``first_seed .. first_seed + seeds - 1``.
+        first_seed: first seed.
+        interval: central coverage of the interval over seeds.
+        behaviour_window: months of history for the observed panel's behaviour types (must
+            equal ``population.behaviour_window_months`` of the run).
+        targets: the checks on simulated statistics.
+        scorecard: the scorecard checks.
+        min_account_auc: smallest acceptable AUC of the accounts' simulated October default
+            frequency against their observed default (None: not checked).
+        explanations: why known misses happen; the report prints each one whose patterns
+            match a missed check.
+    """
+
+    name: str = "uci_2005"
+    population: str = "uci_2005"
+    policy: str = "static"
+    overrides: list[str] = field(default_factory=list)
+    as_of: str = "july"
+    n_months: int = 3
+    n_borrowers: int = 30_000
+    seeds: int = 10
+    first_seed: int = 0
+    interval: float = 0.95
+    behaviour_window: int = 2
+    targets: list[TargetSpec] = field(default_factory=list)
+    scorecard: ScorecardCheck = field(default_factory=ScorecardCheck)
+    min_account_auc: float | None = 0.70
+    explanations: list[Explanation] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _offset(self.as_of)
+        if self.as_of == "september" or self.n_months < 1:
+            raise ValueError("validation: as_of must be before September and n_months >= 1")
+        if len(months_after(self.as_of, self.n_months)) < self.n_months:
+            raise ValueError(
+                f"validation: {self.n_months} months from {self.as_of} go past October"
+            )
+        if self.n_borrowers < 1 or self.seeds < 1 or self.first_seed < 0:
+            raise ValueError("validation: n_borrowers and seeds must be >= 1, first_seed >= 0")
+        if not 0.0 < self.interval < 1.0:
+            raise ValueError(f"validation.interval must be in (0, 1), got {self.interval}")
+        self.targets = [t if isinstance(t, TargetSpec) else TargetSpec(**t) for t in self.targets]
+        self.explanations = [
+            e if isinstance(e, Explanation) else Explanation(**e) for e in self.explanations
+        ]
+        if isinstance(self.scorecard, dict):
+            self.scorecard = ScorecardCheck(**self.scorecard)
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds run."""
+        return list(range(self.first_seed, self.first_seed + self.seeds))
+
+
+def validation_config_from_dict(values: dict[str, Any]) -> ValidationConfig:
+    """Build a :class:`ValidationConfig` from a plain mapping (a parsed YAML file).
+
+    The file may hold other sections (``calibration``); the keys of
+    :class:`ValidationConfig` are read from the top level and from a ``validation``
+    section, which wins.
+
+    Raises:
+        TypeError: an unknown key in the ``validation`` section.
+        ValueError: a value out of range.
+    """
+    allowed = {f.name for f in dataclasses.fields(ValidationConfig)}
+    section = dict(values.get("validation") or {})
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise TypeError(f"validation: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    merged = {k: v for k, v in values.items() if k in allowed}
+    merged.update(section)
+    return ValidationConfig(**merged)
