@@ -3,17 +3,16 @@
     python -m experiments.bench                       # 10k, 100k, 1M borrowers x 120 months
     python -m experiments.bench --sizes 10000 --months 24
     python -m experiments.bench --sizes 100000 --firm-share 0.1   # + 10k firms (the default)
-    python -m experiments.bench --sizes 1000000 --serial          # one thread only
+    python -m experiments.bench --sizes 100000 --agents           # also make the Mesa agent views
     python -m experiments.bench --sizes 1000000 --repeat 3        # min / median of 3 runs
 
 Each size runs in a fresh process so that its peak resident memory is its own. Reports
 set-up time (population, agents, scorecard), run time, borrower-months per second and
 peak RSS; results also go to ``outputs/bench/bench-<timestamp>.csv``. Firms are simulated
 too: ``--firm-share`` is the share of borrowers owning a firm (``firms.owner_share``; 0.1
-gives 100 k firms per 1 M borrowers). Books of 200 k borrowers or more use a second core
-for work that shares no data with the main thread (:mod:`sim.overlap`); ``--serial``
-keeps them on one thread, to measure what the second core buys (results are identical). Targets
-(issue brief): 1 M borrowers x 120 months in <= 60 s and <= 3 GB peak on a 2-core machine.
+gives 100 k firms per 1 M borrowers). ``--agents`` lists the model's Mesa agents before the
+run, so set-up includes making one view per borrower and firm (the monthly loop never
+needs them). Measured figures are in ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -30,9 +29,7 @@ import pandas as pd
 from sim.outputs.files import write_csv_atomic
 
 
-def _one(
-    n: int, months: int, agents: bool, policy: str, firm_share: float, serial: bool
-) -> dict[str, float]:
+def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> dict[str, float]:
     import resource
 
     from sim.model import CreditMarketModel
@@ -48,7 +45,9 @@ def _one(
         ]
     )
     t0 = time.perf_counter()
-    model = CreditMarketModel(run, create_agents=agents, overlap=False if serial else None)
+    model = CreditMarketModel(run)
+    if agents:
+        len(model.agents)
     t1 = time.perf_counter()
     model.run()
     t2 = time.perf_counter()
@@ -59,7 +58,6 @@ def _one(
         "n_months": months,
         "policy": policy,
         "mesa_agents": agents,
-        "overlap": model.overlap,
         "setup_s": round(t1 - t0, 2),
         "run_s": round(t2 - t1, 2),
         "total_s": round(t2 - t0, 2),
@@ -84,11 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         default=0.1,
         help="share of borrowers owning a firm (firms.owner_share)",
     )
-    parser.add_argument("--no-agents", action="store_true", help="skip creating Mesa agent objects")
     parser.add_argument(
-        "--serial",
-        action="store_true",
-        help="one thread: no work on a second core (sim.overlap); results are identical",
+        "--agents", action="store_true", help="make the Mesa agent views before the run"
     )
     parser.add_argument(
         "--repeat",
@@ -111,14 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(
             json.dumps(
-                _one(
-                    sizes[0],
-                    args.months,
-                    not args.no_agents,
-                    args.policy,
-                    args.firm_share,
-                    args.serial,
-                )
+                _one(sizes[0], args.months, args.agents, args.policy, args.firm_share)
             )
         )
         return 0
@@ -138,10 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             "--firm-share",
             str(args.firm_share),
         ]
-        if args.no_agents:
-            cmd.append("--no-agents")
-        if args.serial:
-            cmd.append("--serial")
+        if args.agents:
+            cmd.append("--agents")
         for repeat in range(args.repeat):
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0:
@@ -159,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{n:>9,d} borrowers + {row['n_firms']:,d} firms x {args.months} months: "
                 f"setup {row['setup_s']:6.2f} s, run {row['run_s']:6.2f} s, "
                 f"{row['borrower_months_per_s'] / 1e6:5.2f} M borrower-months/s, "
-                f"peak {row['peak_rss_gb']:.2f} GB, "
-                f"{'second core used' if row['overlap'] else 'one thread'}",
+                f"peak {row['peak_rss_gb']:.2f} GB",
                 flush=True,
             )
     table = pd.DataFrame(rows)

@@ -29,23 +29,21 @@ import numpy as np
 import pandas as pd
 
 from sim.agents import Borrower, MicroEnterprise
+from sim.build import build_world, spawn_streams
 from sim.config import RunConfig
-from sim.lending.channels import Channels
 from sim.lending.funding import funding_stage
 from sim.lending.servicing import open_books_stage, servicing_stage
 from sim.lending.settlement import settlement_stage
-from sim.month import RNG_STREAMS, Month, World
+from sim.month import Month, World
 from sim.outputs.metrics import MONTHLY_METRICS
 from sim.outputs.recorder import RunRecord
 from sim.outputs.tables import run_tables
-from sim.platform.agent import Platform, platform_review_stage
-from sim.platform.policies import LimitPolicy, build_policy
-from sim.platform.scorecard import Scorecard, fit_default_scorecard
-from sim.world.data import load_uci
+from sim.platform.agent import platform_review_stage
+from sim.platform.policies import LimitPolicy
+from sim.platform.scorecard import Scorecard
 from sim.world.draws import scenario_stage
-from sim.world.firms import build_firms, enterprise_stage
+from sim.world.firms import enterprise_stage
 from sim.world.households import household_stage
-from sim.world.population import build_population
 from sim.world.scenarios import MacroState, macro_state
 
 #: The monthly stages, in order: ``(name, stage(world, month))``.
@@ -74,6 +72,8 @@ class CreditMarketModel(mesa.Model):
         uci: the UCI table; loaded from the package if None.
         scorecard: the platform's PD model; the default fit on the UCI data if None.
         policy: a built policy; built from ``config.policy`` if None.
+        world: a world built beforehand (:func:`sim.build.build_world`, e.g. a few
+            hand-made borrowers); ``uci``, ``scorecard`` and ``policy`` are then unused.
 
     Attributes:
         world: the :class:`sim.month.World` (None after :meth:`close`).
@@ -98,6 +98,7 @@ class CreditMarketModel(mesa.Model):
         uci: pd.DataFrame | None = None,
         scorecard: Scorecard | None = None,
         policy: LimitPolicy | None = None,
+        world: World | None = None,
     ) -> None:
         if CreditMarketModel._unclosed:
             # A model dropped without close() may sit in a reference cycle (Mesa 3.5's
@@ -105,52 +106,13 @@ class CreditMarketModel(mesa.Model):
             # NumPy arrays barely count towards the collector's thresholds, so it may not
             # run for many runs. One collection here frees it before a new one is built.
             gc.collect()
-        root = np.random.SeedSequence(config.seed)
-        children = dict(zip(RNG_STREAMS, root.spawn(len(RNG_STREAMS)), strict=True))
-        super().__init__(rng=np.random.default_rng(children["mesa"]))
-        rngs = {name: np.random.default_rng(seq) for name, seq in children.items()}
-        pc, sc = config.platform, config.scenario
-        borrowers = build_population(
-            load_uci() if uci is None else uci,
-            config.population,
-            rngs["population"],
-            min_payment_rate=pc.min_payment_rate,
-            min_payment_floor_cny=pc.min_payment_floor_cny,
+        streams = spawn_streams(config.seed)
+        super().__init__(rng=np.random.default_rng(streams["mesa"]))
+        self.world: World | None = (
+            build_world(config, uci=uci, scorecard=scorecard, policy=policy)
+            if world is None
+            else world
         )
-        n = borrowers.n
-        firms, network, sectors = build_firms(
-            borrowers.income_base_cny,
-            config.firms,
-            rngs["population"],
-            start_calendar_month=sc.start_calendar_month,
-        )
-        owner_at_start = np.zeros(n, dtype=bool)
-        owner_at_start[firms.owner] = True
-        firm_of = np.full(n, -1, dtype=np.int64)
-        firm_of[firms.owner] = np.arange(firms.n)
-        policy = build_policy(config.policy) if policy is None else policy
-        policy.reset(n)
-        platform = Platform(
-            config=pc,
-            policy=policy,
-            scorecard=fit_default_scorecard() if scorecard is None else scorecard,
-            rng=rngs["platform"],
-        )
-        platform.apr_cap = min(pc.apr_cap, sc.apr_cap)
-        self.world: World | None = World(
-            config=config,
-            rngs=rngs,
-            borrowers=borrowers,
-            firms=firms,
-            network=network,
-            sectors=sectors,
-            channels=Channels(config.channels, n, other_lenders_apr_cap=sc.other_lenders_apr_cap),
-            platform=platform,
-            owner_at_start=owner_at_start,
-            firm_of=firm_of,
-            initial_open_lines=n,
-        )
-        platform.rescore(borrowers)
         self.config = config
         self.month: Month | None = None
         self.record = RunRecord()

@@ -6,6 +6,7 @@ The Hydra entry point (``experiments/run.py``) is a thin ``main(cfg)`` around
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import platform as _platform
@@ -103,4 +104,10 @@ def run_to_folder(
         "wall_seconds": round(time.time() - started, 3),
     }
     write_run_outputs(tables, out, info, resolved_yaml)
+    del tables
+    # The model's state went with close(); what is left of a run is in reference cycles
+    # made by libraries (closed matplotlib figures, composed configs, Mesa's model object)
+    # that only a full collection frees, and NumPy arrays barely count towards the
+    # collector's thresholds: collect now, so a sequential sweep holds one run at a time.
+    gc.collect()
     return out, True

@@ -124,6 +124,40 @@ class BorrowerState:
     unmet_need_total_cny: np.ndarray
     uci_row: np.ndarray
 
+    @classmethod
+    def blank(cls, n: int, **values: object) -> BorrowerState:
+        """``n`` borrowers with plain defaults, for tests and case studies (no data needed).
+
+        By default each is an employed revolver, 35 years old, earning 10,000 CNY a month,
+        with no savings, a 10,000 CNY limit, no balance, 24 months of clean history and
+        ``pd_12m`` 0.01 (see :data:`BLANK_DEFAULTS`). ``values`` override any field with a
+        scalar or an array broadcastable to the field's shape (``(n,)``, or
+        ``(months, n)`` for the ring buffers), cast to the field's dtype.
+
+        Args:
+            n: number of borrowers, >= 0.
+            **values: field name -> value.
+
+        Returns:
+            A new state with arrays of their own.
+
+        Raises:
+            ValueError: if ``n < 0``.
+            TypeError: for a name that is not a field.
+        """
+        if n < 0:
+            raise ValueError(f"BorrowerState.blank: n must be >= 0, got {n}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise TypeError(f"BorrowerState.blank: unknown field(s) {unknown}")
+        arrays = {}
+        for name, (dtype, default, rows) in BLANK_DEFAULTS.items():
+            shape = (n,) if rows is None else (rows, n)
+            value = values.get(name, default)
+            arrays[name] = np.array(np.broadcast_to(np.asarray(value), shape), dtype=dtype)
+        return cls(**arrays)
+
     @property
     def n(self) -> int:
         """Number of borrowers."""
@@ -165,3 +199,50 @@ class MonthStart:
 
     bucket: np.ndarray
     is_open: np.ndarray
+
+
+#: Field -> (dtype, default value, ring-buffer months or None) of
+#: :meth:`BorrowerState.blank`.
+BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
+    "behaviour_type": (np.int8, int(BehaviourType.REVOLVER), None),
+    "age_years": (np.int16, 35, None),
+    "savvy": (np.bool_, False, None),
+    "target_utilisation": (np.float64, 0.3, None),
+    "income_base_cny": (np.float64, 10_000.0, None),
+    "income_cny": (np.float64, 10_000.0, None),
+    "employed": (np.bool_, True, None),
+    "savings_cny": (np.float64, 0.0, None),
+    "limit_cny": (np.float64, 10_000.0, None),
+    "initial_limit_cny": (np.float64, 10_000.0, None),
+    "balance_cny": (np.float64, 0.0, None),
+    "apr": (np.float64, 0.18, None),
+    "min_due_cny": (np.float64, 0.0, None),
+    "statement_cny": (np.float64, 0.0, None),
+    "missed": (np.int16, 0, None),
+    "defaulted": (np.bool_, False, None),
+    "charged_off": (np.bool_, False, None),
+    "default_step": (np.int32, -1, None),
+    "mob": (np.int16, 24, None),
+    "history_months": (np.int16, 24, None),
+    "draws_recent": (np.int16, 0, RECENT_MONTHS),
+    "early_recent": (np.int16, 0, RECENT_MONTHS),
+    "delinquent_recent": (np.bool_, False, DELINQUENCY_HISTORY_MONTHS),
+    "months_since_draw": (np.int16, 12, None),
+    "on_time_months": (np.int16, 24, None),
+    "paid_in_full": (np.bool_, True, None),
+    "payment_ratio": (np.float64, 1.0, None),
+    "pd_12m": (np.float64, 0.01, None),
+    "spending_diversity": (np.float64, 0.5, None),
+    "high_risk_flag": (np.bool_, False, None),
+    "lenders_count": (np.int16, 0, None),
+    "debt_service_cny": (np.float64, 0.0, None),
+    "income_decile": (np.int8, 5, None),
+    "origination_step": (np.int32, -24, None),
+    "cuts_count": (np.int32, 0, None),
+    "raises_count": (np.int32, 0, None),
+    "interest_total_cny": (np.float64, 0.0, None),
+    "balance_month_sum_cny": (np.float64, 0.0, None),
+    "income_total_cny": (np.float64, 0.0, None),
+    "unmet_need_total_cny": (np.float64, 0.0, None),
+    "uci_row": (np.int64, -1, None),
+}
