@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import mesa
 import pandas as pd
 
+from sim.units import DAYS_PER_MISS
 from sim.world.borrowers import BehaviourType
 from sim.world.firms import ClosureCause
 
@@ -54,7 +55,7 @@ class Borrower(mesa.Agent):
     @property
     def dpd(self) -> int:
         """Days past due."""
-        return int(self.model.borrowers.missed[self.row]) * 30
+        return int(self.model.borrowers.missed[self.row]) * DAYS_PER_MISS
 
     @property
     def pd_12m(self) -> float:

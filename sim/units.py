@@ -71,3 +71,51 @@ def round_cny_inplace(x: np.ndarray) -> np.ndarray:
     np.round(x, 2, out=x)
     x += 0.0
     return x
+
+
+_BUCKET_LOWER_EDGES = np.array([1, 30, 60, 90], dtype=float)
+
+
+def dpd_bucket(dpd: np.ndarray) -> np.ndarray:
+    """Map days past due to the DPD bucket index into :data:`BUCKET_LABELS`.
+
+    ``0 -> 0`` (current), ``1..29 -> 1``, ``30..59 -> 2``, ``60..89 -> 3``,
+    ``>= 90 -> 4`` (90+, default). Fractional days are binned by the same edges
+    (``0.5`` is current). :func:`bucket_index` gives the same index for
+    ``dpd = DAYS_PER_MISS x missed`` (and 5, "closed", for charged-off accounts).
+
+    Args:
+        dpd: days past due, any shape, non-negative, int or float.
+
+    Returns:
+        Bucket indices, same shape as ``dpd``, dtype ``int8``.
+
+    Raises:
+        ValueError: if any value is negative or NaN.
+    """
+    values = np.asarray(dpd, dtype=float)
+    if np.isnan(values).any():
+        raise ValueError("dpd contains NaN")
+    if (values < 0).any():
+        raise ValueError(f"dpd must be >= 0, found minimum {values.min()}")
+    return np.digitize(values, _BUCKET_LOWER_EDGES, right=False).astype(np.int8)
+
+
+def utilisation(balance_cny: np.ndarray, limit_cny: np.ndarray, *, zero_limit: float) -> np.ndarray:
+    """Drawn balance / credit limit, the one definition used across the model.
+
+    A line with no limit has no ratio; each use states the value it takes there
+    (``zero_limit``): the scorecard scores it as fully over-used (1.5, the top of the
+    feature's clipped range), the policy view and the monthly mean leave it out or count
+    it as 0.
+
+    Args:
+        balance_cny: ``(n,)`` drawn balances, >= 0.
+        limit_cny: ``(n,)`` limits, >= 0.
+        zero_limit: the value where ``limit_cny == 0``.
+
+    Returns:
+        ``(n,)`` float64 utilisation (may exceed 1 for an over-limit line).
+    """
+    has_limit = limit_cny > 0
+    return np.where(has_limit, balance_cny / np.where(has_limit, limit_cny, 1.0), zero_limit)

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from sim.units import BUCKET_LABELS, dpd_bucket
+
 __all__ = [
     "BUCKETS",
     "CLOSED",
@@ -34,41 +36,14 @@ __all__ = [
     "vintage_curves",
 ]
 
-BUCKETS: tuple[str, ...] = ("current", "1-29", "30-59", "60-89", "90+")
-"""DPD bucket labels; :func:`dpd_bucket` returns the index into this tuple."""
+BUCKETS: tuple[str, ...] = BUCKET_LABELS[:-1]
+"""DPD bucket labels (:data:`sim.units.BUCKET_LABELS` without "closed"): the rows."""
 
-CLOSED = "closed"
+CLOSED = BUCKET_LABELS[-1]
 """Absorbing destination for charged-off or closed lines (a column, never a row)."""
 
-TO_BUCKETS: tuple[str, ...] = (*BUCKETS, CLOSED)
+TO_BUCKETS: tuple[str, ...] = BUCKET_LABELS
 """Columns of :func:`roll_rate_matrix`."""
-
-_BUCKET_LOWER_EDGES = np.array([1, 30, 60, 90], dtype=float)
-
-
-def dpd_bucket(dpd: np.ndarray) -> np.ndarray:
-    """Map days past due to the DPD bucket index.
-
-    ``0 -> 0`` (current), ``1..29 -> 1``, ``30..59 -> 2``, ``60..89 -> 3``,
-    ``>= 90 -> 4`` (90+, default). Fractional days are binned by the same edges
-    (``0.5`` is current).
-
-    Args:
-        dpd: days past due, shape ``(n,)`` (any shape works), non-negative, int or
-            float.
-
-    Returns:
-        Bucket indices into :data:`BUCKETS`, same shape as ``dpd``, dtype ``int8``.
-
-    Raises:
-        ValueError: if any value is negative or NaN.
-    """
-    values = np.asarray(dpd, dtype=float)
-    if np.isnan(values).any():
-        raise ValueError("dpd contains NaN")
-    if (values < 0).any():
-        raise ValueError(f"dpd must be >= 0, found minimum {values.min()}")
-    return np.digitize(values, _BUCKET_LOWER_EDGES, right=False).astype(np.int8)
 
 
 def _transition_counts(

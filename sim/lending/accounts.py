@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.blocks import in_blocks
-from sim.units import MISSES_TO_DEFAULT, round_cny, round_cny_inplace
+from sim.units import DAYS_PER_MISS, MISSES_TO_DEFAULT, round_cny, round_cny_inplace
 from sim.world.borrowers import DELINQUENCY_HISTORY_MONTHS, BorrowerState
 
 
@@ -155,7 +155,11 @@ def _service_rows(
     limit_closed[defaulting] = limit[defaulting]
     limit[defaulting] = 0.0
 
-    charge = defaulted & ~charged_off & (missed_arr.astype(np.int32) * 30 >= terms.charge_off_dpd)
+    charge = (
+        defaulted
+        & ~charged_off
+        & (missed_arr.astype(np.int32) * DAYS_PER_MISS >= terms.charge_off_dpd)
+    )
     charging = np.flatnonzero(charge)
     write_off[charging] = balance[charging]
     recoveries[charging] = round_cny((1.0 - terms.lgd) * write_off[charging])

@@ -14,7 +14,7 @@ from sim.platform.policies import LimitDecision, LimitPolicy, PortfolioView
 from sim.platform.policies.base import cut_floor_cny
 from sim.platform.policies.reasons import ReasonCode
 from sim.platform.scorecard import Scorecard, feature_columns_from_state, shift_to_mean_pd
-from sim.units import round_cny
+from sim.units import round_cny, utilisation
 from sim.world.borrowers import BorrowerState
 from sim.world.firms import firm_signals
 
@@ -93,15 +93,11 @@ class Platform(mesa.Agent):
         Returns:
             ``(len(rows),)`` float64 log-odds before the central-tendency shift.
         """
-        limit = s.limit_cny[rows]
-        has_limit = limit > 0
-        utilisation = np.where(
-            has_limit, s.balance_cny[rows] / np.where(has_limit, limit, 1.0), 1.5
-        )
         x = feature_columns_from_state(
             months_late=np.minimum(s.missed[rows], 3),
             paid_in_full=s.paid_in_full[rows],
-            utilisation=utilisation,
+            # No limit scores as fully over-used: the top of the feature's clipped range.
+            utilisation=utilisation(s.balance_cny[rows], s.limit_cny[rows], zero_limit=1.5),
             payment_ratio=s.payment_ratio[rows],
             delinquent_months_6m=_ring_total(s.delinquent_recent[:, rows], np.int8),
             age_years=s.age_years[rows],
@@ -154,12 +150,9 @@ class Platform(mesa.Agent):
     def _derived_features(self, world: World, month: Month) -> dict[str, np.ndarray]:
         """The view's per-borrower features derived from state."""
         s = world.borrowers
-        limit = s.limit_cny
         firm = firm_signals(world, month.macro.calendar_month)
         return {
-            "utilisation": np.where(
-                limit > 0, s.balance_cny / np.where(limit > 0, limit, 1.0), 0.0
-            ),
+            "utilisation": utilisation(s.balance_cny, s.limit_cny, zero_limit=0.0),
             "dpd": s.dpd,
             "draws_3m": _ring_total(s.draws_recent),
             "early_repayments_3m": _ring_total(s.early_recent),

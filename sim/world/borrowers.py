@@ -12,6 +12,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim.units import DAYS_PER_MISS
+
 
 class BehaviourType(IntEnum):
     """Repayment behaviour types, classified from the UCI payment histories.
@@ -171,7 +173,7 @@ class BorrowerState:
     @property
     def dpd(self) -> np.ndarray:
         """Days past due, int16: 30 per consecutive missed minimum payment."""
-        return (self.missed * 30).astype(np.int16)
+        return (self.missed * DAYS_PER_MISS).astype(np.int16)
 
     def copy(self) -> BorrowerState:
         """Deep copy (every array copied)."""
