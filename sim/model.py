@@ -10,6 +10,15 @@ streams named in :data:`sim.month.RNG_STREAMS`; the world (households), the firm
 and the population never share a stream with the platform, so changing the policy does
 not change any shock (common random numbers).
 
+Mesa versions (3.3 on Python 3.11, 3.5 on 3.12 and later; public API only, all of it in
+this module and :mod:`sim.agents`): the generator is passed as ``rng=`` (3.5 deprecates
+``seed=``); ``self.steps`` is the month being simulated inside :meth:`step` (both count it
+up before calling the subclass's step); agents leave through ``Agent.remove()``; Mesa 3.3
+sets the multiprocessing start method to ``spawn`` at import, so nothing here relies on
+``fork``. Mesa 3.3 also keys its agent-id counters by model for the life of the process:
+a model whose agents were listed stays referenced there, which is why :meth:`close` drops
+the state itself rather than waiting for the model to be freed.
+
 Money identity (tested): households' savings + firms' cash + every lender's net cash
 change each month by income - consumption + firms' outside collections - payments to
 outside suppliers - fixed costs paid + recoveries; within that, every lender's book

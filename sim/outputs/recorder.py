@@ -1,0 +1,122 @@
+"""The run's record: what each month leaves behind for the output tables.
+
+After the stages of a month, :meth:`RunRecord.collect` computes the month's metrics
+(:func:`sim.outputs.metrics.monthly_metrics`) and appends the month's limit events, DPD
+bucket transition counts and firm table rows. It reads :class:`sim.month.World` and
+:class:`sim.month.Month` and changes neither.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.outputs.metrics import FIRM_TABLE_COLUMNS, firm_sector_rows, monthly_metrics
+from sim.platform.policies.reasons import ReasonCode
+from sim.units import BUCKET_LABELS, N_BUCKETS, bucket_index
+
+if TYPE_CHECKING:
+    from sim.month import Month, World
+
+
+class RunRecord:
+    """Limit events, transition counts and firm rows of every month collected so far.
+
+    Attributes:
+        steps: months collected.
+        metrics: the last month's metrics (keys of
+            :data:`sim.outputs.metrics.MONTHLY_METRICS`); empty before the first month.
+        transition_counts: one ``(N_BUCKETS**2,)`` int64 count per month of accounts by
+            (bucket at the start, bucket at the end), pair index ``from * N_BUCKETS + to``.
+    """
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.metrics: dict[str, float] = {}
+        self.transition_counts: list[np.ndarray] = []
+        self._events: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._firm_rows: list[dict[str, object]] = []
+
+    def collect(self, world: World, month: Month) -> dict[str, float]:
+        """Record a finished month; returns its metrics (also kept in :attr:`metrics`)."""
+        for e in month.limit_events:
+            self._events.append((month.step, e.rows, e.old_limit_cny, e.new_limit_cny, e.reason))
+        after = bucket_index(world.borrowers)
+        # Bucket pairs fit int8 (N_BUCKETS**2 = 36): no int64 copy of a large book.
+        pair = month.start.bucket * np.int8(N_BUCKETS) + after
+        self.transition_counts.append(np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS))
+        self._firm_rows.extend(firm_sector_rows(world, month))
+        self.metrics = monthly_metrics(world, month)
+        self.steps = month.step
+        return self.metrics
+
+    def limit_events(self) -> pd.DataFrame:
+        """Every limit change so far.
+
+        Returns:
+            DataFrame with columns ``borrower_id`` (int64, the borrower's row),
+            ``step`` (int16), ``old_limit_cny``, ``new_limit_cny`` (float64) and
+            ``reason`` (categorical of :class:`ReasonCode` names).
+        """
+        names = [r.name for r in ReasonCode]
+        events = self._events
+        if not events:
+            return pd.DataFrame(
+                {
+                    "borrower_id": np.zeros(0, dtype=np.int64),
+                    "step": np.zeros(0, dtype=np.int16),
+                    "old_limit_cny": np.zeros(0),
+                    "new_limit_cny": np.zeros(0),
+                    "reason": pd.Categorical.from_codes(
+                        np.zeros(0, dtype=np.int8), categories=names
+                    ),
+                }
+            )
+        steps = np.concatenate([np.full(e[1].size, e[0], dtype=np.int16) for e in events])
+        codes = np.concatenate([e[4] for e in events]).astype(np.int8)
+        return pd.DataFrame(
+            {
+                "borrower_id": np.concatenate([e[1] for e in events]),
+                "step": steps,
+                "old_limit_cny": np.concatenate([e[2] for e in events]),
+                "new_limit_cny": np.concatenate([e[3] for e in events]),
+                "reason": pd.Categorical.from_codes(codes, categories=names),
+            }
+        )
+
+    def transitions_table(self) -> pd.DataFrame:
+        """DPD-bucket transition counts per month.
+
+        Returns:
+            Columns ``step, from_bucket, to_bucket, count``, with bucket labels from
+            :data:`sim.units.BUCKET_LABELS` (non-zero counts only).
+        """
+        if not self.transition_counts:
+            return pd.DataFrame(columns=["step", "from_bucket", "to_bucket", "count"])
+        counts = np.stack(self.transition_counts)  # (months, N_BUCKETS**2)
+        step, pair = np.nonzero(counts)
+        labels = np.asarray(BUCKET_LABELS)
+        return pd.DataFrame(
+            {
+                "step": step + 1,
+                "from_bucket": labels[pair // N_BUCKETS],
+                "to_bucket": labels[pair % N_BUCKETS],
+                "count": counts[step, pair],
+            }
+        )
+
+    def firms_table(self) -> pd.DataFrame:
+        """Monthly firm statistics per sector (and ``"all"``): the ``firms`` run table.
+
+        Returns:
+            One row per month and sector, columns
+            :data:`sim.outputs.metrics.FIRM_TABLE_COLUMNS`
+            (see :func:`sim.outputs.metrics.firm_sector_rows`).
+        """
+        if not self._firm_rows:
+            return pd.DataFrame(
+                {c: pd.Series(dtype=object if c == "sector" else float) for c in FIRM_TABLE_COLUMNS}
+            )
+        return pd.DataFrame(self._firm_rows, columns=list(FIRM_TABLE_COLUMNS))
