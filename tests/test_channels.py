@@ -12,11 +12,10 @@ from sim.lending.accounts import service_accounts
 from sim.lending.channels import (
     NO_FACILITY,
     Channels,
-    _owed_before,
-    _put_rows,
     any_over_channels,
     count_over_channels,
 )
+from sim.lending.channels.records import _owed_before, _put_rows
 from sim.units import MISSES_TO_DEFAULT
 from tests.conftest import conf_channels, make_run, this_month
 from tests.conftest import credit_info as info

@@ -27,8 +27,9 @@ from sim.platform.policies import (
     policy_class,
     policy_names,
 )
+from sim.platform.policies.equivalence import equivalent_config
 from sim.platform.policies.exposure_cap import exposure_by_line
-from sim.platform.policies.parametric import DISABLED, equivalent_config
+from sim.platform.policies.parametric import DISABLED
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "policy"
 

@@ -1,0 +1,235 @@
+"""The compact account books: one slot per borrower who ever used another lender.
+
+Tables ``(n_slots, k)`` per field, slot 0 blank; gathers, copies, writes and the per-borrower
+totals over channels of the rows in use (see :class:`sim.lending.channels.Channels`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import ChannelsConfig
+from sim.lending.channels.lenders import LenderTable
+from sim.lending.channels.records import (
+    ACCOUNT_FIELDS,
+    ChannelBook,
+    ChannelMonth,
+    _check_fields,
+    _RowSums,
+    _sum_over_channels,
+    any_over_channels,
+)
+from sim.units import round_cny
+
+
+class ChannelBooks(LenderTable):
+    """The lender table with its compact books, flows and lender cash.
+
+    See :class:`sim.lending.channels.Channels` for the layout, arguments and attributes.
+    """
+
+    def __init__(
+        self, config: ChannelsConfig, n_borrowers: int, *, other_lenders_apr_cap: float = 1.0
+    ) -> None:
+        super().__init__(config, n_borrowers, other_lenders_apr_cap=other_lenders_apr_cap)
+        k = self.k
+        self.slot_of = np.zeros(n_borrowers, dtype=np.int32)
+        self.n_slots = 1  # slot 0: the blank account
+        # Room for an eighth of the borrowers at first; doubled when full.
+        self._acc: dict[str, np.ndarray] = {}
+        self._grow(max(1 + n_borrowers // 8, 64), k)
+        self.lender_cash_cny = np.zeros(k)
+        self.draws_total_cny = np.zeros(k)
+        self.interest_fees_total_cny = np.zeros(n_borrowers)
+        self.balance_month_sum_cny = np.zeros(n_borrowers)
+        self.month = ChannelMonth.zeros(k)
+        self.charged_cny = np.zeros(n_borrowers)
+        # Rows in use at the last servicing or touched since; ``_rows`` caches its indices
+        # and ``_sums`` the per-row totals over channels of those rows.
+        self._mark = np.zeros(n_borrowers, dtype=bool)
+        self._rows: np.ndarray | None = np.zeros(0, dtype=np.int64)
+        self._sums: _RowSums | None = None
+
+    # ------------------------------------------------------------------ slots
+    def _grow(self, capacity: int, k: int) -> None:
+        """Tables of ``capacity`` slots, the used ones copied, the rest blank."""
+        for f, (dtype, blank) in ACCOUNT_FIELDS.items():
+            table = np.full((capacity, k), blank, dtype=dtype)
+            if f in self._acc:
+                table[: self.n_slots] = self._acc[f][: self.n_slots]
+            self._acc[f] = table
+
+    def _slots(self, rows: np.ndarray) -> np.ndarray:
+        """Slots of ``rows`` for writing: borrowers without one get a fresh slot.
+
+        Returns:
+            ``(len(rows),)`` int32 slots, none of them the blank slot 0.
+        """
+        slots = self.slot_of[rows]
+        fresh = slots == 0
+        if not fresh.any():
+            return slots
+        new_rows = np.unique(rows[fresh])
+        end = self.n_slots + new_rows.size
+        capacity = self._acc["balance_cny"].shape[0]
+        if end > capacity:
+            self._grow(max(2 * capacity, end), self.k)
+        self.slot_of[new_rows] = np.arange(self.n_slots, end, dtype=np.int32)
+        self.n_slots = end
+        return self.slot_of[rows]
+
+    def _gather(self, field: str, rows: np.ndarray) -> np.ndarray:
+        """``(len(rows), k)`` copy of the accounts of ``rows`` (blank where no slot)."""
+        return self._acc[field].take(self.slot_of[rows], axis=0)
+
+    def table(self, field: str) -> np.ndarray:
+        """A copy of one account field for every borrower.
+
+        Args:
+            field: a key of :data:`ACCOUNT_FIELDS`.
+
+        Returns:
+            ``(n_borrowers, k)`` array of the field's dtype (the blank value where a
+            borrower never held an account).
+
+        Raises:
+            KeyError: for an unknown field.
+        """
+        _check_fields([field])
+        return self._acc[field].take(self.slot_of, axis=0)
+
+    def book(self, c: int) -> ChannelBook:
+        """A copy of lender ``c``'s accounts, ``(n_borrowers,)`` per field (see ChannelBook)."""
+        c = self._check_channel(c)
+        return ChannelBook(
+            name=self.names[c],
+            apr=float(self.carrying_apr[c]),
+            **{f: self._acc[f][self.slot_of, c] for f in ACCOUNT_FIELDS},
+        )
+
+    def set_accounts(self, c: int, rows: np.ndarray, **values: object) -> None:
+        """Write fields of lender ``c``'s accounts of ``rows`` (scenario set-up, tests).
+
+        Args:
+            c: channel index.
+            rows: borrower rows (int array).
+            **values: field name (a key of :data:`ACCOUNT_FIELDS`) -> a scalar or a
+                ``(len(rows),)`` array.
+
+        Raises:
+            KeyError: for an unknown field.
+            IndexError, TypeError: see :meth:`_check_rows`; a channel outside ``[0, k)``.
+        """
+        _check_fields(values)
+        c, rows = self._check_channel(c), self._check_rows(rows)
+        # Every value is checked before anything is written: a failed call changes nothing.
+        checked = {}
+        for f, v in values.items():
+            dtype = ACCOUNT_FIELDS[f][0]
+            try:
+                checked[f] = np.broadcast_to(np.asarray(v, dtype=dtype), rows.shape)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"set_accounts: {f} must be {np.dtype(dtype).name} values, one per row "
+                    f"({rows.size}) or one for all, got {v!r}"
+                ) from None
+            money = f.endswith("_cny")
+            if (
+                money
+                and checked[f].size
+                and not (checked[f].min() >= 0 and checked[f].max() < np.inf)
+            ):
+                raise ValueError(f"set_accounts: {f} must be finite and >= 0 CNY")
+        slots = self._slots(rows)
+        for f, v in checked.items():
+            self._acc[f][slots, c] = v
+        self.touch(rows)
+
+    def balances(self, rows: np.ndarray) -> np.ndarray:
+        """``(len(rows), k)`` copy of the balances of ``rows`` on every channel, CNY.
+
+        Raises:
+            IndexError, TypeError: bad rows (see :meth:`_check_rows`).
+        """
+        return self._gather("balance_cny", self._check_rows(rows))
+
+    # ------------------------------------------------------------------ rows in use
+    def touch(self, rows: np.ndarray) -> None:
+        """Mark ``rows`` as possibly holding channel state.
+
+        The per-borrower totals below look only at the rows in use at the last servicing
+        plus the rows touched since (every draw and payment touches its rows).
+        """
+        self._mark[rows] = True
+        self._rows = None
+        self._sums = None
+
+    def candidates(self) -> np.ndarray:
+        """Rows that may hold a balance, a due or a payment: ``(m,)`` int64, ascending."""
+        if self._rows is None:
+            self._rows = np.flatnonzero(self._mark)
+        return self._rows
+
+    def _scatter(
+        self, values: np.ndarray, rows: np.ndarray, dtype: type = np.float64
+    ) -> np.ndarray:
+        out = np.zeros(self.n, dtype=dtype)
+        out[rows] = values
+        return out
+
+    # ------------------------------------------------------------------ totals per borrower
+    def _row_sums(self) -> _RowSums:
+        """Totals over channels of the candidate rows (kept until the next :meth:`touch`)."""
+        if self._sums is None:
+            rows = self.candidates()
+            self._sums = _RowSums.of(
+                rows, self._gather("balance_cny", rows), self._gather("min_due_cny", rows)
+            )
+        return self._sums
+
+    def balance_total(self) -> np.ndarray:
+        """``(n,)`` balances summed over channels (defaulted balances included)."""
+        sums = self._row_sums()
+        return self._scatter(sums.balance_cny, sums.rows)
+
+    def due_total(self) -> np.ndarray:
+        """``(n,)`` minimum payments due this month, summed over channels."""
+        sums = self._row_sums()
+        return self._scatter(round_cny(sums.due_cny), sums.rows)
+
+    def lenders_count(self) -> np.ndarray:
+        """``(n,)`` int16 channels with a positive balance."""
+        sums = self._row_sums()
+        return self._scatter(sums.lenders, sums.rows, np.int16)
+
+    def row_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-row lenders and dues of the only rows that may have any (the M7 inputs).
+
+        Returns:
+            ``(rows, lenders, dues_cny)``: ``(m,)`` int64 candidate rows, their number of
+            channels with a positive balance (int16) and their minimum dues summed over
+            channels (float64, not rounded).
+        """
+        sums = self._row_sums()
+        return sums.rows, sums.lenders, sums.due_cny
+
+    def high_cost_balance(self) -> np.ndarray:
+        """``(n,)`` balances on high-cost channels."""
+        rows = self.candidates()
+        balance = self._gather("balance_cny", rows)
+        return self._scatter(_sum_over_channels(balance[:, self.high_cost]), rows)
+
+    def balance_by_channel(self) -> np.ndarray:
+        """``(k,)`` balances of each channel summed over borrowers (defaulted included)."""
+        return self._gather("balance_cny", self.candidates()).sum(axis=0)
+
+    def owes(self, rows: np.ndarray) -> np.ndarray:
+        """``(len(rows),)`` bool: the row has a balance or a due on any channel.
+
+        Raises:
+            IndexError, TypeError: bad rows (see :meth:`_check_rows`).
+        """
+        rows = self._check_rows(rows)
+        return any_over_channels(self._gather("balance_cny", rows) > 0) | any_over_channels(
+            self._gather("min_due_cny", rows) > 0
+        )

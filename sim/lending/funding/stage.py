@@ -1,0 +1,163 @@
+"""The ``funding`` stage: credit info for the lenders, the month's transfers, the stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.lending.channels import CreditInfo
+from sim.lending.funding.waterfall import (
+    fund_firms,
+    fund_households,
+)
+from sim.units import round_cny
+from sim.world.borrowers import RECENT_MONTHS
+
+if TYPE_CHECKING:
+    from sim.month import Month, World
+
+
+@dataclass
+class MonthTransfers:
+    """Cash moved between households, firms and lenders outside the household stage, CNY.
+
+    Household flows are per borrower, ``(n_borrowers,)``; firm flows are per firm,
+    ``(n_firms,)``, and belong to the firm's owner (:meth:`per_borrower` maps them).
+
+    Attributes:
+        household_channel_draws_cny: borrowed on other channels for household spending
+            (spent at once: added to consumption).
+        household_channel_fees_cny: upfront fees on those draws (added to balances).
+        household_prepay_cny: households' repayments of channel balances from savings.
+        owner_injection_cny: per firm, the owner's savings put into the firm (``own_cash``).
+        firm_platform_draws_cny: per firm, the owner's platform line drawn for the firm.
+        firm_channel_draws_cny: per firm, other channels drawn for the firm.
+        firm_channel_fees_cny: per firm, upfront fees on those draws.
+        firm_platform_repaid_cny: per firm, its repayments of the owner's platform line.
+        firm_channel_repaid_cny: per firm, its repayments of the owner's channel balances.
+        owner_draw_cny: per firm, the payout to the owner's savings.
+    """
+
+    household_channel_draws_cny: np.ndarray
+    household_channel_fees_cny: np.ndarray
+    household_prepay_cny: np.ndarray
+    owner_injection_cny: np.ndarray
+    firm_platform_draws_cny: np.ndarray
+    firm_channel_draws_cny: np.ndarray
+    firm_channel_fees_cny: np.ndarray
+    firm_platform_repaid_cny: np.ndarray
+    firm_channel_repaid_cny: np.ndarray
+    owner_draw_cny: np.ndarray
+
+    #: Fields held per firm.
+    FIRM_FIELDS = (
+        "owner_injection_cny",
+        "firm_platform_draws_cny",
+        "firm_channel_draws_cny",
+        "firm_channel_fees_cny",
+        "firm_platform_repaid_cny",
+        "firm_channel_repaid_cny",
+        "owner_draw_cny",
+    )
+
+    @classmethod
+    def zeros(cls, n_borrowers: int, n_firms: int) -> MonthTransfers:
+        """No transfers."""
+        return cls(
+            **{
+                name: np.zeros(n_firms if name in cls.FIRM_FIELDS else n_borrowers)
+                for name in cls.__dataclass_fields__
+            }
+        )
+
+    def per_borrower(self, name: str, owners: np.ndarray) -> np.ndarray:
+        """A flow as ``(n_borrowers,)``: firm flows summed onto their owners' rows."""
+        values = getattr(self, name)
+        if name not in self.FIRM_FIELDS:
+            return values
+        out = np.zeros(self.household_prepay_cny.shape[0])
+        out[owners] = values  # one firm per owner
+        return out
+
+
+def credit_info(world: World) -> CreditInfo:
+    """What other lenders see about each borrower this month (:class:`CreditInfo`)."""
+    s, f = world.borrowers, world.firms
+    return CreditInfo(
+        pd_12m=s.pd_12m,
+        missed=s.missed,
+        history_months=s.history_months,
+        income_base_cny=s.income_base_cny,
+        firm_of=world.firm_of,
+        firm_open=f.is_open,
+        firm_age_months=f.age_months,
+        firm_revenue_cny=f.revenue_base_cny,
+        firm_receivables_cny=f.receivables_total_cny,
+        firm_anchor=f.has_anchor_buyer,
+    )
+
+
+def funding_stage(world: World, month: Month) -> None:
+    """Stage ``funding``: households' and firms' gaps through the lenders.
+
+    Households: unmet essential spending, then a share of the unmet borrowing wish, on
+    other lenders (:func:`fund_households`). Firms: own cash (the owner's spare savings)
+    -> the owner's platform line -> other lenders -> unmet (:func:`fund_firms`). Writes
+    ``month.household_funding``, ``month.firm_funding`` and the funding fields of
+    ``month.transfers``.
+    """
+    s, f, h = world.borrowers, world.firms, month.household
+    cc, t, step = world.config.channels, month.transfers, month.step
+    info = credit_info(world)
+    rows = np.flatnonzero(h.unmet_credit_cny > 0)
+    needs = h.unmet_need_cny[rows]
+    wants = round_cny(
+        cc.household_wants_seek_share * np.maximum(h.unmet_credit_cny[rows] - needs, 0.0)
+    )
+    hf = fund_households(world.channels, rows, needs, wants, info, step)
+    drawn = hf.draws_cny
+    t.household_channel_draws_cny[rows] = drawn
+    t.household_channel_fees_cny[rows] = hf.fees_cny
+    consumption = h.consumption_cny.copy()
+    consumption[rows] = round_cny(consumption[rows] + drawn)
+    unmet_need = h.unmet_need_cny.copy()
+    unmet_need[rows] = round_cny(needs - hf.needs_funded_cny)
+    unmet_credit = h.unmet_credit_cny.copy()
+    unmet_credit[rows] = round_cny(unmet_credit[rows] - drawn)
+    hf.consumption_cny, hf.unmet_need_cny, hf.unmet_credit_cny = (
+        consumption,
+        unmet_need,
+        unmet_credit,
+    )
+    s.unmet_need_total_cny += unmet_credit
+    month.household_funding = hf
+
+    owners = f.owner
+    reserve = world.config.firms.owner_reserve_income_months * s.income_base_cny[owners]
+    spare = round_cny(np.maximum(s.savings_cny[owners] - reserve, 0.0))
+    headroom = np.maximum(s.limit_cny[owners] - s.balance_cny[owners], 0.0)
+    platform_available = np.where(s.is_open[owners], headroom, 0.0)
+    ff = fund_firms(
+        month.firm_month.gap_cny,
+        owners=owners,
+        owner_spare_cny=spare,
+        platform_available_cny=platform_available,
+        channels=world.channels,
+        info=info,
+        step=step,
+    )
+    injection = ff.by_step["own_cash"]
+    platform_draw = ff.by_step["platform"]
+    s.savings_cny[owners] = round_cny(s.savings_cny[owners] - injection)
+    s.balance_cny[owners] = round_cny(s.balance_cny[owners] + platform_draw)
+    f.platform_business_cny = round_cny(f.platform_business_cny + platform_draw)
+    drew = owners[platform_draw > 0]
+    s.draws_recent[step % RECENT_MONTHS, drew] += 1
+    s.months_since_draw[drew] = 0
+    t.owner_injection_cny = injection
+    t.firm_platform_draws_cny = platform_draw
+    t.firm_channel_draws_cny = ff.channels_cny
+    t.firm_channel_fees_cny = ff.fees_cny
+    month.firm_funding = ff

@@ -1,0 +1,107 @@
+"""Cash buffer days, owner draws and the firm signals the platform sees.
+
+Cash buffer days (JPMorgan Chase Institute 2016) are ``cash / average daily outflow``,
+the outflow being the accrued operating outflows (purchases + fixed costs) averaged over
+the last ``outflow_window_months`` months, over ``DAYS_PER_MONTH`` days a month.
+
+References:
+    JPMorgan Chase Institute (2016). Cash is King: Flows, Balances, and Buffer Days.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.units import round_cny
+from sim.world.firms.state import DAYS_PER_MONTH, FirmState
+
+if TYPE_CHECKING:
+    from sim.month import World
+
+
+def cash_buffer_days(cash_cny: np.ndarray, monthly_outflow_cny: np.ndarray) -> np.ndarray:
+    """Cash buffer days: cash / average daily outflow (JPMorgan Chase Institute 2016).
+
+    Args:
+        cash_cny: ``(n,)`` cash balances.
+        monthly_outflow_cny: ``(n,)`` average monthly outflows; the daily outflow is this
+            / :data:`DAYS_PER_MONTH`.
+
+    Returns:
+        ``(n,)`` float64 days; NaN where the outflow is not positive.
+
+    References:
+        JPMorgan Chase Institute (2016), Cash is King: median 27 buffer days.
+    """
+    cash = np.asarray(cash_cny, dtype=np.float64)
+    out = np.asarray(monthly_outflow_cny, dtype=np.float64)
+    daily = out / DAYS_PER_MONTH
+    return np.divide(cash, daily, out=np.full(cash.shape, np.nan), where=daily > 0)
+
+
+def excess_cash(firms: FirmState) -> np.ndarray:
+    """Cash above the target buffer of open firms, ``(n,)`` (0 for closed firms)."""
+    return np.where(
+        firms.is_open, round_cny(np.maximum(firms.cash_cny - firms.target_cash_cny(), 0.0)), 0.0
+    )
+
+
+def pay_owner_draws(firms: FirmState, owner_draw_rate: float) -> np.ndarray:
+    """Pay owners their draws: a share of the cash above target; all cash of closed firms.
+
+    Updates ``cash_cny`` in place.
+
+    Returns:
+        ``(n_firms,)`` the draws (to add to the owners' household savings).
+    """
+    draw = round_cny(np.where(firms.is_open, owner_draw_rate * excess_cash(firms), firms.cash_cny))
+    firms.cash_cny = round_cny(firms.cash_cny - draw)
+    return draw
+
+
+def update_buffer_days(firms: FirmState) -> np.ndarray:
+    """Recompute end-of-month cash buffer days (NaN for closed firms) and accumulators.
+
+    Returns:
+        ``(n_firms,)`` the buffer days.
+    """
+    days = cash_buffer_days(firms.cash_cny, firms.mean_outflow_cny)
+    firms.buffer_days = np.where(firms.is_open, days, np.nan)
+    firms.open_months += firms.is_open
+    firms.buffer_days_sum += np.where(firms.is_open & np.isfinite(days), days, 0.0)
+    return firms.buffer_days
+
+
+def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
+    """Per-borrower signals of the owned open firm, for the platform's portfolio view.
+
+    Args:
+        world: the run's state.
+        calendar_month: this month's calendar month, 1..12.
+
+    Returns:
+        ``owns_firm`` (bool: owns a firm that is still open), ``cash_buffer_days``
+        (float64, the firm's end-of-month buffer days, NaN without an open firm) and
+        ``peak_ahead`` (bool: the firm's sector has a seasonal peak within the next
+        ``firms.peak_lookahead_months`` calendar months), each ``(n_borrowers,)``.
+    """
+    n = world.borrowers.n
+    f = world.firms
+    fc = world.config.firms
+    live = np.flatnonzero(f.is_open)
+    owners = f.owner[live]
+    owns = np.zeros(n, dtype=bool)
+    owns[owners] = True
+    buffer = np.full(n, np.nan)
+    buffer[owners] = f.buffer_days[live]
+    peak_by_sector = world.sectors.peak_ahead(
+        calendar_month,
+        fc.peak_lookahead_months,
+        fc.peak_threshold,
+        world.config.scenario.firm_peak_multiplier,
+    )
+    peak = np.zeros(n, dtype=bool)
+    peak[owners] = peak_by_sector[f.sector[live]]
+    return {"owns_firm": owns, "cash_buffer_days": buffer, "peak_ahead": peak}
