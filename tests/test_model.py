@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from sim.agents import Borrower, MicroEnterprise
-from sim.model import RNG_STREAMS, STAGE_ORDER, CreditMarketModel
+from sim.model import STAGE_ORDER, CreditMarketModel
+from sim.month import RNG_STREAMS
 from sim.outputs.tables import segment_labels
 from sim.platform.agent import Platform
 from sim.platform.policies import ReasonCode

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.delinquency import vintage_curves
-from sim.world.firms import ClosureCause
 from sim.world.borrowers import BehaviourType
+from sim.world.firms import ClosureCause
 
 if TYPE_CHECKING:
     from sim.month import World

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.units import DAYS_PER_MISS
+
 
 @dataclass
 class CreditInfo:
@@ -67,7 +69,7 @@ class CreditInfo:
         zeros = np.zeros(n)
         return cls(
             pd_12m=np.asarray(pd_12m, dtype=np.float64),
-            missed=(np.asarray(dpd) // 30).astype(np.int16),
+            missed=(np.asarray(dpd) // DAYS_PER_MISS).astype(np.int16),
             history_months=np.asarray(history_months),
             income_base_cny=np.asarray(income_base_cny, dtype=np.float64),
             firm_of=np.where(age >= 0, np.arange(n), -1),
@@ -88,7 +90,7 @@ class CreditInfo:
 
     def dpd(self, rows: np.ndarray) -> np.ndarray:
         """Platform days past due of ``rows``."""
-        return self.missed[rows].astype(np.int32) * 30
+        return self.missed[rows].astype(np.int32) * DAYS_PER_MISS
 
     def firm_value(self, rows: np.ndarray, values: np.ndarray, missing: float) -> np.ndarray:
         """A firm array looked up for ``rows`` (``missing`` where there is no open firm)."""
