@@ -43,6 +43,7 @@ Mesa private name that some ``sim/`` class also defines for itself is not caught
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ def _defined_in_body(body: Iterable[ast.stmt]) -> Iterator[str]:
                 yield from _defined_in_body(handler.body)
 
 
+@functools.cache
 def mesa_private_names(package: Path = MESA) -> frozenset[str]:
     """Every private name the installed Mesa defines as an attribute, module or class level."""
     names: set[str] = set()
@@ -166,7 +168,8 @@ def own_names(cls: ast.ClassDef) -> list[tuple[str, int]]:
     return names
 
 
-def mesa_class_names(package: Path = MESA) -> dict[str, set[str]]:
+@functools.cache
+def mesa_class_names(package: Path = MESA) -> dict[str, frozenset[str]]:
     """Every Mesa class by simple name -> the private names it or its Mesa bases define."""
     own: dict[str, set[str]] = {}
     bases: dict[str, set[str]] = {}
@@ -188,7 +191,7 @@ def mesa_class_names(package: Path = MESA) -> dict[str, set[str]]:
                 names |= inherited(base, seen)
         return names
 
-    return {name: inherited(name, set()) for name in own}
+    return {name: frozenset(inherited(name, set())) for name in own}
 
 
 @dataclass
@@ -240,7 +243,9 @@ def sim_classes(trees: dict[Path, ast.Module]) -> list[SimClass]:
 
 
 def mesa_private_uses(
-    files: Iterable[Path], mesa_private: frozenset[str], mesa_classes: dict[str, set[str]]
+    files: Iterable[Path],
+    mesa_private: frozenset[str],
+    mesa_classes: dict[str, frozenset[str]],
 ) -> tuple[list[Use], frozenset[str]]:
     """The uses of Mesa's private names in ``files``, and the private names that are ours.
 
@@ -317,9 +322,9 @@ def test_mesa_private_names_are_found_in_the_installed_mesa():
 
 
 def test_sim_uses_no_private_mesa_attribute():
-    classes = mesa_class_names()
+    classes = dict(mesa_class_names())
     for cls, names in PRIVATE_IN_OTHER_MESA.items():
-        classes[cls] = classes.get(cls, set()) | names
+        classes[cls] = classes.get(cls, frozenset()) | names
     mesa_private = mesa_private_names().union(*PRIVATE_IN_OTHER_MESA.values())
     uses, _ = mesa_private_uses(sim_files(), mesa_private, classes)
     if uses:
@@ -358,7 +363,10 @@ def test_the_check_flags_private_uses_and_spares_our_own(tmp_path: Path):
     uses, ours = mesa_private_uses(
         [source],
         frozenset({"_ids", "_agents", "_all_agents", "_agents_by_type", "_first", "_events"}),
-        {"Agent": {"_ids"}, "Model": {"_agents", "_all_agents", "_agents_by_type"}},
+        {
+            "Agent": frozenset({"_ids"}),
+            "Model": frozenset({"_agents", "_all_agents", "_agents_by_type"}),
+        },
     )
     # _first: a plain class's; _events: a Mesa agent's own, not a name Mesa's Agent has.
     assert ours == {"_first", "_events"}
