@@ -30,7 +30,7 @@ from sim.platform.policies import (
 from sim.platform.policies.exposure_cap import exposure_by_line
 from sim.platform.policies.parametric import DISABLED, equivalent_config
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "policy"
+CONF = Path(__file__).resolve().parents[3] / "conf" / "policy"
 
 # --------------------------------------------------------------------------- helpers
 
