@@ -20,7 +20,7 @@ from sim.outputs.files import COMPLETE_MARKER, RUN_TABLES, run_is_complete
 from sim.runtime.runner import config_hash, run_to_folder
 from tests.conftest import make_run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["population.n_borrowers=300", "n_months=3", "output.plots=false"]
 
 

@@ -31,7 +31,7 @@ from sim.platform.policies.equivalence import equivalent_config
 from sim.platform.policies.exposure_cap import exposure_by_line
 from sim.platform.policies.parametric import DISABLED
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "policy"
+CONF = Path(__file__).resolve().parents[3] / "conf" / "policy"
 
 # --------------------------------------------------------------------------- helpers
 

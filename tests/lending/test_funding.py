@@ -214,9 +214,7 @@ def test_model_cut_never_lowers_a_borrowers_effective_apr_the_next_month():
     """Cost ladder in the model: after a cut to the balance, nobody borrows cheaper."""
     overrides = ("population.n_borrowers=3000", "seed=5", "policy=static")
     base = CreditMarketModel(make_run(*overrides))
-    cut = CreditMarketModel(
-        make_run(*overrides), policy=CutOnce(CutConfig(month=6))
-    )
+    cut = CreditMarketModel(make_run(*overrides), policy=CutOnce(CutConfig(month=6)))
     base.run(7)  # the cut lands in the review of month 6; month 7 is the first after it
     cut.run(7)
     apr_b, debt_b = month_apr(base)
@@ -236,9 +234,7 @@ def test_model_cut_before_the_peak_pushes_sole_traders_to_dearer_lenders_and_lat
     overrides = ("population.n_borrowers=4000", "seed=3", "n_months=14")
     static = CreditMarketModel(make_run(*overrides, "policy=static")).run()
     policy = CutOnce(CutConfig(only_sole_traders_before_peak=True))
-    cut = CreditMarketModel(
-        make_run(*overrides, "policy=static"), policy=policy
-    ).run()
+    cut = CreditMarketModel(make_run(*overrides, "policy=static"), policy=policy).run()
     a, b = static.monthly_table(), cut.monthly_table()
     assert b["firm_platform_draws_cny"].sum() < 0.8 * a["firm_platform_draws_cny"].sum()
     assert b["firm_channel_draws_cny"].sum() > a["firm_channel_draws_cny"].sum()
@@ -247,7 +243,8 @@ def test_model_cut_before_the_peak_pushes_sole_traders_to_dearer_lenders_and_lat
     seg_a = segment_labels(static.world) == "sole_trader"
     from sim.outputs.tables import distribution_table
 
-    da, db = distribution_table(static.world, static.record), distribution_table(cut.world, cut.record)
+    da = distribution_table(static.world, static.record)
+    db = distribution_table(cut.world, cut.record)
     sole_a = da[(da["group"] == "segment") & (da["level"] == "sole_trader")].iloc[0]
     sole_b = db[(db["group"] == "segment") & (db["level"] == "sole_trader")].iloc[0]
     assert sole_b["effective_apr"] > sole_a["effective_apr"]

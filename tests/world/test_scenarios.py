@@ -67,9 +67,7 @@ def test_calendar_wraps_and_seasonality():
 
 
 def test_apr_cap_caps_platform_pricing():
-    capped = CreditMarketModel(
-        load_run_config(["scenario=apr_cap", "population.n_borrowers=2000"])
-    )
+    capped = CreditMarketModel(load_run_config(["scenario=apr_cap", "population.n_borrowers=2000"]))
     free = CreditMarketModel(load_run_config(["population.n_borrowers=2000"]))
     capped.run(3)
     free.run(3)
