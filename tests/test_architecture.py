@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "sim.lending": 3,
     "sim.platform": 4,
     "sim.month": 5,
+    "sim.build": 5,
     "sim.outputs": 6,
     "sim.agents": 7,
     "sim.model": 7,
@@ -87,9 +88,16 @@ def unit_of(module: str) -> str | None:
 
 
 def package_of(module: str, modules: dict[str, Path]) -> str:
-    """The innermost package holding a module (a top-level module is its own node)."""
+    """The innermost package holding a module, the node of the subpackage cycle check.
+
+    A top-level module is its own node, and so is a module that sits beside subpackages
+    (``sim/lending/accounts.py`` beside ``sim/lending/channels/``): the subpackages and
+    those modules are peers, each a concept of its own.
+    """
     path = modules[module]
     if path.name == "__init__.py" or path.parent == SIM_DIR:
+        return module
+    if any((child / "__init__.py").exists() for child in path.parent.iterdir()):
         return module
     return module.rsplit(".", 1)[0]
 

@@ -29,6 +29,7 @@ from sim.config import firms as _firms
 from sim.config.channels import FUNDING_STEPS, LIMIT_BASES, ChannelConfig, ChannelsConfig
 from sim.config.firms import FirmsConfig, SectorConfig
 from sim.config.output import OutputConfig
+from sim.config.paths import CONF_DIR
 from sim.config.platform import PlatformConfig
 from sim.config.population import START_STATES, BehaviourConfig, PopulationConfig
 from sim.config.registration import register_configs
@@ -36,6 +37,7 @@ from sim.config.run import RunConfig, to_run_config
 from sim.config.scenario import REGIMES, ScenarioConfig, ShockConfig
 
 __all__ = [
+    "CONF_DIR",
     "DEFAULT_SECTORS",
     "FUNDING_STEPS",
     "LIMIT_BASES",

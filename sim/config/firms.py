@@ -9,12 +9,11 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from sim.config._checks import _from_dict, _prob, _rng_check
+from sim.config.paths import CONF_DIR
 
 
 @functools.cache
 def _default_sector_names() -> tuple[str, ...]:
-    from sim.runtime.compose import CONF_DIR
-
     return tuple(OmegaConf.load(CONF_DIR / "firms" / "default.yaml")["sectors"])
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.analysis.delinquency import vintage_curves
+from sim.outputs.vintage import vintage_curves
 from sim.world.borrowers import BehaviourType
 from sim.world.firms import ClosureCause
 

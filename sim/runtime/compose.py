@@ -8,10 +8,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from sim.config import RunConfig, register_configs, to_run_config
-
-#: The project's config folder (``conf/`` beside the ``sim`` package in a source checkout).
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 
 
 def compose_config(
