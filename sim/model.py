@@ -5,10 +5,7 @@ One step is one month: the stages of :data:`STAGES` run in order, each a functio
 is collected (:class:`sim.outputs.recorder.RunRecord` and Mesa's ``DataCollector``).
 The model orchestrates and nothing else, as Mesa's own ``Model`` does.
 
-Randomness: one root ``numpy.random.SeedSequence(config.seed)`` spawns the child
-streams named in :data:`sim.month.RNG_STREAMS`; the world (households), the firms' world
-and the population never share a stream with the platform, so changing the policy does
-not change any shock (common random numbers).
+Randomness and the money identity the tests check: ``docs/architecture.md``.
 
 Mesa versions (3.3 on Python 3.11, 3.5 on 3.12 and later; public API only, all of it in
 this module and :mod:`sim.agents`): the generator is passed as ``rng=`` (3.5 deprecates
@@ -18,11 +15,6 @@ sets the multiprocessing start method to ``spawn`` at import, so nothing here re
 ``fork``. Mesa 3.3 also keys its agent-id counters by model for the life of the process:
 a model whose agents were listed stays referenced there, which is why :meth:`close` drops
 the state itself rather than waiting for the model to be freed.
-
-Money identity (tested): households' savings + firms' cash + every lender's net cash
-change each month by income - consumption + firms' outside collections - payments to
-outside suppliers - fixed costs paid + recoveries; within that, every lender's book
-moves by draws + fees + interest - repayments - write-offs.
 """
 
 from __future__ import annotations
