@@ -61,8 +61,12 @@ format: $(STAMP)
 clean:
 	rm -rf .venv .venv-[0-9]* outputs multirun .pytest_cache
 
+# Exit 1: the model missed validation targets; 2: the validation could not run.
 validate: $(STAMP)
-	$(PY) -m experiments.validate
+	@$(PY) -m experiments.validate $(VALIDATE_ARGS); rc=$$?; \
+	if [ $$rc -eq 1 ]; then echo "make validate: the model missed validation targets (exit 1; summary above, details in the report)" >&2; \
+	elif [ $$rc -ne 0 ]; then echo "make validate: the validation could not run (exit $$rc; the error is above)" >&2; fi; \
+	exit $$rc
 
 calibrate: $(STAMP)
 	$(PY) -m experiments.calibrate

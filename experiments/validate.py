@@ -7,11 +7,14 @@ segment, utilisation), checks the platform scorecard on a hold-out, and writes a
 (``report.md``, CSV tables, figures) to ``outputs/validation/<timestamp>/`` (or ``--out``).
 The report's path is printed. See :mod:`sim.empirical.validation` for the definitions.
 
-This is a plain command-line tool (not a Hydra job). Exit codes:
+This is a plain command-line tool (not a Hydra job). Options are checked before anything
+runs, with the same allowed values as runs (``--formats`` as ``output.formats``). Exit codes:
 
 - 0: every target of the config met;
-- 1: at least one target missed (the report lists which and by how much);
-- 2: usage, config or data error (one line on standard error).
+- 1: the model missed at least one target (a summary of the misses on standard error;
+  the report lists them all and by how much);
+- 2: the validation could not run: a usage, config or data error, or a crash (one line
+  on standard error, starting ``error:``).
 
 Examples::
 
@@ -26,34 +29,41 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
-import yaml
+#: Exit codes: targets met, targets missed, could not run.
+MET, MISSED, COULD_NOT_RUN = 0, 1, 2
+#: Misses listed on standard error (the report has all of them).
+SHOWN_MISSES = 8
 
-from sim.empirical.validation import (
-    run_validation,
-    validation_config_from_dict,
-    write_validation_report,
-)
-from sim.runtime.compose import CONF_DIR
-from sim.world.data import DataFileError, load_uci
 
-DEFAULT_CONFIG = Path(CONF_DIR) / "validation" / "uci_2005.yaml"
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line and exit :data:`COULD_NOT_RUN`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(COULD_NOT_RUN, f"error: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m experiments.validate",
         description="Validate the simulator against the UCI data "
         "(out of sample: July -> October 2005).",
     )
     parser.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, help="validation config (YAML)"
+        "--config",
+        type=Path,
+        default=None,
+        help="validation config (YAML; default conf/validation/uci_2005.yaml)",
     )
     parser.add_argument(
-        "--seeds", type=int, default=None, help="number of seeds (default: the config's)"
+        "--seeds", type=int, default=None, help="number of seeds, >= 1 (default: the config's)"
     )
     parser.add_argument(
-        "--n-borrowers", type=int, default=None, help="borrowers per seed (default: the config's)"
+        "--n-borrowers",
+        type=int,
+        default=None,
+        help="borrowers per seed, >= 1 (default: the config's)",
     )
     parser.add_argument(
         "--data", type=Path, default=None, help="UCI CSV file (default: the bundled copy)"
@@ -65,71 +75,141 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default outputs/validation/<timestamp>)",
     )
     parser.add_argument(
-        "--formats", default="png", help="comma-separated figure formats (default png)"
+        "--formats",
+        default="png",
+        help="comma-separated figure formats, as output.formats of a run (default png)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     return parser
 
 
+def check_options(args: argparse.Namespace) -> tuple[str, ...]:
+    """Check the options up front; returns the figure formats.
+
+    Raises:
+        ValueError: naming the option and the allowed values.
+    """
+    from sim.config import OutputConfig
+
+    for option, value in (("--seeds", args.seeds), ("--n-borrowers", args.n_borrowers)):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be >= 1, got {value}")
+    formats = tuple(f.strip().lstrip(".") for f in args.formats.split(",") if f.strip())
+    if not formats:
+        raise ValueError("--formats must name at least one format")
+    try:
+        OutputConfig(formats=list(formats))  # the formats runs accept
+    except ValueError as exc:
+        raise ValueError(f"--formats {args.formats!r}: {exc}") from None
+    return formats
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, Any, Path]:
+    """The validation config, the UCI table and the config's path."""
+    import yaml
+
+    from sim.config import CONF_DIR
+    from sim.empirical.validation import validation_config_from_dict
+    from sim.world.data import load_uci
+
+    path = args.config or Path(CONF_DIR) / "validation" / "uci_2005.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"--config: file not found: {path}")
+    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"--config {path}: not a mapping")
+    if args.seeds is not None:
+        values.setdefault("validation", {})["seeds"] = args.seeds
+    if args.n_borrowers is not None:
+        values.setdefault("validation", {})["n_borrowers"] = args.n_borrowers
+    return validation_config_from_dict(values), load_uci(args.data), path
+
+
+def misses_summary(result: Any, report: Path) -> str:
+    """A few lines: how many targets the model missed, the first ones, where the report is."""
+    missed = result.missed
+    checks = len(result.table[result.table["passed"].notna()])
+    lines = [
+        f"validation: the model missed {len(missed)} of {checks} statistic targets"
+        + ("" if result.scorecard["auc_passed"] else ", the scorecard AUC")
+        + ("" if result.scorecard["calibration_passed"] else ", the scorecard calibration")
+        + ("" if result.accounts.get("passed") is not False else ", the account-level AUC")
+        + " (the run finished: a model miss, not a crash)"
+    ]
+    for row in missed.head(SHOWN_MISSES).itertuples():
+        lines.append(
+            f"  {row.stat}: simulated {row.sim_mean:.4f}, observed {row.observed:.4f} "
+            f"({row.error_pp:+.2f} pp; tolerance {row.tolerance_pp:g} pp)"
+        )
+    if len(missed) > SHOWN_MISSES:
+        lines.append(f"  ... and {len(missed) - SHOWN_MISSES} more")
+    sc = result.scorecard
+    if not sc["auc_passed"]:
+        lines.append(f"  scorecard hold-out AUC {sc['auc']:.3f} < {sc['spec'].min_auc}")
+    if not sc["calibration_passed"]:
+        lines.append(
+            f"  scorecard calibration error {sc['max_error_pp']:.2f} pp > tolerance "
+            f"{sc['spec'].calibration_tolerance_pp:g} pp"
+        )
+    if result.accounts.get("passed") is False:
+        accounts = result.accounts
+        lines.append(f"  account-level AUC {accounts['default_auc']:.3f} < {accounts['min_auc']}")
+    lines.append(f"  report: {report}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the validation; return the exit code (0 met, 1 missed, 2 usage/config/data error)."""
+    """Run the validation; return the exit code (0 met, 1 targets missed, 2 could not run)."""
     try:
         args = _parser().parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+    except SystemExit as exc:  # usage errors exit 2 (one line), --help 0
         return int(exc.code or 0)
-    formats = tuple(f.strip().lstrip(".") for f in args.formats.split(",") if f.strip())
     try:
-        if not formats:
-            raise ValueError("--formats must name at least one format")
-        if not args.config.is_file():
-            raise FileNotFoundError(f"config not found: {args.config}")
-        values = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
-        if not isinstance(values, dict):
-            raise ValueError(f"{args.config}: not a mapping")
-        if args.seeds is not None:
-            values.setdefault("validation", {})["seeds"] = args.seeds
-        if args.n_borrowers is not None:
-            values.setdefault("validation", {})["n_borrowers"] = args.n_borrowers
-        config = validation_config_from_dict(values)
-        uci = load_uci(args.data)
-    except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError, DataFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        formats = check_options(args)
+        config, uci, config_path = _load(args)
+    except Exception as exc:  # any failure here means "could not run"
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return COULD_NOT_RUN
 
     def progress(message: str) -> None:
         if not args.quiet:
             print(message, file=sys.stderr)
 
     out = args.out or Path("outputs") / "validation" / time.strftime("%Y-%m-%d_%H-%M-%S")
-    try:
-        result = run_validation(config, uci, progress=progress)
-    except (ValueError, TypeError, KeyError) as exc:  # e.g. a bad override in the config
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     command = "python -m experiments.validate " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    report = write_validation_report(
-        result,
-        out,
-        formats=formats,
-        extra_notes=[f"Command: `{command.strip()}`; config `{args.config}`."],
-    )
-    missed = result.missed
+    try:
+        from sim.empirical.validation import run_validation, write_validation_report
+
+        result = run_validation(config, uci, progress=progress)
+        report = write_validation_report(
+            result,
+            out,
+            formats=formats,
+            extra_notes=[f"Command: `{command.strip()}`; config `{config_path}`."],
+        )
+    except Exception as exc:  # a crash is "could not run", never a miss
+        print(f"error: the validation could not run: {_one_line(exc)}", file=sys.stderr)
+        return COULD_NOT_RUN
     print(report)
     if result.passed:
         print("all validation targets met", file=sys.stderr)
-        return 0
-    print(
-        f"validation targets missed: {len(missed)} statistic(s)"
-        + ("" if result.scorecard["auc_passed"] else ", scorecard AUC")
-        + ("" if result.scorecard["calibration_passed"] else ", scorecard calibration")
-        + ("" if result.accounts.get("passed") is not False else ", account-level AUC")
-        + f" (see {report})",
-        file=sys.stderr,
-    )
-    return 1
+        return MET
+    print(misses_summary(result, report), file=sys.stderr)
+    return MISSED
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line (a KeyError's quotes dropped)."""
+    text = " ".join(str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc).split())
+    return text if isinstance(exc, ValueError | OSError) else f"{type(exc).__name__}: {text}"
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        code = main()
+    except BaseException as exc:  # even an interrupt is "could not run"
+        print(f"error: the validation could not run: {_one_line(exc)}", file=sys.stderr)
+        code = COULD_NOT_RUN
+    raise SystemExit(code)

@@ -135,8 +135,13 @@ class CreditMarketModel(mesa.Model):
         Raises:
             RuntimeError: if the model was closed.
         """
-        world = self._open_world()
+        if self.world is None:
+            # Mesa counted this month before calling here: a step that cannot run leaves
+            # the count as it was, so the model still says how many months it simulated.
+            self.steps -= 1
+        world = self._open_world(f"simulate month {self.steps + 1}")
         month = Month(step=self.steps)
+        self.record.open_month(world)
         for _name, stage in STAGES:
             stage(world, month)
         self.month = month
@@ -173,6 +178,7 @@ class CreditMarketModel(mesa.Model):
                 agent.remove()
         self.world = None
         self.month = None
+        self.running = False  # Mesa's flag: batch runners stop stepping a closed model
         self._release()
 
     def __enter__(self) -> CreditMarketModel:
@@ -181,16 +187,22 @@ class CreditMarketModel(mesa.Model):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _open_world(self) -> World:
+    def _open_world(self, what: str = "read its state") -> World:
         if self.world is None:
-            raise RuntimeError("this model was closed (close()); build a new one to run again")
+            policy = getattr(self.config.policy, "get", lambda *_: None)("name")
+            raise RuntimeError(
+                f"CreditMarketModel (policy {policy!r}, seed {self.config.seed}) was closed "
+                f"after month {self.steps}: close() released its state, so it cannot {what} "
+                "(monthly_table(), limit_events(), transitions_table() and firms_table() "
+                "stay readable); build a new model to run again"
+            )
         return self.world
 
     # ------------------------------------------------------------------ state and agents
     def __getattr__(self, name: str) -> Any:
         # The World's fields read as the model's attributes (model.borrowers, ...).
         if name in _WORLD_FIELDS:
-            return getattr(self._open_world(), name)
+            return getattr(self._open_world(f"read {name}"), name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
@@ -235,7 +247,7 @@ class CreditMarketModel(mesa.Model):
         return self.record.limit_events()
 
     def transitions_table(self) -> pd.DataFrame:
-        """DPD-bucket transition counts (:meth:`sim.outputs.recorder.RunRecord.transitions_table`)."""
+        """DPD-bucket transition counts (``RunRecord.transitions_table``, sim.outputs.recorder)."""
         return self.record.transitions_table()
 
     def tables(self, run_id: str = "") -> dict[str, pd.DataFrame]:
@@ -244,10 +256,11 @@ class CreditMarketModel(mesa.Model):
         Raises:
             RuntimeError: if the model was closed (the tables need the final state).
         """
-        return run_tables(self._open_world(), self.record, self.monthly_table(), run_id)
+        world = self._open_world("build its tables (they need the final state)")
+        return run_tables(world, self.record, self.monthly_table(), run_id)
 
     def firms_table(self) -> pd.DataFrame:
-        """Monthly firm statistics by sector (:meth:`sim.outputs.recorder.RunRecord.firms_table`)."""
+        """Monthly firm statistics by sector (``RunRecord.firms_table``, sim.outputs.recorder)."""
         return self.record.firms_table()
 
 

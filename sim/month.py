@@ -53,6 +53,8 @@ class World:
         initial_open_lines: number of lines open at the start.
         platform_cash_cny: the platform's net cash from lending since the start, CNY
             (repayments + recoveries - draws; written by the servicing stage).
+        serviced_step: the last month the servicing stage ran (0 before the first):
+            each month is serviced once, in order (written by the servicing stage).
     """
 
     config: RunConfig
@@ -67,6 +69,7 @@ class World:
     firm_of: np.ndarray
     initial_open_lines: int
     platform_cash_cny: float = 0.0
+    serviced_step: int = 0
 
 
 @dataclass

@@ -289,9 +289,7 @@ def test_common_random_numbers_for_firm_revenues():
 
 def test_borrower_population_unchanged_by_firms():
     """Firms are drawn after the borrowers: the borrower population is the same without them."""
-    with_firms = CreditMarketModel(
-        make_run("seed=2", "population.n_borrowers=500")
-    )
+    with_firms = CreditMarketModel(make_run("seed=2", "population.n_borrowers=500"))
     without = CreditMarketModel(
         make_run("seed=2", "population.n_borrowers=500", "firms.owner_share=0")
     )
@@ -549,3 +547,16 @@ def test_a_decision_of_the_wrong_shape_or_dtype_is_refused_with_the_shapes():
     model.platform.policy = FloatReasons(StaticPolicy.config_class())
     with pytest.raises(ValueError, match="dtype float64; they must be integer"):
         review_limits(model)
+
+
+def test_a_closed_model_refuses_to_step_and_keeps_its_month_count():
+    model = CreditMarketModel(make_run("population.n_borrowers=200", "n_months=3"))
+    model.run(2)
+    model.close()
+    for attempt in (model.step, lambda: model.run(1)):
+        with pytest.raises(RuntimeError, match=r"closed after month 2.*cannot simulate month 3"):
+            attempt()
+    assert model.steps == 2 and not model.running  # the failed steps counted no month
+    with pytest.raises(RuntimeError, match="cannot read borrowers"):
+        _ = model.borrowers
+    assert len(model.monthly_table()) == 2

@@ -119,3 +119,30 @@ def test_platform_review_stage_records_what_the_policy_changes(cut_above_pd, cut
         assert (event.new_limit_cny < event.old_limit_cny).all()
         assert (event.new_limit_cny == world.borrowers.limit_cny[event.rows]).all()
         assert set(event.reason.tolist()) == {ReasonCode.PD_ABOVE_THRESHOLD}
+
+
+def test_servicing_stage_refuses_a_month_serviced_already():
+    world = tiny_world(balance_cny=[0.0, 1000.0, 1000.0], statement_cny=1000.0, min_due_cny=50.0)
+    month = Month(step=3)
+    open_books_stage(world, month)
+    month.household = household_paying([0.0, 0.0, 0.0])
+    servicing_stage(world, month)
+    balance = world.borrowers.balance_cny.copy()
+    for again in (Month(step=3), Month(step=2)):  # the same month, or an earlier one
+        open_books_stage(world, again)
+        again.household = household_paying([0.0, 0.0, 0.0])
+        with pytest.raises(RuntimeError, match=r"cannot be serviced.*up to month 3 already"):
+            servicing_stage(world, again)
+    np.testing.assert_array_equal(world.borrowers.balance_cny, balance)  # no interest twice
+
+
+def test_servicing_stage_refuses_draws_posted_on_a_closed_line():
+    world = tiny_world(
+        balance_cny=[0.0, 1000.0, 800.0], defaulted=[False, False, True], default_step=[-1, -1, 2]
+    )
+    month = Month(step=5)
+    open_books_stage(world, month)
+    month.household = household_paying([0.0, 0.0, 0.0])
+    month.household.draws_cny[:] = [100.0, 0.0, 50.0]  # a draw on row 2's closed line
+    with pytest.raises(RuntimeError, match=r"month 5 posted draws on 1 closed line.*\[2\]"):
+        servicing_stage(world, month)

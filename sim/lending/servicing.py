@@ -39,6 +39,9 @@ def servicing_stage(world: World, month: Month) -> None:
     pc = world.config.platform
     h, t = month.household, month.transfers
     owners = world.firms.owner
+    _check_month_not_serviced(world, month.step)
+    _check_no_draws_on_closed_lines(world, month)
+    world.serviced_step = month.step
     accruing = float(s.balance_cny[s.is_open].sum())
     platform_paid = h.scheduled_payment_cny.copy()
     platform_paid[owners] = round_cny(platform_paid[owners] + t.firm_platform_repaid_cny)
@@ -79,3 +82,35 @@ def servicing_stage(world: World, month: Month) -> None:
             np.full(closed.size, ReasonCode.CLOSED_AT_DEFAULT, dtype=np.int8),
         )
     month.servicing = flows
+
+
+def _check_month_not_serviced(world: World, step: int) -> None:
+    """Raise if month ``step`` (or a later one) was serviced already: O(1)."""
+    if step <= world.serviced_step:
+        raise RuntimeError(
+            f"servicing: month {step} cannot be serviced: the platform's lines and the other "
+            f"lenders' books were serviced up to month {world.serviced_step} already; each "
+            "month is serviced once, in order (again would charge interest twice)"
+        )
+
+
+def _check_no_draws_on_closed_lines(world: World, month: Month) -> None:
+    """Raise if this month posted a platform draw on a closed line (defaulted or charged off).
+
+    One vectorised pass over the month's draws (households', and firms' on their owners'
+    lines).
+    """
+    s = world.borrowers
+    drawn = month.household.draws_cny > 0
+    firm_draws = month.transfers.firm_platform_draws_cny
+    if firm_draws.size:
+        drawn[world.firms.owner[firm_draws > 0]] = True
+    bad = np.flatnonzero(drawn & s.defaulted)
+    if bad.size:
+        shown = bad[:10].tolist()
+        raise RuntimeError(
+            f"platform: month {month.step} posted draws on {bad.size} closed line(s) (borrower "
+            f"rows {shown}{' ...' if bad.size > 10 else ''}, defaulted in month(s) "
+            f"{sorted(set(s.default_step[bad[:10]].tolist()))}); a line closes at default and "
+            "takes no more draws"
+        )

@@ -22,6 +22,7 @@ from sim.outputs.firm_metrics import (
     firm_sector_rows,
     firm_stress_metrics,
 )
+from sim.outputs.money import MONEY_METRICS, money_metrics
 from sim.platform.exposure import ead_cny, expected_loss_cny
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ MONTHLY_METRICS: tuple[str, ...] = (
     "dpd90_share_household",
     # Small-business cash-flow stress.
     *FIRM_METRICS,
+    # The money identity's remaining flows and stocks (sim.outputs.money).
+    *MONEY_METRICS,
 )
 
 
@@ -165,12 +168,16 @@ def flow_totals(world: World, month: Month) -> dict[str, float]:
     }
 
 
-def monthly_metrics(world: World, month: Month) -> dict[str, float]:
+def monthly_metrics(
+    world: World, month: Month, opening: dict[str, float] | None = None
+) -> dict[str, float]:
     """Compute one month's portfolio metrics (reads only; changes nothing).
 
     Args:
         world: the run's state after this month's platform review.
         month: the finished month.
+        opening: the money stocks at the month's start
+            (:func:`sim.outputs.money.money_stocks`); ``opening_`` columns NaN if None.
 
     Returns:
         A dict keyed by :data:`MONTHLY_METRICS`.
@@ -258,6 +265,7 @@ def monthly_metrics(world: World, month: Month) -> dict[str, float]:
         # Flow totals that are metrics themselves are reported as they are.
         **{name: f[name] for name in MONTHLY_METRICS if name in f},
         **firm_stress_metrics(world, month),
+        **money_metrics(world, month, opening),
     }
     # The documented column order, whatever order the parts were computed in.
     return {name: out[name] for name in MONTHLY_METRICS}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.outputs.metrics import FIRM_TABLE_COLUMNS, firm_sector_rows, monthly_metrics
+from sim.outputs.money import money_stocks
 from sim.platform.policies.reasons import ReasonCode
 from sim.units import BUCKET_LABELS, N_BUCKETS, bucket_index
 
@@ -38,6 +39,15 @@ class RunRecord:
         self.transition_counts: list[np.ndarray] = []
         self._events: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._firm_rows: list[dict[str, object]] = []
+        self._opening: dict[str, float] | None = None
+
+    def open_month(self, world: World) -> None:
+        """Take the money stocks at a month's start, before its first stage.
+
+        They are the month's ``opening_`` columns (:mod:`sim.outputs.money`), used once
+        by the next :meth:`collect`.
+        """
+        self._opening = money_stocks(world)
 
     def collect(self, world: World, month: Month) -> dict[str, float]:
         """Record a finished month; returns its metrics (also kept in :attr:`metrics`)."""
@@ -48,7 +58,8 @@ class RunRecord:
         pair = month.start.bucket * np.int8(N_BUCKETS) + after
         self.transition_counts.append(np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS))
         self._firm_rows.extend(firm_sector_rows(world, month))
-        self.metrics = monthly_metrics(world, month)
+        self.metrics = monthly_metrics(world, month, self._opening)
+        self._opening = None
         self.steps = month.step
         return self.metrics
 

@@ -331,3 +331,35 @@ def test_rows_may_be_lists_and_one_amount_applies_to_every_row():
     ch.repay(card, [5, 7], 50.0)
     assert ch.book(card).balance_cny[[1, 5, 7]].tolist() == [100.0 + fee, 50.0 + fee, 50.0 + fee]
     assert ch.lender_cash_cny[card] == -200.0
+
+
+def test_servicing_a_month_twice_raises_and_charges_nothing():
+    ch = single(apr=0.20)
+    ch.draw(0, ROW, np.array([9_000.0]))
+    ch.service(step=1)
+    assert ch.book(0).balance_cny[0] == 9_150.00  # 9,000 x 20 % / 12 = 150.00
+    with pytest.raises(RuntimeError, match=r"month 1 cannot be serviced.*up to month 1 already"):
+        ch.service(step=1)  # would charge 152.50 again (9,302.50)
+    with pytest.raises(RuntimeError, match="month 0 cannot be serviced"):
+        ch.service(step=0)  # an earlier month
+    assert ch.book(0).balance_cny[0] == 9_150.00
+    assert ch.month.interest_cny[0] == pytest.approx(150.0)
+    ch.new_month()
+    ch.service(step=2)  # the next month is serviced as usual
+    assert ch.book(0).balance_cny[0] == 9_302.50
+
+
+def test_a_draw_on_a_closed_account_raises_and_posts_nothing():
+    ch = single(n=3, apr=0.12, upfront_fee_rate=0.01)
+    rows = np.array([0, 1, 2])
+    ch.set_accounts(0, np.array([1]), defaulted=True, default_step=4, balance_cny=500.0)
+    ch.set_accounts(0, np.array([2]), defaulted=True, charged_off=True, default_step=2)
+    before = ch.table("balance_cny").copy(), ch.lender_cash_cny.copy(), ch.month.draws_cny.copy()
+    with pytest.raises(ValueError, match=r"lender 'x'.*rows \[1, 2\] are closed.*\[2, 4\]"):
+        ch.draw(0, rows, np.array([100.0, 100.0, 100.0]))
+    np.testing.assert_array_equal(ch.table("balance_cny"), before[0])
+    np.testing.assert_array_equal(ch.lender_cash_cny, before[1])
+    np.testing.assert_array_equal(ch.month.draws_cny, before[2])
+    # Nothing is posted to a closed account: a zero amount is no posting.
+    ch.draw(0, rows, np.array([100.0, 0.0, 0.0]))
+    assert ch.table("balance_cny")[:, 0].tolist() == [101.0, 500.0, 0.0]

@@ -44,6 +44,8 @@ class ChannelBooks(LenderTable):
         self.balance_month_sum_cny = np.zeros(n_borrowers)
         self.month = ChannelMonth.zeros(k)
         self.charged_cny = np.zeros(n_borrowers)
+        # The last month serviced (0: none yet); each month is serviced once, in order.
+        self.serviced_step = 0
         # Rows in use at the last servicing or touched since; ``_rows`` caches its indices
         # and ``_sums`` the per-row totals over channels of those rows.
         self._mark = np.zeros(n_borrowers, dtype=bool)

@@ -30,10 +30,12 @@ class ChannelFlows(ChannelApproval):
 
         Raises:
             IndexError, TypeError, ValueError: bad rows (see :meth:`_check_rows`, repeated rows
-                included) or channel; a negative or non-finite amount.
+                included) or channel; a negative or non-finite amount; a positive amount on
+                a closed account (defaulted or charged off). A failed call changes nothing.
         """
         c, rows = self._check_channel(c), self._check_rows(rows, distinct=True)
         amount = round_cny(self._check_amounts(amount_cny, rows, "draw"))
+        self._check_open(c, rows, amount)
         fee = round_cny(self.upfront_fee_rate[c] * amount)
         slots = self._slots(rows)
         balance = self._acc["balance_cny"]
@@ -46,6 +48,20 @@ class ChannelFlows(ChannelApproval):
         self.draws_total_cny[c] += total
         self.interest_fees_total_cny[rows] += fee  # rows are distinct within a call
         return fee
+
+    def _check_open(self, c: int, rows: np.ndarray, amount: np.ndarray) -> None:
+        """Raise if a positive amount would be posted to a closed (defaulted) account."""
+        slots = self.slot_of[rows]  # the blank slot 0 is never defaulted
+        bad = np.flatnonzero(self._acc["defaulted"][slots, c] & (amount > 0))
+        if bad.size:
+            shown = rows[bad[:10]].tolist()
+            when = sorted(set(self._acc["default_step"][slots[bad[:10]], c].tolist()))
+            raise ValueError(
+                f"channels.draw: lender {self.names[c]!r} (channel {c}), after month "
+                f"{self.serviced_step}: {bad.size} account(s) of borrower rows {shown}"
+                f"{' ...' if bad.size > 10 else ''} are closed (defaulted in month(s) {when}); "
+                "a closed account takes no draws or fees"
+            )
 
     def repay(self, c: int, rows: np.ndarray, amount_cny: np.ndarray) -> None:
         """Receive payments from ``rows`` on channel ``c`` (never more than the balance).

@@ -67,7 +67,19 @@ class Channels(ChannelFlows):
 
         Returns:
             ``(n,)`` interest + monthly fees charged this month per borrower.
+
+        Raises:
+            RuntimeError: month ``step`` (or a later one) was serviced already; the books
+                are unchanged (servicing a month twice would charge interest twice).
         """
+        if step <= self.serviced_step:
+            raise RuntimeError(
+                f"channels: month {step} cannot be serviced: the other lenders' books "
+                f"({', '.join(self.names)}) were serviced up to month {self.serviced_step} "
+                "already; each month is serviced once, in order (again would charge interest "
+                "and fees twice)"
+            )
+        self.serviced_step = int(step)
         charged = np.zeros(self.n)
         cand = self.candidates()
         slots = self.slot_of[cand]

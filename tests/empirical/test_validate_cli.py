@@ -1,0 +1,96 @@
+"""`python -m experiments.validate`: options checked first; misses (1) apart from crashes (2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+import sim.empirical.validation as validation
+from experiments.validate import main
+from sim.config import OutputConfig
+
+
+def _err_lines(capsys) -> list[str]:
+    return capsys.readouterr().err.strip().splitlines()
+
+
+def test_formats_are_checked_with_the_values_runs_accept(capsys):
+    with pytest.raises(ValueError, match="allowed: png, svg, pdf"):
+        OutputConfig(formats=["jpg"])  # what a run says
+    assert main(["--formats", "jpg"]) == 2
+    (line,) = _err_lines(capsys)
+    assert line == "error: --formats 'jpg': output.formats has ['jpg']; allowed: png, svg, pdf"
+    assert main(["--formats", "png,JPG"]) == 2
+    assert main(["--formats", ","]) == 2
+    assert "--formats must name at least one format" in _err_lines(capsys)[-1]
+
+
+@pytest.mark.parametrize("option", ["--seeds", "--n-borrowers"])
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_counts_below_one_name_the_option(capsys, option, value):
+    assert main([option, value]) == 2
+    assert _err_lines(capsys) == [f"error: {option} must be >= 1, got {value}"]
+
+
+def test_usage_errors_are_one_line_and_exit_2(capsys, tmp_path: Path):
+    assert main(["--bogus-flag"]) == 2
+    assert main(["--seeds", "two"]) == 2
+    assert main(["--config", str(tmp_path / "missing.yaml")]) == 2
+    lines = _err_lines(capsys)
+    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
+    assert "--bogus-flag" in lines[0] and "--seeds" in lines[1] and "missing.yaml" in lines[2]
+
+
+def test_a_crash_is_could_not_run_never_a_miss(capsys, monkeypatch, tmp_path: Path):
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated failure\nin two lines")
+
+    monkeypatch.setattr(validation, "run_validation", crash)
+    assert main(["--quiet", "--out", str(tmp_path)]) == 2
+    assert _err_lines(capsys) == [
+        "error: the validation could not run: RuntimeError: simulated failure in two lines"
+    ]
+
+
+def _result(passed_rows: list[bool | None]) -> SimpleNamespace:
+    n = len(passed_rows)
+    table = pd.DataFrame(
+        {
+            "stat": [f"stat {i}" for i in range(n)],
+            "sim_mean": [0.30] * n,
+            "observed": [0.22] * n,
+            "error_pp": [8.0] * n,
+            "tolerance_pp": [2.0] * n,
+            "passed": passed_rows,
+        }
+    )
+    missed = table[table["passed"].eq(False)]
+    scorecard = {"auc_passed": True, "calibration_passed": True}
+    return SimpleNamespace(
+        table=table, missed=missed, passed=missed.empty, scorecard=scorecard, accounts={}
+    )
+
+
+@pytest.mark.parametrize("rows, code", [([True, None, True], 0), ([True, False, None, False], 1)])
+def test_missed_targets_exit_1_with_a_summary(capsys, monkeypatch, tmp_path: Path, rows, code):
+    monkeypatch.setattr(validation, "run_validation", lambda *a, **k: _result(rows))
+    monkeypatch.setattr(
+        validation, "write_validation_report", lambda result, out, **k: out / "report.md"
+    )
+    assert main(["--quiet", "--out", str(tmp_path)]) == code
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(tmp_path / "report.md")
+    if code == 0:
+        assert captured.err.strip() == "all validation targets met"
+        return
+    err = captured.err.strip().splitlines()
+    assert err[0].startswith("validation: the model missed 2 of 3 statistic targets")
+    assert "not a crash" in err[0]
+    assert err[1:3] == [
+        "  stat 1: simulated 0.3000, observed 0.2200 (+8.00 pp; tolerance 2 pp)",
+        "  stat 3: simulated 0.3000, observed 0.2200 (+8.00 pp; tolerance 2 pp)",
+    ]
+    assert err[-1] == f"  report: {tmp_path / 'report.md'}"
