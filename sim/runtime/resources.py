@@ -1,25 +1,25 @@
 """Will a run fit in memory? Its peak estimated from its sizes, before anything is allocated.
 
 A run's peak resident memory grows with its borrowers, its firms and its borrower-months
-(the limit events and other lenders' books collected month after month). The figures below
-are a least-squares fit of peak RSS (``/usr/bin/time -f %M python -m experiments.run
-population.n_borrowers=N n_months=M firms.owner_share=S``, default ``behaviour_rules``
-policy, one of the two policies with the most limit events, about 0.15 per borrower-month)
-at N = 10 k, 100 k, 300 k and 1 M borrowers, M = 1, 12 and 120 months, S = 0, 0.1, 0.5:
+(the limit events and other lenders' books collected month after month). The figures are a
+least-squares fit of the peak RSS of 12 runs (``/usr/bin/time -f %M python -m
+experiments.run population.n_borrowers=N n_months=M firms.owner_share=S``, default
+``behaviour_rules`` policy, among the policies with the most limit events, about 0.15 per
+borrower-month) at N = 10 k, 100 k, 300 k and 1 M borrowers, M = 1, 12, 36 and 120 months,
+S = 0, 0.1 and 0.5, on Python 3.11 / NumPy 2 (x86-64 Linux), rounded up:
 
 ==========================  ============  =========
 term                        fit           used here
 ==========================  ============  =========
-fixed (interpreter, libs)   274 MB        280 MB
-per borrower                892 bytes     1000 bytes
-per firm                    1,080 bytes   1200 bytes
+fixed (interpreter, libs)   267 MB        280 MB
+per borrower                917 bytes     1000 bytes
+per firm                    1,176 bytes   1200 bytes
 per borrower-month          23.7 bytes    25 bytes
 ==========================  ============  =========
 
-The fit is within 7 % of every measurement but one (1 M borrowers x 1 month, 12 % over);
-the rounded figures used here are at or above every measurement up to 8 % (1 M x 120
-months: 4.09 GB measured, 4.40 GB estimated). ``docs/performance.md`` ("Memory estimate")
-has the measurements.
+The estimate is above every measurement, by 1-11 % (23 % for 1 M borrowers x 1 month, whose
+other lenders' books have not grown yet); ``docs/performance.md`` ("Memory estimate") lists
+the measurements.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from sim.config import ChannelsConfig, FirmsConfig, RunConfig, to_run_config
 from sim.runtime.compose import CONF_DIR, load_run_config
 
 PUBLIC = (
+    "CONF_DIR",
     "DEFAULT_SECTORS",
     "FUNDING_STEPS",
     "LIMIT_BASES",
