@@ -137,7 +137,12 @@ def _sweep_jobs(
         base = compose(config_name=name, overrides=fixed, return_hydra_config=True)
     except _COMPOSE_ERRORS:
         # The job configs will say what is wrong; the sweeper's settings come from here.
-        base = compose(config_name=name, overrides=hydra_only, return_hydra_config=True)
+        try:
+            base = compose(config_name=name, overrides=hydra_only, return_hydra_config=True)
+        except _COMPOSE_ERRORS as err:
+            raise config_error(err) from err
+        except Exception:  # an error inside Hydra or OmegaConf: Hydra reports it
+            return None
     sweeper = base.hydra.sweeper
     if sweeper.get("_target_") != _BASIC_SWEEPER:
         return None
