@@ -8,6 +8,10 @@
 
 Each job writes its tables under Hydra's job output folder (never the current
 directory); see ``sim.outputs.files.write_run_outputs``.
+
+Before Hydra starts, ``sim.runtime.preflight.preflight`` checks every job (a sweep's too),
+the machine's memory and the bundled data: a user error is one line on stderr, exit code 2,
+and no folder (``HYDRA_FULL_ERROR=1`` adds the traceback).
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import register_configs, to_run_config
+from sim.config import register_configs
+from sim.runtime.errors import UserError, exit_with, user_errors
+from sim.runtime.preflight import checked_run_config, preflight
 from sim.runtime.runner import run_to_folder
 
 log = logging.getLogger(__name__)
@@ -31,13 +38,17 @@ register_configs()
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> str:
     """Validate the config, run the simulation, write outputs; returns the output folder."""
-    try:
-        run = to_run_config(cfg)
-    except (TypeError, ValueError, KeyError) as err:
-        # A config error is the user's to fix: one clear line, no traceback.
-        raise SystemExit(f"invalid config: {err}") from None
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
+    # A user error (config, data, memory) is one line and exit code 2; the folder Hydra
+    # made for a single run is removed if it holds nothing else. preflight() checked all
+    # this before Hydra started, except for the invocations it leaves to Hydra.
+    with user_errors(out_dir if hc.mode == RunMode.RUN else None):
+        return _run(cfg, hc, out_dir)
+
+
+def _run(cfg: DictConfig, hc: Any, out_dir: str) -> str:
+    run = checked_run_config(cfg)
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
     progress = run.output.progress and hc.mode == RunMode.RUN and interactive
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -58,4 +69,8 @@ def main(cfg: DictConfig) -> str:
 
 
 if __name__ == "__main__":
+    try:
+        preflight(sys.argv[1:])
+    except UserError as err:
+        exit_with(err)
     main()

@@ -19,6 +19,12 @@ BUCKET_LABELS = ("current", "1-29", "30-59", "60-89", "90+", "closed")
 N_BUCKETS = len(BUCKET_LABELS)
 MISSES_TO_DEFAULT = 3
 
+#: Upper bound of every money amount a config sets (limits, payment floors, budgets), CNY.
+#: float64 holds whole cents exactly up to 2**53 cents (about 9.0e13 CNY); 1e12 CNY, over
+#: three million times Jiebei's largest line (RMB 300,000), keeps a line's balance,
+#: interest and fees exact to the cent and a portfolio's sums finite.
+MAX_CONFIG_CNY = 1e12
+
 
 def bucket_index(state: Any) -> np.ndarray:
     """DPD bucket of each account, int8 index into :data:`BUCKET_LABELS`.

@@ -471,7 +471,7 @@ def test_a_review_that_returns_no_decision_is_refused():
         ),
         (
             "policy.max_limit_cny=inf",
-            r"policy.max_limit_cny = inf is outside the allowed range \(0.0, inf\)",
+            r"policy.max_limit_cny = inf is outside the allowed range \(0.0, 1000000000000.0\]",
         ),
     ],
 )

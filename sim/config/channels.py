@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.config._checks import _from_dict, _prob, _rng_check
+from sim.units import MAX_CONFIG_CNY
 
 #: Bases a channel's per-borrower limit may be sized on.
 LIMIT_BASES = ("income", "revenue", "receivables")
@@ -83,8 +84,8 @@ class ChannelConfig:
                 "max_dpd": (0, 100_000),
                 "min_history_months": (0, 1200),
                 "limit_multiple": (0.0, 1000.0),
-                "max_limit_cny": (0.0, None),
-                "min_payment_floor_cny": (0.0, None),
+                "max_limit_cny": (0.0, MAX_CONFIG_CNY),
+                "min_payment_floor_cny": (0.0, MAX_CONFIG_CNY),
             },
         )
         if self.limit_basis not in LIMIT_BASES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.config._checks import _prob, _rng_check
+from sim.units import MAX_CONFIG_CNY
 
 
 @dataclass
@@ -53,7 +54,7 @@ class PlatformConfig:
             p,
             {
                 "funding_cost_apr": (0.0, 1.0),
-                "min_payment_floor_cny": (0.0, None),
+                "min_payment_floor_cny": (0.0, MAX_CONFIG_CNY),
                 "charge_off_dpd": (90, 3600),
                 "lenders_log_odds": (-10.0, 10.0),
                 "debt_service_log_odds": (-10.0, 10.0),

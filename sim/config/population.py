@@ -110,8 +110,8 @@ class PopulationConfig:
     Attributes:
         name: calibration name (``jiebei_baseline`` or ``uci_2005``).
         n_borrowers: number of borrower agents, >= 1.
-        cny_per_twd: exchange rate applied to UCI amounts (NT$ -> CNY).
-        limit_scale: multiplier on converted UCI limits (re-levelling), > 0.
+        cny_per_twd: exchange rate applied to UCI amounts (NT$ -> CNY), in (0, 100].
+        limit_scale: multiplier on converted UCI limits (re-levelling), in (0, 1000].
         limit_income_multiple: median of limit / monthly income used to impute incomes.
         limit_income_sigma: log-sd of that multiple.
         savings_income_months: median savings buffer, in months of income.
@@ -151,8 +151,12 @@ class PopulationConfig:
             p,
             {
                 "n_borrowers": (1, 50_000_000),
-                "cny_per_twd": (1e-9, None),
-                "limit_scale": (1e-9, None),
+                # Finite upper bounds keep every amount far inside float64 (no overflow,
+                # exact cents): the largest UCI line, NT$ 1,000,000, times 100 CNY per
+                # NT$ and a 1000-fold re-levelling is 1e11 CNY, under MAX_CONFIG_CNY. The
+                # real rate is about 0.22 CNY per NT$; the shipped scale is 1.
+                "cny_per_twd": (1e-9, 100.0),
+                "limit_scale": (1e-9, 1000.0),
                 "limit_income_multiple": (1e-6, 1000.0),
                 "limit_income_sigma": (0.0, 5.0),
                 "savings_income_months": (0.0, 1000.0),

@@ -24,10 +24,23 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-__all__ = ["PACKAGED_UCI_FILE", "UCI_COLUMNS", "UCI_ROWS", "DataFileError", "load_uci"]
+__all__ = [
+    "PACKAGED_UCI_FILE",
+    "RESTORE_HINT",
+    "UCI_COLUMNS",
+    "UCI_ROWS",
+    "DataFileError",
+    "load_uci",
+]
 
 PACKAGED_UCI_FILE = "uci_credit_card_default.csv.gz"
 """File name of the bundled UCI data inside the ``sim.data`` package directory."""
+
+RESTORE_HINT = (
+    "the package ships this file: restore it with `git checkout sim/data/` in a source "
+    "checkout, or reinstall LimitLab (`pip install --force-reinstall limitlab`)"
+)
+"""How to get the bundled data back; ends every error about the bundled file."""
 
 _PAY_COLUMNS: tuple[str, ...] = ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")
 
@@ -98,7 +111,8 @@ def load_uci(
         monthly repayment status (-2, -1, 0, or months of delay 1..9).
 
     Raises:
-        DataFileError: if the file is missing, empty or not parseable as CSV; if
+        DataFileError: (for the bundled file, the message ends with
+            :data:`RESTORE_HINT`) if the file is missing, empty or not parseable as CSV; if
             columns are missing or unexpected (both listed by name); if a column holds
             missing, non-numeric or non-integral values (column and first offending
             lines named); if IDs are duplicated; if a value lies outside its
@@ -112,7 +126,10 @@ def load_uci(
         credit card clients" (CC BY 4.0).
     """
     if path is None:
-        frame = _load_packaged_uci().copy()
+        try:
+            frame = _load_packaged_uci().copy()
+        except DataFileError as exc:
+            raise DataFileError(f"{exc}; {RESTORE_HINT}") from exc
         name = f"bundled file sim/data/{PACKAGED_UCI_FILE}"
     else:
         file_path = Path(path)
@@ -123,7 +140,10 @@ def load_uci(
             raise DataFileError(f"{name}: not a regular file")
         frame = _parse_and_validate(name, lambda: _read_csv(file_path, "infer"))
     if expected_rows is not None and len(frame) != expected_rows:
-        raise DataFileError(f"{name}: expected {expected_rows:,} data rows, found {len(frame):,}")
+        hint = f"; {RESTORE_HINT}" if path is None else ""
+        raise DataFileError(
+            f"{name}: expected {expected_rows:,} data rows, found {len(frame):,}{hint}"
+        )
     return frame
 
 

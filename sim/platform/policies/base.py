@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim.units import MAX_CONFIG_CNY
+
 
 @dataclass(frozen=True)
 class PortfolioView:
@@ -136,6 +138,8 @@ class PolicyConfig:
         min_limit_cny: floor for a cut that keeps the line open, CNY >= 0.
         max_limit_cny: ceiling for any raise, CNY > 0 (Jiebei's advertised maximum
             line is RMB 300,000; Jiebei product terms, Ant FAQ copies unverified prior).
+
+    Both are at most :data:`sim.units.MAX_CONFIG_CNY` (1e12 CNY: cents stay exact).
     """
 
     name: str = "static"
@@ -143,8 +147,8 @@ class PolicyConfig:
     max_limit_cny: float = 300_000.0
 
     def __post_init__(self) -> None:
-        check_range(self, "min_limit_cny", 0.0, None)
-        check_range(self, "max_limit_cny", 0.0, None, low_open=True)
+        check_range(self, "min_limit_cny", 0.0, MAX_CONFIG_CNY)
+        check_range(self, "max_limit_cny", 0.0, MAX_CONFIG_CNY, low_open=True)
         if self.min_limit_cny > self.max_limit_cny:
             raise ValueError(
                 f"policy.min_limit_cny ({self.min_limit_cny}) must be <= "

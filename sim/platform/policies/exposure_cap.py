@@ -40,6 +40,7 @@ from sim.platform.policies.base import (
 from sim.platform.policies.common import finish
 from sim.platform.policies.reasons import ReasonCode
 from sim.platform.policies.registry import register_policy
+from sim.units import MAX_CONFIG_CNY
 
 #: Metrics the budget may be stated in.
 BUDGET_METRICS: tuple[str, ...] = ("ead", "el")
@@ -180,7 +181,7 @@ class ExposureCapConfig(PolicyConfig):
                 f"policy.budget_metric = {self.budget_metric!r} is not one of {BUDGET_METRICS}"
             )
         check_range(self, "budget_share", 0.0, 1e12, low_open=True)
-        check_range(self, "budget_cny", 0.0, None)
+        check_range(self, "budget_cny", 0.0, MAX_CONFIG_CNY)
         check_range(self, "ccf", 0.0, 1.0)
         check_range(self, "lgd", 0.0, 1.0)
         check_range(self, "max_cut_fraction", 0.0, 1.0)

@@ -1,0 +1,154 @@
+"""User errors of a command-line run: one line, exit code 2, nothing left behind.
+
+A value outside its range, a damaged data file or a run too large for the machine is the
+user's to fix, not a bug in the simulator: the entry point (``experiments/run.py``) shows
+one line naming the field or the file and exits with :data:`USER_ERROR_EXIT` (2, as
+argparse does for a usage error). ``HYDRA_FULL_ERROR=1`` (Hydra's own switch) prints the
+traceback above that line, for developers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.runtime.resources import InsufficientMemoryError
+from sim.world.data import DataFileError
+
+#: Exit code of a run refused for a user error (config, data, size).
+USER_ERROR_EXIT = 2
+
+#: What :func:`sim.config.to_run_config` raises for a bad config.
+CONFIG_ERRORS = (TypeError, ValueError, KeyError)
+
+#: What Hydra writes into a job folder when the job starts (and nothing else).
+_HYDRA_JOB_FILES = {".hydra", "run.log"}
+_HYDRA_CONFIG_FILES = {"config.yaml", "hydra.yaml", "overrides.yaml"}
+
+
+class UserError(Exception):
+    """A mistake in the command line, the config, the data or the run's size.
+
+    ``str()`` is the one line shown to the user; ``__cause__`` keeps the original error.
+    """
+
+
+def one_line(text: object) -> str:
+    """``text`` on one line: its lines stripped and joined with ``; ``."""
+    lines = [line.strip().rstrip(".;") for line in str(text).splitlines()]
+    return "; ".join(line for line in lines if line)
+
+
+def config_error(err: BaseException, where: str = "") -> UserError:
+    """``invalid config: <what is wrong>`` (plus ``where``, e.g. the sweep job).
+
+    For Hydra's composition errors, the option lists lose their ``*_schema`` entries (the
+    schemas are not options to pick), the config search path is left out and the first
+    line of the underlying OmegaConf error is added (it names the key).
+    """
+    if isinstance(err, KeyError) and err.args:
+        text = str(err.args[0])
+    elif isinstance(err, HydraException):
+        text = _hydra_text(err)
+    else:
+        text = str(err)
+    return UserError(f"invalid config: {one_line(text)}{where}")
+
+
+def _hydra_text(err: HydraException) -> str:
+    lines: list[str] = []
+    options: list[str] = []
+    for line in str(err).split("\nConfig search path")[0].splitlines():
+        if line.startswith("\t"):
+            if not line.strip().endswith("_schema"):
+                options.append(line.strip())
+        elif line.strip():
+            lines.append(line)
+    if options:
+        lines[-1] = f"{lines[-1].rstrip(':')}: {', '.join(options)}"
+    cause = err.__cause__
+    if isinstance(cause, OmegaConfBaseException) and str(cause).strip():
+        lines.append(str(cause).strip().splitlines()[0])
+    return "\n".join(lines)
+
+
+def as_user_error(err: BaseException) -> UserError | None:
+    """The one-line user error for ``err``, or None if ``err`` is not the user's to fix.
+
+    Data file problems (:class:`sim.world.data.DataFileError`) and runs too large for the
+    machine (:class:`sim.runtime.resources.InsufficientMemoryError`) are; other errors
+    are bugs, shown with their traceback.
+    """
+    if isinstance(err, UserError):
+        return err
+    if isinstance(err, DataFileError):
+        return UserError(f"data error: {one_line(err)}")
+    if isinstance(err, InsufficientMemoryError):
+        return UserError(f"not enough memory: {one_line(err)}")
+    return None
+
+
+def exit_with(err: UserError) -> NoReturn:
+    """Print ``err`` as one line on stderr and exit with :data:`USER_ERROR_EXIT`.
+
+    Under ``HYDRA_FULL_ERROR=1`` the traceback (with the original error) comes first.
+    """
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        traceback.print_exception(err)
+    print(str(err), file=sys.stderr, flush=True)
+    raise SystemExit(USER_ERROR_EXIT)
+
+
+def remove_unused_job_folder(folder: str | Path) -> bool:
+    """Remove a job folder that holds only what Hydra wrote when the job started.
+
+    Only ``.hydra/`` (with Hydra's three YAML files) and ``run.log`` may be there: a folder
+    with anything else (a previous run's outputs, the user's files) is left alone.
+
+    Returns:
+        True if the folder was removed.
+    """
+    path = Path(folder)
+    try:
+        names = {p.name for p in path.iterdir()}
+        hydra = path / ".hydra"
+        if not names <= _HYDRA_JOB_FILES or (
+            hydra.exists() and not {p.name for p in hydra.iterdir()} <= _HYDRA_CONFIG_FILES
+        ):
+            return False
+        if (path / "run.log").is_symlink() or hydra.is_symlink():
+            return False
+        shutil.rmtree(path)
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def user_errors(job_folder: str | Path | None = None) -> Iterator[None]:
+    """Show a user error raised inside as one line and exit with :data:`USER_ERROR_EXIT`.
+
+    Other errors pass through with their traceback.
+
+    Args:
+        job_folder: a folder Hydra made for this job, removed on a user error if it
+            holds nothing but Hydra's files (:func:`remove_unused_job_folder`).
+    """
+    try:
+        yield
+    except Exception as err:
+        user = as_user_error(err)
+        if user is None:
+            raise
+        if job_folder is not None:
+            remove_unused_job_folder(job_folder)
+        exit_with(user)

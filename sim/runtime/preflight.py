@@ -1,0 +1,302 @@
+"""Checking a command line before Hydra writes anything: the CLI's fail-fast step.
+
+``python -m experiments.run ...`` calls :func:`preflight` with its arguments before Hydra
+starts. It reads them with Hydra's own argument parser, expands a ``-m`` sweep into its
+jobs exactly as Hydra's basic sweeper will (Hydra's override parser, then
+``BasicSweeper.split_arguments``, the sweeper's ``params`` included), composes every job
+with Hydra's compose API and validates it (:func:`sim.config.to_run_config`), checks that
+the machine can hold the largest job (:mod:`sim.runtime.resources`) and that the bundled
+data load (:func:`sim.world.data.load_uci`). A mistake raises
+:class:`~sim.runtime.errors.UserError` (one line) before any folder exists; a sweep that
+expands to no job is one too.
+
+A policy option beside a sweep over policies (``-m policy=static,pd_threshold
+policy.cut_above_pd=0.08``) must be an option of every policy swept: otherwise the sweep
+is refused, naming the policies that lack it, before any job runs.
+
+Invocations that only print (``--help``, ``--cfg``, ``--info``, ...), that change where the
+configs come from (``--config-path``, ``--config-dir``, ``--experimental-rerun``) or that
+use another sweeper are left to Hydra; the job itself still validates its config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
+from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
+from sim.runtime.resources import check_memory
+from sim.world.data import DataFileError, load_uci
+
+#: Hydra's argument flags with which the command runs no job, or reads configs from
+#: elsewhere than ``conf/``: such invocations are left to Hydra.
+_LEFT_TO_HYDRA = (
+    "help",
+    "hydra_help",
+    "cfg",
+    "info",
+    "shell_completion",
+    "config_path",
+    "config_dir",
+    "experimental_rerun",
+)
+_BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+_COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)
+
+
+def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list[RunConfig]:
+    """Validate every job of the command line ``argv`` (``sys.argv[1:]``) without writing.
+
+    Args:
+        argv: the arguments of ``python -m experiments.run``.
+        config_dir: the config folder (``conf/``).
+
+    Returns:
+        The validated run config of each job (none if Hydra handles the command alone).
+
+    Raises:
+        UserError: a bad override or value (naming the field, the value and the range; for
+            a sweep, the job), a sweep without jobs, a policy option some swept policy
+            lacks, a run larger than the available memory, or a damaged data file.
+    """
+    args = _hydra_args(argv)
+    if args is None:
+        return []
+    register_configs()
+    with initialize_config_dir(config_dir=str(Path(config_dir)), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        parser = OverridesParser.create(config_loader=loader)
+        name = args.config_name or "config"
+        overrides = _parse(parser, list(args.overrides))
+        if args.multirun:
+            jobs = _sweep_jobs(parser, name, overrides)
+            if jobs is None:
+                return []
+        else:
+            jobs = [[o.input_line or "" for o in overrides]]
+        _check_policy_options(parser, jobs, multirun=args.multirun)
+        runs = _validate_jobs(parser, name, jobs, multirun=args.multirun)
+    for run in runs:
+        _user(check_memory, run)
+    _user(load_uci)
+    return runs
+
+
+def _hydra_args(argv: Sequence[str]) -> Any:
+    """Hydra's reading of ``argv``, or None if the command is left to Hydra."""
+    # Hydra's own parser (not public API, stable across 1.x), so flags mean what they
+    # mean to Hydra; a usage error exits 2 here as it would there.
+    from hydra._internal.utils import get_args_parser
+
+    args = get_args_parser().parse_args(list(argv))
+    if any(getattr(args, flag, None) for flag in _LEFT_TO_HYDRA):
+        return None
+    return args
+
+
+def _user(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception as err:
+        user = as_user_error(err)
+        if user is None:
+            raise
+        raise user from err
+
+
+def _parse(parser: OverridesParser, lines: list[str]) -> list[Override]:
+    try:
+        return parser.parse_overrides(lines)
+    except _COMPOSE_ERRORS as err:
+        raise config_error(err) from err
+
+
+def _sweep_jobs(
+    parser: OverridesParser, name: str, overrides: list[Override]
+) -> list[list[str]] | None:
+    """The jobs of a ``-m`` sweep, as Hydra's basic sweeper will make them.
+
+    None if another sweeper decides them.
+    """
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    fixed = [o.input_line or "" for o in overrides if not o.is_sweep_override()]
+    hydra_only = [o.input_line or "" for o in overrides if o.is_hydra_override()]
+    try:
+        base = compose(config_name=name, overrides=fixed, return_hydra_config=True)
+    except _COMPOSE_ERRORS:
+        # The job configs will say what is wrong; the sweeper's settings come from here.
+        try:
+            base = compose(config_name=name, overrides=hydra_only, return_hydra_config=True)
+        except _COMPOSE_ERRORS as err:
+            raise config_error(err) from err
+        except Exception:  # an error inside Hydra or OmegaConf: Hydra reports it
+            return None
+    sweeper = base.hydra.sweeper
+    if sweeper.get("_target_") != _BASIC_SWEEPER:
+        return None
+    node = sweeper.get("params")
+    params = OmegaConf.to_container(node, resolve=False) if node else {}
+    assert isinstance(params, dict)
+    lines = [f"{k}={v}" for k, v in params.items()] + [o.input_line or "" for o in overrides]
+    parsed = _parse(parser, lines)
+    try:
+        jobs = BasicSweeper.split_arguments(parsed, None)[0]
+    except HydraException as err:
+        raise config_error(err) from err
+    if not jobs:
+        empty = [o.input_line for o in parsed if o.is_sweep_override() and _no_values(o)]
+        raise UserError(
+            f"invalid sweep: {', '.join(map(str, empty)) or 'the sweep'} gives no values, "
+            "so there is no job to run"
+        )
+    return jobs
+
+
+def _no_values(override: Override) -> bool:
+    try:
+        return next(iter(override.sweep_string_iterator()), None) is None
+    except HydraException:
+        return False
+
+
+def _policy_option_keys(overrides: list[Override]) -> list[Override]:
+    """The overrides that set a policy option (``policy.key=``, ``+policy.key=``, ...)."""
+    return [
+        o
+        for o in overrides
+        if o.key_or_group.startswith("policy.") and o.package is None and not o.is_delete()
+    ]
+
+
+def _chosen_policy(overrides: list[Override]) -> str | None:
+    for o in overrides:
+        if o.key_or_group == "policy" and o.package is None and not o.is_delete():
+            return str(o.value())
+    return None
+
+
+def _option_owners(option: str) -> list[str]:
+    """The registered policies whose config has ``option``."""
+    from sim.platform.policies import policy_class, policy_names
+
+    return [
+        n
+        for n in policy_names()
+        if option in {f.name for f in dataclasses.fields(policy_class(n).config_class)}
+    ]
+
+
+def _check_policy_options(
+    parser: OverridesParser, jobs: list[list[str]], *, multirun: bool
+) -> None:
+    """Refuse policy options that a chosen policy does not have, naming those policies.
+
+    Jobs that name their policy (``policy=<name>``) are checked against the policies'
+    schemas here, all at once; the others when their config is composed.
+    """
+    from sim.platform.policies import policy_names
+
+    registered = set(policy_names())
+    lacking: dict[str, set[str]] = {}
+    chosen: set[str] = set()
+    for job in jobs:
+        overrides = parser.parse_overrides(job)
+        policy = _chosen_policy(overrides)
+        if policy is None or policy not in registered:
+            continue
+        chosen.add(policy)
+        for o in _policy_option_keys(overrides):
+            option = o.key_or_group.split(".")[1]
+            if policy not in _option_owners(option):
+                lacking.setdefault(o.input_line or o.key_or_group, set()).add(policy)
+    if lacking:
+        line, policies = next(iter(lacking.items()))
+        raise _policy_option_error(line, sorted(policies), sorted(chosen), multirun=multirun)
+
+
+def _policy_option_error(
+    line: str, lacking: list[str], chosen: list[str], *, multirun: bool
+) -> UserError:
+    option = line.lstrip("+").split("=", 1)[0].split(".")[1]
+    owners = _option_owners(option)
+    have = [p for p in chosen if p in owners]
+    policies = ", ".join(lacking)
+    if multirun and len(chosen) > 1:
+        return UserError(
+            f"invalid sweep: {line} is not an option of policy {policies} "
+            f"(of the policies swept, {', '.join(have) or 'none'} has it); an option set "
+            "beside a sweep over policies must belong to every policy swept: "
+            "sweep those policies separately"
+        )
+    return UserError(
+        f"invalid config: {line} is not an option of policy {policies} "
+        f"(policies with it: {', '.join(owners) or 'none'})"
+    )
+
+
+def _validate_jobs(
+    parser: OverridesParser, name: str, jobs: list[list[str]], *, multirun: bool
+) -> list[RunConfig]:
+    runs: dict[tuple[str, ...], RunConfig] = {}
+    for index, job in enumerate(jobs):
+        key = tuple(job)
+        if key in runs:
+            continue
+        where = f" (sweep job #{index} of {len(jobs)}: {' '.join(job)})" if multirun else ""
+        try:
+            cfg = compose(config_name=name, overrides=job)
+            runs[key] = to_run_config(cfg)
+        except DataFileError:
+            raise
+        except (*_COMPOSE_ERRORS, *CONFIG_ERRORS) as err:
+            policy_error = _policy_option_problem(parser, name, job, multirun=multirun)
+            raise (policy_error or config_error(err, where)) from err
+    return list(runs.values())
+
+
+def _policy_option_problem(
+    parser: OverridesParser, name: str, job: list[str], *, multirun: bool
+) -> UserError | None:
+    """If the job sets an option its policy lacks, the error naming them (else None)."""
+    overrides = parser.parse_overrides(job)
+    options = _policy_option_keys(overrides)
+    if not options:
+        return None
+    rest = [o.input_line or "" for o in overrides if o not in options]
+    try:
+        policy = str(compose(config_name=name, overrides=rest).policy.name)
+    except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
+        return None
+    for o in options:
+        if policy not in _option_owners(o.key_or_group.split(".")[1]):
+            return _policy_option_error(o.input_line or "", [policy], [policy], multirun=multirun)
+    return None
+
+
+def checked_run_config(cfg: Any) -> RunConfig:
+    """:func:`sim.config.to_run_config` plus the memory check, raising user errors.
+
+    Raises:
+        UserError: the config is invalid (one line naming the field).
+        InsufficientMemoryError: the run cannot fit in the available memory.
+    """
+    try:
+        run = to_run_config(cfg)
+    except DataFileError:
+        raise
+    except CONFIG_ERRORS as err:
+        raise config_error(err) from err
+    check_memory(run)
+    return run

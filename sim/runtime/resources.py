@@ -1,0 +1,106 @@
+"""Will a run fit in memory? Its peak estimated from its sizes, before anything is allocated.
+
+A run's peak resident memory grows with its borrowers, its firms and its borrower-months
+(the limit events and other lenders' books collected month after month). The figures are a
+least-squares fit of the peak RSS of 12 runs (``/usr/bin/time -f %M python -m
+experiments.run population.n_borrowers=N n_months=M firms.owner_share=S``, default
+``behaviour_rules`` policy, among the policies with the most limit events, about 0.15 per
+borrower-month) at N = 10 k, 100 k, 300 k and 1 M borrowers, M = 1, 12, 36 and 120 months,
+S = 0, 0.1 and 0.5, on Python 3.11 / NumPy 2 (x86-64 Linux), rounded up:
+
+==========================  ============  =========
+term                        fit           used here
+==========================  ============  =========
+fixed (interpreter, libs)   267 MB        280 MB
+per borrower                917 bytes     1000 bytes
+per firm                    1,176 bytes   1200 bytes
+per borrower-month          23.7 bytes    25 bytes
+==========================  ============  =========
+
+The estimate is above every measurement, by 1-11 % (23 % for 1 M borrowers x 1 month, whose
+other lenders' books have not grown yet); ``docs/performance.md`` ("Memory estimate") lists
+the measurements.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.config import RunConfig
+
+#: Bytes of a run besides its agents: the interpreter, NumPy, pandas, Mesa, the UCI table.
+FIXED_BYTES = 280 * 10**6
+#: Bytes per borrower: state arrays, the scorecard's features, work arrays of a month.
+BORROWER_BYTES = 1000
+#: Bytes per firm: firm state, the supply network, the firms' month.
+FIRM_BYTES = 1200
+#: Bytes per borrower and month: limit events, other lenders' books, tables at the end.
+BORROWER_MONTH_BYTES = 25
+
+MEMINFO = Path("/proc/meminfo")
+
+
+class InsufficientMemoryError(MemoryError):
+    """A run's estimated peak memory exceeds the memory available on this machine."""
+
+
+def estimate_peak_bytes(run: RunConfig) -> int:
+    """Estimated peak resident memory of ``run``, in bytes (see the module's figures)."""
+    n = run.population.n_borrowers
+    firms = int(round(run.firms.owner_share * n))
+    return (
+        FIXED_BYTES
+        + BORROWER_BYTES * n
+        + FIRM_BYTES * firms
+        + BORROWER_MONTH_BYTES * n * run.n_months
+    )
+
+
+def available_memory_bytes(meminfo: Path = MEMINFO) -> int | None:
+    """``MemAvailable`` of ``/proc/meminfo`` in bytes, or None where there is none."""
+    try:
+        text = meminfo.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("MemAvailable:"):
+            parts = line.split()
+            return int(parts[1]) * 1024 if len(parts) > 1 and parts[1].isdigit() else None
+    return None
+
+
+def check_memory(run: RunConfig, available: int | None = None) -> int:
+    """Refuse a run whose estimated peak memory exceeds the available memory.
+
+    Args:
+        run: validated run config.
+        available: bytes available; ``MemAvailable`` from ``/proc/meminfo`` if None (no
+            check where the system does not report it).
+
+    Returns:
+        The estimate, in bytes.
+
+    Raises:
+        InsufficientMemoryError: the estimate exceeds ``available`` (the message names the
+            sizes, the estimate and the available memory).
+    """
+    need = estimate_peak_bytes(run)
+    if available is None:
+        available = available_memory_bytes()
+    if available is not None and need > available:
+        n = run.population.n_borrowers
+        firms = int(round(run.firms.owner_share * n))
+        raise InsufficientMemoryError(
+            f"population.n_borrowers={n} ({firms} firms) over n_months={run.n_months} "
+            f"needs about {_gb(need)} at peak, but this machine has {_gb(available)} "
+            "available (MemAvailable in /proc/meminfo); lower population.n_borrowers or "
+            "n_months (estimate: 280 MB + 1000 bytes per borrower + 1200 per firm + "
+            "25 per borrower-month, docs/performance.md)"
+        )
+    return need
+
+
+def _gb(n_bytes: int) -> str:
+    return f"{n_bytes / 1e9:.1f} GB"

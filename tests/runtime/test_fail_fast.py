@@ -1,0 +1,247 @@
+"""Fail fast, leave nothing behind: user errors are one line, exit code 2 and no folder.
+
+The command-line cases run ``python -m experiments.run`` (about 4 s each: one per case of
+the issue); their variants call :func:`sim.runtime.preflight.preflight` in-process.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+import sim.world.data as data
+from sim.runtime.errors import (
+    USER_ERROR_EXIT,
+    UserError,
+    exit_with,
+    remove_unused_job_folder,
+    user_errors,
+)
+from sim.runtime.preflight import preflight
+from sim.runtime.resources import (
+    InsufficientMemoryError,
+    available_memory_bytes,
+    check_memory,
+    estimate_peak_bytes,
+)
+from tests.conftest import make_run
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = ROOT / "sim" / "data" / data.PACKAGED_UCI_FILE
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["PYTHONPATH"] = os.pathsep.join([str(cwd), str(ROOT)])
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def checkout_with_data(folder: Path, damage: str) -> Path:
+    """A checkout in ``folder`` (links to the real one) whose bundled data file is damaged."""
+    (folder / "sim" / "data").mkdir(parents=True)
+    for entry in (ROOT / "sim").iterdir():
+        if entry.name != "data":
+            (folder / "sim" / entry.name).symlink_to(entry)
+    for name in ("conf", "experiments"):
+        (folder / name).symlink_to(ROOT / name)
+    target = folder / "sim" / "data" / data.PACKAGED_UCI_FILE
+    if damage == "truncated":
+        target.write_bytes(BUNDLED.read_bytes()[:100_000])
+    elif damage == "implausible":
+        lines = gzip.decompress(BUNDLED.read_bytes()).decode().splitlines(keepends=True)
+        cells = lines[2].split(",")
+        cells[5] = "200"  # AGE of the second card holder (file line 3)
+        lines[2] = ",".join(cells)
+        target.write_bytes(gzip.compress("".join(lines).encode()))
+    return folder
+
+
+CLI_CASES = {
+    # 1. A range-check failure of a single run.
+    "range": (["n_months=0"], "n_months = 0 is outside the allowed range [1, 100000]"),
+    # 2. An implausible row in the bundled data (checked in a linked checkout).
+    "data": ([], "column 'AGE' has 1 value(s) outside its domain"),
+    # 3. A size the machine cannot hold.
+    "memory": (["population.n_borrowers=50000000"], "population.n_borrowers=50000000"),
+    # 4. A bad value in the second job of a sweep: nothing runs.
+    "sweep": (
+        ["-m", "population.n_borrowers=300,-5", "n_months=1"],
+        "population.n_borrowers = -5 is outside the allowed range [1, 50000000]",
+    ),
+    # 5. A policy option beside a policy sweep: the policy lacking it is named.
+    "policy": (
+        ["-m", "policy=static,pd_threshold", "policy.cut_above_pd=0.08"],
+        "policy.cut_above_pd=0.08 is not an option of policy static",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    # The data and memory cases are also checked in-process below (message and cause).
+    [
+        c if c in ("range", "sweep", "policy") else pytest.param(c, marks=pytest.mark.slow)
+        for c in CLI_CASES
+    ],
+)
+def test_user_errors_are_one_line_exit_2_and_leave_no_folder(tmp_path: Path, case: str):
+    args, expected = CLI_CASES[case]
+    cwd = checkout_with_data(tmp_path / "checkout", "implausible") if case == "data" else tmp_path
+    before = sorted(p.name for p in cwd.iterdir())
+    done = run_cli(*args, cwd=cwd)
+    assert done.returncode == USER_ERROR_EXIT, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    # Nothing written: no outputs/, no multirun/, no .hydra.
+    assert sorted(p.name for p in cwd.iterdir()) == before
+
+
+def test_every_message_names_its_field_value_and_range():
+    with pytest.raises(UserError, match=r"^invalid config: n_months = 0 is outside the allowed"):
+        preflight(["n_months=0"])
+    with pytest.raises(UserError) as err:
+        preflight(["population.limit_scale=1e300"])
+    assert str(err.value) == (
+        "invalid config: population.limit_scale = 1e+300 is outside the allowed range "
+        "[1e-09, 1000.0]"
+    )
+    for key in ("policy.max_limit_cny", "channels.lenders.informal.max_limit_cny"):
+        with pytest.raises(UserError, match=rf"{key} = 1e\+300 is outside the allowed range"):
+            preflight([f"{key}=1e300"])
+    with pytest.raises(UserError, match=r"population.cny_per_twd = 1e\+200 is outside"):
+        preflight(["population.cny_per_twd=1e200"])
+    with pytest.raises(UserError, match=r"Key 'no_such_key' not in 'PopulationConfig'"):
+        preflight(["population.no_such_key=1"])
+
+
+def test_a_sweep_is_checked_whole_before_any_job():
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "seed=0,1", "population.n_borrowers=300,-5"])
+    assert "population.n_borrowers = -5" in str(err.value)
+    assert "(sweep job #1 of 4: seed=0 population.n_borrowers=-5)" in str(err.value)
+    with pytest.raises(UserError, match=r"^invalid sweep: seed=range\(0,0\) gives no values"):
+        preflight(["-m", "seed=range(0,0)"])
+    # Jobs are expanded as Hydra's basic sweeper does (cartesian product, duplicates once).
+    runs = preflight(["-m", "policy=static,behaviour_rules", "seed=range(0,2)", "n_months=2"])
+    assert sorted((r.policy["name"], r.seed) for r in runs) == [
+        ("behaviour_rules", 0),
+        ("behaviour_rules", 1),
+        ("static", 0),
+        ("static", 1),
+    ]
+
+
+def test_policy_options_beside_a_policy_sweep_name_the_policies_lacking_them():
+    for prefix in ("", "++"):
+        with pytest.raises(UserError) as err:
+            preflight(
+                [
+                    "-m",
+                    "policy=static,pd_threshold,utilisation_cli",
+                    f"{prefix}policy.cut_above_pd=0.08",
+                ]
+            )
+        assert str(err.value) == (
+            f"invalid sweep: {prefix}policy.cut_above_pd=0.08 is not an option of policy "
+            "static, utilisation_cli (of the policies swept, pd_threshold has it); an option "
+            "set beside a sweep over policies must belong to every policy swept: sweep those "
+            "policies separately"
+        )
+    # A single run of the default policy (behaviour_rules) names it.
+    with pytest.raises(UserError, match="not an option of policy behaviour_rules"):
+        preflight(["policy.cut_above_pd=0.08"])
+    # Every policy swept has it: fine.
+    assert len(preflight(["-m", "policy=pd_threshold", "policy.cut_above_pd=0.08"])) == 1
+
+
+@pytest.fixture
+def bundled_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Point the bundled-data loader at ``tmp_path/data/`` (the real file is untouched)."""
+    (tmp_path / "data").mkdir()
+    monkeypatch.setattr(data, "resources", types.SimpleNamespace(files=lambda _: tmp_path))
+    data._load_packaged_uci.cache_clear()
+    yield tmp_path / "data" / data.PACKAGED_UCI_FILE
+    data._load_packaged_uci.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        ("missing", "file not found"),
+        ("truncated", "not a readable CSV file (Compressed file ended"),
+        ("implausible", "column 'AGE' has 1 value(s) outside its domain"),
+    ],
+)
+def test_data_errors_name_the_file_the_problem_and_the_fix(
+    bundled_data: Path, tmp_path: Path, damage: str, expected: str
+):
+    if damage != "missing":
+        damaged = checkout_with_data(tmp_path / "co", damage) / "sim" / "data"
+        bundled_data.write_bytes((damaged / data.PACKAGED_UCI_FILE).read_bytes())
+    with pytest.raises(UserError) as err:
+        preflight(["n_months=1"])
+    line = str(err.value)
+    assert line.startswith(f"data error: bundled file sim/data/{data.PACKAGED_UCI_FILE}: ")
+    assert expected in line and line.endswith(data.RESTORE_HINT) and "\n" not in line
+    assert isinstance(err.value.__cause__, data.DataFileError)
+
+
+def test_memory_estimate_and_refusal(tmp_path: Path):
+    run = make_run("population.n_borrowers=100000", "n_months=120")
+    # 280 MB + 100 k x 1000 + 10 k firms x 1200 + 12 M borrower-months x 25 bytes.
+    assert estimate_peak_bytes(run) == 280e6 + 100e6 + 12e6 + 300e6
+    assert check_memory(run, available=10**12) == estimate_peak_bytes(run)
+    with pytest.raises(InsufficientMemoryError, match=r"needs about 0\.7 GB .* has 0\.5 GB"):
+        check_memory(run, available=500 * 10**6)
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:  2048 kB\nMemFree:  512 kB\nMemAvailable:   1024 kB\n")
+    assert available_memory_bytes(meminfo) == 1024 * 1024
+    assert available_memory_bytes(tmp_path / "none") is None
+
+
+def test_in_job_errors_remove_only_the_folder_hydra_made(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    fresh = tmp_path / "fresh"
+    (fresh / ".hydra").mkdir(parents=True)
+    for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+        (fresh / ".hydra" / name).write_text("{}")
+    (fresh / "run.log").write_text("")
+    with pytest.raises(SystemExit) as done, user_errors(fresh):
+        raise data.DataFileError("bundled file x: file not found")
+    assert done.value.code == USER_ERROR_EXIT and not fresh.exists()
+    assert capsys.readouterr().err == "data error: bundled file x: file not found\n"
+    # A folder holding anything else (a previous run, the user's files) stays.
+    kept = tmp_path / "kept"
+    (kept / ".hydra").mkdir(parents=True)
+    (kept / "summary.parquet").write_text("")
+    assert not remove_unused_job_folder(kept) and kept.exists()
+    # Other errors are bugs: they pass through with their traceback.
+    with pytest.raises(ZeroDivisionError), user_errors(kept):
+        _ = 1 / 0
+
+
+def test_full_error_keeps_the_traceback(capsys, monkeypatch):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    try:
+        raise data.DataFileError("inner")
+    except data.DataFileError as inner:
+        err = UserError("data error: inner")
+        err.__cause__ = inner
+    with pytest.raises(SystemExit):
+        exit_with(err)
+    stderr = capsys.readouterr().err
+    assert "Traceback" in stderr and "DataFileError: inner" in stderr
+    assert stderr.splitlines()[-1] == "data error: inner"
