@@ -16,6 +16,7 @@ and no folder (``HYDRA_FULL_ERROR=1`` adds the traceback).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -73,4 +74,8 @@ if __name__ == "__main__":
         preflight(sys.argv[1:])
     except UserError as err:
         exit_with(err)
+    # What the imports made (modules, libraries) is never garbage: frozen out of the
+    # collector's view, the full collection after each run (sim.runtime.runner) only
+    # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).
+    gc.freeze()
     main()
