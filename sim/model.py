@@ -125,6 +125,15 @@ class CreditMarketModel(mesa.Model):
             }
         )
         self._views_made = False
+        self._policy_name = self.world.platform.policy.name
+        self._failure: BaseException | None = None
+        self._broken: str | None = None
+        # Mesa wraps the step below in its own (it counts the month, and on Mesa 3.5 runs
+        # it from an event schedule that is not renewed when a step raises, so a model
+        # whose step raised would silently stop stepping). The month's own errors are
+        # therefore caught inside the step and raised here, after Mesa's wrapper returned.
+        self._mesa_step = self.step
+        self.step = self._step_and_raise
         CreditMarketModel._unclosed += 1
         self._release = weakref.finalize(self, _one_less_unclosed)
 
@@ -132,21 +141,43 @@ class CreditMarketModel(mesa.Model):
     def step(self) -> None:
         """Simulate one month: every stage of :data:`STAGES` in order, then collect it.
 
+        A month that cannot run or fails leaves ``steps`` as it was, and a model whose
+        month failed half way refuses further months (its state is partly updated).
+
         Raises:
-            RuntimeError: if the model was closed.
+            RuntimeError: if the model was closed, or an earlier month failed.
+            Whatever a stage raised (e.g. a policy's malformed decision).
         """
-        if self.world is None:
-            # Mesa counted this month before calling here: a step that cannot run leaves
-            # the count as it was, so the model still says how many months it simulated.
+        try:
+            if self._broken is not None:
+                raise RuntimeError(self._broken)
+            world = self._open_world(f"simulate month {self.steps}")
+            month = Month(step=self.steps)
+            self.record.open_month(world)
+            for name, stage in STAGES:
+                try:
+                    stage(world, month)
+                except Exception:
+                    self._broken = (
+                        f"month {self.steps} failed in stage {name!r} (error above); the "
+                        "state is partly updated, so this model simulates no further "
+                        "month: build a new one"
+                    )
+                    raise
+            self.month = month
+            self.record.collect(world, month)
+            self.datacollector.collect(self)
+        except Exception as err:
+            # Mesa counted this month before calling here: undo that, so the model still
+            # says how many months it simulated; the error is raised by _step_and_raise.
             self.steps -= 1
-        world = self._open_world(f"simulate month {self.steps + 1}")
-        month = Month(step=self.steps)
-        self.record.open_month(world)
-        for _name, stage in STAGES:
-            stage(world, month)
-        self.month = month
-        self.record.collect(world, month)
-        self.datacollector.collect(self)
+            self._failure = err
+
+    def _step_and_raise(self) -> None:
+        self._mesa_step()
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
 
     def run(self, n_months: int | None = None, progress: bool = False) -> CreditMarketModel:
         """Run ``n_months`` steps (default: ``config.n_months``); returns self.
@@ -176,6 +207,8 @@ class CreditMarketModel(mesa.Model):
         if self._views_made:
             for agent in list(super().agents):
                 agent.remove()
+        if self.world is not None:
+            self._closed_after = self.steps
         self.world = None
         self.month = None
         self.running = False  # Mesa's flag: batch runners stop stepping a closed model
@@ -189,10 +222,9 @@ class CreditMarketModel(mesa.Model):
 
     def _open_world(self, what: str = "read its state") -> World:
         if self.world is None:
-            policy = getattr(self.config.policy, "get", lambda *_: None)("name")
             raise RuntimeError(
-                f"CreditMarketModel (policy {policy!r}, seed {self.config.seed}) was closed "
-                f"after month {self.steps}: close() released its state, so it cannot {what} "
+                f"CreditMarketModel (policy {self._policy_name!r}, seed {self.config.seed}) was closed "
+                f"after month {self._closed_after}: close() released its state, so it cannot {what} "
                 "(monthly_table(), limit_events(), transitions_table() and firms_table() "
                 "stay readable); build a new model to run again"
             )

@@ -16,7 +16,7 @@ from sim.month import RNG_STREAMS
 from sim.outputs.tables import segment_labels
 from sim.platform.agent import Platform
 from sim.platform.policies import ReasonCode
-from sim.platform.policies.base import LimitDecision
+from sim.platform.policies.base import LimitDecision, PolicyConfig
 from sim.platform.policies.static import StaticPolicy
 from sim.units import MISSES_TO_DEFAULT
 from tests.conftest import make_run, review_limits
@@ -560,3 +560,28 @@ def test_a_closed_model_refuses_to_step_and_keeps_its_month_count():
     with pytest.raises(RuntimeError, match="cannot read borrowers"):
         _ = model.borrowers
     assert len(model.monthly_table()) == 2
+
+
+def test_a_month_that_fails_is_not_counted_and_the_model_refuses_more_months():
+    # On Mesa 3.5 a step that raised used to stop the model's schedule: later steps
+    # returned silently. Here the error surfaces, the month is not counted, and the
+    # partly updated model refuses further months with a message saying why.
+    from sim.platform.policies.static import StaticPolicy
+
+    class FailsInMonthTwo(StaticPolicy):
+        name = "fails_in_month_two"
+
+        def review(self, view, rng):
+            if view.step == 2:
+                raise ValueError("policy bug")
+            return super().review(view, rng)
+
+    model = CreditMarketModel(
+        make_run("population.n_borrowers=100"), policy=FailsInMonthTwo(PolicyConfig())
+    )
+    model.step()
+    with pytest.raises(ValueError, match="policy bug"):
+        model.run(2)
+    with pytest.raises(RuntimeError, match="month 2 failed in stage 'platform_review'"):
+        model.step()
+    assert model.steps == 1 and len(model.monthly_table()) == 1
