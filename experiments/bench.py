@@ -104,11 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error(f"--repeat must be >= 1, got {args.repeat}")
     if args.child:
-        print(
-            json.dumps(
-                _one(sizes[0], args.months, args.agents, args.policy, args.firm_share)
-            )
-        )
+        print(json.dumps(_one(sizes[0], args.months, args.agents, args.policy, args.firm_share)))
         return 0
     rows = []
     for n in sizes:

@@ -223,8 +223,9 @@ class CreditMarketModel(mesa.Model):
     def _open_world(self, what: str = "read its state") -> World:
         if self.world is None:
             raise RuntimeError(
-                f"CreditMarketModel (policy {self._policy_name!r}, seed {self.config.seed}) was closed "
-                f"after month {self._closed_after}: close() released its state, so it cannot {what} "
+                f"CreditMarketModel (policy {self._policy_name!r}, seed {self.config.seed}) "
+                f"was closed after month {self._closed_after}: close() released its state, "
+                f"so it cannot {what} "
                 "(monthly_table(), limit_events(), transitions_table() and firms_table() "
                 "stay readable); build a new model to run again"
             )

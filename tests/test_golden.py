@@ -45,7 +45,8 @@ def _differences(ref: dict, new: dict, exact: bool, where: str) -> list[str]:
             continue
         a, b = ref[name], new[name]
         if a["shape"] != b["shape"] or a["dtype"] != b["dtype"]:
-            out.append(f"{where}.{name}: shape/dtype {a['shape']} {a['dtype']} -> {b['shape']} {b['dtype']}")
+            before, after = f"{a['shape']} {a['dtype']}", f"{b['shape']} {b['dtype']}"
+            out.append(f"{where}.{name}: shape/dtype {before} -> {after}")
         elif exact or a["dtype"] == "str" or a["dtype"][0] in "iub":
             if a["sha256"] != b["sha256"]:
                 out.append(f"{where}.{name}: values differ")

@@ -2,7 +2,8 @@
 
 A run keeps its policy options as a plain mapping (:attr:`sim.config.RunConfig.policy`);
 the schema of policy ``<name>`` is the ``config_class`` of its class in
-:mod:`sim.platform.policies` (a :class:`sim.platform.policies.base.PolicyConfig` dataclass), registered in
+:mod:`sim.platform.policies` (a :class:`sim.platform.policies.base.PolicyConfig`
+dataclass), registered in
 Hydra's ConfigStore as ``policy/<name>_schema``.
 """
 

@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 
 
 def settlement_stage(world: World, month: Month) -> None:
-    """Stage ``settlement``: writes ``month.settlement`` and the repayment fields of
-    ``month.transfers``; updates firms' cash and buffer days, owners' savings and the
-    lines repaid."""
+    """Stage ``settlement``: firms settle, repay debt and pay their owners.
+
+    Writes ``month.settlement`` and the repayment fields of ``month.transfers``; updates
+    firms' cash and buffer days, owners' savings and the lines repaid.
+    """
     s, f = world.borrowers, world.firms
     fc, cc, t = world.config.firms, world.config.channels, month.transfers
     owners = f.owner

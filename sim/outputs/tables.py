@@ -173,9 +173,7 @@ FIRM_GROUP_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _group_rows(
-    world: World, group: str, labels: np.ndarray
-) -> list[dict[str, object]]:
+def _group_rows(world: World, group: str, labels: np.ndarray) -> list[dict[str, object]]:
     s = world.borrowers
     ch = world.channels
     high_cost = ch.high_cost_balance()

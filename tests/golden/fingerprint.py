@@ -27,7 +27,8 @@ def runs() -> list[tuple[str, list[str]]]:
         for policy in POLICIES:
             for scenario in SCENARIOS:
                 key = f"{policy}/{scenario}/seed={seed}"
-                out.append((key, [*SIZE, f"policy={policy}", f"scenario={scenario}", f"seed={seed}"]))
+                run = [*SIZE, f"policy={policy}", f"scenario={scenario}", f"seed={seed}"]
+                out.append((key, run))
     return out
 
 
