@@ -57,6 +57,10 @@ class RunConfig:
                 setattr(self, name, _from_dict(cls, value, name))
 
 
+#: Top-level keys of ``conf/config.yaml`` that steer the command line, not the run.
+RUN_ONLY_KEYS = frozenset({"resume", "experiment_name"})
+
+
 def to_run_config(cfg: DictConfig | dict[str, Any]) -> RunConfig:
     """Validate a composed config and return it as :class:`RunConfig`.
 
@@ -78,9 +82,14 @@ def to_run_config(cfg: DictConfig | dict[str, Any]) -> RunConfig:
     else:
         values = dict(cfg)
     assert isinstance(values, dict)
-    values = {
-        k: v for k, v in values.items() if k in {f.name for f in dataclasses.fields(RunConfig)}
-    }
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(values) - fields - RUN_ONLY_KEYS)
+    if unknown:
+        raise TypeError(
+            f"run config: unknown key(s) {unknown}; the top-level keys are "
+            f"{sorted(fields | RUN_ONLY_KEYS)}"
+        )
+    values = {k: v for k, v in values.items() if k in fields}
     run = _from_dict(RunConfig, values, "run config")
     check_policy(run.policy)
     return run

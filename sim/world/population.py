@@ -215,7 +215,8 @@ def build_population(
     b = config.behaviour
     alpha = np.where(savvy, b.savvy_diversity_concentration, b.diversity_concentration)
     shares = rng.gamma(np.repeat(alpha[:, None], b.n_spending_categories, axis=1))
-    shares /= shares.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):  # 0 / 0 where every draw underflowed: NaN, below
+        shares /= shares.sum(axis=1, keepdims=True)
     entropy = special.entr(shares).sum(axis=1)  # -sum p log p, with 0 log 0 = 0
     entropy[np.isnan(entropy)] = 0.0  # all draws underflowed to 0 (tiny concentration)
     diversity = entropy / np.log(b.n_spending_categories)
