@@ -28,12 +28,12 @@ class the names it has, its own and its Mesa bases', are also kept.
 itself (in its class body: assignment, annotation, method, ``__slots__``; or as
 ``self.<name>``/``cls.<name>`` assigned in one of its methods) and that is not a name its
 Mesa ancestors have is ours, and ``x.<name>`` is then not flagged anywhere in ``sim/``: a
-static check cannot tell which object ``x`` is. So ``self._first`` of
-``sim.agents.rows.RowAgents`` (a plain class) and ``self._events`` of
-``sim.model.CreditMarketModel`` (Mesa's ``Model`` has no ``_events``; its event list
-class has) are ours. Assigning another object's attribute (``_cls._ids = ...`` at module
-level) never makes a name ours. Base classes are followed by name: names imported from
-``mesa`` and ``sim/`` classes derived from them.
+static check cannot tell which object ``x`` is. So ``self._failure`` of
+``sim.model.CreditMarketModel`` (set in its own methods; Mesa's ``Model`` has no such
+name) and ``self._events`` of ``sim.outputs.recorder.RunRecord`` (a plain class; Mesa's
+event list class has an ``_events`` of its own) are ours. Assigning another object's
+attribute (``_cls._ids = ...`` at module level) never makes a name ours. Base classes
+are followed by name: names imported from ``mesa`` and ``sim/`` classes derived from them.
 
 Limits: a private attribute of an object reached through a Mesa private one
 (``weak = agent_set._agents; weak._remove``) is caught at the first access only, and a
