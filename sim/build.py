@@ -53,9 +53,11 @@ def build_world(
     streams = spawn_streams(config.seed)
     rngs = {name: np.random.default_rng(seq) for name, seq in streams.items()}
     pc, sc = config.platform, config.scenario
+    if uci is None and borrowers is None:
+        uci = load_uci()
     if borrowers is None:
         borrowers = build_population(
-            load_uci() if uci is None else uci,
+            uci,
             config.population,
             rngs["population"],
             min_payment_rate=pc.min_payment_rate,
@@ -68,15 +70,18 @@ def build_world(
         rngs["population"],
         start_calendar_month=sc.start_calendar_month,
     )
-    owner_at_start = np.zeros(n, dtype=bool)
-    owner_at_start[firms.owner] = True
+    sole_trader = np.zeros(n, dtype=bool)
+    sole_trader[firms.owner] = True
     firm_of = np.full(n, -1, dtype=np.int64)
     firm_of[firms.owner] = np.arange(firms.n)
     policy = build_policy(config.policy) if policy is None else policy
     policy.reset(n)
+    burn_in = config.burn_in_months
+    # The burn-in runs `static` for every policy: the window starts from one book.
+    active = build_policy({"name": "static"}) if burn_in > 0 else policy
     platform = Platform(
         config=pc,
-        policy=policy,
+        policy=active,
         scorecard=fit_default_scorecard() if scorecard is None else scorecard,
         rng=rngs["platform"],
     )
@@ -90,9 +95,53 @@ def build_world(
         sectors=sectors,
         channels=Channels(config.channels, n, other_lenders_apr_cap=sc.other_lenders_apr_cap),
         platform=platform,
-        owner_at_start=owner_at_start,
+        sole_trader=sole_trader,
         firm_of=firm_of,
-        initial_open_lines=n,
+        initial_open_lines=int(borrowers.is_open.sum()),
+        initial_firms=int(firms.n),
+        income_decile_edges_cny=np.quantile(borrowers.income_base_cny, np.arange(1, 10) / 10)
+        if n
+        else np.zeros(9),
+        uci=uci,
+        burn_in_months=burn_in,
+        window_policy=policy if burn_in > 0 else None,
     )
     platform.rescore(borrowers)
     return world
+
+
+def start_window(world: World) -> None:
+    """Start the comparison window (before the first stage of month ``burn_in + 1``).
+
+    The policy under study takes over from the burn-in's ``static`` (its memory sized to
+    the book as it now is), and the per-run accumulators restart so that every per-agent
+    total covers the window only: borrowers' (cuts, raises, interest, balance-months,
+    income, unmet need), the other lenders' and the firms'. ``initial_limit_cny`` stays
+    the limit at origination.
+    """
+    s = world.borrowers
+    world.window_open_lines = int(s.is_open.sum())
+    if world.window_policy is not None:
+        world.window_policy.reset(s.n)
+        world.platform.policy = world.window_policy
+        world.window_policy = None
+    for name in (
+        "cuts_count",
+        "raises_count",
+        "interest_total_cny",
+        "balance_month_sum_cny",
+        "income_total_cny",
+        "unmet_need_total_cny",
+    ):
+        getattr(s, name)[:] = 0
+    ch = world.channels
+    for name in ("interest_fees_total_cny", "balance_month_sum_cny"):
+        getattr(ch, name)[:] = 0.0
+    f = world.firms
+    for name in (
+        "late_payments_total_cny",
+        "unmet_gap_total_cny",
+        "open_months",
+        "buffer_days_sum",
+    ):
+        getattr(f, name)[:] = 0

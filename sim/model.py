@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.agents import Borrower, MicroEnterprise
-from sim.build import build_world, spawn_streams
+from sim.build import build_world, spawn_streams, start_window
 from sim.config import RunConfig
 from sim.lending.funding import funding_stage
 from sim.lending.servicing import open_books_stage, servicing_stage
@@ -42,13 +42,17 @@ from sim.outputs.tables import run_tables
 from sim.platform.agent import platform_review_stage
 from sim.platform.policies import LimitPolicy
 from sim.platform.scorecard import Scorecard
+from sim.platform.underwriting import originations_stage
 from sim.world.draws import scenario_stage
 from sim.world.firms import enterprise_stage
+from sim.world.firms.entry import firm_entry_stage
 from sim.world.households import household_stage
 from sim.world.scenarios import MacroState, macro_state
 
 #: The monthly stages, in order: ``(name, stage(world, month))``.
 STAGES: tuple[tuple[str, Callable[[World, Month], None]], ...] = (
+    ("originations", originations_stage),
+    ("firm_entry", firm_entry_stage),
     ("scenario", scenario_stage),
     ("open_books", open_books_stage),
     ("household", household_stage),
@@ -83,7 +87,7 @@ class CreditMarketModel(mesa.Model):
         datacollector: Mesa ``DataCollector`` with one model reporter per metric.
 
     The state is also reachable as ``model.borrowers``, ``firms``, ``network``,
-    ``sectors``, ``channels``, ``platform``, ``owner_at_start``, ``firm_of`` (the
+    ``sectors``, ``channels``, ``platform``, ``sole_trader``, ``firm_of`` (the
     :class:`World` fields). Mesa agents (``model.agents``, ``model.agents_by_type``) are
     thin views made when first asked for: one ``Borrower`` per borrower row, one
     ``MicroEnterprise`` per firm row, and the ``Platform``.
@@ -152,6 +156,9 @@ class CreditMarketModel(mesa.Model):
             if self._broken is not None:
                 raise RuntimeError(self._broken)
             world = self._open_world(f"simulate month {self.steps}")
+            if self.steps == world.window_start:
+                start_window(world)
+                self.record = RunRecord(offset=world.burn_in_months)
             month = Month(step=self.steps)
             self.record.open_month(world)
             for name, stage in STAGES:
@@ -180,13 +187,15 @@ class CreditMarketModel(mesa.Model):
             raise failure
 
     def run(self, n_months: int | None = None, progress: bool = False) -> CreditMarketModel:
-        """Run ``n_months`` steps (default: ``config.n_months``); returns self.
+        """Run ``n_months`` steps (default: to the end of the window); returns self.
 
         Args:
-            n_months: months to simulate.
+            n_months: months to simulate; by default the months left until the end of the
+                comparison window (``burn_in_months + n_months`` months in all).
             progress: show a tqdm bar over months.
         """
-        months = self.config.n_months if n_months is None else n_months
+        total = self.config.burn_in_months + self.config.n_months
+        months = max(total - self.steps, 0) if n_months is None else n_months
         iterator: Any = range(months)
         if progress:
             from tqdm.auto import tqdm
@@ -269,10 +278,17 @@ class CreditMarketModel(mesa.Model):
             MicroEnterprise(self, row)
 
     # ------------------------------------------------------------------ results
-    def monthly_table(self) -> pd.DataFrame:
-        """The monthly metrics as a DataFrame: ``step`` (1-based) then every metric."""
+    def monthly_table(self, include_burn_in: bool = False) -> pd.DataFrame:
+        """The monthly metrics as a DataFrame: ``step`` then every metric.
+
+        ``step`` counts the comparison window's months from 1; burn-in months (only with
+        ``include_burn_in``) are numbered ``1 - burn_in_months .. 0``.
+        """
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        df.insert(0, "step", np.arange(1, len(df) + 1))
+        step = np.arange(1, len(df) + 1) - self.config.burn_in_months
+        df.insert(0, "step", step)
+        if not include_burn_in:
+            df = df[step >= 1].reset_index(drop=True)
         return df
 
     def limit_events(self) -> pd.DataFrame:

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from sim.config import RunConfig
 from sim.lending.accounts import ServicingFlows
 from sim.lending.channels import Channels
 from sim.lending.funding import FirmFunding, HouseholdFunding, MonthTransfers
+from sim.platform.policies import LimitPolicy
+from sim.rows import pad_rows
 from sim.world.borrowers import BorrowerState, MonthStart
 from sim.world.draws import FirmDraws, WorldDraws
 from sim.world.firms import FirmMonth, FirmState, SectorTable, Settlement
@@ -26,10 +29,19 @@ from sim.world.scenarios import MacroState
 
 if TYPE_CHECKING:
     from sim.platform.agent import Platform
+    from sim.platform.underwriting import BookMonth
 
 #: Child streams spawned from the run's root SeedSequence, in spawn order (new streams are
 #: appended, so the existing ones keep their draws).
-RNG_STREAMS: tuple[str, ...] = ("population", "world", "platform", "mesa", "firms")
+RNG_STREAMS: tuple[str, ...] = (
+    "population",
+    "world",
+    "platform",
+    "mesa",
+    "firms",
+    "arrivals",
+    "entry",
+)
 
 
 @dataclass(eq=False)
@@ -47,10 +59,22 @@ class World:
         sectors: the :class:`sim.world.firms.SectorTable`.
         channels: the other lenders' books (:class:`sim.lending.channels.Channels`).
         platform: the :class:`sim.platform.agent.Platform` agent.
-        owner_at_start: ``(n_borrowers,)`` bool, owned a firm at the start (the
-            "sole_trader" segment).
+        sole_trader: ``(n_borrowers,)`` bool, owns or owned a firm during the run (the
+            "sole_trader" segment): the starting owners and the owners of firms that
+            entered since (:mod:`sim.world.firms.entry`).
         firm_of: ``(n_borrowers,)`` int64 row of the borrower's firm, -1 if none.
-        initial_open_lines: number of lines open at the start.
+        initial_open_lines: number of lines open at the start of the run (sizes the
+            monthly arrivals, ``book.applicants_per_month_share``).
+        initial_firms: number of firms at the start of the run (sizes firm entry).
+        income_decile_edges_cny: ``(9,)`` base-income deciles of the starting book; a
+            new borrower's ``income_decile`` is placed by them.
+        uci: the UCI table applicants are resampled from (None: the packaged file).
+        burn_in_months: months before the comparison window (``config.burn_in_months``).
+        window_open_lines: lines open at the window's start (set by
+            :func:`sim.build.start_window`).
+        window_policy: the policy under study; during the burn-in the platform runs
+            ``static`` and this one takes over at the window's start
+            (:func:`sim.build.start_window`); None once it has.
         platform_cash_cny: the platform's net cash from lending since the start, CNY
             (repayments + recoveries - draws; written by the servicing stage).
         serviced_step: the last month the servicing stage ran (0 before the first):
@@ -65,11 +89,53 @@ class World:
     sectors: SectorTable
     channels: Channels
     platform: Platform
-    owner_at_start: np.ndarray
+    sole_trader: np.ndarray
     firm_of: np.ndarray
     initial_open_lines: int
+    initial_firms: int = 0
+    income_decile_edges_cny: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    uci: pd.DataFrame | None = None
+    burn_in_months: int = 0
+    window_policy: LimitPolicy | None = None
+    window_open_lines: int = 0
     platform_cash_cny: float = 0.0
     serviced_step: int = 0
+
+    @property
+    def window_start(self) -> int:
+        """The first month of the comparison window (``burn_in_months + 1``)."""
+        return self.burn_in_months + 1
+
+    def in_window(self, step: int) -> bool:
+        """Month ``step`` belongs to the comparison window (after the burn-in)."""
+        return step > self.burn_in_months
+
+    def exposed_in_window(self) -> np.ndarray:
+        """``(n_borrowers,)`` bool: lines open at the window's start or opened in it.
+
+        The denominator of the window's default rates (a line that defaulted or closed
+        during the burn-in is not exposed).
+        """
+        s, start = self.borrowers, self.window_start
+        gone = ((s.default_step > 0) & (s.default_step < start)) | (
+            (s.closed_step >= 0) & (s.closed_step < start)
+        )
+        return ~gone
+
+    def grow_rows(self, n_borrowers: int) -> None:
+        """Extend every per-borrower array outside :attr:`borrowers` to ``n_borrowers``.
+
+        Called after rows were appended to :attr:`borrowers` (originations): the other
+        lenders' books, ``firm_of``, ``sole_trader`` and the policy's memory (new rows
+        with no firm, no other lender, fresh policy memory).
+        """
+        old = self.firm_of.shape[0]
+        if n_borrowers == old:
+            return
+        self.channels.grow(n_borrowers)
+        self.firm_of = pad_rows(self.firm_of, n_borrowers, -1)
+        self.sole_trader = pad_rows(self.sole_trader, n_borrowers, False)
+        self.platform.policy.grow(n_borrowers)
 
 
 @dataclass
@@ -98,6 +164,10 @@ class Month:
 
     step: int
     """Simulated month, 1-based (set by the model before the first stage)."""
+
+    book: BookMonth | None = None
+    """Arrivals, originations and attrition closures (``originations``), and new firms
+    (``firm_entry``)."""
 
     macro: MacroState | None = None
     """The month's macro state. Written by ``scenario``."""

@@ -19,12 +19,12 @@ from sim.runtime.compose import load_run_config  # noqa: E402
 
 @pytest.fixture(scope="session")
 def small_overrides() -> list[str]:
-    return ["population.n_borrowers=2000", "n_months=12", "output.plots=false"]
+    return ["population.n_borrowers=2000", "n_months=12", "burn_in_months=0", "output.plots=false"]
 
 
 def make_run(*overrides: str) -> RunConfig:
     """A validated run config from conf/ with small defaults and the given overrides."""
-    base = ["population.n_borrowers=2000", "n_months=12", "output.plots=false"]
+    base = ["population.n_borrowers=2000", "n_months=12", "burn_in_months=0", "output.plots=false"]
     return load_run_config([*base, *overrides])
 
 

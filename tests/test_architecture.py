@@ -36,6 +36,7 @@ SIM_DIR = Path(__file__).resolve().parents[1] / "sim"
 LAYERS: dict[str, int] = {
     "sim.units": 0,
     "sim.blocks": 0,
+    "sim.rows": 0,
     "sim.platform.policies": 0,
     "sim.config": 1,
     "sim.world": 2,

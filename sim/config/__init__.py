@@ -6,7 +6,7 @@ fails at compose time with the field's path. Range checks live in ``__post_init_
 run when :func:`to_run_config` turns the composed config into these objects, before
 any simulation work.
 
-One module per config group of ``conf/``: :mod:`~sim.config.population`,
+One module per config group of ``conf/``: :mod:`~sim.config.book`, :mod:`~sim.config.population`,
 :mod:`~sim.config.platform`, :mod:`~sim.config.scenario`, :mod:`~sim.config.output`,
 :mod:`~sim.config.firms`, :mod:`~sim.config.channels` and :mod:`~sim.config.policy`
 (policies carry their own schemas); :mod:`~sim.config.run` holds the top-level
@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from sim.config import firms as _firms
+from sim.config.book import BookConfig
 from sim.config.channels import FUNDING_STEPS, LIMIT_BASES, ChannelConfig, ChannelsConfig
 from sim.config.firms import FirmsConfig, SectorConfig
 from sim.config.output import OutputConfig
@@ -44,6 +45,7 @@ __all__ = [
     "REGIMES",
     "START_STATES",
     "BehaviourConfig",
+    "BookConfig",
     "ChannelConfig",
     "ChannelsConfig",
     "FirmsConfig",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sim.config.book import BookConfig
 from sim.config.channels import ChannelsConfig
 from sim.config.firms import FirmsConfig
 from sim.config.output import OutputConfig
@@ -19,7 +20,7 @@ def register_configs() -> None:
 
     Names: ``run_schema`` (top level), ``population/population_schema``,
     ``platform/platform_schema``, ``scenario/scenario_schema``, ``output/output_schema``,
-    ``firms/firms_schema``, ``channels/channels_schema``, and
+    ``firms/firms_schema``, ``channels/channels_schema``, ``book/book_schema``, and
     ``policy/<name>_schema`` for every registered policy.
     """
     from hydra.core.config_store import ConfigStore
@@ -32,6 +33,7 @@ def register_configs() -> None:
     cs.store(group="output", name="output_schema", node=OutputConfig)
     cs.store(group="firms", name="firms_schema", node=FirmsConfig)
     cs.store(group="channels", name="channels_schema", node=ChannelsConfig)
+    cs.store(group="book", name="book_schema", node=BookConfig)
     store_policy_schemas(cs)
 
 
@@ -41,6 +43,7 @@ class _HydraRunSchema:
 
     seed: int = 0
     n_months: int = 36
+    burn_in_months: int = 24
     population: Any = None
     platform: Any = None
     scenario: Any = None
@@ -48,5 +51,6 @@ class _HydraRunSchema:
     output: Any = None
     firms: Any = None
     channels: Any = None
+    book: Any = None
     resume: bool = False
     experiment_name: str = "default"

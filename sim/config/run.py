@@ -9,6 +9,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config._checks import _from_dict, _rng_check
+from sim.config.book import BookConfig
 from sim.config.channels import ChannelsConfig
 from sim.config.firms import FirmsConfig
 from sim.config.output import OutputConfig
@@ -24,7 +25,13 @@ class RunConfig:
 
     Attributes:
         seed: root seed of the run's ``SeedSequence``, integer >= 0.
-        n_months: months to simulate, >= 1.
+        n_months: months of the comparison window, >= 1 (what every table, summary
+            and report covers).
+        burn_in_months: months simulated before the window, >= 0, under the ``static``
+            policy for every run (so every policy under one seed starts its window from
+            the same book); the policy under study makes its first review at the end of
+            the window's first month.
+        book: originations, attrition and firm entry (:class:`sim.config.BookConfig`).
         population, platform, scenario, output, firms, channels: see their classes;
             ``firms`` and ``channels`` are required (their sector and lender tables have
             no schema default: build a run from ``conf/`` with
@@ -34,6 +41,7 @@ class RunConfig:
 
     seed: int = 0
     n_months: int = 36
+    burn_in_months: int = 24
     population: PopulationConfig = field(default_factory=PopulationConfig)
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
@@ -41,9 +49,14 @@ class RunConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     firms: FirmsConfig = field(kw_only=True)
     channels: ChannelsConfig = field(kw_only=True)
+    book: BookConfig = field(default_factory=BookConfig)
 
     def __post_init__(self) -> None:
-        _rng_check(self, "", {"seed": (0, 2**63 - 1), "n_months": (1, 100_000)})
+        _rng_check(
+            self,
+            "",
+            {"seed": (0, 2**63 - 1), "n_months": (1, 100_000), "burn_in_months": (0, 100_000)},
+        )
         for name, cls in (
             ("population", PopulationConfig),
             ("platform", PlatformConfig),
@@ -51,6 +64,7 @@ class RunConfig:
             ("output", OutputConfig),
             ("firms", FirmsConfig),
             ("channels", ChannelsConfig),
+            ("book", BookConfig),
         ):
             value = getattr(self, name)
             if isinstance(value, dict):

@@ -90,6 +90,7 @@ IDENTITIES: tuple[Identity, ...] = (
             "+ income_cny + household_platform_draws_cny - household_platform_repaid_cny"
             " + household_channel_draws_cny - household_channel_repaid_cny - consumption_cny"
             " + owner_draw_cny - owner_injection_cny"
+            " + arrivals_savings_cny - firm_entry_cash_cny"
         ),
     ),
     Identity(
@@ -100,7 +101,7 @@ IDENTITIES: tuple[Identity, ...] = (
             "+ firm_collections_cny + firm_network_receipts_cny + firm_funded_cny"
             " - firm_fixed_costs_paid_cny - firm_outside_supplier_paid_cny"
             " - firm_network_paid_cny - firm_channel_repaid_cny - firm_platform_repaid_cny"
-            " - owner_draw_cny"
+            " - owner_draw_cny + firm_entry_cash_cny"
         ),
     ),
     Identity(
@@ -110,7 +111,7 @@ IDENTITIES: tuple[Identity, ...] = (
         _flows(
             "+ income_cny - consumption_cny + firm_collections_cny"
             " - firm_outside_supplier_paid_cny - firm_fixed_costs_paid_cny"
-            " + recoveries_cny + channel_recoveries_cny"
+            " + recoveries_cny + channel_recoveries_cny + arrivals_savings_cny"
         ),
     ),
     Identity(

@@ -44,6 +44,12 @@ __all__ = [
 #: Columns of the monthly metrics table (after ``step``, ``calendar_month``, ``regime``).
 MONTHLY_METRICS: tuple[str, ...] = (
     "n_open_lines",
+    "applicants",
+    "originations",
+    "closed_voluntary",
+    "closed_inactivity",
+    "new_firms",
+    "mean_savings_cny",
     "drawn_balance_cny",
     "undrawn_limit_cny",
     "total_limit_cny",
@@ -214,7 +220,7 @@ def monthly_metrics(
         "ead_cny": float(ead.sum()),
         "expected_loss_cny": float(el.sum()),
         "mean_pd_12m": float(s.pd_12m[performing].mean()) if n_open else np.nan,
-        "cumulative_default_rate": float((s.default_step > 0).sum()) / world.initial_open_lines,
+        "cumulative_default_rate": _cumulative_default_rate(world),
         "dpd30_share": float(balance[(missed >= 1) & on_book].sum()) / total_balance
         if total_balance
         else 0.0,
@@ -226,6 +232,7 @@ def monthly_metrics(
         "n_dpd90": int(np.count_nonzero((missed >= 3) & on_book)),
         "mean_utilisation": float(util.sum()) / n_util if n_open and n_util else np.nan,
         "savings_cny": float(s.savings_cny.sum()),
+        "mean_savings_cny": float(s.savings_cny[performing].mean()) if n_open else np.nan,
         "unemployment_rate": float(1.0 - s.employed.mean()),
         "lenders_per_borrower": lender_slots / n_indebted if n_indebted else np.nan,
         "multi_lender_share": int(by_lenders[2:].sum()) / n_indebted if n_indebted else np.nan,
@@ -236,8 +243,14 @@ def monthly_metrics(
     new_defaults, n_start, channel_cost = f["new_defaults"], f["n_start"], f["channel_cost_cny"]
     all_accruing = month.accruing_balance_cny + f["channel_accruing_cny"]
     all_balance = total_balance + f["channel_balance_cny"]
+    book = month.book
     out = {
         **state,
+        "applicants": book.applicants if book else 0,
+        "originations": book.originations if book else 0,
+        "closed_voluntary": book.closed_voluntary if book else 0,
+        "closed_inactivity": book.closed_inactivity if book else 0,
+        "new_firms": book.new_firms if book else 0,
         "default_count": new_defaults,
         "default_rate": new_defaults / n_start if n_start else np.nan,
         "limit_cuts": month.limit_cuts,
@@ -270,6 +283,14 @@ def monthly_metrics(
     return {name: out[name] for name in MONTHLY_METRICS}
 
 
+def _cumulative_default_rate(world: World) -> float:
+    """Lines defaulted in the window / lines open at its start + lines opened since."""
+    s, start = world.borrowers, world.window_start
+    exposed = int(np.count_nonzero(world.exposed_in_window()))
+    defaults = int(np.count_nonzero(s.default_step >= start))
+    return defaults / exposed if exposed else np.nan
+
+
 def segment_metrics(world: World, month: Month) -> dict[str, float]:
     """Default exposure by segment: sole traders (owned a firm at the start) vs households.
 
@@ -286,7 +307,7 @@ def segment_metrics(world: World, month: Month) -> dict[str, float]:
     s = world.borrowers
     pc = world.config.platform
     servicing = month.servicing
-    sole = np.flatnonzero(world.owner_at_start)
+    sole = np.flatnonzero(world.sole_trader)
     balance = s.balance_cny
     dpd90_balance = np.where((s.missed >= 3) & ~s.charged_off, balance, 0.0)  # 90+ DPD
     total_bal, total_90 = float(balance.sum()), float(dpd90_balance.sum())

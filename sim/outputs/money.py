@@ -14,7 +14,11 @@ Money is conserved across households, firms and lenders (``sim/model.py``): each
   by repayments + recoveries - draws;
 * households' savings + firms' cash + every lender's cash move only by the flows with
   the outside world: income - consumption + outside collections - outside supplier
-  payments - fixed costs + recoveries.
+  payments - fixed costs + recoveries + the savings new borrowers bring.
+
+New borrowers' savings (``arrivals_savings_cny``) enter households' savings from
+outside; a new firm's opening cash (``firm_entry_cash_cny``) moves from its owner's
+savings to the firm.
 
 The columns of :data:`MONEY_METRICS` (with the flows and stocks the monthly table already
 carries) are enough to re-check each identity month by month from a saved
@@ -61,6 +65,8 @@ MONEY_METRICS: tuple[str, ...] = (
     "firm_network_paid_cny",
     "firm_outside_supplier_paid_cny",
     "firm_fixed_costs_paid_cny",
+    "arrivals_savings_cny",
+    "firm_entry_cash_cny",
 )
 
 
@@ -122,4 +128,6 @@ def money_metrics(world: World, month: Month, opening: dict[str, float] | None) 
         "firm_network_paid_cny": total(st.supplier_paid_network_cny),
         "firm_outside_supplier_paid_cny": total(st.supplier_paid_outside_cny),
         "firm_fixed_costs_paid_cny": total(st.fixed_paid_cny),
+        "arrivals_savings_cny": month.book.arrivals_savings_cny if month.book else 0.0,
+        "firm_entry_cash_cny": month.book.firm_entry_cash_cny if month.book else 0.0,
     }

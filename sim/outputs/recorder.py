@@ -26,14 +26,17 @@ class RunRecord:
     """Limit events, transition counts and firm rows of every month collected so far.
 
     Attributes:
-        steps: months collected.
+        offset: months before the comparison window (the burn-in): the tables number a
+            month ``step - offset``, so the window starts at 1.
+        steps: the last month collected (simulated months, burn-in included).
         metrics: the last month's metrics (keys of
             :data:`sim.outputs.metrics.MONTHLY_METRICS`); empty before the first month.
         transition_counts: one ``(N_BUCKETS**2,)`` int64 count per month of accounts by
             (bucket at the start, bucket at the end), pair index ``from * N_BUCKETS + to``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, offset: int = 0) -> None:
+        self.offset = offset
         self.steps = 0
         self.metrics: dict[str, float] = {}
         self.transition_counts: list[np.ndarray] = []
@@ -52,12 +55,16 @@ class RunRecord:
     def collect(self, world: World, month: Month) -> dict[str, float]:
         """Record a finished month; returns its metrics (also kept in :attr:`metrics`)."""
         for e in month.limit_events:
-            self._events.append((month.step, e.rows, e.old_limit_cny, e.new_limit_cny, e.reason))
+            self._events.append(
+                (month.step - self.offset, e.rows, e.old_limit_cny, e.new_limit_cny, e.reason)
+            )
         after = bucket_index(world.borrowers)
         # Bucket pairs fit int8 (N_BUCKETS**2 = 36): no int64 copy of a large book.
         pair = month.start.bucket * np.int8(N_BUCKETS) + after
         self.transition_counts.append(np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS))
-        self._firm_rows.extend(firm_sector_rows(world, month))
+        for row in firm_sector_rows(world, month):
+            row["step"] = int(row["step"]) - self.offset
+            self._firm_rows.append(row)
         self.metrics = monthly_metrics(world, month, self._opening)
         self._opening = None
         self.steps = month.step

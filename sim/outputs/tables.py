@@ -62,8 +62,11 @@ SUMMARY_EXTRA_METRICS: tuple[str, ...] = (
 def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFrame:
     """One-row summary of a run.
 
-    Definitions: ``cumulative_default_rate`` = lines defaulted during the run / lines at
-    start; ``peak_ead_cny`` / ``mean_ead_cny`` over months; ``expected_loss_cny`` = mean
+    Every value covers the comparison window only (the months after
+    ``burn_in_months``; the monthly table passed in is the window's).
+
+    Definitions: ``cumulative_default_rate`` = lines defaulted in the window / lines
+    exposed in it (open at its start or opened since); ``peak_ead_cny`` / ``mean_ead_cny`` over months; ``expected_loss_cny`` = mean
     monthly EL of the performing book; ``realised_loss_cny`` = sum of LGD x EAD at
     default; ``dpd90_share`` = mean monthly 90+ DPD share of balances;
     ``effective_apr`` = 12 x (interest + fees) on every lender / the sum of month-end
@@ -89,7 +92,7 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
 
     Returns:
         DataFrame with one row: ``run_id, policy, scenario, population, seed,
-        n_borrowers, n_firms, n_months`` then :data:`HEADLINE_METRICS` and
+        n_borrowers, n_firms, n_months, burn_in_months`` then :data:`HEADLINE_METRICS` and
         :data:`SUMMARY_EXTRA_METRICS`.
     """
     cfg = world.config
@@ -104,8 +107,10 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
     firm_months = float((monthly["n_open_firms"] + monthly["firm_closures"]).sum())
     closures = float(monthly["firm_closures"].sum())
     hazard = closures / firm_months if firm_months > 0 else np.nan
-    sole = world.owner_at_start
-    defaulted = s.default_step > 0
+    exposed = world.exposed_in_window()
+    sole = world.sole_trader & exposed
+    household = ~world.sole_trader & exposed
+    defaulted = s.default_step >= world.window_start
 
     def nanmean(col: str) -> float:
         values = monthly[col].to_numpy(dtype=float)
@@ -120,6 +125,7 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
         "n_borrowers": int(s.n),
         "n_firms": int(world.firms.n),
         "n_months": len(monthly),
+        "burn_in_months": int(cfg.burn_in_months),
         "cumulative_default_rate": float(monthly["cumulative_default_rate"].iloc[-1]),
         "peak_ead_cny": float(monthly["ead_cny"].max()),
         "mean_ead_cny": float(monthly["ead_cny"].mean()),
@@ -152,7 +158,7 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
         "closures_exit": float(monthly["closures_exit"].sum(min_count=1)),
         "cumulative_closure_rate": float(monthly["cumulative_closure_rate"].iloc[-1]),
         "default_rate_sole_trader": float(defaulted[sole].mean()) if sole.any() else np.nan,
-        "default_rate_household": float(defaulted[~sole].mean()) if (~sole).any() else np.nan,
+        "default_rate_household": float(defaulted[household].mean()) if household.any() else np.nan,
         "dpd90_share_sole_trader": nanmean("dpd90_share_sole_trader"),
         "dpd90_share_household": nanmean("dpd90_share_household"),
     }
@@ -320,7 +326,7 @@ def segment_labels(world: World) -> np.ndarray:
     Returns:
         ``(n_borrowers,)`` array of str.
     """
-    return np.where(world.owner_at_start, "sole_trader", "household")
+    return np.where(world.sole_trader, "sole_trader", "household")
 
 
 def run_tables(

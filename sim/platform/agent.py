@@ -147,6 +147,27 @@ class Platform(mesa.Agent):
         s.pd_12m = pd_12m
         s.apr = apr
 
+    def pd_of(self, s: BorrowerState) -> np.ndarray:
+        """12-month PD of every row of ``s`` with the platform's current shift (reads only).
+
+        Used to underwrite applicants (:mod:`sim.platform.underwriting`) with the same
+        model and level as the book.
+
+        Raises:
+            RuntimeError: before the first :meth:`rescore` (the level is not fixed yet).
+        """
+        if self.pd_shift is None:
+            raise RuntimeError("Platform.pd_of: rescore the book first (the PD level is unset)")
+        return _sigmoid(self.log_odds(s) + self.pd_shift)
+
+    def apr_of(self, pd_12m: np.ndarray) -> np.ndarray:
+        """APR of the risk tier of each PD (the pricing of :meth:`rescore`), float64."""
+        tiers = np.asarray(self.config.apr_tiers, dtype=np.float64)
+        tier = np.zeros(np.shape(pd_12m), dtype=np.intp)
+        for bound in self.config.pd_tier_bounds:
+            tier += pd_12m >= bound
+        return np.minimum(tiers[tier], self.apr_cap)
+
     def _derived_features(self, world: World, month: Month) -> dict[str, np.ndarray]:
         """The view's per-borrower features derived from state."""
         s = world.borrowers

@@ -12,6 +12,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim.rows import append_rows
 from sim.units import DAYS_PER_MISS
 
 
@@ -29,6 +30,19 @@ class BehaviourType(IntEnum):
     INSTALMENT = 2  # pays a steady share of the balance each month
     DELINQUENT_PRONE = 3  # has been two or more months late; skips payments
     INACTIVE = 4  # little or no use of the line
+
+
+class ClosureReason(IntEnum):
+    """Why a platform line closed for a reason other than default (``NONE`` while open).
+
+    A line closed for attrition is distinct from a defaulted line in every table: it had
+    no balance when it closed and its borrower stays in the world (other lenders, income,
+    spending) without a platform line.
+    """
+
+    NONE = 0
+    VOLUNTARY = 1  # the borrower closed a paid-off line (book.voluntary_close_prob_monthly)
+    INACTIVITY = 2  # the platform closed a line unused for book.inactivity_close_months
 
 
 #: Number of months kept in the rolling draw / early-repayment counters.
@@ -59,6 +73,9 @@ class BorrowerState:
         statement_cny: last statement balance.
         missed: consecutive missed minimum payments, int16 (DPD = 30 x missed).
         defaulted: reached 90+ DPD (third consecutive miss).
+        closed: the line was closed for attrition (:class:`ClosureReason`), not default.
+        closed_step: month of that closure, int32, -1 if none.
+        closure_reason: int8 :class:`ClosureReason`.
         charged_off: defaulted balance written off.
         default_step: month of default, int32, -1 if none.
         mob: months on book, int16.
@@ -76,7 +93,8 @@ class BorrowerState:
         lenders_count: lenders with a positive balance, int16.
         debt_service_cny: scheduled debt payments due this month.
         income_decile: 1..10 by base income at start, int8.
-        origination_step: month the line was opened (<= 0 for the initial book), int32.
+        origination_step: month the line was opened, int32 (simulated months count from
+            1 at the first burn-in month; the starting book has ``<= 0``).
         (Per-run accumulators) cuts_count, raises_count (int32), interest_total_cny,
         balance_month_sum_cny, income_total_cny, unmet_need_total_cny.
         uci_row: int64 position (``uci.iloc[uci_row]``) of the UCI row the borrower was
@@ -100,6 +118,9 @@ class BorrowerState:
     statement_cny: np.ndarray
     missed: np.ndarray
     defaulted: np.ndarray
+    closed: np.ndarray
+    closed_step: np.ndarray
+    closure_reason: np.ndarray
     charged_off: np.ndarray
     default_step: np.ndarray
     mob: np.ndarray
@@ -167,8 +188,18 @@ class BorrowerState:
 
     @property
     def is_open(self) -> np.ndarray:
-        """Line open: not defaulted (a defaulted line is closed)."""
-        return ~self.defaulted
+        """Line open: neither defaulted nor closed for attrition."""
+        return ~(self.defaulted | self.closed)
+
+    def append(self, new: BorrowerState) -> int:
+        """Append ``new``'s borrowers as rows ``n .. n + new.n - 1`` (in place, amortised).
+
+        Existing rows keep their index (a stable borrower id within the run).
+
+        Returns:
+            The number of rows appended.
+        """
+        return append_rows(self, new)
 
     @property
     def dpd(self) -> np.ndarray:
@@ -222,6 +253,9 @@ BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
     "statement_cny": (np.float64, 0.0, None),
     "missed": (np.int16, 0, None),
     "defaulted": (np.bool_, False, None),
+    "closed": (np.bool_, False, None),
+    "closed_step": (np.int32, -1, None),
+    "closure_reason": (np.int8, 0, None),
     "charged_off": (np.bool_, False, None),
     "default_step": (np.int32, -1, None),
     "mob": (np.int16, 24, None),

@@ -116,6 +116,51 @@ class SupplyNetwork:
         matrix.has_sorted_indices = True
         return cls(shares=matrix, buyer=b_u.astype(np.int64), supplier=s_u.astype(np.int64))
 
+    def append_buyers(
+        self, n_firms: int, buyers: np.ndarray, suppliers: np.ndarray, weights: np.ndarray
+    ) -> SupplyNetwork:
+        """The network with new firms: rows up to ``n_firms`` and the new buyers' edges.
+
+        Existing edges keep their order and shares exactly; the new edges follow them
+        (CSR order, as the new buyers are rows after every existing one).
+
+        Args:
+            n_firms: the firm count after entry (>= :attr:`n_firms`).
+            buyers: ``(k,)`` new buyers' rows, each >= the old firm count, ascending.
+            suppliers: ``(k,)`` their suppliers (distinct per buyer).
+            weights: ``(k,)`` positive weights; normalised per buyer to shares.
+
+        Returns:
+            A new :class:`SupplyNetwork` (its graph is rebuilt on first access).
+
+        Raises:
+            ValueError: a buyer among the existing rows, or buyers not ascending.
+        """
+        old_n = self.n_firms
+        buyers = np.asarray(buyers, dtype=np.int64)
+        if buyers.size and (buyers.min() < old_n or np.any(np.diff(buyers) < 0)):
+            raise ValueError("append_buyers: new buyers must be new rows, in ascending order")
+        weights = np.asarray(weights, dtype=np.float64)
+        total = np.bincount(buyers - old_n, weights=weights, minlength=n_firms - old_n)
+        share = weights / total[buyers - old_n] if buyers.size else weights
+        counts = np.bincount(buyers - old_n, minlength=n_firms - old_n)
+        indptr = np.concatenate(
+            [self.shares.indptr.astype(np.int64), self.shares.indptr[-1] + np.cumsum(counts)]
+        )
+        matrix = sparse.csr_array(
+            (
+                np.concatenate([self.shares.data, share]),
+                np.concatenate([self.shares.indices, suppliers.astype(np.int32)]),
+                indptr.astype(np.int32),
+            ),
+            shape=(n_firms, n_firms),
+        )
+        return SupplyNetwork(
+            shares=matrix,
+            buyer=np.concatenate([self.buyer, buyers]),
+            supplier=np.concatenate([self.supplier, np.asarray(suppliers, dtype=np.int64)]),
+        )
+
     # ------------------------------------------------------------------ monthly flows
     def active_shares(self, open_firm: np.ndarray) -> np.ndarray:
         """Trade shares for new purchases when only open suppliers sell.

@@ -21,6 +21,7 @@ PUBLIC = (
     "REGIMES",
     "START_STATES",
     "BehaviourConfig",
+    "BookConfig",
     "ChannelConfig",
     "ChannelsConfig",
     "FirmsConfig",

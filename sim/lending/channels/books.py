@@ -19,6 +19,7 @@ from sim.lending.channels.records import (
     _sum_over_channels,
     any_over_channels,
 )
+from sim.rows import pad_rows
 from sim.units import round_cny
 
 
@@ -51,6 +52,26 @@ class ChannelBooks(LenderTable):
         self._mark = np.zeros(n_borrowers, dtype=bool)
         self._rows: np.ndarray | None = np.zeros(0, dtype=np.int64)
         self._sums: _RowSums | None = None
+
+    def grow(self, n_borrowers: int) -> None:
+        """Extend the per-borrower arrays to ``n_borrowers`` rows (new borrowers: no account).
+
+        Raises:
+            ValueError: if ``n_borrowers`` is below the current count.
+        """
+        if n_borrowers < self.n:
+            raise ValueError(f"channels.grow: cannot shrink {self.n} borrowers to {n_borrowers}")
+        for name, fill in (
+            ("slot_of", 0),
+            ("interest_fees_total_cny", 0.0),
+            ("balance_month_sum_cny", 0.0),
+            ("charged_cny", 0.0),
+            ("_mark", False),
+        ):
+            setattr(self, name, pad_rows(getattr(self, name), n_borrowers, fill))
+        self.n = n_borrowers
+        self._rows = None
+        self._sums = None
 
     # ------------------------------------------------------------------ slots
     def _grow(self, capacity: int, k: int) -> None:

@@ -227,6 +227,44 @@ class LimitPolicy(ABC):
     def reset(self, n_borrowers: int) -> None:  # noqa: B027 - optional hook
         """Prepare per-borrower state for a portfolio of ``n_borrowers`` rows."""
 
+    def grow(self, n_borrowers: int) -> None:
+        """Extend per-borrower state to ``n_borrowers`` rows: new accounts were appended.
+
+        The book is open (originations append rows at the end each month; existing rows
+        keep their index), so a policy with per-borrower memory extends it here, the new
+        rows starting as :meth:`reset` would start them. A policy without such memory
+        needs nothing.
+
+        Raises:
+            NotImplementedError: the policy overrides :meth:`reset` (so it keeps
+                per-borrower state) but not this method.
+        """
+        if type(self).reset is not LimitPolicy.reset:
+            raise NotImplementedError(
+                f"policy {self.name!r} keeps per-borrower state (it overrides reset) but "
+                "has no grow(n_borrowers): new accounts join the book every month; "
+                "implement grow, or run with book.applicants_per_month_share=0"
+            )
+
+    def initial_limit_cny(
+        self, proposed_cny: np.ndarray, pd_12m: np.ndarray, income_cny: np.ndarray
+    ) -> np.ndarray:
+        """The opening limits of this month's approved applicants (override to change them).
+
+        The platform's rule (``book`` config) proposes each limit; the platform then
+        keeps the result within ``book.initial_limit_min_cny`` .. ``initial_limit_cap_cny``
+        and rounds it down to 100 CNY.
+
+        Args:
+            proposed_cny: ``(m,)`` the platform rule's limits, CNY.
+            pd_12m: ``(m,)`` the applicants' 12-month PD at application.
+            income_cny: ``(m,)`` their monthly base income, CNY.
+
+        Returns:
+            ``(m,)`` float64 limits, CNY (default: the proposal).
+        """
+        return proposed_cny
+
     def limit_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The floor and ceiling of the last review's limits, which the platform enforces.
 

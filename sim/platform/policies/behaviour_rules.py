@@ -25,6 +25,7 @@ from sim.platform.policies.base import (
 )
 from sim.platform.policies.reasons import ReasonCode
 from sim.platform.policies.registry import register_policy
+from sim.rows import pad_rows
 
 
 @dataclass
@@ -104,6 +105,14 @@ class BehaviourRulesPolicy(LimitPolicy):
         self._months_since_cut = np.full(n_borrowers, big, dtype=np.int32)
         self._restore_limit_cny = np.zeros(n_borrowers)
         self._clean_months = np.zeros(n_borrowers, dtype=np.int32)
+
+    def grow(self, n_borrowers: int) -> None:
+        """Extend the per-borrower memory to ``n_borrowers`` rows (new rows as at reset)."""
+        big = np.iinfo(np.int16).max // 2
+        self._months_since_raise = pad_rows(self._months_since_raise, n_borrowers, big)
+        self._months_since_cut = pad_rows(self._months_since_cut, n_borrowers, big)
+        self._restore_limit_cny = pad_rows(self._restore_limit_cny, n_borrowers, 0.0)
+        self._clean_months = pad_rows(self._clean_months, n_borrowers, 0)
 
     def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
         """Apply the rules in priority order; see the module docstring.

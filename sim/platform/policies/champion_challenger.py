@@ -102,6 +102,10 @@ class ChampionChallengerPolicy(LimitPolicy):
         self._n = n_borrowers
         self.arm = None
 
+    def grow(self, n_borrowers: int) -> None:
+        """New accounts join: their arms are drawn at the next review (see :meth:`review`)."""
+        self._n = n_borrowers
+
     def limit_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's floor and ceiling, from its arm's config (:meth:`LimitPolicy.limit_bounds`).
 
@@ -136,6 +140,13 @@ class ChampionChallengerPolicy(LimitPolicy):
             self.arm = (rng.random(view.n_borrowers) < self.config.challenger_share).astype(np.int8)
             self.champion.reset(int(np.count_nonzero(self.arm == CHAMPION)))
             self.challenger.reset(int(np.count_nonzero(self.arm == CHALLENGER)))
+        elif self.arm.size < view.n_borrowers:
+            # Accounts opened since the last review: drawn into arms the same way; each
+            # arm's rows stay in row order, so its policy's memory grows at the end.
+            new = rng.random(view.n_borrowers - self.arm.size) < self.config.challenger_share
+            self.arm = np.concatenate([self.arm, new.astype(np.int8)])
+            self.champion.grow(int(np.count_nonzero(self.arm == CHAMPION)))
+            self.challenger.grow(int(np.count_nonzero(self.arm == CHALLENGER)))
         new = view.limit_cny.copy()
         reason = np.zeros(view.n_borrowers, dtype=np.int8)
         for code, policy in ((CHAMPION, self.champion), (CHALLENGER, self.challenger)):

@@ -20,6 +20,7 @@ import numpy as np
 from sim.platform.policies.base import LimitDecision, LimitPolicy, PolicyConfig, PortfolioView
 from sim.platform.policies.behaviour_rules import BehaviourRulesConfig, BehaviourRulesPolicy
 from sim.platform.policies.reasons import ReasonCode
+from sim.rows import pad_rows
 
 
 def finish(
@@ -195,6 +196,11 @@ class Cooldowns:
     def n_borrowers(self) -> int:
         """Number of rows."""
         return int(self.months_since_cut.shape[0])
+
+    def grow(self, n_borrowers: int) -> None:
+        """Extend the clocks to ``n_borrowers`` rows (new rows "never changed")."""
+        self.months_since_cut = pad_rows(self.months_since_cut, n_borrowers, self.NEVER)
+        self.months_since_raise = pad_rows(self.months_since_raise, n_borrowers, self.NEVER)
 
     def update(self, limit_cny: np.ndarray, new_limit_cny: np.ndarray) -> None:
         """Advance the clocks after a decision (``(n,)`` limits before and after)."""

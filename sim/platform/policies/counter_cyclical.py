@@ -111,6 +111,11 @@ class CounterCyclicalPolicy(LimitPolicy):
         self.base.reset(n_borrowers)
         self._n = n_borrowers
 
+    def grow(self, n_borrowers: int) -> None:
+        """Extend the wrapped policy's memory to ``n_borrowers`` rows."""
+        self.base.grow(n_borrowers)
+        self._n = n_borrowers
+
     def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
         """Run the behaviour rules, then apply the regime overlay.
 

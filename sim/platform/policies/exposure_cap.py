@@ -208,6 +208,9 @@ class ExposureCapPolicy(LimitPolicy):
         """Forget the remembered budget (it is set again at the next review)."""
         self.budget = None
 
+    def grow(self, n_borrowers: int) -> None:
+        """Nothing per borrower to extend (the budget is portfolio-wide)."""
+
     def total(self, view: PortfolioView) -> float:
         """The portfolio total of the budget metric for the view's current limits, CNY."""
         c = self.config

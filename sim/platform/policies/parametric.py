@@ -232,6 +232,10 @@ class ParametricPolicy(LimitPolicy):
         self._clock = Cooldowns(n_borrowers)
         self.budget = None
 
+    def grow(self, n_borrowers: int) -> None:
+        """Extend the cooldown clocks to ``n_borrowers`` rows."""
+        self._clock.grow(n_borrowers)
+
     def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
         """Apply the first matching rule per line, then the exposure budget.
 

@@ -103,6 +103,10 @@ class PDThresholdPolicy(LimitPolicy):
         """Forget every line's cut/raise history."""
         self._clock = Cooldowns(n_borrowers)
 
+    def grow(self, n_borrowers: int) -> None:
+        """Extend the cooldown clocks to ``n_borrowers`` rows."""
+        self._clock.grow(n_borrowers)
+
     def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
         """Apply the PD tiers.
 

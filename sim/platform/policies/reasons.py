@@ -28,6 +28,8 @@ class ReasonCode(IntEnum):
     PEAK_SEASON_SUPPORT = 15
     CLOSED_AT_DEFAULT = 16
     MULTI_LENDER_RISK = 17
+    CLOSED_VOLUNTARY = 18  # the borrower closed a paid-off line (attrition, not default)
+    CLOSED_INACTIVITY = 19  # the platform closed a dormant line (attrition, not default)
 
 
 #: Reason codes that raise a limit (used to split counts into cuts and raises).

@@ -39,6 +39,7 @@ from sim.platform.policies.behaviour_rules import BehaviourRulesConfig, Behaviou
 from sim.platform.policies.common import BehaviourMemory, behaviour_config, check_size, finish
 from sim.platform.policies.reasons import ReasonCode
 from sim.platform.policies.registry import register_policy
+from sim.rows import pad_rows
 
 
 @dataclass
@@ -106,6 +107,13 @@ class SMEAwarePolicy(LimitPolicy):
         self._n = n_borrowers
         self._peak_months = np.zeros(n_borrowers, dtype=np.int32)
         self._support_cny = np.zeros(n_borrowers)
+
+    def grow(self, n_borrowers: int) -> None:
+        """Extend the memory (and the wrapped policy's) to ``n_borrowers`` rows."""
+        self.base.grow(n_borrowers)
+        self._n = n_borrowers
+        self._peak_months = pad_rows(self._peak_months, n_borrowers, 0)
+        self._support_cny = pad_rows(self._support_cny, n_borrowers, 0.0)
 
     def protected(self, view: PortfolioView) -> np.ndarray:
         """Borrowers who qualify for protection this month, before counting months.

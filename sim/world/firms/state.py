@@ -11,6 +11,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim.rows import append_rows
 from sim.units import round_cny
 
 #: Days in an average month (365 / 12), for daily outflows.
@@ -164,6 +165,29 @@ class FirmState:
     def target_cash_cny(self) -> np.ndarray:
         """Cash the owner aims to keep: target buffer days x average daily outflow."""
         return round_cny(self.target_buffer_days * self.mean_outflow_cny / DAYS_PER_MONTH)
+
+    def append(self, new: FirmState, n_new_edges: int = 0) -> int:
+        """Append ``new``'s firms as rows ``n ..`` and ``n_new_edges`` zero edges (in place).
+
+        Per-firm fields grow by ``new.n`` rows, per-edge fields (``edge_*``) by
+        ``n_new_edges`` zero entries at the end (the new buyers' edges, appended by
+        :meth:`sim.world.network.SupplyNetwork.append_buyers`). Existing rows keep
+        their index (a stable firm id within the run).
+
+        Returns:
+            The number of firms appended.
+        """
+        names = [f.name for f in dataclasses.fields(self)]
+        per_firm = [n for n in names if not n.startswith("edge_")]
+        added = append_rows(self, new, per_firm)
+        if n_new_edges:
+            edges = dataclasses.replace(
+                new,
+                edge_payables_cny=np.zeros((RING_MONTHS, n_new_edges)),
+                edge_overdue_cny=np.zeros(n_new_edges),
+            )
+            append_rows(self, edges, ["edge_payables_cny", "edge_overdue_cny"])
+        return added
 
     def row(self, i: int) -> dict[str, object]:
         """Scalar fields of firm ``i`` (per-edge arrays left out), for case studies."""

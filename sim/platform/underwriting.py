@@ -1,0 +1,237 @@
+"""The open book: attrition closures, then new applicants underwritten and booked.
+
+Stage ``originations`` runs first in a month, before the month's shocks are drawn, so a
+new account lives through its first month like every other one. Randomness comes from
+the ``arrivals`` stream only, drawn in a fixed order whatever the policy (one uniform
+per borrower row for each kind of closure, then the applicants), so every policy under
+one seed sees the same applicants in the same order: approval depends on the applicant
+alone (scorecard PD at application against ``book.approval_max_pd``), and a borrower's
+row index is the same person in every run of that seed.
+
+Conventions (``conf/book/default.yaml``, sources in ``conf/PROVENANCE.md``):
+
+* Applicants are resampled from the UCI rows exactly as the starting book is
+  (:func:`sim.world.population.build_population`): the same joint structure of limits,
+  ages, repayment histories and behaviour types. Their UCI repayment record is the
+  credit-bureau record the platform scores at application.
+* An approved account opens with no balance, no platform history (months on book 0, no
+  draws, nothing due) and the limit of :func:`initial_limits` (a policy may override it,
+  :meth:`sim.platform.policies.LimitPolicy.initial_limit_cny`). Rejected applicants do not
+  join the simulated population.
+* Attrition closes only lines with no balance: the borrower closes a paid-off line
+  (voluntary), or the platform closes a line unused for ``inactivity_close_months``.
+  Either way the limit goes to 0 with a limit event (``CLOSED_VOLUNTARY`` /
+  ``CLOSED_INACTIVITY``), and the borrower stays in the world without a platform line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.platform.policies.reasons import ReasonCode
+from sim.world.borrowers import ClosureReason
+from sim.world.data import load_uci
+from sim.world.population import build_population
+
+if TYPE_CHECKING:
+    from sim.config import BookConfig
+    from sim.month import Month, World
+    from sim.world.borrowers import BorrowerState
+
+
+@dataclass
+class BookMonth:
+    """The month's arrivals and attrition (written by ``originations``).
+
+    Attributes:
+        applicants: applicants who arrived.
+        originations: accounts opened (applicants approved).
+        closed_voluntary: lines the borrowers closed.
+        closed_inactivity: dormant lines the platform closed.
+        arrivals_savings_cny: savings the new borrowers bring into the world, CNY (a flow
+            from outside; the money identity counts it).
+        new_firms: micro-enterprises started (written by ``firm_entry``).
+        firm_entry_cash_cny: owners' savings put into the new firms, CNY (written by
+            ``firm_entry``).
+    """
+
+    applicants: int = 0
+    originations: int = 0
+    closed_voluntary: int = 0
+    closed_inactivity: int = 0
+    arrivals_savings_cny: float = 0.0
+    new_firms: int = 0
+    firm_entry_cash_cny: float = 0.0
+
+
+def initial_limits(book: BookConfig, income_cny: np.ndarray, pd_12m: np.ndarray) -> np.ndarray:
+    """The platform's initial-limit rule for approved applicants.
+
+    ``income x initial_limit_income_multiple x (1 - initial_limit_pd_haircut x PD /
+    approval_max_pd)``: a few months of income (as the starting book's limits are, see
+    ``population.limit_income_multiple``), less for a riskier score.
+
+    Args:
+        book: the ``book`` config.
+        income_cny: ``(m,)`` monthly base incomes, CNY.
+        pd_12m: ``(m,)`` PDs at application (approved: at most ``approval_max_pd``).
+
+    Returns:
+        ``(m,)`` float64 limits before the platform's floor, cap and rounding, CNY.
+    """
+    score_factor = 1.0 - book.initial_limit_pd_haircut * np.minimum(
+        pd_12m / book.approval_max_pd, 1.0
+    )
+    return income_cny * book.initial_limit_income_multiple * score_factor
+
+
+def finish_limits(book: BookConfig, limit_cny: np.ndarray) -> np.ndarray:
+    """Limits kept within the book's floor and cap, rounded down to 100 CNY (float64)."""
+    clipped = np.clip(limit_cny, book.initial_limit_min_cny, book.initial_limit_cap_cny)
+    return np.maximum(np.floor(clipped / 100.0) * 100.0, book.initial_limit_min_cny)
+
+
+def close_for_attrition(world: World, month: Month) -> tuple[int, int]:
+    """Close lines for non-credit reasons (in place); returns ``(voluntary, inactivity)``.
+
+    Draws two uniforms per borrower row from the ``arrivals`` stream every month (whether
+    or not any line qualifies), so the stream stays aligned across policies.
+    """
+    s, book = world.borrowers, world.config.book
+    rng = world.rngs["arrivals"]
+    u_voluntary = rng.random(s.n)
+    u_inactivity = rng.random(s.n)
+    idle = s.is_open & (s.balance_cny <= 0.0)
+    voluntary = idle & (u_voluntary < book.voluntary_close_prob_monthly)
+    dormant = (
+        idle
+        & ~voluntary
+        & (book.inactivity_close_months > 0)
+        & (s.months_since_draw >= book.inactivity_close_months)
+        & (u_inactivity < book.inactivity_close_prob_monthly)
+    )
+    for mask, reason, code in (
+        (voluntary, ClosureReason.VOLUNTARY, ReasonCode.CLOSED_VOLUNTARY),
+        (dormant, ClosureReason.INACTIVITY, ReasonCode.CLOSED_INACTIVITY),
+    ):
+        rows = np.flatnonzero(mask)
+        if rows.size == 0:
+            continue
+        old = s.limit_cny[rows].copy()
+        s.limit_cny[rows] = 0.0
+        s.closed[rows] = True
+        s.closed_step[rows] = month.step
+        s.closure_reason[rows] = int(reason)
+        s.min_due_cny[rows] = 0.0
+        month.add_limit_events(rows, old, np.zeros(rows.size), np.full(rows.size, int(code)))
+    return int(voluntary.sum()), int(dormant.sum())
+
+
+def draw_applicants(world: World, month: Month) -> BorrowerState | None:
+    """This month's applicants, resampled from the UCI rows (None if none arrive).
+
+    Their number is Poisson with mean ``applicants_per_month_share x`` the lines open
+    at the start of the run.
+    """
+    book = world.config.book
+    rng = world.rngs["arrivals"]
+    k = int(rng.poisson(book.applicants_per_month_share * world.initial_open_lines))
+    if k == 0:
+        return None
+    pc = world.config.platform
+    population = dataclasses.replace(world.config.population, n_borrowers=k)
+    return build_population(
+        load_uci() if world.uci is None else world.uci,
+        population,
+        rng,
+        min_payment_rate=pc.min_payment_rate,
+        min_payment_floor_cny=pc.min_payment_floor_cny,
+    )
+
+
+def open_accounts(world: World, month: Month, applicants: BorrowerState) -> np.ndarray:
+    """Underwrite ``applicants`` and append the approved ones to the book.
+
+    Returns:
+        ``(m,)`` int64 rows of the new accounts.
+    """
+    s, book, platform = world.borrowers, world.config.book, world.platform
+    pd_12m = platform.pd_of(applicants)
+    approved = np.flatnonzero(pd_12m <= book.approval_max_pd)
+    if approved.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    new = _take(applicants, approved)
+    pd_new = pd_12m[approved]
+    proposed = initial_limits(book, new.income_base_cny, pd_new)
+    chosen = np.asarray(
+        platform.policy.initial_limit_cny(proposed.copy(), pd_new, new.income_base_cny.copy()),
+        dtype=np.float64,
+    )
+    if chosen.shape != proposed.shape or not np.isfinite(chosen).all():
+        raise ValueError(
+            f"policy {platform.policy.name!r}: initial_limit_cny must return {proposed.shape} "
+            "finite limits"
+        )
+    limit = finish_limits(book, chosen)
+    _fresh_account(new, limit, pd_new, month.step)
+    new.apr = platform.apr_of(pd_new)
+    new.income_decile = (
+        np.searchsorted(world.income_decile_edges_cny, new.income_base_cny, side="right") + 1
+    ).astype(np.int8)
+    first = s.n
+    s.append(new)
+    rows = np.arange(first, s.n, dtype=np.int64)
+    world.grow_rows(s.n)
+    return rows
+
+
+def _take(state: BorrowerState, rows: np.ndarray) -> BorrowerState:
+    """The rows ``rows`` of ``state`` (last axis), as a new state."""
+    return dataclasses.replace(
+        state,
+        **{f.name: getattr(state, f.name)[..., rows] for f in dataclasses.fields(state)},
+    )
+
+
+def _fresh_account(
+    new: BorrowerState, limit_cny: np.ndarray, pd_12m: np.ndarray, step: int
+) -> None:
+    """A new platform line: no balance, no platform history, the bureau record kept."""
+    m = new.n
+    new.limit_cny = limit_cny
+    new.initial_limit_cny = limit_cny.copy()
+    new.balance_cny = np.zeros(m)
+    new.statement_cny = np.zeros(m)
+    new.min_due_cny = np.zeros(m)
+    new.missed = np.zeros(m, dtype=np.int16)
+    new.mob = np.zeros(m, dtype=np.int16)
+    new.origination_step = np.full(m, step, dtype=np.int32)
+    new.draws_recent[:] = 0
+    new.early_recent[:] = 0
+    new.months_since_draw = np.zeros(m, dtype=np.int16)
+    new.on_time_months = np.zeros(m, dtype=np.int16)
+    new.paid_in_full = np.ones(m, dtype=bool)
+    new.lenders_count = np.zeros(m, dtype=np.int16)
+    new.debt_service_cny = np.zeros(m)
+    new.pd_12m = pd_12m.astype(np.float64)
+
+
+def originations_stage(world: World, month: Month) -> None:
+    """Stage ``originations``: attrition closures, then this month's new accounts.
+
+    Writes ``month.book`` (:class:`BookMonth`); grows the borrower rows and every
+    per-borrower array of the world (:meth:`sim.month.World.grow_rows`).
+    """
+    voluntary, inactivity = close_for_attrition(world, month)
+    month.book = BookMonth(closed_voluntary=voluntary, closed_inactivity=inactivity)
+    applicants = draw_applicants(world, month)
+    if applicants is None:
+        return
+    rows = open_accounts(world, month, applicants)
+    month.book.applicants = applicants.n
+    month.book.originations = int(rows.size)
+    month.book.arrivals_savings_cny = float(world.borrowers.savings_cny[rows].sum())

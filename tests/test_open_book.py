@@ -1,0 +1,216 @@
+"""The open book: originations, attrition, firm entry, growth and the burn-in window."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim import BorrowerState, CreditMarketModel
+from sim.build import build_world
+from sim.month import Month
+from sim.outputs.audit import audit
+from sim.platform.policies import build_policy
+from sim.platform.underwriting import close_for_attrition, finish_limits, initial_limits
+from sim.rows import append_rows
+from sim.world.borrowers import ClosureReason
+from tests.conftest import make_run
+
+
+def _model(*overrides: str) -> CreditMarketModel:
+    return CreditMarketModel(make_run("population.n_borrowers=1500", *overrides))
+
+
+# ---------------------------------------------------------------------- growth
+def test_append_rows_keeps_rows_and_grows_in_place():
+    s = BorrowerState.blank(3, limit_cny=[1.0, 2.0, 3.0])
+    s.append(BorrowerState.blank(2, limit_cny=[4.0, 5.0]))
+    assert s.n == 5
+    assert s.limit_cny.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert s.draws_recent.shape == (3, 5)
+    buffer = s._row_buffers["limit_cny"]
+    # A second small append writes into the same buffer (no reallocation).
+    s.append(BorrowerState.blank(1, limit_cny=[6.0]))
+    assert s._row_buffers["limit_cny"] is buffer
+    assert s.limit_cny.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    # A field replaced by a new array is copied into a new buffer on the next append.
+    s.limit_cny = s.limit_cny * 10
+    s.append(BorrowerState.blank(1, limit_cny=[7.0]))
+    assert s.limit_cny.tolist() == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 7.0]
+
+
+def test_append_rows_rejects_mismatched_rows():
+    s = BorrowerState.blank(2)
+    bad = BorrowerState.blank(2)
+    bad.limit_cny = np.zeros(3)
+    with pytest.raises(ValueError, match="disagree"):
+        append_rows(s, bad)
+
+
+def test_policies_grow_their_memory():
+    for name in ("behaviour_rules", "sme_aware", "counter_cyclical", "pd_threshold", "parametric"):
+        policy = build_policy({"name": name})
+        policy.reset(4)
+        policy.grow(7)  # raises if any per-borrower array is not extended
+
+    class Stateful(type(build_policy({"name": "static"}))):
+        name = "stateful_test"
+
+        def reset(self, n_borrowers: int) -> None:
+            self.memory = np.zeros(n_borrowers)
+
+    with pytest.raises(NotImplementedError, match="grow"):
+        Stateful(build_policy({"name": "static"}).config).grow(5)
+
+
+# ---------------------------------------------------------------------- underwriting
+def test_initial_limit_rule_by_hand():
+    book = make_run().book
+    book = dataclasses.replace(book, approval_max_pd=0.1, initial_limit_pd_haircut=0.5)
+    limits = initial_limits(book, np.array([10_000.0, 10_000.0]), np.array([0.0, 0.1]))
+    # 10,000 x 3 x (1 - 0.5 x PD / 0.1): 30,000 at PD 0 and 15,000 at the cut-off.
+    assert limits.tolist() == [30_000.0, 15_000.0]
+    assert finish_limits(book, np.array([12_345.0, 10.0, 1e9])).tolist() == [
+        12_300.0,
+        book.initial_limit_min_cny,
+        book.initial_limit_cap_cny,
+    ]
+
+
+def test_attrition_closes_idle_lines_at_the_configured_rates():
+    n = 40_000
+    config = make_run(
+        "book.voluntary_close_prob_monthly=0.1",
+        "book.inactivity_close_prob_monthly=0.5",
+        "book.inactivity_close_months=6",
+    )
+    world = build_world(
+        config,
+        borrowers=BorrowerState.blank(
+            n,
+            balance_cny=np.where(np.arange(n) % 2 == 0, 0.0, 100.0),
+            months_since_draw=np.where(np.arange(n) % 4 < 2, 12, 1),
+        ),
+    )
+    s = world.borrowers
+    month = Month(step=1)
+    voluntary, inactivity = close_for_attrition(world, month)
+    idle = s.balance_cny <= 0
+    # Lines with a balance never close for attrition.
+    assert not s.closed[~idle].any()
+    assert (s.limit_cny[s.closed] == 0).all() and (s.closed_step[s.closed] == 1).all()
+    vol = s.closure_reason == ClosureReason.VOLUNTARY
+    dormant = s.closure_reason == ClosureReason.INACTIVITY
+    assert voluntary == vol.sum() and inactivity == dormant.sum()
+    # Voluntary: 10 % of the 20,000 idle lines (4 standard errors: 0.0085).
+    assert abs(vol.sum() / idle.sum() - 0.1) < 4 * np.sqrt(0.1 * 0.9 / idle.sum())
+    # Inactivity: only idle lines unused for >= 6 months, half of those not closed voluntarily.
+    assert not dormant[s.months_since_draw < 6].any()
+    eligible = idle & (s.months_since_draw >= 6) & ~vol
+    assert abs(dormant.sum() / eligible.sum() - 0.5) < 4 * np.sqrt(0.25 / eligible.sum())
+    assert not s.is_open[s.closed].any() and not s.defaulted.any()
+
+
+def test_arrivals_follow_the_configured_rate():
+    months = 24
+    model = _model("book.applicants_per_month_share=0.05", f"n_months={months}")
+    model.run()
+    table = model.monthly_table()
+    mean = 0.05 * model.world.initial_open_lines  # Poisson mean per month
+    total = table["applicants"].sum()
+    assert abs(total - months * mean) < 4 * np.sqrt(months * mean)
+    # Every approved applicant is a new row with origination_step = its month.
+    s = model.borrowers
+    assert s.n == 1500 + table["originations"].sum()
+    new = np.flatnonzero(s.origination_step >= 1)
+    assert new.size == table["originations"].sum()
+    counts = np.bincount(s.origination_step[new], minlength=months + 1)[1:]
+    assert counts.tolist() == table["originations"].tolist()
+    model.close()
+
+
+def test_new_accounts_open_clean_and_are_serviced_like_the_book():
+    model = _model("book.applicants_per_month_share=0.05", "n_months=3")
+    model.step()
+    s = model.borrowers
+    new = np.flatnonzero(s.origination_step == 1)
+    assert new.size > 0
+    pd_at_open = model.platform.pd_of(s)[new]  # noqa: F841 - scored like the book
+    model.step()
+    s = model.borrowers
+    assert (s.mob[new] == 2).all()  # on book in months 1 and 2
+    opened = s.initial_limit_cny[new]
+    assert (opened >= model.config.book.initial_limit_min_cny).all()
+    assert (opened % 100 == 0).all()
+    # The minimum due follows the book's rule: rate x statement, floored, at most the statement.
+    pc = model.config.platform
+    bal = s.statement_cny[new]
+    due = np.minimum(bal, np.maximum(pc.min_payment_rate * bal, pc.min_payment_floor_cny))
+    current = s.missed[new] == 0
+    assert np.allclose(s.min_due_cny[new][current], np.round(due[current], 2), atol=0.011)
+    # Priced by the tier of their PD, like every line.
+    assert np.array_equal(s.apr[new], model.platform.apr_of(s.pd_12m[new]))
+    model.close()
+
+
+def test_money_identity_holds_with_arrivals_and_firm_entry(tmp_path):
+    model = _model(
+        "book.applicants_per_month_share=0.05",
+        "book.firm_entry_per_month_share=0.1",
+        "n_months=6",
+    )
+    model.run()
+    table = model.monthly_table()
+    assert table["originations"].sum() > 0 and table["new_firms"].sum() > 0
+    assert table["arrivals_savings_cny"].sum() > 0 and table["firm_entry_cash_cny"].sum() > 0
+    table.to_parquet(tmp_path / "monthly.parquet")
+    result = audit(tmp_path / "monthly.parquet")
+    assert result.passed, result.report()
+    model.close()
+
+
+def test_firm_entry_appends_young_firms_linked_to_owners():
+    model = _model("book.firm_entry_per_month_share=0.2", "n_months=2")
+    n0 = model.firms.n
+    model.step()
+    f, world = model.firms, model.world
+    new = np.arange(n0, f.n)
+    assert new.size > 0
+    assert (f.age_months[new] <= 1).all() and f.is_open[new].all()
+    # Each new firm's owner points back at it, and owned no firm before.
+    assert np.array_equal(world.firm_of[f.owner[new]], new)
+    assert world.sole_trader[f.owner[new]].all()
+    assert np.unique(f.owner).size == f.n
+    # The network's edge arrays match the network.
+    assert f.edge_overdue_cny.shape == (world.network.n_edges,)
+    assert world.network.n_firms == f.n
+    model.close()
+
+
+# ---------------------------------------------------------------------- burn-in and CRN
+def test_burn_in_is_identical_across_policies_and_ids_match():
+    runs = {}
+    for policy in ("static", "behaviour_rules"):
+        model = _model(f"policy={policy}", "burn_in_months=6", "n_months=4")
+        model.run(6)
+        runs[policy] = {"state": model.borrowers.copy(), "firms": model.firms.n}
+        model.run()
+        runs[policy]["burn"] = model.monthly_table(include_burn_in=True).query("step <= 0")
+        runs[policy]["window"] = model.monthly_table()
+        runs[policy]["final"] = model.borrowers.copy()
+        model.close()
+    a, b = runs["static"], runs["behaviour_rules"]
+    # The burn-in path is the same bit for bit.
+    assert a["burn"].drop(columns=["regime"]).equals(b["burn"].drop(columns=["regime"]))
+    for f in dataclasses.fields(a["state"]):
+        assert np.array_equal(getattr(a["state"], f.name), getattr(b["state"], f.name)), f.name
+    assert a["firms"] == b["firms"]
+    # The window starts at step 1 and the policies differ in it.
+    assert a["window"]["step"].tolist() == [1, 2, 3, 4]
+    assert b["window"]["limit_cuts"].sum() > 0 and a["window"]["limit_cuts"].sum() == 0
+    # The same applicants arrive: row i is the same person in both runs.
+    fa, fb = a["final"], b["final"]
+    assert fa.n == fb.n
+    for name in ("uci_row", "income_base_cny", "age_years", "origination_step"):
+        assert np.array_equal(getattr(fa, name), getattr(fb, name)), name
