@@ -68,7 +68,8 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
     Definitions: ``cumulative_default_rate`` = lines defaulted in the window / lines
     exposed in it (open at its start or opened since); ``peak_ead_cny`` /
     ``mean_ead_cny`` over months; ``expected_loss_cny`` = mean monthly EL of the
-    performing book; ``realised_loss_cny`` = sum of LGD x EAD at default; ``dpd90_share`` = mean monthly 90+ DPD share of balances;
+    performing book; ``realised_loss_cny`` = sum of LGD x EAD at default;
+    ``dpd90_share`` = mean monthly 90+ DPD share of balances;
     ``effective_apr`` = 12 x (interest + fees) on every lender / the sum of month-end
     balances on every lender (balance-weighted, all channels; ``platform_effective_apr``
     the platform alone); ``interest_fees_share_of_income`` = total interest and fees on
