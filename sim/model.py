@@ -267,15 +267,21 @@ class CreditMarketModel(mesa.Model):
         return super().agents_by_type
 
     def _make_views(self) -> None:
+        # Views for every row so far; rows appended since the last call (originations,
+        # firm entry) get theirs now.
         world = self.__dict__.get("world")
-        if self._views_made or world is None:
+        if world is None:
             return
-        self._views_made = True
-        world.platform.join(self)
-        for row in range(world.borrowers.n):
+        if not self._views_made:
+            self._views_made = True
+            self._views_rows = (0, 0)
+            world.platform.join(self)
+        b0, f0 = self._views_rows
+        for row in range(b0, world.borrowers.n):
             Borrower(self, row)
-        for row in range(world.firms.n):
+        for row in range(f0, world.firms.n):
             MicroEnterprise(self, row)
+        self._views_rows = (world.borrowers.n, world.firms.n)
 
     # ------------------------------------------------------------------ results
     def monthly_table(self, include_burn_in: bool = False) -> pd.DataFrame:

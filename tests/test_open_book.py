@@ -91,14 +91,23 @@ def test_attrition_closes_idle_lines_at_the_configured_rates():
             n,
             balance_cny=np.where(np.arange(n) % 2 == 0, 0.0, 100.0),
             months_since_draw=np.where(np.arange(n) % 4 < 2, 12, 1),
+            # Every fourth row with a balance can pay it off from savings.
+            savings_cny=np.where(np.arange(n) % 4 == 1, 1_000.0, 0.0),
         ),
     )
     s = world.borrowers
     month = Month(step=1)
-    voluntary, inactivity = close_for_attrition(world, month)
-    idle = s.balance_cny <= 0
-    # Lines with a balance never close for attrition.
-    assert not s.closed[~idle].any()
+    cash0 = world.platform_cash_cny
+    voluntary, inactivity, payoff = close_for_attrition(world, month)
+    idle = np.arange(n) % 2 == 0
+    can_pay = np.arange(n) % 4 == 1
+    # A line with a balance closes only if savings pay it off: 100 CNY each, to the platform.
+    assert not s.closed[~idle & ~can_pay].any()
+    paid_off = s.closed & can_pay
+    assert paid_off.sum() > 0 and payoff == pytest.approx(100.0 * paid_off.sum())
+    assert (s.balance_cny[paid_off] == 0).all() and (s.savings_cny[paid_off] == 900.0).all()
+    assert world.platform_cash_cny - cash0 == pytest.approx(payoff)
+    assert abs(paid_off.sum() / can_pay.sum() - 0.1) < 4 * np.sqrt(0.1 * 0.9 / can_pay.sum())
     assert (s.limit_cny[s.closed] == 0).all() and (s.closed_step[s.closed] == 1).all()
     vol = s.closure_reason == ClosureReason.VOLUNTARY
     dormant = s.closure_reason == ClosureReason.INACTIVITY
@@ -214,3 +223,16 @@ def test_burn_in_is_identical_across_policies_and_ids_match():
     assert fa.n == fb.n
     for name in ("uci_row", "income_base_cny", "age_years", "origination_step"):
         assert np.array_equal(getattr(fa, name), getattr(fb, name)), name
+
+
+def test_mesa_agent_views_cover_new_rows():
+    from sim.agents import Borrower, MicroEnterprise
+
+    model = _model("book.applicants_per_month_share=0.05", "book.firm_entry_per_month_share=0.2")
+    model.step()
+    assert len(model.agents_by_type[Borrower]) == model.borrowers.n
+    model.step()
+    n, n_firms = model.borrowers.n, model.firms.n
+    assert len(model.agents_by_type[Borrower]) == n
+    assert len(model.agents_by_type[MicroEnterprise]) == n_firms
+    model.close()

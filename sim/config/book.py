@@ -40,16 +40,16 @@ class BookConfig:
         new_firm_cash_days: opening cash of a new firm, days of its operating outflow.
     """
 
-    applicants_per_month_share: float = 0.006
+    applicants_per_month_share: float = 0.0053
     approval_max_pd: float = 0.15
     initial_limit_income_multiple: float = 3.0
     initial_limit_pd_haircut: float = 0.5
     initial_limit_min_cny: float = 500.0
     initial_limit_cap_cny: float = 300_000.0
-    voluntary_close_prob_monthly: float = 0.04
+    voluntary_close_prob_monthly: float = 0.007
     inactivity_close_months: int = 12
     inactivity_close_prob_monthly: float = 0.1
-    firm_entry_per_month_share: float = 0.016
+    firm_entry_per_month_share: float = 0.018
     new_firm_cash_days: float = 10.0
 
     def __post_init__(self) -> None:

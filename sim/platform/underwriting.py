@@ -18,10 +18,13 @@ Conventions (``conf/book/default.yaml``, sources in ``conf/PROVENANCE.md``):
   draws, nothing due) and the limit of :func:`initial_limits` (a policy may override it,
   :meth:`sim.platform.policies.LimitPolicy.initial_limit_cny`). Rejected applicants do not
   join the simulated population.
-* Attrition closes only lines with no balance: the borrower closes a paid-off line
-  (voluntary), or the platform closes a line unused for ``inactivity_close_months``.
-  Either way the limit goes to 0 with a limit event (``CLOSED_VOLUNTARY`` /
-  ``CLOSED_INACTIVITY``), and the borrower stays in the world without a platform line.
+* Attrition: a borrower whose line is current closes it (voluntary, a monthly hazard),
+  paying off any balance from savings (a borrower whose savings do not cover the balance
+  cannot close this month); the platform closes a line with no balance unused for
+  ``inactivity_close_months``. Either way the limit goes to 0 with a limit event
+  (``CLOSED_VOLUNTARY`` / ``CLOSED_INACTIVITY``), and the borrower stays in the world
+  without a platform line. The payoff moves savings to the platform's cash
+  (``closure_payoff_cny``, counted by the money identity).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.platform.policies.reasons import ReasonCode
+from sim.units import round_cny
 from sim.world.borrowers import ClosureReason
 from sim.world.data import load_uci
 from sim.world.population import build_population
@@ -54,6 +58,8 @@ class BookMonth:
         closed_inactivity: dormant lines the platform closed.
         arrivals_savings_cny: savings the new borrowers bring into the world, CNY (a flow
             from outside; the money identity counts it).
+        closure_payoff_cny: balances paid off from savings by borrowers closing their
+            line, CNY.
         new_firms: micro-enterprises started (written by ``firm_entry``).
         firm_entry_cash_cny: owners' savings put into the new firms, CNY (written by
             ``firm_entry``).
@@ -64,6 +70,7 @@ class BookMonth:
     closed_voluntary: int = 0
     closed_inactivity: int = 0
     arrivals_savings_cny: float = 0.0
+    closure_payoff_cny: float = 0.0
     new_firms: int = 0
     firm_entry_cash_cny: float = 0.0
 
@@ -95,8 +102,13 @@ def finish_limits(book: BookConfig, limit_cny: np.ndarray) -> np.ndarray:
     return np.maximum(np.floor(clipped / 100.0) * 100.0, book.initial_limit_min_cny)
 
 
-def close_for_attrition(world: World, month: Month) -> tuple[int, int]:
-    """Close lines for non-credit reasons (in place); returns ``(voluntary, inactivity)``.
+def close_for_attrition(world: World, month: Month) -> tuple[int, int, float]:
+    """Close lines for non-credit reasons (in place).
+
+    Returns:
+        ``(voluntary, inactivity, payoff_cny)``: lines closed by their borrowers, by the
+        platform, and the balances paid off from savings to close them.
+
 
     Draws two uniforms per borrower row from the ``arrivals`` stream every month (whether
     or not any line qualifies), so the stream stays aligned across policies.
@@ -106,7 +118,18 @@ def close_for_attrition(world: World, month: Month) -> tuple[int, int]:
     u_voluntary = rng.random(s.n)
     u_inactivity = rng.random(s.n)
     idle = s.is_open & (s.balance_cny <= 0.0)
-    voluntary = idle & (u_voluntary < book.voluntary_close_prob_monthly)
+    voluntary = (
+        s.is_open
+        & (s.missed == 0)
+        & (s.balance_cny <= s.savings_cny)
+        & (u_voluntary < book.voluntary_close_prob_monthly)
+    )
+    paid = np.flatnonzero(voluntary & (s.balance_cny > 0))
+    payoff = s.balance_cny[paid]
+    s.savings_cny[paid] = round_cny(s.savings_cny[paid] - payoff)
+    s.balance_cny[paid] = 0.0
+    s.statement_cny[paid] = 0.0
+    world.platform_cash_cny += float(payoff.sum())
     dormant = (
         idle
         & ~voluntary
@@ -128,7 +151,7 @@ def close_for_attrition(world: World, month: Month) -> tuple[int, int]:
         s.closure_reason[rows] = int(reason)
         s.min_due_cny[rows] = 0.0
         month.add_limit_events(rows, old, np.zeros(rows.size), np.full(rows.size, int(code)))
-    return int(voluntary.sum()), int(dormant.sum())
+    return int(voluntary.sum()), int(dormant.sum()), float(payoff.sum())
 
 
 def draw_applicants(world: World, month: Month) -> BorrowerState | None:
@@ -226,8 +249,10 @@ def originations_stage(world: World, month: Month) -> None:
     Writes ``month.book`` (:class:`BookMonth`); grows the borrower rows and every
     per-borrower array of the world (:meth:`sim.month.World.grow_rows`).
     """
-    voluntary, inactivity = close_for_attrition(world, month)
-    month.book = BookMonth(closed_voluntary=voluntary, closed_inactivity=inactivity)
+    voluntary, inactivity, payoff = close_for_attrition(world, month)
+    month.book = BookMonth(
+        closed_voluntary=voluntary, closed_inactivity=inactivity, closure_payoff_cny=payoff
+    )
     applicants = draw_applicants(world, month)
     if applicants is None:
         return

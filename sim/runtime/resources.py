@@ -47,14 +47,22 @@ class InsufficientMemoryError(MemoryError):
 
 
 def estimate_peak_bytes(run: RunConfig) -> int:
-    """Estimated peak resident memory of ``run``, in bytes (see the module's figures)."""
-    n = run.population.n_borrowers
-    firms = int(round(run.firms.owner_share * n))
+    """Estimated peak resident memory of ``run``, in bytes (see the module's figures).
+
+    The book grows: the borrower and firm counts are those expected at the end of the
+    burn-in and the window (the starting counts plus the expected arrivals and entries;
+    growing arrays may hold up to twice their rows while they grow).
+    """
+    months = run.burn_in_months + run.n_months
+    n0 = run.population.n_borrowers
+    firms0 = int(round(run.firms.owner_share * n0))
+    n = int(n0 * (1.0 + run.book.applicants_per_month_share * months))
+    firms = int(firms0 * (1.0 + run.book.firm_entry_per_month_share * months))
     return (
         FIXED_BYTES
-        + BORROWER_BYTES * n
-        + FIRM_BYTES * firms
-        + BORROWER_MONTH_BYTES * n * run.n_months
+        + 2 * BORROWER_BYTES * n
+        + 2 * FIRM_BYTES * firms
+        + BORROWER_MONTH_BYTES * n * months
     )
 
 
@@ -93,11 +101,12 @@ def check_memory(run: RunConfig, available: int | None = None) -> int:
         n = run.population.n_borrowers
         firms = int(round(run.firms.owner_share * n))
         raise InsufficientMemoryError(
-            f"population.n_borrowers={n} ({firms} firms) over n_months={run.n_months} "
-            f"needs about {_gb(need)} at peak, but this machine has {_gb(available)} "
-            "available (MemAvailable in /proc/meminfo); lower population.n_borrowers or "
-            "n_months (estimate: 280 MB + 1000 bytes per borrower + 1200 per firm + "
-            "25 per borrower-month, docs/performance.md)"
+            f"population.n_borrowers={n} ({firms} firms) over burn_in_months="
+            f"{run.burn_in_months} + n_months={run.n_months} needs about {_gb(need)} at peak, but this machine has {_gb(available)} "
+            "available (MemAvailable in /proc/meminfo); lower population.n_borrowers, "
+            "burn_in_months or n_months (estimate: 280 MB + 2 x 1000 bytes per borrower + "
+            "2 x 1200 per firm + 25 per borrower-month, counting the book's expected "
+            "growth; docs/performance.md)"
         )
     return need
 

@@ -46,7 +46,9 @@ def build_run_config(
     """Compose the run config of a validation or calibration run from ``conf/``.
 
     The scenario's calendar starts in the month after ``as_of`` so seasonal spending
-    falls in the right months.
+    falls in the right months. The book is closed and starts at once (no burn-in, no
+    arrivals, attrition or firm entry): the simulated accounts are the UCI accounts,
+    followed month by month against their own observed outcomes.
 
     Returns:
         The validated :class:`RunConfig`.
@@ -63,6 +65,11 @@ def build_run_config(
             f"seed={seed}",
             f"scenario.start_calendar_month={_MONTH_NUMBER[as_of] % 12 + 1}",
             "output.plots=false",
+            "burn_in_months=0",
+            "book.applicants_per_month_share=0",
+            "book.voluntary_close_prob_monthly=0",
+            "book.inactivity_close_months=0",
+            "book.firm_entry_per_month_share=0",
             *overrides,
         ]
     )
