@@ -39,6 +39,9 @@ def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> d
         [
             f"population.n_borrowers={n}",
             f"n_months={months}",
+            # The months benchmarked are all simulated (no burn-in on top), over an open
+            # book (arrivals, attrition and firm entry at their defaults).
+            "burn_in_months=0",
             f"policy={policy}",
             f"firms.owner_share={firm_share}",
             "output.plots=false",

@@ -82,7 +82,7 @@ KNOWN_BUG_NO_NEGATIVE_ZERO = {"population.history_months_mean", "firms.age_mean_
 #: limit clipped to a floor or ceiling with a fraction of a cent past it, and the platform
 #: refuses it (xfail tests).
 KNOWN_BUG_WHOLE_CENTS = {"min_limit_cny", "max_limit_cny"}
-GROUPS = ("population", "platform", "scenario", "firms", "channels", "output", "policy", "")
+GROUPS = ("population", "platform", "scenario", "firms", "channels", "book", "output", "policy", "")
 
 
 @dataclasses.dataclass(frozen=True)

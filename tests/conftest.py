@@ -22,6 +22,17 @@ def small_overrides() -> list[str]:
     return ["population.n_borrowers=2000", "n_months=12", "burn_in_months=0", "output.plots=false"]
 
 
+#: Overrides that close the book (no arrivals, attrition or firm entry): for tests that
+#: follow each row's state through months by hand (the open book has its own tests in
+#: tests/test_open_book.py).
+CLOSED_BOOK = (
+    "book.applicants_per_month_share=0",
+    "book.voluntary_close_prob_monthly=0",
+    "book.inactivity_close_months=0",
+    "book.firm_entry_per_month_share=0",
+)
+
+
 def make_run(*overrides: str) -> RunConfig:
     """A validated run config from conf/ with small defaults and the given overrides."""
     base = ["population.n_borrowers=2000", "n_months=12", "burn_in_months=0", "output.plots=false"]

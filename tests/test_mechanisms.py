@@ -7,7 +7,7 @@ import pytest
 
 from sim.model import CreditMarketModel
 from sim.world.borrowers import BehaviourType
-from tests.conftest import make_run, this_month
+from tests.conftest import CLOSED_BOOK, make_run, this_month
 
 
 def reasons_by_borrower(model: CreditMarketModel) -> dict[str, np.ndarray]:
@@ -23,7 +23,7 @@ def reasons_by_borrower(model: CreditMarketModel) -> dict[str, np.ndarray]:
 def test_behaviour_rules_cuts_immediate_repayers_not_steady_instalment_payers():
     """M2: borrow-and-repay-at-once users get cut; stable on-time users do not."""
     model = CreditMarketModel(
-        make_run("policy=behaviour_rules", "population.n_borrowers=4000")
+        make_run(*CLOSED_BOOK, "policy=behaviour_rules", "population.n_borrowers=4000")
     ).run()
     s = model.borrowers
     counts = reasons_by_borrower(model)
@@ -49,7 +49,7 @@ def test_behaviour_rules_cuts_immediate_repayers_not_steady_instalment_payers():
 
 
 def test_static_policy_never_changes_an_open_line():
-    model = CreditMarketModel(make_run("policy=static")).run()
+    model = CreditMarketModel(make_run(*CLOSED_BOOK, "policy=static")).run()
     s = model.borrowers
     np.testing.assert_array_equal(s.limit_cny[~s.defaulted], s.initial_limit_cny[~s.defaulted])
     assert set(model.limit_events()["reason"].unique()) <= {"CLOSED_AT_DEFAULT"}
@@ -57,7 +57,9 @@ def test_static_policy_never_changes_an_open_line():
 
 def test_early_repayment_and_draw_counts_are_recorded_per_borrower():
     """M1: draw frequency and same-month full repayment are behavioural features."""
-    model = CreditMarketModel(make_run("policy=static", "population.n_borrowers=3000"))
+    model = CreditMarketModel(
+        make_run(*CLOSED_BOOK, "policy=static", "population.n_borrowers=3000")
+    )
     model.run(3)
     s = model.borrowers
     view = model.platform.portfolio_view(model.world, this_month(model))
@@ -71,10 +73,10 @@ def test_early_repayment_and_draw_counts_are_recorded_per_borrower():
 def test_savvy_transactors_avoid_early_repayment_cuts():
     """M10: the same borrowers, savvy instead of naive, are cut less for early repayment."""
     naive = CreditMarketModel(
-        make_run("policy=behaviour_rules", "population.savvy_share=0.0", "seed=5")
+        make_run(*CLOSED_BOOK, "policy=behaviour_rules", "population.savvy_share=0.0", "seed=5")
     ).run()
     savvy = CreditMarketModel(
-        make_run("policy=behaviour_rules", "population.savvy_share=1.0", "seed=5")
+        make_run(*CLOSED_BOOK, "policy=behaviour_rules", "population.savvy_share=1.0", "seed=5")
     ).run()
     transactor = naive.borrowers.behaviour_type == BehaviourType.TRANSACTOR
     np.testing.assert_array_equal(
@@ -92,6 +94,7 @@ def test_race_to_default_raises_exposure_at_default():
     ead = {}
     for prob in (0.0, 1.0):
         run = make_run(
+            *CLOSED_BOOK,
             "policy=static",
             "population.n_borrowers=4000",
             "n_months=18",
@@ -108,7 +111,7 @@ def test_champion_challenger_reports_outcomes_per_arm():
     from sim.outputs.tables import distribution_table
 
     model = CreditMarketModel(
-        make_run("policy=champion_challenger", "population.n_borrowers=3000")
+        make_run(*CLOSED_BOOK, "policy=champion_challenger", "population.n_borrowers=3000")
     ).run()
     table = distribution_table(model.world, model.record)
     arms = table[table["group"] == "arm"].set_index("level")
@@ -121,7 +124,7 @@ def test_champion_challenger_reports_outcomes_per_arm():
 
 def test_platform_rescores_monthly_from_behaviour():
     """M11: PDs start at the configured central tendency and then follow behaviour."""
-    run = make_run("policy=static", "population.n_borrowers=4000")
+    run = make_run(*CLOSED_BOOK, "policy=static", "population.n_borrowers=4000")
     model = CreditMarketModel(run)
     s = model.borrowers
     assert s.pd_12m.mean() == pytest.approx(model.config.platform.central_tendency_pd_12m, rel=1e-9)
@@ -136,7 +139,7 @@ def test_platform_rescores_monthly_from_behaviour():
 
 def test_thin_history_and_lenders_enter_the_score_with_their_configured_weights():
     """M3 and M7: each term adds exactly its configured log-odds."""
-    model = CreditMarketModel(make_run("population.n_borrowers=200"))
+    model = CreditMarketModel(make_run(*CLOSED_BOOK, "population.n_borrowers=200"))
     s, c = model.borrowers, model.config.platform
     s.history_months[:] = 60
     s.lenders_count[:] = 1

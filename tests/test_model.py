@@ -19,7 +19,7 @@ from sim.platform.policies import ReasonCode
 from sim.platform.policies.base import LimitDecision, PolicyConfig
 from sim.platform.policies.static import StaticPolicy
 from sim.units import MISSES_TO_DEFAULT
-from tests.conftest import make_run, review_limits
+from tests.conftest import CLOSED_BOOK, make_run, review_limits
 
 
 def step_with_checks(model: CreditMarketModel, months: int):
@@ -162,7 +162,9 @@ def step_with_checks(model: CreditMarketModel, months: int):
 
 
 def test_identities_and_invariants_hold_every_month():
-    model = CreditMarketModel(make_run("policy=behaviour_rules", "population.n_borrowers=3000"))
+    model = CreditMarketModel(
+        make_run("policy=behaviour_rules", "population.n_borrowers=3000", *CLOSED_BOOK)
+    )
     step_with_checks(model, 24)
     assert model.borrowers.defaulted.sum() > 0  # the default path was exercised
     assert model.borrowers.charged_off.sum() > 0
@@ -182,6 +184,7 @@ def test_identities_hold_with_every_channel_stressed():
         "firms.owner_share=0.3",
         "population.limit_scale=0.05",
         "channels.household_wants_seek_share=1.0",
+        *CLOSED_BOOK,
     )
     model = CreditMarketModel(run)
     step_with_checks(model, 14)
@@ -194,7 +197,9 @@ def test_identities_hold_with_every_channel_stressed():
 
 
 def test_identities_hold_in_a_downturn_with_delinquent_book():
-    run = make_run("policy=static", "population=uci_2005", "population.n_borrowers=2000")
+    run = make_run(
+        "policy=static", "population=uci_2005", "population.n_borrowers=2000", *CLOSED_BOOK
+    )
     model = CreditMarketModel(run)
     step_with_checks(model, 8)
     assert model.borrowers.charged_off.sum() > 0
@@ -203,6 +208,8 @@ def test_identities_hold_in_a_downturn_with_delinquent_book():
 def test_mesa_structure_and_stage_order():
     model = CreditMarketModel(make_run("population.n_borrowers=300"))
     assert STAGE_ORDER == (
+        "originations",
+        "firm_entry",
         "scenario",
         "open_books",
         "household",
@@ -264,7 +271,15 @@ def test_common_random_numbers_across_policies():
     assert not np.array_equal(
         models["static"].borrowers.limit_cny, models["behaviour_rules"].borrowers.limit_cny
     )
-    assert RNG_STREAMS == ("population", "world", "platform", "mesa", "firms")
+    assert RNG_STREAMS == (
+        "population",
+        "world",
+        "platform",
+        "mesa",
+        "firms",
+        "arrivals",
+        "entry",
+    )
 
 
 def test_common_random_numbers_for_firm_revenues():
@@ -314,8 +329,11 @@ def test_limit_events_match_limit_changes():
         limits[row.borrower_id] = row.new_limit_cny
     np.testing.assert_allclose(limits, model.borrowers.limit_cny)
     table = model.monthly_table()
-    counted = ev[ev["reason"] != "CLOSED_AT_DEFAULT"]
+    closures = ("CLOSED_AT_DEFAULT", "CLOSED_VOLUNTARY", "CLOSED_INACTIVITY")
+    counted = ev[~ev["reason"].isin(closures)]
     assert table["limit_cuts"].sum() + table["limit_raises"].sum() == len(counted)
+    attrition = ev["reason"].isin(closures[1:]).sum()
+    assert attrition == table["closed_voluntary"].sum() + table["closed_inactivity"].sum()
     # The borrower view gives the "why was my limit cut" history.
     bid = int(counted["borrower_id"].iloc[0])
     agent = next(a for a in model.agents_by_type[Borrower] if a.row == bid)

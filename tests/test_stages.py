@@ -16,7 +16,7 @@ PD = 0.01
 
 
 def tiny_world(*overrides: str, **borrower_values):
-    config = load_run_config(["firms.owner_share=0", "n_months=6", *overrides])
+    config = load_run_config(["firms.owner_share=0", "n_months=6", "burn_in_months=0", *overrides])
     borrowers = BorrowerState.blank(3, **borrower_values)
     # A flat scorecard: every borrower's PD is the central tendency, no data needed.
     card = Scorecard(coef=np.zeros(len(FEATURE_NAMES)), intercept=float(np.log(PD / (1 - PD))))

@@ -193,7 +193,7 @@ class Platform(mesa.Agent):
         s = world.borrowers
         derived = self._derived_features(world, month)
         return PortfolioView(
-            step=month.step,
+            step=month.step - world.burn_in_months,
             calendar_month=month.macro.calendar_month,
             macro_regime=month.macro.regime,
             limit_cny=s.limit_cny,

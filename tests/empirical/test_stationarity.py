@@ -41,8 +41,9 @@ def test_summarise_rejects_short_windows():
 def test_default_book_is_stationary_after_burn_in():
     """Every headline metric's trailing 12-month mean stays within 5 % of its long-run level
     over a 72-month window after the default burn-in, under `static` (5 seeds)."""
-    config = make_run("policy=static", "n_months=72", "burn_in_months=24",
-                      "population.n_borrowers=20000")
+    config = make_run(
+        "policy=static", "n_months=72", "burn_in_months=24", "population.n_borrowers=20000"
+    )
     result = stationarity(config, seeds=5, tolerance=0.05)
     assert set(result.table["metric"]) == set(STATIONARY_METRICS)
     bad = result.table[~result.table["stationary"]]

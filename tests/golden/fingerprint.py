@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: The reference set: 2 seeds x 4 policies x 2 scenarios, 3,000 borrowers x 24 months.
+#: The reference set: 2 seeds x 4 policies x 2 scenarios, 3,000 borrowers x (12 burn-in + 24) months.
 SEEDS = (11, 12)
 POLICIES = ("behaviour_rules", "exposure_cap", "sme_aware", "champion_challenger")
 SCENARIOS = ("baseline", "covid_shock")
-SIZE = ("population.n_borrowers=3000", "n_months=24", "output.plots=false")
+SIZE = ("population.n_borrowers=3000", "n_months=24", "burn_in_months=12", "output.plots=false")
 
 
 def runs() -> list[tuple[str, list[str]]]:

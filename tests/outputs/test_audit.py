@@ -57,8 +57,13 @@ def test_every_identity_holds_in_every_month_of_a_real_run(run_dir: Path, capsys
     assert set(r["identity"]) == names
     assert (r.groupby("identity").size() >= N_MONTHS - 1).all()
     monthly = pd.read_parquet(run_dir / "monthly.parquet")
-    assert set(monthly["n_borrowers"]) == {1500} and set(monthly["n_firms"]) == {450}
-    np.testing.assert_allclose(r["tolerance_cny"], TOLERANCE_CNY_PER_ROW * (1500 + 450))
+    # The book is open: rows only grow, and the tolerance follows the rows.
+    assert monthly["n_borrowers"].is_monotonic_increasing and monthly["n_borrowers"].iloc[0] >= 1500
+    assert monthly["n_firms"].is_monotonic_increasing and monthly["n_firms"].iloc[0] >= 450
+    tol = TOLERANCE_CNY_PER_ROW * (monthly["n_borrowers"] + monthly["n_firms"]).to_numpy()
+    np.testing.assert_allclose(
+        r.loc[r["identity"] == "platform_book", "tolerance_cny"].to_numpy(), tol
+    )
     # The flows of the identity were exercised, not zero.
     for column in (
         "channel_repayments_cny",

@@ -26,7 +26,8 @@ class PortfolioView:
     Every array has shape ``(n_borrowers,)`` and is write-protected. Money is CNY.
 
     Attributes:
-        step: months simulated so far (0 in the first review), int.
+        step: the month of the review in the comparison window (1 in the window's first
+            month; burn-in months are <= 0), int.
         calendar_month: calendar month of the review, 1..12.
         macro_regime: scenario regime name of this month ("baseline", "downturn",
             "recovery", "boom").

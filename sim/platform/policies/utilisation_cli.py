@@ -102,6 +102,10 @@ class UtilisationCLIPolicy(LimitPolicy):
         """Forget every line's increase/decrease history."""
         self._clock = Cooldowns(n_borrowers)
 
+    def grow(self, n_borrowers: int) -> None:
+        """Extend the cooldown clocks to ``n_borrowers`` rows."""
+        self._clock.grow(n_borrowers)
+
     def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
         """Apply the CLI and inactive-line rules.
 
