@@ -102,7 +102,8 @@ def check_memory(run: RunConfig, available: int | None = None) -> int:
         firms = int(round(run.firms.owner_share * n))
         raise InsufficientMemoryError(
             f"population.n_borrowers={n} ({firms} firms) over burn_in_months="
-            f"{run.burn_in_months} + n_months={run.n_months} needs about {_gb(need)} at peak, but this machine has {_gb(available)} "
+            f"{run.burn_in_months} + n_months={run.n_months} needs about {_gb(need)} at "
+            f"peak, but this machine has {_gb(available)} "
             "available (MemAvailable in /proc/meminfo); lower population.n_borrowers, "
             "burn_in_months or n_months (estimate: 280 MB + 2 x 1000 bytes per borrower + "
             "2 x 1200 per firm + 25 per borrower-month, counting the book's expected "

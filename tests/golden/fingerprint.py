@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: The reference set: 2 seeds x 4 policies x 2 scenarios, 3,000 borrowers x (12 burn-in + 24) months.
+#: The reference set: 2 seeds x 4 policies x 2 scenarios, 3,000 borrowers x (12 burn-in +
+#: 24) months.
 SEEDS = (11, 12)
 POLICIES = ("behaviour_rules", "exposure_cap", "sme_aware", "champion_challenger")
 SCENARIOS = ("baseline", "covid_shock")
