@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.outputs.vintage import vintage_curves
+from sim.platform.policies import policy_class
 from sim.world.borrowers import BehaviourType
 from sim.world.firms import ClosureCause
 
@@ -59,6 +60,38 @@ SUMMARY_EXTRA_METRICS: tuple[str, ...] = (
 )
 
 
+def policy_label(policy: object) -> str:
+    """The label of the policy a run actually ran, as every table writes it.
+
+    A registered policy (its class is the one registered under its ``name``) is labelled
+    by its ``name``; any other object (a subclass, or a class of its own) by its
+    ``name`` and its class, ``"name (ClassName)"``, or by its class alone if it has no
+    ``name``, so that runs of a custom policy are never mistaken for runs of the
+    registered one whose config they were built with.
+
+    Args:
+        policy: the run's policy object (``world.platform.policy``).
+
+    Returns:
+        The label (str).
+    """
+    name = getattr(policy, "name", None)
+    cls = type(policy)
+    try:
+        registered = policy_class(str(name)) if name else None
+    except KeyError:
+        registered = None
+    if name and registered is cls:
+        return str(name)
+    return f"{name} ({cls.__qualname__})" if name else cls.__qualname__
+
+
+def policy_class_path(policy: object) -> str:
+    """``module.QualName`` of the policy object's class (the ``policy_class`` column)."""
+    cls = type(policy)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFrame:
     """One-row summary of a run.
 
@@ -88,9 +121,10 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
         run_id: identifier written in the ``run_id`` column.
 
     Returns:
-        DataFrame with one row: ``run_id, policy, scenario, population, seed,
-        n_borrowers, n_firms, n_months`` then :data:`HEADLINE_METRICS` and
-        :data:`SUMMARY_EXTRA_METRICS`.
+        DataFrame with one row: ``run_id, policy`` (the policy that ran:
+        :func:`policy_label`), ``policy_class`` (:func:`policy_class_path`), ``scenario,
+        population, seed, n_borrowers, n_firms, n_months`` then :data:`HEADLINE_METRICS`
+        and :data:`SUMMARY_EXTRA_METRICS`.
     """
     cfg = world.config
     s = world.borrowers
@@ -113,7 +147,8 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
 
     row = {
         "run_id": run_id,
-        "policy": str(cfg.policy["name"]),
+        "policy": policy_label(world.platform.policy),
+        "policy_class": policy_class_path(world.platform.policy),
         "scenario": cfg.scenario.name,
         "population": cfg.population.name,
         "seed": int(cfg.seed),
