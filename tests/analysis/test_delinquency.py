@@ -174,9 +174,8 @@ def test_legacy_table_with_closed_for_charge_off_reads_as_default():
 
 
 def test_roll_rate_matrix_on_a_real_run_is_a_markov_chain():
-    from tests.conftest import make_run
-
     from sim.model import CreditMarketModel
+    from tests.conftest import make_run
 
     with CreditMarketModel(make_run("population.n_borrowers=3000", "n_months=12")) as model:
         model.run()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sim.lending.accounts import service_accounts
-from sim.world.borrowers import BorrowerState
 from sim.units import BUCKET_LABELS, bucket_index, round_cny
+from sim.world.borrowers import BorrowerState
 from tests.conftest import make_run
 
 

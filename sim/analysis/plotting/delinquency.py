@@ -28,8 +28,8 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
     value (policy); seeds are pooled by weighting each run's rate with its
     ``n_accounts``: ``sum(rate * n) / sum(n)``, and (with a ``run_id`` column) only as
     far as every run observed the vintage, so pooled curves never decrease. The
-    starting book's curve counts months since the start of the run. Vintages keep the order of their first
-    appearance in the table (:func:`sim.analysis.delinquency.vintage_curves` lists the
+    starting book's curve counts months since the start of the run. Vintages keep the
+    order of their first appearance in the table (:func:`sim.analysis.delinquency.vintage_curves` lists the
     earliest first); lines go from dark (first) to light (last).
 
     Args:
