@@ -58,9 +58,7 @@ def test_vintage_curves_never_decrease_on_a_real_run():
         assert table.vintage.unique().tolist() == [STARTING_BOOK]
         assert table.months_on_book.tolist() == list(range(1, 13))
         assert (table.n_accounts == s.n).all()
-        assert table.cumulative_default_rate.iloc[-1] == pytest.approx(
-            (s.default_step > 0).mean()
-        )
+        assert table.cumulative_default_rate.iloc[-1] == pytest.approx((s.default_step > 0).mean())
         assert table.cumulative_default_rate.iloc[-1] > 0
         assert _never_decreasing(table)
         # The same run's lines relabelled as opened during the run (each in a month

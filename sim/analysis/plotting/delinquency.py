@@ -29,8 +29,9 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
     ``n_accounts``: ``sum(rate * n) / sum(n)``, and (with a ``run_id`` column) only as
     far as every run observed the vintage, so pooled curves never decrease. The
     starting book's curve counts months since the start of the run. Vintages keep the
-    order of their first appearance in the table (:func:`sim.analysis.delinquency.vintage_curves` lists the
-    earliest first); lines go from dark (first) to light (last).
+    order of their first appearance in the table
+    (:func:`sim.analysis.delinquency.vintage_curves` lists the earliest first); lines go
+    from dark (first) to light (last).
 
     Args:
         vintage_df: columns ``vintage`` (str), ``months_on_book`` (int),
@@ -137,9 +138,7 @@ def roll_rate_heatmap(matrix_df: pd.DataFrame, ax: Axes | None = None, title: st
     for i in range(values.shape[0]):
         if i in no_exposure:
             ax.axhspan(i - 0.5, i + 0.5, color="0.88")
-            ax.text(
-                (values.shape[1] - 1) / 2, i, NO_EXPOSURE, ha="center", va="center", fontsize=7
-            )
+            ax.text((values.shape[1] - 1) / 2, i, NO_EXPOSURE, ha="center", va="center", fontsize=7)
             continue
         for j in range(values.shape[1]):
             v = values[i, j]
