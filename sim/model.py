@@ -191,7 +191,8 @@ class CreditMarketModel(mesa.Model):
         if progress:
             from tqdm.auto import tqdm
 
-            iterator = tqdm(iterator, desc="months", unit="month", leave=False)
+            desc = f"{self._policy_name} seed {self.config.seed}: months"
+            iterator = tqdm(iterator, desc=desc, unit="month", leave=False)
         for _ in iterator:
             self.step()
         return self
