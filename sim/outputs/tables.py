@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.outputs.vintage import vintage_curves
+from sim.outputs.vintage import vintage_table
 from sim.platform.policies import policy_class
 from sim.world.borrowers import BehaviourType
 from sim.world.firms import ClosureCause
@@ -319,57 +319,6 @@ def distribution_table(world: World, record: RunRecord) -> pd.DataFrame:
         # Champion/challenger: outcomes per arm of the randomised test.
         rows += _group_rows(world, "arm", np.where(np.asarray(arm) == 1, "challenger", "champion"))
     return pd.DataFrame(rows)
-
-
-#: Vintage label of the accounts on the book before month 1 (``origination_step <= 0``).
-STARTING_BOOK = "starting_book"
-
-
-def vintage_labels(origination_step: np.ndarray) -> np.ndarray:
-    """Vintage of each account: :data:`STARTING_BOOK`, or its run quarter of origination.
-
-    Accounts opened in months 1-3 of the run are ``"Q1"``, months 4-6 ``"Q2"``, and so
-    on; accounts on the book before month 1 (``origination_step <= 0``) are
-    :data:`STARTING_BOOK`.
-
-    Args:
-        origination_step: ``(n,)`` int month each line was opened.
-
-    Returns:
-        ``(n,)`` array of str.
-    """
-    step = np.asarray(origination_step, dtype=np.int64)
-    quarter = (np.maximum(step, 1) - 1) // 3 + 1
-    levels, inverse = np.unique(quarter, return_inverse=True)
-    names = np.array([f"Q{q}" for q in levels], dtype=object)
-    return np.where(step <= 0, STARTING_BOOK, names[inverse]).astype(str)
-
-
-def vintage_table(world: World, record: RunRecord) -> pd.DataFrame:
-    """Vintage default curves of the book.
-
-    A vintage is the run quarter an account was opened in (``"Q1"``: months 1-3, ...),
-    each account aged on its own months on book, or the starting book
-    (:data:`STARTING_BOOK`: lines opened before month 1), whose months count from the
-    start of the run (left-truncated: it had survived to the start). Every account is
-    observed to the run's last month; the denominator is the vintage's originated count
-    (:func:`sim.outputs.vintage.vintage_curves`), so the curves never decrease.
-
-    Returns:
-        Columns ``vintage, months_on_book, n_accounts, n_defaulted,
-        cumulative_default_rate`` (:func:`sim.outputs.vintage.vintage_curves`).
-    """
-    s = world.borrowers
-    origin = s.origination_step.astype(np.int64)
-    accounts = pd.DataFrame(
-        {
-            "vintage": vintage_labels(origin),
-            "origination_step": np.maximum(origin, 0),
-            "default_step": np.where(s.default_step > 0, s.default_step, np.nan),
-            "last_observed_step": np.full(s.n, record.steps),
-        }
-    )
-    return vintage_curves(accounts)
 
 
 def segment_labels(world: World) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sim.model import CreditMarketModel
-from sim.outputs.tables import STARTING_BOOK, vintage_labels, vintage_table
+from sim.outputs.vintage import STARTING_BOOK, vintage_labels, vintage_table
 from sim.world.borrowers import BorrowerState
 from tests.conftest import make_run
 
