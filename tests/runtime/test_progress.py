@@ -22,7 +22,7 @@ def test_run_progress_bar_counts_months_and_names_the_policy(capsys):
     with CreditMarketModel(run) as model:
         model.run(progress=True)
     err = capsys.readouterr().err
-    assert "static seed 0: months" in err and "3/3" in err
+    assert "static seed 0: months" in err and "0/3 [" in err
     with CreditMarketModel(run) as model:
         model.run()
     assert capsys.readouterr().err == ""  # off unless asked (the CLI asks in a terminal)
