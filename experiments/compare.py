@@ -5,9 +5,14 @@ writes the report of :func:`sim.analysis.report.write_report` (``report.md``, CS
 figures) to ``SWEEP_DIR/report`` (or ``--out``) and prints the report's path.
 
 This is a post-processing tool, not a Hydra job: it takes plain command-line options.
+It says what it is doing on standard error, one line a step. When the policies of a
+scenario ran different seed sets (a half-finished sweep) it warns naming each policy,
+scenario and missing seed, and compares only the seeds every policy ran (``--seeds all``
+compares every run, ``--seeds refuse`` stops).
+
 Exit codes: 0 on success; 2 with a one-line message on standard error when the folder is
-missing, holds no complete run, or the baseline policy was not run (and for usage
-errors, as argparse does).
+missing, holds no complete run, the baseline policy was not run, or seed sets are
+unbalanced under ``--seeds refuse`` (and for usage errors, as argparse does).
 
 Example::
 
@@ -18,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.analysis.compare import collect_runs
+from sim.analysis.compare import SEED_MODES, UnbalancedSeedsWarning, collect_runs
 from sim.analysis.report import write_report
 
 
@@ -49,7 +56,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", type=Path, default=None, help="output folder (default SWEEP_DIR/report)"
     )
+    parser.add_argument(
+        "--seeds",
+        choices=SEED_MODES,
+        default="common",
+        help="when policies ran different seeds (a half-finished sweep): compare only the "
+        "seeds every policy ran (common, default), every run (all), or stop (refuse)",
+    )
     return parser
+
+
+def _say(message: str) -> None:
+    """What the comparison is doing, on standard error (standard output is the path)."""
+    print(f"compare: {message}", file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,8 +79,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: --formats must name at least one format", file=sys.stderr)
         return 2
     try:
-        tables = collect_runs(args.sweep_dir)
+        if args.sweep_dir.is_dir():
+            _say(f"reading the runs in {args.sweep_dir} ...")
+        t0 = time.monotonic()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UnbalancedSeedsWarning)
+            tables = collect_runs(args.sweep_dir, seeds=args.seeds)
+        for warning in caught:
+            if issubclass(warning.category, UnbalancedSeedsWarning):
+                print(f"warning: {warning.message}", file=sys.stderr, flush=True)
+            else:
+                warnings.showwarning(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        _say(
+            f"{len(tables.summary)} complete run(s): {len(tables.policies)} policies x "
+            f"{len(tables.scenarios)} scenario(s) x {len(tables.seeds)} seed(s), read in "
+            f"{time.monotonic() - t0:.1f} s"
+        )
+        if tables.incomplete:
+            _say(f"skipped {len(tables.incomplete)} incomplete run folder(s)")
         out_dir = args.out if args.out is not None else args.sweep_dir / "report"
+        _say(
+            f"pairing every policy with {args.baseline!r} on each (scenario, seed), then "
+            f"drawing the figures and writing the report to {out_dir} ..."
+        )
+        t0 = time.monotonic()
         report = write_report(
             tables,
             out_dir,
@@ -73,8 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if tables.incomplete:
-        print(f"note: skipped {len(tables.incomplete)} incomplete run folder(s)", file=sys.stderr)
+    _say(f"report written in {time.monotonic() - t0:.1f} s")
     print(report)
     return 0
 

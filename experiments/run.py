@@ -7,7 +7,9 @@
     python -m experiments.run -m ... hydra.sweep.dir=multirun/study resume=true
 
 Each job writes its tables under Hydra's job output folder (never the current
-directory); see ``sim.outputs.files.write_run_outputs``.
+directory); see ``sim.outputs.files.write_run_outputs``. A single run in a terminal shows a
+progress bar over months (none in a non-interactive log); a sweep prints one line per
+finished job, ``[done/total] policy | scenario | seed S: wrote FOLDER``.
 
 Before Hydra starts, ``sim.runtime.preflight.preflight`` checks every job (a sweep's too),
 the machine's memory and the bundled data: a user error is one line on stderr, exit code 2,
@@ -20,6 +22,7 @@ import gc
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -28,9 +31,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import register_configs
+from sim.outputs.files import COMPLETE_MARKER
 from sim.runtime.errors import UserError, exit_with, user_errors
 from sim.runtime.preflight import checked_run_config, preflight
 from sim.runtime.runner import run_to_folder
+
+#: Environment variable holding the number of jobs of the sweep being run.
+SWEEP_JOBS_ENV = "LIMITLAB_SWEEP_JOBS"
 
 log = logging.getLogger(__name__)
 register_configs()
@@ -65,15 +72,37 @@ def _run(cfg: DictConfig, hc: Any, out_dir: str) -> str:
         progress=progress,
     )
     log.info("%s run: %s", "finished" if ran else "skipped (complete)", out)
-    print(f"{'wrote' if ran else 'skipped, already complete:'} {out}")
+    if hc.mode == RunMode.MULTIRUN:
+        print(_sweep_line(Path(hc.sweep.dir), run, ran, Path(out)), flush=True)
+    else:
+        print(f"{'wrote' if ran else 'skipped, already complete:'} {out}")
     return str(out)
+
+
+def _sweep_line(sweep_dir: Path, run: Any, ran: bool, out: Path) -> str:
+    """One line per finished sweep job: runs complete so far / jobs, what ran, where.
+
+    The count is of the complete run folders in the sweep folder whose completion marker
+    is no newer than this run's: parallel jobs that finish together still count 1, 2, ...
+    in the order they finished (a resumed sweep counts the runs it skipped); the total is
+    the number of jobs :func:`sim.runtime.preflight.preflight` expanded (``?`` if
+    unknown).
+    """
+    own = (out / COMPLETE_MARKER).stat().st_mtime_ns
+    done = sum(1 for m in sweep_dir.rglob(COMPLETE_MARKER) if m.stat().st_mtime_ns <= own)
+    total = os.environ.get(SWEEP_JOBS_ENV, "?")
+    what = f"{run.policy['name']} | {run.scenario.name} | seed {run.seed}"
+    return f"[{done}/{total}] {what}: {'wrote' if ran else 'skipped, already complete:'} {out}"
 
 
 if __name__ == "__main__":
     try:
-        preflight(sys.argv[1:])
+        jobs = preflight(sys.argv[1:])
     except UserError as err:
         exit_with(err)
+    if jobs:
+        # The sweep's size, for each job's "[done/total]" line (jobs inherit it).
+        os.environ[SWEEP_JOBS_ENV] = str(len(jobs))
     # What the imports made (modules, libraries) is never garbage: frozen out of the
     # collector's view, the full collection after each run (sim.runtime.runner) only
     # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).

@@ -38,7 +38,7 @@ from sim.lending.settlement import settlement_stage
 from sim.month import Month, World
 from sim.outputs.metrics import MONTHLY_METRICS
 from sim.outputs.recorder import RunRecord
-from sim.outputs.tables import run_tables
+from sim.outputs.tables import policy_label, run_tables
 from sim.platform.agent import platform_review_stage
 from sim.platform.policies import LimitPolicy
 from sim.platform.scorecard import Scorecard
@@ -129,7 +129,7 @@ class CreditMarketModel(mesa.Model):
             }
         )
         self._views_made = False
-        self._policy_name = self.world.platform.policy.name
+        self._policy_name = policy_label(self.world.platform.policy)
         self._failure: BaseException | None = None
         self._broken: str | None = None
         # Mesa wraps the step below in its own (it counts the month, and on Mesa 3.5 runs
@@ -200,7 +200,8 @@ class CreditMarketModel(mesa.Model):
         if progress:
             from tqdm.auto import tqdm
 
-            iterator = tqdm(iterator, desc="months", unit="month", leave=False)
+            desc = f"{self._policy_name} seed {self.config.seed}: months"
+            iterator = tqdm(iterator, desc=desc, unit="month", leave=False)
         for _ in iterator:
             self.step()
         return self

@@ -14,8 +14,10 @@ import numpy as np
 #: Days past due added by each consecutive missed minimum payment.
 DAYS_PER_MISS = 30
 
-#: DPD bucket labels; bucket index 5 is "closed" (charged off).
-BUCKET_LABELS = ("current", "1-29", "30-59", "60-89", "90+", "closed")
+#: Account states of the transition tables: the DPD buckets (index 0-4), then
+#: "charged_off" (5: defaulted and written off) and "closed" (6: closed for a non-credit
+#: reason, attrition, never a default).
+BUCKET_LABELS = ("current", "1-29", "30-59", "60-89", "90+", "charged_off", "closed")
 N_BUCKETS = len(BUCKET_LABELS)
 MISSES_TO_DEFAULT = 3
 
@@ -30,11 +32,14 @@ def bucket_index(state: Any) -> np.ndarray:
     """DPD bucket of each account, int8 index into :data:`BUCKET_LABELS`.
 
     Args:
-        state: accounts with ``missed`` (int, consecutive misses) and ``charged_off``
-            (bool), ``(n,)`` each.
+        state: accounts with ``missed`` (int, consecutive misses), ``charged_off``
+            (bool) and ``defaulted`` (bool), ``(n,)`` each; optionally
+            ``closure_reason`` (int, 0 while open): a non-zero reason on a line that did
+            not default marks it closed for attrition.
 
     Returns:
-        ``(n,)`` int8 bucket index.
+        ``(n,)`` int8 index into :data:`BUCKET_LABELS`: 0-4 by DPD, 5 charged off,
+        6 closed for attrition.
 
     DPD is 30 x consecutive misses, so the 1-29 bucket is empty under the monthly
     convention; it is kept so that tables have the standard five buckets.
@@ -44,6 +49,9 @@ def bucket_index(state: Any) -> np.ndarray:
     missed = np.clip(state.missed, 0, 3).astype(np.int8)
     idx = missed + (missed > 0).view(np.int8)
     idx[state.charged_off] = 5
+    reason = getattr(state, "closure_reason", None)
+    if reason is not None:
+        idx[(np.asarray(reason) != 0) & ~np.asarray(state.defaulted)] = 6
     return idx
 
 
@@ -88,7 +96,8 @@ def dpd_bucket(dpd: np.ndarray) -> np.ndarray:
     ``0 -> 0`` (current), ``1..29 -> 1``, ``30..59 -> 2``, ``60..89 -> 3``,
     ``>= 90 -> 4`` (90+, default). Fractional days are binned by the same edges
     (``0.5`` is current). :func:`bucket_index` gives the same index for
-    ``dpd = DAYS_PER_MISS x missed`` (and 5, "closed", for charged-off accounts).
+    ``dpd = DAYS_PER_MISS x missed`` (and 5, "charged_off", 6, "closed" for lines off
+    the book).
 
     Args:
         dpd: days past due, any shape, non-negative, int or float.

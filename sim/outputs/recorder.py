@@ -31,8 +31,9 @@ class RunRecord:
         steps: the last month collected (simulated months, burn-in included).
         metrics: the last month's metrics (keys of
             :data:`sim.outputs.metrics.MONTHLY_METRICS`); empty before the first month.
-        transition_counts: one ``(N_BUCKETS**2,)`` int64 count per month of accounts by
-            (bucket at the start, bucket at the end), pair index ``from * N_BUCKETS + to``.
+        transition_counts: one ``(N_BUCKETS**2,)`` int64 count per month of the accounts
+            on the book at the month's start by (state at the start, state at the end),
+            pair index ``from * N_BUCKETS + to`` (states: :data:`sim.units.BUCKET_LABELS`).
     """
 
     def __init__(self, offset: int = 0) -> None:
@@ -58,9 +59,12 @@ class RunRecord:
             self._events.append(
                 (month.step - self.offset, e.rows, e.old_limit_cny, e.new_limit_cny, e.reason)
             )
-        after = bucket_index(world.borrowers)
-        # Bucket pairs fit int8 (N_BUCKETS**2 = 36): no int64 copy of a large book.
-        pair = month.start.bucket * np.int8(N_BUCKETS) + after
+        start = month.start.bucket
+        # Accounts opened during the month (rows appended after its start) have no state
+        # to move from: the transitions are those of the accounts open at the start.
+        after = bucket_index(world.borrowers)[: start.shape[0]]
+        # Bucket pairs fit int8 (N_BUCKETS**2 = 49): no int64 copy of a large book.
+        pair = start * np.int8(N_BUCKETS) + after
         self.transition_counts.append(np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS))
         for row in firm_sector_rows(world, month):
             row["step"] = int(row["step"]) - self.offset
@@ -108,8 +112,10 @@ class RunRecord:
         """DPD-bucket transition counts per month.
 
         Returns:
-            Columns ``step, from_bucket, to_bucket, count``, with bucket labels from
-            :data:`sim.units.BUCKET_LABELS` (non-zero counts only).
+            Columns ``step, from_bucket, to_bucket, count``, with state labels from
+            :data:`sim.units.BUCKET_LABELS` (DPD buckets, ``charged_off``, ``closed`` for
+            attrition; non-zero counts only). Accounts opened during a month enter the
+            counts from the next month on.
         """
         if not self.transition_counts:
             return pd.DataFrame(columns=["step", "from_bucket", "to_bucket", "count"])

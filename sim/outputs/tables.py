@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.outputs.vintage import vintage_curves
+from sim.outputs.vintage import vintage_table
+from sim.platform.policies import policy_class
 from sim.world.borrowers import BehaviourType
 from sim.world.firms import ClosureCause
 
@@ -59,6 +60,38 @@ SUMMARY_EXTRA_METRICS: tuple[str, ...] = (
 )
 
 
+def policy_label(policy: object) -> str:
+    """The label of the policy a run actually ran, as every table writes it.
+
+    A registered policy (its class is the one registered under its ``name``) is labelled
+    by its ``name``; any other object (a subclass, or a class of its own) by its
+    ``name`` and its class, ``"name (ClassName)"``, or by its class alone if it has no
+    ``name``, so that runs of a custom policy are never mistaken for runs of the
+    registered one whose config they were built with.
+
+    Args:
+        policy: the run's policy object (``world.platform.policy``).
+
+    Returns:
+        The label (str).
+    """
+    name = getattr(policy, "name", None)
+    cls = type(policy)
+    try:
+        registered = policy_class(str(name)) if name else None
+    except KeyError:
+        registered = None
+    if name and registered is cls:
+        return str(name)
+    return f"{name} ({cls.__qualname__})" if name else cls.__qualname__
+
+
+def policy_class_path(policy: object) -> str:
+    """``module.QualName`` of the policy object's class (the ``policy_class`` column)."""
+    cls = type(policy)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFrame:
     """One-row summary of a run.
 
@@ -92,9 +125,10 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
         run_id: identifier written in the ``run_id`` column.
 
     Returns:
-        DataFrame with one row: ``run_id, policy, scenario, population, seed,
-        n_borrowers, n_firms, n_months, burn_in_months`` then :data:`HEADLINE_METRICS` and
-        :data:`SUMMARY_EXTRA_METRICS`.
+        DataFrame with one row: ``run_id, policy`` (the policy that ran:
+        :func:`policy_label`), ``policy_class`` (:func:`policy_class_path`), ``scenario,
+        population, seed, n_borrowers, n_firms, n_months, burn_in_months`` then
+        :data:`HEADLINE_METRICS` and :data:`SUMMARY_EXTRA_METRICS`.
     """
     cfg = world.config
     s = world.borrowers
@@ -119,7 +153,8 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
 
     row = {
         "run_id": run_id,
-        "policy": str(cfg.policy["name"]),
+        "policy": policy_label(world.platform.policy),
+        "policy_class": policy_class_path(world.platform.policy),
         "scenario": cfg.scenario.name,
         "population": cfg.population.name,
         "seed": int(cfg.seed),
@@ -291,31 +326,6 @@ def distribution_table(world: World, record: RunRecord) -> pd.DataFrame:
         # Champion/challenger: outcomes per arm of the randomised test.
         rows += _group_rows(world, "arm", np.where(np.asarray(arm) == 1, "challenger", "champion"))
     return pd.DataFrame(rows)
-
-
-def vintage_table(world: World, record: RunRecord) -> pd.DataFrame:
-    """Vintage default curves of the book.
-
-    A vintage is the origination quarter relative to the start of the run (the initial
-    book was originated before month 1: ``origination_step <= 0``).
-
-    Returns:
-        Columns ``vintage, months_on_book, n_accounts, cumulative_default_rate``
-        (:func:`sim.analysis.delinquency.vintage_curves`).
-    """
-    s = world.borrowers
-    quarter = np.floor_divide(s.origination_step, 3)
-    levels, inverse = np.unique(quarter, return_inverse=True)
-    labels = np.array([f"Q{q:+d}" for q in levels])
-    accounts = pd.DataFrame(
-        {
-            "vintage": labels[inverse],
-            "origination_step": s.origination_step,
-            "default_step": np.where(s.default_step > 0, s.default_step, np.nan),
-            "last_observed_step": np.full(s.n, record.steps),
-        }
-    )
-    return vintage_curves(accounts)
 
 
 def segment_labels(world: World) -> np.ndarray:

@@ -2,42 +2,74 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from sim.month import World
+    from sim.outputs.recorder import RunRecord
+
+#: Columns of :func:`vintage_curves`, in order.
+VINTAGE_COLUMNS: tuple[str, ...] = (
+    "vintage",
+    "months_on_book",
+    "n_accounts",
+    "n_defaulted",
+    "cumulative_default_rate",
+)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "vintage": pd.Series(dtype=str),
+            "months_on_book": pd.Series(dtype="int64"),
+            "n_accounts": pd.Series(dtype="int64"),
+            "n_defaulted": pd.Series(dtype="int64"),
+            "cumulative_default_rate": pd.Series(dtype="float64"),
+        }
+    )
 
 
 def vintage_curves(accounts_df: pd.DataFrame, max_mob: int | None = None) -> pd.DataFrame:
     """Cumulative default rate by vintage and months on book, from per-account records.
 
-    An account originated at step ``o`` is at ``months_on_book = m`` (m >= 1) at step
-    ``o + m``. It is in the denominator at ``m`` only if its observation window reaches
-    that step (``last_observed_step >= o + m``), and it counts as defaulted by ``m`` if
-    ``default_step <= o + m``. ``last_observed_step`` is the end of the observation
-    window (censoring), *not* the month the line closed: a line that defaulted and
-    closed stays observed (as defaulted) until the window ends, so defaulted and
-    performing accounts are censored alike and the rate is not biased upwards. Rows
-    where no account of the vintage is observed that long are omitted, so each curve
-    ends where its data end. With all of a vintage's accounts originated in the same
-    step the curve never decreases; a vintage spanning several origination steps (e.g.
-    a quarter) is represented at its longest months on book by its earliest accounts
-    only.
+    Each account is aged on its own clock: originated at step ``o``, it is at
+    ``months_on_book = m`` at step ``o + m`` and has defaulted by then if
+    ``default_step <= o + m``. A vintage's rate at ``m`` is
 
-    Accounts originated before the simulation (an initial book) are left-truncated:
-    defaults before the first simulated month are not in the data, so their curves are
-    conditional on having survived to the start.
+        (accounts of the vintage defaulted by their own month ``m``) / (accounts originated)
+
+    with the denominator fixed at the vintage's originated count, so every curve is
+    cumulative and never decreases. An account that closes for attrition stays in the
+    denominator as not defaulted. A vintage's curve runs to the months on book that
+    *every* member has been observed for (``min(last_observed_step - o)``): beyond
+    that, the youngest members' outcomes are unknown, and dropping them from the
+    denominator would make the curve fall. A vintage observed for less than one month
+    has no rows.
+
+    Accounts on the book before the simulation (a starting book) should be passed as
+    their own vintage with ``origination_step = 0``: their curve then counts months
+    since the start of the run and is left-truncated (defaults before the start are not
+    in the data: it is conditional on having survived to the start).
 
     Args:
         accounts_df: one row per account with columns ``vintage`` (str cohort label),
             ``origination_step`` (int), ``default_step`` (float step of default, NaN if
             never defaulted) and ``last_observed_step`` (int, last step of the account's
-            observation window, usually the run's last step).
+            observation window, usually the run's last step; *not* the month its line
+            closed).
         max_mob: largest months on book to report; ``None`` for as far as observed.
 
     Returns:
-        DataFrame with columns ``vintage`` (str), ``months_on_book`` (int64, >= 1),
-        ``n_accounts`` (int64, accounts observed that long), ``cumulative_default_rate``
-        (float64, fraction in [0, 1]), sorted by vintage (earliest origination first)
-        and months on book.
+        DataFrame with columns :data:`VINTAGE_COLUMNS`: ``vintage`` (str),
+        ``months_on_book`` (int64, >= 1), ``n_accounts`` (int64, originated: the same on
+        every row of a vintage), ``n_defaulted`` (int64, defaulted by that month on
+        book), ``cumulative_default_rate`` (float64, ``n_defaulted / n_accounts``, in
+        [0, 1], non-decreasing within a vintage), sorted by vintage (earliest
+        origination first) and months on book.
 
     Raises:
         ValueError: if a column is missing, ``max_mob`` < 1, an account's observation
@@ -50,16 +82,8 @@ def vintage_curves(accounts_df: pd.DataFrame, max_mob: int | None = None) -> pd.
         raise ValueError(f"accounts_df is missing column(s) {missing}")
     if max_mob is not None and max_mob < 1:
         raise ValueError(f"max_mob must be >= 1, got {max_mob}")
-    columns = ["vintage", "months_on_book", "n_accounts", "cumulative_default_rate"]
     if accounts_df.empty:
-        return pd.DataFrame(
-            {
-                "vintage": pd.Series(dtype=str),
-                "months_on_book": pd.Series(dtype="int64"),
-                "n_accounts": pd.Series(dtype="int64"),
-                "cumulative_default_rate": pd.Series(dtype="float64"),
-            }
-        )[columns]
+        return _empty()
 
     vintage = accounts_df["vintage"].astype(str).to_numpy()
     origin = accounts_df["origination_step"].to_numpy(dtype=float)
@@ -77,33 +101,98 @@ def vintage_curves(accounts_df: pd.DataFrame, max_mob: int | None = None) -> pd.
 
     default_mob = default - origin  # NaN if never defaulted
     observed_mob = last - origin
-    order = (
-        pd.DataFrame({"vintage": vintage, "origin": origin})
-        .groupby("vintage")["origin"]
-        .min()
-        .reset_index()
-        .sort_values(["origin", "vintage"], kind="stable")["vintage"]
-        .tolist()
-    )
-    rows = []
-    for label in order:
-        mask = vintage == label
-        d_mob, o_mob = default_mob[mask], observed_mob[mask]
-        horizon = int(np.max(o_mob))
-        top = horizon if max_mob is None else min(horizon, max_mob)
-        for m in range(1, top + 1):
-            observed = o_mob >= m
-            n = int(observed.sum())
-            if n == 0:
-                continue
-            defaulted = observed & np.isfinite(d_mob) & (d_mob <= m)
-            rows.append((label, m, n, float(defaulted.sum()) / n))
-    out = pd.DataFrame(rows, columns=columns)
+    labels, cohort = np.unique(vintage, return_inverse=True)
+    first_origin = np.full(labels.size, np.inf)
+    np.minimum.at(first_origin, cohort, origin)
+    horizon = np.full(labels.size, np.inf)
+    np.minimum.at(horizon, cohort, observed_mob)
+    size = np.bincount(cohort, minlength=labels.size)
+    order = sorted(range(labels.size), key=lambda k: (first_origin[k], labels[k]))
+    frames = []
+    for k in order:
+        top = int(horizon[k]) if max_mob is None else min(int(horizon[k]), max_mob)
+        if top < 1:
+            continue
+        d = default_mob[cohort == k]
+        # Defaults by own month on book: a default in the origination month counts at 1.
+        mob = np.maximum(np.ceil(d[np.isfinite(d) & (d <= top)]), 1).astype(np.int64)
+        defaulted = np.cumsum(np.bincount(mob, minlength=top + 1)[1:])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "vintage": labels[k],
+                    "months_on_book": np.arange(1, top + 1, dtype=np.int64),
+                    "n_accounts": np.int64(size[k]),
+                    "n_defaulted": defaulted.astype(np.int64),
+                    "cumulative_default_rate": defaulted / float(size[k]),
+                }
+            )
+        )
+    if not frames:
+        return _empty()
+    out = pd.concat(frames, ignore_index=True)
     return out.astype(
         {
             "vintage": str,
             "months_on_book": "int64",
             "n_accounts": "int64",
+            "n_defaulted": "int64",
             "cumulative_default_rate": "float64",
         }
+    )[list(VINTAGE_COLUMNS)]
+
+
+#: Vintage label of the accounts on the book before month 1 (``origination_step <= 0``).
+STARTING_BOOK = "starting_book"
+
+
+def vintage_labels(origination_step: np.ndarray) -> np.ndarray:
+    """Vintage of each account: :data:`STARTING_BOOK`, or its run quarter of origination.
+
+    Accounts opened in months 1-3 of the run are ``"Q1"``, months 4-6 ``"Q2"``, and so
+    on; accounts on the book before month 1 (``origination_step <= 0``) are
+    :data:`STARTING_BOOK`.
+
+    Args:
+        origination_step: ``(n,)`` int month each line was opened.
+
+    Returns:
+        ``(n,)`` array of str.
+    """
+    step = np.asarray(origination_step, dtype=np.int64)
+    quarter = (np.maximum(step, 1) - 1) // 3 + 1
+    levels, inverse = np.unique(quarter, return_inverse=True)
+    names = np.array([f"Q{q}" for q in levels], dtype=object)
+    return np.where(step <= 0, STARTING_BOOK, names[inverse]).astype(str)
+
+
+def vintage_table(world: World, record: RunRecord) -> pd.DataFrame:
+    """Vintage default curves of the book.
+
+    A vintage is the quarter of the comparison window an account was opened in (``"Q1"``:
+    window months 1-3, ...), each account aged on its own months on book, or
+    :data:`STARTING_BOOK`: the lines open when the window starts (the run's starting book
+    and the burn-in's originations, left-truncated: they had survived to the window),
+    whose months count from the window's start. Lines that defaulted or closed during the
+    burn-in are left out. Every account is observed to the window's last month; the
+    denominator is the vintage's originated count
+    (:func:`sim.outputs.vintage.vintage_curves`), so the curves never decrease.
+
+    Returns:
+        Columns ``vintage, months_on_book, n_accounts, n_defaulted,
+        cumulative_default_rate`` (:func:`sim.outputs.vintage.vintage_curves`).
+    """
+    s = world.borrowers
+    offset = world.burn_in_months
+    exposed = world.exposed_in_window()
+    origin = s.origination_step[exposed].astype(np.int64) - offset
+    default = s.default_step[exposed].astype(np.float64)
+    accounts = pd.DataFrame(
+        {
+            "vintage": vintage_labels(origin),
+            "origination_step": np.maximum(origin, 0),
+            "default_step": np.where(default > 0, default - offset, np.nan),
+            "last_observed_step": np.full(origin.shape[0], record.steps - offset),
+        }
     )
+    return vintage_curves(accounts)

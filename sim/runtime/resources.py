@@ -1,4 +1,8 @@
-"""Will a run fit in memory? Its peak estimated from its sizes, before anything is allocated.
+"""Will a run fit in memory, and how long will it take? Estimates from its sizes alone.
+
+Memory (:func:`estimate_peak_bytes`, :func:`check_memory`) and wall time
+(:func:`estimate_run_seconds`, :func:`estimate_sweep_seconds`) are estimated before
+anything is allocated.
 
 A run's peak resident memory grows with its borrowers, its firms and its borrower-months
 (the limit events and other lenders' books collected month after month). The figures are a
@@ -24,6 +28,7 @@ the measurements.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +43,16 @@ BORROWER_BYTES = 1000
 FIRM_BYTES = 1200
 #: Bytes per borrower and month: limit events, other lenders' books, tables at the end.
 BORROWER_MONTH_BYTES = 25
+
+#: Seconds of a run besides its months: set-up, the output tables and their files.
+RUN_FIXED_SECONDS = 1.0
+#: Seconds per borrower-month of the monthly loop (firms included at the default share).
+BORROWER_MONTH_SECONDS = 2.6e-6
+#: Seconds a sweep job adds to its run (the command line's check and Hydra composing,
+#: launching and logging the job).
+JOB_OVERHEAD_SECONDS = 1.5
+#: Seconds a sweep's worker processes take to start and import the libraries, once.
+SWEEP_START_SECONDS = 15.0
 
 MEMINFO = Path("/proc/meminfo")
 
@@ -114,3 +129,50 @@ def check_memory(run: RunConfig, available: int | None = None) -> int:
 
 def _gb(n_bytes: int) -> str:
     return f"{n_bytes / 1e9:.1f} GB"
+
+
+def estimate_run_seconds(run: RunConfig) -> float:
+    """Estimated wall time of one run (set-up, months, tables and files), in seconds.
+
+    ``RUN_FIXED_SECONDS + BORROWER_MONTH_SECONDS x n_borrowers x n_months``: a fit of
+    ``sim.runtime.runner.run_to_folder`` at 5 k and 20 k borrowers x 12 and 36 months
+    (``static`` and ``behaviour_rules``, 0.9-3.4 s each) on the 2-core machine of
+    ``docs/performance.md`` while both cores were busy (load average 8); an idle machine
+    is faster. A rough guide for telling a user what to expect, not a benchmark.
+
+    Args:
+        run: validated run config.
+
+    Returns:
+        Seconds (float, > 0).
+    """
+    borrower_months = run.population.n_borrowers * run.n_months
+    return RUN_FIXED_SECONDS + BORROWER_MONTH_SECONDS * borrower_months
+
+
+def estimate_sweep_seconds(runs: Sequence[RunConfig], n_jobs: int = 1) -> float:
+    """Estimated wall time of a sweep of ``runs`` on ``n_jobs`` parallel workers, seconds.
+
+    The workers' start (:data:`SWEEP_START_SECONDS`) plus each run's
+    :func:`estimate_run_seconds` and :data:`JOB_OVERHEAD_SECONDS`, shared evenly among
+    ``min(n_jobs, len(runs))`` workers (a sweep's runs are of similar sizes). For the
+    demo (45 runs of 20 k borrowers x 36 months on 2 jobs) it gives about 1.9 minutes,
+    the two minutes it took on the 2-core machine with a few other processes running; with
+    the cores oversubscribed six-fold (load average 12) it took 6.2 minutes.
+
+    Args:
+        runs: validated run configs of the sweep's jobs.
+        n_jobs: parallel workers, >= 1.
+
+    Returns:
+        Seconds (float); 0 for no run.
+
+    Raises:
+        ValueError: if ``n_jobs`` < 1.
+    """
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
+    if not runs:
+        return 0.0
+    work = sum(estimate_run_seconds(r) + JOB_OVERHEAD_SECONDS for r in runs)
+    return SWEEP_START_SECONDS + work / min(n_jobs, len(runs))

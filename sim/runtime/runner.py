@@ -79,10 +79,12 @@ def run_to_folder(
     # run's state at a time.
     with simulate(run, progress=progress) as model:
         tables = model.tables(run_id)
+    # The policy that ran (its label is in the summary), not the config's name.
+    policy = str(tables["summary"]["policy"].iloc[0])
     if run.output.plots:
         from sim.analysis.plotting import policy_timeseries
 
-        monthly = tables["monthly"].assign(policy=str(run.policy["name"]), seed=run.seed)
+        monthly = tables["monthly"].assign(policy=policy, seed=run.seed)
         fig = policy_timeseries(
             monthly, ["drawn_balance_cny", "ead_cny", "dpd90_share", "effective_apr"]
         )
@@ -92,7 +94,8 @@ def run_to_folder(
     info = {
         "run_id": run_id,
         "seed": run.seed,
-        "policy": run.policy["name"],
+        "policy": policy,
+        "policy_class": str(tables["summary"]["policy_class"].iloc[0]),
         "scenario": run.scenario.name,
         "population": run.population.name,
         "config_hash": digest,

@@ -245,7 +245,28 @@ def test_roll_rate_heatmaps():
     single = plotting.roll_rate_heatmap(roll_rate_matrix(transitions))
     assert len(single.axes) == 1
     texts = [t.get_text() for t in single.axes[0].texts]
-    assert "75.0%" in texts and "–" in texts
+    assert "75.0%" in texts and texts.count("no exposure") == 2  # 1-29 and 60-89
     fig = plotting.roll_rate_heatmaps(transitions)
     assert len(fig.axes) == 2
     assert [ax.get_title() for ax in fig.axes] == ["policy rule", "policy static"]
+
+
+def test_vintage_plot_pools_runs_only_as_far_as_every_run_observed_the_vintage():
+    # Q1 seen 3 months in run a, 2 in run b (a later member): pooled only to month 2,
+    # so the pooled curve cannot fall where run b's accounts drop out.
+    df = pd.DataFrame(
+        {
+            "run_id": ["a", "a", "a", "b", "b", "a"],
+            "policy": "static",
+            "scenario": "base",
+            "vintage": ["Q1", "Q1", "Q1", "Q1", "Q1", "starting_book"],
+            "months_on_book": [1, 2, 3, 1, 2, 1],
+            "n_accounts": [10, 10, 10, 90, 90, 5],
+            "cumulative_default_rate": [0.0, 0.1, 0.1, 0.2, 0.3, 0.0],
+        }
+    )
+    ax = plotting.vintage_plot(df).axes[0]
+    q1, book = ax.get_lines()
+    assert q1.get_xdata().tolist() == [1, 2]
+    assert q1.get_ydata().tolist() == pytest.approx([0.18, (1 + 27) / 100])
+    assert book.get_label() == "starting_book (months since start)"

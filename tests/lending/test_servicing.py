@@ -7,6 +7,7 @@ import pytest
 
 from sim.lending.accounts import service_accounts
 from sim.units import BUCKET_LABELS, bucket_index, round_cny
+from sim.world.borrowers import BorrowerState
 from tests.conftest import make_run
 
 
@@ -89,7 +90,7 @@ def test_interest_min_due_and_dpd_progression_by_hand():
     assert s.charged_off[0] and s.balance_cny[0] == 0.0
     assert f.write_off_cny[0] == pytest.approx(balance_before)
     assert f.recoveries_cny[0] == pytest.approx(round(0.2 * balance_before, 2))
-    assert BUCKET_LABELS[bucket_index(s)[0]] == "closed"
+    assert BUCKET_LABELS[bucket_index(s)[0]] == "charged_off"
 
 
 def test_paying_the_whole_due_cures_to_current():
@@ -115,3 +116,22 @@ def test_bucket_pairs_fit_the_int8_the_model_counts_them_in():
 
     largest_pair = N_BUCKETS * N_BUCKETS - 1
     assert largest_pair <= np.iinfo(np.int8).max
+
+
+def test_bucket_index_tells_attrition_closure_from_default():
+    # A closure reason on a line that did not default is attrition ("closed"); a
+    # defaulted line stays in its default states whatever its closure reason.
+    s = BorrowerState.blank(
+        4,
+        missed=[0, 1, 3, 6],
+        defaulted=[False, False, True, True],
+        charged_off=[False, False, False, True],
+    )
+    assert [BUCKET_LABELS[i] for i in bucket_index(s)] == ["current", "30-59", "90+", "charged_off"]
+
+    class WithClosure:
+        missed, defaulted, charged_off = s.missed, s.defaulted, s.charged_off
+        closure_reason = np.array([2, 1, 3, 3])
+
+    labels = [BUCKET_LABELS[i] for i in bucket_index(WithClosure)]
+    assert labels == ["closed", "closed", "90+", "charged_off"]

@@ -25,6 +25,12 @@ from sim.analysis.compare.runs import (
     RunTables,
     collect_runs,
 )
+from sim.analysis.compare.seeds import (
+    SEED_MODES,
+    UnbalancedSeedsWarning,
+    balance_seeds,
+    seed_gaps,
+)
 from sim.analysis.compare.statistics import paired_differences, summarise
 from sim.analysis.compare.tables import comparison_table, format_estimate
 
@@ -35,9 +41,13 @@ __all__ = [
     "ID_COLUMNS",
     "RUN_TABLES",
     "RunTables",
+    "SEED_MODES",
+    "UnbalancedSeedsWarning",
+    "balance_seeds",
     "collect_runs",
     "comparison_table",
     "format_estimate",
     "paired_differences",
+    "seed_gaps",
     "summarise",
 ]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.analysis.compare.seeds import balance_seeds
 from sim.outputs import files as io
 
 __all__ = ["COMPLETE_MARKER", "ID_COLUMNS", "RUN_TABLES", "RunTables", "collect_runs"]
@@ -69,6 +70,9 @@ class RunTables:
             closures_exit, ...``; empty for runs without firms or written before firms).
         incomplete: run folders found without ``_COMPLETE.json`` (ignored).
         run_dirs: folders of the complete runs, keyed by ``run_id``.
+        seed_gaps: the seeds each policy lacks per scenario
+            (:func:`sim.analysis.compare.seeds.seed_gaps`; empty when balanced).
+        excluded_runs: ``run_id`` of complete runs left out to compare on common seeds.
     """
 
     summary: pd.DataFrame
@@ -80,6 +84,8 @@ class RunTables:
     firms: pd.DataFrame = field(default_factory=lambda: _concat([]))
     incomplete: list[Path] = field(default_factory=list)
     run_dirs: dict[str, Path] = field(default_factory=dict)
+    seed_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    excluded_runs: list[str] = field(default_factory=list)
 
     @property
     def policies(self) -> list[str]:
@@ -130,8 +136,13 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
+def collect_runs(sweep_dir: str | os.PathLike[str], seeds: str = "common") -> RunTables:
     """Read every complete run below ``sweep_dir`` and concatenate their tables.
+
+    Policies are compared fairly only on the same seeds: when the policies of a scenario
+    ran different seed sets (a half-finished sweep), it warns naming each policy,
+    scenario and missing seed, and by default keeps only the seeds every policy ran
+    (:func:`sim.analysis.compare.seeds.balance_seeds`).
 
     A run folder is any folder (at any depth, ``sweep_dir`` itself included) that holds
     ``_COMPLETE.json`` or one of the run tables (``summary.parquet`` ...). Folders with
@@ -141,6 +152,9 @@ def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
 
     Args:
         sweep_dir: folder of a sweep (e.g. a Hydra multirun folder).
+        seeds: ``"common"`` (default: only the seeds every policy of a scenario ran),
+            ``"all"`` (every complete run, with the warning) or ``"refuse"`` (raise on
+            unbalanced seed sets).
 
     Returns:
         :class:`RunTables` with each table's rows tagged by ``run_id, policy, scenario,
@@ -152,8 +166,11 @@ def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
             names it).
         ValueError: if ``sweep_dir`` holds no complete run; if a complete run has no
             ``summary.parquet``, or its summary does not have exactly one row or lacks
-            an identifier column; or if two complete runs share a ``run_id`` (message
-            names the folders).
+            an identifier column; if two complete runs share a ``run_id`` (message
+            names the folders); or as :func:`~sim.analysis.compare.seeds.balance_seeds`.
+
+    Warns:
+        UnbalancedSeedsWarning: policies of a scenario ran different seed sets.
     """
     root = Path(sweep_dir)
     if not root.is_dir():
@@ -199,4 +216,5 @@ def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
     tables["summary"] = (
         tables["summary"].sort_values(["policy", "scenario", "seed"]).reset_index(drop=True)
     )
-    return RunTables(**tables, incomplete=incomplete, run_dirs=run_dirs)
+    collected = RunTables(**tables, incomplete=incomplete, run_dirs=run_dirs)
+    return balance_seeds(collected, seeds)

@@ -8,7 +8,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.analysis.delinquency import roll_rate_matrix
+from sim.analysis.delinquency import NO_EXPOSURE, roll_rate_matrix
 from sim.analysis.plotting.style import (
     _format_axis,
     _month_axis,
@@ -26,9 +26,12 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
 
     With a ``by`` column (e.g. from :attr:`RunTables.vintage`) there is one panel per
     value (policy); seeds are pooled by weighting each run's rate with its
-    ``n_accounts``: ``sum(rate * n) / sum(n)``. Vintages keep the order of their first
-    appearance in the table (:func:`sim.analysis.delinquency.vintage_curves` lists the
-    earliest first); lines go from dark (first) to light (last).
+    ``n_accounts``: ``sum(rate * n) / sum(n)``, and (with a ``run_id`` column) only as
+    far as every run observed the vintage, so pooled curves never decrease. The
+    starting book's curve counts months since the start of the run. Vintages keep the
+    order of their first appearance in the table
+    (:func:`sim.analysis.delinquency.vintage_curves` lists the earliest first); lines go
+    from dark (first) to light (last).
 
     Args:
         vintage_df: columns ``vintage`` (str), ``months_on_book`` (int),
@@ -58,6 +61,13 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
         _defaults=vintage_df["cumulative_default_rate"].astype(float)
         * vintage_df["n_accounts"].astype(float),
     )
+    if "run_id" in df.columns:
+        # Pool each vintage only as far as every run observed it (a later member in one
+        # run shortens its curve there): pooled curves then never decrease either.
+        keys = [c for c in (by, "vintage") if c in df.columns]
+        reach = df.groupby([*keys, "run_id"])["months_on_book"].transform("max")
+        common = reach.groupby([df[k] for k in keys]).transform("min")
+        df = df[df["months_on_book"] <= common]
     panels = sorted(df[by].astype(str).unique().tolist()) if by in df.columns else [None]
     vintages = list(dict.fromkeys(df["vintage"].tolist()))  # order as given (earliest first)
     cmap = colormaps["viridis"]
@@ -76,7 +86,7 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
                 rate.to_numpy(dtype=float),
                 color=shades[v],
                 marker="o" if len(curve) < 3 else None,
-                label=v,
+                label=f"{v} (months since start)" if v == "starting_book" else v,
             )
         _month_axis(ax, "Months on book")
         ax.set_ylabel("Cumulative default rate (%)")
@@ -101,9 +111,14 @@ def vintage_plot(vintage_df: pd.DataFrame, by: str = "policy", max_legend: int =
 def roll_rate_heatmap(matrix_df: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Figure:
     """Annotated heat map of a roll-rate matrix (share of accounts, in percent).
 
+    Rows of states without exposure (``matrix_df.attrs["no_exposure"]``, see
+    :func:`sim.analysis.delinquency.roll_rate_matrix`) are greyed and read
+    "no exposure" instead of their placeholder values; NaN cells (a matrix from
+    elsewhere) read "–".
+
     Args:
         matrix_df: output of :func:`sim.analysis.delinquency.roll_rate_matrix` (rows
-            from-bucket, columns to-bucket, fractions; NaN rows shown blank with "–").
+            from-state, columns to-state, fractions).
         ax: axes to draw on; ``None`` creates a figure with one axes.
         title: axes title; default "DPD roll-rate matrix".
 
@@ -114,9 +129,17 @@ def roll_rate_heatmap(matrix_df: pd.DataFrame, ax: Axes | None = None, title: st
         fig, (ax,) = _new_figure(1, height=4.2)
     else:
         fig = ax.figure  # type: ignore[assignment]
-    values = matrix_df.to_numpy(dtype=float)
+    values = matrix_df.to_numpy(dtype=float).copy()
+    no_exposure = [
+        i for i, s in enumerate(matrix_df.index) if s in matrix_df.attrs.get("no_exposure", [])
+    ]
+    values[no_exposure, :] = np.nan
     ax.imshow(np.ma.masked_invalid(values), cmap="Reds", vmin=0.0, vmax=1.0, aspect="auto")
     for i in range(values.shape[0]):
+        if i in no_exposure:
+            ax.axhspan(i - 0.5, i + 0.5, color="0.88")
+            ax.text((values.shape[1] - 1) / 2, i, NO_EXPOSURE, ha="center", va="center", fontsize=7)
+            continue
         for j in range(values.shape[1]):
             v = values[i, j]
             text = "–" if not np.isfinite(v) else f"{100 * v:.1f}%"
@@ -124,8 +147,8 @@ def roll_rate_heatmap(matrix_df: pd.DataFrame, ax: Axes | None = None, title: st
             ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
     ax.set_xticks(range(values.shape[1]), [str(c) for c in matrix_df.columns])
     ax.set_yticks(range(values.shape[0]), [str(r) for r in matrix_df.index])
-    ax.set_xlabel("To DPD bucket (one month later)")
-    ax.set_ylabel("From DPD bucket")
+    ax.set_xlabel("To state (one month later)")
+    ax.set_ylabel("From state")
     ax.set_title(title or "DPD roll-rate matrix (share of accounts)", fontsize=10)
     return fig  # type: ignore[return-value]
 

@@ -16,6 +16,7 @@ from sim.analysis.compare import (
     paired_differences,
     summarise,
 )
+from sim.analysis.compare.seeds import seed_note
 from sim.analysis.report.figures import _scenario_figures
 from sim.analysis.report.sections import (
     COST_METRIC,
@@ -124,6 +125,7 @@ def write_report(
     ]
     if missing_metrics:
         lines.append(f"- Headline metrics absent from the runs: {', '.join(missing_metrics)}")
+    lines += seed_note(tables)
     lines.append("")
 
     for scenario in scenarios:
