@@ -10,7 +10,10 @@ much narrower confidence intervals than comparing the two policies' means.
 Tables consumed (one run folder; a folder is complete when ``_COMPLETE.json`` exists):
 ``summary.parquet`` (one row: ``run_id, policy, scenario, seed, n_borrowers, n_months``
 and the :data:`HEADLINE_METRICS`), ``monthly.parquet``, ``events.parquet``,
-``by_segment.parquet``, ``transitions.parquet``, ``vintage.parquet`` and ``firms.parquet``.
+``by_segment.parquet``, ``transitions.parquet``, ``vintage.parquet``, ``firms.parquet``
+and the per-agent ``borrowers.parquet``, ``firm_outcomes.parquet`` and
+``agent_panel.parquet``, which :mod:`~sim.analysis.compare.treated` joins on
+``(scenario, seed, agent id)`` for the effects on the treated.
 
 Statistics are computed with :mod:`scipy.stats`: Student-t intervals over seeds,
 paired t-tests (:func:`scipy.stats.ttest_rel`) and bootstrap intervals
@@ -27,6 +30,12 @@ from sim.analysis.compare.runs import (
 )
 from sim.analysis.compare.statistics import paired_differences, summarise
 from sim.analysis.compare.tables import comparison_table, format_estimate
+from sim.analysis.compare.treated import (
+    event_study,
+    identical_policies,
+    treated_effects,
+    treatment_groups,
+)
 
 __all__ = [
     "COMPLETE_MARKER",
@@ -37,7 +46,11 @@ __all__ = [
     "RunTables",
     "collect_runs",
     "comparison_table",
+    "event_study",
     "format_estimate",
+    "identical_policies",
     "paired_differences",
     "summarise",
+    "treated_effects",
+    "treatment_groups",
 ]

@@ -20,7 +20,14 @@ import pandas as pd
 
 from sim.outputs import files as io
 
-__all__ = ["COMPLETE_MARKER", "ID_COLUMNS", "RUN_TABLES", "RunTables", "collect_runs"]
+__all__ = [
+    "AGENT_TABLES",
+    "COMPLETE_MARKER",
+    "ID_COLUMNS",
+    "RUN_TABLES",
+    "RunTables",
+    "collect_runs",
+]
 
 ID_COLUMNS: tuple[str, ...] = ("run_id", "policy", "scenario", "seed")
 """Identifier columns added to every collected table, in this order."""
@@ -33,8 +40,15 @@ RUN_TABLES: tuple[str, ...] = (
     "transitions",
     "vintage",
     "firms",
+    "borrowers",
+    "firm_outcomes",
+    "agent_panel",
 )
 """Tables of a run folder (each stored as ``<name>.parquet``)."""
+
+AGENT_TABLES: tuple[str, ...] = ("borrowers", "firm_outcomes", "agent_panel")
+"""The per-agent tables (:mod:`sim.outputs.agents`); their identifier columns are
+categoricals after collection (one row per agent of every run)."""
 
 COMPLETE_MARKER = "_COMPLETE.json"
 """File a run writes last; a run folder without it is incomplete and ignored."""
@@ -67,6 +81,12 @@ class RunTables:
         firms: monthly firm statistics by sector (``step, sector, n_open,
             buffer_days_p10 .. buffer_days_p90, share_buffer_under_15d, closures_shortfall,
             closures_exit, ...``; empty for runs without firms or written before firms).
+        borrowers: one row per borrower and run (``borrower_id``, attributes, decisions
+            and window outcomes: :meth:`sim.outputs.agents.AgentOutcomes.borrower_table`).
+        firm_outcomes: one row per firm and run (``firm_id``, ``owner_id``, ``sector``,
+            stress and closure: :meth:`sim.outputs.agents.AgentOutcomes.firm_table`).
+        agent_panel: monthly series of the sampled borrowers
+            (:meth:`sim.outputs.agents.AgentOutcomes.panel_table`).
         incomplete: run folders found without ``_COMPLETE.json`` (ignored).
         run_dirs: folders of the complete runs, keyed by ``run_id``.
     """
@@ -78,6 +98,9 @@ class RunTables:
     transitions: pd.DataFrame
     vintage: pd.DataFrame
     firms: pd.DataFrame = field(default_factory=lambda: _concat([]))
+    borrowers: pd.DataFrame = field(default_factory=lambda: _concat([]))
+    firm_outcomes: pd.DataFrame = field(default_factory=lambda: _concat([]))
+    agent_panel: pd.DataFrame = field(default_factory=lambda: _concat([]))
     incomplete: list[Path] = field(default_factory=list)
     run_dirs: dict[str, Path] = field(default_factory=dict)
 
@@ -196,6 +219,10 @@ def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
                 parts[name].append(_with_ids(io.read_parquet(path), ids))
 
     tables = {name: _concat(frames) for name, frames in parts.items()}
+    for name in AGENT_TABLES:
+        table = tables[name]
+        for column in ("run_id", "policy", "scenario"):
+            table[column] = table[column].astype("category")
     tables["summary"] = (
         tables["summary"].sort_values(["policy", "scenario", "seed"]).reset_index(drop=True)
     )
