@@ -22,13 +22,13 @@ clustered within seeds, so the seed is the unit of replication.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from sim.analysis.compare.statistics import _check_confidence, _t_interval
+from sim.analysis.compare.statistics import _check_confidence
 
 __all__ = [
     "BORROWER_OUTCOMES",
@@ -152,31 +152,47 @@ def _seed_values(
 def _over_seeds(
     seed_df: pd.DataFrame, keys: list[str], outcomes: Sequence[str], confidence: float
 ) -> pd.DataFrame:
-    """Mean over seeds of the paired differences, with Student-t intervals."""
-    rows = []
-    for key, g in seed_df.groupby(keys, observed=True, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        for name in outcomes:
-            if f"{name}__policy" not in g.columns:
-                continue
-            p = g[f"{name}__policy"].to_numpy(dtype=float)
-            b = g[f"{name}__baseline"].to_numpy(dtype=float)
-            ok = np.isfinite(p) & np.isfinite(b)
-            mean, _, low, high = _t_interval(p[ok] - b[ok], confidence)
-            rows.append(
-                (
-                    *key,
-                    name,
-                    int(ok.sum()),
-                    float(g["n"].mean()),
-                    float(g["share"].mean()) if "share" in g.columns else math.nan,
-                    float(np.mean(p[ok])) if ok.any() else math.nan,
-                    float(np.mean(b[ok])) if ok.any() else math.nan,
-                    mean,
-                    low,
-                    high,
-                )
-            )
+    """Mean over seeds of the paired differences, with Student-t intervals.
+
+    For each key and outcome the finite seed-level differences ``d_1..d_n`` give
+    ``mean(d) ± t_{(1+confidence)/2, n-1} · sd(d) / sqrt(n)`` (NaN interval for n < 2;
+    ``[d, d]`` when all are equal).
+    """
+    frames = []
+    for name in outcomes:
+        if f"{name}__policy" not in seed_df.columns:
+            continue
+        p = seed_df[f"{name}__policy"].astype(float)
+        b = seed_df[f"{name}__baseline"].astype(float)
+        ok = np.isfinite(p) & np.isfinite(b)
+        work = seed_df.loc[ok, keys].assign(
+            d=(p - b)[ok],
+            p=p[ok],
+            b=b[ok],
+            n=seed_df.loc[ok, "n"],
+            share=seed_df.loc[ok, "share"] if "share" in seed_df.columns else np.nan,
+        )
+        g = work.groupby(keys, observed=True, sort=True)
+        agg = g.agg(
+            n_seeds=("d", "size"),
+            n_treated=("n", "mean"),
+            treated_share=("share", "mean"),
+            policy_mean=("p", "mean"),
+            baseline_mean=("b", "mean"),
+            mean_diff=("d", "mean"),
+            _sd=("d", "std"),
+            _min=("d", "min"),
+            _max=("d", "max"),
+        ).reset_index()
+        k = agg["n_seeds"].to_numpy()
+        sd = np.where(agg["_min"] == agg["_max"], 0.0, agg["_sd"].to_numpy())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = stats.t.ppf(0.5 + confidence / 2.0, df=np.maximum(k - 1, 1))
+            half = np.where(k >= 2, t * sd / np.sqrt(k), np.nan)
+        agg["ci_low"] = agg["mean_diff"] - half
+        agg["ci_high"] = agg["mean_diff"] + half
+        agg.insert(len(keys), "outcome", name)
+        frames.append(agg.drop(columns=["_sd", "_min", "_max"]))
     columns = [
         *keys,
         "outcome",
@@ -189,7 +205,10 @@ def _over_seeds(
         "ci_low",
         "ci_high",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True)[columns]
+    return out.sort_values([*keys, "outcome"], kind="stable").reset_index(drop=True)
 
 
 def _sector_of_owner(firms: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -207,6 +226,7 @@ def treated_effects(
     firms: pd.DataFrame | None = None,
     baseline: str = "static",
     confidence: float = 0.95,
+    pairs: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Paired outcome differences of the treated borrowers and firms, by subgroup.
 
@@ -216,6 +236,7 @@ def treated_effects(
             the :data:`FIRM_OUTCOMES` columns); ``None`` or empty for no firm effects.
         baseline: the baseline policy.
         confidence: two-sided level of the Student-t intervals over seeds.
+        pairs: :func:`treatment_groups` of ``borrowers`` if already computed.
 
     Returns:
         ``(borrower_effects, firm_effects)``, long tables with columns ``policy,
@@ -228,7 +249,7 @@ def treated_effects(
         fractions, CNY, counts per agent, probabilities as fractions.
     """
     _check_confidence(confidence)
-    pairs = treatment_groups(borrowers, baseline)
+    pairs = treatment_groups(borrowers, baseline) if pairs is None else pairs
     owner_sector = _sector_of_owner(firms)
     if owner_sector is not None:
         pairs = pairs.merge(owner_sector, on=_KEYS, how="left")
@@ -310,6 +331,7 @@ def event_study(
     baseline: str = "static",
     window: tuple[int, int] = (-6, 12),
     confidence: float = 0.95,
+    pairs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Outcomes of the cut borrowers around their first cut, vs the same under the baseline.
 
@@ -325,6 +347,7 @@ def event_study(
         baseline: the baseline policy.
         window: first and last event month, inclusive.
         confidence: level of the Student-t intervals over seeds.
+        pairs: :func:`treatment_groups` of ``borrowers`` if already computed.
 
     Returns:
         Long table ``policy, scenario, event_month, outcome, n_seeds, n_treated`` (mean
@@ -333,7 +356,7 @@ def event_study(
     """
     if panel is None or panel.empty:
         return pd.DataFrame()
-    pairs = treatment_groups(borrowers, baseline)
+    pairs = treatment_groups(borrowers, baseline) if pairs is None else pairs
     cut = pairs.loc[pairs["group"] == "cut", ["policy", *_KEYS, "first_cut_step"]]
     outcomes = [c for c in EVENT_OUTCOMES if c in panel.columns]
     ppol = panel["policy"].astype(str)

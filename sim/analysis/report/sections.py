@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import plotting
-from sim.analysis.compare import comparison_table, format_estimate
+from sim.analysis.compare import HIGHER_IS_WORSE, comparison_table, format_estimate
 from sim.analysis.report.text import _display, _unit_text
 
 LOSS_METRIC = "realised_loss_cny"
@@ -57,15 +57,18 @@ def _findings(stats_df: pd.DataFrame, paired_df: pd.DataFrame, baseline: str) ->
                     f" ({'CI excludes 0' if excludes else 'CI includes 0'})"
                 )
         lines.append(text + ".")
-    wide = stats_df[stats_df["metric"].isin([LOSS_METRIC, COST_METRIC])].pivot_table(
+    three = [LOSS_METRIC, COST_METRIC, STRESS_METRIC]
+    wide = stats_df[stats_df["metric"].isin(three)].pivot_table(
         index="policy", columns="metric", values="mean", aggfunc="first"
     )
     if {LOSS_METRIC, COST_METRIC} <= set(wide.columns):
-        front = plotting.pareto_front(wide, COST_METRIC, LOSS_METRIC)
+        used = [m for m in three if m in wide.columns]
+        worse = {m: HIGHER_IS_WORSE.get(m, True) for m in used}
+        front = plotting.pareto_set(wide[used], worse)
         names = ", ".join(f"**{p}**" for p in front) if front else "none (no finite means)"
         lines.append(
-            f"- **Trade-off:** on the Pareto front of realised loss vs effective APR "
-            f"(no policy is lower on both): {names}."
+            f"- **Trade-off:** on the Pareto front of {', '.join(used)} (no other policy is "
+            f"at least as good on all {len(used)} and better on one): {names}."
         )
     return lines
 

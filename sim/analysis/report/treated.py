@@ -16,6 +16,7 @@ from sim.analysis.compare import (
     format_estimate,
     identical_policies,
     treated_effects,
+    treatment_groups,
 )
 from sim.analysis.report.text import _markdown_table
 
@@ -66,10 +67,13 @@ def compute_treated(tables: RunTables, baseline: str, confidence: float) -> Trea
         return TreatedResults()
     if baseline not in set(b["policy"].astype(str)):
         return TreatedResults()
+    pairs = treatment_groups(b, baseline)
     effects, firm_effects = treated_effects(
-        b, tables.firm_outcomes, baseline=baseline, confidence=confidence
+        b, tables.firm_outcomes, baseline=baseline, confidence=confidence, pairs=pairs
     )
-    events = event_study(b, tables.agent_panel, baseline=baseline, confidence=confidence)
+    events = event_study(
+        b, tables.agent_panel, baseline=baseline, confidence=confidence, pairs=pairs
+    )
     return TreatedResults(effects, firm_effects, events, identical_policies(b))
 
 
