@@ -1,8 +1,10 @@
 """Compare the policies of a finished sweep: ``python -m experiments.compare SWEEP_DIR``.
 
 Collects every complete run below ``SWEEP_DIR`` (folders with ``_COMPLETE.json``),
-writes the report of :func:`sim.analysis.report.write_report` (``report.md``, CSV tables,
-figures) to ``SWEEP_DIR/report`` (or ``--out``) and prints the report's path.
+writes the report of :func:`sim.analysis.report.write_report` (``report.md``,
+``report.html``, CSV tables, figures) to ``SWEEP_DIR/report`` (or ``--out``) and prints
+the report's path, then the key numbers of the effects on the treated (when the runs
+wrote per-agent tables).
 
 This is a post-processing tool, not a Hydra job: it takes plain command-line options.
 Exit codes: 0 on success; 2 with a one-line message on standard error when the folder is
@@ -76,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if tables.incomplete:
         print(f"note: skipped {len(tables.incomplete)} incomplete run folder(s)", file=sys.stderr)
     print(report)
+    key = report.parent / "key_numbers.txt"
+    if key.is_file() and key.read_text(encoding="utf-8").strip():
+        print("Effects on the borrowers cut (vs the same borrowers under the baseline):")
+        print(key.read_text(encoding="utf-8").rstrip())
     return 0
 
 

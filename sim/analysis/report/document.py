@@ -67,7 +67,8 @@ def write_report(
     Computes :func:`~sim.analysis.compare.summarise` and
     :func:`~sim.analysis.compare.paired_differences` over the headline metrics present
     in ``tables.summary``; draws, per scenario, fan charts of the monthly metrics
-    (:data:`FAN_METRICS`), the loss/cost/stress trade-off with its Pareto front, a
+    (:data:`FAN_METRICS`), the three-way paired trade-off (loss, cost, stress) with its
+    Pareto set, a
     forest plot of paired differences, bars of limit cuts and effective APR by income
     decile, vintage curves, roll-rate heat maps and a single-seed time-series
     illustration (the smallest seed); and writes ``report.md`` with what was run, the
