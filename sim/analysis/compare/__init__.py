@@ -21,6 +21,7 @@ paired t-tests (:func:`scipy.stats.ttest_rel`) and bootstrap intervals
 """
 
 from sim.analysis.compare.headline import HEADLINE_METRICS, HIGHER_IS_WORSE
+from sim.analysis.compare.identical import identical_policies
 from sim.analysis.compare.runs import (
     COMPLETE_MARKER,
     ID_COLUMNS,
@@ -30,12 +31,7 @@ from sim.analysis.compare.runs import (
 )
 from sim.analysis.compare.statistics import paired_differences, summarise
 from sim.analysis.compare.tables import comparison_table, format_estimate
-from sim.analysis.compare.treated import (
-    event_study,
-    identical_policies,
-    treated_effects,
-    treatment_groups,
-)
+from sim.analysis.compare.treated import event_study, treated_effects, treatment_groups
 
 __all__ = [
     "COMPLETE_MARKER",

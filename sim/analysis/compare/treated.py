@@ -35,7 +35,6 @@ __all__ = [
     "EVENT_OUTCOMES",
     "FIRM_OUTCOMES",
     "event_study",
-    "identical_policies",
     "treated_effects",
     "treatment_groups",
 ]
@@ -373,34 +372,3 @@ def event_study(
     seed_df = _seed_values(m, keys, spec)
     out = _over_seeds(seed_df, keys[:-1], outcomes, confidence)
     return out.drop(columns=["treated_share"])
-
-
-def identical_policies(borrowers: pd.DataFrame) -> pd.DataFrame:
-    """Policies that made identical limit decisions on every borrower of every seed.
-
-    Two runs decided identically when every borrower's first cut month, number of cuts
-    and raises and final limit agree (after sorting by ``borrower_id``).
-
-    Returns:
-        ``scenario, policies`` (tuple of names, sorted), one row per set of two or more
-        policies identical on all their common seeds.
-    """
-    _check(borrowers, ["policy", *_KEYS, *_DECISIONS, "limit_end_cny"], "borrowers")
-    sig = []
-    for (policy, scenario, seed), g in borrowers.groupby(
-        ["policy", "scenario", "seed"], observed=True, sort=True
-    ):
-        g = g.sort_values("borrower_id")
-        cols = g[["borrower_id", *_DECISIONS, "limit_end_cny"]].reset_index(drop=True)
-        digest = int(pd.util.hash_pandas_object(cols, index=False).sum())
-        sig.append((str(policy), str(scenario), int(seed), digest))
-    table = pd.DataFrame(sig, columns=["policy", "scenario", "seed", "digest"])
-    rows = []
-    for scenario, g in table.groupby("scenario", sort=True):
-        signature = g.groupby("policy")[["seed", "digest"]].apply(
-            lambda x: tuple(sorted(zip(x["seed"], x["digest"], strict=True)))
-        )
-        for _, names in signature.groupby(signature).groups.items():
-            if len(names) > 1:
-                rows.append((scenario, tuple(sorted(names))))
-    return pd.DataFrame(rows, columns=["scenario", "policies"])

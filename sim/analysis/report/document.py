@@ -68,13 +68,14 @@ def write_report(
     :func:`~sim.analysis.compare.paired_differences` over the headline metrics present
     in ``tables.summary``; draws, per scenario, fan charts of the monthly metrics
     (:data:`FAN_METRICS`), the three-way paired trade-off (loss, cost, stress) with its
-    Pareto set, a
-    forest plot of paired differences, bars of limit cuts and effective APR by income
-    decile, vintage curves, roll-rate heat maps and a single-seed time-series
-    illustration (the smallest seed); and writes ``report.md`` with what was run, the
-    comparison table (metrics as rows, policies as columns; cells ``mean [ci_low,
-    ci_high]`` in the metric's unit, fractions as fractions), the paired-difference table,
-    one sentence per outcome family and the figures.
+    Pareto set, a forest plot of paired differences, bars of limit cuts and effective
+    APR by income decile, vintage curves, roll-rate heat maps and a single-seed
+    time-series illustration (the smallest seed); and writes ``report.md`` (and its
+    self-contained ``report.html``) with what was run, who bears the cuts (effects on
+    the treated: :mod:`sim.analysis.report.treated`), the comparison table (metrics as
+    rows, policies as columns; cells ``mean [ci_low, ci_high]`` in the metric's unit,
+    fractions as fractions), the paired-difference table, one sentence per outcome
+    family and the figures.
 
     Args:
         tables: collected runs (:func:`sim.analysis.compare.collect_runs`).
