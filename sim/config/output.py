@@ -14,6 +14,8 @@ class OutputConfig:
         formats: figure formats (``png``, ``svg``, ``pdf``).
         progress: show a progress bar over months (only in an interactive terminal).
         events: write the limit-change event table.
+        agent_tables: write the per-agent tables (``borrowers``, ``firm_outcomes``,
+            ``agent_panel``; empty tables when false, e.g. for very large runs).
         agent_panel_share: share of borrowers (a fixed id-based sample, the same under
             every policy and seed) whose monthly series the run writes
             (``agent_panel.parquet``, for event studies); in [0, 1], 0 writes none.
@@ -24,6 +26,7 @@ class OutputConfig:
     formats: list[str] = field(default_factory=lambda: ["png"])
     progress: bool = True
     events: bool = True
+    agent_tables: bool = True
     agent_panel_share: float = 0.1
     agent_panel_max: int = 20_000
 
