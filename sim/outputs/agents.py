@@ -111,10 +111,7 @@ class AgentOutcomes:
         if self._n_initial is None:
             s = world.borrowers
             self._n_initial = s.n
-            self._start = {
-                "behaviour_type": s.behaviour_type.copy(),
-                "limit_cny": s.limit_cny.copy(),
-            }
+            self._start = {"behaviour_type": s.behaviour_type.copy()}
 
     def _cumulative(self, world: World) -> dict[str, np.ndarray]:
         s, ch, f = world.borrowers, world.channels, world.firms

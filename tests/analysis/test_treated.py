@@ -35,6 +35,7 @@ def _borrowers() -> pd.DataFrame:
                         "seed": seed,
                         "borrower_id": b,
                         "first_cut_step": 2 if cut else 0,
+                        "first_cut_reason": "DELINQUENCY" if cut else "NONE",
                         "n_cuts": 1 if cut else 0,
                         "n_raises": 1 if raised else 0,
                         "limit_end_cny": 500.0 if cut else 1000.0,
@@ -123,6 +124,11 @@ def test_effects_on_the_cut_by_hand():
     # the owner's sector reaches the borrower effects
     sector = _get(eff, group="cut", by="sector", level="retail", outcome="lenders")
     assert sector["mean_diff"] == pytest.approx(0.5)
+    # by the policy's reason for the first cut: shares of every borrower
+    reason = _get(eff, by="first_cut_reason", level="DELINQUENCY", outcome="default_probability")
+    assert reason["group"] == "cut" and reason["mean_diff"] == pytest.approx(0.5)
+    assert reason["treated_share"] == pytest.approx(1 / 3)
+    assert set(eff.loc[eff["by"] == "first_cut_reason", "group"]) == {"cut"}
     # firms whose owner was cut: shortfalls +3 months, late payments +10 / +20 CNY
     f_all = firms[firms["by"] == "all"]
     assert _get(f_all, outcome="shortfall_months")["mean_diff"] == pytest.approx(3.0)

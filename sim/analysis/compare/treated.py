@@ -240,9 +240,11 @@ def treated_effects(
     Returns:
         ``(borrower_effects, firm_effects)``, long tables with columns ``policy,
         scenario, group`` ("cut", "raised", "treated"; firms: "owner_cut"), ``by``
-        ("all", "income_decile", "behaviour_type", "sector"), ``level`` (str; "all"),
+        ("all", "income_decile", "behaviour_type", "sector", and for "cut" only
+        "first_cut_reason": the policy's reason for its first cut), ``level`` (str),
         ``outcome``, ``n_seeds``, ``n_treated`` (mean per seed), ``treated_share``
-        (of the paired agents of the same level, mean over seeds), ``policy_mean``,
+        (of the paired agents of the same level, of all for "first_cut_reason"; mean
+        over seeds), ``policy_mean``,
         ``baseline_mean`` (mean over seeds of the group's value), ``mean_diff``,
         ``ci_low``, ``ci_high`` (of policy - baseline). Units: APR and shares as
         fractions, CNY, counts per agent, probabilities as fractions.
@@ -255,7 +257,9 @@ def treated_effects(
     if "sector" not in pairs.columns:
         pairs["sector"] = np.nan
     frames = []
-    for by in ("all", "income_decile", "behaviour_type", "sector"):
+    for by in ("all", "income_decile", "behaviour_type", "sector", "first_cut_reason"):
+        if by not in pairs.columns and by != "all":
+            continue
         labelled = pairs.assign(by=by, level=_levels(pairs, by))
         labelled = labelled[labelled["level"] != ""]
         if labelled.empty:
@@ -265,6 +269,10 @@ def treated_effects(
             [treated[treated["group"].isin(["cut", "raised"])], treated.assign(group="treated")],
             ignore_index=True,
         )
+        if by == "first_cut_reason":
+            # the policy's reason of its first cut: the cut only, shares of every borrower
+            df = df[df["group"] == "cut"]
+            labelled = labelled.assign(level="")
         frames.append(_effects(labelled, df, BORROWER_OUTCOMES, confidence))
     borrower_effects = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     firm_effects = _firm_effects(pairs, firms, baseline, confidence)
@@ -294,7 +302,11 @@ def _effects(
         .rename("_all")
     )
     seed_df = _seed_values(treated, keys, outcomes)
-    seed_df = seed_df.join(totals, on=["policy", "scenario", "by", "level", "seed"])
+    if (everyone["level"] == "").all():  # shares of every agent, not of the level
+        totals = totals.droplevel("level")
+        seed_df = seed_df.join(totals, on=["policy", "scenario", "by", "seed"])
+    else:
+        seed_df = seed_df.join(totals, on=["policy", "scenario", "by", "level", "seed"])
     seed_df["share"] = seed_df["n"] / seed_df["_all"]
     return _over_seeds(seed_df, keys[:-1], list(outcomes), confidence)
 

@@ -188,7 +188,7 @@ def treated_section(
                 text += f", unmet need {_fmt(unmet, 1.0)} CNY each"
             if port is not None:
                 text += f"; portfolio default rate {_fmt(port, 100.0)} pp"
-            key.append(text + ".")
+            key.append(text + "." + _reason_text(eff, policy))
         if not firm.empty:
             f_all = firm[(firm["policy"] == policy) & (firm["by"] == "all")]
             if not f_all.empty:
@@ -235,6 +235,22 @@ def treated_section(
     return lines, key
 
 
+def _reason_text(eff: pd.DataFrame, policy: str, top: int = 2) -> str:
+    """The largest first-cut reasons of a policy and the default effect on each."""
+    rows = eff[
+        (eff["policy"] == policy)
+        & (eff["by"] == "first_cut_reason")
+        & (eff["outcome"] == "default_probability")
+    ].sort_values("n_treated", ascending=False)
+    parts = [
+        f"{r['level']} ({100 * r['treated_share']:.1f} % of borrowers): default "
+        f"{100 * r['baseline_mean']:.1f} % → {100 * r['policy_mean']:.1f} % "
+        f"({_fmt(r, 100.0)} pp)"
+        for _, r in rows.head(top).iterrows()
+    ]
+    return f" By first-cut reason: {'; '.join(parts)}." if parts else ""
+
+
 def _by_group_table(
     eff: pd.DataFrame, shown: Sequence[str], aliases: dict[str, str], baseline: str
 ) -> list[str]:
@@ -259,14 +275,15 @@ def _by_group_table(
             )
         rows.append(row)
     table = pd.DataFrame(rows)
-    order = {"income_decile": 0, "behaviour_type": 1, "sector": 2}
+    order = {"income_decile": 0, "behaviour_type": 1, "sector": 2, "first_cut_reason": 3}
     table["_o"] = table["group"].map(order).fillna(3)
     table["_l"] = pd.to_numeric(table["level"], errors="coerce")
     table = table.sort_values(["_o", "_l", "level"]).drop(columns=["_o", "_l"])
     out += [
-        "### By income decile, behaviour type and sector",
+        "### By income decile, behaviour type, sector and reason of the first cut",
         "",
-        "Share of the subgroup cut; Δ default probability of those cut (pp) [CI].",
+        "Share of the subgroup cut (by reason: share of all borrowers whose first cut "
+        "had that reason); Δ default probability of those cut (pp) [CI].",
         "",
         _markdown_table(table),
         "",
