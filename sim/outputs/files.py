@@ -357,7 +357,9 @@ def write_run_outputs(
     write_text_atomic(resolved_config_yaml, out / "resolved_config.yaml")
     write_json_atomic(info, out / "run_info.json")
     for name in RUN_TABLES:
-        codec = "zstd" if name in AGENT_TABLES else "snappy"
-        write_parquet_atomic(tables[name], out / f"{name}.parquet", compression=codec)
+        if name in AGENT_TABLES:
+            write_parquet_atomic(tables[name], out / f"{name}.parquet", compression="zstd")
+        else:
+            write_parquet_atomic(tables[name], out / f"{name}.parquet")
     write_csv_atomic(tables["summary"], out / "summary.csv")
     return write_json_atomic(info, marker)

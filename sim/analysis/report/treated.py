@@ -235,20 +235,24 @@ def treated_section(
     return lines, key
 
 
-def _reason_text(eff: pd.DataFrame, policy: str, top: int = 2) -> str:
-    """The largest first-cut reasons of a policy and the default effect on each."""
+def _reason_text(eff: pd.DataFrame, policy: str) -> str:
+    """The most frequent first-cut reason of a policy and the one moving default most."""
     rows = eff[
         (eff["policy"] == policy)
         & (eff["by"] == "first_cut_reason")
         & (eff["outcome"] == "default_probability")
-    ].sort_values("n_treated", ascending=False)
+    ]
+    if rows.empty:
+        return ""
+    largest = rows.sort_values("n_treated", ascending=False).index[0]
+    hardest = rows["mean_diff"].abs().idxmax()
     parts = [
         f"{r['level']} ({100 * r['treated_share']:.1f} % of borrowers): default "
         f"{100 * r['baseline_mean']:.1f} % → {100 * r['policy_mean']:.1f} % "
         f"({_fmt(r, 100.0)} pp)"
-        for _, r in rows.head(top).iterrows()
+        for _, r in rows.loc[list(dict.fromkeys([largest, hardest]))].iterrows()
     ]
-    return f" By first-cut reason: {'; '.join(parts)}." if parts else ""
+    return f" By first-cut reason: {'; '.join(parts)}."
 
 
 def _by_group_table(
