@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.outputs import files as io
@@ -153,6 +154,31 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _concat_agent_table(
+    frames: list[tuple[int, pd.DataFrame]], runs: list[dict[str, object]]
+) -> pd.DataFrame:
+    """Concatenate per-agent tables; identifier columns as categoricals (built from codes).
+
+    Per-agent tables have a row per agent of every run, so the identifiers are built
+    once per column from the run index of each row rather than as Python strings.
+    """
+    frames = [(i, f) for i, f in frames if not f.empty]
+    if not frames:
+        return _concat([])
+    body = pd.concat([f for _, f in frames], ignore_index=True)
+    run_of_row = np.repeat([i for i, _ in frames], [len(f) for _, f in frames])
+    front = {}
+    for column in ("run_id", "policy", "scenario"):
+        values = [str(r[column]) for r in runs]
+        categories = sorted(set(values))
+        codes = np.array([categories.index(v) for v in values], dtype=np.int32)
+        front[column] = pd.Categorical.from_codes(codes[run_of_row], categories=categories)
+    front["seed"] = np.array([int(r["seed"]) for r in runs], dtype=np.int64)[run_of_row]
+    return pd.concat(
+        [pd.DataFrame(front), body.drop(columns=list(ID_COLUMNS), errors="ignore")], axis=1
+    )
+
+
 def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
     """Read every complete run below ``sweep_dir`` and concatenate their tables.
 
@@ -190,7 +216,9 @@ def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
         detail = f" ({len(incomplete)} incomplete run folder(s) found)" if incomplete else ""
         raise ValueError(f"no complete run (no {COMPLETE_MARKER}) in {root}{detail}")
 
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in RUN_TABLES}
+    parts: dict[str, list[pd.DataFrame]] = {n: [] for n in RUN_TABLES if n not in AGENT_TABLES}
+    agent_parts: dict[str, list[tuple[int, pd.DataFrame]]] = {n: [] for n in AGENT_TABLES}
+    agent_runs: list[dict[str, object]] = []
     run_dirs: dict[str, Path] = {}
     for folder in complete:
         summary_path = folder / "summary.parquet"
@@ -215,14 +243,17 @@ def collect_runs(sweep_dir: str | os.PathLike[str]) -> RunTables:
         run_dirs[run_id] = folder
         for name in RUN_TABLES:
             path = folder / f"{name}.parquet"
-            if path.is_file():
+            if not path.is_file():
+                continue
+            if name in AGENT_TABLES:
+                agent_parts[name].append((len(agent_runs), io.read_parquet(path)))
+            else:
                 parts[name].append(_with_ids(io.read_parquet(path), ids))
+        agent_runs.append(ids)
 
     tables = {name: _concat(frames) for name, frames in parts.items()}
-    for name in AGENT_TABLES:
-        table = tables[name]
-        for column in ("run_id", "policy", "scenario"):
-            table[column] = table[column].astype("category")
+    for name, frames in agent_parts.items():
+        tables[name] = _concat_agent_table(frames, agent_runs)
     tables["summary"] = (
         tables["summary"].sort_values(["policy", "scenario", "seed"]).reset_index(drop=True)
     )
