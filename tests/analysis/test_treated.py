@@ -214,3 +214,17 @@ def test_pareto_set_over_three_outcomes():
     # higher buffer is better: b dominates a; "dominated" is worse than base on all
     front = plotting.pareto_set(points, {"loss": True, "cost": True, "buffer": False})
     assert front == ["base", "b"]
+
+
+def test_pareto_set_with_confidence_intervals():
+    means = pd.DataFrame(
+        {"loss": [0.0, 1.0, 0.1, 5.0], "cost": [0.0, -1.0, 0.05, 0.0]},
+        index=["base", "cheap", "noise", "bad"],
+    )
+    lows = means - 0.2
+    highs = means + 0.2
+    worse = {"loss": True, "cost": True}
+    # "noise" is worse on both means, but within the intervals: not clearly dominated;
+    # "bad" is clearly worse on loss and nowhere clearly better: dominated by base
+    assert plotting.pareto_set(means, worse) == ["base", "cheap"]
+    assert plotting.pareto_set_ci(means, lows, highs, worse) == ["base", "cheap", "noise"]

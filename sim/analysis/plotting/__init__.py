@@ -20,7 +20,7 @@ from sim.analysis.plotting.delinquency import roll_rate_heatmap, roll_rate_heatm
 from sim.analysis.plotting.distribution import decile_bars
 from sim.analysis.plotting.firms import buffer_days_distribution
 from sim.analysis.plotting.forest import forest_plot
-from sim.analysis.plotting.paired_tradeoff import pareto_set, tradeoff_three_way
+from sim.analysis.plotting.paired_tradeoff import pareto_set, pareto_set_ci, tradeoff_three_way
 from sim.analysis.plotting.style import is_fraction, metric_label, metric_unit, policy_colours
 from sim.analysis.plotting.timeseries import fan_chart, fan_charts, policy_timeseries
 from sim.analysis.plotting.tradeoff import pareto_front, tradeoff_frontier
@@ -44,6 +44,7 @@ __all__ = [
     "observed_vs_simulated_bars",
     "pareto_front",
     "pareto_set",
+    "pareto_set_ci",
     "policy_colours",
     "policy_timeseries",
     "roll_rate_heatmap",

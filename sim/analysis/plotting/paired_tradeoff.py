@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from sim.analysis.compare import HIGHER_IS_WORSE
 from sim.analysis.plotting.style import _error, _format_axis, _label_points, metric_label
 
-__all__ = ["pareto_set", "tradeoff_three_way"]
+__all__ = ["pareto_set", "pareto_set_ci", "tradeoff_three_way"]
 
 
 def pareto_set(points: pd.DataFrame, worse: dict[str, bool]) -> list[str]:
@@ -45,6 +45,45 @@ def pareto_set(points: pd.DataFrame, worse: dict[str, bool]) -> list[str]:
     for i in np.flatnonzero(ok):
         other = values[ok]
         dominated = (other <= values[i]).all(axis=1) & (other < values[i]).any(axis=1)
+        if not dominated.any():
+            keep.append(names[i])
+    return keep
+
+
+def pareto_set_ci(
+    means: pd.DataFrame, lows: pd.DataFrame, highs: pd.DataFrame, worse: dict[str, bool]
+) -> list[str]:
+    """Policies not *clearly* dominated: the Pareto set with confidence intervals.
+
+    Policy ``a`` clearly dominates ``b`` when ``b`` is nowhere clearly better than ``a``
+    and ``a`` is clearly better on at least one outcome, "clearly better" meaning the two
+    intervals do not overlap (``a``'s interval entirely on the better side of ``b``'s).
+    Non-overlap of intervals is a conservative test of a difference, so the set keeps
+    every policy that the data cannot rule out; rows with a NaN are ignored.
+
+    Args:
+        means: one row per policy (index = names), one column per outcome: estimates.
+        lows: lower interval bounds, same shape.
+        highs: upper interval bounds, same shape.
+        worse: for each outcome column, True when a larger value is worse.
+
+    Returns:
+        Names of the policies not clearly dominated, in the order of ``means``.
+    """
+    cols = list(worse)
+    sign = np.array([1.0 if worse[c] else -1.0 for c in cols])
+    lo = lows[cols].to_numpy(dtype=float)
+    hi = highs[cols].to_numpy(dtype=float)
+    # oriented so that lower is better: the interval [best, worst] of each outcome
+    best = np.where(sign > 0, lo, -hi)
+    worst = np.where(sign > 0, hi, -lo)
+    ok = np.isfinite(best).all(axis=1) & np.isfinite(worst).all(axis=1)
+    names = means.index.astype(str).to_numpy()
+    keep = []
+    for i in np.flatnonzero(ok):
+        a_better = worst[ok] < best[i]  # (candidates, outcomes): a clearly better than i
+        i_better = worst[i] < best[ok]
+        dominated = (~i_better).all(axis=1) & a_better.any(axis=1)
         if not dominated.any():
             keep.append(names[i])
     return keep
@@ -77,8 +116,9 @@ def tradeoff_three_way(
     The point's colour is Δ ``stress_metric`` on a diverging scale centred at 0 (red =
     more stress, blue = less), symmetric and wide enough to hold every interval. Right
     panel: Δ ``stress_metric`` with its interval per policy, in the same colours.
-    Policies in the Pareto set over the three mean differences (baseline included, at
-    0, 0, 0) are ringed and starred; a policy whose three intervals all include 0 has a
+    Policies in the CI-aware Pareto set over the three outcomes (:func:`pareto_set_ci`:
+    not clearly dominated by another policy or the baseline, at 0, 0, 0) are ringed and
+    starred; a policy whose three intervals all include 0 has a
     grey dashed edge and is labelled "= baseline within CIs".
 
     Args:
@@ -113,7 +153,11 @@ def tradeoff_three_way(
     names = wide.index.astype(str).tolist()
     means = wide[[f"{m}:mean_diff" for m in metrics]].set_axis(metrics, axis=1)
     worse = {m: HIGHER_IS_WORSE.get(m, True) for m in metrics}
-    front = set(pareto_set(means, worse))
+    bound = {
+        stat: wide[[f"{m}:{stat}" for m in metrics]].set_axis(metrics, axis=1).fillna(means)
+        for stat in ("ci_low", "ci_high")
+    }
+    front = set(pareto_set_ci(means, bound["ci_low"], bound["ci_high"], worse))
 
     x, y, c = (
         wide[f"{m}:mean_diff"].to_numpy(dtype=float)
@@ -173,7 +217,7 @@ def tradeoff_three_way(
     ax.grid(alpha=0.3)
     ax.set_title(
         f"Paired differences vs {baseline} (origin) with CIs\n"
-        "* ringed: Pareto set over the three mean differences; colour: Δ SME stress",
+        "* ringed: not clearly dominated on all three (CI-aware Pareto set); colour: Δ SME stress",
         fontsize=9,
     )
     order = np.argsort(c)

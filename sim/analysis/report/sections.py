@@ -57,18 +57,24 @@ def _findings(stats_df: pd.DataFrame, paired_df: pd.DataFrame, baseline: str) ->
                     f" ({'CI excludes 0' if excludes else 'CI includes 0'})"
                 )
         lines.append(text + ".")
-    three = [LOSS_METRIC, COST_METRIC, STRESS_METRIC]
-    wide = stats_df[stats_df["metric"].isin(three)].pivot_table(
-        index="policy", columns="metric", values="mean", aggfunc="first"
-    )
-    if {LOSS_METRIC, COST_METRIC} <= set(wide.columns):
-        used = [m for m in three if m in wide.columns]
-        worse = {m: HIGHER_IS_WORSE.get(m, True) for m in used}
-        front = plotting.pareto_set(wide[used], worse)
-        names = ", ".join(f"**{p}**" for p in front) if front else "none (no finite means)"
+    three = [m for m in (LOSS_METRIC, COST_METRIC, STRESS_METRIC) if m in set(paired_df["metric"])]
+    if {LOSS_METRIC, COST_METRIC} <= set(three):
+        rows = paired_df[paired_df["metric"].isin(three)]
+        wide = {
+            stat: rows.pivot_table(index="policy", columns="metric", values=stat)
+            .reindex(columns=three)
+            .pipe(lambda df: pd.concat([pd.DataFrame(0.0, index=[baseline], columns=three), df]))
+            for stat in ("mean_diff", "ci_low", "ci_high")
+        }
+        lows = wide["ci_low"].fillna(wide["mean_diff"])
+        highs = wide["ci_high"].fillna(wide["mean_diff"])
+        worse = {m: HIGHER_IS_WORSE.get(m, True) for m in three}
+        front = plotting.pareto_set_ci(wide["mean_diff"], lows, highs, worse)
+        names = ", ".join(f"**{p}**" for p in front) if front else "none (no finite values)"
         lines.append(
-            f"- **Trade-off:** on the Pareto front of {', '.join(used)} (no other policy is "
-            f"at least as good on all {len(used)} and better on one): {names}."
+            f"- **Trade-off:** on the Pareto front of {', '.join(three)} (paired "
+            f"differences vs {baseline}; no other policy is clearly better on one and "
+            f"clearly worse on none, intervals not overlapping): {names}."
         )
     return lines
 
