@@ -1,8 +1,10 @@
 """Compare the policies of a finished sweep: ``python -m experiments.compare SWEEP_DIR``.
 
 Collects every complete run below ``SWEEP_DIR`` (folders with ``_COMPLETE.json``),
-writes the report of :func:`sim.analysis.report.write_report` (``report.md``, CSV tables,
-figures) to ``SWEEP_DIR/report`` (or ``--out``) and prints the report's path.
+writes the report of :func:`sim.analysis.report.write_report` (``report.md``,
+``report.html``, CSV tables, figures) to ``SWEEP_DIR/report`` (or ``--out``) and prints
+the report's path, then the key numbers of the effects on the treated (when the runs
+wrote per-agent tables).
 
 This is a post-processing tool, not a Hydra job: it takes plain command-line options.
 It says what it is doing on standard error, one line a step. When the policies of a
@@ -118,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _say(f"report written in {time.monotonic() - t0:.1f} s")
     print(report)
+    key = report.parent / "key_numbers.txt"
+    if key.is_file() and key.read_text(encoding="utf-8").strip():
+        print("Effects on the borrowers cut (vs the same borrowers under the baseline):")
+        print(key.read_text(encoding="utf-8").rstrip())
     return 0
 
 

@@ -120,7 +120,7 @@ class CreditMarketModel(mesa.Model):
         )
         self.config = config
         self.month: Month | None = None
-        self.record = RunRecord()
+        self.record = RunRecord(offset=config.burn_in_months)
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "calendar_month": lambda m: m.month.macro.calendar_month,
@@ -158,7 +158,6 @@ class CreditMarketModel(mesa.Model):
             world = self._open_world(f"simulate month {self.steps}")
             if self.steps == world.window_start:
                 start_window(world)
-                self.record = RunRecord(offset=world.burn_in_months)
             month = Month(step=self.steps)
             self.record.open_month(world)
             for name, stage in STAGES:

@@ -74,12 +74,15 @@ def _atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-def write_parquet_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+def write_parquet_atomic(
+    df: pd.DataFrame, path: str | os.PathLike[str], compression: str = "snappy"
+) -> Path:
     """Write a DataFrame to Parquet (pyarrow engine) atomically.
 
     Args:
         df: table to write; a non-default index is stored, as pandas does.
         path: target file; parent directories are created.
+        compression: Parquet codec (``"snappy"``, ``"zstd"``, ...).
 
     Returns:
         The target path.
@@ -89,7 +92,7 @@ def write_parquet_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path
         the target is then left as it was and no temporary file remains.
     """
     with _atomic_path(path) as tmp:
-        df.to_parquet(tmp, engine="pyarrow")
+        df.to_parquet(tmp, engine="pyarrow", compression=compression)
     return Path(path)
 
 
@@ -285,7 +288,22 @@ def git_commit(cwd: str | os.PathLike[str] | None = None) -> str | None:
 
 #: Marker written last into a run folder: a run without it is incomplete.
 COMPLETE_MARKER = "_COMPLETE.json"
-RUN_TABLES = ("summary", "monthly", "events", "by_segment", "transitions", "vintage", "firms")
+RUN_TABLES = (
+    "summary",
+    "monthly",
+    "events",
+    "by_segment",
+    "transitions",
+    "vintage",
+    "firms",
+    "borrowers",
+    "firm_outcomes",
+    "agent_panel",
+)
+
+
+#: The per-agent tables (one row per borrower / firm, a monthly panel): zstd-compressed.
+AGENT_TABLES = ("borrowers", "firm_outcomes", "agent_panel")
 
 
 def run_is_complete(out_dir: str | os.PathLike[str], config_hash: str | None = None) -> bool:
@@ -317,7 +335,8 @@ def write_run_outputs(
     """Write a run's tables and metadata atomically; the completion marker goes last.
 
     Writes ``resolved_config.yaml``, ``run_info.json``, one ``<name>.parquet`` per table
-    (plus ``summary.csv``), then ``_COMPLETE.json`` (the run info again). A crash at any
+    (plus ``summary.csv``; the per-agent tables :data:`AGENT_TABLES` zstd-compressed),
+    then ``_COMPLETE.json`` (the run info again). A crash at any
     point leaves no marker, so the run is seen as incomplete and re-run on resume.
 
     Args:
@@ -338,6 +357,9 @@ def write_run_outputs(
     write_text_atomic(resolved_config_yaml, out / "resolved_config.yaml")
     write_json_atomic(info, out / "run_info.json")
     for name in RUN_TABLES:
-        write_parquet_atomic(tables[name], out / f"{name}.parquet")
+        if name in AGENT_TABLES:
+            write_parquet_atomic(tables[name], out / f"{name}.parquet", compression="zstd")
+        else:
+            write_parquet_atomic(tables[name], out / f"{name}.parquet")
     write_csv_atomic(tables["summary"], out / "summary.csv")
     return write_json_atomic(info, marker)

@@ -2,7 +2,8 @@
 
 After the stages of a month, :meth:`RunRecord.collect` computes the month's metrics
 (:func:`sim.outputs.metrics.monthly_metrics`) and appends the month's limit events, DPD
-bucket transition counts and firm table rows. It reads :class:`sim.month.World` and
+bucket transition counts and firm table rows, and accumulates the per-agent outcomes of
+the window (:class:`sim.outputs.agents.AgentOutcomes`). It reads :class:`sim.month.World` and
 :class:`sim.month.Month` and changes neither.
 """
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.outputs.agents import AgentOutcomes, window_start
 from sim.outputs.metrics import FIRM_TABLE_COLUMNS, firm_sector_rows, monthly_metrics
 from sim.outputs.money import money_stocks
 from sim.platform.policies.reasons import ReasonCode
@@ -44,6 +46,7 @@ class RunRecord:
         self._events: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._firm_rows: list[dict[str, object]] = []
         self._opening: dict[str, float] | None = None
+        self.agents: AgentOutcomes | None = None
 
     def open_month(self, world: World) -> None:
         """Take the money stocks at a month's start, before its first stage.
@@ -52,9 +55,32 @@ class RunRecord:
         by the next :meth:`collect`.
         """
         self._opening = money_stocks(world)
+        self._agents(world).open_month(world)
+
+    def _agents(self, world: World) -> AgentOutcomes:
+        """The per-agent accumulator, made on first use from the run's config."""
+        if self.agents is None:
+            output = getattr(world.config, "output", None)
+            self.agents = AgentOutcomes(
+                burn_in=window_start(world.config),
+                panel_share=float(getattr(output, "agent_panel_share", 0.1)),
+                panel_max=int(getattr(output, "agent_panel_max", 20_000)),
+            )
+        return self.agents
 
     def collect(self, world: World, month: Month) -> dict[str, float]:
-        """Record a finished month; returns its metrics (also kept in :attr:`metrics`)."""
+        """Record a finished month; returns its metrics (also kept in :attr:`metrics`).
+
+        A burn-in month (``step <= offset``) adds no limit event, transition or firm row
+        (the tables cover the window); its metrics and the per-agent panel's lead months
+        are still recorded.
+        """
+        self._agents(world).collect(world, month)
+        self.metrics = monthly_metrics(world, month, self._opening)
+        self._opening = None
+        self.steps = month.step
+        if month.step <= self.offset:
+            return self.metrics
         for e in month.limit_events:
             self._events.append(
                 (month.step - self.offset, e.rows, e.old_limit_cny, e.new_limit_cny, e.reason)
@@ -69,9 +95,6 @@ class RunRecord:
         for row in firm_sector_rows(world, month):
             row["step"] = int(row["step"]) - self.offset
             self._firm_rows.append(row)
-        self.metrics = monthly_metrics(world, month, self._opening)
-        self._opening = None
-        self.steps = month.step
         return self.metrics
 
     def limit_events(self) -> pd.DataFrame:

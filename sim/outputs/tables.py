@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.outputs.vintage import vintage_table
+from sim.outputs.agents import AgentOutcomes
+from sim.outputs.vintage import vintage_curves, vintage_table
 from sim.platform.policies import policy_class
 from sim.world.borrowers import BehaviourType
 from sim.world.firms import ClosureCause
@@ -353,10 +354,14 @@ def run_tables(
 
     Returns:
         ``summary``, ``monthly``, ``events``, ``by_segment``, ``transitions``, ``vintage``,
-        ``firms`` (monthly buffer-day quantiles, shortfalls and closures by sector).
+        ``firms`` (monthly buffer-day quantiles, shortfalls and closures by sector), and
+        the per-agent tables of :mod:`sim.outputs.agents`: ``borrowers`` (one row per
+        borrower), ``firm_outcomes`` (one row per firm) and ``agent_panel`` (monthly
+        series of a fixed sample of borrowers).
     """
-    events = record.limit_events()
-    events = events.assign(reason=events["reason"].astype(str))
+    raw_events = record.limit_events()
+    events = raw_events.assign(reason=raw_events["reason"].astype(str))
+    agents = record.agents if record.agents is not None else AgentOutcomes()
     return {
         "summary": run_summary(world, monthly, run_id),
         "monthly": monthly,
@@ -365,4 +370,7 @@ def run_tables(
         "transitions": record.transitions_table(),
         "vintage": vintage_table(world, record),
         "firms": record.firms_table(),
+        "borrowers": agents.borrower_table(world, raw_events),
+        "firm_outcomes": agents.firm_table(world),
+        "agent_panel": agents.panel_table(),
     }

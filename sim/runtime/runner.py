@@ -91,6 +91,9 @@ def run_to_folder(
         save_figure(fig, out / "portfolio", formats=tuple(run.output.formats))
     if not run.output.events:
         tables["events"] = tables["events"].iloc[0:0]
+    if not run.output.agent_tables:
+        for name in ("borrowers", "firm_outcomes", "agent_panel"):
+            tables[name] = tables[name].iloc[0:0]
     info = {
         "run_id": run_id,
         "seed": run.seed,

@@ -13,6 +13,7 @@ from experiments.compare import main
 from sim.analysis.compare import HEADLINE_METRICS, collect_runs
 from sim.analysis.report import write_report
 from sim.outputs import files as io
+from tests.analysis.html_check import parse_report
 
 POLICIES = ("static", "early_repay_penalty", "pd_threshold")
 LOSS = {"static": 100.0, "early_repay_penalty": 80.0, "pd_threshold": 120.0}
@@ -179,6 +180,14 @@ def test_report_findings_name_the_right_policies(cli_report):
         assert f"**{policy}**" in front_line
     # metrics equal to the baseline on every seed are listed, not plotted
     assert "Identical to `static` on every paired seed" in text
+
+
+def test_html_report_has_every_section(cli_report):
+    _, got = parse_report(cli_report[3])
+    h2 = [text for level, text in got if level == 2]
+    assert h2[:3] == ["What was run", "Who bears the cuts", "Key findings (portfolio)"]
+    text = (cli_report[3] / "report.md").read_text(encoding="utf-8")
+    assert "Not available: the runs wrote no per-agent tables." in text  # hand-made runs
 
 
 def test_report_csv_tables(cli_report):

@@ -10,7 +10,10 @@ much narrower confidence intervals than comparing the two policies' means.
 Tables consumed (one run folder; a folder is complete when ``_COMPLETE.json`` exists):
 ``summary.parquet`` (one row: ``run_id, policy, scenario, seed, n_borrowers, n_months``
 and the :data:`HEADLINE_METRICS`), ``monthly.parquet``, ``events.parquet``,
-``by_segment.parquet``, ``transitions.parquet``, ``vintage.parquet`` and ``firms.parquet``.
+``by_segment.parquet``, ``transitions.parquet``, ``vintage.parquet``, ``firms.parquet``
+and the per-agent ``borrowers.parquet``, ``firm_outcomes.parquet`` and
+``agent_panel.parquet``, which :mod:`~sim.analysis.compare.treated` joins on
+``(scenario, seed, agent id)`` for the effects on the treated.
 
 Statistics are computed with :mod:`scipy.stats`: Student-t intervals over seeds,
 paired t-tests (:func:`scipy.stats.ttest_rel`) and bootstrap intervals
@@ -18,6 +21,7 @@ paired t-tests (:func:`scipy.stats.ttest_rel`) and bootstrap intervals
 """
 
 from sim.analysis.compare.headline import HEADLINE_METRICS, HIGHER_IS_WORSE
+from sim.analysis.compare.identical import identical_policies
 from sim.analysis.compare.runs import (
     COMPLETE_MARKER,
     ID_COLUMNS,
@@ -33,6 +37,7 @@ from sim.analysis.compare.seeds import (
 )
 from sim.analysis.compare.statistics import paired_differences, summarise
 from sim.analysis.compare.tables import comparison_table, format_estimate
+from sim.analysis.compare.treated import event_study, treated_effects, treatment_groups
 
 __all__ = [
     "COMPLETE_MARKER",
@@ -46,8 +51,12 @@ __all__ = [
     "balance_seeds",
     "collect_runs",
     "comparison_table",
+    "event_study",
     "format_estimate",
+    "identical_policies",
     "paired_differences",
     "seed_gaps",
     "summarise",
+    "treated_effects",
+    "treatment_groups",
 ]

@@ -16,12 +16,20 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.analysis.compare.seeds import balance_seeds
 from sim.outputs import files as io
 
-__all__ = ["COMPLETE_MARKER", "ID_COLUMNS", "RUN_TABLES", "RunTables", "collect_runs"]
+__all__ = [
+    "AGENT_TABLES",
+    "COMPLETE_MARKER",
+    "ID_COLUMNS",
+    "RUN_TABLES",
+    "RunTables",
+    "collect_runs",
+]
 
 ID_COLUMNS: tuple[str, ...] = ("run_id", "policy", "scenario", "seed")
 """Identifier columns added to every collected table, in this order."""
@@ -34,8 +42,15 @@ RUN_TABLES: tuple[str, ...] = (
     "transitions",
     "vintage",
     "firms",
+    "borrowers",
+    "firm_outcomes",
+    "agent_panel",
 )
 """Tables of a run folder (each stored as ``<name>.parquet``)."""
+
+AGENT_TABLES: tuple[str, ...] = ("borrowers", "firm_outcomes", "agent_panel")
+"""The per-agent tables (:mod:`sim.outputs.agents`); their identifier columns are
+categoricals after collection (one row per agent of every run)."""
 
 COMPLETE_MARKER = "_COMPLETE.json"
 """File a run writes last; a run folder without it is incomplete and ignored."""
@@ -68,6 +83,12 @@ class RunTables:
         firms: monthly firm statistics by sector (``step, sector, n_open,
             buffer_days_p10 .. buffer_days_p90, share_buffer_under_15d, closures_shortfall,
             closures_exit, ...``; empty for runs without firms or written before firms).
+        borrowers: one row per borrower and run (``borrower_id``, attributes, decisions
+            and window outcomes: :meth:`sim.outputs.agents.AgentOutcomes.borrower_table`).
+        firm_outcomes: one row per firm and run (``firm_id``, ``owner_id``, ``sector``,
+            stress and closure: :meth:`sim.outputs.agents.AgentOutcomes.firm_table`).
+        agent_panel: monthly series of the sampled borrowers
+            (:meth:`sim.outputs.agents.AgentOutcomes.panel_table`).
         incomplete: run folders found without ``_COMPLETE.json`` (ignored).
         run_dirs: folders of the complete runs, keyed by ``run_id``.
         seed_gaps: the seeds each policy lacks per scenario
@@ -82,6 +103,9 @@ class RunTables:
     transitions: pd.DataFrame
     vintage: pd.DataFrame
     firms: pd.DataFrame = field(default_factory=lambda: _concat([]))
+    borrowers: pd.DataFrame = field(default_factory=lambda: _concat([]))
+    firm_outcomes: pd.DataFrame = field(default_factory=lambda: _concat([]))
+    agent_panel: pd.DataFrame = field(default_factory=lambda: _concat([]))
     incomplete: list[Path] = field(default_factory=list)
     run_dirs: dict[str, Path] = field(default_factory=dict)
     seed_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -136,6 +160,31 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _concat_agent_table(
+    frames: list[tuple[int, pd.DataFrame]], runs: list[dict[str, object]]
+) -> pd.DataFrame:
+    """Concatenate per-agent tables; identifier columns as categoricals (built from codes).
+
+    Per-agent tables have a row per agent of every run, so the identifiers are built
+    once per column from the run index of each row rather than as Python strings.
+    """
+    frames = [(i, f) for i, f in frames if not f.empty]
+    if not frames:
+        return _concat([])
+    body = pd.concat([f for _, f in frames], ignore_index=True)
+    run_of_row = np.repeat([i for i, _ in frames], [len(f) for _, f in frames])
+    front = {}
+    for column in ("run_id", "policy", "scenario"):
+        values = [str(r[column]) for r in runs]
+        categories = sorted(set(values))
+        codes = np.array([categories.index(v) for v in values], dtype=np.int32)
+        front[column] = pd.Categorical.from_codes(codes[run_of_row], categories=categories)
+    front["seed"] = np.array([int(r["seed"]) for r in runs], dtype=np.int64)[run_of_row]
+    return pd.concat(
+        [pd.DataFrame(front), body.drop(columns=list(ID_COLUMNS), errors="ignore")], axis=1
+    )
+
+
 def collect_runs(sweep_dir: str | os.PathLike[str], seeds: str = "common") -> RunTables:
     """Read every complete run below ``sweep_dir`` and concatenate their tables.
 
@@ -184,7 +233,9 @@ def collect_runs(sweep_dir: str | os.PathLike[str], seeds: str = "common") -> Ru
         detail = f" ({len(incomplete)} incomplete run folder(s) found)" if incomplete else ""
         raise ValueError(f"no complete run (no {COMPLETE_MARKER}) in {root}{detail}")
 
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in RUN_TABLES}
+    parts: dict[str, list[pd.DataFrame]] = {n: [] for n in RUN_TABLES if n not in AGENT_TABLES}
+    agent_parts: dict[str, list[tuple[int, pd.DataFrame]]] = {n: [] for n in AGENT_TABLES}
+    agent_runs: list[dict[str, object]] = []
     run_dirs: dict[str, Path] = {}
     for folder in complete:
         summary_path = folder / "summary.parquet"
@@ -209,10 +260,17 @@ def collect_runs(sweep_dir: str | os.PathLike[str], seeds: str = "common") -> Ru
         run_dirs[run_id] = folder
         for name in RUN_TABLES:
             path = folder / f"{name}.parquet"
-            if path.is_file():
+            if not path.is_file():
+                continue
+            if name in AGENT_TABLES:
+                agent_parts[name].append((len(agent_runs), io.read_parquet(path)))
+            else:
                 parts[name].append(_with_ids(io.read_parquet(path), ids))
+        agent_runs.append(ids)
 
     tables = {name: _concat(frames) for name, frames in parts.items()}
+    for name, frames in agent_parts.items():
+        tables[name] = _concat_agent_table(frames, agent_runs)
     tables["summary"] = (
         tables["summary"].sort_values(["policy", "scenario", "seed"]).reset_index(drop=True)
     )

@@ -20,9 +20,11 @@ from sim.analysis.plotting.delinquency import roll_rate_heatmap, roll_rate_heatm
 from sim.analysis.plotting.distribution import decile_bars
 from sim.analysis.plotting.firms import buffer_days_distribution
 from sim.analysis.plotting.forest import forest_plot
+from sim.analysis.plotting.paired_tradeoff import pareto_set, pareto_set_ci, tradeoff_three_way
 from sim.analysis.plotting.style import is_fraction, metric_label, metric_unit, policy_colours
 from sim.analysis.plotting.timeseries import fan_chart, fan_charts, policy_timeseries
 from sim.analysis.plotting.tradeoff import pareto_front, tradeoff_frontier
+from sim.analysis.plotting.treated import event_study_plot, who_bears_cuts
 from sim.analysis.plotting.validation import (
     observed_vs_simulated_bars,
     scorecard_calibration_plot,
@@ -32,6 +34,7 @@ from sim.analysis.plotting.validation import (
 __all__ = [
     "buffer_days_distribution",
     "decile_bars",
+    "event_study_plot",
     "fan_chart",
     "fan_charts",
     "forest_plot",
@@ -40,12 +43,16 @@ __all__ = [
     "metric_unit",
     "observed_vs_simulated_bars",
     "pareto_front",
+    "pareto_set",
+    "pareto_set_ci",
     "policy_colours",
     "policy_timeseries",
     "roll_rate_heatmap",
     "roll_rate_heatmaps",
     "scorecard_calibration_plot",
     "tradeoff_frontier",
+    "tradeoff_three_way",
     "transition_heatmaps",
     "vintage_plot",
+    "who_bears_cuts",
 ]

@@ -47,7 +47,7 @@ _PRETTY: dict[str, str] = {
     "cut_share": "Borrowers with at least one cut",
 }
 _ACRONYMS = {"ead": "EAD", "apr": "APR", "el": "EL", "pd": "PD", "lgd": "LGD", "dpd": "DPD"}
-_FRACTION_TOKENS = {"rate", "share", "apr", "utilisation", "ratio"}
+_FRACTION_TOKENS = {"rate", "share", "apr", "utilisation", "ratio", "probability"}
 _COUNT_NAMES = {"limit_cuts", "limit_raises", "n_borrowers", "n_accounts"}
 _NEUTRAL = "0.6"
 _FIG_WIDTH = 6.4
@@ -65,7 +65,7 @@ def is_fraction(metric: str) -> bool:
 
     Returns:
         True for names containing the token ``rate``, ``share``, ``apr``,
-        ``utilisation`` or ``ratio`` (and not ending in ``_cny``).
+        ``utilisation``, ``ratio`` or ``probability`` (and not ending in ``_cny``).
     """
     if metric.endswith("_cny"):
         return False

@@ -6,7 +6,12 @@ common random numbers), draws the figures of :mod:`sim.analysis.plotting` and wr
 all through :mod:`sim.outputs.files` (atomic writes)::
 
     out_dir/
-      report.md                  the report (figures linked relatively)
+      report.md                  the report (figures linked relatively); it leads with
+                                 who bears the cuts (effects on the treated)
+      report.html                the same, self-contained (figures embedded, sortable tables)
+      key_numbers.txt            one sentence per policy: what its cuts did to the cut
+      treated_effects.csv, treated_firm_effects.csv, event_study.csv
+                                 effects on the treated (sim.analysis.compare.treated)
       comparison_summary.csv     summarise() output, long format
       paired_differences.csv     paired_differences() output, long format
       figures/<name>[_<scenario>].<fmt>

@@ -17,7 +17,8 @@ from sim.analysis.compare import (
     summarise,
 )
 from sim.analysis.compare.seeds import seed_note
-from sim.analysis.report.figures import _scenario_figures
+from sim.analysis.report.figures import _save, _scenario_figures
+from sim.analysis.report.html import write_html
 from sim.analysis.report.sections import (
     COST_METRIC,
     LOSS_METRIC,
@@ -27,6 +28,12 @@ from sim.analysis.report.sections import (
     _transposed_comparison,
 )
 from sim.analysis.report.text import _markdown_table, _seed_text, _slug, _values_text
+from sim.analysis.report.treated import (
+    aliases_of,
+    compute_treated,
+    treated_section,
+    write_treated_csv,
+)
 from sim.outputs import files as io
 
 __all__ = ["SUPPLEMENTARY_METRICS", "write_report"]
@@ -61,13 +68,15 @@ def write_report(
     Computes :func:`~sim.analysis.compare.summarise` and
     :func:`~sim.analysis.compare.paired_differences` over the headline metrics present
     in ``tables.summary``; draws, per scenario, fan charts of the monthly metrics
-    (:data:`FAN_METRICS`), the loss/cost/stress trade-off with its Pareto front, a
-    forest plot of paired differences, bars of limit cuts and effective APR by income
-    decile, vintage curves, roll-rate heat maps and a single-seed time-series
-    illustration (the smallest seed); and writes ``report.md`` with what was run, the
-    comparison table (metrics as rows, policies as columns; cells ``mean [ci_low,
-    ci_high]`` in the metric's unit, fractions as fractions), the paired-difference table,
-    one sentence per outcome family and the figures.
+    (:data:`FAN_METRICS`), the three-way paired trade-off (loss, cost, stress) with its
+    Pareto set, a forest plot of paired differences, bars of limit cuts and effective
+    APR by income decile, vintage curves, roll-rate heat maps and a single-seed
+    time-series illustration (the smallest seed); and writes ``report.md`` (and its
+    self-contained ``report.html``) with what was run, who bears the cuts (effects on
+    the treated: :mod:`sim.analysis.report.treated`), the comparison table (metrics as
+    rows, policies as columns; cells ``mean [ci_low, ci_high]`` in the metric's unit,
+    fractions as fractions), the paired-difference table, one sentence per outcome
+    family and the figures.
 
     Args:
         tables: collected runs (:func:`sim.analysis.compare.collect_runs`).
@@ -101,6 +110,8 @@ def write_report(
     )
     io.write_csv_atomic(stats_df, out / "comparison_summary.csv")
     io.write_csv_atomic(paired_df, out / "paired_differences.csv")
+    treated = compute_treated(tables, baseline, confidence)
+    treated_csv = write_treated_csv(treated, out, io.write_csv_atomic)
 
     policies = tables.policies
     scenarios = tables.scenarios
@@ -121,14 +132,20 @@ def write_report(
         f"- Intervals: {conf_text} Student-t over seeds; paired differences "
         f"({'paired t-test' if method == 't' else 'BCa bootstrap'}) are policy − {baseline} "
         "on the same (scenario, seed)",
-        "- Tables: `comparison_summary.csv`, `paired_differences.csv` (long format)",
+        "- Tables: "
+        + ", ".join(
+            f"`{n}`" for n in ["comparison_summary.csv", "paired_differences.csv", *treated_csv]
+        )
+        + " (long format)",
     ]
     if missing_metrics:
         lines.append(f"- Headline metrics absent from the runs: {', '.join(missing_metrics)}")
     lines += seed_note(tables)
     lines.append("")
 
+    key_numbers: list[str] = []
     for scenario in scenarios:
+        identical_seen: set[str] = set()
         in_scenario = summary["scenario"] == scenario
         s_summary = summary[in_scenario]
         s_stats = stats_df[stats_df["scenario"] == scenario]
@@ -136,7 +153,18 @@ def write_report(
         suffix = "" if len(scenarios) == 1 else f"_{_slug(scenario)}"
         heading = "" if len(scenarios) == 1 else f" — scenario `{scenario}`"
 
-        lines += [f"## Key findings{heading}", ""]
+        def save(fig, stem, suffix=suffix):
+            return _save(fig, out / "figures", f"{stem}{suffix}", formats, out)
+
+        lines += [f"## Who bears the cuts{heading}", ""]
+        section, key = treated_section(treated, scenario, s_paired, baseline, conf_text, save)
+        lines += section
+        key_numbers += [f"[{scenario}] {k}" for k in key]
+        lines += [f"## Key findings (portfolio){heading}", ""]
+        for names in aliases_of(treated.identical, scenario).values():
+            if names not in identical_seen:
+                identical_seen.add(names)
+                lines.append(f"- **Identical decisions:** {names} (reported once).")
         lines += _findings(s_stats, s_paired, baseline)
         lines += [
             "",
@@ -183,6 +211,7 @@ def write_report(
             suffix,
             formats,
             out,
+            aliases=aliases_of(treated.identical, scenario),
         )
         if unchanged:
             lines += [
@@ -213,4 +242,6 @@ def write_report(
     lines += ["---", "", f"Direction conventions: {direction}.", ""]
     report = out / "report.md"
     io.write_text_atomic("\n".join(lines) + "\n", report)
+    io.write_text_atomic("\n".join(key_numbers) + "\n", out / "key_numbers.txt")
+    write_html(report, out / "report.html")
     return report

@@ -79,6 +79,7 @@ def _scenario_figures(
     suffix: str,
     formats: Sequence[str],
     out: Path,
+    aliases: dict[str, str] | None = None,
 ) -> tuple[list[tuple[str, str]], list[str], list[str]]:
     """Draw and save the figures of one scenario, in the order the report shows them.
 
@@ -93,6 +94,7 @@ def _scenario_figures(
         suffix: file-name suffix of the scenario (empty with one scenario).
         formats: figure formats passed to :func:`sim.outputs.files.save_figure`.
         out: report folder; figures go to ``out/figures/``.
+        aliases: display names of policies with identical decisions (``"a = b"``).
 
     Returns:
         ``(figures, unavailable, unchanged)``: (caption, link relative to ``out``) of each
@@ -114,12 +116,18 @@ def _scenario_figures(
         figures.append((caption, _save(fig, figures_dir, f"fan_charts{suffix}", formats, out)))
     else:
         unavailable.append("fan charts (no monthly metrics)")
-    if {LOSS_METRIC, COST_METRIC} <= set(metrics):
-        fig = plotting.tradeoff_frontier(s_stats, LOSS_METRIC, COST_METRIC, STRESS_METRIC)
-        caption = "Trade-off: realised loss vs effective APR, colour = median cash buffer"
+    if {LOSS_METRIC, COST_METRIC} <= set(metrics) and not s_paired.empty:
+        stress = STRESS_METRIC if STRESS_METRIC in metrics else "share_buffer_under_15d"
+        fig = plotting.tradeoff_three_way(
+            s_paired, LOSS_METRIC, COST_METRIC, stress, baseline=baseline, aliases=aliases
+        )
+        caption = (
+            f"Three-way trade-off vs {baseline}: Δ realised loss × Δ effective APR × "
+            f"Δ {plotting.metric_label(stress).lower()} (paired {conf_text} CIs, Pareto set)"
+        )
         figures.append((caption, _save(fig, figures_dir, f"tradeoff{suffix}", formats, out)))
     else:
-        unavailable.append("trade-off frontier (realised loss or effective APR missing)")
+        unavailable.append("three-way trade-off (realised loss, APR or other policies missing)")
     forest_metrics, unchanged = _forest_metrics(s_paired, metrics)
     if forest_metrics:
         fig = plotting.forest_plot(s_paired, metrics=forest_metrics)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import plotting
-from sim.analysis.compare import comparison_table, format_estimate
+from sim.analysis.compare import HIGHER_IS_WORSE, comparison_table, format_estimate
 from sim.analysis.report.text import _display, _unit_text
 
 LOSS_METRIC = "realised_loss_cny"
@@ -57,15 +57,24 @@ def _findings(stats_df: pd.DataFrame, paired_df: pd.DataFrame, baseline: str) ->
                     f" ({'CI excludes 0' if excludes else 'CI includes 0'})"
                 )
         lines.append(text + ".")
-    wide = stats_df[stats_df["metric"].isin([LOSS_METRIC, COST_METRIC])].pivot_table(
-        index="policy", columns="metric", values="mean", aggfunc="first"
-    )
-    if {LOSS_METRIC, COST_METRIC} <= set(wide.columns):
-        front = plotting.pareto_front(wide, COST_METRIC, LOSS_METRIC)
-        names = ", ".join(f"**{p}**" for p in front) if front else "none (no finite means)"
+    three = [m for m in (LOSS_METRIC, COST_METRIC, STRESS_METRIC) if m in set(paired_df["metric"])]
+    if {LOSS_METRIC, COST_METRIC} <= set(three):
+        rows = paired_df[paired_df["metric"].isin(three)]
+        wide = {
+            stat: rows.pivot_table(index="policy", columns="metric", values=stat)
+            .reindex(columns=three)
+            .pipe(lambda df: pd.concat([pd.DataFrame(0.0, index=[baseline], columns=three), df]))
+            for stat in ("mean_diff", "ci_low", "ci_high")
+        }
+        lows = wide["ci_low"].fillna(wide["mean_diff"])
+        highs = wide["ci_high"].fillna(wide["mean_diff"])
+        worse = {m: HIGHER_IS_WORSE.get(m, True) for m in three}
+        front = plotting.pareto_set_ci(wide["mean_diff"], lows, highs, worse)
+        names = ", ".join(f"**{p}**" for p in front) if front else "none (no finite values)"
         lines.append(
-            f"- **Trade-off:** on the Pareto front of realised loss vs effective APR "
-            f"(no policy is lower on both): {names}."
+            f"- **Trade-off:** on the Pareto front of {', '.join(three)} (paired "
+            f"differences vs {baseline}; no other policy is clearly better on one and "
+            f"clearly worse on none, intervals not overlapping): {names}."
         )
     return lines
 
