@@ -217,7 +217,8 @@ class AgentOutcomes:
             ``balance_months_cny`` (all lenders: sum of month-end balances),
             ``interest_fees_cny`` (all lenders), ``income_cny``, ``unmet_need_cny``
             (float32, window totals), ``lenders_end`` (int8), ``lenders_mean`` (float32,
-            over the window), ``default_step`` (int16 window month, 0 = none; <= 0 in the burn-in), ``defaulted_in_window``.
+            over the window), ``default_step`` (int16 window month, 0 = none; <= 0 in
+            the burn-in), ``defaulted_in_window``.
         """
         s = world.borrowers
         n = s.n
@@ -298,7 +299,8 @@ class AgentOutcomes:
             ``channel_funding_cny`` (funded by other lenders), ``financing_fees_cny``
             (float32, window totals), ``buffer_days_mean`` (over open months),
             ``buffer_days_min`` (float32, NaN if never open in the window),
-            ``months_under_15d`` (int16), ``closure_step`` (int16 window month, 0 = open at the end),
+            ``months_under_15d`` (int16), ``closure_step`` (int16 window month, 0 = open
+            at the end),
             ``closure_cause`` ("NONE" / "SHORTFALL" / "EXIT"), ``closed_in_window``.
         """
         f = world.firms

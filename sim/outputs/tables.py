@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.outputs.agents import AgentOutcomes
-from sim.outputs.vintage import vintage_curves, vintage_table
+from sim.outputs.vintage import vintage_table
 from sim.platform.policies import policy_class
 from sim.world.borrowers import BehaviourType
 from sim.world.firms import ClosureCause
