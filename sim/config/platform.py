@@ -92,7 +92,7 @@ class PlatformConfig:
                 f"the same length >= 2 (got {len(knots)} and {len(knot_pd)})"
             )
         if any(not -50.0 <= k <= 50.0 for k in knots) or any(
-            b <= a for a, b in zip(knots, knots[1:])
+            b <= a for a, b in zip(knots[:-1], knots[1:], strict=True)
         ):
             raise ValueError(
                 f"platform.pd_calibration_log_odds = {knots} must be strictly increasing "

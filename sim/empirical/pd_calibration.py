@@ -202,10 +202,10 @@ def fit_isotonic(panel: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Estimate the monotone map log-odds -> 12-month PD on realised defaults.
 
     The lines are grouped by quantiles of their log-odds (:data:`ISOTONIC_QUANTILES`;
-    tied log-odds stay in one group); each group gives a knot at its mean log-odds with its
-    realised default rate; scikit-learn's ``IsotonicRegression`` (pool adjacent
-    violators, weighted by group size, bounded below by :data:`PD_FLOOR`) makes the rates
-    non-decreasing. The platform interpolates linearly between knots and is flat beyond
+    tied log-odds stay in one group, empty groups are skipped); each group gives a knot
+    at its mean log-odds with its realised default rate; scikit-learn's
+    ``IsotonicRegression`` (pool adjacent violators, weighted by group size, bounded below
+    by :data:`PD_FLOOR`) makes the rates non-decreasing. The platform interpolates linearly between knots and is flat beyond
     them (``platform.pd_calibration: isotonic``). Deterministic for a given panel.
 
     Args:
@@ -224,8 +224,10 @@ def fit_isotonic(panel: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     y = panel["default"].to_numpy().astype(float)
     if y.sum() == 0:
         raise ValueError("fit_isotonic: the panel holds no default")
-    edges = np.unique(np.quantile(z, ISOTONIC_QUANTILES))
-    group = np.clip(np.searchsorted(edges, z, side="right") - 1, 0, max(edges.size - 2, 0))
+    # Group k holds the lines whose empirical CDF position (ties share the highest) lies in
+    # (q_k, q_{k+1}] of ISOTONIC_QUANTILES, so a block of tied log-odds is never split.
+    position = np.searchsorted(np.sort(z), z, side="right") / z.size
+    group = np.searchsorted(np.asarray(ISOTONIC_QUANTILES[1:-1]), position, side="left")
     frame = pd.DataFrame({"group": group, "z": z, "y": y})
     groups = frame.groupby("group").agg(z=("z", "mean"), y=("y", "mean"), n=("y", "size"))
     if len(groups) < 2:
@@ -284,11 +286,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     pct = ", ".join(f"{k} {100 * v:.2f} %" for k, v in out["pd_percentiles"].items())
     loss = out["loss"]
     print(f"{len(panel):,} open lines at month {args.score_month}, seeds {args.seeds}")
-    print(f"PD percentiles: {pct}; mean PD {100 * loss['mean_pd']:.3f} %, realised "
-          f"{100 * loss['default_rate']:.3f} %, AUC {loss['auc']:.3f}")
-    print(f"EL {loss['expected_loss_cny']:,.0f} CNY vs realised loss "
-          f"{loss['realised_loss_cny']:,.0f} CNY: ratio {loss['ratio']:.3f} "
-          f"({'pass' if loss['passed'] else 'FAIL'})")
+    print(
+        f"PD percentiles: {pct}; mean PD {100 * loss['mean_pd']:.3f} %, realised "
+        f"{100 * loss['default_rate']:.3f} %, AUC {loss['auc']:.3f}"
+    )
+    print(
+        f"EL {loss['expected_loss_cny']:,.0f} CNY vs realised loss "
+        f"{loss['realised_loss_cny']:,.0f} CNY: ratio {loss['ratio']:.3f} "
+        f"({'pass' if loss['passed'] else 'FAIL'})"
+    )
     print("tier shares:", ", ".join(f"{k} {100 * v:.1f} %" for k, v in out["tiers"].items()))
     print(out["deciles"].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     if args.fit:

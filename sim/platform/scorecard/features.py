@@ -88,7 +88,8 @@ def features_from_state(
 
     All arguments are ``(n_borrowers,)`` arrays of the same length (any real or bool
     dtype). Clipping: ``months_late`` to 0..3, ``utilisation`` to 0..1.5,
-    ``payment_ratio`` to 0..1, ``delinquent_months_6m`` to 0..6 (the UCI window); ``paid_in_full`` is read as true where non-zero; ``age_years`` as is.
+    ``payment_ratio`` to 0..1, ``delinquent_months_6m`` to 0..6 (the UCI window);
+    ``paid_in_full`` is read as true where non-zero; ``age_years`` is kept as is.
 
     Args:
         months_late: consecutive missed minimum payments (0 = current); DPD / 30.

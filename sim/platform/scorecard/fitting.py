@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +75,14 @@ def _woe_bins(X: np.ndarray, y: np.ndarray) -> tuple[list[np.ndarray], list[np.n
             min_prebin_size=_MIN_PREBIN_SIZE,
             solver="cp",
         )
-        ob.fit(X[:, j], y)
+        with warnings.catch_warnings():
+            # optbinning 1.0's binning table sets a float column to strings ("Totals" row):
+            # a pandas deprecation inside the library, not in this code.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            ob.fit(X[:, j], y)
+            table = ob.binning_table.build()
         splits = np.asarray(ob.splits, dtype=float)
-        table = ob.binning_table.build()
         edges.append(splits)
         woe.append(table["WoE"].iloc[: splits.size + 1].to_numpy(dtype=float))
     return edges, woe
@@ -151,7 +157,10 @@ def fit_scorecard(
 
     edges, woe = _woe_bins(X, y)
     W = np.column_stack(
-        [w[np.searchsorted(e, X[:, j], side="right")] for j, (e, w) in enumerate(zip(edges, woe))]
+        [
+            w[np.searchsorted(e, X[:, j], side="right")]
+            for j, (e, w) in enumerate(zip(edges, woe, strict=True))
+        ]
     )
     lr = LogisticRegression(C=1.0 / (l2 * y.size), max_iter=1000, tol=1e-10)
     lr.fit(W, y)
