@@ -180,11 +180,16 @@ def test_nested_policy_options_reject_wrong_types(override: str):
     reason="platform.central_tendency_pd_12m is accepted anywhere inside (0, 1), but the "
     "scorecard's intercept shift (within +-30 log-odds) reaches mean PDs of about "
     "[1.7e-14, 1 - 1e-13] only: CreditMarketModel(load_run_config(["
+    "'platform.pd_calibration=central_tendency', "
     "'platform.central_tendency_pd_12m=1e-20', 'population.n_borrowers=1'])) raises "
     "'ValueError: target_mean_pd=1e-20 cannot be reached' while building the world.",
 )
 def test_a_mean_pd_near_zero_is_rejected_or_runs():
-    overrides = ["platform.central_tendency_pd_12m=1e-20", "population.n_borrowers=1"]
+    overrides = [
+        "platform.pd_calibration=central_tendency",
+        "platform.central_tendency_pd_12m=1e-20",
+        "population.n_borrowers=1",
+    ]
     accepted_configs_run(overrides, "platform.central_tendency_pd_12m")
 
 

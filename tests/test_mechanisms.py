@@ -122,9 +122,31 @@ def test_champion_challenger_reports_outcomes_per_arm():
     assert arms["limit_cuts"].sum() > 0
 
 
+def test_platform_pd_is_the_isotonic_map_of_its_score():
+    """M11 (default mapping): every month the PD is the configured map of the log-odds."""
+    model = CreditMarketModel(make_run("policy=static", "population.n_borrowers=4000"))
+    c, s = model.config.platform, model.borrowers
+    assert c.pd_calibration == "isotonic"
+    pd_start = s.pd_12m.copy()
+    model.run(6)
+    z = model.platform.score_log_odds
+    np.testing.assert_allclose(z, model.platform.log_odds(s), rtol=1e-12)
+    np.testing.assert_array_equal(
+        s.pd_12m, np.interp(z, c.pd_calibration_log_odds, c.pd_calibration_pd)
+    )
+    late = (s.missed >= 1) & ~s.defaulted
+    assert late.sum() > 10
+    assert s.pd_12m[late].mean() > 5 * pd_start[late].mean()
+
+
 def test_platform_rescores_monthly_from_behaviour():
     """M11: PDs start at the configured central tendency and then follow behaviour."""
-    run = make_run(*CLOSED_BOOK, "policy=static", "population.n_borrowers=4000")
+    run = make_run(
+        *CLOSED_BOOK,
+        "policy=static",
+        "population.n_borrowers=4000",
+        "platform.pd_calibration=central_tendency",
+    )
     model = CreditMarketModel(run)
     s = model.borrowers
     assert s.pd_12m.mean() == pytest.approx(model.config.platform.central_tendency_pd_12m, rel=1e-9)

@@ -103,7 +103,11 @@ def test_scenario_stage_draws_do_not_depend_on_the_policy():
 
 @pytest.mark.parametrize("cut_above_pd, cuts", [(0.5, 0), (0.02, 3)])
 def test_platform_review_stage_records_what_the_policy_changes(cut_above_pd, cuts):
-    world = tiny_world("policy=pd_threshold", f"policy.cut_above_pd={cut_above_pd}")
+    world = tiny_world(
+        "policy=pd_threshold",
+        f"policy.cut_above_pd={cut_above_pd}",
+        "platform.pd_calibration=central_tendency",
+    )
     month = Month(step=1)
     scenario_stage(world, month)
     platform_review_stage(world, month)

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from sim.config._checks import _prob, _rng_check
 from sim.units import MAX_CONFIG_CNY
 
+#: The ways the scorecard's log-odds are mapped to the 12-month PD.
+PD_CALIBRATIONS = ("isotonic", "central_tendency")
+
 
 @dataclass
 class PlatformConfig:
@@ -17,7 +20,18 @@ class PlatformConfig:
             Jiebei-like range of about 7-18 % APR (Jiebei product terms, Ant FAQ copies;
             PBoC credit-card rate band; unverified prior).
         pd_tier_bounds: pd_12m upper bounds of all tiers but the last (len = tiers - 1).
-        central_tendency_pd_12m: mean 12-month PD the scorecard is re-levelled to at start.
+        pd_calibration: how the platform's log-odds ``z`` (:meth:`Platform.log_odds`: the
+            scorecard's UCI next-month log-odds plus the M3 / M7 terms) become the 12-month
+            PD. ``"isotonic"``: ``PD = interp(z, pd_calibration_log_odds,
+            pd_calibration_pd)``, a monotone piecewise-linear map, flat beyond the end
+            knots, estimated on the platform's realised 12-month defaults in burn-in runs
+            (:func:`sim.empirical.pd_calibration.fit_isotonic`); ``"central_tendency"``:
+            ``PD = expit(z + shift)``, the shift set at the first scoring so that the
+            initial book's mean PD is ``central_tendency_pd_12m``.
+        pd_calibration_log_odds: knots of the isotonic map, log-odds, increasing.
+        pd_calibration_pd: the 12-month PD at each knot, non-decreasing, in [0, 1].
+        central_tendency_pd_12m: mean 12-month PD the scorecard is re-levelled to at start
+            (``pd_calibration: central_tendency`` only).
         lgd: loss given default, fraction.
         ccf: credit conversion factor on undrawn limits for EAD, fraction.
         funding_cost_apr: the platform's cost of funds, annual fraction.
@@ -33,6 +47,9 @@ class PlatformConfig:
 
     apr_tiers: list[float] = field(default_factory=lambda: [0.073, 0.1095, 0.146, 0.1825])
     pd_tier_bounds: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.08])
+    pd_calibration: str = "isotonic"
+    pd_calibration_log_odds: list[float] = field(default_factory=lambda: [-3.0, 3.0])
+    pd_calibration_pd: list[float] = field(default_factory=lambda: [0.001, 0.5])
     central_tendency_pd_12m: float = 0.03
     lgd: float = 0.8
     ccf: float = 0.2
@@ -63,6 +80,28 @@ class PlatformConfig:
                 "apr_cap": (0.0, 10.0),
             },
         )
+        if self.pd_calibration not in PD_CALIBRATIONS:
+            raise ValueError(
+                f"platform.pd_calibration = {self.pd_calibration!r} must be one of "
+                f"{list(PD_CALIBRATIONS)}"
+            )
+        knots, knot_pd = list(self.pd_calibration_log_odds), list(self.pd_calibration_pd)
+        if len(knots) < 2 or len(knot_pd) != len(knots):
+            raise ValueError(
+                "platform.pd_calibration_log_odds and platform.pd_calibration_pd must have "
+                f"the same length >= 2 (got {len(knots)} and {len(knot_pd)})"
+            )
+        if any(not -50.0 <= k <= 50.0 for k in knots) or any(
+            b <= a for a, b in zip(knots[:-1], knots[1:], strict=True)
+        ):
+            raise ValueError(
+                f"platform.pd_calibration_log_odds = {knots} must be strictly increasing "
+                "inside [-50, 50]"
+            )
+        if any(not 0.0 <= p <= 1.0 for p in knot_pd) or knot_pd != sorted(knot_pd):
+            raise ValueError(
+                f"platform.pd_calibration_pd = {knot_pd} must be non-decreasing inside [0, 1]"
+            )
         if self.central_tendency_pd_12m in (0.0, 1.0):
             raise ValueError("platform.central_tendency_pd_12m must be strictly inside (0, 1)")
         if len(self.apr_tiers) < 1 or len(self.pd_tier_bounds) != len(self.apr_tiers) - 1:

@@ -71,7 +71,10 @@ class Platform(mesa.Agent):
         self.policy = policy
         self.scorecard = scorecard
         self.platform_rng = rng
+        #: Central-tendency intercept shift (set at the first scoring; None for isotonic).
         self.pd_shift: float | None = None
+        #: ``(n,)`` log-odds of the last scoring (:meth:`rescore`), before the PD mapping.
+        self.score_log_odds: np.ndarray = np.empty(0)
         self.apr_cap = config.apr_cap
 
     def join(self, model: mesa.Model) -> None:
@@ -91,7 +94,7 @@ class Platform(mesa.Agent):
             rows: the rows to score (default all).
 
         Returns:
-            ``(len(rows),)`` float64 log-odds before the central-tendency shift.
+            ``(len(rows),)`` float64 log-odds before the PD calibration (:meth:`rescore`).
         """
         x = feature_columns_from_state(
             months_late=np.minimum(s.missed[rows], 3),
@@ -114,36 +117,44 @@ class Platform(mesa.Agent):
     def rescore(self, s: BorrowerState) -> None:
         """Update ``pd_12m`` and the APR tier of every borrower (mechanism M11).
 
-        The first call fixes the intercept shift so that the mean 12-month PD of the
-        initial book equals ``central_tendency_pd_12m`` (calibration to central tendency);
-        later months keep that shift, so PDs move with behaviour. Borrowers are scored in
-        row blocks (:func:`sim.blocks.in_blocks`).
+        The log-odds ``z`` (:meth:`log_odds`) become the 12-month PD by the configured
+        mapping (``platform.pd_calibration``): ``"isotonic"`` interpolates the fixed
+        knots ``pd_calibration_log_odds`` -> ``pd_calibration_pd`` (estimated on realised
+        12-month defaults, :mod:`sim.empirical.pd_calibration`); with
+        ``"central_tendency"`` the first call fixes an intercept shift so that the
+        initial book's mean PD equals ``central_tendency_pd_12m`` and later months keep
+        it. Either way PDs move with behaviour. The log-odds are kept in
+        :attr:`score_log_odds`. Borrowers are scored in row blocks
+        (:func:`sim.blocks.in_blocks`).
 
         Args:
             s: borrower arrays; ``pd_12m`` and ``apr`` are replaced by new arrays.
         """
         n = s.n
-        z_all: np.ndarray | None = None
-        if self.pd_shift is None:
-            z_all = np.empty(n)
-            in_blocks(n, lambda r: z_all.__setitem__(r, self.log_odds(s, r)))
-            self.pd_shift = shift_to_mean_pd(z_all, self.config.central_tendency_pd_12m)
-        shift = self.pd_shift
-        tiers = np.asarray(self.config.apr_tiers, dtype=np.float64)
+        c = self.config
+        z_all = np.empty(n)
+        in_blocks(n, lambda r: z_all.__setitem__(r, self.log_odds(s, r)))
+        isotonic = c.pd_calibration == "isotonic"
+        if self.pd_shift is None and not isotonic:
+            self.pd_shift = shift_to_mean_pd(z_all, c.central_tendency_pd_12m)
+        knots = np.asarray(c.pd_calibration_log_odds, dtype=np.float64)
+        knot_pd = np.asarray(c.pd_calibration_pd, dtype=np.float64)
+        tiers = np.asarray(c.apr_tiers, dtype=np.float64)
         pd_12m, apr = np.empty(n), np.empty(n)
 
         def score(rows: slice) -> None:
-            z = self.log_odds(s, rows) if z_all is None else z_all[rows]
-            pd_rows = _sigmoid(z + shift)
+            z = z_all[rows]
+            pd_rows = np.interp(z, knots, knot_pd) if isotonic else _sigmoid(z + self.pd_shift)
             pd_12m[rows] = pd_rows
             # Tier = number of bounds <= PD (the bounds are few and increasing): a
             # comparison per bound is cheaper than a binary search per borrower.
             tier = np.zeros(pd_rows.shape, dtype=np.intp)
-            for bound in self.config.pd_tier_bounds:
+            for bound in c.pd_tier_bounds:
                 tier += pd_rows >= bound
             apr[rows] = np.minimum(tiers[tier], self.apr_cap)
 
         in_blocks(n, score)
+        self.score_log_odds = z_all
         s.pd_12m = pd_12m
         s.apr = apr
 

@@ -1,7 +1,8 @@
 """Scorecard features from the UCI card data and from the simulator's state.
 
 The six features (:data:`FEATURE_NAMES`) and their definitions are listed in
-:mod:`sim.platform.scorecard`.
+:mod:`sim.platform.scorecard`. Both sides go through :func:`feature_columns_from_state`,
+so the clipping rules are applied in one place.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "utilisation",
     "payment_ratio",
     "delinquent_months_6m",
-    "age_under_30",
+    "age_years",
 )
 """Scorecard features, in the column order of every feature matrix."""
 
@@ -26,7 +27,7 @@ TARGET_COLUMN = "default payment next month"
 _PAY_COLUMNS = ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")
 _MAX_MONTHS_LATE = 3.0
 _MAX_UTILISATION = 1.5
-_AGE_YOUNG = 30.0
+_HISTORY_MONTHS = 6.0  # the UCI window (April-September)
 
 
 # --------------------------------------------------------------------------- features
@@ -87,8 +88,8 @@ def features_from_state(
 
     All arguments are ``(n_borrowers,)`` arrays of the same length (any real or bool
     dtype). Clipping: ``months_late`` to 0..3, ``utilisation`` to 0..1.5,
-    ``payment_ratio`` to 0..1, ``delinquent_months_6m`` to 0..6; ``paid_in_full`` is
-    read as true where non-zero; ``age_under_30`` is ``age_years < 30``.
+    ``payment_ratio`` to 0..1, ``delinquent_months_6m`` to 0..6 (the UCI window);
+    ``paid_in_full`` is read as true where non-zero; ``age_years`` is kept as is.
 
     Args:
         months_late: consecutive missed minimum payments (0 = current); DPD / 30.
@@ -172,8 +173,8 @@ def feature_columns_from_state(
         arrays["paid_in_full"] != 0,
         _clip(arrays["utilisation"], _MAX_UTILISATION),
         _clip(arrays["payment_ratio"], 1.0),
-        _clip(arrays["delinquent_months_6m"], 6.0),
-        arrays["age_years"] < _AGE_YOUNG,
+        _clip(arrays["delinquent_months_6m"], _HISTORY_MONTHS),
+        arrays["age_years"],
     )
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
 
 from sim.platform.scorecard.features import (
     FEATURE_NAMES,
@@ -20,6 +22,10 @@ from sim.world.data import load_uci
 
 DEFAULT_SEED = 20050901
 """Seed of the train / hold-out split used by :func:`fit_default_scorecard`."""
+
+_MONOTONIC_TREND = "auto_asc_desc"  # monotone default rate, direction from the data
+_MAX_PREBINS = 20
+_MIN_PREBIN_SIZE = 0.05
 
 
 def holdout_mask(y: np.ndarray, holdout_share: float, seed: int) -> np.ndarray:
@@ -52,115 +58,176 @@ def holdout_mask(y: np.ndarray, holdout_share: float, seed: int) -> np.ndarray:
     return mask
 
 
-def _penalised_loss(
-    params: np.ndarray, Z: np.ndarray, y: np.ndarray, l2: float
-) -> tuple[float, np.ndarray]:
-    """Mean logistic loss + l2/2 * |coef|^2 (intercept unpenalised) and its gradient."""
-    b0, w = params[0], params[1:]
-    eta = b0 + Z @ w
-    loss = np.mean(np.logaddexp(0.0, eta) - y * eta) + 0.5 * l2 * (w @ w)
-    resid = (special.expit(eta) - y) / y.size
-    grad = np.concatenate(([resid.sum()], Z.T @ resid + l2 * w))
-    return float(loss), grad
+def _woe_bins(X: np.ndarray, y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Optimal monotone WoE binning of each feature column (``optbinning``).
+
+    Returns per feature the cut points and the WoE of each regular bin (no special or
+    missing bins: the features are finite by construction).
+    """
+    from optbinning import OptimalBinning  # heavy import: only when fitting
+
+    edges, woe = [], []
+    for j, name in enumerate(FEATURE_NAMES):
+        ob = OptimalBinning(
+            name,
+            monotonic_trend=_MONOTONIC_TREND,
+            max_n_prebins=_MAX_PREBINS,
+            min_prebin_size=_MIN_PREBIN_SIZE,
+            solver="cp",
+        )
+        with warnings.catch_warnings():
+            # optbinning 1.0's binning table sets a float column to strings ("Totals" row):
+            # a pandas deprecation inside the library, not in this code.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            ob.fit(X[:, j], y)
+            table = ob.binning_table.build()
+        splits = np.asarray(ob.splits, dtype=float)
+        edges.append(splits)
+        woe.append(table["WoE"].iloc[: splits.size + 1].to_numpy(dtype=float))
+    return edges, woe
 
 
 def fit_scorecard(
     df: pd.DataFrame,
     *,
     holdout_share: float = 0.3,
-    l2: float = 1e-3,
+    l2: float = 1e-5,
     seed: int = DEFAULT_SEED,
 ) -> Scorecard:
-    """Fit the logistic scorecard on UCI rows and validate it on a hold-out.
+    """Fit the WoE logistic scorecard on UCI rows and validate it on a hold-out.
 
     The target is ``default payment next month``: the model predicts default on the
     next monthly payment, on the UCI book (Taiwan card holders in 2005, 22.12 %
-    next-month default). That is a **1-month horizon on a high-risk book**: use the
-    ranking as is, and re-level it with :func:`shift_to_mean_pd` before reading the
-    output as a 12-month PD of another book.
+    next-month default). That is a **1-month horizon on a high-risk book**: the platform
+    keeps the ranking and maps it to its own 12-month PD (``platform.pd_calibration_*``
+    in ``conf/platform/default.yaml``).
 
-    Rows are split with :func:`holdout_mask` (stratified by the target). On the
-    training rows the features are standardised and the penalised mean log-loss
-    ``mean(log(1 + exp(eta)) - y * eta) + l2 / 2 * |coef|^2`` is minimised with
-    L-BFGS-B and its analytic gradient (the intercept is not penalised). The hold-out
-    AUC is computed with :func:`auc`.
+    Steps, on the training rows of a :func:`holdout_mask` split (stratified by target):
+
+    1. every feature is binned by ``optbinning.OptimalBinning`` (CART pre-binning into
+       at most 20 bins of >= 5 % of the rows, then the IV-maximising merge whose default
+       rate is monotone in the feature, ascending or descending as the data say:
+       constraint programming, an exact and deterministic optimum);
+    2. each value is replaced by its bin's weight of evidence (WoE);
+    3. ``sklearn.linear_model.LogisticRegression`` (L-BFGS, L2 penalty) is fitted on the
+       WoE columns. The penalty ``l2`` is on the mean log-loss, ``mean(loss) + l2 / 2 *
+       |coef|^2``, i.e. ``C = 1 / (l2 * n_train)`` in scikit-learn's terms.
+
+    The points of bin ``j`` of feature ``k`` are ``coef[k] * WoE[k][j]``; the hold-out
+    AUC is computed with :func:`auc`. The fit takes about 0.3 s (plus about 4 s to import
+    scikit-learn and optbinning once per process).
 
     Args:
-        df: UCI table (as from :func:`sim.outputs.files.load_uci`), with the feature columns and
-            ``default payment next month``.
+        df: UCI table (as from :func:`sim.world.data.load_uci`), with the feature columns
+            and ``default payment next month``.
         holdout_share: fraction of rows held out for validation, in (0, 1).
-        l2: ridge penalty on the standardised coefficients, >= 0.
+        l2: ridge penalty on the WoE coefficients (mean-loss scale), > 0.
         seed: seed of the train / hold-out split.
 
     Returns:
-        The fitted :class:`Scorecard`.
+        The fitted, binned :class:`Scorecard`.
 
     Raises:
         KeyError: if a needed column is absent.
-        ValueError: if ``holdout_share`` is not in (0, 1), ``l2`` is negative, the
-            target is not 0/1 or has a single class in a split, or the optimiser
-            does not converge.
+        ValueError: if ``holdout_share`` is not in (0, 1), ``l2`` is not positive, the
+            target is not 0/1 or the training rows hold a single class.
 
     References:
-        Yeh & Lien (2009), doi:10.1016/j.eswa.2007.12.020 (training data; the paper
-        compares classifiers on it by lift-chart area ratio, not by ROC AUC). With
-        the default settings the hold-out AUC is about 0.745.
+        Yeh & Lien (2009), doi:10.1016/j.eswa.2007.12.020 (training data); Navas-Palencia,
+        G. (2020), "Optimal binning: mathematical programming formulation",
+        arXiv:2001.08025 (the binning); Siddiqi (2017), *Intelligent Credit Scoring*
+        (WoE scorecards). With the default settings the hold-out AUC is about 0.756.
     """
-    if l2 < 0:
-        raise ValueError(f"l2 must be >= 0, got {l2}")
+    from sklearn.linear_model import LogisticRegression  # heavy import: only when fitting
+
+    if not l2 > 0:
+        raise ValueError(f"l2 must be > 0, got {l2}")
     if TARGET_COLUMN not in df.columns:
         raise KeyError(f"fit_scorecard: missing column {[TARGET_COLUMN]}")
     y_all = df[TARGET_COLUMN].to_numpy()
     if not np.all(np.isin(y_all, (0, 1))):
         raise ValueError(f"fit_scorecard: {TARGET_COLUMN!r} must be 0 or 1")
-    y_all = y_all.astype(float)
+    y_all = y_all.astype(np.int64)
     X_all = uci_features(df)
     test = holdout_mask(y_all, holdout_share, seed)
     X, y = X_all[~test], y_all[~test]
     if y.min() == y.max():
         raise ValueError("fit_scorecard: the training rows contain a single class")
 
-    mean = X.mean(axis=0)
-    std = X.std(axis=0)
-    std[std == 0] = 1.0
-    Z = (X - mean) / std
-    start = np.zeros(1 + Z.shape[1])
-    start[0] = special.logit(y.mean())
-    result = optimize.minimize(
-        _penalised_loss,
-        start,
-        args=(Z, y, l2),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": 1000, "gtol": 1e-9},
+    edges, woe = _woe_bins(X, y)
+    W = np.column_stack(
+        [
+            w[np.searchsorted(e, X[:, j], side="right")]
+            for j, (e, w) in enumerate(zip(edges, woe, strict=True))
+        ]
     )
-    if not result.success:
-        raise ValueError(f"fit_scorecard: optimiser did not converge: {result.message}")
-
+    lr = LogisticRegression(C=1.0 / (l2 * y.size), max_iter=1000, tol=1e-10)
+    lr.fit(W, y)
+    coef = lr.coef_[0]
     card = Scorecard(
-        coef=result.x[1:],
-        intercept=float(result.x[0]),
+        coef=coef,
+        intercept=float(lr.intercept_[0]),
         feature_names=FEATURE_NAMES,
-        feature_mean=mean,
-        feature_std=std,
+        feature_mean=X.mean(axis=0),
+        feature_std=np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0),
+        bin_edges=tuple(edges),
+        bin_points=tuple(c * w for c, w in zip(coef, woe, strict=True)),
         train_rows=int(y.size),
         holdout_rows=int(test.sum()),
     )
     return dataclasses.replace(card, holdout_auc=auc(y_all[test], card.log_odds(X_all[test])))
 
 
+DEFAULT_CARD_PATH = Path(__file__).with_name("default_scorecard.json")
+"""The default fit, stored with the package (:func:`write_default_scorecard` writes it)."""
+
+
 @functools.lru_cache(maxsize=1)
 def fit_default_scorecard() -> Scorecard:
-    """Fit the scorecard once per process on the bundled UCI data, with default settings.
+    """The scorecard fitted on the bundled UCI data with default settings, once per process.
+
+    The fit (:func:`fit_scorecard` with hold-out share 0.3, ``l2`` 1e-5, seed
+    :data:`DEFAULT_SEED`) is deterministic; its result is stored in
+    :data:`DEFAULT_CARD_PATH` so that building a model does not import scikit-learn and
+    optbinning (about 4 s) nor refit (about 0.3 s). The test suite refits and checks
+    that the stored card equals the fit; ``python -m sim.platform.scorecard.fitting``
+    rewrites it after a change of features or settings.
 
     Returns:
-        The cached :class:`Scorecard` (hold-out share 0.3, l2 1e-3, seed
-        :data:`DEFAULT_SEED`). Its arrays are read-only, so sharing it is safe.
+        The cached :class:`Scorecard`. Its arrays are read-only, so sharing it is safe.
 
     Raises:
-        sim.outputs.files.DataFileError: if the bundled data file is missing or damaged.
+        sim.outputs.files.DataFileError: if the stored card is absent and the bundled
+            data file is missing or damaged.
 
     References:
         Yeh & Lien (2009), doi:10.1016/j.eswa.2007.12.020 (training data).
     """
+    if DEFAULT_CARD_PATH.is_file():
+        stored = json.loads(DEFAULT_CARD_PATH.read_text(encoding="utf-8"))
+        if tuple(stored.get("feature_names", ())) == FEATURE_NAMES:
+            return Scorecard.from_dict(stored)
     return fit_scorecard(load_uci())
+
+
+def write_default_scorecard(path: Path = DEFAULT_CARD_PATH) -> Scorecard:
+    """Refit the default scorecard on the bundled data and store it as JSON at ``path``.
+
+    Returns:
+        The fitted card.
+    """
+    card = fit_scorecard(load_uci())
+    path.write_text(json.dumps(card.to_dict(), indent=1) + "\n", encoding="utf-8")
+    return card
+
+
+if __name__ == "__main__":  # python -m sim.platform.scorecard.fitting
+    import time
+
+    started = time.perf_counter()
+    fitted = write_default_scorecard()
+    print(
+        f"hold-out AUC {fitted.holdout_auc:.4f}; fitted and written to {DEFAULT_CARD_PATH} "
+        f"in {time.perf_counter() - started:.2f} s"
+    )

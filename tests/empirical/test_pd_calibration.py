@@ -1,0 +1,112 @@
+"""Tests for sim.empirical.pd_calibration: the in-simulator PD calibration checks and fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.empirical.pd_calibration import (
+    PD_FLOOR,
+    decile_table,
+    fit_isotonic,
+    loss_check,
+    pd_panel,
+    tier_shares,
+)
+from tests.conftest import make_run
+
+
+def _panel(pd_12m, default, ead=100.0, loss=0.0) -> pd.DataFrame:
+    pd_12m = np.asarray(pd_12m, dtype=float)
+    return pd.DataFrame(
+        {
+            "log_odds": np.log(pd_12m / (1 - pd_12m)),
+            "pd_12m": pd_12m,
+            "ead_cny": np.broadcast_to(ead, pd_12m.shape).astype(float),
+            "expected_loss_cny": pd_12m * 0.8 * np.broadcast_to(ead, pd_12m.shape),
+            "default": np.asarray(default, dtype=bool),
+            "loss_cny": np.broadcast_to(loss, pd_12m.shape).astype(float),
+        }
+    )
+
+
+def test_decile_table_applies_the_absolute_and_relative_tolerances():
+    # Bin 1: 400 lines at PD 0.5 %, 1 default -> realised 0.25 % (< 1 %): |0.25 pp| <= 0.3 pp.
+    # Bin 2: 400 lines at PD 4 %, 20 defaults -> realised 5 %: |-1 pp| <= 30 % x 5 % = 1.5 pp.
+    # Bin 3: 400 lines at PD 20 %, 120 defaults -> realised 30 %: |-10 pp| > 9 pp: fails.
+    pd_12m = np.repeat([0.005, 0.04, 0.2], 400)
+    default = np.zeros(1200, dtype=bool)
+    default[[0]] = True
+    default[400:420] = True
+    default[800:920] = True
+    table = decile_table(_panel(pd_12m, default), n_bins=3)
+    assert table["defaults"].tolist() == [1, 20, 120]
+    assert table["error_pp"].tolist() == pytest.approx([0.25, -1.0, -10.0])
+    assert table["tolerance_pp"].tolist() == pytest.approx([0.3, 1.5, 9.0])
+    assert table["passed"].tolist() == [True, True, False]
+    assert table["relative_error"].tolist() == pytest.approx([1.0, -0.2, -1 / 3])
+
+
+def test_loss_check_compares_expected_and_realised_loss():
+    # EL = sum PD x 0.8 x 100 = 0.8 x (0.1 + 0.3) x 100 = 32; realised 40 -> ratio 0.8.
+    panel = _panel([0.1, 0.3], [False, True], ead=100.0, loss=[0.0, 40.0])
+    out = loss_check(panel)
+    assert out["expected_loss_cny"] == pytest.approx(32.0)
+    assert out["realised_loss_cny"] == pytest.approx(40.0)
+    assert out["ratio"] == pytest.approx(0.8)
+    assert out["passed"] is True  # within +-25 %
+    assert out["default_rate"] == 0.5 and out["auc"] == 1.0
+    assert loss_check(_panel([0.1, 0.3], [False, True], loss=[0.0, 20.0]))["passed"] is False
+
+
+def test_tier_shares_by_hand():
+    shares = tier_shares(np.array([0.001, 0.01, 0.02, 0.05, 0.5]), [0.01, 0.03, 0.08])
+    # A PD on a bound belongs to the tier above it.
+    assert shares.tolist() == pytest.approx([0.2, 0.4, 0.2, 0.2])
+    assert shares.index.tolist() == ["[0%, 1%)", "[1%, 3%)", "[3%, 8%)", "[8%, 100%)"]
+
+
+def test_fit_isotonic_pools_violators_and_floors_the_pd():
+    # Three tied log-odds groups of 1,000 lines: realised 0 %, 2 %, 1 %. The last two
+    # violate monotonicity and pool to 1.5 %; the first is floored at 0.03 %.
+    z = np.repeat([-3.0, -2.0, -1.0], 1000)
+    default = np.zeros(3000, dtype=bool)
+    default[1000:1020] = True
+    default[2000:2010] = True
+    panel = pd.DataFrame({"log_odds": z, "default": default})
+    knots, knot_pd = fit_isotonic(panel)
+    np.testing.assert_allclose(knots, [-3.0, -2.0, -1.0])
+    np.testing.assert_allclose(knot_pd, [PD_FLOOR, 0.015, 0.015], atol=1e-12)
+    with pytest.raises(ValueError, match="no default"):
+        fit_isotonic(panel.assign(default=False))
+
+
+@pytest.fixture(scope="module")
+def small_panel() -> tuple[pd.DataFrame, object]:
+    run = make_run("population.n_borrowers=3000", "policy=static")
+    return pd_panel(run, score_month=3, horizon=6), run
+
+
+def test_pd_panel_rows_and_money(small_panel):
+    panel, run = small_panel
+    pc = run.platform
+    assert 0 < len(panel) <= 3000
+    # The PD is the configured isotonic map of the log-odds it records.
+    expected = np.interp(panel["log_odds"], pc.pd_calibration_log_odds, pc.pd_calibration_pd)
+    np.testing.assert_allclose(panel["pd_12m"], expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        panel["expected_loss_cny"], panel["pd_12m"] * pc.lgd * panel["ead_cny"], rtol=1e-12
+    )
+    # A loss is posted only at a default, and it is LGD x the balance at default <= EAD
+    # plus six months of interest and new draws, so only check the sign and the support.
+    assert (panel.loc[~panel["default"], "loss_cny"] == 0).all()
+    assert (panel["loss_cny"] >= 0).all()
+    assert panel["default"].sum() > 0
+    # The score separates: defaulters carry a higher PD on average.
+    assert panel.loc[panel["default"], "pd_12m"].mean() > 3 * panel["pd_12m"].mean()
+
+
+def test_pd_panel_rejects_bad_months():
+    with pytest.raises(ValueError, match="score_month and horizon"):
+        pd_panel(make_run("population.n_borrowers=10"), score_month=0)
