@@ -26,7 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 from sim.config import firms as _firms
-from sim.config.channels import FUNDING_STEPS, LIMIT_BASES, ChannelConfig, ChannelsConfig
+from sim.config.channels import (
+    CREDIT_BANDS,
+    FUNDING_STEPS,
+    LIMIT_BASES,
+    ChannelConfig,
+    ChannelsConfig,
+)
 from sim.config.firms import FirmsConfig, SectorConfig
 from sim.config.output import OutputConfig
 from sim.config.paths import CONF_DIR
@@ -39,6 +45,7 @@ from sim.config.scenario import REGIMES, ScenarioConfig, ShockConfig
 __all__ = [
     "CONF_DIR",
     "DEFAULT_SECTORS",
+    "CREDIT_BANDS",
     "FUNDING_STEPS",
     "LIMIT_BASES",
     "REGIMES",
