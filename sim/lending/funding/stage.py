@@ -116,8 +116,8 @@ def funding_stage(world: World, month: Month) -> None:
     Households: unmet essential spending, then the unmet borrowing wish, on other
     lenders (:func:`fund_households`: in full on facilities held, a share elsewhere).
     Firms: own cash (the owner's spare savings) -> the owner's platform line -> other
-    lenders -> unmet (:func:`fund_firms`). Writes ``month.household_funding``, ``month.firm_funding`` and the funding fields of
-    ``month.transfers``.
+    lenders -> unmet (:func:`fund_firms`). Writes ``month.household_funding``,
+    ``month.firm_funding`` and the funding fields of ``month.transfers``.
     """
     s, f, h = world.borrowers, world.firms, month.household
     t, step = month.transfers, month.step
