@@ -1,6 +1,6 @@
 """Where cut borrowers go: ``python -m experiments.lender_substitution [--n N --seeds S]``.
 
-Two paired comparisons under one seed (common random numbers), printed as a table:
+Three paired comparisons under one seed (common random numbers), printed as a table:
 
 1. ``behaviour_rules`` vs ``static``: borrowers cut under ``behaviour_rules``, split by
    their PD rank at the start (prime the best-scored 73 %, subprime the worst 15 %:
@@ -8,7 +8,10 @@ Two paired comparisons under one seed (common random numbers), printed as a tabl
    (interest and fees over the platform and every other lender / the balances they
    accrued on) and in unmet credit need (share of income), and their other lenders'
    balance.
-2. Every sole trader's line held at zero headroom (limit = balance, every month) vs
+2. Every fifth borrower's line cut by 75 % once after month 12 (the CFPB median cut,
+   I2) vs ``static``, prime vs subprime: all-lender APR, unmet need, and the substitution
+   share (extra other-lender balance per platform balance lost).
+3. Every sole trader's line held at zero headroom (limit = balance, every month) vs
    ``static``: the substitution share, extra funding of firms' gaps by other lenders per
    CNY less from the platform.
 """

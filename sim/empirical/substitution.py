@@ -39,6 +39,32 @@ class OwnersAtZeroHeadroom(LimitPolicy):
         return LimitDecision(new, reason)
 
 
+class CutOnce(LimitPolicy):
+    """A one-time cut of ``share`` of the line at month ``step`` for every fifth borrower.
+
+    The treated rows are those with ``row % 5 == 0`` and an open line; the new limit is
+    ``(1 - share) x limit``, never below the balance (CFPB's median cut is 75 %, I2).
+    """
+
+    name = "cut_once"
+    config_class = PolicyConfig
+
+    def __init__(self, config: PolicyConfig, step: int = 12, share: float = 0.75) -> None:
+        super().__init__(config)
+        self.step, self.share = step, share
+
+    def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
+        """Cut the treated rows once, in the review after month ``step``."""
+        new = view.limit_cny.copy()
+        if view.step == self.step:
+            rows = np.arange(view.n_borrowers)
+            treated = (rows % 5 == 0) & view.is_open
+            target = np.maximum((1.0 - self.share) * view.limit_cny, view.balance_cny)
+            new[treated] = np.minimum(np.ceil(target[treated] * 100.0 - 1e-6) / 100.0, new[treated])
+        reason = np.where(new != view.limit_cny, ReasonCode.PD_ABOVE_THRESHOLD, 0).astype(np.int8)
+        return LimitDecision(new, reason)
+
+
 def _run(config: RunConfig, policy: LimitPolicy) -> dict[str, np.ndarray]:
     """Run one arm; per-borrower and per-run totals needed by the comparison."""
     model = CreditMarketModel(config, policy=policy)
@@ -55,6 +81,7 @@ def _run(config: RunConfig, policy: LimitPolicy) -> dict[str, np.ndarray]:
         "unmet": s.unmet_need_total_cny.copy(),
         "income": s.income_total_cny.copy(),
         "cuts": s.cuts_count.copy(),
+        "platform_balance_sum": s.balance_month_sum_cny.copy(),
     }
     df = model.datacollector.get_model_vars_dataframe()
     out["firm_platform"] = float(df["firm_platform_draws_cny"].sum())
@@ -80,8 +107,10 @@ def measure_substitution(
     """Paired household-cut and sole-trader-cut comparisons (see the module docstring).
 
     Returns:
-        One row per seed and measure: ``seed``, ``measure``, ``group``, ``treated``
-        (rows), ``static``, ``treated_arm``, ``change``.
+        One row per seed and measure (``cut75_*``: every fifth borrower's line cut by
+        75 % once, after month 12, vs ``static``; the substitution share is the extra
+        other-lender balance-months per platform balance-month lost): ``seed``,
+        ``measure``, ``group``, ``treated`` (rows), ``static``, ``treated_arm``, ``change``.
     """
     rows = []
     for seed in seeds:
@@ -122,6 +151,46 @@ def measure_substitution(
                         change=b - a,
                     )
                 )
+        cut = _run(cfg, CutOnce(PolicyConfig(name="static")))
+        rows_all = np.arange(cut["pd0"].shape[0])
+        treated = rows_all % 5 == 0
+        for group, band in (
+            ("prime", st["pd0"] <= np.quantile(st["pd0"], PRIME_SHARE)),
+            ("subprime", st["pd0"] >= np.quantile(st["pd0"], 1.0 - SUBPRIME_SHARE)),
+        ):
+            m = treated & band
+            lost = st["platform_balance_sum"][m].sum() - cut["platform_balance_sum"][m].sum()
+            more = cut["channel_balance_sum"][m].sum() - st["channel_balance_sum"][m].sum()
+            for measure, a, b in (
+                ("cut75_all_lender_apr", _apr(st, m), _apr(cut, m)),
+                (
+                    "cut75_unmet_need_share_of_income",
+                    float(st["unmet"][m].sum() / max(st["income"][m].sum(), 1.0)),
+                    float(cut["unmet"][m].sum() / max(cut["income"][m].sum(), 1.0)),
+                ),
+            ):
+                rows.append(
+                    dict(
+                        seed=seed,
+                        measure=measure,
+                        group=group,
+                        treated=int(m.sum()),
+                        static=a,
+                        treated_arm=b,
+                        change=b - a,
+                    )
+                )
+            rows.append(
+                dict(
+                    seed=seed,
+                    measure="cut75_substitution_share",
+                    group=group,
+                    treated=int(m.sum()),
+                    static=np.nan,
+                    treated_arm=more / lost if lost > 0 else np.nan,
+                    change=np.nan,
+                )
+            )
         zero = _run(cfg, OwnersAtZeroHeadroom(PolicyConfig(name="static")))
         less_platform = st["firm_platform"] - zero["firm_platform"]
         more_channels = zero["firm_channel"] - st["firm_channel"]
