@@ -82,6 +82,10 @@ def _run(config: RunConfig, policy: LimitPolicy) -> dict[str, np.ndarray]:
         "income": s.income_total_cny.copy(),
         "cuts": s.cuts_count.copy(),
         "platform_balance_sum": s.balance_month_sum_cny.copy(),
+        "card_balance": ch.table("balance_cny")[:, list(ch.names).index("credit_card")]
+        if "credit_card" in ch.names
+        else np.zeros(s.n),
+        "high_cost_balance": ch.table("balance_cny")[:, ch.high_cost].sum(axis=1),
     }
     df = model.datacollector.get_model_vars_dataframe()
     out["firm_platform"] = float(df["firm_platform_draws_cny"].sum())
@@ -169,6 +173,22 @@ def measure_substitution(
                     float(cut["unmet"][m].sum() / max(cut["income"][m].sum(), 1.0)),
                 ),
             ):
+                rows.append(
+                    dict(
+                        seed=seed,
+                        measure=measure,
+                        group=group,
+                        treated=int(m.sum()),
+                        static=a,
+                        treated_arm=b,
+                        change=b - a,
+                    )
+                )
+            for measure, key in (
+                ("cut75_card_balance_end_cny", "card_balance"),
+                ("cut75_high_cost_balance_end_cny", "high_cost_balance"),
+            ):
+                a, b = float(st[key][m].mean()), float(cut[key][m].mean())
                 rows.append(
                     dict(
                         seed=seed,
