@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sim.config import ChannelsConfig
-from sim.lending.channels import NO_FACILITY, Channels, credit_bands
+from sim.lending.channels import NO_FACILITY, Channels, band_bounds, credit_bands
 from sim.lending.funding import fund_firms, fund_households
 from tests.conftest import conf_channels
 from tests.conftest import credit_info as info
@@ -29,6 +29,13 @@ def test_credit_bands_are_exact_shares_by_score_rank():
     # Best two prime (rows 1, 3), worst one subprime (row 0), row 2 near-prime.
     assert credit_bands(pd_12m, 0.5, 0.25).tolist() == [2, 0, 1, 0]
     assert credit_bands(pd_12m, 1.0, 0.0).tolist() == [0, 0, 0, 0]
+    # The month's bounds give the same bands, looked up row by row: quantiles 0.5 and
+    # 0.75 of (0.01, 0.02, 0.03, 0.05) are 0.025 and 0.035.
+    bounds = band_bounds(pd_12m, 0.5, 0.25)
+    assert bounds == pytest.approx((0.025, 0.035))
+    who = dataclasses.replace(info(4, pd_12m=pd_12m), band_bounds=bounds)
+    assert who.band_of(np.arange(4)).tolist() == [2, 0, 1, 0]
+    assert who.band_of(np.array([2])).tolist() == [1]
 
 
 def test_approval_probability_by_band_debts_and_purpose():

@@ -36,7 +36,7 @@ keeps no payment history: servicing's history fields are scratch (:class:`Servic
 
 from sim.lending.channels.approval import ChannelApproval
 from sim.lending.channels.books import ChannelBooks
-from sim.lending.channels.credit import CreditInfo, credit_bands
+from sim.lending.channels.credit import CreditInfo, band_bounds, credit_bands
 from sim.lending.channels.flows import ChannelFlows
 from sim.lending.channels.lenders import LenderTable
 from sim.lending.channels.records import (
@@ -69,6 +69,7 @@ __all__ = [
     "LenderTable",
     "ServicedAccounts",
     "any_over_channels",
+    "band_bounds",
     "count_over_channels",
     "credit_bands",
 ]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.lending.channels import CreditInfo
-from sim.lending.channels.credit import credit_bands
+from sim.lending.channels.credit import band_bounds
 from sim.lending.funding.waterfall import (
     fund_firms,
     fund_households,
@@ -93,9 +93,10 @@ def credit_info(world: World, u_approval: np.ndarray | None = None) -> CreditInf
     s, f = world.borrowers, world.firms
     cc = world.config.channels
     return CreditInfo(
-        band=credit_bands(s.pd_12m, cc.prime_share, cc.subprime_share),
+        band_bounds=band_bounds(s.pd_12m, cc.prime_share, cc.subprime_share),
         lenders_count=s.lenders_count,
-        debt_service_ratio=s.debt_service_cny / np.maximum(s.income_cny, 1.0),
+        debt_service_cny=s.debt_service_cny,
+        income_cny=s.income_cny,
         u_approval=u_approval,
         pd_12m=s.pd_12m,
         missed=s.missed,
