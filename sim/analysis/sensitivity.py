@@ -11,6 +11,7 @@ against the default. :func:`tornado_figure` draws, per family, the swing of the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,20 +143,34 @@ def run_sensitivity(
     Raises:
         ValueError: an override is refused by the config schema (names the field).
     """
-    from sim.model import CreditMarketModel
-    from sim.runtime.compose import load_run_config
+    from omegaconf import OmegaConf
 
-    arms: list[tuple[str, str, object, list[str]]] = [("(default)", "base", "", [])]
+    from sim.config import to_run_config
+    from sim.model import CreditMarketModel
+    from sim.runtime.compose import compose_config
+
+    arms: list[tuple[str, str, object, dict[str, object]]] = [("(default)", "base", "", {})]
     for p in parameters:
-        arms += [(p.label, lv, getattr(p, lv), p.override(lv)) for lv in ("low", "high")]
+        arms += [(p.label, lv, getattr(p, lv), {p.key: getattr(p, lv)}) for lv in ("low", "high")]
+    # Hydra composes once per policy (the slow part of a small run); each arm sets its
+    # parameter on a copy of the composed config, validated by the schema as any run.
+    composed = {q: compose_config([*base_overrides, f"policy={q}"]) for q in policies}
     metrics = [m for m, _ in OUTCOME_FAMILIES.values()]
     rows = []
     for label, level, value, extra in arms:
         for policy in policies:
+            arm = OmegaConf.to_container(composed[policy], resolve=True)
+            for key, value in extra.items():
+                node = arm
+                *path, leaf = key.split(".")
+                for part in path:
+                    node = node[part]
+                node[leaf] = value
+            run = to_run_config(arm)
             for seed in seeds:
                 if progress is not None:
                     progress(f"{label} {level} {policy} seed={seed}")
-                cfg = load_run_config([*base_overrides, f"policy={policy}", f"seed={seed}", *extra])
+                cfg = dataclasses.replace(run, seed=int(seed))
                 with CreditMarketModel(cfg).run() as model:
                     summary = model.tables("sensitivity")["summary"].iloc[0]
                 rows.append(
