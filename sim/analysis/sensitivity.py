@@ -244,25 +244,33 @@ def tornado_figure(changes: pd.DataFrame, family: str):
         KeyError: an unknown family.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     metric = OUTCOME_FAMILIES[family][0]
     rows = changes[changes["family"] == family].copy()
     rows["width"] = (rows["swing_high"] - rows["swing_low"]).abs()
     rows = rows.sort_values("width")
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 1) + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(rows), 1) + 1.8))
     y = np.arange(len(rows))
     colours = np.where(rows["changes"], "tab:red", "tab:blue")
-    ax.barh(y, rows["swing_low"], color=colours, alpha=0.45, label="low end")
-    ax.barh(y, rows["swing_high"], color=colours, alpha=0.9, label="high end")
+    # The low end's bar is half height and hatched, drawn over the high end's.
+    ax.barh(y, rows["swing_high"], height=0.7, color=colours, alpha=0.85)
+    ax.barh(y, rows["swing_low"], height=0.35, color="white", edgecolor=colours, hatch="///")
     labels = [
         f"{p}{'  (ranking changes)' if c else ''}"
         for p, c in zip(rows["parameter"], rows["changes"], strict=True)
     ]
     ax.set_yticks(y, labels, fontsize=8)
     ax.axvline(0.0, color="black", lw=0.8)
-    ax.set_xlabel(f"change of {metric} against the default (mean over policies)")
-    ax.set_title(f"Sensitivity to unsourced lender-access parameters: {family}")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel(f"change of {metric}\nagainst the default (mean over policies)", fontsize=9)
+    ax.set_title(f"{family}: unsourced lender-access parameters", fontsize=10)
+    handles = [
+        Patch(facecolor="grey", label="high end"),
+        Patch(facecolor="white", edgecolor="grey", hatch="///", label="low end"),
+        Patch(facecolor="tab:red", label="policy ranking changes"),
+        Patch(facecolor="tab:blue", label="ranking unchanged"),
+    ]
+    ax.legend(handles=handles, loc="best", fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -310,11 +318,21 @@ def write_sensitivity(
             fig.savefig(out / f"tornado_{family}.{fmt}", dpi=120)
         plt.close(fig)
         base_order = rows["base_order"].iloc[0] if len(rows) else ""
+        base = results[results["level"] == "base"].groupby("policy")[metric]
+        spread = ", ".join(
+            f"{q} {m:.4g} (seeds {lo:.4g}-{hi:.4g})"
+            for q, m, lo, hi in zip(
+                base.mean().index, base.mean(), base.min(), base.max(), strict=True
+            )
+        )
         lines += [
             "",
             f"## {family} (`{metric}`, lower is better)",
             "",
-            f"Default ranking: {base_order}. ![tornado](tornado_{family}.{formats[0]})",
+            f"Default ranking: {base_order}. Default means: {spread}. A ranking change "
+            "smaller than the seed spread is noise.",
+            "",
+            f"![tornado](tornado_{family}.{formats[0]})",
             "",
             "| parameter | ranking changes | low end | high end | swing low | swing high |",
             "| --- | --- | --- | --- | --- | --- |",
