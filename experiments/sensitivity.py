@@ -2,7 +2,7 @@
 
 ``python -m experiments.sensitivity [--n N] [--months M] [--seeds S] [--policies a,b]
 [--params key,...] [--out DIR]`` varies each parameter of
-:data:`sim.analysis.sensitivity.LENDER_ACCESS_PARAMETERS` to the low and the high end of
+:data:`sim.empirical.sensitivity.LENDER_ACCESS_PARAMETERS` to the low and the high end of
 its range, reruns the policy comparison under the same seeds and writes
 ``sensitivity.md`` (which rankings change), the run and ranking tables as CSV and one
 tornado plot per outcome family (platform loss, borrowers' all-lender cost, SME stress).
@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.analysis.sensitivity import (
+from sim.empirical.sensitivity import (
     DEFAULT_POLICIES,
     LENDER_ACCESS_PARAMETERS,
     run_sensitivity,

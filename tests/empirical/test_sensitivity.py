@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from experiments.sensitivity import main
-from sim.analysis.sensitivity import (
+from sim.empirical.sensitivity import (
     LENDER_ACCESS_PARAMETERS,
     OUTCOME_FAMILIES,
     SensitivityParameter,
