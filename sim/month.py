@@ -41,6 +41,7 @@ RNG_STREAMS: tuple[str, ...] = (
     "firms",
     "arrivals",
     "entry",
+    "lenders",
 )
 
 
@@ -51,7 +52,8 @@ class World:
     Attributes:
         config: the validated run config.
         rngs: the run's child generators by :data:`RNG_STREAMS` name; ``world`` and
-            ``firms`` draw the exogenous shocks, ``population`` the agents at set-up,
+            ``firms`` draw the exogenous shocks, ``lenders`` other lenders' approval
+            decisions, ``population`` the agents at set-up,
             ``platform`` the policy's own randomness (common random numbers).
         borrowers: :class:`sim.world.borrowers.BorrowerState`, one row per borrower.
         firms: :class:`sim.world.firms.FirmState`, one row per firm.
@@ -177,6 +179,10 @@ class Month:
 
     firm_draws: FirmDraws | None = None
     """Firms' exogenous draws (the ``firms`` stream). Written by ``scenario``."""
+
+    lender_draws: np.ndarray | None = None
+    """Other lenders' approval uniforms, ``(n_channels, n_borrowers)`` float32 (the
+    ``lenders`` stream). Written by ``scenario``."""
 
     start: MonthStart | None = None
     """DPD buckets and open lines at the start of the month. Written by ``scenario``."""

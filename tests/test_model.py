@@ -264,9 +264,13 @@ def test_common_random_numbers_across_policies():
         incomes = {}
         for p, m in models.items():
             m.step()
-            incomes[p] = (m.borrowers.income_cny.copy(), m.borrowers.employed.copy())
-        np.testing.assert_array_equal(incomes["static"][0], incomes["behaviour_rules"][0])
-        np.testing.assert_array_equal(incomes["static"][1], incomes["behaviour_rules"][1])
+            incomes[p] = (
+                m.borrowers.income_cny.copy(),
+                m.borrowers.employed.copy(),
+                m.month.lender_draws.copy(),
+            )
+        for i in range(3):  # incomes, employment, other lenders' approval uniforms
+            np.testing.assert_array_equal(incomes["static"][i], incomes["behaviour_rules"][i])
     # ... while the policy does change limits.
     assert not np.array_equal(
         models["static"].borrowers.limit_cny, models["behaviour_rules"].borrowers.limit_cny
@@ -279,6 +283,7 @@ def test_common_random_numbers_across_policies():
         "firms",
         "arrivals",
         "entry",
+        "lenders",
     )
 
 

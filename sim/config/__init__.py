@@ -27,7 +27,13 @@ from typing import Any
 
 from sim.config import firms as _firms
 from sim.config.book import BookConfig
-from sim.config.channels import FUNDING_STEPS, LIMIT_BASES, ChannelConfig, ChannelsConfig
+from sim.config.channels import (
+    CREDIT_BANDS,
+    FUNDING_STEPS,
+    LIMIT_BASES,
+    ChannelConfig,
+    ChannelsConfig,
+)
 from sim.config.firms import FirmsConfig, SectorConfig
 from sim.config.output import OutputConfig
 from sim.config.paths import CONF_DIR
@@ -40,6 +46,7 @@ from sim.config.scenario import REGIMES, ScenarioConfig, ShockConfig
 __all__ = [
     "CONF_DIR",
     "DEFAULT_SECTORS",
+    "CREDIT_BANDS",
     "FUNDING_STEPS",
     "LIMIT_BASES",
     "REGIMES",

@@ -11,6 +11,9 @@ from sim.units import MAX_CONFIG_CNY
 LIMIT_BASES = ("income", "revenue", "receivables")
 #: Waterfall steps that are not lenders of the channel table.
 FUNDING_STEPS = ("own_cash", "platform")
+#: Credit bands an approval probability is given for, best first (see
+#: ``ChannelsConfig.prime_share``).
+CREDIT_BANDS = ("prime", "near_prime", "subprime")
 
 
 @dataclass
@@ -49,6 +52,17 @@ class ChannelConfig:
         high_cost: counts as a high-cost channel in the metrics.
         private_lending: private (unlicensed) lending, to which the court's interest cap
             applies (``channels.apply_private_lending_cap``).
+        approval_prob: probability that an application for a household purpose is
+            approved, one per credit band of :data:`CREDIT_BANDS` (prime, near-prime,
+            subprime), each in [0, 1]; the hard rules above must hold too.
+        firm_approval_prob: the same for an application to fund the owned firm's gap.
+        approval_lender_factor: each lender the applicant already owes beyond the first
+            multiplies the approval probability by this, in [0, 1] (existing debts; the
+            platform counts, M7).
+        max_debt_service_ratio: approved only if last month's scheduled payments to every
+            lender / income is at most this (>= 0).
+        reapply_after_months: a rejected applicant may apply again this many months later
+            (>= 1; a large value makes access a lasting trait, as for informal lenders).
     """
 
     enabled: bool = True
@@ -70,11 +84,29 @@ class ChannelConfig:
     for_firms: bool = True
     high_cost: bool = False
     private_lending: bool = False
+    approval_prob: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    firm_approval_prob: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    approval_lender_factor: float = 1.0
+    max_debt_service_ratio: float = 1000.0
+    reapply_after_months: int = 1
 
     def check(self, prefix: str) -> None:
         """Range checks (called by :class:`ChannelsConfig` with the lender's path)."""
         _prob(self, prefix, "upfront_fee_rate", "monthly_fee_rate", "max_pd_12m", "lgd")
-        _prob(self, prefix, "min_payment_rate")
+        _prob(self, prefix, "min_payment_rate", "approval_lender_factor")
+        for name in ("approval_prob", "firm_approval_prob"):
+            probs = getattr(self, name)
+            ok = isinstance(probs, list | tuple) and len(probs) == len(CREDIT_BANDS)
+            ok = ok and all(
+                isinstance(p, int | float) and not isinstance(p, bool) and 0.0 <= p <= 1.0
+                for p in probs
+            )
+            if not ok:
+                raise ValueError(
+                    f"{prefix}.{name} = {probs!r}; allowed: {len(CREDIT_BANDS)} probabilities "
+                    f"in [0, 1], one per credit band {list(CREDIT_BANDS)}"
+                )
+            setattr(self, name, [float(p) for p in probs])
         _rng_check(
             self,
             prefix,
@@ -86,6 +118,8 @@ class ChannelConfig:
                 "limit_multiple": (0.0, 1000.0),
                 "max_limit_cny": (0.0, MAX_CONFIG_CNY),
                 "min_payment_floor_cny": (0.0, MAX_CONFIG_CNY),
+                "max_debt_service_ratio": (0.0, 1000.0),
+                "reapply_after_months": (1, 100_000),
             },
         )
         if self.limit_basis not in LIMIT_BASES:
@@ -112,10 +146,15 @@ class ChannelsConfig:
             as a multiple of the LPR.
         apply_private_lending_cap: cap the APR of ``private_lending`` channels.
         household_wants_seek_share: share of a household's unmet discretionary borrowing
-            wish it tries to fund on other channels, in [0, 1].
+            wish it applies for at lenders where it holds no facility yet, in [0, 1]
+            (a facility already held, such as a card, is drawn for the whole wish).
         prepay_excess_share: share of cash above the reserve (households) or the target
             buffer (firms) used each month to repay other channels, costliest first.
         charge_off_dpd: DPD at which defaulted channel balances are written off (>= 90).
+        prime_share, subprime_share: the credit bands other lenders approve by: each
+            month the best-scored ``prime_share`` of borrowers (by the platform's
+            ``pd_12m``, the shared credit score) are prime, the worst-scored
+            ``subprime_share`` subprime, the rest near-prime; fractions, sum <= 1.
     """
 
     order: list[str] = field(kw_only=True)
@@ -126,6 +165,8 @@ class ChannelsConfig:
     household_wants_seek_share: float = 0.5
     prepay_excess_share: float = 1.0
     charge_off_dpd: int = 180
+    prime_share: float = 0.73
+    subprime_share: float = 0.15
 
     def __post_init__(self) -> None:
         p = "channels"
@@ -137,6 +178,12 @@ class ChannelsConfig:
         }
         self.order = [str(o) for o in self.order]
         _prob(self, p, "household_wants_seek_share", "prepay_excess_share")
+        _prob(self, p, "prime_share", "subprime_share")
+        if self.prime_share + self.subprime_share > 1.0:
+            raise ValueError(
+                f"{p}.prime_share + {p}.subprime_share = "
+                f"{self.prime_share + self.subprime_share} must be <= 1"
+            )
         _rng_check(
             self,
             p,

@@ -1,8 +1,9 @@
 """The scenario stage: the month's macro state and the world's random draws.
 
-Common random numbers: the draws come from the run's ``world`` (households) and ``firms``
-streams, in fixed shapes and order that never depend on model state or the policy, so
-every policy under one seed sees the same shocks.
+Common random numbers: the draws come from the run's ``world`` (households), ``firms``
+and ``lenders`` (other lenders' approval decisions) streams, in fixed shapes and order
+that never depend on model state or the policy, so every policy under one seed sees the
+same shocks.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ if TYPE_CHECKING:
 
 
 def scenario_stage(world: World, month: Month) -> None:
-    """Stage ``scenario``: write ``month.macro``, ``draws``, ``firm_draws`` and ``start``."""
+    """Stage ``scenario``: ``macro``, ``draws``, ``firm_draws``, ``lender_draws``, ``start``."""
     s = world.borrowers
     month.macro = macro_state(world.config.scenario, month.step)
     month.draws = draw_world(world.rngs["world"], s.n, world.config.population.behaviour)
     month.firm_draws = draw_firm_world(world.rngs["firms"], world.firms.n)
+    month.lender_draws = draw_lender_world(world.rngs["lenders"], world.channels.k, s.n)
     month.start = MonthStart(bucket=bucket_index(s), is_open=s.is_open.copy())
 
 
@@ -145,3 +147,18 @@ def draw_firm_world(rng: np.random.Generator, n_firms: int) -> FirmDraws:
     """Draw one month of firm shocks; shapes and order never depend on model state."""
     z = rng.standard_normal((2, n_firms))
     return FirmDraws(z_persistent=z[0], z_transitory=z[1], u_exit=rng.random(n_firms))
+
+
+def draw_lender_world(rng: np.random.Generator, n_channels: int, n: int) -> np.ndarray:
+    """Draw one month of other lenders' approval uniforms; the shape never depends on state.
+
+    Args:
+        rng: the ``lenders`` stream.
+        n_channels: enabled lenders (fixed by the config).
+        n: number of borrowers.
+
+    Returns:
+        ``(n_channels, n)`` float32 uniforms on [0, 1): the decision of lender ``c`` on an
+        application of borrower ``i`` this month is ``u[c, i] < approval probability``.
+    """
+    return rng.random((n_channels, n), dtype=np.float32)

@@ -15,6 +15,7 @@ from sim.runtime.compose import CONF_DIR, load_run_config
 
 PUBLIC = (
     "CONF_DIR",
+    "CREDIT_BANDS",
     "DEFAULT_SECTORS",
     "FUNDING_STEPS",
     "LIMIT_BASES",

@@ -95,7 +95,7 @@ def test_bank_loan_approval_takes_a_month_so_it_cannot_meet_an_immediate_need():
     c = ch.index("bank_sme")
     who = info()
     assert ch.available_cash(c, ROW, who, step=5)[0] == 0.0  # no facility yet
-    approved = ch.apply(c, ROW, who, step=5)
+    approved = ch.apply(c, ROW, who, step=5, firm=True)
     assert approved.tolist() == [0] and ch.book(c).open_step[0] == 6
     assert ch.available_cash(c, ROW, who, step=5)[0] == 0.0  # not this month
     assert ch.available_cash(c, ROW, who, step=6)[0] == 5_000.0  # 0.5 x monthly revenue
@@ -121,8 +121,9 @@ def test_instant_channel_rules_and_limits():
     assert cash.tolist() == [9_900.99, 0.0, 0.0, 0.0]
     scf = ch.index("supply_chain")
     anchored = info(2, firm_receivables_cny=[20_000.0, 20_000.0], firm_anchor=[True, False])
-    assert ch.available_cash(scf, np.arange(2), anchored, step=1)[1] == 0.0
-    assert ch.available_cash(scf, np.arange(2), anchored, step=1)[0] == pytest.approx(15_920.39)
+    assert ch.available_cash(scf, np.arange(2), anchored, step=1, firm=True)[1] == 0.0
+    cash = ch.available_cash(scf, np.arange(2), anchored, step=1, firm=True)
+    assert cash[0] == pytest.approx(15_920.39)
 
 
 def test_household_dues_are_paid_costliest_first():

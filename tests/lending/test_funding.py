@@ -100,7 +100,9 @@ def test_cost_ladder_a_platform_cut_never_lowers_the_effective_apr(
 
 
 def test_households_reach_only_the_lenders_that_serve_the_purpose():
-    ch = Channels(conf_channels(), 2)
+    cc = conf_channels()
+    cc.household_wants_seek_share = 1.0  # the whole wish is applied for
+    ch = Channels(cc, 2)
     who = info(2, income_base_cny=[1_000.0, 1_000.0])
     # Row 0 needs 2,500 for essentials; row 1 wishes to borrow 2,500 for discretionary spending.
     hf = fund_households(

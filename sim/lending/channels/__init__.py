@@ -13,8 +13,13 @@ Fees are separate: an upfront fee on each draw and a monthly service fee on the 
 both added to the balance. Loans to a sole trader's firm sit on the owner's row (unlimited
 liability).
 
-Approval: a channel with ``approval_lag_months = 0`` lends at once to an eligible
-borrower (score ``pd_12m < max_pd_12m``, platform ``dpd <= max_dpd``, enough history),
+Approval: an application passes the hard rules (score ``pd_12m < max_pd_12m``, platform
+``dpd <= max_dpd``, enough history, a debt-service ratio at most the lender's maximum) and
+is then approved with the probability of the borrower's credit band (prime, near-prime,
+subprime by score rank; households' and firms' purposes have their own probabilities,
+lowered for each lender already owed), decided by the month's uniform of the ``lenders``
+stream (:mod:`sim.lending.channels.approval`). A channel with
+``approval_lag_months = 0`` decides at once and lends to an approved borrower
 up to its limit (``limit_multiple x`` income, the owned firm's revenue, or its outside
 receivables, capped). A channel with a lag >= 1 needs an application: a borrower who
 could not meet a need from cheaper sources applies; if eligible the facility is approved
@@ -31,7 +36,7 @@ keeps no payment history: servicing's history fields are scratch (:class:`Servic
 
 from sim.lending.channels.approval import ChannelApproval
 from sim.lending.channels.books import ChannelBooks
-from sim.lending.channels.credit import CreditInfo
+from sim.lending.channels.credit import CreditInfo, band_bounds, credit_bands
 from sim.lending.channels.flows import ChannelFlows
 from sim.lending.channels.lenders import LenderTable
 from sim.lending.channels.records import (
@@ -64,5 +69,7 @@ __all__ = [
     "LenderTable",
     "ServicedAccounts",
     "any_over_channels",
+    "band_bounds",
     "count_over_channels",
+    "credit_bands",
 ]

@@ -19,7 +19,6 @@ from sim.lending.channels.records import (
     _sum_over_channels,
     any_over_channels,
 )
-from sim.rows import pad_rows
 from sim.units import round_cny
 
 
@@ -34,44 +33,57 @@ class ChannelBooks(LenderTable):
     ) -> None:
         super().__init__(config, n_borrowers, other_lenders_apr_cap=other_lenders_apr_cap)
         k = self.k
-        self.slot_of = np.zeros(n_borrowers, dtype=np.int32)
         self.n_slots = 1  # slot 0: the blank account
         # Room for an eighth of the borrowers at first; doubled when full.
         self._acc: dict[str, np.ndarray] = {}
         self._grow(max(1 + n_borrowers // 8, 64), k)
         self.lender_cash_cny = np.zeros(k)
         self.draws_total_cny = np.zeros(k)
-        self.interest_fees_total_cny = np.zeros(n_borrowers)
-        self.balance_month_sum_cny = np.zeros(n_borrowers)
+        # Every per-borrower array of the books, blank (zero) for a borrower who never
+        # used another lender: :meth:`grow` appends rows to exactly these.
+        for name, dtype in self.PER_BORROWER.items():
+            setattr(self, name, np.zeros(n_borrowers, dtype=dtype))
         self.month = ChannelMonth.zeros(k)
-        self.charged_cny = np.zeros(n_borrowers)
         # The last month serviced (0: none yet); each month is serviced once, in order.
         self.serviced_step = 0
-        # Rows in use at the last servicing or touched since; ``_rows`` caches its indices
-        # and ``_sums`` the per-row totals over channels of those rows.
-        self._mark = np.zeros(n_borrowers, dtype=bool)
+        # Rows in use at the last servicing or touched since (``_mark``); ``_rows`` caches
+        # its indices and ``_sums`` the per-row totals over channels of those rows.
         self._rows: np.ndarray | None = np.zeros(0, dtype=np.int64)
         self._sums: _RowSums | None = None
 
+    #: The per-borrower arrays (``(n_borrowers,)``) and their dtypes; the account tables
+    #: themselves are per slot (a new borrower reads the blank slot 0).
+    PER_BORROWER: dict[str, type] = {
+        "slot_of": np.int32,
+        "interest_fees_total_cny": np.float64,
+        "balance_month_sum_cny": np.float64,
+        "charged_cny": np.float64,
+        "_mark": np.bool_,
+    }
+
     def grow(self, n_borrowers: int) -> None:
-        """Extend the per-borrower arrays to ``n_borrowers`` rows (new borrowers: no account).
+        """Make room for ``n_borrowers`` borrowers in all: new rows appended, blank.
+
+        A new borrower holds no account (slot 0), has no totals and is not in use; the
+        existing rows, slots and accounts are unchanged. The lenders keep no per-firm
+        state (a firm's loans sit on its owner's row).
+
+        Args:
+            n_borrowers: the new number of borrower rows, >= the current one.
 
         Raises:
-            ValueError: if ``n_borrowers`` is below the current count.
+            ValueError: ``n_borrowers`` is smaller than the current number of rows.
         """
-        if n_borrowers < self.n:
-            raise ValueError(f"channels.grow: cannot shrink {self.n} borrowers to {n_borrowers}")
-        for name, fill in (
-            ("slot_of", 0),
-            ("interest_fees_total_cny", 0.0),
-            ("balance_month_sum_cny", 0.0),
-            ("charged_cny", 0.0),
-            ("_mark", False),
-        ):
-            setattr(self, name, pad_rows(getattr(self, name), n_borrowers, fill))
-        self.n = n_borrowers
-        self._rows = None
-        self._sums = None
+        n_new = int(n_borrowers)
+        if n_new < self.n:
+            raise ValueError(
+                f"channels.grow: n_borrowers = {n_new} is below the current {self.n} rows; "
+                "borrower rows are only ever appended"
+            )
+        extra = n_new - self.n
+        for name, dtype in self.PER_BORROWER.items():
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra, dtype)]))
+        self.n = n_new
 
     # ------------------------------------------------------------------ slots
     def _grow(self, capacity: int, k: int) -> None:

@@ -51,6 +51,17 @@ class LenderTable:
         self.for_household_wants = col("for_household_wants", bool)
         self.for_firms = col("for_firms", bool)
         self.high_cost = col("high_cost", bool)
+        # Approval (one column per credit band of sim.config.CREDIT_BANDS), existing debts.
+        self.approval_prob = np.array([c.approval_prob for c in lenders], dtype=np.float64)
+        self.firm_approval_prob = np.array(
+            [c.firm_approval_prob for c in lenders], dtype=np.float64
+        )
+        if not lenders:
+            self.approval_prob = self.approval_prob.reshape(0, 3)
+            self.firm_approval_prob = self.firm_approval_prob.reshape(0, 3)
+        self.approval_lender_factor = col("approval_lender_factor")
+        self.max_debt_service_ratio = col("max_debt_service_ratio")
+        self.reapply_after_months = col("reapply_after_months", np.int64)
 
     # ------------------------------------------------------------------ sizes
     @property

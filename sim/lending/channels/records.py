@@ -18,6 +18,8 @@ from sim.world.borrowers import DELINQUENCY_HISTORY_MONTHS
 
 #: ``open_step`` of a borrower without an approved facility.
 NO_FACILITY = np.iinfo(np.int32).max
+#: ``rejected_step`` of a borrower never rejected (any reapplication wait has passed).
+NEVER_REJECTED = -(10**9)
 
 
 #: Fields of a channel account that servicing changes every month.
@@ -36,6 +38,7 @@ ACCOUNT_FIELDS: dict[str, tuple[type, float | int | bool]] = {
     "charged_off": (np.bool_, False),
     "default_step": (np.int32, -1),
     "open_step": (np.int32, NO_FACILITY),
+    "rejected_step": (np.int32, NEVER_REJECTED),
     "paid_cny": (np.float64, 0.0),
 }
 
@@ -56,6 +59,8 @@ class ChannelBook:
         default_step: int32 month of default, -1 if none.
         open_step: int32 month from which an approved facility can be drawn
             (:data:`NO_FACILITY` if none).
+        rejected_step: int32 month of the last rejected application
+            (:data:`NEVER_REJECTED` if none).
         paid_cny: payments received this month (household dues, prepayments, firm
             repayments), reset after servicing.
     """
@@ -70,6 +75,7 @@ class ChannelBook:
     charged_off: np.ndarray
     default_step: np.ndarray
     open_step: np.ndarray
+    rejected_step: np.ndarray
     paid_cny: np.ndarray
 
     def take(self, rows: np.ndarray) -> ServicedAccounts:

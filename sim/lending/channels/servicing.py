@@ -43,6 +43,10 @@ class Channels(ChannelFlows):
             max_limit_cny, min_payment_rate, min_payment_floor_cny: ``(k,)`` float64.
         approval_lag_months, max_dpd, min_history_months: ``(k,)`` int64.
         limit_basis: ``(k,)`` int index into :data:`sim.config.LIMIT_BASES`.
+        approval_prob, firm_approval_prob: ``(k, 3)`` float64 approval probabilities by
+            credit band (:data:`sim.config.CREDIT_BANDS`), households' and firms' purposes.
+        approval_lender_factor, max_debt_service_ratio: ``(k,)`` float64.
+        reapply_after_months: ``(k,)`` int64.
         for_household_needs, for_household_wants, for_firms, high_cost: ``(k,)`` bool.
         lender_cash_cny: ``(k,)`` each lender's net cash position from the start
             (repayments + recoveries - cash lent).
@@ -55,6 +59,9 @@ class Channels(ChannelFlows):
         slot_of: ``(n_borrowers,)`` int32 each borrower's slot in the books, 0 (the blank
             slot) for a borrower who never held an account.
         n_slots: slots handed out, the blank one included.
+
+    Every per-borrower array is listed in :attr:`PER_BORROWER`; :meth:`grow` appends blank
+    rows to all of them when borrowers enter.
     """
 
     # ------------------------------------------------------------------ servicing

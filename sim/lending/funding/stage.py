@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.lending.channels import CreditInfo
+from sim.lending.channels.credit import band_bounds
 from sim.lending.funding.waterfall import (
     fund_firms,
     fund_households,
@@ -82,10 +83,21 @@ class MonthTransfers:
         return out
 
 
-def credit_info(world: World) -> CreditInfo:
-    """What other lenders see about each borrower this month (:class:`CreditInfo`)."""
+def credit_info(world: World, u_approval: np.ndarray | None = None) -> CreditInfo:
+    """What other lenders see about each borrower this month (:class:`CreditInfo`).
+
+    Args:
+        world: the run's state.
+        u_approval: this month's approval uniforms (``month.lender_draws``), or None.
+    """
     s, f = world.borrowers, world.firms
+    cc = world.config.channels
     return CreditInfo(
+        band_bounds=band_bounds(s.pd_12m, cc.prime_share, cc.subprime_share),
+        lenders_count=s.lenders_count,
+        debt_service_cny=s.debt_service_cny,
+        income_cny=s.income_cny,
+        u_approval=u_approval,
         pd_12m=s.pd_12m,
         missed=s.missed,
         history_months=s.history_months,
@@ -102,20 +114,18 @@ def credit_info(world: World) -> CreditInfo:
 def funding_stage(world: World, month: Month) -> None:
     """Stage ``funding``: households' and firms' gaps through the lenders.
 
-    Households: unmet essential spending, then a share of the unmet borrowing wish, on
-    other lenders (:func:`fund_households`). Firms: own cash (the owner's spare savings)
-    -> the owner's platform line -> other lenders -> unmet (:func:`fund_firms`). Writes
-    ``month.household_funding``, ``month.firm_funding`` and the funding fields of
-    ``month.transfers``.
+    Households: unmet essential spending, then the unmet borrowing wish, on other
+    lenders (:func:`fund_households`: in full on facilities held, a share elsewhere).
+    Firms: own cash (the owner's spare savings) -> the owner's platform line -> other
+    lenders -> unmet (:func:`fund_firms`). Writes ``month.household_funding``,
+    ``month.firm_funding`` and the funding fields of ``month.transfers``.
     """
     s, f, h = world.borrowers, world.firms, month.household
-    cc, t, step = world.config.channels, month.transfers, month.step
-    info = credit_info(world)
+    t, step = month.transfers, month.step
+    info = credit_info(world, month.lender_draws)
     rows = np.flatnonzero(h.unmet_credit_cny > 0)
     needs = h.unmet_need_cny[rows]
-    wants = round_cny(
-        cc.household_wants_seek_share * np.maximum(h.unmet_credit_cny[rows] - needs, 0.0)
-    )
+    wants = round_cny(np.maximum(h.unmet_credit_cny[rows] - needs, 0.0))
     hf = fund_households(world.channels, rows, needs, wants, info, step)
     drawn = hf.draws_cny
     t.household_channel_draws_cny[rows] = drawn

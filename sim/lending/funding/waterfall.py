@@ -102,8 +102,12 @@ def fund_households(
 
     Essential gaps use the lenders with ``for_household_needs``, wishes those with
     ``for_household_wants``, each in waterfall order (a lender is asked only by the rows
-    still short). Rows left with an essential gap apply to the lenders with an approval
-    lag that serve needs.
+    still short; an instant lender where a row holds no facility decides its application
+    first, :meth:`sim.lending.channels.Channels.available_cash`). A wish is drawn in full
+    on a facility already held and up to ``household_wants_seek_share`` of it at lenders
+    where none is held (I2: the prime replace a cut line with cards they hold or get).
+    Rows left with an essential gap apply to the lenders with an approval lag that serve
+    needs.
 
     Args:
         channels: the other lenders (books updated in place).
@@ -119,11 +123,16 @@ def fund_households(
     rows = np.asarray(rows, dtype=np.int64)
     m = rows.shape[0]
     out = HouseholdFunding(rows, np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(channels.k))
+    wish = round_cny(wants_gap_cny)
+    seek = channels.config.household_wants_seek_share
     for gap, serves, target in (
         (needs_gap_cny, channels.for_household_needs, out.needs_funded_cny),
-        (wants_gap_cny, channels.for_household_wants, out.wants_funded_cny),
+        (wish, channels.for_household_wants, out.wants_funded_cny),
     ):
         left = round_cny(gap)
+        # A wish is drawn in full on a facility already held (a card in the wallet), but
+        # only its seek share is applied for at a lender where none is held.
+        new_left = round_cny(seek * left) if gap is wish else left.copy()
         if not serves.any() or not (left > 0).any():
             continue
         for c in np.flatnonzero(serves):
@@ -131,13 +140,20 @@ def fund_households(
             if live.size == 0:
                 break
             r = rows[live]
-            (take,), rest = waterfall(left[live], [channels.available_cash(int(c), r, info, step)])
+            asked = left[live]
+            if gap is wish:
+                asked = np.where(channels.holds(int(c), r, step), asked, new_left[live])
+                keep = np.flatnonzero(asked > 0)
+                live, r, asked = live[keep], r[keep], asked[keep]
+            avail = channels.available_cash(int(c), r, info, step)
+            (take,), _ = waterfall(asked, [avail])
             hit = take > 0
             if hit.any():
                 out.fees_cny[live[hit]] += channels.draw(int(c), r[hit], take[hit])
                 out.by_channel[c] += float(take.sum())
                 target[live] += take
-            left[live] = rest
+            left[live] = round_cny(left[live] - take)
+            new_left[live] = round_cny(np.maximum(new_left[live] - take, 0.0))
         if serves is channels.for_household_needs:
             short = rows[left > 0]
             for c in np.flatnonzero(serves & (channels.approval_lag_months > 0)):
@@ -229,7 +245,7 @@ def fund_firms(
             c = channels.index(name)
             if not channels.for_firms[c]:
                 continue
-            avail = channels.available_cash(c, owners[rows], info, step)
+            avail = channels.available_cash(c, owners[rows], info, step, firm=True)
         (take,), left = waterfall(left, [avail])
         if name not in ("own_cash", "platform"):
             hit = take > 0
@@ -242,7 +258,7 @@ def fund_firms(
     unmet[rows] = left
     needed = owners[rows[own_short]]
     for c in np.flatnonzero(channels.for_firms & (channels.approval_lag_months > 0)):
-        channels.apply(int(c), needed, info, step)
+        channels.apply(int(c), needed, info, step, firm=True)
     return FirmFunding(by_step=by_step, fees_cny=round_cny(fees), unmet_cny=round_cny(unmet))
 
 
