@@ -67,6 +67,7 @@ def build_world(
         config.firms,
         rngs["population"],
         start_calendar_month=sc.start_calendar_month,
+        finance_rng=rngs["firm_finance"],
     )
     owner_at_start = np.zeros(n, dtype=bool)
     owner_at_start[firms.owner] = True

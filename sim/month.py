@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 #: Child streams spawned from the run's root SeedSequence, in spawn order (new streams are
 #: appended, so the existing ones keep their draws).
-RNG_STREAMS: tuple[str, ...] = ("population", "world", "platform", "mesa", "firms")
+RNG_STREAMS: tuple[str, ...] = ("population", "world", "platform", "mesa", "firms", "firm_finance")
 
 
 @dataclass(eq=False)

@@ -104,7 +104,9 @@ def funding_stage(world: World, month: Month) -> None:
 
     Households: unmet essential spending, then a share of the unmet borrowing wish, on
     other lenders (:func:`fund_households`). Firms: own cash (the owner's spare savings)
-    -> the owner's platform line -> other lenders -> unmet (:func:`fund_firms`). Writes
+    -> the owner's platform line -> other lenders -> unmet (:func:`fund_firms`); the
+    platform line and personal cards only for owners who use personal credit for the
+    business (``FirmState.uses_personal_credit``). Writes
     ``month.household_funding``, ``month.firm_funding`` and the funding fields of
     ``month.transfers``.
     """
@@ -147,6 +149,7 @@ def funding_stage(world: World, month: Month) -> None:
         channels=world.channels,
         info=info,
         step=step,
+        personal_ok=f.uses_personal_credit,
     )
     injection = ff.by_step["own_cash"]
     platform_draw = ff.by_step["platform"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.config import LIMIT_BASES
 from sim.lending.channels import Channels, CreditInfo, any_over_channels
 from sim.units import round_cny
 
@@ -187,6 +188,7 @@ def fund_firms(
     channels: Channels,
     info: CreditInfo,
     step: int,
+    personal_ok: np.ndarray | None = None,
 ) -> FirmFunding:
     """Fund firms' liquidity gaps in the waterfall order of ``channels.config.order``.
 
@@ -204,11 +206,15 @@ def fund_firms(
         channels: the other lenders.
         info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
         step: simulated month.
+        personal_ok: ``(n_firms,)`` bool, the owner uses personal credit for the business:
+            only these firms draw the platform line and the lenders sized on income
+            (personal cards); all firms if None.
 
     Returns:
         The :class:`FirmFunding`.
     """
     n = gap_cny.shape[0]
+    personal = np.ones(n, dtype=bool) if personal_ok is None else np.asarray(personal_ok, bool)
     by_step = {
         name: np.zeros(n)
         for name in channels.config.order
@@ -224,12 +230,17 @@ def fund_firms(
         if name == "own_cash":
             avail = owner_spare_cny[rows]
         elif name == "platform":
-            avail = platform_available_cny[rows]
+            avail = np.where(personal[rows], platform_available_cny[rows], 0.0)
         else:
             c = channels.index(name)
             if not channels.for_firms[c]:
                 continue
-            avail = channels.available_cash(c, owners[rows], info, step)
+            if LIMIT_BASES[channels.limit_basis[c]] == "income":  # a personal line
+                ask = personal[rows]
+                avail = np.zeros(rows.size)
+                avail[ask] = channels.available_cash(c, owners[rows[ask]], info, step)
+            else:
+                avail = channels.available_cash(c, owners[rows], info, step)
         (take,), left = waterfall(left, [avail])
         if name not in ("own_cash", "platform"):
             hit = take > 0

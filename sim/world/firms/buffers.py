@@ -61,13 +61,29 @@ def pay_owner_draws(firms: FirmState, owner_draw_rate: float) -> np.ndarray:
     return draw
 
 
-def update_buffer_days(firms: FirmState) -> np.ndarray:
-    """Recompute end-of-month cash buffer days (NaN for closed firms) and accumulators.
+def update_buffer_days(firms: FirmState, opening_cash_cny: np.ndarray | None = None) -> np.ndarray:
+    """Recompute the month's cash buffer days (NaN for closed firms) and accumulators.
+
+    Measured once a month at the end of settlement: the month's average balance, taken
+    as the mean of the opening cash and the closing cash (after bills, debt repayment and
+    owner draws), over the average daily outflow. JPMorgan Chase Institute (2016) divides
+    the average daily balance; a firm that funds a gap ends the month with no cash but
+    held its opening cash for part of it.
+
+    Args:
+        firms: firm arrays (``cash_cny`` is the closing cash).
+        opening_cash_cny: ``(n_firms,)`` cash at the start of the month; None measures
+            the closing cash alone.
 
     Returns:
         ``(n_firms,)`` the buffer days.
     """
-    days = cash_buffer_days(firms.cash_cny, firms.mean_outflow_cny)
+    cash = (
+        firms.cash_cny
+        if opening_cash_cny is None
+        else 0.5 * (np.asarray(opening_cash_cny, dtype=np.float64) + firms.cash_cny)
+    )
+    days = cash_buffer_days(cash, firms.mean_outflow_cny)
     firms.buffer_days = np.where(firms.is_open, days, np.nan)
     firms.open_months += firms.is_open
     firms.buffer_days_sum += np.where(firms.is_open & np.isfinite(days), days, 0.0)
@@ -84,7 +100,8 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
     Returns:
         ``owns_firm`` (bool: owns a firm that is still open), ``cash_buffer_days``
         (float64, the firm's end-of-month buffer days, NaN without an open firm) and
-        ``peak_ahead`` (bool: the firm's sector has a seasonal peak within the next
+        ``peak_ahead`` (bool: the firm's sector has a seasonal peak, relative to its own
+        seasonality (:meth:`SectorTable.peak_months`), within the next
         ``firms.peak_lookahead_months`` calendar months), each ``(n_borrowers,)``.
     """
     n = world.borrowers.n
@@ -96,10 +113,11 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
     owns[owners] = True
     buffer = np.full(n, np.nan)
     buffer[owners] = f.buffer_days[live]
-    peak_by_sector = world.sectors.peak_ahead(
+    peak_by_sector = world.sectors.relative_peak_ahead(
         calendar_month,
         fc.peak_lookahead_months,
-        fc.peak_threshold,
+        fc.peak_excess_share,
+        fc.peak_min_excess,
         world.config.scenario.firm_peak_multiplier,
     )
     peak = np.zeros(n, dtype=bool)
