@@ -41,6 +41,13 @@ SUPPLEMENTARY_METRICS: tuple[str, ...] = (
     "closures_shortfall",
     "closures_exit",
     "cumulative_closure_rate",
+    "median_liquidity_buffer_days",
+    "gap_incidence",
+    "gap_share_of_outflows",
+    "gap_funding_apr",
+    "shortfall_firm_months",
+    "closures_distress",
+    "distress_exit_share",
     "default_rate_sole_trader",
     "default_rate_household",
 )
