@@ -28,6 +28,7 @@ class ReasonCode(IntEnum):
     PEAK_SEASON_SUPPORT = 15
     CLOSED_AT_DEFAULT = 16
     MULTI_LENDER_RISK = 17
+    PEAK_SUPPORT_ENDED = 18  # a temporary peak-season raise taken back after the peak
 
 
 #: Reason codes that raise a limit (used to split counts into cuts and raises).

@@ -102,7 +102,8 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
         (float64, the firm's end-of-month buffer days, NaN without an open firm) and
         ``peak_ahead`` (bool: the firm's sector has a seasonal peak, relative to its own
         seasonality (:meth:`SectorTable.peak_months`), within the next
-        ``firms.peak_lookahead_months`` calendar months), each ``(n_borrowers,)``.
+        ``firms.peak_lookahead_months`` calendar months) and ``uses_personal_credit``
+        (bool: the owner funds the firm on personal credit), each ``(n_borrowers,)``.
     """
     n = world.borrowers.n
     f = world.firms
@@ -122,4 +123,11 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
     )
     peak = np.zeros(n, dtype=bool)
     peak[owners] = peak_by_sector[f.sector[live]]
-    return {"owns_firm": owns, "cash_buffer_days": buffer, "peak_ahead": peak}
+    personal = np.zeros(n, dtype=bool)
+    personal[owners] = f.uses_personal_credit[live]
+    return {
+        "owns_firm": owns,
+        "cash_buffer_days": buffer,
+        "peak_ahead": peak,
+        "uses_personal_credit": personal,
+    }
