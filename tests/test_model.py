@@ -264,7 +264,7 @@ def test_common_random_numbers_across_policies():
     assert not np.array_equal(
         models["static"].borrowers.limit_cny, models["behaviour_rules"].borrowers.limit_cny
     )
-    assert RNG_STREAMS == ("population", "world", "platform", "mesa", "firms")
+    assert RNG_STREAMS == ("population", "world", "platform", "mesa", "firms", "firm_finance")
 
 
 def test_common_random_numbers_for_firm_revenues():
@@ -279,6 +279,7 @@ def test_common_random_numbers_for_firm_revenues():
     for _ in range(12):
         a.step()
         b.step()
+        np.testing.assert_array_equal(a.firms.uses_personal_credit, b.firms.uses_personal_credit)
         np.testing.assert_array_equal(a.firms.potential_sales_cny, b.firms.potential_sales_cny)
         np.testing.assert_array_equal(a.month.firm_draws.u_exit, b.month.firm_draws.u_exit)
         both = a.firms.is_open & b.firms.is_open
