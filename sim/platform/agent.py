@@ -161,6 +161,7 @@ class Platform(mesa.Agent):
             "firm_cash_buffer_days": firm["cash_buffer_days"],
             "firm_peak_ahead": firm["peak_ahead"],
             "firm_uses_personal_credit": firm["uses_personal_credit"],
+            "firm_peak_need_cny": firm["peak_need_cny"],
         }
 
     def portfolio_view(self, world: World, month: Month) -> PortfolioView:
@@ -192,6 +193,7 @@ class Platform(mesa.Agent):
             savvy=s.savvy,
             risk_appetite=world.config.scenario.risk_appetite,
             firm_uses_personal_credit=derived.pop("firm_uses_personal_credit"),
+            firm_peak_need_cny=derived.pop("firm_peak_need_cny"),
             **derived,
         )
 

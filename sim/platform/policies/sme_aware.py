@@ -17,10 +17,13 @@ nested ``base`` options) and protects a borrower who
 during the first ``protect_months`` consecutive months in which the view flags the
 peak ahead (the look-ahead window itself is the model's; the policy only counts the
 flagged months). A protected borrower is never cut by the behaviour rules, and at the
-first protected month of an episode gets a support target of ``1 + peak_raise_fraction``
-times the limit at that time (the episode's base limit): the limit is raised to at least
-that target while protected (reason ``PEAK_SEASON_SUPPORT``; a larger behaviour-rules
-raise keeps its own reason).
+first protected month of an episode gets a support target (:meth:`SMEAwarePolicy.support_target`):
+the limit plus what the line lacks for the firm's projected stock build
+(``firm_peak_need_cny - headroom``), capped at ``peak_raise_fraction`` of the limit (so
+the raise is what the stock needs and goes where the line binds; ``(1 +
+peak_raise_fraction) x limit`` when the view has no projection). The limit is raised to
+at least that target while protected (reason ``PEAK_SEASON_SUPPORT``; a larger
+behaviour-rules raise keeps its own reason).
 
 **The raise is temporary.** At the first review after the protected months (the peak
 month, once its sales have repaid the stock), or when the episode ends earlier, the
@@ -65,8 +68,9 @@ class SMEAwareConfig(PolicyConfig):
             better half qualifies, the same cut-off as the bank SME lender's
             ``max_pd_12m``. The old 0.05 excluded 1.5 % of owners.
         protect_months: protected months at the start of a peak-ahead episode, >= 0.
-        peak_raise_fraction: the support target is this share above the limit at the
-            start of the episode, in [0, 10] (0: protect from cuts only).
+        peak_raise_fraction: the raise at the start of the episode is at most this share
+            of the limit (all of it without a projected need in the view), in [0, 10]
+            (0: protect from cuts only).
 
     Defaults are assumptions. For scale: half of US small businesses hold fewer than
     15 cash buffer days and the median is 27 (JPMorgan Chase Institute 2016, 2019;
@@ -148,6 +152,26 @@ class SMEAwarePolicy(LimitPolicy):
             & (view.pd_12m < c.max_pd)
         )
 
+    def support_target(self, view: PortfolioView) -> np.ndarray:
+        """The limit a protected borrower is raised to at the start of an episode.
+
+        With the firm's projected stock-build shortfall in the view
+        (``firm_peak_need_cny``), the raise is what the line lacks for it: ``need -
+        (limit - balance)``, at least 0 and at most ``peak_raise_fraction x limit``, so
+        the raise goes where the line binds and is the size of the stock it funds.
+        Without it, ``(1 + peak_raise_fraction) x limit``.
+
+        Returns:
+            ``(n_borrowers,)`` float64 CNY.
+        """
+        c = self.config
+        limit = view.limit_cny
+        if view.firm_peak_need_cny is None:
+            return limit * (1.0 + c.peak_raise_fraction)
+        headroom = np.maximum(limit - view.balance_cny, 0.0)
+        lack = np.maximum(view.firm_peak_need_cny - headroom, 0.0)
+        return limit + np.minimum(lack, c.peak_raise_fraction * limit)
+
     def review(self, view: PortfolioView, rng: np.random.Generator) -> LimitDecision:
         """Run the behaviour rules, then protect and support qualifying sole traders.
 
@@ -176,7 +200,7 @@ class SMEAwarePolicy(LimitPolicy):
         protect = self.protected(view) & window
         start = protect & (self._support_cny == 0.0)
         self._base_cny[start] = limit[start]
-        self._support_cny[start] = limit[start] * (1.0 + c.peak_raise_fraction)
+        self._support_cny[start] = self.support_target(view)[start]
 
         # The support ends at the first review after the protected window (or when the
         # episode or the protection ends): back to the base limit, or lower if the

@@ -103,7 +103,9 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
         ``peak_ahead`` (bool: the firm's sector has a seasonal peak, relative to its own
         seasonality (:meth:`SectorTable.peak_months`), within the next
         ``firms.peak_lookahead_months`` calendar months) and ``uses_personal_credit``
-        (bool: the owner funds the firm on personal credit), each ``(n_borrowers,)``.
+        (bool: the owner funds the firm on personal credit) and ``peak_need_cny``
+        (:func:`peak_stock_need_cny` of the owned firm, 0 without one), each
+        ``(n_borrowers,)``.
     """
     n = world.borrowers.n
     f = world.firms
@@ -125,9 +127,35 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
     peak[owners] = peak_by_sector[f.sector[live]]
     personal = np.zeros(n, dtype=bool)
     personal[owners] = f.uses_personal_credit[live]
+    need = np.zeros(n)
+    need[owners] = peak_stock_need_cny(world, calendar_month)[live]
     return {
         "owns_firm": owns,
         "cash_buffer_days": buffer,
         "peak_ahead": peak,
         "uses_personal_credit": personal,
+        "peak_need_cny": need,
     }
+
+
+def peak_stock_need_cny(world: World, calendar_month: int) -> np.ndarray:
+    """Each firm's projected stock-build shortfall before its next peak, ``(n_firms,)``.
+
+    For a firm whose sector has a peak in the look-ahead window: the peak's stock plus
+    the season's pre-bought stock (``cogs x base revenue x persistent level x (peak
+    multiplier + peak_prebuy_months)``) plus a month of fixed costs, less the cash and a
+    normal month's sales (``base x level``); 0 when that is negative or no peak is ahead.
+    What the platform can project from the merchant's flows; a forecast, not the gap.
+    """
+    f, sec, fc = world.firms, world.sectors, world.config.firms
+    mult = world.config.scenario.firm_peak_multiplier
+    peaks = sec.peak_months(fc.peak_excess_share, fc.peak_min_excess, mult)
+    top = np.zeros(len(sec.names))
+    for k in range(1, fc.peak_lookahead_months + 1):
+        m = (int(calendar_month) + k - 1) % 12
+        top = np.maximum(top, np.where(peaks[:, m], sec.season(m + 1, mult), 0.0))
+    level = np.exp(f.persistent_log - 0.5 * sec.persistent_sigma[f.sector] ** 2)
+    sales = f.revenue_base_cny * level
+    stock = sec.cogs_ratio[f.sector] * sales * (top[f.sector] + fc.peak_prebuy_months)
+    need = stock + f.fixed_cost_cny - f.cash_cny - sales
+    return np.where(f.is_open & (top[f.sector] > 0), np.maximum(need, 0.0), 0.0)

@@ -655,6 +655,19 @@ def test_sme_aware_restore_stops_at_the_drawn_balance() -> None:
     assert d.new_limit_cny[0] == 11_500.0 and d.reason[0] == ReasonCode.PEAK_SUPPORT_ENDED
 
 
+def test_sme_aware_sizes_the_raise_to_what_the_line_lacks_for_the_stock() -> None:
+    # Limit 10,000, balance 3,000: headroom 7,000. Projected stock shortfalls 5,000 (the
+    # line covers it: protected, not raised), 8,500 (raised by the 1,500 it lacks) and
+    # 20,000 (raised by the 20 % cap, 2,000).
+    view = make_view(3, **QUIET_SOLE_TRADER)
+    view = dataclasses.replace(view, firm_peak_need_cny=np.array([5_000.0, 8_500.0, 20_000.0]))
+    d = decide(from_yaml("sme_aware", 3), view)
+    np.testing.assert_array_equal(d.new_limit_cny, [10_000.0, 11_500.0, 12_000.0])
+    np.testing.assert_array_equal(
+        d.reason, [0, ReasonCode.PEAK_SEASON_SUPPORT, ReasonCode.PEAK_SEASON_SUPPORT]
+    )
+
+
 def test_sme_aware_gives_no_raise_to_owners_who_do_not_fund_the_firm_on_the_line() -> None:
     view = make_view(**QUIET_SOLE_TRADER, firm_uses_personal_credit=False)
     d = decide(from_yaml("sme_aware", 1), view)
