@@ -59,6 +59,21 @@ def liquidity_buffer_days(world: World) -> np.ndarray:
     return np.where(f.is_open, days, np.nan)
 
 
+def stock_build_month(world: World, month: Month) -> np.ndarray:
+    """``(n_firms,)`` bool: this month the firm buys the stock of its sector's first peak month.
+
+    The month ``stock_lead_months`` before the first month of a run of peak months
+    (:meth:`sim.world.firms.SectorTable.peak_months`), where the season's stock is bought.
+    """
+    fc = world.config.firms
+    peaks = world.sectors.peak_months(
+        fc.peak_excess_share, fc.peak_min_excess, world.config.scenario.firm_peak_multiplier
+    )
+    ahead = (month.macro.calendar_month - 1 + fc.stock_lead_months) % 12
+    first = peaks[:, ahead] & ~peaks[:, (ahead - 1) % 12]
+    return first[world.firms.sector]
+
+
 def gap_funding_apr(world: World, month: Month) -> float:
     """Amount-weighted APR of what funded the month's firm gaps (NaN when none was funded).
 
@@ -109,6 +124,8 @@ FIRM_METRICS: tuple[str, ...] = (
     "gap_funding_apr",
     "closures_distress",
     "distress_exit_share",
+    "gap_incidence_stock_build",
+    "gap_incidence_other_months",
 )
 
 
@@ -152,7 +169,9 @@ def firm_stress_metrics(world: World, month: Month) -> dict[str, float]:
     the month's operating outflows (purchases + fixed costs), ``gap_funding_apr`` the
     amount-weighted APR of what funded them (:func:`gap_funding_apr`),
     ``distress_exit_share`` the share of this month's closures caused by distress
-    (shortfall closures and distress exits, :data:`DISTRESS_CAUSES`).
+    (shortfall closures and distress exits, :data:`DISTRESS_CAUSES`);
+    ``gap_incidence_stock_build`` / ``gap_incidence_other_months`` split the gap incidence
+    between firms buying a peak's stock this month (:func:`stock_build_month`) and the rest.
 
     Args:
         world: the run's state after this month's settlement.
@@ -180,6 +199,8 @@ def firm_stress_metrics(world: World, month: Month) -> dict[str, float]:
     was_open = f.is_open | closing
     outflow = float((fm.purchases_cny + np.where(was_open, f.fixed_cost_cny, 0.0)).sum())
     distress = int(np.isin(st.closure_cause[closing], DISTRESS_CAUSES).sum())
+    build = stock_build_month(world, month) & was_open
+    other = was_open & ~build
     return {
         "median_cash_buffer_days": float(p50),
         "share_buffer_under_15d": float((days < 15).mean()) if has_days else np.nan,
@@ -209,6 +230,12 @@ def firm_stress_metrics(world: World, month: Month) -> dict[str, float]:
         "gap_funding_apr": gap_funding_apr(world, month),
         "closures_distress": int((st.closure_cause == ClosureCause.DISTRESS).sum()),
         "distress_exit_share": distress / int(closing.sum()) if closing.any() else np.nan,
+        "gap_incidence_stock_build": (
+            float((fm.gap_cny[build] > 0).mean()) if build.any() else np.nan
+        ),
+        "gap_incidence_other_months": (
+            float((fm.gap_cny[other] > 0).mean()) if other.any() else np.nan
+        ),
     }
 
 

@@ -43,6 +43,8 @@ SUPPLEMENTARY_METRICS: tuple[str, ...] = (
     "cumulative_closure_rate",
     "median_liquidity_buffer_days",
     "gap_incidence",
+    "gap_incidence_stock_build",
+    "gap_incidence_other_months",
     "gap_share_of_outflows",
     "gap_funding_apr",
     "shortfall_firm_months",
