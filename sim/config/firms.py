@@ -136,9 +136,9 @@ class FirmsConfig:
             many months after it in one go (the season's stock; later purchases are
             that much smaller), 0..3.
         personal_credit_share: share of firms whose owner uses personal credit (the
-            platform line and personal cards, the channels sized on income) for business
-            needs, in [0, 1]; the others fund gaps from the owner's savings and business
-            lenders only.
+            platform line and the licensed lenders sized on income: cards, consumer online
+            lenders) for business needs, in [0, 1]; the others fund gaps from the owner's
+            savings, business lenders and informal lending.
         close_after_shortfall_months: a firm closes at the end of this many consecutive
             months in shortfall (obligations it could not pay), >= 1.
         owner_draw_rate: share of the cash above the target buffer paid out to the owner

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.config import LIMIT_BASES
+from sim.lending.funding import personal_lines
 from sim.world.firms import ClosureCause, cash_buffer_days
 
 if TYPE_CHECKING:
@@ -24,8 +24,9 @@ DISTRESS_CAUSES: tuple[int, ...] = (int(ClosureCause.SHORTFALL), int(ClosureCaus
 def usable_credit_cny(world: World) -> np.ndarray:
     """Undrawn credit each firm or its owner can use for the business today, ``(n_firms,)``.
 
-    The owner's undrawn platform limit (open line) and undrawn personal-card lines count
-    only when the owner uses personal credit for the business
+    The owner's undrawn platform limit (open line) and undrawn personal lines (cards,
+    consumer online lenders: :func:`sim.lending.funding.personal_lines`) count only when
+    the owner uses personal credit for the business
     (``FirmState.uses_personal_credit``, the same rule as the funding waterfall); every
     firm counts the undrawn part of the facilities the owner holds with lenders that fund
     firms (not defaulted, open by now). Instant lenders count once they have set the
@@ -42,7 +43,7 @@ def usable_credit_cny(world: World) -> np.ndarray:
         limit = ch.table("limit_cny")[o]
         balance = ch.table("balance_cny")[o]
         ok = ~ch.table("defaulted")[o] & (ch.table("open_step")[o] <= world.serviced_step)
-        is_personal = np.array([LIMIT_BASES[b] == "income" for b in ch.limit_basis])
+        is_personal = personal_lines(ch)
         usable = ch.for_firms[None, :] & ok & (~is_personal[None, :] | personal[:, None])
         total = total + np.where(usable, np.maximum(limit - balance, 0.0), 0.0).sum(axis=1)
     return np.where(f.is_open, total, 0.0)

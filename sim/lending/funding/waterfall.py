@@ -38,6 +38,23 @@ def waterfall(
     return taken, remaining
 
 
+def personal_lines(channels: Channels) -> np.ndarray:
+    """``(k,)`` bool: the lenders that are the owner's personal credit lines.
+
+    Licensed lenders sized on the owner's income (personal cards, consumer online
+    lenders); informal (private) lending is open to every firm (CALIBRATION.md G8, G11:
+    informal sources fund most of China's micro firms), so it is not counted here.
+    """
+    return np.array(
+        [
+            LIMIT_BASES[channels.limit_basis[c]] == "income"
+            and not channels.config.lenders[name].private_lending
+            for c, name in enumerate(channels.names)
+        ],
+        dtype=bool,
+    )
+
+
 def balance_weighted_apr(
     amounts_cny: Sequence[np.ndarray], apr: Sequence[float | np.ndarray]
 ) -> np.ndarray:
@@ -207,14 +224,15 @@ def fund_firms(
         info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
         step: simulated month.
         personal_ok: ``(n_firms,)`` bool, the owner uses personal credit for the business:
-            only these firms draw the platform line and the lenders sized on income
-            (personal cards); all firms if None.
+            only these firms draw the platform line and the personal lines of
+            :func:`personal_lines` (cards, consumer online lenders); all firms if None.
 
     Returns:
         The :class:`FirmFunding`.
     """
     n = gap_cny.shape[0]
     personal = np.ones(n, dtype=bool) if personal_ok is None else np.asarray(personal_ok, bool)
+    is_personal = personal_lines(channels)
     by_step = {
         name: np.zeros(n)
         for name in channels.config.order
@@ -235,7 +253,7 @@ def fund_firms(
             c = channels.index(name)
             if not channels.for_firms[c]:
                 continue
-            if LIMIT_BASES[channels.limit_basis[c]] == "income":  # a personal line
+            if is_personal[c]:
                 ask = personal[rows]
                 avail = np.zeros(rows.size)
                 avail[ask] = channels.available_cash(c, owners[rows[ask]], info, step)
