@@ -69,6 +69,7 @@ def build_world(
         config.firms,
         rngs["population"],
         start_calendar_month=sc.start_calendar_month,
+        finance_rng=rngs["firm_finance"],
     )
     sole_trader = np.zeros(n, dtype=bool)
     sole_trader[firms.owner] = True

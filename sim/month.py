@@ -42,6 +42,7 @@ RNG_STREAMS: tuple[str, ...] = (
     "arrivals",
     "entry",
     "lenders",
+    "firm_finance",
 )
 
 

@@ -284,6 +284,7 @@ def test_common_random_numbers_across_policies():
         "arrivals",
         "entry",
         "lenders",
+        "firm_finance",
     )
 
 
@@ -299,6 +300,7 @@ def test_common_random_numbers_for_firm_revenues():
     for _ in range(12):
         a.step()
         b.step()
+        np.testing.assert_array_equal(a.firms.uses_personal_credit, b.firms.uses_personal_credit)
         np.testing.assert_array_equal(a.firms.potential_sales_cny, b.firms.potential_sales_cny)
         np.testing.assert_array_equal(a.month.firm_draws.u_exit, b.month.firm_draws.u_exit)
         both = a.firms.is_open & b.firms.is_open

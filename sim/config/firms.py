@@ -113,8 +113,32 @@ class FirmsConfig:
         stock_lead_months: stock is bought this many months before it is sold, 0..3.
         revenue_persistence: monthly AR(1) coefficient of the persistent revenue
             component, in [0, 1).
-        exit_hazard_monthly: probability a month that an open firm closes for reasons
-            outside the model (retirement, relocation...), in [0, 1].
+        exit_hazard_monthly: the non-financial exit hazard of a mature firm, probability
+            a month that an open firm closes for reasons outside its finances
+            (retirement, relocation...), in [0, 1].
+        exit_young_excess: how much more likely a new firm exits than a mature one (both
+            hazard parts are scaled by ``1 + exit_young_excess x exp(-age /
+            exit_young_decay_months)``), >= 0.
+        exit_young_decay_months: months over which the young-firm excess decays, > 0.
+        exit_low_buffer_days: cash buffer days below which a firm is short of cash for
+            the exit hazard (the low-buffer term is ``1 - buffer / this``, in [0, 1]), > 0.
+        exit_distress_low_buffer: added monthly exit probability of a firm with no cash
+            (scaled down linearly to 0 at ``exit_low_buffer_days``), in [0, 1].
+        exit_distress_shortfall: added monthly exit probability per recent shortfall
+            month (``shortfall_memory``, a count decaying by ``shortfall_memory_decay``
+            a month), in [0, 1].
+        exit_distress_unpaid_suppliers: added monthly exit probability while supplier
+            bills are overdue, in [0, 1].
+        exit_distress_owner_default: added monthly exit probability once the owner has
+            defaulted on the platform, in [0, 1].
+        shortfall_memory_decay: monthly decay of the recent-shortfall count, in [0, 1].
+        peak_prebuy_months: ahead of a peak month the firm also buys the stock of this
+            many months after it in one go (the season's stock; later purchases are
+            that much smaller), 0..3.
+        personal_credit_share: share of firms whose owner uses personal credit (the
+            platform line and the licensed lenders sized on income: cards, consumer online
+            lenders) for business needs, in [0, 1]; the others fund gaps from the owner's
+            savings, business lenders and informal lending.
         close_after_shortfall_months: a firm closes at the end of this many consecutive
             months in shortfall (obligations it could not pay), >= 1.
         owner_draw_rate: share of the cash above the target buffer paid out to the owner
@@ -123,8 +147,11 @@ class FirmsConfig:
             many months of base income, >= 0.
         age_mean_months: mean age of the firms at the start (exponential), months.
         suppliers_per_firm: network suppliers each buying firm has, >= 0.
-        peak_threshold: a calendar month whose sector multiplier is at least this is a
-            seasonal peak.
+        peak_excess_share: a calendar month is a seasonal peak of its sector when its
+            excess over 1 is at least this share of the sector's largest excess, in
+            (0, 1] (peaks relative to each sector's own seasonality).
+        peak_min_excess: a sector whose largest multiplier is below ``1 + this`` has no
+            peak (a flat calendar), >= 0.
         peak_lookahead_months: the platform's view flags a peak within this many months.
         outflow_window_months: months averaged for the average daily outflow, >= 1.
     """
@@ -134,12 +161,23 @@ class FirmsConfig:
     stock_lead_months: int = 1
     revenue_persistence: float = 0.95
     exit_hazard_monthly: float = 0.013
+    exit_young_excess: float = 0.0
+    exit_young_decay_months: float = 24.0
+    exit_low_buffer_days: float = 7.0
+    exit_distress_low_buffer: float = 0.0
+    exit_distress_shortfall: float = 0.0
+    exit_distress_unpaid_suppliers: float = 0.0
+    exit_distress_owner_default: float = 0.0
+    shortfall_memory_decay: float = 0.9
+    peak_prebuy_months: int = 0
+    personal_credit_share: float = 1.0
     close_after_shortfall_months: int = 3
     owner_draw_rate: float = 1.0
     owner_reserve_income_months: float = 6.0
     age_mean_months: float = 48.0
     suppliers_per_firm: int = 2
-    peak_threshold: float = 1.15
+    peak_excess_share: float = 0.5
+    peak_min_excess: float = 0.02
     peak_lookahead_months: int = 2
     outflow_window_months: int = 3
 
@@ -151,7 +189,19 @@ class FirmsConfig:
             else _from_dict(SectorConfig, v, f"{p}.sectors.{k}")
             for k, v in dict(self.sectors).items()
         }
-        _prob(self, p, "owner_share", "exit_hazard_monthly", "owner_draw_rate")
+        _prob(
+            self,
+            p,
+            "owner_share",
+            "exit_hazard_monthly",
+            "owner_draw_rate",
+            "exit_distress_low_buffer",
+            "exit_distress_shortfall",
+            "exit_distress_unpaid_suppliers",
+            "exit_distress_owner_default",
+            "shortfall_memory_decay",
+            "personal_credit_share",
+        )
         _rng_check(
             self,
             p,
@@ -162,7 +212,12 @@ class FirmsConfig:
                 "owner_reserve_income_months": (0.0, 1200.0),
                 "age_mean_months": (0.0, 1200.0),
                 "suppliers_per_firm": (0, 50),
-                "peak_threshold": (0.0, 100.0),
+                "peak_excess_share": (1e-6, 1.0),
+                "peak_min_excess": (0.0, 100.0),
+                "exit_young_excess": (0.0, 100.0),
+                "exit_young_decay_months": (1e-6, 1200.0),
+                "exit_low_buffer_days": (1e-6, 3650.0),
+                "peak_prebuy_months": (0, 3),
                 "peak_lookahead_months": (0, 12),
                 "outflow_window_months": (1, 24),
             },

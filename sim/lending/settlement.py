@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.lending.funding import repay_firm_debts
 from sim.units import round_cny
-from sim.world.firms import excess_cash, pay_owner_draws, settle, update_buffer_days
+from sim.world.firms import ExitModel, excess_cash, pay_owner_draws, settle, update_buffer_days
 
 if TYPE_CHECKING:
     from sim.month import Month, World
@@ -39,6 +39,9 @@ def settlement_stage(world: World, month: Month) -> None:
         step=month.step,
         close_after_shortfall_months=fc.close_after_shortfall_months,
         exit_hazard_monthly=fc.exit_hazard_monthly,
+        exit_model=ExitModel.from_config(fc),
+        owner_defaulted=s.defaulted[owners].astype(bool),
+        shortfall_memory_decay=fc.shortfall_memory_decay,
     )
     channel_repaid, platform_repaid = repay_firm_debts(
         excess_cash(f),
@@ -58,7 +61,7 @@ def settlement_stage(world: World, month: Month) -> None:
     owner_draw = pay_owner_draws(f, fc.owner_draw_rate)
     s.savings_cny[owners] = round_cny(s.savings_cny[owners] + owner_draw)
     t.owner_draw_cny = owner_draw
-    update_buffer_days(f)
+    update_buffer_days(f, opening_cash_cny=month.firm_month.opening_cash_cny)
     _households_prepay(world, month)
 
 

@@ -11,10 +11,89 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.world.firms import ClosureCause
+from sim.lending.funding import personal_lines
+from sim.world.firms import ClosureCause, cash_buffer_days
 
 if TYPE_CHECKING:
     from sim.month import Month, World
+
+#: Closure causes driven by the firm's finances (forced shortfall closures, distress exits).
+DISTRESS_CAUSES: tuple[int, ...] = (int(ClosureCause.SHORTFALL), int(ClosureCause.DISTRESS))
+
+
+def usable_credit_cny(world: World) -> np.ndarray:
+    """Undrawn credit each firm or its owner can use for the business today, ``(n_firms,)``.
+
+    The owner's undrawn platform limit (open line) and undrawn personal lines (cards,
+    consumer online lenders: :func:`sim.lending.funding.personal_lines`) count only when
+    the owner uses personal credit for the business
+    (``FirmState.uses_personal_credit``, the same rule as the funding waterfall); every
+    firm counts the undrawn part of the facilities the owner holds with lenders that fund
+    firms (not defaulted, open by now). Instant lenders count once they have set the
+    owner a limit; a facility still in approval does not. 0 for closed firms. Read-only.
+    """
+    s, f, ch = world.borrowers, world.firms, world.channels
+    o = f.owner
+    personal = f.uses_personal_credit
+    platform = np.where(
+        s.is_open[o] & personal, np.maximum(s.limit_cny[o] - s.balance_cny[o], 0.0), 0.0
+    )
+    total = platform
+    if ch.k:
+        limit = ch.table("limit_cny")[o]
+        balance = ch.table("balance_cny")[o]
+        ok = ~ch.table("defaulted")[o] & (ch.table("open_step")[o] <= world.serviced_step)
+        is_personal = personal_lines(ch)
+        usable = ch.for_firms[None, :] & ok & (~is_personal[None, :] | personal[:, None])
+        total = total + np.where(usable, np.maximum(limit - balance, 0.0), 0.0).sum(axis=1)
+    return np.where(f.is_open, total, 0.0)
+
+
+def liquidity_buffer_days(world: World) -> np.ndarray:
+    """Liquidity buffer days of each firm at the end of the month, ``(n_firms,)``.
+
+    ``(cash + usable undrawn credit) / average daily outflow`` (:func:`usable_credit_cny`;
+    the outflow as for cash buffer days); NaN for closed firms or without outflows.
+    """
+    f = world.firms
+    days = cash_buffer_days(f.cash_cny + usable_credit_cny(world), f.mean_outflow_cny)
+    return np.where(f.is_open, days, np.nan)
+
+
+def stock_build_month(world: World, month: Month) -> np.ndarray:
+    """``(n_firms,)`` bool: this month the firm buys the stock of its sector's first peak month.
+
+    The month ``stock_lead_months`` before the first month of a run of peak months
+    (:meth:`sim.world.firms.SectorTable.peak_months`), where the season's stock is bought.
+    """
+    fc = world.config.firms
+    peaks = world.sectors.peak_months(
+        fc.peak_excess_share, fc.peak_min_excess, world.config.scenario.firm_peak_multiplier
+    )
+    ahead = (month.macro.calendar_month - 1 + fc.stock_lead_months) % 12
+    first = peaks[:, ahead] & ~peaks[:, (ahead - 1) % 12]
+    return first[world.firms.sector]
+
+
+def gap_funding_apr(world: World, month: Month) -> float:
+    """Amount-weighted APR of what funded the month's firm gaps (NaN when none was funded).
+
+    Own cash counts at 0, the platform at the owner's APR, other lenders at their carrying
+    APR (APR + 12 x monthly fee; upfront fees left out). Unfunded gaps are not counted.
+    """
+    ff = month.firm_funding
+    if ff is None:
+        return np.nan
+    apr_of = {"own_cash": 0.0, "platform": world.borrowers.apr[world.firms.owner]}
+    num = den = 0.0
+    for name, amount in ff.by_step.items():
+        rate = apr_of.get(name)
+        if rate is None:
+            rate = world.channels.carrying_apr[world.channels.index(name)]
+        num += float((amount * rate).sum())
+        den += float(amount.sum())
+    return num / den if den > 0 else np.nan
+
 
 #: Small-business cash-flow stress columns (NaN when no firms are simulated).
 FIRM_METRICS: tuple[str, ...] = (
@@ -39,6 +118,15 @@ FIRM_METRICS: tuple[str, ...] = (
     "closures_shortfall",
     "closures_exit",
     "cumulative_closure_rate",
+    "median_liquidity_buffer_days",
+    "liquidity_buffer_days_p25",
+    "gap_incidence",
+    "gap_share_of_outflows",
+    "gap_funding_apr",
+    "closures_distress",
+    "distress_exit_share",
+    "gap_incidence_stock_build",
+    "gap_incidence_other_months",
 )
 
 
@@ -60,6 +148,10 @@ FIRM_TABLE_COLUMNS: tuple[str, ...] = (
     "unmet_financing_gap_cny",
     "closures_shortfall",
     "closures_exit",
+    "liquidity_buffer_days_p50",
+    "gap_incidence",
+    "gap_share_of_outflows",
+    "closures_distress",
 )
 #: Buffer-day quantiles of :data:`FIRM_TABLE_COLUMNS` (percent levels).
 BUFFER_QUANTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
@@ -69,9 +161,18 @@ def firm_stress_metrics(world: World, month: Month) -> dict[str, float]:
     """Small-business cash-flow stress of the month, read from the state (no side effects).
 
     Buffer-day statistics are over firms open at the end of the month with a finite
-    buffer (cash / average daily outflow, days; JPMorgan Chase Institute 2016 definition);
+    buffer: cash buffer days (the month's average balance, the mean of its opening and
+    closing cash, over the average daily outflow; JPMorgan Chase Institute 2016) and
+    liquidity buffer days (closing cash + usable undrawn credit, :func:`liquidity_buffer_days`);
     amounts are this month's flows in CNY; rates are fractions of firms open at the start
-    of the month (monthly) or of all firms (cumulative).
+    of the month (monthly) or of all firms (cumulative). ``gap_incidence`` is the share of
+    firms open at the start with a liquidity gap, ``gap_share_of_outflows`` the gaps over
+    the month's operating outflows (purchases + fixed costs), ``gap_funding_apr`` the
+    amount-weighted APR of what funded them (:func:`gap_funding_apr`),
+    ``distress_exit_share`` the share of this month's closures caused by distress
+    (shortfall closures and distress exits, :data:`DISTRESS_CAUSES`);
+    ``gap_incidence_stock_build`` / ``gap_incidence_other_months`` split the gap incidence
+    between firms buying a peak's stock this month (:func:`stock_build_month`) and the rest.
 
     Args:
         world: the run's state after this month's settlement.
@@ -93,6 +194,14 @@ def firm_stress_metrics(world: World, month: Month) -> dict[str, float]:
     open_start = int(f.is_open.sum() + closing.sum())
     has_days = days.size > 0
     p25, p50, p75 = np.percentile(days, [25, 50, 75]) if has_days else (np.nan,) * 3
+    liq = liquidity_buffer_days(world)
+    liq = liq[np.isfinite(liq)]
+    lq25, lq50 = np.percentile(liq, [25, 50]) if liq.size else (np.nan, np.nan)
+    was_open = f.is_open | closing
+    outflow = float((fm.purchases_cny + np.where(was_open, f.fixed_cost_cny, 0.0)).sum())
+    distress = int(np.isin(st.closure_cause[closing], DISTRESS_CAUSES).sum())
+    build = stock_build_month(world, month) & was_open
+    other = was_open & ~build
     return {
         "median_cash_buffer_days": float(p50),
         "share_buffer_under_15d": float((days < 15).mean()) if has_days else np.nan,
@@ -115,6 +224,19 @@ def firm_stress_metrics(world: World, month: Month) -> dict[str, float]:
         "closures_shortfall": int((st.closure_cause == ClosureCause.SHORTFALL).sum()),
         "closures_exit": int((st.closure_cause == ClosureCause.EXIT).sum()),
         "cumulative_closure_rate": float((~f.is_open).mean()),
+        "median_liquidity_buffer_days": float(lq50),
+        "liquidity_buffer_days_p25": float(lq25),
+        "gap_incidence": float((fm.gap_cny[was_open] > 0).mean()) if open_start else np.nan,
+        "gap_share_of_outflows": float(fm.gap_cny.sum()) / outflow if outflow > 0 else np.nan,
+        "gap_funding_apr": gap_funding_apr(world, month),
+        "closures_distress": int((st.closure_cause == ClosureCause.DISTRESS).sum()),
+        "distress_exit_share": distress / int(closing.sum()) if closing.any() else np.nan,
+        "gap_incidence_stock_build": (
+            float((fm.gap_cny[build] > 0).mean()) if build.any() else np.nan
+        ),
+        "gap_incidence_other_months": (
+            float((fm.gap_cny[other] > 0).mean()) if other.any() else np.nan
+        ),
     }
 
 
@@ -133,6 +255,10 @@ def firm_sector_rows(world: World, month: Month) -> list[dict[str, object]]:
     if f.n == 0 or st is None:
         return []
     names = world.sectors.names
+    liq_all = liquidity_buffer_days(world)
+    fm = month.firm_month
+    was_open = f.is_open | st.new_closure
+    month_out = fm.purchases_cny + np.where(was_open, f.fixed_cost_cny, 0.0)
     groups = [("all", np.ones(f.n, dtype=bool))] + [(n, f.sector == i) for i, n in enumerate(names)]
     rows = []
     for name, mask in groups:
@@ -158,6 +284,22 @@ def firm_sector_rows(world: World, month: Month) -> list[dict[str, object]]:
             "unmet_financing_gap_cny": float(st.unmet_gap_cny[mask].sum()),
             "closures_shortfall": int(((st.closure_cause == ClosureCause.SHORTFALL) & mask).sum()),
             "closures_exit": int(((st.closure_cause == ClosureCause.EXIT) & mask).sum()),
+            "liquidity_buffer_days_p50": (
+                float(np.median(liq))
+                if (liq := liq_all[live & np.isfinite(liq_all)]).size
+                else np.nan
+            ),
+            "gap_incidence": (
+                float((fm.gap_cny[mask & was_open] > 0).mean())
+                if (mask & was_open).any()
+                else np.nan
+            ),
+            "gap_share_of_outflows": (
+                float(fm.gap_cny[mask].sum() / month_out[mask].sum())
+                if month_out[mask].sum() > 0
+                else np.nan
+            ),
+            "closures_distress": int(((st.closure_cause == ClosureCause.DISTRESS) & mask).sum()),
         }
         rows.append(row)
     return rows

@@ -54,6 +54,15 @@ SUMMARY_EXTRA_METRICS: tuple[str, ...] = (
     "closures_shortfall",
     "closures_exit",
     "cumulative_closure_rate",
+    "median_liquidity_buffer_days",
+    "gap_incidence",
+    "gap_incidence_stock_build",
+    "gap_incidence_other_months",
+    "gap_share_of_outflows",
+    "gap_funding_apr",
+    "shortfall_firm_months",
+    "closures_distress",
+    "distress_exit_share",
     "default_rate_sole_trader",
     "default_rate_household",
     "dpd90_share_sole_trader",
@@ -194,12 +203,36 @@ def run_summary(world: World, monthly: pd.DataFrame, run_id: str) -> pd.DataFram
         "closures_shortfall": float(monthly["closures_shortfall"].sum(min_count=1)),
         "closures_exit": float(monthly["closures_exit"].sum(min_count=1)),
         "cumulative_closure_rate": float(monthly["cumulative_closure_rate"].iloc[-1]),
+        "median_liquidity_buffer_days": nanmean("median_liquidity_buffer_days"),
+        "gap_incidence": nanmean("gap_incidence"),
+        "gap_incidence_stock_build": nanmean("gap_incidence_stock_build"),
+        "gap_incidence_other_months": nanmean("gap_incidence_other_months"),
+        "gap_share_of_outflows": nanmean("gap_share_of_outflows"),
+        "gap_funding_apr": _weighted(monthly, "gap_funding_apr", "firm_financing_gap_cny"),
+        "shortfall_firm_months": float(monthly["firms_in_shortfall"].sum(min_count=1)),
+        "closures_distress": float(monthly["closures_distress"].sum(min_count=1)),
+        "distress_exit_share": _distress_share(monthly),
         "default_rate_sole_trader": float(defaulted[sole].mean()) if sole.any() else np.nan,
         "default_rate_household": float(defaulted[household].mean()) if household.any() else np.nan,
         "dpd90_share_sole_trader": nanmean("dpd90_share_sole_trader"),
         "dpd90_share_household": nanmean("dpd90_share_household"),
     }
     return pd.DataFrame([row])
+
+
+def _weighted(monthly: pd.DataFrame, value: str, weight: str) -> float:
+    """Mean of a monthly column weighted by another (NaN months left out)."""
+    v, w = monthly[value].to_numpy(float), monthly[weight].to_numpy(float)
+    ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
+    return float((v[ok] * w[ok]).sum() / w[ok].sum()) if ok.any() else np.nan
+
+
+def _distress_share(monthly: pd.DataFrame) -> float:
+    """Share of the run's closures driven by distress (shortfall closures + distress exits)."""
+    total = monthly["firm_closures"].sum(min_count=1)
+    if not np.isfinite(total) or total <= 0:
+        return np.nan
+    return float((monthly["closures_shortfall"].sum() + monthly["closures_distress"].sum()) / total)
 
 
 #: Firm columns of :func:`distribution_table` (NaN outside the "sector" group).
@@ -212,6 +245,7 @@ FIRM_GROUP_COLUMNS: tuple[str, ...] = (
     "closures",
     "closures_shortfall",
     "closures_exit",
+    "closures_distress",
     "closure_share",
 )
 
@@ -286,6 +320,7 @@ def _sector_rows(world: World, record: RunRecord) -> list[dict[str, object]]:
             "closures": int((~f.is_open[in_sector]).sum()),
             "closures_shortfall": int((f.closure_cause[in_sector] == ClosureCause.SHORTFALL).sum()),
             "closures_exit": int((f.closure_cause[in_sector] == ClosureCause.EXIT).sum()),
+            "closures_distress": int((f.closure_cause[in_sector] == ClosureCause.DISTRESS).sum()),
             "closure_share": float((~f.is_open[in_sector]).mean()),
         }
         rows.append(row)
@@ -310,8 +345,8 @@ def distribution_table(world: World, record: RunRecord) -> pd.DataFrame:
         rows (NaN elsewhere): ``n_firms``, ``median_cash_buffer_days`` (mean of the
         monthly medians), ``mean_cash_buffer_days`` (over firm-months),
         ``late_supplier_payments_cny``, ``unmet_financing_gap_cny``, ``closures`` and by
-        cause ``closures_shortfall`` / ``closures_exit``, ``closure_share`` (share of the
-        sector's firms closed by the end).
+        cause ``closures_shortfall`` / ``closures_exit`` / ``closures_distress``,
+        ``closure_share`` (share of the sector's firms closed by the end).
     """
     s = world.borrowers
     type_names = np.array([t.name.lower() for t in BehaviourType])

@@ -192,6 +192,8 @@ class Platform(mesa.Agent):
             "owns_firm": firm["owns_firm"],
             "firm_cash_buffer_days": firm["cash_buffer_days"],
             "firm_peak_ahead": firm["peak_ahead"],
+            "firm_uses_personal_credit": firm["uses_personal_credit"],
+            "firm_peak_need_cny": firm["peak_need_cny"],
         }
 
     def portfolio_view(self, world: World, month: Month) -> PortfolioView:
@@ -222,6 +224,8 @@ class Platform(mesa.Agent):
             income_cny=s.income_cny,
             savvy=s.savvy,
             risk_appetite=world.config.scenario.risk_appetite,
+            firm_uses_personal_credit=derived.pop("firm_uses_personal_credit"),
+            firm_peak_need_cny=derived.pop("firm_peak_need_cny"),
             **derived,
         )
 

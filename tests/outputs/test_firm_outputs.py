@@ -68,12 +68,18 @@ def test_the_firms_table_is_a_run_table(runs):
     np.testing.assert_allclose(monthly["median_cash_buffer_days"], per_month["buffer_days_p50"])
     by_cause = (
         firms[firms["sector"] != "all"]
-        .groupby("step")[["closures_shortfall", "closures_exit"]]
+        .groupby("step")[["closures_shortfall", "closures_exit", "closures_distress"]]
         .sum()
     )
     np.testing.assert_array_equal(
         by_cause.sum(axis=1).to_numpy(), monthly["firm_closures"].to_numpy()
     )
+    # Liquidity buffer days count undrawn credit on top of the cash: never below the cash
+    # buffer at the same point (the cash buffer averages opening and closing cash, so
+    # compare the medians loosely), and the gap columns are shares.
+    assert (monthly["median_liquidity_buffer_days"] > 0).all()
+    assert monthly["gap_incidence"].between(0, 1).all()
+    assert monthly["distress_exit_share"].dropna().between(0, 1).all()
 
 
 def test_summary_headline_sme_and_cost_values_are_filled(runs):
@@ -100,7 +106,10 @@ def test_distribution_table_by_sector_and_segment(runs):
     assert sectors["n_borrowers"].sum() == model.firms.n  # one owner per firm
     closed = ~model.firms.is_open
     assert sectors["closures"].sum() == closed.sum()
-    assert (sectors["closures"] == sectors["closures_shortfall"] + sectors["closures_exit"]).all()
+    assert (
+        sectors["closures"]
+        == sectors["closures_shortfall"] + sectors["closures_exit"] + sectors["closures_distress"]
+    ).all()
     for col in FIRM_GROUP_COLUMNS:
         assert rows.loc[rows["group"] != "sector", col].isna().all()
     seg = rows[rows["group"] == "segment"].set_index("level")

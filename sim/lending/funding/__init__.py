@@ -32,6 +32,7 @@ from sim.lending.funding.waterfall import (
     balance_weighted_apr,
     fund_firms,
     fund_households,
+    personal_lines,
     repay_firm_debts,
     waterfall,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "fund_firms",
     "fund_households",
     "funding_stage",
+    "personal_lines",
     "repay_firm_debts",
     "waterfall",
 ]

@@ -115,10 +115,12 @@ def funding_stage(world: World, month: Month) -> None:
     """Stage ``funding``: households' and firms' gaps through the lenders.
 
     Households: unmet essential spending, then the unmet borrowing wish, on other
-    lenders (:func:`fund_households`: in full on facilities held, a share elsewhere).
-    Firms: own cash (the owner's spare savings) -> the owner's platform line -> other
-    lenders -> unmet (:func:`fund_firms`). Writes ``month.household_funding``,
-    ``month.firm_funding`` and the funding fields of ``month.transfers``.
+    lenders (:func:`fund_households`: in full on facilities held, a share elsewhere). Firms: own cash (the owner's spare savings)
+    -> the owner's platform line -> other lenders -> unmet (:func:`fund_firms`); the
+    platform line and personal cards only for owners who use personal credit for the
+    business (``FirmState.uses_personal_credit``). Writes
+    ``month.household_funding``, ``month.firm_funding`` and the funding fields of
+    ``month.transfers``.
     """
     s, f, h = world.borrowers, world.firms, month.household
     t, step = month.transfers, month.step
@@ -157,6 +159,7 @@ def funding_stage(world: World, month: Month) -> None:
         channels=world.channels,
         info=info,
         step=step,
+        personal_ok=f.uses_personal_credit,
     )
     injection = ff.by_step["own_cash"]
     platform_draw = ff.by_step["platform"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.config import LIMIT_BASES
 from sim.lending.channels import Channels, CreditInfo, any_over_channels
 from sim.units import round_cny
 
@@ -35,6 +36,23 @@ def waterfall(
         remaining = round_cny(remaining - take)
         taken.append(take)
     return taken, remaining
+
+
+def personal_lines(channels: Channels) -> np.ndarray:
+    """``(k,)`` bool: the lenders that are the owner's personal credit lines.
+
+    Licensed lenders sized on the owner's income (personal cards, consumer online
+    lenders); informal (private) lending is open to every firm (CALIBRATION.md G8, G11:
+    informal sources fund most of China's micro firms), so it is not counted here.
+    """
+    return np.array(
+        [
+            LIMIT_BASES[channels.limit_basis[c]] == "income"
+            and not channels.config.lenders[name].private_lending
+            for c, name in enumerate(channels.names)
+        ],
+        dtype=bool,
+    )
 
 
 def balance_weighted_apr(
@@ -203,6 +221,7 @@ def fund_firms(
     channels: Channels,
     info: CreditInfo,
     step: int,
+    personal_ok: np.ndarray | None = None,
 ) -> FirmFunding:
     """Fund firms' liquidity gaps in the waterfall order of ``channels.config.order``.
 
@@ -220,11 +239,16 @@ def fund_firms(
         channels: the other lenders.
         info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
         step: simulated month.
+        personal_ok: ``(n_firms,)`` bool, the owner uses personal credit for the business:
+            only these firms draw the platform line and the personal lines of
+            :func:`personal_lines` (cards, consumer online lenders); all firms if None.
 
     Returns:
         The :class:`FirmFunding`.
     """
     n = gap_cny.shape[0]
+    personal = np.ones(n, dtype=bool) if personal_ok is None else np.asarray(personal_ok, bool)
+    is_personal = personal_lines(channels)
     by_step = {
         name: np.zeros(n)
         for name in channels.config.order
@@ -240,12 +264,17 @@ def fund_firms(
         if name == "own_cash":
             avail = owner_spare_cny[rows]
         elif name == "platform":
-            avail = platform_available_cny[rows]
+            avail = np.where(personal[rows], platform_available_cny[rows], 0.0)
         else:
             c = channels.index(name)
             if not channels.for_firms[c]:
                 continue
-            avail = channels.available_cash(c, owners[rows], info, step, firm=True)
+            if is_personal[c]:
+                ask = personal[rows]
+                avail = np.zeros(rows.size)
+                avail[ask] = channels.available_cash(c, owners[rows[ask]], info, step, firm=True)
+            else:
+                avail = channels.available_cash(c, owners[rows], info, step, firm=True)
         (take,), left = waterfall(left, [avail])
         if name not in ("own_cash", "platform"):
             hit = take > 0

@@ -54,6 +54,12 @@ class PortfolioView:
         firm_peak_ahead: the owned firm's sector has a seasonal peak within the
             look-ahead window, bool.
         savvy: the borrower follows the platform's advice (mechanism M10), bool.
+        firm_uses_personal_credit: the owner pays the firm's bills from the personal line
+            (the platform sees its merchant flows), bool; None when not provided (read
+            as every owner).
+        firm_peak_need_cny: the owned firm's projected stock-build shortfall before its
+            next peak (stock + fixed costs - cash - a normal month's sales), float64 CNY,
+            0 without a peak ahead; None when not provided.
     """
 
     step: int
@@ -82,6 +88,8 @@ class PortfolioView:
     firm_peak_ahead: np.ndarray
     savvy: np.ndarray
     risk_appetite: float = 1.0
+    firm_uses_personal_credit: np.ndarray | None = None
+    firm_peak_need_cny: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

@@ -30,6 +30,7 @@ class ReasonCode(IntEnum):
     MULTI_LENDER_RISK = 17
     CLOSED_VOLUNTARY = 18  # the borrower closed a paid-off line (attrition, not default)
     CLOSED_INACTIVITY = 19  # the platform closed a dormant line (attrition, not default)
+    PEAK_SUPPORT_ENDED = 20  # a temporary peak-season raise taken back after the peak
 
 
 #: Reason codes that raise a limit (used to split counts into cuts and raises).

@@ -19,14 +19,19 @@ One firm month has two halves around the funding waterfall (:mod:`sim.lending.fu
    stays due as overdue). A firm's payments to network suppliers are their collections,
    credited at the end of the month (stress spreads one link a month). A firm in
    shortfall (bills left unpaid) for ``close_after_shortfall_months`` consecutive months
-   closes (cause ``SHORTFALL``); an open firm also closes with the exogenous exit hazard
-   (cause ``EXIT``). A closing firm pays what it still owes from its cash, pro rata; the
+   closes (cause ``SHORTFALL``); an open firm also closes with the exit hazard of
+   :mod:`sim.world.firms.exits` (cause ``DISTRESS`` for its distress part, ``EXIT`` for
+   the non-financial part). A closing firm pays what it still owes from its cash, pro rata; the
    rest is written off (network suppliers lose it). A closed firm buys and sells nothing
    more but still collects its receivables, which go to its owner.
 
-Cash buffer days (JPMorgan Chase Institute 2016) are ``cash / average daily outflow``,
-the outflow being the accrued operating outflows (purchases + fixed costs) averaged over
-the last ``outflow_window_months`` months, over ``DAYS_PER_MONTH`` days a month.
+Cash buffer days (JPMorgan Chase Institute 2016) are ``average balance / average daily
+outflow``; the month's average balance is taken as the mean of its opening cash (before
+sales) and closing cash (after settlement, debt repayment and owner draws), the outflow
+is the accrued operating outflows (purchases + fixed costs) averaged over the last
+``outflow_window_months`` months, over ``DAYS_PER_MONTH`` days a month. Ahead of a
+seasonal peak the firm buys the peak's stock and, with ``peak_prebuy_months``, the
+season's stock after it in one go.
 
 Money identity of a firm month (tested): ``cash_end = cash_start + collections +
 network receipts + funding - fixed paid - supplier payments - debt repaid - owner draws``.
@@ -45,6 +50,7 @@ from sim.world.firms.buffers import (
     update_buffer_days,
 )
 from sim.world.firms.building import build_firms
+from sim.world.firms.exits import ExitModel
 from sim.world.firms.operations import FirmMonth, enterprise_stage, operate
 from sim.world.firms.sectors import SectorTable
 from sim.world.firms.settlement import Settlement, settle
@@ -54,6 +60,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "RING_MONTHS",
     "ClosureCause",
+    "ExitModel",
     "FirmMonth",
     "FirmState",
     "SectorTable",

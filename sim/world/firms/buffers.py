@@ -61,13 +61,29 @@ def pay_owner_draws(firms: FirmState, owner_draw_rate: float) -> np.ndarray:
     return draw
 
 
-def update_buffer_days(firms: FirmState) -> np.ndarray:
-    """Recompute end-of-month cash buffer days (NaN for closed firms) and accumulators.
+def update_buffer_days(firms: FirmState, opening_cash_cny: np.ndarray | None = None) -> np.ndarray:
+    """Recompute the month's cash buffer days (NaN for closed firms) and accumulators.
+
+    Measured once a month at the end of settlement: the month's average balance, taken
+    as the mean of the opening cash and the closing cash (after bills, debt repayment and
+    owner draws), over the average daily outflow. JPMorgan Chase Institute (2016) divides
+    the average daily balance; a firm that funds a gap ends the month with no cash but
+    held its opening cash for part of it.
+
+    Args:
+        firms: firm arrays (``cash_cny`` is the closing cash).
+        opening_cash_cny: ``(n_firms,)`` cash at the start of the month; None measures
+            the closing cash alone.
 
     Returns:
         ``(n_firms,)`` the buffer days.
     """
-    days = cash_buffer_days(firms.cash_cny, firms.mean_outflow_cny)
+    cash = (
+        firms.cash_cny
+        if opening_cash_cny is None
+        else 0.5 * (np.asarray(opening_cash_cny, dtype=np.float64) + firms.cash_cny)
+    )
+    days = cash_buffer_days(cash, firms.mean_outflow_cny)
     firms.buffer_days = np.where(firms.is_open, days, np.nan)
     firms.open_months += firms.is_open
     firms.buffer_days_sum += np.where(firms.is_open & np.isfinite(days), days, 0.0)
@@ -84,8 +100,12 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
     Returns:
         ``owns_firm`` (bool: owns a firm that is still open), ``cash_buffer_days``
         (float64, the firm's end-of-month buffer days, NaN without an open firm) and
-        ``peak_ahead`` (bool: the firm's sector has a seasonal peak within the next
-        ``firms.peak_lookahead_months`` calendar months), each ``(n_borrowers,)``.
+        ``peak_ahead`` (bool: the firm's sector has a seasonal peak, relative to its own
+        seasonality (:meth:`SectorTable.peak_months`), within the next
+        ``firms.peak_lookahead_months`` calendar months) and ``uses_personal_credit``
+        (bool: the owner funds the firm on personal credit) and ``peak_need_cny``
+        (:func:`peak_stock_need_cny` of the owned firm, 0 without one), each
+        ``(n_borrowers,)``.
     """
     n = world.borrowers.n
     f = world.firms
@@ -96,12 +116,46 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
     owns[owners] = True
     buffer = np.full(n, np.nan)
     buffer[owners] = f.buffer_days[live]
-    peak_by_sector = world.sectors.peak_ahead(
+    peak_by_sector = world.sectors.relative_peak_ahead(
         calendar_month,
         fc.peak_lookahead_months,
-        fc.peak_threshold,
+        fc.peak_excess_share,
+        fc.peak_min_excess,
         world.config.scenario.firm_peak_multiplier,
     )
     peak = np.zeros(n, dtype=bool)
     peak[owners] = peak_by_sector[f.sector[live]]
-    return {"owns_firm": owns, "cash_buffer_days": buffer, "peak_ahead": peak}
+    personal = np.zeros(n, dtype=bool)
+    personal[owners] = f.uses_personal_credit[live]
+    need = np.zeros(n)
+    need[owners] = peak_stock_need_cny(world, calendar_month)[live]
+    return {
+        "owns_firm": owns,
+        "cash_buffer_days": buffer,
+        "peak_ahead": peak,
+        "uses_personal_credit": personal,
+        "peak_need_cny": need,
+    }
+
+
+def peak_stock_need_cny(world: World, calendar_month: int) -> np.ndarray:
+    """Each firm's projected stock-build shortfall before its next peak, ``(n_firms,)``.
+
+    For a firm whose sector has a peak in the look-ahead window: the peak's stock plus
+    the season's pre-bought stock (``cogs x base revenue x persistent level x (peak
+    multiplier + peak_prebuy_months)``) plus a month of fixed costs, less the cash and a
+    normal month's sales (``base x level``); 0 when that is negative or no peak is ahead.
+    What the platform can project from the merchant's flows; a forecast, not the gap.
+    """
+    f, sec, fc = world.firms, world.sectors, world.config.firms
+    mult = world.config.scenario.firm_peak_multiplier
+    peaks = sec.peak_months(fc.peak_excess_share, fc.peak_min_excess, mult)
+    top = np.zeros(len(sec.names))
+    for k in range(1, fc.peak_lookahead_months + 1):
+        m = (int(calendar_month) + k - 1) % 12
+        top = np.maximum(top, np.where(peaks[:, m], sec.season(m + 1, mult), 0.0))
+    level = np.exp(f.persistent_log - 0.5 * sec.persistent_sigma[f.sector] ** 2)
+    sales = f.revenue_base_cny * level
+    stock = sec.cogs_ratio[f.sector] * sales * (top[f.sector] + fc.peak_prebuy_months)
+    need = stock + f.fixed_cost_cny - f.cash_cny - sales
+    return np.where(f.is_open & (top[f.sector] > 0), np.maximum(need, 0.0), 0.0)

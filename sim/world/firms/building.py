@@ -22,6 +22,7 @@ def build_firms(
     rng: np.random.Generator,
     *,
     start_calendar_month: int = 1,
+    finance_rng: np.random.Generator | None = None,
 ) -> tuple[FirmState, SupplyNetwork, SectorTable]:
     """Create the firms, attach them to owners, build the supply network.
 
@@ -39,6 +40,8 @@ def build_firms(
         rng: the population stream.
         start_calendar_month: calendar month of simulated month 1 (the receivables and
             payables at the start follow the sector calendars of the months before).
+        finance_rng: the ``firm_finance`` stream: which owners use personal credit for
+            the business (share ``personal_credit_share``); every owner does if None.
 
     Returns:
         ``(firms, network, sectors)``.
@@ -151,5 +154,12 @@ def build_firms(
         unmet_gap_total_cny=np.zeros(n),
         open_months=np.zeros(n, dtype=np.int32),
         buffer_days_sum=np.zeros(n),
+        uses_personal_credit=(
+            np.ones(n, dtype=bool)
+            if finance_rng is None
+            else finance_rng.random(n) < config.personal_credit_share
+        ),
+        stock_prebought_cny=np.zeros(n),
+        shortfall_memory=np.zeros(n),
     )
     return firms, network, sectors

@@ -5,7 +5,8 @@ firms at the start of the run. Each is owned by a borrower who owns no firm (dra
 uniformly among them), gets a sector by the configured shares and a size from its
 owner's income as the starting firms do (:func:`sim.world.firms.build_firms`), and starts
 young: age 0, no receivables or payables outstanding, little cash (``new_firm_cash_days``
-of its outflow, put in from the owner's savings, as far as they go). It buys in the
+of its outflow, put in from the owner's savings, as far as they go); its owner funds it
+on personal credit with probability ``firms.personal_credit_share``, as at set-up. It buys in the
 supply network from open firms of its supplier sectors, chosen with probability
 proportional to size. Every draw comes from the ``entry`` stream in a fixed count per
 new firm, so the firms that enter are the same under every policy (their owners' and
@@ -76,6 +77,7 @@ def firm_entry_stage(world: World, month: Month) -> None:
     z = rng.standard_normal((3, k))
     u_anchor = rng.random(k)
     u_supplier = rng.random((k, fc.suppliers_per_firm))
+    u_personal = rng.random(k)
     candidates = np.flatnonzero(world.firm_of < 0)
     if candidates.size == 0:
         return
@@ -84,7 +86,8 @@ def firm_entry_stage(world: World, month: Month) -> None:
         candidates[np.minimum((u_owner * candidates.size).astype(np.int64), candidates.size - 1)]
     )
     keep = owner.size
-    sector, z, u_anchor, u_supplier = sector[:keep], z[:, :keep], u_anchor[:keep], u_supplier[:keep]
+    sector, z, u_anchor = sector[:keep], z[:, :keep], u_anchor[:keep]
+    u_supplier, u_personal = u_supplier[:keep], u_personal[:keep]
     size_sig = sectors.revenue_size_sigma[sector]
     revenue = np.maximum(
         round_cny(
@@ -115,6 +118,7 @@ def firm_entry_stage(world: World, month: Month) -> None:
     new.target_buffer_days = target
     new.has_anchor_buyer = u_anchor < sectors.anchor_buyer_share[sector]
     new.persistent_log = persistent
+    new.uses_personal_credit = u_personal < fc.personal_credit_share
     new.cash_cny = cash
     new.outflow_hist_cny[:] = outflow
     new.buffer_days = cash_buffer_days(cash, outflow)

@@ -37,6 +37,9 @@ class FirmMonth:
         obligations_cny: everything due this month.
         cash_available_cny: cash at the start plus this month's collections.
         gap_cny: the liquidity gap, ``max(obligations - cash_available, 0)``.
+        opening_cash_cny: cash at the start of the month, before sales.
+        stock_build_cny: stock bought ahead of a peak for the months after it (part of
+            ``purchases_cny``).
     """
 
     outside_sales_cny: np.ndarray
@@ -51,6 +54,8 @@ class FirmMonth:
     obligations_cny: np.ndarray
     cash_available_cny: np.ndarray
     gap_cny: np.ndarray
+    opening_cash_cny: np.ndarray | None = None
+    stock_build_cny: np.ndarray | None = None
 
 
 def operate(
@@ -64,6 +69,8 @@ def operate(
     stock_lead_months: int,
     revenue_persistence: float,
     peak_multiplier: float = 1.0,
+    peak_months: np.ndarray | None = None,
+    peak_prebuy_months: int = 0,
 ) -> FirmMonth:
     """Sales, collections, purchases and what falls due; the firms' liquidity gaps.
 
@@ -81,6 +88,12 @@ def operate(
         stock_lead_months: stock is bought this many months before it is sold.
         revenue_persistence: AR(1) coefficient of the persistent revenue component.
         peak_multiplier: the scenario's ``firm_peak_multiplier``.
+        peak_months: ``(n_sectors, 12)`` bool seasonal peaks
+            (:meth:`SectorTable.peak_months`); needed when ``peak_prebuy_months > 0``.
+        peak_prebuy_months: when the month stocked for (``stock_lead_months`` ahead) is
+            the first month of a peak, the firm also buys the outside-sales stock of this
+            many months after it (at this month's persistent level and the calendar);
+            held as ``stock_prebought_cny`` and drawn down as those months' purchases.
 
     Returns:
         The :class:`FirmMonth`.
@@ -115,7 +128,26 @@ def operate(
     # persistent level, the sector calendar, last month's network sales).
     season_ahead = sectors.season(calendar_month + stock_lead_months, peak_multiplier)[sec]
     forecast = f.revenue_base_cny * season_ahead * level + f.network_sales_cny
-    purchases = round_cny(np.where(open_, sectors.cogs_ratio[sec] * forecast, 0.0))
+    opening_cash = f.cash_cny.copy()
+    need = round_cny(np.where(open_, sectors.cogs_ratio[sec] * forecast, 0.0))
+    used = np.minimum(f.stock_prebought_cny, need)
+    build = np.zeros(f.n)
+    if peak_prebuy_months > 0 and peak_months is not None:
+        m_ahead = (calendar_month - 1 + stock_lead_months) % 12
+        first = peak_months[:, m_ahead] & ~peak_months[:, (m_ahead - 1) % 12]
+        later = sum(
+            sectors.season(calendar_month + stock_lead_months + j, peak_multiplier)
+            for j in range(1, peak_prebuy_months + 1)
+        )
+        build = round_cny(
+            np.where(
+                open_ & first[sec],
+                sectors.cogs_ratio[sec] * f.revenue_base_cny * later[sec] * level,
+                0.0,
+            )
+        )
+    purchases = round_cny(need - used + build)
+    f.stock_prebought_cny = round_cny(f.stock_prebought_cny - used + build)
     shares = network.active_shares(open_)
     has_sup = network.has_open_supplier(open_)
     net_share = np.where(has_sup, sectors.network_purchase_share[sec], 0.0)
@@ -166,6 +198,8 @@ def operate(
         obligations_cny=obligations,
         cash_available_cny=cash_available,
         gap_cny=gap,
+        opening_cash_cny=opening_cash,
+        stock_build_cny=build,
     )
 
 
@@ -182,4 +216,8 @@ def enterprise_stage(world: World, month: Month) -> None:
         stock_lead_months=fc.stock_lead_months,
         revenue_persistence=fc.revenue_persistence,
         peak_multiplier=world.config.scenario.firm_peak_multiplier,
+        peak_months=world.sectors.peak_months(
+            fc.peak_excess_share, fc.peak_min_excess, world.config.scenario.firm_peak_multiplier
+        ),
+        peak_prebuy_months=fc.peak_prebuy_months,
     )

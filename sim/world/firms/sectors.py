@@ -95,3 +95,40 @@ class SectorTable:
         for k in range(1, lookahead + 1):
             out |= self.season(calendar_month + k, peak_multiplier) >= threshold
         return out
+
+    def peak_months(
+        self, excess_share: float, min_excess: float, peak_multiplier: float = 1.0
+    ) -> np.ndarray:
+        """``(n_sectors, 12)`` bool: the seasonal peaks of each sector, on its own scale.
+
+        A calendar month is a peak of its sector when its excess over 1 is at least
+        ``excess_share`` of the sector's largest excess, and that largest excess is at
+        least ``min_excess``: every sector with a season has a peak, however mild (a
+        services calendar peaking at 1.10 peaks like a retail one at 1.50).
+
+        Args:
+            excess_share: share of the largest excess that marks a peak, in (0, 1].
+            min_excess: a sector whose largest multiplier is below ``1 + min_excess`` has
+                no peak.
+            peak_multiplier: as in :meth:`season` (scales every excess alike, so the peak
+                months only change through ``min_excess``).
+        """
+        season = np.stack([self.season(m, peak_multiplier) for m in range(1, 13)], axis=1)
+        excess = season - 1.0
+        top = excess.max(axis=1, keepdims=True)
+        return (top >= min_excess - 1e-12) & (top > 0) & (excess >= excess_share * top - 1e-9)
+
+    def relative_peak_ahead(
+        self,
+        calendar_month: int,
+        lookahead: int,
+        excess_share: float,
+        min_excess: float,
+        peak_multiplier: float = 1.0,
+    ) -> np.ndarray:
+        """``(n_sectors,)`` bool: a :meth:`peak_months` peak in the next ``lookahead`` months."""
+        peaks = self.peak_months(excess_share, min_excess, peak_multiplier)
+        out = np.zeros(len(self.names), dtype=bool)
+        for k in range(1, lookahead + 1):
+            out |= peaks[:, (int(calendar_month) + k - 1) % 12]
+        return out

@@ -11,6 +11,7 @@ import numpy as np
 
 from sim.units import round_cny
 from sim.world.draws import FirmDraws
+from sim.world.firms.exits import ExitModel
 from sim.world.firms.operations import FirmMonth
 from sim.world.firms.state import ClosureCause, FirmState, floor_cents
 from sim.world.network import SupplyNetwork
@@ -63,6 +64,9 @@ def settle(
     step: int,
     close_after_shortfall_months: int,
     exit_hazard_monthly: float,
+    exit_model: ExitModel | None = None,
+    owner_defaulted: np.ndarray | None = None,
+    shortfall_memory_decay: float = 0.9,
 ) -> Settlement:
     """Pay what is due with the cash and the funding; late payments, contagion, closures.
 
@@ -71,8 +75,11 @@ def settle(
     due (overdue). Network receipts are credited to the suppliers' cash at the end (after
     their own payments: stress moves one link a month). Then closures: ``SHORTFALL`` at
     the end of the ``close_after_shortfall_months``-th consecutive month in shortfall,
-    else ``EXIT`` when ``u_exit < exit_hazard_monthly``; a closing firm pays its remaining
-    payables (overdue and not yet due) pro rata from its cash, the rest is written off.
+    else by the exit hazard (:mod:`sim.world.firms.exits`): ``DISTRESS`` when ``u_exit <
+    h_distress``, ``EXIT`` when ``u_exit < h_distress + h_nonfinancial`` (without an
+    ``exit_model``: ``EXIT`` when ``u_exit < exit_hazard_monthly``); a closing firm pays
+    its remaining payables (overdue and not yet due) pro rata from its cash, the rest is
+    written off.
 
     Updates in place: ``cash_cny``, ``overdue_cny``, ``edge_overdue_cny``,
     ``fixed_arrears_cny``, ``shortfall_months``, ``in_shortfall``, ``is_open``,
@@ -87,7 +94,11 @@ def settle(
         draws: this month's firm draws (``u_exit``).
         step: simulated month (1-based).
         close_after_shortfall_months: consecutive shortfall months that close a firm.
-        exit_hazard_monthly: exogenous exit probability a month.
+        exit_hazard_monthly: exit probability a month when ``exit_model`` is None.
+        exit_model: the exit hazard with its distress part; None for a constant hazard.
+        owner_defaulted: ``(n_firms,)`` bool, the owner has defaulted (the hazard's
+            default term); all False if None.
+        shortfall_memory_decay: monthly decay of ``shortfall_memory``, in [0, 1].
 
     Returns:
         The :class:`Settlement`.
@@ -120,11 +131,24 @@ def settle(
     shortfall = open_ & (unpaid > 0.005)
     f.in_shortfall = shortfall
     f.shortfall_months = np.where(shortfall, f.shortfall_months + 1, 0).astype(np.int16)
+    f.shortfall_memory = shortfall_memory_decay * f.shortfall_memory + shortfall
     close_short = open_ & (f.shortfall_months >= close_after_shortfall_months)
-    close_exit = open_ & ~close_short & (draws.u_exit < exit_hazard_monthly)
-    closing = close_short | close_exit
-    cause = np.where(
-        close_short, ClosureCause.SHORTFALL, np.where(close_exit, ClosureCause.EXIT, 0)
+    if exit_model is None:
+        h_distress = np.zeros(f.n)
+        h_total = np.full(f.n, exit_hazard_monthly)
+    else:
+        defaulted = np.zeros(f.n, bool) if owner_defaulted is None else owner_defaulted
+        h_nonfin, h_distress = exit_model.hazards(
+            f.age_months, f.buffer_days, f.shortfall_memory, overdue > 0.005, defaulted
+        )
+        h_total = h_nonfin + h_distress
+    close_distress = open_ & ~close_short & (draws.u_exit < h_distress)
+    close_exit = open_ & ~close_short & ~close_distress & (draws.u_exit < h_total)
+    closing = close_short | close_distress | close_exit
+    cause = np.select(
+        [close_short, close_distress, close_exit],
+        [ClosureCause.SHORTFALL, ClosureCause.DISTRESS, ClosureCause.EXIT],
+        0,
     )
 
     # Winding up: pay what is still owed (overdue and not yet due), pro rata, from cash.
@@ -145,6 +169,7 @@ def settle(
     bad_debt = round_cny(network.per_supplier(owed_edge - wind_edge))
     fixed_written = np.where(closing, f.fixed_arrears_cny, 0.0)
     f.overdue_cny = np.where(closing, 0.0, f.overdue_cny)
+    f.stock_prebought_cny = np.where(closing, 0.0, f.stock_prebought_cny)
     f.payables_cny[:, closing] = 0.0
     f.edge_overdue_cny = np.where(eclose, 0.0, f.edge_overdue_cny)
     f.edge_payables_cny[:, eclose] = 0.0

@@ -25,7 +25,8 @@ class ClosureCause(IntEnum):
 
     NONE = 0
     SHORTFALL = 1  # bills unpaid for close_after_shortfall_months consecutive months
-    EXIT = 2  # exogenous exit (retirement, relocation, ...)
+    EXIT = 2  # non-financial exit (retirement, relocation, ...)
+    DISTRESS = 3  # exit drawn by the distress part of the exit hazard (sim.world.firms.exits)
 
 
 def floor_cents(x: np.ndarray) -> np.ndarray:
@@ -63,12 +64,20 @@ class FirmState:
         network_sales_cny: last month's sales to network buyers.
         shortfall_months: int16 consecutive months in shortfall.
         in_shortfall: bool, bills left unpaid this month.
-        buffer_days: cash buffer days at the end of the month (NaN when closed).
+        buffer_days: cash buffer days of the month (NaN when closed): the month's average
+            balance, taken as the mean of its opening and closing cash, over the average
+            daily outflow (:func:`sim.world.firms.update_buffer_days`).
         platform_business_cny: the part of the owner's platform balance drawn for the
             firm and not yet repaid by it.
         potential_sales_cny: this month's outside sales if open (a world quantity: the
             same under every policy).
         revenue_cny: this month's total sales (outside + network), 0 when closed.
+        uses_personal_credit: bool, the owner funds business needs on personal credit
+            (the platform line, personal cards); drawn once at set-up.
+        stock_prebought_cny: stock bought ahead for months after next (the season's
+            stock of a peak), drawn down as those months' purchases.
+        shortfall_memory: recent shortfall months, a count decaying by
+            ``firms.shortfall_memory_decay`` a month (the exit hazard's shortfall term).
         (Per-run accumulators) late_payments_total_cny, unmet_gap_total_cny,
         open_months (int32), buffer_days_sum.
     """
@@ -103,6 +112,9 @@ class FirmState:
     unmet_gap_total_cny: np.ndarray
     open_months: np.ndarray
     buffer_days_sum: np.ndarray
+    uses_personal_credit: np.ndarray
+    stock_prebought_cny: np.ndarray
+    shortfall_memory: np.ndarray
 
     @classmethod
     def blank(cls, n_firms: int, n_edges: int = 0, outflow_window_months: int = 3) -> FirmState:
@@ -145,6 +157,9 @@ class FirmState:
             unmet_gap_total_cny=z.copy(),
             open_months=np.zeros(n_firms, dtype=np.int32),
             buffer_days_sum=z.copy(),
+            uses_personal_credit=np.ones(n_firms, dtype=bool),
+            stock_prebought_cny=z.copy(),
+            shortfall_memory=z.copy(),
         )
 
     @property

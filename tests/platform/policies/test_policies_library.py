@@ -59,6 +59,7 @@ DTYPES: dict[str, Any] = {
     "firm_cash_buffer_days": np.float64,
     "firm_peak_ahead": np.bool_,
     "savvy": np.bool_,
+    "firm_uses_personal_credit": np.bool_,
 }
 
 #: The quiet borrower: no rule of any built-in policy fires on it.
@@ -83,6 +84,7 @@ DEFAULTS: dict[str, Any] = {
     "firm_cash_buffer_days": np.nan,
     "firm_peak_ahead": False,
     "savvy": False,
+    "firm_uses_personal_credit": True,
 }
 
 
@@ -595,7 +597,8 @@ SOLE_TRADER = dict(
 
 
 def test_sme_aware_protects_a_qualifying_sole_trader_before_the_peak() -> None:
-    policy = from_yaml("sme_aware", 1)  # protect 2 months, support +20 %, buffer >= 5 days
+    # protect 2 months, support +20 %, buffer >= 5 days
+    policy = from_yaml("sme_aware", 1, protect_months=2)
     view = make_view(**SOLE_TRADER)
     d = decide(policy, view)  # behaviour_rules would cut 20 % for early repayment
     assert d.new_limit_cny[0] == 12_000.0 and d.reason[0] == ReasonCode.PEAK_SEASON_SUPPORT
@@ -607,6 +610,70 @@ def test_sme_aware_protects_a_qualifying_sole_trader_before_the_peak() -> None:
     assert d.new_limit_cny[0] == 9_600.0 and d.reason[0] == ReasonCode.EARLY_REPAYMENT
 
 
+QUIET_SOLE_TRADER = dict(
+    owns_firm=True, firm_peak_ahead=True, firm_cash_buffer_days=20.0, pd_12m=0.02
+)
+
+
+def test_sme_aware_restores_a_raise_after_the_peak_and_never_compounds() -> None:
+    # A quiet owner (no behaviour rule fires), limit 10,000, balance 3,000. Two flagged
+    # months: raised to 12,000, then held. The peak month (no longer flagged): back to
+    # the episode's base 10,000 with PEAK_SUPPORT_ENDED. A second season raises from
+    # 10,000 again, to 12,000, not 14,400.
+    policy = from_yaml("sme_aware", 1)
+    view = make_view(**QUIET_SOLE_TRADER)
+    assert decide(from_yaml("behaviour_rules", 1), view).reason[0] == 0  # quiet indeed
+    limits, reasons = [], []
+    flags = [True, True, False, False, True, True, False]
+    for flag in flags:
+        view = dataclasses.replace(view, firm_peak_ahead=np.array([flag]))
+        d = decide(policy, view)
+        limits.append(float(d.new_limit_cny[0]))
+        reasons.append(int(d.reason[0]))
+        view = next_month(view, d, firm_peak_ahead=np.array([flag]))
+    assert limits == [12_000.0, 12_000.0, 10_000.0, 10_000.0, 12_000.0, 12_000.0, 10_000.0]
+    assert reasons == [
+        ReasonCode.PEAK_SEASON_SUPPORT,
+        0,
+        ReasonCode.PEAK_SUPPORT_ENDED,
+        0,
+        ReasonCode.PEAK_SEASON_SUPPORT,
+        0,
+        ReasonCode.PEAK_SUPPORT_ENDED,
+    ]
+
+
+def test_sme_aware_restore_stops_at_the_drawn_balance() -> None:
+    # The firm drew the raise for its stock: 11,500 owed at the peak. The limit goes back
+    # only to the balance (the clip never cuts below it), and to 10,000 once repaid.
+    policy = from_yaml("sme_aware", 1)
+    view = make_view(**QUIET_SOLE_TRADER)
+    d = decide(policy, view)
+    assert d.new_limit_cny[0] == 12_000.0
+    view = next_month(view, d, firm_peak_ahead=np.array([False]), balance_cny=[11_500.0])
+    d = decide(policy, view)
+    assert d.new_limit_cny[0] == 11_500.0 and d.reason[0] == ReasonCode.PEAK_SUPPORT_ENDED
+
+
+def test_sme_aware_sizes_the_raise_to_what_the_line_lacks_for_the_stock() -> None:
+    # Limit 10,000, balance 3,000: headroom 7,000. Projected stock shortfalls 5,000 (the
+    # line covers it: protected, not raised), 8,500 (raised by the 1,500 it lacks) and
+    # 20,000 (raised by the 20 % cap, 2,000).
+    view = make_view(3, **QUIET_SOLE_TRADER)
+    view = dataclasses.replace(view, firm_peak_need_cny=np.array([5_000.0, 8_500.0, 20_000.0]))
+    d = decide(from_yaml("sme_aware", 3), view)
+    np.testing.assert_array_equal(d.new_limit_cny, [10_000.0, 11_500.0, 12_000.0])
+    np.testing.assert_array_equal(
+        d.reason, [0, ReasonCode.PEAK_SEASON_SUPPORT, ReasonCode.PEAK_SEASON_SUPPORT]
+    )
+
+
+def test_sme_aware_gives_no_raise_to_owners_who_do_not_fund_the_firm_on_the_line() -> None:
+    view = make_view(**QUIET_SOLE_TRADER, firm_uses_personal_credit=False)
+    d = decide(from_yaml("sme_aware", 1), view)
+    assert d.new_limit_cny[0] == 10_000.0 and d.reason[0] == 0
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -615,6 +682,8 @@ def test_sme_aware_protects_a_qualifying_sole_trader_before_the_peak() -> None:
         {"firm_peak_ahead": False},
         {"owns_firm": False},
         {"pd_12m": 0.08},
+        {"pd_12m": 0.03},  # the screen: strictly below max_pd = 0.03
+        {"firm_uses_personal_credit": False},
     ],
 )
 def test_sme_aware_does_not_protect_others(change: dict[str, Any]) -> None:
