@@ -32,13 +32,12 @@ class BehaviourConfig:
     unemployment_replacement: float = 0.5
     needs_share: float = 0.5
     needs_sigma: float = 0.10
-    discretionary_share: float = 0.35
     discretionary_sigma: float = 0.35
     expense_shock_prob_monthly: float = 0.02
     expense_shock_mean_income_months: float = 0.5
     cash_reserve_income_months: float = 1.0
-    savings_target_income_months: float = 6.0
     excess_savings_spend_rate: float = 0.1
+    savings_rebuild_rate: float = 0.1
     revolver_borrow_propensity: float = 0.6
     delinquent_borrow_propensity: float = 0.9
     instalment_borrow_propensity: float = 0.3
@@ -75,6 +74,7 @@ class BehaviourConfig:
             "delinquent_mpb",
             "instalment_mpb",
             "excess_savings_spend_rate",
+            "savings_rebuild_rate",
             "delinquent_skip_prob_monthly",
             "arrears_skip_prob_monthly",
             "transactor_line_spend_share",
@@ -88,11 +88,9 @@ class BehaviourConfig:
                 "income_sigma": (0.0, 2.0),
                 "needs_share": (0.0, 5.0),
                 "needs_sigma": (0.0, 2.0),
-                "discretionary_share": (0.0, 5.0),
                 "discretionary_sigma": (0.0, 2.0),
                 "expense_shock_mean_income_months": (0.0, 60.0),
                 "cash_reserve_income_months": (0.0, 60.0),
-                "savings_target_income_months": (0.0, 600.0),
                 "revolver_extra_payment": (0.0, 10.0),
                 "instalment_months": (1, 360),
                 "transactor_draws_per_month": (0.0, 100.0),

@@ -51,6 +51,8 @@ class BorrowerState:
         income_cny: this month's income.
         employed: bool.
         savings_cny: liquid savings, >= 0.
+        savings_target_cny: the household's buffer-stock savings target (a persistent
+            preference: its starting savings draw), >= 0; spending brings savings back to it.
         limit_cny: platform credit limit, >= 0.
         initial_limit_cny: limit at the start of the run.
         balance_cny: platform drawn balance (principal + capitalised interest), >= 0.
@@ -92,6 +94,7 @@ class BorrowerState:
     income_cny: np.ndarray
     employed: np.ndarray
     savings_cny: np.ndarray
+    savings_target_cny: np.ndarray
     limit_cny: np.ndarray
     initial_limit_cny: np.ndarray
     balance_cny: np.ndarray
@@ -214,6 +217,7 @@ BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
     "income_cny": (np.float64, 10_000.0, None),
     "employed": (np.bool_, True, None),
     "savings_cny": (np.float64, 0.0, None),
+    "savings_target_cny": (np.float64, 0.0, None),
     "limit_cny": (np.float64, 10_000.0, None),
     "initial_limit_cny": (np.float64, 10_000.0, None),
     "balance_cny": (np.float64, 0.0, None),

@@ -14,7 +14,8 @@ Order inside the month (part of stages ``household`` and ``funding`` of the mode
    behaviour type, limited by cash; then the minimum payments due to other lenders
    (:mod:`sim.lending.channels`), as far as cash allows;
 4. race to default: delinquent, unemployed borrowers may draw their remaining limit;
-5. discretionary spending: from cash above a reserve, then (by type-specific
+5. discretionary spending (buffer-stock: permanent income at the household's savings
+   target, more above it, less below it): from cash above a reserve, then (by type-specific
    propensity) the credit line towards a habitual debt level (other lenders' balances
    count towards it); credit wanted but not available is unmet credit need;
 6. transactors route part of their spending through the line and repay it the same
@@ -288,19 +289,25 @@ def _household_rows(
     balance += draw_race
     cash += draw_race
 
-    # 5. Discretionary spending from cash above a reserve (plus a share of savings above
-    # a target: buffer-stock behaviour keeps savings stationary), then revolving demand:
-    # revolvers draw towards their habitual balance, which grows with limit increases by
-    # a type-specific marginal propensity to borrow (Gross & Souleles 2002; Agarwal et al.
-    # 2018: larger for riskier borrowers).
-    target = base * b.savings_target_income_months
-    wish = base * b.discretionary_share
-    wish *= macro.seasonal_spending
+    # 5. Discretionary spending (buffer-stock rule, Carroll 1997): at its own savings
+    # target a household spends its permanent income (expected income less expected
+    # needs and expense shocks), and it spends a share of any gap above the target or cuts
+    # spending by a share of any shortfall below it, so savings revert to the target and
+    # their distribution is stationary. Then revolving demand: revolvers draw towards their
+    # habitual balance, which grows with limit increases by a type-specific marginal
+    # propensity to borrow (Gross & Souleles 2002; Agarwal et al. 2018).
+    permanent = base * (macro.income_multiplier * employed + b.unemployment_replacement * ~employed)
+    permanent -= base * (
+        b.needs_share + b.expense_shock_prob_monthly * b.expense_shock_mean_income_months
+    )
+    gap = state.savings_cny[sl] - state.savings_target_cny[sl]
+    rate = np.where(gap > 0, b.excess_savings_spend_rate, b.savings_rebuild_rate)
+    wish = np.maximum(permanent, 0.0) * macro.seasonal_spending
     wish *= np.exp(
         b.discretionary_sigma * draws.z_discretionary[sl] - 0.5 * b.discretionary_sigma**2
     )
-    excess = np.subtract(cash, target, out=target)
-    wish += b.excess_savings_spend_rate * np.maximum(excess, 0.0, out=excess)
+    wish += rate * gap
+    np.maximum(wish, 0.0, out=wish)
     round_cny_inplace(wish)
     reserve = base * b.cash_reserve_income_months
     disc_cash = round_cny_inplace(np.minimum(wish, np.maximum(cash - reserve, 0.0)))

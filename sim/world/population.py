@@ -236,6 +236,7 @@ def build_population(
         income_cny=income_base.copy(),
         employed=employed,
         savings_cny=savings,
+        savings_target_cny=savings.copy(),
         limit_cny=limit,
         initial_limit_cny=limit.copy(),
         balance_cny=balance,
