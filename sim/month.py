@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 #: Child streams spawned from the run's root SeedSequence, in spawn order (new streams are
 #: appended, so the existing ones keep their draws).
-RNG_STREAMS: tuple[str, ...] = ("population", "world", "platform", "mesa", "firms")
+RNG_STREAMS: tuple[str, ...] = ("population", "world", "platform", "mesa", "firms", "habits")
 
 
 @dataclass(eq=False)
@@ -39,8 +39,9 @@ class World:
     Attributes:
         config: the validated run config.
         rngs: the run's child generators by :data:`RNG_STREAMS` name; ``world`` and
-            ``firms`` draw the exogenous shocks, ``population`` the agents at set-up,
-            ``platform`` the policy's own randomness (common random numbers).
+            ``firms`` draw the exogenous shocks (``habits`` the payment-habit switches),
+            ``population`` the agents at set-up, ``platform`` the policy's own randomness
+            (common random numbers).
         borrowers: :class:`sim.world.borrowers.BorrowerState`, one row per borrower.
         firms: :class:`sim.world.firms.FirmState`, one row per firm.
         network: the :class:`sim.world.network.SupplyNetwork` among firms.

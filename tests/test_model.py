@@ -264,7 +264,7 @@ def test_common_random_numbers_across_policies():
     assert not np.array_equal(
         models["static"].borrowers.limit_cny, models["behaviour_rules"].borrowers.limit_cny
     )
-    assert RNG_STREAMS == ("population", "world", "platform", "mesa", "firms")
+    assert RNG_STREAMS == ("population", "world", "platform", "mesa", "firms", "habits")
 
 
 def test_common_random_numbers_for_firm_revenues():

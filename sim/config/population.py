@@ -47,9 +47,20 @@ class BehaviourConfig:
     revolver_extra_payment: float = 0.05
     instalment_months: int = 12
     delinquent_skip_prob_monthly: float = 0.005
-    # Cure behaviour: a borrower already behind (>= 1 missed payment) pays nothing again with
-    # this probability, whatever its type (0 = off: arrears cure like any other month).
-    arrears_skip_prob_monthly: float = 0.0
+    # Accounts behind (>= 1 missed payment): an ordered logit on log(cash / amount due)
+    # chooses to roll (pay nothing), hold (pay this month's instalment, stay in the
+    # bucket), cure (pay the whole due, arrears included) or cure in full (pay the
+    # statement); the probabilities are those of a borrower whose cash equals the due
+    # (full cures are a share of all cures).
+    arrears_roll_prob: float = 0.03
+    arrears_cure_prob: float = 0.18
+    arrears_full_cure_share: float = 0.5
+    arrears_cash_sensitivity: float = 0.25
+    # Payment habit of current accounts (pays the statement in full, or revolves):
+    # monthly switching probabilities; a full payer whose cash cannot cover the statement
+    # revolves, and only one whose cash covers it can switch to paying in full.
+    full_to_revolving_prob: float = 0.05
+    revolving_to_full_prob: float = 0.05
     transactor_draws_per_month: float = 2.5
     transactor_line_spend_share: float = 0.3
     race_to_default_prob: float = 0.3
@@ -76,7 +87,11 @@ class BehaviourConfig:
             "excess_savings_spend_rate",
             "savings_rebuild_rate",
             "delinquent_skip_prob_monthly",
-            "arrears_skip_prob_monthly",
+            "arrears_roll_prob",
+            "arrears_cure_prob",
+            "arrears_full_cure_share",
+            "full_to_revolving_prob",
+            "revolving_to_full_prob",
             "transactor_line_spend_share",
             "race_to_default_prob",
             "high_risk_txn_prob_monthly",
@@ -97,8 +112,14 @@ class BehaviourConfig:
                 "n_spending_categories": (2, 64),
                 "diversity_concentration": (1e-6, 1e6),
                 "savvy_diversity_concentration": (1e-6, 1e6),
+                "arrears_cash_sensitivity": (0.0, 20.0),
             },
         )
+        if self.arrears_roll_prob + self.arrears_cure_prob > 1.0:
+            raise ValueError(
+                f"{p}.arrears_roll_prob + {p}.arrears_cure_prob must be <= 1 (the rest hold), "
+                f"got {self.arrears_roll_prob} + {self.arrears_cure_prob}"
+            )
 
 
 @dataclass

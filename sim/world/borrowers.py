@@ -58,6 +58,9 @@ class BorrowerState:
         balance_cny: platform drawn balance (principal + capitalised interest), >= 0.
         apr: platform APR of the borrower's tier, annual fraction.
         min_due_cny: minimum payment due this month (from last month's statement).
+        arrears_cny: the past-due part of ``min_due_cny`` (missed instalments carried
+            forward), >= 0; paying ``min_due_cny - arrears_cny`` holds an account behind in
+            its DPD bucket (:func:`sim.lending.accounts.service_accounts`).
         statement_cny: last statement balance.
         missed: consecutive missed minimum payments, int16 (DPD = 30 x missed).
         defaulted: reached 90+ DPD (third consecutive miss).
@@ -71,6 +74,9 @@ class BorrowerState:
         months_since_draw: int16 (capped).
         on_time_months: consecutive months with the minimum paid (or nothing due), int16.
         paid_in_full: last statement paid in full or nothing due, bool.
+        full_payer: the borrower's current payment habit is to pay the statement in full
+            (else it revolves, paying by its behaviour type's rule), bool; it switches
+            month to month (:mod:`sim.world.households`).
         payment_ratio: last payment / last statement (1 where nothing was due).
         pd_12m: platform scorecard 12-month PD.
         spending_diversity: normalised entropy of the spending-category mix, [0, 1].
@@ -100,6 +106,7 @@ class BorrowerState:
     balance_cny: np.ndarray
     apr: np.ndarray
     min_due_cny: np.ndarray
+    arrears_cny: np.ndarray
     statement_cny: np.ndarray
     missed: np.ndarray
     defaulted: np.ndarray
@@ -113,6 +120,7 @@ class BorrowerState:
     months_since_draw: np.ndarray
     on_time_months: np.ndarray
     paid_in_full: np.ndarray
+    full_payer: np.ndarray
     payment_ratio: np.ndarray
     pd_12m: np.ndarray
     spending_diversity: np.ndarray
@@ -223,6 +231,7 @@ BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
     "balance_cny": (np.float64, 0.0, None),
     "apr": (np.float64, 0.18, None),
     "min_due_cny": (np.float64, 0.0, None),
+    "arrears_cny": (np.float64, 0.0, None),
     "statement_cny": (np.float64, 0.0, None),
     "missed": (np.int16, 0, None),
     "defaulted": (np.bool_, False, None),
@@ -236,6 +245,7 @@ BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
     "months_since_draw": (np.int16, 12, None),
     "on_time_months": (np.int16, 24, None),
     "paid_in_full": (np.bool_, True, None),
+    "full_payer": (np.bool_, False, None),
     "payment_ratio": (np.float64, 1.0, None),
     "pd_12m": (np.float64, 0.01, None),
     "spending_diversity": (np.float64, 0.5, None),

@@ -10,8 +10,10 @@ Order inside the month (part of stages ``household`` and ``funding`` of the mode
 1. employment transitions and income;
 2. essential spending (needs, plus occasional expense shocks): from cash, then the
    credit line, then unmet (consumption is cut);
-3. payment towards this month's minimum due (from last month's statement), by
-   behaviour type, limited by cash; then the minimum payments due to other lenders
+3. payment towards this month's minimum due (from last month's statement), limited by
+   cash: by payment habit (in full or revolving, switching month to month) for current
+   accounts, by a cash-driven roll / hold / cure choice for accounts behind
+   (:mod:`sim.world.repayment`); then the minimum payments due to other lenders
    (:mod:`sim.lending.channels`), as far as cash allows;
 4. race to default: delinquent, unemployed borrowers may draw their remaining limit;
 5. discretionary spending (buffer-stock: permanent income at the household's savings
@@ -38,6 +40,7 @@ from sim.config import BehaviourConfig
 from sim.units import round_cny, round_cny_inplace
 from sim.world.borrowers import RECENT_MONTHS, BehaviourType, BorrowerState
 from sim.world.draws import WorldDraws
+from sim.world.repayment import TypeTables, arrears_choice, arrears_payment, switch_habits
 from sim.world.scenarios import MacroState
 
 if TYPE_CHECKING:
@@ -115,7 +118,7 @@ def household_month(
             for name in HouseholdFlows.__dataclass_fields__
         }
     )
-    tables = _TypeTables.of(behaviour)
+    tables = TypeTables.of(behaviour)
     in_blocks(
         n,
         lambda rows: _household_rows(
@@ -134,56 +137,6 @@ def household_month(
     return flows
 
 
-@dataclass(frozen=True)
-class _TypeTables:
-    """Per-behaviour-type parameters as lookup tables, ``(len(BehaviourType),)`` float64."""
-
-    due_weight: np.ndarray
-    statement_weight: np.ndarray
-    skip_prob: np.ndarray
-    propensity: np.ndarray
-    mpb: np.ndarray
-
-    @staticmethod
-    def of(b: BehaviourConfig) -> _TypeTables:
-        T = BehaviourType
-        return _TypeTables(
-            # Transactors and inactive borrowers pay the statement, revolvers the minimum
-            # plus a little, instalment payers (and the delinquent-prone) the minimum.
-            due_weight=_table(
-                {
-                    T.REVOLVER: 1.0 + b.revolver_extra_payment,
-                    T.INSTALMENT: 1.0,
-                    T.DELINQUENT_PRONE: 1.0,
-                }
-            ),
-            statement_weight=_table({T.TRANSACTOR: 1.0, T.INACTIVE: 1.0}),
-            skip_prob=_table({T.DELINQUENT_PRONE: b.delinquent_skip_prob_monthly}),
-            propensity=_table(
-                {
-                    T.REVOLVER: b.revolver_borrow_propensity,
-                    T.DELINQUENT_PRONE: b.delinquent_borrow_propensity,
-                    T.INSTALMENT: b.instalment_borrow_propensity,
-                }
-            ),
-            mpb=_table(
-                {
-                    T.REVOLVER: b.revolver_mpb,
-                    T.DELINQUENT_PRONE: b.delinquent_mpb,
-                    T.INSTALMENT: b.instalment_mpb,
-                }
-            ),
-        )
-
-
-def _table(values: dict[BehaviourType, float]) -> np.ndarray:
-    """A parameter by behaviour type (0.0 for types not listed)."""
-    table = np.zeros(len(BehaviourType))
-    for t, v in values.items():
-        table[int(t)] = v
-    return table
-
-
 def _household_rows(
     state: BorrowerState,
     draws: WorldDraws,
@@ -192,7 +145,7 @@ def _household_rows(
     step: int,
     sl: slice,
     out: HouseholdFlows,
-    tables: _TypeTables,
+    tables: TypeTables,
     other_due_cny: np.ndarray | None,
     other_debt_cny: np.ndarray | None,
 ) -> None:
@@ -246,22 +199,31 @@ def _household_rows(
     available -= draw_needs
     balance = state.balance_cny[sl] + draw_needs
 
-    # 3. Scheduled payment towards the minimum due, by behaviour type.
+    # 3. Payment towards the minimum due (sim.world.repayment): current accounts by their
+    # payment habit (the statement, or their type's revolving rule on the instalment), the
+    # delinquent-prone skipping at their rate; accounts behind roll, hold or cure by their
+    # cash position. One uniform per borrower and use keeps the draws common.
     due = state.min_due_cny[sl] * open_line
-    statement = state.statement_cny[sl]
-    statement_weight = tables.statement_weight.take(type_index)
-    # Exactly one weight is non-zero per row: due x weight + 0.0 or 0.0 + statement.
-    desired = due * tables.due_weight.take(type_index)
-    desired += np.multiply(statement, statement_weight, out=statement_weight)
-    instalment = np.flatnonzero(btype == BehaviourType.INSTALMENT)
-    desired[instalment] = np.maximum(due[instalment], statement[instalment] / b.instalment_months)
-    # Skips: delinquent-prone borrowers at their rate; anyone already behind at least at the
-    # arrears rate (cure behaviour; 0 = off). One uniform per borrower keeps the draws common.
-    skip_prob = tables.skip_prob.take(type_index)
+    statement = state.statement_cny[sl] * open_line
+    arrears = np.minimum(state.arrears_cny[sl], due)
     behind = state.missed[sl] >= 1
-    skip_prob = np.maximum(skip_prob, b.arrears_skip_prob_monthly * behind)
-    skip = draws.u_skip[sl] < skip_prob
-    desired = np.maximum(desired, 0.0) * (open_line & ~skip)
+    full = switch_habits(
+        state.full_payer[sl], cash, statement, draws.u_habit[sl], open_line & ~behind, b
+    )
+    state.full_payer[sl] = full
+    instalment_due = due - arrears
+    habit = instalment_due * tables.due_weight.take(type_index)
+    instalment = np.flatnonzero(btype == BehaviourType.INSTALMENT)
+    habit[instalment] = np.maximum(
+        instalment_due[instalment], statement[instalment] / b.instalment_months
+    )
+    full_rows = np.flatnonzero(full)
+    habit[full_rows] = np.maximum(statement[full_rows], due[full_rows])
+    skip = draws.u_skip[sl] < tables.skip_prob.take(type_index)
+    desired = habit * (open_line & ~skip)
+    late = np.flatnonzero(open_line & behind & (due > 0))
+    choice = arrears_choice(cash[late], due[late], draws.u_skip[sl][late], b)
+    desired[late] = arrears_payment(choice, due[late], arrears[late], habit[late], statement[late])
     scheduled = round_cny_inplace(np.minimum(np.minimum(desired, cash), balance))
     out.scheduled_payment_cny[sl] = scheduled
     cash = round_cny_inplace(cash - scheduled)

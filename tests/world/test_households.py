@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from sim import BorrowerState
 from sim.config import BehaviourConfig
@@ -73,3 +74,81 @@ def test_savings_are_stationary_under_shocks():
     long_run = yearly[4:].mean()
     assert np.all(np.abs(yearly[1:] / long_run - 1) < 0.05), yearly / long_run
     assert 0.85 < long_run / target.mean() < 1.05
+
+
+def test_late_borrower_with_cash_cures_more_often_one_without_cash_rolls():
+    # Needs take the whole income, so cash = savings. Two accounts one payment behind
+    # (due 200 = instalment 100 + arrears 100), each facing the same 2,000 draws: the one
+    # with 50,000 of savings cures with the ordered-logit probability 1 - F(tau_cure - b x),
+    # the one with no cash can pay nothing and rolls every time.
+    b = dataclasses.replace(QUIET, needs_share=1.0)
+    k = 2_000
+    u = (np.arange(k) + 0.5) / k
+    s = BorrowerState.blank(
+        2 * k,
+        savings_cny=np.repeat([50_000.0, 0.0], k),
+        savings_target_cny=np.repeat([50_000.0, 0.0], k),
+        missed=1,
+        min_due_cny=200.0,
+        arrears_cny=100.0,
+        balance_cny=2_000.0,
+        statement_cny=2_000.0,
+    )
+    flows = household_month(s, quiet_draws(2 * k, u_skip=np.tile(u, 2)), MACRO, b, step=1)
+    paid = flows.scheduled_payment_cny
+    rich, poor = paid[:k], paid[k:]
+    x = np.log(50_000.0 / 200.0)
+    tau_cure = np.log((1 - b.arrears_cure_prob) / b.arrears_cure_prob)
+    p_cure = 1.0 - 1.0 / (1.0 + np.exp(-(tau_cure - b.arrears_cash_sensitivity * x)))
+    assert np.mean(rich >= 200.0) == pytest.approx(p_cure, abs=0.002)
+    assert p_cure > 2 * b.arrears_cure_prob  # cash raises the cure rate well above its base
+    tau_roll = np.log(b.arrears_roll_prob / (1 - b.arrears_roll_prob))
+    p_roll = 1.0 / (1.0 + np.exp(-(tau_roll - b.arrears_cash_sensitivity * x)))
+    assert np.mean(rich == 0.0) == pytest.approx(p_roll, abs=0.002)
+    assert np.all(poor == 0.0)
+
+
+def test_servicing_holds_cures_and_rolls_an_account_behind_by_hand():
+    from sim.lending.accounts import service_accounts
+
+    # One payment behind: due 200 = instalment 100 + arrears 100 (balance 2,000, no interest).
+    s = BorrowerState.blank(
+        3, missed=1, min_due_cny=200.0, arrears_cny=100.0, balance_cny=2_000.0, apr=0.0
+    )
+    flows = service_accounts(
+        s,
+        np.array([200.0, 100.0, 50.0]),  # cure, hold, roll
+        step=1,
+        lgd=0.8,
+        min_payment_rate=0.05,
+        min_payment_floor_cny=50.0,
+        charge_off_dpd=180,
+    )
+    assert s.missed.tolist() == [0, 1, 2]
+    assert flows.missed_now.tolist() == [False, True, True]
+    # next due = 5 % of 2,000 + what is still past due
+    assert s.arrears_cny.tolist() == [0.0, 100.0, 150.0]
+    assert s.min_due_cny.tolist() == [100.0, 200.0, 250.0]
+
+
+def test_habit_switches_at_the_configured_rates_within_sampling_error():
+    from sim.world.repayment import switch_habits
+
+    b = dataclasses.replace(QUIET, full_to_revolving_prob=0.08, revolving_to_full_prob=0.04)
+    n = 40_000
+    u = np.random.default_rng(3).random(n)
+    full = np.arange(n) % 2 == 0
+    statement = np.full(n, 1_000.0)
+    cash = np.full(n, 5_000.0)
+    cash[:8] = 500.0  # cannot cover the statement: full payers revolve, revolvers stay
+    new = switch_habits(full, cash, statement, u, np.ones(n, dtype=bool), b)
+    assert not new[:8].any()
+    for was_full, rate in ((True, 0.08), (False, 0.04)):
+        rows = np.flatnonzero(full == was_full)[8:]
+        switched = np.mean(new[rows] != was_full)
+        se = np.sqrt(rate * (1 - rate) / rows.size)
+        assert abs(switched - rate) < 4 * se, (was_full, switched)
+    # nothing billed, or not eligible: no switch
+    same = switch_habits(full, cash, np.zeros(n), u, np.ones(n, dtype=bool), b)
+    assert np.array_equal(same, full)
+    assert np.array_equal(switch_habits(full, cash, statement, u, np.zeros(n, dtype=bool), b), full)
