@@ -56,6 +56,9 @@ class BehaviourConfig:
     arrears_cure_prob: float = 0.18
     arrears_full_cure_share: float = 0.5
     arrears_cash_sensitivity: float = 0.25
+    # A current account misses its due with this probability at cash equal to the due,
+    # less with more cash (same slope); 0 = only cash shortfalls and the delinquent-prone.
+    current_miss_prob: float = 0.0
     # Payment habit of current accounts (pays the statement in full, or revolves):
     # monthly switching probabilities; a full payer whose cash cannot cover the statement
     # revolves, and only one whose cash covers it can switch to paying in full.
@@ -90,6 +93,7 @@ class BehaviourConfig:
             "arrears_roll_prob",
             "arrears_cure_prob",
             "arrears_full_cure_share",
+            "current_miss_prob",
             "full_to_revolving_prob",
             "revolving_to_full_prob",
             "transactor_line_spend_share",

@@ -13,7 +13,8 @@ Order inside the month (part of stages ``household`` and ``funding`` of the mode
 3. payment towards this month's minimum due (from last month's statement), limited by
    cash: by payment habit (in full or revolving, switching month to month) for current
    accounts, by a cash-driven roll / hold / cure choice for accounts behind
-   (:mod:`sim.world.repayment`); then the minimum payments due to other lenders
+   (:mod:`sim.world.repayment`; made at the start of the month, and the instalment or
+   due it pays is paid before essential spending); then the minimum payments due to other lenders
    (:mod:`sim.lending.channels`), as far as cash allows;
 4. race to default: delinquent, unemployed borrowers may draw their remaining limit;
 5. discretionary spending (buffer-stock: permanent income at the household's savings
@@ -40,7 +41,13 @@ from sim.config import BehaviourConfig
 from sim.units import round_cny, round_cny_inplace
 from sim.world.borrowers import RECENT_MONTHS, BehaviourType, BorrowerState
 from sim.world.draws import WorldDraws
-from sim.world.repayment import TypeTables, arrears_choice, arrears_payment, switch_habits
+from sim.world.repayment import (
+    TypeTables,
+    arrears_choice,
+    arrears_payment,
+    miss_prob,
+    switch_habits,
+)
 from sim.world.scenarios import MacroState
 
 if TYPE_CHECKING:
@@ -182,6 +189,21 @@ def _household_rows(
     state.income_cny[sl] = income
     out.income_cny[sl] = income
     cash = state.savings_cny[sl] + income
+    # Accounts behind choose first (sim.world.repayment): under collection pressure the
+    # instalment (hold) or the whole due (cure) is paid before essential spending.
+    due = state.min_due_cny[sl] * open_line
+    arrears = np.minimum(state.arrears_cny[sl], due)
+    behind = state.missed[sl] >= 1
+    late = np.flatnonzero(open_line & behind & (due > 0))
+    choice = arrears_choice(cash[late], due[late], draws.u_skip[sl][late], b)
+    no_extra = np.zeros(late.size)
+    paid_first = np.zeros(cash.shape)
+    paid_first[late] = round_cny(
+        np.minimum(
+            arrears_payment(choice, due[late], arrears[late], no_extra, no_extra), cash[late]
+        )
+    )
+    cash = round_cny_inplace(cash - paid_first)
 
     # 2. Essential spending: cash, then the line, then unmet.
     needs = base * b.needs_share
@@ -200,13 +222,11 @@ def _household_rows(
     balance = state.balance_cny[sl] + draw_needs
 
     # 3. Payment towards the minimum due (sim.world.repayment): current accounts by their
-    # payment habit (the statement, or their type's revolving rule on the instalment), the
-    # delinquent-prone skipping at their rate; accounts behind roll, hold or cure by their
-    # cash position. One uniform per borrower and use keeps the draws common.
-    due = state.min_due_cny[sl] * open_line
+    # payment habit (the statement, or their type's revolving rule on the instalment),
+    # missing it by a cash-driven chance (the delinquent-prone at least at their rate);
+    # accounts behind add what their choice pays
+    # beyond the due. One uniform per borrower and use keeps the draws common.
     statement = state.statement_cny[sl] * open_line
-    arrears = np.minimum(state.arrears_cny[sl], due)
-    behind = state.missed[sl] >= 1
     full = switch_habits(
         state.full_payer[sl], cash, statement, draws.u_habit[sl], open_line & ~behind, b
     )
@@ -219,14 +239,19 @@ def _household_rows(
     )
     full_rows = np.flatnonzero(full)
     habit[full_rows] = np.maximum(statement[full_rows], due[full_rows])
-    skip = draws.u_skip[sl] < tables.skip_prob.take(type_index)
+    skip_prob = tables.skip_prob.take(type_index)
+    current = np.flatnonzero(open_line & ~behind & (due > 0))
+    skip_prob[current] = np.maximum(skip_prob[current], miss_prob(cash[current], due[current], b))
+    skip = draws.u_skip[sl] < skip_prob
     desired = habit * (open_line & ~skip)
-    late = np.flatnonzero(open_line & behind & (due > 0))
-    choice = arrears_choice(cash[late], due[late], draws.u_skip[sl][late], b)
     desired[late] = arrears_payment(choice, due[late], arrears[late], habit[late], statement[late])
-    scheduled = round_cny_inplace(np.minimum(np.minimum(desired, cash), balance))
-    out.scheduled_payment_cny[sl] = scheduled
+    desired -= paid_first
+    scheduled = np.minimum(np.minimum(desired, cash), balance - paid_first)
+    scheduled = round_cny_inplace(np.maximum(scheduled, 0.0, out=scheduled))
     cash = round_cny_inplace(cash - scheduled)
+    scheduled += paid_first
+    round_cny_inplace(scheduled)
+    out.scheduled_payment_cny[sl] = scheduled
     balance -= scheduled
     # Other lenders' minimum dues, after the platform's, limited by cash (few rows owe any).
     other_payment = out.other_payment_cny[sl]

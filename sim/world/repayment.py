@@ -11,6 +11,8 @@ calls them in step 3 of the household month):
   UCI month-to-month transitions (CALIBRATION.md E4: paid in full stays so about 89 % of
   the time; paid in full -> revolving about 8 %, revolving -> paid in full about 4 %).
   Behaviour types stay as the initial condition and the reporting segment.
+* **New delinquency.** A current account misses its due with a chance that falls with its
+  cash position (:func:`miss_prob`), besides any cash shortfall.
 * **Delinquency that can cure.** An account behind chooses, by an ordered logit on its
   cash position ``x = log(cash / amount due)``, to roll (pay nothing: one more missed
   instalment), hold (pay this month's instalment: it stays in its DPD bucket), cure (pay
@@ -95,6 +97,20 @@ def arrears_choice(
     choice += latent >= tau_cure
     choice += latent >= tau_full
     return choice
+
+
+def miss_prob(cash_cny: np.ndarray, due_cny: np.ndarray, b: BehaviourConfig) -> np.ndarray:
+    """Chance that a current account misses its due this month, ``(k,)`` float64.
+
+    A logit in the same cash position as the choice of accounts behind:
+    ``F(logit(current_miss_prob) - beta * log(cash / due))`` with ``beta`` the
+    ``arrears_cash_sensitivity``; ``current_miss_prob`` at cash equal to the due (0 = never).
+    """
+    if b.current_miss_prob <= 0.0:
+        return np.zeros(cash_cny.shape)
+    x = np.log(np.maximum(cash_cny, 1.0) / np.maximum(due_cny, 1.0))
+    tau = special.logit(min(b.current_miss_prob, 1.0 - _EPS))
+    return special.expit(tau - b.arrears_cash_sensitivity * x)
 
 
 def arrears_payment(

@@ -77,15 +77,17 @@ def test_savings_are_stationary_under_shocks():
 
 
 def test_late_borrower_with_cash_cures_more_often_one_without_cash_rolls():
-    # Needs take the whole income, so cash = savings. Two accounts one payment behind
-    # (due 200 = instalment 100 + arrears 100), each facing the same 2,000 draws: the one
-    # with 50,000 of savings cures with the ordered-logit probability 1 - F(tau_cure - b x),
-    # the one with no cash can pay nothing and rolls every time.
-    b = dataclasses.replace(QUIET, needs_share=1.0)
+    # Two accounts one payment behind (due 200 = instalment 100 + arrears 100), each facing
+    # the same 2,000 draws. One earns 10,000 and has 50,000 of savings: it chooses on
+    # x = log(60,000 / 200) and cures with the ordered-logit probability 1 - F(tau_cure - b x),
+    # paying before its needs. The other is out of work with no benefit and no savings: it
+    # can pay nothing and rolls every time.
+    b = dataclasses.replace(QUIET, unemployment_replacement=0.0)
     k = 2_000
     u = (np.arange(k) + 0.5) / k
     s = BorrowerState.blank(
         2 * k,
+        employed=np.repeat([True, False], k),
         savings_cny=np.repeat([50_000.0, 0.0], k),
         savings_target_cny=np.repeat([50_000.0, 0.0], k),
         missed=1,
@@ -97,7 +99,7 @@ def test_late_borrower_with_cash_cures_more_often_one_without_cash_rolls():
     flows = household_month(s, quiet_draws(2 * k, u_skip=np.tile(u, 2)), MACRO, b, step=1)
     paid = flows.scheduled_payment_cny
     rich, poor = paid[:k], paid[k:]
-    x = np.log(50_000.0 / 200.0)
+    x = np.log(60_000.0 / 200.0)
     tau_cure = np.log((1 - b.arrears_cure_prob) / b.arrears_cure_prob)
     p_cure = 1.0 - 1.0 / (1.0 + np.exp(-(tau_cure - b.arrears_cash_sensitivity * x)))
     assert np.mean(rich >= 200.0) == pytest.approx(p_cure, abs=0.002)
@@ -105,6 +107,7 @@ def test_late_borrower_with_cash_cures_more_often_one_without_cash_rolls():
     tau_roll = np.log(b.arrears_roll_prob / (1 - b.arrears_roll_prob))
     p_roll = 1.0 / (1.0 + np.exp(-(tau_roll - b.arrears_cash_sensitivity * x)))
     assert np.mean(rich == 0.0) == pytest.approx(p_roll, abs=0.002)
+    assert np.all((rich == 0.0) | (rich >= 100.0))  # a choice is paid in full or not at all
     assert np.all(poor == 0.0)
 
 
@@ -152,3 +155,34 @@ def test_habit_switches_at_the_configured_rates_within_sampling_error():
     same = switch_habits(full, cash, np.zeros(n), u, np.ones(n, dtype=bool), b)
     assert np.array_equal(same, full)
     assert np.array_equal(switch_habits(full, cash, statement, u, np.zeros(n, dtype=bool), b), full)
+
+
+def test_an_account_behind_pays_its_instalment_before_essential_spending():
+    # Income 10,000, needs 10,000, no savings: the median draw holds (pays the 100
+    # instalment of its 200 due) first, and the needs it can no longer pay from cash go
+    # on the line.
+    b = dataclasses.replace(QUIET, needs_share=1.0)
+    s = BorrowerState.blank(
+        1,
+        missed=1,
+        min_due_cny=200.0,
+        arrears_cny=100.0,
+        balance_cny=2_000.0,
+        statement_cny=2_000.0,
+        target_utilisation=0.0,
+    )
+    flows = household_month(s, quiet_draws(1, u_skip=0.5), MACRO, b, step=1)
+    assert flows.scheduled_payment_cny.tolist() == [100.0]
+    assert flows.draws_cny.tolist() == [100.0]
+    assert s.balance_cny.tolist() == [2_000.0] and s.savings_cny.tolist() == [0.0]
+
+
+def test_current_accounts_miss_less_often_with_more_cash():
+    from sim.world.repayment import miss_prob
+
+    b = dataclasses.replace(QUIET, current_miss_prob=0.2, arrears_cash_sensitivity=0.5)
+    p = miss_prob(np.array([100.0, 400.0, 0.0]), np.array([100.0, 100.0, 100.0]), b)
+    # at cash = due the configured 20 %; 4x the due: odds 0.25 x 4^-0.5 = 0.125
+    # no cash (counted as 1 CNY): odds 0.25 x 100^0.5 = 2.5
+    assert p == pytest.approx([0.2, 0.125 / 1.125, 2.5 / 3.5])
+    assert miss_prob(np.array([1.0]), np.array([1e6]), QUIET).tolist() == [0.0]  # off
