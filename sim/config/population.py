@@ -44,6 +44,10 @@ class BehaviourConfig:
     revolver_mpb: float = 0.3
     delinquent_mpb: float = 0.6
     instalment_mpb: float = 0.1
+    # Share of the type's marginal propensity to borrow out of a limit increase kept by a
+    # household at or above its savings target (1 = the type's MPB for everyone; below the
+    # target it rises linearly to the full MPB at zero savings).
+    mpb_unconstrained_share: float = 0.1
     revolver_extra_payment: float = 0.05
     instalment_months: int = 12
     delinquent_skip_prob_monthly: float = 0.005
@@ -87,6 +91,7 @@ class BehaviourConfig:
             "revolver_mpb",
             "delinquent_mpb",
             "instalment_mpb",
+            "mpb_unconstrained_share",
             "excess_savings_spend_rate",
             "savings_rebuild_rate",
             "delinquent_skip_prob_monthly",

@@ -300,7 +300,12 @@ def _household_rows(
     disc_cash = round_cny_inplace(np.minimum(wish, np.maximum(cash - reserve, 0.0)))
     initial_limit = state.initial_limit_cny[sl]
     desired_balance = state.target_utilisation[sl] * initial_limit
-    desired_balance += tables.mpb.take(type_index) * np.maximum(limit - initial_limit, 0.0)
+    # A household borrows out of new headroom in proportion to how far its savings are
+    # below its target (liquidity-constrained households borrow, others barely do).
+    shortfall = np.clip(-gap / np.maximum(state.savings_target_cny[sl], 1.0), 0.0, 1.0)
+    mpb = tables.mpb.take(type_index)
+    mpb *= b.mpb_unconstrained_share + (1.0 - b.mpb_unconstrained_share) * shortfall
+    desired_balance += mpb * np.maximum(limit - initial_limit, 0.0)
     desired_balance -= balance
     if other_debt_cny is not None:
         desired_balance -= other_debt_cny[sl]

@@ -186,3 +186,21 @@ def test_current_accounts_miss_less_often_with_more_cash():
     # no cash (counted as 1 CNY): odds 0.25 x 100^0.5 = 2.5
     assert p == pytest.approx([0.2, 0.125 / 1.125, 2.5 / 3.5])
     assert miss_prob(np.array([1.0]), np.array([1e6]), QUIET).tolist() == [0.0]  # off
+
+
+def test_a_limit_increase_moves_the_debt_of_a_cash_poor_borrower_more():
+    # Two revolvers at their habitual balance (30 % of the 10,000 initial limit) whose limit
+    # rose to 12,000: the one with no savings (target 30,000) wants the full revolver MPB
+    # of the 2,000 increase (0.3 x 2,000 = 600), the one at its target a tenth of it (60);
+    # each draws its propensity (0.6) of that gap this month.
+    b = dataclasses.replace(QUIET, mpb_unconstrained_share=0.1)
+    s = BorrowerState.blank(
+        2,
+        savings_cny=[0.0, 30_000.0],
+        savings_target_cny=30_000.0,
+        balance_cny=3_000.0,
+        statement_cny=3_000.0,
+        limit_cny=12_000.0,
+    )
+    flows = household_month(s, quiet_draws(2), MACRO, b, step=1)
+    assert flows.draws_cny.tolist() == [360.0, 36.0]
