@@ -43,6 +43,7 @@ RNG_STREAMS: tuple[str, ...] = (
     "entry",
     "lenders",
     "firm_finance",
+    "habits",
 )
 
 
@@ -53,9 +54,9 @@ class World:
     Attributes:
         config: the validated run config.
         rngs: the run's child generators by :data:`RNG_STREAMS` name; ``world`` and
-            ``firms`` draw the exogenous shocks, ``lenders`` other lenders' approval
-            decisions, ``population`` the agents at set-up,
-            ``platform`` the policy's own randomness (common random numbers).
+            ``firms`` draw the exogenous shocks (``habits`` the payment-habit switches),
+            ``lenders`` other lenders' approval decisions, ``population`` the agents at
+            set-up, ``platform`` the policy's own randomness (common random numbers).
         borrowers: :class:`sim.world.borrowers.BorrowerState`, one row per borrower.
         firms: :class:`sim.world.firms.FirmState`, one row per firm.
         network: the :class:`sim.world.network.SupplyNetwork` among firms.

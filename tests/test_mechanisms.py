@@ -35,16 +35,25 @@ def test_behaviour_rules_cuts_immediate_repayers_not_steady_instalment_payers():
     assert (early_cuts[immediate] > 0).mean() > 0.8
     # Their limits end lower than they started.
     assert np.median(s.limit_cny[immediate] / s.initial_limit_cny[immediate]) < 0.9
-    # Steady instalment payers who never missed a payment and never hit another rule.
+    # Instalment payers' habits change (sim.world.repayment), so a few draw often enough
+    # for the frequent-draws rule; steady ones (who never missed a payment and never hit
+    # another rule) are never cut.
     instalment = s.behaviour_type == BehaviourType.INSTALMENT
+    frequent = counts.get("FREQUENT_DRAWS", zero)
+    assert (frequent[instalment & ~s.defaulted] > 0).mean() < 0.05
     other = sum(
         counts.get(r, zero)
-        for r in ("DELINQUENCY", "HIGH_RISK_TRANSACTION", "THIN_HISTORY", "LOW_SPENDING_DIVERSITY")
+        for r in (
+            "DELINQUENCY",
+            "HIGH_RISK_TRANSACTION",
+            "THIN_HISTORY",
+            "LOW_SPENDING_DIVERSITY",
+            "FREQUENT_DRAWS",
+        )
     )
     steady = instalment & (other == 0) & ~s.defaulted
     assert steady.sum() > 20
     assert early_cuts[instalment].sum() == 0
-    assert counts.get("FREQUENT_DRAWS", zero)[steady].sum() == 0
     assert (s.limit_cny[steady] >= s.initial_limit_cny[steady]).all()
 
 

@@ -285,6 +285,7 @@ def test_common_random_numbers_across_policies():
         "entry",
         "lenders",
         "firm_finance",
+        "habits",
     )
 
 

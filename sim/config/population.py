@@ -32,25 +32,42 @@ class BehaviourConfig:
     unemployment_replacement: float = 0.5
     needs_share: float = 0.5
     needs_sigma: float = 0.10
-    discretionary_share: float = 0.35
     discretionary_sigma: float = 0.35
     expense_shock_prob_monthly: float = 0.02
     expense_shock_mean_income_months: float = 0.5
     cash_reserve_income_months: float = 1.0
-    savings_target_income_months: float = 6.0
     excess_savings_spend_rate: float = 0.1
+    savings_rebuild_rate: float = 0.1
     revolver_borrow_propensity: float = 0.6
     delinquent_borrow_propensity: float = 0.9
     instalment_borrow_propensity: float = 0.3
     revolver_mpb: float = 0.3
     delinquent_mpb: float = 0.6
     instalment_mpb: float = 0.1
+    # Share of the type's marginal propensity to borrow out of a limit increase kept by a
+    # household at or above its savings target (1 = the type's MPB for everyone; below the
+    # target it rises linearly to the full MPB at zero savings).
+    mpb_unconstrained_share: float = 0.1
     revolver_extra_payment: float = 0.05
     instalment_months: int = 12
     delinquent_skip_prob_monthly: float = 0.005
-    # Cure behaviour: a borrower already behind (>= 1 missed payment) pays nothing again with
-    # this probability, whatever its type (0 = off: arrears cure like any other month).
-    arrears_skip_prob_monthly: float = 0.0
+    # Accounts behind (>= 1 missed payment): an ordered logit on log(cash / amount due)
+    # chooses to roll (pay nothing), hold (pay this month's instalment, stay in the
+    # bucket), cure (pay the whole due, arrears included) or cure in full (pay the
+    # statement); the probabilities are those of a borrower whose cash equals the due
+    # (full cures are a share of all cures).
+    arrears_roll_prob: float = 0.03
+    arrears_cure_prob: float = 0.18
+    arrears_full_cure_share: float = 0.5
+    arrears_cash_sensitivity: float = 0.25
+    # A current account misses its due with this probability at cash equal to the due,
+    # less with more cash (same slope); 0 = only cash shortfalls and the delinquent-prone.
+    current_miss_prob: float = 0.0
+    # Payment habit of current accounts (pays the statement in full, or revolves):
+    # monthly switching probabilities; a full payer whose cash cannot cover the statement
+    # revolves, and only one whose cash covers it can switch to paying in full.
+    full_to_revolving_prob: float = 0.05
+    revolving_to_full_prob: float = 0.05
     transactor_draws_per_month: float = 2.5
     transactor_line_spend_share: float = 0.3
     race_to_default_prob: float = 0.3
@@ -74,9 +91,16 @@ class BehaviourConfig:
             "revolver_mpb",
             "delinquent_mpb",
             "instalment_mpb",
+            "mpb_unconstrained_share",
             "excess_savings_spend_rate",
+            "savings_rebuild_rate",
             "delinquent_skip_prob_monthly",
-            "arrears_skip_prob_monthly",
+            "arrears_roll_prob",
+            "arrears_cure_prob",
+            "arrears_full_cure_share",
+            "current_miss_prob",
+            "full_to_revolving_prob",
+            "revolving_to_full_prob",
             "transactor_line_spend_share",
             "race_to_default_prob",
             "high_risk_txn_prob_monthly",
@@ -88,19 +112,23 @@ class BehaviourConfig:
                 "income_sigma": (0.0, 2.0),
                 "needs_share": (0.0, 5.0),
                 "needs_sigma": (0.0, 2.0),
-                "discretionary_share": (0.0, 5.0),
                 "discretionary_sigma": (0.0, 2.0),
                 "expense_shock_mean_income_months": (0.0, 60.0),
                 "cash_reserve_income_months": (0.0, 60.0),
-                "savings_target_income_months": (0.0, 600.0),
                 "revolver_extra_payment": (0.0, 10.0),
                 "instalment_months": (1, 360),
                 "transactor_draws_per_month": (0.0, 100.0),
                 "n_spending_categories": (2, 64),
                 "diversity_concentration": (1e-6, 1e6),
                 "savvy_diversity_concentration": (1e-6, 1e6),
+                "arrears_cash_sensitivity": (0.0, 20.0),
             },
         )
+        if self.arrears_roll_prob + self.arrears_cure_prob > 1.0:
+            raise ValueError(
+                f"{p}.arrears_roll_prob + {p}.arrears_cure_prob must be <= 1 (the rest hold), "
+                f"got {self.arrears_roll_prob} + {self.arrears_cure_prob}"
+            )
 
 
 @dataclass

@@ -9,7 +9,10 @@ Conventions (fixed, so that results are comparable):
   and due during the next month.
 * A payment short of the minimum due (by more than half a cent) is a missed payment;
   each consecutive miss adds 30 days past due; paying the whole minimum due cures the
-  account to current.
+  account to current. On the platform's lines (which carry ``arrears_cny``, the past-due
+  part of the due) an account behind that pays this month's instalment but not the
+  arrears holds its bucket (contractual ageing: the payment settles the oldest
+  instalment), still a missed payment.
 * Default is 90+ DPD, i.e. the third consecutive miss: exposure at default (EAD, the
   balance) and loss (``LGD x EAD``) are recorded in that month and the line closes
   (limit 0, no more draws). The defaulted balance stays on book, not accruing, ageing
@@ -129,8 +132,11 @@ def _service_rows(
     missed_now = had_due & ~paid_ok
     # "x where mask, else 0" is x * mask here (np.where on a near-random mask costs 6-16x
     # an arithmetic pass): the values are integers or >= 0, so the results are the same.
-    # Missed count: +1 on a miss, 0 after paying a due, unchanged without a due.
-    missed = (missed_arr + 1) * missed_now + missed_arr * ~had_due
+    # Missed count: +1 on a miss, 0 after paying a due, unchanged without a due. Accounts
+    # that carry their arrears (``arrears_cny``: the platform's lines) hold their bucket
+    # when the payment covers this month's instalment (due - arrears) but not the arrears.
+    held = _held(state, sl, paid, due, missed_now)
+    missed = (missed_arr + 1) * (missed_now & ~held) + missed_arr * (~had_due | held)
     # A defaulted account (no due, so its count is unchanged above) keeps ageing 30 DPD a
     # month until charge-off.
     missed_arr[...] = missed + (was_defaulted & ~charged_off)
@@ -197,9 +203,26 @@ def _service_rows(
     min_due = np.minimum(balance, regular + past_due)
     min_due *= ~defaulted
     due[...] = round_cny_inplace(min_due)
+    if hasattr(state, "arrears_cny"):
+        state.arrears_cny[sl] = np.minimum(round_cny(past_due), due)
     statement[...] = balance * ~defaulted
     state.delinquent_recent[terms.step % DELINQUENCY_HISTORY_MONTHS, sl] = missed_now
     on_time = state.on_time_months[sl]
     on_time[...] = np.minimum(on_time + 1, 10_000) * ~(missed_now | defaulted)
     out.missed_now[sl] = missed_now
     out.new_default[sl] = new_default
+
+
+def _held(
+    state: BorrowerState, sl: slice, paid: np.ndarray, due: np.ndarray, missed_now: np.ndarray
+) -> np.ndarray:
+    """Rows of ``sl`` that missed the due but paid this month's instalment (hold the bucket).
+
+    Only accounts with an ``arrears_cny`` field (the platform's lines) can hold; others'
+    every shortfall is a further miss.
+    """
+    arrears = getattr(state, "arrears_cny", None)
+    if arrears is None:
+        return np.zeros_like(missed_now)
+    instalment = due - np.minimum(arrears[sl], due)
+    return missed_now & (state.missed[sl] >= 1) & (paid >= instalment - 0.005)

@@ -231,6 +231,7 @@ def _fresh_account(
     new.statement_cny = np.zeros(m)
     new.min_due_cny = np.zeros(m)
     new.missed = np.zeros(m, dtype=np.int16)
+    new.arrears_cny = np.zeros(m)
     new.mob = np.zeros(m, dtype=np.int16)
     new.origination_step = np.full(m, step, dtype=np.int32)
     new.draws_recent[:] = 0

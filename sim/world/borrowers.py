@@ -65,11 +65,16 @@ class BorrowerState:
         income_cny: this month's income.
         employed: bool.
         savings_cny: liquid savings, >= 0.
+        savings_target_cny: the household's buffer-stock savings target (a persistent
+            preference: its starting savings draw), >= 0; spending brings savings back to it.
         limit_cny: platform credit limit, >= 0.
         initial_limit_cny: limit at the start of the run.
         balance_cny: platform drawn balance (principal + capitalised interest), >= 0.
         apr: platform APR of the borrower's tier, annual fraction.
         min_due_cny: minimum payment due this month (from last month's statement).
+        arrears_cny: the past-due part of ``min_due_cny`` (missed instalments carried
+            forward), >= 0; paying ``min_due_cny - arrears_cny`` holds an account behind in
+            its DPD bucket (:func:`sim.lending.accounts.service_accounts`).
         statement_cny: last statement balance.
         missed: consecutive missed minimum payments, int16 (DPD = 30 x missed).
         defaulted: reached 90+ DPD (third consecutive miss).
@@ -86,6 +91,9 @@ class BorrowerState:
         months_since_draw: int16 (capped).
         on_time_months: consecutive months with the minimum paid (or nothing due), int16.
         paid_in_full: last statement paid in full or nothing due, bool.
+        full_payer: the borrower's current payment habit is to pay the statement in full
+            (else it revolves, paying by its behaviour type's rule), bool; it switches
+            month to month (:mod:`sim.world.households`).
         payment_ratio: last payment / last statement (1 where nothing was due).
         pd_12m: platform scorecard 12-month PD.
         spending_diversity: normalised entropy of the spending-category mix, [0, 1].
@@ -110,11 +118,13 @@ class BorrowerState:
     income_cny: np.ndarray
     employed: np.ndarray
     savings_cny: np.ndarray
+    savings_target_cny: np.ndarray
     limit_cny: np.ndarray
     initial_limit_cny: np.ndarray
     balance_cny: np.ndarray
     apr: np.ndarray
     min_due_cny: np.ndarray
+    arrears_cny: np.ndarray
     statement_cny: np.ndarray
     missed: np.ndarray
     defaulted: np.ndarray
@@ -131,6 +141,7 @@ class BorrowerState:
     months_since_draw: np.ndarray
     on_time_months: np.ndarray
     paid_in_full: np.ndarray
+    full_payer: np.ndarray
     payment_ratio: np.ndarray
     pd_12m: np.ndarray
     spending_diversity: np.ndarray
@@ -245,11 +256,13 @@ BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
     "income_cny": (np.float64, 10_000.0, None),
     "employed": (np.bool_, True, None),
     "savings_cny": (np.float64, 0.0, None),
+    "savings_target_cny": (np.float64, 0.0, None),
     "limit_cny": (np.float64, 10_000.0, None),
     "initial_limit_cny": (np.float64, 10_000.0, None),
     "balance_cny": (np.float64, 0.0, None),
     "apr": (np.float64, 0.18, None),
     "min_due_cny": (np.float64, 0.0, None),
+    "arrears_cny": (np.float64, 0.0, None),
     "statement_cny": (np.float64, 0.0, None),
     "missed": (np.int16, 0, None),
     "defaulted": (np.bool_, False, None),
@@ -266,6 +279,7 @@ BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
     "months_since_draw": (np.int16, 12, None),
     "on_time_months": (np.int16, 24, None),
     "paid_in_full": (np.bool_, True, None),
+    "full_payer": (np.bool_, False, None),
     "payment_ratio": (np.float64, 1.0, None),
     "pd_12m": (np.float64, 0.01, None),
     "spending_diversity": (np.float64, 0.5, None),

@@ -28,7 +28,9 @@ def scenario_stage(world: World, month: Month) -> None:
     """Stage ``scenario``: ``macro``, ``draws``, ``firm_draws``, ``lender_draws``, ``start``."""
     s = world.borrowers
     month.macro = macro_state(world.config.scenario, month.step)
-    month.draws = draw_world(world.rngs["world"], s.n, world.config.population.behaviour)
+    month.draws = draw_world(
+        world.rngs["world"], s.n, world.config.population.behaviour, habit_rng=world.rngs["habits"]
+    )
     month.firm_draws = draw_firm_world(world.rngs["firms"], world.firms.n)
     month.lender_draws = draw_lender_world(world.rngs["lenders"], world.channels.k, s.n)
     month.start = MonthStart(bucket=bucket_index(s), is_open=s.is_open.copy())
@@ -51,6 +53,8 @@ class WorldDraws:
         u_line_draws: uniform, turned into the Poisson count of a transactor's line uses
             this month by inverse CDF (:meth:`line_draws`).
         line_draws_cdf: ``(64,)`` Poisson CDF used for that transform.
+        u_habit: uniform, payment-habit switch (from the ``habits`` stream; all 1.0, no
+            switch, when :func:`draw_world` is given no habit stream).
     """
 
     u_job: np.ndarray
@@ -64,6 +68,7 @@ class WorldDraws:
     u_high_risk: np.ndarray
     u_line_draws: np.ndarray
     line_draws_cdf: np.ndarray
+    u_habit: np.ndarray
 
     def line_draws(self, rows: np.ndarray) -> np.ndarray:
         """Poisson counts of line uses for ``rows`` (int16, same shape as ``rows``).
@@ -84,13 +89,20 @@ class WorldDraws:
         return k
 
 
-def draw_world(rng: np.random.Generator, n: int, behaviour: BehaviourConfig) -> WorldDraws:
+def draw_world(
+    rng: np.random.Generator,
+    n: int,
+    behaviour: BehaviourConfig,
+    *,
+    habit_rng: np.random.Generator | None = None,
+) -> WorldDraws:
     """Draw one month of world shocks; shapes and order never depend on model state.
 
     Args:
         rng: the world stream.
         n: number of borrowers.
         behaviour: household parameters (only the transactor draw rate is used).
+        habit_rng: the habits stream (``u_habit``); no habit switches if None.
 
     Returns:
         The month's draws (float64 uniforms, float32 normals and exponentials).
@@ -117,6 +129,7 @@ def draw_world(rng: np.random.Generator, n: int, behaviour: BehaviourConfig) -> 
         u_high_risk=u_high_risk,
         u_line_draws=u_line_draws,
         line_draws_cdf=_poisson_cdf(behaviour.transactor_draws_per_month),
+        u_habit=np.ones(n) if habit_rng is None else habit_rng.random(n),
     )
 
 

@@ -10,11 +10,15 @@ Order inside the month (part of stages ``household`` and ``funding`` of the mode
 1. employment transitions and income;
 2. essential spending (needs, plus occasional expense shocks): from cash, then the
    credit line, then unmet (consumption is cut);
-3. payment towards this month's minimum due (from last month's statement), by
-   behaviour type, limited by cash; then the minimum payments due to other lenders
+3. payment towards this month's minimum due (from last month's statement), limited by
+   cash: by payment habit (in full or revolving, switching month to month) for current
+   accounts, by a cash-driven roll / hold / cure choice for accounts behind
+   (:mod:`sim.world.repayment`; made at the start of the month, and the instalment or
+   due it pays is paid before essential spending); then the minimum payments due to other lenders
    (:mod:`sim.lending.channels`), as far as cash allows;
 4. race to default: delinquent, unemployed borrowers may draw their remaining limit;
-5. discretionary spending: from cash above a reserve, then (by type-specific
+5. discretionary spending (buffer-stock: permanent income at the household's savings
+   target, more above it, less below it): from cash above a reserve, then (by type-specific
    propensity) the credit line towards a habitual debt level (other lenders' balances
    count towards it); credit wanted but not available is unmet credit need;
 6. transactors route part of their spending through the line and repay it the same
@@ -37,6 +41,13 @@ from sim.config import BehaviourConfig
 from sim.units import round_cny, round_cny_inplace
 from sim.world.borrowers import RECENT_MONTHS, BehaviourType, BorrowerState
 from sim.world.draws import WorldDraws
+from sim.world.repayment import (
+    TypeTables,
+    arrears_choice,
+    arrears_payment,
+    miss_prob,
+    switch_habits,
+)
 from sim.world.scenarios import MacroState
 
 if TYPE_CHECKING:
@@ -114,7 +125,7 @@ def household_month(
             for name in HouseholdFlows.__dataclass_fields__
         }
     )
-    tables = _TypeTables.of(behaviour)
+    tables = TypeTables.of(behaviour)
     in_blocks(
         n,
         lambda rows: _household_rows(
@@ -133,56 +144,6 @@ def household_month(
     return flows
 
 
-@dataclass(frozen=True)
-class _TypeTables:
-    """Per-behaviour-type parameters as lookup tables, ``(len(BehaviourType),)`` float64."""
-
-    due_weight: np.ndarray
-    statement_weight: np.ndarray
-    skip_prob: np.ndarray
-    propensity: np.ndarray
-    mpb: np.ndarray
-
-    @staticmethod
-    def of(b: BehaviourConfig) -> _TypeTables:
-        T = BehaviourType
-        return _TypeTables(
-            # Transactors and inactive borrowers pay the statement, revolvers the minimum
-            # plus a little, instalment payers (and the delinquent-prone) the minimum.
-            due_weight=_table(
-                {
-                    T.REVOLVER: 1.0 + b.revolver_extra_payment,
-                    T.INSTALMENT: 1.0,
-                    T.DELINQUENT_PRONE: 1.0,
-                }
-            ),
-            statement_weight=_table({T.TRANSACTOR: 1.0, T.INACTIVE: 1.0}),
-            skip_prob=_table({T.DELINQUENT_PRONE: b.delinquent_skip_prob_monthly}),
-            propensity=_table(
-                {
-                    T.REVOLVER: b.revolver_borrow_propensity,
-                    T.DELINQUENT_PRONE: b.delinquent_borrow_propensity,
-                    T.INSTALMENT: b.instalment_borrow_propensity,
-                }
-            ),
-            mpb=_table(
-                {
-                    T.REVOLVER: b.revolver_mpb,
-                    T.DELINQUENT_PRONE: b.delinquent_mpb,
-                    T.INSTALMENT: b.instalment_mpb,
-                }
-            ),
-        )
-
-
-def _table(values: dict[BehaviourType, float]) -> np.ndarray:
-    """A parameter by behaviour type (0.0 for types not listed)."""
-    table = np.zeros(len(BehaviourType))
-    for t, v in values.items():
-        table[int(t)] = v
-    return table
-
-
 def _household_rows(
     state: BorrowerState,
     draws: WorldDraws,
@@ -191,7 +152,7 @@ def _household_rows(
     step: int,
     sl: slice,
     out: HouseholdFlows,
-    tables: _TypeTables,
+    tables: TypeTables,
     other_due_cny: np.ndarray | None,
     other_debt_cny: np.ndarray | None,
 ) -> None:
@@ -228,6 +189,21 @@ def _household_rows(
     state.income_cny[sl] = income
     out.income_cny[sl] = income
     cash = state.savings_cny[sl] + income
+    # Accounts behind choose first (sim.world.repayment): under collection pressure the
+    # instalment (hold) or the whole due (cure) is paid before essential spending.
+    due = state.min_due_cny[sl] * open_line
+    arrears = np.minimum(state.arrears_cny[sl], due)
+    behind = state.missed[sl] >= 1
+    late = np.flatnonzero(open_line & behind & (due > 0))
+    choice = arrears_choice(cash[late], due[late], draws.u_skip[sl][late], b)
+    no_extra = np.zeros(late.size)
+    paid_first = np.zeros(cash.shape)
+    paid_first[late] = round_cny(
+        np.minimum(
+            arrears_payment(choice, due[late], arrears[late], no_extra, no_extra), cash[late]
+        )
+    )
+    cash = round_cny_inplace(cash - paid_first)
 
     # 2. Essential spending: cash, then the line, then unmet.
     needs = base * b.needs_share
@@ -245,25 +221,37 @@ def _household_rows(
     available -= draw_needs
     balance = state.balance_cny[sl] + draw_needs
 
-    # 3. Scheduled payment towards the minimum due, by behaviour type.
-    due = state.min_due_cny[sl] * open_line
-    statement = state.statement_cny[sl]
-    statement_weight = tables.statement_weight.take(type_index)
-    # Exactly one weight is non-zero per row: due x weight + 0.0 or 0.0 + statement.
-    desired = due * tables.due_weight.take(type_index)
-    desired += np.multiply(statement, statement_weight, out=statement_weight)
+    # 3. Payment towards the minimum due (sim.world.repayment): current accounts by their
+    # payment habit (the statement, or their type's revolving rule on the instalment),
+    # missing it by a cash-driven chance (the delinquent-prone at least at their rate);
+    # accounts behind add what their choice pays
+    # beyond the due. One uniform per borrower and use keeps the draws common.
+    statement = state.statement_cny[sl] * open_line
+    full = switch_habits(
+        state.full_payer[sl], cash, statement, draws.u_habit[sl], open_line & ~behind, b
+    )
+    state.full_payer[sl] = full
+    instalment_due = due - arrears
+    habit = instalment_due * tables.due_weight.take(type_index)
     instalment = np.flatnonzero(btype == BehaviourType.INSTALMENT)
-    desired[instalment] = np.maximum(due[instalment], statement[instalment] / b.instalment_months)
-    # Skips: delinquent-prone borrowers at their rate; anyone already behind at least at the
-    # arrears rate (cure behaviour; 0 = off). One uniform per borrower keeps the draws common.
+    habit[instalment] = np.maximum(
+        instalment_due[instalment], statement[instalment] / b.instalment_months
+    )
+    full_rows = np.flatnonzero(full)
+    habit[full_rows] = np.maximum(statement[full_rows], due[full_rows])
     skip_prob = tables.skip_prob.take(type_index)
-    behind = state.missed[sl] >= 1
-    skip_prob = np.maximum(skip_prob, b.arrears_skip_prob_monthly * behind)
+    current = np.flatnonzero(open_line & ~behind & (due > 0))
+    skip_prob[current] = np.maximum(skip_prob[current], miss_prob(cash[current], due[current], b))
     skip = draws.u_skip[sl] < skip_prob
-    desired = np.maximum(desired, 0.0) * (open_line & ~skip)
-    scheduled = round_cny_inplace(np.minimum(np.minimum(desired, cash), balance))
-    out.scheduled_payment_cny[sl] = scheduled
+    desired = habit * (open_line & ~skip)
+    desired[late] = arrears_payment(choice, due[late], arrears[late], habit[late], statement[late])
+    desired -= paid_first
+    scheduled = np.minimum(np.minimum(desired, cash), balance - paid_first)
+    scheduled = round_cny_inplace(np.maximum(scheduled, 0.0, out=scheduled))
     cash = round_cny_inplace(cash - scheduled)
+    scheduled += paid_first
+    round_cny_inplace(scheduled)
+    out.scheduled_payment_cny[sl] = scheduled
     balance -= scheduled
     # Other lenders' minimum dues, after the platform's, limited by cash (few rows owe any).
     other_payment = out.other_payment_cny[sl]
@@ -288,25 +276,36 @@ def _household_rows(
     balance += draw_race
     cash += draw_race
 
-    # 5. Discretionary spending from cash above a reserve (plus a share of savings above
-    # a target: buffer-stock behaviour keeps savings stationary), then revolving demand:
-    # revolvers draw towards their habitual balance, which grows with limit increases by
-    # a type-specific marginal propensity to borrow (Gross & Souleles 2002; Agarwal et al.
-    # 2018: larger for riskier borrowers).
-    target = base * b.savings_target_income_months
-    wish = base * b.discretionary_share
-    wish *= macro.seasonal_spending
+    # 5. Discretionary spending (buffer-stock rule, Carroll 1997): at its own savings
+    # target a household spends its permanent income (expected income less expected
+    # needs and expense shocks), and it spends a share of any gap above the target or cuts
+    # spending by a share of any shortfall below it, so savings revert to the target and
+    # their distribution is stationary. Then revolving demand: revolvers draw towards their
+    # habitual balance, which grows with limit increases by a type-specific marginal
+    # propensity to borrow (Gross & Souleles 2002; Agarwal et al. 2018).
+    permanent = base * (macro.income_multiplier * employed + b.unemployment_replacement * ~employed)
+    permanent -= base * (
+        b.needs_share + b.expense_shock_prob_monthly * b.expense_shock_mean_income_months
+    )
+    gap = state.savings_cny[sl] - state.savings_target_cny[sl]
+    rate = np.where(gap > 0, b.excess_savings_spend_rate, b.savings_rebuild_rate)
+    wish = np.maximum(permanent, 0.0) * macro.seasonal_spending
     wish *= np.exp(
         b.discretionary_sigma * draws.z_discretionary[sl] - 0.5 * b.discretionary_sigma**2
     )
-    excess = np.subtract(cash, target, out=target)
-    wish += b.excess_savings_spend_rate * np.maximum(excess, 0.0, out=excess)
+    wish += rate * gap
+    np.maximum(wish, 0.0, out=wish)
     round_cny_inplace(wish)
     reserve = base * b.cash_reserve_income_months
     disc_cash = round_cny_inplace(np.minimum(wish, np.maximum(cash - reserve, 0.0)))
     initial_limit = state.initial_limit_cny[sl]
     desired_balance = state.target_utilisation[sl] * initial_limit
-    desired_balance += tables.mpb.take(type_index) * np.maximum(limit - initial_limit, 0.0)
+    # A household borrows out of new headroom in proportion to how far its savings are
+    # below its target (liquidity-constrained households borrow, others barely do).
+    shortfall = np.clip(-gap / np.maximum(state.savings_target_cny[sl], 1.0), 0.0, 1.0)
+    mpb = tables.mpb.take(type_index)
+    mpb *= b.mpb_unconstrained_share + (1.0 - b.mpb_unconstrained_share) * shortfall
+    desired_balance += mpb * np.maximum(limit - initial_limit, 0.0)
     desired_balance -= balance
     if other_debt_cny is not None:
         desired_balance -= other_debt_cny[sl]

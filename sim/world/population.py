@@ -184,6 +184,7 @@ def build_population(
     missed[balance <= 0] = 0
     regular_due = np.minimum(balance, np.maximum(min_payment_rate * balance, min_payment_floor_cny))
     min_due = round_cny(np.minimum(balance, regular_due * (1 + missed)))
+    arrears = round_cny(np.maximum(min_due - regular_due, 0.0))
 
     # Consecutive clean months ending in the start month (at most the months available).
     clean = status <= 0
@@ -236,11 +237,13 @@ def build_population(
         income_cny=income_base.copy(),
         employed=employed,
         savings_cny=savings,
+        savings_target_cny=savings.copy(),
         limit_cny=limit,
         initial_limit_cny=limit.copy(),
         balance_cny=balance,
         apr=np.zeros(n),
         min_due_cny=min_due,
+        arrears_cny=arrears,
         statement_cny=balance.copy(),
         missed=missed,
         defaulted=np.zeros(n, dtype=bool),
@@ -257,6 +260,7 @@ def build_population(
         months_since_draw=np.where(balance > 0, 0, 12).astype(np.int16),
         on_time_months=on_time,
         paid_in_full=paid_in_full,
+        full_payer=paid_in_full | (balance <= 0),
         payment_ratio=payment_ratio,
         pd_12m=np.zeros(n),
         spending_diversity=np.clip(diversity, 0.0, 1.0),

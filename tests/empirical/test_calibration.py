@@ -42,7 +42,7 @@ def test_shipped_calibration_config_uses_april_to_july_only():
     cfg = _config()
     assert cfg.months == ["may", "june", "july"]
     assert {p.key for p in cfg.parameters} >= {
-        "arrears_skip_prob_monthly",
+        "arrears_cure_prob",
         "delinquent_skip_prob_monthly",
     }
     with pytest.raises(ValueError, match="validation window"):
@@ -87,9 +87,9 @@ def test_objective_is_the_weighted_sum_of_squares_on_a_hand_case():
 
 def test_set_and_get_parameter_by_path():
     run = load_run_config()
-    set_parameter(run, "population.behaviour.arrears_skip_prob_monthly", 0.4)
+    set_parameter(run, "population.behaviour.arrears_cure_prob", 0.4)
     set_parameter(run, "population.behaviour.instalment_months", 3.6)
-    assert get_parameter(run, "population.behaviour.arrears_skip_prob_monthly") == 0.4
+    assert get_parameter(run, "population.behaviour.arrears_cure_prob") == 0.4
     assert get_parameter(run, "population.behaviour.instalment_months") == 4  # ints stay ints
     with pytest.raises(AttributeError):
         set_parameter(run, "population.behaviour.no_such_thing", 1.0)
@@ -102,21 +102,21 @@ def test_calibrate_runs_a_tiny_fit_within_bounds(uci):
         report_seeds=2,
         parameters=[
             {
-                "path": "population.behaviour.arrears_skip_prob_monthly",
+                "path": "population.behaviour.arrears_cure_prob",
                 "lower": 0.0,
-                "upper": 0.95,
+                "upper": 0.6,
                 "start": 0.3,
             }
         ],
     )
     result = calibrate(cfg, uci)
-    fitted = result.fitted["population.behaviour.arrears_skip_prob_monthly"]
-    assert 0.0 <= fitted <= 0.95
+    fitted = result.fitted["population.behaviour.arrears_cure_prob"]
+    assert 0.0 <= fitted <= 0.6
     assert 1 <= result.n_evals <= 7  # Nelder-Mead may overshoot its budget by one evaluation
     assert result.objective_fitted <= result.objective_start + 1e-9 or result.n_evals < 3
     row = result.moments.set_index("stat").loc["transition june->july D->D"]
     assert row["sim_low"] <= row["sim_mean"] <= row["sim_high"]
-    assert list(result.trace.columns) == ["eval", "objective", "arrears_skip_prob_monthly"]
+    assert list(result.trace.columns) == ["eval", "objective", "arrears_cure_prob"]
 
 
 def test_update_population_yaml_rewrites_only_the_fitted_lines(tmp_path):

@@ -1,0 +1,206 @@
+"""Household behaviour on hand-built borrowers: buffer-stock spending, cures, habits."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim import BorrowerState
+from sim.config import BehaviourConfig
+from sim.world.draws import draw_world
+from sim.world.households import household_month
+from sim.world.scenarios import MacroState
+
+MACRO = MacroState(
+    step=1,
+    calendar_month=3,
+    regime="baseline",
+    job_loss_multiplier=1.0,
+    job_find_multiplier=1.0,
+    income_multiplier=1.0,
+    seasonal_spending=1.0,
+)
+#: No noise, no shocks: every flow can be computed by hand.
+QUIET = BehaviourConfig(
+    income_sigma=0.0,
+    needs_sigma=0.0,
+    discretionary_sigma=0.0,
+    expense_shock_prob_monthly=0.0,
+    job_loss_prob_monthly=0.0,
+    high_risk_txn_prob_monthly=0.0,
+)
+
+
+def quiet_draws(n: int, **values: object):
+    """World draws that trigger nothing (uniforms 0.999, normals 0), with overrides."""
+    draws = draw_world(np.random.default_rng(0), n, QUIET)
+    fields = {}
+    for f in dataclasses.fields(draws):
+        arr = getattr(draws, f.name)
+        if f.name == "line_draws_cdf" or arr is None:
+            continue
+        fill = 0.0 if f.name.startswith(("z_", "e_")) else 0.999
+        fields[f.name] = np.full(n, values.get(f.name, fill), dtype=arr.dtype)
+    return dataclasses.replace(draws, **fields)
+
+
+def test_buffer_stock_spending_moves_savings_towards_the_target_by_hand():
+    # Income 10,000, needs 5,000: at the target a household spends its permanent income
+    # (10,000 - 5,000 of discretionary spending) and 10 % of the gap more or less.
+    s = BorrowerState.blank(
+        3, savings_cny=[40_000.0, 20_000.0, 30_000.0], savings_target_cny=30_000.0, limit_cny=0.0
+    )
+    flows = household_month(s, quiet_draws(3), MACRO, QUIET, step=1)
+    assert flows.income_cny.tolist() == [10_000.0] * 3
+    assert flows.consumption_cny.tolist() == [11_000.0, 9_000.0, 10_000.0]
+    assert s.savings_cny.tolist() == [39_000.0, 21_000.0, 30_000.0]
+
+
+def test_savings_are_stationary_under_shocks():
+    # 4,000 households starting at their targets (lognormal, as the population draws them),
+    # with every default shock switched on: the yearly mean of savings settles within 5 %
+    # of its long-run level and stays below no more than a few percent under the target.
+    n, b = 4_000, BehaviourConfig()
+    rng = np.random.default_rng(7)
+    target = np.round(30_000.0 * np.exp(0.8 * rng.standard_normal(n) - 0.32), 2)
+    s = BorrowerState.blank(n, savings_cny=target, savings_target_cny=target, limit_cny=0.0)
+    means = []
+    for step in range(1, 73):
+        household_month(s, draw_world(rng, n, b), MACRO, b, step=step)
+        means.append(s.savings_cny.mean())
+    yearly = np.array(means).reshape(6, 12).mean(axis=1)
+    long_run = yearly[4:].mean()
+    assert np.all(np.abs(yearly[1:] / long_run - 1) < 0.05), yearly / long_run
+    assert 0.85 < long_run / target.mean() < 1.05
+
+
+def test_late_borrower_with_cash_cures_more_often_one_without_cash_rolls():
+    # Two accounts one payment behind (due 200 = instalment 100 + arrears 100), each facing
+    # the same 2,000 draws. One earns 10,000 and has 50,000 of savings: it chooses on
+    # x = log(60,000 / 200) and cures with the ordered-logit probability 1 - F(tau_cure - b x),
+    # paying before its needs. The other is out of work with no benefit and no savings: it
+    # can pay nothing and rolls every time.
+    b = dataclasses.replace(QUIET, unemployment_replacement=0.0)
+    k = 2_000
+    u = (np.arange(k) + 0.5) / k
+    s = BorrowerState.blank(
+        2 * k,
+        employed=np.repeat([True, False], k),
+        savings_cny=np.repeat([50_000.0, 0.0], k),
+        savings_target_cny=np.repeat([50_000.0, 0.0], k),
+        missed=1,
+        min_due_cny=200.0,
+        arrears_cny=100.0,
+        balance_cny=2_000.0,
+        statement_cny=2_000.0,
+    )
+    flows = household_month(s, quiet_draws(2 * k, u_skip=np.tile(u, 2)), MACRO, b, step=1)
+    paid = flows.scheduled_payment_cny
+    rich, poor = paid[:k], paid[k:]
+    x = np.log(60_000.0 / 200.0)
+    tau_cure = np.log((1 - b.arrears_cure_prob) / b.arrears_cure_prob)
+    p_cure = 1.0 - 1.0 / (1.0 + np.exp(-(tau_cure - b.arrears_cash_sensitivity * x)))
+    assert np.mean(rich >= 200.0) == pytest.approx(p_cure, abs=0.002)
+    assert p_cure > 2 * b.arrears_cure_prob  # cash raises the cure rate well above its base
+    tau_roll = np.log(b.arrears_roll_prob / (1 - b.arrears_roll_prob))
+    p_roll = 1.0 / (1.0 + np.exp(-(tau_roll - b.arrears_cash_sensitivity * x)))
+    assert np.mean(rich == 0.0) == pytest.approx(p_roll, abs=0.002)
+    assert np.all((rich == 0.0) | (rich >= 100.0))  # a choice is paid in full or not at all
+    assert np.all(poor == 0.0)
+
+
+def test_servicing_holds_cures_and_rolls_an_account_behind_by_hand():
+    from sim.lending.accounts import service_accounts
+
+    # One payment behind: due 200 = instalment 100 + arrears 100 (balance 2,000, no interest).
+    s = BorrowerState.blank(
+        3, missed=1, min_due_cny=200.0, arrears_cny=100.0, balance_cny=2_000.0, apr=0.0
+    )
+    flows = service_accounts(
+        s,
+        np.array([200.0, 100.0, 50.0]),  # cure, hold, roll
+        step=1,
+        lgd=0.8,
+        min_payment_rate=0.05,
+        min_payment_floor_cny=50.0,
+        charge_off_dpd=180,
+    )
+    assert s.missed.tolist() == [0, 1, 2]
+    assert flows.missed_now.tolist() == [False, True, True]
+    # next due = 5 % of 2,000 + what is still past due
+    assert s.arrears_cny.tolist() == [0.0, 100.0, 150.0]
+    assert s.min_due_cny.tolist() == [100.0, 200.0, 250.0]
+
+
+def test_habit_switches_at_the_configured_rates_within_sampling_error():
+    from sim.world.repayment import switch_habits
+
+    b = dataclasses.replace(QUIET, full_to_revolving_prob=0.08, revolving_to_full_prob=0.04)
+    n = 40_000
+    u = np.random.default_rng(3).random(n)
+    full = np.arange(n) % 2 == 0
+    statement = np.full(n, 1_000.0)
+    cash = np.full(n, 5_000.0)
+    cash[:8] = 500.0  # cannot cover the statement: full payers revolve, revolvers stay
+    new = switch_habits(full, cash, statement, u, np.ones(n, dtype=bool), b)
+    assert not new[:8].any()
+    for was_full, rate in ((True, 0.08), (False, 0.04)):
+        rows = np.flatnonzero(full == was_full)[8:]
+        switched = np.mean(new[rows] != was_full)
+        se = np.sqrt(rate * (1 - rate) / rows.size)
+        assert abs(switched - rate) < 4 * se, (was_full, switched)
+    # nothing billed, or not eligible: no switch
+    same = switch_habits(full, cash, np.zeros(n), u, np.ones(n, dtype=bool), b)
+    assert np.array_equal(same, full)
+    assert np.array_equal(switch_habits(full, cash, statement, u, np.zeros(n, dtype=bool), b), full)
+
+
+def test_an_account_behind_pays_its_instalment_before_essential_spending():
+    # Income 10,000, needs 10,000, no savings: the median draw holds (pays the 100
+    # instalment of its 200 due) first, and the needs it can no longer pay from cash go
+    # on the line.
+    b = dataclasses.replace(QUIET, needs_share=1.0)
+    s = BorrowerState.blank(
+        1,
+        missed=1,
+        min_due_cny=200.0,
+        arrears_cny=100.0,
+        balance_cny=2_000.0,
+        statement_cny=2_000.0,
+        target_utilisation=0.0,
+    )
+    flows = household_month(s, quiet_draws(1, u_skip=0.5), MACRO, b, step=1)
+    assert flows.scheduled_payment_cny.tolist() == [100.0]
+    assert flows.draws_cny.tolist() == [100.0]
+    assert s.balance_cny.tolist() == [2_000.0] and s.savings_cny.tolist() == [0.0]
+
+
+def test_current_accounts_miss_less_often_with_more_cash():
+    from sim.world.repayment import miss_prob
+
+    b = dataclasses.replace(QUIET, current_miss_prob=0.2, arrears_cash_sensitivity=0.5)
+    p = miss_prob(np.array([100.0, 400.0, 0.0]), np.array([100.0, 100.0, 100.0]), b)
+    # at cash = due the configured 20 %; 4x the due: odds 0.25 x 4^-0.5 = 0.125
+    # no cash (counted as 1 CNY): odds 0.25 x 100^0.5 = 2.5
+    assert p == pytest.approx([0.2, 0.125 / 1.125, 2.5 / 3.5])
+    assert miss_prob(np.array([1.0]), np.array([1e6]), QUIET).tolist() == [0.0]  # off
+
+
+def test_a_limit_increase_moves_the_debt_of_a_cash_poor_borrower_more():
+    # Two revolvers at their habitual balance (30 % of the 10,000 initial limit) whose limit
+    # rose to 12,000: the one with no savings (target 30,000) wants the full revolver MPB
+    # of the 2,000 increase (0.3 x 2,000 = 600), the one at its target a tenth of it (60);
+    # each draws its propensity (0.6) of that gap this month.
+    b = dataclasses.replace(QUIET, mpb_unconstrained_share=0.1)
+    s = BorrowerState.blank(
+        2,
+        savings_cny=[0.0, 30_000.0],
+        savings_target_cny=30_000.0,
+        balance_cny=3_000.0,
+        statement_cny=3_000.0,
+        limit_cny=12_000.0,
+    )
+    flows = household_month(s, quiet_draws(2), MACRO, b, step=1)
+    assert flows.draws_cny.tolist() == [360.0, 36.0]
