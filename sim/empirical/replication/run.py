@@ -107,7 +107,7 @@ def _one_time_rows(
         return mpb_rows(seed, experiment, arm, control, treated, cfg)
     if experiment == "decrease":
         return mpb_rows(seed, experiment, arm, control, treated, cfg) + cut_effect_rows(
-            seed, experiment, arm, control, treated, cfg
+            seed, experiment, arm, control, treated, cfg, kinds=("all", "credit")
         )
     return cut_effect_rows(seed, experiment, arm, control, treated, cfg, kinds=("credit",))
 
