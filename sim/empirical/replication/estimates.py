@@ -24,6 +24,7 @@ import pandas as pd
 from sim.empirical.replication.config import ReplicationConfig
 from sim.empirical.replication.policies import OneTimeLimitChange, PrePeakCut
 from sim.empirical.replication.trace import Trace
+from sim.world.borrowers import BehaviourType
 from sim.world.firms.state import ClosureCause
 
 __all__ = ["COLUMNS", "cut_effect_rows", "firm_rows", "groups_at_treatment", "mpb", "mpb_rows"]
@@ -63,9 +64,12 @@ def mpb(
 
 
 def groups_at_treatment(
-    policy: OneTimeLimitChange, cfg: ReplicationConfig
+    policy: OneTimeLimitChange, cfg: ReplicationConfig, behaviour_type: np.ndarray | None = None
 ) -> list[tuple[str, str, np.ndarray]]:
-    """The reporting groups of the eligible rows: all, utilisation bands, PD quantiles.
+    """The reporting groups of the eligible rows: all, utilisation bands, PD quantiles, ...
+
+    Also prime/subprime and, given ``behaviour_type`` (``(n,)`` at treatment), the
+    behaviour types (group kind ``behaviour_type``).
 
     PD groups are quantiles of ``pd_12m`` over the eligible rows at treatment (ties split
     by row order); ``Q1`` is the lowest PD (strongest credit). Subprime/prime split at
@@ -93,6 +97,9 @@ def groups_at_treatment(
     cut = np.quantile(pd12[rows], cfg.subprime_pd_quantile) if rows.size else np.inf
     out.append(("credit", "prime", elig & (pd12 < cut)))
     out.append(("credit", "subprime", elig & (pd12 >= cut)))
+    if behaviour_type is not None:
+        for bt in BehaviourType:
+            out.append(("behaviour_type", bt.name.lower(), elig & (behaviour_type == bt)))
     return out
 
 
@@ -109,7 +116,7 @@ def mpb_rows(
     control: Trace,
     treated: Trace,
     cfg: ReplicationConfig,
-    kinds: tuple[str, ...] = ("all", "utilisation", "pd_quantile"),
+    kinds: tuple[str, ...] = ("all", "utilisation", "pd_quantile", "behaviour_type"),
 ) -> list[dict[str, Any]]:
     """Δdebt/Δlimit of the platform line and of all lenders, both designs, every horizon.
 
@@ -130,7 +137,7 @@ def mpb_rows(
     d_limit = t0.limit_cny - policy.limit_before_cny
     d_limit_paired = t0.limit_cny - s0.limit_cny
     out = []
-    for kind, group, mask in groups_at_treatment(policy, cfg):
+    for kind, group, mask in groups_at_treatment(policy, cfg, t0.behaviour_type):
         if kind not in kinds:
             continue
         g1, g0 = mask & assigned, mask & ~assigned

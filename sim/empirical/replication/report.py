@@ -238,7 +238,7 @@ def write_replication_report(result: ReplicationResult, out_dir: str | Path) -> 
         "same seed (common random numbers: identical up to the treatment month, so the "
         "difference is the treatment's effect on that account). Debt is the drawn balance "
         "(0 after a charge-off). Groups at treatment: utilisation bands, PD quantiles "
-        "(Q1 = lowest PD).",
+        "(Q1 = lowest PD), behaviour types (the initial segments).",
         "",
         _markdown(headline_table(result)),
         "",

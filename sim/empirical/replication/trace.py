@@ -32,6 +32,7 @@ class Snapshot:
         platform_balance_months_cny: the platform's part of it.
         other_balance_months_cny: the other lenders' part.
         unmet_need_total_cny, income_total_cny: run totals so far.
+        behaviour_type: int8 :class:`sim.world.borrowers.BehaviourType` (a reporting segment).
     """
 
     limit_cny: np.ndarray
@@ -44,6 +45,7 @@ class Snapshot:
     other_balance_months_cny: np.ndarray
     unmet_need_total_cny: np.ndarray
     income_total_cny: np.ndarray
+    behaviour_type: np.ndarray
 
     @property
     def all_balance_cny(self) -> np.ndarray:
@@ -71,6 +73,7 @@ class Snapshot:
             other_balance_months_cny=ch.balance_month_sum_cny[rows].copy(),
             unmet_need_total_cny=s.unmet_need_total_cny[rows].copy(),
             income_total_cny=s.income_total_cny[rows].copy(),
+            behaviour_type=s.behaviour_type[rows].copy(),
         )
 
 
