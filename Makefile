@@ -20,7 +20,7 @@ PY := $(VENV)/bin/python
 # Named after the version: a `.venv` left by another `python3` version is rebuilt.
 STAMP := $(VENV)/.installed-py$(PYVER)
 
-.PHONY: demo test test-slow bench lint format venv clean validate calibrate readme-figure
+.PHONY: demo test test-slow bench lint format venv clean validate calibrate replicate readme-figure
 
 # Re-installs when pyproject.toml changes; (re)creates the environment when it is missing,
 # broken (no pip) or of another Python version.
@@ -70,6 +70,10 @@ validate: $(STAMP)
 
 calibrate: $(STAMP)
 	$(PY) -m experiments.calibrate
+
+# Virtual experiments of limit changes (exit 1: an issue-17 target missed).
+replicate: $(STAMP)
+	$(PY) -m experiments.replicate $(REPLICATE_ARGS)
 
 readme-figure: $(STAMP)
 	$(PY) -m experiments.readme_figure

@@ -286,9 +286,11 @@ def test_report_writer_on_a_tiny_run(uci, tmp_path):
     assert overall["observed"] == pytest.approx(0.2212, abs=1e-4)
     assert overall["sim_low"] <= overall["sim_mean"] <= overall["sim_high"]
     assert result.accounts["rows"] > 0
-    report = write_validation_report(result, tmp_path / "report")
+    section = "## Virtual experiments: response to limit changes\n\n(a section)"
+    report = write_validation_report(result, tmp_path / "report", extra_sections=[section])
     text = report.read_text()
     assert "Closing note" in text and "default overall" in text
+    assert text.index(section) < text.index("## Figures")
     for name in ("results.csv", "per_seed.csv", "transitions.csv", "scorecard_calibration.csv"):
         assert (tmp_path / "report" / name).is_file()
     assert (tmp_path / "report" / "transitions_july_to_august.png").is_file()

@@ -217,6 +217,7 @@ def write_validation_report(
     *,
     formats: Sequence[str] = ("png",),
     extra_notes: Sequence[str] = (),
+    extra_sections: Sequence[str] = (),
 ) -> Path:
     """Write the validation report: ``report.md``, CSV tables and figures.
 
@@ -235,6 +236,8 @@ def write_validation_report(
         out_dir: output folder (created).
         formats: figure formats (the report links the first).
         extra_notes: lines appended to the "How it was run" section (e.g. the command).
+        extra_sections: Markdown sections inserted before the figures, e.g. the virtual
+            experiments' ``sim.empirical.replication.replication_section(result)``.
 
     Returns:
         The path of ``report.md``.
@@ -311,6 +314,7 @@ def write_validation_report(
         "",
         *_account_lines(result),
         *_scorecard_lines(sc),
+        *[line for section in extra_sections for line in (section, "")],
         "## Figures",
         "",
     ]

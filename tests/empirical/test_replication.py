@@ -1,0 +1,170 @@
+"""Replication experiments: estimators by hand, the arms' policies, the paired harness, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.replicate import main as replicate_main
+from sim import PortfolioView
+from sim.empirical.replication import (
+    OneTimeLimitChange,
+    PrePeakCut,
+    assignment_draw,
+    mpb,
+    replication_config_from_dict,
+    replication_section,
+    run_arm,
+    run_replication,
+    write_replication_report,
+)
+from sim.platform.policies.base import PolicyConfig
+from sim.platform.policies.static import StaticPolicy
+from sim.runtime.compose import load_run_config
+
+TINY = dict(
+    seeds=2, n_borrowers=400, n_months=7, treatment_month=3, horizons=[2, 4],
+    targets={"horizon": 4}, raise_fractions=[0.2], overrides=["firms.owner_share=0.3"],
+)  # fmt: skip
+
+
+def _view(n: int, **values) -> PortfolioView:
+    """A portfolio view of ``n`` open, current lines with plain defaults."""
+    defaults = dict(step=1, calendar_month=1, macro_regime="baseline")
+    arrays = {}
+    for f in dataclasses.fields(PortfolioView):
+        if f.name in defaults or f.name == "risk_appetite":
+            continue
+        arrays[f.name] = np.zeros(n)
+    arrays.update(limit_cny=np.full(n, 1000.0), initial_limit_cny=np.full(n, 1000.0),
+                  is_open=np.ones(n, bool), owns_firm=np.zeros(n, bool),
+                  firm_peak_ahead=np.zeros(n, bool), dpd=np.zeros(n, np.int16))  # fmt: skip
+    defaults.update(arrays)
+    defaults.update(values)
+    return PortfolioView(**defaults)
+
+
+def test_mpb_by_hand():
+    # Treated debt rose 100 and 50 on +1000 limits; the control's rose 20 and 30 with no change.
+    got = mpb(np.array([100.0, 50.0]), np.array([1000.0, 1000.0]), np.array([20.0, 30.0]),
+              np.zeros(2))  # fmt: skip
+    assert got == pytest.approx((75.0 - 25.0) / 1000.0)
+    # Paired: sum of debt differences over the sum of limit changes.
+    assert mpb(np.array([100.0, 50.0]), np.array([1000.0, 500.0])) == pytest.approx(0.1)
+    assert np.isnan(mpb(np.array([1.0]), np.array([0.0])))
+
+
+def test_assignment_is_a_fixed_hash_of_row_and_seed():
+    a = assignment_draw(20_000, seed=3)
+    assert np.array_equal(a[:500], assignment_draw(500, seed=3))  # rows keep their draw
+    assert 0.48 < (a < 0.5).mean() < 0.52
+    assert a.min() >= 0.0 and a.max() < 1.0
+    assert not np.array_equal(a, assignment_draw(20_000, seed=4))
+
+
+def test_one_time_change_acts_once_on_the_assigned_open_lines():
+    n = 1000
+    policy = OneTimeLimitChange(step=2, fraction=0.2, seed=0)
+    closed = np.zeros(n, bool)
+    closed[:10] = True
+    view = _view(n, step=2, is_open=~closed, limit_cny=np.where(closed, 0.0, 1000.0))
+    before = policy.review(_view(n, step=1), np.random.default_rng(0))
+    assert np.array_equal(before.new_limit_cny, np.full(n, 1000.0))
+    d = policy.review(view, np.random.default_rng(0))
+    assigned = ~closed & (assignment_draw(n, 0) < 0.5)
+    assert np.array_equal(policy.assigned, assigned)
+    assert np.all(d.new_limit_cny[assigned] == 1200.0)
+    assert np.all(d.new_limit_cny[~assigned] == view.limit_cny[~assigned])
+    assert np.all((d.reason != 0) == assigned)
+
+
+def test_prepeak_cut_zero_headroom_then_restore():
+    n = 3
+    flag = np.array([True, True, False])
+    policy = PrePeakCut(start_step=2)
+    policy.reset(n)
+    rng = np.random.default_rng(0)
+    kw = dict(owns_firm=flag, firm_peak_ahead=flag, balance_cny=np.array([300.0, 0.0, 50.0]))
+    assert np.array_equal(policy.review(_view(n, step=1, **kw), rng).new_limit_cny, [1000.0] * 3)
+    cut = policy.review(_view(n, step=2, **kw), rng).new_limit_cny
+    assert np.array_equal(cut, [300.0, 0.0, 1000.0])  # the drawn balance: zero headroom
+    after = dict(kw, firm_peak_ahead=np.zeros(n, bool), limit_cny=cut)
+    restored = policy.review(_view(n, step=3, **after), rng)
+    assert np.array_equal(restored.new_limit_cny, [1000.0] * 3)
+    assert np.array_equal(policy.flagged_ever, flag)
+    half = PrePeakCut(start_step=1, fraction=0.5)
+    half.reset(n)
+    assert np.array_equal(half.review(_view(n, **kw), rng).new_limit_cny, [500.0, 500.0, 1000.0])
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match=r"replication.n_months = 10 must be .* \[36, 600\]"):
+        replication_config_from_dict(dict(n_months=10))
+    with pytest.raises(ValueError, match="replication.treated_share"):
+        replication_config_from_dict(dict(treated_share=1.5))
+    with pytest.raises(ValueError, match="unknown key"):
+        replication_config_from_dict(dict(n_month=36))
+    with pytest.raises(ValueError, match="replication.targets.horizon"):
+        replication_config_from_dict(dict(horizons=[3, 6]))
+
+
+def test_paired_runs_share_the_world_until_treatment_and_identities_hold():
+    cfg = replication_config_from_dict(TINY)
+    t = cfg.treatment_month
+    run_cfg = load_run_config(cfg.run_overrides(0))
+    control = run_arm(run_cfg, StaticPolicy(PolicyConfig()), t, cfg.horizons)
+    policy = OneTimeLimitChange(t, 0.2, 0)
+    treated = run_arm(run_cfg, policy, t, cfg.horizons)
+    s0, t0 = control.snapshots[t], treated.snapshots[t]
+    # Common random numbers: the month of treatment ends identically (the change is at its review).
+    for name in ("balance_cny", "other_balance_cny", "cost_total_cny", "unmet_need_total_cny"):
+        assert np.array_equal(getattr(s0, name), getattr(t0, name)), name
+    a = policy.assigned
+    assert a.sum() > 100
+    assert np.array_equal(t0.limit_cny[~a], s0.limit_cny[~a])  # control half unchanged
+    assert np.allclose(t0.limit_cny[a], np.round(s0.limit_cny[a] * 1.2, 2))
+    # Δdebt/Δlimit of the harness equals the hand computation from the snapshots.
+    from sim.empirical.replication.estimates import mpb_rows
+
+    rows = pd.DataFrame(mpb_rows(0, "increase", "+20%", control, treated, cfg, kinds=("all",)))
+    limit_row = rows[rows["statistic"] == "limit change (CNY)"].iloc[0]
+    assert limit_row["control"] == 0.0
+    assert limit_row["treated"] == pytest.approx((t0.limit_cny - s0.limit_cny)[a].mean())
+    h = cfg.horizons[-1]
+    th, sh = treated.snapshots[t + h], control.snapshots[t + h]
+    e = policy.eligible
+    dd = th.balance_cny - t0.balance_cny
+    dl = t0.limit_cny - s0.limit_cny
+    within = (dd[a].mean() - dd[e & ~a].mean()) / dl[a].mean()
+    paired = (th.balance_cny - sh.balance_cny)[a].sum() / dl[a].sum()
+    pick = rows[(rows["horizon"] == h) & (rows["statistic"] == "Δdebt/Δlimit platform")]
+    assert pick.set_index("design")["effect"]["within"] == pytest.approx(within)
+    assert pick.set_index("design")["effect"]["paired"] == pytest.approx(paired)
+
+
+def test_the_whole_harness_on_a_tiny_config(tmp_path):
+    cfg = replication_config_from_dict(TINY)
+    result = run_replication(cfg)
+    s = result.summary
+    assert set(s["experiment"]) == {"increase", "decrease", "household_cut", "prepeak"}
+    assert (s["seeds"] <= 2).all()
+    cut = s[(s["experiment"] == "household_cut") & (s["statistic"] == "platform balance (CNY)")]
+    assert set(cut["group"]) == {"prime", "subprime"}
+    assert (cut["effect"] <= 0).all()  # a cut never raises the platform balance
+    assert len(result.targets) == 4
+    report = write_replication_report(result, tmp_path)
+    assert (tmp_path / "summary.parquet").is_file() and (tmp_path / "per_seed.csv").is_file()
+    assert "Δdebt/Δlimit" in report.read_text()
+    assert "Virtual experiments" in replication_section(result)
+
+
+def test_cli_refuses_bad_options_before_running(capsys):
+    assert replicate_main(["--months", "5"]) == 2
+    assert "--months" in capsys.readouterr().err
+    assert replicate_main(["--seeds", "0"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert replicate_main(["--experiments", "increase,nope"]) == 2
+    assert "--experiments" in capsys.readouterr().err
