@@ -164,6 +164,8 @@ class AgentOutcomes:
         if self.panel_share > 0 and step > self.burn_in - PANEL_LEAD_MONTHS:
             self._collect_panel(world, month)
         if step == self.burn_in:
+            # The limits the window starts from (accounts opened later: their opening one).
+            self._start["limit_cny"] = world.borrowers.limit_cny.copy()
             # The accumulators restart at 0 next month: monthly flows count from 0.
             self._late_prev = None
             self._panel_prev = {}
@@ -242,8 +244,11 @@ class AgentOutcomes:
         start_type = self._start.get("behaviour_type", btype)
         btype[: start_type.size] = start_type[:n]
         limit_start = s.initial_limit_cny.copy()
+        at_window = self._start.get("limit_cny")
+        if at_window is not None:
+            limit_start[: at_window.size] = at_window[:n]
         sole = np.zeros(n, dtype=bool)
-        sole[: world.owner_at_start.size] = world.owner_at_start[:n]
+        sole[: world.sole_trader.size] = world.sole_trader[:n]
         platform_bm = self._window_total(world, "balance_months", n)
         lenders_sum = _pad(self._lenders_sum, n)
         months = max(int(getattr(world, "serviced_step", 0)) - self.burn_in, 0)

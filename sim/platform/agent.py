@@ -137,43 +137,45 @@ class Platform(mesa.Agent):
         isotonic = c.pd_calibration == "isotonic"
         if self.pd_shift is None and not isotonic:
             self.pd_shift = shift_to_mean_pd(z_all, c.central_tendency_pd_12m)
-        knots = np.asarray(c.pd_calibration_log_odds, dtype=np.float64)
-        knot_pd = np.asarray(c.pd_calibration_pd, dtype=np.float64)
-        tiers = np.asarray(c.apr_tiers, dtype=np.float64)
         pd_12m, apr = np.empty(n), np.empty(n)
 
         def score(rows: slice) -> None:
-            z = z_all[rows]
-            pd_rows = np.interp(z, knots, knot_pd) if isotonic else _sigmoid(z + self.pd_shift)
+            pd_rows = self._pd_from_log_odds(z_all[rows])
             pd_12m[rows] = pd_rows
-            # Tier = number of bounds <= PD (the bounds are few and increasing): a
-            # comparison per bound is cheaper than a binary search per borrower.
-            tier = np.zeros(pd_rows.shape, dtype=np.intp)
-            for bound in c.pd_tier_bounds:
-                tier += pd_rows >= bound
-            apr[rows] = np.minimum(tiers[tier], self.apr_cap)
+            apr[rows] = self.apr_of(pd_rows)
 
         in_blocks(n, score)
         self.score_log_odds = z_all
         s.pd_12m = pd_12m
         s.apr = apr
 
+    def _pd_from_log_odds(self, z: np.ndarray) -> np.ndarray:
+        """The configured log-odds -> 12-month PD mapping (see :meth:`rescore`)."""
+        c = self.config
+        if c.pd_calibration == "isotonic":
+            knots = np.asarray(c.pd_calibration_log_odds, dtype=np.float64)
+            return np.interp(z, knots, np.asarray(c.pd_calibration_pd, dtype=np.float64))
+        if self.pd_shift is None:
+            raise RuntimeError("Platform: rescore the book first (the PD level is unset)")
+        return _sigmoid(z + self.pd_shift)
+
     def pd_of(self, s: BorrowerState) -> np.ndarray:
-        """12-month PD of every row of ``s`` with the platform's current shift (reads only).
+        """12-month PD of every row of ``s`` by the book's mapping (reads only).
 
         Used to underwrite applicants (:mod:`sim.platform.underwriting`) with the same
         model and level as the book.
 
         Raises:
-            RuntimeError: before the first :meth:`rescore` (the level is not fixed yet).
+            RuntimeError: with ``central_tendency`` calibration, before the first
+                :meth:`rescore` (the level is not fixed yet).
         """
-        if self.pd_shift is None:
-            raise RuntimeError("Platform.pd_of: rescore the book first (the PD level is unset)")
-        return _sigmoid(self.log_odds(s) + self.pd_shift)
+        return self._pd_from_log_odds(self.log_odds(s))
 
     def apr_of(self, pd_12m: np.ndarray) -> np.ndarray:
         """APR of the risk tier of each PD (the pricing of :meth:`rescore`), float64."""
         tiers = np.asarray(self.config.apr_tiers, dtype=np.float64)
+        # Tier = number of bounds <= PD (the bounds are few and increasing): a comparison
+        # per bound is cheaper than a binary search per borrower.
         tier = np.zeros(np.shape(pd_12m), dtype=np.intp)
         for bound in self.config.pd_tier_bounds:
             tier += pd_12m >= bound
