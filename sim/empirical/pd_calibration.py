@@ -205,8 +205,9 @@ def fit_isotonic(panel: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     tied log-odds stay in one group, empty groups are skipped); each group gives a knot
     at its mean log-odds with its realised default rate; scikit-learn's
     ``IsotonicRegression`` (pool adjacent violators, weighted by group size, bounded below
-    by :data:`PD_FLOOR`) makes the rates non-decreasing. The platform interpolates linearly between knots and is flat beyond
-    them (``platform.pd_calibration: isotonic``). Deterministic for a given panel.
+    by :data:`PD_FLOOR`) makes the rates non-decreasing. The platform interpolates linearly
+    between knots and is flat beyond them (``platform.pd_calibration: isotonic``).
+    Deterministic for a given panel.
 
     Args:
         panel: rows of :func:`pd_panel` (``log_odds``, ``default``), one or several seeds.

@@ -115,11 +115,11 @@ def funding_stage(world: World, month: Month) -> None:
     """Stage ``funding``: households' and firms' gaps through the lenders.
 
     Households: unmet essential spending, then the unmet borrowing wish, on other
-    lenders (:func:`fund_households`: in full on facilities held, a share elsewhere). Firms: own cash (the owner's spare savings)
-    -> the owner's platform line -> other lenders -> unmet (:func:`fund_firms`); the
-    platform line and personal cards only for owners who use personal credit for the
-    business (``FirmState.uses_personal_credit``). Writes
-    ``month.household_funding``, ``month.firm_funding`` and the funding fields of
+    lenders (:func:`fund_households`: in full on facilities held, a share elsewhere).
+    Firms: own cash (the owner's spare savings) -> the owner's platform line -> other
+    lenders -> unmet (:func:`fund_firms`); the platform line and personal cards only for
+    owners who use personal credit for the business (``FirmState.uses_personal_credit``).
+    Writes ``month.household_funding``, ``month.firm_funding`` and the funding fields of
     ``month.transfers``.
     """
     s, f, h = world.borrowers, world.firms, month.household
