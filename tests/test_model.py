@@ -340,8 +340,9 @@ def test_limit_events_match_limit_changes():
     closures = ("CLOSED_AT_DEFAULT", "CLOSED_VOLUNTARY", "CLOSED_INACTIVITY")
     counted = ev[~ev["reason"].isin(closures)]
     assert table["limit_cuts"].sum() + table["limit_raises"].sum() == len(counted)
-    attrition = ev["reason"].isin(closures[1:]).sum()
-    assert attrition == table["closed_voluntary"].sum() + table["closed_inactivity"].sum()
+    # One attrition event per decision on a line that still had a limit.
+    assert (ev["reason"] == "CLOSED_VOLUNTARY").sum() <= table["close_requests"].sum()
+    assert (ev["reason"] == "CLOSED_INACTIVITY").sum() <= table["closed_inactivity"].sum()
     # The borrower view gives the "why was my limit cut" history.
     bid = int(counted["borrower_id"].iloc[0])
     agent = next(a for a in model.agents_by_type[Borrower] if a.row == bid)

@@ -78,7 +78,7 @@ def test_initial_limit_rule_by_hand():
     ]
 
 
-def test_attrition_closes_idle_lines_at_the_configured_rates():
+def test_attrition_decisions_rates_and_pay_down():
     n = 40_000
     config = make_run(
         "book.voluntary_close_prob_monthly=0.1",
@@ -91,34 +91,37 @@ def test_attrition_closes_idle_lines_at_the_configured_rates():
             n,
             balance_cny=np.where(np.arange(n) % 2 == 0, 0.0, 100.0),
             months_since_draw=np.where(np.arange(n) % 4 < 2, 12, 1),
-            # Every fourth row with a balance can pay it off from savings.
-            savings_cny=np.where(np.arange(n) % 4 == 1, 1_000.0, 0.0),
         ),
     )
     s = world.borrowers
-    month = Month(step=1)
-    cash0 = world.platform_cash_cny
-    voluntary, inactivity, payoff = close_for_attrition(world, month)
+    requests, voluntary, inactivity = close_for_attrition(world, Month(step=1))
     idle = np.arange(n) % 2 == 0
-    can_pay = np.arange(n) % 4 == 1
-    # A line with a balance closes only if savings pay it off: 100 CNY each, to the platform.
-    assert not s.closed[~idle & ~can_pay].any()
-    paid_off = s.closed & can_pay
-    assert paid_off.sum() > 0 and payoff == pytest.approx(100.0 * paid_off.sum())
-    assert (s.balance_cny[paid_off] == 0).all() and (s.savings_cny[paid_off] == 900.0).all()
-    assert world.platform_cash_cny - cash0 == pytest.approx(payoff)
-    assert abs(paid_off.sum() / can_pay.sum() - 0.1) < 4 * np.sqrt(0.1 * 0.9 / can_pay.sum())
-    assert (s.limit_cny[s.closed] == 0).all() and (s.closed_step[s.closed] == 1).all()
+    # Decisions do not depend on the state: 10 % of every current line (4 standard errors).
+    decided = s.closing | (s.closure_reason == ClosureReason.VOLUNTARY)
+    assert requests == decided.sum()
+    assert abs(requests / n - 0.1) < 4 * np.sqrt(0.1 * 0.9 / n)
+    assert abs(decided[idle].mean() - decided[~idle].mean()) < 4 * np.sqrt(0.1 * 0.9 * 2 / n * 2)
+    # A decided line takes no new draws; it closes now if it has no balance, else it is
+    # paid down first.
+    assert (s.limit_cny[decided] == 0).all()
     vol = s.closure_reason == ClosureReason.VOLUNTARY
+    assert voluntary == vol.sum() == (decided & idle).sum()
+    assert s.closing[decided & ~idle].all() and not s.closed[decided & ~idle].any()
+    assert s.is_open[s.closing].all()
+    # Inactivity: idle lines unused for >= 6 months, not being closed, half of them.
     dormant = s.closure_reason == ClosureReason.INACTIVITY
-    assert voluntary == vol.sum() and inactivity == dormant.sum()
-    # Voluntary: 10 % of the 20,000 idle lines (4 standard errors: 0.0085).
-    assert abs(vol.sum() / idle.sum() - 0.1) < 4 * np.sqrt(0.1 * 0.9 / idle.sum())
-    # Inactivity: only idle lines unused for >= 6 months, half of those not closed voluntarily.
-    assert not dormant[s.months_since_draw < 6].any()
-    eligible = idle & (s.months_since_draw >= 6) & ~vol
+    assert inactivity == dormant.sum()
+    assert not dormant[s.months_since_draw < 6].any() and not dormant[~idle].any()
+    eligible = idle & (s.months_since_draw >= 6) & ~decided
     assert abs(dormant.sum() / eligible.sum() - 0.5) < 4 * np.sqrt(0.25 / eligible.sum())
-    assert not s.is_open[s.closed].any() and not s.defaulted.any()
+    assert (s.closed_step[s.closed] == 1).all() and not s.is_open[s.closed].any()
+    assert not s.defaulted.any()
+    # Paid down: the closing lines close next month, as voluntary closures.
+    paying = np.flatnonzero(s.closing)
+    s.balance_cny[paying] = 0.0
+    _, voluntary_2, _ = close_for_attrition(world, Month(step=2))
+    assert s.closed[paying].all() and (s.closed_step[paying] == 2).all()
+    assert voluntary_2 >= paying.size
 
 
 def test_arrivals_follow_the_configured_rate():

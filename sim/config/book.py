@@ -40,13 +40,13 @@ class BookConfig:
         new_firm_cash_days: opening cash of a new firm, days of its operating outflow.
     """
 
-    applicants_per_month_share: float = 0.0053
-    approval_max_pd: float = 0.15
+    applicants_per_month_share: float = 0.0057
+    approval_max_pd: float = 0.05
     initial_limit_income_multiple: float = 3.0
     initial_limit_pd_haircut: float = 0.5
     initial_limit_min_cny: float = 500.0
     initial_limit_cap_cny: float = 300_000.0
-    voluntary_close_prob_monthly: float = 0.007
+    voluntary_close_prob_monthly: float = 0.005
     inactivity_close_months: int = 12
     inactivity_close_prob_monthly: float = 0.1
     firm_entry_per_month_share: float = 0.018

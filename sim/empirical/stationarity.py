@@ -5,12 +5,15 @@ seeds; for each headline metric of :data:`STATIONARY_METRICS` the seed-mean mont
 series is smoothed by a trailing 12-month mean and compared with its long-run level (the
 mean over the last ``level_months`` months of the window). A metric **settles** in the
 first month from which its trailing mean stays within ``tolerance`` (relative) of the
-long-run level; the book is stationary after the burn-in when every metric's trailing
-mean stays within the tolerance over the whole window (from its 12th month, the first
-with a full trailing year inside the window).
+long-run level, or within three standard errors of the seed mean where sampling error is
+larger (rare-event rates on a small book, see :func:`summarise`); the book is stationary
+after the burn-in when every metric's trailing mean stays within that band over the
+whole window (from its 12th month, the first with a full trailing year inside it).
 
-Per-borrower means are taken over every borrower in the world (``n_borrowers`` grows with
-originations); the book's levels (open lines, open firms, EAD) are totals.
+Income and consumption per borrower are taken over every borrower in the world
+(``n_borrowers`` grows with originations), savings (``mean_savings_cny``), lenders and
+utilisation over the borrowers with an open line; the book's levels (open lines, open
+firms, EAD) are totals.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ STATIONARY_METRICS: dict[str, tuple[str, str | None]] = {
     "median_cash_buffer_days": ("median_cash_buffer_days", None),
     "dpd90_share": ("dpd90_share", None),
     "default_rate": ("default_rate", None),
-    "savings_per_borrower_cny": ("savings_cny", "n_borrowers"),
+    "mean_savings_cny": ("mean_savings_cny", None),
     "income_per_borrower_cny": ("income_cny", "n_borrowers"),
     "consumption_per_borrower_cny": ("consumption_cny", "n_borrowers"),
 }
@@ -90,7 +93,12 @@ def metric_series(monthly: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarise(
-    series: pd.DataFrame, *, level_months: int = 24, tolerance: float = 0.05
+    series: pd.DataFrame,
+    *,
+    level_months: int = 24,
+    tolerance: float = 0.05,
+    per_seed: list[pd.DataFrame] | None = None,
+    z: float = 3.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Trailing means and the settle table of a metric series (see the module docstring).
 
@@ -98,9 +106,17 @@ def summarise(
         series: :func:`metric_series` output (or a seed mean of it), sorted by ``step``.
         level_months: months at the end whose mean is the long-run level, >= 1.
         tolerance: relative tolerance, > 0.
+        per_seed: each seed's :func:`metric_series` (optional; see above).
+        z: standard errors of the sampling band.
 
     Returns:
         ``(trailing, table)``.
+
+    With ``per_seed`` (the series of each seed, two or more), a month's allowed gap is
+    the larger of ``tolerance`` and ``z`` standard errors of the seed-mean trailing
+    value (its seed-to-seed spread / sqrt(seeds)), relative to the level: a rare-event
+    rate (defaults, 90+ DPD) cannot be pinned to 5 % by a small book, and the table
+    says which bound applied (``sampling_bound`` = the largest such band in the window).
 
     Raises:
         ValueError: for too short a window (fewer than ``TRAILING_MONTHS + level_months``
@@ -119,13 +135,22 @@ def summarise(
     trailing[metrics] = series[metrics].rolling(TRAILING_MONTHS, min_periods=TRAILING_MONTHS).mean()
     step = series["step"].to_numpy()
     full_window = step >= TRAILING_MONTHS  # a whole trailing year inside the window
+    seed_trailing = [
+        f[metrics].rolling(TRAILING_MONTHS, min_periods=TRAILING_MONTHS).mean()
+        for f in (per_seed or [])
+    ]
     rows = []
     for name in metrics:
         level = float(series.loc[window, name].tail(level_months).mean())
         gap = (
             np.abs(trailing[name].to_numpy() / level - 1.0) if level else np.full(len(step), np.inf)
         )
-        inside = gap <= tolerance
+        band = np.full(len(step), tolerance)
+        if len(seed_trailing) >= 2 and level:
+            values = np.stack([t[name].to_numpy() for t in seed_trailing])
+            se = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0]) / abs(level)
+            band = np.maximum(band, z * np.nan_to_num(se))
+        inside = gap <= band
         # First month from which the trailing mean stays inside (NaN gaps count as outside).
         outside_at = np.flatnonzero(~inside)
         settles = (
@@ -134,13 +159,15 @@ def summarise(
             else (step[0] + TRAILING_MONTHS - 1 if not outside_at.size else np.nan)
         )
         worst = float(np.nanmax(gap[full_window])) if full_window.any() else np.nan
+        excess = gap[full_window] - band[full_window]
         rows.append(
             {
                 "metric": name,
                 "long_run_level": level,
                 "settles_by_month": settles,
                 "max_window_deviation": worst,
-                "stationary": bool(worst <= tolerance),
+                "sampling_bound": float(np.max(band[full_window])) if full_window.any() else np.nan,
+                "stationary": bool(full_window.any() and np.nanmax(excess) <= 0),
             }
         )
     return trailing, pd.DataFrame(rows)
@@ -189,7 +216,9 @@ def stationarity(
         if progress:
             print(f"stationarity: run {i + 1}/{seeds} done (seed {run.seed})", flush=True)
     series = pd.concat(frames).groupby("step", as_index=False).mean()
-    trailing, table = summarise(series, level_months=level_months, tolerance=tolerance)
+    trailing, table = summarise(
+        series, level_months=level_months, tolerance=tolerance, per_seed=frames
+    )
     return StationarityResult(
         series=series,
         trailing=trailing,

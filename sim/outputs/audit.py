@@ -59,10 +59,7 @@ IDENTITIES: tuple[Identity, ...] = (
         "platform_book",
         "platform balances move by draws + interest - repayments - write-offs",
         ("drawn_balance_cny",),
-        _flows(
-            "+ draws_cny + interest_charged_cny - repayments_cny - write_off_cny"
-            " - closure_payoff_cny"
-        ),
+        _flows("+ draws_cny + interest_charged_cny - repayments_cny - write_off_cny"),
     ),
     Identity(
         "other_lenders_book",
@@ -77,7 +74,7 @@ IDENTITIES: tuple[Identity, ...] = (
         "platform_cash",
         "the platform's cash moves by repayments + recoveries - draws",
         ("platform_cash_cny",),
-        _flows("+ repayments_cny + recoveries_cny - draws_cny + closure_payoff_cny"),
+        _flows("+ repayments_cny + recoveries_cny - draws_cny"),
     ),
     Identity(
         "other_lenders_cash",
@@ -93,7 +90,7 @@ IDENTITIES: tuple[Identity, ...] = (
             "+ income_cny + household_platform_draws_cny - household_platform_repaid_cny"
             " + household_channel_draws_cny - household_channel_repaid_cny - consumption_cny"
             " + owner_draw_cny - owner_injection_cny"
-            " + arrivals_savings_cny - firm_entry_cash_cny - closure_payoff_cny"
+            " + arrivals_savings_cny - firm_entry_cash_cny"
         ),
     ),
     Identity(

@@ -46,6 +46,7 @@ MONTHLY_METRICS: tuple[str, ...] = (
     "n_open_lines",
     "applicants",
     "originations",
+    "close_requests",
     "closed_voluntary",
     "closed_inactivity",
     "new_firms",
@@ -207,9 +208,10 @@ def monthly_metrics(
     util = utilisation(balance * performing, s.limit_cny, zero_limit=0.0)
     funding_apr = pc.funding_cost_apr + world.config.scenario.funding_cost_add_apr
     funding_cost = funding_apr / 12.0 * total_balance
-    # Borrowers by number of lenders: exact integer counts give the same means as
-    # averaging over the indebted rows, without gathering them.
-    by_lenders = np.bincount(s.lenders_count, minlength=2)
+    # The platform's indebted customers (an open line) by number of lenders: exact integer
+    # counts give the same means as averaging over those rows, without gathering them. A
+    # borrower whose line closed (default or attrition) is no longer a customer.
+    by_lenders = np.bincount(s.lenders_count[performing], minlength=2)
     n_indebted = int(by_lenders[1:].sum())
     lender_slots = int(np.dot(np.arange(by_lenders.size), by_lenders))
     state = {
@@ -248,6 +250,7 @@ def monthly_metrics(
         **state,
         "applicants": book.applicants if book else 0,
         "originations": book.originations if book else 0,
+        "close_requests": book.close_requests if book else 0,
         "closed_voluntary": book.closed_voluntary if book else 0,
         "closed_inactivity": book.closed_inactivity if book else 0,
         "new_firms": book.new_firms if book else 0,

@@ -18,8 +18,7 @@ Money is conserved across households, firms and lenders (``sim/model.py``): each
 
 New borrowers' savings (``arrivals_savings_cny``) enter households' savings from
 outside; a new firm's opening cash (``firm_entry_cash_cny``) moves from its owner's
-savings to the firm; a borrower closing a line pays its balance off from savings to the
-platform (``closure_payoff_cny``, not in ``repayments_cny``).
+savings to the firm.
 
 The columns of :data:`MONEY_METRICS` (with the flows and stocks the monthly table already
 carries) are enough to re-check each identity month by month from a saved
@@ -68,7 +67,6 @@ MONEY_METRICS: tuple[str, ...] = (
     "firm_fixed_costs_paid_cny",
     "arrivals_savings_cny",
     "firm_entry_cash_cny",
-    "closure_payoff_cny",
 )
 
 
@@ -132,5 +130,4 @@ def money_metrics(world: World, month: Month, opening: dict[str, float] | None) 
         "firm_fixed_costs_paid_cny": total(st.fixed_paid_cny),
         "arrivals_savings_cny": month.book.arrivals_savings_cny if month.book else 0.0,
         "firm_entry_cash_cny": month.book.firm_entry_cash_cny if month.book else 0.0,
-        "closure_payoff_cny": month.book.closure_payoff_cny if month.book else 0.0,
     }

@@ -215,7 +215,8 @@ class Platform(mesa.Agent):
             initial_limit_cny=s.initial_limit_cny,
             balance_cny=s.balance_cny,
             pd_12m=s.pd_12m,
-            is_open=s.is_open,
+            # A line being closed (paid down after its borrower asked) takes no decisions.
+            is_open=s.is_open & ~s.closing,
             mob=s.mob,
             history_months=s.history_months,
             on_time_months=s.on_time_months,
@@ -309,7 +310,7 @@ class Platform(mesa.Agent):
                 f"balance or policy.min_limit_cny ({floor[under][0]:,.2f} CNY); "
                 "LimitPolicy.clip keeps cuts at or above both"
             )
-        if not s.is_open[rows].all():
+        if not (s.is_open[rows] & ~s.closing[rows]).all():
             raise ValueError(f"policy {name!r} changed the limit of a closed line")
         # A new array, not written in place: this month's view keeps the limits it saw.
         limit = s.limit_cny.copy()

@@ -18,13 +18,12 @@ Conventions (``conf/book/default.yaml``, sources in ``conf/PROVENANCE.md``):
   draws, nothing due) and the limit of :func:`initial_limits` (a policy may override it,
   :meth:`sim.platform.policies.LimitPolicy.initial_limit_cny`). Rejected applicants do not
   join the simulated population.
-* Attrition: a borrower whose line is current closes it (voluntary, a monthly hazard),
-  paying off any balance from savings (a borrower whose savings do not cover the balance
-  cannot close this month); the platform closes a line with no balance unused for
+* Attrition (:func:`close_for_attrition`): a borrower with a current line decides to
+  close it (a monthly hazard that does not depend on their state); the line takes no new
+  draws and closes once paid down. The platform closes a line with no balance unused for
   ``inactivity_close_months``. Either way the limit goes to 0 with a limit event
   (``CLOSED_VOLUNTARY`` / ``CLOSED_INACTIVITY``), and the borrower stays in the world
-  without a platform line. The payoff moves savings to the platform's cash
-  (``closure_payoff_cny``, counted by the money identity).
+  without a platform line.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.platform.policies.reasons import ReasonCode
-from sim.units import round_cny
 from sim.world.borrowers import ClosureReason
 from sim.world.data import load_uci
 from sim.world.population import build_population
@@ -58,8 +56,8 @@ class BookMonth:
         closed_inactivity: dormant lines the platform closed.
         arrivals_savings_cny: savings the new borrowers bring into the world, CNY (a flow
             from outside; the money identity counts it).
-        closure_payoff_cny: balances paid off from savings by borrowers closing their
-            line, CNY.
+        close_requests: borrowers who decided to close their line (it closes once paid
+            down).
         new_firms: micro-enterprises started (written by ``firm_entry``).
         firm_entry_cash_cny: owners' savings put into the new firms, CNY (written by
             ``firm_entry``).
@@ -67,10 +65,10 @@ class BookMonth:
 
     applicants: int = 0
     originations: int = 0
+    close_requests: int = 0
     closed_voluntary: int = 0
     closed_inactivity: int = 0
     arrivals_savings_cny: float = 0.0
-    closure_payoff_cny: float = 0.0
     new_firms: int = 0
     firm_entry_cash_cny: float = 0.0
 
@@ -102,56 +100,60 @@ def finish_limits(book: BookConfig, limit_cny: np.ndarray) -> np.ndarray:
     return np.maximum(np.floor(clipped / 100.0) * 100.0, book.initial_limit_min_cny)
 
 
-def close_for_attrition(world: World, month: Month) -> tuple[int, int, float]:
+def close_for_attrition(world: World, month: Month) -> tuple[int, int, int]:
     """Close lines for non-credit reasons (in place).
 
-    Returns:
-        ``(voluntary, inactivity, payoff_cny)``: lines closed by their borrowers, by the
-        platform, and the balances paid off from savings to close them.
-
+    A borrower with a current open line decides to close it with the monthly hazard
+    ``voluntary_close_prob_monthly``, whatever their balance or savings (so closures do
+    not select borrowers by state): the line takes no new draws from then on (its limit
+    goes to 0, a ``CLOSED_VOLUNTARY`` limit event) and closes once the balance is paid
+    down by the usual servicing (at once if it has none). The platform closes a line with
+    no balance unused for ``inactivity_close_months`` with probability
+    ``inactivity_close_prob_monthly`` (a ``CLOSED_INACTIVITY`` limit event).
 
     Draws two uniforms per borrower row from the ``arrivals`` stream every month (whether
     or not any line qualifies), so the stream stays aligned across policies.
+
+    Returns:
+        ``(requests, voluntary, inactivity)``: closure decisions taken this month, lines
+        closed by their borrowers (paid down) and lines closed by the platform.
     """
     s, book = world.borrowers, world.config.book
     rng = world.rngs["arrivals"]
     u_voluntary = rng.random(s.n)
     u_inactivity = rng.random(s.n)
-    idle = s.is_open & (s.balance_cny <= 0.0)
-    voluntary = (
-        s.is_open
-        & (s.missed == 0)
-        & (s.balance_cny <= s.savings_cny)
-        & (u_voluntary < book.voluntary_close_prob_monthly)
+    decide = (
+        s.is_open & ~s.closing & (s.missed == 0) & (u_voluntary < book.voluntary_close_prob_monthly)
     )
-    paid = np.flatnonzero(voluntary & (s.balance_cny > 0))
-    payoff = s.balance_cny[paid]
-    s.savings_cny[paid] = round_cny(s.savings_cny[paid] - payoff)
-    s.balance_cny[paid] = 0.0
-    s.statement_cny[paid] = 0.0
-    world.platform_cash_cny += float(payoff.sum())
+    _limit_to_zero(s, month, decide, ReasonCode.CLOSED_VOLUNTARY)
+    s.closing |= decide
+    voluntary = s.closing & s.is_open & (s.balance_cny <= 0.0)
     dormant = (
-        idle
-        & ~voluntary
+        s.is_open
+        & ~s.closing
+        & (s.balance_cny <= 0.0)
         & (book.inactivity_close_months > 0)
         & (s.months_since_draw >= book.inactivity_close_months)
         & (u_inactivity < book.inactivity_close_prob_monthly)
     )
-    for mask, reason, code in (
-        (voluntary, ClosureReason.VOLUNTARY, ReasonCode.CLOSED_VOLUNTARY),
-        (dormant, ClosureReason.INACTIVITY, ReasonCode.CLOSED_INACTIVITY),
-    ):
+    _limit_to_zero(s, month, dormant, ReasonCode.CLOSED_INACTIVITY)
+    for mask, reason in ((voluntary, ClosureReason.VOLUNTARY), (dormant, ClosureReason.INACTIVITY)):
         rows = np.flatnonzero(mask)
-        if rows.size == 0:
-            continue
-        old = s.limit_cny[rows].copy()
-        s.limit_cny[rows] = 0.0
         s.closed[rows] = True
+        s.closing[rows] = False
         s.closed_step[rows] = month.step
         s.closure_reason[rows] = int(reason)
         s.min_due_cny[rows] = 0.0
+    return int(decide.sum()), int(voluntary.sum()), int(dormant.sum())
+
+
+def _limit_to_zero(s: BorrowerState, month: Month, mask: np.ndarray, code: ReasonCode) -> None:
+    """Set the limits of ``mask`` to 0, one limit event per line that had a limit."""
+    rows = np.flatnonzero(mask & (s.limit_cny > 0))
+    if rows.size:
+        old = s.limit_cny[rows].copy()
+        s.limit_cny[rows] = 0.0
         month.add_limit_events(rows, old, np.zeros(rows.size), np.full(rows.size, int(code)))
-    return int(voluntary.sum()), int(dormant.sum()), float(payoff.sum())
 
 
 def draw_applicants(world: World, month: Month) -> BorrowerState | None:
@@ -250,9 +252,9 @@ def originations_stage(world: World, month: Month) -> None:
     Writes ``month.book`` (:class:`BookMonth`); grows the borrower rows and every
     per-borrower array of the world (:meth:`sim.month.World.grow_rows`).
     """
-    voluntary, inactivity, payoff = close_for_attrition(world, month)
+    requests, voluntary, inactivity = close_for_attrition(world, month)
     month.book = BookMonth(
-        closed_voluntary=voluntary, closed_inactivity=inactivity, closure_payoff_cny=payoff
+        close_requests=requests, closed_voluntary=voluntary, closed_inactivity=inactivity
     )
     applicants = draw_applicants(world, month)
     if applicants is None:

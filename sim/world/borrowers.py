@@ -79,6 +79,8 @@ class BorrowerState:
         missed: consecutive missed minimum payments, int16 (DPD = 30 x missed).
         defaulted: reached 90+ DPD (third consecutive miss).
         closed: the line was closed for attrition (:class:`ClosureReason`), not default.
+        closing: the borrower decided to close the line: it takes no new draws (limit 0)
+            and closes once paid down.
         closed_step: month of that closure, int32, -1 if none.
         closure_reason: int8 :class:`ClosureReason`.
         charged_off: defaulted balance written off.
@@ -129,6 +131,7 @@ class BorrowerState:
     missed: np.ndarray
     defaulted: np.ndarray
     closed: np.ndarray
+    closing: np.ndarray
     closed_step: np.ndarray
     closure_reason: np.ndarray
     charged_off: np.ndarray
@@ -267,6 +270,7 @@ BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
     "missed": (np.int16, 0, None),
     "defaulted": (np.bool_, False, None),
     "closed": (np.bool_, False, None),
+    "closing": (np.bool_, False, None),
     "closed_step": (np.int32, -1, None),
     "closure_reason": (np.int8, 0, None),
     "charged_off": (np.bool_, False, None),

@@ -248,6 +248,7 @@ def build_population(
         missed=missed,
         defaulted=np.zeros(n, dtype=bool),
         closed=np.zeros(n, dtype=bool),
+        closing=np.zeros(n, dtype=bool),
         closed_step=np.full(n, -1, dtype=np.int32),
         closure_reason=np.zeros(n, dtype=np.int8),
         charged_off=np.zeros(n, dtype=bool),

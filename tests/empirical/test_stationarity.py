@@ -48,3 +48,24 @@ def test_default_book_is_stationary_after_burn_in():
     assert set(result.table["metric"]) == set(STATIONARY_METRICS)
     bad = result.table[~result.table["stationary"]]
     assert bad.empty, bad.to_string()
+
+
+def test_sampling_band_widens_the_tolerance_for_noisy_series():
+    rng = np.random.default_rng(0)
+    months = 60
+    # Three seeds of a noisy rate around 1.0 (sd 0.5 a month): trailing means of 12 months
+    # wander by ~0.08 in each seed, more than 5 %, but a seed mean within 3 SE is noise.
+    seeds = [_series(1.0 + 0.5 * rng.standard_normal(months), 12) for _ in range(3)]
+    mean = pd.concat(seeds).groupby("step", as_index=False).mean()
+    _, plain = summarise(mean, level_months=24)
+    _, banded = summarise(mean, level_months=24, per_seed=seeds)
+    assert banded.iloc[0]["sampling_bound"] > 0.05
+    assert banded.iloc[0]["stationary"] or not plain.iloc[0]["stationary"]
+    # A real drift is not excused: +2 % a month in every seed.
+    drift = [
+        _series(1.0 + 0.02 * np.arange(months) + 0.01 * rng.standard_normal(months), 12)
+        for _ in range(3)
+    ]
+    mean = pd.concat(drift).groupby("step", as_index=False).mean()
+    _, table = summarise(mean, level_months=24, per_seed=drift)
+    assert not table.iloc[0]["stationary"]

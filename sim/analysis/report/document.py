@@ -134,8 +134,11 @@ def write_report(
         f"- Scenarios: {', '.join(f'`{s}`' for s in scenarios)}",
         f"- Seeds: {_seed_text(tables.seeds)} (common random numbers: the same seed gives "
         "every policy the same exogenous shocks)",
-        f"- Borrowers per run: {_values_text(summary.get('n_borrowers', pd.Series()))}; "
-        f"months per run: {_values_text(summary.get('n_months', pd.Series()))}",
+        f"- Borrowers per run (at the end): "
+        f"{_values_text(summary.get('n_borrowers', pd.Series()))}; months compared per run: "
+        f"{_values_text(summary.get('n_months', pd.Series()))}, after a burn-in of "
+        f"{_values_text(summary.get('burn_in_months', pd.Series([0])))} months under `static` "
+        "that every policy shares (left out of every table, figure and test here)",
         f"- Complete runs: {len(summary)}; incomplete run folders skipped: "
         f"{len(tables.incomplete)}",
         f"- Intervals: {conf_text} Student-t over seeds; paired differences "
