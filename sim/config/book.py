@@ -41,7 +41,7 @@ class BookConfig:
     """
 
     applicants_per_month_share: float = 0.0057
-    approval_max_pd: float = 0.05
+    approval_max_pd: float = 0.015
     initial_limit_income_multiple: float = 3.0
     initial_limit_pd_haircut: float = 0.5
     initial_limit_min_cny: float = 500.0

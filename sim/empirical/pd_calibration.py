@@ -75,8 +75,10 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
 
     Args:
         config: a validated run config (its ``seed`` and population size are used; its
-            ``n_months`` is not: the run lasts ``score_month + horizon`` months).
-        score_month: month (1-based step) at whose end the lines are scored, >= 1.
+            ``n_months`` is not: the run lasts ``burn_in_months + score_month + horizon``
+            months).
+        score_month: window month (after the burn-in) at whose end the lines are scored,
+            >= 1.
         horizon: months of outcome after it, >= 1.
 
     Returns:
@@ -94,8 +96,10 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
     if score_month < 1 or horizon < 1:
         raise ValueError(f"score_month and horizon must be >= 1, got {score_month}, {horizon}")
     model = CreditMarketModel(config)
+    # ``score_month`` counts the comparison window's months (after the burn-in).
+    score_step = config.burn_in_months + score_month
     try:
-        model.run(score_month)
+        model.run(score_step)
         world = model.world
         s, pc = world.borrowers, world.config.platform
         rows = np.flatnonzero(s.is_open)
@@ -103,10 +107,11 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
         # The log-odds this month's PDs were computed from (before its limit changes).
         log_odds = world.platform.score_log_odds[rows].copy()
         ead = ead_cny(s.balance_cny, s.limit_cny, pc.ccf)[rows]
-        loss = np.zeros(s.n)
+        n0 = s.n  # lines opened later are not in the panel
+        loss = np.zeros(n0)
         for _ in range(horizon):
             model.step()
-            loss += model.month.servicing.loss_at_default_cny
+            loss += model.month.servicing.loss_at_default_cny[:n0]
         step = model.world.borrowers.default_step[rows]
     finally:
         model.close()
@@ -118,7 +123,7 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
             "ead_cny": ead,
             "expected_loss_cny": pd_12m * pc.lgd * ead,
             "apr": apr,
-            "default": (step > score_month) & (step <= score_month + horizon),
+            "default": (step > score_step) & (step <= score_step + horizon),
             "loss_cny": loss[rows],
         }
     )
