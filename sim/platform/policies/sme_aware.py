@@ -133,6 +133,7 @@ class SMEAwarePolicy(LimitPolicy):
         self._n = n_borrowers
         self._peak_months = pad_rows(self._peak_months, n_borrowers, 0)
         self._support_cny = pad_rows(self._support_cny, n_borrowers, 0.0)
+        self._base_cny = pad_rows(self._base_cny, n_borrowers, 0.0)
 
     def protected(self, view: PortfolioView) -> np.ndarray:
         """Borrowers who qualify for protection this month, before counting months.
