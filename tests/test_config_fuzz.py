@@ -147,7 +147,7 @@ def accepted_configs_run(overrides: list[str], field: str, months: int = 1) -> N
         assert field in str(exc)
         return
     with CreditMarketModel(run) as model:
-        model.run(months)
+        model.run(run.burn_in_months + months)  # ``months`` of the window, under the policy
 
 
 def test_an_unknown_top_level_key_is_rejected():

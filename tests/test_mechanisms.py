@@ -133,7 +133,9 @@ def test_champion_challenger_reports_outcomes_per_arm():
 
 def test_platform_pd_is_the_isotonic_map_of_its_score():
     """M11 (default mapping): every month the PD is the configured map of the log-odds."""
-    model = CreditMarketModel(make_run("policy=static", "population.n_borrowers=4000"))
+    model = CreditMarketModel(
+        make_run(*CLOSED_BOOK, "policy=static", "population.n_borrowers=4000")
+    )
     c, s = model.config.platform, model.borrowers
     assert c.pd_calibration == "isotonic"
     pd_start = s.pd_12m.copy()
