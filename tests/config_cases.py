@@ -13,12 +13,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sim.config import ChannelConfig, ChannelsConfig, OutputConfig
+from sim.config import BookConfig, ChannelConfig, ChannelsConfig, OutputConfig
 from sim.platform.policies import policy_class, policy_names
 from sim.platform.policies.behaviour_rules import BehaviourRulesConfig
 from sim.platform.policies.registry import build_config
 from tests.config_space import (
     APART,
+    BURN_IN_MONTHS,
     CHOICES,
     DRAW_CAPS,
     GROUPS,
@@ -209,10 +210,12 @@ def valid_cases(draw) -> Case:
     ov.set("seed", draw(bounds()["seed"].values()))
     ov.set("n_months", draw(st.integers(*N_MONTHS)))
     ov.set("population.n_borrowers", draw(st.integers(*N_BORROWERS)))
+    ov.set("burn_in_months", draw(st.integers(*BURN_IN_MONTHS)))
     table = {p: b for p, b in bounds().items() if p not in APART and p != "seed"}
     for group in GROUPS:
         if group != "policy":
             _draw_fields(draw, ov, {p: b for p, b in table.items() if b.group == group}, 3)
+    _order(ov, "book", BookConfig, dataclasses.asdict(BookConfig()))
     _policy(draw, ov, policy)
     _lists(draw, ov)
     for path in draw(st.lists(st.sampled_from(_bool_paths()), max_size=3, unique=True)):

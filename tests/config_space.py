@@ -58,11 +58,14 @@ RELATIONS = {
     "PolicyConfig": ("min_limit_cny", "max_limit_cny"),
     "PDThresholdConfig": ("raise_below_pd", "cut_above_pd"),
     "BehaviourRulesConfig": ("stable_min_utilisation", "stable_max_utilisation"),
+    "BookConfig": ("initial_limit_min_cny", "initial_limit_cap_cny"),
 }
 #: Ends that a schema excludes besides check_range (sim/config/platform.py PlatformConfig).
 OPEN_ENDS = {"platform.central_tendency_pd_12m"}
 #: Fields drawn apart from the table: the run's size.
-APART = {"n_months", "population.n_borrowers"}
+APART = {"n_months", "burn_in_months", "population.n_borrowers"}
+#: Burn-in months drawn for a valid case (a few: the burn-in runs `static` first).
+BURN_IN_MONTHS = (0, 3)
 #: Lower ends that are another field's value (behaviour_rules.py: stable_max_utilisation >=
 #: stable_min_utilisation): drawn from this constant, then ordered by RELATIONS.
 DYNAMIC_LOW = {("BehaviourRulesConfig", "stable_max_utilisation"): 0.0}
