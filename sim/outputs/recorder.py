@@ -86,8 +86,8 @@ class RunRecord:
                 (month.step - self.offset, e.rows, e.old_limit_cny, e.new_limit_cny, e.reason)
             )
         start = month.start.bucket
-        # Accounts opened during the month (rows appended after its start) have no state
-        # to move from: the transitions are those of the accounts open at the start.
+        # Rows appended after the month's start (taken after ``originations``) would have
+        # no state to move from: the transitions are those of the rows at the start.
         after = bucket_index(world.borrowers)[: start.shape[0]]
         # Bucket pairs fit int8 (N_BUCKETS**2 = 49): no int64 copy of a large book.
         pair = start * np.int8(N_BUCKETS) + after
@@ -137,8 +137,9 @@ class RunRecord:
         Returns:
             Columns ``step, from_bucket, to_bucket, count``, with state labels from
             :data:`sim.units.BUCKET_LABELS` (DPD buckets, ``charged_off``, ``closed`` for
-            attrition; non-zero counts only). Accounts opened during a month enter the
-            counts from the next month on.
+            attrition; non-zero counts only). The month's start is taken after its
+            ``originations`` stage, so an account opened in a month is counted from that
+            month on (from ``current``); a month's counts sum to the rows opened by then.
         """
         if not self.transition_counts:
             return pd.DataFrame(columns=["step", "from_bucket", "to_bucket", "count"])

@@ -19,6 +19,7 @@ POLICIES = ("static", "early_repay_penalty", "pd_threshold")
 LOSS = {"static": 100.0, "early_repay_penalty": 80.0, "pd_threshold": 120.0}
 APR = {"static": 0.18, "early_repay_penalty": 0.22, "pd_threshold": 0.15}
 N_MONTHS = 4
+BURN_IN = 2
 
 
 def _write_run(folder, policy, seed, complete=True):
@@ -37,6 +38,7 @@ def _write_run(folder, policy, seed, complete=True):
             "seed": [seed],
             "n_borrowers": [200],
             "n_months": [N_MONTHS],
+            "burn_in_months": [BURN_IN],
         }
         | {k: [v] for k, v in headline.items()}
     )
@@ -164,7 +166,10 @@ def test_report_mentions_every_policy_and_links_existing_figures(cli_report):
     assert not any(n.endswith(".svg") for n in names)
     assert "incomplete run folders skipped: 1" in text
     assert "Seeds: 0, 1, 2" in text
-    assert "Borrowers per run: 200; months per run: 4" in text
+    assert (
+        "Borrowers per run (at the end): 200; months compared per run: 4, "
+        "after a burn-in of 2 months under `static`"
+    ) in text
 
 
 def test_report_findings_name_the_right_policies(cli_report):

@@ -94,7 +94,13 @@ def test_compare_cli_says_what_it_does_and_warns_on_seed_gaps(half_finished_swee
     code = main([str(half_finished_sweep), "--formats", "png", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0
-    assert captured.out.strip() == str(out / "report.md")
+    # the report's path first; then, as the runs wrote per-agent tables, the key numbers
+    # of the effects on the treated
+    path, header, *key = captured.out.strip().splitlines()
+    assert path == str(out / "report.md")
+    assert header.startswith("Effects on the borrowers cut")
+    assert key == (out / "key_numbers.txt").read_text(encoding="utf-8").strip().splitlines()
+    assert key and key[0].startswith("[baseline] `behaviour_rules` cut ")
     err = captured.err
     assert "warning: unbalanced seed sets: 'static' in scenario 'baseline' lacks seed(s) 2" in err
     assert "compare: 4 complete run(s): 2 policies x 1 scenario(s) x 2 seed(s)" in err
