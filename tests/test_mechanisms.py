@@ -117,7 +117,7 @@ def test_race_to_default_raises_exposure_at_default():
 
 
 def test_champion_challenger_reports_outcomes_per_arm():
-    from sim.outputs.tables import distribution_table
+    from sim.outputs.segments import distribution_table
 
     model = CreditMarketModel(
         make_run(*CLOSED_BOOK, "policy=champion_challenger", "population.n_borrowers=3000")

@@ -13,7 +13,7 @@ import pytest
 from sim.agents import Borrower, MicroEnterprise
 from sim.model import STAGE_ORDER, CreditMarketModel
 from sim.month import RNG_STREAMS
-from sim.outputs.tables import segment_labels
+from sim.outputs.segments import segment_labels
 from sim.platform.agent import Platform
 from sim.platform.policies import ReasonCode
 from sim.platform.policies.base import LimitDecision, PolicyConfig

@@ -6,12 +6,12 @@ policy's run of one seed, so these tables let ``compare`` pair outcomes agent by
 window*: the months after ``burn_in_months`` of the run config (0, the whole run, when the
 config has no such field), read in one place, :func:`window_start`.
 
-Window totals are differences of the run's own accumulators (``BorrowerState``'s
-``*_total_cny`` and ``balance_month_sum_cny``, the channels' ``interest_fees_total_cny``
-and ``balance_month_sum_cny``, ``FirmState``'s totals) between the end of the run and the
-end of the burn-in, so the simulation itself is unchanged. Arrays may grow by appended
-rows during a run (new borrowers and firms): a row added after the burn-in starts from
-zero.
+Window totals are the run's own accumulators (``BorrowerState``'s ``*_total_cny`` and
+``balance_month_sum_cny``, the channels' ``interest_fees_total_cny`` and
+``balance_month_sum_cny``, ``FirmState``'s totals) at the end of the run: they restart
+at the window's start (:func:`sim.build.start_window`), so they are read as they are,
+never differenced against the burn-in. Arrays may grow by appended rows during a run
+(new borrowers and firms): a row added in the window starts from zero.
 
 The panel holds a fixed, id-based sample of borrowers (the same rows under every policy
 and seed: :func:`panel_rows`) month by month, for event studies around a limit cut.
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.platform.policies.reasons import ReasonCode
+from sim.platform.policies.reasons import CLOSURE_REASONS, ReasonCode
 from sim.units import bucket_index
 from sim.world.borrowers import BehaviourType
 from sim.world.firms import ClosureCause
@@ -96,7 +96,6 @@ class AgentOutcomes:
         self.panel_share = panel_share
         self.panel_max = panel_max
         self._start: dict[str, np.ndarray] = {}
-        self._base: dict[str, np.ndarray] = {}
         self._firm_acc: dict[str, np.ndarray] = {}
         self._lenders_sum: np.ndarray | None = None
         self._n_initial: int | None = None
@@ -198,8 +197,8 @@ class AgentOutcomes:
     # ------------------------------------------------------------------ tables
 
     def _window_total(self, world: World, key: str, n: int) -> np.ndarray:
-        now = self._cumulative(world)[key]
-        return now[:n] - _pad(self._base.get(key), n)
+        # The world's accumulators restart at the window's start: read as they are.
+        return self._cumulative(world)[key][:n]
 
     def borrower_table(self, world: World, events: pd.DataFrame) -> pd.DataFrame:
         """One row per borrower: decisions and outcomes over the window.
@@ -214,7 +213,7 @@ class AgentOutcomes:
             ``behaviour_type`` (at the start), ``income_decile`` (int8, 1..10),
             ``sole_trader`` (bool), ``first_cut_step`` (int16, 0 = none in the window),
             ``first_cut_reason`` (ReasonCode name, "NONE" without a cut), ``n_cuts``,
-            ``n_raises`` (int16, policy decisions; closures at default excluded),
+            ``n_raises`` (int16, policy decisions; closures excluded: ``CLOSURE_REASONS``),
             ``limit_start_cny``, ``limit_end_cny``, ``platform_balance_months_cny``,
             ``balance_months_cny`` (all lenders: sum of month-end balances),
             ``interest_fees_cny`` (all lenders), ``income_cny``, ``unmet_need_cny``
@@ -226,7 +225,8 @@ class AgentOutcomes:
         n = s.n
         ev = events[events["step"] > 0]  # window months (the record leaves the burn-in out)
         reason = ev["reason"].astype(str).to_numpy()
-        decision = reason != ReasonCode.CLOSED_AT_DEFAULT.name
+        # Closures (at default, voluntary, for inactivity) are not the policy's decisions.
+        decision = ~np.isin(reason, [r.name for r in CLOSURE_REASONS])
         raise_ = decision & (ev["new_limit_cny"].to_numpy() > ev["old_limit_cny"].to_numpy())
         cut = decision & ~raise_
         rows = ev["borrower_id"].to_numpy()

@@ -18,7 +18,7 @@ from sim.lending.funding import (
     waterfall,
 )
 from sim.model import CreditMarketModel
-from sim.outputs.tables import segment_labels
+from sim.outputs.segments import segment_labels
 from sim.platform.policies.base import LimitDecision, LimitPolicy, PolicyConfig, PortfolioView
 from sim.platform.policies.reasons import ReasonCode
 from tests.conftest import conf_channels, make_run
@@ -243,7 +243,7 @@ def test_model_cut_before_the_peak_pushes_sole_traders_to_dearer_lenders_and_lat
     assert b["unmet_financing_gap_cny"].sum() > a["unmet_financing_gap_cny"].sum()
     assert b["late_supplier_payments_cny"].sum() > a["late_supplier_payments_cny"].sum()
     seg_a = segment_labels(static.world) == "sole_trader"
-    from sim.outputs.tables import distribution_table
+    from sim.outputs.segments import distribution_table
 
     da = distribution_table(static.world, static.record)
     db = distribution_table(cut.world, cut.record)

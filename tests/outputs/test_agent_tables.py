@@ -10,8 +10,8 @@ import pytest
 
 from sim.model import CreditMarketModel
 from sim.outputs import files as io
-from sim.outputs.agents import AgentOutcomes, panel_rows, window_start
-from sim.platform.policies.reasons import ReasonCode
+from sim.outputs.agents import panel_rows, window_start
+from sim.platform.policies.reasons import CLOSURE_REASONS
 from tests.conftest import make_run
 
 N, MONTHS = 1500, 8
@@ -31,7 +31,10 @@ def runs():
 def test_borrower_totals_match_the_run(runs):
     model, tables = runs["behaviour_rules"]
     b, summary = tables["borrowers"], tables["summary"].iloc[0]
-    assert b["borrower_id"].tolist() == list(range(N))
+    # one row per borrower: the starting book, then the accounts opened in the run
+    n = model.world.borrowers.n
+    assert n > N
+    assert b["borrower_id"].tolist() == list(range(n))
     assert b["borrower_id"].dtype == np.int32
     assert b["interest_fees_cny"].dtype == np.float32
     assert isinstance(b["behaviour_type"].dtype, pd.CategoricalDtype)
@@ -52,7 +55,7 @@ def test_borrower_totals_match_the_run(runs):
     # the first cut is the earliest policy cut of each borrower in the events table
     ev = tables["events"]
     cuts = ev[
-        (ev["reason"] != ReasonCode.CLOSED_AT_DEFAULT.name)
+        ~ev["reason"].isin([r.name for r in CLOSURE_REASONS])
         & (ev["new_limit_cny"] < ev["old_limit_cny"])
     ]
     first = cuts.groupby("borrower_id")["step"].min()
@@ -69,7 +72,9 @@ def test_firm_totals_match_the_run(runs):
     late = f["late_payments_cny"].astype(float).sum()
     assert late == pytest.approx(summary["late_supplier_payments_cny"], rel=1e-5, abs=0.05)
     assert f["closed_in_window"].sum() == summary["firm_closures"]
-    assert set(f.loc[f["closed_in_window"], "closure_cause"]) <= {"SHORTFALL", "EXIT"}
+    causes = set(f.loc[f["closed_in_window"], "closure_cause"])
+    assert causes <= {"SHORTFALL", "EXIT", "DISTRESS"}
+    assert (f.loc[~f["closed_in_window"], "closure_cause"] == "NONE").all()
     open_ = f["buffer_days_mean"].notna()
     assert (f.loc[open_, "buffer_days_min"] <= f.loc[open_, "buffer_days_mean"] + 1e-3).all()
     assert (f["months_under_15d"] <= MONTHS).all()
@@ -78,11 +83,22 @@ def test_firm_totals_match_the_run(runs):
 def test_panel_is_the_same_sample_under_every_policy(runs):
     a = runs["static"][1]["agent_panel"]
     b = runs["behaviour_rules"][1]["agent_panel"]
+    pd.testing.assert_frame_equal(
+        a[["borrower_id", "step"]].reset_index(drop=True),
+        b[["borrower_id", "step"]].reset_index(drop=True),
+    )
+    # each month: the id-based sample of the rows then in the book (the share fixed by
+    # the starting book); the rows that existed at the start are in it every month
+    n_end = runs["static"][0].world.borrowers.n
+    for _step, rows in a.groupby("step")["borrower_id"]:
+        ids = rows.to_numpy()
+        assert (ids == panel_rows(ids.max() + 1, 0.1, 20_000, n_initial=N)[: ids.size]).all()
     ids = np.sort(a["borrower_id"].unique())
-    assert (ids == np.sort(b["borrower_id"].unique())).all()
-    assert (ids == panel_rows(N, 0.1, 20_000)).all()
-    assert 0.05 * N < ids.size < 0.15 * N
-    assert len(a) == ids.size * MONTHS
+    assert (ids == panel_rows(n_end, 0.1, 20_000, n_initial=N)[: ids.size]).all()
+    start = panel_rows(N, 0.1, 20_000)
+    assert 0.05 * N < start.size < 0.15 * N
+    assert (a[a["borrower_id"] < N].groupby("borrower_id").size() == MONTHS).all()
+    assert a.loc[a["borrower_id"] < N, "borrower_id"].nunique() == start.size
     # the cap: at most about max_rows ids, the same rows for a grown population
     capped = panel_rows(100_000, 0.5, 1000)
     assert 800 < capped.size < 1200
@@ -93,32 +109,43 @@ def test_panel_is_the_same_sample_under_every_policy(runs):
 def test_window_starts_after_the_burn_in():
     assert window_start(SimpleNamespace(burn_in_months=3)) == 3
     assert window_start(SimpleNamespace()) == 0
-    burn_in = 4
+    burn_in, window = 4, 4
     model = CreditMarketModel(
-        make_run("policy=behaviour_rules", "population.n_borrowers=800", f"n_months={MONTHS}")
+        make_run(
+            "policy=behaviour_rules",
+            "population.n_borrowers=800",
+            f"burn_in_months={burn_in}",
+            f"n_months={window}",
+            "output.agent_panel_share=0.2",
+        )
     )
-    model.record.agents = AgentOutcomes(burn_in=burn_in, panel_share=0.2)
     model.run()
+    assert model.record.agents.burn_in == burn_in
     tables = model.tables("x")
     b, f, monthly = tables["borrowers"], tables["firm_outcomes"], tables["monthly"]
-    after = monthly["step"] > burn_in
+    # the monthly table holds the window only, numbered from 1
+    assert monthly["step"].tolist() == list(range(1, window + 1))
+    whole = model.monthly_table(include_burn_in=True)
+    assert whole["income_cny"].sum() > 1.5 * monthly["income_cny"].sum()
+    # window totals: the world's accumulators restart at the window, counted once
     income = b["income_cny"].astype(float).sum()
-    assert income == pytest.approx(monthly.loc[after, "income_cny"].sum(), rel=1e-5)
+    assert income == pytest.approx(monthly["income_cny"].sum(), rel=1e-5)
     unmet = b["unmet_need_cny"].astype(float).sum()
-    assert unmet == pytest.approx(monthly.loc[after, "unmet_credit_need_cny"].sum(), rel=1e-5)
+    assert unmet == pytest.approx(monthly["unmet_credit_need_cny"].sum(), rel=1e-5)
     ev = tables["events"]
-    late_cuts = ev[
-        (ev["step"] > burn_in)
-        & (ev["reason"] != ReasonCode.CLOSED_AT_DEFAULT.name)
+    assert (ev["step"] >= 1).all()  # the burn-in's events are left out
+    cuts = ev[
+        ~ev["reason"].isin([r.name for r in CLOSURE_REASONS])
         & (ev["new_limit_cny"] < ev["old_limit_cny"])
     ]
-    assert int(b["n_cuts"].sum()) == len(late_cuts)
-    assert (b.loc[b["first_cut_step"] > 0, "first_cut_step"] > burn_in).all()
-    closures = monthly.loc[after, "firm_closures"].sum()
-    assert f["closed_in_window"].sum() == closures
-    assert (f["months_under_15d"] <= MONTHS - burn_in).all()
-    # the panel starts PANEL_LEAD_MONTHS before the window (here: from month 1)
-    assert tables["agent_panel"]["step"].min() == 1
+    assert int(b["n_cuts"].sum()) == len(cuts) > 0
+    assert (b.loc[b["first_cut_step"] > 0, "first_cut_step"] >= 1).all()
+    assert f["closed_in_window"].sum() == monthly["firm_closures"].sum()
+    assert (f["months_under_15d"] <= window).all()
+    late = f["late_payments_cny"].astype(float).sum()
+    assert late == pytest.approx(monthly["late_supplier_payments_cny"].sum(), rel=1e-5, abs=0.05)
+    # the panel starts PANEL_LEAD_MONTHS before the window (here: from the run's month 1)
+    assert tables["agent_panel"]["step"].min() == 1 - burn_in
 
 
 def test_agent_tables_written_atomically_with_the_run(runs, tmp_path, monkeypatch):

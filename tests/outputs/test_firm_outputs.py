@@ -14,11 +14,8 @@ from sim.analysis.report import write_report
 from sim.model import CreditMarketModel
 from sim.outputs import files as io
 from sim.outputs.metrics import FIRM_TABLE_COLUMNS
-from sim.outputs.tables import (
-    FIRM_GROUP_COLUMNS,
-    HEADLINE_METRICS,
-    SUMMARY_EXTRA_METRICS,
-)
+from sim.outputs.segments import FIRM_GROUP_COLUMNS
+from sim.outputs.tables import HEADLINE_METRICS, SUMMARY_EXTRA_METRICS
 from tests.conftest import make_run
 
 SME_AND_COST = (

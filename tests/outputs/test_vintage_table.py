@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sim.model import CreditMarketModel
+from sim.month import World
 from sim.outputs.vintage import STARTING_BOOK, vintage_labels, vintage_table
 from sim.world.borrowers import BorrowerState
 from tests.conftest import make_run
@@ -33,7 +34,9 @@ def test_vintage_table_hand_built_book():
         origination_step=[-24, -3, 0, -1, 1, 1, 3, 3, 5],
         default_step=[-1, 2, -1, -1, 4, -1, 6, -1, -1],
     )
-    out = vintage_table(SimpleNamespace(borrowers=s), SimpleNamespace(steps=8))
+    world = SimpleNamespace(borrowers=s, burn_in_months=0, window_start=1)
+    world.exposed_in_window = lambda: World.exposed_in_window(world)
+    out = vintage_table(world, SimpleNamespace(steps=8))
     book = out[out.vintage == STARTING_BOOK]
     assert book.months_on_book.tolist() == list(range(1, 9))  # months since the start
     assert (book.n_accounts == 4).all()
@@ -55,11 +58,22 @@ def test_vintage_curves_never_decrease_on_a_real_run():
         model.run()
         s = model.borrowers
         table = vintage_table(model.world, model.record)
-        assert table.vintage.unique().tolist() == [STARTING_BOOK]
-        assert table.months_on_book.tolist() == list(range(1, 13))
-        assert (table.n_accounts == s.n).all()
-        assert table.cumulative_default_rate.iloc[-1] == pytest.approx((s.default_step > 0).mean())
-        assert table.cumulative_default_rate.iloc[-1] > 0
+        # The open book: the starting book, then a cohort per quarter of originations
+        # (Q4's last members opened in month 12: not yet observed for a month, no rows).
+        assert table.vintage.unique().tolist() == [STARTING_BOOK, "Q1", "Q2", "Q3"]
+        book = table[table.vintage == STARTING_BOOK]
+        start = s.origination_step <= 0
+        assert start.sum() == 3000
+        assert book.months_on_book.tolist() == list(range(1, 13))
+        assert (book.n_accounts == start.sum()).all()
+        rate = (s.default_step[start] > 0).mean()
+        assert book.cumulative_default_rate.iloc[-1] == pytest.approx(rate)
+        assert rate > 0
+        for q, (first, last) in {"Q1": (1, 3), "Q2": (4, 6), "Q3": (7, 9)}.items():
+            cohort = table[table.vintage == q]
+            opened = (s.origination_step >= first) & (s.origination_step <= last)
+            assert (cohort.n_accounts == opened.sum()).all() and opened.sum() > 0
+            assert cohort.months_on_book.max() == 12 - last  # its youngest members' months
         assert _never_decreasing(table)
         # The same run's lines relabelled as opened during the run (each in a month
         # before any default of its own), spread over four quarters: still never falls.

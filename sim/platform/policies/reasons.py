@@ -43,3 +43,13 @@ RAISE_REASONS = frozenset(
         ReasonCode.PEAK_SEASON_SUPPORT,
     }
 )
+
+#: Reason codes of a line's closure (default or attrition): limit changes that are not
+#: the policy's decisions (left out of the per-agent cut and raise counts).
+CLOSURE_REASONS = frozenset(
+    {
+        ReasonCode.CLOSED_AT_DEFAULT,
+        ReasonCode.CLOSED_VOLUNTARY,
+        ReasonCode.CLOSED_INACTIVITY,
+    }
+)
