@@ -17,6 +17,9 @@ Examples::
     python -m experiments.replicate
     python -m experiments.replicate --seeds 2 --n-borrowers 5000 --experiments increase
     python -m experiments.replicate --months 24 --horizons 3,6,12 --override firms.owner_share=0
+
+Months are window months: every run first simulates the run config's ``burn_in_months``
+under ``static`` (``--override burn_in_months=0`` starts from the initial book).
 """
 
 from __future__ import annotations
@@ -74,9 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         "--months",
         type=int,
         default=None,
-        help="months per run, >= treatment month + longest horizon",
+        help="window months per run (after the run's burn-in), >= treatment month + longest "
+        "horizon",
     )
-    p.add_argument("--treatment-month", type=int, default=None, help="month of the change, >= 1")
+    p.add_argument(
+        "--treatment-month", type=int, default=None, help="window month of the change, >= 1"
+    )
     p.add_argument(
         "--horizons",
         type=_int_list,

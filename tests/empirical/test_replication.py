@@ -124,6 +124,11 @@ def test_paired_runs_share_the_world_until_treatment_and_identities_hold():
         assert np.array_equal(getattr(s0, name), getattr(t0, name)), name
     a = policy.assigned
     assert a.sum() > 100
+    # The treatment month is a window month: the burn-in ran first and the book grew since;
+    # the rows compared are the rows present at treatment.
+    assert run_cfg.burn_in_months > 0
+    assert policy.n_at_treatment == treated.n_rows == control.n_rows == a.shape[0]
+    assert treated.n_rows > cfg.n_borrowers
     assert np.array_equal(t0.limit_cny[~a], s0.limit_cny[~a])  # control half unchanged
     assert np.allclose(t0.limit_cny[a], np.round(s0.limit_cny[a] * 1.2, 2))
     # Δdebt/Δlimit of the harness equals the hand computation from the snapshots.

@@ -80,8 +80,10 @@ class ReplicationConfig:
         overrides: extra run-config overrides (Hydra syntax) applied to every run.
         seeds, first_seed: seeds ``first_seed .. first_seed + seeds - 1``.
         n_borrowers: borrowers per run.
-        n_months: months simulated; at least ``treatment_month + max(horizons)``.
-        treatment_month: the month whose review changes the limits (1-based step).
+        n_months: window months simulated (after the run config's ``burn_in_months``
+            under ``static``); at least ``treatment_month + max(horizons)``.
+        treatment_month: the window month whose review changes the limits (1-based:
+            ``view.step`` of the policies, the burn-in excluded).
         horizons: months after treatment at which effects are measured, increasing.
         treated_share: share of eligible accounts assigned to treatment, in (0, 1).
         raise_fractions: limit increases of the increase experiment, each in (0, 10].

@@ -47,7 +47,8 @@ class OneTimeLimitChange(LimitPolicy):
     """Change the limit of a random share of open lines once, at one review; else ``static``.
 
     Args:
-        step: the review (``view.step``, 1-based month) at which the change is made.
+        step: the review (``view.step``: the 1-based window month, after the burn-in) at
+            which the change is made.
         fraction: the change as a fraction of the current limit (+0.2: +20 %, -0.75: -75 %).
         seed: the run's seed (for :func:`assignment_draw`).
         treated_share: share of eligible lines assigned, in (0, 1).
@@ -113,14 +114,16 @@ class OneTimeLimitChange(LimitPolicy):
 class PrePeakCut(LimitPolicy):
     """Cut every sole trader's line while their sector's peak is ahead; restore it after.
 
-    From review ``start_step`` on, a borrower whose firm's sector has a peak within the
-    platform's look-ahead (``view.owns_firm & view.firm_peak_ahead``, two months by
-    default) gets zero headroom (``fraction = None``: the limit falls to the drawn
-    balance) or ``(1 - fraction)`` times the limit held when the episode began. When the
-    flag clears the pre-episode limit is restored. Everyone else: ``static``.
+    From review ``start_step`` on (``view.step``, a window month), a borrower whose firm's
+    sector has a peak within the platform's look-ahead (``view.owns_firm &
+    view.firm_peak_ahead``, two months by default) gets zero headroom (``fraction =
+    None``: the limit falls to the drawn balance) or ``(1 - fraction)`` times the limit
+    held when the episode began. When the flag clears the pre-episode limit is restored.
+    Everyone else: ``static``.
 
     Attributes:
-        flagged_ever: ``(n,)`` bool, rows cut at least once (the treated owners).
+        flagged_ever: ``(n,)`` bool, rows cut at least once (the treated owners); the
+            memory grows with the book (:meth:`grow`).
     """
 
     name = "replication_prepeak_cut"
@@ -140,9 +143,10 @@ class PrePeakCut(LimitPolicy):
         self.reference_cny = np.zeros(n_borrowers)
         self.flagged_ever = np.zeros(n_borrowers, dtype=bool)
 
-    def _grow(self, n: int) -> None:
-        extra = n - self.reference_cny.shape[0]
-        if extra > 0:  # borrowers appended since the last review start outside any episode
+    def grow(self, n_borrowers: int) -> None:
+        """Extend the memory to ``n_borrowers`` rows: new accounts start outside any episode."""
+        extra = n_borrowers - self.reference_cny.shape[0]
+        if extra > 0:
             self.reference_cny = np.concatenate([self.reference_cny, np.zeros(extra)])
             self.flagged_ever = np.concatenate([self.flagged_ever, np.zeros(extra, dtype=bool)])
 
@@ -150,7 +154,7 @@ class PrePeakCut(LimitPolicy):
         """Cut flagged sole traders, restore those whose episode ended."""
         if view.step < self.start_step:
             return LimitDecision.unchanged(view)
-        self._grow(view.n_borrowers)
+        self.grow(view.n_borrowers)
         limit = view.limit_cny
         flag = view.is_open & view.owns_firm & view.firm_peak_ahead
         ref = self.reference_cny

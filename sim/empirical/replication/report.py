@@ -200,8 +200,9 @@ def replication_section(result: ReplicationResult, level: int = 2) -> str:
             f"{h} Virtual experiments: response to limit changes",
             "",
             f"{cfg.seeds} seeds x {cfg.n_borrowers:,} borrowers; a random "
-            f"{cfg.treated_share:.0%} of open lines changed at the review of month "
-            f"{cfg.treatment_month}; mean over seeds [{cfg.interval:.0%} t interval].",
+            f"{cfg.treated_share:.0%} of open lines changed at the review of window month "
+            f"{cfg.treatment_month} (after the run's burn-in under `static`); mean over "
+            f"seeds [{cfg.interval:.0%} t interval].",
             "",
             _markdown(tg),
             "",

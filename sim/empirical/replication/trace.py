@@ -1,9 +1,13 @@
 """Running one arm of an experiment and keeping the per-borrower and per-firm state it needs.
 
-A :class:`Snapshot` is the state of the rows present at treatment (row index < the
+Months here are window months (``view.step`` of the policies; the run's
+``burn_in_months`` under ``static`` come first and are the same in every arm). The book
+grows every month (rows appended at the end, indices stable across the arms of a seed),
+so a :class:`Snapshot` is the state of the rows present at treatment (row index < the
 number of rows at treatment: rows appended later are new borrowers, compared nowhere)
-after a given month. Cumulative quantities (interest and fees, balance-months, unmet
-need) are kept as run totals so a window's amount is a difference of two snapshots.
+after a given month, and per-month series cover those rows only. Cumulative quantities
+(interest and fees, balance-months, unmet need) are run totals restarted at the window's
+start, so a window's amount is a difference of two snapshots.
 """
 
 from __future__ import annotations
@@ -116,7 +120,7 @@ class Trace:
     """What one run kept.
 
     Attributes:
-        snapshots: month (1-based step) -> :class:`Snapshot` of the rows at treatment.
+        snapshots: window month (1-based) -> :class:`Snapshot` of the rows at treatment.
         firms: month -> :class:`FirmSnapshot` of the firms at treatment.
         shortfall_months: ``(m,)`` int, months in shortfall after treatment per firm.
         n_rows, n_firms: rows and firms present at treatment.
@@ -134,17 +138,18 @@ class Trace:
 def run_arm(
     config: RunConfig, policy: LimitPolicy, treatment_month: int, horizons: list[int]
 ) -> Trace:
-    """Run ``config.n_months`` months under ``policy`` and keep snapshots.
+    """Run the burn-in and ``config.n_months`` window months under ``policy``; keep snapshots.
 
-    Snapshots are taken after ``treatment_month`` (its balances are still untreated:
-    the change is made at the month's closing review) and after ``treatment_month + h``
-    for every horizon ``h``; firm snapshots at the same months, and the months each firm
-    spent in shortfall after the treatment month.
+    The first ``config.burn_in_months`` months run ``static`` (the model's burn-in) and
+    keep nothing. Snapshots are taken after ``treatment_month`` (its balances are still
+    untreated: the change is made at the month's closing review) and after
+    ``treatment_month + h`` for every horizon ``h``; firm snapshots at the same months,
+    and the months each firm spent in shortfall after the treatment month.
 
     Args:
         config: the run config (seed, population, months).
         policy: the arm's policy.
-        treatment_month: 1-based month of the change.
+        treatment_month: 1-based window month of the change.
         horizons: months after treatment.
 
     Returns:
@@ -154,8 +159,9 @@ def run_arm(
     keep = {t, *(t + h for h in horizons)}
     trace = Trace(policy=policy)
     with CreditMarketModel(config, policy=policy) as model:
-        for month in range(1, config.n_months + 1):
+        for internal in range(1, config.burn_in_months + config.n_months + 1):
             model.step()
+            month = internal - config.burn_in_months  # the window month (<= 0: burn-in)
             if month == t:
                 trace.n_rows, trace.n_firms = model.borrowers.n, model.firms.n
                 trace.shortfall_months = np.zeros(trace.n_firms, dtype=np.int64)
