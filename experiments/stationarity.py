@@ -62,6 +62,9 @@ def plot(result, path: Path) -> None:  # noqa: ANN001 - StationarityResult
         level = table.loc[name, "long_run_level"]
         ax.plot(step, result.series[name] / level, color="0.75", lw=0.8, label="monthly")
         ax.plot(step, result.trailing[name] / level, color="C0", lw=1.6, label="12-month mean")
+        band = max(result.tolerance, float(table.loc[name, "sampling_bound"]))
+        if band > result.tolerance:  # the sampling error of a rare-event rate is wider
+            ax.axhspan(1 - band, 1 + band, color="C1", alpha=0.10)
         ax.axhspan(1 - result.tolerance, 1 + result.tolerance, color="C2", alpha=0.15)
         ax.axvline(0.5, color="k", lw=0.8, ls="--")
         ax.set_title(name, fontsize=8)
@@ -69,7 +72,10 @@ def plot(result, path: Path) -> None:  # noqa: ANN001 - StationarityResult
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     fig.supxlabel("month (burn-in <= 0; dashed line: the window starts)", fontsize=8)
-    fig.supylabel("relative to the long-run level (band: tolerance)", fontsize=8)
+    fig.supylabel(
+        "relative to the long-run level (green: tolerance; orange: widest sampling band)",
+        fontsize=8,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -106,7 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     plot(result, out / "stationarity.png")
     print(result.table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(f"written to {out}")
-    return STATIONARY if result.passed else NOT_STATIONARY
+    if not result.passed:
+        bad = result.table.loc[~result.table["stationary"], "metric"].tolist()
+        print(
+            f"not stationary: {', '.join(bad)} (the 12-month mean leaves the tolerance and "
+            "its sampling band in the window)",
+            file=sys.stderr,
+        )
+        return NOT_STATIONARY
+    return STATIONARY
 
 
 if __name__ == "__main__":

@@ -65,20 +65,14 @@ def estimate_peak_bytes(run: RunConfig) -> int:
     """Estimated peak resident memory of ``run``, in bytes (see the module's figures).
 
     The book grows: the borrower and firm counts are those expected at the end of the
-    burn-in and the window (the starting counts plus the expected arrivals and entries;
-    growing arrays may hold up to twice their rows while they grow).
+    burn-in and the window (the starting counts plus the expected arrivals and entries).
     """
     months = run.burn_in_months + run.n_months
     n0 = run.population.n_borrowers
     firms0 = int(round(run.firms.owner_share * n0))
     n = int(n0 * (1.0 + run.book.applicants_per_month_share * months))
     firms = int(firms0 * (1.0 + run.book.firm_entry_per_month_share * months))
-    return (
-        FIXED_BYTES
-        + 2 * BORROWER_BYTES * n
-        + 2 * FIRM_BYTES * firms
-        + BORROWER_MONTH_BYTES * n * months
-    )
+    return FIXED_BYTES + BORROWER_BYTES * n + FIRM_BYTES * firms + BORROWER_MONTH_BYTES * n * months
 
 
 def available_memory_bytes(meminfo: Path = MEMINFO) -> int | None:
@@ -120,9 +114,9 @@ def check_memory(run: RunConfig, available: int | None = None) -> int:
             f"{run.burn_in_months} + n_months={run.n_months} needs about {_gb(need)} at "
             f"peak, but this machine has {_gb(available)} "
             "available (MemAvailable in /proc/meminfo); lower population.n_borrowers, "
-            "burn_in_months or n_months (estimate: 280 MB + 2 x 1000 bytes per borrower + "
-            "2 x 1200 per firm + 25 per borrower-month, counting the book's expected "
-            "growth; docs/performance.md)"
+            "burn_in_months or n_months (estimate: 280 MB + 1000 bytes per borrower + "
+            "1200 per firm + 25 per borrower-month, counting the book's expected growth "
+            "over burn-in + window; docs/performance.md)"
         )
     return need
 
