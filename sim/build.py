@@ -21,6 +21,7 @@ from sim.world.borrowers import BorrowerState
 from sim.world.data import load_uci
 from sim.world.firms import build_firms
 from sim.world.population import build_population
+from sim.world.scenarios import calendar_month
 
 
 def spawn_streams(seed: int) -> dict[str, np.random.SeedSequence]:
@@ -68,7 +69,8 @@ def build_world(
         borrowers.income_base_cny,
         config.firms,
         rngs["population"],
-        start_calendar_month=sc.start_calendar_month,
+        # The calendar of the first simulated month (the burn-in's first, if any).
+        start_calendar_month=calendar_month(sc, 1 - config.burn_in_months),
         finance_rng=rngs["firm_finance"],
     )
     sole_trader = np.zeros(n, dtype=bool)

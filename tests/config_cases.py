@@ -31,6 +31,7 @@ from tests.config_space import (
     bounds,
     default_run,
     fmt,
+    lookup,
     options,
     policy_bounds,
     policy_defaults,
@@ -75,6 +76,14 @@ class _Overrides:
             (p, v) for p, v in self.values.items() if not p.startswith("scenario.shocks")
         )
         return Case(tuple(self.groups + items), checked, names)
+
+
+#: Pairs of fields whose sum a schema caps at 1 (ChannelsConfig's credit bands;
+#: BehaviourConfig's arrears roll and cure probabilities).
+SUMS_AT_MOST_ONE = (
+    ("channels.prime_share", "channels.subprime_share"),
+    ("population.behaviour.arrears_roll_prob", "population.behaviour.arrears_cure_prob"),
+)
 
 
 def _bool_paths() -> list[str]:
@@ -216,6 +225,11 @@ def valid_cases(draw) -> Case:
         if group != "policy":
             _draw_fields(draw, ov, {p: b for p, b in table.items() if b.group == group}, 3)
     _order(ov, "book", BookConfig, dataclasses.asdict(BookConfig()))
+    # Pairs of shares whose sum a schema caps at 1: the second gives way.
+    for first, second in SUMS_AT_MOST_ONE:
+        a, b = (ov.values.get(p, lookup(default_run(), p)) for p in (first, second))
+        if a + b > 1:
+            ov.set(second, 1.0 - a)
     _policy(draw, ov, policy)
     _lists(draw, ov)
     for path in draw(st.lists(st.sampled_from(_bool_paths()), max_size=3, unique=True)):

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 def scenario_stage(world: World, month: Month) -> None:
     """Stage ``scenario``: ``macro``, ``draws``, ``firm_draws``, ``lender_draws``, ``start``."""
     s = world.borrowers
-    month.macro = macro_state(world.config.scenario, month.step)
+    # The scenario's timeline counts the comparison window's months (a shock in its month
+    # 13 hits the window's 13th month); burn-in months (<= 0) are baseline months.
+    month.macro = macro_state(world.config.scenario, month.step - world.burn_in_months)
     month.draws = draw_world(
         world.rngs["world"], s.n, world.config.population.behaviour, habit_rng=world.rngs["habits"]
     )

@@ -35,19 +35,19 @@ class MacroState:
 
 
 def calendar_month(config: ScenarioConfig, step: int) -> int:
-    """Calendar month (1..12) of simulated month ``step`` (1-based)."""
+    """Calendar month (1..12) of window month ``step`` (burn-in months are ``<= 0``)."""
     return (config.start_calendar_month - 1 + step - 1) % 12 + 1
 
 
 def macro_state(config: ScenarioConfig, step: int) -> MacroState:
-    """The macro state of month ``step`` (1-based).
+    """The macro state of window month ``step`` (burn-in months ``<= 0`` are baseline).
 
     Overlapping episodes multiply. After an episode with ``ramp_months > 0`` the
     multipliers move linearly back to 1 over that many months, labelled "recovery".
 
     Args:
         config: the scenario.
-        step: simulated month, >= 1.
+        step: window month (burn-in months <= 0).
 
     Returns:
         The month's :class:`MacroState`.
