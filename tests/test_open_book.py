@@ -197,6 +197,18 @@ def test_firm_entry_appends_young_firms_linked_to_owners():
     # The network's edge arrays match the network.
     assert f.edge_overdue_cny.shape == (world.network.n_edges,)
     assert world.network.n_firms == f.n
+    # New buyers' edges: distinct suppliers among the older firms of their supplier
+    # sectors, shares summing to 1 per buyer.
+    net = world.network
+    new_edge = net.buyer >= n0
+    assert new_edge.any()
+    b, sup = net.buyer[new_edge], net.supplier[new_edge]
+    assert (sup < n0).all()
+    assert np.unique(b * f.n + sup).size == b.size
+    for buyer_sector in np.unique(f.sector[b]):
+        allowed = world.sectors.supplier_sectors[int(buyer_sector)]
+        assert np.isin(f.sector[sup[f.sector[b] == buyer_sector]], allowed).all()
+    np.testing.assert_allclose(np.bincount(b, weights=net.share[new_edge])[np.unique(b)], 1.0)
     model.close()
 
 

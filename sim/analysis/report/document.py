@@ -35,31 +35,17 @@ from sim.analysis.report.treated import (
     write_treated_csv,
 )
 from sim.outputs import files as io
+from sim.outputs.tables import SUMMARY_EXTRA_METRICS
 
 __all__ = ["SUPPLEMENTARY_METRICS", "write_report"]
 
-SUPPLEMENTARY_METRICS: tuple[str, ...] = (
-    "platform_effective_apr",
-    "lenders_per_borrower",
-    "multi_lender_share",
-    "channel_draws_cny",
-    "share_buffer_under_7d",
-    "unmet_financing_gap_cny",
-    "supplier_bad_debt_cny",
-    "closures_shortfall",
-    "closures_exit",
-    "cumulative_closure_rate",
-    "median_liquidity_buffer_days",
-    "gap_incidence",
-    "gap_incidence_stock_build",
-    "gap_incidence_other_months",
-    "gap_share_of_outflows",
-    "gap_funding_apr",
-    "shortfall_firm_months",
-    "closures_distress",
-    "distress_exit_share",
-    "default_rate_sole_trader",
-    "default_rate_household",
+#: Summary values of the runs not in the report's second table (counts and segment shares
+#: that the report shows elsewhere).
+_NOT_SUPPLEMENTARY = frozenset(
+    {"channel_default_count", "firm_closures", "dpd90_share_sole_trader", "dpd90_share_household"}
+)
+SUPPLEMENTARY_METRICS: tuple[str, ...] = tuple(
+    m for m in SUMMARY_EXTRA_METRICS if m not in _NOT_SUPPLEMENTARY
 )
 """Further summary values shown in a second table when the runs wrote them."""
 

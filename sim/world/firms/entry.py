@@ -34,28 +34,34 @@ def _pick_suppliers(
     u: np.ndarray,
     first_row: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Supplier edges of new buyers: ``(buyers, suppliers, weights)``.
+    """Supplier edges of new buyers: ``(buyers, suppliers, weights)``, buyers ascending.
 
-    ``u`` is ``(m, suppliers_per_firm)`` uniforms; each maps by inverse CDF over the
-    open firms of the buyer's supplier sectors weighted by size; duplicates merge.
+    Each of a buyer's ``u`` draws (``(m, suppliers_per_firm)`` uniforms) maps by inverse
+    CDF to one of the open firms of its sector's supplier sectors, weighted by size;
+    a supplier drawn twice counts once. Vectorised per buyer sector (a handful).
     """
     firms, sectors = world.firms, world.sectors
     k = u.shape[1]
-    rows_b, rows_s, weights = [], [], []
-    for j in np.flatnonzero(buys):
-        sources = sectors.supplier_sectors[int(buyer_sector[j])]
+    rows_b, rows_s = [], []
+    for sector, sources in enumerate(sectors.supplier_sectors):
+        buyers = np.flatnonzero(buys & (buyer_sector == sector))
         candidates = np.flatnonzero(firms.is_open & np.isin(firms.sector, sources))
-        if candidates.size == 0 or k == 0:
+        if buyers.size == 0 or candidates.size == 0 or k == 0:
             continue
-        size = firms.revenue_base_cny[candidates]
-        cdf = np.cumsum(size) / size.sum()
-        picked = np.unique(candidates[np.minimum(np.searchsorted(cdf, u[j]), cdf.size - 1)])
-        rows_b.append(np.full(picked.size, first_row + j, dtype=np.int64))
-        rows_s.append(picked.astype(np.int64))
-        weights.append(firms.revenue_base_cny[picked])
+        cdf = np.cumsum(firms.revenue_base_cny[candidates])
+        cdf /= cdf[-1]
+        pos = np.minimum(np.searchsorted(cdf, u[buyers]), candidates.size - 1)
+        picked = np.sort(candidates[pos], axis=1)  # (buyers, k), ascending per buyer
+        first = np.ones(picked.shape, dtype=bool)
+        first[:, 1:] = picked[:, 1:] != picked[:, :-1]
+        rows_b.append(np.repeat(first_row + buyers, first.sum(axis=1)))
+        rows_s.append(picked[first])
     if not rows_b:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(rows_b), np.concatenate(rows_s), np.concatenate(weights)
+    b, sup = np.concatenate(rows_b), np.concatenate(rows_s)
+    order = np.argsort(b, kind="stable")  # buyers ascending (sectors were concatenated)
+    b, sup = b[order].astype(np.int64), sup[order].astype(np.int64)
+    return b, sup, firms.revenue_base_cny[sup]
 
 
 def firm_entry_stage(world: World, month: Month) -> None:
