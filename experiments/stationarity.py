@@ -4,7 +4,10 @@ Runs the default config under ``static`` for its burn-in plus a long window (72 
 by default) over several seeds, and writes, per headline metric, the trailing 12-month
 mean, its long-run level and the month it settles (within 5 % of the level), with a
 figure (``stationarity.png``) and tables (``stationarity.csv``, ``series.csv``) in
-``outputs/stationarity/<timestamp>/`` (or ``--out``). See :mod:`sim.empirical.stationarity`.
+``outputs/stationarity/<timestamp>/`` (or ``--out``); from the same runs, the window's
+delinquency and buffer days against their published levels (``book_targets.csv``: Ant's
+C1, JPMCI's A1, A3, U-A4; :mod:`sim.empirical.book_targets`). See
+:mod:`sim.empirical.stationarity`.
 
 Exit codes: 0 every metric stationary over the window, 1 some metric is not, 2 could not
 run (bad arguments or config).
@@ -111,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     result.series.to_csv(out / "series.csv", index=False)
     plot(result, out / "stationarity.png")
     print(result.table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if result.targets is not None:
+        result.targets.to_csv(out / "book_targets.csv", index=False)
+        print("\nthe window against published levels (seed mean, 95 % t interval):")
+        shown = result.targets.drop(columns="reason")
+        print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(f"written to {out}")
     if not result.passed:
         bad = result.table.loc[~result.table["stationary"], "metric"].tolist()

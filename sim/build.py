@@ -17,6 +17,7 @@ from sim.month import RNG_STREAMS, World
 from sim.platform.agent import Platform
 from sim.platform.policies import LimitPolicy, build_policy
 from sim.platform.scorecard import Scorecard, fit_default_scorecard
+from sim.platform.underwriting import underwrite_starting_book
 from sim.world.borrowers import BorrowerState
 from sim.world.data import load_uci
 from sim.world.firms import build_firms
@@ -56,7 +57,20 @@ def build_world(
     pc, sc = config.platform, config.scenario
     if uci is None and borrowers is None:
         uci = load_uci()
-    if borrowers is None:
+    policy = build_policy(config.policy) if policy is None else policy
+    burn_in = config.burn_in_months
+    # The burn-in runs `static` for every policy: the window starts from one book.
+    active = build_policy({"name": "static"}) if burn_in > 0 else policy
+    platform = Platform(
+        config=pc,
+        policy=active,
+        scorecard=fit_default_scorecard() if scorecard is None else scorecard,
+        rng=rngs["platform"],
+    )
+    platform.apr_cap = min(pc.apr_cap, sc.apr_cap)
+    if borrowers is None and config.population.starting_book == "underwritten":
+        borrowers = underwrite_starting_book(config, platform, uci, rngs["population"])
+    elif borrowers is None:
         borrowers = build_population(
             uci,
             config.population,
@@ -77,18 +91,7 @@ def build_world(
     sole_trader[firms.owner] = True
     firm_of = np.full(n, -1, dtype=np.int64)
     firm_of[firms.owner] = np.arange(firms.n)
-    policy = build_policy(config.policy) if policy is None else policy
     policy.reset(n)
-    burn_in = config.burn_in_months
-    # The burn-in runs `static` for every policy: the window starts from one book.
-    active = build_policy({"name": "static"}) if burn_in > 0 else policy
-    platform = Platform(
-        config=pc,
-        policy=active,
-        scorecard=fit_default_scorecard() if scorecard is None else scorecard,
-        rng=rngs["platform"],
-    )
-    platform.apr_cap = min(pc.apr_cap, sc.apr_cap)
     world = World(
         config=config,
         rngs=rngs,

@@ -128,6 +128,7 @@ def bad_choice(draw) -> Case:
         st.sampled_from(
             [
                 ([], "population.start_state"),
+                ([], "population.starting_book"),
                 ([], f"channels.lenders.{lenders[0]}.limit_basis"),
                 ([], f"channels.lenders.{lenders[-1]}.limit_basis"),
                 (["scenario=downturn"], f"{SHOCK}.regime"),
@@ -214,7 +215,7 @@ def broken_rule(draw) -> Case:
     sector = draw(st.sampled_from(list(run.firms.sectors)))
     lenders = list(run.channels.lenders)
     small, large = sorted(draw(st.lists(st.floats(1e-3, 1.0), min_size=2, max_size=2, unique=True)))
-    rule = draw(st.sampled_from(range(13)))
+    rule = draw(st.sampled_from(range(14)))
     if rule == 0:  # sim/platform/policies/base.py PolicyConfig: min_limit_cny <= max_limit_cny
         name = draw(st.sampled_from(policy_names()))
         cap = DRAW_CAPS["min_limit_cny"]
@@ -310,6 +311,12 @@ def broken_rule(draw) -> Case:
         return Case(ov, names=("policy.downturn_regimes", "policy.boom_regimes"))
     if rule == 11:
         return all_shares_zero()
+    if rule == 12:  # sim/config/population.py: an underwritten book starts current
+        start = draw(
+            st.sampled_from([s for s in CHOICES["population.start_state"] if s != "current"])
+        )
+        ov = (f"population.start_state={start}", "population.starting_book=underwritten")
+        return Case(ov, names=("population.starting_book", "population.start_state"))
     # champion_challenger.py: an arm is a registered policy other than itself.
     arm = draw(st.sampled_from(ARMS))
     name = draw(

@@ -190,7 +190,11 @@ def _lists(draw, ov: _Overrides) -> None:
             f"channels.lenders.{lender}.limit_basis", draw(st.sampled_from(CHOICES["limit_basis"]))
         )
     if draw(st.booleans()):
-        ov.set("population.start_state", draw(st.sampled_from(CHOICES["population.start_state"])))
+        start = draw(st.sampled_from(CHOICES["population.start_state"]))
+        ov.set("population.start_state", start)
+        # PopulationConfig: a book as of a UCI month is the data's own (not underwritten).
+        book = "underwritten" if start == "current" else "uci"
+        ov.set("population.starting_book", draw(st.sampled_from(("uci", book))))
 
 
 def _keep_a_sector(ov: _Overrides) -> None:

@@ -23,7 +23,15 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 import sim.platform.policies.base as policy_base
-from sim.config import CONF_DIR, LIMIT_BASES, REGIMES, START_STATES, RunConfig, ShockConfig
+from sim.config import (
+    CONF_DIR,
+    LIMIT_BASES,
+    REGIMES,
+    START_STATES,
+    STARTING_BOOKS,
+    RunConfig,
+    ShockConfig,
+)
 from sim.platform.policies import policy_class, policy_names
 from sim.platform.policies.common import INHERITED_FIELDS
 from sim.platform.policies.exposure_cap import BUDGET_METRICS
@@ -47,6 +55,7 @@ DRAW_CAPS = {
 #: Fields a schema checks besides check_range (path pattern -> allowed values).
 CHOICES = {
     "population.start_state": START_STATES,  # sim/config/population.py, PopulationConfig
+    "population.starting_book": STARTING_BOOKS,  # sim/config/population.py
     "limit_basis": LIMIT_BASES,  # sim/config/channels.py, ChannelConfig.check
     "regime": REGIMES,  # sim/config/scenario.py, ShockConfig
     "budget_metric": BUDGET_METRICS,  # sim/platform/policies/exposure_cap.py

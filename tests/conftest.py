@@ -24,8 +24,9 @@ def small_overrides() -> list[str]:
 
 #: Overrides that close the book (no arrivals, attrition or firm entry): for tests that
 #: follow each row's state through months by hand (the open book has its own tests in
-#: tests/test_open_book.py).
+#: tests/test_open_book.py), starting from the data's own book (no underwriting).
 CLOSED_BOOK = (
+    "population.starting_book=uci",
     "book.applicants_per_month_share=0",
     "book.voluntary_close_prob_monthly=0",
     "book.inactivity_close_months=0",

@@ -65,6 +65,51 @@ def test_policies_grow_their_memory():
 
 
 # ---------------------------------------------------------------------- underwriting
+def test_starting_book_is_underwritten_like_applicants():
+    """population.starting_book=underwritten: the same people (UCI row, income, savings) as
+    the data's own book where they pass, with the screen and the initial-limit rule of
+    originations, and each account's UCI utilisation kept on its new limit."""
+    config = make_run("population.n_borrowers=3000")
+    world = build_world(config)
+    raw = build_world(
+        dataclasses.replace(
+            config, population=dataclasses.replace(config.population, starting_book="uci")
+        )
+    )
+    s, book = world.borrowers, config.book
+    assert s.n == 3000
+    pd_build = world.platform.pd_of(s)
+    assert pd_build.max() <= book.approval_max_pd
+    # Some of the data's own book fails the screen; none of the underwritten one does.
+    assert (world.platform.pd_of(raw.borrowers) > book.approval_max_pd).mean() > 0.01
+    expected = finish_limits(book, initial_limits(book, s.income_base_cny, pd_build))
+    np.testing.assert_array_equal(s.limit_cny, expected)
+    np.testing.assert_array_equal(s.initial_limit_cny, expected)
+    # Rows drawn first and approved are the data book's rows, in order, with their income,
+    # savings and UCI utilisation (balance / limit) carried over to the new limit.
+    first = np.flatnonzero(world.platform.pd_of(raw.borrowers) <= book.approval_max_pd)
+    k = 100
+    r = raw.borrowers
+    np.testing.assert_array_equal(s.uci_row[:k], r.uci_row[first[:k]])
+    np.testing.assert_array_equal(s.income_base_cny[:k], r.income_base_cny[first[:k]])
+    np.testing.assert_array_equal(s.savings_cny[:k], r.savings_cny[first[:k]])
+    util_raw = r.balance_cny[first[:k]] / r.limit_cny[first[:k]]
+    np.testing.assert_allclose(
+        s.balance_cny[:k], np.round(util_raw * s.limit_cny[:k], 2), atol=0.005
+    )
+    assert (s.balance_cny <= s.limit_cny).all() and (s.min_due_cny <= s.balance_cny).all()
+
+
+def test_starting_book_screen_that_approves_no_one_fails_naming_the_field():
+    config = make_run(
+        "population.n_borrowers=300",
+        "platform.pd_calibration=central_tendency",
+        "platform.central_tendency_pd_12m=0.5",
+    )
+    with pytest.raises(ValueError, match=r"book\.approval_max_pd = 0\.015 approves 0 of the 300"):
+        build_world(config)
+
+
 def test_initial_limit_rule_by_hand():
     book = make_run().book
     book = dataclasses.replace(book, approval_max_pd=0.1, initial_limit_pd_haircut=0.5)

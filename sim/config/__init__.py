@@ -38,7 +38,12 @@ from sim.config.firms import FirmsConfig, SectorConfig
 from sim.config.output import OutputConfig
 from sim.config.paths import CONF_DIR
 from sim.config.platform import PlatformConfig
-from sim.config.population import START_STATES, BehaviourConfig, PopulationConfig
+from sim.config.population import (
+    START_STATES,
+    STARTING_BOOKS,
+    BehaviourConfig,
+    PopulationConfig,
+)
 from sim.config.registration import register_configs
 from sim.config.run import RunConfig, to_run_config
 from sim.config.scenario import REGIMES, ScenarioConfig, ShockConfig
@@ -51,6 +56,7 @@ __all__ = [
     "LIMIT_BASES",
     "REGIMES",
     "START_STATES",
+    "STARTING_BOOKS",
     "BehaviourConfig",
     "BookConfig",
     "ChannelConfig",

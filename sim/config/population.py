@@ -17,6 +17,9 @@ START_STATES = (
     "uci_april",
 )
 
+#: Allowed values of ``population.starting_book``.
+STARTING_BOOKS = ("underwritten", "uci")
+
 
 @dataclass
 class BehaviourConfig:
@@ -152,6 +155,13 @@ class PopulationConfig:
         history_months_mean: mean credit-history length at start, months.
         max_initial_mob: months on book at start are uniform on [0, this].
         savvy_share: share of credit-savvy borrowers (mechanism M10), in [0, 1].
+        starting_book: ``underwritten`` (the book at the start is made of accounts this
+            platform approved: the applicants' PD screen and initial-limit rule of the
+            ``book`` group applied to the resampled rows, balances kept at their UCI
+            utilisation; needs ``start_state = current``) or ``uci`` (the UCI rows with
+            their own limits, for validation against the same accounts' observed
+            outcomes). With ``underwritten`` the starting book and later originations come
+            from one process, so the book's mix does not drift as it turns over.
         behaviour: household behaviour parameters.
     """
 
@@ -168,6 +178,7 @@ class PopulationConfig:
     history_months_mean: float = 48.0
     max_initial_mob: int = 36
     savvy_share: float = 0.0
+    starting_book: str = "underwritten"
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
 
     def __post_init__(self) -> None:
@@ -195,6 +206,17 @@ class PopulationConfig:
             },
         )
         _prob(self, p, "savvy_share")
+        if self.starting_book not in STARTING_BOOKS:
+            raise ValueError(
+                f"population.starting_book = {self.starting_book!r}; allowed: "
+                f"{list(STARTING_BOOKS)}"
+            )
+        if self.starting_book == "underwritten" and self.start_state != "current":
+            raise ValueError(
+                "population.starting_book = 'underwritten' needs population.start_state = "
+                f"'current' (got {self.start_state!r}: a book as of a UCI month is the data's "
+                "own book); allowed with that start state: population.starting_book=uci"
+            )
         if self.start_state not in START_STATES:
             raise ValueError(
                 f"population.start_state = {self.start_state!r}; allowed: {list(START_STATES)}"

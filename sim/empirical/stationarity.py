@@ -5,8 +5,8 @@ seeds; for each headline metric of :data:`STATIONARY_METRICS` the seed-mean mont
 series is smoothed by a trailing 12-month mean and compared with its long-run level (the
 mean over the last ``level_months`` months of the window). A metric **settles** in the
 first month from which its trailing mean stays within ``tolerance`` (relative) of the
-long-run level, or within three standard errors of the seed mean where sampling error is
-larger (rare-event rates on a small book, see :func:`summarise`); the book is stationary
+long-run level, or within three standard errors of the seed-mean gap where sampling error
+is larger (rare-event rates on a small book, see :func:`summarise`); the book is stationary
 after the burn-in when every metric's trailing mean stays within that band over the
 whole window (from its 12th month, the first with a full trailing year inside it).
 
@@ -59,6 +59,8 @@ class StationarityResult:
             full trailing years) and ``stationary`` (that gap <= ``tolerance``).
         tolerance: the relative tolerance used.
         burn_in_months, n_seeds: the run set-up.
+        targets: the window against its published levels
+            (:func:`sim.empirical.book_targets.compare`; None with one seed).
     """
 
     series: pd.DataFrame
@@ -67,6 +69,7 @@ class StationarityResult:
     tolerance: float
     burn_in_months: int
     n_seeds: int
+    targets: pd.DataFrame | None = None
 
     @property
     def passed(self) -> bool:
@@ -112,11 +115,14 @@ def summarise(
     Returns:
         ``(trailing, table)``.
 
-    With ``per_seed`` (the series of each seed, two or more), a month's allowed gap is
-    the larger of ``tolerance`` and ``z`` standard errors of the seed-mean trailing
-    value (its seed-to-seed spread / sqrt(seeds)), relative to the level: a rare-event
-    rate (defaults, 90+ DPD) cannot be pinned to 5 % by a small book, and the table
-    says which bound applied (``sampling_bound`` = the largest such band in the window).
+    With ``per_seed`` (the series of each seed, two or more), the allowed gap is the
+    larger of ``tolerance`` and ``z`` standard errors of the seed-mean gap between the
+    trailing value and the level, relative to the level: a rare-event rate (defaults,
+    90+ DPD) cannot be pinned to 5 % by a small book. The standard error is the
+    seed-to-seed spread of each seed's own gap, pooled over the window's months (under
+    stationarity the spread is the same every month; a per-month spread from a handful
+    of seeds is too noisy to bound anything), / sqrt(seeds). The table says which bound
+    applied (``sampling_bound``).
 
     Raises:
         ValueError: for too short a window (fewer than ``TRAILING_MONTHS + level_months``
@@ -148,8 +154,16 @@ def summarise(
         band = np.full(len(step), tolerance)
         if len(seed_trailing) >= 2 and level:
             values = np.stack([t[name].to_numpy() for t in seed_trailing])
-            se = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0]) / abs(level)
-            band = np.maximum(band, z * np.nan_to_num(se))
+            seed_levels = np.array(
+                [f.loc[window, name].tail(level_months).mean() for f in per_seed]
+            )
+            # Each seed's gap to its own level; its seed-to-seed variance, pooled over the
+            # window's full-year months (constant for a stationary series), is the
+            # sampling variance of the seed-mean gap (trailing mean and level both noisy).
+            spread = np.var(values - seed_levels[:, None], axis=0, ddof=1)[full_window]
+            if np.isfinite(spread).any():
+                se = np.sqrt(np.nanmean(spread) / values.shape[0]) / abs(level)
+                band = np.maximum(band, z * se)
         inside = gap <= band
         # First month from which the trailing mean stays inside (NaN gaps count as outside).
         outside_at = np.flatnonzero(~inside)
@@ -207,12 +221,15 @@ def stationarity(
         )
     import dataclasses
 
-    frames = []
+    from sim.empirical.book_targets import compare, window_means
+
+    frames, levels = [], []
     for i in range(seeds):
         run = dataclasses.replace(config, seed=config.seed + i)
         with CreditMarketModel(run) as model:
             model.run()
             frames.append(metric_series(model.monthly_table(include_burn_in=True)))
+            levels.append(window_means(model))
         if progress:
             print(f"stationarity: run {i + 1}/{seeds} done (seed {run.seed})", flush=True)
     series = pd.concat(frames).groupby("step", as_index=False).mean()
@@ -226,4 +243,5 @@ def stationarity(
         tolerance=tolerance,
         burn_in_months=config.burn_in_months,
         n_seeds=seeds,
+        targets=compare(pd.DataFrame(levels)) if seeds >= 2 else None,
     )

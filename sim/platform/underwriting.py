@@ -35,13 +35,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.platform.policies.reasons import ReasonCode
+from sim.units import round_cny
 from sim.world.borrowers import ClosureReason
 from sim.world.data import load_uci
 from sim.world.population import build_population
 
 if TYPE_CHECKING:
-    from sim.config import BookConfig
+    import pandas as pd
+
+    from sim.config import BookConfig, RunConfig
     from sim.month import Month, World
+    from sim.platform.agent import Platform
     from sim.world.borrowers import BorrowerState
 
 
@@ -97,7 +101,8 @@ def initial_limits(book: BookConfig, income_cny: np.ndarray, pd_12m: np.ndarray)
 def finish_limits(book: BookConfig, limit_cny: np.ndarray) -> np.ndarray:
     """Limits kept within the book's floor and cap, rounded down to 100 CNY (float64)."""
     clipped = np.clip(limit_cny, book.initial_limit_min_cny, book.initial_limit_cap_cny)
-    return np.maximum(np.floor(clipped / 100.0) * 100.0, book.initial_limit_min_cny)
+    # + 0.0 turns a -0.0 (a zero minimum given as -0.0) into 0.0.
+    return np.maximum(np.floor(clipped / 100.0) * 100.0, book.initial_limit_min_cny) + 0.0
 
 
 def close_for_attrition(world: World, month: Month) -> tuple[int, int, int]:
@@ -263,3 +268,97 @@ def originations_stage(world: World, month: Month) -> None:
     month.book.applicants = applicants.n
     month.book.originations = int(rows.size)
     month.book.arrivals_savings_cny = float(world.borrowers.savings_cny[rows].sum())
+
+
+#: Draw rounds tried to fill the starting book with approved accounts before giving up.
+STARTING_BOOK_ROUNDS = 50
+
+
+def underwrite_starting_book(
+    world_config: RunConfig,
+    platform: Platform,
+    uci: pd.DataFrame,
+    rng: np.random.Generator,
+) -> BorrowerState:
+    """The starting book as accounts this platform approved (``population.starting_book``).
+
+    Borrowers are resampled from the UCI rows (:func:`sim.world.population.build_population`)
+    and screened by the applicants' rule (scorecard PD at most ``book.approval_max_pd``);
+    declined draws are replaced by fresh draws, in whole-array rounds, until
+    ``population.n_borrowers`` accounts are approved. Each keeps its seasoned state (months
+    on book, credit history, savings, payment habits) and gets the initial limit of
+    :func:`initial_limits` (floor, cap and rounding of :func:`finish_limits`); its balance
+    keeps the UCI utilisation of its row (``balance / limit``) on the new limit, and the
+    minimum due follows from it. Originations later use the same screen and rule, so the
+    book's mix does not drift as it turns over.
+
+    Args:
+        world_config: the run config.
+        platform: the platform whose scorecard and PD map screen the draws.
+        uci: the UCI table.
+        rng: the ``population`` stream.
+
+    Returns:
+        ``population.n_borrowers`` borrowers, in draw order.
+
+    Raises:
+        ValueError: if ``STARTING_BOOK_ROUNDS`` rounds of draws (each sized by the approval
+            rate so far, at most ten times the book) approve too few accounts
+            (``book.approval_max_pd`` below almost every draw's PD).
+    """
+    book, pc, pop = world_config.book, world_config.platform, world_config.population
+    n = pop.n_borrowers
+
+    def draw(k: int) -> BorrowerState:
+        return build_population(
+            uci,
+            dataclasses.replace(pop, n_borrowers=k),
+            rng,
+            min_payment_rate=pc.min_payment_rate,
+            min_payment_floor_cny=pc.min_payment_floor_cny,
+        )
+
+    first = draw(n)
+    if pc.pd_calibration == "central_tendency":
+        platform.rescore(first)  # fixes the level on the drawn book before screening
+    pd_12m = platform.pd_of(first)
+    keep = np.flatnonzero(pd_12m <= book.approval_max_pd)
+    book_state, pds = _take(first, keep), pd_12m[keep]
+    drawn = n
+    for _ in range(STARTING_BOOK_ROUNDS):
+        short = n - book_state.n
+        if short <= 0:
+            break
+        # Enough draws for the approval rate seen so far, at most 10 x the book a round.
+        rate = max(book_state.n / drawn, 1.0 / drawn)
+        k = int(min(np.ceil(1.2 * short / rate), 10 * n))
+        more = draw(k)
+        drawn += k
+        pd_more = platform.pd_of(more)
+        ok = np.flatnonzero(pd_more <= book.approval_max_pd)[:short]
+        book_state.append(_take(more, ok))
+        pds = np.concatenate([pds, pd_more[ok]])
+    if book_state.n < n:
+        raise ValueError(
+            f"book.approval_max_pd = {book.approval_max_pd} approves {book_state.n} of the "
+            f"{n} starting accounts in {drawn} draws; raise it (allowed [0.001, 1]) or set "
+            "population.starting_book=uci"
+        )
+    limit = finish_limits(book, initial_limits(book, book_state.income_base_cny, pds))
+    utilisation = np.divide(
+        book_state.balance_cny,
+        book_state.limit_cny,
+        out=np.zeros(n),
+        where=book_state.limit_cny > 0,
+    )
+    balance = round_cny(np.minimum(utilisation, 1.0) * limit)
+    regular_due = np.minimum(
+        balance, np.maximum(pc.min_payment_rate * balance, pc.min_payment_floor_cny)
+    )
+    book_state.limit_cny = limit
+    book_state.initial_limit_cny = limit.copy()
+    book_state.balance_cny = balance
+    book_state.statement_cny = balance.copy()
+    book_state.min_due_cny = round_cny(np.minimum(balance, regular_due * (1 + book_state.missed)))
+    book_state.arrears_cny = round_cny(np.maximum(book_state.min_due_cny - regular_due, 0.0))
+    return book_state

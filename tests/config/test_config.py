@@ -21,6 +21,7 @@ PUBLIC = (
     "LIMIT_BASES",
     "REGIMES",
     "START_STATES",
+    "STARTING_BOOKS",
     "BehaviourConfig",
     "BookConfig",
     "ChannelConfig",

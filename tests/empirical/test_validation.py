@@ -72,7 +72,11 @@ def test_state_status_group_hand_cases():
 
 def _july_population(uci: pd.DataFrame, n: int = 4000, seed: int = 7):
     cfg = PopulationConfig(
-        n_borrowers=n, cny_per_twd=1.0, start_state="uci_july", behaviour_window_months=2
+        n_borrowers=n,
+        cny_per_twd=1.0,
+        start_state="uci_july",
+        starting_book="uci",
+        behaviour_window_months=2,
     )
     return build_population(uci, cfg, np.random.default_rng(seed))
 
@@ -115,7 +119,7 @@ def test_as_of_july_uses_nothing_after_july(uci):
 
 def test_september_start_is_unchanged_by_the_hook(uci):
     # the default window and September start keep the original six-month typing
-    cfg = PopulationConfig(n_borrowers=3000, start_state="uci_september")
+    cfg = PopulationConfig(n_borrowers=3000, start_state="uci_september", starting_book="uci")
     s = build_population(uci, cfg, np.random.default_rng(1))
     np.testing.assert_array_equal(s.behaviour_type, classify_behaviour(uci.iloc[s.uci_row]))
     assert s.missed.max() == 2

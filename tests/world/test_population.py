@@ -44,7 +44,7 @@ def test_joint_structure_is_kept_row_by_row(uci):
 
 def test_uci_september_start_keeps_repayment_status(uci):
     n = 40_000
-    cfg = PopulationConfig(n_borrowers=n, start_state="uci_september")
+    cfg = PopulationConfig(n_borrowers=n, start_state="uci_september", starting_book="uci")
     s = build_population(uci, cfg, np.random.default_rng(2))
     # k months late -> k misses (at most 2); rows without a positive bill are current.
     late = ((uci["PAY_0"] >= 1) & (uci["BILL_AMT1"] > 0)).mean()

@@ -70,6 +70,7 @@ def build_run_config(
             "book.voluntary_close_prob_monthly=0",
             "book.inactivity_close_months=0",
             "book.firm_entry_per_month_share=0",
+            "population.starting_book=uci",
             *overrides,
         ]
     )
