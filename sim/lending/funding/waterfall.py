@@ -165,6 +165,7 @@ def fund_households(
                 live, r, asked = live[keep], r[keep], asked[keep]
             avail = channels.available_cash(int(c), r, info, step)
             (take,), _ = waterfall(asked, [avail])
+            take = channels.ration(int(c), take)
             hit = take > 0
             if hit.any():
                 out.fees_cny[live[hit]] += channels.draw(int(c), r[hit], take[hit])
@@ -282,6 +283,8 @@ def fund_firms(
                 avail[ask] = channels.available_cash(c, owners[rows[ask]], info, step, firm=True)
             else:
                 avail = channels.available_cash(c, owners[rows], info, step, firm=True)
+        if name not in ("own_cash", "platform"):
+            avail = channels.ration(c, np.minimum(avail, left))
         (take,), left = waterfall(left, [avail])
         if name not in ("own_cash", "platform"):
             hit = take > 0
