@@ -154,7 +154,7 @@ def test_the_whole_harness_on_a_tiny_config(tmp_path):
     cfg = replication_config_from_dict(TINY)
     result = run_replication(cfg)
     s = result.summary
-    assert set(s["experiment"]) == {"increase", "decrease", "household_cut", "prepeak"}
+    assert set(s["experiment"]) == {"increase", "decrease", "household_cut", "prepeak", "sme_aware"}
     assert (s["seeds"] <= 2).all()
     cut = s[(s["experiment"] == "household_cut") & (s["statistic"] == "platform balance (CNY)")]
     assert set(cut["group"]) == {"prime", "subprime"}

@@ -135,6 +135,7 @@ class SMEAwarePolicy(LimitPolicy):
         self._peak_months = np.zeros(0, dtype=np.int32)
         self._tranche_cny = np.zeros(0)
         self._live = np.zeros(0, dtype=bool)
+        self._ever = np.zeros(0, dtype=bool)
         self.tranches_granted = 0
 
     def reset(self, n_borrowers: int) -> None:
@@ -144,6 +145,7 @@ class SMEAwarePolicy(LimitPolicy):
         self._peak_months = np.zeros(n_borrowers, dtype=np.int32)
         self._tranche_cny = np.zeros(n_borrowers)
         self._live = np.zeros(n_borrowers, dtype=bool)
+        self._ever = np.zeros(n_borrowers, dtype=bool)
 
     def grow(self, n_borrowers: int) -> None:
         """Extend the memory (and the wrapped policy's) to ``n_borrowers`` rows."""
@@ -152,6 +154,12 @@ class SMEAwarePolicy(LimitPolicy):
         self._peak_months = pad_rows(self._peak_months, n_borrowers, 0)
         self._tranche_cny = pad_rows(self._tranche_cny, n_borrowers, 0.0)
         self._live = pad_rows(self._live, n_borrowers, False)
+        self._ever = pad_rows(self._ever, n_borrowers, False)
+
+    @property
+    def tranche_ever(self) -> np.ndarray:
+        """``(n_borrowers,)`` bool: the borrower was granted a tranche at least once."""
+        return self._ever
 
     @property
     def tranche_cny(self) -> np.ndarray:
@@ -263,6 +271,7 @@ class SMEAwarePolicy(LimitPolicy):
         self._live = live & view.is_open
         self._tranche_cny = new_tranche
         self.tranches_granted += int(start.sum())
+        self._ever |= start
 
         decision = finish(self, new, reason, view)
         final_general = np.maximum(decision.new_limit_cny - new_tranche, 0.0)
