@@ -196,6 +196,7 @@ class Platform(mesa.Agent):
             "firm_peak_ahead": firm["peak_ahead"],
             "firm_uses_personal_credit": firm["uses_personal_credit"],
             "firm_peak_need_cny": firm["peak_need_cny"],
+            "firm_age_months": firm["age_months"],
         }
 
     def portfolio_view(self, world: World, month: Month) -> PortfolioView:
@@ -230,6 +231,7 @@ class Platform(mesa.Agent):
             firm_uses_personal_credit=derived.pop("firm_uses_personal_credit"),
             firm_peak_need_cny=derived.pop("firm_peak_need_cny"),
             earmarked_cny=s.earmarked_cny,
+            firm_age_months=derived.pop("firm_age_months"),
             **derived,
         )
 

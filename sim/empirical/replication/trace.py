@@ -12,7 +12,9 @@ start, so a window's amount is a difference of two snapshots.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -192,7 +194,28 @@ def run_arm(
             if month in keep:
                 trace.snapshots[month] = Snapshot.take(model, trace.n_rows)
                 trace.firms[month] = FirmSnapshot.take(model, trace.n_firms)
+            if month == 0 and 0 in keep:
+                # The run totals restart at the window's start (sim.build.start_window):
+                # its totals are 0, whatever the burn-in's last month held.
+                trace.snapshots[0] = _zero(trace.snapshots[0], _ROW_TOTALS)
+                trace.firms[0] = _zero(trace.firms[0], _FIRM_TOTALS)
     return trace
+
+
+#: Snapshot fields that are run totals restarted at the window's start.
+_ROW_TOTALS = (
+    "cost_total_cny",
+    "platform_balance_months_cny",
+    "other_balance_months_cny",
+    "unmet_need_total_cny",
+    "income_total_cny",
+)
+_FIRM_TOTALS = ("late_payments_total_cny", "unmet_gap_total_cny", "open_months", "buffer_days_sum")
+
+
+def _zero(snapshot: Any, names: tuple[str, ...]) -> Any:
+    """``snapshot`` with the fields ``names`` set to zeros of the same shape."""
+    return dataclasses.replace(snapshot, **{n: np.zeros_like(getattr(snapshot, n)) for n in names})
 
 
 def _accumulate(trace: Trace, model: CreditMarketModel) -> None:

@@ -63,6 +63,8 @@ class PortfolioView:
         earmarked_cny: the undrawn part of the limit earmarked for the owned firm's
             working capital (``BorrowerState.earmarked_cny``), float64 CNY; None when not
             provided (read as none).
+        firm_age_months: months the owned firm has traded (-1 without an open firm),
+            int32; None when not provided.
     """
 
     step: int
@@ -94,6 +96,7 @@ class PortfolioView:
     firm_uses_personal_credit: np.ndarray | None = None
     firm_peak_need_cny: np.ndarray | None = None
     earmarked_cny: np.ndarray | None = None
+    firm_age_months: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

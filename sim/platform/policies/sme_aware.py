@@ -16,6 +16,8 @@ firm_peak_ahead``; peaks are relative to each sector's own seasonality; the firs
   build, fixed costs less cash and a normal month's sales, from the merchant's flows);
 - the owner is current (``dpd == 0``) with ``pd_12m < max_pd`` on an open line (the
   credit screen: an owner at or above the cut gets nothing);
+- the firm has traded at least ``min_firm_age_months`` (a new firm has no trading
+  history to lend on, and young firms exit most);
 - the firm's cash buffer days are at least ``min_buffer_days`` (0 by default: a low
   buffer is what the tranche is for, so it screens nothing but firms without a measure);
 - the owner funds the firm on the personal line (``firm_uses_personal_credit``), or
@@ -77,6 +79,8 @@ class SMEAwareConfig(PolicyConfig):
             The default 0.03 is about the median PD of firm owners in the default
             population (owners' PD quartiles 2.6 / 2.9 / 3.5 %): the better half
             qualifies, the same cut-off as the bank SME lender's ``max_pd_12m``.
+        min_firm_age_months: the owned firm's age (``firm_age_months``; not checked when
+            the view has none) must be at least this, in [0, 1200].
         protect_months: months of a peak-ahead episode the tranche lives, >= 0.
         tranche_need_share: the tranche as a share of the forecast gap, in [0, 10].
         max_tranche_income_months: the tranche's cap in months of the owner's income,
@@ -92,6 +96,7 @@ class SMEAwareConfig(PolicyConfig):
     base: dict[str, Any] = field(default_factory=dict)
     min_buffer_days: float = 0.0
     max_pd: float = 0.03
+    min_firm_age_months: int = 12
     protect_months: int = 4
     tranche_need_share: float = 1.0
     max_tranche_income_months: float = 6.0
@@ -103,6 +108,7 @@ class SMEAwareConfig(PolicyConfig):
         behaviour_config(self.base, self, "base")  # fail now, naming the nested field
         check_range(self, "min_buffer_days", 0.0, 10_000.0)
         check_range(self, "max_pd", 0.0, 1.0)
+        check_range(self, "min_firm_age_months", 0, 1_200)
         check_range(self, "protect_months", 0, 10_000)
         check_range(self, "tranche_need_share", 0.0, 10.0)
         check_range(self, "max_tranche_income_months", 0.0, 1_000.0)
@@ -182,8 +188,12 @@ class SMEAwarePolicy(LimitPolicy):
             if view.firm_uses_personal_credit is None
             else view.firm_uses_personal_credit
         )
+        age_ok = (
+            True if view.firm_age_months is None else view.firm_age_months >= c.min_firm_age_months
+        )
         return (
             view.is_open
+            & age_ok
             & view.owns_firm
             & view.firm_peak_ahead
             & (personal | c.offer_non_users)

@@ -697,6 +697,14 @@ def test_sme_aware_screen_lets_in_an_owner_just_under_the_pd_cut() -> None:
     assert d.new_limit_cny[0] == 18_000.0 and d.earmarked_cny[0] == 8_000.0
 
 
+def test_sme_aware_screen_excludes_a_firm_younger_than_a_year() -> None:
+    view = owner_view(2)
+    view = dataclasses.replace(view, firm_age_months=np.array([11, 12], dtype=np.int32))
+    d = decide(from_yaml("sme_aware", 2), view)
+    np.testing.assert_array_equal(d.new_limit_cny, [10_000.0, 18_000.0])
+    np.testing.assert_array_equal(d.earmarked_cny, [0.0, 8_000.0])
+
+
 def test_sme_aware_offers_owners_who_do_not_use_the_line_for_the_business() -> None:
     view = owner_view(firm_uses_personal_credit=False)
     d = decide(from_yaml("sme_aware", 1), view)
