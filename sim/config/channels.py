@@ -63,6 +63,12 @@ class ChannelConfig:
             lender / income is at most this (>= 0).
         reapply_after_months: a rejected applicant may apply again this many months later
             (>= 1; a large value makes access a lasting trait, as for informal lenders).
+        monthly_capacity_per_borrower_cny: the lender's monthly lending capacity: the
+            cash it lends in a month (every purpose together) is at most this x the rows
+            of the simulated book (so it scales with the sample), CNY >= 0; None for no
+            limit. When a month's requests pass what is left, each asking row gets the
+            same share of its request (:meth:`sim.lending.channels.LenderTable.ration`);
+            households ask before firms.
     """
 
     enabled: bool = True
@@ -89,6 +95,7 @@ class ChannelConfig:
     approval_lender_factor: float = 1.0
     max_debt_service_ratio: float = 1000.0
     reapply_after_months: int = 1
+    monthly_capacity_per_borrower_cny: float | None = None
 
     def check(self, prefix: str) -> None:
         """Range checks (called by :class:`ChannelsConfig` with the lender's path)."""
@@ -122,6 +129,8 @@ class ChannelConfig:
                 "reapply_after_months": (1, 100_000),
             },
         )
+        if self.monthly_capacity_per_borrower_cny is not None:
+            _rng_check(self, prefix, {"monthly_capacity_per_borrower_cny": (0.0, MAX_CONFIG_CNY)})
         if self.limit_basis not in LIMIT_BASES:
             raise ValueError(
                 f"{prefix}.limit_basis = {self.limit_basis!r}; allowed: {list(LIMIT_BASES)}"

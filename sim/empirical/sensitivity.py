@@ -61,6 +61,8 @@ class SensitivityParameter:
 
 
 def _yaml_value(v: object) -> str:
+    if v is None:
+        return "null"
     if isinstance(v, list | tuple):
         return "[" + ",".join(_yaml_value(x) for x in v) + "]"
     return repr(v) if isinstance(v, float) else str(v)
@@ -113,6 +115,31 @@ LENDER_ACCESS_PARAMETERS: tuple[SensitivityParameter, ...] = (
     ),
     SensitivityParameter(
         L + "bank_sme.approval_lag_months", 1, 0, 3, "G7: days in the US; G9: cumbersome"
+    ),
+    # Lender-wide monthly capacity (CNY per borrower row a month; null = no limit). The low
+    # end is about the lender's mean monthly lending under static (20 k borrowers, seed 0,
+    # window after the burn-in: cards 247, online A 61, informal 13.5 CNY per row), so it
+    # binds in every busier month; no source gives a capacity.
+    SensitivityParameter(
+        L + "credit_card.monthly_capacity_per_borrower_cny",
+        None,
+        250.0,
+        None,
+        "no source; low: the mean monthly lending under static",
+    ),
+    SensitivityParameter(
+        L + "online_lender_a.monthly_capacity_per_borrower_cny",
+        None,
+        60.0,
+        None,
+        "no source; low: the mean monthly lending under static",
+    ),
+    SensitivityParameter(
+        L + "informal.monthly_capacity_per_borrower_cny",
+        None,
+        15.0,
+        None,
+        "no source; low: the mean monthly lending under static",
     ),
 )
 del L

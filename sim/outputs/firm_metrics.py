@@ -27,7 +27,8 @@ def usable_credit_cny(world: World) -> np.ndarray:
     The owner's undrawn platform limit (open line) and undrawn personal lines (cards,
     consumer online lenders: :func:`sim.lending.funding.personal_lines`) count only when
     the owner uses personal credit for the business
-    (``FirmState.uses_personal_credit``, the same rule as the funding waterfall); every
+    (``FirmState.uses_personal_credit``, the same rule as the funding waterfall), and the
+    part earmarked for the firm (``BorrowerState.earmarked_cny``) for every owner; every
     firm counts the undrawn part of the facilities the owner holds with lenders that fund
     firms (not defaulted, open by now). Instant lenders count once they have set the
     owner a limit; a facility still in approval does not. 0 for closed firms. Read-only.
@@ -35,8 +36,9 @@ def usable_credit_cny(world: World) -> np.ndarray:
     s, f, ch = world.borrowers, world.firms, world.channels
     o = f.owner
     personal = f.uses_personal_credit
+    headroom = np.maximum(s.limit_cny[o] - s.balance_cny[o], 0.0)
     platform = np.where(
-        s.is_open[o] & personal, np.maximum(s.limit_cny[o] - s.balance_cny[o], 0.0), 0.0
+        s.is_open[o], np.where(personal, headroom, np.minimum(s.earmarked_cny[o], headroom)), 0.0
     )
     total = platform
     if ch.k:

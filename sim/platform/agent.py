@@ -196,6 +196,7 @@ class Platform(mesa.Agent):
             "firm_peak_ahead": firm["peak_ahead"],
             "firm_uses_personal_credit": firm["uses_personal_credit"],
             "firm_peak_need_cny": firm["peak_need_cny"],
+            "firm_age_months": firm["age_months"],
         }
 
     def portfolio_view(self, world: World, month: Month) -> PortfolioView:
@@ -229,6 +230,8 @@ class Platform(mesa.Agent):
             risk_appetite=world.config.scenario.risk_appetite,
             firm_uses_personal_credit=derived.pop("firm_uses_personal_credit"),
             firm_peak_need_cny=derived.pop("firm_peak_need_cny"),
+            earmarked_cny=s.earmarked_cny,
+            firm_age_months=derived.pop("firm_age_months"),
             **derived,
         )
 
@@ -316,11 +319,34 @@ class Platform(mesa.Agent):
         limit = s.limit_cny.copy()
         limit[rows] = new
         s.limit_cny = limit
+        self._apply_earmark(s, decision)
         is_raise = new > old
         # ``rows`` are distinct, so a plain indexed increment counts each change once.
         s.raises_count[rows[is_raise]] += 1
         s.cuts_count[rows[~is_raise]] += 1
         return rows, old, codes
+
+    def _apply_earmark(self, s: BorrowerState, decision: LimitDecision) -> None:
+        """Set the limit's earmarked (firm-only) part from the decision, within the headroom.
+
+        ``decision.earmarked_cny`` None keeps the current earmark. Either way it ends
+        within ``[0, limit - balance]`` and 0 on a closed line.
+
+        Raises:
+            ValueError: an earmark of the wrong shape, negative or not finite.
+        """
+        name = self.policy.name
+        earmark = s.earmarked_cny if decision.earmarked_cny is None else decision.earmarked_cny
+        earmark = np.asarray(earmark, dtype=np.float64)
+        if earmark.shape != s.limit_cny.shape:
+            raise ValueError(
+                f"policy {name!r} returned earmarks of shape {earmark.shape}; "
+                f"it must be {s.limit_cny.shape}"
+            )
+        if earmark.size and not (earmark.min() >= 0.0 and earmark.max() < np.inf):
+            raise ValueError(f"policy {name!r} returned an earmark that is negative or not finite")
+        headroom = np.maximum(s.limit_cny - s.balance_cny, 0.0) * (s.is_open & ~s.closing)
+        s.earmarked_cny = round_cny(np.minimum(earmark, headroom))
 
 
 def platform_review_stage(world: World, month: Month) -> None:

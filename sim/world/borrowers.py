@@ -110,6 +110,10 @@ class BorrowerState:
         uci_row: int64 position (``uci.iloc[uci_row]``) of the UCI row the borrower was
             resampled from, so simulated accounts can be compared with the same accounts'
             observed outcomes (:mod:`sim.empirical.validation`).
+        earmarked_cny: the undrawn part of the limit earmarked for the owned firm's
+            working capital (a peak-season tranche, set by a policy through
+            :attr:`sim.platform.policies.LimitDecision.earmarked_cny`), >= 0 and at most
+            the headroom: the household cannot draw it, the firm's gap draws it first.
     """
 
     behaviour_type: np.ndarray
@@ -160,6 +164,7 @@ class BorrowerState:
     income_total_cny: np.ndarray
     unmet_need_total_cny: np.ndarray
     uci_row: np.ndarray
+    earmarked_cny: np.ndarray
 
     @classmethod
     def blank(cls, n: int, **values: object) -> BorrowerState:
@@ -299,4 +304,5 @@ BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
     "income_total_cny": (np.float64, 0.0, None),
     "unmet_need_total_cny": (np.float64, 0.0, None),
     "uci_row": (np.int64, -1, None),
+    "earmarked_cny": (np.float64, 0.0, None),
 }

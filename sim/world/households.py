@@ -9,7 +9,8 @@ Order inside the month (part of stages ``household`` and ``funding`` of the mode
 
 1. employment transitions and income;
 2. essential spending (needs, plus occasional expense shocks): from cash, then the
-   credit line, then unmet (consumption is cut);
+   credit line, then unmet (consumption is cut); the line's headroom here and below
+   leaves out the part earmarked for the owned firm (``BorrowerState.earmarked_cny``);
 3. payment towards this month's minimum due (from last month's statement), limited by
    cash: by payment habit (in full or revolving, switching month to month) for current
    accounts, by a cash-driven roll / hold / cure choice for accounts behind
@@ -212,7 +213,9 @@ def _household_rows(
     hit = np.flatnonzero(draws.u_expense_shock[sl] < b.expense_shock_prob_monthly)
     needs[hit] += base[hit] * b.expense_shock_mean_income_months * draws.e_expense_shock[sl][hit]
     round_cny_inplace(needs)
-    available = np.maximum(limit - state.balance_cny[sl], 0.0) * open_line
+    # The earmarked part of the limit (a firm's peak-season tranche) is not the household's.
+    earmarked = state.earmarked_cny[sl]
+    available = np.maximum(limit - state.balance_cny[sl] - earmarked, 0.0) * open_line
     needs_cash = np.minimum(needs, cash)
     needs_gap = round_cny_inplace(needs - needs_cash)
     draw_needs = np.minimum(needs_gap, available)
@@ -305,7 +308,7 @@ def _household_rows(
     shortfall = np.clip(-gap / np.maximum(state.savings_target_cny[sl], 1.0), 0.0, 1.0)
     mpb = tables.mpb.take(type_index)
     mpb *= b.mpb_unconstrained_share + (1.0 - b.mpb_unconstrained_share) * shortfall
-    desired_balance += mpb * np.maximum(limit - initial_limit, 0.0)
+    desired_balance += mpb * np.maximum(limit - earmarked - initial_limit, 0.0)
     desired_balance -= balance
     if other_debt_cny is not None:
         desired_balance -= other_debt_cny[sl]

@@ -276,4 +276,5 @@ def build_population(
         balance_month_sum_cny=np.zeros(n),
         income_total_cny=np.zeros(n),
         unmet_need_total_cny=np.zeros(n),
+        earmarked_cny=np.zeros(n),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 
 import pytest
@@ -98,3 +99,32 @@ def test_a_yaml_table_replaces_the_whole_table(tmp_path):
     run = load_run_config(config_dir=conf)
     assert tuple(run.firms.sectors) == keep["firms"]
     assert tuple(run.channels.lenders) == keep["channels"]
+
+
+@pytest.mark.parametrize(
+    ("override", "name"),
+    [
+        (
+            "channels.lenders.credit_card.monthly_capacity_per_borrower_cny=-1.0",
+            "channels.lenders.credit_card.monthly_capacity_per_borrower_cny",
+        ),
+        ("policy.min_firm_age_months=-1", "policy.min_firm_age_months"),
+        ("policy.tranche_need_share=11.0", "policy.tranche_need_share"),
+        ("policy.max_tranche_income_months=-0.5", "policy.max_tranche_income_months"),
+    ],
+)
+def test_capacity_and_tranche_options_fail_naming_the_field(override: str, name: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(name)):
+        load_run_config(["policy=sme_aware", override])
+
+
+def test_capacity_accepts_null_and_a_number() -> None:
+    key = "channels.lenders.informal.monthly_capacity_per_borrower_cny"
+    assert (
+        load_run_config([f"{key}=null"])
+        .channels.lenders["informal"]
+        .monthly_capacity_per_borrower_cny
+        is None
+    )
+    cfg = load_run_config([f"{key}=15.0"])
+    assert cfg.channels.lenders["informal"].monthly_capacity_per_borrower_cny == 15.0

@@ -154,12 +154,16 @@ def test_the_whole_harness_on_a_tiny_config(tmp_path):
     cfg = replication_config_from_dict(TINY)
     result = run_replication(cfg)
     s = result.summary
-    assert set(s["experiment"]) == {"increase", "decrease", "household_cut", "prepeak"}
+    assert set(s["experiment"]) == {"increase", "decrease", "household_cut", "prepeak", "sme_aware"}
     assert (s["seeds"] <= 2).all()
     cut = s[(s["experiment"] == "household_cut") & (s["statistic"] == "platform balance (CNY)")]
     assert set(cut["group"]) == {"prime", "subprime"}
     assert (cut["effect"] <= 0).all()  # a cut never raises the platform balance
     assert len(result.targets) == 4
+    # sme_aware's window totals restart at the window's start: never negative.
+    sme = s[(s["experiment"] == "sme_aware") & s["statistic"].str.contains("per firm")]
+    assert set(sme["arm"]) == {"vs static", "vs behaviour_rules"}
+    assert (sme[["treated", "control"]].to_numpy() >= 0).all()
     report = write_replication_report(result, tmp_path)
     assert (tmp_path / "summary.parquet").is_file() and (tmp_path / "per_seed.csv").is_file()
     assert "Δdebt/Δlimit" in report.read_text()

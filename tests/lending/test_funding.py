@@ -252,3 +252,95 @@ def test_model_cut_before_the_peak_pushes_sole_traders_to_dearer_lenders_and_lat
     assert sole_b["effective_apr"] > sole_a["effective_apr"]
     assert sole_b["high_cost_channel_share"] >= sole_a["high_cost_channel_share"]
     assert seg_a.sum() == static.firms.n
+
+
+def firm_only_channels(n: int) -> Channels:
+    """A waterfall of own cash and the platform only (no other lender)."""
+    cc = conf_channels()
+    cc.order = ["own_cash", "platform"]
+    return Channels(cc, n)
+
+
+def test_an_earmarked_tranche_funds_the_gap_of_a_firm_whose_owner_keeps_the_line_personal():
+    # Two firms short 8,000, owners with 20,000 of headroom of which 5,000 earmarked. The
+    # owner who uses personal credit draws 8,000 (earmark first, then the line); the one
+    # who does not draws only the earmarked 5,000 (3,000 unmet), and nothing without it.
+    args = {
+        "owners": np.array([0, 1]),
+        "owner_spare_cny": np.zeros(2),
+        "platform_available_cny": np.array([20_000.0, 20_000.0]),
+        "info": info(2),
+        "step": 1,
+        "personal_ok": np.array([True, False]),
+    }
+    gap = np.array([8_000.0, 8_000.0])
+    ff = fund_firms(
+        gap, channels=firm_only_channels(2), platform_earmarked_cny=np.full(2, 5_000.0), **args
+    )
+    assert ff.by_step["platform"].tolist() == [8_000.0, 5_000.0]
+    assert ff.unmet_cny.tolist() == [0.0, 3_000.0]
+    ff = fund_firms(gap, channels=firm_only_channels(2), **args)
+    assert ff.by_step["platform"].tolist() == [8_000.0, 0.0]
+
+
+def test_lender_capacity_rations_requests_pro_rata_once_it_binds():
+    # Card capacity 1,000 CNY per row, 2 rows: 2,000 this month. Requests 1,500 + 1,000
+    # get 2,000 x 0.6 and x 0.4; once lent, nothing is left for a further request.
+    cc = conf_channels()
+    cc.lenders["credit_card"].monthly_capacity_per_borrower_cny = 1_000.0
+    ch = Channels(cc, 2)
+    ch.new_month()
+    c = ch.index("credit_card")
+    granted = ch.ration(c, np.array([1_500.0, 1_000.0]))
+    assert granted.tolist() == [1_200.0, 800.0]
+    ch.draw(c, np.array([0, 1]), granted)
+    assert ch.capacity_left_cny(c) == 0.0
+    assert ch.ration(c, np.array([100.0])).tolist() == [0.0]
+    assert ch.rationed_total_cny[c] == pytest.approx(600.0)
+    # Within capacity a request is untouched; other lenders have no limit.
+    ch.new_month()
+    assert ch.ration(c, np.array([700.0])).tolist() == [700.0]
+    assert ch.capacity_left_cny(ch.index("informal")) == np.inf
+
+
+def test_capacity_binds_in_both_waterfalls():
+    # Card capacity 300 per row (600 for two rows). Households: two essential gaps of
+    # 2,500, each with 990.09 of card available (1,000 limit, 1 % fee): together 1,980.18
+    # asked, 600 lent, 300 each. Firms (next month): two gaps of 5,000 on the cards:
+    # again 300 each.
+    cc = conf_channels()
+    cc.lenders["credit_card"].monthly_capacity_per_borrower_cny = 300.0
+    ch = Channels(cc, 2)
+    ch.new_month()
+    who = info(2, income_base_cny=[1_000.0, 1_000.0])
+    hf = fund_households(ch, np.arange(2), np.full(2, 2_500.0), np.zeros(2), who, step=1)
+    assert dict(zip(ch.names, hf.by_channel, strict=True))["credit_card"] == 600.0
+    ch.new_month()
+    ff = fund_firms(
+        np.full(2, 5_000.0),
+        owners=np.array([0, 1]),
+        owner_spare_cny=np.zeros(2),
+        platform_available_cny=np.zeros(2),
+        channels=ch,
+        info=who,
+        step=2,
+    )
+    assert ff.by_step["credit_card"].tolist() == [300.0, 300.0]
+
+
+def test_model_sme_aware_tranche_reaches_non_users_and_stays_out_of_household_reach():
+    # A short run under sme_aware: tranches are opened, firms whose owners keep the line
+    # personal draw the platform (only an earmark allows it), and at every month's end
+    # the earmark sits within the headroom. Under behaviour_rules such firms never do.
+    for policy, expect in (("sme_aware", True), ("behaviour_rules", False)):
+        with CreditMarketModel(make_run(f"policy={policy}", "n_months=14")) as model:
+            non_user_draws = 0.0
+            for _ in range(14):
+                model.step()
+                s, f = model.borrowers, model.firms
+                drew = model.month.firm_funding.by_step["platform"]
+                non_user_draws += float(drew[~f.uses_personal_credit].sum())
+                assert (s.earmarked_cny <= np.maximum(s.limit_cny - s.balance_cny, 0) + 1e-6).all()
+            granted = getattr(model.world.platform.policy, "tranches_granted", 0)
+        assert (non_user_draws > 0) == expect
+        assert (granted > 0) == expect

@@ -204,3 +204,15 @@ def test_a_limit_increase_moves_the_debt_of_a_cash_poor_borrower_more():
     )
     flows = household_month(s, quiet_draws(2), MACRO, b, step=1)
     assert flows.draws_cny.tolist() == [360.0, 36.0]
+
+
+def test_the_household_cannot_draw_the_part_of_the_limit_earmarked_for_the_firm():
+    # Income 10,000, needs 15,000, no savings: a 5,000 gap for the line. Limit 10,000 with
+    # 10,000 earmarked: nothing to draw, 5,000 unmet. With 4,000 earmarked: 6,000 of
+    # headroom, the 5,000 drawn.
+    b = dataclasses.replace(QUIET, needs_share=1.5)
+    s = BorrowerState.blank(2, earmarked_cny=[10_000.0, 4_000.0], target_utilisation=0.0)
+    flows = household_month(s, quiet_draws(2), MACRO, b, step=1)
+    assert flows.draws_cny.tolist() == [0.0, 5_000.0]
+    assert flows.unmet_need_cny.tolist() == [5_000.0, 0.0]
+    assert s.balance_cny.tolist() == [0.0, 5_000.0]

@@ -22,8 +22,8 @@ __all__ = [
 ]
 
 #: The experiments, in report order: (a) increases, (b) a decrease, (c) the household
-#: -75 % cut by prime/subprime, (d) the pre-peak cut of sole traders.
-EXPERIMENTS: tuple[str, ...] = ("increase", "decrease", "household_cut", "prepeak")
+#: -75 % cut by prime/subprime, (d) the pre-peak cut of sole traders, (e) sme_aware's tranche.
+EXPERIMENTS: tuple[str, ...] = ("increase", "decrease", "household_cut", "prepeak", "sme_aware")
 
 #: Largest number of seeds, borrowers and months the runner accepts.
 MAX_SEEDS, MAX_BORROWERS, MAX_MONTHS = 200, 2_000_000, 600

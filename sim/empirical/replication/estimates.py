@@ -243,7 +243,9 @@ def firm_rows(
     least once (:attr:`PrePeakCut.flagged_ever`). Window: from the treatment month to the
     last snapshot (``treatment_month + max(horizons)``). Per treated firm, each run: mean
     cash buffer days over the months open in the window (firms open at least one month
-    in both runs), months in shortfall, late payments to suppliers (CNY), unmet gap (CNY),
+    in both runs), liquidity buffer days (cash and usable undrawn credit, mean over the
+    months open after treatment to the run's end), months in shortfall, late payments to
+    suppliers (CNY), unmet gap (CNY),
     closed by the end (and closed for shortfall); owners: defaulted by the end, mean
     platform and other-lender balance over the window, unmet need in the window.
     """
@@ -276,8 +278,11 @@ def firm_rows(
         se, sb = tr.snapshots[end], tr.snapshots[t]
         o = owner[g]
         late = _window(fe, fb, "late_payments_total_cny")
+        lm = tr.liquidity_months[g]
         values[run] = {
             "cash buffer days (mean over open months)": bd.mean() if bd.size else np.nan,
+            "liquidity buffer days (mean over months open after treatment)":
+                (tr.liquidity_days_sum[g][lm > 0] / lm[lm > 0]).mean(),
             "shortfall months per firm": tr.shortfall_months[g].mean(),
             "late supplier payments per firm (CNY)": late[g].mean(),
             "unmet gap per firm (CNY)": _window(fe, fb, "unmet_gap_total_cny")[g].mean(),

@@ -267,6 +267,16 @@ def write_replication_report(result: ReplicationResult, out_dir: str | Path) -> 
         "",
         _markdown(_effects_table(result.summary, "prepeak", max(cfg.horizons))),
         "",
+        "## (e) `sme_aware`: what the peak-season tranche buys and costs",
+        "",
+        "`sme_aware` (conf/policy/sme_aware.yaml) from the window's first month, against "
+        "`static` and against `behaviour_rules` (the rules it wraps on the general line), "
+        "paired under the same seed over the whole window. Treated firms: open at the "
+        "window's start, owner granted a tranche at least once. The `static` column holds "
+        "the control run's value (`static` or `behaviour_rules`, see the arm).",
+        "",
+        _markdown(_effects_table(result.summary, "sme_aware", cfg.n_months)),
+        "",
         "Files: `summary.csv`/`.parquet` (every statistic, mean and interval over seeds), "
         "`per_seed.csv`/`.parquet`, `targets.csv`.",
         "",

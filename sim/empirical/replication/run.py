@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.config import RunConfig
 from sim.empirical.replication.config import ReplicationConfig
 from sim.empirical.replication.estimates import COLUMNS, cut_effect_rows, firm_rows, mpb_rows
 from sim.empirical.replication.policies import OneTimeLimitChange, PrePeakCut
+from sim.empirical.replication.sme import CONTROLS, sme_rows
 from sim.empirical.replication.trace import Trace, run_arm
 from sim.platform.policies.base import PolicyConfig
+from sim.platform.policies.registry import build_policy
 from sim.platform.policies.static import StaticPolicy
 from sim.runtime.compose import load_run_config
 
@@ -83,6 +86,8 @@ def run_replication(
         if progress:
             progress(f"seed {seed}: static")
         control = run_arm(run_cfg, StaticPolicy(PolicyConfig()), t, horizons)
+        if "sme_aware" in cfg.experiments:
+            rows += _sme_rows(seed, run_cfg, cfg, progress)
         for experiment, arm, fraction in arms(cfg):
             if progress:
                 progress(f"seed {seed}: {experiment} {arm}")
@@ -98,6 +103,23 @@ def run_replication(
     per_seed = pd.DataFrame(rows, columns=list(COLUMNS))
     summary = summarise(per_seed, cfg.interval)
     return ReplicationResult(cfg, per_seed, summary, check_targets(summary, cfg))
+
+
+def _sme_rows(
+    seed: int,
+    run_cfg: RunConfig,
+    cfg: ReplicationConfig,
+    progress: Callable[[str], None] | None,
+) -> list[dict]:
+    """``sme_aware`` from the window's start against each of :data:`CONTROLS`."""
+    whole = [cfg.n_months]
+    runs = {}
+    for name in ("sme_aware", *CONTROLS):
+        if progress:
+            progress(f"seed {seed}: sme_aware experiment, {name} over the window")
+        policy = build_policy(load_run_config([*cfg.run_overrides(seed), f"policy={name}"]).policy)
+        runs[name] = run_arm(run_cfg, policy, 0, whole)
+    return [r for name in CONTROLS for r in sme_rows(seed, name, runs[name], runs["sme_aware"])]
 
 
 def _one_time_rows(

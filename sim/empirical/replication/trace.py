@@ -12,12 +12,15 @@ start, so a window's amount is a difference of two snapshots.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from sim.config import RunConfig
 from sim.model import CreditMarketModel
+from sim.outputs.firm_metrics import liquidity_buffer_days
 from sim.platform.policies.base import LimitPolicy
 
 __all__ = ["FirmSnapshot", "Snapshot", "Trace", "run_arm"]
@@ -123,6 +126,12 @@ class Trace:
         snapshots: window month (1-based) -> :class:`Snapshot` of the rows at treatment.
         firms: month -> :class:`FirmSnapshot` of the firms at treatment.
         shortfall_months: ``(m,)`` int, months in shortfall after treatment per firm.
+        liquidity_days_sum: ``(m,)`` liquidity buffer days
+            (:func:`sim.outputs.firm_metrics.liquidity_buffer_days`) summed over the months
+            after treatment in which the firm had a measure; ``liquidity_months`` counts them.
+        platform_loss_cny: ``(n,)`` the platform's loss at default (LGD x EAD) on each row
+            after treatment; ``platform_loss_total_cny`` the same over the whole book
+            (rows opened later included).
         n_rows, n_firms: rows and firms present at treatment.
         policy: the policy object after the run (its memory: who was treated).
     """
@@ -130,6 +139,10 @@ class Trace:
     snapshots: dict[int, Snapshot] = field(default_factory=dict)
     firms: dict[int, FirmSnapshot] = field(default_factory=dict)
     shortfall_months: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    liquidity_days_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    liquidity_months: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    platform_loss_cny: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    platform_loss_total_cny: float = 0.0
     n_rows: int = 0
     n_firms: int = 0
     policy: LimitPolicy | None = None
@@ -159,15 +172,61 @@ def run_arm(
     keep = {t, *(t + h for h in horizons)}
     trace = Trace(policy=policy)
     with CreditMarketModel(config, policy=policy) as model:
+
+        def at_treatment() -> None:
+            trace.n_rows, trace.n_firms = model.borrowers.n, model.firms.n
+            trace.shortfall_months = np.zeros(trace.n_firms, dtype=np.int64)
+            trace.liquidity_days_sum = np.zeros(trace.n_firms)
+            trace.liquidity_months = np.zeros(trace.n_firms, dtype=np.int64)
+            trace.platform_loss_cny = np.zeros(trace.n_rows)
+
+        if t == 0 and config.burn_in_months == 0:  # the window starts at the built world
+            at_treatment()
+            trace.snapshots[0] = Snapshot.take(model, trace.n_rows)
+            trace.firms[0] = FirmSnapshot.take(model, trace.n_firms)
         for internal in range(1, config.burn_in_months + config.n_months + 1):
             model.step()
             month = internal - config.burn_in_months  # the window month (<= 0: burn-in)
             if month == t:
-                trace.n_rows, trace.n_firms = model.borrowers.n, model.firms.n
-                trace.shortfall_months = np.zeros(trace.n_firms, dtype=np.int64)
-            if month > t and trace.n_firms:
-                trace.shortfall_months += model.firms.in_shortfall[: trace.n_firms]
+                at_treatment()
+            if month > t:
+                _accumulate(trace, model)
             if month in keep:
                 trace.snapshots[month] = Snapshot.take(model, trace.n_rows)
                 trace.firms[month] = FirmSnapshot.take(model, trace.n_firms)
+            if month == 0 and 0 in keep:
+                # The run totals restart at the window's start (sim.build.start_window):
+                # its totals are 0, whatever the burn-in's last month held.
+                trace.snapshots[0] = _zero(trace.snapshots[0], _ROW_TOTALS)
+                trace.firms[0] = _zero(trace.firms[0], _FIRM_TOTALS)
     return trace
+
+
+#: Snapshot fields that are run totals restarted at the window's start.
+_ROW_TOTALS = (
+    "cost_total_cny",
+    "platform_balance_months_cny",
+    "other_balance_months_cny",
+    "unmet_need_total_cny",
+    "income_total_cny",
+)
+_FIRM_TOTALS = ("late_payments_total_cny", "unmet_gap_total_cny", "open_months", "buffer_days_sum")
+
+
+def _zero(snapshot: Any, names: tuple[str, ...]) -> Any:
+    """``snapshot`` with the fields ``names`` set to zeros of the same shape."""
+    return dataclasses.replace(snapshot, **{n: np.zeros_like(getattr(snapshot, n)) for n in names})
+
+
+def _accumulate(trace: Trace, model: CreditMarketModel) -> None:
+    """Add one month after treatment to the trace's per-firm and per-row totals."""
+    m, n = trace.n_firms, trace.n_rows
+    loss = model.month.servicing.loss_at_default_cny
+    trace.platform_loss_cny += loss[:n]
+    trace.platform_loss_total_cny += float(loss.sum())
+    if m:
+        trace.shortfall_months += model.firms.in_shortfall[:m]
+        days = liquidity_buffer_days(model.world)[:m]
+        ok = np.isfinite(days)
+        trace.liquidity_days_sum += np.where(ok, days, 0.0)
+        trace.liquidity_months += ok

@@ -62,6 +62,12 @@ class LenderTable:
         self.approval_lender_factor = col("approval_lender_factor")
         self.max_debt_service_ratio = col("max_debt_service_ratio")
         self.reapply_after_months = col("reapply_after_months", np.int64)
+        cap = [c.monthly_capacity_per_borrower_cny for c in lenders]
+        self.capacity_per_borrower_cny = np.array(
+            [np.inf if v is None else v for v in cap], dtype=np.float64
+        )
+        #: ``(k,)`` cash requested but refused for want of capacity, run total, CNY.
+        self.rationed_total_cny = np.zeros(len(lenders))
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -86,6 +92,36 @@ class LenderTable:
     def new_month(self) -> None:
         """Reset this month's flow totals."""
         self.month = ChannelMonth.zeros(self.k)
+
+    def capacity_left_cny(self, c: int) -> float:
+        """Cash channel ``c`` can still lend this month: its capacity less this month's draws."""
+        cap = self.capacity_per_borrower_cny[c] * self.n
+        return float(max(cap - self.month.draws_cny[c], 0.0))
+
+    def ration(self, c: int, request_cny: np.ndarray) -> np.ndarray:
+        """Scale this month's requests to channel ``c`` down to its capacity left.
+
+        Within capacity the requests are returned unchanged; beyond it every request gets
+        the same share ``left / sum(requests)``, rounded down to the cent (so the total
+        never passes the capacity). The refused cash adds to :attr:`rationed_total_cny`.
+
+        Args:
+            c: channel index.
+            request_cny: ``(m,)`` cash the rows would draw, >= 0.
+
+        Returns:
+            ``(m,)`` float64 cash they may draw, CNY.
+        """
+        request = np.asarray(request_cny, dtype=np.float64)
+        total = float(request.sum())
+        if not np.isfinite(self.capacity_per_borrower_cny[c]) or total <= 0.0:
+            return request
+        left = self.capacity_left_cny(c)
+        if total <= left:
+            return request
+        granted = np.floor(request * (left / total) * 100.0 + 1e-7) / 100.0 + 0.0
+        self.rationed_total_cny[c] += total - float(granted.sum())
+        return granted
 
     # ------------------------------------------------------------------ argument checks
     def _check_channel(self, c: int) -> int:

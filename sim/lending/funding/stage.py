@@ -118,7 +118,9 @@ def funding_stage(world: World, month: Month) -> None:
     lenders (:func:`fund_households`: in full on facilities held, a share elsewhere).
     Firms: own cash (the owner's spare savings) -> the owner's platform line -> other
     lenders -> unmet (:func:`fund_firms`); the platform line and personal cards only for
-    owners who use personal credit for the business (``FirmState.uses_personal_credit``).
+    owners who use personal credit for the business (``FirmState.uses_personal_credit``),
+    and for every owner its earmarked tranche (``BorrowerState.earmarked_cny``), which a
+    draw for the firm uses first.
     Writes ``month.household_funding``, ``month.firm_funding`` and the funding fields of
     ``month.transfers``.
     """
@@ -151,6 +153,7 @@ def funding_stage(world: World, month: Month) -> None:
     spare = round_cny(np.maximum(s.savings_cny[owners] - reserve, 0.0))
     headroom = np.maximum(s.limit_cny[owners] - s.balance_cny[owners], 0.0)
     platform_available = np.where(s.is_open[owners], headroom, 0.0)
+    earmarked = np.minimum(s.earmarked_cny[owners], platform_available)
     ff = fund_firms(
         month.firm_month.gap_cny,
         owners=owners,
@@ -160,12 +163,15 @@ def funding_stage(world: World, month: Month) -> None:
         info=info,
         step=step,
         personal_ok=f.uses_personal_credit,
+        platform_earmarked_cny=earmarked,
     )
     injection = ff.by_step["own_cash"]
     platform_draw = ff.by_step["platform"]
     s.savings_cny[owners] = round_cny(s.savings_cny[owners] - injection)
     s.balance_cny[owners] = round_cny(s.balance_cny[owners] + platform_draw)
     f.platform_business_cny = round_cny(f.platform_business_cny + platform_draw)
+    # A draw for the firm uses the earmarked tranche first (it does not revolve).
+    s.earmarked_cny[owners] = round_cny(earmarked - np.minimum(platform_draw, earmarked))
     drew = owners[platform_draw > 0]
     s.draws_recent[step % RECENT_MONTHS, drew] += 1
     s.months_since_draw[drew] = 0

@@ -165,6 +165,7 @@ def fund_households(
                 live, r, asked = live[keep], r[keep], asked[keep]
             avail = channels.available_cash(int(c), r, info, step)
             (take,), _ = waterfall(asked, [avail])
+            take = channels.ration(int(c), take)
             hit = take > 0
             if hit.any():
                 out.fees_cny[live[hit]] += channels.draw(int(c), r[hit], take[hit])
@@ -222,6 +223,7 @@ def fund_firms(
     info: CreditInfo,
     step: int,
     personal_ok: np.ndarray | None = None,
+    platform_earmarked_cny: np.ndarray | None = None,
 ) -> FirmFunding:
     """Fund firms' liquidity gaps in the waterfall order of ``channels.config.order``.
 
@@ -242,6 +244,10 @@ def fund_firms(
         personal_ok: ``(n_firms,)`` bool, the owner uses personal credit for the business:
             only these firms draw the platform line and the personal lines of
             :func:`personal_lines` (cards, consumer online lenders); all firms if None.
+        platform_earmarked_cny: ``(n_firms,)`` the part of the owners' platform headroom
+            earmarked for the firm (a peak-season tranche): a firm whose owner does not
+            use personal credit draws the platform up to it (others up to the whole
+            headroom); None for no earmarks.
 
     Returns:
         The :class:`FirmFunding`.
@@ -264,7 +270,9 @@ def fund_firms(
         if name == "own_cash":
             avail = owner_spare_cny[rows]
         elif name == "platform":
-            avail = np.where(personal[rows], platform_available_cny[rows], 0.0)
+            tranche = 0.0 if platform_earmarked_cny is None else platform_earmarked_cny[rows]
+            whole = platform_available_cny[rows]
+            avail = np.where(personal[rows], whole, np.minimum(whole, tranche))
         else:
             c = channels.index(name)
             if not channels.for_firms[c]:
@@ -275,6 +283,8 @@ def fund_firms(
                 avail[ask] = channels.available_cash(c, owners[rows[ask]], info, step, firm=True)
             else:
                 avail = channels.available_cash(c, owners[rows], info, step, firm=True)
+        if name not in ("own_cash", "platform"):
+            avail = channels.ration(c, np.minimum(avail, left))
         (take,), left = waterfall(left, [avail])
         if name not in ("own_cash", "platform"):
             hit = take > 0

@@ -60,6 +60,11 @@ class PortfolioView:
         firm_peak_need_cny: the owned firm's projected stock-build shortfall before its
             next peak (stock + fixed costs - cash - a normal month's sales), float64 CNY,
             0 without a peak ahead; None when not provided.
+        earmarked_cny: the undrawn part of the limit earmarked for the owned firm's
+            working capital (``BorrowerState.earmarked_cny``), float64 CNY; None when not
+            provided (read as none).
+        firm_age_months: months the owned firm has traded (-1 without an open firm),
+            int32; None when not provided.
     """
 
     step: int
@@ -90,6 +95,8 @@ class PortfolioView:
     risk_appetite: float = 1.0
     firm_uses_personal_credit: np.ndarray | None = None
     firm_peak_need_cny: np.ndarray | None = None
+    earmarked_cny: np.ndarray | None = None
+    firm_age_months: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -127,10 +134,15 @@ class LimitDecision:
             Rows equal to the current limit are "no change".
         reason: ``(n_borrowers,)`` int8 of :class:`ReasonCode`; must be non-zero exactly
             where the limit changes.
+        earmarked_cny: ``(n_borrowers,)`` float64 CNY >= 0, the part of the new limit's
+            headroom earmarked for the owner's firm (only the firm's gap may draw it; the
+            platform keeps it within the headroom), or None to leave the earmarks as
+            they are.
     """
 
     new_limit_cny: np.ndarray
     reason: np.ndarray
+    earmarked_cny: np.ndarray | None = None
 
     @classmethod
     def unchanged(cls, view: PortfolioView) -> LimitDecision:

@@ -104,7 +104,8 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
         seasonality (:meth:`SectorTable.peak_months`), within the next
         ``firms.peak_lookahead_months`` calendar months) and ``uses_personal_credit``
         (bool: the owner funds the firm on personal credit) and ``peak_need_cny``
-        (:func:`peak_stock_need_cny` of the owned firm, 0 without one), each
+        (:func:`peak_stock_need_cny` of the owned firm, 0 without one) and
+        ``age_months`` (int32 months the owned firm has traded, -1 without one), each
         ``(n_borrowers,)``.
     """
     n = world.borrowers.n
@@ -129,12 +130,15 @@ def firm_signals(world: World, calendar_month: int) -> dict[str, np.ndarray]:
     personal[owners] = f.uses_personal_credit[live]
     need = np.zeros(n)
     need[owners] = peak_stock_need_cny(world, calendar_month)[live]
+    age = np.full(n, -1, dtype=np.int32)
+    age[owners] = f.age_months[live]
     return {
         "owns_firm": owns,
         "cash_buffer_days": buffer,
         "peak_ahead": peak,
         "uses_personal_credit": personal,
         "peak_need_cny": need,
+        "age_months": age,
     }
 
 

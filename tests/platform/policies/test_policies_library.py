@@ -591,105 +591,131 @@ def test_counter_cyclical_equals_behaviour_rules_outside_downturn_and_boom() -> 
 
 # ----------------------------------------------------------------------- sme_aware
 
-SOLE_TRADER = dict(
-    owns_firm=True, firm_peak_ahead=True, firm_cash_buffer_days=20.0, **EARLY_REPAYER
-)
-
-
-def test_sme_aware_protects_a_qualifying_sole_trader_before_the_peak() -> None:
-    # protect 2 months, support +20 %, buffer >= 5 days
-    policy = from_yaml("sme_aware", 1, protect_months=2)
-    view = make_view(**SOLE_TRADER)
-    d = decide(policy, view)  # behaviour_rules would cut 20 % for early repayment
-    assert d.new_limit_cny[0] == 12_000.0 and d.reason[0] == ReasonCode.PEAK_SEASON_SUPPORT
-    view = next_month(view, d)
-    d = decide(policy, view)  # second protected month: held at the support level
-    assert d.new_limit_cny[0] == 12_000.0 and d.reason[0] == 0
-    view = next_month(view, d)
-    d = decide(policy, view)  # protection over: the behaviour rules apply again
-    assert d.new_limit_cny[0] == 9_600.0 and d.reason[0] == ReasonCode.EARLY_REPAYMENT
-
-
+#: A quiet sole trader (no behaviour rule fires): limit 10,000, balance 3,000, income
+#: 8,000 (tranche cap 6 x 8,000 = 48,000), PD 2 % (under the 3 % screen), a peak ahead.
 QUIET_SOLE_TRADER = dict(
     owns_firm=True, firm_peak_ahead=True, firm_cash_buffer_days=20.0, pd_12m=0.02
 )
+#: The same owner as an early repayer: behaviour_rules would cut 20 %.
+SOLE_TRADER = QUIET_SOLE_TRADER | dict(early_repayments_3m=2)
 
 
-def test_sme_aware_restores_a_raise_after_the_peak_and_never_compounds() -> None:
-    # A quiet owner (no behaviour rule fires), limit 10,000, balance 3,000. Two flagged
-    # months: raised to 12,000, then held. The peak month (no longer flagged): back to
-    # the episode's base 10,000 with PEAK_SUPPORT_ENDED. A second season raises from
-    # 10,000 again, to 12,000, not 14,400.
+def owner_view(n: int = 1, need: Any = 8_000.0, earmarked: Any = 0.0, **fields: Any):
+    """A sole trader's view with a forecast gap (``firm_peak_need_cny``) and earmarks."""
+    view = make_view(n, **(QUIET_SOLE_TRADER | fields))
+    return dataclasses.replace(
+        view,
+        firm_peak_need_cny=np.broadcast_to(np.asarray(need, dtype=np.float64), (n,)).copy(),
+        earmarked_cny=np.broadcast_to(np.asarray(earmarked, dtype=np.float64), (n,)).copy(),
+    )
+
+
+def test_sme_aware_opens_an_earmarked_tranche_sized_to_the_forecast_gap() -> None:
+    # Forecast gaps 8,000, 0 and 60,000: tranches 8,000, none (no gap forecast) and the
+    # cap 48,000; each is added to the limit and earmarked for the firm.
+    d = decide(from_yaml("sme_aware", 3), owner_view(3, need=[8_000.0, 0.0, 60_000.0]))
+    np.testing.assert_array_equal(d.new_limit_cny, [18_000.0, 10_000.0, 58_000.0])
+    np.testing.assert_array_equal(d.earmarked_cny, [8_000.0, 0.0, 48_000.0])
+    np.testing.assert_array_equal(
+        d.reason, [ReasonCode.PEAK_SEASON_SUPPORT, 0, ReasonCode.PEAK_SEASON_SUPPORT]
+    )
+
+
+def test_sme_aware_tranche_is_restored_after_the_peak_and_never_compounds() -> None:
+    # Month 1 (flagged): 10,000 + 8,000 tranche. Month 2 (flagged): the firm drew the
+    # 8,000 for its stock (balance 11,000, nothing left earmarked): held. Month 3, the
+    # peak (no longer flagged): the tranche lapses; 1,000 of it is still owed above the
+    # 10,000 general line, so the limit goes to 11,000. Month 4: repaid to 9,500, back to
+    # 10,000. Month 6, the next season: 10,000 + 8,000 again, not 19,000 + 8,000.
     policy = from_yaml("sme_aware", 1)
-    view = make_view(**QUIET_SOLE_TRADER)
-    assert decide(from_yaml("behaviour_rules", 1), view).reason[0] == 0  # quiet indeed
-    limits, reasons = [], []
-    flags = [True, True, False, False, True, True, False]
-    for flag in flags:
-        view = dataclasses.replace(view, firm_peak_ahead=np.array([flag]))
+    steps = [  # (flagged, balance, earmarked) seen at each review
+        (True, 3_000.0, 0.0),
+        (True, 11_000.0, 0.0),
+        (False, 11_000.0, 0.0),
+        (False, 9_500.0, 0.0),
+        (False, 9_500.0, 0.0),
+        (True, 3_000.0, 0.0),
+    ]
+    limits, reasons, earmarks = [], [], []
+    limit = 10_000.0
+    for flagged, balance, earmarked in steps:
+        view = owner_view(
+            limit_cny=limit, balance_cny=balance, earmarked=earmarked, firm_peak_ahead=flagged
+        )
         d = decide(policy, view)
-        limits.append(float(d.new_limit_cny[0]))
+        limit = float(d.new_limit_cny[0])
+        limits.append(limit)
         reasons.append(int(d.reason[0]))
-        view = next_month(view, d, firm_peak_ahead=np.array([flag]))
-    assert limits == [12_000.0, 12_000.0, 10_000.0, 10_000.0, 12_000.0, 12_000.0, 10_000.0]
+        earmarks.append(float(d.earmarked_cny[0]))
+    assert limits == [18_000.0, 18_000.0, 11_000.0, 10_000.0, 10_000.0, 18_000.0]
+    assert earmarks == [8_000.0, 0.0, 0.0, 0.0, 0.0, 8_000.0]
     assert reasons == [
         ReasonCode.PEAK_SEASON_SUPPORT,
         0,
         ReasonCode.PEAK_SUPPORT_ENDED,
+        ReasonCode.PEAK_SUPPORT_ENDED,
         0,
         ReasonCode.PEAK_SEASON_SUPPORT,
-        0,
-        ReasonCode.PEAK_SUPPORT_ENDED,
     ]
 
 
-def test_sme_aware_restore_stops_at_the_drawn_balance() -> None:
-    # The firm drew the raise for its stock: 11,500 owed at the peak. The limit goes back
-    # only to the balance (the clip never cuts below it), and to 10,000 once repaid.
-    policy = from_yaml("sme_aware", 1)
-    view = make_view(**QUIET_SOLE_TRADER)
+def test_sme_aware_holds_the_general_line_while_the_tranche_lives() -> None:
+    # protect 2 months. An early repayer (behaviour_rules: -20 %): the general line is
+    # held at 10,000 under the 5,000 tranche for two months; in the third the tranche
+    # lapses (nothing of it owed) and the behaviour rules' cut applies: 8,000.
+    policy = from_yaml("sme_aware", 1, protect_months=2)
+    view = owner_view(need=5_000.0, early_repayments_3m=2)
+    assert decide(from_yaml("behaviour_rules", 1), view).new_limit_cny[0] == 8_000.0
     d = decide(policy, view)
-    assert d.new_limit_cny[0] == 12_000.0
-    view = next_month(view, d, firm_peak_ahead=np.array([False]), balance_cny=[11_500.0])
-    d = decide(policy, view)
-    assert d.new_limit_cny[0] == 11_500.0 and d.reason[0] == ReasonCode.PEAK_SUPPORT_ENDED
-
-
-def test_sme_aware_sizes_the_raise_to_what_the_line_lacks_for_the_stock() -> None:
-    # Limit 10,000, balance 3,000: headroom 7,000. Projected stock shortfalls 5,000 (the
-    # line covers it: protected, not raised), 8,500 (raised by the 1,500 it lacks) and
-    # 20,000 (raised by the 20 % cap, 2,000).
-    view = make_view(3, **QUIET_SOLE_TRADER)
-    view = dataclasses.replace(view, firm_peak_need_cny=np.array([5_000.0, 8_500.0, 20_000.0]))
-    d = decide(from_yaml("sme_aware", 3), view)
-    np.testing.assert_array_equal(d.new_limit_cny, [10_000.0, 11_500.0, 12_000.0])
-    np.testing.assert_array_equal(
-        d.reason, [0, ReasonCode.PEAK_SEASON_SUPPORT, ReasonCode.PEAK_SEASON_SUPPORT]
-    )
-
-
-def test_sme_aware_gives_no_raise_to_owners_who_do_not_fund_the_firm_on_the_line() -> None:
-    view = make_view(**QUIET_SOLE_TRADER, firm_uses_personal_credit=False)
-    d = decide(from_yaml("sme_aware", 1), view)
-    assert d.new_limit_cny[0] == 10_000.0 and d.reason[0] == 0
+    assert d.new_limit_cny[0] == 15_000.0 and d.reason[0] == ReasonCode.PEAK_SEASON_SUPPORT
+    d = decide(policy, next_month(view, d))
+    assert d.new_limit_cny[0] == 15_000.0 and d.reason[0] == 0
+    d = decide(policy, next_month(view, d))
+    assert d.new_limit_cny[0] == 8_000.0 and d.reason[0] == ReasonCode.EARLY_REPAYMENT
+    assert d.earmarked_cny[0] == 0.0
 
 
 @pytest.mark.parametrize(
     "change",
     [
-        {"firm_cash_buffer_days": 2.0},
-        {"firm_cash_buffer_days": np.nan},
+        {"pd_12m": 0.03},  # the screen: strictly below max_pd = 0.03
+        {"pd_12m": 0.08},
+        {"dpd": 30},
         {"firm_peak_ahead": False},
         {"owns_firm": False},
-        {"pd_12m": 0.08},
-        {"pd_12m": 0.03},  # the screen: strictly below max_pd = 0.03
-        {"firm_uses_personal_credit": False},
+        {"firm_cash_buffer_days": np.nan},
     ],
 )
-def test_sme_aware_does_not_protect_others(change: dict[str, Any]) -> None:
-    view = make_view(**(SOLE_TRADER | change))
+def test_sme_aware_screen_excludes(change: dict[str, Any]) -> None:
+    d = decide(from_yaml("sme_aware", 1), owner_view(**change))
+    assert d.new_limit_cny[0] <= 10_000.0 and d.earmarked_cny[0] == 0.0
+    assert d.reason[0] != ReasonCode.PEAK_SEASON_SUPPORT
+
+
+def test_sme_aware_screen_lets_in_an_owner_just_under_the_pd_cut() -> None:
+    d = decide(from_yaml("sme_aware", 1), owner_view(pd_12m=0.0299))
+    assert d.new_limit_cny[0] == 18_000.0 and d.earmarked_cny[0] == 8_000.0
+
+
+def test_sme_aware_screen_excludes_a_firm_younger_than_a_year() -> None:
+    view = owner_view(2)
+    view = dataclasses.replace(view, firm_age_months=np.array([11, 12], dtype=np.int32))
+    d = decide(from_yaml("sme_aware", 2), view)
+    np.testing.assert_array_equal(d.new_limit_cny, [10_000.0, 18_000.0])
+    np.testing.assert_array_equal(d.earmarked_cny, [0.0, 8_000.0])
+
+
+def test_sme_aware_offers_owners_who_do_not_use_the_line_for_the_business() -> None:
+    view = owner_view(firm_uses_personal_credit=False)
     d = decide(from_yaml("sme_aware", 1), view)
-    assert d.new_limit_cny[0] == 8_000.0 and d.reason[0] == ReasonCode.EARLY_REPAYMENT
+    assert d.new_limit_cny[0] == 18_000.0 and d.earmarked_cny[0] == 8_000.0
+    d = decide(from_yaml("sme_aware", 1, offer_non_users=False), view)
+    assert d.new_limit_cny[0] == 10_000.0 and d.earmarked_cny[0] == 0.0
+
+
+def test_sme_aware_without_earmark_is_a_plain_raise() -> None:
+    d = decide(from_yaml("sme_aware", 1, earmark=False), owner_view())
+    assert d.new_limit_cny[0] == 18_000.0 and d.earmarked_cny[0] == 0.0
 
 
 def test_sme_aware_equals_behaviour_rules_without_firm_owners() -> None:
