@@ -60,6 +60,10 @@ def test_default_book_is_stationary_after_burn_in(default_book):
     assert 1_800 < level.loc["n_open_firms", "long_run_level"] < 2_200
     # The sampling band of the rare-event rates stays narrow enough to mean something.
     assert level.loc[["default_rate", "dpd90_share"], "sampling_bound"].max() < 0.2
+    # The window against Ant's delinquency (C1) and JPMCI's buffer days (A1, A3, U-A4),
+    # each within its stated tolerance (sim/empirical/book_targets.py).
+    targets = default_book.targets
+    assert targets["met"].all(), targets.to_string()
 
 
 def test_sampling_band_pools_the_seed_spread_over_months():
