@@ -40,8 +40,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m experiments.demo
 
+# Two test processes (pytest-xdist; the machines have 2 cores); the notebooks run on tiny books
+# (LIMITLAB_NOTEBOOK_SMOKE=1: they check that every cell runs; see notebooks/README.md).
 test: $(STAMP)
-	$(PY) -m pytest -q --nbmake tests notebooks
+	LIMITLAB_NOTEBOOK_SMOKE=1 $(PY) -m pytest -q -n 2 --dist worksteal --nbmake tests notebooks
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

@@ -4,11 +4,9 @@ Each case is a valid config with one fault: a field out of the range its schema 
 (:mod:`tests.config_space`), a value of the wrong type, an unknown key or group option, or
 a broken cross-field rule. ``Case.names`` lists what the error message must contain: the
 field's dotted path (the container path and the field's name for a list element, whose
-messages say ``scenario.shocks[]``), or the unknown key's name.
-
-Left out, because they are known bugs with their own xfail tests in
-``tests/test_config_fuzz.py``: an unknown top-level key added with ``+``, and a bool or a
-fraction given for a number inside the nested policy configs (``policy.base``, the arms).
+messages say ``scenario.shocks[]``), or the unknown key's name. Numbers are wrong in every
+way on every level, the nested policy configs (``policy.base``, the arms) included: a bool,
+a fraction for a whole number, a fraction of a cent for a policy's floor or ceiling.
 """
 
 from __future__ import annotations
@@ -84,11 +82,11 @@ def _arm_names() -> list[str]:
     return [n for n in policy_names() if n != "champion_challenger"]
 
 
-def _bad_number(draw, b: Bound, nested: bool) -> str:
+def _bad_number(draw, b: Bound) -> str:
     kinds = ["nonfinite", "text", "null", "list"] + (["below"] if b.low is not None else [])
     kinds += ["above"] if b.high is not None else []
-    if not nested:  # a bool or a fraction in a nested policy dict is a known bug (see module)
-        kinds += ["bool"] + (["fraction"] if b.kind is int else [])
+    kinds += ["bool"] + (["fraction"] if b.kind is int else [])
+    kinds += ["subcent"] if b.is_whole_cents else []
     kind = draw(st.sampled_from(kinds))
     if kind == "below" and b.kind is int:
         return str(draw(st.integers(max_value=int(b.low) - 1 + b.low_open)))
@@ -102,6 +100,9 @@ def _bad_number(draw, b: Bound, nested: bool) -> str:
     if kind == "above":
         above = st.floats(min_value=b.high, allow_nan=False, allow_infinity=False)
         return repr(draw(above.filter(lambda v: v > b.high)))
+    if kind == "subcent":  # inside the range, between two cents
+        cents = draw(st.integers(0, int(min(b.high, DRAW_CAPS[b.name]) * 100) - 1))
+        return repr((cents + draw(st.sampled_from([0.5, 0.25, 0.001]))) / 100)
     if kind == "fraction":
         return repr(draw(st.floats(-1e6, 1e6).filter(lambda v: v != int(v))))
     return draw(
@@ -118,7 +119,7 @@ def _bad_number(draw, b: Bound, nested: bool) -> str:
 def out_of_range(draw) -> Case:
     context, table, nested = _field_table(draw)
     path = draw(st.sampled_from(sorted(table)))
-    value = _bad_number(draw, table[path], nested)
+    value = _bad_number(draw, table[path])
     return Case((*context, f"{'++' if nested else ''}{path}={value}"), names=_names(path))
 
 
@@ -202,9 +203,7 @@ def unknown_key(draw) -> Case:
         lambda ki: ki[0][: ki[1] % len(ki[0])] + ki[0][ki[1] % len(ki[0]) + 1 :]
     )
     key = draw(st.one_of(typo, WORDS).filter(lambda k: k and k not in keys and k[0].isalpha()))
-    # A new key on the top level with "+" is a known bug (see the module docstring).
-    modes = ["", "+", "++"] if container else [""]
-    mode = draw(st.sampled_from(modes))
+    mode = draw(st.sampled_from(["", "+", "++"]))
     path = f"{container}.{key}" if container else key
     return Case((*context, f"{mode}{path}=1"), names=(key,))
 
@@ -244,8 +243,8 @@ def broken_rule(draw) -> Case:
             f"{prefix}.stable_max_utilisation={small!r}",
         )
         return Case(ov, names=(f"{prefix.lstrip('+')}.stable_max_utilisation",))
-    if rule == 3:  # sim/config/platform.py: central_tendency_pd_12m strictly inside (0, 1)
-        value = draw(st.sampled_from(["0.0", "1.0", "-0.0", "0", "1"]))
+    if rule == 3:  # sim/config/platform.py: central_tendency_pd_12m where the shift reaches
+        value = draw(st.sampled_from(["0.0", "1.0", "-0.0", "0", "1", "1e-20", "0.9999999999999"]))
         return Case(
             (f"platform.central_tendency_pd_12m={value}",),
             names=("platform.central_tendency_pd_12m",),

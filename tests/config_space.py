@@ -69,8 +69,6 @@ RELATIONS = {
     "BehaviourRulesConfig": ("stable_min_utilisation", "stable_max_utilisation"),
     "BookConfig": ("initial_limit_min_cny", "initial_limit_cap_cny"),
 }
-#: Ends that a schema excludes besides check_range (sim/config/platform.py PlatformConfig).
-OPEN_ENDS = {"platform.central_tendency_pd_12m"}
 #: Fields drawn apart from the table: the run's size.
 APART = {"n_months", "burn_in_months", "population.n_borrowers"}
 #: Burn-in months drawn for a valid case (a few: the burn-in runs `static` first).
@@ -78,22 +76,9 @@ BURN_IN_MONTHS = (0, 3)
 #: Lower ends that are another field's value (behaviour_rules.py: stable_max_utilisation >=
 #: stable_min_utilisation): drawn from this constant, then ordered by RELATIONS.
 DYNAMIC_LOW = {("BehaviourRulesConfig", "stable_max_utilisation"): 0.0}
-#: Narrower draws where a value the schema accepts is a known bug (each has its own
-#: xfail test in tests/test_config_fuzz.py; the fuzz keeps looking elsewhere).
-KNOWN_BUG_RANGES = {
-    # The scorecard's intercept shift cannot reach a mean PD this close to 0 or 1.
-    "platform.central_tendency_pd_12m": (1e-12, 1.0 - 1e-12),
-    # Near the lower end every gamma draw of a borrower underflows to 0: 0 / 0 warns.
-    "population.behaviour.diversity_concentration": (0.05, 1e6),
-    "population.behaviour.savvy_diversity_concentration": (0.05, 1e6),
-}
-#: Fields whose -0.0 (accepted: -0.0 >= 0) crashes the build: NumPy's exponential rejects
-#: a negative-signed scale (xfail tests in tests/test_config_fuzz.py).
-KNOWN_BUG_NO_NEGATIVE_ZERO = {"population.history_months_mean", "firms.age_mean_months"}
-#: Policy fields (policy.*, the arms too) drawn in whole cents: LimitPolicy.clip rounds a
-#: limit clipped to a floor or ceiling with a fraction of a cent past it, and the platform
-#: refuses it (xfail tests).
-KNOWN_BUG_WHOLE_CENTS = {"min_limit_cny", "max_limit_cny"}
+#: Policy fields (policy.*, the arms too) that take whole cents only (sim/platform/policies/
+#: base.py PolicyConfig, check_whole_cents): valid draws are rounded to the cent.
+WHOLE_CENTS = {"min_limit_cny", "max_limit_cny"}
 GROUPS = ("population", "platform", "scenario", "firms", "channels", "book", "output", "policy", "")
 
 
@@ -113,21 +98,24 @@ class Bound:
         return self.path.rsplit(".", 1)[-1]
 
     @property
+    def is_whole_cents(self) -> bool:
+        """A policy's floor or ceiling (whole cents only)."""
+        return self.path.startswith("policy.") and self.name in WHOLE_CENTS
+
+    @property
     def group(self) -> str:
         return self.path.split(".", 1)[0] if "." in self.path else ""
 
     def values(self) -> st.SearchStrategy:
         """Valid values (with -0.0 where 0 is allowed: the schemas accept it)."""
         high = self.high if self.high is not None else DRAW_CAPS[self.name]
-        if self.path in KNOWN_BUG_RANGES:
-            return st.floats(*KNOWN_BUG_RANGES[self.path])
         if self.kind is int:
             return st.integers(int(self.low) + self.low_open, int(high))
-        strict = self.low_open or self.path in OPEN_ENDS
-        values = st.floats(self.low, high, exclude_min=strict, exclude_max=self.path in OPEN_ENDS)
-        if self.low == 0.0 and not strict and self.path not in KNOWN_BUG_NO_NEGATIVE_ZERO:
+        strict = self.low_open
+        values = st.floats(self.low, high, exclude_min=strict)
+        if self.low == 0.0 and not strict:
             values = values | st.just(-0.0)
-        if self.path.startswith("policy.") and self.name in KNOWN_BUG_WHOLE_CENTS:
+        if self.is_whole_cents:
             values = values.map(lambda v: round(v, 2)).filter(lambda v: v > 0 or not strict)
         return values
 

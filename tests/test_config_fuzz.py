@@ -11,12 +11,13 @@
    whose message names the field (its dotted path, or its name).
 
 Examples: the fast suite runs 25 valid and 64 invalid configs (the file takes about
-35 s on 2 cores); ``make test-slow`` runs 200 valid and 300 invalid ones (about 3 min).
+40 s of one core); ``make test-slow`` runs 200 valid and 300 invalid ones (about 3 min).
 Both are derandomized (the same examples on every run, so a failure reproduces) and keep
 no example database. Ranges are read from the schemas (``tests/config_space.py``); the
 identities are replicated with tolerances that scale with the amounts
-(``tests/month_checks.py``). Bugs the fuzz found are the xfail tests at the end, one
-minimal reproducer each; the strategies step around them so the fuzz keeps looking.
+(``tests/month_checks.py``). Bugs the fuzz found are the tests at the end, one minimal
+reproducer each (all fixed; a bug still open would be a strict xfail there, and the
+strategies would step around it so that the fuzz keeps looking).
 """
 
 from __future__ import annotations
@@ -25,17 +26,20 @@ import dataclasses
 import math
 import re
 
+import numpy as np
 import pytest
 from hydra.errors import ConfigCompositionException
 from hypothesis import given, note, settings
 
 from sim.model import CreditMarketModel
 from sim.platform.policies import policy_names
+from sim.platform.policies.registry import build_config
 from sim.runtime.compose import load_run_config
 from tests.config_bad_cases import bad_cases
 from tests.config_cases import Case, valid_cases
 from tests.config_space import (
     DRAW_CAPS,
+    base_bounds,
     bounds,
     lookup,
     policy_bounds,
@@ -135,9 +139,9 @@ def test_the_ranges_are_read_from_every_schema():
         assert {"policy.min_limit_cny", "policy.max_limit_cny"} <= set(policy_bounds(name))
 
 
-# Known bugs found by the fuzz, one minimal reproducer each. Each test states the property
-# (a config is rejected naming the field, or it runs), so a fix either way makes it pass
-# and strict xfail then asks for the marker to go.
+# Bugs found by the fuzz, one minimal reproducer each (all fixed): the config is rejected
+# when it is loaded, naming the field and what it allows, before anything is written; or
+# it runs.
 
 
 def accepted_configs_run(overrides: list[str], field: str, months: int = 1) -> None:
@@ -157,80 +161,148 @@ def test_an_unknown_top_level_key_is_rejected():
             load_run_config([override])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The nested policy configs (policy.base, the champion_challenger arms) are plain "
-    "dicts, so OmegaConf does not type them and check_range only checks ranges: "
-    "load_run_config(['policy=sme_aware', '++policy.base.delinquency_dpd=1.5']) and "
-    "load_run_config(['policy=sme_aware', '++policy.base.delinquency_cut=true']) are "
-    "accepted (an int field given 1.5; a float field given a bool, read as 1), while the "
-    "same values for policy=behaviour_rules are rejected.",
-)
 @pytest.mark.parametrize(
-    "override", ["++policy.base.delinquency_dpd=1.5", "++policy.base.delinquency_cut=true"]
-)
-def test_nested_policy_options_reject_wrong_types(override: str):
-    name = override.removeprefix("++").split("=")[0]
-    fails_naming_the_field(Case(("policy=sme_aware", override), names=(name,)))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="platform.central_tendency_pd_12m is accepted anywhere inside (0, 1), but the "
-    "scorecard's intercept shift (within +-30 log-odds) reaches mean PDs of about "
-    "[1.7e-14, 1 - 1e-13] only: CreditMarketModel(load_run_config(["
-    "'platform.pd_calibration=central_tendency', "
-    "'platform.central_tendency_pd_12m=1e-20', 'population.n_borrowers=1'])) raises "
-    "'ValueError: target_mean_pd=1e-20 cannot be reached' while building the world.",
-)
-def test_a_mean_pd_near_zero_is_rejected_or_runs():
-    overrides = [
-        "platform.pd_calibration=central_tendency",
-        "platform.central_tendency_pd_12m=1e-20",
-        "population.n_borrowers=1",
-    ]
-    accepted_configs_run(overrides, "platform.central_tendency_pd_12m")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="-0.0 passes the [0, 1200] / [0, 1000] range checks, but NumPy's exponential "
-    "rejects a scale with the sign bit set: CreditMarketModel(load_run_config(["
-    "'firms.age_mean_months=-0.0', 'population.n_borrowers=300'])) and the same with "
-    "'population.history_months_mean=-0.0' raise 'ValueError: scale < 0' while building.",
-)
-@pytest.mark.parametrize("field", ["firms.age_mean_months", "population.history_months_mean"])
-def test_a_negative_zero_mean_is_rejected_or_runs(field: str):
-    accepted_configs_run([f"{field}=-0.0", "population.n_borrowers=300"], field)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="A policy floor or ceiling with a fraction of a cent is accepted, but "
-    "LimitPolicy.clip rounds the clipped limit to the nearest cent, past the floor or the "
-    "ceiling, and the platform refuses the decision mid-run: CreditMarketModel("
-    "load_run_config(['policy=behaviour_rules', 'population.n_borrowers=400', "
-    "'policy.min_limit_cny=10000.625'])).run(1) raises 'cut a limit to 10,000.62 CNY, "
-    "below ... policy.min_limit_cny (10,000.62 CNY)'; with ['policy=behaviour_rules', "
-    "'population.n_borrowers=400', 'policy.max_limit_cny=5000.675', "
-    "'policy.raise_cooldown_months=0'] and run(3): 'raised a limit to 5,000.68 CNY, above "
-    "policy.max_limit_cny = 5,000.68'.",
-)
-@pytest.mark.parametrize(
-    ("overrides", "months"),
+    ("overrides", "message"),
     [
-        (["policy.min_limit_cny=10000.625"], 1),
-        (["policy.max_limit_cny=5000.675", "policy.raise_cooldown_months=0"], 3),
+        (
+            ["policy=sme_aware", "++policy.base.delinquency_dpd=1.5"],
+            "policy.base.delinquency_dpd = 1.5 is not a whole number (allowed: integers in "
+            "[0, 10000])",
+        ),
+        (
+            ["policy=sme_aware", "++policy.base.delinquency_cut=true"],
+            "policy.base.delinquency_cut = True is not a number (allowed range [0.0, 1.0])",
+        ),
+        (
+            ["policy=counter_cyclical", "++policy.base.raise_cooldown_months=6.0"],
+            "policy.base.raise_cooldown_months = 6.0 is not a whole number (allowed: integers "
+            "in [0, 10000])",
+        ),
+        (
+            ["policy=champion_challenger", "++policy.champion.delinquency_dpd=2.5"],
+            "policy.champion.delinquency_dpd = 2.5 is not a whole number (allowed: integers in "
+            "[0, 10000])",
+        ),
+        (
+            ["policy=champion_challenger", "++policy.challenger.cut_above_pd=false"],
+            "policy.challenger.cut_above_pd = False is not a number (allowed range [0.0, 1.0])",
+        ),
     ],
-    ids=["floor", "ceiling"],
+    ids=["base-int", "base-float", "counter-cyclical-base", "champion", "challenger"],
 )
-def test_a_sub_cent_floor_or_ceiling_is_rejected_or_kept(overrides: list[str], months: int):
-    base = ["policy=behaviour_rules", "population.n_borrowers=400"]
-    field = overrides[0].split("=")[0]
-    accepted_configs_run(base + overrides, field, months)
+def test_nested_policy_options_reject_wrong_types(overrides: list[str], message: str):
+    # Found by the fuzz: the nested configs are plain dicts that OmegaConf does not type,
+    # so 1.5 for a whole number and a bool for a number were taken (a bool read as 0 or 1).
+    with pytest.raises(ValueError) as info:
+        load_run_config(overrides)
+    assert str(info.value) == message  # (on the top level OmegaConf's typing refuses them)
+
+
+def test_every_numeric_policy_option_is_type_checked_on_every_level():
+    # A bool is never a number and a fraction never a whole number, whichever policy, arm or
+    # base holds the option: every numeric field is range-checked (tests/config_space.py
+    # records each check) and the range check refuses both, naming the nested field. (The
+    # composed path is the test above; here the nested mappings are built directly.)
+    nests = [("sme_aware", "base", None), ("counter_cyclical", "base", None)]
+    nests += [
+        ("champion_challenger", arm, name)
+        for arm in ("champion", "challenger")
+        for name in policy_names()
+        if name != "champion_challenger"
+    ]
+    checked = 0
+    for outer, nest, name in nests:
+        table = base_bounds(f"policy.{nest}") if name is None else policy_bounds(name, "")
+        for path, bound in table.items():
+            field = path.rsplit(".", 1)[-1]
+            for bad in [True, 2.5] if bound.kind is int else [True]:
+                inner = {field: bad} | ({"name": name} if name else {})
+                with pytest.raises(ValueError, match=rf"^policy\.{nest}\.{field} = {bad!r} is "):
+                    build_config({"name": outer, nest: inner})
+                checked += 1
+    assert checked > 100
+
+
+def test_a_mean_pd_the_shift_cannot_reach_is_rejected_at_load():
+    # Found by the fuzz: 1e-20 was accepted and the build failed ('target_mean_pd=1e-20
+    # cannot be reached'); the intercept shift in [-30, 30] reaches [1.5e-14, 1 - 6e-13] on
+    # the default book, and the allowed range [1e-6, 1 - 1e-6] on any book whose log-odds
+    # lie within +-16.
+    for value in ("1e-20", "0.0", "0.9999999", "1.0"):
+        with pytest.raises(ValueError) as info:
+            load_run_config(["platform.pd_calibration=central_tendency",
+                             f"platform.central_tendency_pd_12m={value}"])  # fmt: skip
+        assert str(info.value) == (
+            f"platform.central_tendency_pd_12m = {float(value)!r} is outside the allowed "
+            "range [1e-06, 0.999999]"
+        )
+    # Both ends of the range are reached on a small default book (the mean PD is re-levelled
+    # to the target exactly).
+    for target in (1e-6, 1.0 - 1e-6):
+        run = load_run_config(["platform.pd_calibration=central_tendency",
+                               f"platform.central_tendency_pd_12m={target!r}",
+                               "population.n_borrowers=300"])  # fmt: skip
+        with CreditMarketModel(run) as model:
+            assert model.borrowers.pd_12m.mean() == pytest.approx(target, rel=1e-9)
+
+
+@pytest.mark.parametrize("field", ["firms.age_mean_months", "population.history_months_mean"])
+def test_a_negative_zero_mean_runs_as_zero(field: str):
+    # Found by the fuzz: -0.0 is inside the range [0, ...] (-0.0 == 0) but NumPy's
+    # exponential refused a scale with the sign bit set ('ValueError: scale < 0'). It now
+    # builds the very world of 0.0: the same draws, every firm and history 0 months old.
+    size = ["population.n_borrowers=300", "burn_in_months=0", "n_months=1"]
+    with (
+        CreditMarketModel(load_run_config([f"{field}=-0.0", *size])) as negative,
+        CreditMarketModel(load_run_config([f"{field}=0.0", *size])) as zero,
+    ):
+        if field.startswith("firms"):
+            assert negative.firms.n > 0 and (negative.firms.age_months == 0).all()
+        else:
+            assert (negative.borrowers.history_months == 0).all()
+        for name in ("history_months", "limit_cny", "pd_12m"):
+            np.testing.assert_array_equal(getattr(negative.borrowers, name),
+                                          getattr(zero.borrowers, name))  # fmt: skip
+        negative.run()
+        zero.run()
+        np.testing.assert_array_equal(negative.borrowers.balance_cny, zero.borrowers.balance_cny)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "policy.min_limit_cny=10000.625",
+            "policy.min_limit_cny = 10000.625 is not a whole number of cents (allowed: amounts "
+            "in steps of 0.01 CNY in [0.0, 1e12])",
+        ),
+        (
+            "policy.max_limit_cny=5000.675",
+            "policy.max_limit_cny = 5000.675 is not a whole number of cents (allowed: amounts "
+            "in steps of 0.01 CNY in (0.0, 1e12])",
+        ),
+        (
+            "++policy.champion.max_limit_cny=5000.675",
+            "policy.champion.max_limit_cny = 5000.675 is not a whole number of cents (allowed: "
+            "amounts in steps of 0.01 CNY in (0.0, 1e12])",
+        ),
+    ],
+    ids=["floor", "ceiling", "arm-ceiling"],
+)
+def test_a_sub_cent_floor_or_ceiling_is_rejected_at_load(override: str, message: str):
+    # Found by the fuzz: LimitPolicy.clip rounds every limit to the cent, so a limit clipped
+    # to a floor of 10,000.625 became 10,000.62 (under the floor) and the platform refused
+    # the decision mid-run. Now the config is refused before any run folder is made.
+    policy = "policy=champion_challenger" if "champion" in override else "policy=behaviour_rules"
+    with pytest.raises(ValueError) as info:
+        load_run_config([policy, override])
+    assert str(info.value) == message
+    # Whole cents run (a cut lands on the floor exactly): the reproducer of the bug.
+    run = load_run_config(["policy=behaviour_rules", "population.n_borrowers=400",
+                           "burn_in_months=0", "policy.min_limit_cny=10000.62"])  # fmt: skip
+    with CreditMarketModel(run) as model:
+        events = model.run(1).limit_events()
+    assert (events["new_limit_cny"] == 10000.62).any()
 
 
 # Found by the fuzz: a 0 / 0 RuntimeWarning at the lowest concentration (fixed).

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.golden.fingerprint import compute_all
+from tests.golden.fingerprint import compute_one, runs
 
 REFERENCE = Path(__file__).parent / "golden" / "reference.json"
 REL_TOL = 1e-9
@@ -27,9 +27,8 @@ def reference() -> dict:
     return json.loads(REFERENCE.read_text())
 
 
-@pytest.fixture(scope="module")
-def now() -> dict:
-    return compute_all()
+#: The reference runs by key: one test each (so that parallel test processes share them).
+RUNS = dict(runs())
 
 
 def _same_stack(reference: dict) -> bool:
@@ -59,22 +58,25 @@ def _differences(ref: dict, new: dict, exact: bool, where: str) -> list[str]:
     return out
 
 
-def test_golden_reference_is_unchanged(reference: dict, now: dict) -> None:
+def test_the_reference_holds_every_run(reference: dict) -> None:
+    assert sorted(RUNS) == sorted(reference["runs"])
+
+
+@pytest.mark.parametrize("key", sorted(RUNS))
+def test_golden_reference_is_unchanged(reference: dict, key: str) -> None:
     exact = _same_stack(reference)
-    assert sorted(now) == sorted(reference["runs"])
+    ref, new = reference["runs"][key], compute_one(RUNS[key])
     problems: list[str] = []
-    for key, ref in reference["runs"].items():
-        new = now[key]
-        for table, tref in ref["tables"].items():
-            tnew = new["tables"].get(table)
-            if tnew is None:
-                problems.append(f"{key} {table}: table missing")
-                continue
-            if tnew["columns"] != tref["columns"] or tnew["n_rows"] != tref["n_rows"]:
-                problems.append(f"{key} {table}: columns or row count changed")
-                continue
-            problems += _differences(tref["values"], tnew["values"], exact, f"{key} {table}")
-        problems += _differences(ref["state"], new["state"], exact, f"{key} state")
+    for table, tref in ref["tables"].items():
+        tnew = new["tables"].get(table)
+        if tnew is None:
+            problems.append(f"{key} {table}: table missing")
+            continue
+        if tnew["columns"] != tref["columns"] or tnew["n_rows"] != tref["n_rows"]:
+            problems.append(f"{key} {table}: columns or row count changed")
+            continue
+        problems += _differences(tref["values"], tnew["values"], exact, f"{key} {table}")
+    problems += _differences(ref["state"], new["state"], exact, f"{key} state")
     assert not problems, f"{len(problems)} differences, first: " + "; ".join(problems[:15])
 
 

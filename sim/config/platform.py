@@ -9,6 +9,11 @@ from sim.units import MAX_CONFIG_CNY
 
 #: The ways the scorecard's log-odds are mapped to the 12-month PD.
 PD_CALIBRATIONS = ("isotonic", "central_tendency")
+#: Allowed ``platform.central_tendency_pd_12m``: an intercept shift in [-30, 30] log-odds
+#: reaches a mean PD of 1e-6 (or 1 - 1e-6) for any book whose log-odds are at most 16 (at
+#: least -16): expit(16 - 30) = 8.3e-7. Levels closer to 0 or 1 (a mean 12-month PD under
+#: one in a million) are out of reach of the shift on ordinary books and of any real book.
+CENTRAL_TENDENCY_PD_RANGE = (1e-6, 1.0 - 1e-6)
 
 
 @dataclass
@@ -31,7 +36,10 @@ class PlatformConfig:
         pd_calibration_log_odds: knots of the isotonic map, log-odds, increasing.
         pd_calibration_pd: the 12-month PD at each knot, non-decreasing, in [0, 1].
         central_tendency_pd_12m: mean 12-month PD the scorecard is re-levelled to at start
-            (``pd_calibration: central_tendency`` only).
+            (``pd_calibration: central_tendency`` only), in [1e-6, 1 - 1e-6]: the levels
+            the intercept shift (searched in [-30, 30] log-odds,
+            :func:`sim.platform.scorecard.shift_to_mean_pd`) reaches for any book whose
+            log-odds lie within +-16 (the default book's lie in about [-2.4, -0.8]).
         lgd: loss given default, fraction.
         ccf: credit conversion factor on undrawn limits for EAD, fraction.
         funding_cost_apr: the platform's cost of funds, annual fraction.
@@ -65,11 +73,12 @@ class PlatformConfig:
 
     def __post_init__(self) -> None:
         p = "platform"
-        _prob(self, p, "central_tendency_pd_12m", "lgd", "ccf", "min_payment_rate")
+        _prob(self, p, "lgd", "ccf", "min_payment_rate")
         _rng_check(
             self,
             p,
             {
+                "central_tendency_pd_12m": CENTRAL_TENDENCY_PD_RANGE,
                 "funding_cost_apr": (0.0, 1.0),
                 "min_payment_floor_cny": (0.0, MAX_CONFIG_CNY),
                 "charge_off_dpd": (90, 3600),
@@ -102,8 +111,6 @@ class PlatformConfig:
             raise ValueError(
                 f"platform.pd_calibration_pd = {knot_pd} must be non-decreasing inside [0, 1]"
             )
-        if self.central_tendency_pd_12m in (0.0, 1.0):
-            raise ValueError("platform.central_tendency_pd_12m must be strictly inside (0, 1)")
         if len(self.apr_tiers) < 1 or len(self.pd_tier_bounds) != len(self.apr_tiers) - 1:
             raise ValueError(
                 "platform.pd_tier_bounds must have one entry fewer than platform.apr_tiers "

@@ -204,8 +204,11 @@ def build_population(
         paid_in_full |= balance <= 0
 
     age = df("AGE").astype(np.int16)
+    # + 0.0 reads a -0.0 mean (inside the range [0, 1000]) as 0: NumPy refuses a scale
+    # with the sign bit set.
     history = np.minimum(
-        np.round(rng.exponential(config.history_months_mean, n)), np.maximum((age - 18) * 12, 0)
+        np.round(rng.exponential(config.history_months_mean + 0.0, n)),
+        np.maximum((age - 18) * 12, 0),
     ).astype(np.int16)
     mob = np.minimum(rng.integers(0, config.max_initial_mob + 1, n), history).astype(np.int16)
     savvy = rng.random(n) < config.savvy_share

@@ -107,14 +107,17 @@ def fingerprint(model: Any, run_id: str) -> dict[str, Any]:
     }
 
 
-def compute_all() -> dict[str, Any]:
-    """Run the reference set; ``{run key: fingerprint}``."""
+def compute_one(overrides: list[str]) -> dict[str, Any]:
+    """Run one reference run (its overrides from :func:`runs`); its fingerprint."""
     from sim.model import CreditMarketModel
     from sim.runtime.compose import load_run_config
 
-    out = {}
-    for key, overrides in runs():
-        model = CreditMarketModel(load_run_config(overrides)).run()
-        out[key] = fingerprint(model, "golden")
-        model.close()
+    model = CreditMarketModel(load_run_config(overrides)).run()
+    out = fingerprint(model, "golden")
+    model.close()
     return out
+
+
+def compute_all() -> dict[str, Any]:
+    """Run the reference set; ``{run key: fingerprint}``."""
+    return {key: compute_one(overrides) for key, overrides in runs()}

@@ -21,7 +21,9 @@ from sim.runtime.runner import config_hash, run_to_folder
 from tests.conftest import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = ["population.n_borrowers=300", "n_months=3", "output.plots=false"]
+#: A tiny run; no burn-in (what these tests check, the folders, seeds, resume and bytes,
+#: does not depend on it; the burn-in's own CLI run is the README's, tests/test_docs.py).
+SMALL = ["population.n_borrowers=300", "n_months=3", "burn_in_months=0", "output.plots=false"]
 
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

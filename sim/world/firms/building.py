@@ -57,8 +57,10 @@ def build_firms(
     sector = rng.choice(len(sectors.names), size=n, p=sectors.share).astype(np.int8)
     z_size = rng.standard_normal(n)
     z_target = rng.standard_normal(n)
+    # + 0.0 reads a -0.0 mean (inside the range [0, 1200]) as 0: NumPy refuses a scale with
+    # the sign bit set.
     age = (
-        np.floor(rng.exponential(config.age_mean_months, n)).astype(np.int32)
+        np.floor(rng.exponential(config.age_mean_months + 0.0, n)).astype(np.int32)
         if n
         else np.zeros(0, np.int32)
     )
