@@ -33,6 +33,8 @@ def measure(policy: str, n_borrowers: int, months: int, seed: int, *overrides: s
     )
     model = CreditMarketModel(cfg)
     w = model.world
+    for _ in range(cfg.burn_in_months):  # measured over the window only
+        model.step()
     f, s = w.firms, w.borrowers
     excess = w.sectors.seasonality - 1.0
     peak = excess >= 0.5 * excess.max(axis=1, keepdims=True) - 1e-9
@@ -50,6 +52,8 @@ def measure(policy: str, n_borrowers: int, months: int, seed: int, *overrides: s
     for _ in range(months):
         open_start = f.is_open.copy()
         model.step()
+        # Firms that entered this month were not open at its start.
+        open_start = np.pad(open_start, (0, f.n - open_start.size))
         mo = model.month
         cal = mo.macro.calendar_month
         build = peak[f.sector, (cal - 1 + lead) % 12] & ~peak[f.sector, (cal - 1) % 12]
