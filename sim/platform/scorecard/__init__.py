@@ -57,35 +57,53 @@ References:
 
 from sim.platform.scorecard.features import (
     FEATURE_NAMES,
+    PAYMENT_HISTORY_MONTHS,
+    SEGMENT_NAMES,
+    STATEMENT_HISTORY_MONTHS,
     TARGET_COLUMN,
     feature_columns_from_state,
     features_from_state,
+    segment_of,
     uci_features,
 )
 from sim.platform.scorecard.fitting import (
     DEFAULT_CARD_PATH,
     DEFAULT_SEED,
+    cross_validated_auc,
     fit_default_scorecard,
     fit_scorecard,
+    fit_segmented,
     holdout_mask,
     write_default_scorecard,
 )
 from sim.platform.scorecard.model import Scorecard
+from sim.platform.scorecard.segmented import SegmentedScorecard
 from sim.platform.scorecard.validation import auc, calibration_table, shift_to_mean_pd
+
+PDModel = Scorecard | SegmentedScorecard
+"""Either form of the platform's PD model: both give ``log_odds_columns``."""
 
 __all__ = [
     "DEFAULT_CARD_PATH",
     "DEFAULT_SEED",
     "FEATURE_NAMES",
+    "PAYMENT_HISTORY_MONTHS",
+    "PDModel",
+    "SEGMENT_NAMES",
+    "STATEMENT_HISTORY_MONTHS",
     "TARGET_COLUMN",
     "Scorecard",
+    "SegmentedScorecard",
     "auc",
     "calibration_table",
+    "cross_validated_auc",
     "feature_columns_from_state",
     "features_from_state",
     "fit_default_scorecard",
     "fit_scorecard",
+    "fit_segmented",
     "holdout_mask",
+    "segment_of",
     "shift_to_mean_pd",
     "uci_features",
     "write_default_scorecard",
