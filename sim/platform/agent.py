@@ -88,14 +88,32 @@ class Platform(mesa.Agent):
         """Register with ``model`` as a Mesa agent (Mesa's own agent constructor)."""
         mesa.Agent.__init__(self, model)
 
+    def features(self, s: BorrowerState, rows: slice = slice(None)) -> tuple[np.ndarray, ...]:
+        """The scorecard's feature columns of ``rows`` (:func:`feature_columns_from_state`).
+
+        From the account's state and its ring buffers: ``missed``, ``delinquent_recent``,
+        ``payment_ratio_recent``, ``billed_cny``, ``limit_cny``, ``billed_recent_cny`` and
+        ``payment_recent_cny``, money converted to NT$ by :attr:`twd_per_cny`.
+
+        Returns:
+            Seven ``(len(rows),)`` arrays in ``FEATURE_NAMES`` order.
+        """
+        twd = self.twd_per_cny
+        return feature_columns_from_state(
+            months_late=np.minimum(s.missed[rows], 3),
+            delinquent_months_6m=_ring_total(s.delinquent_recent[:, rows], np.int8),
+            payment_ratio_min_3m=s.payment_ratio_recent[:, rows].min(axis=0),
+            statement_twd=s.billed_cny[rows] * twd,
+            limit_twd=s.limit_cny[rows] * twd,
+            statement_mean_3m_twd=s.billed_recent_cny[:, rows].mean(axis=0) * twd,
+            payment_mean_5m_twd=s.payment_recent_cny[:, rows].mean(axis=0) * twd,
+        )
+
     def log_odds(self, s: BorrowerState, rows: slice = slice(None)) -> np.ndarray:
         """Scorecard log-odds plus the platform's own terms for M3 and M7.
 
-        The UCI-fitted scorecard sees the behaviour features of
-        :func:`sim.platform.scorecard.features_from_state`, from the account's state and its
-        ring buffers (``billed_cny``, ``delinquent_recent``, ``payment_ratio_recent``,
-        ``billed_recent_cny``, ``payment_recent_cny``), money in NT$ through
-        :attr:`twd_per_cny`. Thin history (M3), extra lenders and
+        The UCI-fitted scorecard sees the behaviour features of :meth:`features`. Thin
+        history (M3), extra lenders and
         the debt-service ratio (M7) are added with configured log-odds weights (the UCI
         data has no such columns, so the weights are assumptions; see PROVENANCE).
 
@@ -106,16 +124,7 @@ class Platform(mesa.Agent):
         Returns:
             ``(len(rows),)`` float64 log-odds before the PD calibration (:meth:`rescore`).
         """
-        twd = self.twd_per_cny
-        x = feature_columns_from_state(
-            months_late=np.minimum(s.missed[rows], 3),
-            delinquent_months_6m=_ring_total(s.delinquent_recent[:, rows], np.int8),
-            payment_ratio_min_3m=s.payment_ratio_recent[:, rows].min(axis=0),
-            statement_twd=s.billed_cny[rows] * twd,
-            limit_twd=s.limit_cny[rows] * twd,
-            statement_mean_3m_twd=s.billed_recent_cny[:, rows].mean(axis=0) * twd,
-            payment_mean_5m_twd=s.payment_recent_cny[:, rows].mean(axis=0) * twd,
-        )
+        x = self.features(s, rows)
         c = self.config
         dsr = s.debt_service_cny[rows] / np.maximum(s.income_cny[rows], 1.0)
         return (
