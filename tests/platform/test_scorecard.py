@@ -321,9 +321,9 @@ def test_points_are_monotone_and_follow_each_features_trend(card):
     for segment in SEGMENT_NAMES:
         assert np.all(np.diff(_points(card, segment, "log_payment_5m_twd")) < 0)
     assert np.all(np.diff(_points(card, "clean_6m", "log_headroom_3m_twd")) < 0)
-    # In the clean segment a nearly idle line (3-month utilisation under 1.6 %) scores
-    # 0.87 log-odds above an active one: the UCI book's idle accounts default more often
-    # than its revolvers (the data side of mechanism M2).
+    # In the clean segment a nearly idle line (3-month utilisation under 0.2 %) scores
+    # 0.87 log-odds above one used above 1.6 %: the UCI book's idle accounts default more
+    # often than its revolvers (the data side of mechanism M2).
     util = _points(card, "clean_6m", "utilisation_3m")
     assert np.all(np.diff(util) < 0)
     assert util[0] - util[-1] == pytest.approx(0.871, abs=0.01)
