@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 #: Bytes of a run besides its agents: the interpreter, NumPy, pandas, Mesa, the UCI table.
 FIXED_BYTES = 280 * 10**6
 #: Bytes per borrower: state arrays, the scorecard's features, work arrays of a month.
-BORROWER_BYTES = 1100  # 96 of them: the scorecard's bill and payment ring buffers
+BORROWER_BYTES = 1000
 #: Bytes per firm: firm state, the supply network, the firms' month.
 FIRM_BYTES = 1200
 #: Bytes per borrower and month: limit events, other lenders' books, tables at the end.
