@@ -16,7 +16,7 @@ from sim.lending.channels import Channels
 from sim.month import RNG_STREAMS, World
 from sim.platform.agent import Platform
 from sim.platform.policies import LimitPolicy, build_policy
-from sim.platform.scorecard import Scorecard, fit_default_scorecard
+from sim.platform.scorecard import PDModel, fit_default_scorecard
 from sim.platform.underwriting import underwrite_starting_book
 from sim.world.borrowers import BorrowerState
 from sim.world.data import load_uci
@@ -36,7 +36,7 @@ def build_world(
     *,
     uci: pd.DataFrame | None = None,
     borrowers: BorrowerState | None = None,
-    scorecard: Scorecard | None = None,
+    scorecard: PDModel | None = None,
     policy: LimitPolicy | None = None,
 ) -> World:
     """Build the world of a run: population, firms, other lenders and the platform.
@@ -66,6 +66,7 @@ def build_world(
         policy=active,
         scorecard=fit_default_scorecard() if scorecard is None else scorecard,
         rng=rngs["platform"],
+        twd_per_cny=1.0 / (config.population.cny_per_twd * config.population.limit_scale),
     )
     platform.apr_cap = min(pc.apr_cap, sc.apr_cap)
     if borrowers is None and config.population.starting_book == "underwritten":

@@ -41,7 +41,7 @@ from sim.outputs.recorder import RunRecord
 from sim.outputs.tables import policy_label, run_tables
 from sim.platform.agent import platform_review_stage
 from sim.platform.policies import LimitPolicy
-from sim.platform.scorecard import Scorecard
+from sim.platform.scorecard import PDModel
 from sim.platform.underwriting import originations_stage
 from sim.world.draws import scenario_stage
 from sim.world.firms import enterprise_stage
@@ -101,7 +101,7 @@ class CreditMarketModel(mesa.Model):
         config: RunConfig,
         *,
         uci: pd.DataFrame | None = None,
-        scorecard: Scorecard | None = None,
+        scorecard: PDModel | None = None,
         policy: LimitPolicy | None = None,
         world: World | None = None,
     ) -> None:

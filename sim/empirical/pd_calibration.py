@@ -129,12 +129,21 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
     )
 
 
-def decile_table(panel: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
+def decile_table(
+    panel: pd.DataFrame,
+    n_bins: int = 10,
+    *,
+    rel_tolerance: float = REL_TOLERANCE,
+    abs_tolerance: float = ABS_TOLERANCE,
+) -> pd.DataFrame:
     """Predicted against realised default by PD decile, with the calibration check.
 
     Args:
         panel: rows of :func:`pd_panel` (one or several seeds pooled).
         n_bins: number of quantile bins of ``pd_12m``.
+        rel_tolerance: largest |predicted - realised| / realised rate in a bin.
+        abs_tolerance: largest |predicted - realised| (fraction) where the realised rate
+            is under 1 %.
 
     Returns:
         :func:`sim.platform.scorecard.calibration_table` of the panel (``decile``, ``n``,
@@ -149,17 +158,18 @@ def decile_table(panel: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
     table["defaults"] = np.rint(obs * table["n"]).astype(np.int64)
     table["error_pp"] = 100 * (pred - obs)
     table["relative_error"] = np.where(obs > 0, pred / obs.where(obs > 0, 1.0) - 1, np.nan)
-    table["tolerance_pp"] = np.where(obs < 0.01, 100 * ABS_TOLERANCE, 100 * REL_TOLERANCE * obs)
+    table["tolerance_pp"] = np.where(obs < 0.01, 100 * abs_tolerance, 100 * rel_tolerance * obs)
     table["passed"] = table["error_pp"].abs() <= table["tolerance_pp"] + 1e-12
     return table
 
 
-def loss_check(panel: pd.DataFrame) -> dict[str, float | bool]:
+def loss_check(panel: pd.DataFrame, tolerance: float = LOSS_TOLERANCE) -> dict[str, float | bool]:
     """Portfolio expected loss against the loss realised over the horizon.
 
     Returns:
         ``expected_loss_cny``, ``realised_loss_cny``, ``ratio`` (expected / realised),
-        ``passed`` (ratio within 1 +- :data:`LOSS_TOLERANCE`), ``mean_pd`` and
+        ``passed`` (ratio within 1 +- ``tolerance``, default :data:`LOSS_TOLERANCE`),
+        ``mean_pd`` and
         ``default_rate`` of the panel, and ``auc`` (PD against realised default).
     """
     el = float(panel["expected_loss_cny"].sum())
@@ -170,7 +180,7 @@ def loss_check(panel: pd.DataFrame) -> dict[str, float | bool]:
         "expected_loss_cny": el,
         "realised_loss_cny": realised,
         "ratio": ratio,
-        "passed": bool(abs(ratio - 1.0) <= LOSS_TOLERANCE),
+        "passed": bool(abs(ratio - 1.0) <= tolerance),
         "mean_pd": float(panel["pd_12m"].mean()),
         "default_rate": float(y.mean()),
         "auc": float(auc(y, panel["pd_12m"].to_numpy())) if 0 < y.sum() < y.size else np.nan,

@@ -54,6 +54,7 @@ def servicing_stage(world: World, month: Month) -> None:
         min_payment_floor_cny=pc.min_payment_floor_cny,
         charge_off_dpd=pc.charge_off_dpd,
     )
+    s.record_history(month.step, platform_paid, h.early_repayment_cny)
     s.interest_total_cny += flows.interest_cny
     s.balance_month_sum_cny += s.balance_cny
     s.lenders_count[:] = s.balance_cny > 0

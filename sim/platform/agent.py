@@ -13,7 +13,7 @@ from sim.config import PlatformConfig
 from sim.platform.policies import LimitDecision, LimitPolicy, PortfolioView
 from sim.platform.policies.base import cut_floor_cny
 from sim.platform.policies.reasons import ReasonCode
-from sim.platform.scorecard import Scorecard, feature_columns_from_state, shift_to_mean_pd
+from sim.platform.scorecard import PDModel, feature_columns_from_state, shift_to_mean_pd
 from sim.units import round_cny, utilisation
 from sim.world.borrowers import BorrowerState
 from sim.world.firms import firm_signals
@@ -58,19 +58,26 @@ class Platform(mesa.Agent):
         policy: the limit policy (already built from config).
         scorecard: the PD model fitted on the UCI data.
         rng: the platform's random stream (policy randomness only).
+        twd_per_cny: NT$ per CNY of the scorecard's money features, > 0: the inverse of
+            the population's ``cny_per_twd x limit_scale``, so an account resampled from a
+            UCI row scores its amounts on the scale the card was fitted on.
     """
 
     def __init__(
         self,
         config: PlatformConfig,
         policy: LimitPolicy,
-        scorecard: Scorecard,
+        scorecard: PDModel,
         rng: np.random.Generator,
+        twd_per_cny: float = 4.0,
     ) -> None:
+        if not twd_per_cny > 0:
+            raise ValueError(f"Platform: twd_per_cny must be > 0, got {twd_per_cny}")
         self.config = config
         self.policy = policy
         self.scorecard = scorecard
         self.platform_rng = rng
+        self.twd_per_cny = float(twd_per_cny)
         #: Central-tendency intercept shift (set at the first scoring; None for isotonic).
         self.pd_shift: float | None = None
         #: ``(n,)`` log-odds of the last scoring (:meth:`rescore`), before the PD mapping.
@@ -81,11 +88,32 @@ class Platform(mesa.Agent):
         """Register with ``model`` as a Mesa agent (Mesa's own agent constructor)."""
         mesa.Agent.__init__(self, model)
 
+    def features(self, s: BorrowerState, rows: slice = slice(None)) -> tuple[np.ndarray, ...]:
+        """The scorecard's feature columns of ``rows`` (:func:`feature_columns_from_state`).
+
+        From the account's state and its ring buffers: ``missed``, ``delinquent_recent``,
+        ``payment_ratio_recent``, ``billed_cny``, ``limit_cny``, ``billed_recent_cny`` and
+        ``payment_recent_cny``, money converted to NT$ by :attr:`twd_per_cny`.
+
+        Returns:
+            Seven ``(len(rows),)`` arrays in ``FEATURE_NAMES`` order.
+        """
+        twd = self.twd_per_cny
+        return feature_columns_from_state(
+            months_late=np.minimum(s.missed[rows], 3),
+            delinquent_months_6m=_ring_total(s.delinquent_recent[:, rows], np.int8),
+            payment_ratio_min_3m=s.payment_ratio_recent[:, rows].min(axis=0),
+            statement_twd=s.billed_cny[rows] * twd,
+            limit_twd=s.limit_cny[rows] * twd,
+            statement_mean_3m_twd=s.billed_recent_cny[:, rows].mean(axis=0) * twd,
+            payment_mean_5m_twd=s.payment_recent_cny[:, rows].mean(axis=0) * twd,
+        )
+
     def log_odds(self, s: BorrowerState, rows: slice = slice(None)) -> np.ndarray:
         """Scorecard log-odds plus the platform's own terms for M3 and M7.
 
-        The UCI-fitted scorecard sees the behaviour features of
-        :func:`sim.platform.scorecard.features_from_state`. Thin history (M3), extra lenders and
+        The UCI-fitted scorecard sees the behaviour features of :meth:`features`. Thin
+        history (M3), extra lenders and
         the debt-service ratio (M7) are added with configured log-odds weights (the UCI
         data has no such columns, so the weights are assumptions; see PROVENANCE).
 
@@ -96,15 +124,7 @@ class Platform(mesa.Agent):
         Returns:
             ``(len(rows),)`` float64 log-odds before the PD calibration (:meth:`rescore`).
         """
-        x = feature_columns_from_state(
-            months_late=np.minimum(s.missed[rows], 3),
-            paid_in_full=s.paid_in_full[rows],
-            # No limit scores as fully over-used: the top of the feature's clipped range.
-            utilisation=utilisation(s.balance_cny[rows], s.limit_cny[rows], zero_limit=1.5),
-            payment_ratio=s.payment_ratio[rows],
-            delinquent_months_6m=_ring_total(s.delinquent_recent[:, rows], np.int8),
-            age_years=s.age_years[rows],
-        )
+        x = self.features(s, rows)
         c = self.config
         dsr = s.debt_service_cny[rows] / np.maximum(s.income_cny[rows], 1.0)
         return (

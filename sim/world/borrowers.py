@@ -49,6 +49,12 @@ class ClosureReason(IntEnum):
 RECENT_MONTHS = 3
 #: Number of months kept in the rolling delinquency history (scorecard feature).
 DELINQUENCY_HISTORY_MONTHS = 6
+#: Number of months kept in the rolling payment history (scorecard feature
+#: ``log_payment_5m_twd``: the mean payment of the last 5 months).
+PAYMENT_HISTORY_MONTHS = 5
+#: Number of months kept in the rolling statement and payment-ratio histories (scorecard
+#: features ``log_headroom_3m_twd`` and ``payment_ratio_min_3m``).
+STATEMENT_HISTORY_MONTHS = 3
 
 
 @dataclass
@@ -90,6 +96,16 @@ class BorrowerState:
         draws_recent: ``(RECENT_MONTHS, n)`` int16 draws per month, ring buffer.
         early_recent: ``(RECENT_MONTHS, n)`` int16 same-month full repayments, ring buffer.
         delinquent_recent: ``(DELINQUENCY_HISTORY_MONTHS, n)`` bool missed-payment months.
+        billed_cny: this month's billed amount on the platform line: the statement
+            balance plus the draws repaid within the month (a card bill's purchases that
+            were paid before the statement date), the scorecard's ``BILL_AMT``.
+        payment_recent_cny: ``(PAYMENT_HISTORY_MONTHS, n)`` amount paid on the platform
+            line each month (towards the statement, plus same-month repayments), ring
+            buffer: the scorecard's ``PAY_AMT``.
+        billed_recent_cny: ``(STATEMENT_HISTORY_MONTHS, n)`` ``billed_cny`` each month,
+            ring buffer.
+        payment_ratio_recent: ``(STATEMENT_HISTORY_MONTHS, n)`` ``payment_ratio`` each month
+            (1 where nothing was due), ring buffer.
         months_since_draw: int16 (capped).
         on_time_months: consecutive months with the minimum paid (or nothing due), int16.
         paid_in_full: last statement paid in full or nothing due, bool.
@@ -145,6 +161,10 @@ class BorrowerState:
     draws_recent: np.ndarray
     early_recent: np.ndarray
     delinquent_recent: np.ndarray
+    billed_cny: np.ndarray
+    payment_recent_cny: np.ndarray
+    billed_recent_cny: np.ndarray
+    payment_ratio_recent: np.ndarray
     months_since_draw: np.ndarray
     on_time_months: np.ndarray
     paid_in_full: np.ndarray
@@ -220,6 +240,26 @@ class BorrowerState:
         """
         return append_rows(self, new)
 
+    def record_history(self, step: int, paid_cny: np.ndarray, early_cny: np.ndarray) -> None:
+        """Record month ``step``'s bill and payment for the scorecard, after servicing.
+
+        ``billed_cny`` becomes the new statement plus ``early_cny``; slot
+        ``step % months`` of ``billed_recent_cny`` takes it, of ``payment_recent_cny``
+        ``paid_cny + early_cny`` and of ``payment_ratio_recent`` ``payment_ratio``. Each
+        buffer holds its last months whatever the slot order (the scorecard reads means
+        and minima); a state built at month 0 holds lag ``j`` in slot ``-j % months``.
+
+        Args:
+            step: simulated month (1-based).
+            paid_cny: ``(n,)`` payment towards this month's minimum due (the statement).
+            early_cny: ``(n,)`` draws of this month repaid within it.
+        """
+        billed = self.statement_cny + early_cny
+        self.billed_cny[:] = billed
+        self.billed_recent_cny[step % STATEMENT_HISTORY_MONTHS] = billed
+        self.payment_recent_cny[step % PAYMENT_HISTORY_MONTHS] = paid_cny + early_cny
+        self.payment_ratio_recent[step % STATEMENT_HISTORY_MONTHS] = self.payment_ratio
+
     @property
     def dpd(self) -> np.ndarray:
         """Days past due, int16: 30 per consecutive missed minimum payment."""
@@ -285,6 +325,10 @@ BLANK_DEFAULTS: dict[str, tuple[type, object, int | None]] = {
     "draws_recent": (np.int16, 0, RECENT_MONTHS),
     "early_recent": (np.int16, 0, RECENT_MONTHS),
     "delinquent_recent": (np.bool_, False, DELINQUENCY_HISTORY_MONTHS),
+    "billed_cny": (np.float64, 0.0, None),
+    "payment_recent_cny": (np.float64, 0.0, PAYMENT_HISTORY_MONTHS),
+    "billed_recent_cny": (np.float64, 0.0, STATEMENT_HISTORY_MONTHS),
+    "payment_ratio_recent": (np.float64, 1.0, STATEMENT_HISTORY_MONTHS),
     "months_since_draw": (np.int16, 12, None),
     "on_time_months": (np.int16, 24, None),
     "paid_in_full": (np.bool_, True, None),

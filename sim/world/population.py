@@ -18,6 +18,7 @@ References:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,9 @@ from sim.config import PopulationConfig
 from sim.units import round_cny
 from sim.world.borrowers import (
     DELINQUENCY_HISTORY_MONTHS,
+    PAYMENT_HISTORY_MONTHS,
     RECENT_MONTHS,
+    STATEMENT_HISTORY_MONTHS,
     BehaviourType,
     BorrowerState,
 )
@@ -101,6 +104,60 @@ def classify_behaviour(df: pd.DataFrame, *, offset: int = 0, window: int = 6) ->
     out[(bills <= 0).all(axis=1)] = BehaviourType.INACTIVE
     out[(status >= 2).any(axis=1)] = BehaviourType.DELINQUENT_PRONE
     return out
+
+
+def _history_rings(
+    df: Callable[[list[str]], np.ndarray],
+    offset: int,
+    cny_per_twd: float,
+    statement_cny: np.ndarray,
+    payment_ratio: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The payment, statement and payment-ratio ring buffers of the start month.
+
+    Lag ``j`` months before the start month (column ``offset + j``) goes to slot
+    ``-j % months`` (:meth:`BorrowerState.record_history`). Payments are the UCI
+    ``PAY_AMT`` and statements the ``BILL_AMT`` (below 0 counted as 0) times
+    ``cny_per_twd`` (exchange rate times limit scale); this month's statement and payment
+    ratio are the state's own. Months before April (not in the data) repeat the mean of the
+    known payments and statements, and a ratio of 1 (so the means and the minimum are those
+    of the known months).
+
+    Args:
+        df: UCI column(s) of the resampled rows, ``(n, k)``.
+        offset: column offset of the start month (0 = September).
+        cny_per_twd: CNY per NT$ of the population's amounts.
+        statement_cny: ``(n,)`` start statement balance.
+        payment_ratio: ``(n,)`` start payment ratio.
+
+    Returns:
+        ``(PAYMENT_HISTORY_MONTHS, n)``, ``(STATEMENT_HISTORY_MONTHS, n)`` and
+        ``(STATEMENT_HISTORY_MONTHS, n)`` float64 arrays.
+    """
+    months = len(BILL_COLUMNS)
+    paid = df(list(PAYMENT_COLUMNS[offset : offset + PAYMENT_HISTORY_MONTHS])).T * cny_per_twd
+    bills = np.clip(df(list(BILL_COLUMNS[offset:months])).astype(np.float64), 0.0, None).T
+    statements = np.concatenate(
+        [statement_cny[None], bills[1:STATEMENT_HISTORY_MONTHS] * cny_per_twd]
+    )
+    ratios = np.ones((STATEMENT_HISTORY_MONTHS, statement_cny.size))
+    ratios[0] = payment_ratio
+    pays_raw = df(list(PAYMENT_COLUMNS[offset:months])).astype(np.float64).T
+    for lag in range(1, min(STATEMENT_HISTORY_MONTHS, months - offset - 1)):
+        billed = bills[lag + 1] > 0
+        np.divide(pays_raw[lag], bills[lag + 1], out=ratios[lag], where=billed)
+    np.clip(ratios, 0.0, 1.0, out=ratios)
+
+    def ring(known: np.ndarray, length: int) -> np.ndarray:
+        out = np.repeat(known.mean(axis=0, keepdims=True), length, axis=0)
+        out[: known.shape[0]] = known
+        return out[(-np.arange(length)) % length]  # slot -j % length holds lag j
+
+    return (
+        round_cny(ring(paid.astype(np.float64), PAYMENT_HISTORY_MONTHS)),
+        round_cny(ring(statements, STATEMENT_HISTORY_MONTHS)),
+        ratios[(-np.arange(STATEMENT_HISTORY_MONTHS)) % STATEMENT_HISTORY_MONTHS],
+    )
 
 
 def build_population(
@@ -203,6 +260,9 @@ def build_population(
     if config.start_state != "current":
         paid_in_full |= balance <= 0
 
+    payments, statements, ratios = _history_rings(
+        df, offset, config.cny_per_twd * config.limit_scale, balance, payment_ratio
+    )
     age = df("AGE").astype(np.int16)
     # + 0.0 reads a -0.0 mean (inside the range [0, 1000]) as 0: NumPy refuses a scale
     # with the sign bit set.
@@ -261,6 +321,10 @@ def build_population(
         draws_recent=np.zeros((RECENT_MONTHS, n), dtype=np.int16),
         early_recent=np.zeros((RECENT_MONTHS, n), dtype=np.int16),
         delinquent_recent=delinquent_recent,
+        billed_cny=balance.copy(),
+        payment_recent_cny=payments,
+        billed_recent_cny=statements,
+        payment_ratio_recent=ratios,
         months_since_draw=np.where(balance > 0, 0, 12).astype(np.int16),
         on_time_months=on_time,
         paid_in_full=paid_in_full,

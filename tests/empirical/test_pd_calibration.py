@@ -110,3 +110,59 @@ def test_pd_panel_rows_and_money(small_panel):
 def test_pd_panel_rejects_bad_months():
     with pytest.raises(ValueError, match="score_month and horizon"):
         pd_panel(make_run("population.n_borrowers=10"), score_month=0)
+
+
+def test_pd_calibration_check_names_what_is_missed():
+    from sim.empirical.validation import PDCalibrationCheck, pd_calibration_check
+
+    # The panel of the decile test: bin 3 misses; no line in [1 %, 3 %) or [8 %, 100 %).
+    pd_12m = np.repeat([0.005, 0.04, 0.2], 400)
+    default = np.zeros(1200, dtype=bool)
+    default[[0]] = True
+    default[400:420] = True
+    default[800:920] = True
+    # EL = 0.8 x 100 x (400 x (0.005 + 0.04 + 0.2)) = 7,840; realised 141 x 55.6 = 7,839.6.
+    panel = _panel(pd_12m, default, loss=np.where(default, 55.6, 0.0))
+    spec = PDCalibrationCheck(seeds=[0], min_tier_share=0.001)
+    out = pd_calibration_check(spec, panel=panel)
+    assert out["loss"]["passed"] is True
+    assert out["loss"]["ratio"] == pytest.approx(7_840 / 7_839.6)
+    assert out["tiers"].tolist() == pytest.approx([1 / 3, 0.0, 1 / 3, 1 / 3])
+    # Three tied PD values give two quantile bins (the 0.5 % and 4 % lines pool, 21 of 800
+    # defaults at 2.25 % predicted: within 30 %); the 20 % bin misses.
+    assert out["failed"] == ["pd decile 2", "pd tier [1%, 3%)"]
+    assert out["passed"] is False
+    # Wider tolerances pass the decile; a tier floor of 0 passes the empty tier.
+    loose = PDCalibrationCheck(seeds=[0], rel_tolerance=0.4, min_tier_share=0.0)
+    assert pd_calibration_check(loose, panel=panel)["passed"] is True
+
+
+def test_pd_calibration_check_config_rejects_bad_values():
+    from sim.empirical.validation import PDCalibrationCheck
+
+    with pytest.raises(ValueError, match="rel_tolerance"):
+        PDCalibrationCheck(rel_tolerance=0.0)
+    with pytest.raises(ValueError, match="seeds"):
+        PDCalibrationCheck(seeds=[])
+    with pytest.raises(ValueError, match="min_tier_share"):
+        PDCalibrationCheck(min_tier_share=1.0)
+
+
+@pytest.mark.slow
+def test_default_book_pd_is_calibrated_on_held_out_seeds():
+    """Issue 17 on the default open book, seeds 0-4 (the PD map was fitted on 100-104)."""
+    import pathlib
+
+    import yaml
+
+    from sim.empirical.validation import pd_calibration_check, validation_config_from_dict
+
+    conf = pathlib.Path(__file__).parents[2] / "conf" / "validation" / "uci_2005.yaml"
+    spec = validation_config_from_dict(yaml.safe_load(conf.read_text())).pd_calibration
+    assert spec is not None and spec.seeds == [0, 1, 2, 3, 4]
+    out = pd_calibration_check(spec)
+    assert out["failed"] == []
+    assert out["deciles"]["passed"].all()
+    assert 0.75 <= out["loss"]["ratio"] <= 1.25
+    assert out["loss"]["auc"] > 0.70
+    assert (out["tiers"] >= 0.001).all()

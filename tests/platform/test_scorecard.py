@@ -12,14 +12,18 @@ from scipy.special import expit
 from sim.platform.scorecard import (
     DEFAULT_SEED,
     FEATURE_NAMES,
+    SEGMENT_NAMES,
     TARGET_COLUMN,
     Scorecard,
+    SegmentedScorecard,
     auc,
     calibration_table,
+    cross_validated_auc,
     features_from_state,
     fit_default_scorecard,
     fit_scorecard,
     holdout_mask,
+    segment_of,
     shift_to_mean_pd,
     uci_features,
 )
@@ -29,29 +33,37 @@ from sim.world.data import load_uci
 
 
 def _two_rows() -> pd.DataFrame:
-    """Row A: 5 months late (clipped to 3). Row B: no balance last month, over limit."""
+    """Row A: 5 months late (clipped to 3), bills over the limit. Row B: current, no bills."""
     return pd.DataFrame(
         {
             "LIMIT_BAL": [20_000, 10_000],
-            "AGE": [24, 30],
             "PAY_0": [5, -2],
             "PAY_2": [4, 3],
             "PAY_3": [3, 1],
             "PAY_4": [2, 0],
             "PAY_5": [-1, -1],
             "PAY_6": [0, 2],
-            "BILL_AMT1": [5_000, 20_000],
+            "BILL_AMT1": [30_000, 0],
             "BILL_AMT2": [4_000, 0],
-            "PAY_AMT1": [1_000, 500],
+            "BILL_AMT3": [2_000, -500],
+            "BILL_AMT4": [1_000, 0],
+            "PAY_AMT1": [1_000, 0],
+            "PAY_AMT2": [1_000, 100],
+            "PAY_AMT3": [0, 0],
+            "PAY_AMT4": [500, 0],
+            "PAY_AMT5": [0, 400],
         }
     )
 
 
-# months_late, paid_in_full, utilisation, payment_ratio, delinquent_months_6m, age_years
+# Row A: payment ratios 1000/4000, 1000/2000, 0/1000 -> min 0; mean bill (30000 + 4000 +
+# 2000) / 3 = 12000, utilisation 0.6; headroom max(20000 - 30000, 0) = 0 and 20000 - 12000
+# = 8000; mean payment 2500 / 5 = 500. Row B: no bill anywhere (-500 counts as 0): ratios
+# 1, utilisation 0, headroom 10000 twice, mean payment 500 / 5 = 100.
 _TWO_ROWS_EXPECTED = np.array(
     [
-        [3.0, 0.0, 0.25, 0.25, 4.0, 24.0],  # 5000/20000; 1000/4000; PAY >= 1 in 4 months
-        [0.0, 1.0, 1.5, 1.0, 3.0, 30.0],  # 20000/10000 -> 1.5; no bill -> 1.0
+        [3.0, 4.0, 0.0, 0.6, 0.0, np.log1p(8_000), np.log1p(500)],
+        [0.0, 3.0, 1.0, 0.0, np.log1p(10_000), np.log1p(10_000), np.log1p(100)],
     ]
 )
 
@@ -59,59 +71,65 @@ _TWO_ROWS_EXPECTED = np.array(
 def test_feature_names_in_order():
     assert FEATURE_NAMES == (
         "months_late",
-        "paid_in_full",
-        "utilisation",
-        "payment_ratio",
         "delinquent_months_6m",
-        "age_years",
+        "payment_ratio_min_3m",
+        "utilisation_3m",
+        "log_headroom_twd",
+        "log_headroom_3m_twd",
+        "log_payment_5m_twd",
     )
 
 
 def test_uci_features_on_hand_made_rows():
     X = uci_features(_two_rows())
-    assert X.shape == (2, 6)
+    assert X.shape == (2, 7)
     assert X.dtype == np.float64
-    np.testing.assert_array_equal(X, _TWO_ROWS_EXPECTED)
+    np.testing.assert_allclose(X, _TWO_ROWS_EXPECTED, rtol=0, atol=1e-12)
 
 
 def test_features_from_state_equals_uci_features():
     X_state = features_from_state(
         months_late=np.array([5, 0]),
-        paid_in_full=np.array([False, True]),
-        utilisation=np.array([0.25, 2.0]),
-        payment_ratio=np.array([0.25, 1.0]),
         delinquent_months_6m=np.array([4, 3]),
-        age_years=np.array([24.0, 30.0]),
+        payment_ratio_min_3m=np.array([0.0, 1.0]),
+        statement_twd=np.array([30_000.0, 0.0]),
+        limit_twd=np.array([20_000.0, 10_000.0]),
+        statement_mean_3m_twd=np.array([12_000.0, 0.0]),
+        payment_mean_5m_twd=np.array([500.0, 100.0]),
     )
     assert X_state.dtype == np.float64
-    np.testing.assert_array_equal(X_state, uci_features(_two_rows()))
+    np.testing.assert_allclose(X_state, uci_features(_two_rows()), rtol=0, atol=1e-12)
 
 
-def test_clipping_at_the_lower_ends():
-    frame = _two_rows()
-    frame.loc[0, "BILL_AMT1"] = -300  # credit balance -> utilisation 0
-    frame.loc[0, "PAY_AMT1"] = 10_000  # paid 2.5x the bill -> ratio 1
-    frame.loc[1, "BILL_AMT2"] = -50  # negative bill -> ratio 1
-    X = uci_features(frame)
-    assert X[0, 2] == 0.0
-    assert X[0, 3] == 1.0
-    assert X[1, 3] == 1.0
-    X_state = features_from_state([-1], [0], [-0.2], [-0.5], [9], [18])
-    np.testing.assert_array_equal(X_state, [[0.0, 0.0, 0.0, 0.0, 6.0, 18.0]])
+def test_clipping_at_the_ends():
+    # A negative count and ratio clip to 0, nine delinquent months to 6; a zero limit is
+    # fully over-used (1.5) with no headroom; a negative payment counts as none.
+    X_state = features_from_state([-1], [9], [-0.5], [100.0], [0.0], [50.0], [-3.0])
+    np.testing.assert_array_equal(X_state, [[0.0, 6.0, 0.0, 1.5, 0.0, 0.0, 0.0]])
+    X_state = features_from_state([7], [2], [2.0], [0.0], [100.0], [1_000.0], [0.0])
+    np.testing.assert_array_equal(X_state, [[3.0, 2.0, 1.0, 1.5, np.log1p(100.0), 0.0, 0.0]])
 
 
 def test_features_from_state_rejects_bad_input():
     with pytest.raises(ValueError, match="differ in length"):
-        features_from_state([0, 1], [0, 1], [0.1, 0.2], [1.0, 1.0], [0, 0], [40])
-    with pytest.raises(ValueError, match="utilisation contains NaN"):
-        features_from_state([0], [0], [np.nan], [1.0], [0], [40])
-    with pytest.raises(ValueError, match="age_years must be 1-D"):
-        features_from_state([0], [0], [0.1], [1.0], [0], [[40]])
+        features_from_state([0, 1], [0, 1], [0.1, 0.2], [1.0, 1.0], [1.0, 1.0], [0, 0], [4])
+    with pytest.raises(ValueError, match="limit_twd contains NaN"):
+        features_from_state([0], [0], [0.1], [1.0], [np.nan], [0.0], [4])
+    with pytest.raises(ValueError, match="payment_mean_5m_twd must be 1-D"):
+        features_from_state([0], [0], [0.1], [1.0], [1.0], [0.0], [[4]])
 
 
 def test_uci_features_names_missing_columns():
-    with pytest.raises(KeyError, match="PAY_AMT1"):
-        uci_features(_two_rows().drop(columns=["PAY_AMT1"]))
+    with pytest.raises(KeyError, match="PAY_AMT5"):
+        uci_features(_two_rows().drop(columns=["PAY_AMT5"]))
+
+
+def test_segments_by_hand():
+    # 60+ DPD now -> 2 whatever the history; a missed month in 6 -> 1; clean -> 0.
+    segment = segment_of(np.array([0, 0, 1, 2, 3]), np.array([0, 1, 1, 2, 6]))
+    assert segment.dtype == np.int8
+    assert segment.tolist() == [0, 1, 1, 2, 2]
+    assert SEGMENT_NAMES == ("clean_6m", "delinquent_6m", "dpd_60_plus")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -239,7 +257,7 @@ def test_binned_card_rejects_inconsistent_bins():
 
 
 @pytest.fixture(scope="module")
-def card() -> Scorecard:
+def card() -> SegmentedScorecard:
     return fit_default_scorecard()
 
 
@@ -253,53 +271,102 @@ def holdout() -> tuple[np.ndarray, np.ndarray]:
 
 def test_scorecard_shape_and_rows(card):
     assert card.feature_names == FEATURE_NAMES
+    assert card.segment_names == SEGMENT_NAMES
     assert card.is_binned
-    assert card.coef.shape == (6,)
-    assert card.coef.dtype == np.float64
+    assert all(seg.coef.shape == (7,) for seg in card.segments)
     assert (card.train_rows, card.holdout_rows) == (21_000, 9_000)
-    # ~28 % of accounts had PAY_0 in (-2, -1) (8,445 of 30,000 overall).
-    assert card.feature_mean[1] == pytest.approx(8_445 / 30_000, abs=0.01)
+    # Training rows by segment: clean 6 months, delinquent in 6 months, 60+ DPD now (of
+    # 19,931 / 6,939 / 3,130 rows overall).
+    assert [seg.train_rows for seg in card.segments] == [13_916, 4_930, 2_154]
 
 
-def test_holdout_auc_reference_value(card, holdout):
-    # The six behavioural features give 0.750 on this split (0.745 with the earlier linear
-    # card on standardised features). Monotone WoE logistic regression on all 23 UCI
-    # columns gives 0.758 on it, a gradient-boosted classifier 0.773.
-    assert card.holdout_auc == pytest.approx(0.7503, abs=0.001)  # reference value, seed fixed
+def test_holdout_auc_meets_the_target(card, holdout):
+    # Issue 17: hold-out AUC >= 0.77 on the fixed stratified split (seed DEFAULT_SEED).
+    # The earlier single card on six features gave 0.750 on it; a gradient-boosted
+    # classifier on all 23 UCI columns 0.773.
+    assert card.holdout_auc >= 0.77
+    assert card.holdout_auc == pytest.approx(0.7707, abs=0.001)  # reference value
     X, y = holdout
     assert auc(y, card.predict_pd(X)) == pytest.approx(card.holdout_auc, abs=1e-12)
 
 
-def _points(card: Scorecard, name: str) -> np.ndarray:
-    assert card.bin_points is not None
-    return card.bin_points[FEATURE_NAMES.index(name)]
+@pytest.mark.slow
+def test_cross_validated_auc_is_not_a_lucky_split():
+    folds = cross_validated_auc(load_uci())
+    assert folds.shape == (5,)
+    # 0.7777 on average (folds 0.768-0.786): the fixed hold-out is on the low side.
+    assert folds.mean() >= 0.77
+    assert folds.min() > 0.76
 
 
-def test_points_are_monotone_in_the_expected_direction(card):
-    # Risk rises with months late, delinquent months and utilisation, falls with age.
-    for name in ("months_late", "delinquent_months_6m", "utilisation"):
-        assert np.all(np.diff(_points(card, name)) > 0), name
-    assert np.all(np.diff(_points(card, "age_years")) < 0)
-    assert _points(card, "months_late")[-1] - _points(card, "months_late")[0] > 1.0
-    # Paying in full (or having no balance, PAY_0 in -2, -1) *raises* the risk relative to
-    # revolvers who pay the minimum (PAY_0 = 0): next-month default is 13.2 % (-2) and
-    # 16.8 % (-1) against 12.8 % (0). These accounts are mostly idle or transactors, and the
-    # revolvers with a serviced balance are the safer group in this book. (This is the data
-    # side of mechanism M2: a score fitted on it penalises pay-in-full behaviour.)
-    assert np.diff(_points(card, "paid_in_full"))[0] > 0.4
-    # Once the others are known, the share of the bill paid carries almost no weight.
-    assert np.ptp(_points(card, "payment_ratio")) < 0.02
+def _points(card: SegmentedScorecard, segment: str, name: str) -> np.ndarray:
+    seg = card.segments[SEGMENT_NAMES.index(segment)]
+    assert seg.bin_points is not None
+    return seg.bin_points[FEATURE_NAMES.index(name)]
+
+
+def test_points_are_monotone_and_follow_each_features_trend(card):
+    # Every feature's points are monotone in it (optimal monotone binning) and no
+    # coefficient is positive (a sign flip is dropped in the fit), so the points follow
+    # the feature's own default-rate trend.
+    for seg in card.segments:
+        assert np.all(seg.coef <= 0)
+        for points in seg.bin_points:
+            steps = np.diff(points)
+            assert np.all(steps >= 0) or np.all(steps <= 0)
+    # Risk rises with the number of delinquent months and falls with the mean payment
+    # and the 3-month headroom, in every segment that uses them.
+    for segment in ("delinquent_6m", "dpd_60_plus"):
+        assert np.all(np.diff(_points(card, segment, "delinquent_months_6m")) > 0)
+    for segment in SEGMENT_NAMES:
+        assert np.all(np.diff(_points(card, segment, "log_payment_5m_twd")) < 0)
+    assert np.all(np.diff(_points(card, "clean_6m", "log_headroom_3m_twd")) < 0)
+    # In the clean segment a nearly idle line (3-month utilisation under 0.2 %) scores
+    # 0.87 log-odds above one used above 1.6 %: the UCI book's idle accounts default more
+    # often than its revolvers (the data side of mechanism M2).
+    util = _points(card, "clean_6m", "utilisation_3m")
+    assert np.all(np.diff(util) < 0)
+    assert util[0] - util[-1] == pytest.approx(0.871, abs=0.01)
+    # The segments' base log-odds rise with delinquency.
+    assert np.all(np.diff([seg.intercept for seg in card.segments]) > 1.0)
+
+
+def test_segments_score_by_their_own_card(card):
+    X = np.array(
+        [
+            [0.0, 0.0, 1.0, 0.3, 10.0, 10.0, 8.0],  # clean
+            [1.0, 2.0, 1.0, 0.3, 10.0, 10.0, 8.0],  # delinquent, 30 DPD
+            [2.0, 2.0, 1.0, 0.3, 10.0, 10.0, 8.0],  # 60 DPD
+        ]
+    )
+    z = card.log_odds(X)
+    for row, seg in enumerate(card.segments):
+        assert z[row] == pytest.approx(seg.log_odds(X[row : row + 1])[0], abs=1e-12)
+    assert z[0] < z[1] < z[2]
+
+
+def test_points_table_lists_every_segment(card):
+    table = card.points_table()
+    assert table["segment"].unique().tolist() == list(SEGMENT_NAMES)
+    n_bins = sum(len(p) for seg in card.segments for p in seg.bin_points)
+    assert len(table) == n_bins
+    first = table[table["segment"] == "clean_6m"]
+    assert first["intercept"].unique().tolist() == [card.segments[0].intercept]
 
 
 def test_stored_default_card_equals_a_fresh_fit(card):
     fresh = fit_scorecard(load_uci())
     assert fresh.holdout_auc == pytest.approx(card.holdout_auc, abs=1e-9)
-    assert fresh.intercept == pytest.approx(card.intercept, abs=1e-6)
-    for e_new, e_old, p_new, p_old in zip(
-        fresh.bin_edges, card.bin_edges, fresh.bin_points, card.bin_points, strict=True
-    ):
-        np.testing.assert_allclose(e_new, e_old, atol=1e-9)
-        np.testing.assert_allclose(p_new, p_old, atol=1e-6)
+    for new, old in zip(fresh.segments, card.segments, strict=True):
+        assert new.intercept == pytest.approx(old.intercept, abs=1e-6)
+        for e_new, e_old, p_new, p_old in zip(
+            new.bin_edges, old.bin_edges, new.bin_points, old.bin_points, strict=True
+        ):
+            np.testing.assert_allclose(e_new, e_old, atol=1e-9)
+            np.testing.assert_allclose(p_new, p_old, atol=1e-6)
+    again = SegmentedScorecard.from_dict(card.to_dict())
+    X = uci_features(load_uci().head(500))
+    np.testing.assert_array_equal(again.log_odds(X), card.log_odds(X))
 
 
 def test_predict_pd_holdout_calibration(card, holdout):
@@ -307,18 +374,14 @@ def test_predict_pd_holdout_calibration(card, holdout):
     pd_pred = card.predict_pd(X)
     assert pd_pred.shape == (9_000,)
     assert ((pd_pred > 0) & (pd_pred < 1)).all()
-    # Calibration in the large: mean PD against 22.1 % observed.
+    # Calibration in the large: mean PD 22.09 % against 22.12 % observed.
     assert pd_pred.mean() == pytest.approx(y.mean(), abs=0.005)
     table = calibration_table(y, pd_pred)
-    # The binned card gives tied scores: 9 distinct deciles (one holds 2,004 rows).
-    assert len(table) == 9
-    assert table["n"].sum() == 9_000
-    assert table["observed_default_rate"].iloc[0] < table["observed_default_rate"].iloc[-1]
-    assert table["observed_default_rate"].iloc[0] < 0.10
-    assert table["observed_default_rate"].iloc[-1] > 0.60
+    assert len(table) == 10
+    assert table["observed_default_rate"].iloc[0] < 0.08
+    assert table["observed_default_rate"].iloc[-1] > 0.65
     gap = (table["mean_predicted_pd"] - table["observed_default_rate"]).abs()
-    assert gap.max() < 0.06
-    assert np.average(gap, weights=table["n"]) < 0.03
+    assert gap.max() < 0.025
 
 
 def test_intercept_shift_relevels_without_reordering(card, holdout):
@@ -332,14 +395,30 @@ def test_intercept_shift_relevels_without_reordering(card, holdout):
 
 
 def test_log_odds_rejects_wrong_shape(card):
-    with pytest.raises(ValueError, match=r"shape \(n, 6\)"):
+    with pytest.raises(ValueError, match=r"shape \(n, 7\)"):
         card.log_odds(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="expected 7 columns"):
+        card.log_odds_columns((np.zeros(3),))
+
+
+def test_segmented_card_rejects_mismatched_segments(card):
+    with pytest.raises(ValueError, match="3 cards for 2 segment names"):
+        SegmentedScorecard(segments=card.segments, segment_names=("a", "b"))
+    other = Scorecard(
+        coef=[0.0],
+        intercept=0.0,
+        feature_names=("months_late",),
+        feature_mean=[0.0],
+        feature_std=[1.0],
+    )
+    with pytest.raises(ValueError, match="differ in feature_names"):
+        SegmentedScorecard(segments=(card.segments[0], other), segment_names=("a", "b"))
 
 
 def test_default_scorecard_is_cached_and_read_only(card):
     assert fit_default_scorecard() is card
     with pytest.raises(ValueError, match="read-only"):
-        card.coef[0] = 0.0
+        card.segments[0].coef[0] = 0.0
 
 
 def test_fit_is_reproducible_and_seed_dependent():
@@ -347,10 +426,10 @@ def test_fit_is_reproducible_and_seed_dependent():
     first = fit_scorecard(df, seed=7)
     again = fit_scorecard(df, seed=7)
     other = fit_scorecard(df, seed=8)
-    np.testing.assert_array_equal(first.coef, again.coef)
+    np.testing.assert_array_equal(first.segments[0].coef, again.segments[0].coef)
     assert first.holdout_auc == again.holdout_auc
-    assert not np.array_equal(first.coef, other.coef)
-    assert 0.70 < other.holdout_auc < 0.80
+    assert not np.array_equal(first.segments[0].coef, other.segments[0].coef)
+    assert 0.75 < other.holdout_auc < 0.80
 
 
 def test_fit_rejects_bad_arguments():

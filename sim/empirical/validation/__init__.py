@@ -60,6 +60,7 @@ References:
 
 from sim.empirical.validation.config import (
     Explanation,
+    PDCalibrationCheck,
     ScorecardCheck,
     TargetSpec,
     ValidationConfig,
@@ -76,6 +77,7 @@ from sim.empirical.validation.panel import (
     state_status_group,
     uci_status_group,
 )
+from sim.empirical.validation.pd_check import pd_calibration_check, pd_calibration_lines
 from sim.empirical.validation.report import bars_input, display_table, write_validation_report
 from sim.empirical.validation.run import ValidationResult, build_run_config, run_validation
 from sim.empirical.validation.statistics import (
@@ -98,6 +100,7 @@ __all__ = [
     "GROUP_LABELS",
     "Explanation",
     "GROUP_NAMES",
+    "PDCalibrationCheck",
     "Panel",
     "ScorecardCheck",
     "TargetSpec",
@@ -113,6 +116,8 @@ __all__ = [
     "months_after",
     "observed_panel",
     "panel_statistics",
+    "pd_calibration_check",
+    "pd_calibration_lines",
     "run_validation",
     "scorecard_check",
     "simulate_panel",

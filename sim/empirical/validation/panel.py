@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import RunConfig
-from sim.platform.scorecard import TARGET_COLUMN, Scorecard
+from sim.platform.scorecard import TARGET_COLUMN, PDModel
 from sim.world.borrowers import BorrowerState
 from sim.world.population import (
     BILL_COLUMNS,
@@ -208,7 +208,7 @@ def simulate_panel(
     run: RunConfig,
     *,
     uci: pd.DataFrame,
-    scorecard: Scorecard | None = None,
+    scorecard: PDModel | None = None,
     model_factory: Callable[..., Any] | None = None,
 ) -> Panel:
     """Simulate ``run`` from a ``uci_<month>`` start and record the account panel.

@@ -12,6 +12,7 @@ import pandas as pd
 
 from sim.empirical.validation.config import ValidationConfig
 from sim.empirical.validation.panel import months_after
+from sim.empirical.validation.pd_check import pd_calibration_lines
 from sim.empirical.validation.run import ValidationResult
 
 __all__ = ["bars_input", "display_table", "write_validation_report"]
@@ -98,6 +99,16 @@ def _summary_line(result: ValidationResult) -> str:
         f"scorecard calibration max error {sc['max_error_pp']:.1f} pp (target <= "
         f"{sc['spec'].calibration_tolerance_pp:g} pp: {_verdict(sc['calibration_passed'])})",
     ]
+    if sc.get("cv_auc_passed") is not None:
+        parts.append(
+            f"scorecard {len(sc['cv_auc'])}-fold CV AUC {sc['cv_auc'].mean():.3f} (target >= "
+            f"{sc['spec'].min_cv_auc:g}: {_verdict(sc['cv_auc_passed'])})"
+        )
+    if result.pd_calibration:
+        missed = result.pd_calibration["failed"]
+        parts.append(
+            "simulator PD checks " + ("all met" if not missed else "MISSED: " + ", ".join(missed))
+        )
     if acc and acc.get("min_auc") is not None:
         parts.append(
             f"account-level default AUC {acc['default_auc']:.3f} (target >= {acc['min_auc']:g}: "
@@ -145,6 +156,9 @@ def _missed_lines(result: ValidationResult) -> list[str]:
     failed = list(missed["stat"])
     if not sc["auc_passed"]:
         failed.append("scorecard auc")
+    if sc.get("cv_auc_passed") is False:
+        failed.append("scorecard cv auc")
+    failed += result.pd_calibration.get("failed", [])
     if not sc["calibration_passed"]:
         failed.append("scorecard calibration")
     if result.accounts.get("passed") is False:
@@ -204,7 +218,13 @@ def _scorecard_lines(sc: dict[str, Any]) -> list[str]:
         "",
         f"Fitted on {100 * (1 - spec.holdout_share):.0f} % of the UCI rows (stratified split, "
         f"seed {spec.seed}), scored on the {sc['holdout_rows']:,} held-out rows (next-month "
-        f"default, no re-levelling): AUC **{sc['auc']:.3f}**.",
+        f"default, no re-levelling): AUC **{sc['auc']:.3f}**"
+        + (
+            f"; {len(sc['cv_auc'])}-fold stratified cross-validation "
+            f"{sc['cv_auc'].mean():.3f} (folds {', '.join(f'{a:.3f}' for a in sc['cv_auc'])})."
+            if len(sc.get("cv_auc", ())) > 0
+            else "."
+        ),
         "",
         _markdown(table),
         "",
@@ -314,6 +334,7 @@ def write_validation_report(
         "",
         *_account_lines(result),
         *_scorecard_lines(sc),
+        *(pd_calibration_lines(result.pd_calibration, _markdown) if result.pd_calibration else []),
         *[line for section in extra_sections for line in (section, "")],
         "## Figures",
         "",

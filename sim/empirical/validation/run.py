@@ -20,6 +20,7 @@ from sim.empirical.validation.panel import (
     observed_panel,
     simulate_panel,
 )
+from sim.empirical.validation.pd_check import pd_calibration_check
 from sim.empirical.validation.statistics import (
     account_level,
     check_targets,
@@ -28,7 +29,7 @@ from sim.empirical.validation.statistics import (
     summarise_seeds,
     transition_matrix,
 )
-from sim.platform.scorecard import Scorecard
+from sim.platform.scorecard import PDModel
 
 __all__ = ["ValidationResult", "build_run_config", "run_validation"]
 
@@ -95,6 +96,7 @@ class ValidationResult:
             group transition matrices (simulated: pooled over seeds).
         scorecard: :func:`scorecard_check` output.
         accounts: :func:`account_level` output (with ``passed``).
+        pd_calibration: :func:`pd_calibration_check` output (empty if not run).
     """
 
     config: ValidationConfig
@@ -104,6 +106,7 @@ class ValidationResult:
     transitions: dict[str, dict[str, pd.DataFrame]]
     scorecard: dict[str, Any]
     accounts: dict[str, Any]
+    pd_calibration: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def missed(self) -> pd.DataFrame:
@@ -112,13 +115,15 @@ class ValidationResult:
 
     @property
     def passed(self) -> bool:
-        """Every target, the scorecard checks and the account-level check passed."""
+        """Every target, the scorecard checks, the account-level and the PD checks passed."""
         ok_accounts = self.accounts.get("passed") is not False
         return (
             self.missed.empty
             and self.scorecard["auc_passed"]
+            and self.scorecard.get("cv_auc_passed") is not False
             and self.scorecard["calibration_passed"]
             and ok_accounts
+            and self.pd_calibration.get("passed") is not False
         )
 
 
@@ -135,7 +140,7 @@ def run_validation(
     config: ValidationConfig,
     uci: pd.DataFrame,
     *,
-    scorecard: Scorecard | None = None,
+    scorecard: PDModel | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ValidationResult:
     """Simulate every seed from the "as of" state and compare with the observed data.
@@ -227,6 +232,11 @@ def run_validation(
         if config.min_account_auc is not None:
             accounts["passed"] = bool(accounts["default_auc"] >= config.min_account_auc)
         accounts["min_auc"] = config.min_account_auc
+    pd_check: dict[str, Any] = {}
+    if config.pd_calibration is not None:
+        pd_check = pd_calibration_check(config.pd_calibration)
+        if progress is not None:
+            progress("PD calibration on the open book done")
     return ValidationResult(
         config=config,
         table=table,
@@ -235,4 +245,5 @@ def run_validation(
         transitions=transitions,
         scorecard=scorecard_check(uci, config.scorecard),
         accounts=accounts,
+        pd_calibration=pd_check,
     )

@@ -20,6 +20,7 @@ from sim.platform.scorecard import (
     TARGET_COLUMN,
     auc,
     calibration_table,
+    cross_validated_auc,
     fit_scorecard,
     holdout_mask,
     uci_features,
@@ -277,9 +278,19 @@ def scorecard_check(uci: pd.DataFrame, spec: ScorecardCheck) -> dict[str, Any]:
     Returns:
         ``auc`` (float), ``calibration`` (:func:`calibration_table` of the hold-out rows
         with ``error_pp``), ``max_error_pp``, ``holdout_rows``, ``auc_passed``,
-        ``calibration_passed`` and the ``spec``.
+        ``calibration_passed``, ``cv_auc`` (``(spec.cv_folds,)`` fold AUCs of
+        :func:`sim.platform.scorecard.cross_validated_auc`, empty without folds),
+        ``cv_auc_passed`` (None when not checked) and the ``spec``.
     """
     card = fit_scorecard(uci, holdout_share=spec.holdout_share, seed=spec.seed)
+    cv = (
+        cross_validated_auc(uci, folds=spec.cv_folds, seed=spec.seed)
+        if spec.cv_folds >= 2
+        else np.zeros(0)
+    )
+    cv_passed = (
+        None if spec.min_cv_auc is None or cv.size == 0 else bool(cv.mean() >= spec.min_cv_auc)
+    )
     y = uci[TARGET_COLUMN].to_numpy()
     test = holdout_mask(y.astype(float), spec.holdout_share, spec.seed)
     pd_test = card.predict_pd(uci_features(uci)[test])
@@ -294,6 +305,8 @@ def scorecard_check(uci: pd.DataFrame, spec: ScorecardCheck) -> dict[str, Any]:
         "holdout_rows": int(test.sum()),
         "auc_passed": bool(card.holdout_auc >= spec.min_auc),
         "calibration_passed": bool(max_err <= spec.calibration_tolerance_pp),
+        "cv_auc": cv,
+        "cv_auc_passed": cv_passed,
         "spec": spec,
     }
 
