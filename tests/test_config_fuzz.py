@@ -236,12 +236,14 @@ def test_a_mean_pd_the_shift_cannot_reach_is_rejected_at_load():
             f"platform.central_tendency_pd_12m = {float(value)!r} is outside the allowed "
             "range [1e-06, 0.999999]"
         )
-    # Both ends of the range are reached on a small default book (the mean PD is re-levelled
-    # to the target exactly).
+    # Both ends of the range are reached on a small book of the data's own accounts (the
+    # mean PD is re-levelled to the target exactly; an underwritten book at a mean PD near 1
+    # has no applicant under book.approval_max_pd, tests/test_open_book.py).
     for target in (1e-6, 1.0 - 1e-6):
         run = load_run_config(["platform.pd_calibration=central_tendency",
                                f"platform.central_tendency_pd_12m={target!r}",
-                               "population.n_borrowers=300"])  # fmt: skip
+                               "population.n_borrowers=300",
+                               "population.starting_book=uci"])  # fmt: skip
         with CreditMarketModel(run) as model:
             assert model.borrowers.pd_12m.mean() == pytest.approx(target, rel=1e-9)
 

@@ -78,25 +78,23 @@ def test_starting_book_is_underwritten_like_applicants():
     )
     s, book = world.borrowers, config.book
     assert s.n == 3000
-    pd_build = world.platform.pd_of(s)
-    assert pd_build.max() <= book.approval_max_pd
-    # Some of the data's own book fails the screen; none of the underwritten one does.
-    assert (world.platform.pd_of(raw.borrowers) > book.approval_max_pd).mean() > 0.01
-    expected = finish_limits(book, initial_limits(book, s.income_base_cny, pd_build))
-    np.testing.assert_array_equal(s.limit_cny, expected)
-    np.testing.assert_array_equal(s.initial_limit_cny, expected)
-    # Rows drawn first and approved are the data book's rows, in order, with their income,
-    # savings and UCI utilisation (balance / limit) carried over to the new limit.
-    first = np.flatnonzero(world.platform.pd_of(raw.borrowers) <= book.approval_max_pd)
+    # The screen and the limit rule read the application record (the UCI row with its own
+    # limit, as for applicants): the rows drawn first and approved are the data book's
+    # rows, in order, with their income, savings and UCI utilisation on the new limit.
+    pd_raw = world.platform.pd_of(raw.borrowers)
+    assert (pd_raw > book.approval_max_pd).mean() > 0.01  # the screen declines some
+    first = np.flatnonzero(pd_raw <= book.approval_max_pd)
     k = 100
     r = raw.borrowers
-    np.testing.assert_array_equal(s.uci_row[:k], r.uci_row[first[:k]])
-    np.testing.assert_array_equal(s.income_base_cny[:k], r.income_base_cny[first[:k]])
-    np.testing.assert_array_equal(s.savings_cny[:k], r.savings_cny[first[:k]])
-    util_raw = r.balance_cny[first[:k]] / r.limit_cny[first[:k]]
-    np.testing.assert_allclose(
-        s.balance_cny[:k], np.round(util_raw * s.limit_cny[:k], 2), atol=0.005
-    )
+    rows = first[:k]
+    np.testing.assert_array_equal(s.uci_row[:k], r.uci_row[rows])
+    np.testing.assert_array_equal(s.income_base_cny[:k], r.income_base_cny[rows])
+    np.testing.assert_array_equal(s.savings_cny[:k], r.savings_cny[rows])
+    expected = finish_limits(book, initial_limits(book, r.income_base_cny[rows], pd_raw[rows]))
+    np.testing.assert_array_equal(s.limit_cny[:k], expected)
+    np.testing.assert_array_equal(s.initial_limit_cny[:k], expected)
+    util_raw = r.balance_cny[rows] / r.limit_cny[rows]
+    np.testing.assert_allclose(s.balance_cny[:k], np.round(util_raw * expected, 2), atol=0.005)
     assert (s.balance_cny <= s.limit_cny).all() and (s.min_due_cny <= s.balance_cny).all()
 
 

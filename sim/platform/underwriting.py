@@ -320,7 +320,9 @@ def underwrite_starting_book(
 
     first = draw(n)
     if pc.pd_calibration == "central_tendency":
-        platform.rescore(first)  # fixes the level on the drawn book before screening
+        # A provisional level, fixed on the first draw for the screen; the world's first
+        # scoring fixes it again on the starting book (see the end).
+        platform.rescore(first)
     pd_12m = platform.pd_of(first)
     keep = np.flatnonzero(pd_12m <= book.approval_max_pd)
     book_state, pds = _take(first, keep), pd_12m[keep]
@@ -361,4 +363,5 @@ def underwrite_starting_book(
     book_state.statement_cny = balance.copy()
     book_state.min_due_cny = round_cny(np.minimum(balance, regular_due * (1 + book_state.missed)))
     book_state.arrears_cny = round_cny(np.maximum(book_state.min_due_cny - regular_due, 0.0))
+    platform.pd_shift = None  # the central tendency is the starting book's, as documented
     return book_state

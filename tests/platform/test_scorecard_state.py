@@ -32,7 +32,9 @@ def test_record_history_by_hand():
 def september_book():
     """1,000 accounts started as of September 2005 with their UCI history."""
     config = load_run_config(["population.n_borrowers=1000"])
-    population = dataclasses.replace(config.population, start_state="uci_september")
+    population = dataclasses.replace(
+        config.population, start_state="uci_september", starting_book="uci"
+    )
     assert isinstance(population, PopulationConfig)
     uci = load_uci()
     state = build_population(uci, population, np.random.default_rng(5))
