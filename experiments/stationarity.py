@@ -94,16 +94,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if not 0 < args.tolerance < 1:
         _parser().error(f"--tolerance must be in (0, 1), got {args.tolerance}")
+    fixed = [o for o in args.overrides if o.lstrip("+~").split("=", 1)[0] in ("policy", "n_months")]
+    if fixed:
+        _parser().error(
+            f"{fixed[0]!r}: the check runs the default book under `static` for --months "
+            "window months; set the window with --months"
+        )
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     from sim.empirical.stationarity import stationarity
     from sim.runtime.compose import load_run_config
 
     try:
         config = load_run_config(["policy=static", f"n_months={args.months}", *args.overrides])
-    except (TypeError, ValueError, KeyError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (TypeError, ValueError, KeyError, HydraException, OmegaConfBaseException) as err:
+        print(
+            "error: "
+            + "; ".join(
+                x.strip() for x in f"{err}\n{err.__cause__ or ''}".splitlines() if x.strip()
+            ),
+            file=sys.stderr,
+        )
         return COULD_NOT_RUN
     out = args.out or Path("outputs/stationarity") / time.strftime("%Y-%m-%d_%H-%M-%S")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(f"error: --out {out}: {err.strerror}", file=sys.stderr)
+        return COULD_NOT_RUN
     print(
         f"stationarity: {args.seeds} seeds x ({config.burn_in_months} burn-in + "
         f"{config.n_months} window months), {config.population.n_borrowers} borrowers",
@@ -114,9 +133,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     result.series.to_csv(out / "series.csv", index=False)
     plot(result, out / "stationarity.png")
     print(result.table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    if result.targets is not None:
+    print(
+        "settles_by_month: the window month from which the trailing 12-month mean stays in its "
+        "band (<= 0: already during the burn-in); sampling_bound: the band, the larger of the "
+        "tolerance and 3 standard errors of the seed mean"
+    )
+    if result.targets is None:
+        print("the published-levels table needs --seeds >= 2; skipped")
+    else:
         result.targets.to_csv(out / "book_targets.csv", index=False)
-        print("\nthe window against published levels (seed mean, 95 % t interval):")
+        print(
+            "\nthe window against published levels (seed mean and its 95 % t interval; met: "
+            "the mean inside the published range widened by the tolerance):"
+        )
         shown = result.targets.drop(columns="reason")
         print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(f"written to {out}")

@@ -98,6 +98,24 @@ def test_book_targets_compare_by_hand():
     half = 4.302653 * 0.0002 / np.sqrt(3)  # t(0.975, 2)
     assert row["model"] == pytest.approx(0.0062)
     assert row["ci_high"] == pytest.approx(0.0062 + half, rel=1e-6)
-    # 0.0068 x 0.9 = 0.00612 <= 0.0062 + half: met; buffer days of 1-3 are far below 13.
+    # Met by the mean: 0.0068 x 0.9 = 0.00612 <= 0.0062; buffer days of 1-3 are far below 13.
     assert row["met"]
     assert not table.loc["buffer_days_p25", "met"]
+    # A mean just outside the widened range is not met, however wide its interval.
+    values["dpd90_share"] = [0.0001, 0.0060, 0.0119]  # mean 0.0060 < 0.00612
+    assert not compare(pd.DataFrame(values)).set_index("metric").loc["dpd90_share", "met"]
+
+
+def test_cli_refuses_bad_input_before_running(tmp_path, capsys):
+    from experiments.stationarity import COULD_NOT_RUN, main
+
+    out = tmp_path / "st"
+    assert main(["--out", str(out), "population.n_borrowers=foo"]) == COULD_NOT_RUN
+    assert "population.n_borrowers" in capsys.readouterr().err and not out.exists()
+    assert main(["--out", "/proc/nope/st", "population.n_borrowers=100"]) == COULD_NOT_RUN
+    assert "--out /proc/nope/st" in capsys.readouterr().err
+    for fixed in ("policy=pd_threshold", "n_months=40"):
+        with pytest.raises(SystemExit) as info:
+            main(["--out", str(out), fixed])
+        assert info.value.code == COULD_NOT_RUN and "--months" in capsys.readouterr().err
+    assert not out.exists()
