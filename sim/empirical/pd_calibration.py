@@ -58,6 +58,7 @@ __all__ = [
     "ISOTONIC_QUANTILES",
     "PD_FLOOR",
     "loss_check",
+    "realised_ccf",
     "pd_panel",
     "tier_shares",
 ]
@@ -107,6 +108,8 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
         # The log-odds this month's PDs were computed from (before its limit changes).
         log_odds = world.platform.score_log_odds[rows].copy()
         ead = ead_cny(s.balance_cny, s.limit_cny, pc.ccf)[rows]
+        drawn = s.balance_cny[rows].copy()
+        undrawn = np.maximum(s.limit_cny[rows] - drawn, 0.0)
         n0 = s.n  # lines opened later are not in the panel
         loss = np.zeros(n0)
         for _ in range(horizon):
@@ -125,8 +128,33 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
             "apr": apr,
             "default": (step > score_step) & (step <= score_step + horizon),
             "loss_cny": loss[rows],
+            "drawn_cny": drawn,
+            "undrawn_cny": undrawn,
         }
     )
+
+
+def realised_ccf(panel: pd.DataFrame, lgd: float) -> float:
+    """The credit conversion factor realised by the lines that defaulted (cohort method).
+
+    ``sum(EAD at default - drawn at scoring) / sum(undrawn at scoring)`` over the panel's
+    defaulters, with EAD at default = loss posted at default / ``lgd``. The estimate of
+    ``platform.ccf`` (``--fit``), as the isotonic map is of the PD.
+
+    Args:
+        panel: :func:`pd_panel` output (``default``, ``loss_cny``, ``drawn_cny``,
+            ``undrawn_cny``).
+        lgd: the platform's LGD, in (0, 1].
+
+    Returns:
+        The pooled realised CCF (NaN without defaulters or undrawn exposure).
+    """
+    d = panel["default"].to_numpy() & (panel["loss_cny"].to_numpy() > 0)
+    undrawn = float(panel["undrawn_cny"].to_numpy()[d].sum())
+    if undrawn <= 0:
+        return float("nan")
+    drawn_up = panel["loss_cny"].to_numpy()[d] / lgd - panel["drawn_cny"].to_numpy()[d]
+    return float(drawn_up.sum() / undrawn)
 
 
 def decile_table(
@@ -313,8 +341,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("tier shares:", ", ".join(f"{k} {100 * v:.1f} %" for k, v in out["tiers"].items()))
     print(out["deciles"].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    lgd = load_run_config(args.overrides).platform.lgd
+    print(f"realised CCF of the defaulters: {realised_ccf(panel, lgd):.3f}")
     if args.fit:
         knots, knot_pd = fit_isotonic(panel)
+        print(f"ccf: {realised_ccf(panel, lgd):.2f}")
         print("isotonic fit (conf/platform/default.yaml):")
         print(f"pd_calibration_log_odds: [{', '.join(f'{k:.4f}' for k in knots)}]")
         print(f"pd_calibration_pd: [{', '.join(f'{p:.5f}' for p in knot_pd)}]")

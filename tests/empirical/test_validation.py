@@ -324,6 +324,14 @@ def test_validate_cli_exit_codes(tmp_path):
         targets=[{"stat": "*", "tolerance_pp": 100}],
         min_account_auc=None,
         scorecard={"min_auc": 0.5, "calibration_tolerance_pp": 100},
+        pd_calibration={
+            "seeds": [0],
+            "overrides": ["population.n_borrowers=2000"],
+            "rel_tolerance": 100.0,
+            "abs_tolerance_pp": 100.0,
+            "loss_tolerance": 100.0,
+            "min_tier_share": 0.0,
+        },
     )
     assert main(["--config", str(loose), "--out", str(tmp_path / "a"), *small]) == 0
     assert (tmp_path / "a" / "report.md").is_file()
