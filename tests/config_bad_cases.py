@@ -217,10 +217,12 @@ def broken_rule(draw) -> Case:
     if rule == 0:  # sim/platform/policies/base.py PolicyConfig: min_limit_cny <= max_limit_cny
         name = draw(st.sampled_from(policy_names()))
         cap = DRAW_CAPS["min_limit_cny"]
+        low = round(small * cap, 2)  # whole cents (base.py: check_whole_cents)
+        high = max(round(large * cap, 2), round(low + 0.01, 2))
         ov = (
             f"policy={name}",
-            f"policy.min_limit_cny={large * cap!r}",
-            f"policy.max_limit_cny={small * cap!r}",
+            f"policy.min_limit_cny={high!r}",
+            f"policy.max_limit_cny={low!r}",
         )
         return Case(ov, names=("policy.min_limit_cny", "policy.max_limit_cny"))
     if rule == 1:  # sim/platform/policies/pd_threshold.py: raise_below_pd <= cut_above_pd
