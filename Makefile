@@ -46,7 +46,7 @@ test: $(STAMP)
 	LIMITLAB_NOTEBOOK_SMOKE=1 $(PY) -m pytest -q -n 2 --dist worksteal --nbmake tests notebooks
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -n 2 --dist worksteal -m slow
 
 bench: $(STAMP)
 	$(PY) -m experiments.bench

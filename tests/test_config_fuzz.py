@@ -35,6 +35,8 @@ from sim.model import CreditMarketModel
 from sim.platform.policies import policy_names
 from sim.platform.policies.registry import build_config
 from sim.runtime.compose import load_run_config
+from sim.runtime.errors import UserError
+from sim.runtime.preflight import preflight
 from tests.config_bad_cases import bad_cases
 from tests.config_cases import Case, valid_cases
 from tests.config_space import (
@@ -305,6 +307,24 @@ def test_a_sub_cent_floor_or_ceiling_is_rejected_at_load(override: str, message:
     with CreditMarketModel(run) as model:
         events = model.run(1).limit_events()
     assert (events["new_limit_cny"] == 10000.62).any()
+
+
+def test_the_command_line_refuses_them_before_any_run():
+    # The command line validates every job with the same checks before anything is written
+    # (sim/runtime/preflight.py; no folder is made: tests/runtime/test_fail_fast.py).
+    cases = [
+        (["policy=sme_aware", "++policy.base.delinquency_cut=true"],
+         "policy.base.delinquency_cut = True is not a number (allowed range [0.0, 1.0])"),
+        (["platform.central_tendency_pd_12m=1e-20"],
+         "platform.central_tendency_pd_12m = 1e-20 is outside the allowed range "
+         "[1e-06, 0.999999]"),
+        (["policy.min_limit_cny=10000.625"],
+         "policy.min_limit_cny = 10000.625 is not a whole number of cents"),
+    ]  # fmt: skip
+    for overrides, message in cases:
+        with pytest.raises(UserError) as info:
+            preflight(overrides)
+        assert str(info.value).startswith(f"invalid config: {message}")
 
 
 # Found by the fuzz: a 0 / 0 RuntimeWarning at the lowest concentration (fixed).

@@ -280,6 +280,10 @@ def test_shipped_validation_config_parses_and_matches_the_population():
 def test_report_writer_on_a_tiny_run(uci, tmp_path):
     values = yaml.safe_load(CONFIG.read_text())
     values["validation"].update(n_borrowers=400, seeds=2)
+    # The open-book PD check on one small run (its full size is the slow held-out test).
+    values["validation"]["pd_calibration"].update(
+        seeds=[0], overrides=["population.n_borrowers=1000", "burn_in_months=6"]
+    )
     cfg = validation_config_from_dict(values)
     result = run_validation(cfg, uci)
     table = result.table

@@ -74,8 +74,8 @@ def test_invalid_config_fails_fast_with_the_field_name(tmp_path: Path):
     assert done.returncode != 0 and "no_such_key" in done.stderr
 
 
-def test_sweep_seeds_resume_and_reproducibility(tmp_path: Path):
-    sweep = tmp_path / "sweep"
+def _sweep(sweep: Path) -> tuple[list[str], list[Path]]:
+    """Run a 2 policies x 2 seeds sweep into ``sweep``; its arguments and run folders."""
     args = [
         "-m",
         "policy=static,behaviour_rules",
@@ -89,6 +89,12 @@ def test_sweep_seeds_resume_and_reproducibility(tmp_path: Path):
     assert len(runs) == 4
     seeds = sorted(json.loads((r / "run_info.json").read_text())["seed"] for r in runs)
     assert seeds == [0, 0, 1, 1]
+    return args, runs
+
+
+def test_sweep_seeds_and_resume(tmp_path: Path):
+    sweep = tmp_path / "sweep"
+    args, runs = _sweep(sweep)
     before = digests(sweep)
 
     # Delete one run's outputs; resume re-runs only that one, with identical bytes.
@@ -102,11 +108,15 @@ def test_sweep_seeds_resume_and_reproducibility(tmp_path: Path):
     assert all((r / COMPLETE_MARKER).stat().st_mtime_ns == t for r, t in mtimes.items())
     assert digests(sweep) == before
 
-    # A fresh sweep of the same jobs reproduces the same bytes.
-    other = tmp_path / "sweep2"
-    third = run_cli(*args[:-1], f"hydra.sweep.dir={other}")
+
+@pytest.mark.slow
+def test_a_fresh_sweep_reproduces_the_bytes(tmp_path: Path):
+    # The same jobs in another process write the same bytes (in the fast suite: the joblib
+    # test below, whose launchers run the same jobs in different processes).
+    args, _ = _sweep(tmp_path / "sweep")
+    third = run_cli(*args[:-1], f"hydra.sweep.dir={tmp_path / 'sweep2'}")
     assert third.returncode == 0, third.stderr
-    assert digests(other) == before
+    assert digests(tmp_path / "sweep2") == digests(tmp_path / "sweep")
 
 
 def test_joblib_launcher_gives_the_same_results_as_the_basic_launcher(tmp_path: Path):

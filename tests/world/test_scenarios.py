@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 from pathlib import Path
 
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from sim.config import RunConfig
 from sim.model import CreditMarketModel
 from sim.platform.policies import policy_names
 from sim.runtime.compose import CONF_DIR, load_run_config
@@ -28,15 +32,27 @@ def test_scenario_library_is_complete():
     assert expected <= set(SCENARIOS)
 
 
+@functools.cache
+def _scenario_run(scenario: str, *size: str) -> RunConfig:
+    return load_run_config([f"scenario={scenario}", "population.n_borrowers=400", *size])
+
+
+@functools.cache
+def _policy(policy: str) -> dict:
+    return load_run_config([f"policy={policy}"]).policy
+
+
 def _pair_run(scenario: str, policy: str, *size: str) -> CreditMarketModel:
-    run = load_run_config(
-        [f"scenario={scenario}", f"policy={policy}", "population.n_borrowers=400", *size]
-    )
+    # The groups compose independently: each scenario and each policy is composed once and
+    # the pair joined (54 pairs from 15 compositions).
+    run = copy.deepcopy(_scenario_run(scenario, *size))
+    run = dataclasses.replace(run, policy=copy.deepcopy(_policy(policy)))
     model = CreditMarketModel(run).run()
     table = model.monthly_table()
     assert len(table) == run.n_months
     assert np.isfinite(table["drawn_balance_cny"]).all()
     assert (model.borrowers.limit_cny >= 0).all()
+    assert model.world.platform.policy.name == policy  # the pair's policy ran the window
     return model
 
 
