@@ -18,6 +18,9 @@ Conventions (``conf/book/default.yaml``, sources in ``conf/PROVENANCE.md``):
   draws, nothing due) and the limit of :func:`initial_limits` (a policy may override it,
   :meth:`sim.platform.policies.LimitPolicy.initial_limit_cny`). Rejected applicants do not
   join the simulated population.
+* The starting book passes the same screen and limit rule
+  (:func:`underwrite_starting_book`, ``population.starting_book=underwritten``), so the
+  book's mix does not drift as it turns over.
 * Attrition (:func:`close_for_attrition`): a borrower with a current line decides to
   close it (a monthly hazard that does not depend on their state); the line takes no new
   draws and closes once paid down. The platform closes a line with no balance unused for
