@@ -20,8 +20,8 @@ class BookConfig:
         applicants_per_month_share: applicants arriving each month as a share of the
             lines open at the start of the run (Poisson count); 0 closes the book.
         approval_max_pd: the platform approves an applicant whose scorecard 12-month PD
-            at application is at most this, in [0.001, 1] (below 0.1 % almost no
-            applicant passes: the PD map's lowest knot is of that order).
+            at application is at most this, in [0.01, 1] (below 1 % the screen declines
+            most of the book: the PD map's knots start near 0.1-0.3 %).
         initial_limit_income_multiple: the initial limit of an approved applicant is
             ``monthly income x multiple x (1 - initial_limit_pd_haircut x PD /
             approval_max_pd)``, rounded down to 100 CNY.
@@ -68,7 +68,7 @@ class BookConfig:
             self,
             p,
             {
-                "approval_max_pd": (0.001, 1.0),
+                "approval_max_pd": (0.01, 1.0),
                 "initial_limit_income_multiple": (0.0, 1000.0),
                 "initial_limit_min_cny": (0.0, MAX_CONFIG_CNY),
                 "initial_limit_cap_cny": (0.0, MAX_CONFIG_CNY),

@@ -346,7 +346,7 @@ def underwrite_starting_book(
     if book_state.n < n:
         raise ValueError(
             f"book.approval_max_pd = {book.approval_max_pd} approves {book_state.n} of the "
-            f"{n} starting accounts in {drawn} draws; raise it (allowed [0.001, 1]) or set "
+            f"{n} starting accounts in {drawn} draws; raise it (allowed [0.01, 1]) or set "
             "population.starting_book=uci"
         )
     limit = finish_limits(book, initial_limits(book, book_state.income_base_cny, pds))
