@@ -2,8 +2,8 @@
 
 Starts the simulator from the UCI accounts' state as of July, simulates August,
 September and the October payment over several seeds, compares with what the same
-accounts did (status-group shares and transitions, October default overall and by
-segment, utilisation), checks the platform scorecard on a hold-out, and writes a report
+accounts did (status-group shares and transitions, the share behind by segment, the
+October default of accounts behind in September, utilisation), checks the platform scorecard on a hold-out, and writes a report
 (``report.md``, CSV tables, figures) to ``outputs/validation/<timestamp>/`` (or ``--out``).
 The report's path is printed. See :mod:`sim.empirical.validation` for the definitions.
 
@@ -153,7 +153,10 @@ def misses_summary(result: Any, report: Path) -> str:
         )
     if result.accounts.get("passed") is False:
         accounts = result.accounts
-        lines.append(f"  account-level AUC {accounts['default_auc']:.3f} < {accounts['min_auc']}")
+        lines.append(
+            f"  account-level {accounts['outcome']} AUC {accounts['checked_auc']:.3f} "
+            f"< {accounts['min_auc']}"
+        )
     lines.append(f"  report: {report}")
     return "\n".join(lines)
 

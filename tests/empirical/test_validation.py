@@ -16,6 +16,7 @@ from sim.empirical.validation import (
     Panel,
     TargetSpec,
     ValidationConfig,
+    account_level,
     check_targets,
     observed_panel,
     panel_statistics,
@@ -28,6 +29,7 @@ from sim.empirical.validation import (
     validation_config_from_dict,
     write_validation_report,
 )
+from sim.empirical.validation.flag import flag_evidence, monthly_new_delinquency
 from sim.runtime.compose import CONF_DIR
 from sim.world.data import load_uci
 from sim.world.population import build_population, classify_behaviour
@@ -187,6 +189,64 @@ def test_statistics_of_the_october_default_by_segment():
     assert stats["default by age_band 50+"] == pytest.approx(0.5)  # row 3 (age 55) twice
     assert stats["utilisation september over_limit"] == pytest.approx(0.2)
     assert stats["utilisation september median"] == pytest.approx(0.7)
+    # behind (D) in September by age band: row 2 (age 44, D); row 3 (age 55) twice (D, R)
+    assert stats["behind september by age_band 40-44"] == pytest.approx(1.0)
+    assert stats["behind september by age_band 50+"] == pytest.approx(0.5)
+    assert "behind august by age_band 50+" not in stats  # the start month is not a result
+    assert stats["behind september by age_band <25"] == pytest.approx(0.0)
+
+
+def test_account_level_behind_auc_by_hand():
+    # Three UCI rows; row 0 resampled twice. Observed in September: rows 0 and 2 behind.
+    observed = Panel(
+        months=("august", "september"),
+        uci_row=np.arange(3),
+        group=np.array([[R, D], [R, R], [D, D]], dtype=np.int8),
+        payment_ratio=np.full((3, 2), np.nan),
+        utilisation=np.zeros((3, 2)),
+        deep_arrears=np.zeros((3, 2), dtype=bool),
+        behaviour_type=np.zeros(3, dtype=np.int8),
+        default_next=np.array([True, False, False]),
+    )
+    sim = dataclasses.replace(
+        observed,
+        uci_row=np.array([0, 0, 1, 2]),
+        group=np.array([[R, D], [R, R], [R, D], [D, D]], dtype=np.int8),
+        payment_ratio=np.full((4, 2), np.nan),
+        utilisation=np.zeros((4, 2)),
+        deep_arrears=np.zeros((4, 2), dtype=bool),
+        behaviour_type=np.zeros(4, dtype=np.int8),
+        default_next=np.array([True, False, True, False]),
+    )
+    out = account_level([sim], observed)
+    # behind frequencies 0.5, 1.0, 1.0 for rows 0, 1, 2; observed behind rows 0, 2:
+    # pairs (behind, current) = (0.5 vs 1.0: lose), (1.0 vs 1.0: tie) -> AUC 0.25
+    assert out["behind_auc"] == pytest.approx(0.25)
+    # persistence: behind at the start (row 2 only) -> (0 vs 0: tie), (1 vs 0: win) -> 0.75
+    assert out["persistence_behind_auc"] == pytest.approx(0.75)
+    # default frequencies 0.5, 1.0, 0.0; observed default row 0 only -> (0.5 vs 1, 0.5 vs 0)
+    assert out["default_auc"] == pytest.approx(0.5)
+
+
+def test_flag_evidence_on_a_hand_made_frame():
+    df = _tiny_uci()
+    # row 0: never billed and flagged; row 3 flagged and behind in September (PAY_0 = 2)
+    df.loc[0, [f"BILL_AMT{k}" for k in range(1, 7)]] = 0
+    df["default payment next month"] = [1, 0, 0, 1]
+    df.loc[3, "PAY_0"] = 2
+    df.loc[3, "BILL_AMT1"] = 500
+    table = flag_evidence(df).set_index("segment")
+    assert table.loc["all accounts", "flag_rate"] == pytest.approx(0.5)
+    none_billed = table.loc["no bill in any of the six months"]
+    assert none_billed["accounts"] == 1 and none_billed["flag_rate"] == 1.0
+    assert not none_billed["payment_due_in_october"]
+    assert table.loc["September group D", "accounts"] == 1
+    assert table.loc["September group D", "flag_rate"] == 1.0
+    assert table.loc["never behind in the six months", "accounts"] == 2  # rows 0 and 1
+    new = monthly_new_delinquency(df)
+    assert list(new.index)[0] == "april->may" and list(new.index)[-1] == "august->september"
+    # August -> September: rows 0, 1, 3 current in August (row 2 is behind); row 3 falls behind
+    assert new["august->september"] == pytest.approx(1 / 3)
 
 
 def test_summarise_seeds_and_bracket_checks():
@@ -266,7 +326,15 @@ def test_shipped_validation_config_parses_and_matches_the_population():
     values = yaml.safe_load(CONFIG.read_text())
     cfg = validation_config_from_dict(values)
     assert cfg.as_of == "july" and cfg.n_months == 3 and cfg.policy == "static"
-    assert any(t.stat == "default overall" and t.tolerance_pp == 3 for t in cfg.targets)
+    # The flag's level is a target only for accounts behind in September (flag.py);
+    # risk by segment is checked on the payment status, and the AUC on being behind.
+    patterns = {t.stat: t.tolerance_pp for t in cfg.targets}
+    assert patterns["default by sep_group D"] == 5
+    assert not any(p in patterns for p in ("default overall", "default by sep_group *"))
+    assert patterns["behind * by limit_decile *"] == 3
+    assert cfg.account_auc_outcome == "behind" and cfg.min_account_auc == 0.70
+    with pytest.raises(ValueError, match="account_auc_outcome must be one of"):
+        ValidationConfig(account_auc_outcome="flag")
     population = yaml.safe_load(
         (Path(CONF_DIR) / "population" / f"{cfg.population}.yaml").read_text()
     )

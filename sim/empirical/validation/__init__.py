@@ -37,11 +37,16 @@ within the two readings widened by the tolerance.
 
 October default
 ---------------
-"Default payment next month" is mapped to **any missed October minimum payment** (the
-payment due on the September statement), or a line already in default (90+ DPD,
-closed) by October, which pays nothing. It is not "a miss by an account already
-behind": the data flag 12.8 % of the accounts that were revolving and current in
-September, so the label is a next-payment default flag, not a roll to a later bucket.
+The simulator's October default is **any missed October minimum payment** (the payment
+due on the September statement), or a line already in default (90+ DPD, closed) by
+October, which pays nothing. The data's "default payment next month" flag is not only
+that: accounts with nothing billed for October (September bill <= 0) are flagged at 25 %
+and accounts never billed in the six months at 36 %, while current accounts fall behind
+at 3-6 % a month (:mod:`sim.empirical.validation.flag` computes this from the data). The
+flag's level is therefore a target only for accounts behind in September; the levels and
+gradients of risk by limit decile and age band are checked on the payment status the data
+observe (``behind <month> by ...``), and the account-level AUC on being behind in
+September. The flag's other levels are reported beside the simulated rates.
 
 Reading the results
 -------------------

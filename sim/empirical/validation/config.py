@@ -13,6 +13,7 @@ from sim.empirical.validation.panel import _offset, months_after
 from sim.platform.scorecard import DEFAULT_SEED
 
 __all__ = [
+    "ACCOUNT_AUC_OUTCOMES",
     "Explanation",
     "PDCalibrationCheck",
     "ScorecardCheck",
@@ -20,6 +21,9 @@ __all__ = [
     "ValidationConfig",
     "validation_config_from_dict",
 ]
+
+#: Outcomes of the account-level AUC check (:attr:`ValidationConfig.account_auc_outcome`).
+ACCOUNT_AUC_OUTCOMES: tuple[str, ...] = ("behind", "default")
 
 
 @dataclass
@@ -145,8 +149,11 @@ class ValidationConfig:
         scorecard: the scorecard checks.
         pd_calibration: the in-simulator PD checks on the default open book (None: not
             run).
-        min_account_auc: smallest acceptable AUC of the accounts' simulated October default
-            frequency against their observed default (None: not checked).
+        min_account_auc: smallest acceptable account-level AUC (None: not checked).
+        account_auc_outcome: the outcome of the account-level AUC check: ``behind`` (the
+            accounts' simulated frequency of being behind at the end of the last month
+            against their observed status) or ``default`` (of the October default against
+            the data's default flag).
         explanations: why known misses happen; the report prints each one whose patterns
             match a missed check.
     """
@@ -166,6 +173,7 @@ class ValidationConfig:
     scorecard: ScorecardCheck = field(default_factory=ScorecardCheck)
     pd_calibration: PDCalibrationCheck | None = None
     min_account_auc: float | None = 0.70
+    account_auc_outcome: str = "default"
     explanations: list[Explanation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -178,6 +186,11 @@ class ValidationConfig:
             )
         if self.n_borrowers < 1 or self.seeds < 1 or self.first_seed < 0:
             raise ValueError("validation: n_borrowers and seeds must be >= 1, first_seed >= 0")
+        if self.account_auc_outcome not in ACCOUNT_AUC_OUTCOMES:
+            raise ValueError(
+                f"validation.account_auc_outcome must be one of {list(ACCOUNT_AUC_OUTCOMES)}, "
+                f"got {self.account_auc_outcome!r}"
+            )
         if not 0.0 < self.interval < 1.0:
             raise ValueError(f"validation.interval must be in (0, 1), got {self.interval}")
         self.targets = [t if isinstance(t, TargetSpec) else TargetSpec(**t) for t in self.targets]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.empirical.validation.config import ValidationConfig
+from sim.empirical.validation.flag import flag_lines
 from sim.empirical.validation.panel import months_after
 from sim.empirical.validation.pd_check import pd_calibration_lines
 from sim.empirical.validation.run import ValidationResult
@@ -111,7 +112,8 @@ def _summary_line(result: ValidationResult) -> str:
         )
     if acc and acc.get("min_auc") is not None:
         parts.append(
-            f"account-level default AUC {acc['default_auc']:.3f} (target >= {acc['min_auc']:g}: "
+            f"account-level {acc['outcome']} AUC {acc['checked_auc']:.3f} "
+            f"(target >= {acc['min_auc']:g}: "
             f"{_verdict(bool(acc.get('passed')))})"
         )
     head = "all targets met" if result.passed else "TARGETS MISSED"
@@ -190,6 +192,11 @@ def _account_lines(result: ValidationResult) -> list[str]:
         f"- AUC of each UCI row's simulated October default frequency (over its resampled "
         f"copies) against its observed default: **{acc['default_auc']:.3f}** over "
         f"{acc['rows']:,} rows (scorecard: {sc['auc']:.3f}).",
+        f"- AUC of each row's simulated frequency of being behind (group D) in {last} against "
+        f'its observed group: **{acc["behind_auc"]:.3f}** (naive forecast "behind at the '
+        f'end if behind at the start": {acc["persistence_behind_auc"]:.3f}).',
+        f"- Checked: the {acc['outcome']} AUC"
+        + (f" (target >= {acc['min_auc']:g})." if acc.get("min_auc") is not None else "."),
         f"- Group in {last}: the simulated account is in its row's observed group for "
         f'{_pct(acc["group_agreement"])} of accounts (naive forecast "same group as at the '
         f'start": {_pct(acc["persistence_agreement"])}).',
@@ -298,6 +305,12 @@ def write_validation_report(
         ),
         ("default by limit_decile", "October default rate by LIMIT_BAL decile", "default_by_limit"),
         ("default by age_band", "October default rate by age band", "default_by_age"),
+        (
+            f"behind {last} by limit_decile",
+            f"Share behind in {last} by LIMIT_BAL decile",
+            "behind_by_limit",
+        ),
+        (f"behind {last} by age_band", f"Share behind in {last} by age band", "behind_by_age"),
         (f"utilisation {last} ", f"Utilisation in {last} (balance / limit)", "utilisation"),
     ]
     for prefix, title, stem in bar_panels:
@@ -332,6 +345,7 @@ def write_validation_report(
         "",
         *_missed_lines(result),
         "",
+        *flag_lines(result.flag, result.new_delinquency, _markdown),
         *_account_lines(result),
         *_scorecard_lines(sc),
         *(pd_calibration_lines(result.pd_calibration, _markdown) if result.pd_calibration else []),

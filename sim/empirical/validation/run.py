@@ -12,6 +12,7 @@ import pandas as pd
 
 from sim.config import RunConfig
 from sim.empirical.validation.config import ValidationConfig
+from sim.empirical.validation.flag import flag_evidence, monthly_new_delinquency
 from sim.empirical.validation.panel import (
     _MONTH_NUMBER,
     GROUP_NAMES,
@@ -97,6 +98,10 @@ class ValidationResult:
         scorecard: :func:`scorecard_check` output.
         accounts: :func:`account_level` output (with ``passed``).
         pd_calibration: :func:`pd_calibration_check` output (empty if not run).
+        flag: :func:`sim.empirical.validation.flag.flag_evidence` of the data (what the
+            default flag measures).
+        new_delinquency: the data's monthly new delinquency
+            (:func:`sim.empirical.validation.flag.monthly_new_delinquency`).
     """
 
     config: ValidationConfig
@@ -107,6 +112,8 @@ class ValidationResult:
     scorecard: dict[str, Any]
     accounts: dict[str, Any]
     pd_calibration: dict[str, Any] = dataclasses.field(default_factory=dict)
+    flag: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    new_delinquency: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=float))
 
     @property
     def missed(self) -> pd.DataFrame:
@@ -229,8 +236,10 @@ def run_validation(
     accounts: dict[str, Any] = {}
     if all(p.default_next is not None for p in panels):
         accounts = account_level(panels, observed)
+        accounts["outcome"] = config.account_auc_outcome
+        accounts["checked_auc"] = accounts[f"{config.account_auc_outcome}_auc"]
         if config.min_account_auc is not None:
-            accounts["passed"] = bool(accounts["default_auc"] >= config.min_account_auc)
+            accounts["passed"] = bool(accounts["checked_auc"] >= config.min_account_auc)
         accounts["min_auc"] = config.min_account_auc
     pd_check: dict[str, Any] = {}
     if config.pd_calibration is not None:
@@ -246,4 +255,6 @@ def run_validation(
         scorecard=scorecard_check(uci, config.scorecard),
         accounts=accounts,
         pd_calibration=pd_check,
+        flag=flag_evidence(uci),
+        new_delinquency=monthly_new_delinquency(uci),
     )

@@ -119,6 +119,9 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
       months after the first;
     - ``utilisation <month> mean|median|p75|p90|over_limit`` for the last month and
       ``utilisation <month> mean`` for every month (balance / limit, negatives 0);
+    - ``behind <month> by limit_decile <label>`` and ``... by age_band <label>``: share in
+      group D at the end of every month after the first, by segment (the payment outcome
+      the data observe, out of sample);
     - if ``default_next`` is known: ``default overall``, ``default by sep_group <G>``,
       ``default by limit_decile <label>``, ``default by age_band <label>``.
 
@@ -128,7 +131,7 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         DataFrame with columns ``stat``, ``family`` (share, transition, payment_ratio,
-        utilisation, default), ``value`` (fraction), ``n`` (denominator) and ``variance``
+        utilisation, behind, default), ``value`` (fraction), ``n`` (denominator) and ``variance``
         (sampling variance of the value: binomial for rates, var / n for means, NaN for
         quantiles).
     """
@@ -176,19 +179,27 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
             (f"utilisation {last} {name}", "utilisation", float(np.quantile(u, q)), u.size, np.nan)
         )
     rows.append(_rate_row(f"utilisation {last} over_limit", "utilisation", u > 1.0 + 1e-9))
+    decile, decile_labels = limit_decile(uci)
+    d = decile[panel.uci_row]
+    band, band_labels = age_band(uci)
+    a = band[panel.uci_row]
+    for t, month in enumerate(months[1:], start=1):
+        behind = panel.group[:, t] == _D
+        for k, label in enumerate(decile_labels):
+            rows.append(
+                _rate_row(f"behind {month} by limit_decile {label}", "behind", behind, d == k)
+            )
+        for k, label in enumerate(band_labels):
+            rows.append(_rate_row(f"behind {month} by age_band {label}", "behind", behind, a == k))
     if panel.default_next is not None:
         y = panel.default_next
         rows.append(_rate_row("default overall", "default", y))
         g = panel.group[:, -1]
         for code, name in enumerate(GROUP_NAMES):
             rows.append(_rate_row(f"default by sep_group {name}", "default", y, g == code))
-        decile, labels = limit_decile(uci)
-        d = decile[panel.uci_row]
-        for k, label in enumerate(labels):
+        for k, label in enumerate(decile_labels):
             rows.append(_rate_row(f"default by limit_decile {label}", "default", y, d == k))
-        band, labels = age_band(uci)
-        a = band[panel.uci_row]
-        for k, label in enumerate(labels):
+        for k, label in enumerate(band_labels):
             rows.append(_rate_row(f"default by age_band {label}", "default", y, a == k))
     return pd.DataFrame(rows, columns=_STAT_COLUMNS)
 
@@ -320,7 +331,10 @@ def account_level(panels: Sequence[Panel], observed: Panel) -> dict[str, Any]:
 
     Returns:
         ``default_auc``: AUC of each UCI row's simulated October default frequency (over
-        all its resampled copies) against its observed default; ``rows``: rows sampled
+        all its resampled copies) against its observed default; ``behind_auc``: the same
+        for being behind (group D) at the end of the last month, against the row's observed
+        group (the payment outcome the data observe); ``persistence_behind_auc``: the AUC
+        of the naive forecast "behind at the end if behind at the start"; ``rows``: rows sampled
         at least once; ``group_agreement``: share of simulated accounts whose group in the
         last month equals their row's observed group; ``persistence_agreement``: the same
         for the naive forecast "group stays as in the start month"; ``confusion``: last
@@ -339,10 +353,19 @@ def account_level(panels: Sequence[Panel], observed: Panel) -> dict[str, Any]:
     sim_last = np.concatenate([p.group[:, -1] for p in panels])
     sim_first = np.concatenate([p.group[:, 0] for p in panels])
     obs_last = observed.group[rows, -1]
+    behind_freq = pd.Series(sim_last == _D).groupby(rows).mean()
+    behind_rows = behind_freq.index.to_numpy()
+    obs_behind = observed.group[behind_rows, -1] == _D
+    behind_auc = float(auc(obs_behind.astype(int), behind_freq.to_numpy()))
+    persistence_behind_auc = float(
+        auc(obs_behind.astype(int), (observed.group[behind_rows, 0] == _D).astype(float))
+    )
     confusion = np.zeros((3, 3))
     np.add.at(confusion, (obs_last, sim_last), 1.0)
     return {
         "default_auc": default_auc,
+        "behind_auc": behind_auc,
+        "persistence_behind_auc": persistence_behind_auc,
         "rows": int(freq.size),
         "group_agreement": float((sim_last == obs_last).mean()),
         "persistence_agreement": float((sim_first == obs_last).mean()),
