@@ -63,6 +63,9 @@ class BehaviourConfig:
     arrears_cure_prob: float = 0.18
     arrears_full_cure_share: float = 0.5
     arrears_cash_sensitivity: float = 0.25
+    # Log-odds shift of the choice of an account behind for more than one of the last six
+    # months (< 0: seasoned arrears cure less and roll more than new ones; 0 = no effect).
+    arrears_seasoned_log_odds: float = 0.0
     # A current account misses its due with this probability at cash equal to the due,
     # less with more cash (same slope); 0 = only cash shortfalls and the delinquent-prone.
     current_miss_prob: float = 0.0
@@ -125,6 +128,7 @@ class BehaviourConfig:
                 "diversity_concentration": (1e-6, 1e6),
                 "savvy_diversity_concentration": (1e-6, 1e6),
                 "arrears_cash_sensitivity": (0.0, 20.0),
+                "arrears_seasoned_log_odds": (-10.0, 10.0),
             },
         )
         if self.arrears_roll_prob + self.arrears_cure_prob > 1.0:

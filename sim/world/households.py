@@ -196,7 +196,10 @@ def _household_rows(
     arrears = np.minimum(state.arrears_cny[sl], due)
     behind = state.missed[sl] >= 1
     late = np.flatnonzero(open_line & behind & (due > 0))
-    choice = arrears_choice(cash[late], due[late], draws.u_skip[sl][late], b)
+    months_behind = None
+    if b.arrears_seasoned_log_odds != 0.0:
+        months_behind = state.delinquent_recent[:, late + sl.start].sum(axis=0)
+    choice = arrears_choice(cash[late], due[late], draws.u_skip[sl][late], b, months_behind)
     no_extra = np.zeros(late.size)
     paid_first = np.zeros(cash.shape)
     paid_first[late] = round_cny(

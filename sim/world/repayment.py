@@ -21,6 +21,10 @@ calls them in step 3 of the household month):
   thresholds set so that a borrower whose cash equals the due rolls and cures with the
   configured probabilities (a configured share of the cures in full); more cash means
   more cures, less cash more rolls, and a choice is always limited by the cash there is.
+  Seasoning: an account behind for more than one of the last six months has its latent
+  shifted by ``arrears_seasoned_log_odds`` (below 0: new delinquency cures more often
+  than seasoned; in the UCI data about half of new delinquency cures the next month,
+  against a quarter of all accounts behind, CALIBRATION.md E4).
 """
 
 from __future__ import annotations
@@ -67,9 +71,18 @@ def switch_habits(
 
 
 def arrears_choice(
-    cash_cny: np.ndarray, due_cny: np.ndarray, u: np.ndarray, b: BehaviourConfig
+    cash_cny: np.ndarray,
+    due_cny: np.ndarray,
+    u: np.ndarray,
+    b: BehaviourConfig,
+    months_behind: np.ndarray | None = None,
 ) -> np.ndarray:
     """Ordered-logit choice of accounts behind: ROLL, HOLD, CURE or FULL_CURE (int8).
+
+    The latent is ``beta * log(cash / due) + s * [months_behind > 1] + e``: with
+    ``s = arrears_seasoned_log_odds`` below 0, an account behind for more than a month
+    cures less and rolls more at the same cash than one in its first month behind (the
+    configured probabilities are those of the first month).
 
     Args:
         cash_cny: ``(k,)`` cash on hand, CNY (>= 0).
@@ -77,12 +90,17 @@ def arrears_choice(
         u: ``(k,)`` uniforms in [0, 1) (the world's ``u_skip``), turned into the logistic
             draw by the logit.
         b: household parameters (``arrears_*``).
+        months_behind: ``(k,)`` months behind in the last
+            :data:`sim.world.borrowers.DELINQUENCY_HISTORY_MONTHS` (>= 1 for an account
+            behind); None reads as 1 for every account.
 
     Returns:
         ``(k,)`` int8 choice codes.
     """
     x = np.log(np.maximum(cash_cny, 1.0) / np.maximum(due_cny, 1.0))
     latent = b.arrears_cash_sensitivity * x + special.logit(np.clip(u, _EPS, 1.0 - _EPS))
+    if months_behind is not None and b.arrears_seasoned_log_odds != 0.0:
+        latent += b.arrears_seasoned_log_odds * (np.asarray(months_behind) > 1)
     probs = np.clip(
         [
             b.arrears_roll_prob,

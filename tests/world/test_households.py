@@ -111,6 +111,73 @@ def test_late_borrower_with_cash_cures_more_often_one_without_cash_rolls():
     assert np.all(poor == 0.0)
 
 
+def test_seasoned_arrears_cure_less_than_new_arrears_at_the_same_cash():
+    # Two accounts one payment behind with the same cash and draws: one in its first month
+    # behind, one behind in three of the last six months. With arrears_seasoned_log_odds s,
+    # the seasoned account's cure probability is 1 - F(tau_cure - b x - s); the new one's
+    # 1 - F(tau_cure - b x).
+    from sim.world.repayment import CURE, FULL_CURE, arrears_choice
+
+    b = dataclasses.replace(QUIET, arrears_seasoned_log_odds=-1.5)
+    k = 4_000
+    u = (np.arange(k) + 0.5) / k
+    cash, due = np.full(k, 400.0), np.full(k, 200.0)
+    new = arrears_choice(cash, due, u, b, np.full(k, 1))
+    seasoned = arrears_choice(cash, due, u, b, np.full(k, 3))
+    x = np.log(400.0 / 200.0)
+    tau_cure = np.log((1 - b.arrears_cure_prob) / b.arrears_cure_prob)
+    tau_roll = np.log(b.arrears_roll_prob / (1 - b.arrears_roll_prob))
+
+    def cures(choice):
+        return np.isin(choice, (CURE, FULL_CURE)).mean()
+
+    def expit(z):
+        return 1.0 / (1.0 + np.exp(-z))
+
+    assert cures(new) == pytest.approx(
+        1 - expit(tau_cure - b.arrears_cash_sensitivity * x), abs=1e-3
+    )
+    assert cures(seasoned) == pytest.approx(
+        1 - expit(tau_cure - b.arrears_cash_sensitivity * x + 1.5), abs=1e-3
+    )
+    # rolls rise by the same shift
+    assert (seasoned == 0).mean() == pytest.approx(
+        expit(tau_roll - b.arrears_cash_sensitivity * x + 1.5), abs=1e-3
+    )
+    # 0 (the default) and None both leave the choice as before
+    plain = dataclasses.replace(b, arrears_seasoned_log_odds=0.0)
+    np.testing.assert_array_equal(arrears_choice(cash, due, u, plain, np.full(k, 3)), new)
+    np.testing.assert_array_equal(arrears_choice(cash, due, u, b, None), new)
+
+
+def test_household_month_reads_months_behind_from_the_delinquency_history():
+    # Same accounts, same draws: the second half was behind in three of the last six months.
+    # With a strongly negative seasoning, it cures far less often than the first half.
+    b = dataclasses.replace(QUIET, arrears_seasoned_log_odds=-3.0)
+    k = 2_000
+    u = (np.arange(k) + 0.5) / k
+    s = BorrowerState.blank(
+        2 * k,
+        savings_cny=50_000.0,
+        savings_target_cny=50_000.0,
+        missed=1,
+        min_due_cny=200.0,
+        arrears_cny=100.0,
+        balance_cny=2_000.0,
+        statement_cny=2_000.0,
+    )
+    s.delinquent_recent[0, :] = True  # last month behind: everyone
+    s.delinquent_recent[1:3, k:] = True  # two more months: the second half
+    flows = household_month(s, quiet_draws(2 * k, u_skip=np.tile(u, 2)), MACRO, b, step=1)
+    paid = flows.scheduled_payment_cny
+    new_cures, seasoned_cures = np.mean(paid[:k] >= 200.0), np.mean(paid[k:] >= 200.0)
+    x = np.log(60_000.0 / 200.0)
+    tau_cure = np.log((1 - b.arrears_cure_prob) / b.arrears_cure_prob)
+    z = tau_cure - b.arrears_cash_sensitivity * x
+    assert new_cures == pytest.approx(1 - 1 / (1 + np.exp(-z)), abs=0.002)
+    assert seasoned_cures == pytest.approx(1 - 1 / (1 + np.exp(-(z + 3.0))), abs=0.002)
+
+
 def test_servicing_holds_cures_and_rolls_an_account_behind_by_hand():
     from sim.lending.accounts import service_accounts
 

@@ -114,6 +114,8 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
     - ``deep_arrears <month>``: share 60+ DPD (see :attr:`Panel.deep_arrears`);
     - ``transition <m0>-><m1> <G0>-><G1>``: share of the accounts in G0 in m0 that are
       in G1 in m1; ``... clean->D`` pools P and R as the origin (new delinquency);
+    - ``transition <m0>-><m1>-><m2> new_D->D``: of the accounts current in m0 and behind
+      in m1 (new delinquency), the share still behind in m2 (its persistence);
     - ``payment_ratio <type>``: mean payment / previous bill (clipped to [0, 1]) of the
       accounts of a behaviour type with a positive previous bill, pooled over the
       months after the first;
@@ -151,6 +153,11 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
                     _rate_row(f"transition {pair} {g0}->{g1}", "transition", b == c1, a == c0)
                 )
         rows.append(_rate_row(f"transition {pair} clean->D", "transition", b == _D, a != _D))
+    for t in range(len(months) - 2):
+        a, b, c = panel.group[:, t], panel.group[:, t + 1], panel.group[:, t + 2]
+        path = f"{months[t]}->{months[t + 1]}->{months[t + 2]}"
+        new = (a != _D) & (b == _D)
+        rows.append(_rate_row(f"transition {path} new_D->D", "transition", c == _D, new))
     if len(months) > 1:
         ratios = panel.payment_ratio[:, 1:]
         types = np.repeat(panel.behaviour_type[:, None], ratios.shape[1], axis=1)
