@@ -151,6 +151,10 @@ class PopulationConfig:
         limit_income_sigma: log-sd of that multiple.
         savings_income_months: median savings buffer, in months of income.
         savings_sigma: log-sd of the savings buffer.
+        savings_income_elasticity: how the median buffer (in months of income) rises with
+            income: ``savings_income_months x (income / reference) ** elasticity``, with the
+            reference the income of the UCI table's median limit (0 = the same months at
+            every income).
         start_state: ``current`` (every account starts current, balances from the
             September bill) or ``uci_<month>`` (the repayment state "as of" that UCI
             month, April..September; see :func:`sim.world.population.build_population`).
@@ -177,6 +181,7 @@ class PopulationConfig:
     limit_income_sigma: float = 0.3
     savings_income_months: float = 3.0
     savings_sigma: float = 0.8
+    savings_income_elasticity: float = 0.0
     start_state: str = "current"
     behaviour_window_months: int = 6
     history_months_mean: float = 48.0
@@ -204,6 +209,7 @@ class PopulationConfig:
                 "limit_income_sigma": (0.0, 5.0),
                 "savings_income_months": (0.0, 1000.0),
                 "savings_sigma": (0.0, 5.0),
+                "savings_income_elasticity": (-5.0, 5.0),
                 "history_months_mean": (0.0, 1000.0),
                 "max_initial_mob": (0, 1000),
                 "behaviour_window_months": (1, 6),

@@ -211,9 +211,19 @@ def build_population(
         config.limit_income_sigma * rng.standard_normal(n)
     )
     income_base = round_cny(np.maximum(limit / multiple, 100.0))
+    months = config.savings_income_months
+    if config.savings_income_elasticity != 0.0:
+        # Buffers rise with income (the reference: the income of the table's median limit).
+        reference = (
+            float(np.median(uci["LIMIT_BAL"].to_numpy()))
+            * config.cny_per_twd
+            * config.limit_scale
+            / config.limit_income_multiple
+        )
+        months = months * (income_base / reference) ** config.savings_income_elasticity
     savings = round_cny(
         income_base
-        * config.savings_income_months
+        * months
         * np.exp(config.savings_sigma * rng.standard_normal(n) - 0.5 * config.savings_sigma**2)
     )
     bills_twd = df(list(BILL_COLUMNS[offset : offset + window])).astype(np.float64)

@@ -113,7 +113,8 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
     - ``share <month> <G>``: share of accounts in group G at the end of the month;
     - ``deep_arrears <month>``: share 60+ DPD (see :attr:`Panel.deep_arrears`);
     - ``transition <m0>-><m1> <G0>-><G1>``: share of the accounts in G0 in m0 that are
-      in G1 in m1; ``... clean->D`` pools P and R as the origin (new delinquency);
+      in G1 in m1; ``... clean->D`` pools P and R as the origin (new delinquency), also
+      ``... clean->D by limit_decile <label>``;
     - ``transition <m0>-><m1>-><m2> new_D->D``: of the accounts current in m0 and behind
       in m1 (new delinquency), the share still behind in m2 (its persistence);
     - ``payment_ratio <type>``: mean payment / previous bill (clipped to [0, 1]) of the
@@ -139,6 +140,10 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
     """
     rows: list[tuple] = []
     months = panel.months
+    decile, decile_labels = limit_decile(uci)
+    d = decile[panel.uci_row]
+    band, band_labels = age_band(uci)
+    age = band[panel.uci_row]
     for t, month in enumerate(months):
         g = panel.group[:, t]
         for code, name in enumerate(GROUP_NAMES):
@@ -153,11 +158,20 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
                     _rate_row(f"transition {pair} {g0}->{g1}", "transition", b == c1, a == c0)
                 )
         rows.append(_rate_row(f"transition {pair} clean->D", "transition", b == _D, a != _D))
+        for k, label in enumerate(decile_labels):
+            rows.append(
+                _rate_row(
+                    f"transition {pair} clean->D by limit_decile {label}",
+                    "transition",
+                    b == _D,
+                    (a != _D) & (d == k),
+                )
+            )
     for t in range(len(months) - 2):
-        a, b, c = panel.group[:, t], panel.group[:, t + 1], panel.group[:, t + 2]
+        g0, g1, g2 = panel.group[:, t], panel.group[:, t + 1], panel.group[:, t + 2]
         path = f"{months[t]}->{months[t + 1]}->{months[t + 2]}"
-        new = (a != _D) & (b == _D)
-        rows.append(_rate_row(f"transition {path} new_D->D", "transition", c == _D, new))
+        new = (g0 != _D) & (g1 == _D)
+        rows.append(_rate_row(f"transition {path} new_D->D", "transition", g2 == _D, new))
     if len(months) > 1:
         ratios = panel.payment_ratio[:, 1:]
         types = np.repeat(panel.behaviour_type[:, None], ratios.shape[1], axis=1)
@@ -186,10 +200,6 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
             (f"utilisation {last} {name}", "utilisation", float(np.quantile(u, q)), u.size, np.nan)
         )
     rows.append(_rate_row(f"utilisation {last} over_limit", "utilisation", u > 1.0 + 1e-9))
-    decile, decile_labels = limit_decile(uci)
-    d = decile[panel.uci_row]
-    band, band_labels = age_band(uci)
-    a = band[panel.uci_row]
     for t, month in enumerate(months[1:], start=1):
         behind = panel.group[:, t] == _D
         for k, label in enumerate(decile_labels):
@@ -197,7 +207,9 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
                 _rate_row(f"behind {month} by limit_decile {label}", "behind", behind, d == k)
             )
         for k, label in enumerate(band_labels):
-            rows.append(_rate_row(f"behind {month} by age_band {label}", "behind", behind, a == k))
+            rows.append(
+                _rate_row(f"behind {month} by age_band {label}", "behind", behind, age == k)
+            )
     if panel.default_next is not None:
         y = panel.default_next
         rows.append(_rate_row("default overall", "default", y))
@@ -207,7 +219,7 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
         for k, label in enumerate(decile_labels):
             rows.append(_rate_row(f"default by limit_decile {label}", "default", y, d == k))
         for k, label in enumerate(band_labels):
-            rows.append(_rate_row(f"default by age_band {label}", "default", y, a == k))
+            rows.append(_rate_row(f"default by age_band {label}", "default", y, age == k))
     return pd.DataFrame(rows, columns=_STAT_COLUMNS)
 
 
