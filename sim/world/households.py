@@ -14,17 +14,15 @@ Order inside the month (part of stages ``household`` and ``funding`` of the mode
 3. payment towards this month's minimum due (from last month's statement), limited by
    cash: by payment habit (in full or revolving, switching month to month) for current
    accounts, by a cash-driven roll / hold / cure choice for accounts behind
-   (:mod:`sim.world.repayment`; made at the start of the month, and the instalment or
-   due it pays is paid before essential spending); then the minimum payments due to other lenders
-   (:mod:`sim.lending.channels`), as far as cash allows;
+   (:mod:`sim.world.repayment`; made at the start of the month, paid before essential
+   spending); then other lenders' minimum dues (:mod:`sim.lending.channels`) from cash;
 4. race to default: delinquent, unemployed borrowers may draw their remaining limit;
 5. discretionary spending (buffer-stock: permanent income at the household's savings
    target, more above it, less below it): from cash above a reserve, then (by type-specific
    propensity) the credit line towards a habitual debt level (other lenders' balances
    count towards it); credit wanted but not available is unmet credit need;
-6. transactors route part of their spending through the line and repay it the same
-   month (early/immediate repayment, M1/M2); credit-savvy transactors (M10) plan one
-   draw and repay at the due date instead.
+6. transactors route part of their spending through the line and repay it at once
+   (M1/M2); credit-savvy ones (M10) plan one draw and repay at the due date.
 
 Money identity (tested): ``savings_after = savings_before + income + draws -
 repayments - other_payment - consumption``, per borrower, to the cent.
@@ -196,10 +194,9 @@ def _household_rows(
     arrears = np.minimum(state.arrears_cny[sl], due)
     behind = state.missed[sl] >= 1
     late = np.flatnonzero(open_line & behind & (due > 0))
-    months_behind = None
-    if b.arrears_seasoned_log_odds != 0.0:
-        months_behind = state.delinquent_recent[:, late + sl.start].sum(axis=0)
-    choice = arrears_choice(cash[late], due[late], draws.u_skip[sl][late], b, months_behind)
+    seasoned = b.arrears_seasoned_log_odds != 0.0  # months behind of the last six, if used
+    behind_months = state.delinquent_recent[:, late + sl.start].sum(axis=0) if seasoned else None
+    choice = arrears_choice(cash[late], due[late], draws.u_skip[sl][late], b, behind_months)
     no_extra = np.zeros(late.size)
     paid_first = np.zeros(cash.shape)
     paid_first[late] = round_cny(
