@@ -94,6 +94,7 @@ def report_text(result: CalibrationResult, stamp: str) -> str:
             ],
             "start": [_fmt(v) for v in p["start"]],
             "fitted": [_fmt(v) for v in p["fitted"]],
+            "std. error": [_fmt(v) if np.isfinite(v) else "–" for v in p["std_error"]],
             "meant to match": p["why"],
         }
     )
@@ -135,6 +136,11 @@ def report_text(result: CalibrationResult, stamp: str) -> str:
             f"{result.objective_fitted:,.0f} ({int(m['fitted'].sum())} moments, "
             f"{len(p)} parameters). A value far above the number of moments means the model "
             "cannot match every moment within sampling error (see the z column).",
+            "- Standard errors: the MSM sandwich with the data moments' sampling variances, "
+            "inflated by the simulation noise of a book of the simulated size, and a "
+            "central-difference Jacobian of the fitted moments (2 % of each range, fit seed); "
+            "moments treated as independent; none for integer parameters. A misspecified "
+            "model (objective far above the number of moments) makes them a lower bound.",
             "",
             "## Parameters",
             "",

@@ -18,6 +18,7 @@ from sim.empirical.calibration import (
     calibration_config_from_dict,
     data_moments,
     get_parameter,
+    msm_standard_errors,
     objective_value,
     set_parameter,
 )
@@ -117,6 +118,25 @@ def test_calibrate_runs_a_tiny_fit_within_bounds(uci):
     row = result.moments.set_index("stat").loc["transition june->july D->D"]
     assert row["sim_low"] <= row["sim_mean"] <= row["sim_high"]
     assert list(result.trace.columns) == ["eval", "objective", "arrears_cure_prob"]
+    # the cure probability moves the D rows: a finite, positive standard error
+    se = result.parameters.set_index("key").loc["arrears_cure_prob", "std_error"]
+    assert np.isfinite(se) and 0.0 < se < 0.6
+
+
+def test_msm_standard_errors_on_a_hand_case():
+    # G = [[1, 0], [0, 2], [1, 1]], Var = (1, 4, 1), W = Var^-1, a simulated book of the
+    # data's size (r = 1): G'WG = [[2, 1], [1, 2]] and V = (1 + r) (G'WG)^-1
+    # = 2/3 [[2, -1], [-1, 2]], so both standard errors are sqrt(4/3).
+    g = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    var = np.array([1.0, 4.0, 1.0])
+    se = msm_standard_errors(g, 1.0 / var, var, simulation_ratio=1.0)
+    np.testing.assert_allclose(se, [np.sqrt(4 / 3)] * 2)
+    # without simulation noise (r = 0) the variance halves
+    np.testing.assert_allclose(msm_standard_errors(g, 1.0 / var, var, 0.0), [np.sqrt(2 / 3)] * 2)
+    # a parameter no moment moves: G'WG singular -> NaN
+    assert np.isnan(msm_standard_errors(np.zeros((3, 2)), 1.0 / var, var, 1.0)).all()
+    with pytest.raises(ValueError, match="jacobian"):
+        msm_standard_errors(g, np.ones(2), var, 1.0)
 
 
 def test_update_population_yaml_rewrites_only_the_fitted_lines(tmp_path):

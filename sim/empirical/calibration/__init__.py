@@ -46,7 +46,7 @@ from sim.empirical.calibration.config import (
     set_parameter,
 )
 from sim.empirical.calibration.fit import CalibrationResult, calibrate
-from sim.empirical.calibration.moments import data_moments, objective_value
+from sim.empirical.calibration.moments import data_moments, msm_standard_errors, objective_value
 
 __all__ = [
     "CalibrationConfig",
@@ -56,6 +56,7 @@ __all__ = [
     "calibration_config_from_dict",
     "data_moments",
     "get_parameter",
+    "msm_standard_errors",
     "objective_value",
     "set_parameter",
 ]

@@ -13,7 +13,7 @@ from scipy import optimize
 
 from sim.config import RunConfig
 from sim.empirical.calibration.config import CalibrationConfig, get_parameter, set_parameter
-from sim.empirical.calibration.moments import data_moments, objective_value
+from sim.empirical.calibration.moments import data_moments, msm_standard_errors, objective_value
 from sim.empirical.validation import build_run_config, panel_statistics, simulate_panel
 from sim.platform.scorecard import Scorecard
 
@@ -26,7 +26,8 @@ class CalibrationResult:
 
     Attributes:
         config: the calibration config.
-        parameters: ``path``, ``key``, ``lower``, ``upper``, ``start``, ``fitted``, ``why``.
+        parameters: ``path``, ``key``, ``lower``, ``upper``, ``start``, ``fitted``,
+            ``std_error`` (asymptotic MSM standard error; NaN for integer parameters), ``why``.
         moments: one row per moment: ``stat``, ``family``, ``fitted`` (bool), ``observed``,
             ``weight``, ``start`` (simulated at the start values, fit seed), ``sim_mean``,
             ``sim_low``, ``sim_high`` (fitted values over ``report_seeds`` seeds),
@@ -64,6 +65,49 @@ def _simulated_stats(
     panel = simulate_panel(run, uci=uci, scorecard=scorecard)
     table = panel_statistics(panel, uci).set_index("stat")["value"]
     return table.reindex(list(stats))
+
+
+#: Step of the numerical Jacobian, as a share of each parameter's range.
+JACOBIAN_STEP = 0.02
+
+
+def _standard_errors(
+    best: np.ndarray,
+    specs: Sequence,
+    run_at: Callable[[np.ndarray], RunConfig],
+    uci: pd.DataFrame,
+    scorecard: Scorecard | None,
+    moments: pd.DataFrame,
+    config: CalibrationConfig,
+) -> np.ndarray:
+    """Standard errors of the continuous parameters (NaN for integer ones).
+
+    Central differences of the fitted moments at the fit seed (common random numbers), a
+    step of :data:`JACOBIAN_STEP` of each range, one-sided at a bound; then
+    :func:`msm_standard_errors` with the simulated book's size against the data's.
+    """
+    fitted = moments[moments["fitted"]]
+    base_run = run_at(best)
+    continuous = [
+        i for i, p in enumerate(specs) if not isinstance(get_parameter(base_run, p.path), int)
+    ]
+    jac = np.zeros((len(fitted), len(continuous)))
+    for j, i in enumerate(continuous):
+        h = JACOBIAN_STEP * (specs[i].upper - specs[i].lower)
+        up, down = best.copy(), best.copy()
+        up[i] = min(best[i] + h, specs[i].upper)
+        down[i] = max(best[i] - h, specs[i].lower)
+        m_up = _simulated_stats(run_at(up), uci, scorecard, fitted["stat"])
+        m_down = _simulated_stats(run_at(down), uci, scorecard, fitted["stat"])
+        jac[:, j] = (m_up.to_numpy(float) - m_down.to_numpy(float)) / (up[i] - down[i])
+    out = np.full(len(specs), np.nan)
+    out[continuous] = msm_standard_errors(
+        jac,
+        fitted["weight"].to_numpy(float),
+        fitted["variance"].to_numpy(float),
+        simulation_ratio=len(uci) / config.n_borrowers,
+    )
+    return out
 
 
 def calibrate(
@@ -152,6 +196,10 @@ def calibrate(
     best_run = run_for(lower + width * np.clip(res.x, 0.0, 1.0), config.seed)
     best = np.array([get_parameter(best_run, p.path) for p in specs], dtype=float)
 
+    std_errors = _standard_errors(
+        best, specs, lambda values: run_for(values, config.seed), uci, scorecard, moments, config
+    )
+
     # Fitted moments over several seeds (the first is the fit seed).
     seeds = [config.seed + k for k in range(config.report_seeds)]
     sims = pd.DataFrame(
@@ -172,6 +220,7 @@ def calibrate(
             "upper": lower + width,
             "start": [p.start for p in specs],
             "fitted": best,
+            "std_error": std_errors,
             "why": [p.why for p in specs],
         }
     )

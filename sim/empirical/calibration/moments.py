@@ -11,7 +11,7 @@ import pandas as pd
 from sim.empirical.calibration.config import CalibrationConfig
 from sim.empirical.validation import observed_panel, panel_statistics
 
-__all__ = ["data_moments", "objective_value"]
+__all__ = ["data_moments", "msm_standard_errors", "objective_value"]
 
 
 def _select(stats: pd.DataFrame, patterns: Sequence[str]) -> pd.DataFrame:
@@ -64,3 +64,46 @@ def objective_value(simulated: pd.Series, moments: pd.DataFrame) -> float:
     if not np.all(np.isfinite(sim)):
         return float("inf")
     return float(np.sum(fitted["weight"].to_numpy() * (sim - fitted["observed"].to_numpy()) ** 2))
+
+
+def msm_standard_errors(
+    jacobian: np.ndarray,
+    weights: np.ndarray,
+    variances: np.ndarray,
+    simulation_ratio: float,
+) -> np.ndarray:
+    """Asymptotic standard errors of method-of-simulated-moments estimates.
+
+    The sandwich ``V = (G'WG)^-1 G'W S W G (G'WG)^-1`` with ``S = (1 + r) diag(var)``:
+    the data moments' sampling variances, inflated by the simulation noise of a simulated
+    book ``1 / r`` times the data's size (McFadden 1989; Gourieroux & Monfort 1996). The
+    moments are treated as independent (a diagonal ``S``), as the objective's weights are.
+
+    Args:
+        jacobian: ``(n_moments, n_parameters)`` derivatives of the simulated moments.
+        weights: ``(n_moments,)`` the objective's weights.
+        variances: ``(n_moments,)`` sampling variances of the data moments.
+        simulation_ratio: ``r = n_data / n_simulated`` (1.0 for a book of the data's size).
+
+    Returns:
+        ``(n_parameters,)`` standard errors; NaN for every parameter if ``G'WG`` is
+        singular (a parameter no fitted moment moves).
+
+    Raises:
+        ValueError: shapes disagree, or a weight, variance or the ratio is negative.
+    """
+    g = np.asarray(jacobian, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    v = np.asarray(variances, dtype=float)
+    if g.ndim != 2 or w.shape != (g.shape[0],) or v.shape != (g.shape[0],):
+        raise ValueError("msm_standard_errors: jacobian (k, p), weights and variances (k,)")
+    if (w < 0).any() or (v < 0).any() or simulation_ratio < 0:
+        raise ValueError("msm_standard_errors: weights, variances and the ratio must be >= 0")
+    bread = g.T @ (w[:, None] * g)
+    meat = g.T @ ((w * w * v * (1.0 + simulation_ratio))[:, None] * g)
+    try:
+        inverse = np.linalg.inv(bread)
+    except np.linalg.LinAlgError:
+        return np.full(g.shape[1], np.nan)
+    cov = inverse @ meat @ inverse
+    return np.sqrt(np.clip(np.diag(cov), 0.0, None))
