@@ -60,13 +60,6 @@ def test_utilisation_has_a_heavy_right_tail(baseline_runs):
     assert np.mean(medians) < 0.4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: covid_shock's size was calibrated on the old baseline; with "
-    "jiebei_baseline re-levelled to Ant's C1 (30+ DPD 1.26 -> 1.62 %) the same shock raises "
-    "30+ DPD 1.32x by its fourth month, under C2's 1.7x (1.4-2.1 accepted); the scenario "
-    "needs re-fitting on the re-levelled book",
-)
 def test_covid_shock_raises_30_plus_about_1_7x_then_recovers():
     """C2: Ant's 30+ DPD rose from 1.76 % to 3.01 % (1.7x) from Jan to May 2020, then eased."""
     curves = np.mean(
