@@ -84,10 +84,13 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
 
     Returns:
         One row per line open at the end of ``score_month``: ``seed``, ``log_odds`` (the
-        platform's log-odds before the PD mapping), ``pd_12m``, ``ead_cny`` (drawn + CCF x
-        undrawn), ``expected_loss_cny`` (``pd_12m x LGD x EAD``), ``apr`` (the tier's APR),
-        ``default`` (bool: defaulted within the horizon) and ``loss_cny`` (loss posted at
-        that default, ``LGD x balance at default``; 0 otherwise).
+        platform's application log-odds ``z``), ``behaviour_log_odds`` (the behavioural
+        terms added to ``z`` for the book's PD; 0 unless ``pd_calibration: behavioural``),
+        ``pd_12m``, ``ead_cny`` (drawn + CCF x undrawn), ``expected_loss_cny``
+        (``pd_12m x LGD x EAD``), ``apr`` (the tier's APR), ``default`` (bool: defaulted
+        within the horizon), ``loss_cny`` (loss posted at that default, ``LGD x balance
+        at default``; 0 otherwise), ``drawn_cny``, ``undrawn_cny``, ``limit_cny`` and
+        ``missed`` (consecutive missed payments) at scoring.
 
     Raises:
         ValueError: ``score_month`` or ``horizon`` < 1.
@@ -107,6 +110,8 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
         pd_12m, apr = s.pd_12m[rows].copy(), s.apr[rows].copy()
         # The log-odds this month's PDs were computed from (before its limit changes).
         log_odds = world.platform.score_log_odds[rows].copy()
+        behaviour = world.platform.score_behaviour_log_odds[rows].copy()
+        limit, missed = s.limit_cny[rows].copy(), s.missed[rows].copy()
         ead = ead_cny(s.balance_cny, s.limit_cny, pc.ccf)[rows]
         drawn = s.balance_cny[rows].copy()
         undrawn = np.maximum(s.limit_cny[rows] - drawn, 0.0)
@@ -122,6 +127,7 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
         {
             "seed": np.full(rows.size, config.seed, dtype=np.int64),
             "log_odds": log_odds,
+            "behaviour_log_odds": behaviour,
             "pd_12m": pd_12m,
             "ead_cny": ead,
             "expected_loss_cny": pd_12m * pc.lgd * ead,
@@ -130,6 +136,8 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
             "loss_cny": loss[rows],
             "drawn_cny": drawn,
             "undrawn_cny": undrawn,
+            "limit_cny": limit,
+            "missed": missed,
         }
     )
 
@@ -322,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--horizon", type=int, default=12)
     parser.add_argument("--fit", action="store_true", help="estimate the isotonic PD map")
     args = parser.parse_args(argv)
+    from sim.empirical.behaviour_score import fit_behaviour_score, loss_decomposition
     from sim.runtime.compose import load_run_config
 
     bounds = load_run_config(args.overrides).platform.pd_tier_bounds
@@ -341,14 +350,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("tier shares:", ", ".join(f"{k} {100 * v:.1f} %" for k, v in out["tiers"].items()))
     print(out["deciles"].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    lgd = load_run_config(args.overrides).platform.lgd
-    print(f"realised CCF of the defaulters: {realised_ccf(panel, lgd):.3f}")
+    config = load_run_config(args.overrides).platform
+    print(f"realised CCF of the defaulters: {realised_ccf(panel, config.lgd):.3f}")
+    print("EL / realised loss by part:", loss_decomposition(panel, config.lgd).round(3).to_dict())
     if args.fit:
         knots, knot_pd = fit_isotonic(panel)
-        print(f"ccf: {realised_ccf(panel, lgd):.2f}")
-        print("isotonic fit (conf/platform/default.yaml):")
+        print("application map, isotonic of z (pd_calibration_*):")
         print(f"pd_calibration_log_odds: [{', '.join(f'{k:.4f}' for k in knots)}]")
         print(f"pd_calibration_pd: [{', '.join(f'{p:.5f}' for p in knot_pd)}]")
+        print("behavioural score (conf/platform/default.yaml):")
+        fit = fit_behaviour_score(panel, config.behaviour_utilisation_bounds)
+        for name, values in fit.items():
+            digits = 5 if name.endswith("_pd") else 4
+            print(f"{name}: [{', '.join(f'{v:.{digits}f}' for v in values)}]")
     return 0
 
 

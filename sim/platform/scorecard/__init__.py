@@ -85,6 +85,13 @@ References:
     (segmentation) and ch. 10 (WoE binning and points).
 """
 
+from sim.platform.scorecard.behaviour import (
+    DPD_STATES,
+    behaviour_categories,
+    behaviour_log_odds,
+    book_behaviour_log_odds,
+    utilisation_bands,
+)
 from sim.platform.scorecard.features import (
     FEATURE_NAMES,
     PAYMENT_HISTORY_MONTHS,
@@ -116,6 +123,7 @@ PDModel = Scorecard | SegmentedScorecard
 __all__ = [
     "DEFAULT_CARD_PATH",
     "DEFAULT_SEED",
+    "DPD_STATES",
     "FEATURE_NAMES",
     "PAYMENT_HISTORY_MONTHS",
     "PDModel",
@@ -125,6 +133,9 @@ __all__ = [
     "Scorecard",
     "SegmentedScorecard",
     "auc",
+    "behaviour_categories",
+    "behaviour_log_odds",
+    "book_behaviour_log_odds",
     "calibration_table",
     "cross_validated_auc",
     "feature_columns_from_state",
@@ -136,5 +147,6 @@ __all__ = [
     "segment_of",
     "shift_to_mean_pd",
     "uci_features",
+    "utilisation_bands",
     "write_default_scorecard",
 ]
