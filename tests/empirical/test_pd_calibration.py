@@ -14,6 +14,7 @@ from sim.empirical.pd_calibration import (
     pd_panel,
     tier_shares,
 )
+from sim.platform.scorecard import behaviour_log_odds
 from tests.conftest import make_run
 
 
@@ -92,8 +93,21 @@ def test_pd_panel_rows_and_money(small_panel):
     panel, run = small_panel
     pc = run.platform
     assert 0 < len(panel) <= 3000
-    # The PD is the configured isotonic map of the log-odds it records.
-    expected = np.interp(panel["log_odds"], pc.pd_calibration_log_odds, pc.pd_calibration_pd)
+    # The PD is the configured behavioural map of the log-odds plus the terms it records,
+    # and the terms are those of the recorded balance, limit and arrears (what --fit uses).
+    assert pc.pd_calibration == "behavioural"
+    terms = behaviour_log_odds(
+        panel["drawn_cny"].to_numpy(),
+        panel["limit_cny"].to_numpy(),
+        panel["missed"].to_numpy(),
+        pc.behaviour_utilisation_bounds,
+        pc.behaviour_utilisation_log_odds,
+        pc.behaviour_dpd_log_odds,
+    )
+    np.testing.assert_array_equal(panel["behaviour_log_odds"], terms)
+    expected = np.interp(
+        panel["log_odds"] + terms, pc.behaviour_calibration_log_odds, pc.behaviour_calibration_pd
+    )
     np.testing.assert_allclose(panel["pd_12m"], expected, rtol=1e-12)
     np.testing.assert_allclose(
         panel["expected_loss_cny"], panel["pd_12m"] * pc.lgd * panel["ead_cny"], rtol=1e-12
