@@ -21,13 +21,18 @@ simulated runs and estimates the score-to-PD mapping the platform uses:
   on a high-risk book, not 12-month 90+ DPD default on this one, and a single intercept
   shift or a Platt slope cannot match both ends: measured, Platt scaling left the top
   decile at 4.0 % predicted against 5.9 % realised and a 31 % block of idle lines at
-  0.66 % against 0.17 %). Estimate on burn-in seeds, check on others.
+  0.66 % against 0.17 %). Estimate on burn-in seeds, check on others. The book's lines
+  are scored with the behavioural score on top (``pd_calibration: behavioural``,
+  :mod:`sim.empirical.behaviour_score`: utilisation band and arrears terms, and the map of
+  ``z`` plus those terms), whose fit ``--fit`` prints as well.
 
-Command line (prints the tables; ``--fit`` also prints the isotonic knots to put in
-``conf/platform/default.yaml``)::
+Command line (prints the tables and the split of EL / realised loss,
+:func:`sim.empirical.behaviour_score.loss_decomposition`; ``--fit`` also prints the
+isotonic knots and the behavioural score to put in ``conf/platform/default.yaml``)::
 
     python -m sim.empirical.pd_calibration --seeds 0 1 2
-    python -m sim.empirical.pd_calibration --fit --seeds 100 101 102 103 104
+    python -m sim.empirical.pd_calibration --fit --seeds 100 101 102 103 104  # application map
+    python -m sim.empirical.pd_calibration --fit --seeds $(seq 100 114)  # behavioural score
 
 References:
     Zadrozny, B., & Elkan, C. (2002). Transforming classifier scores into accurate

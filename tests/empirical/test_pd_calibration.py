@@ -166,7 +166,7 @@ def test_pd_calibration_check_config_rejects_bad_values():
 
 @pytest.fixture(scope="module")
 def held_out() -> dict:
-    """Issue 17's check on the default open book, seeds 0-4 (the PD map: seeds 100-104)."""
+    """Issue 17's check on the default open book, seeds 0-4 (PD maps: seeds 100-104, 100-114)."""
     import pathlib
 
     import yaml
