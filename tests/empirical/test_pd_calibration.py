@@ -181,21 +181,22 @@ def held_out() -> dict:
 
 @pytest.mark.slow
 def test_default_book_pd_is_calibrated_on_held_out_seeds(held_out):
-    assert set(held_out["failed"]) <= {"pd expected loss"}  # see the xfail below
+    # Measured (behavioural score fitted on seeds 100-114): 7 PD bins all within
+    # tolerance, AUC 0.811, tiers 91.1 / 8.1 / 0.13 / 0.61 %.
+    assert held_out["failed"] == []
     assert held_out["deciles"]["passed"].all()
-    assert held_out["loss"]["auc"] > 0.70
+    assert held_out["loss"]["auc"] > 0.75
     assert (held_out["tiers"] >= 0.001).all()
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect (issue 17): on the re-levelled jiebei_baseline (cure probability "
-    "0.35) with the underwritten starting book, EL / realised loss over the next 12 months "
-    "is about 0.6-0.7 under the default policy although the PD deciles are calibrated: the "
-    "defaulters' exposure is larger than their PD bin's average; the defaulters' realised "
-    "CCF is about 0 under behaviour_rules (0.31 under static), so a larger CCF is not the "
-    "cause (python -m sim.empirical.pd_calibration prints it)",
-)
 def test_default_book_expected_loss_matches_realised_loss(held_out):
-    assert 0.75 <= held_out["loss"]["ratio"] <= 1.25
+    """Issue 17: portfolio EL within +-25 % of the loss realised over the next 12 months.
+
+    Measured: EL 8.08 M CNY against 8.84 M CNY realised, ratio 0.914 (0.608 with the
+    z-only map, whose defaulters carried 1.66 x their PD decile's average EAD); mean PD
+    0.613 % against 0.653 % realised.
+    """
+    loss = held_out["loss"]
+    assert 0.75 <= loss["ratio"] <= 1.25
+    assert abs(loss["mean_pd"] / loss["default_rate"] - 1) < 0.15
