@@ -11,7 +11,7 @@ are estimated on a :func:`sim.empirical.pd_calibration.pd_panel` of development 
   coefficient divided by the coefficient of ``z`` is its term, so ``z + b`` ranks lines as
   the fitted linear score does, on the scale of ``z``;
 - :func:`fit_behaviour_score`: those terms, then
-  :func:`sim.empirical.pd_calibration.fit_isotonic` of realised default on ``z + b``.
+  :func:`sim.empirical.pd_fit.fit_isotonic` of realised default on ``z + b``.
 
 Why (measured on seeds 100-104 with the ``z``-only map): the portfolio's expected loss was
 0.69 of the realised loss although the PD deciles were calibrated, because within a PD
@@ -31,7 +31,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.platform.scorecard import DPD_STATES, behaviour_categories, utilisation_bands
+from sim.empirical.pd_fit import fit_isotonic
+from sim.platform.scorecard import (
+    DPD_STATES,
+    behaviour_categories,
+    behaviour_log_odds,
+    utilisation_bands,
+)
 
 __all__ = ["REFERENCE_BAND", "fit_behaviour_score", "fit_behaviour_terms", "loss_decomposition"]
 
@@ -110,9 +116,6 @@ def fit_behaviour_score(panel: pd.DataFrame, bounds: Sequence[float]) -> dict[st
         ``behaviour_dpd_log_odds``, ``behaviour_calibration_log_odds`` and
         ``behaviour_calibration_pd``, as lists of floats.
     """
-    from sim.empirical.pd_calibration import fit_isotonic
-    from sim.platform.scorecard import behaviour_log_odds
-
     u_terms, d_terms = fit_behaviour_terms(panel, bounds)
     b = behaviour_log_odds(
         panel["drawn_cny"].to_numpy(dtype=float),
