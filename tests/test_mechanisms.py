@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sim.model import CreditMarketModel
+from sim.platform.scorecard import book_behaviour_log_odds
 from sim.world.borrowers import BehaviourType
 from tests.conftest import CLOSED_BOOK, make_run, this_month
 
@@ -131,19 +132,35 @@ def test_champion_challenger_reports_outcomes_per_arm():
     assert arms["limit_cuts"].sum() > 0
 
 
-def test_platform_pd_is_the_isotonic_map_of_its_score():
-    """M11 (default mapping): every month the PD is the configured map of the log-odds."""
+@pytest.mark.parametrize("mapping", ["behavioural", "isotonic"])
+def test_platform_pd_is_the_configured_map_of_its_score(mapping):
+    """M11: every month the PD is the configured map of the log-odds (behavioural: of the
+    log-odds plus the line's utilisation and arrears terms; the default)."""
+    overrides = () if mapping == "behavioural" else ("platform.pd_calibration=isotonic",)
     model = CreditMarketModel(
-        make_run(*CLOSED_BOOK, "policy=static", "population.n_borrowers=4000")
+        make_run(*CLOSED_BOOK, "policy=static", "population.n_borrowers=4000", *overrides)
     )
     c, s = model.config.platform, model.borrowers
-    assert c.pd_calibration == "isotonic"
+    assert c.pd_calibration == mapping
     pd_start = s.pd_12m.copy()
     model.run(6)
-    z = model.platform.score_log_odds
+    z, b = model.platform.score_log_odds, model.platform.score_behaviour_log_odds
     np.testing.assert_allclose(z, model.platform.log_odds(s), rtol=1e-12)
+    if mapping == "isotonic":
+        assert not b.any()
+        expected = np.interp(z, c.pd_calibration_log_odds, c.pd_calibration_pd)
+    else:
+        np.testing.assert_array_equal(b, book_behaviour_log_odds(s, c))
+        expected = np.interp(z + b, c.behaviour_calibration_log_odds, c.behaviour_calibration_pd)
+        # The terms act: among current open lines, drawn ones score above idle ones.
+        current = s.is_open & (s.missed == 0)
+        idle, drawn = current & (s.balance_cny <= 0), current & (s.balance_cny > 0)
+        assert idle.sum() > 100 and drawn.sum() > 100
+        assert s.pd_12m[drawn].mean() > 3 * s.pd_12m[idle].mean()
+    np.testing.assert_array_equal(s.pd_12m, expected)
+    # Applicants are scored by the application map of z alone.
     np.testing.assert_array_equal(
-        s.pd_12m, np.interp(z, c.pd_calibration_log_odds, c.pd_calibration_pd)
+        model.platform.pd_of(s), np.interp(z, c.pd_calibration_log_odds, c.pd_calibration_pd)
     )
     late = (s.missed >= 1) & ~s.defaulted
     assert late.sum() > 10

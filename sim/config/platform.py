@@ -8,7 +8,7 @@ from sim.config._checks import _prob, _rng_check
 from sim.units import MAX_CONFIG_CNY
 
 #: The ways the scorecard's log-odds are mapped to the 12-month PD.
-PD_CALIBRATIONS = ("isotonic", "central_tendency")
+PD_CALIBRATIONS = ("isotonic", "central_tendency", "behavioural")
 #: Allowed ``platform.central_tendency_pd_12m``: an intercept shift in [-30, 30] log-odds
 #: reaches a mean PD of 1e-6 (or 1 - 1e-6) for any book whose log-odds are at most 16 (at
 #: least -16): expit(16 - 30) = 8.3e-7. Levels closer to 0 or 1 (a mean 12-month PD under
@@ -32,9 +32,25 @@ class PlatformConfig:
             knots, estimated on the platform's realised 12-month defaults in burn-in runs
             (:func:`sim.empirical.pd_calibration.fit_isotonic`); ``"central_tendency"``:
             ``PD = expit(z + shift)``, the shift set at the first scoring so that the
-            initial book's mean PD is ``central_tendency_pd_12m``.
+            initial book's mean PD is ``central_tendency_pd_12m``; ``"behavioural"``:
+            applicants keep the isotonic map of ``z``, the book's lines are scored
+            ``PD = interp(z + b, behaviour_calibration_log_odds, behaviour_calibration_pd)``
+            with ``b`` the behavioural terms of their utilisation band and days past due
+            (:func:`sim.platform.scorecard.behaviour_log_odds`), estimated on the
+            platform's realised 12-month defaults
+            (:func:`sim.empirical.behaviour_score.fit_behaviour_score`).
         pd_calibration_log_odds: knots of the isotonic map, log-odds, increasing.
         pd_calibration_pd: the 12-month PD at each knot, non-decreasing, in [0, 1].
+        behaviour_calibration_log_odds: knots of the behavioural map (log-odds ``z + b``),
+            strictly increasing inside [-50, 50].
+        behaviour_calibration_pd: the book's 12-month PD at each behavioural knot,
+            non-decreasing, in [0, 1].
+        behaviour_utilisation_bounds: utilisation (drawn / limit) bounds of the bands
+            after the idle one (no balance), strictly increasing inside (0, 10].
+        behaviour_utilisation_log_odds: log-odds term of each band (idle first,
+            ``len(behaviour_utilisation_bounds) + 2`` values in [-50, 50]).
+        behaviour_dpd_log_odds: log-odds terms of a line 30 DPD and 60+ DPD (2 values in
+            [-50, 50]; a current line has none).
         central_tendency_pd_12m: mean 12-month PD the scorecard is re-levelled to at start
             (``pd_calibration: central_tendency`` only), in [1e-6, 1 - 1e-6]: the levels
             the intercept shift (searched in [-30, 30] log-odds,
@@ -58,6 +74,11 @@ class PlatformConfig:
     pd_calibration: str = "isotonic"
     pd_calibration_log_odds: list[float] = field(default_factory=lambda: [-3.0, 3.0])
     pd_calibration_pd: list[float] = field(default_factory=lambda: [0.001, 0.5])
+    behaviour_calibration_log_odds: list[float] = field(default_factory=lambda: [-3.0, 3.0])
+    behaviour_calibration_pd: list[float] = field(default_factory=lambda: [0.001, 0.5])
+    behaviour_utilisation_bounds: list[float] = field(default_factory=lambda: [0.3, 0.7, 0.95])
+    behaviour_utilisation_log_odds: list[float] = field(default_factory=lambda: [0.0] * 5)
+    behaviour_dpd_log_odds: list[float] = field(default_factory=lambda: [0.0, 0.0])
     central_tendency_pd_12m: float = 0.03
     lgd: float = 0.8
     ccf: float = 0.2
@@ -94,23 +115,30 @@ class PlatformConfig:
                 f"platform.pd_calibration = {self.pd_calibration!r} must be one of "
                 f"{list(PD_CALIBRATIONS)}"
             )
-        knots, knot_pd = list(self.pd_calibration_log_odds), list(self.pd_calibration_pd)
-        if len(knots) < 2 or len(knot_pd) != len(knots):
-            raise ValueError(
-                "platform.pd_calibration_log_odds and platform.pd_calibration_pd must have "
-                f"the same length >= 2 (got {len(knots)} and {len(knot_pd)})"
-            )
-        if any(not -50.0 <= k <= 50.0 for k in knots) or any(
-            b <= a for a, b in zip(knots[:-1], knots[1:], strict=True)
+        _check_map(self, "pd_calibration")
+        _check_map(self, "behaviour_calibration")
+        bounds = list(self.behaviour_utilisation_bounds)
+        if any(not 0.0 < b <= 10.0 for b in bounds) or any(
+            b <= a for a, b in zip(bounds[:-1], bounds[1:], strict=True)
         ):
             raise ValueError(
-                f"platform.pd_calibration_log_odds = {knots} must be strictly increasing "
-                "inside [-50, 50]"
+                f"platform.behaviour_utilisation_bounds = {bounds} must be strictly increasing "
+                "inside (0, 10]"
             )
-        if any(not 0.0 <= p <= 1.0 for p in knot_pd) or knot_pd != sorted(knot_pd):
-            raise ValueError(
-                f"platform.pd_calibration_pd = {knot_pd} must be non-decreasing inside [0, 1]"
-            )
+        for name, size in (
+            ("behaviour_utilisation_log_odds", len(bounds) + 2),
+            ("behaviour_dpd_log_odds", 2),
+        ):
+            terms = list(getattr(self, name))
+            if len(terms) != size or any(not -50.0 <= v <= 50.0 for v in terms):
+                raise ValueError(
+                    f"platform.{name} = {terms} must hold {size} values inside [-50, 50]"
+                    + (
+                        " (idle band first, then one per bound and the top band)"
+                        if size > 2
+                        else ""
+                    )
+                )
         if len(self.apr_tiers) < 1 or len(self.pd_tier_bounds) != len(self.apr_tiers) - 1:
             raise ValueError(
                 "platform.pd_tier_bounds must have one entry fewer than platform.apr_tiers "
@@ -128,3 +156,24 @@ class PlatformConfig:
         bounds = list(self.pd_tier_bounds)
         if any(not 0.0 < b < 1.0 for b in bounds) or bounds != sorted(bounds):
             raise ValueError(f"platform.pd_tier_bounds = {bounds} must be ascending inside (0, 1)")
+
+
+def _check_map(config: PlatformConfig, prefix: str) -> None:
+    """Check the isotonic map ``platform.<prefix>_log_odds`` -> ``platform.<prefix>_pd``."""
+    knots, knot_pd = (
+        list(getattr(config, f"{prefix}_log_odds")),
+        list(getattr(config, f"{prefix}_pd")),
+    )
+    if len(knots) < 2 or len(knot_pd) != len(knots):
+        raise ValueError(
+            f"platform.{prefix}_log_odds and platform.{prefix}_pd must have "
+            f"the same length >= 2 (got {len(knots)} and {len(knot_pd)})"
+        )
+    if any(not -50.0 <= k <= 50.0 for k in knots) or any(
+        b <= a for a, b in zip(knots[:-1], knots[1:], strict=True)
+    ):
+        raise ValueError(
+            f"platform.{prefix}_log_odds = {knots} must be strictly increasing inside [-50, 50]"
+        )
+    if any(not 0.0 <= p <= 1.0 for p in knot_pd) or knot_pd != sorted(knot_pd):
+        raise ValueError(f"platform.{prefix}_pd = {knot_pd} must be non-decreasing inside [0, 1]")

@@ -21,13 +21,18 @@ simulated runs and estimates the score-to-PD mapping the platform uses:
   on a high-risk book, not 12-month 90+ DPD default on this one, and a single intercept
   shift or a Platt slope cannot match both ends: measured, Platt scaling left the top
   decile at 4.0 % predicted against 5.9 % realised and a 31 % block of idle lines at
-  0.66 % against 0.17 %). Estimate on burn-in seeds, check on others.
+  0.66 % against 0.17 %). Estimate on burn-in seeds, check on others. The book's lines
+  are scored with the behavioural score on top (``pd_calibration: behavioural``,
+  :mod:`sim.empirical.behaviour_score`: utilisation band and arrears terms, and the map of
+  ``z`` plus those terms), whose fit ``--fit`` prints as well.
 
-Command line (prints the tables; ``--fit`` also prints the isotonic knots to put in
-``conf/platform/default.yaml``)::
+Command line (prints the tables and the split of EL / realised loss,
+:func:`sim.empirical.behaviour_score.loss_decomposition`; ``--fit`` also prints the
+isotonic knots and the behavioural score to put in ``conf/platform/default.yaml``)::
 
     python -m sim.empirical.pd_calibration --seeds 0 1 2
-    python -m sim.empirical.pd_calibration --fit --seeds 100 101 102 103 104
+    python -m sim.empirical.pd_calibration --fit --seeds 100 101 102 103 104  # application map
+    python -m sim.empirical.pd_calibration --fit --seeds $(seq 100 114)  # behavioural score
 
 References:
     Zadrozny, B., & Elkan, C. (2002). Transforming classifier scores into accurate
@@ -46,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import RunConfig
+from sim.empirical.pd_fit import ISOTONIC_QUANTILES, PD_FLOOR, fit_isotonic
 from sim.platform.exposure import ead_cny
 from sim.platform.scorecard import auc, calibration_table
 
@@ -84,10 +90,13 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
 
     Returns:
         One row per line open at the end of ``score_month``: ``seed``, ``log_odds`` (the
-        platform's log-odds before the PD mapping), ``pd_12m``, ``ead_cny`` (drawn + CCF x
-        undrawn), ``expected_loss_cny`` (``pd_12m x LGD x EAD``), ``apr`` (the tier's APR),
-        ``default`` (bool: defaulted within the horizon) and ``loss_cny`` (loss posted at
-        that default, ``LGD x balance at default``; 0 otherwise).
+        platform's application log-odds ``z``), ``behaviour_log_odds`` (the behavioural
+        terms added to ``z`` for the book's PD; 0 unless ``pd_calibration: behavioural``),
+        ``pd_12m``, ``ead_cny`` (drawn + CCF x undrawn), ``expected_loss_cny``
+        (``pd_12m x LGD x EAD``), ``apr`` (the tier's APR), ``default`` (bool: defaulted
+        within the horizon), ``loss_cny`` (loss posted at that default, ``LGD x balance
+        at default``; 0 otherwise), ``drawn_cny``, ``undrawn_cny``, ``limit_cny`` and
+        ``missed`` (consecutive missed payments) at scoring.
 
     Raises:
         ValueError: ``score_month`` or ``horizon`` < 1.
@@ -107,6 +116,8 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
         pd_12m, apr = s.pd_12m[rows].copy(), s.apr[rows].copy()
         # The log-odds this month's PDs were computed from (before its limit changes).
         log_odds = world.platform.score_log_odds[rows].copy()
+        behaviour = world.platform.score_behaviour_log_odds[rows].copy()
+        limit, missed = s.limit_cny[rows].copy(), s.missed[rows].copy()
         ead = ead_cny(s.balance_cny, s.limit_cny, pc.ccf)[rows]
         drawn = s.balance_cny[rows].copy()
         undrawn = np.maximum(s.limit_cny[rows] - drawn, 0.0)
@@ -122,6 +133,7 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
         {
             "seed": np.full(rows.size, config.seed, dtype=np.int64),
             "log_odds": log_odds,
+            "behaviour_log_odds": behaviour,
             "pd_12m": pd_12m,
             "ead_cny": ead,
             "expected_loss_cny": pd_12m * pc.lgd * ead,
@@ -130,6 +142,8 @@ def pd_panel(config: RunConfig, *, score_month: int = 12, horizon: int = 12) -> 
             "loss_cny": loss[rows],
             "drawn_cny": drawn,
             "undrawn_cny": undrawn,
+            "limit_cny": limit,
+            "missed": missed,
         }
     )
 
@@ -233,54 +247,6 @@ def tier_shares(pd_12m: np.ndarray, bounds: Sequence[float]) -> pd.Series:
     return pd.Series(counts / max(pd_12m.size, 1), index=labels, name="share")
 
 
-#: Quantiles of the log-odds that bound the groups :func:`fit_isotonic` pools: twentieths,
-#: then finer in the riskiest 5 % where the default rate climbs steeply.
-ISOTONIC_QUANTILES = (*np.linspace(0.0, 0.95, 20).tolist(), 0.975, 0.99, 0.995, 1.0)
-
-PD_FLOOR = 0.0003
-"""Smallest PD the map gives: 0.03 %, the regulatory PD floor (EU CRR Art. 160(1), 163(1))."""
-
-
-def fit_isotonic(panel: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Estimate the monotone map log-odds -> 12-month PD on realised defaults.
-
-    The lines are grouped by quantiles of their log-odds (:data:`ISOTONIC_QUANTILES`;
-    tied log-odds stay in one group, empty groups are skipped); each group gives a knot
-    at its mean log-odds with its realised default rate; scikit-learn's
-    ``IsotonicRegression`` (pool adjacent violators, weighted by group size, bounded below
-    by :data:`PD_FLOOR`) makes the rates non-decreasing. The platform interpolates linearly
-    between knots and is flat beyond them (``platform.pd_calibration: isotonic``).
-    Deterministic for a given panel.
-
-    Args:
-        panel: rows of :func:`pd_panel` (``log_odds``, ``default``), one or several seeds.
-
-    Returns:
-        ``(log_odds, pd)``: ``platform.pd_calibration_log_odds`` (strictly increasing) and
-        ``platform.pd_calibration_pd`` (non-decreasing), float64 arrays of equal length.
-
-    Raises:
-        ValueError: fewer than two distinct log-odds groups, or no default in the panel.
-    """
-    from sklearn.isotonic import IsotonicRegression
-
-    z = panel["log_odds"].to_numpy(dtype=float)
-    y = panel["default"].to_numpy().astype(float)
-    if y.sum() == 0:
-        raise ValueError("fit_isotonic: the panel holds no default")
-    # Group k holds the lines whose empirical CDF position (ties share the highest) lies in
-    # (q_k, q_{k+1}] of ISOTONIC_QUANTILES, so a block of tied log-odds is never split.
-    position = np.searchsorted(np.sort(z), z, side="right") / z.size
-    group = np.searchsorted(np.asarray(ISOTONIC_QUANTILES[1:-1]), position, side="left")
-    frame = pd.DataFrame({"group": group, "z": z, "y": y})
-    groups = frame.groupby("group").agg(z=("z", "mean"), y=("y", "mean"), n=("y", "size"))
-    if len(groups) < 2:
-        raise ValueError("fit_isotonic: the log-odds take fewer than two distinct groups")
-    iso = IsotonicRegression(y_min=PD_FLOOR, y_max=1.0)
-    knot_pd = iso.fit_transform(groups["z"], groups["y"], sample_weight=groups["n"])
-    return groups["z"].to_numpy(), np.asarray(knot_pd, dtype=float)
-
-
 def panels(
     overrides: Sequence[str], seeds: Sequence[int], *, score_month: int = 12, horizon: int = 12
 ) -> pd.DataFrame:
@@ -322,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--horizon", type=int, default=12)
     parser.add_argument("--fit", action="store_true", help="estimate the isotonic PD map")
     args = parser.parse_args(argv)
+    from sim.empirical.behaviour_score import fit_behaviour_score, loss_decomposition
     from sim.runtime.compose import load_run_config
 
     bounds = load_run_config(args.overrides).platform.pd_tier_bounds
@@ -341,14 +308,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("tier shares:", ", ".join(f"{k} {100 * v:.1f} %" for k, v in out["tiers"].items()))
     print(out["deciles"].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    lgd = load_run_config(args.overrides).platform.lgd
-    print(f"realised CCF of the defaulters: {realised_ccf(panel, lgd):.3f}")
+    config = load_run_config(args.overrides).platform
+    print(f"realised CCF of the defaulters: {realised_ccf(panel, config.lgd):.3f}")
+    print("EL / realised loss by part:", loss_decomposition(panel, config.lgd).round(3).to_dict())
     if args.fit:
         knots, knot_pd = fit_isotonic(panel)
-        print(f"ccf: {realised_ccf(panel, lgd):.2f}")
-        print("isotonic fit (conf/platform/default.yaml):")
+        print("application map, isotonic of z (pd_calibration_*):")
         print(f"pd_calibration_log_odds: [{', '.join(f'{k:.4f}' for k in knots)}]")
         print(f"pd_calibration_pd: [{', '.join(f'{p:.5f}' for p in knot_pd)}]")
+        print("behavioural score (conf/platform/default.yaml):")
+        fit = fit_behaviour_score(panel, config.behaviour_utilisation_bounds)
+        for name, values in fit.items():
+            digits = 5 if name.endswith("_pd") else 4
+            print(f"{name}: [{', '.join(f'{v:.{digits}f}' for v in values)}]")
     return 0
 
 

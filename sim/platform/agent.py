@@ -13,17 +13,18 @@ from sim.config import PlatformConfig
 from sim.platform.policies import LimitDecision, LimitPolicy, PortfolioView
 from sim.platform.policies.base import cut_floor_cny
 from sim.platform.policies.reasons import ReasonCode
-from sim.platform.scorecard import PDModel, feature_columns_from_state, shift_to_mean_pd
+from sim.platform.scorecard import (
+    PDModel,
+    book_behaviour_log_odds,
+    feature_columns_from_state,
+    shift_to_mean_pd,
+)
 from sim.units import round_cny, utilisation
 from sim.world.borrowers import BorrowerState
 from sim.world.firms import firm_signals
 
 if TYPE_CHECKING:
     from sim.month import Month, World
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return special.expit(x)
 
 
 def _ring_total(ring: np.ndarray, dtype: type = np.int16) -> np.ndarray:
@@ -82,6 +83,8 @@ class Platform(mesa.Agent):
         self.pd_shift: float | None = None
         #: ``(n,)`` log-odds of the last scoring (:meth:`rescore`), before the PD mapping.
         self.score_log_odds: np.ndarray = np.empty(0)
+        #: ``(n,)`` behavioural terms of that scoring (zeros unless behavioural).
+        self.score_behaviour_log_odds: np.ndarray = np.empty(0)
         self.apr_cap = config.apr_cap
 
     def join(self, model: mesa.Model) -> None:
@@ -113,9 +116,8 @@ class Platform(mesa.Agent):
         """Scorecard log-odds plus the platform's own terms for M3 and M7.
 
         The UCI-fitted scorecard sees the behaviour features of :meth:`features`. Thin
-        history (M3), extra lenders and
-        the debt-service ratio (M7) are added with configured log-odds weights (the UCI
-        data has no such columns, so the weights are assumptions; see PROVENANCE).
+        history (M3), extra lenders and the debt-service ratio (M7) are added with
+        configured log-odds weights (the UCI data has no such columns: assumptions).
 
         Args:
             s: borrower arrays.
@@ -140,12 +142,13 @@ class Platform(mesa.Agent):
         The log-odds ``z`` (:meth:`log_odds`) become the 12-month PD by the configured
         mapping (``platform.pd_calibration``): ``"isotonic"`` interpolates the fixed
         knots ``pd_calibration_log_odds`` -> ``pd_calibration_pd`` (estimated on realised
-        12-month defaults, :mod:`sim.empirical.pd_calibration`); with
-        ``"central_tendency"`` the first call fixes an intercept shift so that the
-        initial book's mean PD equals ``central_tendency_pd_12m`` and later months keep
-        it. Either way PDs move with behaviour. The log-odds are kept in
-        :attr:`score_log_odds`. Borrowers are scored in row blocks
-        (:func:`sim.blocks.in_blocks`).
+        12-month defaults, :mod:`sim.empirical.pd_calibration`); ``"behavioural"`` adds
+        each line's utilisation and arrears terms (``book_behaviour_log_odds``) and
+        interpolates the ``behaviour_calibration_*`` knots; with ``"central_tendency"``
+        the first call fixes an intercept shift so that the initial book's mean PD is
+        ``central_tendency_pd_12m`` and later months keep it. ``z`` and the terms are
+        kept in :attr:`score_log_odds`, :attr:`score_behaviour_log_odds`. Borrowers are
+        scored in row blocks (:func:`sim.blocks.in_blocks`).
 
         Args:
             s: borrower arrays; ``pd_12m`` and ``apr`` are replaced by new arrays.
@@ -154,36 +157,42 @@ class Platform(mesa.Agent):
         c = self.config
         z_all = np.empty(n)
         in_blocks(n, lambda r: z_all.__setitem__(r, self.log_odds(s, r)))
-        isotonic = c.pd_calibration == "isotonic"
-        if self.pd_shift is None and not isotonic:
+        if self.pd_shift is None and c.pd_calibration == "central_tendency":
             self.pd_shift = shift_to_mean_pd(z_all, c.central_tendency_pd_12m)
+        behavioural = c.pd_calibration == "behavioural"
+        b_all = book_behaviour_log_odds(s, c) if behavioural else np.zeros(n)
         pd_12m, apr = np.empty(n), np.empty(n)
+        knots = (c.behaviour_calibration_log_odds, c.behaviour_calibration_pd)
 
         def score(rows: slice) -> None:
-            pd_rows = self._pd_from_log_odds(z_all[rows])
+            z = z_all[rows]
+            pd_rows = (
+                np.interp(z + b_all[rows], *knots) if behavioural else self._pd_from_log_odds(z)
+            )
             pd_12m[rows] = pd_rows
             apr[rows] = self.apr_of(pd_rows)
 
         in_blocks(n, score)
-        self.score_log_odds = z_all
+        self.score_log_odds, self.score_behaviour_log_odds = z_all, b_all
         s.pd_12m = pd_12m
         s.apr = apr
 
     def _pd_from_log_odds(self, z: np.ndarray) -> np.ndarray:
-        """The configured log-odds -> 12-month PD mapping (see :meth:`rescore`)."""
+        """The application map of log-odds -> 12-month PD (see :meth:`rescore`)."""
         c = self.config
-        if c.pd_calibration == "isotonic":
+        if c.pd_calibration != "central_tendency":
             knots = np.asarray(c.pd_calibration_log_odds, dtype=np.float64)
             return np.interp(z, knots, np.asarray(c.pd_calibration_pd, dtype=np.float64))
         if self.pd_shift is None:
             raise RuntimeError("Platform: rescore the book first (the PD level is unset)")
-        return _sigmoid(z + self.pd_shift)
+        return special.expit(z + self.pd_shift)
 
     def pd_of(self, s: BorrowerState) -> np.ndarray:
-        """12-month PD of every row of ``s`` by the book's mapping (reads only).
+        """Application 12-month PD of every row of ``s`` (reads only).
 
-        Used to underwrite applicants (:mod:`sim.platform.underwriting`) with the same
-        model and level as the book.
+        Used to underwrite applicants (:mod:`sim.platform.underwriting`): the book's
+        mapping of :meth:`log_odds`, without the behavioural terms of a line the applicant
+        does not have yet (``pd_calibration: behavioural`` uses the isotonic map here).
 
         Raises:
             RuntimeError: with ``central_tendency`` calibration, before the first

@@ -91,7 +91,7 @@ class PDCalibrationCheck:
     The default open book is run for each seed (the default run config: its population,
     burn-in and ``static`` policy); the lines open at the end of window month
     ``score_month`` are followed for ``horizon`` months. The seeds must not be those the
-    PD map was estimated on (``conf/platform/default.yaml``: 100-104).
+    PD maps were estimated on (``conf/platform/default.yaml``: 100-104, 100-114).
 
     Attributes:
         seeds: the seeds run (held out from the map's estimation).

@@ -88,7 +88,7 @@ def pd_calibration_lines(
         "## Platform PD in the simulator (default open book)",
         "",
         f"Lines open at window month {spec.score_month} after the burn-in, seeds "
-        f"{', '.join(map(str, spec.seeds))} (not those the PD map was estimated on), followed "
+        f"{', '.join(map(str, spec.seeds))} (not those the PD maps were estimated on), followed "
         f"for {spec.horizon} months: {check['rows']:,} lines, mean PD "
         f"{100 * loss['mean_pd']:.2f} % against {100 * loss['default_rate']:.2f} % realised, "
         f"AUC {loss['auc']:.3f}.",

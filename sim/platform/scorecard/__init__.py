@@ -21,7 +21,11 @@ consequences for users:
   12-month PD with a monotone (isotonic) map estimated on its own realised 12-month
   defaults (``platform.pd_calibration: isotonic``, :mod:`sim.empirical.pd_calibration`),
   or with an intercept shift (:func:`shift_to_mean_pd`) to the central tendency
-  ``central_tendency_pd_12m`` (``platform.pd_calibration: central_tendency``).
+  ``central_tendency_pd_12m`` (``platform.pd_calibration: central_tendency``);
+- by default (``platform.pd_calibration: behavioural``) the book's lines also carry
+  log-odds terms for their utilisation band and arrears (:mod:`.behaviour`), mapped by a
+  second isotonic map, so that the expected loss follows the exposure of the lines that
+  default; applicants keep the map of the log-odds alone.
 
 Hold-out AUC on the UCI data (stratified 30 % hold-out, seed :data:`DEFAULT_SEED`, the same
 split as before): 0.771; stratified 5-fold cross-validation 0.778 (folds 0.768-0.786:
@@ -85,6 +89,13 @@ References:
     (segmentation) and ch. 10 (WoE binning and points).
 """
 
+from sim.platform.scorecard.behaviour import (
+    DPD_STATES,
+    behaviour_categories,
+    behaviour_log_odds,
+    book_behaviour_log_odds,
+    utilisation_bands,
+)
 from sim.platform.scorecard.features import (
     FEATURE_NAMES,
     PAYMENT_HISTORY_MONTHS,
@@ -116,6 +127,7 @@ PDModel = Scorecard | SegmentedScorecard
 __all__ = [
     "DEFAULT_CARD_PATH",
     "DEFAULT_SEED",
+    "DPD_STATES",
     "FEATURE_NAMES",
     "PAYMENT_HISTORY_MONTHS",
     "PDModel",
@@ -125,6 +137,9 @@ __all__ = [
     "Scorecard",
     "SegmentedScorecard",
     "auc",
+    "behaviour_categories",
+    "behaviour_log_odds",
+    "book_behaviour_log_odds",
     "calibration_table",
     "cross_validated_auc",
     "feature_columns_from_state",
@@ -136,5 +151,6 @@ __all__ = [
     "segment_of",
     "shift_to_mean_pd",
     "uci_features",
+    "utilisation_bands",
     "write_default_scorecard",
 ]
