@@ -3,8 +3,9 @@
 Starts the simulator from the UCI accounts' state as of July, simulates August,
 September and the October payment over several seeds, compares with what the same
 accounts did (status-group shares and transitions, the share behind by segment, the
-October default of accounts behind in September, utilisation), checks the platform scorecard on a hold-out, and writes a report
-(``report.md``, CSV tables, figures) to ``outputs/validation/<timestamp>/`` (or ``--out``).
+October default of accounts behind in September, utilisation), checks the platform
+scorecard on a hold-out, and writes a report (``report.md``, CSV tables, figures) to
+``outputs/validation/<timestamp>/`` (or ``--out``).
 The report's path is printed. See :mod:`sim.empirical.validation` for the definitions.
 
 This is a plain command-line tool (not a Hydra job). Options are checked before anything
