@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 
 from sim.empirical.calibration import CalibrationResult, calibrate, calibration_config_from_dict
-from sim.outputs.files import write_csv_atomic, write_text_atomic
+from sim.outputs.files import check_output_dir, write_csv_atomic, write_text_atomic
 from sim.runtime.compose import CONF_DIR
 from sim.world.data import DataFileError, load_uci
 
@@ -210,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stamp = time.strftime("%Y-%m-%d %H:%M")
     out = args.out or Path("outputs") / "calibration" / time.strftime("%Y-%m-%d_%H-%M-%S")
     try:
+        check_output_dir(out)
         result = calibrate(config, uci, progress=progress)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sim.outputs.files import check_output_dir
+
 MET, MISSED, COULD_NOT_RUN = 0, 1, 2
 
 #: Config field -> the option that sets it (so config errors name the option).
@@ -171,15 +173,16 @@ def build_config(args: argparse.Namespace) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the experiments; return the exit code (0 targets met, 1 missed, 2 could not run)."""
     args = _parser().parse_args(argv)
+    out = args.out or Path("outputs") / "replication" / time.strftime("%Y-%m-%d_%H-%M-%S")
     try:
         cfg = build_config(args)
+        check_output_dir(out)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return COULD_NOT_RUN
     from sim.empirical.replication import run_replication, write_replication_report
     from sim.empirical.replication.report import PUBLISHED
 
-    out = args.out or Path("outputs") / "replication" / time.strftime("%Y-%m-%d_%H-%M-%S")
     start = time.time()
 
     def progress(msg: str) -> None:

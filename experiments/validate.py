@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         "--n-borrowers",
         type=int,
         default=None,
-        help="borrowers per seed, >= 1 (default: the config's)",
+        help="borrowers per seed, >= 100 (default: the config's)",
     )
     parser.add_argument(
         "--data", type=Path, default=None, help="UCI CSV file (default: the bundled copy)"
@@ -92,9 +92,12 @@ def check_options(args: argparse.Namespace) -> tuple[str, ...]:
     """
     from sim.config import OutputConfig
 
-    for option, value in (("--seeds", args.seeds), ("--n-borrowers", args.n_borrowers)):
-        if value is not None and value < 1:
-            raise ValueError(f"{option} must be >= 1, got {value}")
+    for option, value, least in (
+        ("--seeds", args.seeds, 1),
+        ("--n-borrowers", args.n_borrowers, 100),
+    ):
+        if value is not None and value < least:
+            raise ValueError(f"{option} must be >= {least}, got {value}")
     formats = tuple(f.strip().lstrip(".") for f in args.formats.split(",") if f.strip())
     if not formats:
         raise ValueError("--formats must name at least one format")
@@ -124,6 +127,24 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     if args.n_borrowers is not None:
         values.setdefault("validation", {})["n_borrowers"] = args.n_borrowers
     return validation_config_from_dict(values), load_uci(args.data), path
+
+
+def _check_memory(config: Any) -> None:
+    """Refuse a book too large for this machine before simulating (as runs do)."""
+    from sim.empirical.validation import build_run_config
+    from sim.runtime.resources import check_memory
+
+    check_memory(
+        build_run_config(
+            population=config.population,
+            policy=config.policy,
+            as_of=config.as_of,
+            n_months=config.n_months,
+            n_borrowers=config.n_borrowers,
+            seed=config.first_seed,
+            overrides=config.overrides,
+        )
+    )
 
 
 def misses_summary(result: Any, report: Path) -> str:
@@ -168,9 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # usage errors exit 2 (one line), --help 0
         return int(exc.code or 0)
+    out = args.out or Path("outputs") / "validation" / time.strftime("%Y-%m-%d_%H-%M-%S")
     try:
+        from sim.outputs.files import check_output_dir
+
         formats = check_options(args)
         config, uci, config_path = _load(args)
+        check_output_dir(out)
+        _check_memory(config)
     except Exception as exc:  # any failure here means "could not run"
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return COULD_NOT_RUN
@@ -179,7 +205,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.quiet:
             print(message, file=sys.stderr)
 
-    out = args.out or Path("outputs") / "validation" / time.strftime("%Y-%m-%d_%H-%M-%S")
     command = "python -m experiments.validate " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )

@@ -209,7 +209,7 @@ class PopulationConfig:
                 "limit_income_sigma": (0.0, 5.0),
                 "savings_income_months": (0.0, 1000.0),
                 "savings_sigma": (0.0, 5.0),
-                "savings_income_elasticity": (-5.0, 5.0),
+                "savings_income_elasticity": (-2.0, 2.0),
                 "history_months_mean": (0.0, 1000.0),
                 "max_initial_mob": (0, 1000),
                 "behaviour_window_months": (1, 6),

@@ -48,8 +48,13 @@ def test_shipped_calibration_config_uses_april_to_july_only():
     }
     with pytest.raises(ValueError, match="validation window"):
         _config(as_of="june", n_months=2)  # would reach August
-    with pytest.raises(TypeError, match="unknown key"):
+    with pytest.raises(ValueError, match="unknown key"):
         calibration_config_from_dict({"calibration": {"max_eval": 3}})
+    # a misspelt top-level key (it would drop the run's product terms) is refused too
+    with pytest.raises(ValueError, match=r"unknown top-level key\(s\) \['overides'\]"):
+        calibration_config_from_dict({"overides": []})
+    with pytest.raises(ValueError, match=r"calibration.n_borrowers must be >= 1,000, got 10"):
+        _config(n_borrowers=10)
     with pytest.raises(ValueError, match="bounds"):
         ParameterSpec("population.savings_income_months", 0.0, 1.0, start=2.0)
 
@@ -167,3 +172,26 @@ def test_update_population_yaml_rewrites_only_the_fitted_lines(tmp_path):
     assert data["savings_income_months"] == pytest.approx(0.7712)
     assert data["behaviour"] == {"instalment_months": 3, "other": 1}
     assert "old note" not in path.read_text() and path.read_text().count("fitted: MSM") == 2
+
+
+def test_bounds_outside_the_run_schema_are_refused_before_fitting(uci):
+    # arrears_seasoned_log_odds runs in [-10, 10]: a fit that could reach -20 would write a
+    # value every later run refuses, so the bound is refused before any evaluation.
+    cfg = _config(
+        n_borrowers=1500,
+        max_evals=3,
+        report_seeds=1,
+        parameters=[
+            {
+                "path": "population.behaviour.arrears_seasoned_log_odds",
+                "lower": -30.0,
+                "upper": 0.0,
+                "start": -1.0,
+            }
+        ],
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"arrears_seasoned_log_odds: lower = -30 is outside the run config's range",
+    ):
+        calibrate(cfg, uci)

@@ -331,7 +331,8 @@ def test_shipped_validation_config_parses_and_matches_the_population():
     patterns = {t.stat: t.tolerance_pp for t in cfg.targets}
     assert patterns["default by sep_group D"] == 5
     assert not any(p in patterns for p in ("default overall", "default by sep_group *"))
-    assert patterns["behind * by limit_decile *"] == 3
+    assert patterns["behind august by limit_decile *"] == 3
+    assert "behind september by limit_decile *" not in patterns  # code 1 is ambiguous there
     assert cfg.account_auc_outcome == "behind" and cfg.min_account_auc == 0.70
     with pytest.raises(ValueError, match="account_auc_outcome must be one of"):
         ValidationConfig(account_auc_outcome="flag")
@@ -339,8 +340,13 @@ def test_shipped_validation_config_parses_and_matches_the_population():
         (Path(CONF_DIR) / "population" / f"{cfg.population}.yaml").read_text()
     )
     assert population["behaviour_window_months"] == cfg.behaviour_window
-    with pytest.raises(TypeError, match="unknown key"):
+    with pytest.raises(ValueError, match="unknown key"):
         validation_config_from_dict({"validation": {"seedz": 3}})
+    misspelt = {("overides" if k == "overrides" else k): v for k, v in values.items()}
+    with pytest.raises(ValueError, match=r"unknown top-level key\(s\) \['overides'\]"):
+        validation_config_from_dict(misspelt)
+    with pytest.raises(ValueError, match=r"validation.n_borrowers must be >= 100 \(.*\), got 99"):
+        ValidationConfig(n_borrowers=99)
     with pytest.raises(ValueError, match="past October"):
         ValidationConfig(as_of="july", n_months=4)
 

@@ -188,3 +188,16 @@ def test_git_commit_nonzero_exit_or_garbage_is_none(monkeypatch):
     monkeypatch.setattr(io.subprocess, "run", fake_run)
     assert git_commit() is None
     assert git_commit() is None
+
+
+def test_check_output_dir_refuses_files_and_unwritable_parents(tmp_path):
+    from sim.outputs.files import check_output_dir
+
+    assert check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # a check only: nothing is created
+    a_file = tmp_path / "report.md"
+    a_file.write_text("x")
+    with pytest.raises(ValueError, match="--out .*report.md: exists and is not a folder"):
+        check_output_dir(a_file)
+    with pytest.raises(ValueError, match="report.md is not a writable folder"):
+        check_output_dir(a_file / "sub")

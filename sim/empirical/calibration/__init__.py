@@ -42,6 +42,7 @@ from sim.empirical.calibration.config import (
     CalibrationConfig,
     ParameterSpec,
     calibration_config_from_dict,
+    check_parameter_values,
     get_parameter,
     set_parameter,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "CalibrationResult",
     "ParameterSpec",
     "calibrate",
+    "check_parameter_values",
     "calibration_config_from_dict",
     "data_moments",
     "get_parameter",

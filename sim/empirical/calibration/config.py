@@ -8,11 +8,13 @@ from typing import Any
 
 from sim.config import RunConfig
 from sim.empirical.validation import months_after
+from sim.empirical.validation.config import check_top_level_keys
 
 __all__ = [
     "CalibrationConfig",
     "ParameterSpec",
     "calibration_config_from_dict",
+    "check_parameter_values",
     "get_parameter",
     "set_parameter",
 ]
@@ -100,8 +102,12 @@ class CalibrationConfig:
             )
         if not self.parameters or not self.moments:
             raise ValueError("calibration: needs at least one parameter and one moment pattern")
-        if self.max_evals < 1 or self.report_seeds < 1 or self.n_borrowers < 1:
-            raise ValueError("calibration: max_evals, report_seeds and n_borrowers must be >= 1")
+        for name, least in (("max_evals", 1), ("report_seeds", 1), ("n_borrowers", 1000)):
+            if getattr(self, name) < least:
+                raise ValueError(
+                    f"calibration.{name} must be >= {least:,}, got {getattr(self, name)}"
+                    + (" (a book that small has no accounts behind)" if least > 1 else "")
+                )
 
     @property
     def months(self) -> list[str]:
@@ -116,14 +122,15 @@ def calibration_config_from_dict(values: dict[str, Any]) -> CalibrationConfig:
     ``calibration`` section adds or overrides the rest.
 
     Raises:
-        TypeError: an unknown key in the ``calibration`` section.
-        ValueError: a value out of range.
+        ValueError: an unknown key (top level or ``calibration`` section) or a value out
+            of range.
     """
+    check_top_level_keys(values)
     allowed = {f.name for f in dataclasses.fields(CalibrationConfig)}
     section = dict(values.get("calibration") or {})
     unknown = sorted(set(section) - allowed)
     if unknown:
-        raise TypeError(f"calibration: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+        raise ValueError(f"calibration: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
     merged = {k: v for k, v in values.items() if k in {"population", "policy", "overrides"}}
     merged.update(section)
     return CalibrationConfig(**merged)
@@ -161,3 +168,30 @@ def set_parameter(run: RunConfig, path: str, value: float) -> None:
         if isinstance(current, int) and not isinstance(current, bool)
         else float(value),
     )
+
+
+def check_parameter_values(run: RunConfig, specs: list[ParameterSpec]) -> None:
+    """Check each parameter's bounds and start against the run config's own schema.
+
+    Each value is set on a copy of ``run`` and the dataclass holding it is rebuilt, so its
+    range checks run: a fit can then never write a value that runs refuse.
+
+    Raises:
+        ValueError: a bound or start outside the schema's range, naming the parameter.
+    """
+    import copy
+
+    for spec in specs:
+        for label, value in (("lower", spec.lower), ("upper", spec.upper), ("start", spec.start)):
+            trial = copy.deepcopy(run)
+            set_parameter(trial, spec.path, value)
+            node: Any = trial
+            for part in spec.path.split(".")[:-1]:
+                node = getattr(node, part)
+            try:
+                dataclasses.replace(node)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(
+                    f"calibration parameter {spec.path}: {label} = {value:g} is outside the "
+                    f"run config's range ({exc})"
+                ) from None

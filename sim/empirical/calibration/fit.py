@@ -12,7 +12,12 @@ import pandas as pd
 from scipy import optimize
 
 from sim.config import RunConfig
-from sim.empirical.calibration.config import CalibrationConfig, get_parameter, set_parameter
+from sim.empirical.calibration.config import (
+    CalibrationConfig,
+    check_parameter_values,
+    get_parameter,
+    set_parameter,
+)
 from sim.empirical.calibration.moments import data_moments, msm_standard_errors, objective_value
 from sim.empirical.validation import build_run_config, panel_statistics, simulate_panel
 from sim.platform.scorecard import Scorecard
@@ -129,7 +134,9 @@ def calibrate(
         The :class:`CalibrationResult`.
 
     Raises:
-        ValueError: the run's behaviour window differs from ``config.behaviour_window``.
+        ValueError: the run's behaviour window differs from ``config.behaviour_window``; a
+            parameter's bounds or start lie outside the run config's range; the objective
+            at the fit is not finite.
     """
     started = time.time()
     base = build_run_config(
@@ -146,6 +153,7 @@ def calibrate(
             f"calibration.behaviour_window = {config.behaviour_window} but the population "
             f"types borrowers on {base.population.behaviour_window_months} months"
         )
+    check_parameter_values(base, config.parameters)
     moments = data_moments(uci, config)
     specs = config.parameters
     lower = np.array([p.lower for p in specs])
@@ -225,6 +233,12 @@ def calibrate(
         }
     )
     columns = ["eval", "objective", *[p.key for p in specs]]
+    objective_fitted = objective_value(sims[config.seed], moments)
+    if not np.isfinite(objective_fitted):
+        raise ValueError(
+            "calibration: the objective at the fit is not finite (a fitted moment has no "
+            "simulated value, e.g. no account behind in a book this small); nothing is written"
+        )
     return CalibrationResult(
         config=config,
         parameters=params,
@@ -244,7 +258,7 @@ def calibrate(
             ]
         ],
         objective_start=objective_start,
-        objective_fitted=objective_value(sims[config.seed], moments),
+        objective_fitted=objective_fitted,
         n_evals=len(trace),
         converged=bool(res.success),
         message=str(res.message),

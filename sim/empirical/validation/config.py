@@ -14,6 +14,7 @@ from sim.platform.scorecard import DEFAULT_SEED
 
 __all__ = [
     "ACCOUNT_AUC_OUTCOMES",
+    "check_top_level_keys",
     "Explanation",
     "PDCalibrationCheck",
     "ScorecardCheck",
@@ -21,6 +22,9 @@ __all__ = [
     "ValidationConfig",
     "validation_config_from_dict",
 ]
+
+#: Smallest book a validation accepts (:attr:`ValidationConfig.n_borrowers`).
+MIN_BORROWERS = 100
 
 #: Outcomes of the account-level AUC check (:attr:`ValidationConfig.account_auc_outcome`).
 ACCOUNT_AUC_OUTCOMES: tuple[str, ...] = ("behind", "default")
@@ -184,8 +188,16 @@ class ValidationConfig:
             raise ValueError(
                 f"validation: {self.n_months} months from {self.as_of} go past October"
             )
-        if self.n_borrowers < 1 or self.seeds < 1 or self.first_seed < 0:
-            raise ValueError("validation: n_borrowers and seeds must be >= 1, first_seed >= 0")
+        if self.n_borrowers < MIN_BORROWERS:
+            raise ValueError(
+                f"validation.n_borrowers must be >= {MIN_BORROWERS} (a smaller book may hold "
+                f"no account behind), got {self.n_borrowers}"
+            )
+        if self.seeds < 1 or self.first_seed < 0:
+            raise ValueError(
+                f"validation.seeds must be >= 1 and first_seed >= 0, got {self.seeds} and "
+                f"{self.first_seed}"
+            )
         if self.account_auc_outcome not in ACCOUNT_AUC_OUTCOMES:
             raise ValueError(
                 f"validation.account_auc_outcome must be one of {list(ACCOUNT_AUC_OUTCOMES)}, "
@@ -208,6 +220,27 @@ class ValidationConfig:
         return list(range(self.first_seed, self.first_seed + self.seeds))
 
 
+def check_top_level_keys(values: dict[str, Any]) -> None:
+    """Refuse a ``conf/validation`` file with a top-level key no reader knows.
+
+    Allowed: the :class:`ValidationConfig` fields and the ``validation`` and
+    ``calibration`` sections (a misspelt ``overrides`` would otherwise drop the run's
+    product terms silently).
+
+    Raises:
+        ValueError: an unknown top-level key, named with the allowed ones.
+    """
+    allowed = {f.name for f in dataclasses.fields(ValidationConfig)} | {
+        "validation",
+        "calibration",
+    }
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ValueError(
+            f"validation config: unknown top-level key(s) {unknown}; allowed: {sorted(allowed)}"
+        )
+
+
 def validation_config_from_dict(values: dict[str, Any]) -> ValidationConfig:
     """Build a :class:`ValidationConfig` from a plain mapping (a parsed YAML file).
 
@@ -216,14 +249,15 @@ def validation_config_from_dict(values: dict[str, Any]) -> ValidationConfig:
     section, which wins.
 
     Raises:
-        TypeError: an unknown key in the ``validation`` section.
-        ValueError: a value out of range.
+        ValueError: an unknown key (top level or ``validation`` section) or a value out
+            of range.
     """
+    check_top_level_keys(values)
     allowed = {f.name for f in dataclasses.fields(ValidationConfig)}
     section = dict(values.get("validation") or {})
     unknown = sorted(set(section) - allowed)
     if unknown:
-        raise TypeError(f"validation: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+        raise ValueError(f"validation: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
     merged = {k: v for k, v in values.items() if k in allowed}
     merged.update(section)
     return ValidationConfig(**merged)

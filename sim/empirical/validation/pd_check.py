@@ -72,7 +72,7 @@ def pd_calibration_lines(
     spec, loss, deciles = check["spec"], check["loss"], check["deciles"]
     table = pd.DataFrame(
         {
-            "PD decile": deciles["decile"],
+            "PD bin (deciles; tied PDs merge)": deciles["decile"],
             "lines": deciles["n"],
             "mean PD": [f"{100 * v:.2f} %" for v in deciles["mean_predicted_pd"]],
             "realised 12-month default": [
@@ -88,7 +88,8 @@ def pd_calibration_lines(
         "## Platform PD in the simulator (default open book)",
         "",
         f"Lines open at window month {spec.score_month} after the burn-in, seeds "
-        f"{', '.join(map(str, spec.seeds))} (not those the PD maps were estimated on), followed "
+        f"{', '.join(map(str, spec.seeds))} (no PD map was fitted on them; see conf/PROVENANCE.md "
+        "for the one time they were looked at, to reject a first fit), followed "
         f"for {spec.horizon} months: {check['rows']:,} lines, mean PD "
         f"{100 * loss['mean_pd']:.2f} % against {100 * loss['default_rate']:.2f} % realised, "
         f"AUC {loss['auc']:.3f}.",

@@ -24,7 +24,7 @@ def _pct(x: float, digits: int = 1) -> str:
 
 
 def _pp(x: float) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{x:+.1f}"
+    return "–" if x is None or not np.isfinite(x) else f"{x:+.2f}"
 
 
 def _markdown(df: pd.DataFrame) -> str:
@@ -155,6 +155,21 @@ def _missed_lines(result: ValidationResult) -> list[str]:
         lines.append("None of the statistic targets was missed.")
     else:
         lines.append(_markdown(display_table(missed)))
+    lines += [
+        "",
+        "Targets (first matching pattern wins; a check of a row with two readings of "
+        "September's code 1 passes within both readings widened by the tolerance):",
+        "",
+        _markdown(
+            pd.DataFrame(
+                {
+                    "statistic pattern": [t.stat for t in cfg.targets],
+                    "tolerance (pp)": [f"±{t.tolerance_pp:g}" for t in cfg.targets],
+                    "why": [t.why for t in cfg.targets],
+                }
+            )
+        ),
+    ]
     failed = list(missed["stat"])
     if not sc["auc_passed"]:
         failed.append("scorecard auc")
