@@ -28,11 +28,31 @@ def test_formats_are_checked_with_the_values_runs_accept(capsys):
     assert "--formats must name at least one format" in _err_lines(capsys)[-1]
 
 
-@pytest.mark.parametrize("option", ["--seeds", "--n-borrowers"])
-@pytest.mark.parametrize("value", ["0", "-2"])
-def test_counts_below_one_name_the_option(capsys, option, value):
+@pytest.mark.parametrize(("option", "least"), [("--seeds", 1), ("--n-borrowers", 100)])
+@pytest.mark.parametrize("value", ["0", "-2", "99"])
+def test_counts_below_their_minimum_name_the_option(capsys, option, least, value):
+    if int(value) >= least:
+        return
     assert main([option, value]) == 2
-    assert _err_lines(capsys) == [f"error: {option} must be >= 1, got {value}"]
+    assert _err_lines(capsys) == [f"error: {option} must be >= {least}, got {value}"]
+
+
+def test_unwritable_out_and_a_too_large_book_fail_before_simulating(
+    capsys, tmp_path: Path, monkeypatch
+):
+    a_file = tmp_path / "report.md"
+    a_file.write_text("x")
+    assert main(["--out", str(a_file)]) == 2
+    assert _err_lines(capsys) == [f"error: --out {a_file}: exists and is not a folder"]
+    # a machine with 1 MB available: the book is refused before any seed is simulated
+    import sim.runtime.resources as resources
+
+    monkeypatch.setattr(resources, "available_memory_bytes", lambda: 1_000_000)
+    assert main(["--n-borrowers", "1000", "--out", str(tmp_path / "big")]) == 2
+    (line,) = _err_lines(capsys)
+    assert line.startswith("error: InsufficientMemoryError: population.n_borrowers=1000 ")
+    assert "but this machine has 0.0 GB available" in line
+    assert not (tmp_path / "big").exists()
 
 
 def test_usage_errors_are_one_line_and_exit_2(capsys, tmp_path: Path):
