@@ -119,8 +119,9 @@ def flag_lines(flag: pd.DataFrame, new_delinquency: pd.Series, markdown) -> list
         "(April-September). The simulator's October default is a missed October minimum "
         "payment (or a line already in default), so its level is a target only for accounts "
         "behind in September; risk levels and gradients by segment are checked on the "
-        "payment outcome the data observe out of sample (`behind september by ...`), and the "
-        "flag's other levels are reported beside the simulated rates.",
+        "payment outcome the data observe out of sample (`behind august by ...`; "
+        "September's rows are reported, its code 1 being ambiguous), and the flag's other "
+        "levels are reported beside the simulated rates.",
         "",
         markdown(shown),
         "",

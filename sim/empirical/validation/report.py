@@ -179,7 +179,7 @@ def _missed_lines(result: ValidationResult) -> list[str]:
     if not sc["calibration_passed"]:
         failed.append("scorecard calibration")
     if result.accounts.get("passed") is False:
-        failed.append("account default auc")
+        failed.append(f"account {result.accounts['outcome']} auc")
     if not failed:
         return lines
     lines += ["", "## What is missed and why", ""]
