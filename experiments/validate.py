@@ -130,21 +130,15 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Path]:
 
 
 def _check_memory(config: Any) -> None:
-    """Refuse a book too large for this machine before simulating (as runs do)."""
-    from sim.empirical.validation import build_run_config
+    """Refuse a book too large for this machine before simulating (as runs do).
+
+    Raises:
+        InsufficientMemoryError: the first seed's run would not fit in the available memory.
+    """
+    from sim.empirical.validation import validation_run_config
     from sim.runtime.resources import check_memory
 
-    check_memory(
-        build_run_config(
-            population=config.population,
-            policy=config.policy,
-            as_of=config.as_of,
-            n_months=config.n_months,
-            n_borrowers=config.n_borrowers,
-            seed=config.first_seed,
-            overrides=config.overrides,
-        )
-    )
+    check_memory(validation_run_config(config))
 
 
 def misses_summary(result: Any, report: Path) -> str:

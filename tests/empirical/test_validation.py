@@ -18,6 +18,7 @@ from sim.empirical.validation import (
     ValidationConfig,
     account_level,
     check_targets,
+    limit_decile,
     observed_panel,
     panel_statistics,
     run_validation,
@@ -194,6 +195,29 @@ def test_statistics_of_the_october_default_by_segment():
     assert stats["behind september by age_band 50+"] == pytest.approx(0.5)
     assert "behind august by age_band 50+" not in stats  # the start month is not a result
     assert stats["behind september by age_band <25"] == pytest.approx(0.0)
+
+
+def test_persistence_of_new_delinquency_and_new_delinquency_by_limit_decile():
+    df = _tiny_uci()  # four rows, one LIMIT_BAL: every row in the first limit decile
+    panel = Panel(
+        months=("july", "august", "september"),
+        uci_row=np.array([0, 1, 2, 3, 3]),
+        # rows 0 and 1 fall behind in August; row 0 stays behind, row 1 cures;
+        # row 2 falls behind only in September; row 3's copies were behind in July
+        group=np.array([[P, D, D], [R, D, R], [R, R, D], [D, D, D], [D, R, R]], dtype=np.int8),
+        payment_ratio=np.full((5, 3), np.nan),
+        utilisation=np.zeros((5, 3)),
+        deep_arrears=np.zeros((5, 3), dtype=bool),
+        behaviour_type=np.zeros(5, dtype=np.int8),
+    )
+    stats = panel_statistics(panel, df).set_index("stat")
+    row = stats.loc["transition july->august->september new_D->D"]
+    assert row["value"] == pytest.approx(0.5) and row["n"] == 2  # rows 0 and 1
+    label = limit_decile(df)[1][0]
+    by_decile = stats.loc[f"transition july->august clean->D by limit_decile {label}"]
+    assert by_decile["value"] == pytest.approx(2 / 3) and by_decile["n"] == 3  # rows 0, 1, 2
+    aug_sep = stats.loc[f"transition august->september clean->D by limit_decile {label}"]
+    assert aug_sep["value"] == pytest.approx(1 / 2) and aug_sep["n"] == 2  # rows 2 and 3b
 
 
 def test_account_level_behind_auc_by_hand():

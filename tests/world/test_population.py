@@ -98,3 +98,27 @@ def test_income_is_imputed_from_the_limit(uci):
     big = s.income_base_cny > 200  # the 100-CNY floor aside
     np.testing.assert_allclose(ratio[big], cfg.limit_income_multiple, rtol=1e-3)
     assert set(np.unique(s.income_decile)) == set(range(1, 11))
+
+
+def test_savings_buffers_rise_with_income_at_the_configured_elasticity(uci):
+    # Same seed, no noise on savings or incomes: with elasticity e the buffer is
+    # months x (income / reference) ** e, the reference being the income of the table's
+    # median limit (140,000 NT$ x 0.25 CNY/NT$ / 3 months of income = 11,666.67 CNY).
+    flat = PopulationConfig(n_borrowers=5_000, savings_sigma=0.0, limit_income_sigma=0.0)
+    steep = PopulationConfig(
+        n_borrowers=5_000, savings_sigma=0.0, limit_income_sigma=0.0, savings_income_elasticity=0.5
+    )
+    a = build_population(uci, flat, np.random.default_rng(9))
+    b = build_population(uci, steep, np.random.default_rng(9))
+    np.testing.assert_array_equal(a.income_base_cny, b.income_base_cny)  # no draw is added
+    reference = 140_000 * flat.cny_per_twd * flat.limit_scale / flat.limit_income_multiple
+    expected = a.income_base_cny * flat.savings_income_months
+    expected *= (a.income_base_cny / reference) ** 0.5
+    np.testing.assert_allclose(b.savings_cny, expected, atol=0.006)
+    np.testing.assert_array_equal(b.savings_target_cny, b.savings_cny)
+    # the mechanism: months of income held rise from the lowest to the highest decile
+    months = b.savings_cny / b.income_base_cny
+    low, high = months[b.income_decile == 1].mean(), months[b.income_decile == 10].mean()
+    assert high > 2 * low
+    flat_months = a.savings_cny / a.income_base_cny
+    np.testing.assert_allclose(flat_months, flat.savings_income_months, atol=1e-3)

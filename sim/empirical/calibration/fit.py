@@ -14,6 +14,7 @@ from scipy import optimize
 from sim.config import RunConfig
 from sim.empirical.calibration.config import (
     CalibrationConfig,
+    ParameterSpec,
     check_parameter_values,
     get_parameter,
     set_parameter,
@@ -78,7 +79,7 @@ JACOBIAN_STEP = 0.02
 
 def _standard_errors(
     best: np.ndarray,
-    specs: Sequence,
+    specs: Sequence[ParameterSpec],
     run_at: Callable[[np.ndarray], RunConfig],
     uci: pd.DataFrame,
     scorecard: Scorecard | None,

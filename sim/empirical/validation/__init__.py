@@ -84,7 +84,12 @@ from sim.empirical.validation.panel import (
 )
 from sim.empirical.validation.pd_check import pd_calibration_check, pd_calibration_lines
 from sim.empirical.validation.report import bars_input, display_table, write_validation_report
-from sim.empirical.validation.run import ValidationResult, build_run_config, run_validation
+from sim.empirical.validation.run import (
+    ValidationResult,
+    build_run_config,
+    run_validation,
+    validation_run_config,
+)
 from sim.empirical.validation.statistics import (
     AGE_BAND_EDGES,
     AGE_BAND_LABELS,
@@ -131,5 +136,6 @@ __all__ = [
     "transition_matrix",
     "uci_status_group",
     "validation_config_from_dict",
+    "validation_run_config",
     "write_validation_report",
 ]

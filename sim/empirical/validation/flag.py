@@ -17,6 +17,8 @@ reported beside the simulated missed-payment rates, with this table as the reaso
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -91,7 +93,9 @@ def flag_evidence(uci: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def flag_lines(flag: pd.DataFrame, new_delinquency: pd.Series, markdown) -> list[str]:
+def flag_lines(
+    flag: pd.DataFrame, new_delinquency: pd.Series, markdown: Callable[[pd.DataFrame], str]
+) -> list[str]:
     """Report section: what the default flag measures (:func:`flag_evidence`).
 
     Args:

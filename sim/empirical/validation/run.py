@@ -32,7 +32,7 @@ from sim.empirical.validation.statistics import (
 )
 from sim.platform.scorecard import PDModel
 
-__all__ = ["ValidationResult", "build_run_config", "run_validation"]
+__all__ = ["ValidationResult", "build_run_config", "run_validation", "validation_run_config"]
 
 
 def build_run_config(
@@ -134,6 +134,23 @@ class ValidationResult:
         )
 
 
+def validation_run_config(config: ValidationConfig) -> RunConfig:
+    """The run config of a validation's first seed (:func:`build_run_config` of its fields).
+
+    Raises:
+        ValueError: an override or a value out of its range (the message names the field).
+    """
+    return build_run_config(
+        population=config.population,
+        policy=config.policy,
+        as_of=config.as_of,
+        n_months=config.n_months,
+        n_borrowers=config.n_borrowers,
+        seed=config.first_seed,
+        overrides=config.overrides,
+    )
+
+
 def _pooled_matrix(panels: Sequence[Panel], step: int) -> pd.DataFrame:
     counts = np.zeros((3, 3))
     for p in panels:
@@ -164,15 +181,7 @@ def run_validation(
     Raises:
         ValueError: the run's behaviour window differs from ``config.behaviour_window``.
     """
-    run = build_run_config(
-        population=config.population,
-        policy=config.policy,
-        as_of=config.as_of,
-        n_months=config.n_months,
-        n_borrowers=config.n_borrowers,
-        seed=config.first_seed,
-        overrides=config.overrides,
-    )
+    run = validation_run_config(config)
     if run.population.behaviour_window_months != config.behaviour_window:
         raise ValueError(
             f"validation.behaviour_window = {config.behaviour_window} but the population "
