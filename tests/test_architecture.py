@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "sim.units": 0,
     "sim.blocks": 0,
     "sim.rows": 0,
+    "sim.compiled": 0,
     "sim.platform.policies": 0,
     "sim.config": 1,
     "sim.world": 2,

@@ -1,0 +1,52 @@
+"""The compiled-kernel helpers: rounding to the cent as NumPy does, and thread control."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from sim.compiled import round_cny_scalar, set_threads, threads
+from sim.units import round_cny
+
+
+@numba.njit
+def _round_all(values: np.ndarray) -> np.ndarray:
+    out = np.empty_like(values)
+    for i in range(values.size):
+        out[i] = round_cny_scalar(values[i])
+    return out
+
+
+def test_round_cny_scalar_matches_numpy_to_the_bit() -> None:
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        [
+            rng.normal(0.0, 1e4, 200_000),
+            np.round(rng.normal(0.0, 1e3, 50_000), 3),  # many exact half cents
+            np.arange(-2_000, 2_001) * 0.005,
+            [-0.004, -0.0049, 0.0049, -0.0, 0.005, -0.005, 0.015, 0.025],
+        ]
+    )
+    expected = round_cny(values)
+    got = _round_all(values)
+    np.testing.assert_array_equal(got, expected)
+    # No -0.0 anywhere (the sign bit of a zero is cleared, as round_cny does).
+    assert not np.signbit(got[got == 0.0]).any()
+    # Half cents go to the even cent: 1.5 and 2.5 cents both give 2 cents.
+    assert round_cny_scalar(0.015) == 0.02
+    assert round_cny_scalar(0.025) == 0.02
+
+
+def test_set_threads_bounds_and_effect() -> None:
+    before = threads()
+    try:
+        set_threads(1)
+        assert threads() == 1
+    finally:
+        set_threads(before)
+    top = int(numba.config.NUMBA_NUM_THREADS)
+    with pytest.raises(ValueError, match=rf"threads must be in \[1, {top}\], got 0"):
+        set_threads(0)
+    with pytest.raises(ValueError, match="got"):
+        set_threads(top + 1)
