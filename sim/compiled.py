@@ -14,13 +14,29 @@ so results do not depend on the number of threads (:func:`set_threads`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numba
 import numpy as np
 
-__all__ = ["kernel", "round_cny_scalar", "set_threads", "threads"]
+__all__ = [
+    "IMPLEMENTATIONS",
+    "implementation",
+    "kernel",
+    "round_cny_scalar",
+    "set_implementation",
+    "set_threads",
+    "threads",
+    "using",
+]
+
+#: How a compiled stage runs: its numba kernels (the default), its NumPy array passes
+#: (while they are kept, for side-by-side benchmarks) or its per-agent reference (plain
+#: Python, one agent at a time: the oracle of the tests and the peer baseline).
+IMPLEMENTATIONS: tuple[str, ...] = ("compiled", "numpy", "reference")
+_implementation = "compiled"
 
 
 def kernel(*, parallel: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -60,3 +76,31 @@ def set_threads(n: int) -> None:
 def threads() -> int:
     """Worker threads the parallel kernels use now."""
     return int(numba.get_num_threads())
+
+
+def set_implementation(name: str) -> None:
+    """Run the compiled stages as ``name`` (one of :data:`IMPLEMENTATIONS`), process-wide.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`IMPLEMENTATIONS`.
+    """
+    global _implementation
+    if name not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {list(IMPLEMENTATIONS)}, got {name!r}")
+    _implementation = name
+
+
+def implementation() -> str:
+    """How the compiled stages run now (one of :data:`IMPLEMENTATIONS`)."""
+    return _implementation
+
+
+@contextlib.contextmanager
+def using(name: str) -> Iterator[None]:
+    """Run the compiled stages as ``name`` inside the ``with`` block, then restore."""
+    before = _implementation
+    set_implementation(name)
+    try:
+        yield
+    finally:
+        set_implementation(before)

@@ -6,7 +6,14 @@ import numba
 import numpy as np
 import pytest
 
-from sim.compiled import round_cny_scalar, set_threads, threads
+from sim.compiled import (
+    implementation,
+    round_cny_scalar,
+    set_implementation,
+    set_threads,
+    threads,
+    using,
+)
 from sim.units import round_cny
 
 
@@ -50,3 +57,18 @@ def test_set_threads_bounds_and_effect() -> None:
         set_threads(0)
     with pytest.raises(ValueError, match="got"):
         set_threads(top + 1)
+
+
+def test_implementation_switch_restores_and_refuses_unknown_names() -> None:
+    assert implementation() == "compiled"
+    with using("reference"):
+        assert implementation() == "reference"
+        with using("numpy"):
+            assert implementation() == "numpy"
+        assert implementation() == "reference"
+    assert implementation() == "compiled"
+    with pytest.raises(
+        ValueError, match=r"one of \['compiled', 'numpy', 'reference'\], got 'fast'"
+    ):
+        set_implementation("fast")
+    assert implementation() == "compiled"
