@@ -181,7 +181,8 @@ def build_population(
         A fully initialised :class:`BorrowerState`; ``uci_row`` keeps each borrower's
         source row. With ``start_state == "current"`` balances start from the September
         bill (clipped to [0, limit]) and everyone starts current. With ``uci_<month>``
-        the state is that of the UCI month ("as of" the month: its bill, payment and
+        the state is that of the UCI month ("as of" the month: its bill, over the limit
+        where the data's is, payment and
         repayment status; behaviour types and habitual utilisation use the
         ``behaviour_window_months`` months up to it, the delinquency history all months
         up to it, so nothing later leaks in). The status maps to missed payments as
@@ -232,7 +233,9 @@ def build_population(
     )
     bill_now = df(BILL_COLUMNS[offset]).astype(np.float64)
     bill = np.clip(bill_now * config.cny_per_twd * config.limit_scale, 0, None)
-    balance = round_cny(np.minimum(bill, limit))
+    # A performing book starts within its limits; a UCI month keeps the data's balances,
+    # over the limit where the card's were (interest posts past the limit).
+    balance = round_cny(np.minimum(bill, limit) if start == "current" else bill)
 
     # Repayment status from the start month back to April (column 0 = the start month).
     status = df(list(STATUS_COLUMNS[offset:]))

@@ -90,9 +90,11 @@ def test_as_of_july_keeps_row_identities_and_the_july_state(uci):
     # identity: limit and age are the sampled rows' own
     np.testing.assert_array_equal(s.initial_limit_cny, rows["LIMIT_BAL"].to_numpy(float))
     np.testing.assert_array_equal(s.age_years, rows["AGE"].to_numpy())
-    # the July bill (BILL_AMT3) is the balance, clipped to [0, limit]
-    expected = np.clip(rows["BILL_AMT3"].to_numpy(float), 0, rows["LIMIT_BAL"].to_numpy(float))
+    # the July bill (BILL_AMT3) is the balance, negatives 0, over the limit where the data's
+    # is (5.5 % of these rows)
+    expected = np.clip(rows["BILL_AMT3"].to_numpy(float), 0, None)
     np.testing.assert_allclose(s.balance_cny, expected)
+    assert (s.balance_cny > s.initial_limit_cny).mean() == pytest.approx(0.055, abs=0.01)
     # July status (PAY_3): code 2 is the first miss, code k >= 2 -> k - 1 misses (at most 2)
     code = rows["PAY_3"].to_numpy()
     owes = rows["BILL_AMT3"].to_numpy() > 0
@@ -218,6 +220,11 @@ def test_persistence_of_new_delinquency_and_new_delinquency_by_limit_decile():
     assert by_decile["value"] == pytest.approx(2 / 3) and by_decile["n"] == 3  # rows 0, 1, 2
     aug_sep = stats.loc[f"transition august->september clean->D by limit_decile {label}"]
     assert aug_sep["value"] == pytest.approx(1 / 2) and aug_sep["n"] == 2  # rows 2 and 3b
+    # Pooled over both pairs: 5 clean account-months (3 + 2), 3 of them fall behind.
+    pooled = stats.loc[f"new_delinquency by limit_decile {label}"]
+    assert pooled["value"] == pytest.approx(3 / 5) and pooled["n"] == 5
+    assert pooled["variance"] == pytest.approx(0.6 * 0.4 / 5)
+    assert np.isnan(stats.loc[f"new_delinquency by limit_decile {limit_decile(df)[1][1]}", "value"])
 
 
 def test_account_level_behind_auc_by_hand():
@@ -267,6 +274,15 @@ def test_flag_evidence_on_a_hand_made_frame():
     assert table.loc["September group D", "accounts"] == 1
     assert table.loc["September group D", "flag_rate"] == 1.0
     assert table.loc["never behind in the six months", "accounts"] == 2  # rows 0 and 1
+    # Row 3 is behind in September, not in August; nobody is behind in both.
+    assert table.loc["behind in September, not in August", "accounts"] == 1
+    assert table.loc["behind in September, not in August", "flag_rate"] == 1.0
+    assert table.loc["behind in August and September", "accounts"] == 0
+    # In sample (April-August) only row 3 falls behind (July) and it is current in August:
+    # new delinquency's persistence 0 of 1; nobody was behind two months running (NaN).
+    assert table.loc["behind in September, not in August", "behind_next_month_in_sample"] == 0.0
+    assert np.isnan(table.loc["behind in August and September", "behind_next_month_in_sample"])
+    assert np.isnan(table.loc["all accounts", "behind_next_month_in_sample"])
     new = monthly_new_delinquency(df)
     assert list(new.index)[0] == "april->may" and list(new.index)[-1] == "august->september"
     # August -> September: rows 0, 1, 3 current in August (row 2 is behind); row 3 falls behind
@@ -350,11 +366,10 @@ def test_shipped_validation_config_parses_and_matches_the_population():
     values = yaml.safe_load(CONFIG.read_text())
     cfg = validation_config_from_dict(values)
     assert cfg.as_of == "july" and cfg.n_months == 3 and cfg.policy == "static"
-    # The flag's level is a target only for accounts behind in September (flag.py);
-    # risk by segment is checked on the payment status, and the AUC on being behind.
+    # The flag's levels are reported, not checked (flag.py): risk by segment is checked on
+    # the payment status, and the AUC on being behind.
     patterns = {t.stat: t.tolerance_pp for t in cfg.targets}
-    assert patterns["default by sep_group D"] == 5
-    assert not any(p in patterns for p in ("default overall", "default by sep_group *"))
+    assert not any(p.startswith("default ") for p in patterns)
     assert patterns["behind august by limit_decile *"] == 3
     assert "behind september by limit_decile *" not in patterns  # code 1 is ambiguous there
     assert cfg.account_auc_outcome == "behind" and cfg.min_account_auc == 0.70

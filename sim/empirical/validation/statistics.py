@@ -45,14 +45,8 @@ AGE_BAND_EDGES: tuple[int, ...] = (25, 30, 35, 40, 45, 50)
 AGE_BAND_LABELS: tuple[str, ...] = ("<25", "25-29", "30-34", "35-39", "40-44", "45-49", "50+")
 
 
-# --------------------------------------------------------------------------- segments
-
-
 def limit_decile(uci: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """LIMIT_BAL decile of every UCI row (quantile edges of the data, right-closed bins).
-
-    ``LIMIT_BAL`` takes few distinct values, so the bins hold unequal counts (as
-    ``pandas.qcut`` would give).
+    """LIMIT_BAL decile of every UCI row (quantile edges, right-closed: unequal counts).
 
     Returns:
         ``(decile, labels)``: ``(n_rows,)`` int8 decile index 0..9 and a label per decile
@@ -114,7 +108,8 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
     - ``deep_arrears <month>``: share 60+ DPD (see :attr:`Panel.deep_arrears`);
     - ``transition <m0>-><m1> <G0>-><G1>``: share of the accounts in G0 in m0 that are
       in G1 in m1; ``... clean->D`` pools P and R as the origin (new delinquency), also
-      ``... clean->D by limit_decile <label>``;
+      ``... clean->D by limit_decile <label>``, and pooled over every month pair
+      ``new_delinquency by limit_decile <label>`` (account-months as trials);
     - ``transition <m0>-><m1>-><m2> new_D->D``: of the accounts current in m0 and behind
       in m1 (new delinquency), the share still behind in m2 (its persistence);
     - ``payment_ratio <type>``: mean payment / previous bill (clipped to [0, 1]) of the
@@ -166,6 +161,14 @@ def panel_statistics(panel: Panel, uci: pd.DataFrame) -> pd.DataFrame:
                     b == _D,
                     (a != _D) & (d == k),
                 )
+            )
+    if len(months) > 1:  # pooled over the month pairs: a stationary model's time average
+        fell, clean = (panel.group[:, 1:] == _D).ravel(), (panel.group[:, :-1] != _D).ravel()
+        pooled_decile = np.repeat(d, len(months) - 1)
+        for k, label in enumerate(decile_labels):
+            mask = clean & (pooled_decile == k)
+            rows.append(
+                _rate_row(f"new_delinquency by limit_decile {label}", "transition", fell, mask)
             )
     for t in range(len(months) - 2):
         g0, g1, g2 = panel.group[:, t], panel.group[:, t + 1], panel.group[:, t + 2]
