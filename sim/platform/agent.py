@@ -19,6 +19,7 @@ from sim.platform.scorecard import (
     feature_columns_from_state,
     shift_to_mean_pd,
 )
+from sim.platform.scoring_kernel import rescore_dispatch
 from sim.units import round_cny, utilisation
 from sim.world.borrowers import BorrowerState
 from sim.world.firms import firm_signals
@@ -153,6 +154,8 @@ class Platform(mesa.Agent):
         Args:
             s: borrower arrays; ``pd_12m`` and ``apr`` are replaced by new arrays.
         """
+        if rescore_dispatch(self, s):  # compiled or reference (sim.compiled.implementation)
+            return
         n = s.n
         c = self.config
         z_all = np.empty(n)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.blocks import in_blocks
+from sim.compiled import implementation
 from sim.platform.policies.base import (
     LimitDecision,
     LimitPolicy,
@@ -124,7 +125,18 @@ class BehaviourRulesPolicy(LimitPolicy):
         n = view.n_borrowers
         new = np.empty(n)
         reason = np.empty(n, dtype=np.int8)
-        in_blocks(n, lambda rows: self._review_rows(view, rows, new, reason))
+        # Compiled kernel, per-account reference or NumPy (sim.compiled.implementation()).
+        how = implementation()
+        if how == "compiled":
+            from sim.platform.policies.behaviour_rules_kernel import review_compiled
+
+            review_compiled(self, view, new, reason)
+        elif how == "reference":
+            from sim.platform.policies.behaviour_rules_reference import review_reference
+
+            review_reference(self, view, new, reason)
+        else:
+            in_blocks(n, lambda rows: self._review_rows(view, rows, new, reason))
         return LimitDecision(new, reason)
 
     def _review_rows(
