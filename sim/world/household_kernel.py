@@ -11,10 +11,9 @@ Transcendental functions. The three lognormal factors ``exp(sigma z - sigma^2 / 
 float32 (the normals are float32) and NumPy's SIMD float32 ``exp`` differs from libm's in
 the last bits for about 40 % of values (up to 2 ULP): they depend only on the month's
 draws, so :func:`sim.world.household_compiled.shock_factors` computes them with NumPy
-outside the kernel and the kernel
-reads them. The logs, ``logit`` and ``expit`` of the repayment decisions
-(:mod:`sim.world.repayment`) are written with ``math`` as SciPy computes them
-(:func:`logit`, :func:`expit`; equal to ``scipy.special`` to the bit). NumPy's float64
+outside the kernel and the kernel reads them. The logs, ``logit`` and ``expit`` of the
+repayment decisions (:mod:`sim.world.repayment`) are written with ``math`` as SciPy
+computes them (:func:`logit`, :func:`expit`; equal to ``scipy.special`` to the bit). NumPy's float64
 SIMD ``log`` differs from libm's by 1 ULP for about 0.04 % of values; a decision moves
 only if a uniform falls within that ULP of its threshold.
 """
@@ -58,9 +57,10 @@ def expit(t: float) -> float:
 def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o):  # noqa: PLR0915
     """The household month of every row (see the module docstring); one row per iteration.
 
-    ``p`` the :class:`sim.world.household_compiled.HouseholdParams`, then the type tables (``(5,)`` float64 by
-    behaviour type), ``s``, ``d`` and ``o`` the ``KernelRows``, ``KernelDraws`` and
-    ``KernelFlows`` of that module.
+    Args: ``p`` the scalars (``HouseholdParams`` of :mod:`sim.world.household_compiled`);
+    the type tables, ``(5,)`` float64 by behaviour type; ``s``, ``d`` and ``o`` the
+    ``KernelRows``, ``KernelDraws`` and ``KernelFlows`` of that module (``(n,)`` arrays:
+    the state rows read and written, the month's draws, the flows written).
     """
     # Locals, not attributes, in the parallel loop: numba loses writes through a named
     # tuple's arrays there.
