@@ -47,9 +47,10 @@ def logit(p: float) -> float:
 
 def expit(t: float) -> float:
     """Logistic function of ``t``, computed as ``scipy.special.expit`` does."""
-    if -t > 709.0:  # exp(-t) overflows: the limit
-        return 1.0 / (1.0 + math.inf)
-    return 1.0 / (1.0 + math.exp(-t))
+    try:
+        return 1.0 / (1.0 + math.exp(-t))
+    except OverflowError:  # exp(-t) beyond the largest float: the limit, 0
+        return 0.0
 
 
 def household_rows_reference(

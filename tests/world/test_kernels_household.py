@@ -48,22 +48,22 @@ def test_logit_expit_and_cents_match_scipy_and_round_cny_to_the_bit() -> None:
     eps = 1e-12
     p = np.concatenate(
         [
-            rng.random(300_000),
-            rng.uniform(0.29, 0.66, 100_000),  # both sides of SciPy's log1p branch
+            rng.random(100_000),
+            rng.uniform(0.29, 0.66, 50_000),  # both sides of SciPy's log1p branch
             np.nextafter([0.3, 0.3, 0.65, 0.65], [0.0, 1.0, 0.0, 1.0]),
             [eps, 1 - eps, 0.3, 0.65, 0.5, 0.03, 0.82, 0.91],
         ]
     )
-    t = np.concatenate([rng.normal(0.0, 6.0, 300_000), rng.uniform(-800, 800, 20_000)])
+    edges = np.concatenate([np.linspace(-710.0, -708.0, 70), [-745.2, -800.0, 0.0, 40.0]])
+    t = np.concatenate([edges, rng.normal(0.0, 6.0, 100_000), rng.uniform(-800, 800, 20_000)])
     want_logit, want_expit = special.logit(p), special.expit(t)
     got_logit, got_expit = _compiled_logit_expit(p, t)
     np.testing.assert_array_equal(_bits(got_logit), _bits(want_logit))
     np.testing.assert_array_equal(_bits(got_expit), _bits(want_expit))
-    sample = slice(None, None, 7)  # the Python versions on a sample (they are slow)
-    ref_logit = np.array([household_reference.logit(float(x)) for x in p[sample]])
-    ref_expit = np.array([household_reference.expit(float(x)) for x in t[sample]])
-    np.testing.assert_array_equal(_bits(ref_logit), _bits(want_logit[sample]))
-    np.testing.assert_array_equal(_bits(ref_expit), _bits(want_expit[sample]))
+    ref_logit = np.array([household_reference.logit(float(x)) for x in p])
+    ref_expit = np.array([household_reference.expit(float(x)) for x in t])
+    np.testing.assert_array_equal(_bits(ref_logit), _bits(want_logit))
+    np.testing.assert_array_equal(_bits(ref_expit), _bits(want_expit))
     assert household_reference.expit(-1e6) == 0.0 == special.expit(-1e6)
     money = np.concatenate([rng.normal(0, 1e4, 100_000), np.arange(-2_000, 2_001) * 0.005])
     cents = np.array([household_reference.cents(float(x)) for x in money])
