@@ -200,13 +200,9 @@ def household_rows_compiled(
     ``HouseholdFlows`` (every array is written for every row), ``tables`` the type tables.
     """
     slot = step % RECENT_MONTHS
-    fixed = {"delinquent_flat", "delinquent_stride", "delinquent_months"} | {
-        "draws_recent",
-        "early_recent",
-    }
     history, stride = _flat_rows(state.delinquent_recent)
     rows = KernelRows(
-        **{f: getattr(state, f) for f in KernelRows._fields if f not in fixed},
+        **{f: getattr(state, f) for f in KernelRows._fields[:-5]},  # fields of the state
         delinquent_flat=history,
         delinquent_stride=stride,
         delinquent_months=state.delinquent_recent.shape[0],
@@ -215,11 +211,8 @@ def household_rows_compiled(
     )
     income_f, needs_f, disc_f = shock_factors(draws, b)
     none = np.zeros(0)
-    fixed = {"line_draws_cdf", "other_due_cny", "other_debt_cny"} | {
-        f for f in KernelDraws._fields if f.endswith("_factor")
-    }
     month_draws = KernelDraws(
-        **{f: getattr(draws, f) for f in KernelDraws._fields if f not in fixed},
+        **{f: getattr(draws, f) for f in KernelDraws._fields if f.startswith(("u_", "e_"))},
         line_draws_cdf=np.array(draws.line_draws_cdf),  # writeable: one array type
         income_factor=income_f,
         needs_factor=needs_f,
