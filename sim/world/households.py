@@ -36,10 +36,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.blocks import in_blocks
+from sim.compiled import implementation
 from sim.config import BehaviourConfig
 from sim.units import round_cny, round_cny_inplace
 from sim.world.borrowers import RECENT_MONTHS, BehaviourType, BorrowerState
 from sim.world.draws import WorldDraws
+from sim.world.household_compiled import household_rows_compiled
+from sim.world.household_reference import household_rows_reference
 from sim.world.repayment import (
     TypeTables,
     arrears_choice,
@@ -98,8 +101,10 @@ def household_month(
 
     Updates ``employed``, ``income_cny``, ``savings_cny``, ``balance_cny``, the draw /
     early-repayment ring buffers, ``months_since_draw`` and ``high_risk_flag``, in place.
-    Every borrower's month depends only on its own row, so the rows are processed in
-    blocks of :data:`sim.blocks.BLOCK_ROWS` (the result does not depend on the block size).
+    Every borrower's month depends only on its own row. As :func:`sim.compiled.implementation`
+    says, the rows run in one compiled pass (:mod:`sim.world.household_kernel`), in NumPy
+    blocks of :data:`sim.blocks.BLOCK_ROWS` (the result does not depend on the block size)
+    or one borrower at a time (:mod:`sim.world.household_reference`): the same numbers.
 
     Args:
         state: borrower arrays, modified in place.
@@ -125,21 +130,19 @@ def household_month(
         }
     )
     tables = TypeTables.of(behaviour)
-    in_blocks(
-        n,
-        lambda rows: _household_rows(
-            state,
-            draws,
-            macro,
-            behaviour,
-            step,
-            rows,
-            flows,
-            tables,
-            other_due_cny,
-            other_debt_cny,
-        ),
-    )
+    args = (draws, macro, behaviour, step)
+    if implementation() == "numpy":
+        in_blocks(
+            n,
+            lambda rows: _household_rows(
+                state, *args, rows, flows, tables, other_due_cny, other_debt_cny
+            ),
+        )
+    else:  # the same rules compiled, or written per borrower (the tests' oracle)
+        run = (
+            household_rows_compiled if implementation() == "compiled" else household_rows_reference
+        )
+        run(state, *args, flows, tables, other_due_cny, other_debt_cny)
     return flows
 
 
