@@ -306,7 +306,7 @@ def rescore_book(platform: Platform, s: BorrowerState) -> bool:
     pricing = (
         np.asarray(c.pd_tier_bounds, dtype=np.float64),
         np.asarray(c.apr_tiers, dtype=np.float64),
-        float(c.apr_cap),
+        float(platform.apr_cap),  # the run's cap: the platform's and the scenario's lower
     )
     n = s.n
     z, b, pd_12m, apr = np.empty(n), np.empty(n), np.empty(n), np.empty(n)

@@ -137,10 +137,13 @@ def interp(x: float, xp: list[float], fp: list[float]) -> float:
     return y
 
 
-def price(c: PlatformConfig, pd_12m: float) -> float:
-    """APR of the risk tier of ``pd_12m`` (tier = number of bounds <= PD), capped."""
+def price(c: PlatformConfig, pd_12m: float, apr_cap: float) -> float:
+    """APR of the risk tier of ``pd_12m`` (tier = number of bounds <= PD), capped.
+
+    ``apr_cap`` is the run's cap: the lower of the platform's and the scenario's.
+    """
     tier = sum(1 for bound in c.pd_tier_bounds if pd_12m >= bound)
-    return min(float(c.apr_tiers[tier]), c.apr_cap)
+    return min(float(c.apr_tiers[tier]), apr_cap)
 
 
 def pd_of_account(c: PlatformConfig, z: float, b: float, shift: float | None) -> float:
@@ -175,7 +178,7 @@ def rescore_reference(platform: Platform, s: BorrowerState) -> bool:
     pd_12m, apr = np.empty(s.n), np.empty(s.n)
     for i in range(s.n):
         pd_12m[i] = pd_of_account(c, float(z[i]), float(b[i]), platform.pd_shift)
-        apr[i] = price(c, pd_12m[i])
+        apr[i] = price(c, pd_12m[i], platform.apr_cap)
     platform.score_log_odds, platform.score_behaviour_log_odds = z, b
     s.pd_12m, s.apr = pd_12m, apr
     return True

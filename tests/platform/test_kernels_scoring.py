@@ -189,3 +189,18 @@ def test_linear_card_falls_back_to_numpy(platform) -> None:
         out[how] = (p.score_log_odds.copy(), t.pd_12m)
     np.testing.assert_array_equal(out["compiled"][0], out["numpy"][0])
     np.testing.assert_allclose(out["reference"][0], out["numpy"][0], rtol=0, atol=1e-12)
+
+
+def test_the_runs_apr_cap_holds_in_every_implementation(platform) -> None:
+    # A scenario's cap (here 10 %) lowers the platform's own: build_world sets
+    # platform.apr_cap to the lower of the two, and every implementation prices with it.
+    s = random_book(11, 400)
+    capped = copy.copy(platform)
+    capped.apr_cap = 0.10
+    outs = {
+        how: scored(capped, s, how, "behavioural")[3] for how in ("numpy", "compiled", "reference")
+    }
+    assert outs["numpy"].max() == pytest.approx(0.10)
+    assert (outs["numpy"] < 0.10).any()  # the lowest tier (7.3 %) stays below the cap
+    for how in ("compiled", "reference"):
+        np.testing.assert_array_equal(outs[how], outs["numpy"], err_msg=how)
