@@ -77,9 +77,7 @@ def service_account(account: Account, paid: float, apr: float, terms: Any) -> Ac
             month.missed_now = True
             instalment = old_due - min(account.arrears or 0.0, old_due)
             holds = (
-                account.arrears is not None
-                and account.missed >= 1
-                and paid >= instalment - 0.005
+                account.arrears is not None and account.missed >= 1 and paid >= instalment - 0.005
             )
             if not holds:
                 account.missed += 1
