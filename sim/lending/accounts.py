@@ -117,7 +117,7 @@ def service_accounts(
 def _service_compiled(
     state: BorrowerState, paid_cny: np.ndarray, out: ServicingFlows, terms: _Terms
 ) -> None:
-    """:func:`service_accounts` by the kernel :func:`~sim.lending.accounts_kernel.service_rows_kernel`."""
+    """:func:`service_accounts` by :func:`sim.lending.accounts_kernel.service_rows_kernel`."""
     arrears = getattr(state, "arrears_cny", None)
     service_rows_kernel(
         np.asarray(paid_cny, dtype=np.float64),

@@ -45,15 +45,22 @@ def service_account(
     """One account's month: payment against the due, default, charge-off, interest, statement.
 
     Args:
-        paid: payment made this month (CNY, >= 0).
-        due, arrears: minimum due and its past-due part (CNY); ``arrears`` is read only
-            when ``has_arrears`` (the platform's lines, which can hold their bucket).
+        paid: payment made this month, CNY (>= 0).
+        due: minimum due of this month, CNY.
+        arrears: past-due part of ``due``, CNY (read only when ``has_arrears``).
+        has_arrears: the account carries arrears (the platform's lines): paying the
+            instalment ``due - arrears`` while behind holds the bucket.
         missed: consecutive missed minimum payments before this month.
-        defaulted, charged_off: the line's state before this month.
-        balance, limit, statement: balance, limit and last statement (CNY).
+        defaulted: the line defaulted before this month.
+        charged_off: the defaulted balance was written off before this month.
+        balance: balance, CNY.
+        limit: credit limit, CNY.
+        statement: last statement balance, CNY.
         on_time: consecutive months paid on time (0 .. 10,000).
-        apr: annual accrual rate; lgd: loss given default in [0, 1].
-        min_payment_rate, min_payment_floor_cny: the minimum payment's share and floor.
+        apr: annual accrual rate.
+        lgd: loss given default, in [0, 1].
+        min_payment_rate: minimum payment share of the balance.
+        min_payment_floor_cny: minimum payment floor, CNY.
         charge_off_dpd: DPD at which a defaulted balance is written off.
 
     Returns:
@@ -166,18 +173,39 @@ def service_rows_kernel(
 ) -> None:
     """Service every row of a book in place (:func:`service_account` per row, in parallel).
 
+    Every array is written in place but ``paid`` and ``apr``; ``(n,)`` unless noted.
+
     Args:
-        paid: ``(n,)`` payments this month, CNY.
-        due, arrears, balance, limit, statement, payment_ratio: ``(n,)`` float64, written.
-            ``arrears`` has ``n`` rows on the platform's lines (which hold their bucket on
-            paying the instalment) and 0 rows on accounts without arrears.
-        missed, on_time: ``(n,)`` int16; default_step: ``(n,)`` int32; defaulted,
-            charged_off, paid_in_full: ``(n,)`` bool; all written.
+        paid: payments this month, CNY.
+        due: minimum due (from last month's statement, then the new one), CNY.
+        arrears: past-due part of the due, CNY, on the platform's lines (which hold their
+            bucket on paying the instalment); ``(0,)`` for accounts without arrears.
+        missed: int16 consecutive missed minimum payments.
+        defaulted: bool, the line defaulted.
+        charged_off: bool, the defaulted balance was written off.
+        default_step: int32 month of default (``step`` for new defaults).
+        balance: balance, CNY.
+        limit: credit limit, CNY (0 from default).
+        statement: statement balance, CNY.
+        on_time: int16 consecutive months paid on time.
+        paid_in_full: bool, the last statement paid in full.
+        payment_ratio: last payment / last statement, in [0, 1].
         delinquent_recent: ``(H, n)`` bool; row ``history_row`` gets the month's misses.
-        apr: ``(n,)`` annual rates, or ``(1,)`` for one rate for every row.
-        step: the month, recorded as ``default_step`` of new defaults.
-        lgd, min_payment_rate, min_payment_floor_cny, charge_off_dpd: servicing terms.
-        out_*: ``(n,)`` the month's flows (:class:`sim.lending.accounts.ServicingFlows`).
+        history_row: the row of ``delinquent_recent`` of this month.
+        apr: annual rates, or ``(1,)`` for one rate for every row.
+        step: the month (1-based).
+        lgd: loss given default, in [0, 1].
+        min_payment_rate: minimum payment share of the balance.
+        min_payment_floor_cny: minimum payment floor, CNY.
+        charge_off_dpd: DPD at which defaulted balances are written off.
+        out_missed_now: bool out, missed this month's minimum payment.
+        out_new_default: bool out, defaulted this month.
+        out_ead: EAD of new defaults out, CNY.
+        out_loss: LGD x EAD of new defaults out, CNY.
+        out_write_off: balance charged off this month out, CNY.
+        out_recoveries: recoveries at charge-off out, CNY.
+        out_interest: interest accrued out, CNY.
+        out_limit_closed: limit removed at default out, CNY.
     """
     n = paid.shape[0]
     has_arrears = arrears.shape[0] == n and n > 0

@@ -62,24 +62,39 @@ def service_channels_kernel(
 ) -> None:
     """Service the active accounts of rows ``cand`` in the books' tables, in place.
 
+    The book's tables are ``(n_slots, k)`` and are written in place.
+
     Args:
-        cand: ``(m,)`` int64 candidate borrower rows; slots: ``(m,)`` their slots (distinct
-            but for the blank slot 0, which holds no active account and is not written).
-        balance, limit, due, paid: ``(n_slots, k)`` float64 tables, CNY; missed int16,
-            defaulted and charged_off bool, default_step int32 ``(n_slots, k)`` tables.
-            ``paid`` is set to 0 on every channel of a candidate's slot (applied).
-        apr, lgd, min_payment_rate, min_payment_floor_cny: ``(k,)`` servicing terms (``apr``
-            the carrying rate); fee_share: ``(k,)`` monthly fees' share of the accrual.
-        charge_off_dpd, step: charge-off DPD; the month (``default_step`` of new defaults).
-        active: ``(k, m)`` int8 out, :data:`INACTIVE` / :data:`PERFORMING` / :data:`DEFAULTED`.
+        cand: ``(m,)`` int64 candidate borrower rows.
+        slots: ``(m,)`` int32 their slots (distinct but for the blank slot 0, which holds
+            no active account and is not written).
+        balance: balance table, CNY.
+        limit: limit table, CNY (0 from default).
+        due: minimum due table, CNY.
+        missed: int16 table of consecutive missed payments.
+        defaulted: bool table.
+        charged_off: bool table.
+        default_step: int32 table (``step`` for new defaults).
+        paid: payments of the month, CNY; set to 0 on every channel of a candidate's slot.
+        apr: ``(k,)`` carrying rates (APR + 12 x monthly fee rate).
+        lgd: ``(k,)`` loss given default.
+        min_payment_rate: ``(k,)`` minimum payment shares.
+        min_payment_floor_cny: ``(k,)`` minimum payment floors, CNY.
+        fee_share: ``(k,)`` monthly fees' share of the accrual.
+        charge_off_dpd: DPD at which defaulted balances are written off.
+        step: the month (1-based).
+        active: ``(k, m)`` int8 out: :data:`INACTIVE`, :data:`PERFORMING` or
+            :data:`DEFAULTED` (serviced, defaulted before the month).
         flows: ``(6, k, m)`` float64 out, per account: balance before servicing, interest
-            net of fees, monthly fees, write-off, recoveries, EAD (0 where inactive).
+            net of fees, monthly fees, write-off, recoveries, EAD, CNY (unset where inactive).
         new_default: ``(k, m)`` bool out.
         charged: ``(n,)`` out, interest + fees charged per row (written at ``cand``).
-        interest_fees_total, balance_month_sum: ``(n,)`` accumulators, added to at ``cand``.
-        row_balance, row_due: ``(m,)`` out, month-end balance and due summed over channels in
-            channel order; row_lenders: ``(m,)`` int16 channels with a balance; row_owes:
-            ``(m,)`` bool, any balance or due.
+        interest_fees_total: ``(n,)`` accumulator, ``charged`` added at ``cand``.
+        balance_month_sum: ``(n,)`` accumulator, ``row_balance`` added at ``cand``.
+        row_balance: ``(m,)`` out, month-end balance summed over channels in order.
+        row_due: ``(m,)`` out, minimum due summed over channels in order (not rounded).
+        row_lenders: ``(m,)`` int16 out, channels with a positive balance.
+        row_owes: ``(m,)`` bool out, any balance or due.
     """
     m = cand.shape[0]
     k = apr.shape[0]
@@ -89,8 +104,6 @@ def service_channels_kernel(
         for c in range(k):
             active[c, j] = INACTIVE
             new_default[c, j] = False
-            for f in range(6):
-                flows[f, c, j] = 0.0
             b, d, p = balance[s, c], due[s, c], paid[s, c]
             if not (b > 0 or d > 0 or p > 0):
                 continue
@@ -207,19 +220,22 @@ def service_channels_compiled(ch: Channels, step: int) -> np.ndarray:
     )
     # The month's totals: NumPy sums over each channel's serviced accounts in row order,
     # the very arrays (and so the very sums) of the NumPy pass.
+    # (One gather of a channel's serviced accounts; each row of it is contiguous, and a
+    # contiguous row's sum is NumPy's pairwise sum of that sequence.)
     month = ch.month
     for c in range(k):
-        served = active[c] != INACTIVE
-        if not served.any():
+        served = np.flatnonzero(active[c])
+        if served.size == 0:
             continue
-        month.accruing_balance_cny[c] += float(flows[0, c][active[c] == PERFORMING].sum())
-        month.interest_cny[c] += float(flows[1, c][served].sum())
-        month.monthly_fees_cny[c] += float(flows[2, c][served].sum())
-        month.write_off_cny[c] += float(flows[3, c][served].sum())
-        recoveries = float(flows[4, c][served].sum())
+        x = flows[:, c].take(served, axis=1)
+        month.accruing_balance_cny[c] += float(x[0][active[c, served] == PERFORMING].sum())
+        month.interest_cny[c] += float(x[1].sum())
+        month.monthly_fees_cny[c] += float(x[2].sum())
+        month.write_off_cny[c] += float(x[3].sum())
+        recoveries = float(x[4].sum())
         month.recoveries_cny[c] += recoveries
-        month.ead_at_default_cny[c] += float(flows[5, c][served].sum())
-        month.default_count[c] += int(new_default[c].sum())
+        month.ead_at_default_cny[c] += float(x[5].sum())
+        month.default_count[c] += int(np.count_nonzero(new_default[c]))
         ch.lender_cash_cny[c] += recoveries
     sums = _RowSums(cand, row_balance, row_due, row_lenders, row_owes).where(row_owes)
     ch._mark[cand] = False
