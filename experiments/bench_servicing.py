@@ -4,10 +4,11 @@
     python -m experiments.bench_servicing --rows 100000 --reference-rows 100000 --threads 1
 
 Times :func:`sim.lending.accounts.service_accounts` on a book of ``--rows`` platform lines
-and :meth:`sim.lending.channels.Channels.service` on ``--rows`` borrowers of whom a fifth
-hold accounts with three other lenders (random books as in
-``tests/test_kernels_servicing.py``), the best of ``--repeat`` calls per implementation
-after one warm-up call (which includes numba's compile or cache load, reported apart).
+and :meth:`sim.lending.channels.Channels.service` on ``--rows`` borrowers of whom about a
+third hold accounts with three other lenders (random books as in
+``tests/test_kernels_servicing.py``): the first call (numba's compile or cache load) and
+the best of ``--repeat`` later calls per implementation, wall and CPU time (on a shared
+machine the CPU time of one thread is the steadier figure).
 """
 
 from __future__ import annotations
@@ -25,18 +26,22 @@ from tests.test_kernels_servicing import random_channels, random_lines
 TERMS = {"lgd": 0.8, "min_payment_rate": 0.1, "min_payment_floor_cny": 50.0, "charge_off_dpd": 180}
 
 
-def _time(make, run, repeat: int) -> tuple[float, float]:
-    """(first call, best of ``repeat`` later calls) in seconds; ``make`` builds fresh input."""
-    times = []
+def _time(make, run, repeat: int) -> tuple[float, float, float]:
+    """(first call, best of ``repeat`` later calls, best CPU time of those) in seconds.
+
+    ``make`` builds fresh input (not timed). CPU time is the process's, all threads.
+    """
+    times, cpu = [], []
     for _ in range(repeat + 1):
         x = make()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run(x)
         times.append(time.perf_counter() - t0)
-    return times[0], min(times[1:])
+        cpu.append(time.process_time() - c0)
+    return times[0], min(times[1:]), min(cpu[1:])
 
 
-def bench(n: int, how: str, repeat: int) -> dict[str, tuple[float, float]]:
+def bench(n: int, how: str, repeat: int) -> dict[str, tuple[float, float, float]]:
     """Seconds per call of the platform's and the other lenders' servicing at ``n`` rows."""
     rng = np.random.default_rng(0)
     lines, paid = random_lines(rng, n)
@@ -70,8 +75,11 @@ def main() -> None:
     print(f"numba threads: {compiled.threads()}")
     for how, n in (("compiled", a.rows), ("numpy", a.rows), ("reference", a.reference_rows)):
         repeat = a.repeat if how != "reference" else 1
-        for part, (first, best) in bench(n, how, repeat).items():
-            print(f"{how:9s} {part:8s} rows={n:>9,d} first={first:8.4f}s best={best:8.4f}s")
+        for part, (first, best, cpu) in bench(n, how, repeat).items():
+            print(
+                f"{how:9s} {part:8s} rows={n:>9,d} first={first:8.4f}s best={best:8.4f}s "
+                f"cpu={cpu:8.4f}s"
+            )
 
 
 if __name__ == "__main__":
