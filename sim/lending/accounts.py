@@ -76,7 +76,11 @@ def service_accounts(
     ``balance_cny`` (write-off, interest), ``statement_cny``, ``min_due_cny``,
     ``delinquent_recent``, ``on_time_months``, ``paid_in_full``, ``payment_ratio``.
     Each account depends only on its own row, so the rows are serviced in blocks of
-    :data:`sim.blocks.BLOCK_ROWS` (the result does not depend on the block size).
+    :data:`sim.blocks.BLOCK_ROWS` (the result does not depend on the block size). Runs as
+    :func:`sim.compiled.implementation` says: the compiled kernel
+    (:mod:`sim.lending.accounts_kernel`, rows in parallel), these NumPy row blocks, or the
+    per-account reference (:mod:`sim.lending.accounts_reference`); all three give the same
+    states and flows bit for bit.
 
     Args:
         state: borrower arrays (or any accounts object with the same fields; ``apr`` may

@@ -73,7 +73,11 @@ class Channels(ChannelFlows):
 
         Payments received this month (``paid_cny``) count towards the minimum due. Updates
         this month's flow totals, the lenders' cash (recoveries) and the per-borrower
-        accumulators.
+        accumulators. Runs as :func:`sim.compiled.implementation` says: the compiled kernel
+        (:mod:`~sim.lending.channels.servicing_kernel`), the NumPy pass below (the same
+        results bit for bit) or the per-account reference
+        (:mod:`~sim.lending.channels.servicing_reference`: the same accounts, totals to the
+        cent).
 
         Returns:
             ``(n,)`` interest + monthly fees charged this month per borrower.
