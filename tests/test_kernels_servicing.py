@@ -21,6 +21,7 @@ from sim import compiled
 from sim.config import ChannelConfig, ChannelsConfig
 from sim.lending.accounts import ServicingFlows, service_accounts
 from sim.lending.channels import Channels
+from sim.lending.servicing import _record_month
 from sim.world.borrowers import BorrowerState
 
 IMPLEMENTATIONS = ("numpy", "compiled", "reference")
@@ -270,3 +271,29 @@ def test_hand_computed_month_on_the_compiled_kernel():
     assert s.payment_ratio.tolist() == [0.1, 100.0 / 1_500.0, 0.0, 1.0]
     assert s.on_time_months.tolist() == [8, 0, 0, 0]
     assert s.delinquent_recent[14 % 6].tolist() == [False, True, True, False]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60), step=st.integers(1, 200))
+def test_month_end_record_compiled_numpy_and_reference_agree_exactly(seed, n, step):
+    rng = np.random.default_rng(seed)
+    s, paid = random_lines(rng, n)
+    for f in ("interest_total_cny", "balance_month_sum_cny", "billed_cny"):
+        getattr(s, f)[:] = cents(rng.uniform(0, 1e5, n))
+    s.mob[:] = rng.integers(0, 200, n)
+    s.history_months[:] = rng.choice([0, 29_999, 30_000], n)
+    early = cents(rng.uniform(0, 500, n) * (rng.random(n) < 0.3))
+    interest = cents(rng.uniform(0, 100, n))
+    out = []
+    for how in IMPLEMENTATIONS:
+        t = copy.deepcopy(s)
+        with compiled.using(how):
+            _record_month(t, step, paid, early, interest)
+        out.append(t)
+    for t in out[1:]:
+        for f in vars(s):
+            x, y = getattr(out[0], f), getattr(t, f)
+            assert x.dtype == y.dtype and np.array_equal(x, y), f
+    assert out[0].history_months.tolist() == np.minimum(s.history_months + 1, 30_000).tolist()
+    assert out[0].mob.tolist() == (s.mob + ~s.defaulted).tolist()
+    assert out[0].payment_recent_cny[step % 5].tolist() == (paid + early).tolist()

@@ -12,9 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.units import DAYS_PER_MISS, MISSES_TO_DEFAULT
-from sim.world.borrowers import DELINQUENCY_HISTORY_MONTHS
+from sim.world.borrowers import (
+    DELINQUENCY_HISTORY_MONTHS,
+    PAYMENT_HISTORY_MONTHS,
+    STATEMENT_HISTORY_MONTHS,
+)
 
-__all__ = ["Account", "AccountMonth", "round_cent", "service_account", "service_rows_reference"]
+__all__ = [
+    "Account",
+    "AccountMonth",
+    "record_month_reference",
+    "round_cent",
+    "service_account",
+    "service_rows_reference",
+]
 
 
 def round_cent(amount: float) -> float:
@@ -190,3 +201,29 @@ def service_rows_reference(state: Any, paid_cny: Any, out: Any, terms: Any) -> N
         out.recoveries_cny[i] = month.recoveries
         out.interest_cny[i] = month.interest
         out.limit_closed_cny[i] = month.limit_closed
+
+
+def record_month_reference(
+    state: Any, step: int, paid_cny: Any, early_cny: Any, interest_cny: Any
+) -> None:
+    """The servicing stage's month-end record on every borrower row, one at a time.
+
+    The bill and payment histories of the scorecard, interest and balance accumulators,
+    the platform's lenders count and debt service, months on book and of history (see
+    :func:`sim.lending.servicing.servicing_stage`).
+    """
+    statement_row = step % STATEMENT_HISTORY_MONTHS
+    payment_row = step % PAYMENT_HISTORY_MONTHS
+    for i in range(state.balance_cny.shape[0]):
+        billed = float(state.statement_cny[i]) + float(early_cny[i])
+        state.billed_cny[i] = billed
+        state.billed_recent_cny[statement_row, i] = billed
+        state.payment_recent_cny[payment_row, i] = float(paid_cny[i]) + float(early_cny[i])
+        state.payment_ratio_recent[statement_row, i] = state.payment_ratio[i]
+        state.interest_total_cny[i] += interest_cny[i]
+        state.balance_month_sum_cny[i] += state.balance_cny[i]
+        state.lenders_count[i] = 1 if state.balance_cny[i] > 0 else 0
+        state.debt_service_cny[i] = state.min_due_cny[i]
+        if not state.defaulted[i]:
+            state.mob[i] += 1
+        state.history_months[i] = min(int(state.history_months[i]) + 1, 30_000)
