@@ -26,7 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import compiled
 from sim.blocks import in_blocks
+from sim.lending.accounts_kernel import service_rows_kernel
+from sim.lending.accounts_reference import service_rows_reference
 from sim.units import DAYS_PER_MISS, MISSES_TO_DEFAULT, round_cny, round_cny_inplace
 from sim.world.borrowers import DELINQUENCY_HISTORY_MONTHS, BorrowerState
 
@@ -73,7 +76,11 @@ def service_accounts(
     ``balance_cny`` (write-off, interest), ``statement_cny``, ``min_due_cny``,
     ``delinquent_recent``, ``on_time_months``, ``paid_in_full``, ``payment_ratio``.
     Each account depends only on its own row, so the rows are serviced in blocks of
-    :data:`sim.blocks.BLOCK_ROWS` (the result does not depend on the block size).
+    :data:`sim.blocks.BLOCK_ROWS` (the result does not depend on the block size). Runs as
+    :func:`sim.compiled.implementation` says: the compiled kernel
+    (:mod:`sim.lending.accounts_kernel`, rows in parallel), these NumPy row blocks, or the
+    per-account reference (:mod:`sim.lending.accounts_reference`); all three give the same
+    states and flows bit for bit.
 
     Args:
         state: borrower arrays (or any accounts object with the same fields; ``apr`` may
@@ -99,8 +106,54 @@ def service_accounts(
     )
     terms = _Terms(step, lgd, min_payment_rate, min_payment_floor_cny, charge_off_dpd)
 
-    in_blocks(n, lambda rows: _service_rows(state, scheduled_payment_cny, rows, flows, terms))
+    # ---- implementation switch (sim.compiled): compiled kernel, NumPy blocks, reference
+    how = compiled.implementation()
+    if how == "compiled":
+        _service_compiled(state, scheduled_payment_cny, flows, terms)
+    elif how == "reference":
+        service_rows_reference(state, scheduled_payment_cny, flows, terms)
+    else:
+        in_blocks(n, lambda rows: _service_rows(state, scheduled_payment_cny, rows, flows, terms))
+    # ---- end of the implementation switch
     return flows
+
+
+def _service_compiled(
+    state: BorrowerState, paid_cny: np.ndarray, out: ServicingFlows, terms: _Terms
+) -> None:
+    """:func:`service_accounts` by :func:`sim.lending.accounts_kernel.service_rows_kernel`."""
+    arrears = getattr(state, "arrears_cny", None)
+    service_rows_kernel(
+        np.asarray(paid_cny, dtype=np.float64),
+        state.min_due_cny,
+        np.zeros(0) if arrears is None else arrears,
+        state.missed,
+        state.defaulted,
+        state.charged_off,
+        state.default_step,
+        state.balance_cny,
+        state.limit_cny,
+        state.statement_cny,
+        state.on_time_months,
+        state.paid_in_full,
+        state.payment_ratio,
+        state.delinquent_recent,
+        terms.step % DELINQUENCY_HISTORY_MONTHS,
+        np.asarray(state.apr, dtype=np.float64).reshape(-1),
+        terms.step,
+        float(terms.lgd),
+        float(terms.min_payment_rate),
+        float(terms.min_payment_floor_cny),
+        int(terms.charge_off_dpd),
+        out.missed_now,
+        out.new_default,
+        out.ead_at_default_cny,
+        out.loss_at_default_cny,
+        out.write_off_cny,
+        out.recoveries_cny,
+        out.interest_cny,
+        out.limit_closed_cny,
+    )
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import compiled
 from sim.lending.accounts import service_accounts
+from sim.lending.accounts_reference import record_month_reference
 from sim.lending.funding import MonthTransfers
+from sim.lending.servicing_kernel import record_month_kernel
 from sim.platform.policies.reasons import ReasonCode
 from sim.units import round_cny
+from sim.world.borrowers import (
+    PAYMENT_HISTORY_MONTHS,
+    STATEMENT_HISTORY_MONTHS,
+    BorrowerState,
+)
 
 if TYPE_CHECKING:
     from sim.month import Month, World
@@ -54,13 +62,7 @@ def servicing_stage(world: World, month: Month) -> None:
         min_payment_floor_cny=pc.min_payment_floor_cny,
         charge_off_dpd=pc.charge_off_dpd,
     )
-    s.record_history(month.step, platform_paid, h.early_repayment_cny)
-    s.interest_total_cny += flows.interest_cny
-    s.balance_month_sum_cny += s.balance_cny
-    s.lenders_count[:] = s.balance_cny > 0
-    s.debt_service_cny[:] = s.min_due_cny
-    s.mob += ~s.defaulted
-    np.minimum(s.history_months + 1, 30_000, out=s.history_months)
+    _record_month(s, month.step, platform_paid, h.early_repayment_cny, flows.interest_cny)
     month.accruing_balance_cny = accruing
 
     world.channels.service(month.step)
@@ -83,6 +85,50 @@ def servicing_stage(world: World, month: Month) -> None:
             np.full(closed.size, ReasonCode.CLOSED_AT_DEFAULT, dtype=np.int8),
         )
     month.servicing = flows
+
+
+def _record_month(
+    s: BorrowerState, step: int, paid: np.ndarray, early: np.ndarray, interest: np.ndarray
+) -> None:
+    """Month-end record of the platform's lines: histories, accumulators, counts.
+
+    Runs as :func:`sim.compiled.implementation` says (one fused kernel, these NumPy
+    lines, or the per-row reference), with the same results.
+    """
+    how = compiled.implementation()
+    if how == "compiled":
+        record_month_kernel(
+            np.asarray(paid, dtype=np.float64),
+            np.asarray(early, dtype=np.float64),
+            interest,
+            s.statement_cny,
+            s.payment_ratio,
+            s.balance_cny,
+            s.min_due_cny,
+            s.defaulted,
+            s.billed_cny,
+            s.billed_recent_cny,
+            s.payment_recent_cny,
+            s.payment_ratio_recent,
+            step % STATEMENT_HISTORY_MONTHS,
+            step % PAYMENT_HISTORY_MONTHS,
+            s.interest_total_cny,
+            s.balance_month_sum_cny,
+            s.lenders_count,
+            s.debt_service_cny,
+            s.mob,
+            s.history_months,
+        )
+    elif how == "reference":
+        record_month_reference(s, step, paid, early, interest)
+    else:
+        s.record_history(step, paid, early)
+        s.interest_total_cny += interest
+        s.balance_month_sum_cny += s.balance_cny
+        s.lenders_count[:] = s.balance_cny > 0
+        s.debt_service_cny[:] = s.min_due_cny
+        s.mob += ~s.defaulted
+        np.minimum(s.history_months + 1, 30_000, out=s.history_months)
 
 
 def _check_month_not_serviced(world: World, step: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import compiled
 from sim.lending.accounts import service_accounts
 from sim.lending.channels.flows import ChannelFlows
 from sim.lending.channels.records import (
@@ -14,6 +15,8 @@ from sim.lending.channels.records import (
     _RowSums,
     _serviced_accounts,
 )
+from sim.lending.channels.servicing_kernel import service_channels_compiled
+from sim.lending.channels.servicing_reference import service_channels_reference
 from sim.units import round_cny
 
 
@@ -70,7 +73,11 @@ class Channels(ChannelFlows):
 
         Payments received this month (``paid_cny``) count towards the minimum due. Updates
         this month's flow totals, the lenders' cash (recoveries) and the per-borrower
-        accumulators.
+        accumulators. Runs as :func:`sim.compiled.implementation` says: the compiled kernel
+        (:mod:`~sim.lending.channels.servicing_kernel`), the NumPy pass below (the same
+        results bit for bit) or the per-account reference
+        (:mod:`~sim.lending.channels.servicing_reference`: the same accounts, totals to the
+        cent).
 
         Returns:
             ``(n,)`` interest + monthly fees charged this month per borrower.
@@ -87,6 +94,13 @@ class Channels(ChannelFlows):
                 "and fees twice)"
             )
         self.serviced_step = int(step)
+        # ---- implementation switch (sim.compiled): compiled kernel, reference, NumPy below
+        how = compiled.implementation()
+        if how == "compiled":
+            return service_channels_compiled(self, step)
+        if how == "reference":
+            return service_channels_reference(self, step)
+        # ---- end of the implementation switch
         charged = np.zeros(self.n)
         cand = self.candidates()
         slots = self.slot_of[cand]
