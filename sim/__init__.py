@@ -13,8 +13,14 @@ Names are imported on first use, so ``import sim`` stays light.
 from __future__ import annotations
 
 import importlib
+import os
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+# Idle threads of the compiled kernels' OpenMP pool sleep rather than spin, so they do not
+# take the core the next NumPy pass needs (set before any OpenMP runtime loads; a value
+# already in the environment wins). See docs/performance.md.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     __version__ = version("limitlab")
