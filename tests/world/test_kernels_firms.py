@@ -167,7 +167,8 @@ def test_a_buyer_and_its_supplier_by_hand(name: str) -> None:
     # Buyer 0 ("shop"): base 10,000, no shocks, a quarter sold on 1-month credit; stock
     # = 50 % of the sales a month ahead (+ its last network sales, 0), 40 % of it from
     # the network: 5,000 bought, 2,000 from supplier 1 and 3,000 outside, paid on
-    # delivery; fixed 1,500 + 2,000 in arrears. Supplier 1 ("mill", open, 20 % cogs) sells the 2,000.
+    # delivery; fixed 1,500 + 2,000 in arrears. Supplier 1 ("mill", open, 20 % cogs)
+    # sells the 2,000.
     specs = {
         "shop": SectorConfig(
             **SECTOR,

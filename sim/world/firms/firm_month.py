@@ -23,8 +23,9 @@ from sim.world.firms.state import FirmState
 
 @dataclass
 class FirmMonth:
-    """The operating half of a firm month (:func:`sim.world.firms.operate`), ``(n_firms,)`` unless
-    noted.
+    """The operating half of a firm month (:func:`sim.world.firms.operate`), ``(n_firms,)``.
+
+    Per firm unless noted.
 
     Attributes:
         outside_sales_cny: sales to outside buyers (0 when closed).
