@@ -44,7 +44,7 @@ def _row(n: int, impl: str, threads: int, months: int, run_s: float) -> dict:
         "run_s": run_s,
         "borrower_months_per_s": n * months / run_s,
         "peak_rss_gb": 0.3,
-        "final_balance_cny": 1.0 if months == 12 else 2.0,
+        "final_balance_cny": 1.0 if months == 12 else float(len(impl)),
         "stage_seconds": {"household": run_s / 2, "enterprise": run_s / 4},
     }
 
@@ -55,13 +55,19 @@ def test_report_scales_the_short_reference_run_and_gives_the_speed_ups() -> None
         _row(1_000, "compiled", 2, 12, 1.0),
         _row(1_000, "numpy", 1, 12, 6.0),
         _row(1_000, "reference", 1, 3, 15.0),  # 3 of 12 months: 60 s for 12
+        _row(1_000, "compiled", 1, 3, 0.3),  # the same 3 months, compiled
     ]
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "stage_seconds"} for r in rows])
     text = bench._report(table, 12)
-    assert "| 1,000 | 100 | reference | 1 | 0.50 | 60.00 * (3 months) |" in text
-    assert "1 thread(s): compiled is 3.0x as fast as numpy (run time 6.00 s / 2.00 s)" in text
-    assert "2 thread(s): compiled is 60.0x as fast as reference (run time 60.00 s / 1.00 s)" in text
+    assert "| 1,000 | 100 | reference | 1 | 0.50 | 60.00 * (15.00 s for 3) |" in text
+    assert (
+        "x 12 months, 1 thread(s): compiled is 3.0x as fast as numpy (run 6.00 s / 2.00 s)" in text
+    )
+    assert "x 12 months, 2 thread(s): compiled is 6.0x as fast as numpy" in text
+    # Against the reference: the compiled run of the same 3 months, not the scaled time.
+    assert "x 3 months, 1 thread(s): compiled is 50.0x as fast as reference (run 15.00" in text
     assert "1,000 borrowers x 12 months: final balances the same in every run" in text
+    assert "1,000 borrowers x 3 months: final balances DIFFERENT (2 values)" in text
     stages = bench._stage_table(rows)
     # Milliseconds per month: 15 s over 3 months, half of it in the household stage.
     assert stages.loc["household", "1,000 reference t1"] == 2_500.0
@@ -69,9 +75,11 @@ def test_report_scales_the_short_reference_run_and_gives_the_speed_ups() -> None
 
 
 def test_jobs_run_numpy_and_reference_once_and_skip_large_references() -> None:
-    args = bench._parse(["--sizes", "1000,200000", "--threads", "1,2", "--months", "6"])
+    argv = ["--sizes", "1000,200000", "--threads", "1,2", "--months", "12"]
+    args = bench._parse([*argv, "--reference-months", "6"])
     jobs = bench._jobs(args)
     assert (1_000, "reference", 1, 6) in jobs
+    assert (1_000, "compiled", 1, 6) in jobs  # beside the reference: same months
     assert [j for j in jobs if j[0] == 200_000 and j[1] == "reference"] == []
-    assert [j[2] for j in jobs if j[:2] == (1_000, "compiled")] == [1, 2]
+    assert [j[2:] for j in jobs if j[:2] == (1_000, "compiled")] == [(1, 12), (2, 12), (1, 6)]
     assert [j[2] for j in jobs if j[:2] == (1_000, "numpy")] == [1]

@@ -58,7 +58,7 @@ def _firm_month(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
     receivables,
     payables,
     edge_payables,
-    outflow_hist,
+    outflow_now,
     potential,
     outside,
     collections,
@@ -79,7 +79,6 @@ def _firm_month(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
 ):
     n = sector.shape[0]
     slot = step % RING_MONTHS
-    hist = step % outflow_hist.shape[0]
     # Firm by firm: outside sales, collections, receivables, the stock bought.
     for i in prange(n):
         s = sector[i]
@@ -91,10 +90,10 @@ def _firm_month(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
         credit = round_cny_scalar(credit_share[s] * out)
         rt = rterms[s]
         now = round_cny_scalar(out - credit + (credit if rt == 0 else 0.0))
-        collections[i] = round_cny_scalar(now + receivables[slot, i])
-        receivables[slot, i] = 0.0
+        collections[i] = round_cny_scalar(now + receivables[slot][i])
+        receivables[slot][i] = 0.0
         if rt > 0:
-            receivables[(step + rt) % RING_MONTHS, i] += credit
+            receivables[(step + rt) % RING_MONTHS][i] += credit
         forecast = base[i] * season_ahead[s] * level[i] + old_network_sales[i]
         need = round_cny_scalar(cogs[s] * forecast if live else 0.0)
         used = min(old_prebought[i], need)
@@ -129,18 +128,18 @@ def _firm_month(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
             edge_purchase[e] = amount
             edge_sum += amount
         outside_purchase = round_cny_scalar(bought - edge_sum)
-        new_due_out = round_cny_scalar(payables[slot, i] + (outside_purchase if pt == 0 else 0.0))
-        payables[slot, i] = 0.0
+        new_due_out = round_cny_scalar(payables[slot][i] + (outside_purchase if pt == 0 else 0.0))
+        payables[slot][i] = 0.0
         if pt > 0:
-            payables[(step + pt) % RING_MONTHS, i] += outside_purchase
+            payables[(step + pt) % RING_MONTHS][i] += outside_purchase
         due_sum = 0.0
         new_edge_sum = 0.0
         for e in range(lo, hi):
             amount = edge_purchase[e]
-            new_edge = round_cny_scalar(edge_payables[slot, e] + (amount if pt == 0 else 0.0))
-            edge_payables[slot, e] = 0.0
+            new_edge = round_cny_scalar(edge_payables[slot][e] + (amount if pt == 0 else 0.0))
+            edge_payables[slot][e] = 0.0
             if pt > 0:
-                edge_payables[(step + pt) % RING_MONTHS, e] += amount
+                edge_payables[(step + pt) % RING_MONTHS][e] += amount
             owed = round_cny_scalar(new_edge + edge_overdue[e])
             edge_due[e] = owed
             due_sum += owed
@@ -149,7 +148,7 @@ def _firm_month(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
         due_net[i] = round_cny_scalar(due_sum)
         new_due[i] = round_cny_scalar(new_due_out + new_edge_sum)
         if is_open[i]:
-            outflow_hist[hist, i] = round_cny_scalar(bought + fixed[i])
+            outflow_now[i] = round_cny_scalar(bought + fixed[i])
         obligations[i] = round_cny_scalar(fixed_due[i] + due_out[i] + due_net[i])
         gap[i] = round_cny_scalar(max(obligations[i] - cash_available[i], 0.0))
     # Suppliers' network sales: the one sum across rows, serial in edge order.
@@ -160,6 +159,30 @@ def _firm_month(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
     for i in prange(n):
         network_sales[i] = round_cny_scalar(network_sales[i])
         revenue[i] = round_cny_scalar(outside[i] + network_sales[i])
+
+
+def _plain(x: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """``x`` as a contiguous, writeable array of ``dtype`` (a copy only if it is not one).
+
+    The kernel is compiled once per combination of argument types, and numba's array
+    type includes the layout and the read-only flag: plain arrays keep one compilation.
+    """
+    a = np.asarray(x, dtype=dtype)
+    return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, dtype=dtype)
+
+
+def _ring(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows of a ``(RING_MONTHS, m)`` ring as a tuple of contiguous ``(m,)`` views.
+
+    A ring grown by :func:`sim.rows.append_rows` is a non-contiguous view of a wider
+    buffer, a replaced one is contiguous; its rows are contiguous either way, so the
+    kernel's argument types (and its one compilation) do not depend on the ring's history.
+    Writes go to the ring itself.
+    """
+    rows = tuple(x[k] for k in range(RING_MONTHS))
+    if x.shape[0] != RING_MONTHS or not all(r.flags.c_contiguous for r in rows):
+        raise ValueError(f"a ring must be ({RING_MONTHS}, m) with contiguous rows, got {x.shape}")
+    return rows
 
 
 def operate_compiled(
@@ -194,37 +217,36 @@ def operate_compiled(
     edge_due = np.empty(n_edges)
     (potential, outside, collections, purchases, build, prebought, fixed_due, due_out) = outs[:8]
     (due_net, new_due, obligations, cash_available, gap, network_sales, revenue) = outs[8:]
-    f64 = np.float64
     _firm_month(
         np.int64(step),
-        f.sector,
-        f.is_open,
-        f.revenue_base_cny,
-        f.fixed_cost_cny,
-        f.cash_cny,
-        f.network_sales_cny,
-        f.stock_prebought_cny,
-        f.overdue_cny,
-        f.fixed_arrears_cny,
-        np.asarray(inputs.level, dtype=f64),
-        np.asarray(inputs.shock, dtype=f64),
-        np.asarray(sectors.cogs_ratio, dtype=f64),
-        np.asarray(sectors.credit_sales_share, dtype=f64),
-        np.asarray(sectors.receivable_terms_months, dtype=np.int64),
-        np.asarray(sectors.payable_terms_months, dtype=np.int64),
-        np.asarray(sectors.network_purchase_share, dtype=f64),
-        np.asarray(inputs.season_now, dtype=f64),
-        np.asarray(inputs.season_ahead, dtype=f64),
-        np.asarray(inputs.prebuy_first, dtype=np.bool_),
-        np.asarray(inputs.prebuy_season, dtype=f64),
-        np.asarray(network.shares.indptr, dtype=np.int64),
-        np.asarray(network.supplier, dtype=np.int64),
-        np.asarray(network.share, dtype=f64),
-        f.edge_overdue_cny,
-        f.receivables_cny,
-        f.payables_cny,
-        f.edge_payables_cny,
-        f.outflow_hist_cny,
+        _plain(f.sector, np.int8),
+        _plain(f.is_open, np.bool_),
+        _plain(f.revenue_base_cny),
+        _plain(f.fixed_cost_cny),
+        _plain(f.cash_cny),
+        _plain(f.network_sales_cny),
+        _plain(f.stock_prebought_cny),
+        _plain(f.overdue_cny),
+        _plain(f.fixed_arrears_cny),
+        _plain(inputs.level),
+        _plain(inputs.shock),
+        _plain(sectors.cogs_ratio),
+        _plain(sectors.credit_sales_share),
+        _plain(sectors.receivable_terms_months, np.int64),
+        _plain(sectors.payable_terms_months, np.int64),
+        _plain(sectors.network_purchase_share),
+        _plain(inputs.season_now),
+        _plain(inputs.season_ahead),
+        _plain(inputs.prebuy_first, np.bool_),
+        _plain(inputs.prebuy_season),
+        _plain(network.shares.indptr, np.int64),
+        _plain(network.supplier, np.int64),
+        _plain(network.share),
+        _plain(f.edge_overdue_cny),
+        _ring(f.receivables_cny),
+        _ring(f.payables_cny),
+        _ring(f.edge_payables_cny),
+        f.outflow_hist_cny[step % f.outflow_hist_cny.shape[0]],
         *outs,
         edge_purchase,
         edge_due,
