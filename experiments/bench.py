@@ -1,26 +1,42 @@
-"""Benchmark: wall time, throughput and peak memory of the monthly loop.
+"""Benchmark: wall time, throughput, peak memory and stage profile, per implementation.
 
-    python -m experiments.bench                       # 10k, 100k, 1M borrowers x 120 months
-    python -m experiments.bench --sizes 10000 --months 24
-    python -m experiments.bench --sizes 100000 --firm-share 0.1   # + 10k firms (the default)
-    python -m experiments.bench --sizes 100000 --agents           # also make the Mesa agent views
-    python -m experiments.bench --sizes 1000000 --repeat 3        # min / median of 3 runs
+    python -m experiments.bench            # 10k, 100k, 1M borrowers x 120 months, all three
+    python -m experiments.bench --sizes 10000 --months 24 --implementations compiled,numpy
+    python -m experiments.bench --sizes 1000000 --implementations compiled --threads 2
+    python -m experiments.bench --sizes 100000 --reference-months 3   # shorter reference run
+    python -m experiments.bench --sizes 1000000 --repeat 3            # min / median of 3 runs
 
-Each size runs in a fresh process so that its peak resident memory is its own. Reports
-set-up time (population, agents, scorecard), run time, borrower-months per second and
-peak RSS; results also go to ``outputs/bench/bench-<timestamp>.csv``. Firms are simulated
-too: ``--firm-share`` is the share of borrowers owning a firm (``firms.owner_share``; 0.1
-gives 100 k firms per 1 M borrowers). ``--agents`` lists the model's Mesa agents before the
-run, so set-up includes making one view per borrower and firm (the monthly loop never
-needs them). Measured figures are in ``docs/performance.md``.
+Every (size, implementation, threads) runs in a fresh process, so its peak resident memory
+is its own. The implementation is the process-wide switch of :mod:`sim.compiled`
+(``compiled``: the numba kernels of the stages that have them; ``numpy``: their NumPy
+passes; ``reference``: their per-agent Python); stages without kernels run NumPy in all
+three. ``--threads`` sets numba's worker threads (``sim.compiled.set_threads``) and only
+matters to the compiled kernels, so ``numpy`` and ``reference`` run once, on one thread.
+The reference runs only up to 100,000 borrowers and for ``--reference-months`` months;
+the table scales its run time to ``--months`` (marked ``*``, with the measured time: the
+book grows over the months, so the scaled figure understates a full run), and a compiled
+run of the same months runs beside it for the speed-up over the reference.
+
+Reported per run: set-up time (population, scorecard), run time, borrower-months per
+second, peak RSS, and each stage's time per month (``CreditMarketModel.stage_seconds``);
+per size and thread count, the compiled kernels' speed-up over NumPy and over the
+reference. Before the runs, numba's first-call cost is measured in two fresh processes
+that run a small book for a few months with ``NUMBA_CACHE_DIR`` set to a new directory:
+the first finds it empty (compiles every kernel), the second warm (loads them); the timed
+runs then use that warm cache. Results go to ``outputs/bench/bench-<timestamp>.csv`` (and
+``-stages.csv``). Firms: ``--firm-share`` of the borrowers own one (0.1 by default).
+Measured figures are in ``docs/performance.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,14 +44,18 @@ import pandas as pd
 
 from sim.outputs.files import write_csv_atomic
 
+#: The reference (per-agent Python) runs only up to this many borrowers.
+REFERENCE_MAX_BORROWERS = 100_000
+IMPLEMENTATIONS = ("compiled", "numpy", "reference")
+#: The compile-time probe: a small book over a few months (firm entry included, so the
+#: kernels also meet the grown, non-contiguous ring arrays).
+PROBE_BORROWERS, PROBE_MONTHS = 2_000, 4
 
-def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> dict[str, float]:
-    import resource
 
-    from sim.model import CreditMarketModel
+def _config(n: int, months: int, policy: str, firm_share: float):  # noqa: ANN202
     from sim.runtime.compose import load_run_config
 
-    run = load_run_config(
+    return load_run_config(
         [
             f"population.n_borrowers={n}",
             f"n_months={months}",
@@ -47,10 +67,24 @@ def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> d
             "output.plots=false",
         ]
     )
+
+
+def _one(args: argparse.Namespace) -> dict:
+    """One timed run in this process (the child of a bench)."""
+    import resource
+
+    from sim import compiled
+    from sim.model import CreditMarketModel
+
+    compiled.set_implementation(args.implementations)
+    compiled.set_threads(int(args.threads))
+    n = int(args.sizes)
+    run = _config(n, args.months, args.policy, args.firm_share)
     t0 = time.perf_counter()
     model = CreditMarketModel(run)
-    if agents:
+    if args.agents:
         len(model.agents)
+    model.stage_seconds = {}
     t1 = time.perf_counter()
     model.run()
     t2 = time.perf_counter()
@@ -58,112 +92,241 @@ def _one(n: int, months: int, agents: bool, policy: str, firm_share: float) -> d
     return {
         "n_borrowers": n,
         "n_firms": int(model.firms.n),
-        "n_months": months,
-        "policy": policy,
-        "mesa_agents": agents,
-        "setup_s": round(t1 - t0, 2),
-        "run_s": round(t2 - t1, 2),
-        "total_s": round(t2 - t0, 2),
-        "borrower_months_per_s": round(n * months / (t2 - t1)),
+        "implementation": args.implementations,
+        "threads": int(args.threads),
+        "months_run": args.months,
+        "setup_s": round(t1 - t0, 3),
+        "run_s": round(t2 - t1, 3),
+        "borrower_months_per_s": round(n * args.months / (t2 - t1)),
         "peak_rss_gb": round(peak_kib / 1024**2, 3),
         "final_balance_cny": float(model.borrowers.balance_cny.sum()),
+        "stage_seconds": model.stage_seconds,
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _probe(args: argparse.Namespace) -> dict:
+    """Numba's first-call cost: small models in this process, numpy first, then compiled twice.
+
+    The NumPy model pays the process's other first-call costs (lazy imports, caches), so
+    the first compiled model's extra time over the second is numba's alone: compiling
+    the kernels (empty cache) or loading them and starting its threads (warm cache).
+    """
+    t0 = time.perf_counter()
+    from sim import compiled
+    from sim.model import CreditMarketModel
+
+    t1 = time.perf_counter()
+    run = _config(PROBE_BORROWERS, PROBE_MONTHS, args.policy, args.firm_share)
+    spans = []
+    for impl in ("numpy", "compiled", "compiled"):
+        compiled.set_implementation(impl)
+        model = CreditMarketModel(run)
+        t = time.perf_counter()
+        model.run()
+        spans.append(time.perf_counter() - t)
+        model.close()
+    return {"import_s": round(t1 - t0, 3), "first_s": spans[1], "hot_s": spans[2]}
+
+
+def _child(cmd: list[str], env: dict[str, str], what: str) -> dict:
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        lines = out.stderr.strip().splitlines() or ["(no message)"]
+        # The exception line, not the traceback or a library's detail lines after it.
+        errors = [line for line in lines if line.split(":")[0].endswith(("Error", "Exception"))]
+        raise RuntimeError(f"{what} failed: {(errors or lines)[-1].strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--sizes", default="10000,100000,1000000", help="comma-separated borrower counts"
-    )
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="borrower counts")
     parser.add_argument("--months", type=int, default=120)
+    parser.add_argument(
+        "--implementations",
+        default=",".join(IMPLEMENTATIONS),
+        help="of " + ", ".join(IMPLEMENTATIONS),
+    )
+    parser.add_argument("--threads", default="1,2", help="numba threads of the compiled runs")
+    parser.add_argument(
+        "--reference-months", type=int, default=6, help="months of a reference run (scaled)"
+    )
     parser.add_argument("--policy", default="behaviour_rules")
-    parser.add_argument(
-        "--firm-share",
-        type=float,
-        default=0.1,
-        help="share of borrowers owning a firm (firms.owner_share)",
-    )
-    parser.add_argument(
-        "--agents", action="store_true", help="make the Mesa agent views before the run"
-    )
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        help="runs per size (fresh process each); the summary gives min, median and max total",
-    )
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--firm-share", type=float, default=0.1, help="firms.owner_share")
+    parser.add_argument("--agents", action="store_true", help="make the Mesa agent views first")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
+    parser.add_argument("--child", choices=["run", "probe"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        return args
+    import numba
+
     try:
-        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
+        args.thread_list = [int(s) for s in args.threads.split(",") if s.strip()]
     except ValueError:
-        parser.error(f"--sizes must be comma-separated whole numbers, got {args.sizes!r}")
-    if not sizes or min(sizes) < 1:
-        parser.error(f"--sizes needs at least one borrower count, each >= 1, got {args.sizes!r}")
+        parser.error(
+            f"--sizes and --threads take comma-separated whole numbers, got {args.sizes!r} "
+            f"and {args.threads!r}"
+        )
+    impls = [s.strip() for s in args.implementations.split(",") if s.strip()]
+    top = int(numba.config.NUMBA_NUM_THREADS)
+    if not args.size_list or min(args.size_list) < 1:
+        parser.error(f"--sizes needs borrower counts, each >= 1, got {args.sizes!r}")
+    if not impls or set(impls) - set(IMPLEMENTATIONS):
+        parser.error(f"--implementations must be among {list(IMPLEMENTATIONS)}, got {impls}")
+    if not args.thread_list or not all(1 <= t <= top for t in args.thread_list):
+        parser.error(f"--threads must each be in [1, {top}] (this machine), got {args.threads!r}")
     if args.months < 1:
         parser.error(f"--months must be >= 1, got {args.months}")
+    if not 1 <= args.reference_months <= args.months:
+        parser.error(f"--reference-months must be in [1, --months], got {args.reference_months}")
     if args.repeat < 1:
         parser.error(f"--repeat must be >= 1, got {args.repeat}")
-    if args.child:
-        print(json.dumps(_one(sizes[0], args.months, args.agents, args.policy, args.firm_share)))
+    if "reference" in impls and min(args.size_list) > REFERENCE_MAX_BORROWERS:
+        parser.error(
+            f"the reference runs only up to {REFERENCE_MAX_BORROWERS:,d} borrowers: "
+            "add a smaller size or leave it out of --implementations"
+        )
+    from sim.runtime.resources import check_memory
+
+    for n in args.size_list:  # every config valid and every run fits, before running
+        try:
+            check_memory(_config(n, args.months, args.policy, args.firm_share))
+        except Exception as err:  # noqa: BLE001 - the config's own message names the field
+            parser.error(f"--sizes {n}: {err}")
+    args.impl_list = [i for i in IMPLEMENTATIONS if i in impls]
+    return args
+
+
+def _jobs(args: argparse.Namespace) -> list[tuple[int, str, int, int]]:
+    """``(borrowers, implementation, threads, months)`` of every timed run, in order.
+
+    A reference run shorter than ``--months`` gets a compiled run of its length beside
+    it (at the first thread count), so that their ratio compares the same book.
+    """
+    jobs = []
+    for n in args.size_list:
+        for impl in args.impl_list:
+            if impl == "reference" and n > REFERENCE_MAX_BORROWERS:
+                continue
+            months = args.reference_months if impl == "reference" else args.months
+            for t in args.thread_list if impl == "compiled" else [1]:
+                jobs.append((n, impl, t, months))
+            if impl == "reference" and months < args.months and "compiled" in args.impl_list:
+                jobs.append((n, "compiled", args.thread_list[0], months))
+    return jobs
+
+
+def _report(table: pd.DataFrame, months: int) -> str:
+    """The side-by-side table (min over repeats), speed-ups and the stage profile."""
+    table = table.assign(run_scaled_s=table["run_s"] * months / table["months_run"])
+    keys = ["n_borrowers", "implementation", "threads", "months_run"]
+    best = table.groupby(keys, sort=False).agg(
+        n_firms=("n_firms", "first"),
+        setup_s=("setup_s", "min"),
+        run_s=("run_s", "min"),
+        run_scaled_s=("run_scaled_s", "min"),
+        bm_per_s=("borrower_months_per_s", "max"),
+        peak_gb=("peak_rss_gb", "max"),
+    )
+    lines = [
+        f"| borrowers | firms | implementation | threads | set-up s | run s ({months} months) "
+        "| M borrower-months/s | peak GB |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for (n, impl, t, m), r in best.iterrows():
+        mark = f" * ({r.run_s:.2f} s for {m})" if m != months else ""
+        lines.append(
+            f"| {n:,d} | {int(r.n_firms):,d} | {impl} | {t} | {r.setup_s:.2f} "
+            f"| {r.run_scaled_s:.2f}{mark} | {r.bm_per_s / 1e6:.3f} | {r.peak_gb:.2f} |"
+        )
+    lines.append("")
+    same = table.groupby(["n_borrowers", "months_run"])["final_balance_cny"].nunique()
+    for (n, m), k in same.items():
+        verdict = "the same" if k == 1 else f"DIFFERENT ({k} values)"
+        lines.append(f"{n:>9,d} borrowers x {m} months: final balances {verdict} in every run")
+    for (n, impl, t, m), r in best.iterrows():
+        if impl != "compiled":
+            continue
+        for other in ("numpy", "reference"):
+            key = (n, other, 1, m)
+            if key in best.index:
+                base = best.loc[key, "run_s"]
+                lines.append(
+                    f"{n:>9,d} borrowers x {m} months, {t} thread(s): compiled is "
+                    f"{base / r.run_s:.1f}x as fast as {other} (run {base:.2f} s / {r.run_s:.2f} s)"
+                )
+    return "\n".join(lines)
+
+
+def _stage_table(rows: list[dict]) -> pd.DataFrame:
+    """Milliseconds per month of each stage, one column per run."""
+    cols = {}
+    for r in rows:
+        key = f"{r['n_borrowers']:,d} {r['implementation']} t{r['threads']}"
+        cols[key] = {k: 1e3 * v / r["months_run"] for k, v in r["stage_seconds"].items()}
+    out = pd.DataFrame(cols)
+    out.loc["total"] = out.sum()
+    return out.round(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if args.child == "run":
+        print(json.dumps(_one(args)))
         return 0
-    rows = []
-    for n in sizes:
-        cmd = [
-            sys.executable,
-            "-m",
-            "experiments.bench",
-            "--child",
-            "--sizes",
-            str(n),
-            "--months",
-            str(args.months),
-            "--policy",
-            args.policy,
-            "--firm-share",
-            str(args.firm_share),
-        ]
-        if args.agents:
-            cmd.append("--agents")
-        for repeat in range(args.repeat):
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            if out.returncode != 0:
-                lines = out.stderr.strip().splitlines() or ["(no message)"]
-                # The exception line, not the traceback or a library's detail lines after it.
-                errors = [
-                    line for line in lines if line.split(":")[0].endswith(("Error", "Exception"))
-                ]
-                reason = (errors or lines)[-1].strip()
-                print(f"bench.py: the run of {n:,d} borrowers failed: {reason}", file=sys.stderr)
-                return 1
-            row = json.loads(out.stdout.strip().splitlines()[-1]) | {"repeat": repeat}
-            rows.append(row)
+    if args.child == "probe":
+        print(json.dumps(_probe(args)))
+        return 0
+    base = [sys.executable, "-m", "experiments.bench", "--policy", args.policy]
+    base += ["--firm-share", str(args.firm_share)]
+    cache = tempfile.mkdtemp(prefix="limitlab-numba-cache-")
+    env = os.environ | {"NUMBA_CACHE_DIR": cache}
+    try:
+        if "compiled" in args.impl_list:
+            probe = [_child(base + ["--child", "probe"], env, f"probe {k}") for k in (1, 2)]
             print(
-                f"{n:>9,d} borrowers + {row['n_firms']:,d} firms x {args.months} months: "
-                f"setup {row['setup_s']:6.2f} s, run {row['run_s']:6.2f} s, "
-                f"{row['borrower_months_per_s'] / 1e6:5.2f} M borrower-months/s, "
-                f"peak {row['peak_rss_gb']:.2f} GB",
+                f"numba first call ({PROBE_BORROWERS:,d} borrowers x {PROBE_MONTHS} months, "
+                f"hot {probe[0]['hot_s']:.2f} s): empty cache +"
+                f"{probe[0]['first_s'] - probe[0]['hot_s']:.2f} s (compiling), warm cache +"
+                f"{probe[1]['first_s'] - probe[1]['hot_s']:.2f} s (loading); import of the "
+                f"model {probe[0]['import_s']:.2f} s / {probe[1]['import_s']:.2f} s",
                 flush=True,
             )
-    table = pd.DataFrame(rows)
-    if args.repeat > 1:
-        # Noise on a shared machine only ever adds time: the minimum is the best estimate
-        # of the code's speed, the median of what a user will typically see.
-        spread = table.groupby("n_borrowers")["total_s"].agg(["min", "median", "max"])
-        print("total seconds over repeats:")
-        print(spread.to_string())
-    if len(sizes) > 1:
-        base = table["borrower_months_per_s"].iloc[0]
-        table["throughput_vs_smallest"] = (table["borrower_months_per_s"] / base).round(2)
-        print(
-            table[["n_borrowers", "total_s", "throughput_vs_smallest", "peak_rss_gb"]].to_string(
-                index=False
-            )
-        )
+        rows = []
+        for n, impl, t, months in _jobs(args):
+            cmd = base + ["--child", "run", "--sizes", str(n), "--months", str(months)]
+            cmd += ["--implementations", impl, "--threads", str(t)]
+            if args.agents:
+                cmd.append("--agents")
+            for repeat in range(args.repeat):
+                try:
+                    row = _child(cmd, env, f"the run of {n:,d} borrowers ({impl}, {t} threads)")
+                except RuntimeError as err:
+                    print(f"bench.py: {err}", file=sys.stderr)
+                    return 1
+                rows.append(row | {"repeat": repeat})
+                print(
+                    f"{n:>9,d} borrowers + {row['n_firms']:,d} firms x {months} months, "
+                    f"{impl} ({t} thread(s)): setup {row['setup_s']:6.2f} s, run "
+                    f"{row['run_s']:7.2f} s, {row['borrower_months_per_s'] / 1e6:6.3f} M "
+                    f"borrower-months/s, peak {row['peak_rss_gb']:.2f} GB",
+                    flush=True,
+                )
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    table = pd.DataFrame([{k: v for k, v in r.items() if k != "stage_seconds"} for r in rows])
+    print()
+    print(_report(table, args.months))
+    stages = _stage_table(rows)
+    print("\nmilliseconds per month, by stage (collect: the month's metrics and records):")
+    print(stages.to_string())
     path = Path("outputs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.csv"
     write_csv_atomic(table, path)
+    write_csv_atomic(stages.reset_index(names="stage"), path.with_name(path.stem + "-stages.csv"))
     print(f"results: {path}")
     return 0
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -85,6 +86,10 @@ class CreditMarketModel(mesa.Model):
         month: the last finished month's :class:`sim.month.Month` (None before the first).
         record: the :class:`sim.outputs.recorder.RunRecord` of every month so far.
         datacollector: Mesa ``DataCollector`` with one model reporter per metric.
+        stage_seconds: None (the default: nothing timed), or a dict that each month
+            adds every stage's wall time to, in seconds, keyed by stage name (and
+            ``"collect"``): set it to ``{}`` to profile the stages
+            (``python -m experiments.bench --profile``).
 
     The state is also reachable as ``model.borrowers``, ``firms``, ``network``,
     ``sectors``, ``channels``, ``platform``, ``sole_trader``, ``firm_of`` (the
@@ -121,6 +126,7 @@ class CreditMarketModel(mesa.Model):
         self.config = config
         self.month: Month | None = None
         self.record = RunRecord(offset=config.burn_in_months)
+        self.stage_seconds: dict[str, float] | None = None
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "calendar_month": lambda m: m.month.macro.calendar_month,
@@ -160,9 +166,15 @@ class CreditMarketModel(mesa.Model):
                 start_window(world)
             month = Month(step=self.steps)
             self.record.open_month(world)
+            timing = self.stage_seconds
             for name, stage in STAGES:
                 try:
-                    stage(world, month)
+                    if timing is None:
+                        stage(world, month)
+                    else:
+                        t0 = time.perf_counter()
+                        stage(world, month)
+                        timing[name] = timing.get(name, 0.0) + time.perf_counter() - t0
                 except Exception:
                     self._broken = (
                         f"month {self.steps} failed in stage {name!r} (error above); the "
@@ -171,8 +183,11 @@ class CreditMarketModel(mesa.Model):
                     )
                     raise
             self.month = month
+            t0 = time.perf_counter()
             self.record.collect(world, month)
             self.datacollector.collect(self)
+            if timing is not None:
+                timing["collect"] = timing.get("collect", 0.0) + time.perf_counter() - t0
         except Exception as err:
             # Mesa counted this month before calling here: undo that, so the model still
             # says how many months it simulated; the error is raised by _step_and_raise.

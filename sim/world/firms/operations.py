@@ -5,13 +5,16 @@ See :mod:`sim.world.firms` for the month's two halves around the funding waterfa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.compiled import implementation
 from sim.units import round_cny
 from sim.world.draws import FirmDraws
+from sim.world.firms.firm_month import FirmMonth, operating_inputs
+from sim.world.firms.operations_kernel import operate_compiled
+from sim.world.firms.operations_reference import operate_reference
 from sim.world.firms.sectors import SectorTable
 from sim.world.firms.state import RING_MONTHS, FirmState
 from sim.world.network import SupplyNetwork
@@ -19,43 +22,7 @@ from sim.world.network import SupplyNetwork
 if TYPE_CHECKING:
     from sim.month import Month, World
 
-
-@dataclass
-class FirmMonth:
-    """The operating half of a firm month (:func:`operate`), ``(n_firms,)`` unless noted.
-
-    Attributes:
-        outside_sales_cny: sales to outside buyers (0 when closed).
-        network_sales_cny: sales to network buyers (their purchases from this firm).
-        collections_cny: outside collections received now (cash sales + receivables due).
-        purchases_cny: stock bought this month.
-        fixed_due_cny: fixed costs due (this month's + arrears).
-        supplier_due_outside_cny: due to outside suppliers (this month's + overdue).
-        edge_due_cny: ``(n_edges,)`` due to each network supplier (this month's + overdue).
-        supplier_due_network_cny: due to network suppliers, per buyer.
-        new_supplier_due_cny: supplier payables that fall due this month (not overdue).
-        obligations_cny: everything due this month.
-        cash_available_cny: cash at the start plus this month's collections.
-        gap_cny: the liquidity gap, ``max(obligations - cash_available, 0)``.
-        opening_cash_cny: cash at the start of the month, before sales.
-        stock_build_cny: stock bought ahead of a peak for the months after it (part of
-            ``purchases_cny``).
-    """
-
-    outside_sales_cny: np.ndarray
-    network_sales_cny: np.ndarray
-    collections_cny: np.ndarray
-    purchases_cny: np.ndarray
-    fixed_due_cny: np.ndarray
-    supplier_due_outside_cny: np.ndarray
-    edge_due_cny: np.ndarray
-    supplier_due_network_cny: np.ndarray
-    new_supplier_due_cny: np.ndarray
-    obligations_cny: np.ndarray
-    cash_available_cny: np.ndarray
-    gap_cny: np.ndarray
-    opening_cash_cny: np.ndarray | None = None
-    stock_build_cny: np.ndarray | None = None
+__all__ = ["FirmMonth", "enterprise_stage", "operate"]
 
 
 def operate(
@@ -95,9 +62,59 @@ def operate(
             many months after it (at this month's persistent level and the calendar);
             held as ``stock_prebought_cny`` and drawn down as those months' purchases.
 
+    The implementation is :func:`sim.compiled.implementation`'s: ``"compiled"`` (the
+    numba kernel of :mod:`sim.world.firms.operations_kernel`), ``"numpy"`` (the array
+    passes below) or ``"reference"`` (one firm at a time,
+    :mod:`sim.world.firms.operations_reference`); all three give the same bits.
+
     Returns:
         The :class:`FirmMonth`.
     """
+    impl = implementation()
+    if impl == "numpy":
+        return _operate_numpy(
+            firms,
+            network,
+            sectors,
+            draws,
+            step=step,
+            calendar_month=calendar_month,
+            stock_lead_months=stock_lead_months,
+            revenue_persistence=revenue_persistence,
+            peak_multiplier=peak_multiplier,
+            peak_months=peak_months,
+            peak_prebuy_months=peak_prebuy_months,
+        )
+    inputs = operating_inputs(
+        firms,
+        sectors,
+        draws,
+        calendar_month=calendar_month,
+        stock_lead_months=stock_lead_months,
+        revenue_persistence=revenue_persistence,
+        peak_multiplier=peak_multiplier,
+        peak_months=peak_months,
+        peak_prebuy_months=peak_prebuy_months,
+    )
+    run = operate_compiled if impl == "compiled" else operate_reference
+    return run(firms, network, sectors, inputs, step=step)
+
+
+def _operate_numpy(
+    firms: FirmState,
+    network: SupplyNetwork,
+    sectors: SectorTable,
+    draws: FirmDraws,
+    *,
+    step: int,
+    calendar_month: int,
+    stock_lead_months: int,
+    revenue_persistence: float,
+    peak_multiplier: float = 1.0,
+    peak_months: np.ndarray | None = None,
+    peak_prebuy_months: int = 0,
+) -> FirmMonth:
+    """:func:`operate` as whole-array NumPy passes (the ``"numpy"`` implementation)."""
     f = firms
     sec = f.sector
     open_ = f.is_open
