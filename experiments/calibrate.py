@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stamp = time.strftime("%Y-%m-%d %H:%M")
     out = args.out or Path("outputs") / "calibration" / time.strftime("%Y-%m-%d_%H-%M-%S")
     try:
-        check_output_dir(out)
+        check_output_dir(out, new_or_empty=True)
         result = calibrate(config, uci, progress=progress)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

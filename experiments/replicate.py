@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path("outputs") / "replication" / time.strftime("%Y-%m-%d_%H-%M-%S")
     try:
         cfg = build_config(args)
-        check_output_dir(out)
+        check_output_dir(out, new_or_empty=True)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return COULD_NOT_RUN

@@ -189,8 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         formats = check_options(args)
         config, uci, config_path = _load(args)
-        check_output_dir(out)
         _check_memory(config)
+        check_output_dir(out, new_or_empty=True)  # last: it creates the folder
     except Exception as exc:  # any failure here means "could not run"
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return COULD_NOT_RUN

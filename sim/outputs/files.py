@@ -30,6 +30,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from sim.outputs.folders import check_output_dir
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -47,31 +49,6 @@ __all__ = [
     "write_parquet_atomic",
     "write_text_atomic",
 ]
-
-
-def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Path:
-    """Check, before any work, that an output folder can be created or written.
-
-    Args:
-        path: the folder (it need not exist yet).
-        option: the option or field named in the error.
-
-    Returns:
-        The path.
-
-    Raises:
-        ValueError: the path is an existing file, or its nearest existing ancestor is not a
-            writable folder.
-    """
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{option} {out}: exists and is not a folder")
-    ancestor = out
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ValueError(f"{option} {out}: {ancestor} is not a writable folder")
-    return out
 
 
 # --------------------------------------------------------------------------- atomic writers

@@ -93,9 +93,9 @@ def load_uci(
     :data:`UCI_COLUMNS`; every value is present, numeric and integral; IDs are
     unique; values lie in the documented domain (``LIMIT_BAL`` > 0, ``AGE`` in
     18..100, ``default payment next month`` in {0, 1}, ``PAY_0``, ``PAY_2`` ..
-    ``PAY_6`` in -2..9); and the row count equals ``expected_rows``. ``SEX``, ``EDUCATION`` and
-    ``MARRIAGE`` are not range-checked, because the original data contain
-    undocumented codes (``EDUCATION`` 0, 5, 6; ``MARRIAGE`` 0).
+    ``PAY_6`` in -2..9, ``SEX`` in {1, 2}, ``EDUCATION`` in 0..6 and ``MARRIAGE`` in
+    0..3: the documented codes and the undocumented ones the original data contain,
+    ``EDUCATION`` 0, 5, 6 and ``MARRIAGE`` 0); and the row count equals ``expected_rows``.
 
     Args:
         path: CSV or gzipped-CSV file to read, or ``None`` for the bundled copy.
@@ -210,6 +210,9 @@ def _parse_and_validate(name: str, read: Callable[[], pd.DataFrame]) -> pd.DataF
     _check_domain(name, frame, _DEFAULT_FLAG, frame[_DEFAULT_FLAG].isin((0, 1)), "0 or 1")
     for col in _PAY_COLUMNS:
         _check_domain(name, frame, col, frame[col].between(-2, 9), "in -2..9")
+    _check_domain(name, frame, "SEX", frame["SEX"].isin((1, 2)), "1 or 2")
+    _check_domain(name, frame, "EDUCATION", frame["EDUCATION"].between(0, 6), "in 0..6")
+    _check_domain(name, frame, "MARRIAGE", frame["MARRIAGE"].between(0, 3), "in 0..3")
     return frame
 
 

@@ -61,6 +61,24 @@ def test_unwritable_out_and_a_too_large_book_fail_before_simulating(
     assert not (tmp_path / "big").exists()
 
 
+def test_an_earlier_report_is_never_overwritten_and_an_empty_out_is_refused(
+    capsys, tmp_path: Path
+):
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "report.md").write_text("a finished 10-seed validation")
+    assert main(["--seeds", "1", "--out", str(earlier)]) == 2
+    (line,) = _err_lines(capsys)
+    assert line == (
+        f"error: --out {earlier}: the folder already holds files (results of an earlier run "
+        "are never overwritten); give a new or empty folder"
+    )
+    assert [p.name for p in earlier.iterdir()] == ["report.md"]
+    assert (earlier / "report.md").read_text() == "a finished 10-seed validation"
+    assert main(["--seeds", "1", "--out", ""]) == 2
+    assert _err_lines(capsys)[-1].startswith("error: --out")
+
+
 def test_usage_errors_are_one_line_and_exit_2(capsys, tmp_path: Path):
     assert main(["--bogus-flag"]) == 2
     assert main(["--seeds", "two"]) == 2

@@ -6,6 +6,7 @@ import gzip
 import os
 import stat
 import subprocess
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -190,14 +191,42 @@ def test_git_commit_nonzero_exit_or_garbage_is_none(monkeypatch):
     assert git_commit() is None
 
 
-def test_check_output_dir_refuses_files_and_unwritable_parents(tmp_path):
+def test_check_output_dir_refuses_files_empty_paths_full_folders_and_unwritable_places(
+    tmp_path,
+):
     from sim.outputs.files import check_output_dir
 
+    # A new folder is created (and probed), ready for the results.
     assert check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
-    assert not (tmp_path / "new").exists()  # a check only: nothing is created
+    assert (tmp_path / "new" / "deeper").is_dir()
+    assert not any((tmp_path / "new" / "deeper").iterdir())  # the probe is gone
     a_file = tmp_path / "report.md"
     a_file.write_text("x")
     with pytest.raises(ValueError, match="--out .*report.md: exists and is not a folder"):
         check_output_dir(a_file)
-    with pytest.raises(ValueError, match="report.md is not a writable folder"):
+    with pytest.raises(ValueError, match="report.md/sub: cannot write there"):
         check_output_dir(a_file / "sub")
+    with pytest.raises(ValueError, match="--out: empty path; give a folder"):
+        check_output_dir("")
+    # A folder holding results is refused when asked, and left as it was.
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "report.md").write_text("finished run")
+    with pytest.raises(ValueError, match="already holds files .* give a new or empty folder"):
+        check_output_dir(earlier, new_or_empty=True)
+    assert (earlier / "report.md").read_text() == "finished run"
+    assert check_output_dir(earlier) == earlier  # without the flag it is writable, fine
+    # An unwritable place: nothing of it is left behind.
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores the mode: a read-only /proc instead
+            target = Path("/proc/limitlab-no-such/out")
+        else:
+            target = locked / "a" / "b"
+        with pytest.raises(ValueError, match="cannot write there"):
+            check_output_dir(target)
+        assert not (locked / "a").exists()
+    finally:
+        locked.chmod(0o700)

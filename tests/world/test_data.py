@@ -207,6 +207,9 @@ def test_wrong_row_count(tmp_path, small_uci):
         ("default payment next month", 2, "0 or 1"),
         ("PAY_0", -3, "in -2..9"),
         ("PAY_4", 10, "in -2..9"),
+        ("SEX", 7, "1 or 2"),
+        ("EDUCATION", -99_999_999, "in 0..6"),
+        ("MARRIAGE", 4, "in 0..3"),
     ],
 )
 def test_values_outside_documented_domain(tmp_path, small_uci, column, value, rule):

@@ -1,0 +1,59 @@
+"""Output folders: checked before any work, so a bad ``--out`` fails before results exist."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+__all__ = ["check_output_dir"]
+
+
+def check_output_dir(
+    path: str | os.PathLike[str], option: str = "--out", *, new_or_empty: bool = False
+) -> Path:
+    """Check, before any work, that an output folder can be created and written.
+
+    The folder is created (with its parents) and a probe file written and removed in it;
+    if that fails, the folders this call created are removed again.
+
+    Args:
+        path: the folder (it need not exist yet); not empty.
+        option: the option or field named in the error.
+        new_or_empty: refuse a folder that already holds files (so a finished run's
+            results are never overwritten, nor mixed with other files).
+
+    Returns:
+        The path.
+
+    Raises:
+        ValueError: the path is empty or an existing file, holds files while
+            ``new_or_empty``, or cannot be created or written.
+    """
+    if not str(path).strip():
+        raise ValueError(f"{option}: empty path; give a folder")
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{option} {out}: exists and is not a folder")
+    if new_or_empty and out.is_dir() and any(out.iterdir()):
+        raise ValueError(
+            f"{option} {out}: the folder already holds files (results of an earlier run are "
+            "never overwritten); give a new or empty folder"
+        )
+    missing = []
+    ancestor = out
+    while not ancestor.exists():
+        missing.append(ancestor)
+        ancestor = ancestor.parent
+    probe = out / f".write-probe-{secrets.token_hex(4)}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        for folder in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise ValueError(f"{option} {out}: cannot write there ({exc.strerror or exc})") from None
+    return out
