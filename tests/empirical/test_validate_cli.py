@@ -61,9 +61,7 @@ def test_unwritable_out_and_a_too_large_book_fail_before_simulating(
     assert not (tmp_path / "big").exists()
 
 
-def test_an_earlier_report_is_never_overwritten_and_an_empty_out_is_refused(
-    capsys, tmp_path: Path
-):
+def test_an_earlier_report_is_never_overwritten_and_an_empty_out_is_refused(capsys, tmp_path: Path):
     earlier = tmp_path / "earlier"
     earlier.mkdir()
     (earlier / "report.md").write_text("a finished 10-seed validation")
