@@ -13,7 +13,8 @@ finished job, ``[done/total] policy | scenario | seed S: wrote FOLDER``.
 
 Before Hydra starts, ``sim.runtime.preflight.preflight`` checks every job (a sweep's too),
 the machine's memory and the bundled data: a user error is one line on stderr, exit code 2,
-and no folder (``HYDRA_FULL_ERROR=1`` adds the traceback).
+and no folder (``HYDRA_FULL_ERROR=1`` adds the traceback). An output folder that is a
+file, or that holds a finished run (a sweep's: without ``resume=true``), is refused so.
 """
 
 from __future__ import annotations

@@ -35,8 +35,10 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
+from sim.outputs.files import COMPLETE_MARKER
 from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
 from sim.runtime.resources import check_memory
+from sim.runtime.runner import config_hash, overwrite_refusal
 from sim.world.data import DataFileError, load_uci
 
 #: Hydra's argument flags with which the command runs no job, or reads configs from
@@ -87,10 +89,63 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
             jobs = [[o.input_line or "" for o in overrides]]
         _check_policy_options(parser, jobs, multirun=args.multirun)
         runs = _validate_jobs(parser, name, jobs, multirun=args.multirun)
+        _check_output_folder(name, jobs[0], multirun=args.multirun)
     for run in runs:
         _user(check_memory, run)
     _user(load_uci)
     return runs
+
+
+def _check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
+    """Refuse an output folder that is a file, or that holds a finished run to overwrite.
+
+    The folder is ``hydra.run.dir`` (``hydra.sweep.dir`` for a sweep), as composed for the
+    job ``job``. A single run refuses a folder holding a complete run (its marker,
+    :data:`sim.outputs.files.COMPLETE_MARKER`) unless ``resume=true`` and it is a run of
+    the same config (which the job skips; :func:`sim.runtime.runner.overwrite_refusal`);
+    a sweep refuses a folder holding complete runs unless ``resume=true`` (an interrupted
+    sweep keeps its finished runs and runs the rest; a job whose folder holds a run of
+    another config is refused by :func:`sim.runtime.runner.run_to_folder`).
+    A folder whose path cannot be resolved here (an interpolation of Hydra's runtime
+    values) is left to the job.
+    """
+    try:
+        cfg = compose(config_name=name, overrides=job, return_hydra_config=True)
+        key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+        folder = Path(str(OmegaConf.select(cfg, key, throw_on_resolution_failure=True)))
+        resume = bool(cfg.get("resume", False))
+        digest = config_hash(_resolved(name, job)) if resume and not multirun else ""
+    except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
+        return
+    option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    for path in (folder, *folder.parents):
+        if path.exists() and not path.is_dir():
+            where = "is a file" if path == folder else f"is inside {path}, a file"
+            raise UserError(
+                f"output folder {folder} {where}, not a folder: "
+                f"choose another folder ({option}=...)"
+            )
+    if not folder.is_dir():
+        return
+    if multirun and not resume:
+        finished = sum(1 for _ in folder.rglob(COMPLETE_MARKER))
+        if finished:
+            raise UserError(
+                f"sweep folder {folder} already holds {finished} finished run(s), which "
+                f"this sweep would overwrite: choose a new folder ({option}=...), or add "
+                "resume=true to keep them and run the rest"
+            )
+    elif not multirun:
+        refusal = overwrite_refusal(folder, digest, resume=resume)
+        if refusal:
+            raise UserError(f"{refusal} ({option}=...)")
+
+
+def _resolved(name: str, job: list[str]) -> dict[str, Any]:
+    """The job's resolved config as a plain dict, as the job hashes it for resume."""
+    resolved = OmegaConf.to_container(compose(config_name=name, overrides=job), resolve=True)
+    assert isinstance(resolved, dict)
+    return resolved
 
 
 def _hydra_args(argv: Sequence[str]) -> Any:

@@ -19,7 +19,15 @@ import numpy as np
 import sim
 from sim.config import RunConfig
 from sim.model import CreditMarketModel
-from sim.outputs.files import git_commit, run_is_complete, save_figure, write_run_outputs
+from sim.outputs.files import (
+    COMPLETE_MARKER,
+    git_commit,
+    read_json,
+    run_is_complete,
+    save_figure,
+    write_run_outputs,
+)
+from sim.runtime.errors import UserError
 
 #: Config keys that do not change a run's results (excluded from its hash).
 NON_RESULT_KEYS = ("output", "resume", "experiment_name")
@@ -46,6 +54,29 @@ def config_hash(resolved: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def overwrite_refusal(out_dir: str | Path, digest: str, *, resume: bool) -> str | None:
+    """Why a run of config hash ``digest`` may not write into ``out_dir`` (None if it may).
+
+    A folder whose completion marker (:data:`sim.outputs.files.COMPLETE_MARKER`) is there
+    holds a finished run: it is never overwritten, except by ``resume`` for the same
+    config (which skips it when complete, or completes it when a table is missing).
+    """
+    marker = Path(out_dir) / COMPLETE_MARKER
+    if not marker.is_file():
+        return None
+    try:
+        finished = read_json(marker).get("config_hash")
+    except (OSError, ValueError, AttributeError):
+        return None  # no readable marker: not a finished run (as run_is_complete reads it)
+    if resume and finished == digest:
+        return None
+    other = " of another config" if resume else ""
+    return (
+        f"run folder {out_dir} already holds a finished run{other}, which this run would "
+        "overwrite: choose a new folder"
+    )
+
+
 def run_to_folder(
     run: RunConfig,
     out_dir: str | Path,
@@ -69,11 +100,18 @@ def run_to_folder(
 
     Returns:
         ``(out_dir, ran)``: ``ran`` is False when the run was skipped by ``resume``.
+
+    Raises:
+        UserError: ``out_dir`` already holds a finished run (its completion marker) that
+            this one would overwrite: without ``resume``, or of another config.
     """
     out = Path(out_dir)
     digest = config_hash(resolved)
     if resume and run_is_complete(out, digest):
         return out, False
+    refusal = overwrite_refusal(out, digest, resume=resume)
+    if refusal:
+        raise UserError(refusal)
     started = time.time()
     # The model is released as soon as its tables exist: a sequential sweep holds one
     # run's state at a time.

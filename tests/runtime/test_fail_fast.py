@@ -7,6 +7,7 @@ the issue); their variants call :func:`sim.runtime.preflight.preflight` in-proce
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -14,8 +15,11 @@ import types
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 import sim.world.data as data
+from sim.outputs.files import COMPLETE_MARKER
+from sim.runtime.compose import compose_config
 from sim.runtime.errors import (
     USER_ERROR_EXIT,
     UserError,
@@ -30,6 +34,7 @@ from sim.runtime.resources import (
     check_memory,
     estimate_peak_bytes,
 )
+from sim.runtime.runner import config_hash, run_to_folder
 from tests.conftest import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -258,3 +263,83 @@ def test_full_error_keeps_the_traceback(capsys, monkeypatch):
     stderr = capsys.readouterr().err
     assert "Traceback" in stderr and "DataFileError: inner" in stderr
     assert stderr.splitlines()[-1] == "data error: inner"
+
+
+def finished_run(folder: Path, digest: str = "0" * 16) -> dict[str, bytes]:
+    """A folder holding a finished run (its marker, a summary); its files' bytes."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
+    (folder / COMPLETE_MARKER).write_text(json.dumps({"config_hash": digest}))
+    (folder / "summary.csv").write_text("policy,seed\nstatic,0\n")
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_finished_run_folder_is_never_overwritten(tmp_path: Path):
+    run_dir = tmp_path / "done"
+    before = finished_run(run_dir)
+    done = run_cli("n_months=1", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert done.returncode == USER_ERROR_EXIT, done.stderr
+    assert done.stderr == (
+        f"run folder {run_dir} already holds a finished run, which this run would "
+        "overwrite: choose a new folder (hydra.run.dir=...)\n"
+    )
+    assert done.stdout == "" and snapshot(run_dir) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["done"]
+
+
+def test_resume_into_a_finished_run_folder_needs_the_same_config(tmp_path: Path):
+    job = ["n_months=1", "resume=true", f"hydra.run.dir={tmp_path}"]
+    resolved = OmegaConf.to_container(compose_config(job), resolve=True)
+    assert isinstance(resolved, dict)
+    finished_run(tmp_path, config_hash(resolved))
+    # The same config: the job will skip the complete run, so preflight lets it through.
+    assert len(preflight(job)) == 1
+    # Another config (seed) or no resume: refused before anything runs.
+    with pytest.raises(UserError, match=r"finished run of another config, .*hydra\.run\.dir"):
+        preflight(["seed=5", *job])
+    with pytest.raises(UserError, match=r"already holds a finished run, which"):
+        preflight(job[:1] + job[2:])
+    # The job itself refuses too (invocations preflight leaves to Hydra), before running.
+    run = make_run("n_months=1")
+    for resume, config in ((False, resolved), (True, {"seed": 5})):
+        with pytest.raises(UserError, match=f"run folder {tmp_path} already holds"):
+            run_to_folder(
+                run, tmp_path, resolved=config, resolved_yaml="", run_id="r", resume=resume
+            )
+    assert (tmp_path / "summary.csv").read_text() == "policy,seed\nstatic,0\n"
+
+
+def test_a_sweep_keeps_its_finished_runs_unless_resumed(tmp_path: Path):
+    before = finished_run(tmp_path / "run_seed=0")
+    sweep = ["-m", "seed=0,1", "n_months=1", f"hydra.sweep.dir={tmp_path}"]
+    with pytest.raises(UserError) as err:
+        preflight(sweep)
+    assert str(err.value) == (
+        f"sweep folder {tmp_path} already holds 1 finished run(s), which this sweep would "
+        "overwrite: choose a new folder (hydra.sweep.dir=...), or add resume=true to keep "
+        "them and run the rest"
+    )
+    assert len(preflight([*sweep, "resume=true"])) == 2
+    assert snapshot(tmp_path / "run_seed=0") == before
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_an_output_folder_that_is_a_file_is_one_line_exit_2(tmp_path: Path, multirun: bool):
+    target = tmp_path / "somefile"
+    target.write_text("keep me\n")
+    option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    sweep = ["-m", "seed=0,1"] if multirun else []
+    done = run_cli(*sweep, "n_months=1", f"{option}={target}", cwd=tmp_path)
+    assert done.returncode == USER_ERROR_EXIT, done.stderr
+    assert done.stderr == (
+        f"output folder {target} is a file, not a folder: choose another folder ({option}=...)\n"
+    )
+    assert done.stdout == "" and target.read_text() == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["somefile"]
+    # A folder below a file: the file is named.
+    with pytest.raises(UserError, match=rf"{target}/sub is inside {target}, a file"):
+        preflight([*sweep, f"{option}={target / 'sub'}"])
