@@ -107,12 +107,15 @@ def test_limits_are_those_of_the_config() -> None:
         load_run_config([f"n_months={bench.MAX_MONTHS + 1}"])
 
 
-def test_reference_months_follow_months_unless_given() -> None:
+def test_reference_months_follow_months_unless_given(tmp_path) -> None:
     # Not given: 6, or --months if fewer; no reference asked for, no complaint.
-    short = bench._parse(["--sizes", "2000", "--months", "3", "--implementations", "numpy"])
+    out = ["--out", str(tmp_path)]
+    short = bench._parse([*out, "--sizes", "2000", "--months", "3", "--implementations", "numpy"])
     assert short.reference_months == 3
     assert bench._jobs(short) == [(2_000, "numpy", 1, 3)]
-    full = bench._parse(["--sizes", "2000", "--months", "12", "--implementations", "reference"])
+    full = bench._parse(
+        [*out, "--sizes", "2000", "--months", "12", "--implementations", "reference"]
+    )
     assert full.reference_months == 6
     assert bench._jobs(full) == [(2_000, "reference", 1, 6)]
 
@@ -198,9 +201,9 @@ def test_report_scales_the_short_reference_run_and_gives_the_speed_ups() -> None
     assert stages.loc["total", "1,000 numpy t1"] == pytest.approx(1e3 * 6.0 * 0.75 / 12)
 
 
-def test_jobs_run_numpy_and_reference_once_and_skip_large_references() -> None:
+def test_jobs_run_numpy_and_reference_once_and_skip_large_references(tmp_path) -> None:
     argv = ["--sizes", "1000,200000", "--threads", "1,2", "--months", "12"]
-    args = bench._parse([*argv, "--reference-months", "6"])
+    args = bench._parse([*argv, "--reference-months", "6", "--out", str(tmp_path)])
     jobs = bench._jobs(args)
     assert (1_000, "reference", 1, 6) in jobs
     assert (1_000, "compiled", 1, 6) in jobs  # beside the reference: same months
