@@ -12,10 +12,11 @@ is its own. The implementation is the process-wide switch of :mod:`sim.compiled`
 passes; ``reference``: their per-agent Python); stages without kernels run NumPy in all
 three. ``--threads`` sets numba's worker threads (``sim.compiled.set_threads``) and only
 matters to the compiled kernels, so ``numpy`` and ``reference`` run once, on one thread.
-The reference runs only up to 100,000 borrowers and for ``--reference-months`` months;
-the table scales its run time to ``--months`` (marked ``*``, with the measured time: the
-book grows over the months, so the scaled figure understates a full run), and a compiled
-run of the same months runs beside it for the speed-up over the reference.
+The reference runs only up to 100,000 borrowers and for ``--reference-months`` months (6,
+or ``--months`` if fewer, by default); the table scales its run time to ``--months``
+(marked ``*``, with the measured time: the book grows over the months, so the scaled
+figure understates a full run), and a compiled run of the same months runs beside it for
+the speed-up over the reference.
 
 Reported per run: set-up time (population, scorecard), run time, borrower-months per
 second, peak RSS, and each stage's time per month (``CreditMarketModel.stage_seconds``);
@@ -23,8 +24,11 @@ per size and thread count, the compiled kernels' speed-up over NumPy and over th
 reference. Before the runs, numba's first-call cost is measured in two fresh processes
 that run a small book for a few months with ``NUMBA_CACHE_DIR`` set to a new directory:
 the first finds it empty (compiles every kernel), the second warm (loads them); the timed
-runs then use that warm cache. Results go to ``outputs/bench/bench-<timestamp>.csv`` (and
-``-stages.csv``). Firms: ``--firm-share`` of the borrowers own one (0.1 by default).
+runs then use that warm cache. Results go to ``<--out>/bench-<timestamp>.csv`` (and
+``-stages.csv``; ``--out`` is ``outputs/bench`` by default). Every input, the config of
+each size, its memory and the results folder are checked before the first run: a bad one
+is one line naming the option and its allowed range, exit code 2. Firms: ``--firm-share``
+of the borrowers own one (0.1 by default).
 Measured figures are in ``docs/performance.md``.
 """
 
@@ -42,10 +46,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.outputs.files import write_csv_atomic
+from sim.outputs.files import check_output_dir, write_csv_atomic
 
 #: The reference (per-agent Python) runs only up to this many borrowers.
 REFERENCE_MAX_BORROWERS = 100_000
+#: Months of a reference run unless ``--reference-months`` says (at most ``--months``).
+REFERENCE_MONTHS = 6
+#: The ranges of ``population.n_borrowers`` and ``n_months`` (sim/config/population.py,
+#: sim/config/run.py), checked here first so that the message names the option.
+MAX_BORROWERS, MAX_MONTHS = 50_000_000, 100_000
+#: Where the CSVs go unless ``--out`` says.
+OUT_DIR = Path("outputs/bench")
 IMPLEMENTATIONS = ("compiled", "numpy", "reference")
 #: The compile-time probe: a small book over a few months (firm entry included, so the
 #: kernels also meet the grown, non-contiguous ring arrays).
@@ -138,6 +149,36 @@ def _child(cmd: list[str], env: dict[str, str], what: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _whole_numbers(
+    parser: argparse.ArgumentParser, option: str, text: str, top: int, what: str
+) -> list[int]:
+    """``text``'s comma-separated whole numbers, each in ``[1, top]`` once; else a usage error."""
+    allowed = f"in [1, {top:,d}] ({what})"
+    items = [s.strip() for s in text.split(",")]
+    try:
+        if not all(items):  # empty, or a leading, doubled or trailing comma
+            raise ValueError(text)
+        values = [int(s) for s in items]
+    except ValueError:
+        parser.error(f"{option} takes comma-separated whole numbers {allowed}, got {text!r}")
+    if not all(1 <= v <= top for v in values):
+        parser.error(f"{option} must each be {allowed}, got {text!r}")
+    if len(set(values)) < len(values):
+        parser.error(f"{option} must each be {allowed} and given once, got {text!r}")
+    return values
+
+
+def _names(parser: argparse.ArgumentParser, option: str, text: str) -> list[str]:
+    """``text``'s comma-separated implementations, each one of :data:`IMPLEMENTATIONS` once."""
+    items = [s.strip() for s in text.split(",")]
+    if not all(items) or set(items) - set(IMPLEMENTATIONS) or len(set(items)) < len(items):
+        parser.error(
+            f"{option} takes comma-separated names among {list(IMPLEMENTATIONS)}, each at "
+            f"most once, got {text!r}"
+        )
+    return items
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -150,55 +191,75 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="of " + ", ".join(IMPLEMENTATIONS),
     )
     parser.add_argument("--threads", default="1,2", help="numba threads of the compiled runs")
-    parser.add_argument(
-        "--reference-months", type=int, default=6, help="months of a reference run (scaled)"
-    )
+    h = f"months of a reference run (scaled; default min({REFERENCE_MONTHS}, --months))"
+    parser.add_argument("--reference-months", type=int, help=h)
     parser.add_argument("--policy", default="behaviour_rules")
     parser.add_argument("--firm-share", type=float, default=0.1, help="firms.owner_share")
     parser.add_argument("--agents", action="store_true", help="make the Mesa agent views first")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
+    parser.add_argument("--out", default=str(OUT_DIR), help=f"folder of the CSVs ({OUT_DIR})")
     parser.add_argument("--child", choices=["run", "probe"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return args
+    # Imported here, not at the top: a child's timed imports stay those of the model.
     import numba
+    from hydra.errors import HydraException
 
-    try:
-        args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
-        args.thread_list = [int(s) for s in args.threads.split(",") if s.strip()]
-    except ValueError:
-        parser.error(
-            f"--sizes and --threads take comma-separated whole numbers, got {args.sizes!r} "
-            f"and {args.threads!r}"
-        )
-    impls = [s.strip() for s in args.implementations.split(",") if s.strip()]
+    from sim.runtime.errors import CONFIG_ERRORS, config_error, one_line
+    from sim.runtime.resources import check_memory
+
     top = int(numba.config.NUMBA_NUM_THREADS)
-    if not args.size_list or min(args.size_list) < 1:
-        parser.error(f"--sizes needs borrower counts, each >= 1, got {args.sizes!r}")
-    if not impls or set(impls) - set(IMPLEMENTATIONS):
-        parser.error(f"--implementations must be among {list(IMPLEMENTATIONS)}, got {impls}")
-    if not args.thread_list or not all(1 <= t <= top for t in args.thread_list):
-        parser.error(f"--threads must each be in [1, {top}] (this machine), got {args.threads!r}")
-    if args.months < 1:
-        parser.error(f"--months must be >= 1, got {args.months}")
-    if not 1 <= args.reference_months <= args.months:
-        parser.error(f"--reference-months must be in [1, --months], got {args.reference_months}")
+    args.size_list = _whole_numbers(
+        parser, "--sizes", args.sizes, MAX_BORROWERS, "population.n_borrowers"
+    )
+    args.thread_list = _whole_numbers(parser, "--threads", args.threads, top, "this machine")
+    impls = _names(parser, "--implementations", args.implementations)
+    if not 1 <= args.months <= MAX_MONTHS:
+        parser.error(f"--months must be in [1, {MAX_MONTHS:,d}] (n_months), got {args.months}")
+    if args.reference_months is None:
+        args.reference_months = min(REFERENCE_MONTHS, args.months)
+    elif not 1 <= args.reference_months <= args.months:
+        parser.error(
+            f"--reference-months must be in [1, {args.months}] (--months), "
+            f"got {args.reference_months}"
+        )
     if args.repeat < 1:
-        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+        parser.error(f"--repeat must be a whole number >= 1, got {args.repeat}")
+    if not 0.0 <= args.firm_share <= 1.0:  # NaN too
+        parser.error(f"--firm-share must be in [0, 1] (firms.owner_share), got {args.firm_share}")
     if "reference" in impls and min(args.size_list) > REFERENCE_MAX_BORROWERS:
         parser.error(
             f"the reference runs only up to {REFERENCE_MAX_BORROWERS:,d} borrowers: "
             "add a smaller size or leave it out of --implementations"
         )
-    from sim.runtime.resources import check_memory
-
-    for n in args.size_list:  # every config valid and every run fits, before running
+    try:  # the policy (and the rest of the config) once, on a small book
+        _config(PROBE_BORROWERS, args.months, args.policy, args.firm_share)
+    except HydraException as err:
+        parser.error(f"--policy {args.policy}: {config_error(err)}")
+    except CONFIG_ERRORS as err:
+        parser.error(f"--policy {args.policy}: {one_line(err)}")
+    for n in args.size_list:  # every run fits, before running
         try:
             check_memory(_config(n, args.months, args.policy, args.firm_share))
         except Exception as err:  # noqa: BLE001 - the config's own message names the field
-            parser.error(f"--sizes {n}: {err}")
+            parser.error(f"--sizes {n}: {one_line(err)}")
+    args.out = _checked_out(parser, args.out)
     args.impl_list = [i for i in IMPLEMENTATIONS if i in impls]
     return args
+
+
+def _checked_out(parser: argparse.ArgumentParser, folder: str) -> Path:
+    """The results folder, created and shown writable (a probe file written and removed)."""
+    try:
+        out = check_output_dir(folder, "--out")
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
+            pass
+    except (ValueError, OSError) as err:
+        reason = err if isinstance(err, ValueError) else f"--out {folder}: {err.strerror}"
+        parser.error(f"{reason} (it must be a folder that can be created and written)")
+    return out
 
 
 def _jobs(args: argparse.Namespace) -> list[tuple[int, str, int, int]]:
@@ -324,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     stages = _stage_table(rows)
     print("\nmilliseconds per month, by stage (collect: the month's metrics and records):")
     print(stages.to_string())
-    path = Path("outputs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    path = Path(args.out) / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.csv"
     write_csv_atomic(table, path)
     write_csv_atomic(stages.reset_index(names="stage"), path.with_name(path.stem + "-stages.csv"))
     print(f"results: {path}")

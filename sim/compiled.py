@@ -64,10 +64,16 @@ def round_cny_scalar(x: float) -> float:
 def set_threads(n: int) -> None:
     """Use ``n`` worker threads in the parallel kernels (1 .. the machine's cores).
 
+    Args:
+        n: a Python ``int`` (not a ``bool``, a string or a float).
+
     Raises:
+        TypeError: ``n`` is not an ``int``, or is a ``bool``.
         ValueError: ``n`` outside ``[1, numba.config.NUMBA_NUM_THREADS]``.
     """
     top = int(numba.config.NUMBA_NUM_THREADS)
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"threads must be a whole number (int) in [1, {top}], got {n!r}")
     if not 1 <= n <= top:
         raise ValueError(f"threads must be in [1, {top}], got {n}")
     numba.set_num_threads(n)

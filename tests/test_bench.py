@@ -8,21 +8,17 @@ import pytest
 
 from experiments import bench
 
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--sizes", "10k"], "--sizes and --threads take comma-separated whole numbers"),
-        (["--sizes", "0"], "--sizes needs borrower counts, each >= 1"),
-        (["--implementations", "compiled,fast"], "--implementations must be among"),
-        (["--threads", "0"], "--threads must each be in [1, "),
-        (["--threads", str(numba.config.NUMBA_NUM_THREADS + 1)], "(this machine)"),
-        (["--months", "12", "--reference-months", "13"], "--reference-months must be in"),
-        (["--sizes", "1000000", "--implementations", "reference"], "only up to 100,000"),
-        (["--sizes", "60000000", "--implementations", "numpy"], "population.n_borrowers"),
-    ],
+_TOP = int(numba.config.NUMBA_NUM_THREADS)
+_SIZES = "in [1, 50,000,000] (population.n_borrowers)"
+_POLICIES = (
+    "behaviour_rules, champion_challenger, counter_cyclical, exposure_cap, parametric, "
+    "pd_threshold, sme_aware, static, utilisation_cli"
 )
-def test_bad_inputs_fail_before_any_run(argv, message, capsys, monkeypatch) -> None:
+
+
+def _refused(argv: list[str], capsys, monkeypatch) -> str:
+    """The one error line of ``bench.main(argv)``, which must exit 2 before any run."""
+
     def no_child(*args, **kwargs):
         raise AssertionError("a run started")
 
@@ -30,7 +26,138 @@ def test_bad_inputs_fail_before_any_run(argv, message, capsys, monkeypatch) -> N
     with pytest.raises(SystemExit) as exit_:
         bench.main(argv)
     assert exit_.value.code == 2
-    assert message in capsys.readouterr().err
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    prog, sep, message = last.partition(": error: ")  # argparse's "PROG: error: ..."
+    assert sep and " " not in prog
+    return message
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # Only the offending option and its value are named.
+        (["--sizes", "abc"], f"--sizes takes comma-separated whole numbers {_SIZES}, got 'abc'"),
+        (
+            ["--threads", "1,x"],
+            f"--threads takes comma-separated whole numbers in [1, {_TOP}] (this machine), "
+            "got '1,x'",
+        ),
+        # The range of sizes, both ends, before the config or the memory check.
+        (["--sizes", "0"], f"--sizes must each be {_SIZES}, got '0'"),
+        (["--sizes", "2000,60000000"], f"--sizes must each be {_SIZES}, got '2000,60000000'"),
+        # Trailing or doubled commas and repeated values are refused.
+        (
+            ["--sizes", "2000,"],
+            f"--sizes takes comma-separated whole numbers {_SIZES}, got '2000,'",
+        ),
+        (["--sizes", "2000,,3000"], "--sizes takes comma-separated whole numbers"),
+        (
+            ["--sizes", "2000,2000"],
+            f"--sizes must each be {_SIZES} and given once, got '2000,2000'",
+        ),
+        (
+            ["--threads", "1,1"],
+            f"--threads must each be in [1, {_TOP}] (this machine) and given once, got '1,1'",
+        ),
+        (["--threads", "0"], f"--threads must each be in [1, {_TOP}] (this machine), got '0'"),
+        (["--threads", str(_TOP + 1)], f"--threads must each be in [1, {_TOP}] (this machine)"),
+        (
+            ["--implementations", "compiled,"],
+            "--implementations takes comma-separated names among ['compiled', 'numpy', "
+            "'reference'], each at most once, got 'compiled,'",
+        ),
+        (["--implementations", "compiled,fast"], "each at most once, got 'compiled,fast'"),
+        (["--implementations", "numpy,numpy"], "each at most once, got 'numpy,numpy'"),
+        (["--months", "0"], "--months must be in [1, 100,000] (n_months), got 0"),
+        (
+            ["--months", "12", "--reference-months", "13"],
+            "--reference-months must be in [1, 12] (--months), got 13",
+        ),
+        (
+            ["--months", "3", "--reference-months", "0", "--implementations", "numpy"],
+            "--reference-months must be in [1, 3] (--months), got 0",
+        ),
+        (["--repeat", "0"], "--repeat must be a whole number >= 1, got 0"),
+        (["--firm-share", "nan"], "--firm-share must be in [0, 1] (firms.owner_share), got nan"),
+        (["--sizes", "1000000", "--implementations", "reference"], "only up to 100,000"),
+        # One line naming the policy and the policies there are (no search path, no schemas).
+        (
+            ["--policy", "nosuch"],
+            "--policy nosuch: invalid config: In 'config': Could not find 'policy/nosuch'; "
+            f"Available options in 'policy': {_POLICIES}",
+        ),
+    ],
+)
+def test_bad_inputs_fail_before_any_run(argv, message, capsys, monkeypatch) -> None:
+    line = _refused(argv, capsys, monkeypatch)
+    assert message in line
+    assert "_schema" not in line
+
+
+def test_limits_are_those_of_the_config() -> None:
+    """The bench's own size and month limits are the config's ranges, both ends."""
+    from sim.config.population import PopulationConfig
+    from sim.runtime.compose import load_run_config
+
+    assert PopulationConfig(n_borrowers=bench.MAX_BORROWERS).n_borrowers == bench.MAX_BORROWERS
+    with pytest.raises(ValueError, match="population.n_borrowers"):
+        PopulationConfig(n_borrowers=bench.MAX_BORROWERS + 1)
+    assert load_run_config([f"n_months={bench.MAX_MONTHS}"]).n_months == bench.MAX_MONTHS
+    with pytest.raises(ValueError, match="n_months"):
+        load_run_config([f"n_months={bench.MAX_MONTHS + 1}"])
+
+
+def test_reference_months_follow_months_unless_given(tmp_path) -> None:
+    # Not given: 6, or --months if fewer; no reference asked for, no complaint.
+    out = ["--out", str(tmp_path)]
+    short = bench._parse([*out, "--sizes", "2000", "--months", "3", "--implementations", "numpy"])
+    assert short.reference_months == 3
+    assert bench._jobs(short) == [(2_000, "numpy", 1, 3)]
+    full = bench._parse(
+        [*out, "--sizes", "2000", "--months", "12", "--implementations", "reference"]
+    )
+    assert full.reference_months == 6
+    assert bench._jobs(full) == [(2_000, "reference", 1, 6)]
+
+
+def test_results_folder_checked_before_any_run(tmp_path, capsys, monkeypatch) -> None:
+    a_file = tmp_path / "bench"
+    a_file.write_text("not a folder")
+    base = ["--sizes", "2000", "--months", "3", "--implementations", "numpy"]
+    line = _refused([*base, "--out", str(a_file)], capsys, monkeypatch)
+    assert line == (
+        f"--out {a_file}: exists and is not a folder "
+        "(it must be a folder that can be created and written)"
+    )
+    line = _refused([*base, "--out", str(a_file / "sub")], capsys, monkeypatch)
+    assert line.startswith(f"--out {a_file / 'sub'}: {a_file} is not a writable folder")
+    # The default folder, outputs/bench, is checked the same way (here a file).
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outputs").write_text("")
+    line = _refused(base, capsys, monkeypatch)
+    assert line.startswith("--out outputs/bench: outputs is not a writable folder")
+
+
+def test_results_folder_unwritable_is_refused(tmp_path, capsys, monkeypatch) -> None:
+    """A folder the probe file cannot be written into (root passes os.access checks)."""
+    out = tmp_path / "out"
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(bench.tempfile, "NamedTemporaryFile", refuse)
+    base = ["--sizes", "2000", "--months", "3", "--implementations", "numpy"]
+    line = _refused([*base, "--out", str(out)], capsys, monkeypatch)
+    assert line == (
+        f"--out {out}: Permission denied (it must be a folder that can be created and written)"
+    )
+
+
+def test_results_folder_made_and_used(tmp_path) -> None:
+    out = tmp_path / "a" / "b"
+    args = bench._parse(["--sizes", "2000", "--months", "3", "--out", str(out)])
+    assert args.out == out
+    assert out.is_dir() and list(out.iterdir()) == []  # the probe file is gone
 
 
 def _row(n: int, impl: str, threads: int, months: int, run_s: float) -> dict:
@@ -74,9 +201,9 @@ def test_report_scales_the_short_reference_run_and_gives_the_speed_ups() -> None
     assert stages.loc["total", "1,000 numpy t1"] == pytest.approx(1e3 * 6.0 * 0.75 / 12)
 
 
-def test_jobs_run_numpy_and_reference_once_and_skip_large_references() -> None:
+def test_jobs_run_numpy_and_reference_once_and_skip_large_references(tmp_path) -> None:
     argv = ["--sizes", "1000,200000", "--threads", "1,2", "--months", "12"]
-    args = bench._parse([*argv, "--reference-months", "6"])
+    args = bench._parse([*argv, "--reference-months", "6", "--out", str(tmp_path)])
     jobs = bench._jobs(args)
     assert (1_000, "reference", 1, 6) in jobs
     assert (1_000, "compiled", 1, 6) in jobs  # beside the reference: same months

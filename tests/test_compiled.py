@@ -57,6 +57,13 @@ def test_set_threads_bounds_and_effect() -> None:
         set_threads(0)
     with pytest.raises(ValueError, match="got"):
         set_threads(top + 1)
+    # Only an int: not a string, a float or a bool (True is not one thread).
+    for bad in ("2", 2.0, True, None):
+        with pytest.raises(
+            TypeError, match=rf"threads must be a whole number \(int\) in \[1, {top}\], got"
+        ):
+            set_threads(bad)
+    assert threads() == before
 
 
 def test_implementation_switch_restores_and_refuses_unknown_names() -> None:
