@@ -130,12 +130,12 @@ def test_results_folder_checked_before_any_run(tmp_path, capsys, monkeypatch) ->
         "(it must be a folder that can be created and written)"
     )
     line = _refused([*base, "--out", str(a_file / "sub")], capsys, monkeypatch)
-    assert line.startswith(f"--out {a_file / 'sub'}: {a_file} is not a writable folder")
+    assert line.startswith(f"--out {a_file / 'sub'}: cannot write there (Not a directory)")
     # The default folder, outputs/bench, is checked the same way (here a file).
     monkeypatch.chdir(tmp_path)
     (tmp_path / "outputs").write_text("")
     line = _refused(base, capsys, monkeypatch)
-    assert line.startswith("--out outputs/bench: outputs is not a writable folder")
+    assert line.startswith("--out outputs/bench: cannot write there (Not a directory)")
 
 
 def test_results_folder_unwritable_is_refused(tmp_path, capsys, monkeypatch) -> None:
