@@ -350,7 +350,7 @@ def write_validation_report(
 
     lines = [
         f"# Validation of `{cfg.name}` against the UCI data, out of sample "
-        f"({cfg.as_of} -> October 2005)",
+        f"({cfg.as_of.capitalize()} -> October 2005)",
         "",
         _summary_line(result),
         "",
