@@ -2,12 +2,12 @@
 
 :class:`FirmMonth` is what stage ``enterprise`` (:func:`sim.world.firms.operate`) writes.
 :func:`operating_inputs` is the part of the month every implementation of the stage
-(compiled kernel, per-firm reference) takes from NumPy: the persistent revenue
+(NumPy passes, compiled kernel, per-firm reference) takes from NumPy: the persistent revenue
 component's AR(1) step, the two exponentials of the revenue shocks, and the sector
 calendars of the month. The exponentials stay in NumPy because NumPy's SIMD ``exp``
 differs from the C library's (which numba and :mod:`math` call) in the last bit for
-about 5 % of arguments: taking them once, here, keeps the three implementations and the
-NumPy stage bit-identical.
+about 5 % of arguments: taking them once, here, keeps the three implementations
+bit-identical.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def operating_inputs(
 ) -> OperatingInputs:
     """Advance ``firms.persistent_log`` one month and take the month's NumPy inputs.
 
-    The same expressions, in the same order, as the NumPy stage (so every implementation
-    sees the same bits). Updates ``persistent_log`` (a new array).
+    Computed once, for every implementation of the stage (so all see the same bits).
+    Updates ``persistent_log`` (a new array).
 
     Args:
         firms: firm arrays.

@@ -12,7 +12,7 @@ import numpy as np
 from sim.compiled import implementation
 from sim.units import round_cny
 from sim.world.draws import FirmDraws
-from sim.world.firms.firm_month import FirmMonth, operating_inputs
+from sim.world.firms.firm_month import FirmMonth, OperatingInputs, operating_inputs
 from sim.world.firms.operations_kernel import operate_compiled
 from sim.world.firms.operations_reference import operate_reference
 from sim.world.firms.sectors import SectorTable
@@ -70,21 +70,6 @@ def operate(
     Returns:
         The :class:`FirmMonth`.
     """
-    impl = implementation()
-    if impl == "numpy":
-        return _operate_numpy(
-            firms,
-            network,
-            sectors,
-            draws,
-            step=step,
-            calendar_month=calendar_month,
-            stock_lead_months=stock_lead_months,
-            revenue_persistence=revenue_persistence,
-            peak_multiplier=peak_multiplier,
-            peak_months=peak_months,
-            peak_prebuy_months=peak_prebuy_months,
-        )
     inputs = operating_inputs(
         firms,
         sectors,
@@ -96,7 +81,9 @@ def operate(
         peak_months=peak_months,
         peak_prebuy_months=peak_prebuy_months,
     )
-    run = operate_compiled if impl == "compiled" else operate_reference
+    run = {"numpy": _operate_numpy, "compiled": operate_compiled}.get(
+        implementation(), operate_reference
+    )
     return run(firms, network, sectors, inputs, step=step)
 
 
@@ -104,29 +91,18 @@ def _operate_numpy(
     firms: FirmState,
     network: SupplyNetwork,
     sectors: SectorTable,
-    draws: FirmDraws,
+    inputs: OperatingInputs,
     *,
     step: int,
-    calendar_month: int,
-    stock_lead_months: int,
-    revenue_persistence: float,
-    peak_multiplier: float = 1.0,
-    peak_months: np.ndarray | None = None,
-    peak_prebuy_months: int = 0,
 ) -> FirmMonth:
     """:func:`operate` as whole-array NumPy passes (the ``"numpy"`` implementation)."""
     f = firms
     sec = f.sector
     open_ = f.is_open
     slot = step % RING_MONTHS
-    rho = revenue_persistence
-    psig = sectors.persistent_sigma[sec]
-    tsig = sectors.revenue_sigma[sec]
-    f.persistent_log = rho * f.persistent_log + psig * np.sqrt(1.0 - rho**2) * draws.z_persistent
-    level = np.exp(f.persistent_log - 0.5 * psig**2)
-    season_now = sectors.season(calendar_month, peak_multiplier)[sec]
+    level = inputs.level
     f.potential_sales_cny = round_cny(
-        f.revenue_base_cny * season_now * level * np.exp(tsig * draws.z_transitory - 0.5 * tsig**2)
+        f.revenue_base_cny * inputs.season_now[sec] * level * inputs.shock
     )
     outside = np.where(open_, f.potential_sales_cny, 0.0)
 
@@ -143,26 +119,18 @@ def _operate_numpy(
 
     # Purchases for the sales stock_lead_months ahead (naive forecast: this month's
     # persistent level, the sector calendar, last month's network sales).
-    season_ahead = sectors.season(calendar_month + stock_lead_months, peak_multiplier)[sec]
-    forecast = f.revenue_base_cny * season_ahead * level + f.network_sales_cny
+    forecast = f.revenue_base_cny * inputs.season_ahead[sec] * level + f.network_sales_cny
     opening_cash = f.cash_cny.copy()
     need = round_cny(np.where(open_, sectors.cogs_ratio[sec] * forecast, 0.0))
     used = np.minimum(f.stock_prebought_cny, need)
-    build = np.zeros(f.n)
-    if peak_prebuy_months > 0 and peak_months is not None:
-        m_ahead = (calendar_month - 1 + stock_lead_months) % 12
-        first = peak_months[:, m_ahead] & ~peak_months[:, (m_ahead - 1) % 12]
-        later = sum(
-            sectors.season(calendar_month + stock_lead_months + j, peak_multiplier)
-            for j in range(1, peak_prebuy_months + 1)
+    # Pre-buying for a season (none unless the month stocked for starts a peak).
+    build = round_cny(
+        np.where(
+            open_ & inputs.prebuy_first[sec],
+            sectors.cogs_ratio[sec] * f.revenue_base_cny * inputs.prebuy_season[sec] * level,
+            0.0,
         )
-        build = round_cny(
-            np.where(
-                open_ & first[sec],
-                sectors.cogs_ratio[sec] * f.revenue_base_cny * later[sec] * level,
-                0.0,
-            )
-        )
+    )
     purchases = round_cny(need - used + build)
     f.stock_prebought_cny = round_cny(f.stock_prebought_cny - used + build)
     shares = network.active_shares(open_)
