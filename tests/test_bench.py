@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from experiments import bench
+from sim.outputs import folders
 
 _TOP = int(numba.config.NUMBA_NUM_THREADS)
 _SIZES = "in [1, 50,000,000] (population.n_borrowers)"
@@ -145,11 +146,12 @@ def test_results_folder_unwritable_is_refused(tmp_path, capsys, monkeypatch) -> 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(bench.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(folders.tempfile, "NamedTemporaryFile", refuse)
     base = ["--sizes", "2000", "--months", "3", "--implementations", "numpy"]
     line = _refused([*base, "--out", str(out)], capsys, monkeypatch)
     assert line == (
-        f"--out {out}: Permission denied (it must be a folder that can be created and written)"
+        f"--out {out}: cannot write there (Permission denied) "
+        "(it must be a folder that can be created and written)"
     )
 
 

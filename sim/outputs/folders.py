@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
+import tempfile
 from pathlib import Path
 
 __all__ = ["check_output_dir"]
@@ -46,11 +46,10 @@ def check_output_dir(
     while not ancestor.exists():
         missing.append(ancestor)
         ancestor = ancestor.parent
-    probe = out / f".write-probe-{secrets.token_hex(4)}"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-probe-"):
+            pass
     except OSError as exc:
         for folder in missing:  # deepest first
             with contextlib.suppress(OSError):
