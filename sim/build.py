@@ -78,6 +78,7 @@ def build_world(
             rngs["population"],
             min_payment_rate=pc.min_payment_rate,
             min_payment_floor_cny=pc.min_payment_floor_cny,
+            over_limit_tolerance=pc.over_limit_tolerance,
         )
     n = borrowers.n
     firms, network, sectors = build_firms(

@@ -67,6 +67,11 @@ class PlatformConfig:
         thin_history_log_odds: log-odds added for history shorter than thin_history_months (M3).
         thin_history_months: history length below which the thin-history term applies.
         apr_cap: regulatory cap on the platform's APR (1.0 = none).
+        over_limit_tolerance: share of the limit past it up to which the platform authorises
+            the household's draws, in [0, 1]: 0 declines every draw past the limit (an
+            online credit line); a card issuer that lets balances run over the limit
+            authorises some (see ``conf/PROVENANCE.md``). The firm's draws, the EAD and the
+            policies use the limit itself.
     """
 
     apr_tiers: list[float] = field(default_factory=lambda: [0.073, 0.1095, 0.146, 0.1825])
@@ -91,6 +96,7 @@ class PlatformConfig:
     thin_history_log_odds: float = 0.3
     thin_history_months: int = 12
     apr_cap: float = 1.0
+    over_limit_tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         p = "platform"
@@ -108,6 +114,7 @@ class PlatformConfig:
                 "thin_history_log_odds": (-10.0, 10.0),
                 "thin_history_months": (0, 1200),
                 "apr_cap": (0.0, 10.0),
+                "over_limit_tolerance": (0.0, 1.0),
             },
         )
         if self.pd_calibration not in PD_CALIBRATIONS:

@@ -183,6 +183,7 @@ def draw_applicants(world: World, month: Month) -> BorrowerState | None:
         rng,
         min_payment_rate=pc.min_payment_rate,
         min_payment_floor_cny=pc.min_payment_floor_cny,
+        over_limit_tolerance=pc.over_limit_tolerance,
     )
 
 
@@ -319,6 +320,7 @@ def underwrite_starting_book(
             rng,
             min_payment_rate=pc.min_payment_rate,
             min_payment_floor_cny=pc.min_payment_floor_cny,
+            over_limit_tolerance=pc.over_limit_tolerance,
         )
 
     first = draw(n)

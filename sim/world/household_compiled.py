@@ -57,10 +57,16 @@ class HouseholdParams(NamedTuple):
     mpb_unconstrained_share: float
     line_spend_share: float
     high_risk_prob: float
+    authorised: float  # draws are authorised up to this x the limit (1 + over-limit tolerance)
 
 
-def household_params(b: BehaviourConfig, macro: MacroState) -> HouseholdParams:
-    """The kernel's parameters for a month of ``macro`` (thresholds by :func:`logit`)."""
+def household_params(
+    b: BehaviourConfig, macro: MacroState, authorised: float = 1.0
+) -> HouseholdParams:
+    """The kernel's parameters for a month of ``macro`` (thresholds by :func:`logit`).
+
+    ``authorised``: draws are authorised up to this multiple of the limit, >= 1.
+    """
     probs = [
         b.arrears_roll_prob,
         1.0 - b.arrears_cure_prob,
@@ -97,6 +103,7 @@ def household_params(b: BehaviourConfig, macro: MacroState) -> HouseholdParams:
         mpb_unconstrained_share=b.mpb_unconstrained_share,
         line_spend_share=b.transactor_line_spend_share,
         high_risk_prob=b.high_risk_txn_prob_monthly,
+        authorised=float(authorised),
     )
 
 
@@ -193,6 +200,7 @@ def household_rows_compiled(
     tables: TypeTables,
     other_due_cny: np.ndarray | None,
     other_debt_cny: np.ndarray | None,
+    authorised: float = 1.0,
 ) -> None:
     """Every row's household month by the compiled kernel, in place (as the NumPy stage).
 
@@ -222,7 +230,7 @@ def household_rows_compiled(
     )
     flows = KernelFlows(**{f: getattr(out, f) for f in KernelFlows._fields})
     t = tables
-    params = household_params(b, macro)
+    params = household_params(b, macro, authorised)
     _household_kernel(
         params, t.due_weight, t.skip_prob, t.propensity, t.mpb, rows, month_draws, flows
     )

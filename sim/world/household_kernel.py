@@ -176,7 +176,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         needs = round_cny_scalar(needs)
         earmarked = earmarked_cny[i]
         balance = balance_cny[i]
-        available = max(limit - balance - earmarked, 0.0) if is_open else 0.0
+        available = max(limit * p.authorised - balance - earmarked, 0.0) if is_open else 0.0
         needs_cash = min(needs, cash)
         needs_gap = round_cny_scalar(needs - needs_cash)
         draw_needs = min(needs_gap, available)

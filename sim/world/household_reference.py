@@ -63,17 +63,21 @@ def household_rows_reference(
     tables: TypeTables,
     other_due_cny: np.ndarray | None,
     other_debt_cny: np.ndarray | None,
+    authorised: float = 1.0,
 ) -> None:
     """Every borrower's household month, one at a time, in place (as the NumPy stage).
 
     Args: as :func:`sim.world.households.household_month`; ``out`` is its
-    ``HouseholdFlows`` (every array is written for every row), ``tables`` the type tables.
+    ``HouseholdFlows`` (every array is written for every row), ``tables`` the type tables,
+    ``authorised`` 1 + its ``over_limit_tolerance``.
     """
     factors = shock_factors(draws, b)
     for i in range(state.n):
         other_due = 0.0 if other_due_cny is None else float(other_due_cny[i])
         other_debt = 0.0 if other_debt_cny is None else float(other_debt_cny[i])
-        household_of(i, state, draws, factors, macro, b, step, out, tables, other_due, other_debt)
+        household_of(
+            i, state, draws, factors, macro, b, step, out, tables, other_due, other_debt, authorised
+        )
 
 
 def household_of(  # noqa: PLR0912, PLR0915 (one household's month, top to bottom)
@@ -88,11 +92,13 @@ def household_of(  # noqa: PLR0912, PLR0915 (one household's month, top to botto
     tables: TypeTables,
     other_due: float = 0.0,
     other_debt: float = 0.0,
+    authorised: float = 1.0,
 ) -> None:
     """Household ``i``'s month: reads and writes row ``i`` of ``state`` and ``out`` only.
 
     ``factors`` are the month's lognormal factors of income, needs and discretionary
-    spending; ``other_due`` and ``other_debt`` its dues and balances at other lenders, CNY.
+    spending; ``other_due`` and ``other_debt`` its dues and balances at other lenders, CNY;
+    ``authorised`` the multiple of the limit up to which draws are authorised, >= 1.
     """
     kind = int(state.behaviour_type[i])
     base = float(state.income_base_cny[i])
@@ -156,7 +162,8 @@ def household_of(  # noqa: PLR0912, PLR0915 (one household's month, top to botto
     needs = cents(needs)
     earmarked = float(state.earmarked_cny[i])
     balance = float(state.balance_cny[i])
-    available = max(limit - balance - earmarked, 0.0) if line_open else 0.0
+    # The lender authorises draws up to ``authorised`` (1 + its over-limit tolerance) x the limit.
+    available = max(limit * authorised - balance - earmarked, 0.0) if line_open else 0.0
     needs_cash = min(needs, cash)
     needs_gap = cents(needs - needs_cash)
     draw_needs = min(needs_gap, available)

@@ -96,6 +96,7 @@ def household_month(
     *,
     other_due_cny: np.ndarray | None = None,
     other_debt_cny: np.ndarray | None = None,
+    over_limit_tolerance: float = 0.0,
 ) -> HouseholdFlows:
     """Run one household month in place on ``state`` (see the module docstring).
 
@@ -116,6 +117,9 @@ def household_month(
             (paid after the platform's, as far as cash allows); none if None.
         other_debt_cny: ``(n,)`` balances owed to other lenders, counted towards the
             habitual debt level that drives discretionary borrowing; none if None.
+        over_limit_tolerance: share of the limit past it up to which the lender authorises
+            the household's draws (``platform.over_limit_tolerance``), >= 0; 0 = no draw
+            past the limit.
 
     Returns:
         The month's flows (arrays of their own, not views of ``state``).
@@ -131,18 +135,19 @@ def household_month(
     )
     tables = TypeTables.of(behaviour)
     args = (draws, macro, behaviour, step)
+    authorised = 1.0 + over_limit_tolerance  # draws are authorised up to this x the limit
     if implementation() == "numpy":
         in_blocks(
             n,
             lambda rows: _household_rows(
-                state, *args, rows, flows, tables, other_due_cny, other_debt_cny
+                state, *args, rows, flows, tables, other_due_cny, other_debt_cny, authorised
             ),
         )
     else:  # the same rules compiled, or written per borrower (the tests' oracle)
         run = (
             household_rows_compiled if implementation() == "compiled" else household_rows_reference
         )
-        run(state, *args, flows, tables, other_due_cny, other_debt_cny)
+        run(state, *args, flows, tables, other_due_cny, other_debt_cny, authorised)
     return flows
 
 
@@ -157,6 +162,7 @@ def _household_rows(
     tables: TypeTables,
     other_due_cny: np.ndarray | None,
     other_debt_cny: np.ndarray | None,
+    authorised: float,
 ) -> None:
     """The household month of rows ``sl``: reads and writes only those rows."""
     btype = state.behaviour_type[sl]
@@ -216,9 +222,12 @@ def _household_rows(
     hit = np.flatnonzero(draws.u_expense_shock[sl] < b.expense_shock_prob_monthly)
     needs[hit] += base[hit] * b.expense_shock_mean_income_months * draws.e_expense_shock[sl][hit]
     round_cny_inplace(needs)
-    # The earmarked part of the limit (a firm's peak-season tranche) is not the household's.
+    # The earmarked part of the limit (a firm's peak-season tranche) is not the household's;
+    # a lender with an over-limit tolerance authorises draws up to ``authorised`` x the limit.
     earmarked = state.earmarked_cny[sl]
-    available = np.maximum(limit - state.balance_cny[sl] - earmarked, 0.0) * open_line
+    available = (
+        np.maximum(limit * authorised - state.balance_cny[sl] - earmarked, 0.0) * open_line
+    )
     needs_cash = np.minimum(needs, cash)
     needs_gap = round_cny_inplace(needs - needs_cash)
     draw_needs = np.minimum(needs_gap, available)
@@ -390,6 +399,7 @@ def household_stage(world: World, month: Month) -> None:
         month.step,
         other_due_cny=world.channels.due_total(),
         other_debt_cny=world.channels.balance_total(),
+        over_limit_tolerance=world.config.platform.over_limit_tolerance,
     )
     world.channels.pay_dues(flows.other_payment_cny)
     s.income_total_cny += flows.income_cny

@@ -167,6 +167,7 @@ def build_population(
     *,
     min_payment_rate: float = 0.1,
     min_payment_floor_cny: float = 50.0,
+    over_limit_tolerance: float = 0.0,
 ) -> BorrowerState:
     """Resample ``config.n_borrowers`` borrowers from the UCI rows and initialise their state.
 
@@ -176,6 +177,8 @@ def build_population(
         rng: the population stream (shared by every policy under one seed).
         min_payment_rate: the platform's minimum payment share of the statement.
         min_payment_floor_cny: the platform's minimum payment floor, CNY.
+        over_limit_tolerance: the platform's (``platform.over_limit_tolerance``): habitual
+            utilisation from the bills is capped at ``1 + over_limit_tolerance``.
 
     Returns:
         A fully initialised :class:`BorrowerState`; ``uci_row`` keeps each borrower's
@@ -228,9 +231,9 @@ def build_population(
         * np.exp(config.savings_sigma * rng.standard_normal(n) - 0.5 * config.savings_sigma**2)
     )
     bills_twd = df(list(BILL_COLUMNS[offset : offset + window])).astype(np.float64)
-    target_util = np.clip(bills_twd / df("LIMIT_BAL").astype(np.float64)[:, None], 0.0, 1.0).mean(
-        axis=1
-    )
+    # Habits past the limit only where the lender authorises draws past it.
+    utilisation = bills_twd / df("LIMIT_BAL").astype(np.float64)[:, None]
+    target_util = np.clip(utilisation, 0.0, 1.0 + over_limit_tolerance).mean(axis=1)
     bill_now = df(BILL_COLUMNS[offset]).astype(np.float64)
     bill = np.clip(bill_now * config.cny_per_twd * config.limit_scale, 0, None)
     # A performing book starts within its limits; a UCI month keeps the data's balances,

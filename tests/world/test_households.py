@@ -283,3 +283,19 @@ def test_the_household_cannot_draw_the_part_of_the_limit_earmarked_for_the_firm(
     assert flows.draws_cny.tolist() == [0.0, 5_000.0]
     assert flows.unmet_need_cny.tolist() == [5_000.0, 0.0]
     assert s.balance_cny.tolist() == [0.0, 5_000.0]
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "drawn", "unmet"), [(0.0, 1_000.0, 4_000.0), (0.05, 1_500.0, 3_500.0)]
+)
+def test_a_lender_with_an_over_limit_tolerance_authorises_draws_past_the_limit(
+    tolerance: float, drawn: float, unmet: float
+):
+    # Income 10,000, needs 15,000, no savings: a 5,000 gap for the line. Balance 9,000 on a
+    # 10,000 limit: 1,000 of headroom, or 1,500 where draws are authorised to 105 % of it.
+    b = dataclasses.replace(QUIET, needs_share=1.5)
+    s = BorrowerState.blank(1, balance_cny=9_000.0, target_utilisation=0.0)
+    flows = household_month(s, quiet_draws(1), MACRO, b, step=1, over_limit_tolerance=tolerance)
+    assert flows.draws_cny.tolist() == [drawn]
+    assert flows.unmet_need_cny.tolist() == [unmet]
+    assert s.balance_cny.tolist() == [9_000.0 + drawn]

@@ -122,3 +122,20 @@ def test_savings_buffers_rise_with_income_at_the_configured_elasticity(uci):
     assert high > 2 * low
     flat_months = a.savings_cny / a.income_base_cny
     np.testing.assert_allclose(flat_months, flat.savings_income_months, atol=1e-3)
+
+
+def test_habits_run_past_the_limit_only_as_far_as_the_lender_authorises_draws(uci):
+    # The same resampled rows with and without a 5 % over-limit tolerance: habits are the
+    # window's bills / limit capped at 1 and at 1.05, so they differ only on rows with a
+    # bill past the limit, and only upwards.
+    cfg = PopulationConfig(n_borrowers=20_000, behaviour_window_months=6)
+    strict = build_population(uci, cfg, np.random.default_rng(4))
+    card = build_population(uci, cfg, np.random.default_rng(4), over_limit_tolerance=0.05)
+    assert np.array_equal(strict.uci_row, card.uci_row)
+    assert strict.target_utilisation.max() <= 1.0
+    assert card.target_utilisation.max() <= 1.05 + 1e-12
+    bills = uci[[f"BILL_AMT{k}" for k in range(1, 7)]].to_numpy(float)[card.uci_row]
+    over = (bills > uci["LIMIT_BAL"].to_numpy(float)[card.uci_row, None]).any(axis=1)
+    gap = card.target_utilisation - strict.target_utilisation
+    assert np.all(gap[~over] == 0.0) and np.all(gap[over] > 0.0)
+    assert 0.05 < over.mean() < 0.25
