@@ -225,9 +225,7 @@ def _household_rows(
     # The earmarked part of the limit (a firm's peak-season tranche) is not the household's;
     # a lender with an over-limit tolerance authorises draws up to ``authorised`` x the limit.
     earmarked = state.earmarked_cny[sl]
-    available = (
-        np.maximum(limit * authorised - state.balance_cny[sl] - earmarked, 0.0) * open_line
-    )
+    available = np.maximum(limit * authorised - state.balance_cny[sl] - earmarked, 0.0) * open_line
     needs_cash = np.minimum(needs, cash)
     needs_gap = round_cny_inplace(needs - needs_cash)
     draw_needs = np.minimum(needs_gap, available)
