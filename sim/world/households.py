@@ -10,7 +10,8 @@ Order inside the month (part of stages ``household`` and ``funding`` of the mode
 1. employment transitions and income;
 2. essential spending (needs, plus occasional expense shocks): from cash, then the
    credit line, then unmet (consumption is cut); the line's headroom here and below
-   leaves out the part earmarked for the owned firm (``BorrowerState.earmarked_cny``);
+   leaves out the part earmarked for the owned firm (``BorrowerState.earmarked_cny``) and
+   reaches past the limit by the lender's over-limit tolerance, if any;
 3. payment towards this month's minimum due (from last month's statement), limited by
    cash: by payment habit (in full or revolving, switching month to month) for current
    accounts, by a cash-driven roll / hold / cure choice for accounts behind
@@ -135,7 +136,7 @@ def household_month(
     )
     tables = TypeTables.of(behaviour)
     args = (draws, macro, behaviour, step)
-    authorised = 1.0 + over_limit_tolerance  # draws are authorised up to this x the limit
+    authorised = 1.0 + over_limit_tolerance  # draws authorised up to this x the limit
     if implementation() == "numpy":
         in_blocks(
             n,
@@ -166,17 +167,13 @@ def _household_rows(
 ) -> None:
     """The household month of rows ``sl``: reads and writes only those rows."""
     btype = state.behaviour_type[sl]
-    # Table lookups by a native-size index are about twice as fast as by the int8 type.
-    type_index = btype.astype(np.intp)
+    type_index = btype.astype(np.intp)  # lookups by a native-size index: 2x the int8's
     base = state.income_base_cny[sl]
     open_line = ~state.defaulted[sl]
     employed = state.employed[sl]
     limit = state.limit_cny[sl]
-    # Masks over behaviour types are close to random, so np.where / boolean indexing on them
-    # is slow (branch mispredictions): per-type parameters are table lookups instead, and
-    # type-specific steps run on index arrays of their rows. Likewise "x where mask, else 0"
-    # is x * mask (np.where branches per element: 6-16x slower on a near-random mask); the
-    # same values, as x >= 0 here.
+    # Masks over behaviour types are near random: per-type parameters are table lookups,
+    # type-specific steps run on index arrays, "x where mask, else 0" is x * mask (x >= 0).
 
     # 1. Employment and income.
     p_loss = min(b.job_loss_prob_monthly * macro.job_loss_multiplier, 1.0)
@@ -222,8 +219,7 @@ def _household_rows(
     hit = np.flatnonzero(draws.u_expense_shock[sl] < b.expense_shock_prob_monthly)
     needs[hit] += base[hit] * b.expense_shock_mean_income_months * draws.e_expense_shock[sl][hit]
     round_cny_inplace(needs)
-    # The earmarked part of the limit (a firm's peak-season tranche) is not the household's;
-    # a lender with an over-limit tolerance authorises draws up to ``authorised`` x the limit.
+    # The earmarked part (a firm's peak-season tranche) is not the household's.
     earmarked = state.earmarked_cny[sl]
     available = np.maximum(limit * authorised - state.balance_cny[sl] - earmarked, 0.0) * open_line
     needs_cash = np.minimum(needs, cash)
