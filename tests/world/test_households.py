@@ -299,3 +299,45 @@ def test_a_lender_with_an_over_limit_tolerance_authorises_draws_past_the_limit(
     assert flows.draws_cny.tolist() == [drawn]
     assert flows.unmet_need_cny.tolist() == [unmet]
     assert s.balance_cny.tolist() == [9_000.0 + drawn]
+
+
+@pytest.mark.parametrize(
+    ("u_job", "drawn", "unmet"),
+    [(0.0, [3_000.0, 0.0], [0.0, 3_000.0]), (0.999, [0.0, 0.0], [0.0, 0.0])],
+)
+def test_an_income_shock_is_borrowed_through_where_there_is_headroom(u_job, drawn, unmet):
+    # Income 10,000, needs 8,000, no savings, no habit of debt. A job loss (u_job 0 < 0.5)
+    # halves the income to 5,000: the 3,000 of needs it no longer covers is drawn on the
+    # line with headroom (balance 0 of 10,000) and goes unmet at the limit (balance 10,000).
+    # Without the shock neither borrows.
+    b = dataclasses.replace(
+        QUIET, job_loss_prob_monthly=0.5, unemployment_replacement=0.5, needs_share=0.8
+    )
+    s = BorrowerState.blank(2, balance_cny=[0.0, 10_000.0], target_utilisation=0.0)
+    flows = household_month(s, quiet_draws(2, u_job=u_job), MACRO, b, step=1)
+    assert flows.draws_cny.tolist() == drawn
+    assert flows.unmet_need_cny.tolist() == unmet
+    assert flows.consumption_cny.tolist() == [8_000.0, 8_000.0 - unmet[1]]
+
+
+def test_a_limit_increase_moves_the_debt_near_the_limit_with_little_cash_more():
+    # Two revolvers at their habits on a 10,000 initial limit: one near it (95 %) with no
+    # savings, one far from it (10 %) at its 30,000 savings target. Without an increase
+    # neither draws; after a rise to 12,000 the first wants the revolver MPB of the 2,000
+    # (0.3 x 2,000 = 600) and the second a tenth of it (60); each draws its propensity (0.6)
+    # of that gap this month: 360 against 36.
+    b = dataclasses.replace(QUIET, mpb_unconstrained_share=0.1)
+    drawn = {}
+    for limit in (10_000.0, 12_000.0):
+        s = BorrowerState.blank(
+            2,
+            savings_cny=[0.0, 30_000.0],
+            savings_target_cny=30_000.0,
+            balance_cny=[9_500.0, 1_000.0],
+            statement_cny=[9_500.0, 1_000.0],
+            target_utilisation=[0.95, 0.1],
+            initial_limit_cny=10_000.0,
+            limit_cny=limit,
+        )
+        drawn[limit] = household_month(s, quiet_draws(2), MACRO, b, step=1).draws_cny.tolist()
+    assert drawn == {10_000.0: [0.0, 0.0], 12_000.0: [360.0, 36.0]}
