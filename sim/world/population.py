@@ -207,8 +207,13 @@ def build_population(
     as_of = start.removeprefix("uci_") if start != "current" else "september"
     offset = UCI_MONTHS.index(as_of)
     window = min(config.behaviour_window_months, len(UCI_MONTHS) - offset)
-    # Types depend on the UCI row only: classify the 30 k source rows once, then look up.
-    btype = classify_behaviour(uci, offset=offset, window=window)[rows]
+    # Types depend on the UCI row only: classify each source row drawn once, then look up
+    # (the whole table for a large book; the few distinct rows of a month's applicants).
+    if n < len(uci) // 2:
+        drawn, index = np.unique(rows, return_inverse=True)
+        btype = classify_behaviour(uci.iloc[drawn], offset=offset, window=window)[index]
+    else:
+        btype = classify_behaviour(uci, offset=offset, window=window)[rows]
 
     limit = round_cny(df("LIMIT_BAL").astype(np.float64) * config.cny_per_twd * config.limit_scale)
     multiple = config.limit_income_multiple * np.exp(
