@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from sim.compiled import kernel
+from sim.outputs.pairwise_kernel import PAIRWISE_BLOCK, combine_leaves, max0, pairwise_leaves
 
 __all__ = [
     "BORROWER_SUMS",
@@ -37,8 +38,6 @@ __all__ = [
     "transition_counts_kernel",
 ]
 
-#: NumPy's pairwise-sum block (``PW_BLOCKSIZE``): blocks of at most this many values.
-PAIRWISE_BLOCK = 128
 #: The dense sums of :func:`borrower_pass`, in output order.
 BORROWER_SUMS: tuple[str, ...] = (
     "balance",
@@ -78,93 +77,6 @@ BORROWER_COUNTS: tuple[str, ...] = (
 _NS, _NC, _NB = len(BORROWER_SUMS), len(BORROWER_COUNTS), len(BORROWER_SUBSETS)
 
 
-@numba.njit(cache=True)
-def _split(n: int) -> int:
-    """NumPy's split of a pairwise sum of ``n > 128`` values: a multiple of 8 near n / 2."""
-    n2 = n // 2
-    return n2 - n2 % 8
-
-
-#: Depth of the explicit stacks below (the split tree of n values is ~log2(n / 64) deep).
-_STACK = 256
-
-
-@numba.njit(cache=True)
-def pairwise_leaves(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy's pairwise-sum blocks of ``n`` values, in order: ``(starts, sizes)`` int64.
-
-    The split tree is walked with an explicit stack (numba cannot cache recursion).
-    """
-    most = 1 + 2 * (n // 64)  # blocks of a split run hold >= 64 values
-    starts = np.empty(most, dtype=np.int64)
-    sizes = np.empty(most, dtype=np.int64)
-    stack_lo = np.empty(_STACK, dtype=np.int64)
-    stack_n = np.empty(_STACK, dtype=np.int64)
-    count = 0
-    top = 0
-    if n > 0:
-        stack_lo[0], stack_n[0] = 0, n
-        top = 1
-    while top > 0:
-        top -= 1
-        lo, m = stack_lo[top], stack_n[top]
-        if m <= PAIRWISE_BLOCK:
-            starts[count], sizes[count] = lo, m
-            count += 1
-            continue
-        m2 = _split(m)
-        # The right half is pushed first so that the left one is walked first.
-        stack_lo[top], stack_n[top] = lo + m2, m - m2
-        stack_lo[top + 1], stack_n[top + 1] = lo, m2
-        top += 2
-    return starts[:count], sizes[:count]
-
-
-@numba.njit(cache=True)
-def combine_leaves(leaf: np.ndarray, n: int) -> np.ndarray:
-    """Totals ``(q,)`` of block sums ``leaf`` ``(blocks, q)`` added in NumPy's tree order.
-
-    Each split adds its left half's sum and its right half's; the tree is walked in
-    post-order with explicit stacks. ``0.0 +`` the tree's sum, as NumPy's reduction
-    starts from 0.0 (so -0.0 sums to 0.0).
-    """
-    out = np.zeros(leaf.shape[1])
-    if n == 0:
-        return out
-    stack_n = np.empty(_STACK, dtype=np.int64)
-    stack_done = np.zeros(_STACK, dtype=np.bool_)
-    values = np.empty((_STACK, leaf.shape[1]))
-    top = 1
-    stack_n[0], stack_done[0] = n, False
-    held = 0  # values on the value stack
-    at = 0  # next block
-    while top > 0:
-        top -= 1
-        m, done = stack_n[top], stack_done[top]
-        if m <= PAIRWISE_BLOCK:
-            values[held] = leaf[at]
-            held += 1
-            at += 1
-        elif done:
-            values[held - 2] = values[held - 2] + values[held - 1]
-            held -= 1
-        else:
-            m2 = _split(m)
-            stack_n[top], stack_done[top] = m, True
-            stack_n[top + 1], stack_done[top + 1] = m - m2, False
-            stack_n[top + 2], stack_done[top + 2] = m2, False
-            top += 3
-    for q in range(leaf.shape[1]):
-        out[q] = 0.0 + values[0, q]
-    return out
-
-
-@numba.njit(cache=True, inline="always")
-def _max0(x: float) -> float:
-    """``np.maximum(x, 0.0)`` (NaN propagates; the first argument wins a tie)."""
-    return x if (x >= 0.0 or x != x) else 0.0
-
-
 @numba.njit(cache=True, inline="always")
 def _row_values(
     i: int, balance: np.ndarray, limit: np.ndarray, pd_12m: np.ndarray, savings: np.ndarray,
@@ -174,7 +86,7 @@ def _row_values(
     """Row ``i``'s terms of :data:`BORROWER_SUMS`, with NumPy's operations in its order."""
     bal, lim = balance[i], limit[i]
     perf = 0.0 if (defaulted[i] or closed[i]) else 1.0
-    head = _max0(lim - bal)
+    head = max0(lim - bal)
     ead = (bal + ccf * head) * perf
     no_lim = 1.0 if lim <= 0.0 else 0.0
     util = (bal * perf * (1.0 - no_lim)) / (lim + no_lim) + 0.0 * no_lim
@@ -313,7 +225,7 @@ def borrower_pass(
                 perf = 1.0 if live else 0.0
                 buffer[4, a4] = bal
                 buffer[5, a4] = bal if in_90 else 0.0
-                buffer[6, a4] = (bal + ccf * _max0(limit[i] - bal)) * perf
+                buffer[6, a4] = (bal + ccf * max0(limit[i] - bal)) * perf
                 a4 += 1
     counts = np.zeros(_NC, dtype=np.int64)
     for b in range(nl):
@@ -365,7 +277,7 @@ def liquidity_days_kernel(
     out = np.empty(n)
     for j in numba.prange(n):
         o = owner[j]
-        head = _max0(b_limit[o] - b_balance[o])
+        head = max0(b_limit[o] - b_balance[o])
         if b_defaulted[o] or b_closed[o]:
             platform = 0.0
         elif personal[j]:
@@ -380,7 +292,7 @@ def liquidity_days_kernel(
             for c in range(k):
                 ok = (not t_defaulted[slot, c]) and t_open_step[slot, c] <= serviced_step
                 usable = for_firms[c] and ok and ((not is_personal[c]) or personal[j])
-                row += _max0(t_limit[slot, c] - t_balance[slot, c]) if usable else 0.0
+                row += max0(t_limit[slot, c] - t_balance[slot, c]) if usable else 0.0
             total = total + row
         if not firm_open[j]:
             out[j] = np.nan

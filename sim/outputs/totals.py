@@ -87,8 +87,12 @@ def borrower_totals(world: World, month: Month) -> dict[str, float | int]:
         from sim.outputs.collect_reference import borrower_totals_reference
 
         return borrower_totals_reference(**x)
-    n = x["balance"].shape[0]
-    buffer = _SCRATCH.rows(n)
+    return borrower_totals_compiled(**x)
+
+
+def borrower_totals_compiled(**x: object) -> dict[str, float | int]:
+    """:func:`borrower_totals` in one compiled pass (arguments: :func:`borrower_inputs`)."""
+    buffer = _SCRATCH.rows(x["balance"].shape[0])  # type: ignore[attr-defined]
     sums, counts, used = borrower_pass(**x, buffer=buffer)
     out: dict[str, float | int] = dict(zip(BORROWER_SUMS, map(float, sums), strict=True))
     for b, name in enumerate(BORROWER_SUBSETS):
