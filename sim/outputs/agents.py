@@ -21,6 +21,7 @@ are categoricals, counts int16.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -177,7 +178,15 @@ class AgentOutcomes:
         prev_cost = _pad(self._panel_prev.get("cost"), rows.size)
         prev_unmet = _pad(self._panel_prev.get("unmet"), rows.size)
         self._panel_prev = {"cost": cost_total.copy(), "unmet": unmet_total.copy()}
-        bucket = bucket_index(s)[rows]
+        # The panel rows' buckets only (bucket_index is row by row).
+        bucket = bucket_index(
+            SimpleNamespace(
+                missed=s.missed[rows],
+                charged_off=s.charged_off[rows],
+                defaulted=s.defaulted[rows],
+                closure_reason=s.closure_reason[rows],
+            )
+        )
         self._panel.append(
             pd.DataFrame(
                 {

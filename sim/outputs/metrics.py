@@ -19,12 +19,13 @@ from sim.outputs.firm_metrics import (
     BUFFER_QUANTILES,
     FIRM_METRICS,
     FIRM_TABLE_COLUMNS,
+    FirmBuffers,
+    firm_buffers,
     firm_sector_rows,
     firm_stress_metrics,
 )
 from sim.outputs.money import MONEY_METRICS, money_metrics
-from sim.platform.exposure import ead_cny, expected_loss_cny
-from sim.units import utilisation
+from sim.outputs.totals import borrower_totals
 
 if TYPE_CHECKING:
     from sim.month import Month, World
@@ -34,6 +35,8 @@ __all__ = [
     "FIRM_METRICS",
     "FIRM_TABLE_COLUMNS",
     "MONTHLY_METRICS",
+    "FirmBuffers",
+    "firm_buffers",
     "firm_sector_rows",
     "firm_stress_metrics",
     "flow_totals",
@@ -121,12 +124,20 @@ MONTHLY_METRICS: tuple[str, ...] = (
 )
 
 
-def flow_totals(world: World, month: Month) -> dict[str, float]:
+def flow_totals(
+    world: World,
+    month: Month,
+    *,
+    by_channel: np.ndarray | None = None,
+    new_defaults: int | None = None,
+) -> dict[str, float]:
     """This month's flow totals: everything in the metrics that does not read borrower state.
 
     Args:
         world: the run's state (the other lenders' books are read).
         month: the finished month (household, funding, servicing flows and transfers).
+        by_channel: ``world.channels.balance_by_channel()`` if already taken.
+        new_defaults: the month's count of ``servicing.new_default`` if already taken.
 
     Returns:
         Totals keyed by name: amounts in CNY (this month), counts as ints.
@@ -135,14 +146,19 @@ def flow_totals(world: World, month: Month) -> dict[str, float]:
     cm = ch.month
     t = month.transfers
     household, funded, servicing = month.household, month.household_funding, month.servicing
-    open_at_start = month.start.is_open
-    by_channel = ch.balance_by_channel()  # (n_channels,)
+    if by_channel is None:
+        by_channel = ch.balance_by_channel()  # (n_channels,)
+    if new_defaults is None:
+        new_defaults = int(np.count_nonzero(servicing.new_default))
+    write_off, recoveries = servicing.write_off_cny.sum(), servicing.recoveries_cny.sum()
+    draws, repaid = household.draws_cny.sum(), household.repayments_cny.sum()
+    firm_draws, firm_repaid = t.firm_platform_draws_cny.sum(), t.firm_platform_repaid_cny.sum()
     return {
         "interest_cny": float(servicing.interest_cny.sum()),
         "income_cny": float(household.income_cny.sum()),
         "realised_loss_cny": float(servicing.loss_at_default_cny.sum()),
-        "new_defaults": int(servicing.new_default.sum()),
-        "n_start": int(open_at_start.sum()),
+        "new_defaults": new_defaults,
+        "n_start": int(np.count_nonzero(month.start.is_open)),
         "channel_cost_cny": float(
             cm.interest_cny.sum() + cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum()
         ),
@@ -150,19 +166,17 @@ def flow_totals(world: World, month: Month) -> dict[str, float]:
         "channel_balance_cny": float(by_channel.sum()),
         "high_cost_balance_cny": float(by_channel[ch.high_cost].sum()),
         "ead_at_default_cny": float(servicing.ead_at_default_cny.sum()),
-        "write_off_cny": float(servicing.write_off_cny.sum()),
-        "recoveries_cny": float(servicing.recoveries_cny.sum()),
-        "net_credit_loss_cny": float(
-            servicing.write_off_cny.sum() - servicing.recoveries_cny.sum()
-        ),
-        "draws_cny": float(household.draws_cny.sum() + t.firm_platform_draws_cny.sum()),
-        "repayments_cny": float(household.repayments_cny.sum() + t.firm_platform_repaid_cny.sum()),
+        "write_off_cny": float(write_off),
+        "recoveries_cny": float(recoveries),
+        "net_credit_loss_cny": float(write_off - recoveries),
+        "draws_cny": float(draws + firm_draws),
+        "repayments_cny": float(repaid + firm_repaid),
         "early_repayment_cny": float(household.early_repayment_cny.sum()),
         "draw_count": int(household.draw_count.sum()),
         "early_repayment_count": int(household.early_repayment_count.sum()),
         "unmet_need_cny": float(funded.unmet_need_cny.sum()),
         "unmet_credit_need_cny": float(funded.unmet_credit_cny.sum()),
-        "unmet_credit_count": int((funded.unmet_credit_cny > 0).sum()),
+        "unmet_credit_count": int(np.count_nonzero(funded.unmet_credit_cny > 0)),
         "consumption_cny": float(funded.consumption_cny.sum()),
         "channel_draws_cny": float(cm.draws_cny.sum()),
         "household_channel_draws_cny": float(t.household_channel_draws_cny.sum()),
@@ -173,11 +187,18 @@ def flow_totals(world: World, month: Month) -> dict[str, float]:
         "channel_ead_at_default_cny": float(cm.ead_at_default_cny.sum()),
         "channel_write_off_cny": float(cm.write_off_cny.sum()),
         "channel_recoveries_cny": float(cm.recoveries_cny.sum()),
+        # Parts of the sums above that the money identity's columns report on their own.
+        "household_platform_draws_cny": float(draws),
+        "household_platform_repaid_cny": float(repaid),
+        "firm_platform_repaid_cny": float(firm_repaid),
     }
 
 
 def monthly_metrics(
-    world: World, month: Month, opening: dict[str, float] | None = None
+    world: World,
+    month: Month,
+    opening: dict[str, float] | None = None,
+    buffers: FirmBuffers | None = None,
 ) -> dict[str, float]:
     """Compute one month's portfolio metrics (reads only; changes nothing).
 
@@ -186,66 +207,59 @@ def monthly_metrics(
         month: the finished month.
         opening: the money stocks at the month's start
             (:func:`sim.outputs.money.money_stocks`); ``opening_`` columns NaN if None.
+        buffers: the month's firm buffer days (:func:`sim.outputs.firm_metrics.firm_buffers`)
+            if already made; made here if None.
 
     Returns:
         A dict keyed by :data:`MONTHLY_METRICS`.
     """
     s = world.borrowers
     pc = world.config.platform
-    performing = s.is_open
-    balance = s.balance_cny
-    total_balance = float(balance.sum())
-    ead = ead_cny(balance, s.limit_cny, pc.ccf) * performing
-    el = expected_loss_cny(s.pd_12m, pc.lgd, ead)
-    # DPD = 30 x missed: the buckets compare the int16 count (a 30-day step per miss).
-    missed = s.missed
-    on_book = ~s.charged_off
-    n_open = int(performing.sum())
-    # Mean utilisation over open lines with a limit: the same sum as a nanmean over an array
-    # with NaN elsewhere, without building the NaNs.
-    has_util = performing & (s.limit_cny > 0)
-    n_util = int(has_util.sum())
-    util = utilisation(balance * performing, s.limit_cny, zero_limit=0.0)
+    tot = borrower_totals(world, month)
+    total_balance = tot["balance"]
+    n_open = tot["n_open"]
+    n_util = tot["n_with_limit"]
     funding_apr = pc.funding_cost_apr + world.config.scenario.funding_cost_add_apr
     funding_cost = funding_apr / 12.0 * total_balance
     # The platform's indebted customers (an open line) by number of lenders: exact integer
-    # counts give the same means as averaging over those rows, without gathering them. A
-    # borrower whose line closed (default or attrition) is no longer a customer.
-    by_lenders = np.bincount(s.lenders_count[performing], minlength=2)
-    n_indebted = int(by_lenders[1:].sum())
-    lender_slots = int(np.dot(np.arange(by_lenders.size), by_lenders))
+    # counts give the same means as averaging over those rows. A borrower whose line
+    # closed (default or attrition) is no longer a customer.
+    n_indebted = tot["n_indebted"]
     state = {
         "n_open_lines": n_open,
         "drawn_balance_cny": total_balance,
-        "undrawn_limit_cny": float((np.maximum(s.limit_cny - balance, 0.0) * performing).sum()),
-        "total_limit_cny": float(s.limit_cny.sum()),
-        "ead_cny": float(ead.sum()),
-        "expected_loss_cny": float(el.sum()),
-        "mean_pd_12m": float(s.pd_12m[performing].mean()) if n_open else np.nan,
+        "undrawn_limit_cny": tot["undrawn"],
+        "total_limit_cny": tot["limit"],
+        "ead_cny": tot["ead"],
+        "expected_loss_cny": tot["expected_loss"],
+        "mean_pd_12m": tot["open_pd"] / n_open if n_open else np.nan,
         "cumulative_default_rate": _cumulative_default_rate(world),
-        "dpd30_share": float(balance[(missed >= 1) & on_book].sum()) / total_balance
-        if total_balance
-        else 0.0,
-        "dpd90_share": float(balance[(missed >= 3) & on_book].sum()) / total_balance
-        if total_balance
-        else 0.0,
-        "n_dpd30": int(np.count_nonzero(missed == 1)),
-        "n_dpd60": int(np.count_nonzero(missed == 2)),
-        "n_dpd90": int(np.count_nonzero((missed >= 3) & on_book)),
-        "mean_utilisation": float(util.sum()) / n_util if n_open and n_util else np.nan,
-        "savings_cny": float(s.savings_cny.sum()),
-        "mean_savings_cny": float(s.savings_cny[performing].mean()) if n_open else np.nan,
-        "unemployment_rate": float(1.0 - s.employed.mean()),
-        "lenders_per_borrower": lender_slots / n_indebted if n_indebted else np.nan,
-        "multi_lender_share": int(by_lenders[2:].sum()) / n_indebted if n_indebted else np.nan,
-        **segment_metrics(world, month),
+        "dpd30_share": tot["dpd30_balance"] / total_balance if total_balance else 0.0,
+        "dpd90_share": tot["dpd90_balance"] / total_balance if total_balance else 0.0,
+        "n_dpd30": tot["n_missed_1"],
+        "n_dpd60": tot["n_missed_2"],
+        "n_dpd90": tot["n_dpd90"],
+        # Over open lines with a limit: the same sum as a nanmean with NaN elsewhere.
+        "mean_utilisation": tot["utilisation"] / n_util if n_open and n_util else np.nan,
+        "savings_cny": tot["savings"],
+        "mean_savings_cny": tot["open_savings"] / n_open if n_open else np.nan,
+        "unemployment_rate": 1.0 - tot["n_employed"] / s.n if s.n else np.nan,
+        "lenders_per_borrower": tot["n_lender_slots"] / n_indebted if n_indebted else np.nan,
+        "multi_lender_share": tot["n_multi_lender"] / n_indebted if n_indebted else np.nan,
+        **segment_metrics(world, month, tot),
     }
-    f = flow_totals(world, month)
+    by_channel = world.channels.balance_by_channel()  # (n_channels,)
+    f = flow_totals(world, month, by_channel=by_channel, new_defaults=tot["n_new_default"])
     interest, income = f["interest_cny"], f["income_cny"]
     new_defaults, n_start, channel_cost = f["new_defaults"], f["n_start"], f["channel_cost_cny"]
     all_accruing = month.accruing_balance_cny + f["channel_accruing_cny"]
     all_balance = total_balance + f["channel_balance_cny"]
     book = month.book
+    closing = {
+        "drawn_balance_cny": total_balance,
+        "channel_balance_cny": f["channel_balance_cny"],
+        "savings_cny": tot["savings"],
+    }
     out = {
         **state,
         "applicants": book.applicants if book else 0,
@@ -279,8 +293,8 @@ def monthly_metrics(
         "risk_adjusted_return_cny": interest - funding_cost - f["realised_loss_cny"],
         # Flow totals that are metrics themselves are reported as they are.
         **{name: f[name] for name in MONTHLY_METRICS if name in f},
-        **firm_stress_metrics(world, month),
-        **money_metrics(world, month, opening),
+        **firm_stress_metrics(world, month, buffers),
+        **money_metrics(world, month, opening, closing=closing, flows=f),
     }
     # The documented column order, whatever order the parts were computed in.
     return {name: out[name] for name in MONTHLY_METRICS}
@@ -294,7 +308,9 @@ def _cumulative_default_rate(world: World) -> float:
     return defaults / exposed if exposed else np.nan
 
 
-def segment_metrics(world: World, month: Month) -> dict[str, float]:
+def segment_metrics(
+    world: World, month: Month, totals: dict[str, float | int] | None = None
+) -> dict[str, float]:
     """Default exposure by segment: sole traders (owned a firm at the start) vs households.
 
     Reads borrower state and the month's servicing flows only (no side effects).
@@ -302,31 +318,27 @@ def segment_metrics(world: World, month: Month) -> dict[str, float]:
     Args:
         world: the run's state after this month's platform review.
         month: the finished month.
+        totals: the month's :func:`sim.outputs.totals.borrower_totals` if already taken.
 
     Returns:
         Default counts, the sole traders' EAD (CNY) and each segment's 90+ DPD share of
         its drawn balance (NaN for an empty segment).
     """
-    s = world.borrowers
-    pc = world.config.platform
-    servicing = month.servicing
-    sole = np.flatnonzero(world.sole_trader)
-    balance = s.balance_cny
-    dpd90_balance = np.where((s.missed >= 3) & ~s.charged_off, balance, 0.0)  # 90+ DPD
-    total_bal, total_90 = float(balance.sum()), float(dpd90_balance.sum())
-    sole_bal, sole_90 = float(balance[sole].sum()), float(dpd90_balance[sole].sum())
-    new_sole = int(servicing.new_default[sole].sum())
-    sole_ead = ead_cny(balance[sole], s.limit_cny[sole], pc.ccf) * s.is_open[sole]
+    tot = borrower_totals(world, month) if totals is None else totals
+    n_sole = tot["n_sole"]
+    total_bal, total_90 = tot["balance"], tot["dpd90_zeroed"]
+    sole_bal, sole_90 = tot["sole_balance"], tot["sole_dpd90_balance"]
+    new_sole = tot["n_sole_new_default"]
     out: dict[str, float] = {
         "default_count_sole_trader": new_sole,
-        "default_count_household": int(servicing.new_default.sum()) - new_sole,
-        "ead_cny_sole_trader": float(sole_ead.sum()),
+        "default_count_household": tot["n_new_default"] - new_sole,
+        "ead_cny_sole_trader": tot["sole_ead"],
         "dpd90_share_sole_trader": sole_90 / sole_bal
         if sole_bal > 0
-        else (0.0 if sole.size else np.nan),
+        else (0.0 if n_sole else np.nan),
     }
     hh_bal = total_bal - sole_bal
-    has_hh = sole.size < s.n
+    has_hh = n_sole < world.borrowers.n
     out["dpd90_share_household"] = (
         (total_90 - sole_90) / hh_bal if hh_bal > 0 else (0.0 if has_hh else np.nan)
     )

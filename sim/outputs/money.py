@@ -70,24 +70,34 @@ MONEY_METRICS: tuple[str, ...] = (
 )
 
 
-def money_stocks(world: World) -> dict[str, float]:
+def money_stocks(world: World, known: dict[str, float] | None = None) -> dict[str, float]:
     """The stocks of :data:`MONEY_STOCKS` now, CNY (reads only).
 
     The same sums whether taken at a month's start or end, so one month's closing value
-    equals the next month's opening value.
+    equals the next month's opening value. ``known``: stocks already summed now (e.g. by
+    the monthly metrics), taken as they are.
     """
     s, ch = world.borrowers, world.channels
-    return {
-        "drawn_balance_cny": float(s.balance_cny.sum()),
-        "channel_balance_cny": float(ch.balance_by_channel().sum()),
-        "savings_cny": float(s.savings_cny.sum()),
-        "firm_cash_cny": float(world.firms.cash_cny.sum()),
-        "platform_cash_cny": float(world.platform_cash_cny),
-        "channel_lender_cash_cny": float(ch.lender_cash_cny.sum()),
+    known = known or {}
+    sums = {
+        "drawn_balance_cny": lambda: float(s.balance_cny.sum()),
+        "channel_balance_cny": lambda: float(ch.balance_by_channel().sum()),
+        "savings_cny": lambda: float(s.savings_cny.sum()),
+        "firm_cash_cny": lambda: float(world.firms.cash_cny.sum()),
+        "platform_cash_cny": lambda: float(world.platform_cash_cny),
+        "channel_lender_cash_cny": lambda: float(ch.lender_cash_cny.sum()),
     }
+    return {name: known[name] if name in known else value() for name, value in sums.items()}
 
 
-def money_metrics(world: World, month: Month, opening: dict[str, float] | None) -> dict[str, float]:
+def money_metrics(
+    world: World,
+    month: Month,
+    opening: dict[str, float] | None,
+    *,
+    closing: dict[str, float] | None = None,
+    flows: dict[str, float] | None = None,
+) -> dict[str, float]:
     """This month's columns of :data:`MONEY_METRICS` (reads only).
 
     Args:
@@ -95,16 +105,23 @@ def money_metrics(world: World, month: Month, opening: dict[str, float] | None) 
         month: the finished month.
         opening: :func:`money_stocks` taken before the month's first stage (the
             ``opening_`` columns are NaN without it).
+        closing: stocks of :func:`money_stocks` already summed now (the rest are summed
+            here).
+        flows: :func:`sim.outputs.metrics.flow_totals` of the month if already taken (its
+            platform draw and repayment totals are used).
 
     Returns:
         A dict keyed by :data:`MONEY_METRICS`.
     """
     h, t = month.household, month.transfers
     st, fm, ff = month.settlement, month.firm_month, month.firm_funding
-    closing = money_stocks(world)
+    closing = money_stocks(world, known=closing)
 
     def total(x: object) -> float:
         return float(x.sum())  # type: ignore[attr-defined]
+
+    def flow(name: str, x: object) -> float:
+        return flows[name] if flows is not None else total(x)
 
     return {
         "n_borrowers": int(world.borrowers.n),
@@ -116,9 +133,9 @@ def money_metrics(world: World, month: Month, opening: dict[str, float] | None) 
         "firm_cash_cny": closing["firm_cash_cny"],
         "platform_cash_cny": closing["platform_cash_cny"],
         "channel_lender_cash_cny": closing["channel_lender_cash_cny"],
-        "household_platform_draws_cny": total(h.draws_cny),
-        "household_platform_repaid_cny": total(h.repayments_cny),
-        "firm_platform_repaid_cny": total(t.firm_platform_repaid_cny),
+        "household_platform_draws_cny": flow("household_platform_draws_cny", h.draws_cny),
+        "household_platform_repaid_cny": flow("household_platform_repaid_cny", h.repayments_cny),
+        "firm_platform_repaid_cny": flow("firm_platform_repaid_cny", t.firm_platform_repaid_cny),
         "channel_repayments_cny": total(world.channels.month.payments_cny),
         "household_channel_repaid_cny": total(h.other_payment_cny) + total(t.household_prepay_cny),
         "firm_channel_repaid_cny": total(t.firm_channel_repaid_cny),

@@ -14,14 +14,41 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.compiled import implementation
 from sim.outputs.agents import AgentOutcomes, window_start
-from sim.outputs.metrics import FIRM_TABLE_COLUMNS, firm_sector_rows, monthly_metrics
+from sim.outputs.collect_kernel import transition_counts_kernel
+from sim.outputs.collect_reference import transition_counts_reference
+from sim.outputs.metrics import (
+    FIRM_TABLE_COLUMNS,
+    firm_buffers,
+    firm_sector_rows,
+    monthly_metrics,
+)
 from sim.outputs.money import money_stocks
 from sim.platform.policies.reasons import ReasonCode
 from sim.units import BUCKET_LABELS, N_BUCKETS, bucket_index
 
 if TYPE_CHECKING:
     from sim.month import Month, World
+
+
+def transition_counts(world: World, month: Month) -> np.ndarray:
+    """The month's ``(N_BUCKETS**2,)`` int64 counts of DPD-bucket pairs (start, now).
+
+    Rows appended after the month's start (taken after ``originations``) would have no
+    state to move from: the transitions are those of the rows at the start. Pair index
+    ``from * N_BUCKETS + to``; the same counts in every implementation.
+    """
+    start = month.start.bucket
+    s = world.borrowers
+    how = implementation()
+    if how == "numpy":
+        after = bucket_index(s)[: start.shape[0]]
+        # Bucket pairs fit int8 (N_BUCKETS**2 = 49): no int64 copy of a large book.
+        pair = start * np.int8(N_BUCKETS) + after
+        return np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS)
+    count = transition_counts_reference if how == "reference" else transition_counts_kernel
+    return count(start, s.missed, s.charged_off, s.defaulted, s.closure_reason, N_BUCKETS)
 
 
 class RunRecord:
@@ -76,7 +103,10 @@ class RunRecord:
         are still recorded.
         """
         self._agents(world).collect(world, month)
-        self.metrics = monthly_metrics(world, month, self._opening)
+        # The firms' buffer days, read by the metrics and the firm rows alike: made once.
+        has_firms = world.firms.n > 0 and month.settlement is not None
+        buffers = firm_buffers(world) if has_firms else None
+        self.metrics = monthly_metrics(world, month, self._opening, buffers)
         self._opening = None
         self.steps = month.step
         if month.step <= self.offset:
@@ -85,14 +115,8 @@ class RunRecord:
             self._events.append(
                 (month.step - self.offset, e.rows, e.old_limit_cny, e.new_limit_cny, e.reason)
             )
-        start = month.start.bucket
-        # Rows appended after the month's start (taken after ``originations``) would have
-        # no state to move from: the transitions are those of the rows at the start.
-        after = bucket_index(world.borrowers)[: start.shape[0]]
-        # Bucket pairs fit int8 (N_BUCKETS**2 = 49): no int64 copy of a large book.
-        pair = start * np.int8(N_BUCKETS) + after
-        self.transition_counts.append(np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS))
-        for row in firm_sector_rows(world, month):
+        self.transition_counts.append(transition_counts(world, month))
+        for row in firm_sector_rows(world, month, buffers):
             row["step"] = int(row["step"]) - self.offset
             self._firm_rows.append(row)
         return self.metrics

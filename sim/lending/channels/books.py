@@ -117,6 +117,24 @@ class ChannelBooks(LenderTable):
         """``(len(rows), k)`` copy of the accounts of ``rows`` (blank where no slot)."""
         return self._acc[field].take(self.slot_of[rows], axis=0)
 
+    def account_tables(self, *fields: str) -> tuple[np.ndarray, ...]:
+        """Read-only views of the account tables of ``fields`` (no copy), for compiled readers.
+
+        Each is ``(capacity, k)``: row ``slot_of[b]`` holds borrower ``b``'s accounts; slot 0
+        and the rows from ``n_slots`` on are blank (the value of an account never used).
+        The views change as the books do; read them before the next write.
+
+        Raises:
+            KeyError: for an unknown field.
+        """
+        _check_fields(fields)
+        views = []
+        for f in fields:
+            view = self._acc[f].view()
+            view.flags.writeable = False
+            views.append(view)
+        return tuple(views)
+
     def table(self, field: str) -> np.ndarray:
         """A copy of one account field for every borrower.
 

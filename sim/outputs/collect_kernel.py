@@ -1,0 +1,325 @@
+"""Compiled reductions of the month's collection: borrower totals, firm buffers, transitions.
+
+The monthly metrics (:mod:`sim.outputs.metrics`) are sums, counts and means over the
+book's rows. The NumPy path builds a mask or a temporary array per metric; here one pass
+over the rows gives them all, bit for bit:
+
+* a NumPy sum of a float64 array is a *pairwise* sum (blocks of at most 128 values, each
+  summed in 8 interleaved lanes, halves added recursively; the result is ``0.0 +`` that
+  sum). :func:`pairwise_leaves` cuts ``n`` rows into NumPy's blocks, each block's sums are
+  taken in its 8 lanes (``prange`` over blocks: they are independent), and
+  :func:`combine_leaves` adds the block sums in NumPy's tree order, serially. The result
+  does not depend on the number of threads and equals ``array.sum()`` exactly;
+* a sum over a subset (NumPy: ``x[mask].sum()``) is a pairwise sum over the compacted
+  values: the kernel writes them, in row order, to a buffer that the caller sums with
+  NumPy;
+* counts are exact integers (any order).
+
+The plain-Python reference of the same rules is :mod:`sim.outputs.collect_reference`.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from sim.compiled import kernel
+from sim.outputs.pairwise_kernel import PAIRWISE_BLOCK, combine_leaves, max0, pairwise_leaves
+
+__all__ = [
+    "BORROWER_SUMS",
+    "BORROWER_COUNTS",
+    "BORROWER_SUBSETS",
+    "PAIRWISE_BLOCK",
+    "borrower_pass",
+    "combine_leaves",
+    "liquidity_days_kernel",
+    "pairwise_leaves",
+    "transition_counts_kernel",
+]
+
+#: The dense sums of :func:`borrower_pass`, in output order.
+BORROWER_SUMS: tuple[str, ...] = (
+    "balance",
+    "undrawn",
+    "limit",
+    "ead",
+    "expected_loss",
+    "utilisation",
+    "savings",
+    "dpd90_zeroed",  # balance where missed >= 3 and not charged off, 0 elsewhere
+)
+#: The compacted subsets of :func:`borrower_pass` (buffer columns), in output order.
+BORROWER_SUBSETS: tuple[str, ...] = (
+    "dpd30_balance",  # balance where missed >= 1 and not charged off
+    "dpd90_balance",  # balance where missed >= 3 and not charged off
+    "open_pd",  # pd_12m of open lines
+    "open_savings",  # savings of open lines
+    "sole_balance",  # balance of sole traders
+    "sole_dpd90_balance",  # 90+ DPD balance (0 elsewhere) of sole traders
+    "sole_ead",  # EAD (0 for closed lines) of sole traders
+)
+#: The counts of :func:`borrower_pass`, in output order.
+BORROWER_COUNTS: tuple[str, ...] = (
+    "open",
+    "with_limit",  # open lines with a limit > 0
+    "missed_1",
+    "missed_2",
+    "dpd90",  # missed >= 3, not charged off
+    "employed",
+    "indebted",  # open lines with lenders_count >= 1
+    "multi_lender",  # open lines with lenders_count >= 2
+    "lender_slots",  # lenders_count summed over open lines
+    "sole",
+    "sole_new_default",
+    "new_default",
+)
+_NS, _NC, _NB = len(BORROWER_SUMS), len(BORROWER_COUNTS), len(BORROWER_SUBSETS)
+
+
+@numba.njit(cache=True, inline="always")
+def _row_values(
+    i: int, balance: np.ndarray, limit: np.ndarray, pd_12m: np.ndarray, savings: np.ndarray,
+    missed: np.ndarray, defaulted: np.ndarray, closed: np.ndarray, charged_off: np.ndarray,
+    ccf: float, lgd: float,
+) -> tuple[float, float, float, float, float, float, float, float]:  # fmt: skip
+    """Row ``i``'s terms of :data:`BORROWER_SUMS`, with NumPy's operations in its order."""
+    bal, lim = balance[i], limit[i]
+    perf = 0.0 if (defaulted[i] or closed[i]) else 1.0
+    head = max0(lim - bal)
+    ead = (bal + ccf * head) * perf
+    no_lim = 1.0 if lim <= 0.0 else 0.0
+    util = (bal * perf * (1.0 - no_lim)) / (lim + no_lim) + 0.0 * no_lim
+    d90 = bal if (missed[i] >= 3 and not charged_off[i]) else 0.0
+    return bal, head * perf, lim, ead, pd_12m[i] * lgd * ead, util, savings[i], d90
+
+
+@kernel(parallel=True)
+def borrower_pass(
+    balance: np.ndarray, limit: np.ndarray, pd_12m: np.ndarray, savings: np.ndarray,
+    missed: np.ndarray, defaulted: np.ndarray, closed: np.ndarray, charged_off: np.ndarray,
+    employed: np.ndarray, lenders: np.ndarray, sole: np.ndarray, new_default: np.ndarray,
+    ccf: float, lgd: float, buffer: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Every borrower total of the monthly metrics in one pass over the ``n`` rows.
+
+    Args:
+        balance: ``(n,)`` drawn balance, CNY.
+        limit: ``(n,)`` credit limit, CNY.
+        pd_12m: ``(n,)`` 12-month PD, a fraction.
+        savings: ``(n,)`` savings, CNY.
+        missed: ``(n,)`` int consecutive missed payments.
+        defaulted: ``(n,)`` bool, the line defaulted.
+        closed: ``(n,)`` bool, the line closed for attrition.
+        charged_off: ``(n,)`` bool, the defaulted balance was written off.
+        employed: ``(n,)`` bool.
+        lenders: ``(n,)`` int lenders with a positive balance.
+        sole: ``(m,)`` bool sole traders (``m <= n``: rows beyond are households).
+        new_default: ``(n,)`` bool, defaulted this month.
+        ccf: credit conversion factor on the undrawn limit.
+        lgd: loss given default.
+        buffer: ``(len(BORROWER_SUBSETS), >= n)`` float64 scratch, written: its row ``b``
+            gets subset ``b``'s values in row order in its first ``used[b]`` entries
+            (sum them with NumPy for the subset's sum).
+
+    Returns:
+        ``(sums, counts, used)``: ``sums`` ``(len(BORROWER_SUMS),)`` float64 equal to
+        NumPy's pairwise sums of each row value over all rows; ``counts``
+        ``(len(BORROWER_COUNTS),)`` int64; ``used`` ``(len(BORROWER_SUBSETS),)`` int64.
+    """
+    n = balance.shape[0]
+    m = sole.shape[0]
+    starts, sizes = pairwise_leaves(n)
+    nl = starts.shape[0]
+    leaf = np.zeros((nl, _NS))
+    cnt = np.zeros((nl, _NC), dtype=np.int64)
+    sub = np.zeros((nl, _NB), dtype=np.int64)
+    for b in numba.prange(nl):
+        lo, size = starts[b], sizes[b]
+        lanes = np.zeros((8, _NS))
+        tot = np.zeros(_NS)
+        whole = size - size % 8 if size >= 8 else 0
+        n_open = n_lim = n_m1 = n_m2 = n_90 = n_emp = n_debt = n_multi = slots = 0
+        n_sole = n_sole_def = n_def = n_30 = 0
+        for t in range(size):
+            i = lo + t
+            v = _row_values(
+                i, balance, limit, pd_12m, savings, missed, defaulted, closed, charged_off,
+                ccf, lgd,
+            )  # fmt: skip
+            if t < whole:
+                j = t % 8
+                if t < 8:
+                    for q in range(_NS):
+                        lanes[j, q] = v[q]
+                else:
+                    for q in range(_NS):
+                        lanes[j, q] += v[q]
+            else:
+                if t == whole and whole > 0:
+                    for q in range(_NS):
+                        tot[q] = ((lanes[0, q] + lanes[1, q]) + (lanes[2, q] + lanes[3, q])) + (
+                            (lanes[4, q] + lanes[5, q]) + (lanes[6, q] + lanes[7, q])
+                        )
+                for q in range(_NS):
+                    tot[q] += v[q]
+            live = not (defaulted[i] or closed[i])
+            on_book = not charged_off[i]
+            mi = missed[i]
+            is_sole = i < m and sole[i]
+            nd = new_default[i]
+            n_open += live
+            n_lim += live and limit[i] > 0.0
+            n_m1 += mi == 1
+            n_m2 += mi == 2
+            n_30 += mi >= 1 and on_book
+            n_90 += mi >= 3 and on_book
+            n_emp += employed[i]
+            if live:
+                n_debt += lenders[i] >= 1
+                n_multi += lenders[i] >= 2
+                slots += lenders[i]
+            n_sole += is_sole
+            n_sole_def += is_sole and nd
+            n_def += nd
+        if whole == size and whole > 0:
+            for q in range(_NS):
+                tot[q] = ((lanes[0, q] + lanes[1, q]) + (lanes[2, q] + lanes[3, q])) + (
+                    (lanes[4, q] + lanes[5, q]) + (lanes[6, q] + lanes[7, q])
+                )
+        for q in range(_NS):
+            leaf[b, q] = tot[q]
+        c = (n_open, n_lim, n_m1, n_m2, n_90, n_emp, n_debt, n_multi, slots, n_sole,
+             n_sole_def, n_def)  # fmt: skip
+        for q in range(_NC):
+            cnt[b, q] = c[q]
+        u = (n_30, n_90, n_open, n_open, n_sole, n_sole, n_sole)
+        for q in range(_NB):
+            sub[b, q] = u[q]
+    # Each block's first slot in every subset buffer: running totals in block order.
+    offset = np.zeros((nl, _NB), dtype=np.int64)
+    used = np.zeros(_NB, dtype=np.int64)
+    for b in range(nl):
+        for q in range(_NB):
+            offset[b, q] = used[q]
+            used[q] += sub[b, q]
+    for b in numba.prange(nl):
+        a0, a1, a2, a4 = offset[b, 0], offset[b, 1], offset[b, 2], offset[b, 4]
+        for i in range(starts[b], starts[b] + sizes[b]):
+            bal = balance[i]
+            on_book = not charged_off[i]
+            mi = missed[i]
+            in_90 = mi >= 3 and on_book
+            if mi >= 1 and on_book:
+                buffer[0, a0] = bal
+                a0 += 1
+            if in_90:
+                buffer[1, a1] = bal
+                a1 += 1
+            live = not (defaulted[i] or closed[i])
+            if live:
+                buffer[2, a2] = pd_12m[i]
+                buffer[3, a2] = savings[i]
+                a2 += 1
+            if i < m and sole[i]:
+                perf = 1.0 if live else 0.0
+                buffer[4, a4] = bal
+                buffer[5, a4] = bal if in_90 else 0.0
+                buffer[6, a4] = (bal + ccf * max0(limit[i] - bal)) * perf
+                a4 += 1
+    counts = np.zeros(_NC, dtype=np.int64)
+    for b in range(nl):
+        for q in range(_NC):
+            counts[q] += cnt[b, q]
+    return combine_leaves(leaf, n), counts, used
+
+
+@kernel(parallel=True)
+def liquidity_days_kernel(
+    owner: np.ndarray, firm_open: np.ndarray, personal: np.ndarray, cash: np.ndarray,
+    mean_outflow: np.ndarray, b_limit: np.ndarray, b_balance: np.ndarray,
+    b_defaulted: np.ndarray, b_closed: np.ndarray, earmarked: np.ndarray, slot_of: np.ndarray,
+    t_limit: np.ndarray, t_balance: np.ndarray, t_defaulted: np.ndarray,
+    t_open_step: np.ndarray, serviced_step: int, for_firms: np.ndarray,
+    is_personal: np.ndarray, days_per_month: float,
+) -> np.ndarray:  # fmt: skip
+    """Liquidity buffer days of each firm, ``(n_firms,)`` float64 (NaN: closed, no outflow).
+
+    The rules of :func:`sim.outputs.firm_metrics.liquidity_buffer_days`, one firm per row
+    (rows independent): the owner's usable undrawn platform credit, plus the undrawn part
+    of the owner's usable facilities with other lenders, summed over lenders in their
+    order from 0.0 (as NumPy sums a row of ``k`` values), plus cash, over the daily outflow.
+
+    Args:
+        owner: ``(n_firms,)`` owner rows.
+        firm_open: ``(n_firms,)`` bool, the firm trades.
+        personal: ``(n_firms,)`` bool, the owner uses personal credit for the firm.
+        cash: ``(n_firms,)`` cash, CNY.
+        mean_outflow: ``(n_firms,)`` average monthly outflow, CNY.
+        b_limit: ``(n_borrowers,)`` platform limit, CNY.
+        b_balance: ``(n_borrowers,)`` platform balance, CNY.
+        b_defaulted: ``(n_borrowers,)`` bool, the platform line defaulted.
+        b_closed: ``(n_borrowers,)`` bool, the platform line closed for attrition.
+        earmarked: ``(n_borrowers,)`` platform credit earmarked for the firm, CNY.
+        slot_of: ``(n_borrowers,)`` account slot of each borrower (0: none).
+        t_limit: ``(slots, k)`` facility limits, CNY
+            (:meth:`sim.lending.channels.Channels.account_tables`).
+        t_balance: ``(slots, k)`` facility balances, CNY.
+        t_defaulted: ``(slots, k)`` bool, the facility defaulted.
+        t_open_step: ``(slots, k)`` month from which the facility can be drawn.
+        serviced_step: the last month serviced.
+        for_firms: ``(k,)`` bool, the lender funds firms.
+        is_personal: ``(k,)`` bool, the lender is a personal credit line.
+        days_per_month: days in an average month.
+    """
+    n = owner.shape[0]
+    k = for_firms.shape[0]
+    out = np.empty(n)
+    for j in numba.prange(n):
+        o = owner[j]
+        head = max0(b_limit[o] - b_balance[o])
+        if b_defaulted[o] or b_closed[o]:
+            platform = 0.0
+        elif personal[j]:
+            platform = head
+        else:
+            e = earmarked[o]
+            platform = e if (e <= head or e != e) else head  # np.minimum
+        total = platform
+        if k > 0:
+            slot = slot_of[o]
+            row = 0.0
+            for c in range(k):
+                ok = (not t_defaulted[slot, c]) and t_open_step[slot, c] <= serviced_step
+                usable = for_firms[c] and ok and ((not is_personal[c]) or personal[j])
+                row += max0(t_limit[slot, c] - t_balance[slot, c]) if usable else 0.0
+            total = total + row
+        if not firm_open[j]:
+            out[j] = np.nan
+            continue
+        daily = mean_outflow[j] / days_per_month
+        out[j] = (cash[j] + total) / daily if daily > 0.0 else np.nan
+    return out
+
+
+@kernel()
+def transition_counts_kernel(
+    start: np.ndarray, missed: np.ndarray, charged_off: np.ndarray, defaulted: np.ndarray,
+    closure_reason: np.ndarray, n_buckets: int,
+) -> np.ndarray:  # fmt: skip
+    """``(n_buckets**2,)`` int64 counts of (bucket at the start, bucket now) pairs.
+
+    ``start`` ``(n0,)`` int8 buckets at the month's start; the bucket now of each of those
+    rows by :func:`sim.units.bucket_index` (misses 0 / 1 / 2 / 3+ -> 0 / 2 / 3 / 4, 5
+    charged off, 6 closed without default); the pair index is ``start * n_buckets + now``.
+    """
+    out = np.zeros(n_buckets * n_buckets, dtype=np.int64)
+    for i in range(start.shape[0]):
+        mi = min(max(missed[i], 0), 3)
+        now = mi + (1 if mi > 0 else 0)
+        if charged_off[i]:
+            now = 5
+        if closure_reason[i] != 0 and not defaulted[i]:
+            now = 6
+        out[start[i] * n_buckets + now] += 1
+    return out
