@@ -83,7 +83,9 @@ class CreditMarketModel(mesa.Model):
 
     Attributes:
         world: the :class:`sim.month.World` (None after :meth:`close`).
-        month: the last finished month's :class:`sim.month.Month` (None before the first).
+        month: the last finished month's :class:`sim.month.Month` (None before the first,
+            while a month runs and after a month failed: it is released when the next
+            month starts).
         record: the :class:`sim.outputs.recorder.RunRecord` of every month so far.
         datacollector: Mesa ``DataCollector`` with one model reporter per metric.
         stage_seconds: None (the default: nothing timed), or a dict that each month
@@ -162,6 +164,9 @@ class CreditMarketModel(mesa.Model):
             if self._broken is not None:
                 raise RuntimeError(self._broken)
             world = self._open_world(f"simulate month {self.steps}")
+            # The last month's record is released before this month's arrays are made, so
+            # the month's peak memory holds one month's record, not two.
+            self.month = None
             if self.steps == world.window_start:
                 start_window(world)
             month = Month(step=self.steps)

@@ -5,11 +5,19 @@ row. :func:`append_rows` adds rows at the end: each field is a view of a larger 
 so most months only write the new rows; when a buffer is full it is reallocated at
 twice the size (amortised O(1) per row, no per-agent Python loop). Existing rows keep
 their index, so a row index is a stable agent id for the life of a run.
+
+Memory: the room kept beyond the rows is never written, so it costs address space, not
+resident memory, until rows fill it. The table keeps only a weak reference to each
+buffer: a field that a stage replaces by a new array (``s.limit_cny = limit``) frees its
+buffer at once rather than at the next append, and is appended to in an array of its
+exact size (such a field is usually replaced again next month, so spare room would be
+copied for nothing).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,7 +59,8 @@ def append_rows(state: Any, new: Any, fields: Iterable[str] | None = None) -> in
     if len(k) != 1:
         raise ValueError(f"append_rows: the new rows' fields disagree on their count: {k}")
     added = k.pop()
-    spare: dict[str, np.ndarray] = state.__dict__.setdefault("_row_buffers", {})
+    # Weak references: a buffer lives as long as its field's view (see the module's note).
+    spare: dict[str, weakref.ref[np.ndarray]] = state.__dict__.setdefault("_row_buffers", {})
     for name in names:
         arr = getattr(state, name)
         extra = np.asarray(getattr(new, name))
@@ -61,12 +70,16 @@ def append_rows(state: Any, new: Any, fields: Iterable[str] | None = None) -> in
                 f"rows {extra.shape[:-1]}"
             )
         n = arr.shape[-1]
-        buf = spare.get(name)
-        if buf is None or not _is_prefix_view(arr, buf) or buf.shape[-1] < n + added:
-            capacity = max(2 * (n + added), MIN_CAPACITY)
+        ref = spare.get(name)
+        buf = None if ref is None else ref()
+        in_buffer = buf is not None and _is_prefix_view(arr, buf)
+        if not in_buffer or buf.shape[-1] < n + added:
+            # Replaced since the last append: exact size; new or full: twice the rows.
+            replaced = ref is not None and not in_buffer
+            capacity = n + added if replaced else max(2 * (n + added), MIN_CAPACITY)
             buf = np.empty(arr.shape[:-1] + (capacity,), dtype=arr.dtype)
             buf[..., :n] = arr
-            spare[name] = buf
+            spare[name] = weakref.ref(buf)
         buf[..., n : n + added] = extra
         setattr(state, name, buf[..., : n + added])
     return added

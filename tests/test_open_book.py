@@ -29,15 +29,24 @@ def test_append_rows_keeps_rows_and_grows_in_place():
     assert s.n == 5
     assert s.limit_cny.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert s.draws_recent.shape == (3, 5)
-    buffer = s._row_buffers["limit_cny"]
+    buffer = s._row_buffers["limit_cny"]()
+    assert s.limit_cny.base is buffer and buffer.shape == (64,)  # MIN_CAPACITY rows
     # A second small append writes into the same buffer (no reallocation).
     s.append(BorrowerState.blank(1, limit_cny=[6.0]))
-    assert s._row_buffers["limit_cny"] is buffer
+    assert s.limit_cny.base is buffer
     assert s.limit_cny.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
-    # A field replaced by a new array is copied into a new buffer on the next append.
+    # A field replaced by a new array frees its buffer at once (the table holds it
+    # weakly), and the next append copies it into an array of its exact size ...
+    del buffer
     s.limit_cny = s.limit_cny * 10
+    assert s._row_buffers["limit_cny"]() is None
+    assert s._row_buffers["balance_cny"]() is s.balance_cny.base  # untouched: kept
     s.append(BorrowerState.blank(1, limit_cny=[7.0]))
     assert s.limit_cny.tolist() == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 7.0]
+    assert s.limit_cny.base.shape == (7,) and s.balance_cny.base.shape == (64,)
+    # ... which grows (twice its rows, at least MIN_CAPACITY) when an append finds it full.
+    s.append(BorrowerState.blank(1, limit_cny=[8.0]))
+    assert s.limit_cny.base.shape == (64,) and s.limit_cny[-2:].tolist() == [7.0, 8.0]
 
 
 def test_append_rows_rejects_mismatched_rows():

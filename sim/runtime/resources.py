@@ -5,25 +5,28 @@ Memory (:func:`estimate_peak_bytes`, :func:`check_memory`) and wall time
 anything is allocated.
 
 A run's peak resident memory grows with its borrowers, its firms and its borrower-months
-(the limit events and other lenders' books collected month after month). The figures are a
-least-squares fit of the peak RSS of 12 runs (``/usr/bin/time -f %M python -m
-experiments.run population.n_borrowers=N n_months=M firms.owner_share=S``, default
-``behaviour_rules`` policy, among the policies with the most limit events, about 0.15 per
-borrower-month) at N = 10 k, 100 k, 300 k and 1 M borrowers, M = 1, 12, 36 and 120 months,
-S = 0, 0.1 and 0.5, on Python 3.11 / NumPy 2 (x86-64 Linux), rounded up:
+(the limit events collected month after month, and the tables made from them at the end).
+The figures are a least-squares fit of the peak RSS of 8 runs (``/usr/bin/time -f %M python
+-m experiments.run population.n_borrowers=N n_months=M firms.owner_share=S``, default
+config: 24 burn-in months, ``behaviour_rules``, among the policies with the most limit
+events, about 0.1-0.15 per borrower-month; compiled kernels, warm numba cache) at N = 2 k,
+10 k, 100 k, 300 k and 1 M borrowers, M = 12 and 120 months, S = 0.1 and 0.5, on Python
+3.11 / NumPy 2 / numba 0.68 (x86-64 Linux), rounded up; the fixed part is that of a first
+run with an empty numba cache (0.52 GB measured at 2 k x 12: the kernels' compilation
+holds about 0.13 GB more than loading them from the cache):
 
 ==========================  ============  =========
 term                        fit           used here
 ==========================  ============  =========
-fixed (interpreter, libs)   267 MB        280 MB
-per borrower                917 bytes     1000 bytes
-per firm                    1,176 bytes   1200 bytes
-per borrower-month          23.7 bytes    25 bytes
+fixed (interpreter, libs)   392 MB        520 MB
+per borrower                831 bytes     850 bytes
+per firm                    1,438 bytes   1450 bytes
+per borrower-month          18.6 bytes    19 bytes
 ==========================  ============  =========
 
-The estimate is above every measurement, by 1-11 % (23 % for 1 M borrowers x 1 month, whose
-other lenders' books have not grown yet); ``docs/performance.md`` ("Memory estimate") lists
-the measurements.
+The estimate is above every measurement, by 7-33 % (the most for the smallest runs, whose
+peak is mostly the fixed part); ``docs/performance.md`` ("Memory estimate") lists the
+measurements.
 """
 
 from __future__ import annotations
@@ -35,14 +38,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sim.config import RunConfig
 
-#: Bytes of a run besides its agents: the interpreter, NumPy, pandas, Mesa, the UCI table.
-FIXED_BYTES = 280 * 10**6
-#: Bytes per borrower: state arrays, the scorecard's features, work arrays of a month.
-BORROWER_BYTES = 1000
+#: Bytes of a run besides its agents: the interpreter, NumPy, pandas, Mesa, numba and its
+#: compiled kernels (compiling them on a first run), the UCI table.
+FIXED_BYTES = 520 * 10**6
+#: Bytes per borrower: state arrays, the other lenders' books, the month's record and
+#: work arrays, the per-borrower tables at the end.
+BORROWER_BYTES = 850
 #: Bytes per firm: firm state, the supply network, the firms' month.
-FIRM_BYTES = 1200
-#: Bytes per borrower and month: limit events, other lenders' books, tables at the end.
-BORROWER_MONTH_BYTES = 25
+FIRM_BYTES = 1450
+#: Bytes per borrower and month: limit events, and the tables made from them at the end.
+BORROWER_MONTH_BYTES = 19
 
 #: Seconds of a run besides its months: set-up, the output tables and their files.
 RUN_FIXED_SECONDS = 1.0
@@ -114,8 +119,8 @@ def check_memory(run: RunConfig, available: int | None = None) -> int:
             f"{run.burn_in_months} + n_months={run.n_months} needs about {_gb(need)} at "
             f"peak, but this machine has {_gb(available)} "
             "available (MemAvailable in /proc/meminfo); lower population.n_borrowers, "
-            "burn_in_months or n_months (estimate: 280 MB + 1000 bytes per borrower + "
-            "1200 per firm + 25 per borrower-month, counting the book's expected growth "
+            "burn_in_months or n_months (estimate: 520 MB + 850 bytes per borrower + "
+            "1450 per firm + 19 per borrower-month, counting the book's expected growth "
             "over burn-in + window; docs/performance.md)"
         )
     return need

@@ -211,8 +211,8 @@ def test_memory_estimate_and_refusal(tmp_path: Path):
         "book.applicants_per_month_share=0",
         "book.firm_entry_per_month_share=0",
     )
-    # A closed book: 280 MB + 100 k x 1000 + 10 k firms x 1200 + 12 M borrower-months x 25.
-    assert estimate_peak_bytes(run) == 280e6 + 100e6 + 12e6 + 300e6
+    # A closed book: 520 MB + 100 k x 850 + 10 k firms x 1450 + 12 M borrower-months x 19.
+    assert estimate_peak_bytes(run) == 520e6 + 85e6 + 14.5e6 + 228e6
     # An open book ends with 100 k x (1 + 0.01 x 120) borrowers after 120 months.
     grown = make_run(
         "population.n_borrowers=100000",
@@ -220,9 +220,9 @@ def test_memory_estimate_and_refusal(tmp_path: Path):
         "book.applicants_per_month_share=0.01",
         "book.firm_entry_per_month_share=0",
     )
-    assert estimate_peak_bytes(grown) == 280e6 + 220e6 + 12e6 + 25 * 220_000 * 120
+    assert estimate_peak_bytes(grown) == 520e6 + 187e6 + 14.5e6 + 19 * 220_000 * 120
     assert check_memory(run, available=10**12) == estimate_peak_bytes(run)
-    with pytest.raises(InsufficientMemoryError, match=r"needs about 0\.7 GB .* has 0\.5 GB"):
+    with pytest.raises(InsufficientMemoryError, match=r"needs about 0\.8 GB .* has 0\.5 GB"):
         check_memory(run, available=500 * 10**6)
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:  2048 kB\nMemFree:  512 kB\nMemAvailable:   1024 kB\n")

@@ -87,11 +87,18 @@ class ChannelBooks(LenderTable):
 
     # ------------------------------------------------------------------ slots
     def _grow(self, capacity: int, k: int) -> None:
-        """Tables of ``capacity`` slots, the used ones copied, the rest blank."""
+        """Tables of ``capacity`` slots, the used ones copied (blank at first).
+
+        The slots beyond ``n_slots`` stay zero (``calloc``: pages the process has not
+        written yet cost no resident memory) and :meth:`_slots` blanks each one as it hands
+        it out, so the room kept for later slots costs little until it is used.
+        """
         for f, (dtype, blank) in ACCOUNT_FIELDS.items():
-            table = np.full((capacity, k), blank, dtype=dtype)
+            table = np.zeros((capacity, k), dtype=dtype)
             if f in self._acc:
                 table[: self.n_slots] = self._acc[f][: self.n_slots]
+            else:
+                table[: self.n_slots] = blank
             self._acc[f] = table
 
     def _slots(self, rows: np.ndarray) -> np.ndarray:
@@ -109,6 +116,8 @@ class ChannelBooks(LenderTable):
         capacity = self._acc["balance_cny"].shape[0]
         if end > capacity:
             self._grow(max(2 * capacity, end), self.k)
+        for f, (_, blank) in ACCOUNT_FIELDS.items():
+            self._acc[f][self.n_slots : end] = blank
         self.slot_of[new_rows] = np.arange(self.n_slots, end, dtype=np.int32)
         self.n_slots = end
         return self.slot_of[rows]
