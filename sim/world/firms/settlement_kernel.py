@@ -31,7 +31,7 @@ __all__ = ["settle_compiled"]
 SHORTFALL = int(ClosureCause.SHORTFALL)
 EXIT = int(ClosureCause.EXIT)
 DISTRESS = int(ClosureCause.DISTRESS)
-#: Rows of the per-firm float outputs of :func:`_settle_buyers` (``(14, n_firms)``).
+#: Rows of the per-firm float outputs of :func:`_settle_buyers` (``(16, n_firms)``).
 (
     FUNDING,
     CASH,
@@ -47,7 +47,9 @@ DISTRESS = int(ClosureCause.DISTRESS)
     FIXED_WRITTEN,
     OVERDUE_KEPT,
     STOCK,
-) = range(14)
+    PAID_OUTSIDE,
+    PAID_NETWORK,
+) = range(16)
 
 
 @kernel()
@@ -79,6 +81,9 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
     stock_in,
     closed_step_in,
     cause_in,
+    age_in,
+    late_total,
+    unmet_total,
     params,
     close_after,
     step,
@@ -91,7 +96,7 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
     is_open,
     closed_step,
     closure_cause,
-    # per-edge outputs
+    age,
     edge_overdue,
     edge_paid_all,
     edge_lost,
@@ -193,12 +198,19 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
         wo = owed_out if wfull else _floor_cents(owed_out * wfrac)
         out[WIND_OUT, i] = wo
         wind_net = 0.0
+        paid_all = 0.0
         for e in range(lo, hi):
             oe = edge_lost[e]
             we = oe if wfull else _floor_cents(oe * wfrac)
             wind_net += we
             edge_lost[e] = oe - we
             edge_paid_all[e] = round_cny_scalar(edge_paid_all[e] + we)
+            paid_all += edge_paid_all[e]
+        out[PAID_NETWORK, i] = round_cny_scalar(paid_all)
+        out[PAID_OUTSIDE, i] = round_cny_scalar(paid_out + wo)
+        age[i] = age_in[i] + 1 if open_ else age_in[i]
+        late_total[i] += out[LATE, i]
+        unmet_total[i] += out[UNMET, i]
         out[CASH, i] = round_cny_scalar(c - wo - wind_net)
         out[WRITTEN_OUT, i] = round_cny_scalar(owed_out - wo)
         out[FIXED_WRITTEN, i] = arrears if shut else 0.0
@@ -219,47 +231,19 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
 
 
 @kernel()
-def _per_supplier(supplier, paid, lost, receipts, bad_debt):
-    """Suppliers' receipts and bad debts: sums over the edges in edge order (serial)."""
+def _per_supplier(supplier, paid, lost, cash_wound, receipts, bad_debt, cash):
+    """Suppliers' receipts and bad debts (sums over the edges in edge order), then cash.
+
+    Serial: each supplier's sums add its edges in edge order, as ``bincount`` does.
+    """
     for e in range(supplier.shape[0]):
         j = supplier[e]
         receipts[j] += paid[e]
         bad_debt[j] += lost[e]
-
-
-@kernel(parallel=True)
-def _settle_close(
-    indptr,
-    was_open,
-    cash_wound,
-    receipts,
-    bad_debt,
-    edge_paid_all,
-    paid_out,
-    wind_out,
-    age_in,
-    late,
-    unmet,
-    late_total,
-    unmet_total,
-    cash,
-    age,
-    supplier_paid_outside,
-    supplier_paid_network,
-):
-    """Per firm: receipts credited, age, accumulators and the month's paid totals."""
-    for i in prange(was_open.shape[0]):
+    for i in range(receipts.shape[0]):
         receipts[i] = round_cny_scalar(receipts[i])
         bad_debt[i] = round_cny_scalar(bad_debt[i])
         cash[i] = round_cny_scalar(cash_wound[i] + receipts[i])
-        age[i] = age_in[i] + 1 if was_open[i] else age_in[i]
-        late_total[i] += late[i]
-        unmet_total[i] += unmet[i]
-        supplier_paid_outside[i] = round_cny_scalar(paid_out[i] + wind_out[i])
-        net = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            net += edge_paid_all[e]
-        supplier_paid_network[i] = round_cny_scalar(net)
 
 
 def settle_compiled(
@@ -297,7 +281,8 @@ def settle_compiled(
     params = np.array(
         [shortfall_memory_decay, *hazard, m.low_buffer_days, exit_hazard_monthly], dtype=f64
     )
-    out = np.empty((14, n))
+    out = np.empty((16, n))
+    ages = np.empty(n, np.int32)
     in_shortfall, closing, is_open = (np.empty(n, bool) for _ in range(3))
     shortfall_months = np.empty(n, np.int16)
     cause, closure_cause = np.empty(n, np.int8), np.empty(n, np.int8)
@@ -325,6 +310,9 @@ def settle_compiled(
         f.stock_prebought_cny,
         f.closed_step,
         f.closure_cause,
+        f.age_months,
+        f.late_payments_total_cny,
+        f.unmet_gap_total_cny,
         params,
         int(close_after_shortfall_months),
         int(step),
@@ -337,33 +325,13 @@ def settle_compiled(
         is_open,
         closed_step,
         closure_cause,
+        ages,
         edge_overdue,
         edge_paid_all,
         edge_lost,
     )
-    receipts, bad_debt = np.zeros(n), np.zeros(n)
-    _per_supplier(network.supplier, edge_paid_all, edge_lost, receipts, bad_debt)
-    cash, age = np.empty(n), np.empty(n, np.int32)
-    paid_outside, paid_network = np.empty(n), np.empty(n)
-    _settle_close(
-        indptr,
-        f.is_open,
-        out[CASH],
-        receipts,
-        bad_debt,
-        edge_paid_all,
-        out[PAID_OUT],
-        out[WIND_OUT],
-        f.age_months,
-        out[LATE],
-        out[UNMET],
-        f.late_payments_total_cny,
-        f.unmet_gap_total_cny,
-        cash,
-        age,
-        paid_outside,
-        paid_network,
-    )
+    receipts, bad_debt, cash = np.zeros(n), np.zeros(n), np.empty(n)
+    _per_supplier(network.supplier, edge_paid_all, edge_lost, out[CASH], receipts, bad_debt, cash)
     f.fixed_arrears_cny = out[FIXED_ARREARS]
     f.overdue_cny = out[OVERDUE]
     f.edge_overdue_cny = edge_overdue
@@ -375,13 +343,13 @@ def settle_compiled(
     f.closed_step = closed_step
     f.closure_cause = closure_cause
     f.cash_cny = cash
-    f.age_months = age
+    f.age_months = ages
     return Settlement(
         funding_cny=out[FUNDING],
         fixed_paid_cny=out[FIXED_PAID],
-        supplier_paid_outside_cny=paid_outside,
+        supplier_paid_outside_cny=out[PAID_OUTSIDE],
         edge_paid_cny=edge_paid_all,
-        supplier_paid_network_cny=paid_network,
+        supplier_paid_network_cny=out[PAID_NETWORK],
         late_supplier_payments_cny=out[LATE],
         overdue_supplier_cny=out[OVERDUE_KEPT],
         unmet_gap_cny=out[UNMET],
