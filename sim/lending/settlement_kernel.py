@@ -86,12 +86,13 @@ def _firms_repay(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
         target = round_cny_scalar(target_days[i] * mean / DAYS_PER_MONTH)
         excess = round_cny_scalar(max(cash[i] - target, 0.0)) if is_open[i] else 0.0
         s = slot_of[o]
-        in_debt = business_in[i] > 0
-        for c in range(book_balance.shape[1]):
-            in_debt = in_debt or book_balance[s, c] > 0
+        in_debt = excess > 0 and business_in[i] > 0
+        if excess > 0:
+            for c in range(book_balance.shape[1]):
+                in_debt = in_debt or book_balance[s, c] > 0
         c_paid = 0.0
         p_paid = 0.0
-        if excess > 0 and in_debt:
+        if in_debt:
             left = round_cny_scalar(prepay_share * excess)
             owed = min(business_in[i], balance[o]) if line_open[o] else 0.0
             p_done = False
