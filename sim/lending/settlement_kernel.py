@@ -55,7 +55,8 @@ def _firms_repay(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
     business_in,
     balance,
     apr,
-    line_open,
+    defaulted,
+    closed,
     savings,
     slot_of,
     book_balance,
@@ -78,7 +79,8 @@ def _firms_repay(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
     """The reverse waterfall, the owner's draw and the buffer days of every firm.
 
     ``firm_pay`` (``(k, n_firms)``, zeros in) gets each firm's prepayment of each channel.
-    ``opening_cash`` has no rows when the buffer days measure the closing cash alone.
+    ``opening_cash`` has no rows when the buffer days measure the closing cash alone; an
+    owner's platform line is open unless ``defaulted`` or ``closed``.
     """
     for i in prange(owners.shape[0]):
         o = owners[i]
@@ -94,7 +96,8 @@ def _firms_repay(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
         p_paid = 0.0
         if in_debt:
             left = round_cny_scalar(prepay_share * excess)
-            owed = min(business_in[i], balance[o]) if line_open[o] else 0.0
+            line_open = not (defaulted[o] or closed[o])
+            owed = min(business_in[i], balance[o]) if line_open else 0.0
             p_done = False
             for j in range(order.shape[0] + 1):
                 last = j == order.shape[0]
@@ -234,7 +237,8 @@ def repay_compiled(world: World, month: Month) -> None:
         f.platform_business_cny,
         s.balance_cny,
         s.apr,
-        s.is_open,
+        s.defaulted,
+        s.closed,
         s.savings_cny,
         ch.slot_of,
         acc["balance_cny"],
