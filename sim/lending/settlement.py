@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.compiled import implementation
 from sim.lending.funding import repay_firm_debts
+from sim.lending.settlement_kernel import repay_compiled
+from sim.lending.settlement_reference import repay_reference
 from sim.units import round_cny
 from sim.world.firms import ExitModel, excess_cash, pay_owner_draws, settle, update_buffer_days
 
@@ -26,6 +29,12 @@ def settlement_stage(world: World, month: Month) -> None:
 
     Writes ``month.settlement`` and the repayment fields of ``month.transfers``; updates
     firms' cash and buffer days, owners' savings and the lines repaid.
+
+    Runs as :func:`sim.compiled.implementation` says: the numba kernels
+    (:mod:`sim.world.firms.settlement_kernel`, :mod:`sim.lending.settlement_kernel`), the
+    NumPy passes below, or the per-firm and per-household reference
+    (:mod:`sim.world.firms.settlement_reference`, :mod:`sim.lending.settlement_reference`);
+    the same bits (the reference's channel payment totals: the same cents).
     """
     s, f = world.borrowers, world.firms
     fc, cc, t = world.config.firms, world.config.channels, month.transfers
@@ -43,6 +52,15 @@ def settlement_stage(world: World, month: Month) -> None:
         owner_defaulted=s.defaulted[owners].astype(bool),
         shortfall_memory_decay=fc.shortfall_memory_decay,
     )
+    # ---- implementation switch (sim.compiled): compiled kernels, reference, NumPy below
+    how = implementation()
+    if how == "compiled":
+        repay_compiled(world, month)
+        return
+    if how == "reference":
+        repay_reference(world, month)
+        return
+    # ---- end of the implementation switch
     channel_repaid, platform_repaid = repay_firm_debts(
         excess_cash(f),
         owners=owners,

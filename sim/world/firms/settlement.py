@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.compiled import implementation
 from sim.units import round_cny
 from sim.world.draws import FirmDraws
 from sim.world.firms.exits import ExitModel
@@ -100,9 +101,51 @@ def settle(
             default term); all False if None.
         shortfall_memory_decay: monthly decay of ``shortfall_memory``, in [0, 1].
 
+    The implementation is :func:`sim.compiled.implementation`'s: ``"compiled"`` (the
+    numba kernels of :mod:`sim.world.firms.settlement_kernel`), ``"numpy"`` (the array
+    passes below) or ``"reference"`` (one firm at a time,
+    :mod:`sim.world.firms.settlement_reference`); all three give the same bits.
+
     Returns:
         The :class:`Settlement`.
     """
+    args = (firms, network, month, funding_cny, draws)
+    kwargs = {
+        "step": step,
+        "close_after_shortfall_months": close_after_shortfall_months,
+        "exit_hazard_monthly": exit_hazard_monthly,
+        "exit_model": exit_model,
+        "owner_defaulted": owner_defaulted,
+        "shortfall_memory_decay": shortfall_memory_decay,
+    }
+    # ---- implementation switch (sim.compiled): compiled kernel, reference, NumPy below
+    how = implementation()
+    if how == "compiled":
+        from sim.world.firms.settlement_kernel import settle_compiled  # imports Settlement
+
+        return settle_compiled(*args, **kwargs)
+    if how == "reference":
+        from sim.world.firms.settlement_reference import settle_reference
+
+        return settle_reference(*args, **kwargs)
+    return _settle_numpy(*args, **kwargs)
+
+
+def _settle_numpy(
+    firms: FirmState,
+    network: SupplyNetwork,
+    month: FirmMonth,
+    funding_cny: np.ndarray,
+    draws: FirmDraws,
+    *,
+    step: int,
+    close_after_shortfall_months: int,
+    exit_hazard_monthly: float,
+    exit_model: ExitModel | None,
+    owner_defaulted: np.ndarray | None,
+    shortfall_memory_decay: float,
+) -> Settlement:
+    """:func:`settle` as whole-array NumPy passes (the ``"numpy"`` implementation)."""
     f = firms
     open_ = f.is_open.copy()
     funding = round_cny(funding_cny)
