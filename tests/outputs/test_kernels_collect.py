@@ -218,7 +218,12 @@ def runs() -> dict:
 def test_model_outputs_identical_in_every_implementation(runs, how) -> None:
     a, b = runs["numpy"], runs[how]
     for name in ("monthly", "firms", "transitions"):
-        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=f"{how} {name}")
+        if how == "compiled":
+            pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=f"{how} {name}")
+        else:  # the references add lenders' month totals one account at a time: to the cent
+            pd.testing.assert_frame_equal(
+                a[name], b[name], check_exact=False, rtol=0.0, atol=0.005, obj=f"{how} {name}"
+            )
     assert (a["monthly"]["n_firms"] > 0).all() and a["firms"]["n_open"].gt(0).any()
     np.testing.assert_array_equal(a["liquidity"], b["liquidity"])
     np.testing.assert_array_equal(a["counts"], b["counts"])
