@@ -390,6 +390,27 @@ def test_shipped_validation_config_parses_and_matches_the_population():
         ValidationConfig(as_of="july", n_months=4)
 
 
+def test_monthly_rows_by_limit_decile_are_reported_and_the_pooled_rows_checked(uci):
+    """Each month pair's clean->D rows by limit decile are reported (not the P/R churn
+    catch-all's +-5 pp); the pooled new delinquency by decile is the check (+-3 pp)."""
+    cfg = validation_config_from_dict(yaml.safe_load(CONFIG.read_text()))
+    panel = observed_panel(uci, ["july", "august", "september"], behaviour_window=2)
+    stats = panel_statistics(panel, uci)
+    table = stats[["stat"]].assign(observed=0.1, observed_alt=np.nan, sim_mean=0.1)
+    checked = check_targets(table, cfg.targets).set_index("stat")
+    for pair in ("july->august", "august->september"):
+        rows = checked[checked.index.str.startswith(f"transition {pair} clean->D by limit_decile")]
+        assert len(rows) == 10
+        assert rows["passed"].isna().all() and rows["tolerance_pp"].isna().all()
+        assert rows["target_why"].str.contains("pooled over the month pairs").all()
+    pooled = checked[checked.index.str.startswith("new_delinquency by limit_decile")]
+    assert len(pooled) == 10 and (pooled["tolerance_pp"] == 3).all()
+    assert checked.loc["transition july->august P->R", "tolerance_pp"] == 5  # the catch-all
+    assert checked.loc["transition july->august clean->D", "tolerance_pp"] == 2
+    with pytest.raises(ValueError, match="tolerance_pp must be > 0, or null"):
+        TargetSpec("share x *", 0.0)
+
+
 def test_report_writer_on_a_tiny_run(uci, tmp_path):
     values = yaml.safe_load(CONFIG.read_text())
     values["validation"].update(n_borrowers=400, seeds=2)

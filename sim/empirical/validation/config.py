@@ -37,17 +37,22 @@ class TargetSpec:
     Attributes:
         stat: ``fnmatch`` pattern over statistic names (e.g. ``"share august *"``); every
             matching row is a separate check.
-        tolerance_pp: largest allowed |simulated mean - observed|, percentage points, > 0.
-        why: the reason for the tolerance (shown in the report).
+        tolerance_pp: largest allowed |simulated mean - observed|, percentage points, > 0;
+            None: the matching rows are reported, not checked (the pattern still takes
+            them from the later patterns, and ``why`` says why they are not checked).
+        why: the reason for the tolerance, or for reporting only (shown in the report).
     """
 
     stat: str
-    tolerance_pp: float
+    tolerance_pp: float | None
     why: str = ""
 
     def __post_init__(self) -> None:
-        if not self.tolerance_pp > 0:
-            raise ValueError(f"validation target {self.stat!r}: tolerance_pp must be > 0")
+        if self.tolerance_pp is not None and not self.tolerance_pp > 0:
+            raise ValueError(
+                f"validation target {self.stat!r}: tolerance_pp must be > 0, or null "
+                "(reported, not checked)"
+            )
 
 
 @dataclass

@@ -157,14 +157,18 @@ def _missed_lines(result: ValidationResult) -> list[str]:
         lines.append(_markdown(display_table(missed)))
     lines += [
         "",
-        "Targets (first matching pattern wins; a check of a row with two readings of "
-        "September's code 1 passes within both readings widened by the tolerance):",
+        "Targets (first matching pattern wins; a pattern marked `reported` takes its rows "
+        "out of the checks; a check of a row with two readings of September's code 1 passes "
+        "within both readings widened by the tolerance):",
         "",
         _markdown(
             pd.DataFrame(
                 {
                     "statistic pattern": [t.stat for t in cfg.targets],
-                    "tolerance (pp)": [f"±{t.tolerance_pp:g}" for t in cfg.targets],
+                    "tolerance (pp)": [
+                        "reported" if t.tolerance_pp is None else f"±{t.tolerance_pp:g}"
+                        for t in cfg.targets
+                    ],
                     "why": [t.why for t in cfg.targets],
                 }
             )
