@@ -30,7 +30,9 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
+
+from experiments.cli import OneLineParser
 
 #: Exit codes: targets met, targets missed, could not run.
 MET, MISSED, COULD_NOT_RUN = 0, 1, 2
@@ -38,15 +40,8 @@ MET, MISSED, COULD_NOT_RUN = 0, 1, 2
 SHOWN_MISSES = 8
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line and exit :data:`COULD_NOT_RUN`."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(COULD_NOT_RUN, f"error: {message} (see {self.prog} --help)\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m experiments.validate",
         description="Validate the simulator against the UCI data "
         "(out of sample: July -> October 2005).",
