@@ -187,12 +187,19 @@ def _increase_summary(overall, near, strong, weak) -> pd.DataFrame:
     """The four Δdebt/Δlimit rows the targets read: +20 % arm, within design, 12 months."""
     rows = [("all", "all", overall), ("utilisation", ">= 90%", near),
             ("pd_quantile", "Q1", strong), ("pd_quantile", "Q5", weak)]  # fmt: skip
+    common = dict(experiment="increase", arm="+20%", design="within", horizon=12,
+                  statistic="Δdebt/Δlimit platform")  # fmt: skip
     return pd.DataFrame(
         [
-            dict(experiment="increase", arm="+20%", design="within", horizon=12,
-                 statistic="Δdebt/Δlimit platform", group_kind=kind, group=group,
-                 effect=effect, low=effect - 0.05, high=effect + 0.05)  # fmt: skip
-            for kind, group, effect in rows
+            {
+                **common,
+                "group_kind": kind,
+                "group": group,
+                "effect": e,
+                "low": e - 0.05,
+                "high": e + 0.05,
+            }  # fmt: skip
+            for kind, group, e in rows
         ]
     )
 
