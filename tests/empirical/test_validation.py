@@ -21,6 +21,7 @@ from sim.empirical.validation import (
     limit_decile,
     observed_panel,
     panel_statistics,
+    reduced_size_note,
     run_validation,
     simulate_panel,
     state_status_group,
@@ -411,6 +412,19 @@ def test_monthly_rows_by_limit_decile_are_reported_and_the_pooled_rows_checked(u
         TargetSpec("share x *", 0.0)
 
 
+def test_a_run_below_the_configured_size_says_its_verdict_means_little():
+    configured = ValidationConfig(n_borrowers=30_000, seeds=10)
+    assert reduced_size_note(configured, configured) == ""
+    assert reduced_size_note(ValidationConfig(n_borrowers=50_000, seeds=12), configured) == ""
+    assert reduced_size_note(ValidationConfig(n_borrowers=100, seeds=1), configured) == (
+        "Run at a smaller size than the targets are set for: 100 borrowers per seed "
+        "(configured 30,000) and 1 seed(s) (configured 10). Misses at this size are expected "
+        "sampling noise; the verdict is only meaningful at the configured size."
+    )
+    only_seeds = reduced_size_note(ValidationConfig(n_borrowers=30_000, seeds=3), configured)
+    assert "3 seed(s) (configured 10)" in only_seeds and "borrowers" not in only_seeds
+
+
 def test_report_writer_on_a_tiny_run(uci, tmp_path):
     values = yaml.safe_load(CONFIG.read_text())
     values["validation"].update(n_borrowers=400, seeds=2)
@@ -429,8 +443,13 @@ def test_report_writer_on_a_tiny_run(uci, tmp_path):
     assert overall["sim_low"] <= overall["sim_mean"] <= overall["sim_high"]
     assert result.accounts["rows"] > 0
     section = "## Virtual experiments: response to limit changes\n\n(a section)"
-    report = write_validation_report(result, tmp_path / "report", extra_sections=[section])
+    note = reduced_size_note(cfg, validation_config_from_dict(yaml.safe_load(CONFIG.read_text())))
+    report = write_validation_report(
+        result, tmp_path / "report", extra_sections=[section], size_note=note
+    )
     text = report.read_text()
+    result_line = next(line for line in text.splitlines() if line.startswith("**Result: "))
+    assert result_line.endswith(f" **{note}**")
     assert "Closing note" in text and "default overall" in text
     assert text.index(section) < text.index("## Figures")
     for name in ("results.csv", "per_seed.csv", "transitions.csv", "scorecard_calibration.csv"):
