@@ -4,7 +4,10 @@
     python -m experiments.demo --seeds 10 --borrowers 50000 --months 60
 
 Prints its expected duration (estimated from the sizes:
-:func:`sim.runtime.resources.estimate_sweep_seconds` and :func:`estimate_compare_seconds`),
+:func:`sim.runtime.resources.estimate_sweep_seconds` and :func:`estimate_compare_seconds`,
+plus the numba kernels' one-time compilation when their cache is empty, as on a fresh
+clone: :func:`sim.runtime.resources.estimate_compile_seconds`), and a warning when other
+work already keeps the cores busy,
 runs the Hydra entry point as a multirun (joblib launcher: local parallel jobs) on the
 shipped default config and the bundled UCI data, printing one line per finished run
 (``[done/total] ...``), then ``experiments.compare`` on the sweep folder (which says what
@@ -24,7 +27,7 @@ from pathlib import Path
 from experiments import compare
 from sim.platform.policies import policy_names
 from sim.runtime.compose import load_run_config
-from sim.runtime.resources import estimate_sweep_seconds
+from sim.runtime.resources import estimate_compile_seconds, estimate_sweep_seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,15 +73,22 @@ def main(argv: list[str] | None = None) -> int:
     run = load_run_config([f"population.n_borrowers={args.borrowers}", f"n_months={args.months}"])
     sweep_s = estimate_sweep_seconds([run] * n_runs, args.jobs)
     compare_s = estimate_compare_seconds(n_runs, len(policies))
+    compile_s = estimate_compile_seconds()
+    compile_note = (
+        f" + {_minutes(compile_s)} to compile the numba kernels, once: their cache is empty"
+        if compile_s > 0
+        else ""
+    )
     print(
-        f"demo: {n_runs} runs ({len(policies)} policies x {args.seeds} seeds, "
-        f"{args.borrowers:,} borrowers x {args.months} months) on {args.jobs} parallel "
-        f"job(s), then the comparison; expected duration about "
-        f"{_minutes(sweep_s + compare_s)} ({_minutes(sweep_s)} of runs + "
-        f"{_minutes(compare_s)} of comparison; more on a busy machine)",
+        f"demo: {_count(n_runs, 'run')} ({_count(len(policies), 'policy', 'policies')} x "
+        f"{_count(args.seeds, 'seed')}, {args.borrowers:,} borrowers x "
+        f"{_count(args.months, 'month')}) on {_count(args.jobs, 'parallel job')}, then the "
+        f"comparison; expected duration about {_minutes(sweep_s + compare_s + compile_s)} "
+        f"({_minutes(sweep_s)} of runs + {_minutes(compare_s)} of comparison{compile_note}; "
+        "more on a busy machine)",
         flush=True,
     )
-    busy = _busy_note()
+    busy = _busy_note(min(args.jobs, n_runs))
     if busy:
         print(busy, flush=True)
     print("running:", " ".join(cmd), flush=True)
@@ -119,19 +129,41 @@ def estimate_compare_seconds(n_runs: int, n_policies: int) -> float:
 _JOB_LINE = re.compile(r"^\[\d+/(\d+|\?)\] ")
 
 
-def _busy_note() -> str:
-    """A warning when other processes already keep every core busy, else ""."""
+#: Smallest slowdown worth a warning (below it, the estimate's own spread covers it).
+BUSY_WARNING_FACTOR = 1.5
+
+
+def busy_factor(load: float, cores: int, jobs: int) -> float:
+    """How much slower the demo's jobs run beside ``load`` runnable processes, >= 1.
+
+    ``jobs`` busy workers beside ``load`` other runnable processes (the load average
+    before the demo starts) share ``cores`` cores: each gets ``cores / (load + jobs)`` of
+    a core if that is below 1, against ``cores / jobs`` (at most 1) on an idle machine.
+    E.g. 2 jobs on 2 cores at load 2.7: (2.7 + 2) / 2 = 2.35; at load 0.5: 1.25.
+    """
+    cores, jobs = max(cores, 1), max(jobs, 1)
+    return max(1.0, (load + jobs) / cores) / max(1.0, jobs / cores)
+
+
+def _busy_note(jobs: int) -> str:
+    """A warning when other processes would slow the demo's ``jobs`` workers, else ""."""
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
     except OSError:
         return ""
-    if load <= cores:
+    factor = busy_factor(load, cores, jobs)
+    if factor < BUSY_WARNING_FACTOR:
         return ""
     return (
-        f"demo: this machine is busy (load average {load:.1f} on {cores} cores): "
-        f"expect it to take up to {load / cores:.0f}x as long"
+        f"demo: this machine is busy (load average {load:.1f} on {cores} cores, beside the "
+        f"demo's {_count(jobs, 'job')}): expect it to take up to about {factor:.1f}x as long"
     )
+
+
+def _count(n: int, word: str, plural: str = "") -> str:
+    """``1 seed``, ``2 seeds`` (``plural`` where adding s is wrong)."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
 def _minutes(seconds: float) -> str:

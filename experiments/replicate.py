@@ -4,7 +4,9 @@ Runs paired experiments under common random numbers (every arm against ``static`
 same seed; :mod:`sim.empirical.replication`): (a) randomised limit increases, Δdebt/Δlimit
 overall, by utilisation band and PD quintile, beside Gross & Souleles (2002) and Agarwal
 et al. (2018); (b) a decrease and what it does to the cut borrowers; (c) a household cut
-of 75 % for prime vs subprime borrowers; (d) the pre-peak cut of sole traders. Writes
+of 75 % for prime vs subprime borrowers; (d) the pre-peak cut of sole traders; (e)
+``sme_aware``'s peak-season tranche against ``static`` and ``behaviour_rules`` (what it buys
+the firms and costs the platform). Writes
 ``report.md``, ``summary``/``per_seed`` (Parquet and CSV) and ``targets.csv`` to
 ``outputs/replication/<timestamp>/`` (or ``--out``) and prints the target table.
 
@@ -29,8 +31,9 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from experiments.cli import OneLineParser, option_message
 from sim.outputs.files import check_output_dir
 
 MET, MISSED, COULD_NOT_RUN = 0, 1, 2
@@ -47,11 +50,6 @@ _OPTION_OF = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(COULD_NOT_RUN, f"error: {message} (see {self.prog} --help)\n")
-
-
 def _int_list(text: str) -> list[int]:
     try:
         return [int(v) for v in text.split(",") if v.strip()]
@@ -62,7 +60,9 @@ def _int_list(text: str) -> list[int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    from sim.empirical.replication import EXPERIMENTS
+
+    p = OneLineParser(
         prog="python -m experiments.replicate",
         description="Paired virtual experiments of limit changes beside the published designs.",
     )
@@ -94,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--experiments",
         default=None,
-        help="comma-separated: increase, decrease, household_cut, prepeak, or all",
+        help=f"comma-separated: {', '.join(EXPERIMENTS)}, or all (default: the config's; "
+        "conf/replication/default.yaml runs all)",
     )
     p.add_argument(
         "--override",
@@ -110,13 +111,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     return p  # fmt: skip
-
-
-def _option_message(message: str) -> str:
-    for field, option in _OPTION_OF.items():
-        if message.startswith(field):
-            return f"{option} ({field}){message[len(field) :]}"
-    return message
 
 
 def build_config(args: argparse.Namespace) -> Any:
@@ -158,7 +152,7 @@ def build_config(args: argparse.Namespace) -> Any:
     try:
         cfg = load_replication_config(path, **changes)
     except ValueError as exc:
-        raise ValueError(_option_message(str(exc))) from None
+        raise ValueError(option_message(str(exc), _OPTION_OF)) from None
     if args.override:
         cfg.overrides = [*cfg.overrides, *args.override]
     from sim.runtime.compose import load_run_config

@@ -25,18 +25,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+
+from experiments.cli import OneLineParser
 
 STATIONARY, NOT_STATIONARY, COULD_NOT_RUN = 0, 1, 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(COULD_NOT_RUN, f"error: {message} (see {self.prog} --help)\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = OneLineParser(
         prog="python -m experiments.stationarity",
         description="Trailing means of the headline metrics of the default book under static.",
     )

@@ -9,17 +9,29 @@ traceback above that line, for developers.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import os
+import re
 import shutil
 import sys
 import traceback
+import types
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from hydra.errors import HydraException
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import OmegaConf
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    KeyValidationError,
+    OmegaConfBaseException,
+    ValidationError,
+)
 
 from sim.runtime.resources import InsufficientMemoryError
 from sim.world.data import DataFileError
@@ -51,17 +63,118 @@ def one_line(text: object) -> str:
 def config_error(err: BaseException, where: str = "") -> UserError:
     """``invalid config: <what is wrong>`` (plus ``where``, e.g. the sweep job).
 
-    For Hydra's composition errors, the option lists lose their ``*_schema`` entries (the
-    schemas are not options to pick), the config search path is left out and the first
-    line of the underlying OmegaConf error is added (it names the key).
+    A value of the wrong type for a schema field names the field, the value, the expected
+    type and the field's allowed range (``platform.over_limit_tolerance = 'abc': expected
+    a number (float) in the allowed range [0.0, 1.0]``); a key no schema has names it and
+    the closest existing key (``population.n_borrower does not exist; did you mean
+    population.n_borrowers?``). For Hydra's other composition errors, the option lists
+    lose their ``*_schema`` entries (the schemas are not options to pick), the config
+    search path is left out and the first line of the underlying OmegaConf error is added
+    (it names the key).
     """
     if isinstance(err, KeyError) and err.args:
         text = str(err.args[0])
     elif isinstance(err, HydraException):
-        text = _hydra_text(err)
+        text = _schema_text(err.__cause__) or _hydra_text(err)
     else:
         text = str(err)
     return UserError(f"invalid config: {one_line(text)}{where}")
+
+
+def _schema_text(cause: BaseException | None) -> str | None:
+    """The message for a wrong type or an unknown key of a schema (dataclass), else None."""
+    if not isinstance(cause, OmegaConfBaseException) or not cause.full_key:
+        return None
+    owner = cause.object_type
+    if not (isinstance(owner, type) and dataclasses.is_dataclass(owner)):
+        return None
+    if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.key is not None:
+        return _unknown_key_text(cause)
+    if isinstance(cause, ValidationError) and not isinstance(cause, KeyValidationError):
+        try:
+            hint = typing.get_type_hints(owner).get(str(cause.key))
+        except Exception:  # noqa: BLE001 - an unresolvable annotation: no type to name
+            hint = None
+        if hint is None:
+            return None
+        allowed = _allowed_range(cause)
+        return f"{cause.full_key} = {cause.value!r}: expected {_type_name(hint)}" + (
+            f" in the allowed range {allowed}" if allowed else ""
+        )
+    return None
+
+
+#: How an expected type reads in a message.
+_TYPE_NAMES = {
+    float: "a number (float)",
+    int: "a whole number (int)",
+    bool: "true or false (bool)",
+    str: "a string",
+}
+
+
+def _type_name(hint: Any) -> str:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
+        return f"{_type_name(args[0])} or null"
+    if typing.get_origin(hint) in (list, tuple):
+        return "a list"
+    if typing.get_origin(hint) is dict:
+        return "a mapping"
+    return _TYPE_NAMES.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _unknown_key_text(cause: OmegaConfBaseException) -> str:
+    """``<key> does not exist; did you mean <closest key>?`` (difflib over its siblings)."""
+    parent = cause.parent_node
+    siblings = [str(k) for k in (parent.keys() if parent is not None else []) if k != "hydra"]
+    close = difflib.get_close_matches(str(cause.key), siblings, n=1)
+    head = str(cause.full_key).rpartition(".")[0]
+    if close:
+        return (
+            f"{cause.full_key} does not exist; did you mean {head + '.' if head else ''}{close[0]}?"
+        )
+    where = f"of {head}" if head else "at the top level"
+    return f"{cause.full_key} does not exist; the keys {where} are: {', '.join(siblings)}"
+
+
+def _allowed_range(cause: OmegaConfBaseException) -> str | None:
+    """The allowed range of ``cause.full_key``, as its schema's range check states it.
+
+    The config being composed (without the schemas' typing) gets the bad value and is
+    validated by :func:`sim.config.to_run_config`; the range is read from the check's
+    message about that field (``... allowed range [0.0, 1.0]``, ``... integers in [1, 5]``).
+    None where the field has no range check, or the path is not a plain dotted one.
+    """
+    from sim.config import to_run_config
+
+    path = str(cause.full_key).split(".")
+    parent = cause.parent_node
+    if parent is None or any("[" in part for part in path):
+        return None
+    try:
+        root = parent._get_root()
+        values = {
+            str(k): OmegaConf.to_container(root[k], resolve=True)
+            if OmegaConf.is_config(root[k])
+            else root[k]
+            for k in root
+            if k != "hydra"
+        }
+        node = values
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = cause.value
+        to_run_config(values)
+    except ValueError as probe:
+        field = re.escape(str(cause.full_key))
+        found = re.match(
+            rf"{field} = .*(?:allowed range|integers in) ([\[(][^\])]*[\])])", str(probe)
+        )
+        return found.group(1) if found else None
+    except Exception:  # noqa: BLE001 - another problem first: no range to give
+        return None
+    return None
 
 
 def _hydra_text(err: HydraException) -> str:

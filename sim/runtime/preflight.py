@@ -22,6 +22,7 @@ use another sweeper are left to Hydra; the job itself still validates its config
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -295,10 +296,20 @@ def _policy_option_error(
             "beside a sweep over policies must belong to every policy swept: "
             "sweep those policies separately"
         )
+    closest = "" if owners else _closest_option(option, lacking)
     return UserError(
         f"invalid config: {line} is not an option of policy {policies} "
-        f"(policies with it: {', '.join(owners) or 'none'})"
+        f"(policies with it: {', '.join(owners) or 'none'}){closest}"
     )
+
+
+def _closest_option(option: str, policies: list[str]) -> str:
+    """``; did you mean policy.<option>?`` for the closest option of ``policies``, or ""."""
+    from sim.platform.policies import policy_class
+
+    fields = {f.name for n in policies for f in dataclasses.fields(policy_class(n).config_class)}
+    close = difflib.get_close_matches(option, sorted(fields - {"name"}), n=1)
+    return f"; did you mean policy.{close[0]}?" if close else ""
 
 
 def _validate_jobs(
@@ -309,7 +320,7 @@ def _validate_jobs(
         key = tuple(job)
         if key in runs:
             continue
-        where = f" (sweep job #{index} of {len(jobs)}: {' '.join(job)})" if multirun else ""
+        where = f" (sweep job #{index + 1} of {len(jobs)}: {' '.join(job)})" if multirun else ""
         try:
             cfg = compose(config_name=name, overrides=job)
             runs[key] = to_run_config(cfg)

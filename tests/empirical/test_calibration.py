@@ -195,3 +195,19 @@ def test_bounds_outside_the_run_schema_are_refused_before_fitting(uci):
         match=r"arrears_seasoned_log_odds: lower = -30 is outside the run config's range",
     ):
         calibrate(cfg, uci)
+
+
+def test_calibrate_usage_errors_are_one_line_and_name_the_option(capsys, tmp_path):
+    from experiments.calibrate import _parser, main
+
+    assert main(["--n-borrowers", "abc"]) == 2
+    assert main(["--n-borrowers", "5", "--out", str(tmp_path / "out")]) == 2
+    assert main(["--max-evals", "0", "--out", str(tmp_path / "out")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
+    assert "invalid int value: 'abc'" in lines[0]
+    assert lines[0].endswith("(see python -m experiments.calibrate --help)")
+    assert lines[1].startswith("error: --n-borrowers (calibration.n_borrowers) must be >= 1,000")
+    assert lines[2].startswith("error: --max-evals (calibration.max_evals) must be >= 1")
+    assert not (tmp_path / "out").exists()
+    assert ">= 1,000" in " ".join(_parser().format_help().split())

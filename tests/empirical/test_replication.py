@@ -14,6 +14,7 @@ from sim.empirical.replication import (
     OneTimeLimitChange,
     PrePeakCut,
     assignment_draw,
+    check_targets,
     mpb,
     replication_config_from_dict,
     replication_section,
@@ -180,3 +181,58 @@ def test_cli_refuses_bad_options_before_running(capsys):
     assert "--seeds" in capsys.readouterr().err
     assert replicate_main(["--experiments", "increase,nope"]) == 2
     assert "--experiments" in capsys.readouterr().err
+
+
+def _increase_summary(overall, near, strong, weak) -> pd.DataFrame:
+    """The four Δdebt/Δlimit rows the targets read: +20 % arm, within design, 12 months."""
+    rows = [("all", "all", overall), ("utilisation", ">= 90%", near),
+            ("pd_quantile", "Q1", strong), ("pd_quantile", "Q5", weak)]  # fmt: skip
+    common = dict(experiment="increase", arm="+20%", design="within", horizon=12,
+                  statistic="Δdebt/Δlimit platform")  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                **common,
+                "group_kind": kind,
+                "group": group,
+                "effect": e,
+                "low": e - 0.05,
+                "high": e + 0.05,
+            }  # fmt: skip
+            for kind, group, e in rows
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("strong", "weak", "met", "shown"),
+    [
+        (0.04, 0.20, True, "5.00 x (weakest 0.200 [0.150, 0.250], strongest 0.040"),
+        (0.10, 0.20, False, "2.00 x"),
+        # strongest <= 0: no ratio; met by a positive weakest (0.2 >= 3 x -0.01) ...
+        (-0.01, 0.20, True, "weakest 0.200 [0.150, 0.250], strongest -0.010 [-0.060, 0.040]"),
+        # ... not by a weakest that does not respond either
+        (-0.01, -0.02, False, "no ratio (strongest <= 0)"),
+        (0.0, 0.0, False, "no ratio (strongest <= 0)"),
+    ],
+)
+def test_pd_gradient_target_shows_both_values_when_the_strongest_is_not_positive(
+    strong, weak, met, shown
+):
+    cfg = replication_config_from_dict({})
+    targets = check_targets(_increase_summary(0.12, 0.3, strong, weak), cfg)
+    row = targets[targets["target"].str.startswith("weakest PD quantile")].iloc[0]
+    assert row["target"] == "weakest PD quantile > 0 and >= 3 x strongest"
+    assert bool(row["met"]) is met
+    assert shown in row["model"] and "inf" not in row["model"]
+    assert np.isfinite(row["value"]) == (strong > 0)
+    assert (targets["arm"] == "increase +20%, 12 months").all()
+
+
+def test_replicate_help_lists_every_experiment():
+    from experiments.replicate import _parser
+    from sim.empirical.replication import EXPERIMENTS
+
+    text = " ".join(_parser().format_help().split())
+    assert f"comma-separated: {', '.join(EXPERIMENTS)}, or all" in text
+    assert "sme_aware" in EXPERIMENTS

@@ -136,3 +136,27 @@ def test_missed_targets_exit_1_with_a_summary(capsys, monkeypatch, tmp_path: Pat
         "  stat 3: simulated 0.3000, observed 0.2200 (+8.00 pp; tolerance 2 pp)",
     ]
     assert err[-1] == f"  report: {tmp_path / 'report.md'}"
+
+
+def test_a_run_below_the_configured_size_says_misses_are_expected_noise(
+    capsys, monkeypatch, tmp_path: Path
+):
+    notes = []
+
+    def write(result, out, **kwargs):
+        notes.append(kwargs["size_note"])
+        return out / "report.md"
+
+    monkeypatch.setattr(validation, "run_validation", lambda *a, **k: _result([True, False]))
+    monkeypatch.setattr(validation, "write_validation_report", write)
+    argv = ["--quiet", "--seeds", "1", "--n-borrowers", "100", "--out", str(tmp_path / "a")]
+    assert main(argv) == 1  # the exit codes stay those documented
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("validation: the model missed 1 of 2 statistic targets")
+    assert err[1] == "  " + notes[0]
+    assert "100 borrowers per seed (configured 30,000) and 1 seed(s) (configured 10)" in err[1]
+    assert "expected sampling noise" in err[1] and "only meaningful at the configured" in err[1]
+    # At the configured size: no note.
+    monkeypatch.setattr(validation, "run_validation", lambda *a, **k: _result([True]))
+    assert main(["--quiet", "--out", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().err.strip() == "all validation targets met" and notes[1] == ""

@@ -21,6 +21,7 @@ from sim.empirical.validation import (
     limit_decile,
     observed_panel,
     panel_statistics,
+    reduced_size_note,
     run_validation,
     simulate_panel,
     state_status_group,
@@ -390,6 +391,40 @@ def test_shipped_validation_config_parses_and_matches_the_population():
         ValidationConfig(as_of="july", n_months=4)
 
 
+def test_monthly_rows_by_limit_decile_are_reported_and_the_pooled_rows_checked(uci):
+    """Each month pair's clean->D rows by limit decile are reported (not the P/R churn
+    catch-all's +-5 pp); the pooled new delinquency by decile is the check (+-3 pp)."""
+    cfg = validation_config_from_dict(yaml.safe_load(CONFIG.read_text()))
+    panel = observed_panel(uci, ["july", "august", "september"], behaviour_window=2)
+    stats = panel_statistics(panel, uci)
+    table = stats[["stat"]].assign(observed=0.1, observed_alt=np.nan, sim_mean=0.1)
+    checked = check_targets(table, cfg.targets).set_index("stat")
+    for pair in ("july->august", "august->september"):
+        rows = checked[checked.index.str.startswith(f"transition {pair} clean->D by limit_decile")]
+        assert len(rows) == 10
+        assert rows["passed"].isna().all() and rows["tolerance_pp"].isna().all()
+        assert rows["target_why"].str.contains("pooled over the month pairs").all()
+    pooled = checked[checked.index.str.startswith("new_delinquency by limit_decile")]
+    assert len(pooled) == 10 and (pooled["tolerance_pp"] == 3).all()
+    assert checked.loc["transition july->august P->R", "tolerance_pp"] == 5  # the catch-all
+    assert checked.loc["transition july->august clean->D", "tolerance_pp"] == 2
+    with pytest.raises(ValueError, match="tolerance_pp must be > 0, or null"):
+        TargetSpec("share x *", 0.0)
+
+
+def test_a_run_below_the_configured_size_says_its_verdict_means_little():
+    configured = ValidationConfig(n_borrowers=30_000, seeds=10)
+    assert reduced_size_note(configured, configured) == ""
+    assert reduced_size_note(ValidationConfig(n_borrowers=50_000, seeds=12), configured) == ""
+    assert reduced_size_note(ValidationConfig(n_borrowers=100, seeds=1), configured) == (
+        "Run at a smaller size than the targets are set for: 100 borrowers per seed "
+        "(configured 30,000) and 1 seed(s) (configured 10). Misses at this size are expected "
+        "sampling noise; the verdict is only meaningful at the configured size."
+    )
+    only_seeds = reduced_size_note(ValidationConfig(n_borrowers=30_000, seeds=3), configured)
+    assert "3 seed(s) (configured 10)" in only_seeds and "borrowers" not in only_seeds
+
+
 def test_report_writer_on_a_tiny_run(uci, tmp_path):
     values = yaml.safe_load(CONFIG.read_text())
     values["validation"].update(n_borrowers=400, seeds=2)
@@ -408,8 +443,13 @@ def test_report_writer_on_a_tiny_run(uci, tmp_path):
     assert overall["sim_low"] <= overall["sim_mean"] <= overall["sim_high"]
     assert result.accounts["rows"] > 0
     section = "## Virtual experiments: response to limit changes\n\n(a section)"
-    report = write_validation_report(result, tmp_path / "report", extra_sections=[section])
+    note = reduced_size_note(cfg, validation_config_from_dict(yaml.safe_load(CONFIG.read_text())))
+    report = write_validation_report(
+        result, tmp_path / "report", extra_sections=[section], size_note=note
+    )
     text = report.read_text()
+    result_line = next(line for line in text.splitlines() if line.startswith("**Result: "))
+    assert result_line.endswith(f" **{note}**")
     assert "Closing note" in text and "default overall" in text
     assert text.index(section) < text.index("## Figures")
     for name in ("results.csv", "per_seed.csv", "transitions.csv", "scorecard_calibration.csv"):

@@ -128,15 +128,58 @@ def test_every_message_names_its_field_value_and_range():
             preflight([f"{key}=1e300"])
     with pytest.raises(UserError, match=r"population.cny_per_twd = 1e\+200 is outside"):
         preflight(["population.cny_per_twd=1e200"])
-    with pytest.raises(UserError, match=r"Key 'no_such_key' not in 'PopulationConfig'"):
+    with pytest.raises(UserError, match=r"population.no_such_key does not exist; the keys of "):
         preflight(["population.no_such_key=1"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        # A value of the wrong type: the field, the value, the type and the allowed range.
+        (
+            "platform.over_limit_tolerance=abc",
+            "platform.over_limit_tolerance = 'abc': expected a number (float) in the allowed "
+            "range [0.0, 1.0]",
+        ),
+        (
+            "population.n_borrowers=1.5",
+            "population.n_borrowers = 1.5: expected a whole number (int) in the allowed "
+            "range [1, 50000000]",
+        ),
+        (
+            "channels.lenders.informal.apr=high",
+            "channels.lenders.informal.apr = 'high': expected a number (float) in the allowed "
+            "range [0.0, 10.0]",
+        ),
+        ("output.plots=maybe", "output.plots = 'maybe': expected true or false (bool)"),
+        # A mistyped key: said not to exist, with the closest key (no '+' append advice).
+        (
+            "population.n_borrower=10",
+            "population.n_borrower does not exist; did you mean population.n_borrowers?",
+        ),
+        ("populaton.n_borrowers=10", "populaton does not exist; did you mean population?"),
+        (
+            "policy.raise_stp=0.1",
+            "policy.raise_stp=0.1 is not an option of policy behaviour_rules (policies with "
+            "it: none); did you mean policy.raise_step?",
+        ),
+    ],
+)
+def test_wrong_types_and_mistyped_keys_name_the_field_and_the_fix(override, message):
+    with pytest.raises(UserError) as err:
+        preflight([override])
+    assert str(err.value) == f"invalid config: {message}"
+    assert "+" not in str(err.value) and "could not be converted" not in str(err.value)
 
 
 def test_a_sweep_is_checked_whole_before_any_job():
     with pytest.raises(UserError) as err:
         preflight(["-m", "seed=0,1", "population.n_borrowers=300,-5"])
     assert "population.n_borrowers = -5" in str(err.value)
-    assert "(sweep job #1 of 4: seed=0 population.n_borrowers=-5)" in str(err.value)
+    # Jobs (seed, n_borrowers): (0, 300), (0, -5), ...: the bad one is the second.
+    assert "(sweep job #2 of 4: seed=0 population.n_borrowers=-5)" in str(err.value)
+    with pytest.raises(UserError, match=r"\(sweep job #2 of 2: platform.over_limit_tolerance=2\)"):
+        preflight(["-m", "platform.over_limit_tolerance=0.05,2"])
     with pytest.raises(UserError, match=r"^invalid sweep: seed=range\(0,0\) gives no values"):
         preflight(["-m", "seed=range(0,0)"])
     # Jobs are expanded as Hydra's basic sweeper does (cartesian product, duplicates once).

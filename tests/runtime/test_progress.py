@@ -84,19 +84,81 @@ def test_demo_prints_its_expected_duration_before_it_starts(tmp_path, monkeypatc
 
     monkeypatch.setattr(demo.subprocess, "Popen", FakeSweep)
     monkeypatch.setattr(demo.compare, "main", lambda argv: 0)
+    monkeypatch.setattr(demo, "estimate_compile_seconds", lambda: 0.0)  # kernels cached
+    monkeypatch.setattr(demo.os, "getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle machine
     code = demo.main(
         ["--seeds", "2", "--policies", "static", "--borrowers", "1000", "--months", "6"]
         + ["--out", str(tmp_path / "sweep")]
     )
     assert code == 0 and len(calls) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("demo: 2 runs (1 policies x 2 seeds, 1,000 borrowers x 6 months)")
+    assert out[0].startswith(
+        "demo: 2 runs (1 policy x 2 seeds, 1,000 borrowers x 6 months) on 2 parallel jobs"
+    )
     run = make_run("population.n_borrowers=1000", "n_months=6")
     expected = resources.estimate_sweep_seconds([run] * 2, 2) + demo.estimate_compare_seconds(2, 1)
     assert f"expected duration about {expected:.0f} s" in out[0]
+    assert "compile" not in out[0] and "busy" not in out[1]
     jobs = [line for line in out if re.match(r"^\[\d+/2\] ", line)]
     assert len(jobs) == 2 and not any("HYDRA" in line for line in out)
     assert out.index(jobs[0]) > 0  # the estimate comes first
+    # A cold kernel cache (a fresh clone) adds the compilation to the estimate, once;
+    # 1 seed, 1 job: singular; other work keeping 2 cores busy (load 2.7) is a warning.
+    monkeypatch.setattr(demo, "estimate_compile_seconds", lambda: 25.0)
+    monkeypatch.setattr(demo.os, "getloadavg", lambda: (2.7, 2.0, 2.0))
+    monkeypatch.setattr(demo.os, "cpu_count", lambda: 2)
+    demo.main(
+        ["--seeds", "1", "--policies", "static", "--borrowers", "1000", "--months", "6"]
+        + ["--jobs", "1", "--out", str(tmp_path / "sweep2")]
+    )
+    out = capsys.readouterr().out.splitlines()
+    sweep = resources.estimate_sweep_seconds([run], 1)
+    total = sweep + demo.estimate_compare_seconds(1, 1) + 25.0
+    assert out[0].startswith("demo: 1 run (1 policy x 1 seed, 1,000 borrowers x 6 months) on 1 ")
+    assert f"expected duration about {total:.0f} s" in out[0]
+    assert "+ 25 s to compile the numba kernels, once: their cache is empty" in out[0]
+    # (2.7 + 1) / 2 = 1.85
+    assert out[1] == (
+        "demo: this machine is busy (load average 2.7 on 2 cores, beside the demo's 1 job): "
+        "expect it to take up to about 1.9x as long"
+    )
+
+
+def test_busy_factor_by_hand():
+    assert demo.busy_factor(2.7, 2, 2) == pytest.approx(2.35)  # 2 jobs + 2.7 share 2 cores
+    assert demo.busy_factor(0.5, 2, 2) == pytest.approx(1.25)  # below the warning's 1.5
+    assert demo.busy_factor(0.0, 2, 1) == 1.0  # an idle core for the one job
+    assert demo.busy_factor(4.0, 2, 4) == pytest.approx(2.0)  # 4 jobs already share 2 cores
+    assert demo.busy_factor(0.0, 0, 0) == 1.0
+
+
+def test_cold_kernel_cache_is_detected_from_numba_index_files(tmp_path, monkeypatch):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    root = tmp_path / "sim"
+    (root / "world").mkdir(parents=True)
+    sources = [root / "world" / "household_kernel.py", root / "a_kernel.py"]
+    for source in sources:
+        source.write_text("")
+    (root / "helpers.py").write_text("")  # not a kernel module
+    assert resources.kernel_sources(root) == sorted(sources)
+    assert resources.cold_kernel_sources(root) == sorted(sources)  # nothing cached
+    assert resources.estimate_compile_seconds(root) == resources.KERNEL_COMPILE_SECONDS
+    cache = root / "world" / "__pycache__"
+    cache.mkdir()
+    index = cache / "household_kernel._household_kernel-56.py311.nbi"
+    index.write_text("")
+    assert resources.cold_kernel_sources(root) == [root / "a_kernel.py"]
+    assert resources.estimate_compile_seconds(root) == resources.KERNEL_COMPILE_SECONDS / 2
+    # An index older than its source (the kernel was edited since): compiled again.
+    source_time = sources[0].stat().st_mtime
+    os.utime(index, (source_time - 60, source_time - 60))
+    assert len(resources.cold_kernel_sources(root)) == 2
+    # NUMBA_CACHE_DIR: the index files are looked for there.
+    elsewhere = tmp_path / "numba_cache" / "sim_world_abc"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "household_kernel.f-1.py311.nbi").write_text("")
+    (elsewhere / "a_kernel.g-2.py311.nbi").write_text("")
+    assert resources.cold_kernel_sources(root, cache_dir=tmp_path / "numba_cache") == []
 
 
 def test_demo_estimate_matches_the_issue_measurement():

@@ -11,6 +11,7 @@ from sim.empirical.validation import months_after
 from sim.empirical.validation.config import check_top_level_keys
 
 __all__ = [
+    "MIN_BORROWERS",
     "CalibrationConfig",
     "ParameterSpec",
     "calibration_config_from_dict",
@@ -18,6 +19,10 @@ __all__ = [
     "get_parameter",
     "set_parameter",
 ]
+
+#: Smallest fitted book (:attr:`CalibrationConfig.n_borrowers`): a smaller one holds too
+#: few accounts behind for the moments of arrears.
+MIN_BORROWERS = 1000
 
 
 @dataclass
@@ -60,7 +65,7 @@ class CalibrationConfig:
         overrides: further Hydra overrides (shared with the validation).
         as_of: start month of the fit (the state at its end).
         n_months: months simulated (June and July from May).
-        n_borrowers: borrowers in the fitted book.
+        n_borrowers: borrowers in the fitted book, >= :data:`MIN_BORROWERS`.
         seed: the seed of every objective evaluation (common random numbers).
         report_seeds: seeds for the fitted-moments table.
         behaviour_window: months of history for behaviour types (= the population's).
@@ -102,7 +107,11 @@ class CalibrationConfig:
             )
         if not self.parameters or not self.moments:
             raise ValueError("calibration: needs at least one parameter and one moment pattern")
-        for name, least in (("max_evals", 1), ("report_seeds", 1), ("n_borrowers", 1000)):
+        for name, least in (
+            ("max_evals", 1),
+            ("report_seeds", 1),
+            ("n_borrowers", MIN_BORROWERS),
+        ):
             if getattr(self, name) < least:
                 raise ValueError(
                     f"calibration.{name} must be >= {least:,}, got {getattr(self, name)}"

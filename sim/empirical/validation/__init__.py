@@ -69,6 +69,7 @@ from sim.empirical.validation.config import (
     ScorecardCheck,
     TargetSpec,
     ValidationConfig,
+    reduced_size_note,
     validation_config_from_dict,
 )
 from sim.empirical.validation.panel import (
@@ -128,6 +129,7 @@ __all__ = [
     "panel_statistics",
     "pd_calibration_check",
     "pd_calibration_lines",
+    "reduced_size_note",
     "run_validation",
     "scorecard_check",
     "simulate_panel",

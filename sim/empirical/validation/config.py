@@ -15,6 +15,7 @@ from sim.platform.scorecard import DEFAULT_SEED
 __all__ = [
     "ACCOUNT_AUC_OUTCOMES",
     "check_top_level_keys",
+    "reduced_size_note",
     "Explanation",
     "PDCalibrationCheck",
     "ScorecardCheck",
@@ -37,17 +38,22 @@ class TargetSpec:
     Attributes:
         stat: ``fnmatch`` pattern over statistic names (e.g. ``"share august *"``); every
             matching row is a separate check.
-        tolerance_pp: largest allowed |simulated mean - observed|, percentage points, > 0.
-        why: the reason for the tolerance (shown in the report).
+        tolerance_pp: largest allowed |simulated mean - observed|, percentage points, > 0;
+            None: the matching rows are reported, not checked (the pattern still takes
+            them from the later patterns, and ``why`` says why they are not checked).
+        why: the reason for the tolerance, or for reporting only (shown in the report).
     """
 
     stat: str
-    tolerance_pp: float
+    tolerance_pp: float | None
     why: str = ""
 
     def __post_init__(self) -> None:
-        if not self.tolerance_pp > 0:
-            raise ValueError(f"validation target {self.stat!r}: tolerance_pp must be > 0")
+        if self.tolerance_pp is not None and not self.tolerance_pp > 0:
+            raise ValueError(
+                f"validation target {self.stat!r}: tolerance_pp must be > 0, or null "
+                "(reported, not checked)"
+            )
 
 
 @dataclass
@@ -218,6 +224,36 @@ class ValidationConfig:
     def seed_list(self) -> list[int]:
         """The seeds run."""
         return list(range(self.first_seed, self.first_seed + self.seeds))
+
+
+def reduced_size_note(config: ValidationConfig, configured: ValidationConfig) -> str:
+    """Why a verdict at a smaller size than the configured one means little, or "".
+
+    The tolerances are set for the configured book (the data's 30,000 accounts x 10
+    seeds): with fewer borrowers or seeds the simulated means carry more sampling noise,
+    so targets can be missed by noise alone.
+
+    Args:
+        config: the config run (e.g. with ``--n-borrowers`` / ``--seeds`` applied).
+        configured: the config as its file sets it.
+
+    Returns:
+        One sentence naming the smaller sizes; "" when neither is smaller.
+    """
+    smaller = []
+    if config.n_borrowers < configured.n_borrowers:
+        smaller.append(
+            f"{config.n_borrowers:,} borrowers per seed (configured {configured.n_borrowers:,})"
+        )
+    if config.seeds < configured.seeds:
+        smaller.append(f"{config.seeds} seed(s) (configured {configured.seeds})")
+    if not smaller:
+        return ""
+    return (
+        f"Run at a smaller size than the targets are set for: {' and '.join(smaller)}. "
+        "Misses at this size are expected sampling noise; the verdict is only meaningful "
+        "at the configured size."
+    )
 
 
 def check_top_level_keys(values: dict[str, Any]) -> None:

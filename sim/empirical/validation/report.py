@@ -90,7 +90,7 @@ def _verdict(ok: bool) -> str:
     return "pass" if ok else "MISS"
 
 
-def _summary_line(result: ValidationResult) -> str:
+def _summary_line(result: ValidationResult, size_note: str = "") -> str:
     sc, acc, table = result.scorecard, result.accounts, result.table
     targets = table[table["passed"].notna()]
     parts = [
@@ -117,7 +117,8 @@ def _summary_line(result: ValidationResult) -> str:
             f"{_verdict(bool(acc.get('passed')))})"
         )
     head = "all targets met" if result.passed else "TARGETS MISSED"
-    return f"**Result: {head}** — " + "; ".join(parts) + "."
+    note = f" **{size_note}**" if size_note else ""
+    return f"**Result: {head}** — " + "; ".join(parts) + "." + note
 
 
 def _method_lines(cfg: ValidationConfig, extra_notes: Sequence[str]) -> list[str]:
@@ -157,14 +158,18 @@ def _missed_lines(result: ValidationResult) -> list[str]:
         lines.append(_markdown(display_table(missed)))
     lines += [
         "",
-        "Targets (first matching pattern wins; a check of a row with two readings of "
-        "September's code 1 passes within both readings widened by the tolerance):",
+        "Targets (first matching pattern wins; a pattern marked `reported` takes its rows "
+        "out of the checks; a check of a row with two readings of September's code 1 passes "
+        "within both readings widened by the tolerance):",
         "",
         _markdown(
             pd.DataFrame(
                 {
                     "statistic pattern": [t.stat for t in cfg.targets],
-                    "tolerance (pp)": [f"±{t.tolerance_pp:g}" for t in cfg.targets],
+                    "tolerance (pp)": [
+                        "reported" if t.tolerance_pp is None else f"±{t.tolerance_pp:g}"
+                        for t in cfg.targets
+                    ],
                     "why": [t.why for t in cfg.targets],
                 }
             )
@@ -260,6 +265,7 @@ def write_validation_report(
     formats: Sequence[str] = ("png",),
     extra_notes: Sequence[str] = (),
     extra_sections: Sequence[str] = (),
+    size_note: str = "",
 ) -> Path:
     """Write the validation report: ``report.md``, CSV tables and figures.
 
@@ -280,6 +286,8 @@ def write_validation_report(
         extra_notes: lines appended to the "How it was run" section (e.g. the command).
         extra_sections: Markdown sections inserted before the figures, e.g. the virtual
             experiments' ``sim.empirical.replication.replication_section(result)``.
+        size_note: appended to the result line, e.g. a run below the configured size
+            (:func:`sim.empirical.validation.config.reduced_size_note`).
 
     Returns:
         The path of ``report.md``.
@@ -352,7 +360,7 @@ def write_validation_report(
         f"# Validation of `{cfg.name}` against the UCI data, out of sample "
         f"({cfg.as_of.capitalize()} -> October 2005)",
         "",
-        _summary_line(result),
+        _summary_line(result, size_note),
         "",
         "## How it was run",
         "",

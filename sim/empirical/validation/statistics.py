@@ -270,7 +270,8 @@ def summarise_seeds(per_seed: pd.DataFrame, interval: float = 0.95) -> pd.DataFr
 def check_targets(table: pd.DataFrame, targets: Sequence[TargetSpec]) -> pd.DataFrame:
     """Attach tolerances and pass/fail to the results table.
 
-    A row matched by several targets takes the first. Where ``observed_alt`` is given
+    A row matched by several targets takes the first; a first match without a tolerance
+    (``tolerance_pp`` None) leaves the row reported, not checked. Where ``observed_alt`` is given
     (the alternative reading of September's code 1), the check passes if the simulated
     mean lies within ``[min(observed, observed_alt) - tol, max(...) + tol]``; otherwise
     if ``|sim_mean - observed| <= tol``.
@@ -289,7 +290,7 @@ def check_targets(table: pd.DataFrame, targets: Sequence[TargetSpec]) -> pd.Data
     for i, stat in enumerate(out["stat"]):
         for target in targets:
             if fnmatch.fnmatchcase(stat, target.stat):
-                tol[i] = target.tolerance_pp
+                tol[i] = np.nan if target.tolerance_pp is None else target.tolerance_pp
                 why[i] = target.why
                 break
     low = np.fmin(out["observed"], out["observed_alt"]).to_numpy(float)

@@ -1,0 +1,40 @@
+"""What the command-line tools share: usage errors on one line, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+__all__ = ["USAGE_ERROR", "OneLineParser", "option_message"]
+
+#: Exit code of a usage error (argparse's own; the tools' "could not run").
+USAGE_ERROR = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line and exit :data:`USAGE_ERROR`.
+
+    ``error: <what is wrong> (see <prog> --help)`` on standard error, without argparse's
+    usage block.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Print the one-line usage error and exit with :data:`USAGE_ERROR`."""
+        self.exit(USAGE_ERROR, f"error: {message} (see {self.prog} --help)\n")
+
+
+def option_message(message: str, options: dict[str, str]) -> str:
+    """A config error's message naming the command-line option that set the field.
+
+    Args:
+        message: an error message starting with a config field (``section.field ...``).
+        options: config field -> the option that sets it (``{"x.n": "--n"}``).
+
+    Returns:
+        ``"<option> (<field>)<rest of the message>"`` for the first field the message
+        starts with; the message unchanged if it starts with none.
+    """
+    for field, option in options.items():
+        if message.startswith(field):
+            return f"{option} ({field}){message[len(field) :]}"
+    return message
