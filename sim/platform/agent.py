@@ -10,6 +10,7 @@ from scipy import special
 
 from sim.blocks import in_blocks
 from sim.config import PlatformConfig
+from sim.platform.earmark_kernel import earmark_within_headroom
 from sim.platform.policies import LimitDecision, LimitPolicy, PortfolioView
 from sim.platform.policies.base import cut_floor_cny
 from sim.platform.policies.reasons import ReasonCode
@@ -375,10 +376,10 @@ class Platform(mesa.Agent):
                 f"policy {name!r} returned earmarks of shape {earmark.shape}; "
                 f"it must be {s.limit_cny.shape}"
             )
-        if earmark.size and not (earmark.min() >= 0.0 and earmark.max() < np.inf):
+        kept = earmark_within_headroom(s, earmark)  # compiled, numpy or reference
+        if kept is None:
             raise ValueError(f"policy {name!r} returned an earmark that is negative or not finite")
-        headroom = np.maximum(s.limit_cny - s.balance_cny, 0.0) * (s.is_open & ~s.closing)
-        s.earmarked_cny = round_cny(np.minimum(earmark, headroom))
+        s.earmarked_cny = kept
 
 
 def platform_review_stage(world: World, month: Month) -> None:
