@@ -10,6 +10,7 @@ from scipy import special
 
 from sim.blocks import in_blocks
 from sim.config import PlatformConfig
+from sim.platform.earmark_kernel import earmark_within_headroom
 from sim.platform.policies import LimitDecision, LimitPolicy, PortfolioView
 from sim.platform.policies.base import cut_floor_cny
 from sim.platform.policies.reasons import ReasonCode
@@ -20,23 +21,13 @@ from sim.platform.scorecard import (
     shift_to_mean_pd,
 )
 from sim.platform.scoring_kernel import rescore_dispatch
-from sim.units import round_cny, utilisation
+from sim.platform.view_kernel import ring_total, view_rows
+from sim.units import round_cny
 from sim.world.borrowers import BorrowerState
 from sim.world.firms import firm_signals
 
 if TYPE_CHECKING:
     from sim.month import Month, World
-
-
-def _ring_total(ring: np.ndarray, dtype: type = np.int16) -> np.ndarray:
-    """``(n,)`` total over the months of a ``(months, n)`` ring buffer (counts or flags).
-
-    Counts are small, so summing in ``dtype`` row by row (no int64 intermediate) is exact.
-    """
-    total = ring[0].astype(dtype)
-    for month in ring[1:]:
-        total += month
-    return total
 
 
 #: The reason codes a change may carry, ``(len(ReasonCode) - 1,)`` int64.
@@ -105,7 +96,7 @@ class Platform(mesa.Agent):
         twd = self.twd_per_cny
         return feature_columns_from_state(
             months_late=np.minimum(s.missed[rows], 3),
-            delinquent_months_6m=_ring_total(s.delinquent_recent[:, rows], np.int8),
+            delinquent_months_6m=ring_total(s.delinquent_recent[:, rows], np.int8),
             payment_ratio_min_3m=s.payment_ratio_recent[:, rows].min(axis=0),
             statement_twd=s.billed_cny[rows] * twd,
             limit_twd=s.limit_cny[rows] * twd,
@@ -218,11 +209,8 @@ class Platform(mesa.Agent):
         s = world.borrowers
         firm = firm_signals(world, month.macro.calendar_month)
         return {
-            "utilisation": utilisation(s.balance_cny, s.limit_cny, zero_limit=0.0),
+            **view_rows(s),  # utilisation, ring totals, DSR, is_open: compiled/numpy/reference
             "dpd": s.dpd,
-            "draws_3m": _ring_total(s.draws_recent),
-            "early_repayments_3m": _ring_total(s.early_recent),
-            "debt_service_ratio": s.debt_service_cny / np.maximum(s.income_cny, 1.0),
             "owns_firm": firm["owns_firm"],
             "firm_cash_buffer_days": firm["cash_buffer_days"],
             "firm_peak_ahead": firm["peak_ahead"],
@@ -249,7 +237,7 @@ class Platform(mesa.Agent):
             balance_cny=s.balance_cny,
             pd_12m=s.pd_12m,
             # A line being closed (paid down after its borrower asked) takes no decisions.
-            is_open=s.is_open & ~s.closing,
+            is_open=derived.pop("is_open"),
             mob=s.mob,
             history_months=s.history_months,
             on_time_months=s.on_time_months,
@@ -375,10 +363,10 @@ class Platform(mesa.Agent):
                 f"policy {name!r} returned earmarks of shape {earmark.shape}; "
                 f"it must be {s.limit_cny.shape}"
             )
-        if earmark.size and not (earmark.min() >= 0.0 and earmark.max() < np.inf):
+        kept = earmark_within_headroom(s, earmark)  # compiled, numpy or reference
+        if kept is None:
             raise ValueError(f"policy {name!r} returned an earmark that is negative or not finite")
-        headroom = np.maximum(s.limit_cny - s.balance_cny, 0.0) * (s.is_open & ~s.closing)
-        s.earmarked_cny = round_cny(np.minimum(earmark, headroom))
+        s.earmarked_cny = kept
 
 
 def platform_review_stage(world: World, month: Month) -> None:

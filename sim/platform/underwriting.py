@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.compiled import implementation
+from sim.platform.attrition_kernel import attrition_dispatch, close_rows
 from sim.platform.policies.reasons import ReasonCode
 from sim.units import round_cny
 from sim.world.borrowers import ClosureReason
@@ -130,6 +132,8 @@ def close_for_attrition(world: World, month: Month) -> tuple[int, int, int]:
     rng = world.rngs["arrivals"]
     u_voluntary = rng.random(s.n)
     u_inactivity = rng.random(s.n)
+    if implementation() != "numpy":  # compiled or reference: the rows, then the updates
+        return close_rows(s, month, attrition_dispatch(s, u_voluntary, u_inactivity, book))
     decide = (
         s.is_open & ~s.closing & (s.missed == 0) & (u_voluntary < book.voluntary_close_prob_monthly)
     )

@@ -9,10 +9,13 @@ same shocks.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.random import Generator
 from scipy import stats
 
 from sim.config import BehaviourConfig
@@ -30,12 +33,109 @@ def scenario_stage(world: World, month: Month) -> None:
     # The scenario's timeline counts the comparison window's months (a shock in its month
     # 13 hits the window's 13th month); burn-in months (<= 0) are baseline months.
     month.macro = macro_state(world.config.scenario, month.step - world.burn_in_months)
-    month.draws = draw_world(
-        world.rngs["world"], s.n, world.config.population.behaviour, habit_rng=world.rngs["habits"]
-    )
-    month.firm_draws = draw_firm_world(world.rngs["firms"], world.firms.n)
-    month.lender_draws = draw_lender_world(world.rngs["lenders"], world.channels.k, s.n)
+    rngs, n, k, n_firms = world.rngs, world.borrowers.n, world.channels.k, world.firms.n
+    # The world stream's six uniform arrays, the habits, firms and lenders streams are
+    # filled in a second thread while this one draws the world's normals and exponentials
+    # (NumPy releases the GIL while it fills): the same numbers, stream by stream, as
+    # drawing everything here in order (see _uniforms_ahead). The arrays are made here, so
+    # that the allocator reuses this thread's blocks month after month.
+    u = tuple(np.empty(n) for _ in range(6))
+    u_habit, lender_draws = np.empty(n), np.empty((k, n), dtype=np.float32)
+    z_firms, u_exit = np.empty((2, n_firms)), np.empty(n_firms)
+    fill_uniforms, normals_rng = _uniforms_ahead(rngs["world"], n)
+    habit_rng, firm_rng, lender_rng = rngs["habits"], rngs["firms"], rngs["lenders"]
+
+    def others() -> None:
+        fill_uniforms(u)
+        habit_rng.random(out=u_habit)
+        firm_rng.standard_normal(out=z_firms)  # draw_firm_world's order
+        firm_rng.random(out=u_exit)
+        lender_rng.random(dtype=np.float32, out=lender_draws)  # draw_lender_world's
+
+    pending = _worker().submit(others)
+    shocks = _world_shocks(normals_rng, n)
+    pending.result()
+    month.draws = _world_draws(u, shocks, u_habit, world.config.population.behaviour)
+    month.firm_draws = FirmDraws(z_persistent=z_firms[0], z_transitory=z_firms[1], u_exit=u_exit)
+    month.lender_draws = lender_draws
     month.start = MonthStart(bucket=bucket_index(s), is_open=s.is_open.copy())
+
+
+@functools.lru_cache(maxsize=1)
+def _worker() -> ThreadPoolExecutor:
+    """The one worker thread of the scenario stage (made at its first use)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="draws")
+
+
+def _uniforms_ahead(
+    rng: np.random.Generator, n: int
+) -> tuple[Callable[[tuple[np.ndarray, ...]], None], np.random.Generator]:
+    """Split ``rng`` at its six ``(n,)`` uniform arrays: their filler, and ``rng`` past them.
+
+    ``Generator.random`` turns one 64-bit word of the bit generator into each float64, so
+    a copy of the bit generator yields the six arrays (``filler(out)`` fills six ``(n,)``
+    float64 arrays) while ``rng`` itself is advanced by ``6 n`` words, keeping its
+    half-used 32-bit word (which float64 draws never touch; ``advance`` would drop it).
+    Needs a PCG64-family bit generator (the run's streams); with any other the six arrays
+    are drawn here, in order, and the filler copies them.
+
+    Returns:
+        ``(filler, rng)``: ``rng`` is where the world's normals start.
+    """
+    bit_gen = rng.bit_generator
+    if not hasattr(bit_gen, "advance"):
+        six = tuple(rng.random(n) for _ in range(6))
+
+        def copy_six(out: tuple[np.ndarray, ...]) -> None:
+            for target, values in zip(out, six, strict=True):
+                target[...] = values
+
+        return copy_six, rng
+    state = bit_gen.state
+    copy = type(bit_gen)()
+    copy.state = state
+    ahead = Generator(copy)
+    bit_gen.advance(6 * n)
+    moved = bit_gen.state
+    moved["has_uint32"], moved["uinteger"] = state["has_uint32"], state["uinteger"]
+    bit_gen.state = moved
+
+    def fill(out: tuple[np.ndarray, ...]) -> None:
+        for target in out:
+            ahead.random(out=target)
+
+    return fill, rng
+
+
+def _world_shocks(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
+    """The world's three float32 normals and its float32 exponential, in stream order."""
+    normals = tuple(rng.standard_normal(n, dtype=np.float32) for _ in range(3))
+    return (*normals, rng.standard_exponential(n, dtype=np.float32))
+
+
+def _world_draws(
+    u: tuple[np.ndarray, ...],
+    shocks: tuple[np.ndarray, ...],
+    u_habit: np.ndarray,
+    behaviour: BehaviourConfig,
+) -> WorldDraws:
+    """:class:`WorldDraws` of the six uniforms ``u``, the four ``shocks`` and ``u_habit``."""
+    u_job, u_expense_shock, u_skip, u_race, u_high_risk, u_line_draws = u
+    z_income, z_needs, z_discretionary, e_expense_shock = shocks
+    return WorldDraws(
+        u_job=u_job,
+        z_income=z_income,
+        z_needs=z_needs,
+        z_discretionary=z_discretionary,
+        u_expense_shock=u_expense_shock,
+        e_expense_shock=e_expense_shock,
+        u_skip=u_skip,
+        u_race=u_race,
+        u_high_risk=u_high_risk,
+        u_line_draws=u_line_draws,
+        line_draws_cdf=_poisson_cdf(behaviour.transactor_draws_per_month),
+        u_habit=u_habit,
+    )
 
 
 @dataclass(frozen=True)
@@ -113,26 +213,10 @@ def draw_world(
     # (3, n) draw): at 1 M rows each is 4-8 MB, which the allocator reuses month after
     # month, where a 48 MB block would be mapped afresh, page faults and all (measured at
     # a third of the draw's cost).
-    u_job, u_expense_shock, u_skip, u_race, u_high_risk, u_line_draws = (
-        rng.random(n) for _ in range(6)
-    )
-    z_income, z_needs, z_discretionary = (
-        rng.standard_normal(n, dtype=np.float32) for _ in range(3)
-    )
-    return WorldDraws(
-        u_job=u_job,
-        z_income=z_income,
-        z_needs=z_needs,
-        z_discretionary=z_discretionary,
-        u_expense_shock=u_expense_shock,
-        e_expense_shock=rng.standard_exponential(n, dtype=np.float32),
-        u_skip=u_skip,
-        u_race=u_race,
-        u_high_risk=u_high_risk,
-        u_line_draws=u_line_draws,
-        line_draws_cdf=_poisson_cdf(behaviour.transactor_draws_per_month),
-        u_habit=np.ones(n) if habit_rng is None else habit_rng.random(n),
-    )
+    u = tuple(rng.random(n) for _ in range(6))
+    shocks = _world_shocks(rng, n)
+    u_habit = np.ones(n) if habit_rng is None else habit_rng.random(n)
+    return _world_draws(u, shocks, u_habit, behaviour)
 
 
 @functools.lru_cache(maxsize=16)
