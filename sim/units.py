@@ -7,6 +7,7 @@ cent of zero is exactly zero (never -0.0). Each consecutive missed minimum payme
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,32 @@ def round_cny_inplace(x: np.ndarray) -> np.ndarray:
     np.round(x, 2, out=x)
     x += 0.0
     return x
+
+
+def sum_in_order(values: Iterable[float]) -> float:
+    """Left-to-right float sum, ``((v0 + v1) + v2) + ...``, as NumPy adds along an axis.
+
+    The per-agent references add with this, not the built-in ``sum``: from Python 3.12
+    ``sum`` of floats is compensated (Neumaier), so it can differ from the kernels' and
+    NumPy's plain additions in the last bit.
+
+    Args:
+        values: floats, at least one.
+
+    Returns:
+        The sum, float.
+
+    Raises:
+        ValueError: no values.
+    """
+    it = iter(values)
+    try:
+        total = float(next(it))
+    except StopIteration:
+        raise ValueError("sum_in_order needs at least one value") from None
+    for v in it:
+        total += float(v)
+    return total
 
 
 _BUCKET_LOWER_EDGES = np.array([1, 30, 60, 90], dtype=float)

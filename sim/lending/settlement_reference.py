@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.units import sum_in_order
 from sim.world.firms.state import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def repay_reference(world: World, month: Month) -> None:
         owner = int(f.owner[i])
         is_open = bool(f.is_open[i])
         outflows = [float(x) for x in f.outflow_hist_cny[:, i]]
-        mean = sum(outflows[1:], outflows[0]) / window
+        mean = sum_in_order(outflows) / window
         target = _cents(float(f.target_buffer_days[i]) * mean / DAYS_PER_MONTH)
         excess = _cents(max(float(cash[i]) - target, 0.0)) if is_open else 0.0
         # The reverse waterfall: the owner's debts for the firm, costliest first; the

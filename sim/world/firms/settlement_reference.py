@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from sim.units import sum_in_order
 from sim.world.draws import FirmDraws
 from sim.world.firms.exits import ExitModel
 from sim.world.firms.operations import FirmMonth
@@ -166,10 +167,10 @@ def settle_reference(
         owed_out, owed_net = 0.0, 0.0
         if closing[i]:
             ring = [float(f.payables_cny[r, i]) for r in range(rings)]
-            owed_out = _cents(overdue_out + sum(ring[1:], ring[0]))
+            owed_out = _cents(overdue_out + sum_in_order(ring))
             for e in edges:
                 ring = [float(f.edge_payables_cny[r, e]) for r in range(rings)]
-                edge_lost[e] = _cents(float(f.edge_overdue_cny[e]) + sum(ring[1:], ring[0]))
+                edge_lost[e] = _cents(float(f.edge_overdue_cny[e]) + sum_in_order(ring))
                 owed_net += edge_lost[e]
         owed = _cents(owed_out + owed_net)
         wfrac = cash / owed if owed > 0 else 1.0
