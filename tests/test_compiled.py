@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from sim.compiled import (
     threads,
     using,
 )
-from sim.units import round_cny
+from sim.units import round_cny, sum_in_order
 
 
 @numba.njit
@@ -79,3 +81,19 @@ def test_implementation_switch_restores_and_refuses_unknown_names() -> None:
     ):
         set_implementation("fast")
     assert implementation() == "compiled"
+
+
+def test_sum_in_order_adds_left_to_right_like_numpy() -> None:
+    # (1e16 + 1) rounds back to 1e16 (the spacing there is 2), so left to right the 1 is
+    # lost: 0.0. A compensated sum (the built-in from Python 3.12, math.fsum) keeps it.
+    values = [1e16, 1.0, -1e16]
+    assert sum_in_order(values) == 0.0
+    assert math.fsum(values) == 1.0
+    column = np.array([[1e16], [1.0], [-1e16]])
+    assert sum_in_order(values) == column.sum(axis=0)[0]
+    rng = np.random.default_rng(3)
+    hist = rng.uniform(0.0, 1e6, (3, 500)).round(2)
+    by_hand = [sum_in_order(hist[:, i]) / 3 for i in range(500)]
+    assert np.array_equal(np.array(by_hand), hist.mean(axis=0))
+    with pytest.raises(ValueError, match="at least one"):
+        sum_in_order([])
