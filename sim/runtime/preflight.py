@@ -38,6 +38,7 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 from sim.outputs.files import COMPLETE_MARKER
 from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
+from sim.runtime.job_configs import JobComposer
 from sim.runtime.resources import check_memory
 from sim.runtime.runner import config_hash, overwrite_refusal
 from sim.world.data import DataFileError, load_uci
@@ -89,7 +90,8 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         else:
             jobs = [[o.input_line or "" for o in overrides]]
         _check_policy_options(parser, jobs, multirun=args.multirun)
-        runs = _validate_jobs(parser, name, jobs, multirun=args.multirun)
+        composer = JobComposer(parser, loader, name)
+        runs = _validate_jobs(parser, composer, name, jobs, multirun=args.multirun)
         _check_output_folder(name, jobs[0], multirun=args.multirun)
     for run in runs:
         _user(check_memory, run)
@@ -313,7 +315,12 @@ def _closest_option(option: str, policies: list[str]) -> str:
 
 
 def _validate_jobs(
-    parser: OverridesParser, name: str, jobs: list[list[str]], *, multirun: bool
+    parser: OverridesParser,
+    composer: JobComposer,
+    name: str,
+    jobs: list[list[str]],
+    *,
+    multirun: bool,
 ) -> list[RunConfig]:
     runs: dict[tuple[str, ...], RunConfig] = {}
     for index, job in enumerate(jobs):
@@ -322,8 +329,7 @@ def _validate_jobs(
             continue
         where = f" (sweep job #{index + 1} of {len(jobs)}: {' '.join(job)})" if multirun else ""
         try:
-            cfg = compose(config_name=name, overrides=job)
-            runs[key] = to_run_config(cfg)
+            runs[key] = to_run_config(composer.compose(job))
         except DataFileError:
             raise
         except (*_COMPOSE_ERRORS, *CONFIG_ERRORS) as err:
