@@ -107,19 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     return compare.main([str(sweep_dir), "--baseline", "static", "--formats", "png,svg"])
 
 
-#: Seconds of ``experiments.compare`` besides its runs (imports, figures of one policy).
-COMPARE_FIXED_SECONDS = 8.0
-#: Seconds per run collected (reading its tables) and per policy (its figure panels).
-COMPARE_RUN_SECONDS = 0.4
-COMPARE_POLICY_SECONDS = 3.0
+#: Seconds of ``experiments.compare`` besides its runs and policies (imports, set-up).
+COMPARE_FIXED_SECONDS = 3.0
+#: Seconds per run (reading its tables, its share of the effects on the treated) and per
+#: policy (its figure panels).
+COMPARE_RUN_SECONDS = 0.25
+COMPARE_POLICY_SECONDS = 1.0
 
 
 def estimate_compare_seconds(n_runs: int, n_policies: int) -> float:
     """Rough wall time of ``experiments.compare`` on a sweep, seconds.
 
     ``COMPARE_FIXED_SECONDS + COMPARE_RUN_SECONDS x runs + COMPARE_POLICY_SECONDS x
-    policies``, from the demo (45 runs of 9 policies: about 50 s on the shared 2-core
-    machine of ``docs/performance.md``).
+    policies``, from the demo (45 runs of 9 policies: 22 s, of which 5.2 s reading the
+    runs, 5.9 s the effects on the treated and 8 s the figures, on the 2-core machine
+    of ``docs/performance.md`` at load average 1).
     """
     return (
         COMPARE_FIXED_SECONDS + COMPARE_RUN_SECONDS * n_runs + COMPARE_POLICY_SECONDS * n_policies

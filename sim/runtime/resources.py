@@ -52,14 +52,16 @@ FIRM_BYTES = 1450
 BORROWER_MONTH_BYTES = 19
 
 #: Seconds of a run besides its months: set-up, the output tables and their files.
-RUN_FIXED_SECONDS = 1.0
-#: Seconds per borrower-month of the monthly loop (firms included at the default share).
-BORROWER_MONTH_SECONDS = 2.6e-6
-#: Seconds a sweep job adds to its run (the command line's check and Hydra composing,
-#: launching and logging the job).
-JOB_OVERHEAD_SECONDS = 1.5
-#: Seconds a sweep's worker processes take to start and import the libraries, once.
-SWEEP_START_SECONDS = 15.0
+RUN_FIXED_SECONDS = 0.3
+#: Seconds per borrower-month of the monthly loop, burn-in months included (firms at the
+#: default share).
+BORROWER_MONTH_SECONDS = 0.9e-6
+#: Seconds a sweep job adds to its run: Hydra composing the job twice (the sweeper's
+#: check, then the worker's), launching and logging it.
+JOB_OVERHEAD_SECONDS = 0.75
+#: Seconds a sweep takes before its first job: imports, the command line's check of every
+#: job, the workers' start.
+SWEEP_START_SECONDS = 6.0
 
 #: Seconds the numba kernels take to compile on their first call when none is cached: a
 #: 500-borrower x 3-month run with ``NUMBA_CACHE_DIR`` set to a new folder took 43.9 s
@@ -143,11 +145,12 @@ def _gb(n_bytes: int) -> str:
 def estimate_run_seconds(run: RunConfig) -> float:
     """Estimated wall time of one run (set-up, months, tables and files), in seconds.
 
-    ``RUN_FIXED_SECONDS + BORROWER_MONTH_SECONDS x n_borrowers x n_months``: a fit of
-    ``sim.runtime.runner.run_to_folder`` at 5 k and 20 k borrowers x 12 and 36 months
-    (``static`` and ``behaviour_rules``, 0.9-3.4 s each) on the 2-core machine of
-    ``docs/performance.md`` while both cores were busy (load average 8); an idle machine
-    is faster. A rough guide for telling a user what to expect, not a benchmark.
+    ``RUN_FIXED_SECONDS + BORROWER_MONTH_SECONDS x n_borrowers x (burn_in_months +
+    n_months)``: a fit of ``python -m experiments.run`` at 5 k and 20 k borrowers x 12 and
+    36 months after a 24-month burn-in (2.8-3.7 s each, of which 2.4 s is the command's
+    start, measured by a 500-borrower x 1-month run) on the 2-core machine of
+    ``docs/performance.md`` at load average 0.5-0.8; a busy machine is slower. A rough
+    guide for telling a user what to expect, not a benchmark.
 
     Args:
         run: validated run config.
@@ -155,19 +158,20 @@ def estimate_run_seconds(run: RunConfig) -> float:
     Returns:
         Seconds (float, > 0).
     """
-    borrower_months = run.population.n_borrowers * run.n_months
+    borrower_months = run.population.n_borrowers * (run.burn_in_months + run.n_months)
     return RUN_FIXED_SECONDS + BORROWER_MONTH_SECONDS * borrower_months
 
 
 def estimate_sweep_seconds(runs: Sequence[RunConfig], n_jobs: int = 1) -> float:
     """Estimated wall time of a sweep of ``runs`` on ``n_jobs`` parallel workers, seconds.
 
-    The workers' start (:data:`SWEEP_START_SECONDS`) plus each run's
+    The sweep's start (:data:`SWEEP_START_SECONDS`) plus each run's
     :func:`estimate_run_seconds` and :data:`JOB_OVERHEAD_SECONDS`, shared evenly among
-    ``min(n_jobs, len(runs))`` workers (a sweep's runs are of similar sizes). For the
-    demo (45 runs of 20 k borrowers x 36 months on 2 jobs) it gives about 1.9 minutes,
-    the two minutes it took on the 2-core machine with a few other processes running; with
-    the cores oversubscribed six-fold (load average 12) it took 6.2 minutes.
+    ``min(n_jobs, len(runs))`` workers (a sweep's runs are of similar sizes). The start
+    and the job overhead are a fit of two sweeps of 500-borrower x 1-month runs on 2 jobs
+    (9 jobs: 9.4 s, 45 jobs: 23.1 s). For the demo (45 runs of 20 k borrowers x 24 + 36
+    months on 2 jobs) it gives 54 s; the sweep took 53 s at load average 1.0 on the
+    2-core machine.
 
     Args:
         runs: validated run configs of the sweep's jobs.
