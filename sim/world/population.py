@@ -42,6 +42,10 @@ BILL_COLUMNS = tuple(f"BILL_AMT{k}" for k in range(1, 7))  # Sep .. Apr
 PAYMENT_COLUMNS = tuple(f"PAY_AMT{k}" for k in range(1, 7))  # Sep .. Apr
 
 
+#: The UCI columns a population is built from.
+_COLUMNS_READ = ("LIMIT_BAL", "AGE", *STATUS_COLUMNS, *BILL_COLUMNS, *PAYMENT_COLUMNS)
+
+
 def classify_behaviour(df: pd.DataFrame, *, offset: int = 0, window: int = 6) -> np.ndarray:
     """Assign a :class:`BehaviourType` to every UCI row from its repayment history.
 
@@ -77,27 +81,35 @@ def classify_behaviour(df: pd.DataFrame, *, offset: int = 0, window: int = 6) ->
             f"classify_behaviour: offset {offset} must be in 0..5 and window {window} >= 1"
         )
     cols = slice(offset, min(offset + window, len(STATUS_COLUMNS)))
-    status = df[list(STATUS_COLUMNS[cols])].to_numpy()
-    bills = df[list(BILL_COLUMNS[cols])].to_numpy(dtype=np.float64)
-    pays = df[list(PAYMENT_COLUMNS[cols])].to_numpy(dtype=np.float64)
+    return _classify(
+        df[list(STATUS_COLUMNS[cols])].to_numpy(),
+        df[list(BILL_COLUMNS[cols])].to_numpy(dtype=np.float64),
+        df[list(PAYMENT_COLUMNS[cols])].to_numpy(dtype=np.float64),
+    )
+
+
+def _classify(status: np.ndarray, bills: np.ndarray, pays: np.ndarray) -> np.ndarray:
+    """:func:`classify_behaviour` on arrays: ``(n, months)`` of the window, latest first.
+
+    ``status`` the repayment status codes, ``bills`` and ``pays`` float64 NT$.
+    """
+    n = status.shape[0]
     # Payment in month k (column k) settles the bill of the month before (column k + 1).
     prev_bill = bills[:, 1:]
     pay = pays[:, :-1]
     has_bill = prev_bill > 0
     n_billed = has_bill.sum(axis=1)
     full = (pay >= prev_bill - 1.0) & has_bill
-    share_full = np.divide(full.sum(axis=1), n_billed, out=np.zeros(len(df)), where=n_billed > 0)
+    share_full = np.divide(full.sum(axis=1), n_billed, out=np.zeros(n), where=n_billed > 0)
     ratio = np.divide(pay, prev_bill, out=np.full(pay.shape, np.nan), where=has_bill)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows with no bill: all-NaN median
         median_ratio = np.nanmedian(np.where(has_bill, ratio, np.nan), axis=1)
         pay_mean = pays.mean(axis=1)
-        pay_cv = np.divide(
-            pays.std(axis=1), pay_mean, out=np.full(len(df), np.inf), where=pay_mean > 0
-        )
+        pay_cv = np.divide(pays.std(axis=1), pay_mean, out=np.full(n, np.inf), where=pay_mean > 0)
     paid_every_billed = ((pay > 0) | ~has_bill).all(axis=1) & (n_billed > 0)
 
-    out = np.full(len(df), BehaviourType.REVOLVER, dtype=np.int8)
+    out = np.full(n, BehaviourType.REVOLVER, dtype=np.int8)
     instalment = paid_every_billed & (np.nan_to_num(median_ratio) >= 0.10) & (pay_cv < 0.5)
     out[instalment] = BehaviourType.INSTALMENT
     out[(n_billed > 0) & (share_full >= 0.8)] = BehaviourType.TRANSACTOR
@@ -199,9 +211,16 @@ def build_population(
     n = config.n_borrowers
     rows = rng.integers(0, len(uci), size=n)
 
+    # One selection of the columns read (a month's applicants are a few hundred rows, and
+    # pandas' per-call cost of selecting columns was most of the build's time).
+    table = uci[list(_COLUMNS_READ)].to_numpy()
+    where = {c: i for i, c in enumerate(_COLUMNS_READ)}
+
     def df(columns: str | list[str]) -> np.ndarray:
-        """UCI column(s) of the resampled rows (taken from NumPy, not a 1 M-row frame)."""
-        return uci[columns].to_numpy()[rows]
+        """UCI column(s) of the resampled rows, ``(n,)`` or ``(n, k)``."""
+        if isinstance(columns, str):
+            return table[rows, where[columns]]
+        return table[rows[:, None], [where[c] for c in columns]]
 
     start = config.start_state
     as_of = start.removeprefix("uci_") if start != "current" else "september"
@@ -209,11 +228,23 @@ def build_population(
     window = min(config.behaviour_window_months, len(UCI_MONTHS) - offset)
     # Types depend on the UCI row only: classify each source row drawn once, then look up
     # (the whole table for a large book; the few distinct rows of a month's applicants).
+    window_months = list(range(offset, offset + window))
+
+    def typed(source: np.ndarray) -> np.ndarray:
+        def part(names: tuple[str, ...]) -> np.ndarray:
+            return source[:, [where[names[m]] for m in window_months]]
+
+        return _classify(
+            part(STATUS_COLUMNS),
+            part(BILL_COLUMNS).astype(np.float64),
+            part(PAYMENT_COLUMNS).astype(np.float64),
+        )
+
     if n < len(uci) // 2:
         drawn, index = np.unique(rows, return_inverse=True)
-        btype = classify_behaviour(uci.iloc[drawn], offset=offset, window=window)[index]
+        btype = typed(table[drawn])[index]
     else:
-        btype = classify_behaviour(uci, offset=offset, window=window)[rows]
+        btype = typed(table)[rows]
 
     limit = round_cny(df("LIMIT_BAL").astype(np.float64) * config.cny_per_twd * config.limit_scale)
     multiple = config.limit_income_multiple * np.exp(
@@ -224,7 +255,7 @@ def build_population(
     if config.savings_income_elasticity != 0.0:
         # Buffers rise with income (the reference: the income of the table's median limit).
         reference = (
-            float(np.median(uci["LIMIT_BAL"].to_numpy()))
+            float(np.median(table[:, where["LIMIT_BAL"]]))
             * config.cny_per_twd
             * config.limit_scale
             / config.limit_income_multiple
