@@ -216,6 +216,11 @@ class PopulationConfig:
             },
         )
         _prob(self, p, "savvy_share")
+        # The start state first: a bad one is named, not a conflict with the book.
+        if self.start_state not in START_STATES:
+            raise ValueError(
+                f"population.start_state = {self.start_state!r}; allowed: {list(START_STATES)}"
+            )
         if self.starting_book not in STARTING_BOOKS:
             raise ValueError(
                 f"population.starting_book = {self.starting_book!r}; allowed: "
@@ -226,8 +231,4 @@ class PopulationConfig:
                 "population.starting_book = 'underwritten' needs population.start_state = "
                 f"'current' (got {self.start_state!r}: a book as of a UCI month is the data's "
                 "own book); allowed with that start state: population.starting_book=uci"
-            )
-        if self.start_state not in START_STATES:
-            raise ValueError(
-                f"population.start_state = {self.start_state!r}; allowed: {list(START_STATES)}"
             )
