@@ -75,6 +75,27 @@ class RunConfig:
 RUN_ONLY_KEYS = frozenset({"resume", "experiment_name"})
 
 
+def check_experiment_name(name: Any) -> None:
+    r"""Refuse an ``experiment_name`` that is not a plain folder name.
+
+    It names the folder of the runs (``outputs/<experiment_name>/``,
+    ``multirun/<experiment_name>/``), so it must stay one folder inside them.
+
+    Args:
+        name: the value of ``experiment_name``.
+
+    Raises:
+        ValueError: empty, ``.`` or ``..``, or holding a path separator (``/``, ``\``).
+    """
+    text = str(name) if name is not None else ""
+    if text.strip() in ("", ".", "..") or "/" in text or "\\" in text or "\0" in text:
+        raise ValueError(
+            f"experiment_name = {text!r} is not a plain folder name: give a name without "
+            "'/' or '\\' (not empty, '.' or '..'); the runs are written to "
+            "outputs/<experiment_name>/ (multirun/<experiment_name>/ for a sweep)"
+        )
+
+
 def to_run_config(cfg: DictConfig | dict[str, Any]) -> RunConfig:
     """Validate a composed config and return it as :class:`RunConfig`.
 
@@ -88,7 +109,8 @@ def to_run_config(cfg: DictConfig | dict[str, Any]) -> RunConfig:
 
     Raises:
         TypeError: an unknown key, or a missing group or table without a schema default.
-        ValueError: a value outside its allowed range (the message names the field).
+        ValueError: a value outside its allowed range (the message names the field), or
+            an ``experiment_name`` that is not a plain folder name.
         KeyError: an unknown policy name.
     """
     if isinstance(cfg, DictConfig):
@@ -103,6 +125,8 @@ def to_run_config(cfg: DictConfig | dict[str, Any]) -> RunConfig:
             f"run config: unknown key(s) {unknown}; the top-level keys are "
             f"{sorted(fields | RUN_ONLY_KEYS)}"
         )
+    if "experiment_name" in values:
+        check_experiment_name(values["experiment_name"])
     values = {k: v for k, v in values.items() if k in fields}
     run = _from_dict(RunConfig, values, "run config")
     check_policy(run.policy)
