@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["check_output_dir"]
+__all__ = ["check_creatable", "check_output_dir"]
 
 
 def check_output_dir(
@@ -56,3 +56,25 @@ def check_output_dir(
                 folder.rmdir()
         raise ValueError(f"{option} {out}: cannot write there ({exc.strerror or exc})") from None
     return out
+
+
+def check_creatable(path: str | os.PathLike[str]) -> None:
+    """Check, leaving nothing behind, that folder ``path`` can be created and written.
+
+    A probe folder is made and removed in ``path`` if it exists, else in its nearest
+    existing parent (where the first missing folder would be created).
+
+    Args:
+        path: the folder (it need not exist yet).
+
+    Raises:
+        ValueError: ``cannot write in <folder> (<reason>)``: a folder that does not accept
+            new entries (read-only, no permission, a pseudo-file system such as ``/proc``).
+    """
+    ancestor = Path(path).absolute()
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".write-probe-", dir=ancestor))
+    except OSError as exc:
+        raise ValueError(f"cannot write in {ancestor} ({exc.strerror or exc})") from None

@@ -37,8 +37,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 from sim.outputs.files import COMPLETE_MARKER
+from sim.outputs.folders import check_creatable
 from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
 from sim.runtime.job_configs import JobComposer
+from sim.runtime.override_checks import check_command_line, check_run_folders
 from sim.runtime.resources import check_memory
 from sim.runtime.runner import config_hash, overwrite_refusal
 from sim.world.data import DataFileError, load_uci
@@ -83,8 +85,9 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         parser = OverridesParser.create(config_loader=loader)
         name = args.config_name or "config"
         overrides = _parse(parser, list(args.overrides))
+        check_command_line(overrides, loader)
         if args.multirun:
-            jobs = _sweep_jobs(parser, name, overrides)
+            jobs = _sweep_jobs(parser, name, overrides, loader)
             if jobs is None:
                 return []
         else:
@@ -128,6 +131,12 @@ def _check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
                 f"output folder {folder} {where}, not a folder: "
                 f"choose another folder ({option}=...)"
             )
+    try:
+        check_creatable(folder)
+    except ValueError as err:
+        raise UserError(
+            f"output folder {folder}: {err}: choose another folder ({option}=...)"
+        ) from err
     if not folder.is_dir():
         return
     if multirun and not resume:
@@ -181,11 +190,12 @@ def _parse(parser: OverridesParser, lines: list[str]) -> list[Override]:
 
 
 def _sweep_jobs(
-    parser: OverridesParser, name: str, overrides: list[Override]
+    parser: OverridesParser, name: str, overrides: list[Override], loader: Any
 ) -> list[list[str]] | None:
     """The jobs of a ``-m`` sweep, as Hydra's basic sweeper will make them.
 
-    None if another sweeper decides them.
+    None if another sweeper decides them. The sweeper's ``params`` are checked as the
+    command line is (:mod:`sim.runtime.override_checks`), and so is every job's run folder.
     """
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
@@ -209,6 +219,7 @@ def _sweep_jobs(
     assert isinstance(params, dict)
     lines = [f"{k}={v}" for k, v in params.items()] + [o.input_line or "" for o in overrides]
     parsed = _parse(parser, lines)
+    check_command_line(parsed, loader)
     try:
         jobs = BasicSweeper.split_arguments(parsed, None)[0]
     except HydraException as err:
@@ -219,6 +230,7 @@ def _sweep_jobs(
             f"invalid sweep: {', '.join(map(str, empty)) or 'the sweep'} gives no values, "
             "so there is no job to run"
         )
+    check_run_folders(parser, jobs, base)
     return jobs
 
 
