@@ -12,9 +12,13 @@ scenario ran different seed sets (a half-finished sweep) it warns naming each po
 scenario and missing seed, and compares only the seeds every policy ran (``--seeds all``
 compares every run, ``--seeds refuse`` stops).
 
-Exit codes: 0 on success; 2 with a one-line message on standard error when the folder is
-missing, holds no complete run, the baseline policy was not run, or seed sets are
-unbalanced under ``--seeds refuse`` (and for usage errors, as argparse does).
+Every option is checked before any run is read or anything written (``--formats`` takes
+what ``output.formats`` of a run takes: png, svg, pdf; ``--confidence`` is in (0, 1);
+``--out`` a folder that can be created).
+
+Exit codes: 0 on success; 2 with a one-line message on standard error for a bad option
+(usage errors too), when the sweep folder is missing or a file, holds no complete run,
+the baseline policy was not run, or seed sets are unbalanced under ``--seeds refuse``.
 
 Example::
 
@@ -30,12 +34,13 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from experiments.cli import USAGE_ERROR, OneLineParser
 from sim.analysis.compare import SEED_MODES, UnbalancedSeedsWarning, collect_runs
 from sim.analysis.report import write_report
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m experiments.compare",
         description="Compare credit-limit policies over the complete runs of a sweep.",
     )
@@ -50,10 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--formats",
         default="png,svg",
-        help="comma-separated figure formats (default png,svg)",
+        help="comma-separated figure formats: png, svg, pdf (default png,svg)",
     )
     parser.add_argument(
-        "--confidence", type=float, default=0.95, help="confidence level (default 0.95)"
+        "--confidence", type=float, default=0.95, help="confidence level, in (0, 1) (default 0.95)"
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="output folder (default SWEEP_DIR/report)"
@@ -73,13 +78,51 @@ def _say(message: str) -> None:
     print(f"compare: {message}", file=sys.stderr, flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the comparison; return the process exit code (0 ok, 2 on a data error)."""
-    args = _parser().parse_args(argv)
+def check_options(args: argparse.Namespace) -> tuple[str, ...]:
+    """Check every option before any run is read or anything written; the figure formats.
+
+    Raises:
+        ValueError: one line naming the option and what it takes: ``--formats`` (the
+            formats of ``output.formats``), ``--confidence`` (in (0, 1)), ``--out`` (not a
+            file; a folder that can be created), the sweep folder (a folder, not a file).
+    """
+    from sim.config import OutputConfig
+    from sim.outputs.folders import check_creatable
+
     formats = tuple(f.strip().lstrip(".") for f in args.formats.split(",") if f.strip())
     if not formats:
-        print("error: --formats must name at least one format", file=sys.stderr)
-        return 2
+        raise ValueError("--formats must name at least one format (png, svg, pdf)")
+    try:
+        OutputConfig(formats=list(formats))  # the formats runs accept
+    except ValueError as exc:
+        raise ValueError(f"--formats {args.formats!r}: {exc}") from None
+    if not 0.0 < args.confidence < 1.0:
+        raise ValueError(f"--confidence {args.confidence:g} is outside the allowed range (0, 1)")
+    sweep = args.sweep_dir
+    if sweep.exists() and not sweep.is_dir():
+        raise ValueError(f"sweep folder {sweep} is a file, not a folder: give the sweep's folder")
+    out = args.out if args.out is not None else sweep / "report"
+    option = "--out" if args.out is not None else "the report folder (--out)"
+    for path in (out, *out.parents):
+        if path.exists() and not path.is_dir():
+            where = "is a file" if path == out else f"is inside {path}, a file"
+            raise ValueError(f"{option} {out} {where}, not a folder: give another --out")
+    if args.out is not None or sweep.is_dir():
+        try:
+            check_creatable(out)
+        except ValueError as exc:
+            raise ValueError(f"{option} {out}: {exc}: give another --out") from None
+    return formats
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the comparison; return the process exit code (0 ok, 2 on a bad option or data)."""
+    args = _parser().parse_args(argv)
+    try:
+        formats = check_options(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
     try:
         if args.sweep_dir.is_dir():
             _say(f"reading the runs in {args.sweep_dir} ...")
@@ -101,6 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if tables.incomplete:
             _say(f"skipped {len(tables.incomplete)} incomplete run folder(s)")
+        if args.baseline not in set(tables.policies):
+            raise ValueError(
+                f"--baseline {args.baseline!r}: that policy was not run in {args.sweep_dir}; "
+                f"the policies run: {', '.join(sorted(map(str, tables.policies)))}"
+            )
         out_dir = args.out if args.out is not None else args.sweep_dir / "report"
         _say(
             f"pairing every policy with {args.baseline!r} on each (scenario, seed), then "
@@ -117,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     _say(f"report written in {time.monotonic() - t0:.1f} s")
     print(report)
     key = report.parent / "key_numbers.txt"

@@ -1,0 +1,97 @@
+"""``python -m experiments.compare``: options checked before a run is read or a file written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments.compare import main
+from tests.analysis.test_report import _make_sweep
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Path:
+    return _make_sweep(tmp_path / "sweep")
+
+
+def refused(capsys, argv: list[str]) -> str:
+    """The one error line of ``main(argv)``, which must exit 2."""
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    assert captured.out == "" and "Traceback" not in captured.err
+    return lines[0]
+
+
+def test_bad_options_are_refused_before_any_run_is_read(sweep: Path, tmp_path: Path, capsys):
+    before = snapshot(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text("# notes\n")
+    cases = {
+        (
+            "--out",
+            str(readme),
+        ): f"error: --out {readme} is a file, not a folder: give another --out",
+        ("--out", str(readme / "sub")): f"error: --out {readme}/sub is inside {readme}, a file",
+        ("--out", "/proc/nope"): "error: --out /proc/nope: cannot write in /proc (No such file",
+        ("--formats", "xlsx"): (
+            "error: --formats 'xlsx': output.formats has ['xlsx']; allowed: png, svg, pdf"
+        ),
+        ("--formats", ","): "error: --formats must name at least one format (png, svg, pdf)",
+        ("--confidence", "1.5"): "error: --confidence 1.5 is outside the allowed range (0, 1)",
+        ("--confidence", "0"): "error: --confidence 0 is outside the allowed range (0, 1)",
+        # A missing baseline no longer hides a bad option: the option comes first.
+        ("--baseline", "nosuch", "--confidence", "nan"): "error: --confidence nan is outside",
+    }
+    for options, expected in cases.items():
+        line = refused(capsys, [str(sweep), *options])
+        assert line.startswith(expected), line
+        assert "reading the runs" not in line
+    # Nothing written: no report folder, no CSV, no figures/.
+    assert snapshot(tmp_path) == before | {"README.md": b"# notes\n"}
+    assert not (sweep / "report").exists()
+
+
+def test_a_sweep_folder_that_is_a_file_is_said_to_be_a_file(tmp_path: Path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("# notes\n")
+    line = refused(capsys, [str(readme)])
+    assert line == f"error: sweep folder {readme} is a file, not a folder: give the sweep's folder"
+    assert refused(capsys, [str(tmp_path / "absent")]).startswith("error: sweep folder not found")
+
+
+def test_a_baseline_not_run_is_named_before_anything_is_written(sweep: Path, capsys):
+    assert main([str(sweep), "--baseline", "nosuch", "--formats", "png"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[-1] == (
+        f"error: --baseline 'nosuch': that policy was not run in {sweep}; the policies run: "
+        "early_repay_penalty, pd_threshold, static"
+    )
+    assert captured.out == "" and not (sweep / "report").exists()
+
+
+def test_usage_errors_are_one_line_like_the_other_tools(tmp_path: Path):
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.compare", str(tmp_path), "--method", "x"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: argument --method: invalid choice: 'x' (choose from 't', 'bootstrap') "
+        "(see python -m experiments.compare --help)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
