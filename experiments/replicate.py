@@ -153,15 +153,49 @@ def build_config(args: argparse.Namespace) -> Any:
         cfg = load_replication_config(path, **changes)
     except ValueError as exc:
         raise ValueError(option_message(str(exc), _OPTION_OF)) from None
+    check_overrides(cfg.overrides, "overrides (in --config)")
+    check_overrides(args.override or [], "--override")
     if args.override:
         cfg.overrides = [*cfg.overrides, *args.override]
     from sim.runtime.compose import load_run_config
+    from sim.runtime.errors import config_error
 
     try:
         load_run_config(cfg.run_overrides(cfg.first_seed))
     except Exception as exc:  # noqa: BLE001 - Hydra and schema errors alike
-        raise ValueError(f"--override / run config: {exc}".replace("\n", "; ")) from None
+        # The message `python -m experiments.run <override>` gives.
+        raise ValueError(f"--override / run config: {config_error(exc)}") from None
     return cfg
+
+
+#: Run-config keys replicate sets itself -> what to do instead.
+SET_BY_REPLICATE = {
+    "seed": "use --seeds and --first-seed",
+    "n_months": "use --months",
+    "population.n_borrowers": "use --n-borrowers",
+    "population": "set population: in the replication config (--config)",
+    "policy": "replicate runs static and each arm's policy itself",
+}
+
+
+def check_overrides(overrides: Sequence[str], option: str) -> None:
+    """Refuse a run-config override of a key replicate sets itself (it would be ignored).
+
+    Args:
+        overrides: run-config overrides (Hydra syntax: ``key=value``, ``+key=value``).
+        option: where they come from, for the message (``--override``).
+
+    Raises:
+        ValueError: ``<option> seed=3: seed is set by replicate: use --seeds and
+            --first-seed`` (one line).
+    """
+    for line in overrides:
+        key = str(line).lstrip("+~").split("=", 1)[0].split("@", 1)[0].strip()
+        if key in SET_BY_REPLICATE:
+            raise ValueError(
+                f"{option} {line}: {key} is set by replicate, not overridden: "
+                f"{SET_BY_REPLICATE[key]}"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

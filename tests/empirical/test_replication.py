@@ -183,6 +183,42 @@ def test_cli_refuses_bad_options_before_running(capsys):
     assert "--experiments" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "seed=3",
+            "error: --override seed=3: seed is set by replicate, not overridden: use --seeds "
+            "and --first-seed",
+        ),
+        ("+n_months=5", "error: --override +n_months=5: n_months is set by replicate, not "),
+        ("population.n_borrowers=10", "not overridden: use --n-borrowers"),
+        ("population=uci_2005", "set population: in the replication config (--config)"),
+        ("policy=pd_threshold", "replicate runs static and each arm's policy itself"),
+        # Other mistakes read as `python -m experiments.run nosuch=1` says them.
+        (
+            "nosuch=1",
+            "error: --override / run config: invalid config: nosuch does not exist; the keys at "
+            "the top level are: seed, n_months, burn_in_months, population, platform, ",
+        ),
+        (
+            "population.n_borrower=4",
+            "error: --override / run config: invalid config: population.n_borrower does not "
+            "exist; did you mean population.n_borrowers?",
+        ),
+    ],
+)
+def test_cli_refuses_overrides_it_would_ignore_or_not_understand(
+    capsys, tmp_path, override, message
+):
+    out = tmp_path / "out"
+    assert replicate_main(["--override", override, "--out", str(out), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and lines[0].startswith("error: ")
+    assert captured.out == "" and not out.exists()
+
+
 def _increase_summary(overall, near, strong, weak) -> pd.DataFrame:
     """The four Δdebt/Δlimit rows the targets read: +20 % arm, within design, 12 months."""
     rows = [("all", "all", overall), ("utilisation", ">= 90%", near),
