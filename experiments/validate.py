@@ -125,7 +125,11 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Path, str]:
     path = args.config or Path(CONF_DIR) / "validation" / "uci_2005.yaml"
     if not path.is_file():
         raise FileNotFoundError(f"--config: file not found: {path}")
-    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problem = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else ""
+        raise ValueError(f"--config {path}: not a YAML file ({problem})") from None
     if not isinstance(values, dict):
         raise ValueError(f"--config {path}: not a mapping")
     configured = validation_config_from_dict(values)

@@ -160,3 +160,14 @@ def test_a_run_below_the_configured_size_says_misses_are_expected_noise(
     monkeypatch.setattr(validation, "run_validation", lambda *a, **k: _result([True]))
     assert main(["--quiet", "--out", str(tmp_path / "b")]) == 0
     assert capsys.readouterr().err.strip() == "all validation targets met" and notes[1] == ""
+
+
+def test_a_config_that_is_not_yaml_names_the_option(capsys, tmp_path: Path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n\nkey: value: more\n")
+    assert main(["--config", str(readme), "--out", str(tmp_path / "out")]) == 2
+    lines = _err_lines(capsys)
+    assert lines == [
+        f"error: --config {readme}: not a YAML file (mapping values are not allowed here)"
+    ]
+    assert not (tmp_path / "out").exists()
