@@ -15,6 +15,8 @@ Before Hydra starts, ``sim.runtime.preflight.preflight`` checks every job (a swe
 the machine's memory and the bundled data: a user error is one line on stderr, exit code 2,
 and no folder (``HYDRA_FULL_ERROR=1`` adds the traceback). An output folder that is a
 file, or that holds a finished run (a sweep's: without ``resume=true``), is refused so.
+Ctrl-C ends with one line (exit code 130): for a sweep, that its finished runs are kept
+and how to run the rest (``resume=true`` with the same ``hydra.sweep.dir``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ from sim.runtime.runner import run_to_folder
 SWEEP_JOBS_ENV = "LIMITLAB_SWEEP_JOBS"
 
 log = logging.getLogger(__name__)
+
+#: The last job started: whether in a sweep, and its sweep folder (run folder if not).
+_STARTED: dict[str, Any] = {}
 register_configs()
 
 
@@ -49,6 +54,8 @@ def main(cfg: DictConfig) -> str:
     """Validate the config, run the simulation, write outputs; returns the output folder."""
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
+    multirun = hc.mode == RunMode.MULTIRUN
+    _STARTED.update(multirun=multirun, folder=str(hc.sweep.dir if multirun else out_dir))
     # A user error (config, data, memory) is one line and exit code 2; the folder Hydra
     # made for a single run is removed if it holds nothing else. preflight() checked all
     # this before Hydra started, except for the invocations it leaves to Hydra.
@@ -96,6 +103,30 @@ def _sweep_line(sweep_dir: Path, run: Any, ran: bool, out: Path) -> str:
     return f"[{done}/{total}] {what}: {'wrote' if ran else 'skipped, already complete:'} {out}"
 
 
+#: Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED_EXIT = 130
+
+
+def interrupted_line() -> str:
+    """One line after Ctrl-C: what is kept and how to go on (instead of the traceback).
+
+    A sweep keeps its finished runs (each folder with ``_COMPLETE.json``): running the same
+    command with ``resume=true`` and the same sweep folder skips them and runs the rest.
+    """
+    folder = _STARTED.get("folder")
+    if folder is None:
+        return "interrupted before any run started"
+    if _STARTED["multirun"]:
+        return (
+            f"interrupted: the finished runs in {folder} are kept; to run the rest, run the "
+            f"same command with resume=true hydra.sweep.dir={folder}"
+        )
+    return (
+        f"interrupted: the run in {folder} did not finish (no {COMPLETE_MARKER}); run the "
+        "command again to start it over"
+    )
+
+
 if __name__ == "__main__":
     try:
         jobs = preflight(sys.argv[1:])
@@ -108,4 +139,8 @@ if __name__ == "__main__":
     # collector's view, the full collection after each run (sim.runtime.runner) only
     # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).
     gc.freeze()
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        print(interrupted_line(), file=sys.stderr, flush=True)
+        raise SystemExit(INTERRUPTED_EXIT) from None
