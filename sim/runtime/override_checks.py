@@ -175,8 +175,9 @@ def check_run_folders(
     """
     from hydra._internal.config_loader_impl import get_overrides_dirname
 
-    sweep = hydra_cfg.hydra.sweep
-    subdir = str(OmegaConf.to_container(sweep, resolve=False).get("subdir", ""))  # type: ignore[union-attr]
+    sweep = OmegaConf.to_container(hydra_cfg.hydra.sweep, resolve=False)
+    assert isinstance(sweep, dict)
+    subdir = str(sweep.get("subdir", ""))
     others = _DIRNAME.sub("", subdir)
     if "${" in others:
         return

@@ -12,7 +12,9 @@ expands to no job is one too.
 
 A policy option beside a sweep over policies (``-m policy=static,pd_threshold
 policy.cut_above_pd=0.08``) must be an option of every policy swept: otherwise the sweep
-is refused, naming the policies that lack it, before any job runs.
+is refused, naming the policies that lack it, before any job runs. Overrides Hydra accepts
+but a run must not (deleting a run key, a group's label, a ``*_schema`` choice, sweep jobs
+that share a run folder) are refused first (:mod:`sim.runtime.override_checks`).
 
 Invocations that only print (``--help``, ``--cfg``, ``--info``, ...), that change where the
 configs come from (``--config-path``, ``--config-dir``, ``--experimental-rerun``) or that
@@ -74,7 +76,9 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
     Raises:
         UserError: a bad override or value (naming the field, the value and the range; for
             a sweep, the job), a sweep without jobs, a policy option some swept policy
-            lacks, a run larger than the available memory, or a damaged data file.
+            lacks, an override :mod:`sim.runtime.override_checks` refuses, an output
+            folder that cannot be created, a run larger than the available memory, or a
+            damaged data file.
     """
     args = _hydra_args(argv)
     if args is None:
