@@ -213,12 +213,12 @@ class LenderTurn:
     def apply(self, who: np.ndarray, gate: np.ndarray) -> None:
         """Applications of ``who[gate]`` to the lender (one with an approval lag)."""
         m = who.shape[0]
-        code, limit_new = np.empty(m, np.int8), np.zeros(m)
+        out = (np.empty(m), np.empty(m, bool), np.empty(m, np.int8), np.zeros(m))
         _apply(
             who, gate, self.c, self.step, self.fterms, self.iterms, self.prob, self.powers,
-            self.info, self._book(), self.ch._mark, code, limit_new,
+            self.info, self._book(), self.ch._mark, out,
         )  # fmt: skip
-        self._record_fresh(who, code, limit_new)
+        self._record_fresh(who, out[2], out[3])
 
 
 def fund_households_compiled(

@@ -20,6 +20,7 @@ NumPy pass, so the results are the same bits and do not depend on the number of 
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -36,6 +37,10 @@ NEEDS, WISH, FIRM = 0, 1, 2
 #: An application of a row without a slot, decided in the kernel and recorded after it.
 REJECTED, APPROVED = 1, 2
 _INCOME, _REVENUE = LIMIT_BASES.index("income"), LIMIT_BASES.index("revenue")
+#: Rows a worker thread takes at a time.
+SPAN = 2048
+#: A row's rules, inlined into the kernels' loops (as :func:`sim.compiled.round_cny_scalar`).
+_inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 #: A lender's terms as the kernels take them (:class:`sim.lending.funding.funding_kernel.
 #: LenderTurn`): ``fterms`` float64: limit multiple, max limit (CNY), max PD, upfront fee
 #: rate, max debt-service ratio, prime and subprime PD bounds; ``iterms`` int64: limit
@@ -43,7 +48,7 @@ _INCOME, _REVENUE = LIMIT_BASES.index("income"), LIMIT_BASES.index("revenue")
 #: 1 the ratio given, 2 payments / income). ``powers``: the lender factor's powers.
 
 
-@kernel()
+@_inline
 def _firm_value(r, firm_of, firm_open, values, missing):
     """A firm array at borrower ``r``'s open firm, ``missing`` without one (``firm_value``)."""
     if values.shape[0] == 0:
@@ -54,39 +59,38 @@ def _firm_value(r, firm_of, firm_open, values, missing):
     return missing
 
 
-@kernel()
-def _basis_limit(r, basis, fterms, info):
+@_inline
+def _basis_limit(r, basis, multiple, top, income_base, firm_of, firm_open, revenue, due, anchor):
     """Row ``r``'s limit: multiple x basis, capped, rounded to the cent (``basis_limit``)."""
-    income_base, firm_of, firm_open = info[3], info[4], info[5]
     if basis == _INCOME:
         b = income_base[r]
     elif basis == _REVENUE:
-        b = _firm_value(r, firm_of, firm_open, info[7], 0.0)
-    elif _firm_value(r, firm_of, firm_open, info[9], False):
-        b = _firm_value(r, firm_of, firm_open, info[8], 0.0)
+        b = _firm_value(r, firm_of, firm_open, revenue, 0.0)
+    elif _firm_value(r, firm_of, firm_open, anchor, False):
+        b = _firm_value(r, firm_of, firm_open, due, 0.0)
     else:
         b = 0.0
-    return round_cny_scalar(min(fterms[0] * b, fterms[1]))
+    return round_cny_scalar(min(multiple * b, top))
 
 
-@kernel()
-def _rules_ok(r, s, c, iterms, fterms, info, defaulted):
-    """The hard approval rules of the lender for row ``r`` at slot ``s`` (``rules_ok``)."""
-    firm_based = iterms[0] != _INCOME
-    history = _firm_value(r, info[4], info[5], info[6], -1) if firm_based else info[2][r]
+@_inline
+def _rules_ok(  # noqa: PLR0913 - plain arrays
+    r, defaulted, firm_based, iterms, max_pd, pd_12m, missed, history, firm_of, firm_open, age
+):
+    """The hard approval rules for row ``r`` (``rules_ok``)."""
+    months = _firm_value(r, firm_of, firm_open, age, -1) if firm_based else history[r]
     ok = (
-        not defaulted[s, c]
-        and info[0][r] < fterms[2]
-        and np.int64(info[1][r]) * DAYS_PER_MISS <= iterms[1]
-        and history >= iterms[2]
+        not defaulted
+        and pd_12m[r] < max_pd
+        and np.int64(missed[r]) * DAYS_PER_MISS <= iterms[1]
+        and months >= iterms[2]
     )
-    return ok and history >= 0 if firm_based else ok
+    return ok and months >= 0 if firm_based else ok
 
 
-@kernel()
-def _approved(r, fterms, iterms, prob, powers, info):
+@_inline
+def _approved(r, fterms, iterms, prob, powers, pd_12m, band, lenders, dsr, debt, income, u):
     """The month's approval decision of row ``r`` (``approval_prob_of`` and the uniform)."""
-    pd_12m, band, lenders = info[0], info[10], info[11]
     if band.shape[0]:
         b = np.int64(band[r])
     else:
@@ -96,86 +100,130 @@ def _approved(r, fterms, iterms, prob, powers, info):
     p = p * (powers[extra] if extra < powers.shape[0] else powers[1] ** np.float64(extra))
     mode = iterms[5]
     if mode == 1:
-        dsr = np.float64(info[12][r])
+        ratio = np.float64(dsr[r])
     elif mode == 2:
-        income = info[14][r]
-        dsr = info[13][r] / (income if (income >= 1.0 or income != income) else 1.0)
+        pay = income[r]
+        ratio = debt[r] / (pay if (pay >= 1.0 or pay != pay) else 1.0)
     else:
-        dsr = 0.0
-    if not dsr <= fterms[4]:
+        ratio = 0.0
+    if not ratio <= fterms[4]:
         p = 0.0
-    u = np.float64(info[15][r]) if info[15].shape[0] else 0.0
-    return u < p
+    draw = np.float64(u[r]) if u.shape[0] else 0.0
+    return draw < p
 
 
-@kernel()
-def _decide(j, r, s, c, step, fterms, iterms, prob, powers, info, book, mark, code, limit_new):
-    """Decide row ``r``'s application (``_decide``); a row without a slot gets a ``code``."""
-    open_step, rejected_step, limit_tab = book[0], book[1], book[2]
-    yes = _approved(r, fterms, iterms, prob, powers, info)
-    mark[r] = True
-    if s == 0:
-        code[j] = APPROVED if yes else REJECTED
-        if yes:
-            limit_new[j] = _basis_limit(r, iterms[0], fterms, info)
-    elif yes:
-        open_step[s, c] = step + iterms[4]
-        limit_tab[s, c] = _basis_limit(r, iterms[0], fterms, info)
-    else:
-        rejected_step[s, c] = step
-    return yes
-
-
-@kernel()
-def _may_apply(s, c, step, iterms, book):
+@_inline
+def _may_apply(open_step, rejected_step, step, reapply):
     """No facility and no rejection within the reapply wait (``_may_apply``)."""
-    waited = step - np.int64(book[1][s, c])
-    return book[0][s, c] == NO_FACILITY and waited >= iterms[3]
+    return open_step == NO_FACILITY and step - np.int64(rejected_step) >= reapply
 
 
 @kernel()
-def _ask_row(
-    mode, j, r, asked, alt, go, c, step, fterms, iterms, prob, powers, info, book, mark, out
+def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array given once
+    lo,
+    hi,
+    task,
+    mode,
+    who,
+    left,
+    alt,
+    gate,
+    c,
+    step,
+    fterms,
+    iterms,
+    prob,
+    powers,
+    info,
+    book,
+    mark,
+    out,
 ):
-    """Row ``j``'s request to lender ``c`` (see :func:`_ask`): ``(req, asked at all)``."""
-    open_step, limit_tab, balance, defaulted = book[0], book[2], book[3], book[4]
-    code, limit_new = out[2], out[3]
-    s = book[5][r]
-    left = asked
-    if mode != FIRM:
-        go = asked > 0
-        if go and mode == WISH:
-            if not (open_step[s, c] <= step and not defaulted[s, c]):
-                asked = alt
-            go = asked > 0
-    if not go:
-        return 0.0, False
-    fresh = False
-    if iterms[4] == 0:
-        ok = _rules_ok(r, s, c, iterms, fterms, info, defaulted)
-        held = open_step[s, c] <= step
-        if ok and not held and _may_apply(s, c, step, iterms, book):
-            held = _decide(
-                j, r, s, c, step, fterms, iterms, prob, powers, info, book, mark, code, limit_new
+    """Rows ``lo`` to ``hi`` of :func:`_ask` (``task`` 0) or :func:`_apply` (``task`` 1).
+
+    The arrays are taken out of their tuples once, before the loop over the rows.
+    """
+    pd_12m, missed, history, income_base = info[0], info[1], info[2], info[3]
+    firm_of, firm_open, firm_age, revenue = info[4], info[5], info[6], info[7]
+    receivables, anchor, band, lenders = info[8], info[9], info[10], info[11]
+    dsr, debt, income, u = info[12], info[13], info[14], info[15]
+    open_tab, rejected_tab, limit_tab, balance, defaulted, slot_of = book
+    req, active, code, limit_new = out
+    basis, lag, reapply = iterms[0], iterms[4], iterms[3]
+    multiple, top, max_pd, fee_rate = fterms[0], fterms[1], fterms[2], fterms[3]
+    firm_based = basis != _INCOME
+    everyone = gate.shape[0] == 0
+    for j in range(lo, hi):
+        code[j] = 0
+        req[j] = 0.0
+        active[j] = False
+        asked = left[j]
+        if task == 1 or mode == FIRM:
+            if not (everyone or gate[j]):
+                continue
+        elif not asked > 0:
+            continue
+        r = who[j]
+        s = slot_of[r]
+        no_default = not defaulted[s, c]
+        opened = open_tab[s, c]
+        if task == 0 and mode == WISH:
+            if not (opened <= step and no_default):
+                asked = alt[j]
+            if not asked > 0:
+                continue
+        active[j] = True
+        decide = False
+        ok = False
+        if task == 1 or lag == 0:
+            ok = _rules_ok(
+                r, not no_default, firm_based, iterms, max_pd, pd_12m, missed, history,
+                firm_of, firm_open, firm_age,
+            )  # fmt: skip
+            may = _may_apply(opened, rejected_tab[s, c], step, reapply)
+            decide = ok and may if task == 1 else ok and opened > step and may
+        held = opened <= step
+        fresh = False
+        if decide:
+            held = _approved(
+                r, fterms, iterms, prob, powers, pd_12m, band, lenders, dsr, debt, income, u
             )
-            fresh = held and s == 0
-        ok = ok and held
-        limit = _basis_limit(r, iterms[0], fterms, info)
-        if ok and s != 0 and limit != limit_tab[s, c]:
-            limit_tab[s, c] = limit
-    else:
-        ok = (
-            open_step[s, c] <= step
-            and not defaulted[s, c]
-            and np.int64(info[1][r]) * DAYS_PER_MISS <= iterms[1]
-        )
-    line = limit_new[j] if fresh else limit_tab[s, c]
-    headroom = max0(line - balance[s, c])
-    cash = np.floor(headroom / (1.0 + fterms[3]) * 100.0 + 1e-7) / 100.0
-    avail = (cash if ok else 0.0) + 0.0
-    if mode == FIRM:
-        return min(avail, left), True
-    return round_cny_scalar(min(round_cny_scalar(asked), max0(avail))), True
+            mark[r] = True
+            limit = 0.0
+            if held:
+                limit = _basis_limit(
+                    r, basis, multiple, top, income_base, firm_of, firm_open, revenue,
+                    receivables, anchor,
+                )  # fmt: skip
+            if s == 0:
+                code[j] = APPROVED if held else REJECTED
+                limit_new[j] = limit
+                fresh = held
+            elif held:
+                open_tab[s, c] = step + lag
+                limit_tab[s, c] = limit
+            else:
+                rejected_tab[s, c] = step
+        if task == 1:
+            continue
+        if lag == 0:
+            ok = ok and held
+            limit = _basis_limit(
+                r, basis, multiple, top, income_base, firm_of, firm_open, revenue,
+                receivables, anchor,
+            )  # fmt: skip
+            if ok and s != 0 and limit != limit_tab[s, c]:
+                limit_tab[s, c] = limit
+        else:
+            ok = held and no_default and np.int64(missed[r]) * DAYS_PER_MISS <= iterms[1]
+        line = limit_new[j] if fresh else limit_tab[s, c]
+        headroom = max0(line - balance[s, c])
+        cash = np.floor(headroom / (1.0 + fee_rate) * 100.0 + 1e-7) / 100.0
+        avail = (cash if ok else 0.0) + 0.0
+        if mode == FIRM:
+            req[j] = min(avail, left[j])
+        else:
+            req[j] = round_cny_scalar(min(round_cny_scalar(asked), max0(avail)))
 
 
 @kernel(parallel=True)
@@ -188,46 +236,78 @@ def _ask(  # noqa: PLR0913 - a kernel takes plain arrays
     ``left`` (a wish where no facility is held: ``alt``) when positive; its ``req`` is the
     waterfall's take before rationing. A firm row asks where ``gate`` (empty: every row);
     its ``req`` is ``min(available, left)``. A row decided without a slot gets a ``code``
-    (and, approved, its new limit in ``limit_new``).
+    (and, approved, its new limit in ``limit_new``). Spans of :data:`SPAN` rows in parallel.
     """
-    req, active, code = out[0], out[1], out[2]
-    everyone = gate.shape[0] == 0
-    for j in prange(who.shape[0]):
-        code[j] = 0
-        go = everyone or gate[j]
-        req[j], active[j] = _ask_row(
-            mode, j, who[j], left[j], alt[j], go, c, step, fterms, iterms, prob, powers,
-            info, book, mark, out,
+    m = who.shape[0]
+    for q in prange((m + SPAN - 1) // SPAN):
+        _turn_span(
+            q * SPAN, min(m, (q + 1) * SPAN), 0, mode, who, left, alt, gate, c, step, fterms,
+            iterms, prob, powers, info, book, mark, out,
+        )  # fmt: skip
+
+
+@kernel(parallel=True)
+def _apply(who, gate, c, step, fterms, iterms, prob, powers, info, book, mark, out):
+    """Applications of the rows where ``gate`` to lender ``c`` with a lag (``apply``).
+
+    ``out`` as :func:`_ask`'s (``code`` and ``limit_new`` of rows without a slot).
+    """
+    m = who.shape[0]
+    for q in prange((m + SPAN - 1) // SPAN):
+        _turn_span(
+            q * SPAN, min(m, (q + 1) * SPAN), 1, FIRM, who, out[0], out[0], gate, c, step,
+            fterms, iterms, prob, powers, info, book, mark, out,
         )  # fmt: skip
 
 
 @kernel()
-def _draw_row(
-    mode, j, r, granted, active, left, alt, target, fees, c, fee_rate, book, mark, totals
+def _draw_span(  # noqa: PLR0913 - plain arrays
+    lo,
+    hi,
+    mode,
+    who,
+    granted,
+    active,
+    left,
+    alt,
+    target,
+    fees,
+    c,
+    fee_rate,
+    book,
+    mark,
+    totals,
+    out,
 ):
-    """Row ``j``'s draw on lender ``c`` (see :func:`_draw`): ``(take, fee)``."""
-    if mode == FIRM:
-        rest = round_cny_scalar(left[j])
-        take = round_cny_scalar(min(rest, max0(granted)))
-        left[j] = round_cny_scalar(rest - take)
-    elif active:
-        take = granted
-        target[j] += take
-        left[j] = round_cny_scalar(left[j] - take)
-        alt[j] = round_cny_scalar(max0(alt[j] - take))
-    else:
-        return 0.0, 0.0
-    if not take > 0:
-        return take, 0.0
-    balance = book[3]
-    s = book[5][r]
-    amount = round_cny_scalar(take)
-    fee = round_cny_scalar(fee_rate * amount)
-    balance[s, c] = round_cny_scalar(balance[s, c] + amount + fee)
-    mark[r] = True
-    totals[r] += fee
-    fees[j] += fee
-    return take, fee
+    """Rows ``lo`` to ``hi`` of :func:`_draw`, one after the other."""
+    take_out, fee_out = out
+    balance, slot_of = book[3], book[5]
+    for j in range(lo, hi):
+        take_out[j] = 0.0
+        fee_out[j] = 0.0
+        if mode == FIRM:
+            rest = round_cny_scalar(left[j])
+            take = round_cny_scalar(min(rest, max0(granted[j])))
+            left[j] = round_cny_scalar(rest - take)
+        elif active[j]:
+            take = granted[j]
+            target[j] += take
+            left[j] = round_cny_scalar(left[j] - take)
+            alt[j] = round_cny_scalar(max0(alt[j] - take))
+        else:
+            continue
+        take_out[j] = take
+        if not take > 0:
+            continue
+        r = who[j]
+        s = slot_of[r]
+        amount = round_cny_scalar(take)
+        fee = round_cny_scalar(fee_rate * amount)
+        balance[s, c] = round_cny_scalar(balance[s, c] + amount + fee)
+        mark[r] = True
+        totals[r] += fee
+        fees[j] += fee
+        fee_out[j] = fee
 
 
 @kernel(parallel=True)
@@ -236,32 +316,12 @@ def _draw(
 ):
     """Post the draws on lender ``c`` and reduce the rows' gaps (``draw`` and the waterfall).
 
-    ``out``: ``(take, fee)`` per row, what it drew and its upfront fee.
+    ``out``: ``(take, fee)`` per row, what it drew and its upfront fee. Spans of
+    :data:`SPAN` rows in parallel.
     """
-    take_out, fee_out = out[0], out[1]
-    everyone = active.shape[0] == 0
-    for j in prange(who.shape[0]):
-        take_out[j], fee_out[j] = _draw_row(
-            mode, j, who[j], granted[j], everyone or active[j], left, alt, target, fees, c,
-            fee_rate, book, mark, totals,
+    m = who.shape[0]
+    for q in prange((m + SPAN - 1) // SPAN):
+        _draw_span(
+            q * SPAN, min(m, (q + 1) * SPAN), mode, who, granted, active, left, alt, target,
+            fees, c, fee_rate, book, mark, totals, out,
         )  # fmt: skip
-
-
-@kernel()
-def _apply_row(j, r, c, step, fterms, iterms, prob, powers, info, book, mark, code, limit_new):
-    """Row ``j``'s application to lender ``c`` (see :func:`_apply`)."""
-    s = book[5][r]
-    if _may_apply(s, c, step, iterms, book) and _rules_ok(r, s, c, iterms, fterms, info, book[4]):
-        _decide(j, r, s, c, step, fterms, iterms, prob, powers, info, book, mark, code, limit_new)
-
-
-@kernel(parallel=True)
-def _apply(who, gate, c, step, fterms, iterms, prob, powers, info, book, mark, code, limit_new):
-    """Applications of the rows where ``gate`` to lender ``c`` with a lag (``apply``)."""
-    for j in prange(who.shape[0]):
-        code[j] = 0
-        if gate[j]:
-            _apply_row(
-                j, who[j], c, step, fterms, iterms, prob, powers, info, book, mark, code,
-                limit_new,
-            )  # fmt: skip
