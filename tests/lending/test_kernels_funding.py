@@ -203,3 +203,57 @@ def test_one_and_two_threads_give_the_same_bits() -> None:
         set_threads(before)
     _assert_same(one, two, "1 vs 2 threads")
     assert one[1].transfers.firm_channel_draws_cny.sum() > 0
+
+
+@pytest.mark.parametrize("name", ["compiled", "reference", "numpy"])
+def test_a_household_and_a_firm_funded_by_hand(name: str) -> None:
+    # Every approval uniform is 1: no application is approved, only facilities held lend.
+    # A household wishes for 1,000 and holds a card (limit its income, 5,000; balance
+    # 1,000): drawn in full, fee 1 % = 10, balance 2,010. A firm's gap of 3,000: its
+    # owner's savings above the reserve (6 months of income) give 500, the owner's
+    # platform line its headroom 1,200, the owner's card (limit 1,300, no balance) what
+    # its headroom lends after the 1 % fee, floor(1,300 / 1.01) = 1,287.12 (fee 12.87);
+    # 12.88 stays unmet.
+    world, month = copy.deepcopy(before_funding())
+    s, f, ch, h = world.borrowers, world.firms, world.channels, month.household
+    card = ch.index("credit_card")
+    i = int(np.flatnonzero(f.is_open)[0])
+    owner = int(f.owner[i])
+    household = int(np.flatnonzero(world.firm_of < 0)[0])
+    h.unmet_credit_cny[:] = 0.0
+    h.unmet_need_cny[:] = 0.0
+    month.firm_month.gap_cny[:] = 0.0
+    month.lender_draws[:] = 1.0
+    h.unmet_credit_cny[household] = 1_000.0
+    month.firm_month.gap_cny[i] = 3_000.0
+    f.uses_personal_credit[i] = True
+    for row, income in ((household, 5_000.0), (owner, 1_300.0)):
+        s.pd_12m[row], s.missed[row], s.history_months[row] = 0.01, 0, 24
+        s.income_base_cny[row] = income
+        rows = np.array([row])
+        for c in range(ch.k):
+            ch.set_accounts(
+                c, rows, balance_cny=0.0, limit_cny=0.0, defaulted=False, open_step=NO_FACILITY
+            )
+        ch.set_accounts(card, rows, limit_cny=income, open_step=month.step - 1)
+    ch.set_accounts(card, np.array([household]), balance_cny=1_000.0)
+    months = world.config.firms.owner_reserve_income_months
+    s.savings_cny[owner] = months * 1_300.0 + 500.0
+    s.closed[owner], s.defaulted[owner] = False, False
+    s.limit_cny[owner], s.balance_cny[owner], s.earmarked_cny[owner] = 1_200.0, 0.0, 0.0
+    with using(name):
+        funding_stage(world, month)
+    hf, ff, t = month.household_funding, month.firm_funding, month.transfers
+    assert list(hf.rows) == [household]
+    assert hf.wants_funded_cny.tolist() == [1_000.0] and hf.fees_cny.tolist() == [10.0]
+    assert ch.book(card).balance_cny[household] == 2_010.0
+    assert t.household_channel_draws_cny[household] == 1_000.0
+    assert ff.by_step["own_cash"][i] == 500.0
+    assert ff.by_step["platform"][i] == 1_200.0
+    assert ff.by_step["credit_card"][i] == 1_287.12
+    assert ff.fees_cny[i] == 12.87
+    assert ff.unmet_cny[i] == 12.88
+    assert ch.book(card).balance_cny[owner] == 1_299.99
+    assert s.balance_cny[owner] == 1_200.0
+    assert t.firm_channel_draws_cny[i] == 1_287.12
+    assert ch.month.draws_cny[card] == 2_287.12
