@@ -35,34 +35,56 @@ from sim.units import round_cny
 if TYPE_CHECKING:
     from sim.lending.channels import Channels, CreditInfo
 
-__all__ = ["LenderTurn", "fund_firms_compiled", "fund_households_compiled"]
+__all__ = ["LenderTurn", "WaterfallRows", "fund_firms_compiled", "fund_households_compiled"]
 
 _NO_ROWS = np.zeros(0, dtype=bool)
 #: Powers of a lender factor tabulated (lenders owed beyond the first).
 _POWERS = 64
 
 
-def _info_arrays(info: CreditInfo) -> tuple:
-    """The arrays of ``info`` the kernels read (empty arrays for the parts not given)."""
-    empty = np.zeros(0)
-    dsr = info.debt_service_ratio
-    return (
-        info.pd_12m,
-        info.missed,
-        info.history_months,
-        info.income_base_cny,
-        info.firm_of,
-        info.firm_open,
-        info.firm_age_months,
-        info.firm_revenue_cny,
-        info.firm_receivables_cny,
-        info.firm_anchor,
-        np.zeros(0, np.int8) if info.band is None else info.band,
-        np.zeros(0, np.int16) if info.lenders_count is None else info.lenders_count,
-        empty if dsr is None else np.asarray(dsr, dtype=np.float64),
-        empty if info.debt_service_cny is None else info.debt_service_cny,
-        empty if info.income_cny is None else info.income_cny,
-    )
+class WaterfallRows:
+    """The rows of one waterfall: who asks, what lenders see of them, their slots.
+
+    The borrower arrays of ``info`` are gathered once for the rows (every lender's turn then
+    reads them in order); the firm arrays stay whole (indexed by firm).
+
+    Args:
+        channels: the other lenders.
+        who: ``(m,)`` int64 distinct borrower rows, in the waterfall's order.
+        info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
+
+    Attributes:
+        who: the rows.
+        arrays: the kernels' ``info`` tuple without the approval uniforms (empty arrays for
+            the parts not given).
+        slots: ``(m,)`` int32 the rows' slots in the books, kept up to date as slots are
+            handed out.
+    """
+
+    def __init__(self, channels: Channels, who: np.ndarray, info: CreditInfo) -> None:
+        self.who = who
+
+        def mine(values: np.ndarray | None, dtype: type) -> np.ndarray:
+            return np.zeros(0, dtype) if values is None else np.asarray(values)[who]
+
+        self.arrays = (
+            info.pd_12m[who],
+            info.missed[who],
+            info.history_months[who],
+            info.income_base_cny[who],
+            info.firm_of[who],
+            info.firm_open,
+            info.firm_age_months,
+            info.firm_revenue_cny,
+            info.firm_receivables_cny,
+            info.firm_anchor,
+            mine(info.band, np.int8),
+            mine(info.lenders_count, np.int16),
+            mine(info.debt_service_ratio, np.float64).astype(np.float64, copy=False),
+            mine(info.debt_service_cny, np.float64),
+            mine(info.income_cny, np.float64),
+        )
+        self.slots = channels.slot_of[who]
 
 
 class LenderTurn:
@@ -74,7 +96,7 @@ class LenderTurn:
         info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
         step: simulated month.
         firm: for the owned firm's gap (firm approval probabilities).
-        arrays: :func:`_info_arrays` of ``info``, when the caller has them.
+        rows: the waterfall's rows (:class:`WaterfallRows`).
     """
 
     def __init__(
@@ -85,7 +107,7 @@ class LenderTurn:
         step: int,
         *,
         firm: bool,
-        arrays: tuple | None = None,
+        rows: WaterfallRows,
     ) -> None:
         ch = self.ch = channels
         self.c, self.step = int(c), int(step)
@@ -122,7 +144,8 @@ class LenderTurn:
         # factor ** lenders beyond the first, by NumPy's power (as approval_prob_of).
         self.powers = ch.approval_lender_factor[c] ** np.arange(_POWERS, dtype=np.int64)
         u = np.zeros(0, np.float32) if info.u_approval is None else info.u_approval[c]
-        self.info = (*(_info_arrays(info) if arrays is None else arrays), u)
+        self.rows = rows
+        self.info = (*rows.arrays, u)
 
     def _book(self) -> tuple:
         """The account tables the kernels read and write (after any growth)."""
@@ -133,7 +156,7 @@ class LenderTurn:
             acc["limit_cny"],
             acc["balance_cny"],
             acc["defaulted"],
-            self.ch.slot_of,
+            self.rows.slots,
         )
 
     def _record_fresh(self, who: np.ndarray, code: np.ndarray, limit_new: np.ndarray) -> None:
@@ -145,6 +168,7 @@ class LenderTurn:
             return
         rows, yes = who[fresh], code[fresh] == APPROVED
         slots = ch._slots(rows)
+        self.rows.slots[fresh] = slots
         ch.touch(rows)
         ch._acc["open_step"][slots[yes], c] = self.step + int(ch.approval_lag_months[c])
         ch._acc["limit_cny"][slots[yes], c] = limit_new[fresh][yes]
@@ -247,7 +271,7 @@ def fund_households_compiled(
     out = HouseholdFunding(rows, np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(channels.k))
     wish = round_cny(wants_gap_cny)
     seek = channels.config.household_wants_seek_share
-    arrays = _info_arrays(info)
+    view = WaterfallRows(channels, rows, info)
     for mode, gap, serves, target in (
         (NEEDS, needs_gap_cny, channels.for_household_needs, out.needs_funded_cny),
         (WISH, wish, channels.for_household_wants, out.wants_funded_cny),
@@ -259,7 +283,7 @@ def fund_households_compiled(
         for c in np.flatnonzero(serves):
             if not (left > 0).any():
                 break
-            turn = LenderTurn(channels, int(c), info, step, firm=False, arrays=arrays)
+            turn = LenderTurn(channels, int(c), info, step, firm=False, rows=view)
             req, active = turn.ask(mode, rows, left, alt, _NO_ROWS)
             asked = np.flatnonzero(active)
             requested = req[asked]
@@ -278,7 +302,7 @@ def fund_households_compiled(
             if lagged.size:
                 short = left > 0
                 for c in lagged:
-                    LenderTurn(channels, int(c), info, step, firm=False, arrays=arrays).apply(
+                    LenderTurn(channels, int(c), info, step, firm=False, rows=view).apply(
                         rows, short
                     )
     out.needs_funded_cny = round_cny(out.needs_funded_cny)
@@ -329,7 +353,7 @@ def fund_firms_compiled(
     left = round_cny(gap_cny[rows])
     fees = np.zeros(rows.size)
     own_short = np.zeros(rows.size, dtype=bool)
-    arrays = _info_arrays(info)
+    view = WaterfallRows(channels, who, info)
     for name in by_step:
         if rows.size == 0:
             break
@@ -348,7 +372,7 @@ def fund_firms_compiled(
         c = channels.index(name)
         if not channels.for_firms[c]:
             continue
-        turn = LenderTurn(channels, c, info, step, firm=True, arrays=arrays)
+        turn = LenderTurn(channels, c, info, step, firm=True, rows=view)
         gate = personal[rows] if is_personal[c] else _NO_ROWS
         req, _ = turn.ask(FIRM, who, left, left, gate)
         granted = channels.ration(c, req)
@@ -362,5 +386,5 @@ def fund_firms_compiled(
     fees_all = np.zeros(n)
     fees_all[rows] = fees
     for c in np.flatnonzero(channels.for_firms & (channels.approval_lag_months > 0)):
-        LenderTurn(channels, int(c), info, step, firm=True, arrays=arrays).apply(who, own_short)
+        LenderTurn(channels, int(c), info, step, firm=True, rows=view).apply(who, own_short)
     return FirmFunding(by_step=by_step, fees_cny=round_cny(fees_all), unmet_cny=round_cny(unmet))

@@ -49,25 +49,25 @@ _inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always
 
 
 @_inline
-def _firm_value(r, firm_of, firm_open, values, missing):
-    """A firm array at borrower ``r``'s open firm, ``missing`` without one (``firm_value``)."""
+def _firm_value(x, firm_of, firm_open, values, missing):
+    """A firm array at borrower ``x``'s open firm, ``missing`` without one (``firm_value``)."""
     if values.shape[0] == 0:
         return missing
-    f = firm_of[r]
+    f = firm_of[x]
     if f >= 0 and firm_open[f]:
         return values[f]
     return missing
 
 
 @_inline
-def _basis_limit(r, basis, multiple, top, income_base, firm_of, firm_open, revenue, due, anchor):
-    """Row ``r``'s limit: multiple x basis, capped, rounded to the cent (``basis_limit``)."""
+def _basis_limit(x, basis, multiple, top, income_base, firm_of, firm_open, revenue, due, anchor):
+    """Row ``x``'s limit: multiple x basis, capped, rounded to the cent (``basis_limit``)."""
     if basis == _INCOME:
-        b = income_base[r]
+        b = income_base[x]
     elif basis == _REVENUE:
-        b = _firm_value(r, firm_of, firm_open, revenue, 0.0)
-    elif _firm_value(r, firm_of, firm_open, anchor, False):
-        b = _firm_value(r, firm_of, firm_open, due, 0.0)
+        b = _firm_value(x, firm_of, firm_open, revenue, 0.0)
+    elif _firm_value(x, firm_of, firm_open, anchor, False):
+        b = _firm_value(x, firm_of, firm_open, due, 0.0)
     else:
         b = 0.0
     return round_cny_scalar(min(multiple * b, top))
@@ -75,35 +75,35 @@ def _basis_limit(r, basis, multiple, top, income_base, firm_of, firm_open, reven
 
 @_inline
 def _rules_ok(  # noqa: PLR0913 - plain arrays
-    r, defaulted, firm_based, iterms, max_pd, pd_12m, missed, history, firm_of, firm_open, age
+    x, defaulted, firm_based, iterms, max_pd, pd_12m, missed, history, firm_of, firm_open, age
 ):
-    """The hard approval rules for row ``r`` (``rules_ok``)."""
-    months = _firm_value(r, firm_of, firm_open, age, -1) if firm_based else history[r]
+    """The hard approval rules for row ``x`` (``rules_ok``)."""
+    months = _firm_value(x, firm_of, firm_open, age, -1) if firm_based else history[x]
     ok = (
         not defaulted
-        and pd_12m[r] < max_pd
-        and np.int64(missed[r]) * DAYS_PER_MISS <= iterms[1]
+        and pd_12m[x] < max_pd
+        and np.int64(missed[x]) * DAYS_PER_MISS <= iterms[1]
         and months >= iterms[2]
     )
     return ok and months >= 0 if firm_based else ok
 
 
 @_inline
-def _approved(r, fterms, iterms, prob, powers, pd_12m, band, lenders, dsr, debt, income, u):
-    """The month's approval decision of row ``r`` (``approval_prob_of`` and the uniform)."""
+def _approved(x, r, fterms, iterms, prob, powers, pd_12m, band, lenders, dsr, debt, income, u):
+    """The month's approval decision of row ``x`` (borrower ``r``; ``approval_prob_of``)."""
     if band.shape[0]:
-        b = np.int64(band[r])
+        b = np.int64(band[x])
     else:
-        b = np.int64(pd_12m[r] > fterms[5]) + np.int64(pd_12m[r] > fterms[6])
+        b = np.int64(pd_12m[x] > fterms[5]) + np.int64(pd_12m[x] > fterms[6])
     p = prob[b]
-    extra = max(np.int64(lenders[r]) - 1, 0) if lenders.shape[0] else 0
+    extra = max(np.int64(lenders[x]) - 1, 0) if lenders.shape[0] else 0
     p = p * (powers[extra] if extra < powers.shape[0] else powers[1] ** np.float64(extra))
     mode = iterms[5]
     if mode == 1:
-        ratio = np.float64(dsr[r])
+        ratio = np.float64(dsr[x])
     elif mode == 2:
-        pay = income[r]
-        ratio = debt[r] / (pay if (pay >= 1.0 or pay != pay) else 1.0)
+        pay = income[x]
+        ratio = debt[x] / (pay if (pay >= 1.0 or pay != pay) else 1.0)
     else:
         ratio = 0.0
     if not ratio <= fterms[4]:
@@ -141,7 +141,10 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
 ):
     """Rows ``lo`` to ``hi`` of :func:`_ask` (``task`` 0) or :func:`_apply` (``task`` 1).
 
-    The arrays are taken out of their tuples once, before the loop over the rows.
+    The arrays are taken out of their tuples once, before the loop over the rows. The
+    borrower arrays of ``info`` and the slots (``book[5]``) are the rows' own, in the
+    order of ``who`` (gathered once for a whole waterfall); the firm arrays are indexed by
+    firm and the approval uniforms ``info[15]`` by borrower.
     """
     pd_12m, missed, history, income_base = info[0], info[1], info[2], info[3]
     firm_of, firm_open, firm_age, revenue = info[4], info[5], info[6], info[7]
@@ -164,7 +167,7 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
         elif not asked > 0:
             continue
         r = who[j]
-        s = slot_of[r]
+        s = slot_of[j]
         no_default = not defaulted[s, c]
         opened = open_tab[s, c]
         if task == 0 and mode == WISH:
@@ -177,7 +180,7 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
         ok = False
         if task == 1 or lag == 0:
             ok = _rules_ok(
-                r, not no_default, firm_based, iterms, max_pd, pd_12m, missed, history,
+                j, not no_default, firm_based, iterms, max_pd, pd_12m, missed, history,
                 firm_of, firm_open, firm_age,
             )  # fmt: skip
             may = _may_apply(opened, rejected_tab[s, c], step, reapply)
@@ -186,13 +189,13 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
         fresh = False
         if decide:
             held = _approved(
-                r, fterms, iterms, prob, powers, pd_12m, band, lenders, dsr, debt, income, u
+                j, r, fterms, iterms, prob, powers, pd_12m, band, lenders, dsr, debt, income, u
             )
             mark[r] = True
             limit = 0.0
             if held:
                 limit = _basis_limit(
-                    r, basis, multiple, top, income_base, firm_of, firm_open, revenue,
+                    j, basis, multiple, top, income_base, firm_of, firm_open, revenue,
                     receivables, anchor,
                 )  # fmt: skip
             if s == 0:
@@ -209,13 +212,13 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
         if lag == 0:
             ok = ok and held
             limit = _basis_limit(
-                r, basis, multiple, top, income_base, firm_of, firm_open, revenue,
+                j, basis, multiple, top, income_base, firm_of, firm_open, revenue,
                 receivables, anchor,
             )  # fmt: skip
             if ok and s != 0 and limit != limit_tab[s, c]:
                 limit_tab[s, c] = limit
         else:
-            ok = held and no_default and np.int64(missed[r]) * DAYS_PER_MISS <= iterms[1]
+            ok = held and no_default and np.int64(missed[j]) * DAYS_PER_MISS <= iterms[1]
         line = limit_new[j] if fresh else limit_tab[s, c]
         headroom = max0(line - balance[s, c])
         cash = np.floor(headroom / (1.0 + fee_rate) * 100.0 + 1e-7) / 100.0
@@ -300,7 +303,7 @@ def _draw_span(  # noqa: PLR0913 - plain arrays
         if not take > 0:
             continue
         r = who[j]
-        s = slot_of[r]
+        s = slot_of[j]
         amount = round_cny_scalar(take)
         fee = round_cny_scalar(fee_rate * amount)
         balance[s, c] = round_cny_scalar(balance[s, c] + amount + fee)
