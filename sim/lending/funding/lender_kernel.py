@@ -49,67 +49,17 @@ _inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always
 
 
 @_inline
-def _firm_value(x, firm_of, firm_open, values, missing):
-    """A firm array at borrower ``x``'s open firm, ``missing`` without one (``firm_value``)."""
-    if values.shape[0] == 0:
-        return missing
-    f = firm_of[x]
-    if f >= 0 and firm_open[f]:
-        return values[f]
-    return missing
-
-
-@_inline
-def _basis_limit(x, basis, multiple, top, income_base, firm_of, firm_open, revenue, due, anchor):
-    """Row ``x``'s limit: multiple x basis, capped, rounded to the cent (``basis_limit``)."""
-    if basis == _INCOME:
-        b = income_base[x]
-    elif basis == _REVENUE:
-        b = _firm_value(x, firm_of, firm_open, revenue, 0.0)
-    elif _firm_value(x, firm_of, firm_open, anchor, False):
-        b = _firm_value(x, firm_of, firm_open, due, 0.0)
-    else:
-        b = 0.0
-    return round_cny_scalar(min(multiple * b, top))
-
-
-@_inline
-def _rules_ok(  # noqa: PLR0913 - plain arrays
-    x, defaulted, firm_based, iterms, max_pd, pd_12m, missed, history, firm_of, firm_open, age
-):
-    """The hard approval rules for row ``x`` (``rules_ok``)."""
-    months = _firm_value(x, firm_of, firm_open, age, -1) if firm_based else history[x]
-    ok = (
-        not defaulted
-        and pd_12m[x] < max_pd
-        and np.int64(missed[x]) * DAYS_PER_MISS <= iterms[1]
-        and months >= iterms[2]
-    )
+def _rules_ok(defaulted, pd_12m, max_pd, dpd, max_dpd, months, min_months, firm_based):
+    """The hard approval rules on one row's values (``rules_ok``)."""
+    ok = not defaulted and pd_12m < max_pd and dpd <= max_dpd and months >= min_months
     return ok and months >= 0 if firm_based else ok
 
 
 @_inline
-def _approved(x, r, fterms, iterms, prob, powers, pd_12m, band, lenders, dsr, debt, income, u):
-    """The month's approval decision of row ``x`` (borrower ``r``; ``approval_prob_of``)."""
-    if band.shape[0]:
-        b = np.int64(band[x])
-    else:
-        b = np.int64(pd_12m[x] > fterms[5]) + np.int64(pd_12m[x] > fterms[6])
-    p = prob[b]
-    extra = max(np.int64(lenders[x]) - 1, 0) if lenders.shape[0] else 0
-    p = p * (powers[extra] if extra < powers.shape[0] else powers[1] ** np.float64(extra))
-    mode = iterms[5]
-    if mode == 1:
-        ratio = np.float64(dsr[x])
-    elif mode == 2:
-        pay = income[x]
-        ratio = debt[x] / (pay if (pay >= 1.0 or pay != pay) else 1.0)
-    else:
-        ratio = 0.0
-    if not ratio <= fterms[4]:
-        p = 0.0
-    draw = np.float64(u[r]) if u.shape[0] else 0.0
-    return draw < p
+def _approval_prob(prob_band, factor_power, ratio, max_ratio):
+    """One row's approval probability (``approval_prob_of``) from its values."""
+    p = prob_band * factor_power
+    return p if ratio <= max_ratio else 0.0
 
 
 @_inline
@@ -152,10 +102,13 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
     dsr, debt, income, u = info[12], info[13], info[14], info[15]
     open_tab, rejected_tab, limit_tab, balance, defaulted, slot_of = book
     req, active, code, limit_new = out
-    basis, lag, reapply = iterms[0], iterms[4], iterms[3]
+    basis, max_dpd, min_months = iterms[0], iterms[1], iterms[2]
+    reapply, lag, dsr_mode = iterms[3], iterms[4], iterms[5]
     multiple, top, max_pd, fee_rate = fterms[0], fterms[1], fterms[2], fterms[3]
+    max_ratio, prime_max, subprime_min = fterms[4], fterms[5], fterms[6]
     firm_based = basis != _INCOME
     everyone = gate.shape[0] == 0
+    has_band, has_lenders, has_u = band.shape[0] > 0, lenders.shape[0] > 0, u.shape[0] > 0
     for j in range(lo, hi):
         code[j] = 0
         req[j] = 0.0
@@ -176,31 +129,50 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
             if not asked > 0:
                 continue
         active[j] = True
+        dpd = np.int64(missed[j]) * DAYS_PER_MISS
+        f = firm_of[j]
+        firm = f if (f >= 0 and firm_open[f]) else -1  # the open firm (firm_value)
+        # The lender's limit for the row: multiple x basis, capped (basis_limit).
+        if basis == _INCOME:
+            b = income_base[j]
+        elif firm < 0:
+            b = 0.0
+        elif basis == _REVENUE:
+            b = revenue[firm]
+        else:
+            b = receivables[firm] if anchor[firm] else 0.0
+        limit = round_cny_scalar(min(multiple * b, top))
         decide = False
         ok = False
         if task == 1 or lag == 0:
+            months = (firm_age[firm] if firm >= 0 else -1) if firm_based else history[j]
             ok = _rules_ok(
-                j, not no_default, firm_based, iterms, max_pd, pd_12m, missed, history,
-                firm_of, firm_open, firm_age,
-            )  # fmt: skip
+                not no_default, pd_12m[j], max_pd, dpd, max_dpd, months, min_months, firm_based
+            )
             may = _may_apply(opened, rejected_tab[s, c], step, reapply)
             decide = ok and may if task == 1 else ok and opened > step and may
         held = opened <= step
         fresh = False
         if decide:
-            held = _approved(
-                j, r, fterms, iterms, prob, powers, pd_12m, band, lenders, dsr, debt, income, u
-            )
+            if has_band:
+                band_of = np.int64(band[j])
+            else:
+                band_of = np.int64(pd_12m[j] > prime_max) + np.int64(pd_12m[j] > subprime_min)
+            extra = max(np.int64(lenders[j]) - 1, 0) if has_lenders else 0
+            power = powers[extra] if extra < powers.shape[0] else powers[1] ** np.float64(extra)
+            if dsr_mode == 1:
+                ratio = np.float64(dsr[j])
+            elif dsr_mode == 2:
+                pay = income[j]
+                ratio = debt[j] / (pay if (pay >= 1.0 or pay != pay) else 1.0)
+            else:
+                ratio = 0.0
+            draw = np.float64(u[r]) if has_u else 0.0
+            held = draw < _approval_prob(prob[band_of], power, ratio, max_ratio)
             mark[r] = True
-            limit = 0.0
-            if held:
-                limit = _basis_limit(
-                    j, basis, multiple, top, income_base, firm_of, firm_open, revenue,
-                    receivables, anchor,
-                )  # fmt: skip
             if s == 0:
                 code[j] = APPROVED if held else REJECTED
-                limit_new[j] = limit
+                limit_new[j] = limit if held else 0.0
                 fresh = held
             elif held:
                 open_tab[s, c] = step + lag
@@ -211,14 +183,10 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
             continue
         if lag == 0:
             ok = ok and held
-            limit = _basis_limit(
-                j, basis, multiple, top, income_base, firm_of, firm_open, revenue,
-                receivables, anchor,
-            )  # fmt: skip
             if ok and s != 0 and limit != limit_tab[s, c]:
                 limit_tab[s, c] = limit
         else:
-            ok = held and no_default and np.int64(missed[j]) * DAYS_PER_MISS <= iterms[1]
+            ok = held and no_default and dpd <= max_dpd
         line = limit_new[j] if fresh else limit_tab[s, c]
         headroom = max0(line - balance[s, c])
         cash = np.floor(headroom / (1.0 + fee_rate) * 100.0 + 1e-7) / 100.0
