@@ -27,7 +27,6 @@ from numba import prange
 from sim.compiled import kernel, round_cny_scalar
 from sim.config import LIMIT_BASES
 from sim.lending.channels.records import NO_FACILITY
-from sim.outputs.pairwise_kernel import max0
 from sim.units import DAYS_PER_MISS
 
 __all__ = ["APPROVED", "FIRM", "NEEDS", "REJECTED", "WISH"]
@@ -46,6 +45,12 @@ _inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always
 #: rate, max debt-service ratio, prime and subprime PD bounds; ``iterms`` int64: limit
 #: basis, max DPD, min history, reapply wait, approval lag, debt-service mode (0 none,
 #: 1 the ratio given, 2 payments / income). ``powers``: the lender factor's powers.
+
+
+@_inline
+def max0(x):
+    """``np.maximum(x, 0.0)`` (NaN propagates; the first argument wins a tie)."""
+    return x if (x >= 0.0 or x != x) else 0.0
 
 
 @_inline
