@@ -3,10 +3,11 @@
 From a small run stopped before its funding (one model, built once), random states
 (Hypothesis: households' unmet needs and wishes, firms' gaps, owners' savings and lines,
 the other lenders' books, facilities, rejections and defaults, approval uniforms, lender
-capacities and the wish's seek share) are funded by the three implementations: every
-borrower, firm and account array, every transfer, the month's funding records and the
-lenders' month totals are the same bits; the kernels give the same bits with one and two
-threads; and a household's and a firm's funding computed by hand.
+capacities and factors, the wish's seek share, sometimes the card with an approval lag)
+are funded by the three implementations: every borrower, firm and account array, every
+transfer, the month's funding records and the lenders' month totals are the same bits;
+the kernels give the same bits with one and two threads; and a household's and a firm's
+funding computed by hand.
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random w
             monthly_capacity_per_borrower_cny=None if cap is None else float(cap),
             approval_lender_factor=factor,
         )
+    if rng.random() < 0.4:  # the card with an approval lag: households apply, firms too
+        lenders["credit_card"] = dataclasses.replace(lenders["credit_card"], approval_lag_months=1)
     cc = dataclasses.replace(
         world.config.channels,
         lenders=lenders,
@@ -112,7 +115,7 @@ def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random w
     )
     world.config = dataclasses.replace(world.config, channels=cc)
     table = type(ch)(cc, n)
-    for name in ("capacity_per_borrower_cny", "approval_lender_factor"):
+    for name in ("capacity_per_borrower_cny", "approval_lender_factor", "approval_lag_months"):
         setattr(ch, name, getattr(table, name))
     return world, month
 

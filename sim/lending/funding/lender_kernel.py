@@ -48,7 +48,7 @@ _inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always
 
 
 @_inline
-def max0(x):
+def _max0(x):
     """``np.maximum(x, 0.0)`` (NaN propagates; the first argument wins a tie)."""
     return x if (x >= 0.0 or x != x) else 0.0
 
@@ -193,13 +193,13 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
         else:
             ok = held and no_default and dpd <= max_dpd
         line = limit_new[j] if fresh else limit_tab[s, c]
-        headroom = max0(line - balance[s, c])
+        headroom = _max0(line - balance[s, c])
         cash = np.floor(headroom / (1.0 + fee_rate) * 100.0 + 1e-7) / 100.0
         avail = (cash if ok else 0.0) + 0.0
         if mode == FIRM:
             req[j] = min(avail, left[j])
         else:
-            req[j] = round_cny_scalar(min(round_cny_scalar(asked), max0(avail)))
+            req[j] = round_cny_scalar(min(round_cny_scalar(asked), _max0(avail)))
 
 
 @kernel(parallel=True)
@@ -263,13 +263,13 @@ def _draw_span(  # noqa: PLR0913 - plain arrays
         fee_out[j] = 0.0
         if mode == FIRM:
             rest = round_cny_scalar(left[j])
-            take = round_cny_scalar(min(rest, max0(granted[j])))
+            take = round_cny_scalar(min(rest, _max0(granted[j])))
             left[j] = round_cny_scalar(rest - take)
         elif active[j]:
             take = granted[j]
             target[j] += take
             left[j] = round_cny_scalar(left[j] - take)
-            alt[j] = round_cny_scalar(max0(alt[j] - take))
+            alt[j] = round_cny_scalar(_max0(alt[j] - take))
         else:
             continue
         take_out[j] = take
