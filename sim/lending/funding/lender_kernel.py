@@ -114,6 +114,24 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
     firm_based = basis != _INCOME
     everyone = gate.shape[0] == 0
     has_band, has_lenders, has_u = band.shape[0] > 0, lenders.shape[0] > 0, u.shape[0] > 0
+    # The rows' accounts on the lender and their uniforms, gathered first: independent
+    # loads the processor overlaps, where the branchy pass below would wait on each.
+    n = hi - lo
+    g_open, g_rejected = np.empty(n, np.int64), np.empty(n, np.int64)
+    g_limit, g_balance, g_u = np.empty(n), np.empty(n), np.zeros(n)
+    g_defaulted = np.empty(n, np.bool_)
+    for j in range(lo, hi):
+        if task == 1 or mode == FIRM:
+            if not (everyone or gate[j]):
+                continue
+        elif not left[j] > 0:
+            continue
+        s, k = slot_of[j], j - lo
+        g_open[k], g_rejected[k] = open_tab[s, c], rejected_tab[s, c]
+        g_limit[k], g_balance[k] = limit_tab[s, c], balance[s, c]
+        g_defaulted[k] = defaulted[s, c]
+        if has_u:
+            g_u[k] = u[who[j]]
     for j in range(lo, hi):
         code[j] = 0
         req[j] = 0.0
@@ -124,10 +142,10 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
                 continue
         elif not asked > 0:
             continue
-        r = who[j]
+        r, k = who[j], j - lo
         s = slot_of[j]
-        no_default = not defaulted[s, c]
-        opened = open_tab[s, c]
+        no_default = not g_defaulted[k]
+        opened = g_open[k]
         if task == 0 and mode == WISH:
             if not (opened <= step and no_default):
                 asked = alt[j]
@@ -154,7 +172,7 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
             ok = _rules_ok(
                 not no_default, pd_12m[j], max_pd, dpd, max_dpd, months, min_months, firm_based
             )
-            may = _may_apply(opened, rejected_tab[s, c], step, reapply)
+            may = _may_apply(opened, g_rejected[k], step, reapply)
             decide = ok and may if task == 1 else ok and opened > step and may
         held = opened <= step
         fresh = False
@@ -172,7 +190,7 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
                 ratio = debt[j] / (pay if (pay >= 1.0 or pay != pay) else 1.0)
             else:
                 ratio = 0.0
-            draw = np.float64(u[r]) if has_u else 0.0
+            draw = np.float64(g_u[k])
             held = draw < _approval_prob(prob[band_of], power, ratio, max_ratio)
             mark[r] = True
             if s == 0:
@@ -182,18 +200,20 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
             elif held:
                 open_tab[s, c] = step + lag
                 limit_tab[s, c] = limit
+                g_limit[k] = limit
             else:
                 rejected_tab[s, c] = step
         if task == 1:
             continue
         if lag == 0:
             ok = ok and held
-            if ok and s != 0 and limit != limit_tab[s, c]:
+            if ok and s != 0 and limit != g_limit[k]:
                 limit_tab[s, c] = limit
+                g_limit[k] = limit
         else:
             ok = held and no_default and dpd <= max_dpd
-        line = limit_new[j] if fresh else limit_tab[s, c]
-        headroom = _max0(line - balance[s, c])
+        line = limit_new[j] if fresh else g_limit[k]
+        headroom = _max0(line - g_balance[k])
         cash = np.floor(headroom / (1.0 + fee_rate) * 100.0 + 1e-7) / 100.0
         avail = (cash if ok else 0.0) + 0.0
         if mode == FIRM:
