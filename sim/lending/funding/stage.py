@@ -10,8 +10,8 @@ import numpy as np
 from sim.compiled import implementation
 from sim.lending.channels import CreditInfo
 from sim.lending.channels.credit import band_bounds
-from sim.lending.funding.funding_kernel import fund_firms_compiled, fund_households_compiled
 from sim.lending.funding.funding_reference import fund_firms_reference, fund_households_reference
+from sim.lending.funding.stage_kernel import funding_compiled
 from sim.lending.funding.waterfall import (
     fund_firms,
     fund_households,
@@ -127,20 +127,27 @@ def funding_stage(world: World, month: Month) -> None:
     Writes ``month.household_funding``, ``month.firm_funding`` and the funding fields of
     ``month.transfers``.
 
-    The two waterfalls run as :func:`sim.compiled.implementation` says: the numba kernels
-    (:mod:`sim.lending.funding.funding_kernel`, one compiled pass per lender's turn), the
-    NumPy passes (:func:`fund_households`, :func:`fund_firms`) or the per-agent reference
-    (:mod:`sim.lending.funding.funding_reference`); the same bits.
+    Runs as :func:`sim.compiled.implementation` says: the numba kernels (the waterfalls in
+    :mod:`sim.lending.funding.funding_kernel`, one compiled pass per lender's turn, and the
+    postings around them in :mod:`sim.lending.funding.stage_kernel`), the NumPy passes
+    below (:func:`fund_households`, :func:`fund_firms`), or the waterfalls one household
+    and one firm at a time (:mod:`sim.lending.funding.funding_reference`) with the NumPy
+    postings; the same bits.
     """
+    info = credit_info(world, month.lender_draws)
     # ---- implementation switch (sim.compiled): compiled kernels, reference, NumPy
-    fund_h, fund_f = {
-        "compiled": (fund_households_compiled, fund_firms_compiled),
-        "reference": (fund_households_reference, fund_firms_reference),
-    }.get(implementation(), (fund_households, fund_firms))
+    how = implementation()
+    if how == "compiled":
+        funding_compiled(world, month, info)
+        return
+    fund_h, fund_f = (
+        (fund_households_reference, fund_firms_reference)
+        if how == "reference"
+        else (fund_households, fund_firms)
+    )
     # ---- end of the implementation switch
     s, f, h = world.borrowers, world.firms, month.household
     t, step = month.transfers, month.step
-    info = credit_info(world, month.lender_draws)
     rows = np.flatnonzero(h.unmet_credit_cny > 0)
     needs = h.unmet_need_cny[rows]
     wants = round_cny(np.maximum(h.unmet_credit_cny[rows] - needs, 0.0))
