@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.compiled import implementation
 from sim.lending.channels import CreditInfo
 from sim.lending.channels.credit import band_bounds
+from sim.lending.funding.funding_reference import fund_firms_reference, fund_households_reference
+from sim.lending.funding.stage_kernel import funding_compiled
 from sim.lending.funding.waterfall import (
     fund_firms,
     fund_households,
@@ -123,14 +126,32 @@ def funding_stage(world: World, month: Month) -> None:
     draw for the firm uses first.
     Writes ``month.household_funding``, ``month.firm_funding`` and the funding fields of
     ``month.transfers``.
+
+    Runs as :func:`sim.compiled.implementation` says: the numba kernels (the waterfalls in
+    :mod:`sim.lending.funding.funding_kernel`, one compiled pass per lender's turn, and the
+    postings around them in :mod:`sim.lending.funding.stage_kernel`), the NumPy passes
+    below (:func:`fund_households`, :func:`fund_firms`), or the waterfalls one household
+    and one firm at a time (:mod:`sim.lending.funding.funding_reference`) with the NumPy
+    postings; the same bits.
     """
+    info = credit_info(world, month.lender_draws)
+    # ---- implementation switch (sim.compiled): compiled kernels, reference, NumPy
+    how = implementation()
+    if how == "compiled":
+        funding_compiled(world, month, info)
+        return
+    fund_h, fund_f = (
+        (fund_households_reference, fund_firms_reference)
+        if how == "reference"
+        else (fund_households, fund_firms)
+    )
+    # ---- end of the implementation switch
     s, f, h = world.borrowers, world.firms, month.household
     t, step = month.transfers, month.step
-    info = credit_info(world, month.lender_draws)
     rows = np.flatnonzero(h.unmet_credit_cny > 0)
     needs = h.unmet_need_cny[rows]
     wants = round_cny(np.maximum(h.unmet_credit_cny[rows] - needs, 0.0))
-    hf = fund_households(world.channels, rows, needs, wants, info, step)
+    hf = fund_h(world.channels, rows, needs, wants, info, step)
     drawn = hf.draws_cny
     t.household_channel_draws_cny[rows] = drawn
     t.household_channel_fees_cny[rows] = hf.fees_cny
@@ -154,7 +175,7 @@ def funding_stage(world: World, month: Month) -> None:
     headroom = np.maximum(s.limit_cny[owners] - s.balance_cny[owners], 0.0)
     platform_available = np.where(s.is_open[owners], headroom, 0.0)
     earmarked = np.minimum(s.earmarked_cny[owners], platform_available)
-    ff = fund_firms(
+    ff = fund_f(
         month.firm_month.gap_cny,
         owners=owners,
         owner_spare_cny=spare,

@@ -1,0 +1,262 @@
+"""Stage ``funding`` compiled: the kernels against the per-agent reference and NumPy.
+
+From a small run stopped before its funding (one model, built once), random states
+(Hypothesis: households' unmet needs and wishes, firms' gaps, owners' savings and lines,
+the other lenders' books, facilities, rejections and defaults, approval uniforms, lender
+capacities and factors, the wish's seek share, sometimes the card with an approval lag)
+are funded by the three implementations: every borrower, firm and account array, every
+transfer, the month's funding records and the lenders' month totals are the same bits;
+the kernels give the same bits with one and two threads; and a household's and a firm's
+funding computed by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.compiled import set_threads, threads, using
+from sim.lending.channels import ACCOUNT_FIELDS, NO_FACILITY
+from sim.lending.funding import funding_stage
+from sim.lending.funding.waterfall import FirmFunding, HouseholdFunding
+from sim.model import STAGES, CreditMarketModel
+from sim.month import Month
+from sim.runtime.compose import load_run_config
+from sim.world.borrowers import BorrowerState
+from sim.world.firms import FirmState
+
+
+@functools.cache
+def before_funding() -> tuple:
+    """A 600-borrower run (30 % own a firm) after 4 months, stopped before funding."""
+    config = load_run_config(
+        [
+            "population.n_borrowers=600",
+            "n_months=12",
+            "burn_in_months=0",
+            "firms.owner_share=0.3",
+            "output.plots=false",
+        ]
+    )
+    with using("numpy"):
+        model = CreditMarketModel(config)
+        for _ in range(4):
+            model.step()
+        world = model._open_world()
+        month = Month(step=model.steps + 1)
+        for name, stage in STAGES:
+            if name == "funding":
+                break
+            stage(world, month)
+    return copy.deepcopy((world, month))
+
+
+def _cents(rng: np.random.Generator, size: int, top: float) -> np.ndarray:
+    return rng.integers(0, int(top * 100), size) / 100.0
+
+
+def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random world
+    """A copy of ``base`` with random gaps, lines, books and lender terms (whole cents)."""
+    world, month = copy.deepcopy(base)
+    rng = np.random.default_rng(seed)
+    s, f, ch, h = world.borrowers, world.firms, world.channels, month.household
+    n, nf = s.n, f.n
+    credit = _cents(rng, n, 6_000.0) * (rng.random(n) < 0.6)
+    h.unmet_credit_cny = credit
+    h.unmet_need_cny = np.round(credit * rng.choice([0.0, 0.3, 1.0], n), 2)
+    month.firm_month.gap_cny = _cents(rng, nf, 20_000.0) * (rng.random(nf) < 0.6) * f.is_open
+    s.savings_cny = _cents(rng, n, 20_000.0) * (rng.random(n) < 0.5)
+    s.balance_cny = np.minimum(s.balance_cny, s.limit_cny) * (rng.random(n) < 0.8)
+    s.earmarked_cny = _cents(rng, n, 3_000.0) * (rng.random(n) < 0.3)
+    s.pd_12m = rng.choice([0.01, 0.05, 0.1, 0.2, 0.3], n) * rng.uniform(0.5, 1.0, n)
+    s.missed = rng.choice(np.array([0, 0, 0, 1, 2], dtype=s.missed.dtype), n)
+    s.lenders_count = rng.integers(0, 5, n).astype(s.lenders_count.dtype)
+    f.uses_personal_credit = rng.random(nf) < 0.6
+    month.lender_draws = rng.random((ch.k, n), dtype=np.float32)
+    # Books: facilities (some not yet drawable), rejections, defaults, balances.
+    rows = np.flatnonzero(rng.random(n) < 0.5)
+    for c in range(ch.k):
+        ch.set_accounts(c, rows, limit_cny=_cents(rng, rows.size, 8_000.0))
+    slots = np.arange(1, ch.n_slots)
+    for c in range(ch.k):
+        acc = ch._acc
+        open_step = rng.choice(
+            [NO_FACILITY, month.step - 3, month.step, month.step + 1], slots.size
+        )
+        acc["open_step"][slots, c] = open_step
+        acc["balance_cny"][slots, c] = np.minimum(
+            _cents(rng, slots.size, 9_000.0), acc["limit_cny"][slots, c]
+        ) * (rng.random(slots.size) < 0.5)
+        acc["rejected_step"][slots, c] = rng.choice([-(10**9), month.step - 1], slots.size)
+        acc["defaulted"][slots, c] = rng.random(slots.size) < 0.05
+    ch.touch(np.flatnonzero(ch.slot_of))
+    lenders = dict(world.config.channels.lenders)
+    for name in lenders:
+        cap = rng.choice([None, None, 5.0, 50.0])
+        factor = float(rng.choice([1.0, 0.9, 0.7]))
+        lenders[name] = dataclasses.replace(
+            lenders[name],
+            monthly_capacity_per_borrower_cny=None if cap is None else float(cap),
+            approval_lender_factor=factor,
+        )
+    if rng.random() < 0.4:  # the card with an approval lag: households apply, firms too
+        lenders["credit_card"] = dataclasses.replace(lenders["credit_card"], approval_lag_months=1)
+    cc = dataclasses.replace(
+        world.config.channels,
+        lenders=lenders,
+        household_wants_seek_share=float(rng.choice([0.0, 0.5, 1.0])),
+    )
+    world.config = dataclasses.replace(world.config, channels=cc)
+    table = type(ch)(cc, n)
+    for name in ("capacity_per_borrower_cny", "approval_lender_factor", "approval_lag_months"):
+        setattr(ch, name, getattr(table, name))
+    return world, month
+
+
+def _run(name: str, state: tuple) -> tuple:
+    world, month = copy.deepcopy(state)
+    with using(name):
+        funding_stage(world, month)
+    return world, month
+
+
+def _same(x: object, y: object, what: str) -> None:
+    x, y = np.asarray(x), np.asarray(y)
+    assert x.dtype == y.dtype and x.shape == y.shape, what
+    assert np.ascontiguousarray(x).tobytes() == np.ascontiguousarray(y).tobytes(), (
+        f"{what}: {x} != {y}"
+    )
+
+
+def _assert_same(a: tuple, b: tuple, what: str) -> None:
+    """Every state array, flow and month total of ``a`` and ``b`` identical, bit for bit."""
+    (wa, ma), (wb, mb) = a, b
+    for kind, x, y in (
+        (BorrowerState, wa.borrowers, wb.borrowers),
+        (FirmState, wa.firms, wb.firms),
+    ):
+        for field in dataclasses.fields(kind):
+            _same(getattr(x, field.name), getattr(y, field.name), f"{what}: {field.name}")
+    for field in dataclasses.fields(HouseholdFunding):
+        x, y = getattr(ma.household_funding, field.name), getattr(mb.household_funding, field.name)
+        _same(x, y, f"{what}: household_funding.{field.name}")
+    for field in dataclasses.fields(FirmFunding):
+        x, y = getattr(ma.firm_funding, field.name), getattr(mb.firm_funding, field.name)
+        if field.name == "by_step":
+            assert list(x) == list(y)
+            for step in x:
+                _same(x[step], y[step], f"{what}: firm_funding.by_step[{step}]")
+        else:
+            _same(x, y, f"{what}: firm_funding.{field.name}")
+    for field in dataclasses.fields(ma.transfers):
+        x, y = getattr(ma.transfers, field.name), getattr(mb.transfers, field.name)
+        _same(x, y, f"{what}: transfers.{field.name}")
+    ca, cb = wa.channels, wb.channels
+    assert ca.n_slots == cb.n_slots, what
+    for name in ACCOUNT_FIELDS:
+        _same(ca._acc[name][: ca.n_slots], cb._acc[name][: cb.n_slots], f"{what}: books {name}")
+    for name in ca.PER_BORROWER:
+        _same(getattr(ca, name), getattr(cb, name), f"{what}: {name}")
+    _same(ca.candidates(), cb.candidates(), f"{what}: rows in use")
+    totals = [(ca.lender_cash_cny, cb.lender_cash_cny, "lender cash")]
+    totals += [(ca.draws_total_cny, cb.draws_total_cny, "draws total")]
+    totals += [(ca.rationed_total_cny, cb.rationed_total_cny, "rationed total")]
+    totals += [
+        (getattr(ca.month, f.name), getattr(cb.month, f.name), f.name)
+        for f in dataclasses.fields(ca.month)
+    ]
+    for x, y, name in totals:
+        _same(x, y, f"{what}: {name}")
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31))
+def test_compiled_reference_and_numpy_give_the_same_bits(seed: int) -> None:
+    state = _perturbed(before_funding(), seed)
+    compiled = _run("compiled", state)
+    _assert_same(compiled, _run("numpy", state), "compiled vs numpy")
+    _assert_same(compiled, _run("reference", state), "compiled vs reference")
+    assert compiled[0].channels.month.draws_cny.sum() > 0
+
+
+def test_the_unperturbed_month_gives_the_same_bits() -> None:
+    state = before_funding()
+    compiled = _run("compiled", state)
+    _assert_same(compiled, _run("numpy", state), "compiled vs numpy")
+    _assert_same(compiled, _run("reference", state), "compiled vs reference")
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one core: one thread only")
+def test_one_and_two_threads_give_the_same_bits() -> None:
+    state = _perturbed(before_funding(), 1)
+    before = threads()
+    try:
+        set_threads(1)
+        one = _run("compiled", state)
+        set_threads(2)
+        two = _run("compiled", state)
+    finally:
+        set_threads(before)
+    _assert_same(one, two, "1 vs 2 threads")
+    assert one[1].transfers.firm_channel_draws_cny.sum() > 0
+
+
+@pytest.mark.parametrize("name", ["compiled", "reference", "numpy"])
+def test_a_household_and_a_firm_funded_by_hand(name: str) -> None:
+    # Every approval uniform is 1: no application is approved, only facilities held lend.
+    # A household wishes for 1,000 and holds a card (limit its income, 5,000; balance
+    # 1,000): drawn in full, fee 1 % = 10, balance 2,010. A firm's gap of 3,000: its
+    # owner's savings above the reserve (6 months of income) give 500, the owner's
+    # platform line its headroom 1,200, the owner's card (limit 1,300, no balance) what
+    # its headroom lends after the 1 % fee, floor(1,300 / 1.01) = 1,287.12 (fee 12.87);
+    # 12.88 stays unmet.
+    world, month = copy.deepcopy(before_funding())
+    s, f, ch, h = world.borrowers, world.firms, world.channels, month.household
+    card = ch.index("credit_card")
+    i = int(np.flatnonzero(f.is_open)[0])
+    owner = int(f.owner[i])
+    household = int(np.flatnonzero(world.firm_of < 0)[0])
+    h.unmet_credit_cny[:] = 0.0
+    h.unmet_need_cny[:] = 0.0
+    month.firm_month.gap_cny[:] = 0.0
+    month.lender_draws[:] = 1.0
+    h.unmet_credit_cny[household] = 1_000.0
+    month.firm_month.gap_cny[i] = 3_000.0
+    f.uses_personal_credit[i] = True
+    for row, income in ((household, 5_000.0), (owner, 1_300.0)):
+        s.pd_12m[row], s.missed[row], s.history_months[row] = 0.01, 0, 24
+        s.income_base_cny[row] = income
+        rows = np.array([row])
+        for c in range(ch.k):
+            ch.set_accounts(
+                c, rows, balance_cny=0.0, limit_cny=0.0, defaulted=False, open_step=NO_FACILITY
+            )
+        ch.set_accounts(card, rows, limit_cny=income, open_step=month.step - 1)
+    ch.set_accounts(card, np.array([household]), balance_cny=1_000.0)
+    months = world.config.firms.owner_reserve_income_months
+    s.savings_cny[owner] = months * 1_300.0 + 500.0
+    s.closed[owner], s.defaulted[owner] = False, False
+    s.limit_cny[owner], s.balance_cny[owner], s.earmarked_cny[owner] = 1_200.0, 0.0, 0.0
+    with using(name):
+        funding_stage(world, month)
+    hf, ff, t = month.household_funding, month.firm_funding, month.transfers
+    assert list(hf.rows) == [household]
+    assert hf.wants_funded_cny.tolist() == [1_000.0] and hf.fees_cny.tolist() == [10.0]
+    assert ch.book(card).balance_cny[household] == 2_010.0
+    assert t.household_channel_draws_cny[household] == 1_000.0
+    assert ff.by_step["own_cash"][i] == 500.0
+    assert ff.by_step["platform"][i] == 1_200.0
+    assert ff.by_step["credit_card"][i] == 1_287.12
+    assert ff.fees_cny[i] == 12.87
+    assert ff.unmet_cny[i] == 12.88
+    assert ch.book(card).balance_cny[owner] == 1_299.99
+    assert s.balance_cny[owner] == 1_200.0
+    assert t.firm_channel_draws_cny[i] == 1_287.12
+    assert ch.month.draws_cny[card] == 2_287.12
