@@ -21,8 +21,11 @@ household stage (:func:`sim.world.households.household_month`), whose unmet esse
 the costliest channels first (APR plus monthly fees), and a firm repays what it drew on its
 owner's platform line.
 
-Everything is vectorised over the rows with a gap; the only loops run over the handful of
-waterfall steps.
+The NumPy passes (:mod:`.waterfall`) are vectorised over the rows with a gap, looping only
+over the handful of waterfall steps; :func:`funding_stage` runs as
+:func:`sim.compiled.implementation` says: these passes, the numba kernels of each lender's
+turn (:mod:`.lender_kernel`, :mod:`.funding_kernel`, :mod:`.stage_kernel`) or the
+per-household and per-firm reference (:mod:`.funding_reference`), with the same bits.
 """
 
 from sim.lending.funding.stage import MonthTransfers, credit_info, funding_stage
