@@ -90,16 +90,21 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         name = args.config_name or "config"
         overrides = _parse(parser, list(args.overrides))
         check_command_line(overrides, loader)
-        if args.multirun:
+        # A sweep is `-m` or, as Hydra also reads it, the override hydra.mode=MULTIRUN.
+        multirun = args.multirun or any(
+            o.key_or_group == "hydra.mode" and str(o.value()).upper() == "MULTIRUN"
+            for o in overrides
+        )
+        if multirun:
             jobs = _sweep_jobs(parser, name, overrides, loader)
             if jobs is None:
                 return []
         else:
             jobs = [[o.input_line or "" for o in overrides]]
-        _check_policy_options(parser, jobs, multirun=args.multirun)
+        _check_policy_options(parser, jobs, multirun=multirun)
         composer = JobComposer(parser, loader, name)
-        runs = _validate_jobs(parser, composer, name, jobs, multirun=args.multirun)
-        _check_output_folder(name, jobs[0], multirun=args.multirun)
+        runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun)
+        _check_output_folder(name, jobs[0], multirun=multirun)
     for run in runs:
         _user(check_memory, run)
     _user(load_uci)

@@ -190,6 +190,11 @@ def test_a_sweep_is_checked_whole_before_any_job():
         ("static", 0),
         ("static", 1),
     ]
+    # hydra.mode=MULTIRUN makes a sweep as -m does (Hydra reads both).
+    runs = preflight(["hydra.mode=MULTIRUN", "seed=0,1", "n_months=2"])
+    assert sorted(r.seed for r in runs) == [0, 1]
+    with pytest.raises(UserError, match=r"sweep job #1 of 2: hydra.mode=MULTIRUN seed=0 pop"):
+        preflight(["hydra.mode=MULTIRUN", "seed=0,1", "population.n_borrowers=-5"])
 
 
 def test_policy_options_beside_a_policy_sweep_name_the_policies_lacking_them():
