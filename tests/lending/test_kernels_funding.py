@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 
 import numba
 import numpy as np
@@ -26,40 +25,9 @@ from sim.compiled import set_threads, threads, using
 from sim.lending.channels import ACCOUNT_FIELDS, NO_FACILITY
 from sim.lending.funding import funding_stage
 from sim.lending.funding.waterfall import FirmFunding, HouseholdFunding
-from sim.model import STAGES, CreditMarketModel
-from sim.month import Month
-from sim.runtime.compose import load_run_config
 from sim.world.borrowers import BorrowerState
 from sim.world.firms import FirmState
-
-
-@functools.cache
-def before_funding() -> tuple:
-    """A 600-borrower run (30 % own a firm) after 4 months, stopped before funding."""
-    config = load_run_config(
-        [
-            "population.n_borrowers=600",
-            "n_months=12",
-            "burn_in_months=0",
-            "firms.owner_share=0.3",
-            "output.plots=false",
-        ]
-    )
-    with using("numpy"):
-        model = CreditMarketModel(config)
-        for _ in range(4):
-            model.step()
-        world = model._open_world()
-        month = Month(step=model.steps + 1)
-        for name, stage in STAGES:
-            if name == "funding":
-                break
-            stage(world, month)
-    return copy.deepcopy((world, month))
-
-
-def _cents(rng: np.random.Generator, size: int, top: float) -> np.ndarray:
-    return rng.integers(0, int(top * 100), size) / 100.0
+from tests.stage_oracle import assert_same_bits, stopped_before, whole_cents
 
 
 def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random world
@@ -68,13 +36,13 @@ def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random w
     rng = np.random.default_rng(seed)
     s, f, ch, h = world.borrowers, world.firms, world.channels, month.household
     n, nf = s.n, f.n
-    credit = _cents(rng, n, 6_000.0) * (rng.random(n) < 0.6)
+    credit = whole_cents(rng, n, 6_000.0) * (rng.random(n) < 0.6)
     h.unmet_credit_cny = credit
     h.unmet_need_cny = np.round(credit * rng.choice([0.0, 0.3, 1.0], n), 2)
-    month.firm_month.gap_cny = _cents(rng, nf, 20_000.0) * (rng.random(nf) < 0.6) * f.is_open
-    s.savings_cny = _cents(rng, n, 20_000.0) * (rng.random(n) < 0.5)
+    month.firm_month.gap_cny = whole_cents(rng, nf, 20_000.0) * (rng.random(nf) < 0.6) * f.is_open
+    s.savings_cny = whole_cents(rng, n, 20_000.0) * (rng.random(n) < 0.5)
     s.balance_cny = np.minimum(s.balance_cny, s.limit_cny) * (rng.random(n) < 0.8)
-    s.earmarked_cny = _cents(rng, n, 3_000.0) * (rng.random(n) < 0.3)
+    s.earmarked_cny = whole_cents(rng, n, 3_000.0) * (rng.random(n) < 0.3)
     s.pd_12m = rng.choice([0.01, 0.05, 0.1, 0.2, 0.3], n) * rng.uniform(0.5, 1.0, n)
     s.missed = rng.choice(np.array([0, 0, 0, 1, 2], dtype=s.missed.dtype), n)
     s.lenders_count = rng.integers(0, 5, n).astype(s.lenders_count.dtype)
@@ -83,7 +51,7 @@ def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random w
     # Books: facilities (some not yet drawable), rejections, defaults, balances.
     rows = np.flatnonzero(rng.random(n) < 0.5)
     for c in range(ch.k):
-        ch.set_accounts(c, rows, limit_cny=_cents(rng, rows.size, 8_000.0))
+        ch.set_accounts(c, rows, limit_cny=whole_cents(rng, rows.size, 8_000.0))
     slots = np.arange(1, ch.n_slots)
     for c in range(ch.k):
         acc = ch._acc
@@ -92,7 +60,7 @@ def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random w
         )
         acc["open_step"][slots, c] = open_step
         acc["balance_cny"][slots, c] = np.minimum(
-            _cents(rng, slots.size, 9_000.0), acc["limit_cny"][slots, c]
+            whole_cents(rng, slots.size, 9_000.0), acc["limit_cny"][slots, c]
         ) * (rng.random(slots.size) < 0.5)
         acc["rejected_step"][slots, c] = rng.choice([-(10**9), month.step - 1], slots.size)
         acc["defaulted"][slots, c] = rng.random(slots.size) < 0.05
@@ -127,14 +95,6 @@ def _run(name: str, state: tuple) -> tuple:
     return world, month
 
 
-def _same(x: object, y: object, what: str) -> None:
-    x, y = np.asarray(x), np.asarray(y)
-    assert x.dtype == y.dtype and x.shape == y.shape, what
-    assert np.ascontiguousarray(x).tobytes() == np.ascontiguousarray(y).tobytes(), (
-        f"{what}: {x} != {y}"
-    )
-
-
 def _assert_same(a: tuple, b: tuple, what: str) -> None:
     """Every state array, flow and month total of ``a`` and ``b`` identical, bit for bit."""
     (wa, ma), (wb, mb) = a, b
@@ -143,28 +103,32 @@ def _assert_same(a: tuple, b: tuple, what: str) -> None:
         (FirmState, wa.firms, wb.firms),
     ):
         for field in dataclasses.fields(kind):
-            _same(getattr(x, field.name), getattr(y, field.name), f"{what}: {field.name}")
+            assert_same_bits(
+                getattr(x, field.name), getattr(y, field.name), f"{what}: {field.name}"
+            )
     for field in dataclasses.fields(HouseholdFunding):
         x, y = getattr(ma.household_funding, field.name), getattr(mb.household_funding, field.name)
-        _same(x, y, f"{what}: household_funding.{field.name}")
+        assert_same_bits(x, y, f"{what}: household_funding.{field.name}")
     for field in dataclasses.fields(FirmFunding):
         x, y = getattr(ma.firm_funding, field.name), getattr(mb.firm_funding, field.name)
         if field.name == "by_step":
             assert list(x) == list(y)
             for step in x:
-                _same(x[step], y[step], f"{what}: firm_funding.by_step[{step}]")
+                assert_same_bits(x[step], y[step], f"{what}: firm_funding.by_step[{step}]")
         else:
-            _same(x, y, f"{what}: firm_funding.{field.name}")
+            assert_same_bits(x, y, f"{what}: firm_funding.{field.name}")
     for field in dataclasses.fields(ma.transfers):
         x, y = getattr(ma.transfers, field.name), getattr(mb.transfers, field.name)
-        _same(x, y, f"{what}: transfers.{field.name}")
+        assert_same_bits(x, y, f"{what}: transfers.{field.name}")
     ca, cb = wa.channels, wb.channels
     assert ca.n_slots == cb.n_slots, what
     for name in ACCOUNT_FIELDS:
-        _same(ca._acc[name][: ca.n_slots], cb._acc[name][: cb.n_slots], f"{what}: books {name}")
+        assert_same_bits(
+            ca._acc[name][: ca.n_slots], cb._acc[name][: cb.n_slots], f"{what}: books {name}"
+        )
     for name in ca.PER_BORROWER:
-        _same(getattr(ca, name), getattr(cb, name), f"{what}: {name}")
-    _same(ca.candidates(), cb.candidates(), f"{what}: rows in use")
+        assert_same_bits(getattr(ca, name), getattr(cb, name), f"{what}: {name}")
+    assert_same_bits(ca.candidates(), cb.candidates(), f"{what}: rows in use")
     totals = [(ca.lender_cash_cny, cb.lender_cash_cny, "lender cash")]
     totals += [(ca.draws_total_cny, cb.draws_total_cny, "draws total")]
     totals += [(ca.rationed_total_cny, cb.rationed_total_cny, "rationed total")]
@@ -173,13 +137,13 @@ def _assert_same(a: tuple, b: tuple, what: str) -> None:
         for f in dataclasses.fields(ca.month)
     ]
     for x, y, name in totals:
-        _same(x, y, f"{what}: {name}")
+        assert_same_bits(x, y, f"{what}: {name}")
 
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31))
 def test_compiled_reference_and_numpy_give_the_same_bits(seed: int) -> None:
-    state = _perturbed(before_funding(), seed)
+    state = _perturbed(stopped_before("funding"), seed)
     compiled = _run("compiled", state)
     _assert_same(compiled, _run("numpy", state), "compiled vs numpy")
     _assert_same(compiled, _run("reference", state), "compiled vs reference")
@@ -187,7 +151,7 @@ def test_compiled_reference_and_numpy_give_the_same_bits(seed: int) -> None:
 
 
 def test_the_unperturbed_month_gives_the_same_bits() -> None:
-    state = before_funding()
+    state = stopped_before("funding")
     compiled = _run("compiled", state)
     _assert_same(compiled, _run("numpy", state), "compiled vs numpy")
     _assert_same(compiled, _run("reference", state), "compiled vs reference")
@@ -195,7 +159,7 @@ def test_the_unperturbed_month_gives_the_same_bits() -> None:
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one core: one thread only")
 def test_one_and_two_threads_give_the_same_bits() -> None:
-    state = _perturbed(before_funding(), 1)
+    state = _perturbed(stopped_before("funding"), 1)
     before = threads()
     try:
         set_threads(1)
@@ -217,7 +181,7 @@ def test_a_household_and_a_firm_funded_by_hand(name: str) -> None:
     # platform line its headroom 1,200, the owner's card (limit 1,300, no balance) what
     # its headroom lends after the 1 % fee, floor(1,300 / 1.01) = 1,287.12 (fee 12.87);
     # 12.88 stays unmet.
-    world, month = copy.deepcopy(before_funding())
+    world, month = copy.deepcopy(stopped_before("funding"))
     s, f, ch, h = world.borrowers, world.firms, world.channels, month.household
     card = ch.index("credit_card")
     i = int(np.flatnonzero(f.is_open)[0])

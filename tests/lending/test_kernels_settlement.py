@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 
 import numba
 import numpy as np
@@ -24,41 +23,10 @@ from hypothesis import strategies as st
 from sim.compiled import set_threads, threads, using
 from sim.lending.channels import ACCOUNT_FIELDS
 from sim.lending.settlement import settlement_stage
-from sim.model import STAGES, CreditMarketModel
-from sim.month import Month
-from sim.runtime.compose import load_run_config
 from sim.world.borrowers import BorrowerState
 from sim.world.firms import FirmState
 from sim.world.firms.settlement import Settlement
-
-
-@functools.cache
-def before_settlement() -> tuple:
-    """A 600-borrower run (30 % own a firm) after 4 months, stopped before settlement."""
-    config = load_run_config(
-        [
-            "population.n_borrowers=600",
-            "n_months=12",
-            "burn_in_months=0",
-            "firms.owner_share=0.3",
-            "output.plots=false",
-        ]
-    )
-    with using("numpy"):
-        model = CreditMarketModel(config)
-        for _ in range(4):
-            model.step()
-        world = model._open_world()
-        month = Month(step=model.steps + 1)
-        for name, stage in STAGES:
-            if name == "settlement":
-                break
-            stage(world, month)
-    return copy.deepcopy((world, month))
-
-
-def _cents(rng: np.random.Generator, size: int, top: float) -> np.ndarray:
-    return rng.integers(0, int(top * 100), size) / 100.0
+from tests.stage_oracle import assert_same_bits, stopped_before, whole_cents
 
 
 def _perturbed(base: tuple, seed: int) -> tuple:
@@ -68,23 +36,23 @@ def _perturbed(base: tuple, seed: int) -> tuple:
     s, f, ch = world.borrowers, world.firms, world.channels
     n, nf = s.n, f.n
     some = rng.random(nf) < 0.7
-    f.cash_cny = np.where(some, _cents(rng, nf, 60_000.0), f.cash_cny)
+    f.cash_cny = np.where(some, whole_cents(rng, nf, 60_000.0), f.cash_cny)
     f.target_buffer_days = rng.uniform(0.0, 40.0, nf)
-    f.platform_business_cny = _cents(rng, nf, 8_000.0) * (rng.random(nf) < 0.5)
-    s.balance_cny = _cents(rng, n, 10_000.0) * (rng.random(n) < 0.6)
+    f.platform_business_cny = whole_cents(rng, nf, 8_000.0) * (rng.random(nf) < 0.5)
+    s.balance_cny = whole_cents(rng, n, 10_000.0) * (rng.random(n) < 0.6)
     s.apr = rng.choice([0.08, 0.18, 0.24, 0.36], n)
     s.closed[:] = s.closed | (rng.random(n) < 0.1)
-    s.savings_cny = _cents(rng, n, 80_000.0)
+    s.savings_cny = whole_cents(rng, n, 80_000.0)
     slots = np.arange(1, ch.n_slots)
     for c in range(ch.k):
         has = rng.random(slots.size) < 0.5
-        balance = _cents(rng, slots.size, 9_000.0) * has
+        balance = whole_cents(rng, slots.size, 9_000.0) * has
         ch._acc["balance_cny"][slots, c] = balance
         ch._acc["min_due_cny"][slots, c] = np.round(0.05 * balance, 2) * (
             rng.random(slots.size) < 0.7
         )
         ch._acc["defaulted"][slots, c] = has & (rng.random(slots.size) < 0.1)
-        ch._acc["paid_cny"][slots, c] = _cents(rng, slots.size, 300.0) * (
+        ch._acc["paid_cny"][slots, c] = whole_cents(rng, slots.size, 300.0) * (
             rng.random(slots.size) < 0.2
         )
     ch.touch(np.flatnonzero(ch.slot_of))
@@ -105,16 +73,6 @@ def _run(name: str, state: tuple) -> tuple:
     return world, month
 
 
-def _bits(x: np.ndarray) -> bytes:
-    return np.ascontiguousarray(x).tobytes()
-
-
-def _same(x: np.ndarray, y: np.ndarray, what: str) -> None:
-    x, y = np.asarray(x), np.asarray(y)
-    assert x.dtype == y.dtype and x.shape == y.shape, what
-    assert _bits(x) == _bits(y), f"{what}: {x} != {y}"
-
-
 def _assert_same(a: tuple, b: tuple, what: str, *, totals_to_the_cent: bool = False) -> None:
     """Every state array and flow of ``a`` and ``b`` identical, bit for bit."""
     (wa, ma), (wb, mb) = a, b
@@ -123,17 +81,25 @@ def _assert_same(a: tuple, b: tuple, what: str, *, totals_to_the_cent: bool = Fa
         (FirmState, wa.firms, wb.firms),
     ):
         for field in dataclasses.fields(kind):
-            _same(getattr(x, field.name), getattr(y, field.name), f"{what}: {field.name}")
+            assert_same_bits(
+                getattr(x, field.name), getattr(y, field.name), f"{what}: {field.name}"
+            )
     for field in dataclasses.fields(Settlement):
-        _same(getattr(ma.settlement, field.name), getattr(mb.settlement, field.name), field.name)
+        assert_same_bits(
+            getattr(ma.settlement, field.name), getattr(mb.settlement, field.name), field.name
+        )
     for field in dataclasses.fields(ma.transfers):
-        _same(getattr(ma.transfers, field.name), getattr(mb.transfers, field.name), field.name)
+        assert_same_bits(
+            getattr(ma.transfers, field.name), getattr(mb.transfers, field.name), field.name
+        )
     ca, cb = wa.channels, wb.channels
     assert ca.n_slots == cb.n_slots
     for name in ACCOUNT_FIELDS:
-        _same(ca._acc[name][: ca.n_slots], cb._acc[name][: cb.n_slots], f"{what}: books {name}")
-    _same(ca.slot_of, cb.slot_of, f"{what}: slot_of")
-    _same(ca.candidates(), cb.candidates(), f"{what}: rows in use")
+        assert_same_bits(
+            ca._acc[name][: ca.n_slots], cb._acc[name][: cb.n_slots], f"{what}: books {name}"
+        )
+    assert_same_bits(ca.slot_of, cb.slot_of, f"{what}: slot_of")
+    assert_same_bits(ca.candidates(), cb.candidates(), f"{what}: rows in use")
     totals = [(ca.lender_cash_cny, cb.lender_cash_cny, "lender cash")]
     totals += [
         (getattr(ca.month, f.name), getattr(cb.month, f.name), f.name)
@@ -141,15 +107,15 @@ def _assert_same(a: tuple, b: tuple, what: str, *, totals_to_the_cent: bool = Fa
     ]
     for x, y, name in totals:
         if totals_to_the_cent:
-            _same(np.round(x, 2), np.round(y, 2), f"{what}: {name} (cents)")
+            assert_same_bits(np.round(x, 2), np.round(y, 2), f"{what}: {name} (cents)")
         else:
-            _same(x, y, f"{what}: {name}")
+            assert_same_bits(x, y, f"{what}: {name}")
 
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31))
 def test_compiled_reference_and_numpy_give_the_same_bits(seed: int) -> None:
-    state = _perturbed(before_settlement(), seed)
+    state = _perturbed(stopped_before("settlement"), seed)
     compiled = _run("compiled", state)
     _assert_same(compiled, _run("numpy", state), "compiled vs numpy")
     _assert_same(
@@ -165,7 +131,7 @@ def world_prepays(state: tuple) -> bool:
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one core: one thread only")
 def test_one_and_two_threads_give_the_same_bits() -> None:
-    state = _perturbed(before_settlement(), 1)
+    state = _perturbed(stopped_before("settlement"), 1)
     before = threads()
     try:
         set_threads(1)
@@ -186,7 +152,7 @@ def test_a_firm_and_its_owner_repay_by_hand(name: str) -> None:
     # before credit_card (18.25 %): the 1,200 drawn for the firm; credit_card 1,800 of its
     # 5,000. The owner draws half of the 5,000 left; with no income there is no reserve,
     # so half of those 2,500 savings prepay credit_card again: 1,250.
-    world, month = copy.deepcopy(before_settlement())
+    world, month = copy.deepcopy(stopped_before("settlement"))
     s, f, ch, fm = world.borrowers, world.firms, world.channels, month.firm_month
     cc = dataclasses.replace(world.config.channels, prepay_excess_share=0.5)
     fc = dataclasses.replace(world.config.firms, owner_draw_rate=0.5)
