@@ -26,10 +26,10 @@ import numpy as np
 from numba import prange
 
 from sim.compiled import kernel, round_cny_scalar
+from sim.lending.channels.dues_kernel import post_payments
 from sim.world.firms.state import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
-    from sim.lending.channels import Channels
     from sim.month import Month, World
 
 __all__ = ["repay_compiled"]
@@ -198,17 +198,6 @@ def _households_prepay(
         prepaid[r] = total
 
 
-def _post(ch: Channels, pay: np.ndarray, order: list[int], rows: np.ndarray) -> None:
-    """Each channel's payments total (NumPy's sum over the rows that paid, in row order)."""
-    used = np.flatnonzero(pay.any(axis=0))
-    if used.size == 0:
-        return
-    totals = pay[:, used].sum(axis=1)
-    ch.month.payments_cny[order] += totals
-    ch.lender_cash_cny[order] += totals
-    ch.touch(rows[used])
-
-
 def repay_compiled(world: World, month: Month) -> None:
     """The stage after :func:`sim.world.firms.settle`, by the kernels of this module.
 
@@ -260,7 +249,7 @@ def repay_compiled(world: World, month: Month) -> None:
     )
     # The firms' repayments, channel by channel costliest first, as the NumPy pass posts.
     for c in order:
-        _post(ch, firm_pay[c : c + 1], [c], f.owner)
+        post_payments(ch, firm_pay[c : c + 1], [c], f.owner)
     f.cash_cny, f.platform_business_cny, f.buffer_days = cash, business, buffer_days
     t.firm_platform_repaid_cny = platform_repaid
     t.firm_channel_repaid_cny = channel_repaid
@@ -283,4 +272,4 @@ def repay_compiled(world: World, month: Month) -> None:
         pay,
         t.household_prepay_cny,
     )
-    _post(ch, pay, order, cand)
+    post_payments(ch, pay, order, cand)

@@ -10,6 +10,7 @@ import pytest
 from sim.config import ChannelConfig, ChannelsConfig
 from sim.lending.accounts import service_accounts
 from sim.lending.channels import (
+    ACCOUNT_FIELDS,
     NO_FACILITY,
     Channels,
     any_over_channels,
@@ -257,6 +258,43 @@ def test_compact_books_give_slots_only_to_users_and_keep_the_blank_slot_blank():
     assert ch.n_slots == 301  # paying and servicing gave no new slots
     np.testing.assert_array_equal(ch.table("balance_cny")[:, 0], ch.book(0).balance_cny)
     assert ch.month.payments_cny[0] == 300 * 50.0
+
+
+def test_slots_put_in_row_order_keep_every_account():
+    """order_slots renumbers the slots in row order; every borrower keeps its accounts."""
+    ch = single(1_000, apr=0.2)
+    rng = np.random.default_rng(9)
+    rows = rng.permutation(1_000)[:300]  # first uses out of row order
+    for part in np.array_split(rows, 3):
+        ch.draw(0, part, rng.integers(1, 10_000, part.size) / 100.0)
+    ch.service(step=1)
+    before = {f: ch.table(f) for f in ACCOUNT_FIELDS}
+    assert not (np.diff(ch.slot_of[np.sort(rows)]) > 0).all()  # out of order to begin with
+    ch.order_slots()
+    held = np.flatnonzero(ch.slot_of)
+    np.testing.assert_array_equal(held, np.sort(rows))
+    np.testing.assert_array_equal(ch.slot_of[held], np.arange(1, 301))
+    for f, table in before.items():
+        np.testing.assert_array_equal(ch.table(f), table, err_msg=f)
+    assert ch._acc["balance_cny"][0].sum() == 0.0  # the blank slot stays blank
+
+
+def test_a_new_month_orders_the_slots_once_enough_are_new():
+    """new_month reorders when a 32nd of the slots were handed out since the last order."""
+    ch = single(1_000, apr=0.2)
+    ch.draw(0, np.arange(500, 600), np.full(100, 10.0))  # slots 1-100, in row order
+    ch.new_month()
+    assert ch._ordered_slots == 101
+    ch.draw(0, np.array([3]), np.array([10.0]))  # one new slot of 101 in use: < 1/32
+    ch.new_month()
+    assert ch.slot_of[3] == 101 and ch._ordered_slots == 101
+    ch.draw(0, np.array([1, 2]), np.full(2, 10.0))  # three new of 104: < 1/32
+    ch.new_month()
+    assert ch._ordered_slots == 101
+    ch.draw(0, np.array([4]), np.array([10.0]))  # four new of 105: >= 1/32
+    ch.new_month()
+    assert ch._ordered_slots == 105
+    np.testing.assert_array_equal(ch.slot_of[[1, 2, 3, 4, 500]], [1, 2, 3, 4, 5])
 
 
 def test_account_fields_are_checked_by_name():

@@ -50,6 +50,8 @@ class ChannelBooks(LenderTable):
         # its indices and ``_sums`` the per-row totals over channels of those rows.
         self._rows: np.ndarray | None = np.zeros(0, dtype=np.int64)
         self._sums: _RowSums | None = None
+        # Slots in use when they were last put in row order (:meth:`order_slots`).
+        self._ordered_slots = 1
 
     #: The per-borrower arrays (``(n_borrowers,)``) and their dtypes; the account tables
     #: themselves are per slot (a new borrower reads the blank slot 0).
@@ -121,6 +123,41 @@ class ChannelBooks(LenderTable):
         self.slot_of[new_rows] = np.arange(self.n_slots, end, dtype=np.int32)
         self.n_slots = end
         return self.slot_of[rows]
+
+    #: :meth:`new_month` puts the slots in row order again once this share of them was
+    #: handed out since the last ordering.
+    REORDER_SHARE = 1 / 32
+
+    def new_month(self) -> None:
+        """Reset this month's flow totals; put the slots in row order if many are new."""
+        super().new_month()
+        if (self.n_slots - self._ordered_slots) >= self.REORDER_SHARE * self.n_slots:
+            self.order_slots()
+
+    def order_slots(self) -> None:
+        """Renumber the slots in borrower-row order: row ``b``'s slot below row ``b + 1``'s.
+
+        A borrower gets a slot when first touched, so slots drift out of row order; the
+        stages walk the books in row order through ``slot_of``, and in slot order those
+        reads stream through memory instead of jumping (the servicing kernel at 1 M
+        borrowers took half the time). Every account keeps its values (only where it is
+        stored changes), so nothing computed changes. ``O(n_slots x k)``.
+        """
+        rows = np.flatnonzero(self.slot_of)
+        old = self.slot_of[rows]
+        self._ordered_slots = self.n_slots
+        if old.size != self.n_slots - 1:
+            raise RuntimeError(
+                f"channels: {old.size} borrowers hold a slot but {self.n_slots - 1} slots "
+                "are in use; each slot belongs to one borrower"
+            )
+        if old.size == 0 or bool((old[1:] > old[:-1]).all()):
+            return  # handed out in row order already (blank slot 0 first)
+        take = np.concatenate([np.zeros(1, dtype=np.int64), old.astype(np.int64)])
+        for f in ACCOUNT_FIELDS:
+            table = self._acc[f]
+            table[: self.n_slots] = table.take(take, axis=0)
+        self.slot_of[rows] = np.arange(1, self.n_slots, dtype=np.int32)
 
     def _gather(self, field: str, rows: np.ndarray) -> np.ndarray:
         """``(len(rows), k)`` copy of the accounts of ``rows`` (blank where no slot)."""

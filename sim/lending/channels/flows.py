@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import compiled
 from sim.lending.channels.approval import ChannelApproval
+from sim.lending.channels.dues_kernel import pay_dues_compiled
+from sim.lending.channels.dues_reference import pay_dues_reference
 from sim.lending.channels.records import (
     _owed_before,
     _put_rows,
@@ -130,7 +133,9 @@ class ChannelFlows(ChannelApproval):
         """Allocate households' payments towards this month's minimum dues.
 
         ``paid_cny`` (``(n,)``, at most :meth:`due_total`) is applied to the channels'
-        dues costliest first (:meth:`costliest_first`).
+        dues costliest first (:meth:`costliest_first`). Runs as
+        :func:`sim.compiled.implementation` says: :mod:`sim.lending.channels.dues_kernel`,
+        these NumPy lines, or :mod:`sim.lending.channels.dues_reference` (the same results).
 
         Raises:
             ValueError: ``paid_cny`` is not ``(n_borrowers,)``.
@@ -142,6 +147,13 @@ class ChannelFlows(ChannelApproval):
             )
         rows = np.flatnonzero(paid_cny > 0)
         if rows.size == 0 or not self.k:
+            return
+        how = compiled.implementation()
+        if how == "compiled":
+            pay_dues_compiled(self, rows, paid_cny[rows])
+            return
+        if how == "reference":
+            pay_dues_reference(self, rows, paid_cny[rows])
             return
         order = self.costliest_first()
         # Gather the rows first (one cache line each), then pick the channels in order.
