@@ -6,8 +6,11 @@ rows; each row reads and writes only its own slot) and every channel in order, a
 account (a balance, a due or a payment) is serviced in the book's tables with
 :func:`sim.lending.accounts_kernel.service_account` (the platform's conventions, without
 arrears), its fees split off the accrual, and the row's totals over channels are taken.
-The per-channel month totals are NumPy sums over the same serviced rows in the same order
-as the NumPy pass, so every total is bit-identical to it (and to any number of threads).
+A first pass (:func:`served_counts_kernel`) counts each chunk's accounts to service per
+channel, so that the servicing pass writes each channel's flows to consecutive entries in
+row order; the per-channel month totals are then NumPy sums of those entries, the very
+sequences the NumPy pass sums, so every total is bit-identical to it (and to any number
+of threads).
 """
 
 from __future__ import annotations
@@ -24,15 +27,43 @@ from sim.lending.channels.records import _RowSums
 if TYPE_CHECKING:
     from sim.lending.channels import Channels
 
-__all__ = ["service_channels_compiled", "service_channels_kernel"]
+__all__ = ["service_channels_compiled", "service_channels_kernel", "served_counts_kernel"]
 
-#: Bits of an account's ``active`` code: serviced this month; performing before it (its
-#: balance accrues); defaulted this month; a default or charge-off this month (its rare
-#: flows are written). 0: not serviced.
-SERVICED, PERFORMING, NEW_DEFAULT, EVENT = 1, 2, 4, 8
 #: Candidate rows per chunk: gathered together, then serviced (a chunk's accounts stay
 #: in the cache between the two loops).
 CHUNK_ROWS = 512
+
+
+@kernel(parallel=True)
+def served_counts_kernel(
+    cand: np.ndarray,
+    slots: np.ndarray,
+    balance: np.ndarray,
+    due: np.ndarray,
+    paid: np.ndarray,
+    defaulted: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Count each chunk's accounts to service, and those performing, per channel.
+
+    An account is serviced if it has a balance, a due or a payment this month; it is
+    performing (its balance accrues) if not defaulted. ``counts`` is ``(n_chunks, k, 2)``
+    int64 out (chunks of :data:`CHUNK_ROWS` candidates, in order): serviced, performing.
+    The tables are as in :func:`service_channels_kernel`.
+    """
+    m = cand.shape[0]
+    k = balance.shape[1]
+    for chunk in numba.prange((m + CHUNK_ROWS - 1) // CHUNK_ROWS):
+        for c in range(k):
+            counts[chunk, c, 0] = 0
+            counts[chunk, c, 1] = 0
+        for j in range(chunk * CHUNK_ROWS, min((chunk + 1) * CHUNK_ROWS, m)):
+            s = slots[j]
+            for c in range(k):
+                if balance[s, c] > 0 or due[s, c] > 0 or paid[s, c] > 0:
+                    counts[chunk, c, 0] += 1
+                    if not defaulted[s, c]:
+                        counts[chunk, c, 1] += 1
 
 
 @kernel(parallel=True)
@@ -54,9 +85,12 @@ def service_channels_kernel(
     fee_share: np.ndarray,
     charge_off_dpd: int,
     step: int,
-    active: np.ndarray,
-    flows: np.ndarray,
+    at: np.ndarray,
+    accruing: np.ndarray,
+    interest: np.ndarray,
+    fees: np.ndarray,
     rare: np.ndarray,
+    events: np.ndarray,
     charged: np.ndarray,
     interest_fees_total: np.ndarray,
     balance_month_sum: np.ndarray,
@@ -67,7 +101,11 @@ def service_channels_kernel(
 ) -> None:
     """Service the active accounts of rows ``cand`` in the books' tables, in place.
 
-    The book's tables are ``(n_slots, k)`` and are written in place.
+    The book's tables are ``(n_slots, k)`` and are written in place. Each channel's
+    serviced accounts write their flows, in candidate order, to consecutive entries of
+    the flat outputs from the chunk's first entry ``at`` (from
+    :func:`served_counts_kernel`'s counts), so that a channel's entries are its serviced
+    accounts in row order.
 
     Args:
         cand: ``(m,)`` int64 candidate borrower rows.
@@ -88,12 +126,15 @@ def service_channels_kernel(
         fee_share: ``(k,)`` monthly fees' share of the accrual.
         charge_off_dpd: DPD at which defaulted balances are written off.
         step: the month (1-based).
-        active: ``(k, m)`` int8 out, each account's code: the bits :data:`SERVICED`,
-            :data:`PERFORMING`, :data:`NEW_DEFAULT`, :data:`EVENT` (0: not serviced).
-        flows: ``(3, k, m)`` float64 out, per serviced account: balance before servicing
-            (performing accounts only), interest net of fees, monthly fees, CNY.
-        rare: ``(3, k, m)`` float64 out, per account with an :data:`EVENT`: write-off,
-            recoveries, EAD, CNY (other entries are not written).
+        at: ``(n_chunks, k, 2)`` int64, each chunk's first entry per channel in the
+            serviced outputs (``[..., 0]``) and in ``accruing`` (``[..., 1]``).
+        accruing: ``(p,)`` out, the balance before servicing of each performing account.
+        interest: ``(q,)`` out, interest net of fees of each serviced account, CNY.
+        fees: ``(q,)`` out, monthly fees of each serviced account, CNY.
+        rare: ``(3, q)`` zeros in; write-off, recoveries and EAD written at the accounts
+            that default or are charged off this month, CNY.
+        events: ``(n_chunks, k, 2)`` int64 out, per chunk and channel: new defaults,
+            accounts with a default or charge-off this month.
         charged: ``(n,)`` out, interest + fees charged per row (written at ``cand``).
         interest_fees_total: ``(n,)`` accumulator, ``charged`` added at ``cand``.
         balance_month_sum: ``(n,)`` accumulator, ``row_balance`` added at ``cand``.
@@ -121,6 +162,13 @@ def service_channels_kernel(
                 got[4, j - lo, c] = missed[s, c]
                 got[5, j - lo, c] = defaulted[s, c]
                 got[6, j - lo, c] = charged_off[s, c]
+        pos = np.empty(k, dtype=np.int64)
+        perf = np.empty(k, dtype=np.int64)
+        for c in range(k):
+            pos[c] = at[chunk, c, 0]
+            perf[c] = at[chunk, c, 1]
+            events[chunk, c, 0] = 0
+            events[chunk, c, 1] = 0
         for j in range(lo, hi):
             s = slots[j]
             row = cand[j]
@@ -129,12 +177,10 @@ def service_channels_kernel(
             for c in range(k):
                 b, d, p = got[0, i, c], got[1, i, c], got[2, i, c]
                 if not (b > 0 or d > 0 or p > 0):
-                    active[c, j] = 0
                     continue
-                code = SERVICED
                 if got[5, i, c] == 0:
-                    code |= PERFORMING
-                    flows[0, c, j] = b
+                    accruing[perf[c]] = b
+                    perf[c] += 1
                 was_charged_off = got[6, i, c] != 0
                 # Statement, on-time months and payment ratio are scratch on these books.
                 r = service_account(
@@ -163,18 +209,18 @@ def service_channels_kernel(
                 due[s, c] = r[5]
                 if r[12]:
                     default_step[s, c] = step
+                    events[chunk, c, 0] += 1
                 accrued = r[17]
-                fees = round_cny_scalar(accrued * fee_share[c])
-                flows[1, c, j] = accrued - fees
-                flows[2, c, j] = fees
-                if r[12]:
-                    code |= NEW_DEFAULT
+                f = round_cny_scalar(accrued * fee_share[c])
+                q = pos[c]
+                interest[q] = accrued - f
+                fees[q] = f
                 if r[12] or (r[2] and not was_charged_off):
-                    code |= EVENT
-                    rare[0, c, j] = r[15]
-                    rare[1, c, j] = r[16]
-                    rare[2, c, j] = r[13]
-                active[c, j] = code
+                    events[chunk, c, 1] += 1
+                    rare[0, q] = r[15]
+                    rare[1, q] = r[16]
+                    rare[2, q] = r[13]
+                pos[c] = q + 1
                 total += accrued
             if s != 0:
                 for c in range(k):
@@ -208,9 +254,22 @@ def service_channels_compiled(ch: Channels, step: int) -> np.ndarray:
     cand = ch.candidates()
     slots = ch.slot_of[cand]
     m, k = cand.size, ch.k
-    active = np.empty((k, m), dtype=np.int8)
-    flows = np.empty((3, k, m))
-    rare = np.empty((3, k, m))  # written only where an account defaults or is charged off
+    acc = ch._acc
+    n_chunks = (m + CHUNK_ROWS - 1) // CHUNK_ROWS
+    counts = np.empty((n_chunks, k, 2), dtype=np.int64)
+    served_counts_kernel(
+        cand, slots, acc["balance_cny"], acc["min_due_cny"], acc["paid_cny"], acc["defaulted"],
+        counts,
+    )  # fmt: skip
+    # Each channel's entries follow the previous channel's; within a channel, chunk order.
+    per_channel = counts.sum(axis=0)  # (k, 2)
+    channel_start = np.cumsum(per_channel, axis=0) - per_channel
+    at = np.cumsum(counts, axis=0) - counts + channel_start[None, :, :]
+    served_total, performing_total = per_channel.sum(axis=0)
+    accruing = np.empty(performing_total)
+    interest, fees = np.empty(served_total), np.empty(served_total)
+    rare = np.zeros((3, served_total))  # written only where an account defaults or is charged off
+    events = np.empty((n_chunks, k, 2), dtype=np.int64)
     charged = np.zeros(ch.n)
     row_balance, row_due = np.empty(m), np.empty(m)
     row_lenders, row_owes = np.empty(m, dtype=np.int16), np.empty(m, dtype=bool)
@@ -218,7 +277,6 @@ def service_channels_compiled(ch: Channels, step: int) -> np.ndarray:
     for c in range(k):
         apr = float(ch.carrying_apr[c])
         fee_share[c] = 12.0 * ch.monthly_fee_rate[c] / apr if apr > 0 else 0.0
-    acc = ch._acc
     service_channels_kernel(
         cand,
         slots,
@@ -237,9 +295,12 @@ def service_channels_compiled(ch: Channels, step: int) -> np.ndarray:
         fee_share,
         int(ch.config.charge_off_dpd),
         int(step),
-        active,
-        flows,
+        at,
+        accruing,
+        interest,
+        fees,
         rare,
+        events,
         charged,
         ch.interest_fees_total_cny,
         ch.balance_month_sum_cny,
@@ -248,32 +309,27 @@ def service_channels_compiled(ch: Channels, step: int) -> np.ndarray:
         row_lenders,
         row_owes,
     )
-    # The month's totals: NumPy sums over each channel's serviced accounts in row order,
-    # the very arrays (and so the very sums) of the NumPy pass.
-    # The serviced accounts' flows in row order, so each sum is NumPy's pairwise sum of
-    # the very sequence the NumPy pass sums; the rare flows are zero but at their events.
+    # The month's totals: NumPy sums of each channel's entries, which are its serviced
+    # accounts' flows in row order: the very sequences (and so the very sums) of the
+    # NumPy pass. The rare flows are zero but at their events, as there.
     month = ch.month
+    per_event = events.sum(axis=0)  # (k, 2)
     for c in range(k):
-        served = np.flatnonzero(active[c])
-        if served.size == 0:
+        served = slice(channel_start[c, 0], channel_start[c, 0] + per_channel[c, 0])
+        if per_channel[c, 0] == 0:
             continue
-        code = active[c].take(served)
-        performing = served[(code & PERFORMING) != 0]
-        month.accruing_balance_cny[c] += float(flows[0, c].take(performing).sum())
-        month.interest_cny[c] += float(flows[1, c].take(served).sum())
-        month.monthly_fees_cny[c] += float(flows[2, c].take(served).sum())
-        events = np.flatnonzero(code & EVENT)
+        performing = accruing[channel_start[c, 1] : channel_start[c, 1] + per_channel[c, 1]]
+        month.accruing_balance_cny[c] += float(performing.sum())
+        month.interest_cny[c] += float(interest[served].sum())
+        month.monthly_fees_cny[c] += float(fees[served].sum())
         totals = np.zeros(3)
-        if events.size:
-            at_events = served.take(events)
+        if per_event[c, 1]:
             for f in range(3):
-                x = np.zeros(served.size)
-                x[events] = rare[f, c].take(at_events)
-                totals[f] = x.sum()
+                totals[f] = rare[f, served].sum()
         month.write_off_cny[c] += float(totals[0])
         month.recoveries_cny[c] += float(totals[1])
         month.ead_at_default_cny[c] += float(totals[2])
-        month.default_count[c] += int(np.count_nonzero(code & NEW_DEFAULT))
+        month.default_count[c] += int(per_event[c, 0])
         ch.lender_cash_cny[c] += float(totals[1])
     sums = _RowSums(cand, row_balance, row_due, row_lenders, row_owes).where(row_owes)
     ch._mark[cand] = False
