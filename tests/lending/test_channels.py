@@ -280,21 +280,19 @@ def test_slots_put_in_row_order_keep_every_account():
 
 
 def test_a_new_month_orders_the_slots_once_enough_are_new():
-    """new_month reorders when a 32nd of the slots were handed out since the last order."""
+    """new_month reorders once an eighth of the slots were handed out since the last order."""
+    assert Channels.REORDER_SHARE == 1 / 8
     ch = single(1_000, apr=0.2)
     ch.draw(0, np.arange(500, 600), np.full(100, 10.0))  # slots 1-100, in row order
     ch.new_month()
     assert ch._ordered_slots == 101
-    ch.draw(0, np.array([3]), np.array([10.0]))  # one new slot of 101 in use: < 1/32
+    ch.draw(0, np.arange(10, 24), np.full(14, 10.0))  # 14 new of 115 in use: < 1/8
     ch.new_month()
-    assert ch.slot_of[3] == 101 and ch._ordered_slots == 101
-    ch.draw(0, np.array([1, 2]), np.full(2, 10.0))  # three new of 104: < 1/32
+    assert ch.slot_of[10] == 101 and ch._ordered_slots == 101
+    ch.draw(0, np.array([3]), np.array([10.0]))  # 15 new of 116: >= 1/8
     ch.new_month()
-    assert ch._ordered_slots == 101
-    ch.draw(0, np.array([4]), np.array([10.0]))  # four new of 105: >= 1/32
-    ch.new_month()
-    assert ch._ordered_slots == 105
-    np.testing.assert_array_equal(ch.slot_of[[1, 2, 3, 4, 500]], [1, 2, 3, 4, 5])
+    assert ch._ordered_slots == 116
+    np.testing.assert_array_equal(ch.slot_of[[3, 10, 23, 500]], [1, 2, 15, 16])
 
 
 def test_account_fields_are_checked_by_name():

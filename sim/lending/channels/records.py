@@ -254,4 +254,5 @@ class _RowSums:
 
     def where(self, keep: np.ndarray) -> _RowSums:
         """The rows where ``keep`` (``(m,)`` bool) holds."""
-        return _RowSums(*(getattr(self, f.name)[keep] for f in dataclasses.fields(self)))
+        at = np.flatnonzero(keep)  # one scan of the mask; ``take`` is faster than masking
+        return _RowSums(*(getattr(self, f.name).take(at) for f in dataclasses.fields(self)))
