@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 
 from sim.compiled import set_threads, threads, using
 from sim.lending.channels import ACCOUNT_FIELDS, NO_FACILITY
-from sim.lending.funding import funding_stage
+from sim.lending.funding import credit_info, funding_stage
 from sim.lending.funding.waterfall import FirmFunding, HouseholdFunding
+from sim.lending.funding.waterfall_rows import WaterfallRows
 from sim.world.borrowers import BorrowerState
 from sim.world.firms import FirmState
 from tests.stage_oracle import assert_same_bits, stopped_before, whole_cents
@@ -224,3 +225,20 @@ def test_a_household_and_a_firm_funded_by_hand(name: str) -> None:
     assert s.balance_cny[owner] == 1_200.0
     assert t.firm_channel_draws_cny[i] == 1_287.12
     assert ch.month.draws_cny[card] == 2_287.12
+
+
+def test_narrowed_waterfall_rows_are_the_rows_gathered_anew() -> None:
+    """A lender's turn over the rows with a gap left reads what a view of them alone holds."""
+    world, month = copy.deepcopy(stopped_before("funding"))
+    info = credit_info(world, month.lender_draws)
+    rows = np.arange(0, world.borrowers.n, 3, dtype=np.int64)
+    view = WaterfallRows(world.channels, rows, info)
+    keep = np.flatnonzero(np.random.default_rng(3).random(rows.size) < 0.3)
+    part, anew = view.narrow(keep), WaterfallRows(world.channels, rows[keep], info)
+    assert_same_bits(part.who, anew.who, "who")
+    assert_same_bits(part.slots, anew.slots, "slots")
+    assert len(part.arrays) == len(anew.arrays) == 15
+    for i, (a, b) in enumerate(zip(part.arrays, anew.arrays, strict=True)):
+        assert_same_bits(a, b, f"arrays[{i}]")
+    part.slots[:] = -1  # a copy: the whole view's slots are its own
+    assert (view.slots >= 0).all()

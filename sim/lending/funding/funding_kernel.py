@@ -30,6 +30,7 @@ from sim.lending.funding.waterfall import (
     personal_lines,
     waterfall,
 )
+from sim.lending.funding.waterfall_rows import WaterfallRows
 from sim.units import round_cny
 
 if TYPE_CHECKING:
@@ -40,51 +41,6 @@ __all__ = ["LenderTurn", "WaterfallRows", "fund_firms_compiled", "fund_household
 _NO_ROWS = np.zeros(0, dtype=bool)
 #: Powers of a lender factor tabulated (lenders owed beyond the first).
 _POWERS = 64
-
-
-class WaterfallRows:
-    """The rows of one waterfall: who asks, what lenders see of them, their slots.
-
-    The borrower arrays of ``info`` are gathered once for the rows (every lender's turn then
-    reads them in order); the firm arrays stay whole (indexed by firm).
-
-    Args:
-        channels: the other lenders.
-        who: ``(m,)`` int64 distinct borrower rows, in the waterfall's order.
-        info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
-
-    Attributes:
-        who: the rows.
-        arrays: the kernels' ``info`` tuple without the approval uniforms (empty arrays for
-            the parts not given).
-        slots: ``(m,)`` int32 the rows' slots in the books, kept up to date as slots are
-            handed out.
-    """
-
-    def __init__(self, channels: Channels, who: np.ndarray, info: CreditInfo) -> None:
-        self.who = who
-
-        def mine(values: np.ndarray | None, dtype: type) -> np.ndarray:
-            return np.zeros(0, dtype) if values is None else np.asarray(values)[who]
-
-        self.arrays = (
-            info.pd_12m[who],
-            info.missed[who],
-            info.history_months[who],
-            info.income_base_cny[who],
-            info.firm_of[who],
-            info.firm_open,
-            info.firm_age_months,
-            info.firm_revenue_cny,
-            info.firm_receivables_cny,
-            info.firm_anchor,
-            mine(info.band, np.int8),
-            mine(info.lenders_count, np.int16),
-            mine(info.debt_service_ratio, np.float64).astype(np.float64, copy=False),
-            mine(info.debt_service_cny, np.float64),
-            mine(info.income_cny, np.float64),
-        )
-        self.slots = channels.slot_of[who]
 
 
 class LenderTurn:
@@ -281,10 +237,17 @@ def fund_households_compiled(
         if not serves.any() or not (left > 0).any():
             continue
         for c in np.flatnonzero(serves):
-            if not (left > 0).any():
+            # Only rows with a gap left ask (the others are skipped, untouched): the turn
+            # runs over them alone, in row order, and its results are written back.
+            live = np.flatnonzero(left > 0)
+            if live.size == 0:
                 break
-            turn = LenderTurn(channels, int(c), info, step, firm=False, rows=view)
-            req, active = turn.ask(mode, rows, left, alt, _NO_ROWS)
+            whole = live.size == m
+            part = view if whole else view.narrow(live)
+            state = (left, alt, target, out.fees_cny)
+            lt, at, tt, ft = state if whole else (x[live] for x in state)
+            turn = LenderTurn(channels, int(c), info, step, firm=False, rows=part)
+            req, active = turn.ask(mode, part.who, lt, at, _NO_ROWS)
             asked = np.flatnonzero(active)
             requested = req[asked]
             granted_asked = channels.ration(int(c), requested)
@@ -292,7 +255,10 @@ def fund_households_compiled(
             if granted_asked is not requested:  # scaled down to the lender's capacity
                 granted = req.copy()
                 granted[asked] = granted_asked
-            _, fee = turn.draw(mode, rows, granted, active, left, alt, target, out.fees_cny)
+            _, fee = turn.draw(mode, part.who, granted, active, lt, at, tt, ft)
+            if not whole:
+                left[live], alt[live], target[live], out.fees_cny[live] = lt, at, tt, ft
+                view.slots[live] = part.slots
             hit = granted_asked > 0
             if hit.any():
                 out.by_channel[c] += float(granted_asked.sum())
