@@ -385,16 +385,13 @@ def household_stage(world: World, month: Month) -> None:
     month's income to the run total, and writes ``month.household``.
     """
     s = world.borrowers
+    other_debt, other_due = world.channels.dense_totals()
     flows = household_month(
-        s,
-        month.draws,
-        month.macro,
-        world.config.population.behaviour,
-        month.step,
-        other_due_cny=world.channels.due_total(),
-        other_debt_cny=world.channels.balance_total(),
+        s, month.draws, month.macro, world.config.population.behaviour, month.step,
+        other_due_cny=other_due,
+        other_debt_cny=other_debt,
         over_limit_tolerance=world.config.platform.over_limit_tolerance,
-    )
+    )  # fmt: skip
     world.channels.pay_dues(flows.other_payment_cny)
     s.income_total_cny += flows.income_cny
     month.household = flows

@@ -4,7 +4,9 @@ From a small run stopped before its household stage, random books (Hypothesis: b
 dues, payments so far) and random payments are applied by ``Channels.pay_dues`` under
 the three implementations: every account table, the month's payment totals, the
 lenders' cash and the rows in use are the same bits; the kernel gives the same bits with
-one and two threads; and one borrower's payments to three lenders computed by hand.
+one and two threads; and one borrower's payments to three lenders computed by hand. The
+books' compiled totals (per borrower over the lenders, per lender over the borrowers)
+equal the NumPy totals to the bit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 
 from sim.compiled import set_threads, threads, using
 from sim.lending.channels import ACCOUNT_FIELDS
+from tests.lending.test_channels import single
 from tests.stage_oracle import assert_same_bits, stopped_before, whole_cents
 
 
@@ -115,3 +118,37 @@ def test_a_payment_goes_to_the_costliest_lender_first_by_hand(how: str) -> None:
         assert ch._acc["paid_cny"][slot, c] == paid_before[c] + payment
         assert ch.month.payments_cny[c] - totals_before[c] == pytest.approx(payment, abs=1e-9)
     assert ch._mark[row]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_compiled_book_totals_equal_the_numpy_totals(seed: int) -> None:
+    """Per-borrower totals over lenders and per-lender totals over borrowers, to the bit."""
+    ch, paid = _books(seed)
+    ch.pay_dues(paid)  # some rows now owe nothing; every row stays marked in use
+    unmarked = np.flatnonzero(ch.slot_of)[::7]
+    ch._acc["balance_cny"][ch.slot_of[unmarked]] = 0.0  # rows that owe nothing, unmarked
+    ch._acc["min_due_cny"][ch.slot_of[unmarked]] = 0.0
+    ch._mark[unmarked] = False
+    ch._rows, ch._sums = None, None
+    with using("numpy"):
+        balance, due = ch.dense_totals()
+        by_channel = ch.balance_by_channel()
+    assert_same_bits(balance, ch.balance_total(), "numpy balance_total")
+    with using("compiled"):
+        compiled_balance, compiled_due = ch.dense_totals()
+        compiled_by_channel = ch.balance_by_channel()
+    assert_same_bits(compiled_balance, balance, "balance_total")
+    assert_same_bits(compiled_due, due, "due_total")
+    assert_same_bits(compiled_by_channel, by_channel, "balance_by_channel")
+    assert balance.sum() > 0 and due.sum() > 0
+
+
+def test_one_lender_balances_are_summed_pairwise_as_numpy_sums_them() -> None:
+    """With one lender NumPy's sum over the rows is pairwise: the NumPy path is kept."""
+    ch = single(3_000, apr=0.2)
+    rng = np.random.default_rng(4)
+    ch.draw(0, np.arange(3_000), rng.integers(1, 10**9, 3_000) / 100.0)
+    with using("compiled"):
+        total = ch.balance_by_channel()
+    assert_same_bits(total, ch._gather("balance_cny", ch.candidates()).sum(axis=0), "k = 1")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import compiled
 from sim.config import ChannelsConfig
 from sim.lending.channels.lenders import LenderTable
 from sim.lending.channels.records import (
@@ -19,6 +20,7 @@ from sim.lending.channels.records import (
     _sum_over_channels,
     any_over_channels,
 )
+from sim.lending.channels.totals_kernel import channel_balances_kernel, dense_totals_kernel
 from sim.units import round_cny
 
 
@@ -321,8 +323,32 @@ class ChannelBooks(LenderTable):
         return self._scatter(_sum_over_channels(balance[:, self.high_cost]), rows)
 
     def balance_by_channel(self) -> np.ndarray:
-        """``(k,)`` balances of each channel summed over borrowers (defaulted included)."""
+        """``(k,)`` balances of each channel summed over borrowers (defaulted included).
+
+        NumPy's sum over the first axis of the rows' ``(m, k)`` balances adds them one row
+        after another for ``k >= 2`` (pairwise for ``k == 1``); compiled, the rows are read
+        through their slots in that order (:mod:`sim.lending.channels.totals_kernel`).
+        """
+        if compiled.implementation() == "compiled" and self.k >= 2:
+            return channel_balances_kernel(
+                self.candidates(), self.slot_of, self._acc["balance_cny"]
+            )
         return self._gather("balance_cny", self.candidates()).sum(axis=0)
+
+    def dense_totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(balance_total(), due_total())``, in one compiled pass when compiled.
+
+        Returns:
+            Two ``(n,)`` float64 arrays, CNY (see :meth:`balance_total`, :meth:`due_total`).
+        """
+        if compiled.implementation() != "compiled":
+            return self.balance_total(), self.due_total()
+        balance, due = np.empty(self.n), np.empty(self.n)
+        dense_totals_kernel(
+            self.slot_of, self._mark, self._acc["balance_cny"], self._acc["min_due_cny"],
+            balance, due,
+        )  # fmt: skip
+        return balance, due
 
     def owes(self, rows: np.ndarray) -> np.ndarray:
         """``(len(rows),)`` bool: the row has a balance or a due on any channel.
