@@ -8,7 +8,7 @@ Every field of :class:`Month` names the one stage that writes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -159,11 +159,42 @@ class LimitEvents:
     reason: np.ndarray
 
 
+#: Fields of :class:`Month` that the model releases once their last reader has run:
+#: field -> the stage (a :data:`sim.model.STAGES` name) after which nothing reads it. The
+#: month's draws are about a third of its record (about 100 bytes a borrower row); freed
+#: before ``servicing``, their memory holds the later stages' arrays instead of adding to
+#: them (``docs/performance.md``, "Memory").
+RELEASE_AFTER: dict[str, str] = {
+    "draws": "household",
+    "lender_draws": "funding",
+    "firm_draws": "settlement",
+}
+
+
+class ReleasedFieldError(RuntimeError):
+    """A :class:`Month` field was read after the model released it (:data:`RELEASE_AFTER`)."""
+
+
+class _Released:
+    """Stands in for a released field's value; :meth:`Month.__getattribute__` raises on it."""
+
+    __slots__ = ("name", "stage")
+
+    def __init__(self, name: str, stage: str) -> None:
+        self.name, self.stage = name, stage
+
+    def __repr__(self) -> str:
+        return f"<released after stage {self.stage!r}>"
+
+
 @dataclass
 class Month:
     """One month's record: one field per stage output.
 
-    A field is ``None`` until its stage has run.
+    A field is ``None`` until its stage has run. The model releases the fields of
+    :data:`RELEASE_AFTER` after their last reader (:meth:`release_after`); reading one then
+    raises :class:`ReleasedFieldError` (``CreditMarketModel.keep_month_draws = True`` keeps
+    them, e.g. to compare two runs' draws).
     """
 
     step: int
@@ -230,6 +261,45 @@ class Month:
 
     limit_raises: int = 0
     """Policy raises this month. Written by ``platform_review``."""
+
+    def __getattribute__(self, name: str) -> object:
+        value = object.__getattribute__(self, name)
+        if type(value) is _Released:
+            raise ReleasedFieldError(
+                f"Month.{name} of month {object.__getattribute__(self, 'step')} was released "
+                f"after stage {value.stage!r}, its last reader (sim.month.RELEASE_AFTER), to "
+                "save memory; set CreditMarketModel.keep_month_draws = True before stepping "
+                "to keep it"
+            )
+        return value
+
+    def __repr__(self) -> str:
+        values = (f"{f.name}={object.__getattribute__(self, f.name)!r}" for f in fields(self))
+        return f"Month({', '.join(values)})"
+
+    def release_after(self, stage: str) -> list[str]:
+        """Release the fields whose last reader is ``stage`` (:data:`RELEASE_AFTER`).
+
+        Their arrays are dropped (freed unless referenced elsewhere); reading such a field
+        afterwards raises :class:`ReleasedFieldError`. A field not yet written (None) is
+        left as it is.
+
+        Args:
+            stage: the name of the stage that has just run.
+
+        Returns:
+            The names of the fields released (empty for most stages).
+        """
+        released = []
+        for name, last in RELEASE_AFTER.items():
+            if last == stage and object.__getattribute__(self, name) is not None:
+                object.__setattr__(self, name, _Released(name, stage))
+                released.append(name)
+        return released
+
+    def is_released(self, name: str) -> bool:
+        """Field ``name`` was released (:meth:`release_after`): reading it would raise."""
+        return type(object.__getattribute__(self, name)) is _Released
 
     def add_limit_events(
         self,
