@@ -92,10 +92,11 @@ class CreditMarketModel(mesa.Model):
             adds every stage's wall time to, in seconds, keyed by stage name (and
             ``"collect"``): set it to ``{}`` to profile the stages
             (``python -m experiments.bench --profile``).
-        keep_month_draws: False (the default): each month's draws are released once their
-            last reader has run (:data:`sim.month.RELEASE_AFTER`; reading them afterwards
-            raises :class:`sim.month.ReleasedFieldError`), which lowers the peak memory;
-            True keeps them in ``model.month`` (e.g. to compare two runs' draws).
+        release_month_fields: True (the default): each month's draws and households'
+            flows before funding are released once their last reader has run
+            (:data:`sim.month.RELEASE_AFTER`; reading them afterwards raises
+            :class:`sim.month.ReleasedFieldError`), which lowers the peak memory; False
+            keeps them in ``model.month`` (e.g. to compare two runs' draws).
 
     The state is also reachable as ``model.borrowers``, ``firms``, ``network``,
     ``sectors``, ``channels``, ``platform``, ``sole_trader``, ``firm_of`` (the
@@ -133,7 +134,7 @@ class CreditMarketModel(mesa.Model):
         self.month: Month | None = None
         self.record = RunRecord(offset=config.burn_in_months)
         self.stage_seconds: dict[str, float] | None = None
-        self.keep_month_draws = False
+        self.release_month_fields = True
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "calendar_month": lambda m: m.month.macro.calendar_month,
@@ -176,7 +177,7 @@ class CreditMarketModel(mesa.Model):
                 start_window(world)
             month = Month(step=self.steps)
             self.record.open_month(world)
-            timing, release = self.stage_seconds, not self.keep_month_draws
+            timing, release = self.stage_seconds, self.release_month_fields
             for name, stage in STAGES:
                 try:
                     if timing is None:

@@ -159,15 +159,20 @@ class LimitEvents:
     reason: np.ndarray
 
 
-#: Fields of :class:`Month` that the model releases once their last reader has run:
-#: field -> the stage (a :data:`sim.model.STAGES` name) after which nothing reads it. The
-#: month's draws are about a third of its record (about 100 bytes a borrower row); freed
-#: before ``servicing``, their memory holds the later stages' arrays instead of adding to
-#: them (``docs/performance.md``, "Memory").
+#: Fields of :class:`Month` (``"household.consumption_cny"``: a field of a field) that
+#: the model releases once their last reader has run: field -> the stage (a
+#: :data:`sim.model.STAGES` name) after which nothing reads it. The month's draws are
+#: about a third of its record (about 100 bytes a borrower row), the households' flows
+#: before funding another 24 bytes: freed before ``servicing``, their memory holds the
+#: later stages' arrays instead of adding to them (``docs/performance.md``, "Memory").
 RELEASE_AFTER: dict[str, str] = {
     "draws": "household",
     "lender_draws": "funding",
+    "household.consumption_cny": "funding",
+    "household.unmet_need_cny": "funding",
+    "household.unmet_credit_cny": "funding",
     "firm_draws": "settlement",
+    "household.scheduled_payment_cny": "servicing",
 }
 
 
@@ -176,15 +181,34 @@ class ReleasedFieldError(RuntimeError):
 
 
 class _Released:
-    """Stands in for a released field's value; :meth:`Month.__getattribute__` raises on it."""
+    """Stands in for a released field's value.
 
-    __slots__ = ("name", "stage")
+    Reading it from :class:`Month` raises, and so does using it (a field of a field: any
+    attribute, item, conversion or operator).
+    """
 
-    def __init__(self, name: str, stage: str) -> None:
-        self.name, self.stage = name, stage
+    __slots__ = ("message", "stage")
+
+    def __init__(self, name: str, step: int, stage: str) -> None:
+        self.stage = stage
+        self.message = (
+            f"Month.{name} of month {step} was released after stage {stage!r}, its last "
+            "reader (sim.month.RELEASE_AFTER), to save memory; set "
+            "CreditMarketModel.release_month_fields = False before stepping to keep it"
+        )
 
     def __repr__(self) -> str:
         return f"<released after stage {self.stage!r}>"
+
+    def fail(self, *_: object, **__: object) -> None:
+        """Raise :class:`ReleasedFieldError` naming the field, its month and stage."""
+        raise ReleasedFieldError(self.message)
+
+    __getattr__ = __array__ = __getitem__ = __setitem__ = __len__ = __iter__ = fail
+    __bool__ = __float__ = __int__ = __index__ = __add__ = __radd__ = __sub__ = fail
+    __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __neg__ = fail
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = fail
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -193,8 +217,8 @@ class Month:
 
     A field is ``None`` until its stage has run. The model releases the fields of
     :data:`RELEASE_AFTER` after their last reader (:meth:`release_after`); reading one then
-    raises :class:`ReleasedFieldError` (``CreditMarketModel.keep_month_draws = True`` keeps
-    them, e.g. to compare two runs' draws).
+    raises :class:`ReleasedFieldError` (``CreditMarketModel.release_month_fields = False``
+    keeps them, e.g. to compare two runs' draws).
     """
 
     step: int
@@ -265,24 +289,24 @@ class Month:
     def __getattribute__(self, name: str) -> object:
         value = object.__getattribute__(self, name)
         if type(value) is _Released:
-            raise ReleasedFieldError(
-                f"Month.{name} of month {object.__getattribute__(self, 'step')} was released "
-                f"after stage {value.stage!r}, its last reader (sim.month.RELEASE_AFTER), to "
-                "save memory; set CreditMarketModel.keep_month_draws = True before stepping "
-                "to keep it"
-            )
+            value.fail()
         return value
 
     def __repr__(self) -> str:
         values = (f"{f.name}={object.__getattribute__(self, f.name)!r}" for f in fields(self))
         return f"Month({', '.join(values)})"
 
+    def _holder(self, name: str) -> tuple[object, str]:
+        """The object holding field ``name`` (this month, or the field before the dot)."""
+        head, _, attr = name.rpartition(".")
+        return (object.__getattribute__(self, head) if head else self), attr
+
     def release_after(self, stage: str) -> list[str]:
         """Release the fields whose last reader is ``stage`` (:data:`RELEASE_AFTER`).
 
         Their arrays are dropped (freed unless referenced elsewhere); reading such a field
-        afterwards raises :class:`ReleasedFieldError`. A field not yet written (None) is
-        left as it is.
+        afterwards raises :class:`ReleasedFieldError`. A field not yet written (None, or
+        inside a field that is None) is left as it is.
 
         Args:
             stage: the name of the stage that has just run.
@@ -292,14 +316,18 @@ class Month:
         """
         released = []
         for name, last in RELEASE_AFTER.items():
-            if last == stage and object.__getattribute__(self, name) is not None:
-                object.__setattr__(self, name, _Released(name, stage))
+            if last != stage:
+                continue
+            holder, attr = self._holder(name)
+            if holder is not None and object.__getattribute__(holder, attr) is not None:
+                object.__setattr__(holder, attr, _Released(name, self.step, stage))
                 released.append(name)
         return released
 
     def is_released(self, name: str) -> bool:
-        """Field ``name`` was released (:meth:`release_after`): reading it would raise."""
-        return type(object.__getattribute__(self, name)) is _Released
+        """Field ``name`` (e.g. ``"draws"``, ``"household.consumption_cny"``) was released."""
+        holder, attr = self._holder(name)
+        return type(object.__getattribute__(holder, attr)) is _Released
 
     def add_limit_events(
         self,
