@@ -92,6 +92,11 @@ class CreditMarketModel(mesa.Model):
             adds every stage's wall time to, in seconds, keyed by stage name (and
             ``"collect"``): set it to ``{}`` to profile the stages
             (``python -m experiments.bench --profile``).
+        release_month_fields: True (the default): each month's draws and households'
+            flows before funding are released once their last reader has run
+            (:data:`sim.month.RELEASE_AFTER`; reading them afterwards raises
+            :class:`sim.month.ReleasedFieldError`), which lowers the peak memory; False
+            keeps them in ``model.month`` (e.g. to compare two runs' draws).
 
     The state is also reachable as ``model.borrowers``, ``firms``, ``network``,
     ``sectors``, ``channels``, ``platform``, ``sole_trader``, ``firm_of`` (the
@@ -129,6 +134,7 @@ class CreditMarketModel(mesa.Model):
         self.month: Month | None = None
         self.record = RunRecord(offset=config.burn_in_months)
         self.stage_seconds: dict[str, float] | None = None
+        self.release_month_fields = True
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "calendar_month": lambda m: m.month.macro.calendar_month,
@@ -171,7 +177,7 @@ class CreditMarketModel(mesa.Model):
                 start_window(world)
             month = Month(step=self.steps)
             self.record.open_month(world)
-            timing = self.stage_seconds
+            timing, release = self.stage_seconds, self.release_month_fields
             for name, stage in STAGES:
                 try:
                     if timing is None:
@@ -180,6 +186,8 @@ class CreditMarketModel(mesa.Model):
                         t0 = time.perf_counter()
                         stage(world, month)
                         timing[name] = timing.get(name, 0.0) + time.perf_counter() - t0
+                    if release:
+                        month.release_after(name)  # fields no later stage reads
                 except Exception:
                     self._broken = (
                         f"month {self.steps} failed in stage {name!r} (error above); the "

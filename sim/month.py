@@ -8,7 +8,7 @@ Every field of :class:`Month` names the one stage that writes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -159,11 +159,66 @@ class LimitEvents:
     reason: np.ndarray
 
 
+#: Fields of :class:`Month` (``"household.consumption_cny"``: a field of a field) that
+#: the model releases once their last reader has run: field -> the stage (a
+#: :data:`sim.model.STAGES` name) after which nothing reads it. The month's draws are
+#: about a third of its record (about 100 bytes a borrower row), the households' flows
+#: before funding another 24 bytes: freed before ``servicing``, their memory holds the
+#: later stages' arrays instead of adding to them (``docs/performance.md``, "Memory").
+RELEASE_AFTER: dict[str, str] = {
+    "draws": "household",
+    "lender_draws": "funding",
+    "household.consumption_cny": "funding",
+    "household.unmet_need_cny": "funding",
+    "household.unmet_credit_cny": "funding",
+    "firm_draws": "settlement",
+    "household.scheduled_payment_cny": "servicing",
+}
+
+
+class ReleasedFieldError(RuntimeError):
+    """A :class:`Month` field was read after the model released it (:data:`RELEASE_AFTER`)."""
+
+
+class _Released:
+    """Stands in for a released field's value.
+
+    Reading it from :class:`Month` raises, and so does using it (a field of a field: any
+    attribute, item, conversion or operator).
+    """
+
+    __slots__ = ("message", "stage")
+
+    def __init__(self, name: str, step: int, stage: str) -> None:
+        self.stage = stage
+        self.message = (
+            f"Month.{name} of month {step} was released after stage {stage!r}, its last "
+            "reader (sim.month.RELEASE_AFTER), to save memory; set "
+            "CreditMarketModel.release_month_fields = False before stepping to keep it"
+        )
+
+    def __repr__(self) -> str:
+        return f"<released after stage {self.stage!r}>"
+
+    def fail(self, *_: object, **__: object) -> None:
+        """Raise :class:`ReleasedFieldError` naming the field, its month and stage."""
+        raise ReleasedFieldError(self.message)
+
+    __getattr__ = __array__ = __getitem__ = __setitem__ = __len__ = __iter__ = fail
+    __bool__ = __float__ = __int__ = __index__ = __add__ = __radd__ = __sub__ = fail
+    __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __neg__ = fail
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = fail
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass
 class Month:
     """One month's record: one field per stage output.
 
-    A field is ``None`` until its stage has run.
+    A field is ``None`` until its stage has run. The model releases the fields of
+    :data:`RELEASE_AFTER` after their last reader (:meth:`release_after`); reading one then
+    raises :class:`ReleasedFieldError` (``CreditMarketModel.release_month_fields = False``
+    keeps them, e.g. to compare two runs' draws).
     """
 
     step: int
@@ -230,6 +285,49 @@ class Month:
 
     limit_raises: int = 0
     """Policy raises this month. Written by ``platform_review``."""
+
+    def __getattribute__(self, name: str) -> object:
+        value = object.__getattribute__(self, name)
+        if type(value) is _Released:
+            value.fail()
+        return value
+
+    def __repr__(self) -> str:
+        values = (f"{f.name}={object.__getattribute__(self, f.name)!r}" for f in fields(self))
+        return f"Month({', '.join(values)})"
+
+    def _holder(self, name: str) -> tuple[object, str]:
+        """The object holding field ``name`` (this month, or the field before the dot)."""
+        head, _, attr = name.rpartition(".")
+        return (object.__getattribute__(self, head) if head else self), attr
+
+    def release_after(self, stage: str) -> list[str]:
+        """Release the fields whose last reader is ``stage`` (:data:`RELEASE_AFTER`).
+
+        Their arrays are dropped (freed unless referenced elsewhere); reading such a field
+        afterwards raises :class:`ReleasedFieldError`. A field not yet written (None, or
+        inside a field that is None) is left as it is.
+
+        Args:
+            stage: the name of the stage that has just run.
+
+        Returns:
+            The names of the fields released (empty for most stages).
+        """
+        released = []
+        for name, last in RELEASE_AFTER.items():
+            if last != stage:
+                continue
+            holder, attr = self._holder(name)
+            if holder is not None and object.__getattribute__(holder, attr) is not None:
+                object.__setattr__(holder, attr, _Released(name, self.step, stage))
+                released.append(name)
+        return released
+
+    def is_released(self, name: str) -> bool:
+        """Field ``name`` (e.g. ``"draws"``, ``"household.consumption_cny"``) was released."""
+        holder, attr = self._holder(name)
+        return type(object.__getattribute__(holder, attr)) is _Released
 
     def add_limit_events(
         self,

@@ -19,13 +19,13 @@ holds about 0.13 GB more than loading them from the cache):
 ==========================  ============  =========
 term                        fit           used here
 ==========================  ============  =========
-fixed (interpreter, libs)   392 MB        520 MB
-per borrower                831 bytes     850 bytes
-per firm                    1,438 bytes   1450 bytes
-per borrower-month          18.6 bytes    19 bytes
+fixed (interpreter, libs)   407 MB        520 MB
+per borrower                731 bytes     750 bytes
+per firm                    1,537 bytes   1550 bytes
+per borrower-month          17.9 bytes    18 bytes
 ==========================  ============  =========
 
-The estimate is above every measurement, by 7-33 % (the most for the smallest runs, whose
+The estimate is above every measurement, by 6-29 % (the most for the smallest runs, whose
 peak is mostly the fixed part); ``docs/performance.md`` ("Memory estimate") lists the
 measurements.
 """
@@ -45,11 +45,11 @@ if TYPE_CHECKING:
 FIXED_BYTES = 520 * 10**6
 #: Bytes per borrower: state arrays, the other lenders' books, the month's record and
 #: work arrays, the per-borrower tables at the end.
-BORROWER_BYTES = 850
+BORROWER_BYTES = 750
 #: Bytes per firm: firm state, the supply network, the firms' month.
-FIRM_BYTES = 1450
+FIRM_BYTES = 1550
 #: Bytes per borrower and month: limit events, and the tables made from them at the end.
-BORROWER_MONTH_BYTES = 19
+BORROWER_MONTH_BYTES = 18
 
 #: Seconds of a run besides its months: set-up, the output tables and their files.
 RUN_FIXED_SECONDS = 0.3
@@ -131,8 +131,8 @@ def check_memory(run: RunConfig, available: int | None = None) -> int:
             f"{run.burn_in_months} + n_months={run.n_months} needs about {_gb(need)} at "
             f"peak, but this machine has {_gb(available)} "
             "available (MemAvailable in /proc/meminfo); lower population.n_borrowers, "
-            "burn_in_months or n_months (estimate: 520 MB + 850 bytes per borrower + "
-            "1450 per firm + 19 per borrower-month, counting the book's expected growth "
+            "burn_in_months or n_months (estimate: 520 MB + 750 bytes per borrower + "
+            "1550 per firm + 18 per borrower-month, counting the book's expected growth "
             "over burn-in + window; docs/performance.md)"
         )
     return need

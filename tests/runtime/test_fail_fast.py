@@ -259,8 +259,8 @@ def test_memory_estimate_and_refusal(tmp_path: Path):
         "book.applicants_per_month_share=0",
         "book.firm_entry_per_month_share=0",
     )
-    # A closed book: 520 MB + 100 k x 850 + 10 k firms x 1450 + 12 M borrower-months x 19.
-    assert estimate_peak_bytes(run) == 520e6 + 85e6 + 14.5e6 + 228e6
+    # A closed book: 520 MB + 100 k x 750 + 10 k firms x 1550 + 12 M borrower-months x 18.
+    assert estimate_peak_bytes(run) == 520e6 + 75e6 + 15.5e6 + 216e6
     # An open book ends with 100 k x (1 + 0.01 x 120) borrowers after 120 months.
     grown = make_run(
         "population.n_borrowers=100000",
@@ -268,7 +268,7 @@ def test_memory_estimate_and_refusal(tmp_path: Path):
         "book.applicants_per_month_share=0.01",
         "book.firm_entry_per_month_share=0",
     )
-    assert estimate_peak_bytes(grown) == 520e6 + 187e6 + 14.5e6 + 19 * 220_000 * 120
+    assert estimate_peak_bytes(grown) == 520e6 + 165e6 + 15.5e6 + 18 * 220_000 * 120
     assert check_memory(run, available=10**12) == estimate_peak_bytes(run)
     with pytest.raises(InsufficientMemoryError, match=r"needs about 0\.8 GB .* has 0\.5 GB"):
         check_memory(run, available=500 * 10**6)
