@@ -35,11 +35,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from experiments.cli import USAGE_ERROR, OneLineParser
-from sim.analysis.compare import SEED_MODES, UnbalancedSeedsWarning, collect_runs
-from sim.analysis.report import write_report
+
+# The analysis modules are imported when used: the processes that render the report's
+# figures (sim.outputs.figure_pool, spawned) import this module first, as their __main__.
 
 
 def _parser() -> argparse.ArgumentParser:
+    from sim.analysis.compare import SEED_MODES
+
     parser = OneLineParser(
         prog="python -m experiments.compare",
         description="Compare credit-limit policies over the complete runs of a sweep.",
@@ -117,6 +120,10 @@ def check_options(args: argparse.Namespace) -> tuple[str, ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the comparison; return the process exit code (0 ok, 2 on a bad option or data)."""
+    from sim.analysis.compare import UnbalancedSeedsWarning, collect_runs
+    from sim.analysis.report import write_report
+    from sim.outputs.figure_pool import figure_workers
+
     args = _parser().parse_args(argv)
     try:
         formats = check_options(args)
@@ -162,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             formats=formats,
             method=args.method,
             confidence=args.confidence,
+            figure_workers=figure_workers(),
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
