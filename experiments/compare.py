@@ -35,14 +35,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from experiments.cli import USAGE_ERROR, OneLineParser
-
-# The analysis modules are imported when used: the processes that render the report's
-# figures (sim.outputs.figure_pool, spawned) import this module first, as their __main__.
+from sim.analysis.compare import SEED_MODES, UnbalancedSeedsWarning, collect_runs
+from sim.analysis.report import write_report
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim.analysis.compare import SEED_MODES
-
     parser = OneLineParser(
         prog="python -m experiments.compare",
         description="Compare credit-limit policies over the complete runs of a sweep.",
@@ -120,10 +117,6 @@ def check_options(args: argparse.Namespace) -> tuple[str, ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the comparison; return the process exit code (0 ok, 2 on a bad option or data)."""
-    from sim.analysis.compare import UnbalancedSeedsWarning, collect_runs
-    from sim.analysis.report import write_report
-    from sim.outputs.figure_pool import figure_workers
-
     args = _parser().parse_args(argv)
     try:
         formats = check_options(args)
@@ -169,7 +162,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             formats=formats,
             method=args.method,
             confidence=args.confidence,
-            figure_workers=figure_workers(),
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -25,17 +25,12 @@ import time
 from pathlib import Path
 
 from experiments import compare
+from sim.platform.policies import policy_names
+from sim.runtime.compose import load_run_config
 from sim.runtime.resources import estimate_compile_seconds, estimate_sweep_seconds
-
-# The model's modules are imported when used: the processes that render the report's
-# figures (sim.outputs.figure_pool, spawned) import this module first, as their __main__.
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo's sweep, then the comparison; return the exit code."""
-    from sim.platform.policies import policy_names
-    from sim.runtime.compose import load_run_config
-
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

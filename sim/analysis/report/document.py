@@ -31,12 +31,10 @@ from sim.analysis.report.text import _markdown_table, _seed_text, _slug, _values
 from sim.analysis.report.treated import (
     aliases_of,
     compute_treated,
-    identical_sets,
     treated_section,
     write_treated_csv,
 )
 from sim.outputs import files as io
-from sim.outputs.figure_pool import FigurePool
 from sim.outputs.tables import SUMMARY_EXTRA_METRICS
 
 __all__ = ["SUPPLEMENTARY_METRICS", "write_report"]
@@ -59,7 +57,6 @@ def write_report(
     formats: Sequence[str] = ("png", "svg"),
     method: str = "t",
     confidence: float = 0.95,
-    figure_workers: int = 0,
 ) -> Path:
     """Write the comparison report (Markdown, CSV tables and figures) for a sweep.
 
@@ -84,9 +81,6 @@ def write_report(
             the PNG if written, else the SVG, else the first format.
         method: ``"t"`` (paired t) or ``"bootstrap"`` for the paired intervals.
         confidence: two-sided confidence level of all intervals.
-        figure_workers: processes rendering and writing the figures while the report is
-            drawn (:class:`sim.outputs.figure_pool.FigurePool`; the same files); 0 saves
-            each figure at once in this process.
 
     Returns:
         Path of ``report.md``.
@@ -111,134 +105,124 @@ def write_report(
     )
     io.write_csv_atomic(stats_df, out / "comparison_summary.csv")
     io.write_csv_atomic(paired_df, out / "paired_differences.csv")
+    treated = compute_treated(tables, baseline, confidence)
+    treated_csv = write_treated_csv(treated, out, io.write_csv_atomic)
+
     policies = tables.policies
     scenarios = tables.scenarios
     conf_text = f"{confidence:.0%}"
-    identical = identical_sets(tables, baseline)
-    # The figures are rendered and written in worker processes (figure_workers) while the
-    # effects on the treated are computed and the text written; all are on disk when the
-    # block ends (report.html embeds them).
-    with FigurePool(figure_workers) as pool:
-        drawn = {
-            scenario: _scenario_figures(
-                tables,
-                scenario,
-                stats_df[stats_df["scenario"] == scenario],
-                paired_df[paired_df["scenario"] == scenario],
-                metrics,
-                baseline,
-                conf_text,
-                "" if len(scenarios) == 1 else f"_{_slug(scenario)}",
-                formats,
-                out,
-                aliases=aliases_of(identical, scenario),
-                pool=pool,
-            )
-            for scenario in scenarios
-        }
-        treated = compute_treated(tables, baseline, confidence, identical)
-        treated_csv = write_treated_csv(treated, out, io.write_csv_atomic)
+    lines = [
+        "# Credit-limit policy comparison",
+        "",
+        "## What was run",
+        "",
+        f"- Policies: {', '.join(f'`{p}`' for p in policies)} (baseline `{baseline}`)",
+        f"- Scenarios: {', '.join(f'`{s}`' for s in scenarios)}",
+        f"- Seeds: {_seed_text(tables.seeds)} (common random numbers: the same seed gives "
+        "every policy the same exogenous shocks)",
+        f"- Borrowers per run (at the end): "
+        f"{_values_text(summary.get('n_borrowers', pd.Series()))}; months compared per run: "
+        f"{_values_text(summary.get('n_months', pd.Series()))}, after a burn-in of "
+        f"{_values_text(summary.get('burn_in_months', pd.Series([0])))} months under `static` "
+        "that every policy shares (left out of every table, figure and test here)",
+        f"- Complete runs: {len(summary)}; incomplete run folders skipped: "
+        f"{len(tables.incomplete)}",
+        f"- Intervals: {conf_text} Student-t over seeds; paired differences "
+        f"({'paired t-test' if method == 't' else 'BCa bootstrap'}) are policy − {baseline} "
+        "on the same (scenario, seed)",
+        "- Tables: "
+        + ", ".join(
+            f"`{n}`" for n in ["comparison_summary.csv", "paired_differences.csv", *treated_csv]
+        )
+        + " (long format)",
+    ]
+    if missing_metrics:
+        lines.append(f"- Headline metrics absent from the runs: {', '.join(missing_metrics)}")
+    lines += seed_note(tables)
+    lines.append("")
 
-        lines = [
-            "# Credit-limit policy comparison",
+    key_numbers: list[str] = []
+    for scenario in scenarios:
+        identical_seen: set[str] = set()
+        in_scenario = summary["scenario"] == scenario
+        s_summary = summary[in_scenario]
+        s_stats = stats_df[stats_df["scenario"] == scenario]
+        s_paired = paired_df[paired_df["scenario"] == scenario]
+        suffix = "" if len(scenarios) == 1 else f"_{_slug(scenario)}"
+        heading = "" if len(scenarios) == 1 else f" — scenario `{scenario}`"
+
+        def save(fig, stem, suffix=suffix):
+            return _save(fig, out / "figures", f"{stem}{suffix}", formats, out)
+
+        lines += [f"## Who bears the cuts{heading}", ""]
+        section, key = treated_section(treated, scenario, s_paired, baseline, conf_text, save)
+        lines += section
+        key_numbers += [f"[{scenario}] {k}" for k in key]
+        lines += [f"## Key findings (portfolio){heading}", ""]
+        for names in aliases_of(treated.identical, scenario).values():
+            if names not in identical_seen:
+                identical_seen.add(names)
+                lines.append(f"- **Identical decisions:** {names} (reported once).")
+        lines += _findings(s_stats, s_paired, baseline)
+        lines += [
             "",
-            "## What was run",
+            f"## Comparison table{heading}",
             "",
-            f"- Policies: {', '.join(f'`{p}`' for p in policies)} (baseline `{baseline}`)",
-            f"- Scenarios: {', '.join(f'`{s}`' for s in scenarios)}",
-            f"- Seeds: {_seed_text(tables.seeds)} (common random numbers: the same seed gives "
-            "every policy the same exogenous shocks)",
-            f"- Borrowers per run (at the end): "
-            f"{_values_text(summary.get('n_borrowers', pd.Series()))}; months compared per run: "
-            f"{_values_text(summary.get('n_months', pd.Series()))}, after a burn-in of "
-            f"{_values_text(summary.get('burn_in_months', pd.Series([0])))} months under `static` "
-            "that every policy shares (left out of every table, figure and test here)",
-            f"- Complete runs: {len(summary)}; incomplete run folders skipped: "
-            f"{len(tables.incomplete)}",
-            f"- Intervals: {conf_text} Student-t over seeds; paired differences "
-            f"({'paired t-test' if method == 't' else 'BCa bootstrap'}) are policy − {baseline} "
-            "on the same (scenario, seed)",
-            "- Tables: "
-            + ", ".join(
-                f"`{n}`" for n in ["comparison_summary.csv", "paired_differences.csv", *treated_csv]
-            )
-            + " (long format)",
+            f"Mean over seeds [{conf_text} CI]; rates and shares are fractions.",
+            "",
+            _markdown_table(_transposed_comparison(s_summary, baseline, metrics, confidence)),
+            "",
+            f"## Paired differences vs `{baseline}`{heading}",
+            "",
+            f"Mean of (policy − {baseline}) over paired seeds [{conf_text} CI]"
+            + (" (p-value of the paired t-test)." if method == "t" else "."),
+            "",
         ]
-        if missing_metrics:
-            lines.append(f"- Headline metrics absent from the runs: {', '.join(missing_metrics)}")
-        lines += seed_note(tables)
-        lines.append("")
-
-        key_numbers: list[str] = []
-        for scenario in scenarios:
-            identical_seen: set[str] = set()
-            in_scenario = summary["scenario"] == scenario
-            s_summary = summary[in_scenario]
-            s_stats = stats_df[stats_df["scenario"] == scenario]
-            s_paired = paired_df[paired_df["scenario"] == scenario]
-            suffix = "" if len(scenarios) == 1 else f"_{_slug(scenario)}"
-            heading = "" if len(scenarios) == 1 else f" — scenario `{scenario}`"
-
-            def save(fig, stem, suffix=suffix):
-                return _save(fig, out / "figures", f"{stem}{suffix}", formats, out, pool)
-
-            lines += [f"## Who bears the cuts{heading}", ""]
-            section, key = treated_section(treated, scenario, s_paired, baseline, conf_text, save)
-            lines += section
-            key_numbers += [f"[{scenario}] {k}" for k in key]
-            lines += [f"## Key findings (portfolio){heading}", ""]
-            for names in aliases_of(treated.identical, scenario).values():
-                if names not in identical_seen:
-                    identical_seen.add(names)
-                    lines.append(f"- **Identical decisions:** {names} (reported once).")
-            lines += _findings(s_stats, s_paired, baseline)
+        if s_paired.empty:
+            lines += [f"No policy other than `{baseline}` was run in this scenario.", ""]
+        else:
+            lines += [_markdown_table(_paired_markdown(s_paired, metrics)), ""]
+        extra = [m for m in SUPPLEMENTARY_METRICS if m in s_summary.columns]
+        extra = [m for m in extra if np.isfinite(s_summary[m].to_numpy(dtype=float)).any()]
+        if extra:
             lines += [
+                f"## More borrowing-cost, exposure and small-business measures{heading}",
                 "",
-                f"## Comparison table{heading}",
+                "Mean over seeds [CI]: platform-only APR, lenders per indebted borrower and "
+                "the share with two or more, cash lent by other lenders, firms under 7 "
+                "buffer days, unmet financing gaps, suppliers' bad debts, closures by cause "
+                "(counts over the run) and the share of firms closed, default rates of sole "
+                "traders and other households.",
                 "",
-                f"Mean over seeds [{conf_text} CI]; rates and shares are fractions.",
-                "",
-                _markdown_table(_transposed_comparison(s_summary, baseline, metrics, confidence)),
-                "",
-                f"## Paired differences vs `{baseline}`{heading}",
-                "",
-                f"Mean of (policy − {baseline}) over paired seeds [{conf_text} CI]"
-                + (" (p-value of the paired t-test)." if method == "t" else "."),
+                _markdown_table(_transposed_comparison(s_summary, baseline, extra, confidence)),
                 "",
             ]
-            if s_paired.empty:
-                lines += [f"No policy other than `{baseline}` was run in this scenario.", ""]
-            else:
-                lines += [_markdown_table(_paired_markdown(s_paired, metrics)), ""]
-            extra = [m for m in SUPPLEMENTARY_METRICS if m in s_summary.columns]
-            extra = [m for m in extra if np.isfinite(s_summary[m].to_numpy(dtype=float)).any()]
-            if extra:
-                lines += [
-                    f"## More borrowing-cost, exposure and small-business measures{heading}",
-                    "",
-                    "Mean over seeds [CI]: platform-only APR, lenders per indebted borrower and "
-                    "the share with two or more, cash lent by other lenders, firms under 7 "
-                    "buffer days, unmet financing gaps, suppliers' bad debts, closures by cause "
-                    "(counts over the run) and the share of firms closed, default rates of sole "
-                    "traders and other households.",
-                    "",
-                    _markdown_table(_transposed_comparison(s_summary, baseline, extra, confidence)),
-                    "",
-                ]
 
-            figures, unavailable, unchanged = drawn[scenario]
-            if unchanged:
-                lines += [
-                    f"Identical to `{baseline}` on every paired seed (left out of the forest "
-                    f"plot): {', '.join(unchanged)}.",
-                    "",
-                ]
+        figures, unavailable, unchanged = _scenario_figures(
+            tables,
+            scenario,
+            s_stats,
+            s_paired,
+            metrics,
+            baseline,
+            conf_text,
+            suffix,
+            formats,
+            out,
+            aliases=aliases_of(treated.identical, scenario),
+        )
+        if unchanged:
+            lines += [
+                f"Identical to `{baseline}` on every paired seed (left out of the forest "
+                f"plot): {', '.join(unchanged)}.",
+                "",
+            ]
 
-            lines += [f"## Figures{heading}", ""]
-            for caption, link in figures:
-                lines += [f"### {caption}", "", f"![{caption}]({link})", ""]
-            if unavailable:
-                lines += [f"Not available: {'; '.join(unavailable)}.", ""]
+        lines += [f"## Figures{heading}", ""]
+        for caption, link in figures:
+            lines += [f"### {caption}", "", f"![{caption}]({link})", ""]
+        if unavailable:
+            lines += [f"Not available: {'; '.join(unavailable)}.", ""]
 
     if tables.incomplete:
         shown = [str(p) for p in tables.incomplete[:10]]

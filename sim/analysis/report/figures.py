@@ -13,7 +13,6 @@ from sim.analysis import plotting
 from sim.analysis.compare import RunTables
 from sim.analysis.report.sections import COST_METRIC, LOSS_METRIC, STRESS_METRIC
 from sim.outputs import files as io
-from sim.outputs.figure_pool import FigurePool
 
 __all__ = ["FAN_METRICS", "TIMESERIES_METRICS"]
 
@@ -38,19 +37,9 @@ TIMESERIES_METRICS: tuple[str, ...] = ("ead_cny", "default_rate", "effective_apr
 """Monthly metrics of the single-seed illustration."""
 
 
-def _save(
-    fig: Figure,
-    figures_dir: Path,
-    stem: str,
-    formats: Sequence[str],
-    out_dir: Path,
-    pool: FigurePool | None = None,
-) -> str:
-    """Save a figure (through ``pool`` if given) and return the relative link to embed."""
-    if pool is not None:
-        paths = pool.save(fig, figures_dir / stem, formats=tuple(formats))
-    else:
-        paths = io.save_figure(fig, figures_dir / stem, formats=tuple(formats))
+def _save(fig: Figure, figures_dir: Path, stem: str, formats: Sequence[str], out_dir: Path) -> str:
+    """Save a figure and return the relative link of the file to embed."""
+    paths = io.save_figure(fig, figures_dir / stem, formats=tuple(formats))
     by_format = {p.suffix.lstrip("."): p for p in paths}
     chosen = next((by_format[f] for f in ("png", "svg") if f in by_format), paths[0])
     return chosen.relative_to(out_dir).as_posix()
@@ -91,7 +80,6 @@ def _scenario_figures(
     formats: Sequence[str],
     out: Path,
     aliases: dict[str, str] | None = None,
-    pool: FigurePool | None = None,
 ) -> tuple[list[tuple[str, str]], list[str], list[str]]:
     """Draw and save the figures of one scenario, in the order the report shows them.
 
@@ -107,7 +95,6 @@ def _scenario_figures(
         formats: figure formats passed to :func:`sim.outputs.files.save_figure`.
         out: report folder; figures go to ``out/figures/``.
         aliases: display names of policies with identical decisions (``"a = b"``).
-        pool: saves the figures (in worker processes); none: each is saved at once.
 
     Returns:
         ``(figures, unavailable, unchanged)``: (caption, link relative to ``out``) of each
@@ -126,9 +113,7 @@ def _scenario_figures(
     if fan_metrics:
         fig = plotting.fan_charts(monthly, fan_metrics, ncols=3)
         caption = "Monthly metrics: median over seeds with 5–95 % band"
-        figures.append(
-            (caption, _save(fig, figures_dir, f"fan_charts{suffix}", formats, out, pool))
-        )
+        figures.append((caption, _save(fig, figures_dir, f"fan_charts{suffix}", formats, out)))
     else:
         unavailable.append("fan charts (no monthly metrics)")
     if {LOSS_METRIC, COST_METRIC} <= set(metrics) and not s_paired.empty:
@@ -140,14 +125,14 @@ def _scenario_figures(
             f"Three-way trade-off vs {baseline}: Δ realised loss × Δ effective APR × "
             f"Δ {plotting.metric_label(stress).lower()} (paired {conf_text} CIs, Pareto set)"
         )
-        figures.append((caption, _save(fig, figures_dir, f"tradeoff{suffix}", formats, out, pool)))
+        figures.append((caption, _save(fig, figures_dir, f"tradeoff{suffix}", formats, out)))
     else:
         unavailable.append("three-way trade-off (realised loss, APR or other policies missing)")
     forest_metrics, unchanged = _forest_metrics(s_paired, metrics)
     if forest_metrics:
         fig = plotting.forest_plot(s_paired, metrics=forest_metrics)
         caption = f"Paired differences vs {baseline} with {conf_text} CIs"
-        figures.append((caption, _save(fig, figures_dir, f"forest{suffix}", formats, out, pool)))
+        figures.append((caption, _save(fig, figures_dir, f"forest{suffix}", formats, out)))
     else:
         unavailable.append("forest plot (no paired differences)")
     segments = of_scenario(tables.by_segment)
@@ -161,14 +146,14 @@ def _scenario_figures(
             fig = plotting.decile_bars(deciles, value=value, group="income_decile")
             caption = f"{plotting.metric_label(value)} by income decile (mean over seeds)"
             stem = f"deciles_{value}{suffix}"
-            figures.append((caption, _save(fig, figures_dir, stem, formats, out, pool)))
+            figures.append((caption, _save(fig, figures_dir, stem, formats, out)))
         else:
             unavailable.append(f"income-decile bars of {value}")
     vintage = of_scenario(tables.vintage)
     if not vintage.empty and "months_on_book" in vintage.columns:
         fig = plotting.vintage_plot(vintage)
         caption = "Vintage default curves (runs pooled by accounts)"
-        figures.append((caption, _save(fig, figures_dir, f"vintage{suffix}", formats, out, pool)))
+        figures.append((caption, _save(fig, figures_dir, f"vintage{suffix}", formats, out)))
     else:
         unavailable.append("vintage curves (no vintage table)")
     transitions = of_scenario(tables.transitions)
@@ -176,7 +161,7 @@ def _scenario_figures(
         fig = plotting.roll_rate_heatmaps(transitions)
         caption = "DPD roll-rate matrices (all months and seeds pooled)"
         stem = f"roll_rates{suffix}"
-        figures.append((caption, _save(fig, figures_dir, stem, formats, out, pool)))
+        figures.append((caption, _save(fig, figures_dir, stem, formats, out)))
     else:
         unavailable.append("roll-rate matrices (no transitions table)")
     firms = of_scenario(tables.firms)
@@ -184,7 +169,7 @@ def _scenario_figures(
         fig = plotting.buffer_days_distribution(firms)
         caption = "Cash buffer days of firms by sector (quantiles, mean over months and seeds)"
         stem = f"buffer_days{suffix}"
-        figures.append((caption, _save(fig, figures_dir, stem, formats, out, pool)))
+        figures.append((caption, _save(fig, figures_dir, stem, formats, out)))
     else:
         unavailable.append("cash buffer-day distributions (no firms table)")
     ts_metrics = _finite_columns(monthly, TIMESERIES_METRICS) if not monthly.empty else []
@@ -193,5 +178,5 @@ def _scenario_figures(
         fig = plotting.policy_timeseries(monthly[monthly["seed"] == seed], ts_metrics)
         caption = f"Single-seed illustration (seed {seed})"
         stem = f"timeseries_seed{seed}{suffix}"
-        figures.append((caption, _save(fig, figures_dir, stem, formats, out, pool)))
+        figures.append((caption, _save(fig, figures_dir, stem, formats, out)))
     return figures, unavailable, unchanged

@@ -57,25 +57,16 @@ class TreatedResults:
         return not self.borrowers.empty
 
 
-def compute_treated(
-    tables: RunTables,
-    baseline: str,
-    confidence: float,
-    identical: pd.DataFrame | None = None,
-) -> TreatedResults:
+def compute_treated(tables: RunTables, baseline: str, confidence: float) -> TreatedResults:
     """Effects on the treated, the event study and identical-decision sets of a sweep.
 
     Empty results when the runs wrote no per-agent tables or the baseline has none.
-
-    Args:
-        tables: collected runs.
-        baseline: the policy the others are paired against.
-        confidence: two-sided confidence level of the intervals.
-        identical: :func:`identical_sets` of ``tables`` if already computed.
     """
-    if not _has_treated(tables, baseline):
-        return TreatedResults()
     b = tables.borrowers
+    if b.empty or "borrower_id" not in b.columns:
+        return TreatedResults()
+    if baseline not in set(b["policy"].astype(str)):
+        return TreatedResults()
     pairs = treatment_groups(b, baseline)
     effects, firm_effects = treated_effects(
         b, tables.firm_outcomes, baseline=baseline, confidence=confidence, pairs=pairs
@@ -83,25 +74,7 @@ def compute_treated(
     events = event_study(
         b, tables.agent_panel, baseline=baseline, confidence=confidence, pairs=pairs
     )
-    if identical is None:
-        identical = identical_policies(b)
-    return TreatedResults(effects, firm_effects, events, identical)
-
-
-def _has_treated(tables: RunTables, baseline: str) -> bool:
-    b = tables.borrowers
-    return not b.empty and "borrower_id" in b.columns and baseline in set(b["policy"].astype(str))
-
-
-def identical_sets(tables: RunTables, baseline: str) -> pd.DataFrame:
-    """The identical-decision sets :func:`compute_treated` reports (empty if it has none).
-
-    ``scenario, policies`` as :func:`sim.analysis.compare.identical_policies` gives them,
-    or an empty frame when the runs wrote no per-agent tables or the baseline has none.
-    """
-    if not _has_treated(tables, baseline):
-        return TreatedResults().identical
-    return identical_policies(tables.borrowers)
+    return TreatedResults(effects, firm_effects, events, identical_policies(b))
 
 
 def _fmt(row: pd.Series | None, scale: float) -> str:
