@@ -21,10 +21,10 @@ def register_configs() -> None:
     Names: ``run_schema`` (top level), ``population/population_schema``,
     ``platform/platform_schema``, ``scenario/scenario_schema``, ``output/output_schema``,
     ``firms/firms_schema``, ``channels/channels_schema``, ``book/book_schema``, and
-    ``policy/<name>_schema`` for every registered policy; and ``hydra/sweeper/limitlab``,
-    the sweeper of ``conf/config.yaml`` (``hydra_plugins/limitlab_sweeper``: Hydra's basic
-    sweeper that does not compose again the jobs :func:`sim.runtime.preflight.preflight`
-    validated).
+    ``policy/<name>_schema`` for every registered policy; and ``hydra/sweeper/limitlab``
+    (``hydra_plugins/limitlab_sweeper``: Hydra's basic sweeper that does not compose again
+    the jobs :func:`sim.runtime.preflight.preflight` validated; ``experiments.run`` picks
+    it for the sweeps preflight checked, :func:`sim.runtime.validated_jobs.sweeper_override`).
     """
     from hydra.core.config_store import ConfigStore
 

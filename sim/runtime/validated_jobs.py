@@ -9,6 +9,12 @@ it validated; the sweeper ``hydra/sweeper=limitlab``
 validation. A job is recorded with everything its composition depends on: the primary
 config folder, the config name, the command line's ``hydra`` overrides and the job's
 task overrides, as Hydra's sweeper spells them.
+
+``experiments.run`` picks that sweeper (:func:`sweeper_override`) only for a sweep
+preflight validated, with no sweeper chosen on the command line, and when Hydra finds the
+plugin: it scans the folders of the ``hydra_plugins`` namespace, which an editable install
+by setuptools >= 64 does not expose (the repository's folder on ``sys.path`` does, as for
+``python -m`` from it). Otherwise the sweep runs with Hydra's basic sweeper, as before.
 """
 
 from __future__ import annotations
@@ -16,7 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["clear_validated", "record_validated", "was_validated"]
+from sim.config.registration import LIMITLAB_SWEEPER
+
+__all__ = ["clear_validated", "record_validated", "sweeper_override", "was_validated"]
+
+#: Hydra settings that do not change whether a job composes: the run mode (Hydra adds
+#: ``hydra.mode=MULTIRUN`` for ``-m``) and the sweeper (added by :func:`sweeper_override`).
+_NEUTRAL = ("hydra.mode=", "hydra/sweeper=")
 
 _Key = tuple[str, str, tuple[str, ...], tuple[str, ...]]
 _RECORD: set[_Key] = set()
@@ -26,8 +38,7 @@ def _key(
     config_dir: str | Path, config_name: str, hydra_overrides: Sequence[str], job: Sequence[str]
 ) -> _Key:
     folder = str(config_dir).removeprefix("file://")
-    # Hydra adds hydra.mode=MULTIRUN for -m; a sweep's job is composed as a run either way.
-    settings = tuple(o for o in hydra_overrides if not o.startswith("hydra.mode="))
+    settings = tuple(o for o in hydra_overrides if not o.startswith(_NEUTRAL))
     return (str(Path(folder).resolve()), config_name, settings, tuple(job))
 
 
@@ -44,7 +55,7 @@ def record_validated(
         config_name: the primary config (``config``).
         hydra_overrides: the command line's overrides of ``hydra`` settings, in order
             (what Hydra keeps in ``hydra.overrides.hydra``; ``hydra.mode=...``, which
-            Hydra adds for ``-m``, is left out).
+            Hydra adds for ``-m``, and ``hydra/sweeper=...`` are left out).
         jobs: each job's task overrides (without the ``hydra`` ones), as
             ``BasicSweeper.split_arguments`` spells them.
     """
@@ -61,3 +72,24 @@ def was_validated(
 def clear_validated() -> None:
     """Forget every recorded job (tests)."""
     _RECORD.clear()
+
+
+def sweeper_override(argv: Sequence[str]) -> list[str]:
+    """``["hydra/sweeper=limitlab"]`` to add to a sweep's command line, or ``[]``.
+
+    Args:
+        argv: the command line's arguments (``sys.argv[1:]``), after
+            :func:`sim.runtime.preflight.preflight` checked them in this process.
+
+    Returns:
+        The override when preflight recorded validated jobs, ``argv`` chooses no sweeper
+        and Hydra's plugin scan (done by preflight) found the sweeper; else nothing, and
+        the sweep runs with the sweeper of the config (Hydra's basic one).
+    """
+    if not _RECORD or any(a.lstrip("+~").startswith("hydra/sweeper") for a in argv):
+        return []
+    from hydra.core.plugins import Plugins
+
+    if LIMITLAB_SWEEPER not in Plugins.instance().class_name_to_class:
+        return []
+    return ["hydra/sweeper=limitlab"]

@@ -16,7 +16,12 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import CONF_DIR, register_configs
 from sim.runtime.preflight import preflight
-from sim.runtime.validated_jobs import clear_validated, record_validated, was_validated
+from sim.runtime.validated_jobs import (
+    clear_validated,
+    record_validated,
+    sweeper_override,
+    was_validated,
+)
 
 HYDRA = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 TASK = ["policy=static,pd_threshold", "seed=range(0,2)", "population.n_borrowers=1000"]
@@ -50,6 +55,21 @@ def test_preflight_records_the_jobs_the_sweeper_will_make(tmp_path):
     assert not was_validated(tmp_path, "config", hydra_lines, jobs[0])  # another config folder
 
 
+def test_the_sweeper_is_chosen_for_a_validated_sweep_if_hydra_finds_it(tmp_path, monkeypatch):
+    assert sweeper_override(["-m", "seed=0,1"]) == []  # nothing validated
+    preflight(["-m", "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    assert sweeper_override(["-m", "seed=0,1"]) == ["hydra/sweeper=limitlab"]
+    assert sweeper_override(["-m", "seed=0,1", "hydra/sweeper=basic"]) == []  # the user's
+    # An environment whose hydra_plugins folders Hydra cannot scan (an editable install by
+    # setuptools >= 64): Hydra's basic sweeper, as before.
+    from hydra.core.plugins import Plugins
+
+    registry = dict(Plugins.instance().class_name_to_class)
+    registry = {k: v for k, v in registry.items() if "limitlab" not in k}
+    monkeypatch.setattr(Plugins.instance(), "class_name_to_class", registry)
+    assert sweeper_override(["-m", "seed=0,1"]) == []
+
+
 def test_a_single_run_or_a_failed_sweep_records_nothing(tmp_path):
     preflight(["seed=1", f"hydra.run.dir={tmp_path / 'run'}"])
     with pytest.raises(Exception, match="seed"):
@@ -63,7 +83,8 @@ def test_a_single_run_or_a_failed_sweep_records_nothing(tmp_path):
 def _sweeper(monkeypatch) -> tuple[Sweeper, list[list[str]]]:
     """The sweeper of the default config, as Hydra makes it; the jobs Hydra's check composes."""
     loader = GlobalHydra.instance().config_loader()
-    config = compose(config_name="config", overrides=HYDRA, return_hydra_config=True)
+    overrides = [*HYDRA, "hydra/sweeper=limitlab"]
+    config = compose(config_name="config", overrides=overrides, return_hydra_config=True)
     sweeper = Plugins.instance().instantiate_sweeper(
         hydra_context=HydraContext(config_loader=loader, callbacks=Callbacks()),
         task_function=lambda cfg: None,
