@@ -38,6 +38,7 @@ from sim.outputs.files import COMPLETE_MARKER
 from sim.runtime.errors import UserError, exit_with, user_errors
 from sim.runtime.preflight import checked_run_config, preflight
 from sim.runtime.runner import run_to_folder
+from sim.runtime.validated_jobs import sweeper_override
 
 #: Environment variable holding the number of jobs of the sweep being run.
 SWEEP_JOBS_ENV = "LIMITLAB_SWEEP_JOBS"
@@ -135,6 +136,8 @@ if __name__ == "__main__":
     if jobs:
         # The sweep's size, for each job's "[done/total]" line (jobs inherit it).
         os.environ[SWEEP_JOBS_ENV] = str(len(jobs))
+    # A sweep preflight validated: Hydra's sweeper need not compose its jobs again.
+    sys.argv += sweeper_override(sys.argv[1:])
     # What the imports made (modules, libraries) is never garbage: frozen out of the
     # collector's view, the full collection after each run (sim.runtime.runner) only
     # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).

@@ -21,7 +21,10 @@ def register_configs() -> None:
     Names: ``run_schema`` (top level), ``population/population_schema``,
     ``platform/platform_schema``, ``scenario/scenario_schema``, ``output/output_schema``,
     ``firms/firms_schema``, ``channels/channels_schema``, ``book/book_schema``, and
-    ``policy/<name>_schema`` for every registered policy.
+    ``policy/<name>_schema`` for every registered policy; and ``hydra/sweeper/limitlab``
+    (``hydra_plugins/limitlab_sweeper``: Hydra's basic sweeper that does not compose again
+    the jobs :func:`sim.runtime.preflight.preflight` validated; ``experiments.run`` picks
+    it for the sweeps preflight checked, :func:`sim.runtime.validated_jobs.sweeper_override`).
     """
     from hydra.core.config_store import ConfigStore
 
@@ -35,6 +38,20 @@ def register_configs() -> None:
     cs.store(group="channels", name="channels_schema", node=ChannelsConfig)
     cs.store(group="book", name="book_schema", node=BookConfig)
     store_policy_schemas(cs)
+    cs.store(group="hydra/sweeper", name="limitlab", node=LimitLabSweeperConf, provider="limitlab")
+
+
+#: The sweeper class of ``hydra/sweeper=limitlab`` (Hydra loads plugins from ``hydra_plugins``).
+LIMITLAB_SWEEPER = "hydra_plugins.limitlab_sweeper.limitlab_sweeper.LimitLabSweeper"
+
+
+@dataclass
+class LimitLabSweeperConf:
+    """Settings of ``hydra/sweeper=limitlab``: those of Hydra's basic sweeper."""
+
+    _target_: str = LIMITLAB_SWEEPER
+    max_batch_size: int | None = None
+    params: dict[str, str] | None = None
 
 
 @dataclass

@@ -23,8 +23,6 @@ use another sweeper are left to Hydra; the job itself still validates its config
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,13 +36,16 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
+from sim.config.registration import LIMITLAB_SWEEPER
 from sim.outputs.files import COMPLETE_MARKER
 from sim.outputs.folders import check_creatable
 from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
 from sim.runtime.job_configs import JobComposer
 from sim.runtime.override_checks import check_command_line, check_run_folders
+from sim.runtime.policy_options import check_policy_options, policy_option_problem
 from sim.runtime.resources import check_memory
 from sim.runtime.runner import config_hash, overwrite_refusal
+from sim.runtime.validated_jobs import record_validated
 from sim.world.data import DataFileError, load_uci
 
 #: Hydra's argument flags with which the command runs no job, or reads configs from
@@ -59,7 +60,8 @@ _LEFT_TO_HYDRA = (
     "config_dir",
     "experimental_rerun",
 )
-_BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+#: Sweepers whose jobs preflight makes as they will (Hydra's basic one, and LimitLab's).
+_SWEEPERS = ("hydra._internal.core_plugins.basic_sweeper.BasicSweeper", LIMITLAB_SWEEPER)
 _COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)
 
 
@@ -72,6 +74,8 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
 
     Returns:
         The validated run config of each job (none if Hydra handles the command alone).
+        A sweep's jobs are recorded as validated (:mod:`sim.runtime.validated_jobs`), so
+        that the sweeper ``hydra/sweeper=limitlab`` does not compose them again.
 
     Raises:
         UserError: a bad override or value (naming the field, the value and the range; for
@@ -101,13 +105,22 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
                 return []
         else:
             jobs = [[o.input_line or "" for o in overrides]]
-        _check_policy_options(parser, jobs, multirun=multirun)
+        check_policy_options(parser, jobs, multirun=multirun)
         composer = JobComposer(parser, loader, name)
         runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun)
         _check_output_folder(name, jobs[0], multirun=multirun)
+        # The jobs as Hydra's sweeper gets them: without the hydra overrides.
+        tasks = [
+            [o.input_line or "" for o in parser.parse_overrides(job) if not o.is_hydra_override()]
+            for job in jobs
+        ]
     for run in runs:
         _user(check_memory, run)
     _user(load_uci)
+    if multirun:
+        # LimitLab's sweeper does not compose these jobs again (sim.runtime.validated_jobs).
+        hydra_lines = [o.input_line or "" for o in overrides if o.is_hydra_override()]
+        record_validated(config_dir, name, hydra_lines, tasks)
     return runs
 
 
@@ -221,7 +234,7 @@ def _sweep_jobs(
         except Exception:  # an error inside Hydra or OmegaConf: Hydra reports it
             return None
     sweeper = base.hydra.sweeper
-    if sweeper.get("_target_") != _BASIC_SWEEPER:
+    if sweeper.get("_target_") not in _SWEEPERS:
         return None
     node = sweeper.get("params")
     params = OmegaConf.to_container(node, resolve=False) if node else {}
@@ -250,91 +263,6 @@ def _no_values(override: Override) -> bool:
         return False
 
 
-def _policy_option_keys(overrides: list[Override]) -> list[Override]:
-    """The overrides that set a policy option (``policy.key=``, ``+policy.key=``, ...)."""
-    return [
-        o
-        for o in overrides
-        if o.key_or_group.startswith("policy.") and o.package is None and not o.is_delete()
-    ]
-
-
-def _chosen_policy(overrides: list[Override]) -> str | None:
-    for o in overrides:
-        if o.key_or_group == "policy" and o.package is None and not o.is_delete():
-            return str(o.value())
-    return None
-
-
-def _option_owners(option: str) -> list[str]:
-    """The registered policies whose config has ``option``."""
-    from sim.platform.policies import policy_class, policy_names
-
-    return [
-        n
-        for n in policy_names()
-        if option in {f.name for f in dataclasses.fields(policy_class(n).config_class)}
-    ]
-
-
-def _check_policy_options(
-    parser: OverridesParser, jobs: list[list[str]], *, multirun: bool
-) -> None:
-    """Refuse policy options that a chosen policy does not have, naming those policies.
-
-    Jobs that name their policy (``policy=<name>``) are checked against the policies'
-    schemas here, all at once; the others when their config is composed.
-    """
-    from sim.platform.policies import policy_names
-
-    registered = set(policy_names())
-    lacking: dict[str, set[str]] = {}
-    chosen: set[str] = set()
-    for job in jobs:
-        overrides = parser.parse_overrides(job)
-        policy = _chosen_policy(overrides)
-        if policy is None or policy not in registered:
-            continue
-        chosen.add(policy)
-        for o in _policy_option_keys(overrides):
-            option = o.key_or_group.split(".")[1]
-            if policy not in _option_owners(option):
-                lacking.setdefault(o.input_line or o.key_or_group, set()).add(policy)
-    if lacking:
-        line, policies = next(iter(lacking.items()))
-        raise _policy_option_error(line, sorted(policies), sorted(chosen), multirun=multirun)
-
-
-def _policy_option_error(
-    line: str, lacking: list[str], chosen: list[str], *, multirun: bool
-) -> UserError:
-    option = line.lstrip("+").split("=", 1)[0].split(".")[1]
-    owners = _option_owners(option)
-    have = [p for p in chosen if p in owners]
-    policies = ", ".join(lacking)
-    if multirun and len(chosen) > 1:
-        return UserError(
-            f"invalid sweep: {line} is not an option of policy {policies} "
-            f"(of the policies swept, {', '.join(have) or 'none'} has it); an option set "
-            "beside a sweep over policies must belong to every policy swept: "
-            "sweep those policies separately"
-        )
-    closest = "" if owners else _closest_option(option, lacking)
-    return UserError(
-        f"invalid config: {line} is not an option of policy {policies} "
-        f"(policies with it: {', '.join(owners) or 'none'}){closest}"
-    )
-
-
-def _closest_option(option: str, policies: list[str]) -> str:
-    """``; did you mean policy.<option>?`` for the closest option of ``policies``, or ""."""
-    from sim.platform.policies import policy_class
-
-    fields = {f.name for n in policies for f in dataclasses.fields(policy_class(n).config_class)}
-    close = difflib.get_close_matches(option, sorted(fields - {"name"}), n=1)
-    return f"; did you mean policy.{close[0]}?" if close else ""
-
-
 def _validate_jobs(
     parser: OverridesParser,
     composer: JobComposer,
@@ -354,28 +282,9 @@ def _validate_jobs(
         except DataFileError:
             raise
         except (*_COMPOSE_ERRORS, *CONFIG_ERRORS) as err:
-            policy_error = _policy_option_problem(parser, name, job, multirun=multirun)
+            policy_error = policy_option_problem(parser, name, job, multirun=multirun)
             raise (policy_error or config_error(err, where)) from err
     return list(runs.values())
-
-
-def _policy_option_problem(
-    parser: OverridesParser, name: str, job: list[str], *, multirun: bool
-) -> UserError | None:
-    """If the job sets an option its policy lacks, the error naming them (else None)."""
-    overrides = parser.parse_overrides(job)
-    options = _policy_option_keys(overrides)
-    if not options:
-        return None
-    rest = [o.input_line or "" for o in overrides if o not in options]
-    try:
-        policy = str(compose(config_name=name, overrides=rest).policy.name)
-    except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
-        return None
-    for o in options:
-        if policy not in _option_owners(o.key_or_group.split(".")[1]):
-            return _policy_option_error(o.input_line or "", [policy], [policy], multirun=multirun)
-    return None
 
 
 def checked_run_config(cfg: Any) -> RunConfig:

@@ -1,0 +1,44 @@
+"""``hydra/sweeper=limitlab``: Hydra's basic sweeper that skips re-composing validated jobs.
+
+Hydra's :class:`~hydra._internal.core_plugins.basic_sweeper.BasicSweeper` composes every
+job of a batch before launching it, to catch composition errors early. When the sweep is
+started by ``python -m experiments.run``, :func:`sim.runtime.preflight.preflight` has
+already composed and validated every job in this process, with Hydra's compose API, and
+recorded them (:mod:`sim.runtime.validated_jobs`). This sweeper makes the same jobs in the
+same order (it is the basic sweeper) and validates, with Hydra's own check, only the jobs
+that were not recorded, e.g. a sweep started from Python or with a config folder of its
+own. The jobs, their configs, folders and results are the basic sweeper's. Its config
+node (``hydra/sweeper/limitlab``) is stored by :func:`sim.config.register_configs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+
+class LimitLabSweeper(BasicSweeper):
+    """The basic sweeper; a batch's jobs already validated in this process are not composed."""
+
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        """Compose (Hydra's check) the jobs of ``batch`` that preflight did not validate.
+
+        Raises:
+            hydra.errors.HydraException, omegaconf.errors.OmegaConfBaseException: a job
+                that does not compose, as the basic sweeper raises them.
+        """
+        from sim.runtime.validated_jobs import was_validated
+
+        assert self.config is not None
+        hydra_cfg = self.config.hydra
+        mains = [s.path for s in hydra_cfg.runtime.config_sources if s.provider == "main"]
+        hydra_overrides = list(hydra_cfg.overrides.hydra)
+        name = str(hydra_cfg.job.config_name)
+        rest = [
+            job
+            for job in batch
+            if len(mains) != 1 or not was_validated(mains[0], name, hydra_overrides, job)
+        ]
+        if rest:
+            super().validate_batch_is_legal(rest)

@@ -1,0 +1,139 @@
+"""hydra/sweeper=limitlab: the basic sweeper, without composing again what preflight validated."""
+
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra._internal.callbacks import Callbacks
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
+from hydra.errors import HydraException
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.config import CONF_DIR, register_configs
+from sim.runtime.preflight import preflight
+from sim.runtime.validated_jobs import (
+    clear_validated,
+    record_validated,
+    sweeper_override,
+    was_validated,
+)
+
+HYDRA = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+TASK = ["policy=static,pd_threshold", "seed=range(0,2)", "population.n_borrowers=1000"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_record():
+    clear_validated()
+    yield
+    clear_validated()
+
+
+def _task_jobs(lines: list[str]) -> list[list[str]]:
+    """The jobs Hydra's sweeper makes of the task overrides ``lines``."""
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+        return BasicSweeper.split_arguments(parser.parse_overrides(lines), None)[0]
+
+
+def test_preflight_records_the_jobs_the_sweeper_will_make(tmp_path):
+    sweep = [f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    runs = preflight(["-m", *TASK, *HYDRA, *sweep])
+    jobs = _task_jobs(TASK)
+    assert len(runs) == len(jobs) == 4
+    # Hydra keeps the command line's hydra overrides and adds hydra.mode=MULTIRUN for -m.
+    hydra_lines = [*HYDRA, *sweep, "hydra.mode=MULTIRUN"]
+    assert all(was_validated(CONF_DIR, "config", hydra_lines, job) for job in jobs)
+    assert not was_validated(CONF_DIR, "config", hydra_lines, ["policy=static", "seed=2"])
+    assert not was_validated(CONF_DIR, "config", HYDRA, jobs[0])  # another sweep folder
+    assert not was_validated(tmp_path, "config", hydra_lines, jobs[0])  # another config folder
+
+
+def test_the_sweeper_is_chosen_for_a_validated_sweep_if_hydra_finds_it(tmp_path, monkeypatch):
+    assert sweeper_override(["-m", "seed=0,1"]) == []  # nothing validated
+    preflight(["-m", "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    assert sweeper_override(["-m", "seed=0,1"]) == ["hydra/sweeper=limitlab"]
+    assert sweeper_override(["-m", "seed=0,1", "hydra/sweeper=basic"]) == []  # the user's
+    # An environment whose hydra_plugins folders Hydra cannot scan (an editable install by
+    # setuptools >= 64): Hydra's basic sweeper, as before.
+    from hydra.core.plugins import Plugins
+
+    registry = dict(Plugins.instance().class_name_to_class)
+    registry = {k: v for k, v in registry.items() if "limitlab" not in k}
+    monkeypatch.setattr(Plugins.instance(), "class_name_to_class", registry)
+    assert sweeper_override(["-m", "seed=0,1"]) == []
+
+
+def test_a_single_run_or_a_failed_sweep_records_nothing(tmp_path):
+    preflight(["seed=1", f"hydra.run.dir={tmp_path / 'run'}"])
+    with pytest.raises(Exception, match="seed"):
+        preflight(["-m", "seed=0,abc", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    assert not was_validated(CONF_DIR, "config", [], ["seed=1"])
+    assert not was_validated(
+        CONF_DIR, "config", [f"hydra.sweep.dir={tmp_path / 'sweep'}"], ["seed=0"]
+    )
+
+
+def _sweeper(monkeypatch) -> tuple[Sweeper, list[list[str]]]:
+    """The sweeper of the default config, as Hydra makes it; the jobs Hydra's check composes."""
+    loader = GlobalHydra.instance().config_loader()
+    overrides = [*HYDRA, "hydra/sweeper=limitlab"]
+    config = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+    sweeper = Plugins.instance().instantiate_sweeper(
+        hydra_context=HydraContext(config_loader=loader, callbacks=Callbacks()),
+        task_function=lambda cfg: None,
+        config=config,
+    )
+    assert type(sweeper).__name__ == "LimitLabSweeper"
+    # Hydra's plugin scan may load the basic sweeper's module anew: spy on the class the
+    # sweeper derives from.
+    basic = type(sweeper).__mro__[1]
+    assert basic.__name__ == "BasicSweeper"
+    composed: list[list[str]] = []
+    check = basic.validate_batch_is_legal
+
+    def spy(self, batch):
+        composed.extend(list(job) for job in batch)
+        check(self, batch)
+
+    monkeypatch.setattr(basic, "validate_batch_is_legal", spy)
+    return sweeper, composed
+
+
+def test_the_sweeper_composes_only_the_jobs_not_validated(monkeypatch):
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        sweeper, composed = _sweeper(monkeypatch)
+        jobs = [["policy=static", "seed=0"], ["policy=static", "seed=1"], ["seed=2"]]
+        record_validated(CONF_DIR, "config", HYDRA, jobs[:2])
+        sweeper.validate_batch_is_legal(jobs)
+        assert composed == [["seed=2"]]
+        composed.clear()
+        # Not recorded: Hydra's check composes it and refuses it.
+        with pytest.raises((HydraException, OmegaConfBaseException)):
+            sweeper.validate_batch_is_legal([["policy=static", "seed=0"], ["population.nope=1"]])
+        assert composed == [["population.nope=1"]]
+        clear_validated()
+        composed.clear()
+        sweeper.validate_batch_is_legal(jobs)
+        assert composed == jobs
+
+
+def test_a_sweep_makes_the_runs_of_hydras_basic_sweeper(tmp_path):
+    from tests.runtime.test_pipeline import SMALL, digests, run_cli
+
+    args = ["-m", "policy=static,behaviour_rules", "seed=3", *SMALL]
+    ours = run_cli(*args, f"hydra.sweep.dir={tmp_path / 'ours'}")
+    basic = run_cli(*args, "hydra/sweeper=basic", f"hydra.sweep.dir={tmp_path / 'basic'}")
+    assert ours.returncode == 0 and basic.returncode == 0, ours.stderr + basic.stderr
+    assert "LimitLabSweeper" in (tmp_path / "ours" / "multirun.yaml").read_text()
+    ran = sorted(p.name for p in (tmp_path / "ours").iterdir() if p.is_dir())
+    assert ran == sorted(p.name for p in (tmp_path / "basic").iterdir() if p.is_dir())
+    assert len(ran) == 2
+    assert digests(tmp_path / "ours") == digests(tmp_path / "basic")
