@@ -88,6 +88,21 @@ def round_cny_inplace(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def cents(amount_cny: float) -> float:
+    """One amount rounded to 0.01 CNY in plain Python, as :func:`round_cny` rounds it.
+
+    ``round(x * 100) / 100``: half to even, as NumPy; ``round`` gives an int, so an amount
+    within half a cent of zero is 0.0, never -0.0. For the per-agent references.
+
+    Args:
+        amount_cny: an amount, CNY.
+
+    Returns:
+        The amount to the cent, float.
+    """
+    return round(amount_cny * 100.0) / 100.0
+
+
 def sum_in_order(values: Iterable[float]) -> float:
     """Left-to-right float sum, ``((v0 + v1) + v2) + ...``, as NumPy adds along an axis.
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
-from sim.compiled import using
+from sim.compiled import set_threads, threads, using
 from sim.model import STAGES, CreditMarketModel
 from sim.month import Month
 from sim.runtime.compose import load_run_config
+
+T = TypeVar("T")
 
 
 @functools.cache
@@ -58,3 +62,16 @@ def assert_same_bits(x: object, y: object, what: str) -> None:
     assert np.ascontiguousarray(x).tobytes() == np.ascontiguousarray(y).tobytes(), (
         f"{what}: {x} != {y}"
     )
+
+
+def on_one_and_two_threads(run: Callable[[], T]) -> tuple[T, T]:
+    """``(run() on one numba thread, run() on two)``; the thread count is restored after."""
+    before = threads()
+    try:
+        set_threads(1)
+        one = run()
+        set_threads(2)
+        two = run()
+    finally:
+        set_threads(before)
+    return one, two

@@ -26,7 +26,7 @@ import numpy as np
 from numba import prange
 
 from sim.compiled import kernel, round_cny_scalar
-from sim.lending.channels.dues_kernel import post_payments
+from sim.lending.channels.dues_kernel import pay_in_order, post_payments
 from sim.world.firms.state import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -179,20 +179,10 @@ def _households_prepay(
             owes = owes or book_balance[s, c] > 0 or book_due[s, c] > 0
         if not owes or k == 0:
             continue
-        budget = round_cny_scalar(budget)
-        running = 0.0
-        total = 0.0
-        for q in range(k):
-            c = order[q]
-            owed = round_cny_scalar(0.0 if book_defaulted[s, c] else book_balance[s, c])
-            running += owed
-            before = round_cny_scalar(running - owed)
-            p = round_cny_scalar(min(max(budget - before, 0.0), owed))
-            if p != 0:
-                book_balance[s, c] = round_cny_scalar(book_balance[s, c] - p)
-                book_paid[s, c] = round_cny_scalar(book_paid[s, c] + p)
-                pay[q, j] = p
-            total = p if q == 0 else total + p
+        total = pay_in_order(
+            s, round_cny_scalar(budget), order, book_balance, book_paid, book_due,
+            book_defaulted, False, pay, j,
+        )  # fmt: skip
         total = round_cny_scalar(total)
         savings[r] = round_cny_scalar(savings[r] - total)
         prepaid[r] = total

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.units import sum_in_order
+from sim.units import cents, sum_in_order
 from sim.world.firms.state import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -26,11 +26,6 @@ if TYPE_CHECKING:
     from sim.month import Month, World
 
 __all__ = ["repay_reference"]
-
-
-def _cents(x: float) -> float:
-    """``x`` rounded to 0.01 CNY, half to even, as :func:`sim.units.round_cny`."""
-    return round(x * 100.0) / 100.0
 
 
 def _repay_channel(ch: Channels, row: int, c: int, budget: float) -> float:
@@ -41,11 +36,11 @@ def _repay_channel(ch: Channels, row: int, c: int, budget: float) -> float:
     """
     slot = int(ch.slot_of[row])
     balance, paid = ch._acc["balance_cny"], ch._acc["paid_cny"]
-    owed = 0.0 if ch._acc["defaulted"][slot, c] else _cents(float(balance[slot, c]))
-    pay = _cents(min(max(budget, 0.0), owed))
+    owed = 0.0 if ch._acc["defaulted"][slot, c] else cents(float(balance[slot, c]))
+    pay = cents(min(max(budget, 0.0), owed))
     if pay != 0:
-        balance[slot, c] = _cents(float(balance[slot, c]) - pay)
-        paid[slot, c] = _cents(float(paid[slot, c]) + pay)
+        balance[slot, c] = cents(float(balance[slot, c]) - pay)
+        paid[slot, c] = cents(float(paid[slot, c]) + pay)
         ch.month.payments_cny[c] += pay
         ch.lender_cash_cny[c] += pay
         ch.touch(np.array([row]))
@@ -72,40 +67,40 @@ def repay_reference(world: World, month: Month) -> None:
         is_open = bool(f.is_open[i])
         outflows = [float(x) for x in f.outflow_hist_cny[:, i]]
         mean = sum_in_order(outflows) / window
-        target = _cents(float(f.target_buffer_days[i]) * mean / DAYS_PER_MONTH)
-        excess = _cents(max(float(cash[i]) - target, 0.0)) if is_open else 0.0
+        target = cents(float(f.target_buffer_days[i]) * mean / DAYS_PER_MONTH)
+        excess = cents(max(float(cash[i]) - target, 0.0)) if is_open else 0.0
         # The reverse waterfall: the owner's debts for the firm, costliest first; the
         # platform ranks at the owner's own APR, before a channel of the same cost.
         slot = int(ch.slot_of[owner])
         owes_channel = any(ch._acc["balance_cny"][slot, c] > 0 for c in range(ch.k))
         drawn = float(business[i])
         if excess > 0 and (drawn > 0 or owes_channel):
-            left = _cents(share * excess)
+            left = cents(share * excess)
             line = float(s.balance_cny[owner])
             owed = min(drawn, line) if s.is_open[owner] else 0.0
             platform_paid, channel_paid, platform_done = 0.0, 0.0, False
             for c in [*costliest, None]:
                 if not platform_done and (c is None or s.apr[owner] >= ch.carrying_apr[c]):
-                    pay = _cents(min(left, owed))
+                    pay = cents(min(left, owed))
                     platform_paid += pay
-                    left = _cents(left - pay)
+                    left = cents(left - pay)
                     platform_done = True
                 if c is None:
                     break
                 if left > 0 and ch._acc["balance_cny"][slot, c] > 0:
-                    got = _repay_channel(ch, owner, c, _cents(left))
+                    got = _repay_channel(ch, owner, c, cents(left))
                     channel_paid += got
-                    left = _cents(left - got)
-            channel_repaid[i] = _cents(channel_paid)
-            platform_repaid[i] = _cents(platform_paid)
-        now = _cents(float(cash[i]) - channel_repaid[i] - platform_repaid[i])
-        s.balance_cny[owner] = _cents(float(s.balance_cny[owner]) - platform_repaid[i])
-        business[i] = _cents(drawn - platform_repaid[i])
+                    left = cents(left - got)
+            channel_repaid[i] = cents(channel_paid)
+            platform_repaid[i] = cents(platform_paid)
+        now = cents(float(cash[i]) - channel_repaid[i] - platform_repaid[i])
+        s.balance_cny[owner] = cents(float(s.balance_cny[owner]) - platform_repaid[i])
+        business[i] = cents(drawn - platform_repaid[i])
         # The owner's draw: a share of the cash above target; all the cash of a closed firm.
-        draw = _cents(draw_rate * _cents(max(now - target, 0.0))) if is_open else _cents(now)
+        draw = cents(draw_rate * cents(max(now - target, 0.0))) if is_open else cents(now)
         owner_draw[i] = draw
-        cash[i] = _cents(now - draw)
-        s.savings_cny[owner] = _cents(float(s.savings_cny[owner]) + draw)
+        cash[i] = cents(now - draw)
+        s.savings_cny[owner] = cents(float(s.savings_cny[owner]) + draw)
         # Buffer days on the month's average cash (opening and closing).
         held = cash[i] if opening is None else 0.5 * (float(opening[i]) + cash[i])
         daily = mean / DAYS_PER_MONTH
@@ -131,7 +126,7 @@ def _households_prepay(world: World, month: Month, costliest: list[int]) -> None
     share = float(world.config.channels.prepay_excess_share)
     for row in ch.candidates().tolist():
         reserve = months * float(s.income_base_cny[row])
-        budget = _cents(share * max(float(s.savings_cny[row]) - reserve, 0.0))
+        budget = cents(share * max(float(s.savings_cny[row]) - reserve, 0.0))
         slot = int(ch.slot_of[row])
         balance, due = ch._acc["balance_cny"], ch._acc["min_due_cny"]
         owes = any(balance[slot, c] > 0 or due[slot, c] > 0 for c in range(ch.k))
@@ -139,10 +134,10 @@ def _households_prepay(world: World, month: Month, costliest: list[int]) -> None
             continue
         dearer, paid = 0.0, 0.0
         for q, c in enumerate(costliest):
-            owed = 0.0 if ch._acc["defaulted"][slot, c] else _cents(float(balance[slot, c]))
+            owed = 0.0 if ch._acc["defaulted"][slot, c] else cents(float(balance[slot, c]))
             dearer += owed
-            pay = _repay_channel(ch, row, c, budget - _cents(dearer - owed))
+            pay = _repay_channel(ch, row, c, budget - cents(dearer - owed))
             paid = pay if q == 0 else paid + pay
-        paid = _cents(paid)
-        s.savings_cny[row] = _cents(float(s.savings_cny[row]) - paid)
+        paid = cents(paid)
+        s.savings_cny[row] = cents(float(s.savings_cny[row]) - paid)
         month.transfers.household_prepay_cny[row] = paid

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from sim.units import cents
 from sim.world.borrowers import RECENT_MONTHS, BehaviourType
 from sim.world.household_compiled import shock_factors
 
@@ -30,11 +31,6 @@ if TYPE_CHECKING:
 
 #: Probabilities are kept this far from 0 and 1 before a logit.
 EPS = 1e-12
-
-
-def cents(amount: float) -> float:
-    """``amount`` CNY rounded to the cent, half to even, never -0.0 (as ``round_cny``)."""
-    return round(amount * 100.0) / 100
 
 
 def logit(p: float) -> float:

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.compiled import set_threads, threads, using
+from sim.compiled import using
 from sim.lending.channels import ACCOUNT_FIELDS
 from tests.lending.test_channels import single
-from tests.stage_oracle import assert_same_bits, stopped_before, whole_cents
+from tests.stage_oracle import assert_same_bits, on_one_and_two_threads, stopped_before, whole_cents
 
 
 def _books(seed: int) -> tuple:
@@ -82,14 +82,7 @@ def test_compiled_reference_and_numpy_pay_the_same_dues(seed: int) -> None:
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
 def test_one_and_two_threads_pay_the_same_bits() -> None:
     ch, paid = _books(7)
-    before = threads()
-    try:
-        set_threads(1)
-        one = _paid("compiled", ch, paid)
-        set_threads(2)
-        two = _paid("compiled", ch, paid)
-    finally:
-        set_threads(before)
+    one, two = on_one_and_two_threads(lambda: _paid("compiled", ch, paid))
     _assert_same(one, two, "1 vs 2 threads")
 
 

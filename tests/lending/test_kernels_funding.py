@@ -21,14 +21,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.compiled import set_threads, threads, using
+from sim.compiled import using
 from sim.lending.channels import ACCOUNT_FIELDS, NO_FACILITY
 from sim.lending.funding import credit_info, funding_stage
 from sim.lending.funding.waterfall import FirmFunding, HouseholdFunding
 from sim.lending.funding.waterfall_rows import WaterfallRows
 from sim.world.borrowers import BorrowerState
 from sim.world.firms import FirmState
-from tests.stage_oracle import assert_same_bits, stopped_before, whole_cents
+from tests.stage_oracle import assert_same_bits, on_one_and_two_threads, stopped_before, whole_cents
 
 
 def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random world
@@ -161,14 +161,7 @@ def test_the_unperturbed_month_gives_the_same_bits() -> None:
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one core: one thread only")
 def test_one_and_two_threads_give_the_same_bits() -> None:
     state = _perturbed(stopped_before("funding"), 1)
-    before = threads()
-    try:
-        set_threads(1)
-        one = _run("compiled", state)
-        set_threads(2)
-        two = _run("compiled", state)
-    finally:
-        set_threads(before)
+    one, two = on_one_and_two_threads(lambda: _run("compiled", state))
     _assert_same(one, two, "1 vs 2 threads")
     assert one[1].transfers.firm_channel_draws_cny.sum() > 0
 

@@ -17,11 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.compiled import set_threads, threads, using
+from sim.compiled import using
 from sim.world.draws import FirmDraws
 from sim.world.firms import ClosureCause, ExitModel, FirmMonth, FirmState, operate, settle
 from sim.world.firms.settlement import Settlement
 from sim.world.network import SupplyNetwork
+from tests.stage_oracle import on_one_and_two_threads
 from tests.world.test_kernels_firms import _world as _operating_world
 
 
@@ -106,14 +107,7 @@ def test_a_larger_world_gives_the_same_bits_in_all_three() -> None:
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one core: one thread only")
 def test_one_and_two_threads_give_the_same_bits() -> None:
     world = _world(2025, 6_000, views=True)
-    before = threads()
-    try:
-        set_threads(1)
-        one = _run("compiled", world)
-        set_threads(2)
-        two = _run("compiled", world)
-    finally:
-        set_threads(before)
+    one, two = on_one_and_two_threads(lambda: _run("compiled", world))
     _assert_same(one, two, "1 vs 2 threads")
     assert one[1].network_receipts_cny.sum() > 0  # the network (the serial sum) was used
 

@@ -146,6 +146,10 @@ class ChannelBooks(LenderTable):
         within each batch, cost little until they are many (:data:`REORDER_SHARE`).
         Every account keeps its values (only where it is stored changes), so nothing
         computed changes. ``O(n_slots x k)``.
+
+        Raises:
+            RuntimeError: the slots in use and the borrowers holding one disagree (each
+                slot belongs to one borrower).
         """
         rows = np.flatnonzero(self.slot_of)
         old = self.slot_of[rows]

@@ -23,7 +23,7 @@ from sim.compiled import kernel, round_cny_scalar
 if TYPE_CHECKING:
     from sim.lending.channels import Channels
 
-__all__ = ["pay_dues_compiled", "pay_dues_kernel", "post_payments"]
+__all__ = ["pay_dues_compiled", "pay_dues_kernel", "pay_in_order", "post_payments"]
 
 
 @kernel(parallel=True)
@@ -48,21 +48,56 @@ def pay_dues_kernel(
         paid: ``(n_slots, k)`` payments of the month, CNY; raised by the payments.
         pay: ``(q, m)`` zeros in; out, each row's payment to each channel of ``order``.
     """
-    q = order.shape[0]
+    no_defaults = np.zeros((0, 0), dtype=np.bool_)
     for j in numba.prange(slots.shape[0]):
-        s = slots[j]
-        cash = round_cny_scalar(budget[j])
-        running = 0.0
-        for o in range(q):
-            c = order[o]
+        pay_in_order(
+            slots[j], round_cny_scalar(budget[j]), order, balance, paid, due, no_defaults,
+            True, pay, j,
+        )  # fmt: skip
+
+
+@numba.njit(cache=True, inline="always")
+def pay_in_order(
+    s: int,
+    cash: float,
+    order: np.ndarray,
+    balance: np.ndarray,
+    paid: np.ndarray,
+    due: np.ndarray,
+    defaulted: np.ndarray,
+    dues: bool,
+    pay: np.ndarray,
+    j: int,
+) -> float:
+    """One borrower pays its lenders from ``cash`` (CNY, to the cent), in ``order``.
+
+    Each lender is owed, to the cent, the smaller of its due and the balance (``dues``:
+    a due payment), or else the balance unless the account defaulted (a prepayment:
+    defaulted balances are with collections). A lender gets what ``cash`` leaves after
+    what the dearer lenders are owed (a running sum in order), at most what it is owed;
+    the balance falls and the month's payments rise by it in slot ``s`` of the
+    ``(n_slots, k)`` tables, and ``pay[o, j]`` records it for ``order[o]``.
+
+    Returns:
+        The payments summed in order, CNY (not rounded).
+    """
+    running = 0.0
+    total = 0.0
+    for o in range(order.shape[0]):
+        c = order[o]
+        if dues:
             owed = round_cny_scalar(min(due[s, c], balance[s, c]))
-            running += owed
-            before = round_cny_scalar(running - owed)
-            p = round_cny_scalar(min(max(cash - before, 0.0), owed))
-            if p != 0:
-                balance[s, c] = round_cny_scalar(balance[s, c] - p)
-                paid[s, c] = round_cny_scalar(paid[s, c] + p)
-                pay[o, j] = p
+        else:
+            owed = round_cny_scalar(0.0 if defaulted[s, c] else balance[s, c])
+        running += owed
+        before = round_cny_scalar(running - owed)
+        p = round_cny_scalar(min(max(cash - before, 0.0), owed))
+        if p != 0:
+            balance[s, c] = round_cny_scalar(balance[s, c] - p)
+            paid[s, c] = round_cny_scalar(paid[s, c] + p)
+            pay[o, j] = p
+        total = p if o == 0 else total + p
+    return total
 
 
 def post_payments(ch: Channels, pay: np.ndarray, order: list[int], rows: np.ndarray) -> None:

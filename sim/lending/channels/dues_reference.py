@@ -16,16 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.lending.channels.dues_kernel import post_payments
+from sim.units import cents
 
 if TYPE_CHECKING:
     from sim.lending.channels import Channels
 
 __all__ = ["pay_dues_reference"]
-
-
-def _cents(x: float) -> float:
-    """``x`` rounded to 0.01 CNY, half to even (``0.0``, never ``-0.0``, near zero)."""
-    return round(x * 100.0) / 100.0 + 0.0
 
 
 def pay_dues_reference(ch: Channels, rows: np.ndarray, budget_cny: np.ndarray) -> None:
@@ -45,15 +41,15 @@ def pay_dues_reference(ch: Channels, rows: np.ndarray, budget_cny: np.ndarray) -
     pay = np.zeros((len(order), len(rows)))
     for j, row in enumerate(rows.tolist()):
         slot = int(ch.slot_of[row])
-        cash = _cents(float(budget_cny[j]))
+        cash = cents(float(budget_cny[j]))
         owed_before = 0.0
         for o, c in enumerate(order):
-            owed = _cents(min(float(due[slot, c]), float(balance[slot, c])))
+            owed = cents(min(float(due[slot, c]), float(balance[slot, c])))
             owed_before += owed
-            left = cash - _cents(owed_before - owed)
-            payment = _cents(min(max(left, 0.0), owed))
+            left = cash - cents(owed_before - owed)
+            payment = cents(min(max(left, 0.0), owed))
             if payment:
-                balance[slot, c] = _cents(float(balance[slot, c]) - payment)
-                paid[slot, c] = _cents(float(paid[slot, c]) + payment)
+                balance[slot, c] = cents(float(balance[slot, c]) - payment)
+                paid[slot, c] = cents(float(paid[slot, c]) + payment)
                 pay[o, j] = payment
     post_payments(ch, pay, order, rows)

@@ -59,7 +59,13 @@ def dense_totals_kernel(
 def channel_balances_kernel(
     rows: np.ndarray, slot_of: np.ndarray, balance: np.ndarray
 ) -> np.ndarray:
-    """``(k,)`` each lender's balance summed over ``rows`` (ascending), one row after another."""
+    """``(k,)`` each lender's balance summed over ``rows``, CNY, one row after another.
+
+    Args:
+        rows: ``(m,)`` int64 borrower rows in use, ascending.
+        slot_of: ``(n,)`` int32 each borrower's slot.
+        balance: ``(n_slots, k)`` balance table, CNY.
+    """
     k = balance.shape[1]
     out = np.zeros(k)
     for j in range(rows.shape[0]):

@@ -211,16 +211,8 @@ def fund_households_compiled(
 ) -> HouseholdFunding:
     """:func:`sim.lending.funding.fund_households` by the kernels (same arguments, same bits).
 
-    Args:
-        channels: the other lenders (books updated in place).
-        rows: ``(m,)`` distinct borrower rows with a gap.
-        needs_gap_cny: ``(m,)`` essential spending not funded by cash or the platform, CNY.
-        wants_gap_cny: ``(m,)`` borrowing wish to seek elsewhere, CNY.
-        info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
-        step: simulated month.
-
-    Returns:
-        The :class:`sim.lending.funding.HouseholdFunding` of ``rows``.
+    Arguments, result and the books updated in place as
+    :func:`sim.lending.funding.fund_households` (``(m,)`` arrays of the ``m`` rows, CNY).
     """
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     m = rows.shape[0]
@@ -291,20 +283,8 @@ def fund_firms_compiled(
 ) -> FirmFunding:
     """:func:`sim.lending.funding.fund_firms` by the kernels (same arguments, same bits).
 
-    Args:
-        gap_cny: ``(n_firms,)`` liquidity gaps, CNY (0 for closed firms).
-        owners: ``(n_firms,)`` the owners' borrower rows (distinct).
-        owner_spare_cny: ``(n_firms,)`` owners' savings above their reserve, CNY.
-        platform_available_cny: ``(n_firms,)`` undrawn platform limit of the owners, CNY.
-        channels: the other lenders (books updated in place).
-        info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
-        step: simulated month.
-        personal_ok: ``(n_firms,)`` bool, the owner uses personal credit for the business
-            (all firms if None).
-        platform_earmarked_cny: ``(n_firms,)`` earmarked platform headroom, CNY (None: none).
-
-    Returns:
-        The :class:`sim.lending.funding.FirmFunding`.
+    Arguments, result and the books updated in place as :func:`sim.lending.funding.fund_firms`
+    (``(n_firms,)`` arrays in CNY, one row per firm).
     """
     n = gap_cny.shape[0]
     personal = np.ones(n, dtype=bool) if personal_ok is None else np.asarray(personal_ok, bool)

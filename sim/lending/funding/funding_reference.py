@@ -27,17 +27,12 @@ import numpy as np
 from sim.config import LIMIT_BASES
 from sim.lending.channels.records import NO_FACILITY
 from sim.lending.funding.waterfall import FirmFunding, HouseholdFunding, personal_lines
-from sim.units import DAYS_PER_MISS
+from sim.units import DAYS_PER_MISS, cents
 
 if TYPE_CHECKING:
     from sim.lending.channels import Channels, CreditInfo
 
 __all__ = ["fund_firms_reference", "fund_households_reference"]
-
-
-def _cents(x: float) -> float:
-    """``x`` rounded to 0.01 CNY, half to even, as :func:`sim.units.round_cny`."""
-    return round(x * 100.0) / 100.0
 
 
 class _Turn:
@@ -77,7 +72,7 @@ class _Turn:
             b = float(self.firm_value(row, info.firm_receivables_cny, 0.0))
         else:
             b = 0.0
-        return _cents(min(float(self.ch.limit_multiple[c]) * b, float(self.ch.max_limit_cny[c])))
+        return cents(min(float(self.ch.limit_multiple[c]) * b, float(self.ch.max_limit_cny[c])))
 
     def dpd_ok(self, row: int) -> bool:
         return int(self.info.missed[row]) * DAYS_PER_MISS <= int(self.ch.max_dpd[self.c])
@@ -196,9 +191,9 @@ class _Turn:
     def draw(self, row: int, amount: float) -> float:
         """Lend ``amount`` (> 0) to the row; returns the upfront fee."""
         ch, c = self.ch, self.c
-        amount = _cents(amount)
-        fee = _cents(float(ch.upfront_fee_rate[c]) * amount)
-        self.put("balance_cny", row, _cents(float(self.acc("balance_cny", row)) + amount + fee))
+        amount = cents(amount)
+        fee = cents(float(ch.upfront_fee_rate[c]) * amount)
+        self.put("balance_cny", row, cents(float(self.acc("balance_cny", row)) + amount + fee))
         ch.touch(np.array([row]))
         ch.interest_fees_total_cny[row] += fee
         return fee
@@ -206,7 +201,7 @@ class _Turn:
     def post(self, amounts: list[float], fees: list[float]) -> None:
         """The lender's month totals of its draws (NumPy sums in row order)."""
         ch, c = self.ch, self.c
-        total = float(np.array([_cents(a) for a in amounts]).sum())
+        total = float(np.array([cents(a) for a in amounts]).sum())
         ch.month.draws_cny[c] += total
         ch.month.upfront_fees_cny[c] += float(np.array(fees).sum())
         ch.lender_cash_cny[c] -= total
@@ -223,16 +218,8 @@ def fund_households_reference(
 ) -> HouseholdFunding:
     """:func:`sim.lending.funding.fund_households`, one household at a time (same bits).
 
-    Args:
-        channels: the other lenders (books updated in place).
-        rows: ``(m,)`` distinct borrower rows with a gap.
-        needs_gap_cny: ``(m,)`` essential spending not funded by cash or the platform, CNY.
-        wants_gap_cny: ``(m,)`` borrowing wish to seek elsewhere, CNY.
-        info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
-        step: simulated month.
-
-    Returns:
-        The :class:`sim.lending.funding.HouseholdFunding` of ``rows``.
+    Arguments, result and the books updated in place as
+    :func:`sim.lending.funding.fund_households` (``(m,)`` arrays of the ``m`` rows, CNY).
     """
     ch = channels
     rows_list = [int(r) for r in rows]
@@ -245,8 +232,8 @@ def fund_households_reference(
         ("wants", wants_gap_cny, ch.for_household_wants),
     ):
         wish = purpose == "wants"
-        left = [_cents(_cents(float(g)) if wish else float(g)) for g in gaps]
-        elsewhere = [_cents(seek * x) for x in left] if wish else list(left)
+        left = [cents(cents(float(g)) if wish else float(g)) for g in gaps]
+        elsewhere = [cents(seek * x) for x in left] if wish else list(left)
         for c in range(ch.k):
             if not serves[c] or not any(x > 0 for x in left):
                 continue
@@ -260,7 +247,7 @@ def fund_households_reference(
                     continue
                 avail = turn.available(row)
                 asking.append(j)
-                requests.append(_cents(min(_cents(asked), max(avail, 0.0))))
+                requests.append(cents(min(cents(asked), max(avail, 0.0))))
             turn.record_fresh()
             granted = turn.ration(requests)
             drawn, drawn_fees = [], []
@@ -271,8 +258,8 @@ def fund_households_reference(
                     fees[j] += fee
                     drawn.append(take)
                     drawn_fees.append(fee)
-                left[j] = _cents(left[j] - take)
-                elsewhere[j] = _cents(max(elsewhere[j] - take, 0.0))
+                left[j] = cents(left[j] - take)
+                elsewhere[j] = cents(max(elsewhere[j] - take, 0.0))
             if drawn:
                 by_channel[c] += float(np.array(granted).sum())
                 turn.post(drawn, drawn_fees)
@@ -286,9 +273,9 @@ def fund_households_reference(
                     turn.record_fresh()
     return HouseholdFunding(
         np.asarray(rows, dtype=np.int64),
-        np.array([_cents(x) for x in funded["needs"]]),
-        np.array([_cents(x) for x in funded["wants"]]),
-        np.array([_cents(x) for x in fees]),
+        np.array([cents(x) for x in funded["needs"]]),
+        np.array([cents(x) for x in funded["wants"]]),
+        np.array([cents(x) for x in fees]),
         by_channel,
     )
 
@@ -307,20 +294,8 @@ def fund_firms_reference(
 ) -> FirmFunding:
     """:func:`sim.lending.funding.fund_firms`, one firm at a time (same bits).
 
-    Args:
-        gap_cny: ``(n_firms,)`` liquidity gaps, CNY (0 for closed firms).
-        owners: ``(n_firms,)`` the owners' borrower rows (distinct).
-        owner_spare_cny: ``(n_firms,)`` owners' savings above their reserve, CNY.
-        platform_available_cny: ``(n_firms,)`` undrawn platform limit of the owners, CNY.
-        channels: the other lenders (books updated in place).
-        info: what lenders see about each borrower (``(n_borrowers,)`` arrays).
-        step: simulated month.
-        personal_ok: ``(n_firms,)`` bool, the owner uses personal credit for the business
-            (all firms if None).
-        platform_earmarked_cny: ``(n_firms,)`` earmarked platform headroom, CNY (None: none).
-
-    Returns:
-        The :class:`sim.lending.funding.FirmFunding`.
+    Arguments, result and the books updated in place as :func:`sim.lending.funding.fund_firms`
+    (``(n_firms,)`` arrays in CNY, one row per firm).
     """
     ch = channels
     n = gap_cny.shape[0]
@@ -329,7 +304,7 @@ def fund_firms_reference(
     by_step = {name: np.zeros(n) for name in steps}
     fees, unmet = np.zeros(n), np.zeros(n)
     firms = [i for i in range(n) if gap_cny[i] > 0]
-    left = {i: _cents(float(gap_cny[i])) for i in firms}
+    left = {i: cents(float(gap_cny[i])) for i in firms}
     own_short: list[int] = []
     for name in steps if firms else []:
         if name in ("own_cash", "platform"):
@@ -344,8 +319,8 @@ def fund_firms_reference(
                             0.0 if platform_earmarked_cny is None else platform_earmarked_cny[i]
                         )
                         avail = min(avail, float(tranche))
-                take = _cents(min(_cents(left[i]), max(avail, 0.0)))
-                left[i] = _cents(_cents(left[i]) - take)
+                take = cents(min(cents(left[i]), max(avail, 0.0)))
+                left[i] = cents(cents(left[i]) - take)
                 by_step[name][i] = take
             if name == "own_cash":
                 own_short = [i for i in firms if left[i] > 0]
@@ -362,9 +337,9 @@ def fund_firms_reference(
         turn.record_fresh()
         drawn, drawn_fees = [], []
         for i, granted in zip(firms, turn.ration(requests), strict=True):
-            rest = _cents(left[i])
-            take = _cents(min(rest, max(granted, 0.0)))
-            left[i] = _cents(rest - take)
+            rest = cents(left[i])
+            take = cents(min(rest, max(granted, 0.0)))
+            left[i] = cents(rest - take)
             by_step[name][i] = take
             if take > 0:
                 fee = turn.draw(int(owners[i]), take)
@@ -383,6 +358,6 @@ def fund_firms_reference(
             turn.record_fresh()
     return FirmFunding(
         by_step=by_step,
-        fees_cny=np.array([_cents(x) for x in fees]),
-        unmet_cny=np.array([_cents(x) for x in unmet]),
+        fees_cny=np.array([cents(x) for x in fees]),
+        unmet_cny=np.array([cents(x) for x in unmet]),
     )

@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.units import cents
 from sim.world.firms.firm_month import FirmMonth, OperatingInputs
 from sim.world.firms.sectors import SectorTable
 from sim.world.firms.state import RING_MONTHS, FirmState
 from sim.world.network import SupplyNetwork
 
 __all__ = ["operate_reference"]
-
-
-def _cents(x: float) -> float:
-    """``x`` rounded to 0.01 CNY, half to even, as :func:`sim.units.round_cny`."""
-    return round(x * 100.0) / 100.0
 
 
 def operate_reference(
@@ -95,27 +91,27 @@ def operate_reference(
     for i in range(n):
         # Sales to outside buyers; cash sales are collected now, credit sales later.
         s = sector[i]
-        potential[i] = _cents(base[i] * season_now[s] * level[i] * shock[i])
+        potential[i] = cents(base[i] * season_now[s] * level[i] * shock[i])
         outside[i] = potential[i] if is_open[i] else 0.0
-        credit = _cents(credit_share[s] * outside[i])
+        credit = cents(credit_share[s] * outside[i])
         terms = receivable_terms[s]
         cash_sales = outside[i] - credit
         if terms == 0:
             cash_sales = cash_sales + credit
-        collections[i] = _cents(_cents(cash_sales) + receivables[slot][i])
+        collections[i] = cents(cents(cash_sales) + receivables[slot][i])
         receivables[slot][i] = 0.0
         if terms > 0:
             receivables[(step + terms) % RING_MONTHS][i] += credit
         # Stock for the sales stock_lead_months ahead, less what was bought ahead.
         forecast = base[i] * season_ahead[s] * level[i] + last_network_sales[i]
-        need = _cents(cogs[s] * forecast) if is_open[i] else 0.0
+        need = cents(cogs[s] * forecast) if is_open[i] else 0.0
         used = min(prebought[i], need)
         if is_open[i] and prebuy_first[s]:
-            build[i] = _cents(cogs[s] * base[i] * prebuy_season[s] * level[i])
-        purchases[i] = _cents(need - used + build[i])
-        prebought[i] = _cents(prebought[i] - used + build[i])
-        fixed_due[i] = _cents((fixed[i] if is_open[i] else 0.0) + fixed_arrears[i])
-        cash_available[i] = _cents(cash[i] + collections[i])
+            build[i] = cents(cogs[s] * base[i] * prebuy_season[s] * level[i])
+        purchases[i] = cents(need - used + build[i])
+        prebought[i] = cents(prebought[i] - used + build[i])
+        fixed_due[i] = cents((fixed[i] if is_open[i] else 0.0) + fixed_arrears[i])
+        cash_available[i] = cents(cash[i] + collections[i])
 
     n_edges = len(supplier)
     edge_purchase = [0.0] * n_edges
@@ -139,13 +135,13 @@ def operate_reference(
         bought_in_network = 0.0
         for e in edges:
             active = share[e] / open_share if is_open[supplier[e]] else 0.0
-            edge_purchase[e] = _cents(in_network * purchases[i] * active)
+            edge_purchase[e] = cents(in_network * purchases[i] * active)
             bought_in_network += edge_purchase[e]
-        bought_outside = _cents(purchases[i] - bought_in_network)
+        bought_outside = cents(purchases[i] - bought_in_network)
         # Payables: this month's slot falls due now, new ones after the payable terms.
         terms = payable_terms[s]
         falls_due = payables[slot][i] + (bought_outside if terms == 0 else 0.0)
-        new_due_outside = _cents(falls_due)
+        new_due_outside = cents(falls_due)
         payables[slot][i] = 0.0
         if terms > 0:
             payables[(step + terms) % RING_MONTHS][i] += bought_outside
@@ -153,27 +149,27 @@ def operate_reference(
         new_due_network = 0.0
         for e in edges:
             falls_due = edge_payables[slot][e] + (edge_purchase[e] if terms == 0 else 0.0)
-            new_due_edge = _cents(falls_due)
+            new_due_edge = cents(falls_due)
             edge_payables[slot][e] = 0.0
             if terms > 0:
                 edge_payables[(step + terms) % RING_MONTHS][e] += edge_purchase[e]
-            edge_due[e] = _cents(new_due_edge + edge_overdue[e])
+            edge_due[e] = cents(new_due_edge + edge_overdue[e])
             owed_network += edge_due[e]
             new_due_network += new_due_edge
-        due_out[i] = _cents(new_due_outside + overdue[i])
-        due_net[i] = _cents(owed_network)
-        new_due[i] = _cents(new_due_outside + new_due_network)
+        due_out[i] = cents(new_due_outside + overdue[i])
+        due_net[i] = cents(owed_network)
+        new_due[i] = cents(new_due_outside + new_due_network)
         if is_open[i]:
-            outflow_hist[step % window][i] = _cents(purchases[i] + fixed[i])
-        obligations[i] = _cents(fixed_due[i] + due_out[i] + due_net[i])
-        gap[i] = _cents(max(obligations[i] - cash_available[i], 0.0))
+            outflow_hist[step % window][i] = cents(purchases[i] + fixed[i])
+        obligations[i] = cents(fixed_due[i] + due_out[i] + due_net[i])
+        gap[i] = cents(max(obligations[i] - cash_available[i], 0.0))
 
     # What each supplier sold to its network buyers this month, edge by edge.
     network_sales = [0.0] * n
     for e in range(n_edges):
         network_sales[supplier[e]] += edge_purchase[e]
-    network_sales = [_cents(x) for x in network_sales]
-    revenue = [_cents(outside[i] + network_sales[i]) for i in range(n)]
+    network_sales = [cents(x) for x in network_sales]
+    revenue = [cents(outside[i] + network_sales[i]) for i in range(n)]
 
     opening_cash = f.cash_cny.copy()
     f.receivables_cny[...] = receivables

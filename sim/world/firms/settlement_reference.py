@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from sim.units import sum_in_order
+from sim.units import cents, sum_in_order
 from sim.world.draws import FirmDraws
 from sim.world.firms.exits import ExitModel
 from sim.world.firms.operations import FirmMonth
@@ -41,11 +41,6 @@ _REPLACED = {
     "cash_cny": np.float64,
     "age_months": np.int32,
 }
-
-
-def _cents(x: float) -> float:
-    """``x`` rounded to 0.01 CNY, half to even, as :func:`sim.units.round_cny`."""
-    return round(x * 100.0) / 100.0
 
 
 def _floor_cents(x: float) -> float:
@@ -108,15 +103,15 @@ def settle_reference(
     was_open = f.is_open.tolist()
     for i in range(n):
         edges = range(edges_of[i], edges_of[i + 1])
-        funding = _cents(float(funding_cny[i]))
-        cash = _cents(float(month.cash_available_cny[i]) + funding)
+        funding = cents(float(funding_cny[i]))
+        cash = cents(float(month.cash_available_cny[i]) + funding)
         fixed_due = float(month.fixed_due_cny[i])
-        fixed_paid = _cents(min(fixed_due, cash))
-        cash = _cents(cash - fixed_paid)
-        arrears = _cents(fixed_due - fixed_paid)
+        fixed_paid = cents(min(fixed_due, cash))
+        cash = cents(cash - fixed_paid)
+        arrears = cents(fixed_due - fixed_paid)
         # Suppliers pro rata: all paid in full when the cash covers them.
         due_out = float(month.supplier_due_outside_cny[i])
-        due_total = _cents(due_out + float(month.supplier_due_network_cny[i]))
+        due_total = cents(due_out + float(month.supplier_due_network_cny[i]))
         frac = cash / due_total if due_total > 0 else 1.0
         full = frac >= 1.0
         paid_out = due_out if full else _floor_cents(due_out * frac)
@@ -126,13 +121,13 @@ def settle_reference(
             due = float(month.edge_due_cny[e])
             edge_paid_all[e] = due if full else _floor_cents(due * frac)
             paid_net += edge_paid_all[e]
-            f.edge_overdue_cny[e] = _cents(due - edge_paid_all[e])
+            f.edge_overdue_cny[e] = cents(due - edge_paid_all[e])
             overdue_net += f.edge_overdue_cny[e]
-        cash = _cents(cash - paid_out - _cents(paid_net))
-        overdue_out = _cents(due_out - paid_out)
-        overdue = _cents(overdue_out + overdue_net)
-        late = _cents(min(float(month.new_supplier_due_cny[i]), overdue))
-        unpaid = _cents(overdue + arrears)
+        cash = cents(cash - paid_out - cents(paid_net))
+        overdue_out = cents(due_out - paid_out)
+        overdue = cents(overdue_out + overdue_net)
+        late = cents(min(float(month.new_supplier_due_cny[i]), overdue))
+        unpaid = cents(overdue + arrears)
         # Shortfall and the exit hazard.
         is_open = was_open[i]
         short = is_open and unpaid > 0.005
@@ -167,12 +162,12 @@ def settle_reference(
         owed_out, owed_net = 0.0, 0.0
         if closing[i]:
             ring = [float(f.payables_cny[r, i]) for r in range(rings)]
-            owed_out = _cents(overdue_out + sum_in_order(ring))
+            owed_out = cents(overdue_out + sum_in_order(ring))
             for e in edges:
                 ring = [float(f.edge_payables_cny[r, e]) for r in range(rings)]
-                edge_lost[e] = _cents(float(f.edge_overdue_cny[e]) + sum_in_order(ring))
+                edge_lost[e] = cents(float(f.edge_overdue_cny[e]) + sum_in_order(ring))
                 owed_net += edge_lost[e]
-        owed = _cents(owed_out + owed_net)
+        owed = cents(owed_out + owed_net)
         wfrac = cash / owed if owed > 0 else 1.0
         wfull = wfrac >= 1.0
         wind_out = owed_out if wfull else _floor_cents(owed_out * wfrac)
@@ -181,9 +176,9 @@ def settle_reference(
             wind = edge_lost[e] if wfull else _floor_cents(edge_lost[e] * wfrac)
             wind_net += wind
             edge_lost[e] = edge_lost[e] - wind
-            edge_paid_all[e] = _cents(edge_paid_all[e] + wind)
-        cash_after[i] = _cents(cash - wind_out - wind_net)
-        out["written_out"][i] = _cents(owed_out - wind_out)
+            edge_paid_all[e] = cents(edge_paid_all[e] + wind)
+        cash_after[i] = cents(cash - wind_out - wind_net)
+        out["written_out"][i] = cents(owed_out - wind_out)
         out["fixed_written"][i] = arrears if closing[i] else 0.0
         f.overdue_cny[i] = 0.0 if closing[i] else overdue_out
         f.fixed_arrears_cny[i] = 0.0 if closing[i] else arrears
@@ -197,17 +192,17 @@ def settle_reference(
             f.closed_step[i] = step
             f.closure_cause[i] = cause[i]
         out["funding"][i], out["fixed_paid"][i] = funding, fixed_paid
-        out["late"][i], out["unmet"][i] = late, _cents(max(float(month.gap_cny[i]) - funding, 0.0))
+        out["late"][i], out["unmet"][i] = late, cents(max(float(month.gap_cny[i]) - funding, 0.0))
         out["overdue_kept"][i] = overdue if f.is_open[i] else 0.0
-        out["paid_outside"][i] = _cents(paid_out + wind_out)
+        out["paid_outside"][i] = cents(paid_out + wind_out)
     # Suppliers are paid (and lose what closing buyers cannot pay) edge by edge.
     for e in range(network.n_edges):
         out["receipts"][supplier[e]] += edge_paid_all[e]
         out["bad_debt"][supplier[e]] += edge_lost[e]
     for i in range(n):
-        out["receipts"][i] = _cents(out["receipts"][i])
-        out["bad_debt"][i] = _cents(out["bad_debt"][i])
-        f.cash_cny[i] = _cents(cash_after[i] + out["receipts"][i])
+        out["receipts"][i] = cents(out["receipts"][i])
+        out["bad_debt"][i] = cents(out["bad_debt"][i])
+        f.cash_cny[i] = cents(cash_after[i] + out["receipts"][i])
         if was_open[i]:
             f.age_months[i] += 1
         f.late_payments_total_cny[i] += out["late"][i]
@@ -215,7 +210,7 @@ def settle_reference(
         net = 0.0
         for e in range(edges_of[i], edges_of[i + 1]):
             net += edge_paid_all[e]
-        out["paid_network"][i] = _cents(net)
+        out["paid_network"][i] = cents(net)
     return Settlement(
         funding_cny=np.array(out["funding"]),
         fixed_paid_cny=np.array(out["fixed_paid"]),
