@@ -16,6 +16,10 @@ Every option is checked before any run is read or anything written (``--formats`
 what ``output.formats`` of a run takes: png, svg, pdf; ``--confidence`` is in (0, 1);
 ``--out`` a folder that can be created).
 
+With two or more cores a second process draws the scenario figures while this one
+computes the effects on the treated (:mod:`sim.analysis.report.figure_worker`; the same
+files); ``--serial`` draws them here.
+
 Exit codes: 0 on success; 2 with a one-line message on standard error for a bad option
 (usage errors too), when the sweep folder is missing or a file, holds no complete run,
 the baseline policy was not run, or seed sets are unbalanced under ``--seeds refuse``.
@@ -37,6 +41,7 @@ from pathlib import Path
 from experiments.cli import USAGE_ERROR, OneLineParser
 from sim.analysis.compare import SEED_MODES, UnbalancedSeedsWarning, collect_runs
 from sim.analysis.report import write_report
+from sim.analysis.report.figure_worker import FigureWorker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
         default="common",
         help="when policies ran different seeds (a half-finished sweep): compare only the "
         "seeds every policy ran (common, default), every run (all), or stop (refuse)",
+    )
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="draw the figures in this process (default: a second process while this one "
+        "computes, with two or more cores)",
     )
     return parser
 
@@ -123,6 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    # The figure process starts now: its imports overlap the reading of the runs.
+    with FigureWorker(process=False if args.serial else None) as figure_worker:
+        return _compare(args, formats, figure_worker)
+
+
+def _compare(
+    args: argparse.Namespace, formats: tuple[str, ...], figure_worker: FigureWorker
+) -> int:
     try:
         if args.sweep_dir.is_dir():
             _say(f"reading the runs in {args.sweep_dir} ...")
@@ -163,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             formats=formats,
             method=args.method,
             confidence=args.confidence,
+            figure_worker=figure_worker,
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

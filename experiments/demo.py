@@ -24,9 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from experiments import compare
 from sim.platform.policies import policy_names
-from sim.runtime.compose import load_run_config
+from sim.runtime.errors import USER_ERROR_EXIT
 from sim.runtime.resources import estimate_compile_seconds, estimate_sweep_seconds
 
 
@@ -70,9 +69,42 @@ def main(argv: list[str] | None = None) -> int:
     ]
     policies = [p for p in args.policies.split(",") if p]
     n_runs = len(policies) * args.seeds
-    run = load_run_config([f"population.n_borrowers={args.borrowers}", f"n_months={args.months}"])
+    t0 = time.time()
+    # The sweep starts at once: its start-up (imports, checking every job) overlaps the
+    # estimate below and the comparison's imports. Each job prints one "[done/total] ..."
+    # line when it finishes (experiments.run); Hydra's own launch log is left out. A bad
+    # option is refused by the sweep's own check, before anything is written.
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1) as sweep:
+        assert sweep.stdout is not None
+        _announce(args, cmd, n_runs, len(policies))
+        from experiments import compare  # while the sweep starts: one core is still free
+
+        for line in sweep.stdout:
+            if _JOB_LINE.match(line):
+                print(f"{line.rstrip()} ({time.time() - t0:.0f} s)", flush=True)
+    if sweep.returncode == USER_ERROR_EXIT:
+        print(f"demo: nothing was run (exit {sweep.returncode}): see the error above")
+        return sweep.returncode
+    if sweep.returncode != 0:
+        print(f"the sweep failed (exit {sweep.returncode}); finished runs are kept in {sweep_dir}")
+        return sweep.returncode
+    print(f"sweep finished in {time.time() - t0:.0f} s: {sweep_dir}", flush=True)
+    return compare.main([str(sweep_dir), "--baseline", "static", "--formats", "png,svg"])
+
+
+def _announce(args: argparse.Namespace, cmd: list[str], n_runs: int, n_policies: int) -> None:
+    """Print the demo's size, its expected duration and a busy-machine warning."""
+    from sim.runtime.compose import load_run_config
+
+    try:
+        run = load_run_config(
+            [f"population.n_borrowers={args.borrowers}", f"n_months={args.months}"]
+        )
+    except Exception:  # the sweep's own check names the bad option, on stderr
+        print("demo: checking the options ...", flush=True)
+        return
     sweep_s = estimate_sweep_seconds([run] * n_runs, args.jobs)
-    compare_s = estimate_compare_seconds(n_runs, len(policies))
+    compare_s = estimate_compare_seconds(n_runs, n_policies)
     compile_s = estimate_compile_seconds()
     compile_note = (
         f" + {_minutes(compile_s)} to compile the numba kernels, once: their cache is empty"
@@ -80,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         else ""
     )
     print(
-        f"demo: {_count(n_runs, 'run')} ({_count(len(policies), 'policy', 'policies')} x "
+        f"demo: {_count(n_runs, 'run')} ({_count(n_policies, 'policy', 'policies')} x "
         f"{_count(args.seeds, 'seed')}, {args.borrowers:,} borrowers x "
         f"{_count(args.months, 'month')}) on {_count(args.jobs, 'parallel job')}, then the "
         f"comparison; expected duration about {_minutes(sweep_s + compare_s + compile_s)} "
@@ -92,19 +124,6 @@ def main(argv: list[str] | None = None) -> int:
     if busy:
         print(busy, flush=True)
     print("running:", " ".join(cmd), flush=True)
-    t0 = time.time()
-    # Each job prints one "[done/total] ..." line when it finishes (experiments.run);
-    # Hydra's own launch log is left out.
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1) as sweep:
-        assert sweep.stdout is not None
-        for line in sweep.stdout:
-            if _JOB_LINE.match(line):
-                print(f"{line.rstrip()} ({time.time() - t0:.0f} s)", flush=True)
-    if sweep.returncode != 0:
-        print(f"the sweep failed (exit {sweep.returncode}); finished runs are kept in {sweep_dir}")
-        return sweep.returncode
-    print(f"sweep finished in {time.time() - t0:.0f} s: {sweep_dir}", flush=True)
-    return compare.main([str(sweep_dir), "--baseline", "static", "--formats", "png,svg"])
 
 
 #: Seconds of ``experiments.compare`` besides its runs and policies (imports, set-up).

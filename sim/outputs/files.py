@@ -208,6 +208,9 @@ def save_figure(
             with _atomic_path(target) as tmp:
                 fig.savefig(tmp, format=fmt, dpi=dpi)
             written.append(target)
+            # Laid out once: the next formats keep the axes where the first save put them
+            # (a layout engine would compute the same places again, at a third of a save).
+            fig.set_layout_engine("none")
         return written
     finally:
         plt.close(fig)

@@ -84,7 +84,7 @@ def test_demo_prints_its_expected_duration_before_it_starts(tmp_path, monkeypatc
             return False
 
     monkeypatch.setattr(demo.subprocess, "Popen", FakeSweep)
-    monkeypatch.setattr(demo.compare, "main", lambda argv: 0)
+    monkeypatch.setattr("experiments.compare.main", lambda argv: 0)
     monkeypatch.setattr(demo, "estimate_compile_seconds", lambda: 0.0)  # kernels cached
     monkeypatch.setattr(demo.os, "getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle machine
     code = demo.main(
@@ -172,3 +172,14 @@ def test_demo_estimate_matches_the_issue_measurement():
     sweep = resources.estimate_sweep_seconds([run] * 45, n_jobs=2)
     assert 0.7 * 53 <= sweep <= 1.3 * 53
     assert 0.7 * 22 <= demo.estimate_compare_seconds(45, 9) <= 1.3 * 22
+
+
+def test_demo_refuses_a_bad_size_before_writing(tmp_path, capfd):
+    out = tmp_path / "sweep"
+    code = demo.main(
+        ["--borrowers", "-5", "--seeds", "1", "--policies", "static"] + ["--out", str(out)]
+    )
+    captured = capfd.readouterr()
+    assert code == 2 and not out.exists()
+    assert "population.n_borrowers = -5 is outside the allowed range [1, 50000000]" in captured.err
+    assert "nothing was run" in captured.out and "Traceback" not in captured.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from sim.analysis.compare import (
     summarise,
 )
 from sim.analysis.compare.seeds import seed_note
+from sim.analysis.report.figure_worker import FigureWorker
 from sim.analysis.report.figures import _save, _scenario_figures
 from sim.analysis.report.html import write_html
 from sim.analysis.report.sections import (
@@ -31,6 +33,7 @@ from sim.analysis.report.text import _markdown_table, _seed_text, _slug, _values
 from sim.analysis.report.treated import (
     aliases_of,
     compute_treated,
+    identical_decisions,
     treated_section,
     write_treated_csv,
 )
@@ -50,6 +53,11 @@ SUPPLEMENTARY_METRICS: tuple[str, ...] = tuple(
 """Further summary values shown in a second table when the runs wrote them."""
 
 
+def _suffix(scenarios: Sequence[str], scenario: str) -> str:
+    """File-name suffix of a scenario's figures (empty with one scenario)."""
+    return "" if len(scenarios) == 1 else f"_{_slug(scenario)}"
+
+
 def write_report(
     tables: RunTables,
     out_dir: str | os.PathLike[str],
@@ -57,6 +65,7 @@ def write_report(
     formats: Sequence[str] = ("png", "svg"),
     method: str = "t",
     confidence: float = 0.95,
+    figure_worker: FigureWorker | None = None,
 ) -> Path:
     """Write the comparison report (Markdown, CSV tables and figures) for a sweep.
 
@@ -81,6 +90,9 @@ def write_report(
             the PNG if written, else the SVG, else the first format.
         method: ``"t"`` (paired t) or ``"bootstrap"`` for the paired intervals.
         confidence: two-sided confidence level of all intervals.
+        figure_worker: an entered :class:`~sim.analysis.report.figure_worker.FigureWorker`
+            drawing the scenario figures while the effects on the treated are computed
+            (``experiments.compare`` passes a second process); default: drawn here.
 
     Returns:
         Path of ``report.md``.
@@ -89,10 +101,12 @@ def write_report(
         ValueError: if ``baseline`` is not among the policies, ``formats`` is empty,
             ``method`` is unknown, or the summary table has no headline metric.
     """
-    out = Path(out_dir)
     formats = tuple(formats)
     if not formats:
         raise ValueError("formats must name at least one figure format")
+    if figure_worker is None:
+        figure_worker = FigureWorker(process=False)
+    out = Path(out_dir)
     summary = tables.summary
     metrics = [m for m in HEADLINE_METRICS if m in summary.columns]
     if not metrics:
@@ -105,7 +119,34 @@ def write_report(
     )
     io.write_csv_atomic(stats_df, out / "comparison_summary.csv")
     io.write_csv_atomic(paired_df, out / "paired_differences.csv")
-    treated = compute_treated(tables, baseline, confidence)
+    # The scenario figures need the small tables only: drawn (by the worker) while the
+    # effects on the treated are computed from the per-borrower ones.
+    identical = identical_decisions(tables, baseline)
+    figure_tables = replace(
+        tables,
+        events=tables.events.iloc[0:0],
+        borrowers=tables.borrowers.iloc[0:0],
+        firm_outcomes=tables.firm_outcomes.iloc[0:0],
+        agent_panel=tables.agent_panel.iloc[0:0],
+    )
+    scenario_figures = {
+        scenario: figure_worker.submit(
+            _scenario_figures,
+            figure_tables,
+            scenario,
+            stats_df[stats_df["scenario"] == scenario],
+            paired_df[paired_df["scenario"] == scenario],
+            metrics,
+            baseline,
+            f"{confidence:.0%}",
+            _suffix(tables.scenarios, scenario),
+            formats,
+            out,
+            aliases=aliases_of(identical, scenario),
+        )
+        for scenario in tables.scenarios
+    }
+    treated = compute_treated(tables, baseline, confidence, identical=identical)
     treated_csv = write_treated_csv(treated, out, io.write_csv_atomic)
 
     policies = tables.policies
@@ -148,7 +189,7 @@ def write_report(
         s_summary = summary[in_scenario]
         s_stats = stats_df[stats_df["scenario"] == scenario]
         s_paired = paired_df[paired_df["scenario"] == scenario]
-        suffix = "" if len(scenarios) == 1 else f"_{_slug(scenario)}"
+        suffix = _suffix(scenarios, scenario)
         heading = "" if len(scenarios) == 1 else f" — scenario `{scenario}`"
 
         def save(fig, stem, suffix=suffix):
@@ -198,19 +239,7 @@ def write_report(
                 "",
             ]
 
-        figures, unavailable, unchanged = _scenario_figures(
-            tables,
-            scenario,
-            s_stats,
-            s_paired,
-            metrics,
-            baseline,
-            conf_text,
-            suffix,
-            formats,
-            out,
-            aliases=aliases_of(treated.identical, scenario),
-        )
+        figures, unavailable, unchanged = scenario_figures[scenario].result()
         if unchanged:
             lines += [
                 f"Identical to `{baseline}` on every paired seed (left out of the forest "

@@ -57,15 +57,42 @@ class TreatedResults:
         return not self.borrowers.empty
 
 
-def compute_treated(tables: RunTables, baseline: str, confidence: float) -> TreatedResults:
-    """Effects on the treated, the event study and identical-decision sets of a sweep.
+def _treated_borrowers(tables: RunTables, baseline: str) -> pd.DataFrame | None:
+    """The borrower table, or None if the runs allow no effects on the treated.
 
-    Empty results when the runs wrote no per-agent tables or the baseline has none.
+    None when no per-agent tables were written or the baseline has none.
     """
     b = tables.borrowers
     if b.empty or "borrower_id" not in b.columns:
-        return TreatedResults()
+        return None
     if baseline not in set(b["policy"].astype(str)):
+        return None
+    return b
+
+
+def identical_decisions(tables: RunTables, baseline: str) -> pd.DataFrame:
+    """Sets of policies with identical decisions, as :func:`compute_treated` reports them.
+
+    :func:`~sim.analysis.compare.identical_policies` of the borrower table; empty when
+    :func:`compute_treated` computes nothing.
+    """
+    b = _treated_borrowers(tables, baseline)
+    return pd.DataFrame() if b is None else identical_policies(b)
+
+
+def compute_treated(
+    tables: RunTables,
+    baseline: str,
+    confidence: float,
+    identical: pd.DataFrame | None = None,
+) -> TreatedResults:
+    """Effects on the treated, the event study and identical-decision sets of a sweep.
+
+    Empty results when the runs wrote no per-agent tables or the baseline has none.
+    ``identical``: :func:`identical_decisions` of the same runs, if already computed.
+    """
+    b = _treated_borrowers(tables, baseline)
+    if b is None:
         return TreatedResults()
     pairs = treatment_groups(b, baseline)
     effects, firm_effects = treated_effects(
@@ -74,7 +101,9 @@ def compute_treated(tables: RunTables, baseline: str, confidence: float) -> Trea
     events = event_study(
         b, tables.agent_panel, baseline=baseline, confidence=confidence, pairs=pairs
     )
-    return TreatedResults(effects, firm_effects, events, identical_policies(b))
+    if identical is None:
+        identical = identical_policies(b)
+    return TreatedResults(effects, firm_effects, events, identical)
 
 
 def _fmt(row: pd.Series | None, scale: float) -> str:

@@ -1,0 +1,113 @@
+"""A second process that draws the report's scenario figures while the caller computes.
+
+The report's figures (fan charts, trade-off, forest, deciles, vintages, roll rates, buffer
+days, the single-seed illustration) need only the sweep's small tables and the paired
+statistics; the effects on the treated need the per-borrower tables and take as long.
+With two or more cores, :class:`FigureWorker` runs the first in a spawned process (its
+imports start at once, overlapping the caller's reading of the runs) while the caller
+computes the second; with one it draws in the caller, in the same order. The files are
+the same either way: each figure is drawn from the same data with the caller's
+Matplotlib settings (``rcParams``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+__all__ = ["FigureWorker", "default_figure_process"]
+
+T = TypeVar("T")
+
+#: rcParams a worker does not copy: the backend is the worker's own (Agg, set on import of
+#: :mod:`sim.outputs.files`).
+_NOT_COPIED = frozenset({"backend", "backend_fallback", "interactive"})
+
+
+def default_figure_process() -> bool:
+    """Whether a second process draws the figures by default: with two or more cores."""
+    return (os.cpu_count() or 1) >= 2
+
+
+def _settings() -> dict[str, Any]:
+    import matplotlib
+
+    return {k: v for k, v in matplotlib.rcParams.items() if k not in _NOT_COPIED}
+
+
+def _start(settings: dict[str, Any]) -> None:
+    """Worker initialiser: import the drawing code and take the caller's rcParams."""
+    import matplotlib
+
+    import sim.analysis.report.figures  # noqa: F401  (the imports are the start-up cost)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated keys the caller still holds
+        matplotlib.rcParams.update(settings)
+
+
+def _ready() -> bool:
+    return True
+
+
+class FigureWorker:
+    """Run figure-drawing calls in one spawned process, or in the caller.
+
+    Use as a context manager; the process starts on entry (its imports overlap whatever
+    the caller does next) and is shut down on exit, also after an error.
+
+    Args:
+        process: draw in a second process (default :func:`default_figure_process`);
+            False draws in the caller when :meth:`submit` is called.
+
+    Raises:
+        concurrent.futures.process.BrokenProcessPool: from ``result()`` if the worker
+            process died (the exception of a failed call is re-raised as it was).
+    """
+
+    def __init__(self, process: bool | None = None) -> None:
+        self.process = default_figure_process() if process is None else bool(process)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> FigureWorker:
+        if self.process:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start,
+                initargs=(_settings(),),
+            )
+            self._pool.submit(_ready)  # spawn the process now, not at the first figure
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
+            self._pool = None
+
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        """Call ``fn(*args, **kwargs)`` in the worker (pickled) or, without one, now."""
+        if self._pool is not None:
+            # The caller's current settings: a notebook may change them after entry.
+            return self._pool.submit(_with_settings, _settings(), fn, args, kwargs)
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # handed to the caller at result(), as from a process
+            done.set_exception(err)
+        return done
+
+
+def _with_settings(
+    settings: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: dict[str, Any]
+) -> T:
+    import matplotlib
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        matplotlib.rcParams.update(settings)
+    return fn(*args, **kwargs)

@@ -1,0 +1,42 @@
+"""The report's figure process: the same files as drawing in the caller, errors carried."""
+
+import contextlib
+import io as io_module
+
+import matplotlib
+import pytest
+
+from experiments.compare import main
+from sim.analysis.report.figure_worker import FigureWorker, _settings
+from tests.analysis.test_report import _make_sweep
+
+
+def _report(root, out, *extra):
+    sink = io_module.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        code = main([str(root), "--formats", "png", "--out", str(out), *extra])
+    assert code == 0, sink.getvalue()
+    return {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_second_process_writes_the_same_files_as_the_caller(tmp_path):
+    root = _make_sweep(tmp_path / "sweep")
+    serial = _report(root, tmp_path / "serial", "--serial")
+    parallel = _report(root, tmp_path / "parallel")
+    figures = [p for p in serial if p.suffix == ".png"]
+    assert len(figures) >= 6  # fan charts, trade-off, forest, deciles, vintage, roll rates
+    assert serial.keys() == parallel.keys()
+    assert [p for p in serial if serial[p] != parallel[p]] == []
+
+
+def test_worker_carries_errors_and_the_callers_settings():
+    with FigureWorker(process=True) as worker:
+        failed = worker.submit(int, "not a number")
+        with matplotlib.rc_context({"lines.linewidth": 3.25}):
+            seen = worker.submit(_settings)
+        with pytest.raises(ValueError, match="not a number"):
+            failed.result()
+        assert seen.result()["lines.linewidth"] == 3.25
+    in_caller = FigureWorker(process=False).submit(int, "also not")
+    with pytest.raises(ValueError, match="also not"):
+        in_caller.result()
