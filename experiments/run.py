@@ -35,6 +35,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.config import register_configs
 from sim.outputs.files import COMPLETE_MARKER
+from sim.runtime.burn_in import BURN_IN_FOLDER, BurnInStore
 from sim.runtime.errors import UserError, exit_with, user_errors
 from sim.runtime.preflight import checked_run_config, preflight
 from sim.runtime.runner import run_to_folder
@@ -79,6 +80,10 @@ def _run(cfg: DictConfig, hc: Any, out_dir: str) -> str:
         run_id=f"{run.policy['name']}|{run.scenario.name}|seed={run.seed}|{run_id}",
         resume=bool(cfg.get("resume", False)),
         progress=progress,
+        # The sweep's runs of one config but their policy share one burn-in.
+        burn_in=BurnInStore(Path(hc.sweep.dir) / BURN_IN_FOLDER)
+        if hc.mode == RunMode.MULTIRUN and cfg.get("share_burn_in", True)
+        else None,
     )
     log.info("%s run: %s", "finished" if ran else "skipped (complete)", out)
     if hc.mode == RunMode.MULTIRUN:

@@ -70,4 +70,5 @@ class _HydraRunSchema:
     channels: Any = None
     book: Any = None
     resume: bool = False
+    share_burn_in: bool = True
     experiment_name: str = "default"

@@ -72,7 +72,7 @@ class RunConfig:
 
 
 #: Top-level keys of ``conf/config.yaml`` that steer the command line, not the run.
-RUN_ONLY_KEYS = frozenset({"resume", "experiment_name"})
+RUN_ONLY_KEYS = frozenset({"resume", "share_burn_in", "experiment_name"})
 
 
 def check_experiment_name(name: Any) -> None:

@@ -27,24 +27,36 @@ from sim.outputs.files import (
     save_figure,
     write_run_outputs,
 )
+from sim.runtime.burn_in import BurnInStore
 from sim.runtime.errors import UserError
 
 #: Config keys that do not change a run's results (excluded from its hash).
-NON_RESULT_KEYS = ("output", "resume", "experiment_name")
+NON_RESULT_KEYS = ("output", "resume", "experiment_name", "share_burn_in")
 
 
-def simulate(run: RunConfig, *, progress: bool = False, **model_kwargs: Any) -> CreditMarketModel:
+def simulate(
+    run: RunConfig,
+    *,
+    progress: bool = False,
+    burn_in: BurnInStore | None = None,
+    **model_kwargs: Any,
+) -> CreditMarketModel:
     """Build the model for ``run`` and simulate ``run.n_months`` months.
 
     Args:
         run: validated run config.
         progress: show a progress bar over months.
+        burn_in: saved burn-ins shared with runs of the same config but their policy
+            (:mod:`sim.runtime.burn_in`); None simulates the burn-in here.
         **model_kwargs: passed to :class:`CreditMarketModel` (e.g. ``uci=``).
 
     Returns:
         The model after the run.
     """
-    return CreditMarketModel(run, **model_kwargs).run(progress=progress)
+    model = CreditMarketModel(run, **model_kwargs)
+    if burn_in is not None:
+        burn_in.run_burn_in(model, progress=progress)
+    return model.run(progress=progress)
 
 
 def config_hash(resolved: dict[str, Any]) -> str:
@@ -86,6 +98,7 @@ def run_to_folder(
     run_id: str,
     resume: bool = False,
     progress: bool = False,
+    burn_in: BurnInStore | None = None,
 ) -> tuple[Path, bool]:
     """Simulate ``run`` and write every output table into ``out_dir``.
 
@@ -97,6 +110,7 @@ def run_to_folder(
         run_id: identifier written into the tables.
         resume: skip the run if ``out_dir`` already holds a complete run of the same config.
         progress: show a progress bar over months.
+        burn_in: saved burn-ins shared by a sweep's runs (:func:`simulate`).
 
     Returns:
         ``(out_dir, ran)``: ``ran`` is False when the run was skipped by ``resume``.
@@ -115,7 +129,7 @@ def run_to_folder(
     started = time.time()
     # The model is released as soon as its tables exist: a sequential sweep holds one
     # run's state at a time.
-    with simulate(run, progress=progress) as model:
+    with simulate(run, progress=progress, burn_in=burn_in) as model:
         tables = model.tables(run_id)
     # The policy that ran (its label is in the summary), not the config's name.
     policy = str(tables["summary"]["policy"].iloc[0])

@@ -1,0 +1,135 @@
+"""One burn-in for the runs of a sweep that differ only in their policy.
+
+Every policy starts its comparison window from the same book: the burn-in runs ``static``
+under the run's seed, whatever the policy under study (``sim.build.start_window``). A
+sweep of P policies x S seeds therefore simulates each seed's burn-in P times. With
+``share_burn_in=true`` (the default) the first run of a seed saves the model's state at
+the end of its burn-in under ``<sweep dir>/.burn_in/`` and the others start from it: the
+same numbers, bit for bit, as simulating it again (``tests/runtime/test_burn_in.py`` runs
+every policy both ways), for about ``burn_in / (burn_in + n_months)`` of the run's time.
+
+A saved state is keyed by everything in the run's config but its policy, and by the
+code that simulates (a digest of the ``sim`` package's sources) and the NumPy version,
+so a changed config, model or library never reuses it. A state that cannot be read is
+simulated again (with a warning) and replaced. The files are about the size of the run's
+state (roughly 0.5 kB per borrower); ``rm -r <sweep dir>/.burn_in`` removes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+import pickle
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import sim
+from sim.config import RunConfig
+from sim.outputs.files import _atomic_path
+
+if TYPE_CHECKING:
+    from sim.model import CreditMarketModel
+
+__all__ = ["BURN_IN_FOLDER", "BurnInStore", "burn_in_key"]
+
+log = logging.getLogger(__name__)
+
+#: Folder of the saved burn-ins inside a sweep folder.
+BURN_IN_FOLDER = ".burn_in"
+#: Config fields that do not change the burn-in: the policy under study takes over after it.
+_NOT_IN_KEY = ("policy",)
+#: Format of a saved state (bumped when its layout changes).
+_FORMAT = 1
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """SHA-256 of the ``sim`` package's Python sources (paths and bytes, in path order)."""
+    root = Path(sim.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def burn_in_key(run: RunConfig) -> str:
+    """The key of ``run``'s burn-in: 24 hex characters.
+
+    Equal for two runs exactly when their configs agree on every field but ``policy`` and
+    the same code and NumPy version simulate them.
+    """
+    fields = dataclasses.asdict(run)
+    payload = {k: v for k, v in fields.items() if k not in _NOT_IN_KEY}
+    text = json.dumps(
+        [_FORMAT, payload, _code_digest(), np.__version__], sort_keys=True, default=repr
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class BurnInStore:
+    """Saved burn-ins in ``folder`` (``<sweep dir>/.burn_in``), one file per key.
+
+    Args:
+        folder: where the states are kept (created on the first save).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, run: RunConfig) -> Path:
+        """The file of ``run``'s burn-in."""
+        return self.folder / f"{burn_in_key(run)}.pkl"
+
+    def run_burn_in(self, model: CreditMarketModel, progress: bool = False) -> bool:
+        """Bring a new ``model`` to the end of its burn-in: from a saved state, or simulated.
+
+        A simulated burn-in is saved for the runs that share it.
+
+        Args:
+            model: a model that has not stepped yet.
+            progress: show a progress bar over the simulated months.
+
+        Returns:
+            True if the state was read, False if the burn-in was simulated.
+
+        Raises:
+            ValueError: ``model`` has already stepped.
+        """
+        run, months = model.config, model.config.burn_in_months
+        if model.steps != 0:
+            raise ValueError(f"the burn-in is shared from month 0; the model is at {model.steps}")
+        if months == 0:
+            return False
+        path = self.path(run)
+        state = self._read(path)
+        if state is not None:
+            model.continue_from(state, months)
+            return True
+        model.run(months, progress=progress)
+        self._write(path, model.state_after(months))
+        return False
+
+    @staticmethod
+    def _read(path: Path) -> Any | None:
+        if not path.is_file():
+            return None
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)
+        except Exception as err:  # a damaged or foreign file: simulate again, replace it
+            log.warning("burn-in state %s unreadable (%s): simulating the burn-in", path, err)
+            return None
+
+    @staticmethod
+    def _write(path: Path, state: Any) -> None:
+        try:
+            with _atomic_path(path) as tmp, tmp.open("wb") as f:
+                pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as err:  # a full disk costs the sharing, not the run
+            log.warning("burn-in state %s not saved (%s)", path, err)

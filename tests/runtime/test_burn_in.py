@@ -1,0 +1,86 @@
+"""A sweep's shared burn-in: the same numbers as simulating it, for every policy."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.model import CreditMarketModel
+from sim.platform.policies import policy_names
+from sim.runtime.burn_in import BURN_IN_FOLDER, BurnInStore, burn_in_key
+from sim.runtime.runner import simulate
+from tests.conftest import make_run
+from tests.runtime.test_pipeline import digests, run_cli
+
+SIZE = ("population.n_borrowers=1500", "n_months=5", "burn_in_months=4", "seed=11")
+
+
+def _tables(policy: str, store: BurnInStore | None) -> dict[str, pd.DataFrame]:
+    run = make_run(*SIZE, f"policy={policy}")
+    with simulate(run, burn_in=store) as model:
+        tables = model.tables("run")
+        tables["monthly_with_burn_in"] = model.monthly_table(include_burn_in=True)
+        assert model.steps == run.burn_in_months + run.n_months
+    return tables
+
+
+def _assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+
+
+def test_every_policy_continues_from_a_burn_in_saved_under_another(tmp_path: Path):
+    store = BurnInStore(tmp_path)
+    _tables("pd_threshold", store)  # simulates the burn-in and saves it
+    saved = sorted(tmp_path.iterdir())
+    assert [p.name for p in saved] == [f"{burn_in_key(make_run(*SIZE))}.pkl"]
+    written = saved[0].stat().st_mtime_ns
+    for policy in policy_names():
+        _assert_same(_tables(policy, store), _tables(policy, None))
+    assert saved[0].stat().st_mtime_ns == written  # read, never simulated again
+
+
+def test_the_key_is_the_config_but_its_policy():
+    run = make_run(*SIZE)
+    assert burn_in_key(run) == burn_in_key(make_run(*SIZE, "policy=exposure_cap"))
+    for other in ("seed=12", "n_months=6", "burn_in_months=3", "output.agent_panel_share=0.2"):
+        assert burn_in_key(make_run(*SIZE, other)) != burn_in_key(run), other
+
+
+def test_a_damaged_state_is_simulated_again_and_replaced(tmp_path: Path, caplog):
+    store = BurnInStore(tmp_path)
+    path = store.path(make_run(*SIZE))
+    path.write_bytes(b"not a saved state")
+    with caplog.at_level(logging.WARNING, logger="sim.runtime.burn_in"):
+        shared = _tables("static", store)
+    assert "unreadable" in caplog.text
+    _assert_same(shared, _tables("static", None))
+    assert path.stat().st_size > 1000  # replaced by the simulated burn-in's state
+
+
+def test_a_model_continues_only_from_month_zero(tmp_path: Path):
+    run = make_run(*SIZE)
+    with CreditMarketModel(run) as model:
+        model.run(1)
+        with pytest.raises(ValueError, match="from month 0"):
+            BurnInStore(tmp_path).run_burn_in(model)
+        with pytest.raises(ValueError, match="not 4"):
+            model.state_after(4)
+
+
+@pytest.mark.slow
+def test_a_sweep_shares_one_burn_in_per_seed_with_the_same_bytes(tmp_path: Path):
+    sweep = ["-m", "policy=static,pd_threshold", "seed=1,2", *SIZE[:3], "output.plots=false"]
+    shared, alone = tmp_path / "shared", tmp_path / "alone"
+    done = run_cli(*sweep, f"hydra.sweep.dir={shared}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    off = run_cli(*sweep, "share_burn_in=false", f"hydra.sweep.dir={alone}", cwd=tmp_path)
+    assert off.returncode == 0, off.stderr
+    assert len(list((shared / BURN_IN_FOLDER).iterdir())) == 2  # one per seed
+    assert not (alone / BURN_IN_FOLDER).exists()
+    assert len({key.split("/")[0] for key in digests(shared)}) == 4  # runs complete
+    assert digests(shared) == digests(alone)
