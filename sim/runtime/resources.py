@@ -33,6 +33,7 @@ measurements.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,11 +194,15 @@ def estimate_sweep_seconds(runs: Sequence[RunConfig], n_jobs: int = 1) -> float:
 
 
 def kernel_sources(sim_root: Path = SIM_ROOT) -> list[Path]:
-    """The modules holding the stages' numba kernels: every ``sim/**/*_kernel.py``.
+    """The modules holding the stages' numba kernels: each ``sim/**/*_kernel.py`` with one.
 
-    (``sim/compiled.py``'s helper is inlined into them, not compiled on its own by a run.)
+    A kernel is a function under ``@kernel(...)`` (:func:`sim.compiled.kernel`) or
+    ``@numba.njit(cache=True...)``; a ``*_kernel.py`` of plain Python that calls other
+    modules' kernels has no cache of its own (it would count as cold forever), and
+    ``sim/compiled.py``'s helpers are inlined into the kernels, not compiled on their own.
     """
-    return sorted(sim_root.rglob("*_kernel.py"))
+    decorated = re.compile(r"^@(kernel\(|numba\.njit\(cache=True)", re.MULTILINE)
+    return sorted(p for p in sim_root.rglob("*_kernel.py") if decorated.search(p.read_text()))
 
 
 def cold_kernel_sources(

@@ -139,8 +139,9 @@ def test_cold_kernel_cache_is_detected_from_numba_index_files(tmp_path, monkeypa
     (root / "world").mkdir(parents=True)
     sources = [root / "world" / "household_kernel.py", root / "a_kernel.py"]
     for source in sources:
-        source.write_text("")
-    (root / "helpers.py").write_text("")  # not a kernel module
+        source.write_text("@kernel(parallel=True)\ndef f(): ...\n")
+    (root / "helpers.py").write_text("@numba.njit(cache=True)\n")  # not a kernel module
+    (root / "glue_kernel.py").write_text("from a_kernel import f\n")  # compiles nothing
     assert resources.kernel_sources(root) == sorted(sources)
     assert resources.cold_kernel_sources(root) == sorted(sources)  # nothing cached
     assert resources.estimate_compile_seconds(root) == resources.KERNEL_COMPILE_SECONDS
