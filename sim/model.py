@@ -19,8 +19,6 @@ the state itself rather than waiting for the model to be freed.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import gc
 import logging
 import time
@@ -145,7 +143,9 @@ class CreditMarketModel(mesa.Model):
             }
         )
         self._views_made = False
-        self._restored_months = 0  # months read from a saved state (continue_from)
+        #: Months counted without being simulated: their end state was read from a saved
+        #: one (sim.runtime.burn_in.continue_from).
+        self.restored_months = 0
         self._policy_name = policy_label(self.world.platform.policy)
         self._failure: BaseException | None = None
         self._broken: str | None = None
@@ -173,8 +173,8 @@ class CreditMarketModel(mesa.Model):
             if self._broken is not None:
                 raise RuntimeError(self._broken)
             world = self._open_world(f"simulate month {self.steps}")
-            if self.steps <= self._restored_months:
-                return  # this month's end state was read (continue_from): counted only
+            if self.steps <= self.restored_months:
+                return  # this month's end state was read (restored_months): counted only
             # The last month's record is released before this month's arrays are made, so
             # the month's peak memory holds one month's record, not two.
             self.month = None
@@ -237,60 +237,6 @@ class CreditMarketModel(mesa.Model):
         for _ in iterator:
             self.step()
         return self
-
-    def state_after(self, months: int) -> dict[str, Any]:
-        """What later months read of this model, after ``months`` months: to continue from.
-
-        The world (but its config, UCI table and policy under study, which are the
-        continuing run's), the run record, the monthly metrics and Mesa's generator state;
-        arrays are shared, not copied. Used by :mod:`sim.runtime.burn_in`.
-
-        Raises:
-            ValueError: the model is not at the end of month ``months``.
-            RuntimeError: the model was closed.
-        """
-        world = self._open_world("save its state")
-        if self.steps != months:
-            raise ValueError(f"the model is at month {self.steps}, not {months}")
-        kept = copy.copy(world)
-        kept.config, kept.uci, kept.window_policy = None, None, None
-        for f in dataclasses.fields(kept):
-            part = getattr(kept, f.name)
-            if "_row_buffers" in getattr(part, "__dict__", {}):
-                # The append buffers' weak references (sim.rows): the arrays are the state.
-                part = copy.copy(part)
-                del part.__dict__["_row_buffers"]
-                setattr(kept, f.name, part)
-        return {
-            "world": kept,
-            "record": self.record,
-            "model_vars": self.datacollector.model_vars,
-            "mesa_rng": self.rng.bit_generator.state,
-        }
-
-    def continue_from(self, state: dict[str, Any], months: int) -> None:
-        """Take ``state`` (:meth:`state_after` of a run of the same config but its policy).
-
-        The next ``months`` steps are counted without being simulated; the world keeps
-        this run's config, UCI table and policy under study.
-
-        Raises:
-            ValueError: the model has stepped already.
-        """
-        fresh = self._open_world("continue from a saved state")
-        if self.steps != 0:
-            raise ValueError(f"a model continues from a saved state at month 0, not {self.steps}")
-        world = state["world"]
-        world.config, world.uci, world.window_policy = (
-            fresh.config,
-            fresh.uci,
-            fresh.window_policy,
-        )
-        self.world, self.record = world, state["record"]
-        for name, values in state["model_vars"].items():
-            self.datacollector.model_vars[name] = list(values)
-        self.rng.bit_generator.state = state["mesa_rng"]
-        self._restored_months = months
 
     def close(self) -> None:
         """Release the run's state (every array) now; the record's tables stay readable.

@@ -17,6 +17,7 @@ state (roughly 0.5 kB per borrower); ``rm -r <sweep dir>/.burn_in`` removes them
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -34,8 +35,9 @@ from sim.outputs.files import _atomic_path
 
 if TYPE_CHECKING:
     from sim.model import CreditMarketModel
+    from sim.month import World
 
-__all__ = ["BURN_IN_FOLDER", "BurnInStore", "burn_in_key"]
+__all__ = ["BURN_IN_FOLDER", "BurnInStore", "burn_in_key", "continue_from", "state_after"]
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +111,10 @@ class BurnInStore:
         path = self.path(run)
         state = self._read(path)
         if state is not None:
-            model.continue_from(state, months)
+            continue_from(model, state, months)
             return True
         model.run(months, progress=progress)
-        self._write(path, model.state_after(months))
+        self._write(path, state_after(model, months))
         return False
 
     @staticmethod
@@ -133,3 +135,62 @@ class BurnInStore:
                 pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
         except OSError as err:  # a full disk costs the sharing, not the run
             log.warning("burn-in state %s not saved (%s)", path, err)
+
+
+def state_after(model: CreditMarketModel, months: int) -> dict[str, Any]:
+    """What later months read of ``model``, after ``months`` months: to continue from.
+
+    The world (but its config, UCI table and policy under study, which are the continuing
+    run's), the run record, the monthly metrics and Mesa's generator state; arrays are
+    shared, not copied.
+
+    Raises:
+        ValueError: the model is not at the end of month ``months``.
+        RuntimeError: the model was closed.
+    """
+    world = _open(model)
+    if model.steps != months:
+        raise ValueError(f"the model is at month {model.steps}, not {months}")
+    kept = copy.copy(world)
+    kept.config, kept.uci, kept.window_policy = None, None, None
+    for f in dataclasses.fields(kept):
+        part = getattr(kept, f.name)
+        if "_row_buffers" in getattr(part, "__dict__", {}):
+            # The append buffers' weak references (sim.rows): the arrays are the state.
+            part = copy.copy(part)
+            del part.__dict__["_row_buffers"]
+            setattr(kept, f.name, part)
+    return {
+        "world": kept,
+        "record": model.record,
+        "model_vars": model.datacollector.model_vars,
+        "mesa_rng": model.rng.bit_generator.state,
+    }
+
+
+def continue_from(model: CreditMarketModel, state: dict[str, Any], months: int) -> None:
+    """Give a new ``model`` ``state`` (:func:`state_after` of a run differing in its policy).
+
+    The model's next ``months`` steps are counted without being simulated
+    (``model.restored_months``); its world keeps its own config, UCI table and policy
+    under study.
+
+    Raises:
+        ValueError: the model has stepped already.
+    """
+    fresh = _open(model)
+    if model.steps != 0:
+        raise ValueError(f"a model continues from a saved state at month 0, not {model.steps}")
+    world = state["world"]
+    world.config, world.uci, world.window_policy = fresh.config, fresh.uci, fresh.window_policy
+    model.world, model.record = world, state["record"]
+    for name, values in state["model_vars"].items():
+        model.datacollector.model_vars[name] = list(values)
+    model.rng.bit_generator.state = state["mesa_rng"]
+    model.restored_months = months
+
+
+def _open(model: CreditMarketModel) -> World:
+    if model.world is None:
+        raise RuntimeError("the model was closed: its state is gone")
+    return model.world

@@ -10,7 +10,7 @@ import pytest
 
 from sim.model import CreditMarketModel
 from sim.platform.policies import policy_names
-from sim.runtime.burn_in import BURN_IN_FOLDER, BurnInStore, burn_in_key
+from sim.runtime.burn_in import BURN_IN_FOLDER, BurnInStore, burn_in_key, state_after
 from sim.runtime.runner import simulate
 from tests.conftest import make_run
 from tests.runtime.test_pipeline import digests, run_cli
@@ -69,7 +69,7 @@ def test_a_model_continues_only_from_month_zero(tmp_path: Path):
         with pytest.raises(ValueError, match="from month 0"):
             BurnInStore(tmp_path).run_burn_in(model)
         with pytest.raises(ValueError, match="not 4"):
-            model.state_after(4)
+            state_after(model, 4)
 
 
 @pytest.mark.slow
