@@ -103,7 +103,8 @@ def _announce(args: argparse.Namespace, cmd: list[str], n_runs: int, n_policies:
     except Exception:  # the sweep's own check names the bad option, on stderr
         print("demo: checking the options ...", flush=True)
         return
-    sweep_s = estimate_sweep_seconds([run] * n_runs, args.jobs)
+    # share_burn_in: one burn-in per seed, whatever the policies.
+    sweep_s = estimate_sweep_seconds([run] * n_runs, args.jobs, burn_ins=args.seeds)
     compare_s = estimate_compare_seconds(n_runs, n_policies)
     compile_s = estimate_compile_seconds()
     compile_note = (

@@ -164,7 +164,9 @@ def estimate_run_seconds(run: RunConfig) -> float:
     return RUN_FIXED_SECONDS + BORROWER_MONTH_SECONDS * borrower_months
 
 
-def estimate_sweep_seconds(runs: Sequence[RunConfig], n_jobs: int = 1) -> float:
+def estimate_sweep_seconds(
+    runs: Sequence[RunConfig], n_jobs: int = 1, burn_ins: int | None = None
+) -> float:
     """Estimated wall time of a sweep of ``runs`` on ``n_jobs`` parallel workers, seconds.
 
     The sweep's start (:data:`SWEEP_START_SECONDS`) plus each run's
@@ -175,9 +177,15 @@ def estimate_sweep_seconds(runs: Sequence[RunConfig], n_jobs: int = 1) -> float:
     months on 2 jobs) it gives 54 s; the sweep took 53 s at load average 1.0 on the
     2-core machine.
 
+    With ``burn_ins`` (the sweep's distinct burn-ins, :mod:`sim.runtime.burn_in`: e.g. its
+    seeds, for a sweep over policies and seeds), only that many runs simulate their
+    burn-in; the others' burn-in months cost nothing.
+
     Args:
         runs: validated run configs of the sweep's jobs.
         n_jobs: parallel workers, >= 1.
+        burn_ins: distinct burn-ins among ``runs`` when they are shared; None: each run
+            simulates its own.
 
     Returns:
         Seconds (float); 0 for no run.
@@ -190,6 +198,12 @@ def estimate_sweep_seconds(runs: Sequence[RunConfig], n_jobs: int = 1) -> float:
     if not runs:
         return 0.0
     work = sum(estimate_run_seconds(r) + JOB_OVERHEAD_SECONDS for r in runs)
+    if burn_ins is not None:
+        # The runs after the first of each burn-in continue from its saved state.
+        reused = runs[min(max(burn_ins, 1), len(runs)) :]
+        work -= sum(
+            BORROWER_MONTH_SECONDS * r.population.n_borrowers * r.burn_in_months for r in reused
+        )
     return SWEEP_START_SECONDS + work / min(n_jobs, len(runs))
 
 

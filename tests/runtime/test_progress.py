@@ -97,7 +97,8 @@ def test_demo_prints_its_expected_duration_before_it_starts(tmp_path, monkeypatc
         "demo: 2 runs (1 policy x 2 seeds, 1,000 borrowers x 6 months) on 2 parallel jobs"
     )
     run = make_run("population.n_borrowers=1000", "n_months=6")
-    expected = resources.estimate_sweep_seconds([run] * 2, 2) + demo.estimate_compare_seconds(2, 1)
+    sweep = resources.estimate_sweep_seconds([run] * 2, 2, burn_ins=2)
+    expected = sweep + demo.estimate_compare_seconds(2, 1)
     assert f"expected duration about {expected:.0f} s" in out[0]
     assert "compile" not in out[0] and "busy" not in out[1]
     jobs = [line for line in out if re.match(r"^\[\d+/2\] ", line)]
@@ -113,7 +114,7 @@ def test_demo_prints_its_expected_duration_before_it_starts(tmp_path, monkeypatc
         + ["--jobs", "1", "--out", str(tmp_path / "sweep2")]
     )
     out = capsys.readouterr().out.splitlines()
-    sweep = resources.estimate_sweep_seconds([run], 1)
+    sweep = resources.estimate_sweep_seconds([run], 1, burn_ins=1)
     total = sweep + demo.estimate_compare_seconds(1, 1) + 25.0
     assert out[0].startswith("demo: 1 run (1 policy x 1 seed, 1,000 borrowers x 6 months) on 1 ")
     assert f"expected duration about {total:.0f} s" in out[0]
@@ -184,3 +185,13 @@ def test_demo_refuses_a_bad_size_before_writing(tmp_path, capfd):
     assert code == 2 and not out.exists()
     assert "population.n_borrowers = -5 is outside the allowed range [1, 50000000]" in captured.err
     assert "nothing was run" in captured.out and "Traceback" not in captured.err
+
+
+def test_shared_burn_ins_take_their_months_off_the_sweep_estimate():
+    run = make_run("population.n_borrowers=10000", "n_months=12", "burn_in_months=24")
+    alone = resources.estimate_sweep_seconds([run] * 10, 2)
+    shared = resources.estimate_sweep_seconds([run] * 10, 2, burn_ins=2)
+    # 8 runs continue from a saved burn-in: 8 x 10,000 borrowers x 24 months, on 2 workers.
+    saved = 8 * resources.BORROWER_MONTH_SECONDS * 10_000 * 24 / 2
+    assert alone - shared == pytest.approx(saved)
+    assert resources.estimate_sweep_seconds([run] * 10, 2, burn_ins=10) == pytest.approx(alone)
