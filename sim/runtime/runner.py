@@ -131,6 +131,8 @@ def run_to_folder(
     # run's state at a time.
     with simulate(run, progress=progress, burn_in=burn_in) as model:
         tables = model.tables(run_id)
+        # Months whose end state was read from the sweep's shared burn-in, not simulated.
+        burn_in_read = model.restored_months
     # The policy that ran (its label is in the summary), not the config's name.
     policy = str(tables["summary"]["policy"].iloc[0])
     if run.output.plots:
@@ -160,6 +162,7 @@ def run_to_folder(
         "numpy": np.__version__,
         "started_unix": started,
         "wall_seconds": round(time.time() - started, 3),
+        "burn_in_months_read": burn_in_read,
     }
     write_run_outputs(tables, out, info, resolved_yaml)
     del tables

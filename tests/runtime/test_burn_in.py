@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -84,3 +85,8 @@ def test_a_sweep_shares_one_burn_in_per_seed_with_the_same_bytes(tmp_path: Path)
     assert not (alone / BURN_IN_FOLDER).exists()
     assert len({key.split("/")[0] for key in digests(shared)}) == 4  # runs complete
     assert digests(shared) == digests(alone)
+    read = {
+        p.parent.name: json.loads(p.read_text())["burn_in_months_read"]
+        for p in sorted(shared.rglob("run_info.json"))
+    }
+    assert sorted(read.values()) == [0, 0, 4, 4]  # each seed's second run read it
