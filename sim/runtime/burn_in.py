@@ -9,7 +9,8 @@ same numbers, bit for bit, as simulating it again (``tests/runtime/test_burn_in.
 every policy both ways), for about ``burn_in / (burn_in + n_months)`` of the run's time.
 
 A saved state is keyed by everything in the run's config but its policy, and by the
-code that simulates (a digest of the ``sim`` package's sources) and the NumPy version,
+code that simulates (a digest of the ``sim`` package's sources and bundled data) and the
+NumPy version,
 so a changed config, model or library never reuses it. A state that cannot be read is
 simulated again (with a warning) and replaced. The files are about the size of the run's
 state (roughly 0.5 kB per borrower); ``rm -r <sweep dir>/.burn_in`` removes them.
@@ -51,10 +52,11 @@ _FORMAT = 1
 
 @functools.lru_cache(maxsize=1)
 def _code_digest() -> str:
-    """SHA-256 of the ``sim`` package's Python sources (paths and bytes, in path order)."""
+    """SHA-256 of the ``sim`` package's Python sources and bundled data (``sim/data``)."""
     root = Path(sim.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    files = [*root.rglob("*.py"), *(p for p in (root / "data").rglob("*") if p.is_file())]
+    for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -52,7 +52,16 @@ def simulate(
 
     Returns:
         The model after the run.
+
+    Raises:
+        ValueError: ``burn_in`` with ``model_kwargs`` (a saved state is keyed by the config
+            only, so a model built from other inputs cannot share it).
     """
+    if burn_in is not None and model_kwargs:
+        raise ValueError(
+            f"a shared burn-in is keyed by the run config alone, not by {sorted(model_kwargs)}: "
+            "give burn_in=None with them"
+        )
     model = CreditMarketModel(run, **model_kwargs)
     if burn_in is not None:
         burn_in.run_burn_in(model, progress=progress)

@@ -63,6 +63,12 @@ def test_a_damaged_state_is_simulated_again_and_replaced(tmp_path: Path, caplog)
     assert path.stat().st_size > 1000  # replaced by the simulated burn-in's state
 
 
+def test_a_model_of_other_inputs_than_its_config_shares_no_burn_in(tmp_path: Path):
+    with pytest.raises(ValueError, match=r"keyed by the run config alone, not by \['uci'\]"):
+        simulate(make_run(*SIZE), burn_in=BurnInStore(tmp_path), uci=None)
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_model_continues_only_from_month_zero(tmp_path: Path):
     run = make_run(*SIZE)
     with CreditMarketModel(run) as model:
