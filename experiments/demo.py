@@ -19,13 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from sim.platform.policies import policy_names
-from sim.runtime.errors import USER_ERROR_EXIT
 from sim.runtime.resources import estimate_compile_seconds, estimate_sweep_seconds
 
 
@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in sweep.stdout:
             if _JOB_LINE.match(line):
                 print(f"{line.rstrip()} ({time.time() - t0:.0f} s)", flush=True)
+    from sim.runtime.errors import USER_ERROR_EXIT  # after the sweep started: pandas
+
     if sweep.returncode == USER_ERROR_EXIT:
         print(f"demo: nothing was run (exit {sweep.returncode}): see the error above")
         return sweep.returncode
@@ -89,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the sweep failed (exit {sweep.returncode}); finished runs are kept in {sweep_dir}")
         return sweep.returncode
     print(f"sweep finished in {time.time() - t0:.0f} s: {sweep_dir}", flush=True)
+    # Every run is complete: the shared burn-ins (sim.runtime.burn_in) have served.
+    from sim.runtime.burn_in import BURN_IN_FOLDER
+
+    shutil.rmtree(sweep_dir / BURN_IN_FOLDER, ignore_errors=True)
     return compare.main([str(sweep_dir), "--baseline", "static", "--formats", "png,svg"])
 
 
