@@ -87,11 +87,14 @@ def test_demo_prints_its_expected_duration_before_it_starts(tmp_path, monkeypatc
     monkeypatch.setattr("experiments.compare.main", lambda argv: 0)
     monkeypatch.setattr(demo, "estimate_compile_seconds", lambda: 0.0)  # kernels cached
     monkeypatch.setattr(demo.os, "getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle machine
+    shared = tmp_path / "sweep" / ".burn_in"  # the runs' shared burn-ins
+    shared.mkdir(parents=True)
     code = demo.main(
         ["--seeds", "2", "--policies", "static", "--borrowers", "1000", "--months", "6"]
         + ["--out", str(tmp_path / "sweep")]
     )
     assert code == 0 and len(calls) == 1
+    assert not shared.exists()  # removed once every run is complete
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(
         "demo: 2 runs (1 policy x 2 seeds, 1,000 borrowers x 6 months) on 2 parallel jobs"
