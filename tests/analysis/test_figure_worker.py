@@ -2,6 +2,8 @@
 
 import contextlib
 import io as io_module
+import multiprocessing
+import os
 
 import matplotlib
 import pytest
@@ -29,7 +31,13 @@ def test_second_process_writes_the_same_files_as_the_caller(tmp_path):
     assert [p for p in serial if serial[p] != parallel[p]] == []
 
 
-def test_worker_carries_errors_and_the_callers_settings():
+def _die_in_a_worker() -> str:
+    if multiprocessing.parent_process() is not None:
+        os._exit(3)  # the worker process ends without an answer
+    return "drawn here"
+
+
+def test_worker_carries_errors_and_settings_and_a_dead_one_leaves_the_work_here():
     with FigureWorker(process=True) as worker:
         failed = worker.submit(int, "not a number")
         with matplotlib.rc_context({"lines.linewidth": 3.25}):
@@ -37,6 +45,10 @@ def test_worker_carries_errors_and_the_callers_settings():
         with pytest.raises(ValueError, match="not a number"):
             failed.result()
         assert seen.result()["lines.linewidth"] == 3.25
+        died = worker.submit(_die_in_a_worker)
+        with pytest.warns(UserWarning, match="figure process stopped"):
+            assert died.result() == "drawn here"
+        assert worker.submit(int, "17").result() == 17  # later calls: drawn here at once
     in_caller = FigureWorker(process=False).submit(int, "also not")
     with pytest.raises(ValueError, match="also not"):
         in_caller.result()

@@ -17,9 +17,10 @@ import os
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, TypeVar
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Generic, TypeVar
 
-__all__ = ["FigureWorker", "default_figure_process"]
+__all__ = ["FigureWorker", "Pending", "default_figure_process"]
 
 T = TypeVar("T")
 
@@ -64,9 +65,7 @@ class FigureWorker:
         process: draw in a second process (default :func:`default_figure_process`);
             False draws in the caller when :meth:`submit` is called.
 
-    Raises:
-        concurrent.futures.process.BrokenProcessPool: from ``result()`` if the worker
-            process died (the exception of a failed call is re-raised as it was).
+    The exception of a failed call is re-raised by ``result()`` as it was raised.
     """
 
     def __init__(self, process: bool | None = None) -> None:
@@ -89,17 +88,45 @@ class FigureWorker:
             self._pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
             self._pool = None
 
-    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
-        """Call ``fn(*args, **kwargs)`` in the worker (pickled) or, without one, now."""
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Pending[T]:
+        """Call ``fn(*args, **kwargs)`` in the worker (pickled) or, without one, now.
+
+        If the worker process dies (killed, out of memory), ``result()`` calls ``fn`` in
+        the caller instead, with a warning.
+        """
         if self._pool is not None:
-            # The caller's current settings: a notebook may change them after entry.
-            return self._pool.submit(_with_settings, _settings(), fn, args, kwargs)
+            try:
+                # The caller's current settings: a notebook may change them after entry.
+                future = self._pool.submit(_with_settings, _settings(), fn, args, kwargs)
+                return Pending(future, fn, args, kwargs)
+            except BrokenProcessPool:
+                pass  # drawn here, below
         done: Future[T] = Future()
         try:
             done.set_result(fn(*args, **kwargs))
         except BaseException as err:  # handed to the caller at result(), as from a process
             done.set_exception(err)
-        return done
+        return Pending(done, fn, args, kwargs)
+
+
+class Pending(Generic[T]):
+    """A call submitted to :class:`FigureWorker`: ``result()`` waits for its value."""
+
+    def __init__(
+        self, future: Future[T], fn: Callable[..., T], args: tuple, kwargs: dict[str, Any]
+    ) -> None:
+        self._future, self._call = future, (fn, args, kwargs)
+
+    def result(self) -> T:
+        """The call's value; its exception, re-raised; drawn here if the worker died."""
+        try:
+            return self._future.result()
+        except BrokenProcessPool as err:
+            fn, args, kwargs = self._call
+            warnings.warn(
+                f"the figure process stopped ({err}); drawing the figures here", stacklevel=2
+            )
+            return fn(*args, **kwargs)
 
 
 def _with_settings(
