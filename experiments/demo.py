@@ -25,20 +25,27 @@ import sys
 import time
 from pathlib import Path
 
+from experiments.cli import OneLineParser
+from sim.config.paths import CONF_DIR
 from sim.platform.policies import policy_names
 from sim.runtime.resources import estimate_compile_seconds, estimate_sweep_seconds
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = OneLineParser(
+        prog="python -m experiments.demo",
+        description="Every registered policy x the baseline scenario x N seeds on the "
+        "default config and the bundled UCI data, then the comparison report.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per policy, >= 1")
+    parser.add_argument(
+        "--borrowers", type=int, default=20_000, help="borrowers per run (population.n_borrowers)"
     )
     parser.add_argument(
-        "--seeds", type=int, default=5, help="seeds per policy (common random numbers)"
+        "--months", type=int, default=36, help="months of the comparison window (n_months)"
     )
-    parser.add_argument("--borrowers", type=int, default=20_000)
-    parser.add_argument("--months", type=int, default=36)
-    parser.add_argument("--jobs", type=int, default=2, help="parallel jobs (joblib launcher)")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel jobs (joblib), >= 1")
     parser.add_argument(
         "--policies", default=",".join(policy_names()), help="comma-separated policy names"
     )
@@ -49,6 +56,17 @@ def main(argv: list[str] | None = None) -> int:
         help="sweep folder (default: a new one under multirun/demo)",
     )
     args = parser.parse_args(argv)
+    # What the demo itself decides is checked here; the config's ranges (--borrowers,
+    # --months) by the sweep's own check of every job, before anything is written.
+    for option, value in (("--seeds", args.seeds), ("--jobs", args.jobs)):
+        if value < 1:
+            parser.error(f"{option} {value}: must be >= 1")
+    known = sorted(p.stem for p in (CONF_DIR / "policy").glob("*.yaml"))
+    policies = [p.strip() for p in args.policies.split(",")]
+    unknown = [p for p in policies if p not in known]
+    if unknown or len(set(policies)) < len(policies):
+        what = f"unknown {unknown}" if unknown else "a policy named twice"
+        parser.error(f"--policies {args.policies!r}: {what}; the policies: {', '.join(known)}")
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     sweep_dir = args.out or Path("multirun") / "demo" / f"{stamp}-{time.time_ns() % 10**6:06d}"
     cmd = [
@@ -67,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
         f"hydra.sweep.dir={sweep_dir}",
         "resume=true",
     ]
-    policies = [p for p in args.policies.split(",") if p]
     n_runs = len(policies) * args.seeds
     t0 = time.time()
     # The sweep starts at once: its start-up (imports, checking every job) overlaps the
@@ -76,16 +93,23 @@ def main(argv: list[str] | None = None) -> int:
     # option is refused by the sweep's own check, before anything is written.
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1) as sweep:
         assert sweep.stdout is not None
-        _announce(args, cmd, n_runs, len(policies))
-        from experiments import compare  # while the sweep starts: one core is still free
+        try:
+            _announce(args, cmd, n_runs, len(policies))
+            from experiments import compare  # while the sweep starts: one core is free
 
-        for line in sweep.stdout:
-            if _JOB_LINE.match(line):
-                print(f"{line.rstrip()} ({time.time() - t0:.0f} s)", flush=True)
+            for line in sweep.stdout:
+                if _JOB_LINE.match(line):
+                    print(f"{line.rstrip()} (at {time.time() - t0:.0f} s)", flush=True)
+        except BaseException:
+            sweep.terminate()  # no sweep left running without the demo
+            raise
     from sim.runtime.errors import USER_ERROR_EXIT  # after the sweep started: pandas
 
     if sweep.returncode == USER_ERROR_EXIT:
-        print(f"demo: nothing was run (exit {sweep.returncode}): see the error above")
+        print(
+            f"demo: nothing was run (exit {sweep.returncode}): see the error above "
+            "(--borrowers sets population.n_borrowers, --months n_months)"
+        )
         return sweep.returncode
     if sweep.returncode != 0:
         print(f"the sweep failed (exit {sweep.returncode}); finished runs are kept in {sweep_dir}")

@@ -198,3 +198,52 @@ def test_shared_burn_ins_take_their_months_off_the_sweep_estimate():
     saved = 8 * resources.BORROWER_MONTH_SECONDS * 10_000 * 24 / 2
     assert alone - shared == pytest.approx(saved)
     assert resources.estimate_sweep_seconds([run] * 10, 2, burn_ins=10) == pytest.approx(alone)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--jobs", "0"], "error: --jobs 0: must be >= 1"),
+        (["--seeds", "-1"], "error: --seeds -1: must be >= 1"),
+        (["--policies", "nosuch,static"], "error: --policies 'nosuch,static': unknown ['nosuch']"),
+        (["--policies", "static,static"], "a policy named twice; the policies: behaviour_rules"),
+    ],
+)
+def test_demo_refuses_its_own_bad_options_before_starting_the_sweep(
+    tmp_path, monkeypatch, capsys, options, message
+):
+    started = []
+    monkeypatch.setattr(demo.subprocess, "Popen", lambda *a, **k: started.append(a))
+    with pytest.raises(SystemExit) as exit_:
+        demo.main([*options, "--out", str(tmp_path / "sweep")])
+    assert exit_.value.code == 2 and started == [] and not (tmp_path / "sweep").exists()
+    assert message in capsys.readouterr().err
+
+
+def test_demo_stops_its_sweep_when_it_fails_itself(tmp_path, monkeypatch):
+    stopped = []
+
+    class Sweep:
+        stdout = io.StringIO("")
+        returncode = None
+
+        def __init__(self, cmd, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def terminate(self):
+            stopped.append(True)
+
+    def broken(*args):
+        raise RuntimeError("the estimate failed")
+
+    monkeypatch.setattr(demo.subprocess, "Popen", Sweep)
+    monkeypatch.setattr(demo, "_announce", broken)
+    with pytest.raises(RuntimeError, match="the estimate failed"):
+        demo.main(["--seeds", "1", "--policies", "static", "--out", str(tmp_path / "s")])
+    assert stopped == [True]
