@@ -11,9 +11,12 @@ every policy both ways), for about ``burn_in / (burn_in + n_months)`` of the run
 A saved state is keyed by everything in the run's config but its policy, and by the
 code that simulates (a digest of the ``sim`` package's sources and bundled data) and the
 NumPy version,
-so a changed config, model or library never reuses it. A state that cannot be read is
-simulated again (with a warning) and replaced. The files are about the size of the run's
-state (roughly 0.5 kB per borrower); ``rm -r <sweep dir>/.burn_in`` removes them.
+so a changed config, model or library never reuses it; the file holds its key, checked
+on reading. A state that cannot be read, or is of another key, is simulated again (with a
+warning) and replaced. The files are read with :mod:`pickle`, which runs what a file says:
+share a sweep folder only with people you trust, as any pickle. The files are about the
+size of the run's state (roughly 0.5 kB per borrower); ``rm -r <sweep dir>/.burn_in``
+removes them.
 """
 
 from __future__ import annotations
@@ -110,33 +113,55 @@ class BurnInStore:
             raise ValueError(f"the burn-in is shared from month 0; the model is at {model.steps}")
         if months == 0:
             return False
-        path = self.path(run)
-        state = self._read(path)
+        key = burn_in_key(run)
+        path = self.folder / f"{key}.pkl"
+        state = self._read(path, key, months)
         if state is not None:
             continue_from(model, state, months)
             return True
         model.run(months, progress=progress)
-        self._write(path, state_after(model, months))
+        self._write(path, {"key": key, "months": months, "state": state_after(model, months)})
         return False
 
     @staticmethod
-    def _read(path: Path) -> Any | None:
+    def _read(path: Path, key: str, months: int) -> dict[str, Any] | None:
+        """The state saved in ``path`` for ``key`` after ``months`` months, or None."""
         if not path.is_file():
             return None
         try:
             with path.open("rb") as f:
-                return pickle.load(f)
-        except Exception as err:  # a damaged or foreign file: simulate again, replace it
-            log.warning("burn-in state %s unreadable (%s): simulating the burn-in", path, err)
+                saved = pickle.load(f)
+            problem = _problem(saved, key, months)
+        except Exception as err:  # a damaged file
+            problem = f"unreadable ({err})"
+        if problem:
+            # Simulated again and replaced; never a state of another config.
+            log.warning("burn-in state %s %s: simulating the burn-in", path, problem)
             return None
+        return saved["state"]
 
     @staticmethod
-    def _write(path: Path, state: Any) -> None:
+    def _write(path: Path, saved: dict[str, Any]) -> None:
         try:
             with _atomic_path(path) as tmp, tmp.open("wb") as f:
-                pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(saved, f, protocol=pickle.HIGHEST_PROTOCOL)
         except OSError as err:  # a full disk costs the sharing, not the run
             log.warning("burn-in state %s not saved (%s)", path, err)
+
+
+def _problem(saved: Any, key: str, months: int) -> str:
+    """Why ``saved`` is not the state of ``key`` after ``months`` months ("" if it is)."""
+    from sim.month import World
+    from sim.outputs.recorder import RunRecord
+
+    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
+        return "unreadable (not a saved burn-in)"
+    if saved.get("key") != key or saved.get("months") != months:
+        return f"is of another config (key {saved.get('key')!r}, {saved.get('months')!r} months)"
+    state = saved["state"]
+    kinds = {"world": World, "record": RunRecord, "model_vars": dict, "mesa_rng": dict}
+    wrong = [name for name, kind in kinds.items() if not isinstance(state.get(name), kind)]
+    return f"unreadable (missing or wrong {wrong})" if wrong else ""
 
 
 def state_after(model: CreditMarketModel, months: int) -> dict[str, Any]:

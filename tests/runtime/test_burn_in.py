@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -52,15 +53,33 @@ def test_the_key_is_the_config_but_its_policy():
         assert burn_in_key(make_run(*SIZE, other)) != burn_in_key(run), other
 
 
-def test_a_damaged_state_is_simulated_again_and_replaced(tmp_path: Path, caplog):
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (b"not a saved state", "unreadable ("),
+        (pickle.dumps(42), "unreadable (not a saved burn-in)"),
+        (pickle.dumps({"key": "x", "months": 4, "state": {}}), "is of another config (key 'x'"),
+        ("other seed", "is of another config"),
+    ],
+)
+def test_a_damaged_or_foreign_state_is_simulated_again_and_replaced(
+    tmp_path: Path, caplog, damage, said
+):
     store = BurnInStore(tmp_path)
     path = store.path(make_run(*SIZE))
-    path.write_bytes(b"not a saved state")
+    if damage == "other seed":  # a file renamed to this key: another seed's state
+        other = make_run(*SIZE[:3], "seed=12")
+        with simulate(other, burn_in=store):
+            pass
+        store.path(other).rename(path)
+    else:
+        path.write_bytes(damage)
     with caplog.at_level(logging.WARNING, logger="sim.runtime.burn_in"):
         shared = _tables("static", store)
-    assert "unreadable" in caplog.text
+    assert said in caplog.text and "simulating the burn-in" in caplog.text
     _assert_same(shared, _tables("static", None))
-    assert path.stat().st_size > 1000  # replaced by the simulated burn-in's state
+    with path.open("rb") as f:  # replaced by this run's state
+        assert pickle.load(f)["key"] == burn_in_key(make_run(*SIZE))
 
 
 def test_a_model_of_other_inputs_than_its_config_shares_no_burn_in(tmp_path: Path):
