@@ -54,6 +54,11 @@ register_configs()
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> str:
     """Validate the config, run the simulation, write outputs; returns the output folder."""
+    if gc.get_freeze_count() == 0:
+        # A launcher's worker process (joblib's, Ray's, Submitit's) did not start here: its
+        # first job freezes what the imports made, as this command does before Hydra
+        # starts, so that the full collection after each run walks only what a run made.
+        gc.freeze()
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN
