@@ -28,6 +28,7 @@ from sim.world.network import SupplyNetwork
 from sim.world.scenarios import MacroState
 
 if TYPE_CHECKING:
+    from sim.lending.servicing import MonthServicing
     from sim.platform.agent import Platform
     from sim.platform.underwriting import BookMonth
 
@@ -267,9 +268,10 @@ class Month:
     """Firms' fixed costs, supplier payments, shortfalls and closures. Written by
     ``settlement``."""
 
-    servicing: ServicingFlows | None = None
-    """Platform lines' interest, payments, delinquency and defaults. Written by
-    ``servicing``."""
+    servicing: MonthServicing | ServicingFlows | None = None
+    """Platform lines' interest, payments, delinquency and defaults, the rare flows
+    (defaults, charge-offs) kept at their rows (:class:`sim.lending.servicing.MonthServicing`).
+    Written by ``servicing``."""
 
     accruing_balance_cny: float = 0.0
     """Platform balance on open lines before this month's interest accrued. Written by
