@@ -31,7 +31,7 @@ import numpy as np
 
 from sim.outputs.events import PackedEvents
 
-__all__ = ["BLOCK_BYTES", "EventLog"]
+__all__ = ["BLOCK_BYTES", "BlockStore", "EventLog", "Slot"]
 
 #: Bytes of one storage block: at least glibc's largest mmap threshold (32 MiB), so that
 #: every block is its own mapping; pages not yet written cost no resident memory.
@@ -41,13 +41,57 @@ _MAX_3_BYTES = (1 << 24) - 1
 
 
 @dataclass(frozen=True)
-class _Slot:
-    """Where an array of a batch is stored: block, byte offset, dtype and length."""
+class Slot:
+    """Where :class:`BlockStore` keeps an array: block, byte offset, dtype and length."""
 
     block: int
     offset: int
     dtype: np.dtype
     count: int
+
+
+class BlockStore:
+    """Arrays a run keeps to its end, copied one after another into :data:`BLOCK_BYTES` blocks.
+
+    For records that grow by a few small arrays a month (limit events, the agent panel):
+    in the C heap, such long-lived arrays would sit between the month's large arrays and
+    keep the holes those leave from being merged and reused.
+    """
+
+    def __init__(self) -> None:
+        self._blocks: list[np.ndarray] = []
+        self._used = 0  # bytes used in the last block
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the blocks up to the end of the last array stored (resident at most)."""
+        if not self._blocks:
+            return 0
+        return sum(b.nbytes for b in self._blocks[:-1]) + self._used
+
+    @property
+    def n_blocks(self) -> int:
+        """Blocks allocated so far."""
+        return len(self._blocks)
+
+    def put(self, a: np.ndarray) -> Slot:
+        """Copy ``a`` (any shape: kept flat, 8-byte aligned) and return where it is."""
+        a = np.ascontiguousarray(a).reshape(-1)
+        size = a.nbytes
+        start = -(-self._used // 8) * 8
+        if not self._blocks or start + size > self._blocks[-1].nbytes:
+            self._blocks.append(np.empty(max(BLOCK_BYTES, size), dtype=np.uint8))
+            start = 0
+        self._blocks[-1][start : start + size] = a.view(np.uint8)
+        self._used = start + size
+        return Slot(len(self._blocks) - 1, start, a.dtype, a.shape[0])
+
+    def get(self, slot: Slot) -> np.ndarray:
+        """The flat array stored at ``slot`` (a read-only view into its block)."""
+        size = slot.count * slot.dtype.itemsize
+        view = self._blocks[slot.block][slot.offset : slot.offset + size].view(slot.dtype)
+        view.flags.writeable = False
+        return view
 
 
 @dataclass(frozen=True)
@@ -57,10 +101,10 @@ class _Batch:
     step: int
     size: int
     first_row: int  # rows: first_row + cumulated gaps (``rows`` holds the gaps), or -1 (raw)
-    rows: _Slot
-    old_limit: tuple[_Slot, ...]
-    new_limit: tuple[_Slot, ...]
-    reason: _Slot
+    rows: Slot
+    old_limit: tuple[Slot, ...]
+    new_limit: tuple[Slot, ...]
+    reason: Slot
 
 
 class EventLog:
@@ -72,8 +116,7 @@ class EventLog:
     """
 
     def __init__(self) -> None:
-        self._blocks: list[np.ndarray] = []
-        self._used = 0  # bytes used in the last block
+        self._store = BlockStore()
         self._batches: list[_Batch] = []
         self.n_events = 0
 
@@ -84,10 +127,8 @@ class EventLog:
 
     @property
     def nbytes(self) -> int:
-        """Bytes written to the blocks (the resident part of the record's events)."""
-        if not self._blocks:
-            return 0
-        return sum(b.nbytes for b in self._blocks[:-1]) + self._used
+        """Bytes of the record's blocks up to its last event (resident at most)."""
+        return self._store.nbytes
 
     def append(self, batch: PackedEvents) -> None:
         """Store one packed batch (its arrays are copied; the batch may be dropped)."""
@@ -125,23 +166,13 @@ class EventLog:
             )
 
     # ------------------------------------------------------------------ storage
-    def _put(self, a: np.ndarray) -> _Slot:
-        a = np.ascontiguousarray(a).reshape(-1)
-        size = a.nbytes
-        start = -(-self._used // 8) * 8  # 8-byte aligned
-        if not self._blocks or start + size > self._blocks[-1].nbytes:
-            self._blocks.append(np.empty(max(BLOCK_BYTES, size), dtype=np.uint8))
-            start = 0
-        block = self._blocks[-1]
-        block[start : start + size] = a.view(np.uint8)
-        self._used = start + size
-        return _Slot(len(self._blocks) - 1, start, a.dtype, a.shape[0])
+    def _put(self, a: np.ndarray) -> Slot:
+        return self._store.put(a)
 
-    def _get(self, slot: _Slot) -> np.ndarray:
-        raw = self._blocks[slot.block][slot.offset : slot.offset + slot.count * slot.dtype.itemsize]
-        return raw.view(slot.dtype)
+    def _get(self, slot: Slot) -> np.ndarray:
+        return self._store.get(slot)
 
-    def _put_limits(self, packed: np.ndarray) -> tuple[_Slot, ...]:
+    def _put_limits(self, packed: np.ndarray) -> tuple[Slot, ...]:
         """Int32 cents as 3 bytes each plus exceptions; float64 limits as they are."""
         if packed.dtype != np.int32:
             return (self._put(packed),)
@@ -150,7 +181,7 @@ class EventLog:
         odd = np.flatnonzero(~fits)
         return (self._put(low), self._put(odd.astype(np.uint32)), self._put(packed[odd]))
 
-    def _limits(self, slots: tuple[_Slot, ...]) -> np.ndarray:
+    def _limits(self, slots: tuple[Slot, ...]) -> np.ndarray:
         """The packed limits of :meth:`_put_limits` (int32 cents, or float64 CNY)."""
         if len(slots) == 1:
             return self._get(slots[0])

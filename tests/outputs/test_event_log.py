@@ -81,5 +81,18 @@ def test_batches_spill_into_new_blocks(monkeypatch):
         new = np.round(old * rng.choice([0.8, 1.1], k), 2)
         batches.append(pack_events(step, rows, old, new, rng.integers(1, 8, k)))
     log = _same_tables(batches)
-    assert len(log._blocks) > 10  # each block holds a few arrays; a larger one its own
+    assert log._store.n_blocks > 10  # each block holds a few arrays; a larger one its own
     assert log.nbytes < 13 * log.n_events
+
+
+def test_block_store_gives_back_read_only_copies_of_what_was_put():
+    store = event_log.BlockStore()
+    a, b = np.arange(5, dtype=np.int16), np.array([[1.5, -0.0], [2.0, 3.0]])
+    slots = [store.put(a), store.put(b)]
+    a[0] = 99  # the store copied
+    got = [store.get(s) for s in slots]
+    assert got[0].tolist() == [0, 1, 2, 3, 4] and got[0].dtype == np.int16
+    np.testing.assert_array_equal(got[1].view(np.int64), b.reshape(-1).view(np.int64))
+    assert slots[1].offset == 16  # 10 bytes of int16, then 8-byte aligned
+    assert store.nbytes == 48 and store.n_blocks == 1
+    assert not got[0].flags.writeable
