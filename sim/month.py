@@ -246,9 +246,9 @@ class Month:
     """DPD buckets and open lines at the start of the month. Written by ``scenario``."""
 
     transfers: MonthTransfers | None = None
-    """Cash moved between households, firms and lenders. Created (zeros) by ``scenario``;
-    its household-funding and firm-funding fields are filled by ``funding``, its
-    repayment and payout fields by ``settlement``."""
+    """Cash moved between households, firms and lenders. Created (zeros) by ``open_books``,
+    its per-borrower fields when first used; its household-funding and firm-funding fields
+    are filled by ``funding``, its repayment and payout fields by ``settlement``."""
 
     household: HouseholdFlows | None = None
     """Households' income, spending, platform draws and payments, as the household
