@@ -202,9 +202,10 @@ def _row_gaps(rows: np.ndarray) -> tuple[int, np.ndarray]:
 
     Returns:
         The first row and the ``(k - 1,)`` differences between consecutive rows, uint8,
-        uint16 or uint32; ``(-1, rows)`` if the rows do not ascend (or are empty).
+        uint16 or uint32; ``(-1, rows)`` if the rows do not ascend (or are empty, or the
+        first is negative).
     """
-    if rows.size == 0:
+    if rows.size == 0 or int(rows[0]) < 0:
         return -1, rows
     gaps = np.diff(rows.astype(np.int64, copy=False))
     top = int(gaps.max()) if gaps.size else 0

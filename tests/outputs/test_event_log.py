@@ -56,6 +56,8 @@ def test_odd_batches_come_back_bit_for_bit():
             np.array([1, 1]),
         ),
         pack_events(4, np.array([7]), np.array([10.0]), np.array([20.0]), np.array([4])),
+        # a negative first row is kept as it is (rows are >= 0 in a run)
+        pack_events(4, np.array([-3, 2]), np.full(2, 1.0), np.full(2, 2.0), np.full(2, 1)),
         # gaps needing uint16 and uint32
         pack_events(
             5,
@@ -66,8 +68,8 @@ def test_odd_batches_come_back_bit_for_bit():
         ),
     ]
     log = _same_tables(batches)
-    assert log.n_events == 10 and log.n_batches == 5
-    assert [b.step for b in log] == [1, 2, 3, 4, 5]
+    assert log.n_events == 12 and log.n_batches == 6
+    assert [b.step for b in log] == [1, 2, 3, 4, 4, 5]
 
 
 def test_batches_spill_into_new_blocks(monkeypatch):
