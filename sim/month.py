@@ -28,6 +28,7 @@ from sim.world.network import SupplyNetwork
 from sim.world.scenarios import MacroState
 
 if TYPE_CHECKING:
+    from sim.lending.servicing import MonthServicing
     from sim.platform.agent import Platform
     from sim.platform.underwriting import BookMonth
 
@@ -245,9 +246,9 @@ class Month:
     """DPD buckets and open lines at the start of the month. Written by ``scenario``."""
 
     transfers: MonthTransfers | None = None
-    """Cash moved between households, firms and lenders. Created (zeros) by ``scenario``;
-    its household-funding and firm-funding fields are filled by ``funding``, its
-    repayment and payout fields by ``settlement``."""
+    """Cash moved between households, firms and lenders. Created (zeros) by ``open_books``,
+    its per-borrower fields when first used; its household-funding and firm-funding fields
+    are filled by ``funding``, its repayment and payout fields by ``settlement``."""
 
     household: HouseholdFlows | None = None
     """Households' income, spending, platform draws and payments, as the household
@@ -267,9 +268,10 @@ class Month:
     """Firms' fixed costs, supplier payments, shortfalls and closures. Written by
     ``settlement``."""
 
-    servicing: ServicingFlows | None = None
-    """Platform lines' interest, payments, delinquency and defaults. Written by
-    ``servicing``."""
+    servicing: MonthServicing | ServicingFlows | None = None
+    """Platform lines' interest, payments, delinquency and defaults, the rare flows
+    (defaults, charge-offs) kept at their rows (:class:`sim.lending.servicing.MonthServicing`).
+    Written by ``servicing``."""
 
     accruing_balance_cny: float = 0.0
     """Platform balance on open lines before this month's interest accrued. Written by

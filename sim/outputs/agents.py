@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.outputs.event_log import BlockStore, Slot
 from sim.platform.policies.reasons import CLOSURE_REASONS, ReasonCode
 from sim.units import bucket_index
 from sim.world.borrowers import BehaviourType
@@ -100,7 +101,8 @@ class AgentOutcomes:
         self._firm_acc: dict[str, np.ndarray] = {}
         self._lenders_sum: np.ndarray | None = None
         self._n_initial: int | None = None
-        self._panel: list[pd.DataFrame] = []
+        self._panel: list[dict[str, Slot]] = []  # each month's columns, in the store below
+        self._panel_store = BlockStore()
         self._panel_prev: dict[str, np.ndarray] = {}
         self._late_prev: np.ndarray | None = None
 
@@ -187,21 +189,19 @@ class AgentOutcomes:
                 closure_reason=s.closure_reason[rows],
             )
         )
-        self._panel.append(
-            pd.DataFrame(
-                {
-                    "borrower_id": rows.astype(np.int32),
-                    "step": np.full(rows.size, month.step - self.burn_in, dtype=np.int16),
-                    "limit_cny": s.limit_cny[rows].astype(np.float32),
-                    "debt_cny": (s.balance_cny[rows] + ch.balance_total()[rows]).astype(np.float32),
-                    "interest_fees_cny": (cost_total - prev_cost).astype(np.float32),
-                    "unmet_need_cny": (unmet_total - prev_unmet).astype(np.float32),
-                    "lenders": s.lenders_count[rows].astype(np.int8),
-                    "dpd30": (bucket >= 2) & (bucket <= 4),
-                    "defaulted": (s.default_step[rows] > 0),
-                }
-            )
-        )
+        columns = {
+            "borrower_id": rows.astype(np.int32),
+            "step": np.full(rows.size, month.step - self.burn_in, dtype=np.int16),
+            "limit_cny": s.limit_cny[rows].astype(np.float32),
+            "debt_cny": (s.balance_cny[rows] + ch.balance_total()[rows]).astype(np.float32),
+            "interest_fees_cny": (cost_total - prev_cost).astype(np.float32),
+            "unmet_need_cny": (unmet_total - prev_unmet).astype(np.float32),
+            "lenders": s.lenders_count[rows].astype(np.int8),
+            "dpd30": (bucket >= 2) & (bucket <= 4),
+            "defaulted": (s.default_step[rows] > 0),
+        }
+        # Kept in large blocks to the run's end (sim.outputs.event_log.BlockStore).
+        self._panel.append({k: self._panel_store.put(v) for k, v in columns.items()})
 
     # ------------------------------------------------------------------ tables
 
@@ -379,4 +379,7 @@ class AgentOutcomes:
                 "defaulted": bool,
             }
             return pd.DataFrame({c: np.zeros(0, dtype=t) for c, t in cols.items()})
-        return pd.concat(self._panel, ignore_index=True)
+        get = self._panel_store.get
+        return pd.DataFrame(
+            {c: np.concatenate([get(month[c]) for month in self._panel]) for c in self._panel[0]}
+        )

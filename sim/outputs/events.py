@@ -12,6 +12,7 @@ whatever the limits are.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,17 +134,22 @@ def pack_events(
     )
 
 
-def events_table(batches: list[PackedEvents]) -> pd.DataFrame:
+def events_table(batches: Iterable[PackedEvents]) -> pd.DataFrame:
     """The limit events of ``batches``, in order, as the run's ``events`` table.
 
     Each column is filled batch by batch into its final array (no concatenated copies).
+    ``batches`` is a list of packed batches or the run record's
+    :class:`sim.outputs.event_log.EventLog` (read once, through its ``n_events``).
 
     Returns:
         DataFrame with columns ``borrower_id`` (int64, the borrower's row), ``step``
         (int16), ``old_limit_cny``, ``new_limit_cny`` (float64) and ``reason``
         (categorical of :class:`ReasonCode` names).
     """
-    total = sum(b.size for b in batches)
+    total = getattr(batches, "n_events", None)
+    if total is None:
+        batches = list(batches)
+        total = sum(b.size for b in batches)
     borrower_id = np.empty(total, dtype=np.int64)
     step = np.empty(total, dtype=np.int16)
     old = np.empty(total, dtype=np.float64)

@@ -29,6 +29,9 @@ class MonthTransfers:
 
     Household flows are per borrower, ``(n_borrowers,)``; firm flows are per firm,
     ``(n_firms,)``, and belong to the firm's owner (:meth:`per_borrower` maps them).
+    The household flows are made (zeros) when first read or written, by ``funding`` and
+    ``settlement``: until then they hold no memory (about 40 MB at 1.65 M rows less
+    during the household stage, the month's peak; ``docs/performance.md``, "Memory").
 
     Attributes:
         household_channel_draws_cny: borrowed on other channels for household spending
@@ -42,11 +45,9 @@ class MonthTransfers:
         firm_platform_repaid_cny: per firm, its repayments of the owner's platform line.
         firm_channel_repaid_cny: per firm, its repayments of the owner's channel balances.
         owner_draw_cny: per firm, the payout to the owner's savings.
+        n_borrowers: the length of the household flows.
     """
 
-    household_channel_draws_cny: np.ndarray
-    household_channel_fees_cny: np.ndarray
-    household_prepay_cny: np.ndarray
     owner_injection_cny: np.ndarray
     firm_platform_draws_cny: np.ndarray
     firm_channel_draws_cny: np.ndarray
@@ -54,6 +55,11 @@ class MonthTransfers:
     firm_platform_repaid_cny: np.ndarray
     firm_channel_repaid_cny: np.ndarray
     owner_draw_cny: np.ndarray
+    # Per borrower: None until first used (read as zeros, see __getattribute__).
+    household_channel_draws_cny: np.ndarray | None = None
+    household_channel_fees_cny: np.ndarray | None = None
+    household_prepay_cny: np.ndarray | None = None
+    n_borrowers: int = 0
 
     #: Fields held per firm.
     FIRM_FIELDS = (
@@ -65,25 +71,42 @@ class MonthTransfers:
         "firm_channel_repaid_cny",
         "owner_draw_cny",
     )
+    #: Fields held per borrower, made when first used.
+    HOUSEHOLD_FIELDS = (
+        "household_channel_draws_cny",
+        "household_channel_fees_cny",
+        "household_prepay_cny",
+    )
 
     @classmethod
     def zeros(cls, n_borrowers: int, n_firms: int) -> MonthTransfers:
         """No transfers."""
         return cls(
-            **{
-                name: np.zeros(n_firms if name in cls.FIRM_FIELDS else n_borrowers)
-                for name in cls.__dataclass_fields__
-            }
+            **{name: np.zeros(n_firms) for name in cls.FIRM_FIELDS}, n_borrowers=int(n_borrowers)
         )
+
+    def __getattribute__(self, name: str) -> object:
+        value = object.__getattribute__(self, name)
+        if value is None and name in _HOUSEHOLD_FIELDS:
+            value = np.zeros(object.__getattribute__(self, "n_borrowers"))
+            object.__setattr__(self, name, value)
+        return value
+
+    def is_made(self, name: str) -> bool:
+        """Household flow ``name`` (one of :attr:`HOUSEHOLD_FIELDS`) was read or set."""
+        return object.__getattribute__(self, name) is not None
 
     def per_borrower(self, name: str, owners: np.ndarray) -> np.ndarray:
         """A flow as ``(n_borrowers,)``: firm flows summed onto their owners' rows."""
         values = getattr(self, name)
         if name not in self.FIRM_FIELDS:
             return values
-        out = np.zeros(self.household_prepay_cny.shape[0])
+        out = np.zeros(self.n_borrowers)
         out[owners] = values  # one firm per owner
         return out
+
+
+_HOUSEHOLD_FIELDS = frozenset(MonthTransfers.HOUSEHOLD_FIELDS)
 
 
 def credit_info(world: World, u_approval: np.ndarray | None = None) -> CreditInfo:

@@ -31,7 +31,7 @@ __all__ = ["settle_compiled"]
 SHORTFALL = int(ClosureCause.SHORTFALL)
 EXIT = int(ClosureCause.EXIT)
 DISTRESS = int(ClosureCause.DISTRESS)
-#: Rows of the per-firm float outputs of :func:`_settle_buyers` (``(16, n_firms)``).
+#: Indices of the per-firm float outputs of :func:`_settle_buyers` (16 ``(n_firms,)`` arrays).
 (
     FUNDING,
     CASH,
@@ -106,7 +106,9 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
     ``params`` is ``(decay, w_buffer, w_shortfall, w_unpaid, w_default, nonfinancial,
     low_buffer_days, exit_hazard_monthly)``; ``age_factor`` the hazard's ``a(age)``
     (used when ``use_model``). ``cash`` is the cash after winding up, before receipts;
-    ``edge_lost`` what each edge's supplier loses to a closing buyer (not rounded).
+    ``edge_lost`` what each edge's supplier loses to a closing buyer (not rounded);
+    ``out`` is a tuple of 16 ``(n_firms,)`` float64 outputs, indexed by ``FUNDING`` ..
+    ``PAID_NETWORK``.
     """
     decay, w_buffer, w_short, w_unpaid, w_default = params[:5]
     nonfinancial, low_days, hazard_const = params[5:8]
@@ -115,17 +117,17 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
     for i in prange(n):
         lo, hi = indptr[i], indptr[i + 1]
         fund = round_cny_scalar(funding_in[i])
-        out[FUNDING, i] = fund
+        out[FUNDING][i] = fund
         c = round_cny_scalar(cash_available[i] + fund)
         fp = round_cny_scalar(min(fixed_due[i], c))
-        out[FIXED_PAID, i] = fp
+        out[FIXED_PAID][i] = fp
         c = round_cny_scalar(c - fp)
         arrears = round_cny_scalar(fixed_due[i] - fp)
         due_total = round_cny_scalar(due_out[i] + due_network[i])
         frac = c / due_total if due_total > 0 else 1.0
         full = frac >= 1.0
         paid_out = due_out[i] if full else _floor_cents(due_out[i] * frac)
-        out[PAID_OUT, i] = paid_out
+        out[PAID_OUT][i] = paid_out
         paid_net = 0.0
         owed_net = 0.0
         for e in range(lo, hi):
@@ -138,16 +140,16 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
         c = round_cny_scalar(c - paid_out - round_cny_scalar(paid_net))
         over_out = round_cny_scalar(due_out[i] - paid_out)
         overdue = round_cny_scalar(over_out + owed_net)
-        out[LATE, i] = round_cny_scalar(min(new_due[i], overdue))
+        out[LATE][i] = round_cny_scalar(min(new_due[i], overdue))
         unpaid = round_cny_scalar(overdue + arrears)
-        out[UNMET, i] = round_cny_scalar(max(gap[i] - fund, 0.0))
+        out[UNMET][i] = round_cny_scalar(max(gap[i] - fund, 0.0))
         open_ = was_open[i]
         short = open_ and unpaid > 0.005
         in_shortfall[i] = short
         months = shortfall_months_in[i] + 1 if short else 0
         shortfall_months[i] = months
         mem = decay * memory_in[i] + (1.0 if short else 0.0)
-        out[MEMORY, i] = mem
+        out[MEMORY][i] = mem
         close_short = open_ and months >= close_after
         if use_model:
             days = buffer_days[i]
@@ -196,7 +198,7 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
         wfrac = c / owed if owed > 0 else 1.0
         wfull = wfrac >= 1.0
         wo = owed_out if wfull else _floor_cents(owed_out * wfrac)
-        out[WIND_OUT, i] = wo
+        out[WIND_OUT][i] = wo
         wind_net = 0.0
         paid_all = 0.0
         for e in range(lo, hi):
@@ -206,18 +208,18 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
             edge_lost[e] = oe - we
             edge_paid_all[e] = round_cny_scalar(edge_paid_all[e] + we)
             paid_all += edge_paid_all[e]
-        out[PAID_NETWORK, i] = round_cny_scalar(paid_all)
-        out[PAID_OUTSIDE, i] = round_cny_scalar(paid_out + wo)
+        out[PAID_NETWORK][i] = round_cny_scalar(paid_all)
+        out[PAID_OUTSIDE][i] = round_cny_scalar(paid_out + wo)
         age[i] = age_in[i] + 1 if open_ else age_in[i]
-        late_total[i] += out[LATE, i]
-        unmet_total[i] += out[UNMET, i]
-        out[CASH, i] = round_cny_scalar(c - wo - wind_net)
-        out[WRITTEN_OUT, i] = round_cny_scalar(owed_out - wo)
-        out[FIXED_WRITTEN, i] = arrears if shut else 0.0
-        out[OVERDUE, i] = 0.0 if shut else over_out
-        out[FIXED_ARREARS, i] = 0.0 if shut else arrears
-        out[STOCK, i] = 0.0 if shut else stock_in[i]
-        out[OVERDUE_KEPT, i] = overdue if (open_ and not shut) else 0.0
+        late_total[i] += out[LATE][i]
+        unmet_total[i] += out[UNMET][i]
+        out[CASH][i] = round_cny_scalar(c - wo - wind_net)
+        out[WRITTEN_OUT][i] = round_cny_scalar(owed_out - wo)
+        out[FIXED_WRITTEN][i] = arrears if shut else 0.0
+        out[OVERDUE][i] = 0.0 if shut else over_out
+        out[FIXED_ARREARS][i] = 0.0 if shut else arrears
+        out[STOCK][i] = 0.0 if shut else stock_in[i]
+        out[OVERDUE_KEPT][i] = overdue if (open_ and not shut) else 0.0
         is_open[i] = open_ and not shut
         closed_step[i] = step if shut else closed_step_in[i]
         closure_cause[i] = code if shut else cause_in[i]
@@ -281,7 +283,9 @@ def settle_compiled(
     params = np.array(
         [shortfall_memory_decay, *hazard, m.low_buffer_days, exit_hazard_monthly], dtype=f64
     )
-    out = np.empty((16, n))
+    # Sixteen arrays, not one (16, n) block: each fits the heap's free space, where a
+    # block this large would be mapped afresh every month (docs/performance.md, "Memory").
+    out = tuple(np.empty(n) for _ in range(16))
     ages = np.empty(n, np.int32)
     in_shortfall, closing, is_open = (np.empty(n, bool) for _ in range(3))
     shortfall_months = np.empty(n, np.int16)

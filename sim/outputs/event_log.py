@@ -1,0 +1,217 @@
+"""The run record's limit events, held compactly in a few large blocks until the end.
+
+A long run keeps every limit change of its window (about 17.5 M at 1 M borrowers x 120
+months). :func:`sim.outputs.events.pack_events` packs a month's batch to 13 bytes an event
+(int32 rows and cents, an int8 reason); :class:`EventLog` narrows it further, exactly, and
+copies it into large byte blocks:
+
+* rows: a batch's rows ascend (they come from masks), so the record keeps the first row
+  and the gaps between rows, in the narrowest unsigned type that holds the largest gap
+  (uint8 for the policy's review, where changed lines are a few rows apart);
+* limits: the int32 cents in 3 bytes (up to 167,772.15 CNY, about 16 times the largest
+  limit of a default run), any others kept beside them as exceptions (position and int32
+  cents);
+* reasons: int8, as packed.
+
+About 8-9 bytes an event instead of 13. A batch that does not fit an encoding keeps its
+packed arrays as they are, so :func:`sim.outputs.events.events_table` gives the same
+numbers, bit for bit, whatever the events are (tested). The blocks are
+:data:`BLOCK_BYTES` each: large enough that the C allocator maps each on its own, outside
+the heap that the month's arrays are made and freed in, so thousands of small batches do
+not sit between (and keep resident) the holes those arrays leave
+(``docs/performance.md``, "Memory").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.outputs.events import PackedEvents
+
+__all__ = ["BLOCK_BYTES", "BlockStore", "EventLog", "Slot"]
+
+#: Bytes of one storage block: at least glibc's largest mmap threshold (32 MiB), so that
+#: every block is its own mapping; pages not yet written cost no resident memory.
+BLOCK_BYTES = 32 << 20
+#: Limits up to this many cents (167,772.15 CNY) are stored in 3 bytes; others beside them.
+_MAX_3_BYTES = (1 << 24) - 1
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where :class:`BlockStore` keeps an array: block, byte offset, dtype and length."""
+
+    block: int
+    offset: int
+    dtype: np.dtype
+    count: int
+
+
+class BlockStore:
+    """Arrays a run keeps to its end, copied one after another into :data:`BLOCK_BYTES` blocks.
+
+    For records that grow by a few small arrays a month (limit events, the agent panel):
+    in the C heap, such long-lived arrays would sit between the month's large arrays and
+    keep the holes those leave from being merged and reused.
+    """
+
+    def __init__(self) -> None:
+        self._blocks: list[np.ndarray] = []
+        self._used = 0  # bytes used in the last block
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the blocks up to the end of the last array stored (resident at most)."""
+        if not self._blocks:
+            return 0
+        return sum(b.nbytes for b in self._blocks[:-1]) + self._used
+
+    @property
+    def n_blocks(self) -> int:
+        """Blocks allocated so far."""
+        return len(self._blocks)
+
+    def put(self, a: np.ndarray) -> Slot:
+        """Copy ``a`` (any shape: kept flat, 8-byte aligned) and return where it is."""
+        a = np.ascontiguousarray(a).reshape(-1)
+        size = a.nbytes
+        start = -(-self._used // 8) * 8
+        if not self._blocks or start + size > self._blocks[-1].nbytes:
+            self._blocks.append(np.empty(max(BLOCK_BYTES, size), dtype=np.uint8))
+            start = 0
+        self._blocks[-1][start : start + size] = a.view(np.uint8)
+        self._used = start + size
+        return Slot(len(self._blocks) - 1, start, a.dtype, a.shape[0])
+
+    def get(self, slot: Slot) -> np.ndarray:
+        """The flat array stored at ``slot`` (a read-only view into its block)."""
+        size = slot.count * slot.dtype.itemsize
+        view = self._blocks[slot.block][slot.offset : slot.offset + size].view(slot.dtype)
+        view.flags.writeable = False
+        return view
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One stored batch: its month, size and how each of its arrays is encoded."""
+
+    step: int
+    size: int
+    first_row: int  # rows: first_row + cumulated gaps (``rows`` holds the gaps), or -1 (raw)
+    rows: Slot
+    old_limit: tuple[Slot, ...]
+    new_limit: tuple[Slot, ...]
+    reason: Slot
+
+
+class EventLog:
+    """Limit events of a run, batch by batch (:class:`PackedEvents`), stored compactly.
+
+    Attributes:
+        n_events: events stored so far.
+        n_batches: batches stored so far.
+    """
+
+    def __init__(self) -> None:
+        self._store = BlockStore()
+        self._batches: list[_Batch] = []
+        self.n_events = 0
+
+    @property
+    def n_batches(self) -> int:
+        """Batches stored so far."""
+        return len(self._batches)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the record's blocks up to its last event (resident at most)."""
+        return self._store.nbytes
+
+    def append(self, batch: PackedEvents) -> None:
+        """Store one packed batch (its arrays are copied; the batch may be dropped)."""
+        first, gaps = _row_gaps(batch.rows)
+        self._batches.append(
+            _Batch(
+                step=batch.step,
+                size=batch.size,
+                first_row=first,
+                rows=self._put(gaps if first >= 0 else batch.rows),
+                old_limit=self._put_limits(batch.old_limit),
+                new_limit=self._put_limits(batch.new_limit),
+                reason=self._put(batch.reason),
+            )
+        )
+        self.n_events += batch.size
+
+    def __iter__(self) -> Iterator[PackedEvents]:
+        """The batches in the order stored, each decoded to its packed arrays (new ones)."""
+        for b in self._batches:
+            rows = self._get(b.rows)
+            if b.first_row >= 0:
+                gaps = rows
+                rows = np.empty(b.size, dtype=np.int64)
+                if b.size:
+                    rows[0] = b.first_row
+                    np.cumsum(gaps, dtype=np.int64, out=rows[1:])
+                    rows[1:] += b.first_row
+            yield PackedEvents(
+                step=b.step,
+                rows=rows,
+                old_limit=self._limits(b.old_limit),
+                new_limit=self._limits(b.new_limit),
+                reason=self._get(b.reason),
+            )
+
+    # ------------------------------------------------------------------ storage
+    def _put(self, a: np.ndarray) -> Slot:
+        return self._store.put(a)
+
+    def _get(self, slot: Slot) -> np.ndarray:
+        return self._store.get(slot)
+
+    def _put_limits(self, packed: np.ndarray) -> tuple[Slot, ...]:
+        """Int32 cents as 3 bytes each plus exceptions; float64 limits as they are."""
+        if packed.dtype != np.int32:
+            return (self._put(packed),)
+        fits = (packed >= 0) & (packed <= _MAX_3_BYTES)
+        low = np.where(fits, packed, 0).astype("<u4").view(np.uint8).reshape(-1, 4)[:, :3]
+        odd = np.flatnonzero(~fits)
+        return (self._put(low), self._put(odd.astype(np.uint32)), self._put(packed[odd]))
+
+    def _limits(self, slots: tuple[Slot, ...]) -> np.ndarray:
+        """The packed limits of :meth:`_put_limits` (int32 cents, or float64 CNY)."""
+        if len(slots) == 1:
+            return self._get(slots[0])
+        low, odd, odd_cents = (self._get(s) for s in slots)
+        k = low.shape[0] // 3
+        wide = np.zeros((k, 4), dtype=np.uint8)
+        wide[:, :3] = low.reshape(k, 3)
+        cents = wide.view("<u4").reshape(k).astype(np.int32)
+        cents[odd] = odd_cents
+        return cents
+
+
+def _row_gaps(rows: np.ndarray) -> tuple[int, np.ndarray]:
+    """``(first row, gaps)`` of ascending rows in the narrowest unsigned type, or ``(-1, rows)``.
+
+    Args:
+        rows: ``(k,)`` integer borrower rows (>= 0).
+
+    Returns:
+        The first row and the ``(k - 1,)`` differences between consecutive rows, uint8,
+        uint16 or uint32; ``(-1, rows)`` if the rows do not ascend (or are empty, or the
+        first is negative).
+    """
+    if rows.size == 0 or int(rows[0]) < 0:
+        return -1, rows
+    gaps = np.diff(rows.astype(np.int64, copy=False))
+    top = int(gaps.max()) if gaps.size else 0
+    if gaps.size and int(gaps.min()) < 0:
+        return -1, rows
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return int(rows[0]), gaps.astype(dtype)
+    return -1, rows

@@ -1,0 +1,100 @@
+"""The run record's event log: narrower storage of the packed limit events, same numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.outputs import event_log
+from sim.outputs.event_log import EventLog
+from sim.outputs.events import events_table, pack_events
+from sim.platform.policies import ReasonCode
+
+
+def _bits(x: object) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64).view(np.int64)
+
+
+def _same_tables(batches: list) -> EventLog:
+    log = EventLog()
+    for b in batches:
+        log.append(b)
+    want, got = events_table(batches), events_table(log)
+    pd.testing.assert_frame_equal(got, want)
+    for col in ("old_limit_cny", "new_limit_cny"):
+        np.testing.assert_array_equal(_bits(got[col]), _bits(want[col]))
+    return log
+
+
+def test_ascending_rows_and_limits_within_3_bytes_take_8_bytes_an_event():
+    rows = np.cumsum(np.arange(1000) % 256) + 7  # gaps 0..255: uint8
+    old = np.round(np.linspace(0.0, 167_772.15, 1000), 2)
+    new = old[::-1].copy()
+    batch = pack_events(5, rows, old, new, np.full(1000, ReasonCode.DELINQUENCY))
+    log = _same_tables([batch])
+    # 999 row gaps, 3 + 3 bytes of cents, 1 reason (each array 8-byte aligned): 8,000 bytes
+    assert log.nbytes == 8000 and log.n_events == 1000 and log.n_batches == 1
+
+
+def test_odd_batches_come_back_bit_for_bit():
+    batches = [
+        # rows not ascending; float64 limits (a third of a cent, -0.0)
+        pack_events(
+            1,
+            np.array([5, 3, 9]),
+            np.array([100.0, 1 / 3, 2.5]),
+            np.array([-0.0, 7e7, 0.01]),
+            np.array([1, 2, 3]),
+        ),
+        pack_events(2, np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int8)),
+        # a row beyond int32; limits just over 3 bytes of cents are kept as exceptions
+        pack_events(
+            3,
+            np.array([0, 2**31 + 5]),
+            np.array([167_772.15, 167_772.16]),
+            np.array([12.34, 21_474_836.47]),
+            np.array([1, 1]),
+        ),
+        pack_events(4, np.array([7]), np.array([10.0]), np.array([20.0]), np.array([4])),
+        # a negative first row is kept as it is (rows are >= 0 in a run)
+        pack_events(4, np.array([-3, 2]), np.full(2, 1.0), np.full(2, 2.0), np.full(2, 1)),
+        # gaps needing uint16 and uint32
+        pack_events(
+            5,
+            np.array([1, 60_000, 70_000, 2**31 - 1]),
+            np.full(4, 5.0),
+            np.full(4, 6.0),
+            np.full(4, 2),
+        ),
+    ]
+    log = _same_tables(batches)
+    assert log.n_events == 12 and log.n_batches == 6
+    assert [b.step for b in log] == [1, 2, 3, 4, 4, 5]
+
+
+def test_batches_spill_into_new_blocks(monkeypatch):
+    monkeypatch.setattr(event_log, "BLOCK_BYTES", 64)
+    rng = np.random.default_rng(3)
+    batches = []
+    for step in range(1, 30):
+        k = int(rng.integers(0, 40))
+        rows = np.sort(rng.choice(10_000, k, replace=False))
+        old = np.round(rng.uniform(0, 50_000, k), 2)
+        new = np.round(old * rng.choice([0.8, 1.1], k), 2)
+        batches.append(pack_events(step, rows, old, new, rng.integers(1, 8, k)))
+    log = _same_tables(batches)
+    assert log._store.n_blocks > 10  # each block holds a few arrays; a larger one its own
+    assert log.nbytes < 13 * log.n_events
+
+
+def test_block_store_gives_back_read_only_copies_of_what_was_put():
+    store = event_log.BlockStore()
+    a, b = np.arange(5, dtype=np.int16), np.array([[1.5, -0.0], [2.0, 3.0]])
+    slots = [store.put(a), store.put(b)]
+    a[0] = 99  # the store copied
+    got = [store.get(s) for s in slots]
+    assert got[0].tolist() == [0, 1, 2, 3, 4] and got[0].dtype == np.int16
+    np.testing.assert_array_equal(got[1].view(np.int64), b.reshape(-1).view(np.int64))
+    assert slots[1].offset == 16  # 10 bytes of int16, then 8-byte aligned
+    assert store.nbytes == 48 and store.n_blocks == 1
+    assert not got[0].flags.writeable
