@@ -74,6 +74,21 @@ class BlockStore:
         """Blocks allocated so far."""
         return len(self._blocks)
 
+    def __getstate__(self) -> dict[str, object]:
+        # Pickled (a sweep's shared burn-in, sim.runtime.burn_in): the last block up to its
+        # last array, not its unwritten rest.
+        blocks = [*self._blocks[:-1], self._blocks[-1][: self._used]] if self._blocks else []
+        return {"blocks": blocks, "used": self._used}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        blocks = list(state["blocks"])  # type: ignore[call-overload]
+        self._used = int(state["used"])  # type: ignore[call-overload]
+        if blocks:
+            last = np.empty(max(BLOCK_BYTES, blocks[-1].nbytes), dtype=np.uint8)
+            last[: self._used] = blocks[-1]
+            blocks[-1] = last
+        self._blocks = blocks
+
     def put(self, a: np.ndarray) -> Slot:
         """Copy ``a`` (any shape: kept flat, 8-byte aligned) and return where it is."""
         a = np.ascontiguousarray(a).reshape(-1)

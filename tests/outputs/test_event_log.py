@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 
@@ -98,3 +100,15 @@ def test_block_store_gives_back_read_only_copies_of_what_was_put():
     assert slots[1].offset == 16  # 10 bytes of int16, then 8-byte aligned
     assert store.nbytes == 48 and store.n_blocks == 1
     assert not got[0].flags.writeable
+
+
+def test_a_pickled_store_keeps_only_what_was_written_and_grows_on():
+    store = event_log.BlockStore()
+    slots = [store.put(np.arange(1000, dtype=np.int64)), store.put(np.array([2.5, -0.0]))]
+    copy = pickle.loads(pickle.dumps(store))
+    assert len(pickle.dumps(store)) < 9_000  # 8,016 bytes written of a 32 MiB block
+    for slot in slots:
+        np.testing.assert_array_equal(copy.get(slot).view(np.uint8), store.get(slot).view(np.uint8))
+    later = copy.put(np.array([7, 8], dtype=np.int32))  # appends after the restored bytes
+    assert later.block == 0 and later.offset == 8016 and copy.get(later).tolist() == [7, 8]
+    assert copy.nbytes == 8024 and copy._blocks[0].nbytes == event_log.BLOCK_BYTES
