@@ -161,18 +161,18 @@ def _announce(args: argparse.Namespace, cmd: list[str], n_runs: int, n_policies:
 COMPARE_FIXED_SECONDS = 3.0
 #: Seconds per run (reading its tables, its share of the effects on the treated) and per
 #: policy (its figure panels).
-COMPARE_RUN_SECONDS = 0.2
-COMPARE_POLICY_SECONDS = 1.0
+COMPARE_RUN_SECONDS = 0.1
+COMPARE_POLICY_SECONDS = 0.5
 
 
 def estimate_compare_seconds(n_runs: int, n_policies: int) -> float:
     """Rough wall time of ``experiments.compare`` on a sweep, seconds.
 
     ``COMPARE_FIXED_SECONDS + COMPARE_RUN_SECONDS x runs + COMPARE_POLICY_SECONDS x
-    policies``, from the demo (45 runs of 9 policies: 22 s, of which 5.2 s reading the
-    runs, 5.9 s the effects on the treated and 8 s the figures, on the 2-core machine
-    of ``docs/performance.md`` at load average 1; reading the runs without their unused
-    events since then: about 2.5 s less).
+    policies``, from the demo (45 runs of 9 policies: 12.7-13.6 s, of which 3.3-3.4 s
+    reading the runs, then the figures in a second process while the effects on the
+    treated are computed, on the 2-core machine of ``docs/performance.md`` at load
+    average 1.3-1.9; one process: about 21 s).
     """
     return (
         COMPARE_FIXED_SECONDS + COMPARE_RUN_SECONDS * n_runs + COMPARE_POLICY_SECONDS * n_policies

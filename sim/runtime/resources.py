@@ -174,8 +174,9 @@ def estimate_sweep_seconds(
     ``min(n_jobs, len(runs))`` workers (a sweep's runs are of similar sizes). The start
     and the job overhead are a fit of two sweeps of 500-borrower x 1-month runs on 2 jobs
     (9 jobs: 9.4 s, 45 jobs: 23.1 s). For the demo (45 runs of 20 k borrowers x 24 + 36
-    months on 2 jobs) it gives 54 s; the sweep took 53 s at load average 1.0 on the
-    2-core machine.
+    months on 2 jobs, 5 shared burn-ins) it gives 39 s; the sweep took 39-42 s at load
+    average 1.3-1.9 on the 2-core machine (47 s without the sharing; measured 53 s when
+    every run simulated its burn-in).
 
     With ``burn_ins`` (the sweep's distinct burn-ins, :mod:`sim.runtime.burn_in`: e.g. its
     seeds, for a sweep over policies and seeds), only that many runs simulate their
