@@ -138,7 +138,7 @@ class MonthServicing:
         for flow in dense[1:]:
             any_set |= flow.view(np.int64) != 0
         rows = np.flatnonzero(any_set)
-        rare = np.stack([flow[rows] for flow in dense]) if rows.size else np.zeros((5, 0))
+        rare = np.stack([flow[rows] for flow in dense]) if rows.size else np.zeros((len(dense), 0))
         return cls(flows.missed_now, flows.new_default, flows.interest_cny, rows, rare)
 
     def dense(self, name: str) -> np.ndarray:

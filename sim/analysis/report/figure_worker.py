@@ -40,15 +40,9 @@ def _settings() -> dict[str, Any]:
     return {k: v for k, v in matplotlib.rcParams.items() if k not in _NOT_COPIED}
 
 
-def _start(settings: dict[str, Any]) -> None:
-    """Worker initialiser: import the drawing code and take the caller's rcParams."""
-    import matplotlib
-
-    import sim.analysis.report.figures  # noqa: F401  (the imports are the start-up cost)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # deprecated keys the caller still holds
-        matplotlib.rcParams.update(settings)
+def _start() -> None:
+    """Worker initialiser: import the drawing code (the start-up cost), before any call."""
+    import sim.analysis.report.figures  # noqa: F401
 
 
 def _ready() -> bool:
@@ -78,7 +72,6 @@ class FigureWorker:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start,
-                initargs=(_settings(),),
             )
             self._pool.submit(_ready)  # spawn the process now, not at the first figure
         return self
@@ -135,6 +128,6 @@ def _with_settings(
     import matplotlib
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # deprecated keys the caller still holds
         matplotlib.rcParams.update(settings)
     return fn(*args, **kwargs)
