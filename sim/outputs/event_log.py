@@ -20,12 +20,25 @@ numbers, bit for bit, whatever the events are (tested). The blocks are
 the heap that the month's arrays are made and freed in, so thousands of small batches do
 not sit between (and keep resident) the holes those arrays leave
 (``docs/performance.md``, "Memory").
+
+A full block is written to an unnamed temporary file (:func:`tempfile.TemporaryFile`, in
+the directory :func:`tempfile.gettempdir` names: ``TMPDIR``) and dropped from memory, so
+a long run's record costs one block of resident memory per store, not its whole length
+(at 1 M borrowers x 120 months, about 0.2 GB). Reading it back (the tables at the run's
+end, a pickled burn-in) reads one block at a time. Where the file cannot be written (a
+full disk), the store keeps its blocks in memory and warns once. The file is deleted by
+the system when the store is freed or the process ends.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+import warnings
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
 
@@ -50,44 +63,88 @@ class Slot:
     count: int
 
 
+class _Spilled:
+    """A full block written to a store's temporary file: where, and how many bytes."""
+
+    __slots__ = ("file", "nbytes", "offset")
+
+    def __init__(self, file: IO[bytes], offset: int, nbytes: int) -> None:
+        self.file, self.offset, self.nbytes = file, offset, nbytes
+
+    def read(self) -> np.ndarray:
+        """The block's bytes, read back into a new read-only uint8 array."""
+        out = np.empty(self.nbytes, dtype=np.uint8)
+        view, done = memoryview(out), 0
+        self.file.seek(self.offset)
+        while done < self.nbytes:
+            got = self.file.readinto(view[done:])
+            if not got:
+                raise OSError(
+                    f"record spill file: {self.nbytes - done} bytes missing at offset "
+                    f"{self.offset + done} (the temporary file was truncated)"
+                )
+            done += got
+        out.flags.writeable = False
+        return out
+
+
 class BlockStore:
     """Arrays a run keeps to its end, copied one after another into :data:`BLOCK_BYTES` blocks.
 
     For records that grow by a few small arrays a month (limit events, the agent panel):
     in the C heap, such long-lived arrays would sit between the month's large arrays and
-    keep the holes those leave from being merged and reused.
+    keep the holes those leave from being merged and reused. Full blocks go to a
+    temporary file (the module's note); the last block stays in memory.
     """
 
     def __init__(self) -> None:
-        self._blocks: list[np.ndarray] = []
+        self._blocks: list[np.ndarray | _Spilled] = []
         self._used = 0  # bytes used in the last block
+        self._file: IO[bytes] | None = None
+        self._file_pid = 0  # the process that opened _file (a forked child opens its own)
+        self._file_end = 0
+        self._spill_failed = False  # writing failed once: keep every block in memory
+        self._read: tuple[int, np.ndarray] | None = None  # the spilled block read last
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the blocks up to the end of the last array stored (resident at most)."""
+        """Bytes held up to the end of the last array stored (in memory or spilled)."""
         if not self._blocks:
             return 0
         return sum(b.nbytes for b in self._blocks[:-1]) + self._used
+
+    @property
+    def resident_nbytes(self) -> int:
+        """Bytes of the blocks held in memory (the last one whole, written or not)."""
+        return sum(b.nbytes for b in self._blocks if isinstance(b, np.ndarray))
 
     @property
     def n_blocks(self) -> int:
         """Blocks allocated so far."""
         return len(self._blocks)
 
+    @property
+    def n_spilled(self) -> int:
+        """Blocks written to the temporary file and dropped from memory."""
+        return sum(isinstance(b, _Spilled) for b in self._blocks)
+
     def __getstate__(self) -> dict[str, object]:
-        # Pickled (a sweep's shared burn-in, sim.runtime.burn_in): the last block up to its
-        # last array, not its unwritten rest.
-        blocks = [*self._blocks[:-1], self._blocks[-1][: self._used]] if self._blocks else []
+        # Pickled (a sweep's shared burn-in, sim.runtime.burn_in): spilled blocks read back,
+        # the last block up to its last array, not its unwritten rest.
+        blocks = [self._block(i) for i in range(len(self._blocks) - 1)]
+        if self._blocks:
+            blocks.append(self._block(len(self._blocks) - 1)[: self._used])
         return {"blocks": blocks, "used": self._used}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         blocks = list(state["blocks"])  # type: ignore[call-overload]
+        self.__init__()  # type: ignore[misc]
         self._used = int(state["used"])  # type: ignore[call-overload]
         if blocks:
             last = np.empty(max(BLOCK_BYTES, blocks[-1].nbytes), dtype=np.uint8)
             last[: self._used] = blocks[-1]
             blocks[-1] = last
-        self._blocks = blocks
+        self._blocks = blocks  # the full ones are spilled when the next block is made
 
     def put(self, a: np.ndarray) -> Slot:
         """Copy ``a`` (any shape: kept flat, 8-byte aligned) and return where it is."""
@@ -95,6 +152,9 @@ class BlockStore:
         size = a.nbytes
         start = -(-self._used // 8) * 8
         if not self._blocks or start + size > self._blocks[-1].nbytes:
+            if self._blocks:
+                self._blocks[-1] = self._blocks[-1][: self._used]  # its written bytes
+                self._spill_full()
             self._blocks.append(np.empty(max(BLOCK_BYTES, size), dtype=np.uint8))
             start = 0
         self._blocks[-1][start : start + size] = a.view(np.uint8)
@@ -104,9 +164,48 @@ class BlockStore:
     def get(self, slot: Slot) -> np.ndarray:
         """The flat array stored at ``slot`` (a read-only view into its block)."""
         size = slot.count * slot.dtype.itemsize
-        view = self._blocks[slot.block][slot.offset : slot.offset + size].view(slot.dtype)
+        view = self._block(slot.block)[slot.offset : slot.offset + size].view(slot.dtype)
         view.flags.writeable = False
         return view
+
+    def _block(self, i: int) -> np.ndarray:
+        """Block ``i``'s bytes: in memory, or read back (the last one read is kept)."""
+        block = self._blocks[i]
+        if isinstance(block, np.ndarray):
+            return block
+        if self._read is None or self._read[0] != i:
+            self._read = (i, block.read())
+        return self._read[1]
+
+    def _spill_full(self) -> None:
+        """Write every block held in memory to the temporary file and drop it.
+
+        On an ``OSError`` (no temporary directory, a full disk) the blocks stay in memory,
+        with one warning; the record is complete either way.
+        """
+        for i, block in enumerate(self._blocks):
+            if not isinstance(block, np.ndarray) or self._spill_failed:
+                continue
+            try:
+                if self._file is None or self._file_pid != os.getpid():
+                    self._file = tempfile.TemporaryFile(prefix="limitlab-record-")
+                    self._file_pid, self._file_end = os.getpid(), 0
+                    weakref.finalize(self, self._file.close)  # closed with the store
+                self._file.seek(self._file_end)
+                self._file.write(memoryview(block))
+                self._file.flush()
+            except OSError as err:
+                warnings.warn(
+                    f"the run record's blocks stay in memory: writing them to a temporary "
+                    f"file in {tempfile.gettempdir()!r} failed ({err}); set TMPDIR to a "
+                    "directory with room to keep a long run's memory flat",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+                self._spill_failed = True
+                return
+            self._blocks[i] = _Spilled(self._file, self._file_end, block.nbytes)
+            self._file_end += block.nbytes
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from sim.outputs import event_log
@@ -112,3 +113,62 @@ def test_a_pickled_store_keeps_only_what_was_written_and_grows_on():
     later = copy.put(np.array([7, 8], dtype=np.int32))  # appends after the restored bytes
     assert later.block == 0 and later.offset == 8016 and copy.get(later).tolist() == [7, 8]
     assert copy.nbytes == 8024 and copy._blocks[0].nbytes == event_log.BLOCK_BYTES
+
+
+def _filled_store(monkeypatch, n_arrays: int = 40) -> tuple[event_log.BlockStore, list, list]:
+    monkeypatch.setattr(event_log, "BLOCK_BYTES", 256)
+    rng = np.random.default_rng(11)
+    store, slots, arrays = event_log.BlockStore(), [], []
+    for i in range(n_arrays):
+        a = rng.integers(-1000, 1000, int(rng.integers(0, 30))).astype([np.int16, np.int64][i % 2])
+        arrays.append(a.copy())
+        slots.append(store.put(a))
+    return store, slots, arrays
+
+
+def test_full_blocks_go_to_a_temporary_file_and_read_back_the_same(monkeypatch):
+    store, slots, arrays = _filled_store(monkeypatch)
+    assert store.n_blocks > 5
+    assert store.n_spilled == store.n_blocks - 1  # only the last block stays in memory
+    assert store.resident_nbytes == 256
+    assert store.nbytes == sum(b.nbytes for b in store._blocks[:-1]) + store._used
+    # read back in any order (one spilled block is cached at a time)
+    for i in [*range(len(slots)), 3, 0, len(slots) - 1, 1]:
+        got = store.get(slots[i])
+        assert got.dtype == arrays[i].dtype and got.tolist() == arrays[i].tolist()
+        assert not got.flags.writeable
+    copy = pickle.loads(pickle.dumps(store))  # spilled blocks read back into the pickle
+    assert copy.n_spilled == 0 and copy.n_blocks == store.n_blocks
+    for slot, a in zip(slots, arrays, strict=True):
+        assert copy.get(slot).tolist() == a.tolist()
+    later = copy.put(np.arange(40, dtype=np.int64))  # a new block: the copy spills its own
+    assert later.block == store.n_blocks and copy.n_spilled == store.n_blocks
+    assert copy.get(later).tolist() == list(range(40)) and copy.get(slots[2]).tolist() == (
+        arrays[2].tolist()
+    )
+
+
+def test_a_failing_spill_keeps_the_blocks_in_memory_with_one_warning(monkeypatch):
+    def no_room(*_, **__):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(event_log.tempfile, "TemporaryFile", no_room)
+    with pytest.warns(RuntimeWarning, match="stay in memory.*No space left.*TMPDIR") as caught:
+        store, slots, arrays = _filled_store(monkeypatch)
+    assert len(caught) == 1 and store.n_spilled == 0 and store.n_blocks > 5
+    for slot, a in zip(slots, arrays, strict=True):
+        assert store.get(slot).tolist() == a.tolist()
+
+
+def test_a_long_event_log_holds_one_block_in_memory(monkeypatch):
+    monkeypatch.setattr(event_log, "BLOCK_BYTES", 1024)
+    rng = np.random.default_rng(5)
+    batches = []
+    for step in range(1, 60):
+        k = int(rng.integers(50, 200))
+        rows = np.sort(rng.choice(100_000, k, replace=False))
+        old = np.round(rng.uniform(0, 50_000, k), 2)
+        batches.append(pack_events(step, rows, old, np.round(old * 1.1, 2), rng.integers(1, 8, k)))
+    log = _same_tables(batches)  # the table read back equals the batches, bit for bit
+    assert log._store.n_spilled == log._store.n_blocks - 1 > 20
+    assert log._store.resident_nbytes == 1024 < log.nbytes / 20
