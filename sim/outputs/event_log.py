@@ -188,7 +188,7 @@ class BlockStore:
                 continue
             try:
                 if self._file is None or self._file_pid != os.getpid():
-                    self._file = tempfile.TemporaryFile(prefix="limitlab-record-")
+                    self._file = tempfile.TemporaryFile(prefix="limitlab-record-")  # noqa: SIM115
                     self._file_pid, self._file_end = os.getpid(), 0
                     weakref.finalize(self, self._file.close)  # closed with the store
                 self._file.seek(self._file_end)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
 from sim.outputs import event_log
 from sim.outputs.event_log import EventLog
