@@ -338,14 +338,20 @@ class CreditMarketModel(mesa.Model):
         """DPD-bucket transition counts (``RunRecord.transitions_table``, sim.outputs.recorder)."""
         return self.record.transitions_table()
 
-    def tables(self, run_id: str = "") -> dict[str, pd.DataFrame]:
+    def tables(self, run_id: str = "", *, events_as_file: bool = False) -> dict[str, Any]:
         """Every table a run writes, keyed by file stem (:func:`sim.outputs.tables.run_tables`).
+
+        ``events_as_file=True`` gives ``events`` as an
+        :class:`sim.outputs.event_stream.EventsFile` (the run folder's writer: never the
+        whole table in memory) rather than a DataFrame.
 
         Raises:
             RuntimeError: if the model was closed (the tables need the final state).
         """
         world = self._open_world("build its tables (they need the final state)")
-        return run_tables(world, self.record, self.monthly_table(), run_id)
+        return run_tables(
+            world, self.record, self.monthly_table(), run_id, events_as_file=events_as_file
+        )
 
     def firms_table(self) -> pd.DataFrame:
         """Monthly firm statistics by sector (``RunRecord.firms_table``, sim.outputs.recorder)."""

@@ -28,13 +28,13 @@ import numpy as np
 import pandas as pd
 
 from sim.outputs.event_log import BlockStore, Slot
-from sim.platform.policies.reasons import CLOSURE_REASONS, ReasonCode
 from sim.units import bucket_index
 from sim.world.borrowers import BehaviourType
 from sim.world.firms import ClosureCause
 
 if TYPE_CHECKING:
     from sim.month import Month, World
+    from sim.outputs.event_stream import CutSummary
 
 __all__ = ["AgentOutcomes", "PANEL_LEAD_MONTHS", "panel_rows", "window_start"]
 
@@ -209,12 +209,13 @@ class AgentOutcomes:
         # The world's accumulators restart at the window's start: read as they are.
         return self._cumulative(world)[key][:n]
 
-    def borrower_table(self, world: World, events: pd.DataFrame) -> pd.DataFrame:
+    def borrower_table(self, world: World, cuts: CutSummary) -> pd.DataFrame:
         """One row per borrower: decisions and outcomes over the window.
 
         Args:
             world: the run's final state.
-            events: the run's limit events (:meth:`RunRecord.limit_events`).
+            cuts: each borrower's cuts and raises (:func:`sim.outputs.event_stream.cut_summary`
+                of the run's limit events).
 
         Returns:
             Columns ``borrower_id`` (int32, the row: the same borrower under every
@@ -232,22 +233,6 @@ class AgentOutcomes:
         """
         s = world.borrowers
         n = s.n
-        ev = events[events["step"] > 0]  # window months (the record leaves the burn-in out)
-        reason = ev["reason"].astype(str).to_numpy()
-        # Closures (at default, voluntary, for inactivity) are not the policy's decisions.
-        decision = ~np.isin(reason, [r.name for r in CLOSURE_REASONS])
-        raise_ = decision & (ev["new_limit_cny"].to_numpy() > ev["old_limit_cny"].to_numpy())
-        cut = decision & ~raise_
-        rows = ev["borrower_id"].to_numpy()
-        n_cuts = np.bincount(rows[cut], minlength=n)[:n]
-        n_raises = np.bincount(rows[raise_], minlength=n)[:n]
-        first_step = np.zeros(n, dtype=np.int16)
-        first_reason = np.full(n, ReasonCode.NONE.name, dtype=object)
-        cut_rows, cut_steps, cut_reason = rows[cut], ev["step"].to_numpy()[cut], reason[cut]
-        order = np.argsort(cut_steps, kind="stable")
-        uniq, first = np.unique(cut_rows[order], return_index=True)
-        first_step[uniq] = cut_steps[order][first]
-        first_reason[uniq] = cut_reason[order][first]
         type_names = [t.name.lower() for t in BehaviourType]
         btype = s.behaviour_type.copy()
         start_type = self._start.get("behaviour_type", btype)
@@ -274,12 +259,10 @@ class AgentOutcomes:
                 ),
                 "income_decile": s.income_decile.astype(np.int8),
                 "sole_trader": sole,
-                "first_cut_step": first_step,
-                "first_cut_reason": pd.Categorical(
-                    first_reason, categories=[r.name for r in ReasonCode]
-                ),
-                "n_cuts": n_cuts.astype(np.int16),
-                "n_raises": n_raises.astype(np.int16),
+                "first_cut_step": cuts.first_cut_step[:n],
+                "first_cut_reason": cuts.reason_names()[:n],
+                "n_cuts": cuts.n_cuts[:n].astype(np.int16),
+                "n_raises": cuts.n_raises[:n].astype(np.int16),
                 "limit_start_cny": limit_start.astype(f32),
                 "limit_end_cny": s.limit_cny.astype(f32),
                 "platform_balance_months_cny": platform_bm.astype(f32),

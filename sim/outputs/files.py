@@ -346,7 +346,9 @@ def write_run_outputs(
     point leaves no marker, so the run is seen as incomplete and re-run on resume.
 
     Args:
-        tables: DataFrames keyed by :data:`RUN_TABLES` names.
+        tables: DataFrames keyed by :data:`RUN_TABLES` names (or an object with a
+            ``write(path, compression=...)`` method, such as the run's
+            :class:`sim.outputs.event_stream.EventsFile`).
         out_dir: the run folder (created if missing).
         info: run metadata (seed, version, git commit, config hash, timings).
         resolved_config_yaml: the resolved config as YAML text.
@@ -363,9 +365,13 @@ def write_run_outputs(
     write_text_atomic(resolved_config_yaml, out / "resolved_config.yaml")
     write_json_atomic(info, out / "run_info.json")
     for name in RUN_TABLES:
-        if name in AGENT_TABLES:
-            write_parquet_atomic(tables[name], out / f"{name}.parquet", compression="zstd")
+        table, path = tables[name], out / f"{name}.parquet"
+        if not isinstance(table, pd.DataFrame):  # sim.outputs.event_stream.EventsFile
+            with _atomic_path(path) as tmp:
+                table.write(tmp, compression="zstd" if name in AGENT_TABLES else "snappy")
+        elif name in AGENT_TABLES:
+            write_parquet_atomic(table, path, compression="zstd")
         else:
-            write_parquet_atomic(tables[name], out / f"{name}.parquet")
+            write_parquet_atomic(table, path)
     write_csv_atomic(tables["summary"], out / "summary.csv")
     return write_json_atomic(info, marker)

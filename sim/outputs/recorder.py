@@ -125,6 +125,11 @@ class RunRecord:
             self._firm_rows.append(row)
         return self.metrics
 
+    @property
+    def event_log(self) -> EventLog:
+        """The limit events so far, as stored (packed batches; iterate to read them)."""
+        return self._events
+
     def limit_events(self) -> pd.DataFrame:
         """Every limit change so far.
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.outputs.agents import AgentOutcomes
+from sim.outputs.event_stream import EventsFile, cut_summary
 from sim.outputs.segments import distribution_table
 from sim.outputs.vintage import vintage_table
 from sim.platform.policies import policy_class
@@ -237,8 +238,13 @@ def _distress_share(monthly: pd.DataFrame) -> float:
 
 
 def run_tables(
-    world: World, record: RunRecord, monthly: pd.DataFrame, run_id: str
-) -> dict[str, pd.DataFrame]:
+    world: World,
+    record: RunRecord,
+    monthly: pd.DataFrame,
+    run_id: str,
+    *,
+    events_as_file: bool = False,
+) -> dict[str, pd.DataFrame | EventsFile]:
     """Every table a run writes, keyed by file stem.
 
     Args:
@@ -246,6 +252,9 @@ def run_tables(
         record: the run's record (events, transitions, firm rows).
         monthly: the monthly metrics table (:meth:`sim.model.CreditMarketModel.monthly_table`).
         run_id: the run's id, written into the summary.
+        events_as_file: give ``events`` as an :class:`sim.outputs.event_stream.EventsFile`
+            (written from the record a row group at a time, never whole in memory: what
+            a run folder needs) instead of a DataFrame.
 
     Returns:
         ``summary``, ``monthly``, ``events``, ``by_segment``, ``transitions``, ``vintage``,
@@ -254,18 +263,18 @@ def run_tables(
         borrower), ``firm_outcomes`` (one row per firm) and ``agent_panel`` (monthly
         series of a fixed sample of borrowers).
     """
-    raw_events = record.limit_events()
-    events = raw_events.assign(reason=raw_events["reason"].astype(str))
+    events = EventsFile(record.event_log)
+    cuts = cut_summary(record.event_log, world.borrowers.n)
     agents = record.agents if record.agents is not None else AgentOutcomes()
     return {
         "summary": run_summary(world, monthly, run_id),
         "monthly": monthly,
-        "events": events,
+        "events": events if events_as_file else events.frame(),
         "by_segment": distribution_table(world, record),
         "transitions": record.transitions_table(),
         "vintage": vintage_table(world, record),
         "firms": record.firms_table(),
-        "borrowers": agents.borrower_table(world, raw_events),
+        "borrowers": agents.borrower_table(world, cuts),
         "firm_outcomes": agents.firm_table(world),
         "agent_panel": agents.panel_table(),
     }

@@ -19,6 +19,7 @@ import numpy as np
 import sim
 from sim.config import RunConfig
 from sim.model import CreditMarketModel
+from sim.outputs.event_stream import events_frame
 from sim.outputs.files import (
     COMPLETE_MARKER,
     git_commit,
@@ -139,7 +140,8 @@ def run_to_folder(
     # The model is released as soon as its tables exist: a sequential sweep holds one
     # run's state at a time.
     with simulate(run, progress=progress, burn_in=burn_in) as model:
-        tables = model.tables(run_id)
+        # The events go to their file from the record, a row group at a time.
+        tables = model.tables(run_id, events_as_file=True)
         # Months whose end state was read from the sweep's shared burn-in, not simulated.
         burn_in_read = model.restored_months
     # The policy that ran (its label is in the summary), not the config's name.
@@ -153,7 +155,7 @@ def run_to_folder(
         )
         save_figure(fig, out / "portfolio", formats=tuple(run.output.formats))
     if not run.output.events:
-        tables["events"] = tables["events"].iloc[0:0]
+        tables["events"] = events_frame([])
     if not run.output.agent_tables:
         for name in ("borrowers", "firm_outcomes", "agent_panel"):
             tables[name] = tables[name].iloc[0:0]
