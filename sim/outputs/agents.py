@@ -250,9 +250,8 @@ class AgentOutcomes:
         return pd.DataFrame(
             {
                 "borrower_id": np.arange(n, dtype=np.int32),
-                "segment": pd.Categorical(
-                    np.where(sole, "sole_trader", "household"),
-                    categories=["household", "sole_trader"],
+                "segment": pd.Categorical.from_codes(
+                    sole.astype(np.int8), categories=["household", "sole_trader"]
                 ),
                 "behaviour_type": pd.Categorical.from_codes(
                     btype.astype(np.int8), categories=type_names

@@ -36,14 +36,27 @@ FIRM_GROUP_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _group_rows(world: World, group: str, labels: np.ndarray) -> list[dict[str, object]]:
+def _group_rows(
+    world: World, group: str, codes: np.ndarray, levels: np.ndarray
+) -> list[dict[str, object]]:
+    """One row per level present: borrowers with ``codes == i`` are level ``levels[i]``.
+
+    Args:
+        world: the run's final state.
+        group: the group's name.
+        codes: ``(n_borrowers,)`` integer level of each borrower; negative: in no level.
+        levels: the level values (str, or int for deciles), named ``str(level)``; rows
+            come in their sorted order (as ``np.unique`` of the labels sorts them).
+    """
     s = world.borrowers
     ch = world.channels
     high_cost = ch.high_cost_balance()
     channel_balance = ch.balance_total()
     out = []
-    for level in np.unique(labels):
-        m = labels == level
+    present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(levels)))
+    for i in sorted(present, key=lambda i: levels[i]):
+        level = levels[i]
+        m = codes == i
         platform_sum = s.balance_month_sum_cny[m].sum()
         balance_sum = platform_sum + ch.balance_month_sum_cny[m].sum()
         income = s.income_total_cny[m].sum()
@@ -85,14 +98,13 @@ def _sector_rows(world: World, record: RunRecord) -> list[dict[str, object]]:
     if f.n == 0:
         return []
     names = np.asarray(world.sectors.names)
-    labels = np.full(world.borrowers.n, "", dtype=object)
-    labels[f.owner] = names[f.sector]
+    codes = np.full(world.borrowers.n, -1, dtype=np.int64)  # -1: owns no firm
+    codes[f.owner] = f.sector
     table = record.firms_table()
+    firm_names = names[f.sector]
     rows = []
-    for row in _group_rows(world, "sector", labels):
-        if row["level"] == "":
-            continue
-        in_sector = names[f.sector] == row["level"]
+    for row in _group_rows(world, "sector", codes, names):
+        in_sector = firm_names == row["level"]
         months = table[table["sector"] == row["level"]]
         open_months = f.open_months[in_sector].sum()
         row |= {
@@ -135,18 +147,25 @@ def distribution_table(world: World, record: RunRecord) -> pd.DataFrame:
         ``closure_share`` (share of the sector's firms closed by the end).
     """
     s = world.borrowers
+    # Integer codes, not per-borrower strings: the same masks and sums, a fraction of the
+    # memory (1.8 M borrowers: 80 MB a string array, and np.unique sorts a copy).
     type_names = np.array([t.name.lower() for t in BehaviourType])
-    segment = segment_labels(world)
+    deciles = s.income_decile.astype(np.int64)
+    top = int(deciles.max()) + 1 if deciles.size else 1
     rows = (
-        _group_rows(world, "income_decile", s.income_decile.astype(int))
-        + _group_rows(world, "segment", segment)
-        + _group_rows(world, "behaviour_type", type_names[s.behaviour_type])
+        _group_rows(world, "income_decile", deciles, np.arange(max(top, 1)))
+        + _group_rows(
+            world, "segment", np.asarray(world.sole_trader).astype(np.int8),
+            np.array(["household", "sole_trader"]),
+        )
+        + _group_rows(world, "behaviour_type", s.behaviour_type.astype(np.int64), type_names)
         + _sector_rows(world, record)
-    )
+    )  # fmt: skip
     arm = getattr(world.platform.policy, "arm", None)
     if arm is not None:
         # Champion/challenger: outcomes per arm of the randomised test.
-        rows += _group_rows(world, "arm", np.where(np.asarray(arm) == 1, "challenger", "champion"))
+        arm_codes = (np.asarray(arm) == 1).astype(np.int8)
+        rows += _group_rows(world, "arm", arm_codes, np.array(["champion", "challenger"]))
     return pd.DataFrame(rows)
 
 

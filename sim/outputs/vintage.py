@@ -85,7 +85,7 @@ def vintage_curves(accounts_df: pd.DataFrame, max_mob: int | None = None) -> pd.
     if accounts_df.empty:
         return _empty()
 
-    vintage = accounts_df["vintage"].astype(str).to_numpy()
+    labels, cohort = _cohorts(accounts_df["vintage"])
     origin = accounts_df["origination_step"].to_numpy(dtype=float)
     default = accounts_df["default_step"].to_numpy(dtype=float)
     last = accounts_df["last_observed_step"].to_numpy(dtype=float)
@@ -101,7 +101,6 @@ def vintage_curves(accounts_df: pd.DataFrame, max_mob: int | None = None) -> pd.
 
     default_mob = default - origin  # NaN if never defaulted
     observed_mob = last - origin
-    labels, cohort = np.unique(vintage, return_inverse=True)
     first_origin = np.full(labels.size, np.inf)
     np.minimum.at(first_origin, cohort, origin)
     horizon = np.full(labels.size, np.inf)
@@ -142,6 +141,25 @@ def vintage_curves(accounts_df: pd.DataFrame, max_mob: int | None = None) -> pd.
     )[list(VINTAGE_COLUMNS)]
 
 
+def _cohorts(vintage: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, cohort)``: the sorted vintage labels present and each account's index.
+
+    What ``np.unique(vintage.astype(str), return_inverse=True)`` gives; a categorical
+    column is read through its codes (no per-account strings made or sorted).
+    """
+    if isinstance(vintage.dtype, pd.CategoricalDtype):
+        names = np.asarray(vintage.cat.categories.astype(str))
+        codes = vintage.cat.codes.to_numpy()
+        if (codes < 0).any():  # a missing label is the string "nan", as astype(str) makes it
+            return np.unique(vintage.astype(str).to_numpy(), return_inverse=True)
+        present = np.flatnonzero(np.bincount(codes, minlength=names.size))
+        present = present[np.argsort(names[present], kind="stable")]
+        rank = np.empty(names.size, dtype=np.intp)
+        rank[present] = np.arange(present.size)
+        return names[present], rank[codes]
+    return np.unique(vintage.astype(str).to_numpy(), return_inverse=True)
+
+
 #: Vintage label of the accounts on the book before month 1 (``origination_step <= 0``).
 STARTING_BOOK = "starting_book"
 
@@ -159,11 +177,23 @@ def vintage_labels(origination_step: np.ndarray) -> np.ndarray:
     Returns:
         ``(n,)`` array of str.
     """
+    return np.asarray(vintage_categories(origination_step)).astype(str)
+
+
+def vintage_categories(origination_step: np.ndarray) -> pd.Categorical:
+    """:func:`vintage_labels` as a categorical (one code a byte or two, not a string each).
+
+    Args:
+        origination_step: ``(n,)`` int month each line was opened.
+
+    Returns:
+        ``(n,)`` categorical of :data:`STARTING_BOOK` and the ``"Q<k>"`` labels present.
+    """
     step = np.asarray(origination_step, dtype=np.int64)
-    quarter = (np.maximum(step, 1) - 1) // 3 + 1
+    quarter = np.where(step <= 0, 0, (np.maximum(step, 1) - 1) // 3 + 1)  # 0: starting book
     levels, inverse = np.unique(quarter, return_inverse=True)
-    names = np.array([f"Q{q}" for q in levels], dtype=object)
-    return np.where(step <= 0, STARTING_BOOK, names[inverse]).astype(str)
+    names = [STARTING_BOOK if q == 0 else f"Q{q}" for q in levels]
+    return pd.Categorical.from_codes(inverse.reshape(-1), categories=names)
 
 
 def vintage_table(world: World, record: RunRecord) -> pd.DataFrame:
@@ -189,7 +219,7 @@ def vintage_table(world: World, record: RunRecord) -> pd.DataFrame:
     default = s.default_step[exposed].astype(np.float64)
     accounts = pd.DataFrame(
         {
-            "vintage": vintage_labels(origin),
+            "vintage": vintage_categories(origin),
             "origination_step": np.maximum(origin, 0),
             "default_step": np.where(default > 0, default - offset, np.nan),
             "last_observed_step": np.full(origin.shape[0], record.steps - offset),

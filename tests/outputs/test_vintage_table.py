@@ -6,11 +6,18 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.model import CreditMarketModel
 from sim.month import World
-from sim.outputs.vintage import STARTING_BOOK, vintage_labels, vintage_table
+from sim.outputs.vintage import (
+    STARTING_BOOK,
+    vintage_categories,
+    vintage_curves,
+    vintage_labels,
+    vintage_table,
+)
 from sim.world.borrowers import BorrowerState
 from tests.conftest import make_run
 
@@ -86,3 +93,24 @@ def test_vintage_curves_never_decrease_on_a_real_run():
     assert (mixed.groupby("vintage")["n_accounts"].nunique() == 1).all()
     # Q4 holds months 10-12 but its members opened by month 10: observed 2 months
     assert mixed[mixed.vintage == "Q4"].months_on_book.max() == 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_categorical_vintages_give_the_curves_of_string_ones(seed: int):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    origin = rng.integers(-3, 30, n)
+    start = np.maximum(origin, 0)
+    default = np.where(rng.random(n) < 0.3, start + rng.integers(0, 8, n), np.nan)
+    last = np.full(n, 40)
+    default = np.where(default > last, np.nan, default)
+    frame = pd.DataFrame({"origination_step": np.maximum(origin, 0), "default_step": default,
+                          "last_observed_step": last})  # fmt: skip
+    as_str = vintage_curves(frame.assign(vintage=vintage_labels(origin)))
+    as_cat = vintage_curves(frame.assign(vintage=vintage_categories(origin)))
+    pd.testing.assert_frame_equal(as_cat, as_str)
+    assert vintage_categories(origin).astype(str).tolist() == vintage_labels(origin).tolist()
+    # unused categories and a category order that is not the sorted one change nothing
+    shuffled = pd.Categorical(vintage_labels(origin), categories=["Q9", "starting_book",
+                              *[f"Q{q}" for q in range(12, 0, -1) if q != 9], "Q99"])  # fmt: skip
+    pd.testing.assert_frame_equal(vintage_curves(frame.assign(vintage=shuffled)), as_str)
