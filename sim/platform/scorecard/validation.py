@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 
 def _binary_target(y: np.ndarray, where: str) -> np.ndarray:
@@ -43,6 +43,8 @@ def auc(y: np.ndarray, score: np.ndarray) -> float:
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError("auc: y must contain both classes (0 and 1)")
+    from scipy import stats  # here: a model process needs no scipy.stats (~45 MB resident)
+
     u_stat = stats.mannwhitneyu(score[pos], score[~pos], method="asymptotic").statistic
     return float(u_stat) / (n_pos * n_neg)
 
