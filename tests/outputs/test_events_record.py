@@ -146,3 +146,24 @@ def test_releasing_frees_the_arrays_and_leaves_unwritten_fields_alone():
     assert month.firm_draws is not None  # released after settlement only
     month.draws = "written again"  # a field may be written again after its release
     assert month.draws == "written again"
+
+
+def test_a_run_whose_record_spills_to_disk_gives_the_same_tables(monkeypatch):
+    from sim.outputs import event_log
+
+    run = make_run("population.n_borrowers=3000", "n_months=8", "burn_in_months=2")
+    with CreditMarketModel(run) as model:
+        model.run()
+        want = model.tables("r")
+    monkeypatch.setattr(event_log, "BLOCK_BYTES", 4096)  # a few months' events a block
+    with CreditMarketModel(run) as model:
+        model.run()
+        events, panel = model.record._events._store, model.record.agents._panel_store
+        got = model.tables("r")
+    # Both stores wrote their full blocks to disk and hold one block in memory ...
+    assert events.n_spilled == events.n_blocks - 1 >= 5 and events.resident_nbytes == 4096
+    assert panel.n_spilled == panel.n_blocks - 1 >= 5 and panel.resident_nbytes == 4096
+    # ... and every table is the same.
+    assert set(got) == set(want)
+    for name in want:
+        pd.testing.assert_frame_equal(got[name], want[name], check_exact=True)
