@@ -5,29 +5,36 @@ Memory (:func:`estimate_peak_bytes`, :func:`check_memory`) and wall time
 of the numba kernels, :func:`estimate_compile_seconds`) are estimated before anything is
 allocated.
 
-A run's peak resident memory grows with its borrowers, its firms and its borrower-months
-(the limit events collected month after month, and the tables made from them at the end).
-The figures are a least-squares fit of the peak RSS of 8 runs (``/usr/bin/time -f %M python
--m experiments.run population.n_borrowers=N n_months=M firms.owner_share=S``, default
-config: 24 burn-in months, ``behaviour_rules``, among the policies with the most limit
-events, about 0.1-0.15 per borrower-month; compiled kernels, warm numba cache) at N = 2 k,
+A run's peak resident memory grows with its borrowers, its firms and its borrower-months.
+The record's limit events and panel are spilled to a temporary file a 32 MiB block at a
+time and the events table is written a row group at a time, so a borrower-month now costs
+little (3 bytes, against 18 when the events were held in memory). The figures are a
+least-squares fit of the peak RSS of 9 runs (``/usr/bin/time -f %M python -m
+experiments.run population.n_borrowers=N n_months=M firms.owner_share=S``, default config:
+24 burn-in months, ``behaviour_rules``, among the policies with the most limit events,
+about 0.1-0.15 per borrower-month; plots on; compiled kernels, warm numba cache) at N = 2 k,
 10 k, 100 k, 300 k and 1 M borrowers, M = 12 and 120 months, S = 0.1 and 0.5, on Python
 3.11 / NumPy 2 / numba 0.68 (x86-64 Linux), rounded up; the fixed part is that of a first
-run with an empty numba cache (0.52 GB measured at 2 k x 12: the kernels' compilation
-holds about 0.13 GB more than loading them from the cache):
+run with an empty numba cache (0.72 GB measured at 2 k x 12: compiling the kernels holds
+about 0.3 GB more than loading them from the cache):
 
 ==========================  ============  =========
 term                        fit           used here
 ==========================  ============  =========
-fixed (interpreter, libs)   407 MB        520 MB
-per borrower                731 bytes     750 bytes
-per firm                    1,537 bytes   1550 bytes
-per borrower-month          17.9 bytes    18 bytes
+fixed (interpreter, libs)   530 MB        750 MB
+per borrower                840 bytes     850 bytes
+per firm                    1,088 bytes   1100 bytes
+per borrower-month          1.1 bytes     3 bytes
 ==========================  ============  =========
 
-The estimate is above every measurement, by 6-29 % (the most for the smallest runs, whose
-peak is mostly the fixed part); ``docs/performance.md`` ("Memory estimate") lists the
-measurements.
+The peaks are not linear in borrower-months (300 k x 120 is 0.29 GB above the fit, 1 M x
+120 0.10 GB below it), so the borrower-month term is rounded up to cover 300 k x 120. The
+estimate is above every warm measurement, by 6-32 % from 0.8 GB up and by up to 83 % for
+the smallest runs, whose peak is mostly the fixed part. A first run of a larger book with
+an empty cache holds the compilation's 0.23-0.3 GB on top of its warm peak too: the
+estimate is 19 % above such a 1 M x 120 run (2.92 GB) but 8 % below a 300 k x 120 one
+(1.71 GB).
+``docs/performance.md`` ("Memory estimate") lists the measurements.
 """
 
 from __future__ import annotations
@@ -43,14 +50,15 @@ if TYPE_CHECKING:
 
 #: Bytes of a run besides its agents: the interpreter, NumPy, pandas, Mesa, numba and its
 #: compiled kernels (compiling them on a first run), the UCI table.
-FIXED_BYTES = 520 * 10**6
+FIXED_BYTES = 750 * 10**6
 #: Bytes per borrower: state arrays, the other lenders' books, the month's record and
 #: work arrays, the per-borrower tables at the end.
-BORROWER_BYTES = 750
+BORROWER_BYTES = 850
 #: Bytes per firm: firm state, the supply network, the firms' month.
-FIRM_BYTES = 1550
-#: Bytes per borrower and month: limit events, and the tables made from them at the end.
-BORROWER_MONTH_BYTES = 18
+FIRM_BYTES = 1100
+#: Bytes per borrower and month: the tables made at the end, the month's batch of limit
+#: events (the record keeps one 32 MiB block per store in memory, the rest on disk).
+BORROWER_MONTH_BYTES = 3
 
 #: Seconds of a run besides its months: set-up, the output tables and their files.
 RUN_FIXED_SECONDS = 0.3
@@ -86,12 +94,23 @@ def estimate_peak_bytes(run: RunConfig) -> int:
     The book grows: the borrower and firm counts are those expected at the end of the
     burn-in and the window (the starting counts plus the expected arrivals and entries).
     """
+    n, firms, months = end_sizes(run)
+    return FIXED_BYTES + BORROWER_BYTES * n + FIRM_BYTES * firms + BORROWER_MONTH_BYTES * n * months
+
+
+def end_sizes(run: RunConfig) -> tuple[int, int, int]:
+    """Borrowers, firms and months of ``run`` as :func:`estimate_peak_bytes` counts them.
+
+    Months are the burn-in's plus the window's; borrowers and firms are the starting counts
+    (firms: ``firms.owner_share`` x borrowers) plus the book's expected arrivals and
+    entries over those months.
+    """
     months = run.burn_in_months + run.n_months
     n0 = run.population.n_borrowers
     firms0 = int(round(run.firms.owner_share * n0))
     n = int(n0 * (1.0 + run.book.applicants_per_month_share * months))
     firms = int(firms0 * (1.0 + run.book.firm_entry_per_month_share * months))
-    return FIXED_BYTES + BORROWER_BYTES * n + FIRM_BYTES * firms + BORROWER_MONTH_BYTES * n * months
+    return n, firms, months
 
 
 def available_memory_bytes(meminfo: Path = MEMINFO) -> int | None:
@@ -133,9 +152,10 @@ def check_memory(run: RunConfig, available: int | None = None) -> int:
             f"{run.burn_in_months} + n_months={run.n_months} needs about {_gb(need)} at "
             f"peak, but this machine has {_gb(available)} "
             "available (MemAvailable in /proc/meminfo); lower population.n_borrowers, "
-            "burn_in_months or n_months (estimate: 520 MB + 750 bytes per borrower + "
-            "1550 per firm + 18 per borrower-month, counting the book's expected growth "
-            "over burn-in + window; docs/performance.md)"
+            f"burn_in_months or n_months (estimate: {FIXED_BYTES // 10**6} MB + "
+            f"{BORROWER_BYTES} bytes per borrower + {FIRM_BYTES} per firm + "
+            f"{BORROWER_MONTH_BYTES} per borrower-month, counting the book's expected "
+            "growth over burn-in + window; docs/performance.md)"
         )
     return need
 

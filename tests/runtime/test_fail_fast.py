@@ -29,9 +29,14 @@ from sim.runtime.errors import (
 )
 from sim.runtime.preflight import preflight
 from sim.runtime.resources import (
+    BORROWER_BYTES,
+    BORROWER_MONTH_BYTES,
+    FIRM_BYTES,
+    FIXED_BYTES,
     InsufficientMemoryError,
     available_memory_bytes,
     check_memory,
+    end_sizes,
     estimate_peak_bytes,
 )
 from sim.runtime.runner import config_hash, run_to_folder
@@ -259,8 +264,11 @@ def test_memory_estimate_and_refusal(tmp_path: Path):
         "book.applicants_per_month_share=0",
         "book.firm_entry_per_month_share=0",
     )
-    # A closed book: 520 MB + 100 k x 750 + 10 k firms x 1550 + 12 M borrower-months x 18.
-    assert estimate_peak_bytes(run) == 520e6 + 75e6 + 15.5e6 + 216e6
+    # A closed book, no burn-in: 100 k borrowers, 10 k firms, 100 k x 120 borrower-months.
+    assert end_sizes(run) == (100_000, 10_000, 120)
+    closed = FIXED_BYTES + BORROWER_BYTES * 100_000 + FIRM_BYTES * 10_000
+    closed += BORROWER_MONTH_BYTES * 100_000 * 120
+    assert estimate_peak_bytes(run) == closed
     # An open book ends with 100 k x (1 + 0.01 x 120) borrowers after 120 months.
     grown = make_run(
         "population.n_borrowers=100000",
@@ -268,10 +276,20 @@ def test_memory_estimate_and_refusal(tmp_path: Path):
         "book.applicants_per_month_share=0.01",
         "book.firm_entry_per_month_share=0",
     )
-    assert estimate_peak_bytes(grown) == 520e6 + 165e6 + 15.5e6 + 18 * 220_000 * 120
+    assert end_sizes(grown) == (220_000, 10_000, 120)
+    assert estimate_peak_bytes(grown) == closed + BORROWER_BYTES * 120_000 + (
+        BORROWER_MONTH_BYTES * 120_000 * 120
+    )
     assert check_memory(run, available=10**12) == estimate_peak_bytes(run)
-    with pytest.raises(InsufficientMemoryError, match=r"needs about 0\.8 GB .* has 0\.5 GB"):
+    with pytest.raises(InsufficientMemoryError) as refused:
         check_memory(run, available=500 * 10**6)
+    message = str(refused.value)
+    assert f"needs about {closed / 1e9:.1f} GB at peak, but this machine has 0.5 GB" in message
+    # The message spells the figures used.
+    assert (
+        f"estimate: {FIXED_BYTES // 10**6} MB + {BORROWER_BYTES} bytes per borrower + "
+        f"{FIRM_BYTES} per firm + {BORROWER_MONTH_BYTES} per borrower-month"
+    ) in message
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:  2048 kB\nMemFree:  512 kB\nMemAvailable:   1024 kB\n")
     assert available_memory_bytes(meminfo) == 1024 * 1024
