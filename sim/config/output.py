@@ -11,7 +11,7 @@ class OutputConfig:
 
     Attributes:
         plots: write the per-run plots.
-        formats: figure formats (``png``, ``svg``, ``pdf``).
+        formats: figure formats (``png``, ``svg``, ``pdf``), at least one.
         progress: show a progress bar over months (only in an interactive terminal).
         events: write the limit-change event table.
         agent_tables: write the per-agent tables (``borrowers``, ``firm_outcomes``,
@@ -34,6 +34,11 @@ class OutputConfig:
         bad = [f for f in self.formats if f not in ("png", "svg", "pdf")]
         if bad:
             raise ValueError(f"output.formats has {bad}; allowed: png, svg, pdf")
+        if not self.formats:
+            raise ValueError(
+                "output.formats = [] names no figure format; give at least one of png, "
+                "svg, pdf (output.plots=false writes no figure)"
+            )
         if not 0.0 <= self.agent_panel_share <= 1.0:
             raise ValueError(
                 f"output.agent_panel_share = {self.agent_panel_share} is outside [0, 1]"

@@ -22,12 +22,13 @@ not sit between (and keep resident) the holes those arrays leave
 (``docs/performance.md``, "Memory").
 
 A full block is written to an unnamed temporary file (:func:`tempfile.TemporaryFile`, in
-the directory :func:`tempfile.gettempdir` names: ``TMPDIR``) and dropped from memory, so
-a long run's record costs one block of resident memory per store, not its whole length
-(at 1 M borrowers x 120 months, about 0.2 GB). Reading it back (the tables at the run's
-end, a pickled burn-in) reads one block at a time. Where the file cannot be written (a
-full disk), the store keeps its blocks in memory and warns once. The file is deleted by
-the system when the store is freed or the process ends.
+the directory :func:`tempfile.gettempdir` names: ``TMPDIR``, or ``/tmp`` when that is
+missing or not writable) and dropped from memory, so a long run's record costs one block
+of resident memory per store, not its whole length (at 1 M borrowers x 120 months, the
+events about 0.16 GB and the agent panel about 0.1 GB). Reading it back (the tables at the
+run's end, a pickled burn-in) reads one block at a time. Where the file cannot be written
+(a full disk), the stores keep their blocks in memory, with one warning a process. The
+file is deleted by the system when the store is freed or the process ends.
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ __all__ = ["BLOCK_BYTES", "BlockStore", "EventLog", "Slot"]
 #: Bytes of one storage block: at least glibc's largest mmap threshold (32 MiB), so that
 #: every block is its own mapping; pages not yet written cost no resident memory.
 BLOCK_BYTES = 32 << 20
+#: A failed write to the temporary file was reported (once a process, for every store).
+_SPILL_WARNED = False
+
+
+def _warned_once() -> None:
+    global _SPILL_WARNED  # noqa: PLW0603  (one warning a process, however many stores)
+    _SPILL_WARNED = True
+
+
 #: Limits up to this many cents (167,772.15 CNY) are stored in 3 bytes; others beside them.
 _MAX_3_BYTES = (1 << 24) - 1
 
@@ -195,6 +205,10 @@ class BlockStore:
                 self._file.write(memoryview(block))
                 self._file.flush()
             except OSError as err:
+                self._spill_failed = True
+                if _SPILL_WARNED:
+                    return
+                _warned_once()
                 warnings.warn(
                     f"the run record's blocks stay in memory: writing them to a temporary "
                     f"file in {tempfile.gettempdir()!r} failed ({err}); set TMPDIR to a "
@@ -202,7 +216,6 @@ class BlockStore:
                     RuntimeWarning,
                     stacklevel=4,
                 )
-                self._spill_failed = True
                 return
             self._blocks[i] = _Spilled(self._file, self._file_end, block.nbytes)
             self._file_end += block.nbytes

@@ -135,7 +135,10 @@ class EventsFile:
         with pq.ParquetWriter(path, schema, compression=compression) as writer:
             for group in _groups(self.batches, ROWS_PER_GROUP):
                 frame = events_frame(group)
-                writer.write_table(pa.Table.from_pandas(frame, schema, preserve_index=False))
+                table = pa.Table.from_pandas(frame, schema, preserve_index=False)
+                # One row group per group of batches (pyarrow would split at 2**20 rows,
+                # leaving a small group after each full one).
+                writer.write_table(table, row_group_size=max(table.num_rows, 1))
 
     def frame(self) -> pd.DataFrame:
         """The whole table in memory (:func:`events_frame`)."""

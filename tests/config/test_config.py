@@ -128,3 +128,10 @@ def test_capacity_accepts_null_and_a_number() -> None:
     )
     cfg = load_run_config([f"{key}=15.0"])
     assert cfg.channels.lenders["informal"].monthly_capacity_per_borrower_cny == 15.0
+
+
+def test_an_empty_formats_list_is_refused_before_the_run():
+    # It used to pass and fail only when the run's figure was saved, after the simulation.
+    with pytest.raises(ValueError, match=r"output.formats = \[\] names no figure format"):
+        load_run_config(["output.formats=[]"])
+    assert load_run_config(["output.formats=[svg,pdf]"]).output.formats == ["svg", "pdf"]

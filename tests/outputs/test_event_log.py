@@ -148,16 +148,19 @@ def test_full_blocks_go_to_a_temporary_file_and_read_back_the_same(monkeypatch):
     )
 
 
-def test_a_failing_spill_keeps_the_blocks_in_memory_with_one_warning(monkeypatch):
+def test_a_failing_spill_keeps_the_blocks_in_memory_with_one_warning_a_process(monkeypatch):
     def no_room(*_, **__):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(event_log.tempfile, "TemporaryFile", no_room)
+    monkeypatch.setattr(event_log, "_SPILL_WARNED", False)
     with pytest.warns(RuntimeWarning, match="stay in memory.*No space left.*TMPDIR") as caught:
         store, slots, arrays = _filled_store(monkeypatch)
-    assert len(caught) == 1 and store.n_spilled == 0 and store.n_blocks > 5
+        other, other_slots, _ = _filled_store(monkeypatch)  # a second store: no new warning
+    assert len(caught) == 1 and store.n_spilled == other.n_spilled == 0 and store.n_blocks > 5
     for slot, a in zip(slots, arrays, strict=True):
         assert store.get(slot).tolist() == a.tolist()
+    assert [other.get(s).tolist() for s in other_slots] == [a.tolist() for a in arrays]
 
 
 def test_a_long_event_log_holds_one_block_in_memory(monkeypatch):
