@@ -183,7 +183,8 @@ def _lists(draw, ov: _Overrides) -> None:
     if draw(st.booleans()):
         ov.set(
             "output.formats",
-            draw(st.lists(st.sampled_from(CHOICES["output.formats"]), unique=True)),
+            # at least one (sim/config/output.py refuses an empty list)
+            draw(st.lists(st.sampled_from(CHOICES["output.formats"]), min_size=1, unique=True)),
         )
     for lender in draw(st.lists(st.sampled_from(lenders), max_size=2, unique=True)):
         ov.set(
