@@ -82,20 +82,22 @@ class _Spilled:
         self.file, self.offset, self.nbytes = file, offset, nbytes
 
     def read(self) -> np.ndarray:
-        """The block's bytes, read back into a new read-only uint8 array."""
-        out = np.empty(self.nbytes, dtype=np.uint8)
-        view, done = memoryview(out), 0
-        self.file.seek(self.offset)
+        """The block's bytes, read back into a new read-only uint8 array.
+
+        Reads at the block's offset (``os.pread``: the file's shared position is not
+        used, so a forked process reading the same file cannot move another's writes).
+        """
+        parts, done, fd = [], 0, self.file.fileno()
         while done < self.nbytes:
-            got = self.file.readinto(view[done:])
+            got = os.pread(fd, self.nbytes - done, self.offset + done)
             if not got:
                 raise OSError(
                     f"record spill file: {self.nbytes - done} bytes missing at offset "
                     f"{self.offset + done} (the temporary file was truncated)"
                 )
-            done += got
-        out.flags.writeable = False
-        return out
+            parts.append(got)
+            done += len(got)
+        return np.frombuffer(parts[0] if len(parts) == 1 else b"".join(parts), np.uint8)
 
 
 class BlockStore:
@@ -190,20 +192,20 @@ class BlockStore:
     def _spill_full(self) -> None:
         """Write every block held in memory to the temporary file and drop it.
 
-        On an ``OSError`` (no temporary directory, a full disk) the blocks stay in memory,
-        with one warning; the record is complete either way.
+        On an ``OSError`` (a full disk) the blocks stay in memory, with one warning a
+        process; the record is complete either way.
         """
         for i, block in enumerate(self._blocks):
             if not isinstance(block, np.ndarray) or self._spill_failed:
                 continue
             try:
                 if self._file is None or self._file_pid != os.getpid():
-                    self._file = tempfile.TemporaryFile(prefix="limitlab-record-")  # noqa: SIM115
+                    self._file = tempfile.TemporaryFile(  # noqa: SIM115 (closed with the store)
+                        prefix="limitlab-record-", buffering=0
+                    )
                     self._file_pid, self._file_end = os.getpid(), 0
                     weakref.finalize(self, self._file.close)  # closed with the store
-                self._file.seek(self._file_end)
-                self._file.write(memoryview(block))
-                self._file.flush()
+                _write_at(self._file.fileno(), memoryview(block), self._file_end)
             except OSError as err:
                 self._spill_failed = True
                 if _SPILL_WARNED:
@@ -219,6 +221,13 @@ class BlockStore:
                 return
             self._blocks[i] = _Spilled(self._file, self._file_end, block.nbytes)
             self._file_end += block.nbytes
+
+
+def _write_at(fd: int, data: memoryview, offset: int) -> None:
+    """Write all of ``data`` at ``offset`` of ``fd`` (``os.pwrite``: no shared position)."""
+    done = 0
+    while done < data.nbytes:
+        done += os.pwrite(fd, data[done:], offset + done)
 
 
 @dataclass(frozen=True)

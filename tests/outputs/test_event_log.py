@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -175,3 +177,28 @@ def test_a_long_event_log_holds_one_block_in_memory(monkeypatch):
     log = _same_tables(batches)  # the table read back equals the batches, bit for bit
     assert log._store.n_spilled == log._store.n_blocks - 1 > 20
     assert log._store.resident_nbytes == 1024 < log.nbytes / 20
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_process_spills_to_its_own_file(monkeypatch):
+    store, slots, arrays = _filled_store(monkeypatch)
+    parent_file = store._file
+    size = os.fstat(parent_file.fileno()).st_size
+    with warnings.catch_warnings():  # 3.12+ warns when threads exist (numba's): the child
+        warnings.simplefilter("ignore", DeprecationWarning)  # only reads, writes and exits
+        pid = os.fork()
+    if pid == 0:  # the child: reads the parent's blocks, spills new ones to a file of its own
+        ok = all(store.get(s).tolist() == a.tolist() for s, a in zip(slots, arrays, strict=True))
+        for i in range(30):
+            store.put(np.full(20, i, dtype=np.int64))
+        ok = (
+            ok
+            and store._file is not parent_file
+            and store.get(slots[0]).tolist() == (arrays[0].tolist())
+        )
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert os.fstat(parent_file.fileno()).st_size == size  # nothing written to the parent's
+    for slot, a in zip(slots, arrays, strict=True):
+        assert store.get(slot).tolist() == a.tolist()
