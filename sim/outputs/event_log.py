@@ -50,15 +50,6 @@ __all__ = ["BLOCK_BYTES", "BlockStore", "EventLog", "Slot"]
 #: Bytes of one storage block: at least glibc's largest mmap threshold (32 MiB), so that
 #: every block is its own mapping; pages not yet written cost no resident memory.
 BLOCK_BYTES = 32 << 20
-#: A failed write to the temporary file was reported (once a process, for every store).
-_SPILL_WARNED = False
-
-
-def _warned_once() -> None:
-    global _SPILL_WARNED  # noqa: PLW0603  (one warning a process, however many stores)
-    _SPILL_WARNED = True
-
-
 #: Limits up to this many cents (167,772.15 CNY) are stored in 3 bytes; others beside them.
 _MAX_3_BYTES = (1 << 24) - 1
 
@@ -108,6 +99,9 @@ class BlockStore:
     keep the holes those leave from being merged and reused. Full blocks go to a
     temporary file (the module's note); the last block stays in memory.
     """
+
+    #: A failed write to a temporary file was reported (one warning a process, not a store).
+    spill_warned = False
 
     def __init__(self) -> None:
         self._blocks: list[np.ndarray | _Spilled] = []
@@ -195,8 +189,10 @@ class BlockStore:
         On an ``OSError`` (a full disk) the blocks stay in memory, with one warning a
         process; the record is complete either way.
         """
+        if self._spill_failed:
+            return
         for i, block in enumerate(self._blocks):
-            if not isinstance(block, np.ndarray) or self._spill_failed:
+            if not isinstance(block, np.ndarray):
                 continue
             try:
                 if self._file is None or self._file_pid != os.getpid():
@@ -208,9 +204,9 @@ class BlockStore:
                 _write_at(self._file.fileno(), memoryview(block), self._file_end)
             except OSError as err:
                 self._spill_failed = True
-                if _SPILL_WARNED:
+                if BlockStore.spill_warned:
                     return
-                _warned_once()
+                BlockStore.spill_warned = True
                 warnings.warn(
                     f"the run record's blocks stay in memory: writing them to a temporary "
                     f"file in {tempfile.gettempdir()!r} failed ({err}); set TMPDIR to a "

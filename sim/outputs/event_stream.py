@@ -29,7 +29,7 @@ __all__ = ["CutSummary", "EventsFile", "cut_summary", "events_frame"]
 
 #: Rows of one Parquet row group of the events file (pyarrow's default group length).
 ROWS_PER_GROUP = 1 << 20
-_REASON_NAMES = np.array([r.name for r in ReasonCode], dtype=object)
+_REASON_NAMES = [r.name for r in ReasonCode]
 _CLOSURE_CODES = np.array(sorted(int(r) for r in CLOSURE_REASONS), dtype=np.int8)
 
 
@@ -38,8 +38,8 @@ def events_frame(batches: Iterable[PackedEvents]) -> pd.DataFrame:
 
     Returns:
         DataFrame with columns ``borrower_id`` (int64), ``step`` (int16),
-        ``old_limit_cny``, ``new_limit_cny`` (float64) and ``reason`` (object, the
-        :class:`ReasonCode` name).
+        ``old_limit_cny``, ``new_limit_cny`` (float64) and ``reason`` (strings: the
+        :class:`ReasonCode` names).
     """
     raw = events_table(batches)
     return raw.assign(reason=raw["reason"].astype(str))
@@ -64,9 +64,7 @@ class CutSummary:
 
     def reason_names(self) -> pd.Categorical:
         """``first_cut_reason`` as a categorical of every :class:`ReasonCode` name."""
-        return pd.Categorical.from_codes(
-            self.first_cut_reason.astype(np.int8), categories=list(_REASON_NAMES)
-        )
+        return pd.Categorical.from_codes(self.first_cut_reason, categories=_REASON_NAMES)
 
 
 def cut_summary(batches: Iterable[PackedEvents], n: int) -> CutSummary:
@@ -127,6 +125,14 @@ class EventsFile:
         The columns and dtypes of :func:`events_frame`, which ``pandas.read_parquet``
         gives back bit for bit; at most about :data:`ROWS_PER_GROUP` rows are held as
         arrays at a time.
+
+        Args:
+            path: the file to write (its folder must exist).
+            compression: Parquet codec (``"snappy"``, ``"zstd"``, ...).
+
+        Raises:
+            OSError: if the file cannot be written (a partly written file may remain:
+                write through ``sim.outputs.files``, which writes to a temporary name).
         """
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -366,12 +366,11 @@ def write_run_outputs(
     write_json_atomic(info, out / "run_info.json")
     for name in RUN_TABLES:
         table, path = tables[name], out / f"{name}.parquet"
-        if not isinstance(table, pd.DataFrame):  # sim.outputs.event_stream.EventsFile
+        codec = {"compression": "zstd"} if name in AGENT_TABLES else {}  # else the default
+        if isinstance(table, pd.DataFrame):
+            write_parquet_atomic(table, path, **codec)
+        else:  # writes itself (sim.outputs.event_stream.EventsFile)
             with _atomic_path(path) as tmp:
-                table.write(tmp, compression="zstd" if name in AGENT_TABLES else "snappy")
-        elif name in AGENT_TABLES:
-            write_parquet_atomic(table, path, compression="zstd")
-        else:
-            write_parquet_atomic(table, path)
+                table.write(tmp, **codec)
     write_csv_atomic(tables["summary"], out / "summary.csv")
     return write_json_atomic(info, marker)

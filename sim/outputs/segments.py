@@ -151,9 +151,8 @@ def distribution_table(world: World, record: RunRecord) -> pd.DataFrame:
     # memory (1.8 M borrowers: 80 MB a string array, and np.unique sorts a copy).
     type_names = np.array([t.name.lower() for t in BehaviourType])
     deciles = s.income_decile.astype(np.int64)
-    top = int(deciles.max()) + 1 if deciles.size else 1
     rows = (
-        _group_rows(world, "income_decile", deciles, np.arange(max(top, 1)))
+        _group_rows(world, "income_decile", deciles, np.arange(deciles.max(initial=0) + 1))
         + _group_rows(
             world, "segment", np.asarray(world.sole_trader).astype(np.int8),
             np.array(["household", "sole_trader"]),

@@ -87,9 +87,13 @@ def test_batches_spill_into_new_blocks(monkeypatch):
         old = np.round(rng.uniform(0, 50_000, k), 2)
         new = np.round(old * rng.choice([0.8, 1.1], k), 2)
         batches.append(pack_events(step, rows, old, new, rng.integers(1, 8, k)))
-    log = _same_tables(batches)
-    assert log._store.n_blocks > 10  # each block holds a few arrays; a larger one its own
+    log = _same_tables(batches)  # read back from the spilled blocks: the same table
+    store = log._store
+    assert store.n_blocks > 10  # each block holds a few arrays; a larger one its own
     assert log.nbytes < 13 * log.n_events
+    # every full block went to the temporary file: only the last one is in memory
+    assert store.n_spilled == store.n_blocks - 1
+    assert store.resident_nbytes == store._blocks[-1].nbytes < log.nbytes / 10
 
 
 def test_block_store_gives_back_read_only_copies_of_what_was_put():
@@ -155,7 +159,7 @@ def test_a_failing_spill_keeps_the_blocks_in_memory_with_one_warning_a_process(m
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(event_log.tempfile, "TemporaryFile", no_room)
-    monkeypatch.setattr(event_log, "_SPILL_WARNED", False)
+    monkeypatch.setattr(event_log.BlockStore, "spill_warned", False)
     with pytest.warns(RuntimeWarning, match="stay in memory.*No space left.*TMPDIR") as caught:
         store, slots, arrays = _filled_store(monkeypatch)
         other, other_slots, _ = _filled_store(monkeypatch)  # a second store: no new warning
@@ -163,20 +167,6 @@ def test_a_failing_spill_keeps_the_blocks_in_memory_with_one_warning_a_process(m
     for slot, a in zip(slots, arrays, strict=True):
         assert store.get(slot).tolist() == a.tolist()
     assert [other.get(s).tolist() for s in other_slots] == [a.tolist() for a in arrays]
-
-
-def test_a_long_event_log_holds_one_block_in_memory(monkeypatch):
-    monkeypatch.setattr(event_log, "BLOCK_BYTES", 1024)
-    rng = np.random.default_rng(5)
-    batches = []
-    for step in range(1, 60):
-        k = int(rng.integers(50, 200))
-        rows = np.sort(rng.choice(100_000, k, replace=False))
-        old = np.round(rng.uniform(0, 50_000, k), 2)
-        batches.append(pack_events(step, rows, old, np.round(old * 1.1, 2), rng.integers(1, 8, k)))
-    log = _same_tables(batches)  # the table read back equals the batches, bit for bit
-    assert log._store.n_spilled == log._store.n_blocks - 1 > 20
-    assert log._store.resident_nbytes == 1024 < log.nbytes / 20
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
