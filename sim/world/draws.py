@@ -34,16 +34,18 @@ def scenario_stage(world: World, month: Month) -> None:
     # 13 hits the window's 13th month); burn-in months (<= 0) are baseline months.
     month.macro = macro_state(world.config.scenario, month.step - world.burn_in_months)
     rngs, n, k, n_firms = world.rngs, world.borrowers.n, world.channels.k, world.firms.n
-    # The world stream's six uniform arrays, the habits, firms and lenders streams are
-    # filled in a second thread while this one draws the world's normals and exponentials
-    # (NumPy releases the GIL while it fills): the same numbers, stream by stream, as
-    # drawing everything here in order (see _uniforms_ahead). The arrays are made here, so
-    # that the allocator reuses this thread's blocks month after month.
+    # The world stream's six uniform arrays, the habits, firms and lenders streams, and the
+    # month's start, are made in a second thread while this one draws the world's normals
+    # and exponentials (NumPy releases the GIL while it fills): the same numbers, stream
+    # by stream, as drawing everything here in order (see _uniforms_ahead). The draws'
+    # arrays are made here, so that the allocator reuses this thread's blocks month after
+    # month.
     u = tuple(np.empty(n) for _ in range(6))
     u_habit, lender_draws = np.empty(n), np.empty((k, n), dtype=np.float32)
     z_firms, u_exit = np.empty((2, n_firms)), np.empty(n_firms)
     fill_uniforms, normals_rng = _uniforms_ahead(rngs["world"], n)
     habit_rng, firm_rng, lender_rng = rngs["habits"], rngs["firms"], rngs["lenders"]
+    start: list[MonthStart] = []
 
     def others() -> None:
         fill_uniforms(u)
@@ -51,6 +53,8 @@ def scenario_stage(world: World, month: Month) -> None:
         firm_rng.standard_normal(out=z_firms)  # draw_firm_world's order
         firm_rng.random(out=u_exit)
         lender_rng.random(dtype=np.float32, out=lender_draws)  # draw_lender_world's
+        # Reads borrower state that no stage changes before the household month.
+        start.append(MonthStart(bucket=bucket_index(s), is_open=s.is_open.copy()))
 
     pending = _worker().submit(others)
     shocks = _world_shocks(normals_rng, n)
@@ -58,7 +62,7 @@ def scenario_stage(world: World, month: Month) -> None:
     month.draws = _world_draws(u, shocks, u_habit, world.config.population.behaviour)
     month.firm_draws = FirmDraws(z_persistent=z_firms[0], z_transitory=z_firms[1], u_exit=u_exit)
     month.lender_draws = lender_draws
-    month.start = MonthStart(bucket=bucket_index(s), is_open=s.is_open.copy())
+    month.start = start[0]
 
 
 @functools.lru_cache(maxsize=1)
