@@ -43,9 +43,13 @@ def _pick_suppliers(
     firms, sectors = world.firms, world.sectors
     k = u.shape[1]
     rows_b, rows_s = [], []
+    n_sectors = len(sectors.supplier_sectors)
     for sector, sources in enumerate(sectors.supplier_sectors):
         buyers = np.flatnonzero(buys & (buyer_sector == sector))
-        candidates = np.flatnonzero(firms.is_open & np.isin(firms.sector, sources))
+        # The firms of the supplier sectors: a look-up by sector index (np.isin's rows).
+        supplies = np.zeros(n_sectors, dtype=bool)
+        supplies[sources] = True
+        candidates = np.flatnonzero(firms.is_open & supplies[firms.sector])
         if buyers.size == 0 or candidates.size == 0 or k == 0:
             continue
         cdf = np.cumsum(firms.revenue_base_cny[candidates])
