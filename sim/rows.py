@@ -86,7 +86,13 @@ def append_rows(state: Any, new: Any, fields: Iterable[str] | None = None) -> in
 
 
 def pad_rows(arr: np.ndarray, n: int, fill: object) -> np.ndarray:
-    """``arr`` extended along its last axis to ``n`` rows with ``fill`` (a new array).
+    """``arr`` extended along its last axis to ``n`` rows with ``fill``.
+
+    The result is a prefix view of a buffer with room for later rows (twice the rows when
+    a buffer is made), as :func:`append_rows` keeps its fields: when ``arr`` is such a view
+    with room for ``n`` rows, only the new rows are written (no copy of the others, and the
+    field keeps its buffer month after month). ``arr`` itself is never changed. The room
+    beyond the rows is never written, so it costs address space, not resident memory.
 
     Args:
         arr: ``(..., m)`` array, ``m <= n``.
@@ -99,7 +105,16 @@ def pad_rows(arr: np.ndarray, n: int, fill: object) -> np.ndarray:
     m = arr.shape[-1]
     if n < m:
         raise ValueError(f"pad_rows: cannot shrink {m} rows to {n}")
-    out = np.empty(arr.shape[:-1] + (n,), dtype=arr.dtype)
-    out[..., :m] = arr
-    out[..., m:] = fill
-    return out
+    buf = arr.base
+    own = isinstance(buf, np.ndarray) and _PADDED.get(id(buf)) is buf
+    if not (own and _is_prefix_view(arr, buf) and buf.shape[-1] >= n):
+        buf = np.empty(arr.shape[:-1] + (max(2 * n, MIN_CAPACITY),), dtype=arr.dtype)
+        buf[..., :m] = arr
+        _PADDED[id(buf)] = buf
+    buf[..., m:n] = fill
+    return buf[..., :n]
+
+
+#: The buffers :func:`pad_rows` made, by id, while they live (only those are grown in
+#: place: a view of any other array is copied, so no other array's memory is written).
+_PADDED: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()

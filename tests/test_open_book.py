@@ -13,7 +13,7 @@ from sim.month import Month
 from sim.outputs.audit import audit
 from sim.platform.policies import build_policy
 from sim.platform.underwriting import close_for_attrition, finish_limits, initial_limits
-from sim.rows import append_rows
+from sim.rows import MIN_CAPACITY, append_rows, pad_rows
 from sim.world.borrowers import ClosureReason
 from tests.conftest import make_run
 
@@ -55,6 +55,33 @@ def test_append_rows_rejects_mismatched_rows():
     bad.limit_cny = np.zeros(3)
     with pytest.raises(ValueError, match="disagree"):
         append_rows(s, bad)
+
+
+def test_pad_rows_grows_its_own_buffers_in_place_and_never_writes_another_array():
+    first = np.array([1, 2, 3], dtype=np.int32)
+    a = pad_rows(first, 5, -1)
+    assert a.tolist() == [1, 2, 3, -1, -1] and a.dtype == np.int32
+    assert first.tolist() == [1, 2, 3]  # the input is never changed
+    buffer = a.base
+    assert buffer.shape == (MIN_CAPACITY,)
+    # Its own buffer has room: the rows are added in place, the earlier view unchanged.
+    b = pad_rows(a, 9, 7)
+    assert b.base is buffer and b.tolist() == [1, 2, 3, -1, -1, 7, 7, 7, 7]
+    assert a.tolist() == [1, 2, 3, -1, -1]
+    # Full: a new buffer of twice the rows, the rows copied.
+    c = pad_rows(b, MIN_CAPACITY + 1, 0)
+    assert c.base is not buffer and c.base.shape == (2 * (MIN_CAPACITY + 1),)
+    assert c[:9].tolist() == b.tolist() and not c[9:].any()
+    # A prefix view of some other array is copied: that array's rows are never written.
+    other = np.arange(100.0)
+    d = pad_rows(other[:10], 12, -5.0)
+    assert d.base is not other and other[10:12].tolist() == [10.0, 11.0]
+    assert d.tolist() == [*range(10), -5.0, -5.0]
+    # Leading axes are kept (ring buffers); shrinking is refused.
+    ring = pad_rows(np.ones((2, 3)), 4, 0.0)
+    assert ring.shape == (2, 4) and ring[:, 3].tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="cannot shrink"):
+        pad_rows(np.zeros(3), 2, 0)
 
 
 def test_policies_grow_their_memory():

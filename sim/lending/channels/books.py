@@ -21,6 +21,7 @@ from sim.lending.channels.records import (
     any_over_channels,
 )
 from sim.lending.channels.totals_kernel import channel_balances_kernel, dense_totals_kernel
+from sim.rows import pad_rows
 from sim.units import round_cny
 
 
@@ -84,9 +85,8 @@ class ChannelBooks(LenderTable):
                 f"channels.grow: n_borrowers = {n_new} is below the current {self.n} rows; "
                 "borrower rows are only ever appended"
             )
-        extra = n_new - self.n
         for name, dtype in self.PER_BORROWER.items():
-            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra, dtype)]))
+            setattr(self, name, pad_rows(getattr(self, name), n_new, dtype(0)))
         self.n = n_new
 
     # ------------------------------------------------------------------ slots
