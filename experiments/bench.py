@@ -109,7 +109,7 @@ def _one(args: argparse.Namespace) -> dict:
         "setup_s": round(t1 - t0, 3),
         "run_s": round(t2 - t1, 3),
         "borrower_months_per_s": round(n * args.months / (t2 - t1)),
-        "peak_rss_gb": round(peak_kib / 1024**2, 3),
+        "peak_rss_gib": round(peak_kib / 1024**2, 3),
         "final_balance_cny": float(model.borrowers.balance_cny.sum()),
         "stage_seconds": model.stage_seconds,
     }
@@ -286,18 +286,18 @@ def _report(table: pd.DataFrame, months: int) -> str:
         run_s=("run_s", "min"),
         run_scaled_s=("run_scaled_s", "min"),
         bm_per_s=("borrower_months_per_s", "max"),
-        peak_gb=("peak_rss_gb", "max"),
+        peak_gib=("peak_rss_gib", "max"),
     )
     lines = [
         f"| borrowers | firms | implementation | threads | set-up s | run s ({months} months) "
-        "| M borrower-months/s | peak GB |",
+        "| M borrower-months/s | peak GiB |",
         "|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for (n, impl, t, m), r in best.iterrows():
         mark = f" * ({r.run_s:.2f} s for {m})" if m != months else ""
         lines.append(
             f"| {n:,d} | {int(r.n_firms):,d} | {impl} | {t} | {r.setup_s:.2f} "
-            f"| {r.run_scaled_s:.2f}{mark} | {r.bm_per_s / 1e6:.3f} | {r.peak_gb:.2f} |"
+            f"| {r.run_scaled_s:.2f}{mark} | {r.bm_per_s / 1e6:.3f} | {r.peak_gib:.2f} |"
         )
     lines.append("")
     same = table.groupby(["n_borrowers", "months_run"])["final_balance_cny"].nunique()
@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{n:>9,d} borrowers + {row['n_firms']:,d} firms x {months} months, "
                     f"{impl} ({t} thread(s)): setup {row['setup_s']:6.2f} s, run "
                     f"{row['run_s']:7.2f} s, {row['borrower_months_per_s'] / 1e6:6.3f} M "
-                    f"borrower-months/s, peak {row['peak_rss_gb']:.2f} GB",
+                    f"borrower-months/s, peak {row['peak_rss_gib']:.2f} GiB",
                     flush=True,
                 )
     finally:

@@ -172,7 +172,7 @@ def _row(n: int, impl: str, threads: int, months: int, run_s: float) -> dict:
         "setup_s": 0.5,
         "run_s": run_s,
         "borrower_months_per_s": n * months / run_s,
-        "peak_rss_gb": 0.3,
+        "peak_rss_gib": 0.3,
         "final_balance_cny": 1.0 if months == 12 else float(len(impl)),
         "stage_seconds": {"household": run_s / 2, "enterprise": run_s / 4},
     }
