@@ -221,6 +221,39 @@ def test_arrivals_follow_the_configured_rate():
     model.close()
 
 
+def test_originations_draw_the_arrivals_stream_as_drawn_in_order():
+    """The stage fills the attrition uniforms in a second thread while it draws the
+    applicants: the same closures, accounts, events and stream state as drawing the
+    uniforms, then the applicants, in order."""
+    import copy
+
+    from sim.platform.underwriting import draw_applicants, open_accounts, originations_stage
+
+    model = _model("book.applicants_per_month_share=0.05", "book.voluntary_close_prob_monthly=0.05")
+    model.step()
+    world = model.world
+    twin = copy.deepcopy(world)
+    month, twin_month = Month(step=2), Month(step=2)
+    originations_stage(world, month)
+    close_for_attrition(twin, twin_month)  # draws its uniforms here, first
+    applicants = draw_applicants(twin, twin_month)
+    assert applicants is not None and applicants.n > 0
+    rows = open_accounts(twin, twin_month, applicants)
+    assert rows.size == month.book.originations > 0
+    assert month.book.close_requests > 0 and world.borrowers.n == twin.borrowers.n
+    for f in dataclasses.fields(world.borrowers):
+        got, want = getattr(world.borrowers, f.name), getattr(twin.borrowers, f.name)
+        np.testing.assert_array_equal(got, want, err_msg=f.name)
+    assert len(month.limit_events) == len(twin_month.limit_events) > 0
+    for got, want in zip(month.limit_events, twin_month.limit_events, strict=True):
+        np.testing.assert_array_equal(got.rows, want.rows)
+        np.testing.assert_array_equal(got.old_limit_cny, want.old_limit_cny)
+        assert (got.reason == want.reason).all()
+    arrivals = world.rngs["arrivals"].bit_generator.state
+    assert arrivals == twin.rngs["arrivals"].bit_generator.state
+    model.close()
+
+
 def test_new_accounts_open_clean_and_are_serviced_like_the_book():
     model = _model("book.applicants_per_month_share=0.05", "n_months=3")
     model.step()

@@ -43,6 +43,7 @@ from sim.platform.policies.reasons import ReasonCode
 from sim.units import round_cny
 from sim.world.borrowers import ClosureReason
 from sim.world.data import load_uci
+from sim.world.draws import uniforms_ahead, worker
 from sim.world.population import build_population
 
 if TYPE_CHECKING:
@@ -110,7 +111,9 @@ def finish_limits(book: BookConfig, limit_cny: np.ndarray) -> np.ndarray:
     return np.maximum(np.floor(clipped / 100.0) * 100.0, book.initial_limit_min_cny) + 0.0
 
 
-def close_for_attrition(world: World, month: Month) -> tuple[int, int, int]:
+def close_for_attrition(
+    world: World, month: Month, uniforms: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[int, int, int]:
     """Close lines for non-credit reasons (in place).
 
     A borrower with a current open line decides to close it with the monthly hazard
@@ -124,14 +127,21 @@ def close_for_attrition(world: World, month: Month) -> tuple[int, int, int]:
     Draws two uniforms per borrower row from the ``arrivals`` stream every month (whether
     or not any line qualifies), so the stream stays aligned across policies.
 
+    Args:
+        world: the run's state (borrowers changed in place).
+        month: this month's record (limit events added).
+        uniforms: those two ``(n_borrowers,)`` float64 arrays if already drawn (the
+            originations stage draws them beside the applicants); drawn here if None.
+
     Returns:
         ``(requests, voluntary, inactivity)``: closure decisions taken this month, lines
         closed by their borrowers (paid down) and lines closed by the platform.
     """
     s, book = world.borrowers, world.config.book
-    rng = world.rngs["arrivals"]
-    u_voluntary = rng.random(s.n)
-    u_inactivity = rng.random(s.n)
+    if uniforms is None:
+        rng = world.rngs["arrivals"]
+        uniforms = (rng.random(s.n), rng.random(s.n))
+    u_voluntary, u_inactivity = uniforms
     if implementation() != "numpy":  # compiled or reference: the rows, then the updates
         return close_rows(s, month, attrition_dispatch(s, u_voluntary, u_inactivity, book))
     decide = (
@@ -265,11 +275,22 @@ def originations_stage(world: World, month: Month) -> None:
     Writes ``month.book`` (:class:`BookMonth`); grows the borrower rows and every
     per-borrower array of the world (:meth:`sim.month.World.grow_rows`).
     """
-    requests, voluntary, inactivity = close_for_attrition(world, month)
+    # The arrivals stream's two attrition arrays are filled in the draws' thread while this
+    # one draws the applicants, who come after them in the stream (the same numbers as
+    # drawing them in order, sim.world.draws.uniforms_ahead); the applicants depend on no
+    # borrower's state, so the closures still come first.
+    n = world.borrowers.n
+    uniforms = (np.empty(n), np.empty(n))
+    fill, _ = uniforms_ahead(world.rngs["arrivals"], n, 2)
+    pending = worker().submit(fill, uniforms)
+    try:
+        applicants = draw_applicants(world, month)
+    finally:
+        pending.result()
+    requests, voluntary, inactivity = close_for_attrition(world, month, uniforms)
     month.book = BookMonth(
         close_requests=requests, closed_voluntary=voluntary, closed_inactivity=inactivity
     )
-    applicants = draw_applicants(world, month)
     if applicants is None:
         return
     rows = open_accounts(world, month, applicants)

@@ -37,13 +37,13 @@ def scenario_stage(world: World, month: Month) -> None:
     # The world stream's six uniform arrays, the habits, firms and lenders streams, and the
     # month's start, are made in a second thread while this one draws the world's normals
     # and exponentials (NumPy releases the GIL while it fills): the same numbers, stream
-    # by stream, as drawing everything here in order (see _uniforms_ahead). The draws'
+    # by stream, as drawing everything here in order (see uniforms_ahead). The draws'
     # arrays are made here, so that the allocator reuses this thread's blocks month after
     # month.
     u = tuple(np.empty(n) for _ in range(6))
     u_habit, lender_draws = np.empty(n), np.empty((k, n), dtype=np.float32)
     z_firms, u_exit = np.empty((2, n_firms)), np.empty(n_firms)
-    fill_uniforms, normals_rng = _uniforms_ahead(rngs["world"], n)
+    fill_uniforms, normals_rng = uniforms_ahead(rngs["world"], n, 6)
     habit_rng, firm_rng, lender_rng = rngs["habits"], rngs["firms"], rngs["lenders"]
     start: list[MonthStart] = []
 
@@ -56,7 +56,7 @@ def scenario_stage(world: World, month: Month) -> None:
         # Reads borrower state that no stage changes before the household month.
         start.append(MonthStart(bucket=bucket_index(s), is_open=s.is_open.copy()))
 
-    pending = _worker().submit(others)
+    pending = worker().submit(others)
     shocks = _world_shocks(normals_rng, n)
     pending.result()
     month.draws = _world_draws(u, shocks, u_habit, world.config.population.behaviour)
@@ -66,40 +66,41 @@ def scenario_stage(world: World, month: Month) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _worker() -> ThreadPoolExecutor:
-    """The one worker thread of the scenario stage (made at its first use)."""
+def worker() -> ThreadPoolExecutor:
+    """The one worker thread that draws beside the monthly stages (made at its first use)."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="draws")
 
 
-def _uniforms_ahead(
-    rng: np.random.Generator, n: int
+def uniforms_ahead(
+    rng: np.random.Generator, n: int, count: int
 ) -> tuple[Callable[[tuple[np.ndarray, ...]], None], np.random.Generator]:
-    """Split ``rng`` at its six ``(n,)`` uniform arrays: their filler, and ``rng`` past them.
+    """Split ``rng`` at its next ``count`` uniform ``(n,)`` arrays: their filler, ``rng`` past them.
 
     ``Generator.random`` turns one 64-bit word of the bit generator into each float64, so
-    a copy of the bit generator yields the six arrays (``filler(out)`` fills six ``(n,)``
-    float64 arrays) while ``rng`` itself is advanced by ``6 n`` words, keeping its
-    half-used 32-bit word (which float64 draws never touch; ``advance`` would drop it).
-    Needs a PCG64-family bit generator (the run's streams); with any other the six arrays
-    are drawn here, in order, and the filler copies them.
+    a copy of the bit generator yields the arrays (``filler(out)`` fills ``count``
+    ``(n,)`` float64 arrays, in stream order) while ``rng`` itself is advanced by
+    ``count * n`` words, keeping its half-used 32-bit word (which float64 draws never
+    touch; ``advance`` would drop it). The filler may run in another thread while ``rng``
+    draws on. Needs a PCG64-family bit generator (the run's streams); with any other the
+    arrays are drawn here, in order, and the filler copies them.
 
     Returns:
-        ``(filler, rng)``: ``rng`` is where the world's normals start.
+        ``(filler, rng)``: ``rng`` is where the draws after the arrays start.
     """
     bit_gen = rng.bit_generator
     if not hasattr(bit_gen, "advance"):
-        six = tuple(rng.random(n) for _ in range(6))
+        drawn = tuple(rng.random(n) for _ in range(count))
 
-        def copy_six(out: tuple[np.ndarray, ...]) -> None:
-            for target, values in zip(out, six, strict=True):
+        def copy_drawn(out: tuple[np.ndarray, ...]) -> None:
+            for target, values in zip(out, drawn, strict=True):
                 target[...] = values
 
-        return copy_six, rng
+        return copy_drawn, rng
     state = bit_gen.state
     copy = type(bit_gen)()
     copy.state = state
     ahead = Generator(copy)
-    bit_gen.advance(6 * n)
+    bit_gen.advance(count * n)
     moved = bit_gen.state
     moved["has_uint32"], moved["uinteger"] = state["has_uint32"], state["uinteger"]
     bit_gen.state = moved

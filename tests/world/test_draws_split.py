@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.config import BehaviourConfig
-from sim.world.draws import _uniforms_ahead, _world_shocks, draw_world
+from sim.world.draws import _world_shocks, draw_world, uniforms_ahead
 
 FIELDS = (
     "u_job", "u_expense_shock", "u_skip", "u_race", "u_high_risk", "u_line_draws",
@@ -24,7 +24,7 @@ def test_split_draws_equal_the_in_order_draws_and_leave_the_same_state(n, half_w
         split.random(3, dtype=np.float32)
         assert split.bit_generator.state["has_uint32"] == 1
     expected = draw_world(ordered, n, behaviour)
-    filler, rest = _uniforms_ahead(split, n)
+    filler, rest = uniforms_ahead(split, n, 6)
     assert rest is split
     shocks = _world_shocks(rest, n)  # drawn before the uniforms, as the stage may
     uniforms = tuple(np.empty(n) for _ in range(6))
@@ -41,7 +41,7 @@ def test_split_draws_equal_the_in_order_draws_and_leave_the_same_state(n, half_w
 def test_a_bit_generator_without_advance_is_drawn_in_order():
     ordered = np.random.Generator(np.random.MT19937(3))
     split = np.random.Generator(np.random.MT19937(3))
-    filler, rest = _uniforms_ahead(split, 10)
+    filler, rest = uniforms_ahead(split, 10, 6)
     six = tuple(np.empty(10) for _ in range(6))
     filler(six)
     np.testing.assert_array_equal(six[5], [ordered.random(10) for _ in range(6)][5])
