@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import prange
 
-from sim.compiled import kernel
+from sim.compiled import kernel, round_cny_scalar
 from sim.lending.funding.lender_kernel import SPAN, _draw_span, _turn_span
-from sim.units import round_cny
 
 if TYPE_CHECKING:
     from sim.lending.channels import Channels, CreditInfo
@@ -126,6 +125,31 @@ def _round(  # noqa: PLR0913 - a kernel takes plain arrays
         )  # fmt: skip
 
 
+@kernel(parallel=True)
+def _compact(asked, fee_rates, takes, fees, counts):
+    """Each turn's requests, draws and fees compacted in row order (``prange`` over turns).
+
+    ``asked`` ``(T, m)``: row ``t`` becomes the requests of the rows that asked, in its first
+    ``counts[t, 0]`` entries; ``takes[t]`` and ``fees[t]`` get the rows that drew (a positive
+    request): the draw rounded to the cent and its upfront fee at ``fee_rates[t]``, in
+    their first ``counts[t, 1]`` entries (``_draw``'s amounts).
+    """
+    for t in prange(asked.shape[0]):
+        n_asked = n_drew = 0
+        for p in range(asked.shape[1]):
+            v = asked[t, p]
+            if v == NOT_ASKED:
+                continue
+            asked[t, n_asked] = v
+            n_asked += 1
+            if v > 0:
+                take = round_cny_scalar(v)
+                takes[t, n_drew] = take
+                fees[t, n_drew] = round_cny_scalar(fee_rates[t] * take)
+                n_drew += 1
+        counts[t, 0], counts[t, 1] = n_asked, n_drew
+
+
 def round_fits(channels: Channels, lenders: np.ndarray) -> bool:
     """No lender of ``lenders`` (``(T,)`` channel indices) rations: one pass can take them."""
     return bool(np.all(~np.isfinite(channels.capacity_per_borrower_cny[lenders])))
@@ -216,17 +240,15 @@ def fund_round(  # noqa: PLR0913 - the round's state, changed in place
         for x, y in zip(everything, state, strict=True):
             x[live] = y
     ch._rows, ch._sums = None, None
-    for t in range(turns):
-        c = int(lenders[t])
-        row = asked[t]
-        requested = row[row != NOT_ASKED]
-        hit = requested > 0
-        if hit.any():
-            by_channel[c] += float(requested.sum())
-            take = round_cny(requested[hit])
-            total = float(take.sum())
-            fee = round_cny(fee_rates[t] * take)
+    takes, fees = np.empty((turns, m)), np.empty((turns, m))
+    counts = np.zeros((turns, 2), dtype=np.int64)
+    _compact(asked, fee_rates, takes, fees, counts)
+    for t in range(turns):  # the lenders' month totals: NumPy sums, in turn order
+        c, (n_asked, n_drew) = int(lenders[t]), counts[t]
+        if n_drew:
+            by_channel[c] += float(asked[t, :n_asked].sum())
+            total = float(takes[t, :n_drew].sum())
             ch.month.draws_cny[c] += total
-            ch.month.upfront_fees_cny[c] += float(fee.sum())
+            ch.month.upfront_fees_cny[c] += float(fees[t, :n_drew].sum())
             ch.lender_cash_cny[c] -= total
             ch.draws_total_cny[c] += total
