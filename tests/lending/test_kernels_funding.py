@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from unittest import mock
 
 import numba
 import numpy as np
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 
 from sim.compiled import using
 from sim.lending.channels import ACCOUNT_FIELDS, NO_FACILITY
-from sim.lending.funding import credit_info, funding_stage
+from sim.lending.funding import credit_info, funding_kernel, funding_stage, round_kernel
 from sim.lending.funding.waterfall import FirmFunding, HouseholdFunding
 from sim.lending.funding.waterfall_rows import WaterfallRows
 from sim.world.borrowers import BorrowerState
@@ -31,8 +32,11 @@ from sim.world.firms import FirmState
 from tests.stage_oracle import assert_same_bits, on_one_and_two_threads, stopped_before, whole_cents
 
 
-def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random world
-    """A copy of ``base`` with random gaps, lines, books and lender terms (whole cents)."""
+def _perturbed(base: tuple, seed: int, *, rationing: bool = True) -> tuple:  # noqa: PLR0915
+    """A copy of ``base`` with random gaps, lines, books and lender terms (whole cents).
+
+    ``rationing`` False: no lender has a capacity (every households' round in one pass).
+    """
     world, month = copy.deepcopy(base)
     rng = np.random.default_rng(seed)
     s, f, ch, h = world.borrowers, world.firms, world.channels, month.household
@@ -68,7 +72,7 @@ def _perturbed(base: tuple, seed: int) -> tuple:  # noqa: PLR0915 - one random w
     ch.touch(np.flatnonzero(ch.slot_of))
     lenders = dict(world.config.channels.lenders)
     for name in lenders:
-        cap = rng.choice([None, None, 5.0, 50.0])
+        cap = rng.choice([None, None, 5.0, 50.0]) if rationing else None
         factor = float(rng.choice([1.0, 0.9, 0.7]))
         lenders[name] = dataclasses.replace(
             lenders[name],
@@ -158,12 +162,42 @@ def test_the_unperturbed_month_gives_the_same_bits() -> None:
     _assert_same(compiled, _run("reference", state), "compiled vs reference")
 
 
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31))
+def test_households_rounds_in_one_pass_give_the_same_bits(seed: int) -> None:
+    """No lender rations: each households' round is one compiled pass (``fund_round``).
+
+    Rows decided by a lender without a slot wait for one and are taken again after the
+    pass (some do in every example: half the rows start without a slot).
+    """
+    state = _perturbed(stopped_before("funding"), seed, rationing=False)
+    waited = []
+    first_pass = round_kernel._round
+
+    def recorded(*args: object) -> None:
+        first_pass(*args)
+        waited.append(int((args[9] >= 0).sum()))  # ``waits``: rows that left the pass
+
+    def per_lender(*args: object) -> None:
+        raise AssertionError("a households' round ran one lender at a time")
+
+    with (
+        mock.patch.object(round_kernel, "_round", recorded),
+        mock.patch.object(funding_kernel, "_turns", per_lender),
+    ):
+        compiled = _run("compiled", state)
+    assert waited and sum(waited) > 0
+    _assert_same(compiled, _run("numpy", state), "compiled vs numpy")
+    _assert_same(compiled, _run("reference", state), "compiled vs reference")
+
+
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one core: one thread only")
 def test_one_and_two_threads_give_the_same_bits() -> None:
-    state = _perturbed(stopped_before("funding"), 1)
-    one, two = on_one_and_two_threads(lambda: _run("compiled", state))
-    _assert_same(one, two, "1 vs 2 threads")
-    assert one[1].transfers.firm_channel_draws_cny.sum() > 0
+    for rationing in (True, False):  # lenders' turns one at a time; rounds in one pass
+        state = _perturbed(stopped_before("funding"), 1, rationing=rationing)
+        one, two = on_one_and_two_threads(lambda state=state: _run("compiled", state))
+        _assert_same(one, two, f"1 vs 2 threads (rationing {rationing})")
+        assert one[1].transfers.firm_channel_draws_cny.sum() > 0
 
 
 @pytest.mark.parametrize("name", ["compiled", "reference", "numpy"])

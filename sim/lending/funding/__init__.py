@@ -24,7 +24,8 @@ owner's platform line.
 The NumPy passes (:mod:`.waterfall`) are vectorised over the rows with a gap, looping only
 over the handful of waterfall steps; :func:`funding_stage` runs as
 :func:`sim.compiled.implementation` says: these passes, the numba kernels of each lender's
-turn (:mod:`.lender_kernel`, :mod:`.funding_kernel`, :mod:`.stage_kernel`) or the
+turn (:mod:`.lender_kernel`, :mod:`.funding_kernel`, :mod:`.stage_kernel`; a households'
+round in one pass over every lender where none rations, :mod:`.round_kernel`) or the
 per-household and per-firm reference (:mod:`.funding_reference`), with the same bits.
 """
 

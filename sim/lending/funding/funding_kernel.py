@@ -24,6 +24,7 @@ from sim.lending.funding.lender_kernel import (
     _ask,
     _draw,
 )
+from sim.lending.funding.round_kernel import fund_round, round_fits
 from sim.lending.funding.waterfall import (
     FirmFunding,
     HouseholdFunding,
@@ -41,6 +42,52 @@ __all__ = ["LenderTurn", "WaterfallRows", "fund_firms_compiled", "fund_household
 _NO_ROWS = np.zeros(0, dtype=bool)
 #: Powers of a lender factor tabulated (lenders owed beyond the first).
 _POWERS = 64
+
+
+def lender_terms(
+    channels: Channels, c: int, info: CreditInfo, firm: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lender ``c``'s terms as the kernels take them (:mod:`.lender_kernel`).
+
+    Returns:
+        ``(fterms, iterms, prob, powers)``: ``(7,)`` float64, ``(6,)`` int64, the approval
+        probability per band ``(n_bands,)`` float64 (the firm table if ``firm``) and the
+        lender factor's powers ``(64,)`` float64.
+    """
+    ch = channels
+    bounds = info.band_bounds if info.band is None else None
+    prime_max, subprime_min = (np.inf, np.inf) if bounds is None else bounds
+    fterms = np.array(
+        [
+            ch.limit_multiple[c],
+            ch.max_limit_cny[c],
+            ch.max_pd_12m[c],
+            ch.upfront_fee_rate[c],
+            ch.max_debt_service_ratio[c],
+            prime_max,
+            subprime_min,
+        ],
+        dtype=np.float64,
+    )
+    dsr_mode = 1 if info.debt_service_ratio is not None else 0
+    if not dsr_mode and info.debt_service_cny is not None and info.income_cny is not None:
+        dsr_mode = 2
+    iterms = np.array(
+        [
+            ch.limit_basis[c],
+            ch.max_dpd[c],
+            ch.min_history_months[c],
+            ch.reapply_after_months[c],
+            ch.approval_lag_months[c],
+            dsr_mode,
+        ],
+        dtype=np.int64,
+    )
+    table = ch.firm_approval_prob if firm else ch.approval_prob
+    prob = np.ascontiguousarray(table[c], dtype=np.float64)
+    # factor ** lenders beyond the first, by NumPy's power (as approval_prob_of).
+    powers = ch.approval_lender_factor[c] ** np.arange(_POWERS, dtype=np.int64)
+    return fterms, iterms, prob, powers
 
 
 class LenderTurn:
@@ -65,40 +112,9 @@ class LenderTurn:
         firm: bool,
         rows: WaterfallRows,
     ) -> None:
-        ch = self.ch = channels
+        self.ch = channels
         self.c, self.step = int(c), int(step)
-        bounds = info.band_bounds if info.band is None else None
-        prime_max, subprime_min = (np.inf, np.inf) if bounds is None else bounds
-        self.fterms = np.array(
-            [
-                ch.limit_multiple[c],
-                ch.max_limit_cny[c],
-                ch.max_pd_12m[c],
-                ch.upfront_fee_rate[c],
-                ch.max_debt_service_ratio[c],
-                prime_max,
-                subprime_min,
-            ],
-            dtype=np.float64,
-        )
-        dsr_mode = 1 if info.debt_service_ratio is not None else 0
-        if not dsr_mode and info.debt_service_cny is not None and info.income_cny is not None:
-            dsr_mode = 2
-        self.iterms = np.array(
-            [
-                ch.limit_basis[c],
-                ch.max_dpd[c],
-                ch.min_history_months[c],
-                ch.reapply_after_months[c],
-                ch.approval_lag_months[c],
-                dsr_mode,
-            ],
-            dtype=np.int64,
-        )
-        table = ch.firm_approval_prob if firm else ch.approval_prob
-        self.prob = np.ascontiguousarray(table[c], dtype=np.float64)
-        # factor ** lenders beyond the first, by NumPy's power (as approval_prob_of).
-        self.powers = ch.approval_lender_factor[c] ** np.arange(_POWERS, dtype=np.int64)
+        self.fterms, self.iterms, self.prob, self.powers = lender_terms(channels, c, info, firm)
         u = np.zeros(0, np.float32) if info.u_approval is None else info.u_approval[c]
         self.rows = rows
         self.info = (*rows.arrays, u)
@@ -201,6 +217,50 @@ class LenderTurn:
         self._record_fresh(who, out[2], out[3])
 
 
+def _turns(  # noqa: PLR0913 - the round's state, changed in place
+    channels: Channels,
+    mode: int,
+    lenders: np.ndarray,
+    view: WaterfallRows,
+    state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    info: CreditInfo,
+    step: int,
+    by_channel: np.ndarray,
+) -> None:
+    """A households' round one lender's turn at a time (a lender rations: see ``fund_round``).
+
+    Arguments as :func:`sim.lending.funding.round_kernel.fund_round`'s (``view``: the rows).
+    """
+    left, alt, target, fees = state
+    m = view.who.shape[0]
+    for c in lenders:
+        # Only rows with a gap left ask (the others are skipped, untouched): the turn
+        # runs over them alone, in row order, and its results are written back.
+        live = np.flatnonzero(left > 0)
+        if live.size == 0:
+            break
+        whole = live.size == m
+        part = view if whole else view.narrow(live)
+        lt, at, tt, ft = state if whole else (x[live] for x in state)
+        turn = LenderTurn(channels, int(c), info, step, firm=False, rows=part)
+        req, active = turn.ask(mode, part.who, lt, at, _NO_ROWS)
+        asked = np.flatnonzero(active)
+        requested = req[asked]
+        granted_asked = channels.ration(int(c), requested)
+        granted = req
+        if granted_asked is not requested:  # scaled down to the lender's capacity
+            granted = req.copy()
+            granted[asked] = granted_asked
+        _, fee = turn.draw(mode, part.who, granted, active, lt, at, tt, ft)
+        if not whole:
+            left[live], alt[live], target[live], fees[live] = lt, at, tt, ft
+            view.slots[live] = part.slots
+        hit = granted_asked > 0
+        if hit.any():
+            by_channel[c] += float(granted_asked.sum())
+            turn.post(granted_asked[hit], fee[asked][hit])
+
+
 def fund_households_compiled(
     channels: Channels,
     rows: np.ndarray,
@@ -219,7 +279,13 @@ def fund_households_compiled(
     out = HouseholdFunding(rows, np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(channels.k))
     wish = round_cny(wants_gap_cny)
     seek = channels.config.household_wants_seek_share
-    view = WaterfallRows(channels, rows, info)
+    views: list[WaterfallRows] = []  # the rows gathered, once, if a turn needs them
+
+    def view() -> WaterfallRows:
+        if not views:
+            views.append(WaterfallRows(channels, rows, info))
+        return views[0]
+
     for mode, gap, serves, target in (
         (NEEDS, needs_gap_cny, channels.for_household_needs, out.needs_funded_cny),
         (WISH, wish, channels.for_household_wants, out.wants_funded_cny),
@@ -228,39 +294,25 @@ def fund_households_compiled(
         alt = round_cny(seek * left) if mode == WISH else left.copy()
         if not serves.any() or not (left > 0).any():
             continue
-        for c in np.flatnonzero(serves):
-            # Only rows with a gap left ask (the others are skipped, untouched): the turn
-            # runs over them alone, in row order, and its results are written back.
-            live = np.flatnonzero(left > 0)
-            if live.size == 0:
-                break
-            whole = live.size == m
-            part = view if whole else view.narrow(live)
+        lenders = np.flatnonzero(serves)
+        if round_fits(channels, lenders):  # no lender rations: every turn in one pass
+            terms = [lender_terms(channels, int(c), info, firm=False) for c in lenders]
+            fund_round(
+                channels, mode, lenders, rows, (left, alt, target, out.fees_cny),
+                tuple(np.stack(x) for x in zip(*terms, strict=True)), info, step,
+                out.by_channel,
+            )  # fmt: skip
+            if views:  # the slots handed out since
+                views[0].slots = channels.slot_of[rows]
+        else:
             state = (left, alt, target, out.fees_cny)
-            lt, at, tt, ft = state if whole else (x[live] for x in state)
-            turn = LenderTurn(channels, int(c), info, step, firm=False, rows=part)
-            req, active = turn.ask(mode, part.who, lt, at, _NO_ROWS)
-            asked = np.flatnonzero(active)
-            requested = req[asked]
-            granted_asked = channels.ration(int(c), requested)
-            granted = req
-            if granted_asked is not requested:  # scaled down to the lender's capacity
-                granted = req.copy()
-                granted[asked] = granted_asked
-            _, fee = turn.draw(mode, part.who, granted, active, lt, at, tt, ft)
-            if not whole:
-                left[live], alt[live], target[live], out.fees_cny[live] = lt, at, tt, ft
-                view.slots[live] = part.slots
-            hit = granted_asked > 0
-            if hit.any():
-                out.by_channel[c] += float(granted_asked.sum())
-                turn.post(granted_asked[hit], fee[asked][hit])
+            _turns(channels, mode, lenders, view(), state, info, step, out.by_channel)
         if mode == NEEDS:
             lagged = np.flatnonzero(serves & (channels.approval_lag_months > 0))
             if lagged.size:
                 short = left > 0
                 for c in lagged:
-                    LenderTurn(channels, int(c), info, step, firm=False, rows=view).apply(
+                    LenderTurn(channels, int(c), info, step, firm=False, rows=view()).apply(
                         rows, short
                     )
     out.needs_funded_cny = round_cny(out.needs_funded_cny)
