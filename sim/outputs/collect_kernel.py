@@ -31,6 +31,7 @@ __all__ = [
     "BORROWER_COUNTS",
     "BORROWER_SUBSETS",
     "PAIRWISE_BLOCK",
+    "TRANSITION_BLOCK",
     "borrower_pass",
     "combine_leaves",
     "liquidity_days_kernel",
@@ -275,12 +276,23 @@ def liquidity_days_kernel(
     n = owner.shape[0]
     k = for_firms.shape[0]
     out = np.empty(n)
+    # The lenders whose undrawn credit counts, for an owner who funds the firm on personal
+    # credit and for one who does not.
+    allow_personal = np.empty(k, dtype=np.bool_)
+    allow_business = np.empty(k, dtype=np.bool_)
+    for c in range(k):
+        allow_personal[c] = for_firms[c]
+        allow_business[c] = for_firms[c] and not is_personal[c]
     for j in numba.prange(n):
+        if not firm_open[j]:
+            out[j] = np.nan  # a closed firm's rows are not read at all
+            continue
         o = owner[j]
         head = max0(b_limit[o] - b_balance[o])
+        own = personal[j]
         if b_defaulted[o] or b_closed[o]:
             platform = 0.0
-        elif personal[j]:
+        elif own:
             platform = head
         else:
             e = earmarked[o]
@@ -288,21 +300,24 @@ def liquidity_days_kernel(
         total = platform
         if k > 0:
             slot = slot_of[o]
+            allow = allow_personal if own else allow_business
+            # A lender that does not count adds 0.0 to a sum that starts at 0.0: skipped
+            # (its account row is not read), the same bits.
             row = 0.0
             for c in range(k):
-                ok = (not t_defaulted[slot, c]) and t_open_step[slot, c] <= serviced_step
-                usable = for_firms[c] and ok and ((not is_personal[c]) or personal[j])
-                row += max0(t_limit[slot, c] - t_balance[slot, c]) if usable else 0.0
+                if allow[c] and t_open_step[slot, c] <= serviced_step and not t_defaulted[slot, c]:
+                    row += max0(t_limit[slot, c] - t_balance[slot, c])
             total = total + row
-        if not firm_open[j]:
-            out[j] = np.nan
-            continue
         daily = mean_outflow[j] / days_per_month
         out[j] = (cash[j] + total) / daily if daily > 0.0 else np.nan
     return out
 
 
-@kernel()
+#: Rows per block of :func:`transition_counts_kernel` (each block counts on its own).
+TRANSITION_BLOCK = 1 << 16
+
+
+@kernel(parallel=True)
 def transition_counts_kernel(
     start: np.ndarray, missed: np.ndarray, charged_off: np.ndarray, defaulted: np.ndarray,
     closure_reason: np.ndarray, n_buckets: int,
@@ -312,14 +327,25 @@ def transition_counts_kernel(
     ``start`` ``(n0,)`` int8 buckets at the month's start; the bucket now of each of those
     rows by :func:`sim.units.bucket_index` (misses 0 / 1 / 2 / 3+ -> 0 / 2 / 3 / 4, 5
     charged off, 6 closed without default); the pair index is ``start * n_buckets + now``.
+    Blocks of :data:`TRANSITION_BLOCK` rows are counted in parallel and their counts added
+    (exact integers: the same counts with any number of threads).
     """
-    out = np.zeros(n_buckets * n_buckets, dtype=np.int64)
-    for i in range(start.shape[0]):
-        mi = min(max(missed[i], 0), 3)
-        now = mi + (1 if mi > 0 else 0)
-        if charged_off[i]:
-            now = 5
-        if closure_reason[i] != 0 and not defaulted[i]:
-            now = 6
-        out[start[i] * n_buckets + now] += 1
+    n = start.shape[0]
+    nb = n_buckets * n_buckets
+    blocks = (n + TRANSITION_BLOCK - 1) // TRANSITION_BLOCK
+    part = np.zeros((blocks, nb), dtype=np.int64)
+    for b in numba.prange(blocks):
+        lo = b * TRANSITION_BLOCK
+        for i in range(lo, min(n, lo + TRANSITION_BLOCK)):
+            mi = min(max(missed[i], 0), 3)
+            now = mi + (1 if mi > 0 else 0)
+            if charged_off[i]:
+                now = 5
+            if closure_reason[i] != 0 and not defaulted[i]:
+                now = 6
+            part[b, start[i] * n_buckets + now] += 1
+    out = np.zeros(nb, dtype=np.int64)
+    for b in range(blocks):
+        for q in range(nb):
+            out[q] += part[b, q]
     return out
