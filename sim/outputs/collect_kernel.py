@@ -37,6 +37,7 @@ __all__ = [
     "liquidity_days_kernel",
     "pairwise_leaves",
     "transition_counts_kernel",
+    "window_default_counts_kernel",
 ]
 
 #: The dense sums of :func:`borrower_pass`, in output order.
@@ -333,19 +334,41 @@ def transition_counts_kernel(
     n = start.shape[0]
     nb = n_buckets * n_buckets
     blocks = (n + TRANSITION_BLOCK - 1) // TRANSITION_BLOCK
-    part = np.zeros((blocks, nb), dtype=np.int64)
+    # Four counts per block, row i adding to its (i % 4)-th: consecutive rows (mostly the
+    # same pair) do not wait on one another's increment.
+    part = np.zeros((blocks, 4, nb), dtype=np.int64)
     for b in numba.prange(blocks):
         lo = b * TRANSITION_BLOCK
         for i in range(lo, min(n, lo + TRANSITION_BLOCK)):
             mi = min(max(missed[i], 0), 3)
-            now = mi + (1 if mi > 0 else 0)
-            if charged_off[i]:
-                now = 5
-            if closure_reason[i] != 0 and not defaulted[i]:
-                now = 6
-            part[b, start[i] * n_buckets + now] += 1
+            now = mi + (mi > 0)
+            now = 5 if charged_off[i] else now
+            now = 6 if (closure_reason[i] != 0) & (not defaulted[i]) else now
+            part[b, i & 3, start[i] * n_buckets + now] += 1
     out = np.zeros(nb, dtype=np.int64)
     for b in range(blocks):
-        for q in range(nb):
-            out[q] += part[b, q]
+        for lane in range(4):
+            for q in range(nb):
+                out[q] += part[b, lane, q]
     return out
+
+
+@kernel(parallel=True)
+def window_default_counts_kernel(
+    default_step: np.ndarray, closed_step: np.ndarray, start: int
+) -> tuple[int, int]:  # fmt: skip
+    """Lines exposed in the window and lines defaulted in it: two exact int counts.
+
+    ``default_step``, ``closed_step`` ``(n,)`` int months (-1: none); ``start`` the window's
+    first month. Exposed: not defaulted (``0 < default_step < start``) nor closed
+    (``0 <= closed_step < start``) before the window (:meth:`sim.month.World.exposed_in_window`);
+    defaulted in it: ``default_step >= start``.
+    """
+    exposed = 0
+    defaults = 0
+    for i in numba.prange(default_step.shape[0]):
+        d, c = default_step[i], closed_step[i]
+        gone = (d > 0 and d < start) or (c >= 0 and c < start)
+        exposed += not gone
+        defaults += d >= start
+    return exposed, defaults
