@@ -133,16 +133,39 @@ def borrower_pass(
     m = sole.shape[0]
     starts, sizes = pairwise_leaves(n)
     nl = starts.shape[0]
+    # First each block's number of rows in each subset, from the small state arrays only:
+    # then every block knows where its subset values go, and one pass over the rows makes
+    # the sums, the counts and the subset buffers (each row read once).
+    size_of = np.zeros((nl, 4), dtype=np.int64)  # dpd30, dpd90, open, sole
+    for b in numba.prange(nl):
+        lo, hi = starts[b], starts[b] + sizes[b]
+        n_30 = n_90 = n_live = n_sole = 0
+        for i in range(lo, hi):
+            mi = missed[i]
+            on_book = not charged_off[i]
+            n_30 += (mi >= 1) & on_book
+            n_90 += (mi >= 3) & on_book
+            n_live += not (defaulted[i] | closed[i])
+        for i in range(lo, min(hi, m)):
+            n_sole += sole[i]
+        size_of[b, 0], size_of[b, 1], size_of[b, 2], size_of[b, 3] = n_30, n_90, n_live, n_sole
+    # Each block's first slot in every subset buffer: running totals in block order.
+    offset = np.zeros((nl, 4), dtype=np.int64)
+    total = np.zeros(4, dtype=np.int64)
+    for b in range(nl):
+        for q in range(4):
+            offset[b, q] = total[q]
+            total[q] += size_of[b, q]
     leaf = np.zeros((nl, _NS))
     cnt = np.zeros((nl, _NC), dtype=np.int64)
-    sub = np.zeros((nl, _NB), dtype=np.int64)
     for b in numba.prange(nl):
         lo, size = starts[b], sizes[b]
+        a0, a1, a2, a4 = offset[b, 0], offset[b, 1], offset[b, 2], offset[b, 3]
         lanes = np.zeros((8, _NS))
         tot = np.zeros(_NS)
         whole = size - size % 8 if size >= 8 else 0
         n_open = n_lim = n_m1 = n_m2 = n_90 = n_emp = n_debt = n_multi = slots = 0
-        n_sole = n_sole_def = n_def = n_30 = 0
+        n_sole = n_sole_def = n_def = 0
         for t in range(size):
             i = lo + t
             v = _row_values(
@@ -170,17 +193,32 @@ def borrower_pass(
             mi = missed[i]
             is_sole = i < m and sole[i]
             nd = new_default[i]
+            in_90 = mi >= 3 and on_book
+            bal = v[0]
             n_open += live
             n_lim += live and limit[i] > 0.0
             n_m1 += mi == 1
             n_m2 += mi == 2
-            n_30 += mi >= 1 and on_book
-            n_90 += mi >= 3 and on_book
+            n_90 += in_90
             n_emp += employed[i]
             if live:
                 n_debt += lenders[i] >= 1
                 n_multi += lenders[i] >= 2
                 slots += lenders[i]
+                buffer[2, a2] = pd_12m[i]
+                buffer[3, a2] = v[6]  # savings
+                a2 += 1
+            if mi >= 1 and on_book:
+                buffer[0, a0] = bal
+                a0 += 1
+            if in_90:
+                buffer[1, a1] = bal
+                a1 += 1
+            if is_sole:
+                buffer[4, a4] = bal
+                buffer[5, a4] = v[7]  # the 90+ DPD balance, 0 elsewhere
+                buffer[6, a4] = v[3]  # EAD, 0 for closed lines
+                a4 += 1
             n_sole += is_sole
             n_sole_def += is_sole and nd
             n_def += nd
@@ -195,40 +233,9 @@ def borrower_pass(
              n_sole_def, n_def)  # fmt: skip
         for q in range(_NC):
             cnt[b, q] = c[q]
-        u = (n_30, n_90, n_open, n_open, n_sole, n_sole, n_sole)
-        for q in range(_NB):
-            sub[b, q] = u[q]
-    # Each block's first slot in every subset buffer: running totals in block order.
-    offset = np.zeros((nl, _NB), dtype=np.int64)
-    used = np.zeros(_NB, dtype=np.int64)
-    for b in range(nl):
-        for q in range(_NB):
-            offset[b, q] = used[q]
-            used[q] += sub[b, q]
-    for b in numba.prange(nl):
-        a0, a1, a2, a4 = offset[b, 0], offset[b, 1], offset[b, 2], offset[b, 4]
-        for i in range(starts[b], starts[b] + sizes[b]):
-            bal = balance[i]
-            on_book = not charged_off[i]
-            mi = missed[i]
-            in_90 = mi >= 3 and on_book
-            if mi >= 1 and on_book:
-                buffer[0, a0] = bal
-                a0 += 1
-            if in_90:
-                buffer[1, a1] = bal
-                a1 += 1
-            live = not (defaulted[i] or closed[i])
-            if live:
-                buffer[2, a2] = pd_12m[i]
-                buffer[3, a2] = savings[i]
-                a2 += 1
-            if i < m and sole[i]:
-                perf = 1.0 if live else 0.0
-                buffer[4, a4] = bal
-                buffer[5, a4] = bal if in_90 else 0.0
-                buffer[6, a4] = (bal + ccf * max0(limit[i] - bal)) * perf
-                a4 += 1
+    used = np.empty(_NB, dtype=np.int64)
+    for q, of in enumerate((0, 1, 2, 2, 3, 3, 3)):  # BORROWER_SUBSETS' sizes
+        used[q] = total[of]
     counts = np.zeros(_NC, dtype=np.int64)
     for b in range(nl):
         for q in range(_NC):
