@@ -21,11 +21,12 @@ from sim.outputs.collect_reference import window_default_counts_reference
 from sim.outputs.firm_metrics import (
     BUFFER_QUANTILES,
     FIRM_METRICS,
+    FIRM_TABLE_COLUMNS,
     FirmBuffers,
     firm_buffers,
+    firm_sector_rows,
     firm_stress_metrics,
 )
-from sim.outputs.firm_sectors import FIRM_TABLE_COLUMNS, firm_sector_rows
 from sim.outputs.money import MONEY_METRICS, money_metrics
 from sim.outputs.totals import borrower_totals
 
