@@ -52,7 +52,9 @@ def window_start(config: object) -> int:
     return int(getattr(config, "burn_in_months", 0) or 0)
 
 
-def panel_rows(n: int, share: float, max_rows: int, n_initial: int | None = None) -> np.ndarray:
+def panel_rows(
+    n: int, share: float, max_rows: int, n_initial: int | None = None, start: int = 0
+) -> np.ndarray:
     """Rows of the monthly panel: a fixed pseudo-random subset of borrower ids.
 
     Row ``i`` is in the panel when ``frac(i * 2654435761 / 2**32) < share_eff`` (a
@@ -64,15 +66,31 @@ def panel_rows(n: int, share: float, max_rows: int, n_initial: int | None = None
         share: target share in [0, 1].
         max_rows: cap on the expected number of panel rows at the start.
         n_initial: number of borrowers at the start (fixes ``share_eff``); default ``n``.
+        start: the first row considered: a row's membership depends on the row alone, so
+            the rows of ``n`` are those of ``start`` and then those from ``start`` on.
 
     Returns:
         Sorted ``(k,)`` int64 rows.
     """
     base = max(int(n_initial if n_initial is not None else n), 1)
     share_eff = min(float(share), max_rows / base)
-    ids = np.arange(n, dtype=np.uint64)
+    ids = np.arange(start, n, dtype=np.uint64)
     u = ((ids * _KNUTH) & np.uint64(0xFFFFFFFF)).astype(np.float64) / 2.0**32
-    return np.flatnonzero(u < share_eff)
+    return np.flatnonzero(u < share_eff) + start
+
+
+def _room(a: np.ndarray | None, n: int, fill: float = 0.0) -> np.ndarray:
+    """``a`` if it holds ``n`` rows, else a float64 copy with room (half again) for more.
+
+    The new rows hold ``fill``; an accumulator only ever writes its first ``n`` rows, so
+    the rows beyond keep ``fill`` until the book grows into them.
+    """
+    if a is not None and a.shape[0] >= n:
+        return a
+    out = np.full(n + n // 2, fill)
+    if a is not None:
+        out[: a.shape[0]] = a
+    return out
 
 
 def _pad(a: np.ndarray | None, n: int) -> np.ndarray:
@@ -105,6 +123,7 @@ class AgentOutcomes:
         self._panel_store = BlockStore()
         self._panel_prev: dict[str, np.ndarray] = {}
         self._late_prev: np.ndarray | None = None
+        self._panel_ids, self._panel_n = np.zeros(0, dtype=np.int64), 0  # rows of n
 
     # ------------------------------------------------------------------ collection
 
@@ -143,9 +162,9 @@ class AgentOutcomes:
         self._late_prev = late_now.copy()
         if step > self.burn_in:
             s = world.borrowers
-            if self._lenders_sum is None:
-                self._lenders_sum = np.zeros(s.n)
-            self._lenders_sum = _pad(self._lenders_sum, s.n) + s.lenders_count
+            # Added in place, in arrays with room for appended rows (sim.outputs.agents._room).
+            self._lenders_sum = _room(self._lenders_sum, s.n)
+            self._lenders_sum[: s.n] += s.lenders_count
             fm, ff = month.firm_month, month.firm_funding
             days = f.buffer_days
             open_ = f.is_open & np.isfinite(days)
@@ -158,11 +177,13 @@ class AgentOutcomes:
                 "stress_months": (open_ & (days < _BUFFER_STRESS_DAYS)).astype(np.float64),
             }
             for k, v in acc.items():
-                self._firm_acc[k] = _pad(self._firm_acc.get(k), f.n) + v
+                total = self._firm_acc[k] = _room(self._firm_acc.get(k), f.n)
+                total[: f.n] += v
             low = np.where(open_, days, np.inf)
-            prev = self._firm_acc.get("buffer_min", np.zeros(0))
-            prev = np.concatenate([prev, np.full(f.n - prev.size, np.inf)])
-            self._firm_acc["buffer_min"] = np.minimum(prev, low)
+            least = self._firm_acc["buffer_min"] = _room(
+                self._firm_acc.get("buffer_min"), f.n, np.inf
+            )
+            np.minimum(least[: f.n], low, out=least[: f.n])
         if self.panel_share > 0 and step > self.burn_in - PANEL_LEAD_MONTHS:
             self._collect_panel(world, month)
         if step == self.burn_in:
@@ -172,9 +193,21 @@ class AgentOutcomes:
             self._late_prev = None
             self._panel_prev = {}
 
+    def _panel_rows(self, n: int) -> np.ndarray:
+        """:func:`panel_rows` of ``n`` borrowers: the rows appended since last time added."""
+        if n < self._panel_n:
+            self._panel_ids, self._panel_n = np.zeros(0, dtype=np.int64), 0
+        if n > self._panel_n:
+            more = panel_rows(
+                n, self.panel_share, self.panel_max, self._n_initial, start=self._panel_n
+            )
+            self._panel_ids = np.concatenate([self._panel_ids, more])
+            self._panel_n = n
+        return self._panel_ids
+
     def _collect_panel(self, world: World, month: Month) -> None:
         s, ch = world.borrowers, world.channels
-        rows = panel_rows(s.n, self.panel_share, self.panel_max, self._n_initial)
+        rows = self._panel_rows(s.n)
         cost_total = s.interest_total_cny[rows] + ch.interest_fees_total_cny[rows]
         unmet_total = s.unmet_need_total_cny[rows]
         prev_cost = _pad(self._panel_prev.get("cost"), rows.size)
@@ -193,7 +226,7 @@ class AgentOutcomes:
             "borrower_id": rows.astype(np.int32),
             "step": np.full(rows.size, month.step - self.burn_in, dtype=np.int16),
             "limit_cny": s.limit_cny[rows].astype(np.float32),
-            "debt_cny": (s.balance_cny[rows] + ch.balance_total()[rows]).astype(np.float32),
+            "debt_cny": (s.balance_cny[rows] + ch.balance_total_of(rows)).astype(np.float32),
             "interest_fees_cny": (cost_total - prev_cost).astype(np.float32),
             "unmet_need_cny": (unmet_total - prev_unmet).astype(np.float32),
             "lenders": s.lenders_count[rows].astype(np.int8),
@@ -310,7 +343,7 @@ class AgentOutcomes:
         buffer_sum = self._window_total(world, "buffer_sum", n)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_days = np.where(open_months > 0, buffer_sum / open_months, np.nan)
-        low = self._firm_acc.get("buffer_min", np.zeros(0))
+        low = self._firm_acc.get("buffer_min", np.zeros(0))[:n]
         low = np.concatenate([low, np.full(n - low.size, np.inf)])
         f32 = np.float32
         closed_step = np.where(f.closed_step > 0, f.closed_step - self.burn_in, 0)

@@ -31,11 +31,13 @@ __all__ = [
     "BORROWER_COUNTS",
     "BORROWER_SUBSETS",
     "PAIRWISE_BLOCK",
+    "TRANSITION_BLOCK",
     "borrower_pass",
     "combine_leaves",
     "liquidity_days_kernel",
     "pairwise_leaves",
     "transition_counts_kernel",
+    "window_default_counts_kernel",
 ]
 
 #: The dense sums of :func:`borrower_pass`, in output order.
@@ -131,16 +133,39 @@ def borrower_pass(
     m = sole.shape[0]
     starts, sizes = pairwise_leaves(n)
     nl = starts.shape[0]
+    # First each block's number of rows in each subset, from the small state arrays only:
+    # then every block knows where its subset values go, and one pass over the rows makes
+    # the sums, the counts and the subset buffers (each row read once).
+    size_of = np.zeros((nl, 4), dtype=np.int64)  # dpd30, dpd90, open, sole
+    for b in numba.prange(nl):
+        lo, hi = starts[b], starts[b] + sizes[b]
+        n_30 = n_90 = n_live = n_sole = 0
+        for i in range(lo, hi):
+            mi = missed[i]
+            on_book = not charged_off[i]
+            n_30 += (mi >= 1) & on_book
+            n_90 += (mi >= 3) & on_book
+            n_live += not (defaulted[i] | closed[i])
+        for i in range(lo, min(hi, m)):
+            n_sole += sole[i]
+        size_of[b, 0], size_of[b, 1], size_of[b, 2], size_of[b, 3] = n_30, n_90, n_live, n_sole
+    # Each block's first slot in every subset buffer: running totals in block order.
+    offset = np.zeros((nl, 4), dtype=np.int64)
+    total = np.zeros(4, dtype=np.int64)
+    for b in range(nl):
+        for q in range(4):
+            offset[b, q] = total[q]
+            total[q] += size_of[b, q]
     leaf = np.zeros((nl, _NS))
     cnt = np.zeros((nl, _NC), dtype=np.int64)
-    sub = np.zeros((nl, _NB), dtype=np.int64)
     for b in numba.prange(nl):
         lo, size = starts[b], sizes[b]
+        a0, a1, a2, a4 = offset[b, 0], offset[b, 1], offset[b, 2], offset[b, 3]
         lanes = np.zeros((8, _NS))
         tot = np.zeros(_NS)
         whole = size - size % 8 if size >= 8 else 0
         n_open = n_lim = n_m1 = n_m2 = n_90 = n_emp = n_debt = n_multi = slots = 0
-        n_sole = n_sole_def = n_def = n_30 = 0
+        n_sole = n_sole_def = n_def = 0
         for t in range(size):
             i = lo + t
             v = _row_values(
@@ -168,17 +193,32 @@ def borrower_pass(
             mi = missed[i]
             is_sole = i < m and sole[i]
             nd = new_default[i]
+            in_90 = mi >= 3 and on_book
+            bal = v[0]
             n_open += live
             n_lim += live and limit[i] > 0.0
             n_m1 += mi == 1
             n_m2 += mi == 2
-            n_30 += mi >= 1 and on_book
-            n_90 += mi >= 3 and on_book
+            n_90 += in_90
             n_emp += employed[i]
             if live:
                 n_debt += lenders[i] >= 1
                 n_multi += lenders[i] >= 2
                 slots += lenders[i]
+                buffer[2, a2] = pd_12m[i]
+                buffer[3, a2] = v[6]  # savings
+                a2 += 1
+            if mi >= 1 and on_book:
+                buffer[0, a0] = bal
+                a0 += 1
+            if in_90:
+                buffer[1, a1] = bal
+                a1 += 1
+            if is_sole:
+                buffer[4, a4] = bal
+                buffer[5, a4] = v[7]  # the 90+ DPD balance, 0 elsewhere
+                buffer[6, a4] = v[3]  # EAD, 0 for closed lines
+                a4 += 1
             n_sole += is_sole
             n_sole_def += is_sole and nd
             n_def += nd
@@ -193,40 +233,9 @@ def borrower_pass(
              n_sole_def, n_def)  # fmt: skip
         for q in range(_NC):
             cnt[b, q] = c[q]
-        u = (n_30, n_90, n_open, n_open, n_sole, n_sole, n_sole)
-        for q in range(_NB):
-            sub[b, q] = u[q]
-    # Each block's first slot in every subset buffer: running totals in block order.
-    offset = np.zeros((nl, _NB), dtype=np.int64)
-    used = np.zeros(_NB, dtype=np.int64)
-    for b in range(nl):
-        for q in range(_NB):
-            offset[b, q] = used[q]
-            used[q] += sub[b, q]
-    for b in numba.prange(nl):
-        a0, a1, a2, a4 = offset[b, 0], offset[b, 1], offset[b, 2], offset[b, 4]
-        for i in range(starts[b], starts[b] + sizes[b]):
-            bal = balance[i]
-            on_book = not charged_off[i]
-            mi = missed[i]
-            in_90 = mi >= 3 and on_book
-            if mi >= 1 and on_book:
-                buffer[0, a0] = bal
-                a0 += 1
-            if in_90:
-                buffer[1, a1] = bal
-                a1 += 1
-            live = not (defaulted[i] or closed[i])
-            if live:
-                buffer[2, a2] = pd_12m[i]
-                buffer[3, a2] = savings[i]
-                a2 += 1
-            if i < m and sole[i]:
-                perf = 1.0 if live else 0.0
-                buffer[4, a4] = bal
-                buffer[5, a4] = bal if in_90 else 0.0
-                buffer[6, a4] = (bal + ccf * max0(limit[i] - bal)) * perf
-                a4 += 1
+    used = np.empty(_NB, dtype=np.int64)
+    for q, of in enumerate((0, 1, 2, 2, 3, 3, 3)):  # BORROWER_SUBSETS' sizes
+        used[q] = total[of]
     counts = np.zeros(_NC, dtype=np.int64)
     for b in range(nl):
         for q in range(_NC):
@@ -275,12 +284,23 @@ def liquidity_days_kernel(
     n = owner.shape[0]
     k = for_firms.shape[0]
     out = np.empty(n)
+    # The lenders whose undrawn credit counts, for an owner who funds the firm on personal
+    # credit and for one who does not.
+    allow_personal = np.empty(k, dtype=np.bool_)
+    allow_business = np.empty(k, dtype=np.bool_)
+    for c in range(k):
+        allow_personal[c] = for_firms[c]
+        allow_business[c] = for_firms[c] and not is_personal[c]
     for j in numba.prange(n):
+        if not firm_open[j]:
+            out[j] = np.nan  # a closed firm's rows are not read at all
+            continue
         o = owner[j]
         head = max0(b_limit[o] - b_balance[o])
+        own = personal[j]
         if b_defaulted[o] or b_closed[o]:
             platform = 0.0
-        elif personal[j]:
+        elif own:
             platform = head
         else:
             e = earmarked[o]
@@ -288,21 +308,24 @@ def liquidity_days_kernel(
         total = platform
         if k > 0:
             slot = slot_of[o]
+            allow = allow_personal if own else allow_business
+            # A lender that does not count adds 0.0 to a sum that starts at 0.0: skipped
+            # (its account row is not read), the same bits.
             row = 0.0
             for c in range(k):
-                ok = (not t_defaulted[slot, c]) and t_open_step[slot, c] <= serviced_step
-                usable = for_firms[c] and ok and ((not is_personal[c]) or personal[j])
-                row += max0(t_limit[slot, c] - t_balance[slot, c]) if usable else 0.0
+                if allow[c] and t_open_step[slot, c] <= serviced_step and not t_defaulted[slot, c]:
+                    row += max0(t_limit[slot, c] - t_balance[slot, c])
             total = total + row
-        if not firm_open[j]:
-            out[j] = np.nan
-            continue
         daily = mean_outflow[j] / days_per_month
         out[j] = (cash[j] + total) / daily if daily > 0.0 else np.nan
     return out
 
 
-@kernel()
+#: Rows per block of :func:`transition_counts_kernel` (each block counts on its own).
+TRANSITION_BLOCK = 1 << 16
+
+
+@kernel(parallel=True)
 def transition_counts_kernel(
     start: np.ndarray, missed: np.ndarray, charged_off: np.ndarray, defaulted: np.ndarray,
     closure_reason: np.ndarray, n_buckets: int,
@@ -312,14 +335,47 @@ def transition_counts_kernel(
     ``start`` ``(n0,)`` int8 buckets at the month's start; the bucket now of each of those
     rows by :func:`sim.units.bucket_index` (misses 0 / 1 / 2 / 3+ -> 0 / 2 / 3 / 4, 5
     charged off, 6 closed without default); the pair index is ``start * n_buckets + now``.
+    Blocks of :data:`TRANSITION_BLOCK` rows are counted in parallel and their counts added
+    (exact integers: the same counts with any number of threads).
     """
-    out = np.zeros(n_buckets * n_buckets, dtype=np.int64)
-    for i in range(start.shape[0]):
-        mi = min(max(missed[i], 0), 3)
-        now = mi + (1 if mi > 0 else 0)
-        if charged_off[i]:
-            now = 5
-        if closure_reason[i] != 0 and not defaulted[i]:
-            now = 6
-        out[start[i] * n_buckets + now] += 1
+    n = start.shape[0]
+    nb = n_buckets * n_buckets
+    blocks = (n + TRANSITION_BLOCK - 1) // TRANSITION_BLOCK
+    # Four counts per block, row i adding to its (i % 4)-th: consecutive rows (mostly the
+    # same pair) do not wait on one another's increment.
+    part = np.zeros((blocks, 4, nb), dtype=np.int64)
+    for b in numba.prange(blocks):
+        lo = b * TRANSITION_BLOCK
+        for i in range(lo, min(n, lo + TRANSITION_BLOCK)):
+            mi = min(max(missed[i], 0), 3)
+            now = mi + (mi > 0)
+            now = 5 if charged_off[i] else now
+            now = 6 if (closure_reason[i] != 0) & (not defaulted[i]) else now
+            part[b, i & 3, start[i] * n_buckets + now] += 1
+    out = np.zeros(nb, dtype=np.int64)
+    for b in range(blocks):
+        for lane in range(4):
+            for q in range(nb):
+                out[q] += part[b, lane, q]
     return out
+
+
+@kernel(parallel=True)
+def window_default_counts_kernel(
+    default_step: np.ndarray, closed_step: np.ndarray, start: int
+) -> tuple[int, int]:  # fmt: skip
+    """Lines exposed in the window and lines defaulted in it: two exact int counts.
+
+    ``default_step``, ``closed_step`` ``(n,)`` int months (-1: none); ``start`` the window's
+    first month. Exposed: not defaulted (``0 < default_step < start``) nor closed
+    (``0 <= closed_step < start``) before the window (:meth:`sim.month.World.exposed_in_window`);
+    defaulted in it: ``default_step >= start``.
+    """
+    exposed = 0
+    defaults = 0
+    for i in numba.prange(default_step.shape[0]):
+        d, c = default_step[i], closed_step[i]
+        gone = (d > 0 and d < start) or (c >= 0 and c < start)
+        exposed += not gone
+        defaults += d >= start
+    return exposed, defaults

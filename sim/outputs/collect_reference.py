@@ -170,3 +170,18 @@ def transition_counts_reference(
             now = 6  # closed for attrition
         counts[int(start[i]) * n_buckets + now] += 1
     return np.array(counts, dtype=np.int64)
+
+
+def window_default_counts_reference(
+    default_step: np.ndarray, closed_step: np.ndarray, start: int
+) -> tuple[int, int]:
+    """:func:`sim.outputs.collect_kernel.window_default_counts_kernel`, one line at a time."""
+    exposed = defaults = 0
+    for d, c in zip(default_step.tolist(), closed_step.tolist(), strict=True):
+        defaulted_before = 0 < d < start
+        closed_before = 0 <= c < start
+        if not (defaulted_before or closed_before):
+            exposed += 1
+        if d >= start:
+            defaults += 1
+    return exposed, defaults

@@ -96,11 +96,13 @@ class FirmBuffers:
         liquidity: ``(n_firms,)`` :func:`liquidity_buffer_days`.
         open_days: cash buffer days of the firms open with finite days, in row order.
         open_days_q: ``np.percentile(open_days, BUFFER_QUANTILES)`` (NaN when empty).
+        finite_liquidity: the finite entries of ``liquidity`` (the open firms'), in row order.
     """
 
     liquidity: np.ndarray
     open_days: np.ndarray
     open_days_q: np.ndarray
+    finite_liquidity: np.ndarray
 
 
 def firm_buffers(world: World) -> FirmBuffers:
@@ -112,7 +114,8 @@ def firm_buffers(world: World) -> FirmBuffers:
         if days.size
         else np.full(len(BUFFER_QUANTILES), np.nan)
     )
-    return FirmBuffers(liquidity_buffer_days(world), days, q)
+    liquidity = liquidity_buffer_days(world)
+    return FirmBuffers(liquidity, days, q, liquidity[np.isfinite(liquidity)])
 
 
 def stock_build_month(world: World, month: Month) -> np.ndarray:
@@ -256,7 +259,7 @@ def firm_stress_metrics(
     n_days = days.size
     # The quartiles are the 25, 50, 75 % entries of the buffer-day quantiles.
     p25, p50, p75 = b.open_days_q[1:4]
-    liq = b.liquidity[np.isfinite(b.liquidity)]
+    liq = b.finite_liquidity
     lq25, lq50 = np.percentile(liq, [25, 50]) if liq.size else (np.nan, np.nan)
     was_open = f.is_open | closing
     outflow = float((fm.purchases_cny + np.where(was_open, f.fixed_cost_cny, 0.0)).sum())
@@ -352,8 +355,11 @@ def firm_sector_rows(
                 else np.full(len(BUFFER_QUANTILES), np.nan)
             )
         cause = np.bincount(rows_of(cause_of), minlength=len(ClosureCause))
-        liq = rows_of(b.liquidity)
-        liq = liq[np.isfinite(liq)]  # NaN for closed firms: the open firms' finite days
+        if sel is None:
+            liq = b.finite_liquidity
+        else:
+            liq = rows_of(b.liquidity)
+            liq = liq[np.isfinite(liq)]  # NaN for closed firms: the open firms' finite days
         wo = rows_of(was_open)
         n_wo = int(np.count_nonzero(wo))
         out_sum = rows_of(month_out).sum()

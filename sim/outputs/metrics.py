@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.compiled import implementation
+from sim.outputs.collect_kernel import window_default_counts_kernel
+from sim.outputs.collect_reference import window_default_counts_reference
 from sim.outputs.firm_metrics import (
     BUFFER_QUANTILES,
     FIRM_METRICS,
@@ -303,8 +306,15 @@ def monthly_metrics(
 def _cumulative_default_rate(world: World) -> float:
     """Lines defaulted in the window / lines open at its start + lines opened since."""
     s, start = world.borrowers, world.window_start
-    exposed = int(np.count_nonzero(world.exposed_in_window()))
-    defaults = int(np.count_nonzero(s.default_step >= start))
+    how = implementation()
+    if how == "numpy":
+        exposed = int(np.count_nonzero(world.exposed_in_window()))
+        defaults = int(np.count_nonzero(s.default_step >= start))
+    else:
+        count = (
+            window_default_counts_reference if how == "reference" else window_default_counts_kernel
+        )
+        exposed, defaults = (int(v) for v in count(s.default_step, s.closed_step, int(start)))
     return defaults / exposed if exposed else np.nan
 
 

@@ -26,7 +26,7 @@ from sim.outputs.metrics import (
     firm_sector_rows,
     monthly_metrics,
 )
-from sim.outputs.money import money_stocks
+from sim.outputs.money import MONEY_STOCKS, money_stocks
 from sim.units import BUCKET_LABELS, N_BUCKETS, bucket_index
 
 if TYPE_CHECKING:
@@ -74,15 +74,24 @@ class RunRecord:
         self._events = EventLog()
         self._firm_rows: list[dict[str, object]] = []
         self._opening: dict[str, float] | None = None
+        # The stocks at the end of the last month collected, and of which world and month.
+        self._closing: tuple[int, int, dict[str, float]] | None = None
         self.agents: AgentOutcomes | None = None
 
     def open_month(self, world: World) -> None:
         """Take the money stocks at a month's start, before its first stage.
 
         They are the month's ``opening_`` columns (:mod:`sim.outputs.money`), used once
-        by the next :meth:`collect`.
+        by the next :meth:`collect`. Right after the last month's :meth:`collect` of the same
+        world (nothing changes the stocks between the end of a month and the start of the
+        next: the model calls nothing in between), they are the closing stocks that
+        :meth:`collect` summed, not summed again.
         """
-        self._opening = money_stocks(world)
+        closing, self._closing = self._closing, None
+        if closing is not None and closing[:2] == (id(world), int(world.serviced_step)):
+            self._opening = closing[2]
+        else:
+            self._opening = money_stocks(world)
         self._agents(world).open_month(world)
 
     def _agents(self, world: World) -> AgentOutcomes:
@@ -109,6 +118,8 @@ class RunRecord:
         buffers = firm_buffers(world) if has_firms else None
         self.metrics = monthly_metrics(world, month, self._opening, buffers)
         self._opening = None
+        stocks = {name: self.metrics[name] for name in MONEY_STOCKS}
+        self._closing = (id(world), int(world.serviced_step), stocks)
         self.steps = month.step
         if month.step <= self.offset:
             return self.metrics

@@ -137,3 +137,38 @@ def test_buffer_days_figure_and_report(runs, tmp_path):
     table = pd.read_csv(tmp_path / "report" / "comparison_summary.csv")
     for metric in SME_AND_COST:
         assert np.isfinite(table.loc[table["metric"] == metric, "mean"]).all(), metric
+
+
+def test_sector_rows_equal_masks_over_every_firm():
+    # Each sector's row from its rows gathered in row order: the same bits as the values
+    # masked out of every firm (sums pairwise in row order, quantiles, counts).
+    from sim.outputs.firm_metrics import firm_buffers, firm_sector_rows
+
+    model = CreditMarketModel(make_run("population.n_borrowers=3000", "n_months=5"))
+    model.run()
+    world, month = model.world, model.month
+    f, st, fm = world.firms, month.settlement, month.firm_month
+    b = firm_buffers(world)
+    rows = firm_sector_rows(world, month, b)
+    assert [r["sector"] for r in rows] == ["all", *world.sectors.names]
+    was_open = f.is_open | st.new_closure
+    out = fm.purchases_cny + np.where(was_open, f.fixed_cost_cny, 0.0)
+    for i, row in enumerate(rows[1:]):
+        sel = f.sector == i
+        days = f.buffer_days[sel & f.is_open & np.isfinite(f.buffer_days)]
+        liq = b.liquidity[sel & np.isfinite(b.liquidity)]
+        expected = {
+            "n_open": int(np.count_nonzero(f.is_open[sel])),
+            "buffer_days_p25": float(np.percentile(days, 25)) if days.size else np.nan,
+            "buffer_days_mean": float(days.mean()) if days.size else np.nan,
+            "late_supplier_payments_cny": float(st.late_supplier_payments_cny[sel].sum()),
+            "unmet_financing_gap_cny": float(st.unmet_gap_cny[sel].sum()),
+            "liquidity_buffer_days_p50": float(np.median(liq)) if liq.size else np.nan,
+            "gap_share_of_outflows": float(fm.gap_cny[sel].sum() / out[sel].sum())
+            if out[sel].sum() > 0
+            else np.nan,
+            "closures_exit": int(np.count_nonzero(st.closure_cause[sel] == 2)),
+        }
+        for key, value in expected.items():
+            assert np.float64(row[key]).tobytes() == np.float64(value).tobytes(), (i, key)
+    model.close()

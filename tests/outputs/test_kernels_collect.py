@@ -13,12 +13,14 @@ from sim.compiled import set_threads, threads, using
 from sim.outputs.collect_kernel import (
     liquidity_days_kernel,
     transition_counts_kernel,
+    window_default_counts_kernel,
 )
 from sim.outputs.collect_reference import (
     borrower_totals_reference,
     liquidity_days_reference,
     pairwise_sum,
     transition_counts_reference,
+    window_default_counts_reference,
 )
 from sim.outputs.firm_metrics import liquidity_buffer_days
 from sim.outputs.pairwise_kernel import combine_leaves, pairwise_leaves
@@ -227,3 +229,85 @@ def test_model_outputs_identical_in_every_implementation(runs, how) -> None:
     assert (a["monthly"]["n_firms"] > 0).all() and a["firms"]["n_open"].gt(0).any()
     np.testing.assert_array_equal(a["liquidity"], b["liquidity"])
     np.testing.assert_array_equal(a["counts"], b["counts"])
+
+
+def test_transition_counts_blocks_and_threads() -> None:
+    # Several blocks of TRANSITION_BLOCK rows (the last one partial): the same counts as
+    # the reference and with one or two threads.
+    from sim.outputs.collect_kernel import TRANSITION_BLOCK
+
+    n = 2 * TRANSITION_BLOCK + 123
+    rng = np.random.default_rng(5)
+    defaulted = rng.random(n) < 0.2
+    args = (
+        rng.integers(0, N_BUCKETS, n).astype(np.int8),
+        rng.integers(-1, 6, n).astype(np.int16),
+        defaulted & (rng.random(n) < 0.5),
+        defaulted,
+        np.where(rng.random(n) < 0.2, rng.integers(1, 4, n), 0).astype(np.int8),
+        N_BUCKETS,
+    )
+    expected = transition_counts_reference(*args)
+    before = threads()
+    try:
+        for k in (1, 2):
+            set_threads(k)
+            np.testing.assert_array_equal(transition_counts_kernel(*args), expected)
+    finally:
+        set_threads(before)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 400), start=st.integers(0, 12), seed=st.integers(0, 2**32 - 1))
+def test_window_default_counts_compiled_equals_reference_and_numpy(n, start, seed) -> None:
+    from types import SimpleNamespace
+
+    from sim.month import World
+
+    rng = np.random.default_rng(seed)
+    default_step = np.where(rng.random(n) < 0.3, rng.integers(0, 15, n), -1).astype(np.int32)
+    closed_step = np.where(rng.random(n) < 0.3, rng.integers(0, 15, n), -1).astype(np.int32)
+    state = SimpleNamespace(default_step=default_step, closed_step=closed_step)
+    world = SimpleNamespace(borrowers=state, window_start=start)
+    exposed = int(np.count_nonzero(World.exposed_in_window(world)))
+    expected = (exposed, int(np.count_nonzero(default_step >= start)))
+    got = window_default_counts_kernel(default_step, closed_step, start)
+    assert tuple(int(v) for v in got) == expected
+    assert window_default_counts_reference(default_step, closed_step, start) == expected
+
+
+def test_liquidity_days_of_closed_firms_read_nothing() -> None:
+    # A closed firm's days are NaN whatever its owner's rows hold (they are not read).
+    args = list(random_firms(3, 50, 3))
+    args[1] = np.zeros(50, dtype=bool)  # every firm closed
+    args[5] = np.full_like(args[5], np.nan)  # the owners' limits unreadable
+    out = liquidity_days_kernel(*args)
+    assert np.isnan(out).all()
+    np.testing.assert_array_equal(out, liquidity_days_reference(*args))
+
+
+def test_open_month_reuses_the_closing_stocks_exactly() -> None:
+    from sim.outputs.money import MONEY_STOCKS, money_stocks
+
+    model = CreditMarketModel(make_run("population.n_borrowers=800", "n_months=4"))
+    for _ in range(4):
+        fresh = money_stocks(model.world)
+        model.step()
+        for name in MONEY_STOCKS:
+            assert _bits(model.record.metrics[f"opening_{name}"]) == _bits(fresh[name]), name
+    model.close()
+
+
+def test_panel_rows_grown_and_debt_of_the_rows() -> None:
+    from sim.outputs.agents import AgentOutcomes, panel_rows
+
+    acc = AgentOutcomes(panel_share=0.2, panel_max=1000)
+    acc._n_initial = 3000
+    for n in (3000, 3000, 3100, 4000, 3500):
+        np.testing.assert_array_equal(acc._panel_rows(n), panel_rows(n, 0.2, 1000, 3000))
+    model = CreditMarketModel(make_run("population.n_borrowers=800", "n_months=3"))
+    model.run()
+    ch = model.world.channels
+    rows = np.arange(0, model.world.borrowers.n, 3)
+    np.testing.assert_array_equal(ch.balance_total_of(rows), ch.balance_total()[rows])
+    model.close()

@@ -299,6 +299,20 @@ class ChannelBooks(LenderTable):
         sums = self._row_sums()
         return self._scatter(sums.balance_cny, sums.rows)
 
+    def balance_total_of(self, rows: np.ndarray) -> np.ndarray:
+        """``balance_total()[rows]`` without the ``(n,)`` array: ``(len(rows),)`` float64.
+
+        Args:
+            rows: ``(r,)`` int borrower rows, ascending.
+        """
+        sums = self._row_sums()
+        at = np.searchsorted(sums.rows, rows)
+        hit = at < sums.rows.size
+        hit[hit] = sums.rows[at[hit]] == rows[hit]
+        out = np.zeros(rows.shape[0])
+        out[hit] = sums.balance_cny[at[hit]]
+        return out
+
     def due_total(self) -> np.ndarray:
         """``(n,)`` minimum payments due this month, summed over channels."""
         sums = self._row_sums()
