@@ -44,7 +44,9 @@ def _perturbed(base: tuple, seed: int, *, rationing: bool = True) -> tuple:  # n
     credit = whole_cents(rng, n, 6_000.0) * (rng.random(n) < 0.6)
     h.unmet_credit_cny = credit
     h.unmet_need_cny = np.round(credit * rng.choice([0.0, 0.3, 1.0], n), 2)
-    month.firm_month.gap_cny = whole_cents(rng, nf, 20_000.0) * (rng.random(nf) < 0.6) * f.is_open
+    gap = whole_cents(rng, nf, 20_000.0) * (rng.random(nf) < 0.6) * f.is_open
+    # Firms without a gap (zero or a surplus) are posted before the firms' waterfall.
+    month.firm_month.gap_cny = np.where(rng.random(nf) < 0.1, -gap, gap)
     s.savings_cny = whole_cents(rng, n, 20_000.0) * (rng.random(n) < 0.5)
     s.balance_cny = np.minimum(s.balance_cny, s.limit_cny) * (rng.random(n) < 0.8)
     s.earmarked_cny = whole_cents(rng, n, 3_000.0) * (rng.random(n) < 0.3)

@@ -5,8 +5,10 @@
 households' consumption and unmet credit after funding (one pass over every borrower, one
 over the rows funded), the owners' spare savings and platform headroom before the firms'
 waterfall and the postings after it (one pass over the firms each; a firm writes only its
-own owner's row: one firm per owner). The same operations in the same order as the NumPy
-pass, so the same bits, whatever the number of threads.
+own owner's row: one firm per owner; a firm without a gap, which the waterfall does not
+touch, is posted in the first pass, so the second reads the firms with a gap alone). The
+same operations in the same order as the NumPy pass, so the same bits, whatever the number
+of threads.
 """
 
 from __future__ import annotations
@@ -64,38 +66,57 @@ def _households_post(  # noqa: PLR0913 - plain arrays
 
 @kernel(parallel=True)
 def _owners_before(  # noqa: PLR0913 - plain arrays
-    owners, months, income_base, savings, limit, balance, defaulted, closed, earmark, spare,
-    available, earmarked,
+    owners, gap, months, income_base, savings, limit, balance, defaulted, closed, earmark,
+    business, spare, available, earmarked, business_out,
 ):  # fmt: skip
-    """Per firm: the owner's spare savings, open platform headroom and earmark within it.
+    """Per firm with a gap: the owner's spare savings, open headroom and earmark within it.
 
-    Spare: savings above ``months`` of base income; ``earmark``: the owners' earmarks.
+    Spare: savings above ``months`` of base income; ``earmark``: the owners' earmarks. A
+    firm without a gap (``not gap > 0``: the waterfall gives it nothing) is posted here,
+    as :func:`_owners_after` would post its zero draws (its own cash, platform balance and
+    earmark rounded, the earmark within the headroom), and its ``spare`` is 0.0 (unread).
     """
     for i in prange(owners.shape[0]):
         o = owners[i]
-        reserve = months * income_base[o]
-        spare[i] = round_cny_scalar(_max0(savings[o] - reserve))
         headroom = _max0(limit[o] - balance[o])
         a = 0.0 if (defaulted[o] or closed[o]) else headroom
         available[i] = a
         e = earmark[o]
-        earmarked[i] = e if (e <= a or e != e) else a
+        e = e if (e <= a or e != e) else a
+        earmarked[i] = e
+        if gap[i] > 0:
+            reserve = months * income_base[o]
+            spare[i] = round_cny_scalar(_max0(savings[o] - reserve))
+        else:
+            spare[i] = 0.0
+            _post_owner(o, i, 0.0, 0.0, e, business, savings, balance, earmark, business_out)
+
+
+@kernel()
+def _post_owner(o, i, injection, d, e, business, savings, balance, earmark, business_out):
+    """Firm ``i``'s own cash ``injection`` and platform draw ``d`` on its owner ``o``'s row."""
+    savings[o] = round_cny_scalar(savings[o] - injection)
+    balance[o] = round_cny_scalar(balance[o] + d)
+    business_out[i] = round_cny_scalar(business[i] + d)
+    earmark[o] = round_cny_scalar(e - (d if (d <= e or d != d) else e))
 
 
 @kernel(parallel=True)
 def _owners_after(  # noqa: PLR0913 - plain arrays
-    owners, injection, draw, earmarked, business, step_row, savings, balance, earmark,
+    owners, gap, injection, draw, earmarked, business, step_row, savings, balance, earmark,
     draws_recent, months_since_draw, business_out,
 ):  # fmt: skip
-    """Post the firms' own cash and platform draws on their owners' rows."""
+    """Post the firms' own cash and platform draws on their owners' rows (firms with a gap).
+
+    The firms without one were posted by :func:`_owners_before`.
+    """
     for i in prange(owners.shape[0]):
+        if not gap[i] > 0:
+            continue
         o = owners[i]
         d = draw[i]
-        savings[o] = round_cny_scalar(savings[o] - injection[i])
-        balance[o] = round_cny_scalar(balance[o] + d)
-        business_out[i] = round_cny_scalar(business[i] + d)
-        e = earmarked[i]
-        earmark[o] = round_cny_scalar(e - (d if (d <= e or d != d) else e))
+        _post_owner(o, i, injection[i], d, earmarked[i], business, savings, balance, earmark,
+                    business_out)  # fmt: skip
         if d > 0:
             draws_recent[step_row, o] += 1
             months_since_draw[o] = 0
@@ -137,13 +158,14 @@ def funding_compiled(world: World, month: Month, info: CreditInfo) -> None:
 
     owners, nf = f.owner, f.n
     spare, available, earmarked = np.empty(nf), np.empty(nf), np.empty(nf)
+    gap, business = month.firm_month.gap_cny, np.empty(nf)
     _owners_before(
-        owners, float(world.config.firms.owner_reserve_income_months), s.income_base_cny,
-        s.savings_cny, s.limit_cny, s.balance_cny, s.defaulted, s.closed, s.earmarked_cny,
-        spare, available, earmarked,
+        owners, gap, float(world.config.firms.owner_reserve_income_months),
+        s.income_base_cny, s.savings_cny, s.limit_cny, s.balance_cny, s.defaulted, s.closed,
+        s.earmarked_cny, f.platform_business_cny, spare, available, earmarked, business,
     )  # fmt: skip
     ff = fund_firms_compiled(
-        month.firm_month.gap_cny,
+        gap,
         owners=owners,
         owner_spare_cny=spare,
         platform_available_cny=available,
@@ -154,9 +176,8 @@ def funding_compiled(world: World, month: Month, info: CreditInfo) -> None:
         platform_earmarked_cny=earmarked,
     )
     injection, platform_draw = ff.by_step["own_cash"], ff.by_step["platform"]
-    business = np.empty(nf)
     _owners_after(
-        owners, injection, platform_draw, earmarked, f.platform_business_cny,
+        owners, gap, injection, platform_draw, earmarked, f.platform_business_cny,
         step % RECENT_MONTHS, s.savings_cny, s.balance_cny, s.earmarked_cny, s.draws_recent,
         s.months_since_draw, business,
     )  # fmt: skip
