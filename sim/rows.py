@@ -7,16 +7,18 @@ twice the size (amortised O(1) per row, no per-agent Python loop). Existing rows
 their index, so a row index is a stable agent id for the life of a run.
 
 Memory: the room kept beyond the rows is never written, so it costs address space, not
-resident memory, until rows fill it. The table keeps only a weak reference to each
-buffer: a field that a stage replaces by a new array (``s.limit_cny = limit``) frees its
-buffer at once rather than at the next append, and is appended to in an array of its
-exact size (such a field is usually replaced again next month, so spare room would be
-copied for nothing).
+resident memory, until rows fill it (a large buffer is a memory map of its own,
+:func:`empty_rows`, so its room cannot be free heap space that is already resident).
+The table keeps only a weak reference to each buffer: a field that a stage replaces by a
+new array (``s.limit_cny = limit``) frees its buffer at once rather than at the next
+append, and is appended to in an array of its exact size (such a field is usually
+replaced again next month, so spare room would be copied for nothing).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -77,7 +79,8 @@ def append_rows(state: Any, new: Any, fields: Iterable[str] | None = None) -> in
             # Replaced since the last append: exact size; new or full: twice the rows.
             replaced = ref is not None and not in_buffer
             capacity = n + added if replaced else max(2 * (n + added), MIN_CAPACITY)
-            buf = np.empty(arr.shape[:-1] + (capacity,), dtype=arr.dtype)
+            shape = arr.shape[:-1] + (capacity,)
+            buf = np.empty(shape, dtype=arr.dtype) if replaced else empty_rows(shape, arr.dtype)
             buf[..., :n] = arr
             spare[name] = weakref.ref(buf)
         buf[..., n : n + added] = extra
@@ -108,7 +111,7 @@ def pad_rows(arr: np.ndarray, n: int, fill: object) -> np.ndarray:
     buf = arr.base
     own = isinstance(buf, np.ndarray) and _PADDED.get(id(buf)) is buf
     if not (own and _is_prefix_view(arr, buf) and buf.shape[-1] >= n):
-        buf = np.empty(arr.shape[:-1] + (max(2 * n, MIN_CAPACITY),), dtype=arr.dtype)
+        buf = empty_rows(arr.shape[:-1] + (max(2 * n, MIN_CAPACITY),), arr.dtype)
         buf[..., :m] = arr
         _PADDED[id(buf)] = buf
     buf[..., m:n] = fill
@@ -118,3 +121,40 @@ def pad_rows(arr: np.ndarray, n: int, fill: object) -> np.ndarray:
 #: The buffers :func:`pad_rows` made, by id, while they live (only those are grown in
 #: place: a view of any other array is copied, so no other array's memory is written).
 _PADDED: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+
+
+#: Buffers of at least this many bytes get pages of their own (:func:`empty_rows`).
+OWN_PAGES_BYTES = 1 << 22
+
+
+def empty_rows(
+    shape: tuple[int, ...], dtype: np.dtype | type, *, zeroed: bool = False
+) -> np.ndarray:
+    """An array for a growing table whose room costs no resident memory until written.
+
+    A buffer of :data:`OWN_PAGES_BYTES` or more is a private anonymous memory map of its
+    own (zeros, as the system hands out fresh pages): the room beyond the rows written so
+    far is pages never touched, so it costs address space only, and the map is returned
+    to the system when the buffer dies. From the allocator's heap, a large buffer could
+    take free space that is already resident, room and all. Smaller ones come from NumPy:
+    uninitialised, or zeros if ``zeroed``.
+
+    Args:
+        shape: the array's shape (rows on the last axis).
+        dtype: its dtype.
+        zeroed: the caller needs zeros (a large buffer is zeros either way).
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes < OWN_PAGES_BYTES or _MAP_FLAGS is None:
+        return np.zeros(shape, dtype=dtype) if zeroed else np.empty(shape, dtype=dtype)
+    return np.ndarray(shape, dtype=dtype, buffer=mmap.mmap(-1, nbytes, flags=_MAP_FLAGS))
+
+
+#: Flags of a private anonymous map (copy-on-write in a forked process); None where the
+#: platform has none (NumPy's allocator then serves every buffer).
+_MAP_FLAGS: int | None = (
+    mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    if hasattr(mmap, "MAP_PRIVATE") and hasattr(mmap, "MAP_ANONYMOUS")
+    else None
+)

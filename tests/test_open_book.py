@@ -13,7 +13,7 @@ from sim.month import Month
 from sim.outputs.audit import audit
 from sim.platform.policies import build_policy
 from sim.platform.underwriting import close_for_attrition, finish_limits, initial_limits
-from sim.rows import MIN_CAPACITY, append_rows, pad_rows
+from sim.rows import MIN_CAPACITY, OWN_PAGES_BYTES, append_rows, empty_rows, pad_rows
 from sim.world.borrowers import ClosureReason
 from tests.conftest import make_run
 
@@ -82,6 +82,29 @@ def test_pad_rows_grows_its_own_buffers_in_place_and_never_writes_another_array(
     assert ring.shape == (2, 4) and ring[:, 3].tolist() == [0.0, 0.0]
     with pytest.raises(ValueError, match="cannot shrink"):
         pad_rows(np.zeros(3), 2, 0)
+
+
+def test_large_row_buffers_are_maps_of_their_own_zeroed_and_picklable():
+    import mmap
+    import pickle
+
+    rows = OWN_PAGES_BYTES // 8 + 1  # one row over the threshold, float64
+    big = empty_rows((2, rows), np.float64)
+    assert isinstance(big.base, mmap.mmap) and big.flags.writeable and big.flags.c_contiguous
+    assert big.shape == (2, rows) and not big.any()  # fresh pages are zeros
+    view = big[..., :5]
+    assert view.base is big  # what append_rows and pad_rows recognise as their buffer
+    view[1] = 3.0
+    back = pickle.loads(pickle.dumps(view))  # a burn-in state pickles its arrays
+    assert back.tolist() == [[0.0] * 5, [3.0] * 5]
+    np.testing.assert_array_equal(back, view)
+    small = empty_rows((4,), np.int32, zeroed=True)
+    assert small.base is None and small.tolist() == [0, 0, 0, 0]
+    # The tables grow into them: a large field's buffer is a map, its rows the same.
+    s = BorrowerState.blank(rows, limit_cny=np.arange(rows, dtype=float))
+    s.append(BorrowerState.blank(1, limit_cny=[-1.0]))
+    assert isinstance(s._row_buffers["limit_cny"]().base, mmap.mmap)
+    assert s.limit_cny[-2:].tolist() == [rows - 1.0, -1.0] and s.limit_cny.dtype == np.float64
 
 
 def test_policies_grow_their_memory():

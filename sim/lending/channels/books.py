@@ -21,7 +21,7 @@ from sim.lending.channels.records import (
     any_over_channels,
 )
 from sim.lending.channels.totals_kernel import channel_balances_kernel, dense_totals_kernel
-from sim.rows import pad_rows
+from sim.rows import empty_rows, pad_rows
 from sim.units import round_cny
 
 
@@ -93,12 +93,12 @@ class ChannelBooks(LenderTable):
     def _grow(self, capacity: int, k: int) -> None:
         """Tables of ``capacity`` slots, the used ones copied (blank at first).
 
-        The slots beyond ``n_slots`` stay zero (``calloc``: pages the process has not
-        written yet cost no resident memory) and :meth:`_slots` blanks each one as it hands
-        it out, so the room kept for later slots costs little until it is used.
+        The slots beyond ``n_slots`` stay zero (:func:`sim.rows.empty_rows`: pages the
+        process has not written yet cost no resident memory) and :meth:`_slots` blanks each
+        one as it hands it out, so the room kept for later slots costs little until used.
         """
         for f, (dtype, blank) in ACCOUNT_FIELDS.items():
-            table = np.zeros((capacity, k), dtype=dtype)
+            table = empty_rows((capacity, k), dtype, zeroed=True)
             if f in self._acc:
                 table[: self.n_slots] = self._acc[f][: self.n_slots]
             else:
