@@ -23,6 +23,7 @@ use another sweeper are left to Hydra; the job itself still validates its config
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_e
 from sim.runtime.job_configs import JobComposer
 from sim.runtime.override_checks import check_command_line, check_run_folders
 from sim.runtime.policy_options import check_policy_options, policy_option_problem
-from sim.runtime.resources import check_memory
+from sim.runtime.resources import check_memory, check_sweep_memory
 from sim.runtime.runner import config_hash, overwrite_refusal
 from sim.runtime.validated_jobs import record_validated
 from sim.world.data import DataFileError, load_uci
@@ -108,6 +109,7 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         check_policy_options(parser, jobs, multirun=multirun)
         composer = JobComposer(parser, loader, name)
         runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun)
+        at_once = _jobs_at_once(name, overrides) if multirun else 1
         _check_output_folder(name, jobs[0], multirun=multirun)
         # The jobs as Hydra's sweeper gets them: without the hydra overrides.
         tasks = [
@@ -116,12 +118,35 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         ]
     for run in runs:
         _user(check_memory, run)
+    if at_once > 1:
+        _user(check_sweep_memory, runs, at_once)
     _user(load_uci)
     if multirun:
         # LimitLab's sweeper does not compose these jobs again (sim.runtime.validated_jobs).
         hydra_lines = [o.input_line or "" for o in overrides if o.is_hydra_override()]
         record_validated(config_dir, name, hydra_lines, tasks)
     return runs
+
+
+def _jobs_at_once(name: str, overrides: list[Override]) -> int:
+    """Jobs of a sweep that run at the same time on this machine.
+
+    joblib's ``hydra.launcher.n_jobs`` (a negative value counts from the cores, as joblib
+    does: -1 is every core); 1 for any other launcher (Hydra's basic one runs the jobs one
+    after another; Ray and Submitit place them on their own resources).
+    """
+    lines = [o.input_line or "" for o in overrides if o.is_hydra_override()]
+    try:
+        launcher = compose(config_name=name, overrides=lines, return_hydra_config=True)
+        launcher = launcher.hydra.launcher
+    except _COMPOSE_ERRORS:
+        return 1
+    if "joblib" not in str(launcher.get("_target_", "")).lower():
+        return 1
+    n_jobs = launcher.get("n_jobs")
+    if not isinstance(n_jobs, int) or n_jobs == 0:
+        return 1
+    return n_jobs if n_jobs > 0 else max((os.cpu_count() or 1) + 1 + n_jobs, 1)
 
 
 def _check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:

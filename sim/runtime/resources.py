@@ -160,6 +160,42 @@ def check_memory(run: RunConfig, available: int | None = None) -> int:
     return need
 
 
+def check_sweep_memory(runs: list[RunConfig], at_once: int, available: int | None = None) -> int:
+    """Refuse a sweep whose jobs that run at the same time cannot fit in memory together.
+
+    Each job alone is checked by :func:`check_memory`; a launcher that runs ``at_once``
+    jobs side by side on this machine (joblib's ``n_jobs``) needs, in the worst case, the
+    ``at_once`` largest estimates at the same time.
+
+    Args:
+        runs: the sweep's validated run configs.
+        at_once: jobs the launcher runs at the same time on this machine (>= 1).
+        available: bytes available; ``MemAvailable`` from ``/proc/meminfo`` if None (no
+            check where the system does not report it).
+
+    Returns:
+        The estimate of the ``at_once`` largest jobs together, in bytes.
+
+    Raises:
+        InsufficientMemoryError: that estimate exceeds ``available`` while more than one
+            job runs at a time.
+    """
+    needs = sorted((estimate_peak_bytes(run) for run in runs), reverse=True)
+    k = max(1, min(int(at_once), len(needs)))
+    need = sum(needs[:k])
+    if available is None:
+        available = available_memory_bytes()
+    if k > 1 and available is not None and need > available:
+        raise InsufficientMemoryError(
+            f"hydra.launcher.n_jobs runs {k} of the sweep's {len(needs)} jobs at once: the "
+            f"{k} largest need about {_gb(need)} at peak together, but this machine has "
+            f"{_gb(available)} available (MemAvailable in /proc/meminfo); lower "
+            "hydra.launcher.n_jobs or the jobs' sizes (each job's estimate: "
+            'docs/performance.md, "Memory estimate")'
+        )
+    return need
+
+
 def _gb(n_bytes: int) -> str:
     return f"{n_bytes / 1e9:.1f} GB"
 

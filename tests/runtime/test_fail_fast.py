@@ -409,3 +409,28 @@ def test_an_output_folder_that_is_a_file_is_one_line_exit_2(tmp_path: Path, mult
     # A folder below a file: the file is named.
     with pytest.raises(UserError, match=rf"{target}/sub is inside {target}, a file"):
         preflight([*sweep, f"{option}={target / 'sub'}"])
+
+
+def test_a_parallel_sweep_must_fit_its_jobs_at_once(monkeypatch):
+    """joblib's n_jobs jobs run side by side: their estimates are added, so a sweep whose
+    jobs each fit but not together is refused before anything runs (basic launcher: one
+    at a time, accepted)."""
+    from sim.runtime import resources
+    from sim.runtime.errors import UserError
+    from sim.runtime.resources import check_sweep_memory, estimate_peak_bytes
+
+    small, large = make_run("population.n_borrowers=1000"), make_run("population.n_borrowers=3000")
+    pair = estimate_peak_bytes(small) + estimate_peak_bytes(large)
+    assert check_sweep_memory([small, large], 2, available=pair) == pair
+    assert check_sweep_memory([small, large, small], 1, available=1) == estimate_peak_bytes(large)
+    with pytest.raises(InsufficientMemoryError, match=r"runs 2 of the sweep's 3 jobs at once"):
+        check_sweep_memory([small, large, small], 2, available=pair - 1)
+    # Through the command line's preflight, with the machine's memory between one job and two.
+    sweep = ["-m", "population.n_borrowers=1000,3000", "n_months=2", "burn_in_months=0"]
+    runs = preflight([*sweep, "hydra/launcher=basic"])
+    both = sum(estimate_peak_bytes(run) for run in runs)
+    monkeypatch.setattr(resources, "available_memory_bytes", lambda: both - 1)
+    assert len(preflight([*sweep, "hydra/launcher=basic"])) == 2
+    with pytest.raises(UserError, match=r"lower hydra.launcher.n_jobs"):
+        preflight([*sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
+    assert len(preflight([*sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"])) == 2
