@@ -300,10 +300,13 @@ class ChannelBooks(LenderTable):
         return self._scatter(sums.balance_cny, sums.rows)
 
     def balance_total_of(self, rows: np.ndarray) -> np.ndarray:
-        """``balance_total()[rows]`` without the ``(n,)`` array: ``(len(rows),)`` float64.
+        """``balance_total()[rows]`` without making the ``(n,)`` array.
 
         Args:
             rows: ``(r,)`` int borrower rows, ascending.
+
+        Returns:
+            ``(r,)`` float64 balances owed to the other lenders, summed over lenders, CNY.
         """
         sums = self._row_sums()
         at = np.searchsorted(sums.rows, rows)

@@ -11,6 +11,7 @@ month total are the same bits as the NumPy pass's, whatever the number of thread
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -279,12 +280,11 @@ def fund_households_compiled(
     out = HouseholdFunding(rows, np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(channels.k))
     wish = round_cny(wants_gap_cny)
     seek = channels.config.household_wants_seek_share
-    views: list[WaterfallRows] = []  # the rows gathered, once, if a turn needs them
 
+    @functools.cache
     def view() -> WaterfallRows:
-        if not views:
-            views.append(WaterfallRows(channels, rows, info))
-        return views[0]
+        """The rows gathered, once, if a turn needs them."""
+        return WaterfallRows(channels, rows, info)
 
     for mode, gap, serves, target in (
         (NEEDS, needs_gap_cny, channels.for_household_needs, out.needs_funded_cny),
@@ -302,8 +302,8 @@ def fund_households_compiled(
                 tuple(np.stack(x) for x in zip(*terms, strict=True)), info, step,
                 out.by_channel,
             )  # fmt: skip
-            if views:  # the slots handed out since
-                views[0].slots = channels.slot_of[rows]
+            if view.cache_info().currsize:  # gathered already: the slots handed out since
+                view().slots = channels.slot_of[rows]
         else:
             state = (left, alt, target, out.fees_cny)
             _turns(channels, mode, lenders, view(), state, info, step, out.by_channel)

@@ -239,7 +239,7 @@ def fund_round(  # noqa: PLR0913 - the round's state, changed in place
     if not whole:
         for x, y in zip(everything, state, strict=True):
             x[live] = y
-    ch._rows, ch._sums = None, None
+    ch.touch(none)  # the kernels marked the rows they drew on: the cached totals go
     takes, fees = np.empty((turns, m)), np.empty((turns, m))
     counts = np.zeros((turns, 2), dtype=np.int64)
     _compact(asked, fee_rates, takes, fees, counts)
