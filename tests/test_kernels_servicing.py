@@ -147,10 +147,10 @@ def serve_channels(ch: Channels, how: str, step: int) -> tuple[Channels, list[np
     ch = copy.deepcopy(ch)
     charged = []
     with compiled.using(how):
-        charged.append(ch.service(step))
+        charged.append(ch.service(step).copy())  # the books' array, overwritten next month
         ch.new_month()
         ch.pay_dues(cents(0.5 * ch.due_total()))
-        charged.append(ch.service(step + 1))
+        charged.append(ch.service(step + 1).copy())
     return ch, charged
 
 
@@ -191,6 +191,24 @@ def test_other_lenders_compiled_numpy_and_reference_agree(seed, n, fee, step):
         )
     assert_channels_equal(out["compiled"][0], out["numpy"][0], totals_to_the_cent=False)
     assert_channels_equal(out["compiled"][0], out["reference"][0], totals_to_the_cent=True)
+
+
+@pytest.mark.parametrize("how", IMPLEMENTATIONS)
+def test_month_charges_are_written_in_the_books_array(how):
+    """Each servicing zeroes and rewrites ``charged_cny`` in place (its buffer kept)."""
+    ch = random_channels(np.random.default_rng(3), 60, 0.01)
+    ch.grow(80)  # a grown array: a view of a buffer with room, which must be kept
+    held = ch.charged_cny
+    with compiled.using(how):
+        first = ch.service(5).copy()
+        assert ch.charged_cny is held
+        ch.new_month()
+        ch.pay_dues(cents(0.5 * ch.due_total()))
+        second = ch.service(6)
+    assert second is held and ch.charged_cny is held
+    assert first.sum() > 0 and not np.array_equal(first, second)
+    # The second month's charges alone: the total over the run is the two months'.
+    np.testing.assert_array_equal(ch.interest_fees_total_cny, first + second)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two threads")

@@ -11,6 +11,7 @@ Small-business metrics are NaN when no firms are simulated (``firms.owner_share 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -202,6 +203,7 @@ def monthly_metrics(
     month: Month,
     opening: dict[str, float] | None = None,
     buffers: FirmBuffers | None = None,
+    firm: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, float]:
     """Compute one month's portfolio metrics (reads only; changes nothing).
 
@@ -212,6 +214,8 @@ def monthly_metrics(
             (:func:`sim.outputs.money.money_stocks`); ``opening_`` columns NaN if None.
         buffers: the month's firm buffer days (:func:`sim.outputs.firm_metrics.firm_buffers`)
             if already made; made here if None.
+        firm: returns the month's :func:`firm_stress_metrics` (called once, when they are
+            needed: they may be taken in another thread meanwhile); None: taken here.
 
     Returns:
         A dict keyed by :data:`MONTHLY_METRICS`.
@@ -296,7 +300,7 @@ def monthly_metrics(
         "risk_adjusted_return_cny": interest - funding_cost - f["realised_loss_cny"],
         # Flow totals that are metrics themselves are reported as they are.
         **{name: f[name] for name in MONTHLY_METRICS if name in f},
-        **firm_stress_metrics(world, month, buffers),
+        **(firm_stress_metrics(world, month, buffers) if firm is None else firm()),
         **money_metrics(world, month, opening, closing=closing, flows=f),
     }
     # The documented column order, whatever order the parts were computed in.

@@ -9,6 +9,7 @@ the window (:class:`sim.outputs.agents.AgentOutcomes`). It reads :class:`sim.mon
 
 from __future__ import annotations
 
+from concurrent.futures import wait
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,10 +25,12 @@ from sim.outputs.metrics import (
     FIRM_TABLE_COLUMNS,
     firm_buffers,
     firm_sector_rows,
+    firm_stress_metrics,
     monthly_metrics,
 )
 from sim.outputs.money import MONEY_STOCKS, money_stocks
 from sim.units import BUCKET_LABELS, N_BUCKETS, bucket_index
+from sim.world.draws import worker
 
 if TYPE_CHECKING:
     from sim.month import Month, World
@@ -50,6 +53,18 @@ def transition_counts(world: World, month: Month) -> np.ndarray:
         return np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS)
     count = transition_counts_reference if how == "reference" else transition_counts_kernel
     return count(start, s.missed, s.charged_off, s.defaulted, s.closure_reason, N_BUCKETS)
+
+
+def _firm_side(
+    world: World, month: Month, window: bool
+) -> tuple[dict[str, float], list[dict[str, object]]]:
+    """The month's firm stress metrics and (in the window) its firm table rows (reads only).
+
+    The buffer days are made once (:func:`firm_buffers`) and read by both.
+    """
+    buffers = firm_buffers(world)
+    rows = firm_sector_rows(world, month, buffers) if window else []
+    return firm_stress_metrics(world, month, buffers), rows
 
 
 class RunRecord:
@@ -112,11 +127,24 @@ class RunRecord:
         (the tables cover the window); its metrics and the per-agent panel's lead months
         are still recorded.
         """
-        self._agents(world).collect(world, month)
-        # The firms' buffer days, read by the metrics and the firm rows alike: made once.
+        # The firms' side (buffer days, stress metrics, the firm table's rows) is taken in
+        # the draws' worker thread while this one takes the borrowers' side: both only
+        # read the state, and every number is computed as it is in one thread.
         has_firms = world.firms.n > 0 and month.settlement is not None
-        buffers = firm_buffers(world) if has_firms else None
-        self.metrics = monthly_metrics(world, month, self._opening, buffers)
+        window = month.step > self.offset
+        firm_side = worker().submit(_firm_side, world, month, window) if has_firms else None
+        try:
+            self._agents(world).collect(world, month)
+            self.metrics = monthly_metrics(
+                world,
+                month,
+                self._opening,
+                firm=None if firm_side is None else (lambda: firm_side.result()[0]),
+            )
+        finally:
+            if firm_side is not None:
+                wait([firm_side])  # never left running on the state
+        sector_rows = firm_side.result()[1] if firm_side is not None else []
         self._opening = None
         stocks = {name: self.metrics[name] for name in MONEY_STOCKS}
         self._closing = (id(world), int(world.serviced_step), stocks)
@@ -131,7 +159,7 @@ class RunRecord:
                 pack_events(step, e.rows, e.old_limit_cny, e.new_limit_cny, e.reason)
             )
         self.transition_counts.append(transition_counts(world, month))
-        for row in firm_sector_rows(world, month, buffers):
+        for row in sector_rows:
             row["step"] = int(row["step"]) - self.offset
             self._firm_rows.append(row)
         return self.metrics

@@ -311,3 +311,35 @@ def test_panel_rows_grown_and_debt_of_the_rows() -> None:
     rows = np.arange(0, model.world.borrowers.n, 3)
     np.testing.assert_array_equal(ch.balance_total_of(rows), ch.balance_total()[rows])
     model.close()
+
+
+def test_firm_side_in_the_worker_thread_equals_one_thread(monkeypatch) -> None:
+    """The firms' side of ``collect`` taken beside the borrowers' side gives the same bits."""
+    from concurrent.futures import Future
+
+    import sim.outputs.recorder as recorder
+
+    class Inline:
+        """An executor that runs each task at once, in the calling thread."""
+
+        def submit(self, fn, *args):  # noqa: ANN001, ANN002, ANN202
+            done: Future = Future()
+            done.set_result(fn(*args))
+            return done
+
+    def run(inline: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if inline:
+            monkeypatch.setattr(recorder, "worker", Inline)
+        model = CreditMarketModel(
+            make_run("population.n_borrowers=1500", "n_months=5", "firms.owner_share=0.2")
+        )
+        model.run()
+        out = model.monthly_table(include_burn_in=True), model.firms_table()
+        model.close()
+        monkeypatch.undo()
+        return out
+
+    (metrics, firms), (metrics_1, firms_1) = run(False), run(True)
+    assert len(firms) and metrics["median_cash_buffer_days"].notna().all()
+    pd.testing.assert_frame_equal(metrics, metrics_1, check_exact=True)
+    pd.testing.assert_frame_equal(firms, firms_1, check_exact=True)

@@ -80,7 +80,9 @@ class Channels(ChannelFlows):
         cent).
 
         Returns:
-            ``(n,)`` interest + monthly fees charged this month per borrower.
+            ``(n,)`` interest + monthly fees charged this month per borrower: the array
+            :attr:`charged_cny` itself, zeroed and written again by the next servicing
+            (copy it to keep a month's values).
 
         Raises:
             RuntimeError: month ``step`` (or a later one) was serviced already; the books
@@ -101,7 +103,8 @@ class Channels(ChannelFlows):
         if how == "reference":
             return service_channels_reference(self, step)
         # ---- end of the implementation switch
-        charged = np.zeros(self.n)
+        charged = self.charged_cny  # zeroed in place (see servicing_kernel)
+        charged.fill(0.0)
         cand = self.candidates()
         slots = self.slot_of[cand]
         # Copies of the candidates' accounts on every channel, one gather per table (a

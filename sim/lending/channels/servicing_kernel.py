@@ -270,7 +270,10 @@ def service_channels_compiled(ch: Channels, step: int) -> np.ndarray:
     interest, fees = np.empty(served_total), np.empty(served_total)
     rare = np.zeros((3, served_total))  # written only where an account defaults or is charged off
     events = np.empty((n_chunks, k, 2), dtype=np.int64)
-    charged = np.zeros(ch.n)
+    # Zeroed in place: the array keeps its buffer, with room for the rows appended later
+    # (a new one each month would be copied whole into a new buffer at the next append).
+    charged = ch.charged_cny
+    charged.fill(0.0)
     row_balance, row_due = np.empty(m), np.empty(m)
     row_lenders, row_owes = np.empty(m, dtype=np.int16), np.empty(m, dtype=bool)
     fee_share = np.zeros(k)

@@ -42,7 +42,8 @@ def service_channels_reference(ch: Channels, step: int) -> np.ndarray:
         ``(n,)`` interest + monthly fees charged this month per borrower.
     """
     acc = ch._acc
-    charged = np.zeros(ch.n)
+    charged = ch.charged_cny  # zeroed in place, as the other implementations do
+    charged.fill(0.0)
     terms = [
         _LenderTerms(
             step=step,
