@@ -29,7 +29,12 @@ runs then use that warm cache. Results go to ``<--out>/bench-<timestamp>.csv`` (
 each size, its memory and the results folder are checked before the first run: a bad one
 is one line naming the option and its allowed range, exit code 2. Firms: ``--firm-share``
 of the borrowers own one (0.1 by default).
-Measured figures are in ``docs/performance.md``.
+Borrower-months per second count ``--sizes`` rows a month; over an open book (the
+default) the rows grow as applicants arrive, and a line closed for attrition or default
+keeps its borrower, who still lives and borrows elsewhere (1 M rows become about 1.66 M
+over 120 months), so each run also reports its borrower rows at the end and the rows it
+simulated per second. ``--book closed`` (no applicants, no attrition closures) keeps the
+borrower rows at ``--sizes``. Measured figures are in ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -63,7 +68,17 @@ IMPLEMENTATIONS = ("compiled", "numpy", "reference")
 PROBE_BORROWERS, PROBE_MONTHS = 2_000, 4
 
 
-def _config(n: int, months: int, policy: str, firm_share: float):  # noqa: ANN202
+#: ``--book closed``: no applicants and no attrition closures, so the borrower rows stay
+#: ``--sizes`` all run (an open book appends its arrivals and keeps its closed lines'
+#: borrowers, who still live and borrow elsewhere); firms enter and exit as by default.
+CLOSED_BOOK = (
+    "book.applicants_per_month_share=0",
+    "book.voluntary_close_prob_monthly=0",
+    "book.inactivity_close_prob_monthly=0",
+)
+
+
+def _config(n: int, months: int, policy: str, firm_share: float, book: str = "open"):  # noqa: ANN202
     from sim.runtime.compose import load_run_config
 
     return load_run_config(
@@ -71,11 +86,12 @@ def _config(n: int, months: int, policy: str, firm_share: float):  # noqa: ANN20
             f"population.n_borrowers={n}",
             f"n_months={months}",
             # The months benchmarked are all simulated (no burn-in on top), over an open
-            # book (arrivals, attrition and firm entry at their defaults).
+            # book (arrivals, attrition and firm entry at their defaults) unless closed.
             "burn_in_months=0",
             f"policy={policy}",
             f"firms.owner_share={firm_share}",
             "output.plots=false",
+            *(CLOSED_BOOK if book == "closed" else ()),
         ]
     )
 
@@ -90,14 +106,17 @@ def _one(args: argparse.Namespace) -> dict:
     compiled.set_implementation(args.implementations)
     compiled.set_threads(int(args.threads))
     n = int(args.sizes)
-    run = _config(n, args.months, args.policy, args.firm_share)
+    run = _config(n, args.months, args.policy, args.firm_share, args.book)
     t0 = time.perf_counter()
     model = CreditMarketModel(run)
     if args.agents:
         len(model.agents)
     model.stage_seconds = {}
+    rows = 0  # borrower rows summed over the months (the book grows as applicants arrive)
     t1 = time.perf_counter()
-    model.run()
+    for _ in range(args.months):
+        model.step()
+        rows += model.borrowers.n
     t2 = time.perf_counter()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -109,6 +128,9 @@ def _one(args: argparse.Namespace) -> dict:
         "setup_s": round(t1 - t0, 3),
         "run_s": round(t2 - t1, 3),
         "borrower_months_per_s": round(n * args.months / (t2 - t1)),
+        "borrower_rows_end": int(model.borrowers.n),
+        "row_months_per_s": round(rows / (t2 - t1)),
+        "book": args.book,
         "peak_rss_gib": round(peak_kib / 1024**2, 3),
         "final_balance_cny": float(model.borrowers.balance_cny.sum()),
         "stage_seconds": model.stage_seconds,
@@ -127,7 +149,7 @@ def _probe(args: argparse.Namespace) -> dict:
     from sim.model import CreditMarketModel
 
     t1 = time.perf_counter()
-    run = _config(PROBE_BORROWERS, PROBE_MONTHS, args.policy, args.firm_share)
+    run = _config(PROBE_BORROWERS, PROBE_MONTHS, args.policy, args.firm_share, args.book)
     spans = []
     for impl in ("numpy", "compiled", "compiled"):
         compiled.set_implementation(impl)
@@ -196,6 +218,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--policy", default="behaviour_rules")
     parser.add_argument("--firm-share", type=float, default=0.1, help="firms.owner_share")
     parser.add_argument("--agents", action="store_true", help="make the Mesa agent views first")
+    parser.add_argument(
+        "--book",
+        choices=["open", "closed"],
+        default="open",
+        help="open (default): applicants arrive, lines close; closed: the borrower rows stay",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
     parser.add_argument("--out", default=str(OUT_DIR), help=f"folder of the CSVs ({OUT_DIR})")
     parser.add_argument("--child", choices=["run", "probe"], help=argparse.SUPPRESS)
@@ -234,14 +262,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
             "add a smaller size or leave it out of --implementations"
         )
     try:  # the policy (and the rest of the config) once, on a small book
-        _config(PROBE_BORROWERS, args.months, args.policy, args.firm_share)
+        _config(PROBE_BORROWERS, args.months, args.policy, args.firm_share, args.book)
     except HydraException as err:
         parser.error(f"--policy {args.policy}: {config_error(err)}")
     except CONFIG_ERRORS as err:
         parser.error(f"--policy {args.policy}: {one_line(err)}")
     for n in args.size_list:  # every run fits, before running
         try:
-            check_memory(_config(n, args.months, args.policy, args.firm_share))
+            check_memory(_config(n, args.months, args.policy, args.firm_share, args.book))
         except Exception as err:  # noqa: BLE001 - the config's own message names the field
             parser.error(f"--sizes {n}: {one_line(err)}")
     args.out = _checked_out(parser, args.out)
@@ -282,6 +310,7 @@ def _report(table: pd.DataFrame, months: int) -> str:
     keys = ["n_borrowers", "implementation", "threads", "months_run"]
     best = table.groupby(keys, sort=False).agg(
         n_firms=("n_firms", "first"),
+        rows_end=("borrower_rows_end", "first"),
         setup_s=("setup_s", "min"),
         run_s=("run_s", "min"),
         run_scaled_s=("run_scaled_s", "min"),
@@ -289,14 +318,15 @@ def _report(table: pd.DataFrame, months: int) -> str:
         peak_gib=("peak_rss_gib", "max"),
     )
     lines = [
-        f"| borrowers | firms | implementation | threads | set-up s | run s ({months} months) "
-        "| M borrower-months/s | peak GiB |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|",
+        f"| borrowers | firms | borrower rows at the end | implementation | threads | set-up s "
+        f"| run s ({months} months) | M borrower-months/s | peak GiB |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for (n, impl, t, m), r in best.iterrows():
         mark = f" * ({r.run_s:.2f} s for {m})" if m != months else ""
         lines.append(
-            f"| {n:,d} | {int(r.n_firms):,d} | {impl} | {t} | {r.setup_s:.2f} "
+            f"| {n:,d} | {int(r.n_firms):,d} | {int(r.rows_end):,d} | {impl} | {t} "
+            f"| {r.setup_s:.2f} "
             f"| {r.run_scaled_s:.2f}{mark} | {r.bm_per_s / 1e6:.3f} | {r.peak_gib:.2f} |"
         )
     lines.append("")
@@ -338,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_probe(args)))
         return 0
     base = [sys.executable, "-m", "experiments.bench", "--policy", args.policy]
-    base += ["--firm-share", str(args.firm_share)]
+    base += ["--firm-share", str(args.firm_share), "--book", args.book]
     cache = tempfile.mkdtemp(prefix="limitlab-numba-cache-")
     env = os.environ | {"NUMBA_CACHE_DIR": cache}
     try:
@@ -375,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{n:>9,d} borrowers + {row['n_firms']:,d} firms x {months} months, "
                     f"{impl} ({t} thread(s)): setup {row['setup_s']:6.2f} s, run "
                     f"{row['run_s']:7.2f} s, {row['borrower_months_per_s'] / 1e6:6.3f} M "
-                    f"borrower-months/s, peak {row['peak_rss_gib']:.2f} GiB",
+                    f"borrower-months/s, peak {row['peak_rss_gib']:.2f} GiB; "
+                    f"{row['borrower_rows_end']:,d} borrower rows at the end ({args.book} book)",
                     flush=True,
                 )
     finally:

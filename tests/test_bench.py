@@ -172,6 +172,9 @@ def _row(n: int, impl: str, threads: int, months: int, run_s: float) -> dict:
         "setup_s": 0.5,
         "run_s": run_s,
         "borrower_months_per_s": n * months / run_s,
+        "borrower_rows_end": n + n // 100 * months,
+        "row_months_per_s": n * months / run_s,
+        "book": "open",
         "peak_rss_gib": 0.3,
         "final_balance_cny": 1.0 if months == 12 else float(len(impl)),
         "stage_seconds": {"household": run_s / 2, "enterprise": run_s / 4},
@@ -188,7 +191,7 @@ def test_report_scales_the_short_reference_run_and_gives_the_speed_ups() -> None
     ]
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "stage_seconds"} for r in rows])
     text = bench._report(table, 12)
-    assert "| 1,000 | 100 | reference | 1 | 0.50 | 60.00 * (15.00 s for 3) |" in text
+    assert "| 1,000 | 100 | 1,030 | reference | 1 | 0.50 | 60.00 * (15.00 s for 3) |" in text
     assert (
         "x 12 months, 1 thread(s): compiled is 3.0x as fast as numpy (run 6.00 s / 2.00 s)" in text
     )
@@ -212,3 +215,15 @@ def test_jobs_run_numpy_and_reference_once_and_skip_large_references(tmp_path) -
     assert [j for j in jobs if j[0] == 200_000 and j[1] == "reference"] == []
     assert [j[2:] for j in jobs if j[:2] == (1_000, "compiled")] == [(1, 12), (2, 12), (1, 6)]
     assert [j[2] for j in jobs if j[:2] == (1_000, "numpy")] == [1]
+
+
+def test_closed_book_keeps_the_borrower_rows_and_counts_the_rows_simulated() -> None:
+    common = ["--child", "run", "--sizes", "3000", "--months", "4", "--threads", "1"]
+    common += ["--implementations", "compiled"]
+    open_ = bench._one(bench._parse(common))
+    closed = bench._one(bench._parse([*common, "--book", "closed"]))
+    assert closed["book"] == "closed" and closed["borrower_rows_end"] == 3000
+    assert open_["book"] == "open" and open_["borrower_rows_end"] > 3000  # applicants arrived
+    # Rows simulated per second: the rows of each month summed, over the run time.
+    assert closed["row_months_per_s"] == pytest.approx(closed["borrower_months_per_s"], abs=1)
+    assert open_["row_months_per_s"] > open_["borrower_months_per_s"]
