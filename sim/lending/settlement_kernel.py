@@ -96,7 +96,7 @@ def _firms_repay(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
         p_paid = 0.0
         if in_debt:
             left = round_cny_scalar(prepay_share * excess)
-            line_open = not (defaulted[o] or closed[o])
+            line_open = not (defaulted[o] | closed[o])
             owed = min(business_in[i], balance[o]) if line_open else 0.0
             p_done = False
             for j in range(order.shape[0] + 1):

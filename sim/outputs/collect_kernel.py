@@ -87,7 +87,7 @@ def _row_values(
 ) -> tuple[float, float, float, float, float, float, float, float]:  # fmt: skip
     """Row ``i``'s terms of :data:`BORROWER_SUMS`, with NumPy's operations in its order."""
     bal, lim = balance[i], limit[i]
-    perf = 0.0 if (defaulted[i] or closed[i]) else 1.0
+    perf = 0.0 if (defaulted[i] | closed[i]) else 1.0
     head = max0(lim - bal)
     ead = (bal + ccf * head) * perf
     no_lim = 1.0 if lim <= 0.0 else 0.0
@@ -140,14 +140,16 @@ def borrower_pass(
     for b in numba.prange(nl):
         lo, hi = starts[b], starts[b] + sizes[b]
         n_30 = n_90 = n_live = n_sole = 0
-        for i in range(lo, hi):
+        # Unsigned row indices: no negative-index wraparound at each read (the loops vectorise).
+        for t in range(hi - lo):
+            i = np.uint64(lo + t)
             mi = missed[i]
             on_book = not charged_off[i]
             n_30 += (mi >= 1) & on_book
             n_90 += (mi >= 3) & on_book
             n_live += not (defaulted[i] | closed[i])
-        for i in range(lo, min(hi, m)):
-            n_sole += sole[i]
+        for t in range(max(min(hi, m) - lo, 0)):
+            n_sole += sole[np.uint64(lo + t)]
         size_of[b, 0], size_of[b, 1], size_of[b, 2], size_of[b, 3] = n_30, n_90, n_live, n_sole
     # Each block's first slot in every subset buffer: running totals in block order.
     offset = np.zeros((nl, 4), dtype=np.int64)
@@ -167,7 +169,7 @@ def borrower_pass(
         n_open = n_lim = n_m1 = n_m2 = n_90 = n_emp = n_debt = n_multi = slots = 0
         n_sole = n_sole_def = n_def = 0
         for t in range(size):
-            i = lo + t
+            i = np.uint64(lo + t)
             v = _row_values(
                 i, balance, limit, pd_12m, savings, missed, defaulted, closed, charged_off,
                 ccf, lgd,
@@ -188,7 +190,7 @@ def borrower_pass(
                         )
                 for q in range(_NS):
                     tot[q] += v[q]
-            live = not (defaulted[i] or closed[i])
+            live = not (defaulted[i] | closed[i])
             on_book = not charged_off[i]
             mi = missed[i]
             is_sole = i < m and sole[i]

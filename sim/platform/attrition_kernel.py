@@ -51,7 +51,7 @@ def attrition_kernel(
     # Branch-free: each row is written at the end of every list and counted only if it
     # belongs there (the outcomes are random, so branches would mostly mispredict).
     for i in range(defaulted.shape[0]):
-        line_open = not (defaulted[i] or closed[i])
+        line_open = not (defaulted[i] | closed[i])
         decide = line_open & (not closing[i]) & (missed[i] == 0) & (u_voluntary[i] < voluntary_prob)
         is_closing = closing[i] | decide
         paid_down = balance[i] <= 0.0

@@ -30,17 +30,19 @@ def earmark_kernel(earmark, limit, balance, defaulted, closed, closing, out, bad
     hold an earmark that is negative, NaN or infinite.
     """
     n = limit.shape[0]
+    # An unsigned row index (no negative-index wraparound at each read) and selects, not
+    # branches (flags or-ed without short-circuits): the loop vectorises.
     for k in numba.prange((n + CHECK_ROWS - 1) // CHECK_ROWS):
-        flag = 0
-        for i in range(k * CHECK_ROWS, min((k + 1) * CHECK_ROWS, n)):
+        flag = False
+        lo = k * CHECK_ROWS
+        for t in range(min(CHECK_ROWS, n - lo)):
+            i = np.uint64(lo + t)
             e = earmark[i]
-            if not (e >= 0.0 and e < np.inf):
-                flag = 1
+            flag |= not (e >= 0.0 and e < np.inf)
             h = limit[i] - balance[i]
-            if h < 0.0:
-                h = 0.0
-            h = h * (0.0 if defaulted[i] or closed[i] or closing[i] else 1.0)
-            m = np.nan if (e != e or h != h) else (e if e < h else h)  # np.minimum
+            h = 0.0 if h < 0.0 else h
+            h = h * (0.0 if defaulted[i] | closed[i] | closing[i] else 1.0)
+            m = np.nan if (e != e) | (h != h) else (e if e < h else h)  # np.minimum
             out[i] = round_cny_scalar(m)
         bad[k] = flag
 

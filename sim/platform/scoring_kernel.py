@@ -199,7 +199,9 @@ def rescore_kernel(
     n_blocks = (n + CHECK_ROWS - 1) // CHECK_ROWS
     for k in numba.prange(n_blocks):
         flags = 0
-        for i in range(k * CHECK_ROWS, min((k + 1) * CHECK_ROWS, n)):
+        lo = k * CHECK_ROWS
+        for t in range(min(CHECK_ROWS, n - lo)):
+            i = np.uint64(lo + t)  # unsigned: indexing needs no negative-index wraparound
             late = min(max(missed[i], 0), 3)  # min(missed, 3) clipped to 0..3
             delinquent = 0
             for m in range(delinquent_recent.shape[0]):

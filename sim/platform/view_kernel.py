@@ -49,7 +49,7 @@ def view_kernel(
         no_limit = 1.0 if lim <= 0 else 0.0
         util_out[i] = (balance[i] * (1.0 - no_limit)) / (lim + no_limit) + 0.0 * no_limit
         inc = income[i]
-        dsr_out[i] = debt_service[i] / (inc if (inc >= 1.0 or inc != inc) else 1.0)
+        dsr_out[i] = debt_service[i] / (inc if (inc >= 1.0) | (inc != inc) else 1.0)
         total = np.int16(0)
         for m in range(draws_recent.shape[0]):
             total = np.int16(total + draws_recent[m, i])
@@ -58,7 +58,7 @@ def view_kernel(
         for m in range(early_recent.shape[0]):
             total = np.int16(total + early_recent[m, i])
         early_out[i] = total
-        open_out[i] = not (defaulted[i] or closed[i] or closing[i])
+        open_out[i] = not (defaulted[i] | closed[i] | closing[i])  # no short-circuit: vectorises
 
 
 def view_rows_numpy(s) -> dict[str, np.ndarray]:  # noqa: ANN001

@@ -79,7 +79,7 @@ def _owners_before(  # noqa: PLR0913 - plain arrays
     for i in prange(owners.shape[0]):
         o = owners[i]
         headroom = _max0(limit[o] - balance[o])
-        a = 0.0 if (defaulted[o] or closed[o]) else headroom
+        a = 0.0 if (defaulted[o] | closed[o]) else headroom
         available[i] = a
         e = earmark[o]
         e = e if (e <= a or e != e) else a
