@@ -87,7 +87,7 @@ def _firms_repay(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
         mean = _mean_outflow(outflow_hist, i)
         target = round_cny_scalar(target_days[i] * mean / DAYS_PER_MONTH)
         excess = round_cny_scalar(max(cash[i] - target, 0.0)) if is_open[i] else 0.0
-        s = slot_of[o]
+        s = np.uint64(slot_of[o])  # unsigned: no negative-index wraparound
         in_debt = excess > 0 and business_in[i] > 0
         if excess > 0:
             for c in range(book_balance.shape[1]):
@@ -173,10 +173,10 @@ def _households_prepay(
         budget = round_cny_scalar(prepay_share * max(savings[r] - reserve, 0.0))
         if not budget > 0:
             continue
-        s = slot_of[r]
+        s = np.uint64(slot_of[r])
         owes = False
         for c in range(book_balance.shape[1]):
-            owes = owes or book_balance[s, c] > 0 or book_due[s, c] > 0
+            owes |= (book_balance[s, c] > 0) | (book_due[s, c] > 0)
         if not owes or k == 0:
             continue
         total = pay_in_order(

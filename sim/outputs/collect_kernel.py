@@ -309,7 +309,7 @@ def liquidity_days_kernel(
             platform = e if (e <= head or e != e) else head  # np.minimum
         total = platform
         if k > 0:
-            slot = slot_of[o]
+            slot = np.uint64(slot_of[o])  # unsigned: no negative-index wraparound
             allow = allow_personal if own else allow_business
             # A lender that does not count adds 0.0 to a sum that starts at 0.0: skipped
             # (its account row is not read), the same bits.

@@ -50,10 +50,10 @@ def pay_dues_kernel(
     """
     no_defaults = np.zeros((0, 0), dtype=np.bool_)
     for j in numba.prange(slots.shape[0]):
+        s = np.uint64(slots[j])  # unsigned: no negative-index wraparound at each read
         pay_in_order(
-            slots[j], round_cny_scalar(budget[j]), order, balance, paid, due, no_defaults,
-            True, pay, j,
-        )  # fmt: skip
+            s, round_cny_scalar(budget[j]), order, balance, paid, due, no_defaults, True, pay, j
+        )
 
 
 @numba.njit(cache=True, inline="always")

@@ -57,13 +57,15 @@ def served_counts_kernel(
         for c in range(k):
             counts[chunk, c, 0] = 0
             counts[chunk, c, 1] = 0
-        for j in range(chunk * CHUNK_ROWS, min((chunk + 1) * CHUNK_ROWS, m)):
-            s = slots[j]
+        lo = chunk * CHUNK_ROWS
+        for t in range(min(CHUNK_ROWS, m - lo)):
+            # Slots are >= 0: unsigned, the reads need no negative-index wraparound; the
+            # tests are or-ed and counted without branches (the outcomes are random).
+            s = np.uint64(slots[lo + t])
             for c in range(k):
-                if balance[s, c] > 0 or due[s, c] > 0 or paid[s, c] > 0:
-                    counts[chunk, c, 0] += 1
-                    if not defaulted[s, c]:
-                        counts[chunk, c, 1] += 1
+                active = (balance[s, c] > 0) | (due[s, c] > 0) | (paid[s, c] > 0)
+                counts[chunk, c, 0] += active
+                counts[chunk, c, 1] += active & (not defaulted[s, c])
 
 
 @kernel(parallel=True)
@@ -152,16 +154,16 @@ def service_channels_kernel(
         # books are far larger than the cache, and a loop that also services each account
         # would wait for one slot's memory at a time.
         got = np.empty((7, hi - lo, k))
-        for j in range(lo, hi):
-            s = slots[j]
+        for i in range(hi - lo):
+            s = np.uint64(slots[lo + i])  # >= 0: no negative-index wraparound at each read
             for c in range(k):
-                got[0, j - lo, c] = balance[s, c]
-                got[1, j - lo, c] = due[s, c]
-                got[2, j - lo, c] = paid[s, c]
-                got[3, j - lo, c] = limit[s, c]
-                got[4, j - lo, c] = missed[s, c]
-                got[5, j - lo, c] = defaulted[s, c]
-                got[6, j - lo, c] = charged_off[s, c]
+                got[0, i, c] = balance[s, c]
+                got[1, i, c] = due[s, c]
+                got[2, i, c] = paid[s, c]
+                got[3, i, c] = limit[s, c]
+                got[4, i, c] = missed[s, c]
+                got[5, i, c] = defaulted[s, c]
+                got[6, i, c] = charged_off[s, c]
         pos = np.empty(k, dtype=np.int64)
         perf = np.empty(k, dtype=np.int64)
         for c in range(k):

@@ -41,11 +41,11 @@ def dense_totals_kernel(
     """
     k = balance.shape[1]
     for i in numba.prange(slot_of.shape[0]):
-        if not in_use[i] or k == 0:
+        if (not in_use[i]) | (k == 0):
             out_balance[i] = 0.0
             out_due[i] = 0.0
             continue
-        s = slot_of[i]
+        s = np.uint64(slot_of[i])  # >= 0: no negative-index wraparound at each read
         tb = balance[s, 0]
         td = due[s, 0]
         for c in range(1, k):
@@ -69,7 +69,7 @@ def channel_balances_kernel(
     k = balance.shape[1]
     out = np.zeros(k)
     for j in range(rows.shape[0]):
-        s = slot_of[rows[j]]
+        s = np.uint64(slot_of[rows[j]])
         for c in range(k):
             out[c] = balance[s, c] if j == 0 else out[c] + balance[s, c]
     return out

@@ -126,7 +126,7 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
                 continue
         elif not left[j] > 0:
             continue
-        s, k = slot_of[j], j - lo
+        s, k = np.uint64(slot_of[j]), j - lo  # unsigned: no negative-index wraparound
         g_open[k], g_rejected[k] = open_tab[s, c], rejected_tab[s, c]
         g_limit[k], g_balance[k] = limit_tab[s, c], balance[s, c]
         g_defaulted[k] = defaulted[s, c]
@@ -143,7 +143,7 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
         elif not asked > 0:
             continue
         r, k = who[j], j - lo
-        s = slot_of[j]
+        s = np.uint64(slot_of[j])
         no_default = not g_defaulted[k]
         opened = g_open[k]
         if task == 0 and mode == WISH:
@@ -296,7 +296,7 @@ def _draw_span(  # noqa: PLR0913 - plain arrays
         if not take > 0:
             continue
         r = who[j]
-        s = slot_of[j]
+        s = np.uint64(slot_of[j])
         amount = round_cny_scalar(take)
         fee = round_cny_scalar(fee_rate * amount)
         balance[s, c] = round_cny_scalar(balance[s, c] + amount + fee)
