@@ -120,19 +120,19 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
     g_open, g_rejected = np.empty(n, np.int64), np.empty(n, np.int64)
     g_limit, g_balance, g_u = np.empty(n), np.empty(n), np.zeros(n)
     g_defaulted = np.empty(n, np.bool_)
-    for j in range(lo, hi):
+    for j in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index wraparound
         if task == 1 or mode == FIRM:
             if not (everyone or gate[j]):
                 continue
         elif not left[j] > 0:
             continue
-        s, k = np.uint64(slot_of[j]), j - lo  # unsigned: no negative-index wraparound
+        s, k = np.uint64(slot_of[j]), j - np.uint64(lo)
         g_open[k], g_rejected[k] = open_tab[s, c], rejected_tab[s, c]
         g_limit[k], g_balance[k] = limit_tab[s, c], balance[s, c]
         g_defaulted[k] = defaulted[s, c]
         if has_u:
             g_u[k] = u[who[j]]
-    for j in range(lo, hi):
+    for j in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index wraparound
         code[j] = 0
         req[j] = 0.0
         active[j] = False
@@ -142,7 +142,7 @@ def _turn_span(  # noqa: PLR0912, PLR0913, PLR0915 - one row's turn, every array
                 continue
         elif not asked > 0:
             continue
-        r, k = who[j], j - lo
+        r, k = who[j], j - np.uint64(lo)
         s = np.uint64(slot_of[j])
         no_default = not g_defaulted[k]
         opened = g_open[k]
@@ -278,7 +278,7 @@ def _draw_span(  # noqa: PLR0913 - plain arrays
     """Rows ``lo`` to ``hi`` of :func:`_draw`, one after the other."""
     take_out, fee_out = out
     balance, slot_of = book[3], book[5]
-    for j in range(lo, hi):
+    for j in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index wraparound
         take_out[j] = 0.0
         fee_out[j] = 0.0
         if mode == FIRM:
