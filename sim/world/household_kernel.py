@@ -140,7 +140,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         due = min_due_cny[i] if is_open else 0.0
         arrears = min(arrears_cny[i], due)
         behind = missed[i] >= 1
-        late = is_open and behind and due > 0
+        late = is_open & behind & (due > 0)
         choice = 0
         paid_first = 0.0
         if late:
@@ -206,7 +206,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
             x = math.log(max(cash, 1.0) / max(due, 1.0))
             skip_prob = max(skip_prob, expit(p.tau_miss - p.cash_sensitivity * x))
         skip = u_skip[i] < skip_prob
-        desired = habit if is_open and not skip else 0.0
+        desired = habit if is_open & (not skip) else 0.0
         if late:
             if choice == HOLD:
                 desired = max(due - arrears, 0.0)
@@ -230,7 +230,9 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         out_other_payment_cny[i] = other_paid
 
         # 4. Race to default: delinquent and unemployed borrowers draw what is left.
-        race = is_open and behind and not now_employed and u_race[i] < p.race_prob and available > 0
+        race = (
+            is_open & behind & (not now_employed) & (u_race[i] < p.race_prob) & (available > 0)
+        )
         draw_race = round_cny_scalar(available * race)
         available -= draw_race
         balance += draw_race
@@ -307,5 +309,5 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         early_recent[i] = early_count
         since = min(months_since_draw[i] + 1, _MONTHS_SINCE_DRAW_CAP)
         months_since_draw[i] = since if count == 0 else 0
-        high_risk_flag[i] = is_open and u_high_risk[i] < p.high_risk_prob
+        high_risk_flag[i] = is_open & (u_high_risk[i] < p.high_risk_prob)
         out_repayments_cny[i] = round_cny_scalar(scheduled + early)
