@@ -348,7 +348,7 @@ def transition_counts_kernel(
     part = np.zeros((blocks, 4, nb), dtype=np.int64)
     for b in numba.prange(blocks):
         lo = b * TRANSITION_BLOCK
-        for i in range(lo, min(n, lo + TRANSITION_BLOCK)):
+        for i in range(np.uint64(lo), np.uint64(min(n, lo + TRANSITION_BLOCK))):  # unsigned
             mi = min(max(missed[i], 0), 3)
             now = mi + (mi > 0)
             now = 5 if charged_off[i] else now
@@ -377,7 +377,7 @@ def window_default_counts_kernel(
     defaults = 0
     for i in numba.prange(default_step.shape[0]):
         d, c = default_step[i], closed_step[i]
-        gone = (d > 0 and d < start) or (c >= 0 and c < start)
+        gone = ((d > 0) & (d < start)) | ((c >= 0) & (c < start))
         exposed += not gone
         defaults += d >= start
     return exposed, defaults
