@@ -318,7 +318,8 @@ def _report(table: pd.DataFrame, months: int) -> str:
         peak_gib=("peak_rss_gib", "max"),
     )
     lines = [
-        f"| borrowers | firms | borrower rows at the end | implementation | threads | set-up s "
+        f"| borrowers | firm rows at the end | borrower rows at the end | implementation "
+        f"| threads | set-up s "
         f"| run s ({months} months) | M borrower-months/s | peak GiB |",
         "|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
@@ -402,11 +403,11 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
                 rows.append(row | {"repeat": repeat})
                 print(
-                    f"{n:>9,d} borrowers + {row['n_firms']:,d} firms x {months} months, "
-                    f"{impl} ({t} thread(s)): setup {row['setup_s']:6.2f} s, run "
-                    f"{row['run_s']:7.2f} s, {row['borrower_months_per_s'] / 1e6:6.3f} M "
-                    f"borrower-months/s, peak {row['peak_rss_gib']:.2f} GiB; "
-                    f"{row['borrower_rows_end']:,d} borrower rows at the end ({args.book} book)",
+                    f"{n:>9,d} borrowers x {months} months, {impl} ({t} thread(s)): setup "
+                    f"{row['setup_s']:6.2f} s, run {row['run_s']:7.2f} s, "
+                    f"{row['borrower_months_per_s'] / 1e6:6.3f} M borrower-months/s, peak "
+                    f"{row['peak_rss_gib']:.2f} GiB; at the end {row['borrower_rows_end']:,d} "
+                    f"borrower rows and {row['n_firms']:,d} firm rows ({args.book} book)",
                     flush=True,
                 )
     finally:
