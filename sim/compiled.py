@@ -25,6 +25,7 @@ __all__ = [
     "IMPLEMENTATIONS",
     "implementation",
     "kernel",
+    "kernels_in_two_threads",
     "round_cny_scalar",
     "set_implementation",
     "set_threads",
@@ -82,6 +83,23 @@ def set_threads(n: int) -> None:
 def threads() -> int:
     """Worker threads the parallel kernels use now."""
     return int(numba.get_num_threads())
+
+
+#: numba's threading layers that allow parallel kernels launched from two threads at once
+#: (its ``workqueue`` layer aborts the process then).
+THREADSAFE_LAYERS: tuple[str, ...] = ("omp", "tbb")
+
+
+def kernels_in_two_threads() -> bool:
+    """Whether two threads may run parallel kernels at the same time.
+
+    True when numba's threading layer, chosen at the first parallel kernel, is one of
+    :data:`THREADSAFE_LAYERS`; False before any parallel kernel has run.
+    """
+    try:
+        return numba.threading_layer() in THREADSAFE_LAYERS
+    except ValueError:  # no parallel kernel has run: no layer chosen yet
+        return False
 
 
 def set_implementation(name: str) -> None:

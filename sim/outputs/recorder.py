@@ -9,13 +9,14 @@ the window (:class:`sim.outputs.agents.AgentOutcomes`). It reads :class:`sim.mon
 
 from __future__ import annotations
 
-from concurrent.futures import wait
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from concurrent.futures import Future, wait
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sim.compiled import implementation
+from sim.compiled import implementation, kernels_in_two_threads
 from sim.outputs.agents import AgentOutcomes, window_start
 from sim.outputs.collect_kernel import transition_counts_kernel
 from sim.outputs.collect_reference import transition_counts_reference
@@ -53,6 +54,22 @@ def transition_counts(world: World, month: Month) -> np.ndarray:
         return np.bincount(pair, minlength=N_BUCKETS * N_BUCKETS)
     count = transition_counts_reference if how == "reference" else transition_counts_kernel
     return count(start, s.missed, s.charged_off, s.defaulted, s.closure_reason, N_BUCKETS)
+
+
+class _Inline:
+    """Runs a task at once in the calling thread, as an executor's ``submit`` would later.
+
+    An error of the task is raised there and then.
+    """
+
+    @staticmethod
+    def submit(fn: Callable[..., Any], *args: Any) -> Future:
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+
+_INLINE = _Inline()
 
 
 def _firm_side(
@@ -129,10 +146,12 @@ class RunRecord:
         """
         # The firms' side (buffer days, stress metrics, the firm table's rows) is taken in
         # the draws' worker thread while this one takes the borrowers' side: both only
-        # read the state, and every number is computed as it is in one thread.
+        # read the state, and every number is computed as it is in one thread. Both sides
+        # run parallel kernels, so only where numba allows that from two threads.
         has_firms = world.firms.n > 0 and month.settlement is not None
         window = month.step > self.offset
-        firm_side = worker().submit(_firm_side, world, month, window) if has_firms else None
+        pool = worker() if kernels_in_two_threads() else _INLINE
+        firm_side = pool.submit(_firm_side, world, month, window) if has_firms else None
         try:
             self._agents(world).collect(world, month)
             self.metrics = monthly_metrics(

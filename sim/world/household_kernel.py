@@ -230,9 +230,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         out_other_payment_cny[i] = other_paid
 
         # 4. Race to default: delinquent and unemployed borrowers draw what is left.
-        race = (
-            is_open & behind & (not now_employed) & (u_race[i] < p.race_prob) & (available > 0)
-        )
+        race = is_open & behind & (not now_employed) & (u_race[i] < p.race_prob) & (available > 0)
         draw_race = round_cny_scalar(available * race)
         available -= draw_race
         balance += draw_race

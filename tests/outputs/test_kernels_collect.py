@@ -343,3 +343,43 @@ def test_firm_side_in_the_worker_thread_equals_one_thread(monkeypatch) -> None:
     assert len(firms) and metrics["median_cash_buffer_days"].notna().all()
     pd.testing.assert_frame_equal(metrics, metrics_1, check_exact=True)
     pd.testing.assert_frame_equal(firms, firms_1, check_exact=True)
+
+
+@pytest.mark.parametrize("safe", [True, False])
+def test_firm_side_thread_follows_numba_threading_layer(monkeypatch, safe) -> None:
+    """The firms' side runs in the worker only where numba allows kernels in two threads."""
+    import threading
+
+    import sim.outputs.recorder as recorder
+
+    where: list[int] = []
+    firm_side = recorder._firm_side
+
+    def spy(*args):  # noqa: ANN002, ANN202
+        where.append(threading.get_ident())
+        return firm_side(*args)
+
+    monkeypatch.setattr(recorder, "kernels_in_two_threads", lambda: safe)
+    monkeypatch.setattr(recorder, "_firm_side", spy)
+    model = CreditMarketModel(make_run("population.n_borrowers=600", "n_months=2"))
+    model.run()
+    model.close()
+    assert where  # the firms' side ran every month
+    main = threading.get_ident()
+    assert all((ident != main) == safe for ident in where)
+
+
+def test_kernels_in_two_threads_reads_the_layer(monkeypatch) -> None:
+    import numba
+
+    from sim import compiled
+
+    for layer, expected in (("omp", True), ("tbb", True), ("workqueue", False)):
+        monkeypatch.setattr(numba, "threading_layer", lambda layer=layer: layer)
+        assert compiled.kernels_in_two_threads() is expected
+
+    def not_chosen() -> str:
+        raise ValueError("Threading layer is not initialized.")
+
+    monkeypatch.setattr(numba, "threading_layer", not_chosen)
+    assert compiled.kernels_in_two_threads() is False
