@@ -68,9 +68,9 @@ IMPLEMENTATIONS = ("compiled", "numpy", "reference")
 PROBE_BORROWERS, PROBE_MONTHS = 2_000, 4
 
 
-#: ``--book closed``: no applicants and no attrition closures, so the borrower rows stay
-#: ``--sizes`` all run (an open book appends its arrivals and keeps its closed lines'
-#: borrowers, who still live and borrow elsewhere); firms enter and exit as by default.
+#: ``--book closed``: no applicants and no attrition closures, so the borrower rows stay at
+#: ``--sizes`` for the whole run (an open book appends its arrivals and keeps its closed
+#: lines' borrowers, who still live and borrow elsewhere); firms enter and exit as by default.
 CLOSED_BOOK = (
     "book.applicants_per_month_share=0",
     "book.voluntary_close_prob_monthly=0",

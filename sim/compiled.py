@@ -93,8 +93,13 @@ THREADSAFE_LAYERS: tuple[str, ...] = ("omp", "tbb")
 def kernels_in_two_threads() -> bool:
     """Whether two threads may run parallel kernels at the same time.
 
-    True when numba's threading layer, chosen at the first parallel kernel, is one of
-    :data:`THREADSAFE_LAYERS`; False before any parallel kernel has run.
+    Source: numba's documentation, "The Threading Layers" (``omp`` and ``tbb`` are
+    threadsafe; ``workqueue`` is not and terminates the process on concurrent launches).
+
+    Returns:
+        True when numba's threading layer, chosen at the first parallel kernel, is one of
+        :data:`THREADSAFE_LAYERS`; False under any other layer and before any parallel
+        kernel has run.
     """
     try:
         return numba.threading_layer() in THREADSAFE_LAYERS

@@ -315,21 +315,13 @@ def test_panel_rows_grown_and_debt_of_the_rows() -> None:
 
 def test_firm_side_in_the_worker_thread_equals_one_thread(monkeypatch) -> None:
     """The firms' side of ``collect`` taken beside the borrowers' side gives the same bits."""
-    from concurrent.futures import Future
-
     import sim.outputs.recorder as recorder
 
-    class Inline:
-        """An executor that runs each task at once, in the calling thread."""
-
-        def submit(self, fn, *args):  # noqa: ANN001, ANN002, ANN202
-            done: Future = Future()
-            done.set_result(fn(*args))
-            return done
-
     def run(inline: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+        # The worker thread whatever numba's layer here, or the recorder's inline executor.
+        monkeypatch.setattr(recorder, "kernels_in_two_threads", lambda: True)
         if inline:
-            monkeypatch.setattr(recorder, "worker", Inline)
+            monkeypatch.setattr(recorder, "worker", lambda: recorder._INLINE)
         model = CreditMarketModel(
             make_run("population.n_borrowers=1500", "n_months=5", "firms.owner_share=0.2")
         )
