@@ -215,8 +215,13 @@ class CreditMarketModel(mesa.Model):
     def _step_and_raise(self) -> None:
         self._mesa_step()
         failure, self._failure = self._failure, None
-        if failure is not None:
-            raise failure
+        if failure is None:
+            return
+        if isinstance(failure, SystemError) and isinstance(failure.__cause__, KeyboardInterrupt):
+            # Ctrl-C as a compiled kernel returned: numba hands it back wrapped in a
+            # SystemError ("returned a result with an exception set"); it is an interrupt.
+            raise failure.__cause__ from None
+        raise failure
 
     def run(self, n_months: int | None = None, progress: bool = False) -> CreditMarketModel:
         """Run ``n_months`` steps (default: to the end of the window); returns self.

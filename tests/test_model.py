@@ -615,3 +615,37 @@ def test_a_month_that_fails_is_not_counted_and_the_model_refuses_more_months():
     with pytest.raises(RuntimeError, match="month 2 failed in stage 'platform_review'"):
         model.step()
     assert model.steps == 1 and len(model.monthly_table()) == 1
+
+
+def test_ctrl_c_wrapped_by_a_compiled_kernel_surfaces_as_an_interrupt():
+    # Ctrl-C landing as a numba kernel returns comes back as a SystemError caused by the
+    # KeyboardInterrupt; the model raises the interrupt itself (a run then prints its
+    # one-line "interrupted" message), and the month is not counted. Any other
+    # SystemError is raised as it is.
+    from sim.platform.policies.static import StaticPolicy
+
+    class Interrupted(StaticPolicy):
+        name = "interrupted"
+        error: BaseException = SystemError("a plain system error")
+
+        def review(self, view, rng):
+            if view.step == 2:
+                raise self.error
+            return super().review(view, rng)
+
+    def wrapped() -> SystemError:
+        try:
+            raise SystemError("CPUDispatcher returned a result with an exception set")
+        except SystemError as err:
+            err.__cause__ = KeyboardInterrupt()
+            return err
+
+    for error, expected in ((wrapped(), KeyboardInterrupt), (SystemError("x"), SystemError)):
+        policy = Interrupted(PolicyConfig())
+        policy.error = error
+        model = CreditMarketModel(make_run("population.n_borrowers=100"), policy=policy)
+        model.step()
+        with pytest.raises(expected):
+            model.step()
+        assert model.steps == 1
+        model.close()
