@@ -44,6 +44,7 @@ from sim.platform.agent import platform_review_stage
 from sim.platform.policies import LimitPolicy
 from sim.platform.scorecard import PDModel
 from sim.platform.underwriting import originations_stage
+from sim.runtime.errors import interrupt_behind
 from sim.world.draws import scenario_stage
 from sim.world.firms import enterprise_stage
 from sim.world.firms.entry import firm_entry_stage
@@ -217,10 +218,11 @@ class CreditMarketModel(mesa.Model):
         failure, self._failure = self._failure, None
         if failure is None:
             return
-        if isinstance(failure, SystemError) and isinstance(failure.__cause__, KeyboardInterrupt):
-            # Ctrl-C as a compiled kernel returned: numba hands it back wrapped in a
-            # SystemError ("returned a result with an exception set"); it is an interrupt.
-            raise failure.__cause__ from None
+        interrupt = interrupt_behind(failure)
+        if interrupt is not None:
+            # Ctrl-C surfacing as another error (a compiled kernel's SystemError, a
+            # future's RuntimeError): it is an interrupt.
+            raise interrupt from None
         raise failure
 
     def run(self, n_months: int | None = None, progress: bool = False) -> CreditMarketModel:

@@ -619,9 +619,10 @@ def test_a_month_that_fails_is_not_counted_and_the_model_refuses_more_months():
 
 def test_ctrl_c_wrapped_by_a_compiled_kernel_surfaces_as_an_interrupt():
     # Ctrl-C landing as a numba kernel returns comes back as a SystemError caused by the
-    # KeyboardInterrupt; the model raises the interrupt itself (a run then prints its
-    # one-line "interrupted" message), and the month is not counted. Any other
-    # SystemError is raised as it is.
+    # KeyboardInterrupt, and one landing in a future's wait as a RuntimeError raised while
+    # handling it; the model raises the interrupt itself (a run then prints its one-line
+    # "interrupted" message), and the month is not counted. The same errors without an
+    # interrupt behind them are raised as they are.
     from sim.platform.policies.static import StaticPolicy
 
     class Interrupted(StaticPolicy):
@@ -640,7 +641,24 @@ def test_ctrl_c_wrapped_by_a_compiled_kernel_surfaces_as_an_interrupt():
             err.__cause__ = KeyboardInterrupt()
             return err
 
-    for error, expected in ((wrapped(), KeyboardInterrupt), (SystemError("x"), SystemError)):
+    def in_a_wait() -> RuntimeError:
+        # Ctrl-C inside a future's Condition.wait leaves the lock released: its exit
+        # raises this RuntimeError while the interrupt is being handled.
+        try:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise RuntimeError("cannot release un-acquired lock")  # noqa: B904
+        except RuntimeError as err:
+            return err
+
+    cases = (
+        (wrapped(), KeyboardInterrupt),
+        (in_a_wait(), KeyboardInterrupt),
+        (SystemError("x"), SystemError),
+        (RuntimeError("cannot release un-acquired lock"), RuntimeError),
+    )
+    for error, expected in cases:
         policy = Interrupted(PolicyConfig())
         policy.error = error
         model = CreditMarketModel(make_run("population.n_borrowers=100"), policy=policy)

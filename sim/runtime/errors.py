@@ -54,6 +54,25 @@ class UserError(Exception):
     """
 
 
+def interrupt_behind(err: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C an error was raised from or while handling, if any; else None.
+
+    Ctrl-C can surface as another error: numba returns it from a compiled kernel as a
+    ``SystemError`` whose ``__cause__`` is the interrupt, and one landing inside
+    ``threading.Condition.wait`` (a ``Future.result()``) leaves a ``RuntimeError``
+    ("cannot release un-acquired lock") whose ``__context__`` is the interrupt. Such an
+    error is the interrupt's consequence, not a failure of the run.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = err
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ if link.__cause__ is not None else link.__context__
+    return None
+
+
 def one_line(text: object) -> str:
     """``text`` on one line: its lines stripped and joined with ``; ``."""
     lines = [line.strip().rstrip(".;") for line in str(text).splitlines()]
@@ -250,7 +269,8 @@ def remove_unused_job_folder(folder: str | Path) -> bool:
 def user_errors(job_folder: str | Path | None = None) -> Iterator[None]:
     """Show a user error raised inside as one line and exit with :data:`USER_ERROR_EXIT`.
 
-    Other errors pass through with their traceback.
+    Other errors pass through with their traceback; one raised from or while handling a
+    Ctrl-C is raised as that ``KeyboardInterrupt`` (:func:`interrupt_behind`).
 
     Args:
         job_folder: a folder Hydra made for this job, removed on a user error if it
@@ -259,6 +279,9 @@ def user_errors(job_folder: str | Path | None = None) -> Iterator[None]:
     try:
         yield
     except Exception as err:
+        interrupt = interrupt_behind(err)
+        if interrupt is not None:
+            raise interrupt from None  # Ctrl-C surfacing as another error (its docs)
         user = as_user_error(err)
         if user is None:
             raise

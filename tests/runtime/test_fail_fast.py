@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from sim.runtime.errors import (
     USER_ERROR_EXIT,
     UserError,
     exit_with,
+    interrupt_behind,
     remove_unused_job_folder,
     user_errors,
 )
@@ -315,6 +317,42 @@ def test_in_job_errors_remove_only_the_folder_hydra_made(tmp_path: Path, capsys,
     # Other errors are bugs: they pass through with their traceback.
     with pytest.raises(ZeroDivisionError), user_errors(kept):
         _ = 1 / 0
+
+
+def raised(make: Callable[[], BaseException], within: BaseException | None) -> BaseException:
+    """The error ``make()`` raises, raised while handling ``within`` (if given)."""
+    try:
+        if within is None:
+            raise make()
+        try:
+            raise within
+        except BaseException:
+            raise make()  # noqa: B904 (the implicit __context__ is the point)
+    except BaseException as err:
+        return err
+
+
+def test_an_error_raised_from_or_during_ctrl_c_is_the_interrupt(tmp_path: Path):
+    ctrl_c = KeyboardInterrupt()
+    during = raised(lambda: RuntimeError("cannot release un-acquired lock"), ctrl_c)
+    assert during.__context__ is ctrl_c and interrupt_behind(during) is ctrl_c
+    caused = SystemError("returned a result with an exception set")
+    caused.__cause__ = ctrl_c
+    assert interrupt_behind(caused) is ctrl_c
+    # Two links away; the interrupt itself; none behind; a cycle of contexts ends.
+    deeper = raised(lambda: ValueError("cleanup"), during)
+    assert interrupt_behind(deeper) is ctrl_c and interrupt_behind(ctrl_c) is ctrl_c
+    assert interrupt_behind(raised(lambda: ValueError("v"), TypeError("t"))) is None
+    first, second = ValueError("a"), ValueError("b")
+    first.__context__, second.__context__ = second, first
+    assert interrupt_behind(first) is None
+    # A job's such error is raised as the interrupt (the run's "interrupted" line
+    # follows), and the job's folder is not removed as a user error's would be.
+    folder = tmp_path / "job"
+    (folder / ".hydra").mkdir(parents=True)
+    with pytest.raises(KeyboardInterrupt) as got, user_errors(folder):
+        raise during
+    assert got.value is ctrl_c and folder.exists()
 
 
 def test_full_error_keeps_the_traceback(capsys, monkeypatch):
