@@ -33,10 +33,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import register_configs
+from sim.config import RunConfig, register_configs
 from sim.outputs.files import COMPLETE_MARKER
 from sim.runtime.burn_in import BURN_IN_FOLDER, BurnInStore
-from sim.runtime.errors import UserError, exit_with, user_errors
+from sim.runtime.errors import UserError, exit_with, interrupt_behind, user_errors
 from sim.runtime.preflight import checked_run_config, preflight
 from sim.runtime.runner import run_to_folder
 from sim.runtime.validated_jobs import sweeper_override
@@ -138,21 +138,29 @@ def interrupted_line() -> str:
     )
 
 
+def _checked_jobs(argv: list[str]) -> list[RunConfig]:
+    """:func:`preflight`'s jobs; a user error exits with its line, Ctrl-C is raised."""
+    try:
+        return preflight(argv)
+    except UserError as err:
+        interrupt = interrupt_behind(err)  # Ctrl-C while composing, seen as a bad config
+        if interrupt is not None:
+            raise interrupt from None
+        exit_with(err)
+
+
 if __name__ == "__main__":
     try:
-        jobs = preflight(sys.argv[1:])
-    except UserError as err:
-        exit_with(err)
-    if jobs:
-        # The sweep's size, for each job's "[done/total]" line (jobs inherit it).
-        os.environ[SWEEP_JOBS_ENV] = str(len(jobs))
-    # A sweep preflight validated: Hydra's sweeper need not compose its jobs again.
-    sys.argv += sweeper_override(sys.argv[1:])
-    # What the imports made (modules, libraries) is never garbage: frozen out of the
-    # collector's view, the full collection after each run (sim.runtime.runner) only
-    # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).
-    gc.freeze()
-    try:
+        jobs = _checked_jobs(sys.argv[1:])
+        if jobs:
+            # The sweep's size, for each job's "[done/total]" line (jobs inherit it).
+            os.environ[SWEEP_JOBS_ENV] = str(len(jobs))
+        # A sweep preflight validated: Hydra's sweeper need not compose its jobs again.
+        sys.argv += sweeper_override(sys.argv[1:])
+        # What the imports made (modules, libraries) is never garbage: frozen out of the
+        # collector's view, the full collection after each run (sim.runtime.runner) only
+        # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).
+        gc.freeze()
         main()
     except KeyboardInterrupt:
         print(interrupted_line(), file=sys.stderr, flush=True)

@@ -14,12 +14,32 @@ node (``hydra/sweeper/limitlab``) is stored by :func:`sim.config.register_config
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
 
 class LimitLabSweeper(BasicSweeper):
     """The basic sweeper; a batch's jobs already validated in this process are not composed."""
+
+    def sweep(self, arguments: list[str]) -> Any:
+        """The basic sweeper's sweep; an error Ctrl-C caused is raised as the interrupt.
+
+        Ctrl-C while the launcher composes a job's config can leave OmegaConf raising
+        another error (e.g. ``ConfigCompositionException``) with the interrupt behind it
+        (:func:`sim.runtime.errors.interrupt_behind`); raised as the ``KeyboardInterrupt``,
+        it reaches ``experiments.run``'s one-line "interrupted" message instead of Hydra's
+        job-error report.
+        """
+        from sim.runtime.errors import interrupt_behind
+
+        try:
+            return super().sweep(arguments)
+        except Exception as err:
+            interrupt = interrupt_behind(err)
+            if interrupt is None:
+                raise
+            raise interrupt from None
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         """Compose (Hydra's check) the jobs of ``batch`` that preflight did not validate.

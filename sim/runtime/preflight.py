@@ -40,7 +40,13 @@ from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 from sim.config.registration import LIMITLAB_SWEEPER
 from sim.outputs.files import COMPLETE_MARKER
 from sim.outputs.folders import check_creatable
-from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
+from sim.runtime.errors import (
+    CONFIG_ERRORS,
+    UserError,
+    as_user_error,
+    config_error,
+    interrupt_behind,
+)
 from sim.runtime.job_configs import JobComposer
 from sim.runtime.override_checks import check_command_line, check_run_folders
 from sim.runtime.policy_options import check_policy_options, policy_option_problem
@@ -256,7 +262,10 @@ def _sweep_jobs(
             base = compose(config_name=name, overrides=hydra_only, return_hydra_config=True)
         except _COMPOSE_ERRORS as err:
             raise config_error(err) from err
-        except Exception:  # an error inside Hydra or OmegaConf: Hydra reports it
+        except Exception as err:  # an error inside Hydra or OmegaConf: Hydra reports it
+            interrupt = interrupt_behind(err)
+            if interrupt is not None:
+                raise interrupt from None  # not swallowed: Ctrl-C stops the command
             return None
     sweeper = base.hydra.sweeper
     if sweeper.get("_target_") not in _SWEEPERS:

@@ -355,6 +355,29 @@ def test_an_error_raised_from_or_during_ctrl_c_is_the_interrupt(tmp_path: Path):
     assert got.value is ctrl_c and folder.exists()
 
 
+def test_preflight_refusing_a_config_composed_during_ctrl_c_is_the_interrupt(monkeypatch, capsys):
+    # Ctrl-C while preflight composes can come back as a bad config (a UserError with
+    # the interrupt behind it): the command stops as interrupted, not as a user error.
+    import experiments.run as run_cli
+
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    ctrl_c = KeyboardInterrupt()
+    during = raised(lambda: ValueError("'NoneType' object has no attribute 'x'"), ctrl_c)
+    for cause, expected in ((during, KeyboardInterrupt), (ValueError("bad"), SystemExit)):
+
+        def refused(argv, cause=cause):
+            raise UserError("config error: seed: bad") from cause
+
+        monkeypatch.setattr(run_cli, "preflight", refused)
+        with pytest.raises(expected) as got:
+            run_cli._checked_jobs(["seed=1"])
+        if expected is SystemExit:
+            assert got.value.code == USER_ERROR_EXIT
+            assert capsys.readouterr().err == "config error: seed: bad\n"
+        else:
+            assert got.value is ctrl_c and capsys.readouterr().err == ""
+
+
 def test_full_error_keeps_the_traceback(capsys, monkeypatch):
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     try:

@@ -125,6 +125,44 @@ def test_the_sweeper_composes_only_the_jobs_not_validated(monkeypatch):
         assert composed == jobs
 
 
+def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(tmp_path, monkeypatch):
+    # Ctrl-C while the launcher composes a job can leave OmegaConf raising another error
+    # with the interrupt behind it (__context__): the sweep raises the interrupt, so the
+    # command prints its one-line "interrupted" message; other errors are unchanged.
+    from hydra.errors import ConfigCompositionException
+
+    def composing_during_ctrl_c() -> Exception:
+        try:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise AttributeError("'NoneType' object has no attribute 'x'")  # noqa: B904
+        except AttributeError as err:
+            try:
+                raise ConfigCompositionException() from err
+            except ConfigCompositionException as composed:
+                return composed
+
+    monkeypatch.chdir(tmp_path)
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        for error, expected in (
+            (composing_during_ctrl_c(), KeyboardInterrupt),
+            (ConfigCompositionException("bad"), ConfigCompositionException),
+        ):
+            sweeper, _ = _sweeper(monkeypatch)
+            launched: list[object] = []
+
+            def launch(batch, initial_job_idx, error=error, launched=launched):
+                launched.append(list(batch))
+                raise error
+
+            monkeypatch.setattr(sweeper.launcher, "launch", launch)
+            with pytest.raises(expected):
+                sweeper.sweep(["seed=0,1"])
+            assert [list(job) for job in launched[0]] == [["seed=0"], ["seed=1"]]
+
+
 def test_a_sweep_makes_the_runs_of_hydras_basic_sweeper(tmp_path):
     from tests.runtime.test_pipeline import SMALL, digests, run_cli
 
