@@ -39,7 +39,7 @@ from sim.runtime.burn_in import BURN_IN_FOLDER, BurnInStore
 from sim.runtime.errors import UserError, exit_with, interrupt_behind, user_errors
 from sim.runtime.preflight import checked_run_config, preflight
 from sim.runtime.runner import run_to_folder
-from sim.runtime.validated_jobs import sweeper_override
+from sim.runtime.validated_jobs import sweep_folder, sweeper_override
 
 #: Environment variable holding the number of jobs of the sweep being run.
 SWEEP_JOBS_ENV = "LIMITLAB_SWEEP_JOBS"
@@ -125,9 +125,13 @@ def interrupted_line() -> str:
     command with ``resume=true`` and the same sweep folder skips them and runs the rest.
     """
     folder = _STARTED.get("folder")
+    multirun = _STARTED.get("multirun", False)
+    if folder is None and sweep_folder() is not None:
+        # A launcher running the jobs in other processes: the sweeper's folder.
+        folder, multirun = sweep_folder(), True
     if folder is None:
         return "interrupted before any run started"
-    if _STARTED["multirun"]:
+    if multirun:
         return (
             f"interrupted: the finished runs in {folder} are kept; to run the rest, run the "
             f"same command with resume=true hydra.sweep.dir={folder}"

@@ -25,6 +25,9 @@ class LimitLabSweeper(BasicSweeper):
     def sweep(self, arguments: list[str]) -> Any:
         """The basic sweeper's sweep; an error Ctrl-C caused is raised as the interrupt.
 
+        The sweep's folder is recorded first (:func:`sim.runtime.validated_jobs.
+        record_sweep_folder`), for Ctrl-C's message when the jobs run in other processes.
+
         Ctrl-C while the launcher composes a job's config can leave OmegaConf raising
         another error (e.g. ``ConfigCompositionException``) with the interrupt behind it
         (:func:`sim.runtime.errors.interrupt_behind`); raised as the ``KeyboardInterrupt``,
@@ -32,7 +35,10 @@ class LimitLabSweeper(BasicSweeper):
         job-error report.
         """
         from sim.runtime.errors import interrupt_behind
+        from sim.runtime.validated_jobs import record_sweep_folder
 
+        assert self.config is not None
+        record_sweep_folder(self.config.hydra.sweep.dir)
         try:
             return super().sweep(arguments)
         except Exception as err:

@@ -1,4 +1,4 @@
-"""The sweep jobs this process has already composed and validated, for the sweeper to skip.
+"""The sweep jobs this process composed and validated, for the sweeper to skip; the folder.
 
 ``python -m experiments.run -m ...`` composes every job of the sweep in
 :func:`sim.runtime.preflight.preflight` (Hydra's compose API) before Hydra starts; Hydra's
@@ -15,6 +15,10 @@ preflight validated, with no sweeper chosen on the command line, and when Hydra 
 plugin: it scans the folders of the ``hydra_plugins`` namespace, which an editable install
 by setuptools >= 64 does not expose (the repository's folder on ``sys.path`` does, as for
 ``python -m`` from it). Otherwise the sweep runs with Hydra's basic sweeper, as before.
+
+The sweeper also records the sweep's folder as it starts (:func:`record_sweep_folder`):
+under a launcher whose jobs run in other processes (joblib, Ray, Submitit), this process
+runs no job itself, and Ctrl-C's one-line message names the folder from this record.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from pathlib import Path
 
 from sim.config.registration import LIMITLAB_SWEEPER
 
-__all__ = ["clear_validated", "record_validated", "sweeper_override", "was_validated"]
+__all__ = [
+    "clear_validated",
+    "record_sweep_folder",
+    "record_validated",
+    "sweep_folder",
+    "sweeper_override",
+    "was_validated",
+]
 
 #: Hydra settings that do not change whether a job composes: the run mode (Hydra adds
 #: ``hydra.mode=MULTIRUN`` for ``-m``) and the sweeper (added by :func:`sweeper_override`).
@@ -32,6 +43,7 @@ _NEUTRAL = ("hydra.mode=", "hydra/sweeper=")
 
 _Key = tuple[str, str, tuple[str, ...], tuple[str, ...]]
 _RECORD: set[_Key] = set()
+_SWEEP_FOLDER: list[str] = []
 
 
 def _key(
@@ -70,8 +82,19 @@ def was_validated(
 
 
 def clear_validated() -> None:
-    """Forget every recorded job (tests)."""
+    """Forget every recorded job and the sweep folder (tests)."""
     _RECORD.clear()
+    _SWEEP_FOLDER.clear()
+
+
+def record_sweep_folder(folder: str | Path) -> None:
+    """Record the folder (``hydra.sweep.dir``, resolved) of the sweep starting here."""
+    _SWEEP_FOLDER[:] = [str(folder)]
+
+
+def sweep_folder() -> str | None:
+    """The folder :func:`record_sweep_folder` recorded last; None if no sweep started."""
+    return _SWEEP_FOLDER[-1] if _SWEEP_FOLDER else None
 
 
 def sweeper_override(argv: Sequence[str]) -> list[str]:

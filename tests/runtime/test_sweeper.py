@@ -19,6 +19,7 @@ from sim.runtime.preflight import preflight
 from sim.runtime.validated_jobs import (
     clear_validated,
     record_validated,
+    sweep_folder,
     sweeper_override,
     was_validated,
 )
@@ -131,6 +132,8 @@ def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(tmp_p
     # command prints its one-line "interrupted" message; other errors are unchanged.
     from hydra.errors import ConfigCompositionException
 
+    import experiments.run as run_cli
+
     def composing_during_ctrl_c() -> Exception:
         try:
             try:
@@ -161,6 +164,17 @@ def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(tmp_p
             with pytest.raises(expected):
                 sweeper.sweep(["seed=0,1"])
             assert [list(job) for job in launched[0]] == [["seed=0"], ["seed=1"]]
+            # The sweep's folder is recorded as it starts, and names it in Ctrl-C's line
+            # when no job ran in this process (a launcher with workers).
+            folder = str(sweeper.config.hydra.sweep.dir)
+            assert sweep_folder() == folder and (tmp_path / folder).is_dir()
+            monkeypatch.setattr(run_cli, "_STARTED", {})
+            assert run_cli.interrupted_line() == (
+                f"interrupted: the finished runs in {folder} are kept; to run the rest, run "
+                f"the same command with resume=true hydra.sweep.dir={folder}"
+            )
+    clear_validated()
+    assert run_cli.interrupted_line() == "interrupted before any run started"
 
 
 def test_a_sweep_makes_the_runs_of_hydras_basic_sweeper(tmp_path):
