@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import errno
 import os
 import re
 import shutil
@@ -216,9 +217,10 @@ def _hydra_text(err: HydraException) -> str:
 def as_user_error(err: BaseException) -> UserError | None:
     """The one-line user error for ``err``, or None if ``err`` is not the user's to fix.
 
-    Data file problems (:class:`sim.world.data.DataFileError`) and runs too large for the
-    machine (:class:`sim.runtime.resources.InsufficientMemoryError`) are; other errors
-    are bugs, shown with their traceback.
+    Data file problems (:class:`sim.world.data.DataFileError`), runs too large for the
+    machine (:class:`sim.runtime.resources.InsufficientMemoryError`) and a full disk or
+    quota (``ENOSPC``, ``EDQUOT``; pyarrow's ``OSError`` says so only in its text) are;
+    other errors are bugs, shown with their traceback.
     """
     if isinstance(err, UserError):
         return err
@@ -226,7 +228,25 @@ def as_user_error(err: BaseException) -> UserError | None:
         return UserError(f"data error: {one_line(err)}")
     if isinstance(err, InsufficientMemoryError):
         return UserError(f"not enough memory: {one_line(err)}")
+    if isinstance(err, OSError) and (
+        err.errno in _DISK_FULL or any(text in str(err) for text in _DISK_FULL_TEXT)
+    ):
+        # Every output is written to a temporary file renamed into place (sim.outputs.
+        # files): a full disk leaves no partial table, and a run without its completion
+        # marker runs again.
+        text = _TMP_PREFIX.sub("", one_line(err))  # the file it was writing, as named
+        return UserError(
+            f"disk full: {text}; free some space and run the command again (a sweep's "
+            "finished runs are kept: add resume=true)"
+        )
     return None
+
+
+#: errno values of a full disk or an exhausted quota, and how pyarrow's errors say it.
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_DISK_FULL_TEXT = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
+#: The prefix of sim.outputs.files' temporary file beside its target.
+_TMP_PREFIX = re.compile(r"\.tmp-[0-9a-f]{12}-")
 
 
 def exit_with(err: UserError) -> NoReturn:

@@ -6,6 +6,7 @@ the issue); their variants call :func:`sim.runtime.preflight.preflight` in-proce
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
@@ -15,6 +16,7 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
@@ -24,6 +26,7 @@ from sim.runtime.compose import compose_config
 from sim.runtime.errors import (
     USER_ERROR_EXIT,
     UserError,
+    as_user_error,
     exit_with,
     interrupt_behind,
     remove_unused_job_folder,
@@ -376,6 +379,42 @@ def test_preflight_refusing_a_config_composed_during_ctrl_c_is_the_interrupt(mon
             assert capsys.readouterr().err == "config error: seed: bad\n"
         else:
             assert got.value is ctrl_c and capsys.readouterr().err == ""
+
+
+def test_a_full_disk_is_one_line_exit_2_naming_the_file_and_leaves_no_partial_file(
+    tmp_path: Path, capsys, monkeypatch
+):
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    written: list[Path] = []
+
+    def disk_full_at_the_second(self, path, *args, **kwargs):
+        written.append(Path(path))
+        Path(path).write_bytes(b"PAR1 partial")
+        if len(written) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return original(self, path, *args, **kwargs)
+
+    original = pd.DataFrame.to_parquet
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", disk_full_at_the_second)
+    out = tmp_path / "run"
+    run = make_run("population.n_borrowers=200", "n_months=2", "burn_in_months=0")
+    with pytest.raises(SystemExit) as done, user_errors(None):
+        run_to_folder(run, out, resolved={"seed": 0}, resolved_yaml="", run_id="r")
+    assert done.value.code == USER_ERROR_EXIT
+    target = written[1].name.split("-", 2)[2]  # the table, without the temporary prefix
+    assert capsys.readouterr().err == (
+        f"disk full: [Errno 28] No space left on device: '{out / target}'; free some space "
+        "and run the command again (a sweep's finished runs are kept: add resume=true)\n"
+    )
+    # The table written before stays whole; the one being written left nothing; no
+    # completion marker, so the run is incomplete and runs again.
+    names = sorted(p.name for p in out.iterdir())
+    assert written[0].name.split("-", 2)[2] in names and target not in names
+    assert not [n for n in names if n.startswith(".tmp-")] and COMPLETE_MARKER not in names
+    # pyarrow's own error says it only in its text; an unrelated OSError stays a bug.
+    arrow = OSError("IOError: No space left on device. Detail: [errno 28]")
+    assert str(as_user_error(arrow)).startswith("disk full: IOError: No space left")
+    assert as_user_error(OSError(errno.EACCES, "Permission denied")) is None
 
 
 def test_full_error_keeps_the_traceback(capsys, monkeypatch):
