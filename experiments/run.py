@@ -34,9 +34,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import RunConfig, register_configs
+from sim.interrupts import interrupt_behind
 from sim.outputs.files import COMPLETE_MARKER
 from sim.runtime.burn_in import BURN_IN_FOLDER, BurnInStore
-from sim.runtime.errors import UserError, exit_with, interrupt_behind, user_errors
+from sim.runtime.errors import UserError, exit_with, user_errors
 from sim.runtime.preflight import checked_run_config, preflight
 from sim.runtime.runner import run_to_folder
 from sim.runtime.validated_jobs import sweep_folder, sweeper_override

@@ -33,6 +33,7 @@ import pandas as pd
 from sim.agents import Borrower, MicroEnterprise
 from sim.build import build_world, spawn_streams, start_window
 from sim.config import RunConfig
+from sim.interrupts import interrupt_behind
 from sim.lending.funding import funding_stage
 from sim.lending.servicing import open_books_stage, servicing_stage
 from sim.lending.settlement import settlement_stage
@@ -44,7 +45,6 @@ from sim.platform.agent import platform_review_stage
 from sim.platform.policies import LimitPolicy
 from sim.platform.scorecard import PDModel
 from sim.platform.underwriting import originations_stage
-from sim.runtime.errors import interrupt_behind
 from sim.world.draws import scenario_stage
 from sim.world.firms import enterprise_stage
 from sim.world.firms.entry import firm_entry_stage

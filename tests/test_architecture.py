@@ -2,7 +2,8 @@
 
 Layers, bottom to top (a module may import its own layer and lower layers only):
 
-0. ``sim.units``, ``sim.blocks`` and ``sim.platform.policies`` (the policy plug-in API)
+0. ``sim.units``, ``sim.blocks``, ``sim.rows``, ``sim.compiled``, ``sim.interrupts`` and
+   ``sim.platform.policies`` (the policy plug-in API)
 1. ``sim.config``
 2. ``sim.world``
 3. ``sim.lending``
@@ -38,6 +39,7 @@ LAYERS: dict[str, int] = {
     "sim.blocks": 0,
     "sim.rows": 0,
     "sim.compiled": 0,
+    "sim.interrupts": 0,
     "sim.platform.policies": 0,
     "sim.config": 1,
     "sim.world": 2,

@@ -30,11 +30,11 @@ class LimitLabSweeper(BasicSweeper):
 
         Ctrl-C while the launcher composes a job's config can leave OmegaConf raising
         another error (e.g. ``ConfigCompositionException``) with the interrupt behind it
-        (:func:`sim.runtime.errors.interrupt_behind`); raised as the ``KeyboardInterrupt``,
+        (:func:`sim.interrupts.interrupt_behind`); raised as the ``KeyboardInterrupt``,
         it reaches ``experiments.run``'s one-line "interrupted" message instead of Hydra's
         job-error report.
         """
-        from sim.runtime.errors import interrupt_behind
+        from sim.interrupts import interrupt_behind
         from sim.runtime.validated_jobs import record_sweep_folder
 
         assert self.config is not None

@@ -34,6 +34,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
+from sim.interrupts import interrupt_behind
 from sim.runtime.resources import InsufficientMemoryError
 from sim.world.data import DataFileError
 
@@ -53,25 +54,6 @@ class UserError(Exception):
 
     ``str()`` is the one line shown to the user; ``__cause__`` keeps the original error.
     """
-
-
-def interrupt_behind(err: BaseException) -> KeyboardInterrupt | None:
-    """The Ctrl-C an error was raised from or while handling, if any; else None.
-
-    Ctrl-C can surface as another error: numba returns it from a compiled kernel as a
-    ``SystemError`` whose ``__cause__`` is the interrupt, and one landing inside
-    ``threading.Condition.wait`` (a ``Future.result()``) leaves a ``RuntimeError``
-    ("cannot release un-acquired lock") whose ``__context__`` is the interrupt. Such an
-    error is the interrupt's consequence, not a failure of the run.
-    """
-    seen: set[int] = set()
-    link: BaseException | None = err
-    while link is not None and id(link) not in seen:
-        if isinstance(link, KeyboardInterrupt):
-            return link
-        seen.add(id(link))
-        link = link.__cause__ if link.__cause__ is not None else link.__context__
-    return None
 
 
 def one_line(text: object) -> str:

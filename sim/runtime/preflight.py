@@ -38,15 +38,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 from sim.config.registration import LIMITLAB_SWEEPER
+from sim.interrupts import interrupt_behind
 from sim.outputs.files import COMPLETE_MARKER
 from sim.outputs.folders import check_creatable
-from sim.runtime.errors import (
-    CONFIG_ERRORS,
-    UserError,
-    as_user_error,
-    config_error,
-    interrupt_behind,
-)
+from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
 from sim.runtime.job_configs import JobComposer
 from sim.runtime.override_checks import check_command_line, check_run_folders
 from sim.runtime.policy_options import check_policy_options, policy_option_problem

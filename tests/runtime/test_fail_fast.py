@@ -21,6 +21,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import sim.world.data as data
+from sim.interrupts import interrupt_behind
 from sim.outputs.files import COMPLETE_MARKER
 from sim.runtime.compose import compose_config
 from sim.runtime.errors import (
@@ -28,7 +29,6 @@ from sim.runtime.errors import (
     UserError,
     as_user_error,
     exit_with,
-    interrupt_behind,
     remove_unused_job_folder,
     user_errors,
 )
