@@ -13,6 +13,11 @@ writes anything, by :func:`sim.runtime.preflight.preflight` and
 - a group choice ending in ``_schema`` (``policy=static_schema``, or a glob or list that
   picks one): those are the structured-config schemas, not options to pick.
 
+:func:`check_repeated_keys` refuses a swept key that the command line gives again: Hydra
+applies both and keeps the last, so ``-m seed=0,1 seed=5`` would silently run one job. A
+value given twice stays Hydra's "the last counts" (scripts add a tweak to a base list),
+and so does a command-line override of a sweep's configured ``params``.
+
 :func:`check_run_folders` refuses a sweep two of whose jobs would write one run folder
 (the folder is named by the job's overrides without the config's ``exclude_keys``, as
 Hydra names it, so jobs that differ only in an excluded option, or repeat a value, share
@@ -36,6 +41,7 @@ __all__ = [
     "OverrideError",
     "check_command_line",
     "check_overrides",
+    "check_repeated_keys",
     "check_run_folders",
 ]
 
@@ -98,6 +104,32 @@ def check_command_line(overrides: Sequence[Override], loader: ConfigLoader) -> N
         check_overrides(overrides, loader)
     except OverrideError as err:
         raise UserError(f"invalid {'sweep' if err.sweep else 'config'}: {err}") from err
+
+
+def check_repeated_keys(overrides: Sequence[Override]) -> None:
+    """Refuse a key (with its package) swept by the command line ``overrides`` and given again.
+
+    Only a sweep's values are lost silently by Hydra's "the last counts"; a plain value
+    given twice is left to it. ``hydra`` settings are left to Hydra.
+
+    Raises:
+        UserError: ``invalid sweep: <key> is swept (...) and given again (...)``.
+    """
+    swept: dict[tuple[str, str | None], str] = {}
+    for o in overrides:
+        if o.is_hydra_override() or not o.key_or_group:
+            continue
+        key = (o.key_or_group, o.package)
+        line = o.input_line or o.key_or_group
+        earlier = swept.get(key)
+        if earlier is not None:
+            raise UserError(
+                f"invalid sweep: {o.key_or_group} is swept ({earlier}) and given again "
+                f"({line}), and only the last would count: give it once (a sweep lists its "
+                f"values in one override: {o.key_or_group}=a,b)"
+            )
+        if o.is_sweep_override():
+            swept[key] = line
 
 
 def _options(loader: ConfigLoader, key: str) -> list[str]:

@@ -43,7 +43,11 @@ from sim.outputs.files import COMPLETE_MARKER
 from sim.outputs.folders import check_creatable
 from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
 from sim.runtime.job_configs import JobComposer
-from sim.runtime.override_checks import check_command_line, check_run_folders
+from sim.runtime.override_checks import (
+    check_command_line,
+    check_repeated_keys,
+    check_run_folders,
+)
 from sim.runtime.policy_options import check_policy_options, policy_option_problem
 from sim.runtime.resources import check_memory, check_sweep_memory
 from sim.runtime.runner import config_hash, overwrite_refusal
@@ -96,6 +100,7 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         name = args.config_name or "config"
         overrides = _parse(parser, list(args.overrides))
         check_command_line(overrides, loader)
+        check_repeated_keys(overrides)
         # A sweep is `-m` or, as Hydra also reads it, the override hydra.mode=MULTIRUN.
         multirun = args.multirun or any(
             o.key_or_group == "hydra.mode" and str(o.value()).upper() == "MULTIRUN"
