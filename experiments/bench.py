@@ -331,10 +331,18 @@ def _report(table: pd.DataFrame, months: int) -> str:
             f"| {r.run_scaled_s:.2f}{mark} | {r.bm_per_s / 1e6:.3f} | {r.peak_gib:.2f} |"
         )
     lines.append("")
-    same = table.groupby(["n_borrowers", "months_run"])["final_balance_cny"].nunique()
-    for (n, m), k in same.items():
+    groups = table.groupby(["n_borrowers", "months_run"])["final_balance_cny"]
+    for (n, m), balances in groups:
+        if len(balances) == 1:  # nothing to compare with
+            lines.append(f"{n:>9,d} borrowers x {m} months: one run, final balance "
+                         f"{balances.iloc[0]:,.2f} CNY")  # fmt: skip
+            continue
+        k = balances.nunique()
         verdict = "the same" if k == 1 else f"DIFFERENT ({k} values)"
-        lines.append(f"{n:>9,d} borrowers x {m} months: final balances {verdict} in every run")
+        lines.append(
+            f"{n:>9,d} borrowers x {m} months: final balances {verdict} in every run "
+            f"({len(balances)} runs)"
+        )
     for (n, impl, t, m), r in best.iterrows():
         if impl != "compiled":
             continue

@@ -198,8 +198,12 @@ def test_report_scales_the_short_reference_run_and_gives_the_speed_ups() -> None
     assert "x 12 months, 2 thread(s): compiled is 6.0x as fast as numpy" in text
     # Against the reference: the compiled run of the same 3 months, not the scaled time.
     assert "x 3 months, 1 thread(s): compiled is 50.0x as fast as reference (run 15.00" in text
-    assert "1,000 borrowers x 12 months: final balances the same in every run" in text
-    assert "1,000 borrowers x 3 months: final balances DIFFERENT (2 values)" in text
+    assert "1,000 borrowers x 12 months: final balances the same in every run (3 runs)" in text
+    assert "1,000 borrowers x 3 months: final balances DIFFERENT (2 values) in every" in text
+    # A single run has nothing to compare with: its balance is given instead.
+    one = bench._report(table.iloc[[0]], 12)
+    assert "1,000 borrowers x 12 months: one run, final balance 1.00 CNY" in one
+    assert "the same" not in one
     stages = bench._stage_table(rows)
     # Milliseconds per month: 15 s over 3 months, half of it in the household stage.
     assert stages.loc["household", "1,000 reference t1"] == 2_500.0
