@@ -5,10 +5,24 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
-__all__ = ["USAGE_ERROR", "OneLineParser", "option_message"]
+__all__ = [
+    "INTERRUPTED_EXIT",
+    "RESUME_COMMAND_ENV",
+    "USAGE_ERROR",
+    "OneLineParser",
+    "option_message",
+]
 
 #: Exit code of a usage error (argparse's own; the tools' "could not run").
 USAGE_ERROR = 2
+
+#: Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED_EXIT = 130
+
+#: Environment variable: the command that finishes an interrupted sweep, when the sweep
+#: was started by another tool (the demo); ``experiments.run``'s Ctrl-C line names it
+#: instead of the sweep's own command with ``resume=true``.
+RESUME_COMMAND_ENV = "LIMITLAB_RESUME_COMMAND"
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -19,13 +19,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from experiments.cli import OneLineParser
+from experiments.cli import INTERRUPTED_EXIT, RESUME_COMMAND_ENV, OneLineParser
 from sim.config.paths import CONF_DIR
 from sim.platform.policies import policy_names
 from sim.runtime.resources import estimate_compile_seconds, estimate_sweep_seconds
@@ -91,7 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     # estimate below and the comparison's imports. Each job prints one "[done/total] ..."
     # line when it finishes (experiments.run); Hydra's own launch log is left out. A bad
     # option is refused by the sweep's own check, before anything is written.
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1) as sweep:
+    # Ctrl-C's line (experiments.run) names this command, with the folder, to finish it.
+    rest = list(sys.argv[1:] if argv is None else argv)
+    if args.out is None:
+        rest += ["--out", str(sweep_dir)]
+    resume = shlex.join([sys.executable, "-m", "experiments.demo", *rest])
+    env = {**os.environ, RESUME_COMMAND_ENV: resume}
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env) as sweep:
         assert sweep.stdout is not None
         try:
             _announce(args, cmd, n_runs, len(policies))
@@ -100,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
             for line in sweep.stdout:
                 if _JOB_LINE.match(line):
                     print(f"{line.rstrip()} (at {time.time() - t0:.0f} s)", flush=True)
+        except KeyboardInterrupt:
+            _stop_interrupted(sweep)
+            raise SystemExit(INTERRUPTED_EXIT) from None
         except BaseException:
             sweep.terminate()  # no sweep left running without the demo
             raise
@@ -119,7 +130,35 @@ def main(argv: list[str] | None = None) -> int:
     from sim.runtime.burn_in import BURN_IN_FOLDER
 
     shutil.rmtree(sweep_dir / BURN_IN_FOLDER, ignore_errors=True)
-    return compare.main([str(sweep_dir), "--baseline", "static", "--formats", "png,svg"])
+    report = [str(sweep_dir), "--baseline", "static", "--formats", "png,svg"]
+    try:
+        return compare.main(report)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: every run in {sweep_dir} is complete; to write the report: "
+            + shlex.join([sys.executable, "-m", "experiments.compare", *report]),
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(INTERRUPTED_EXIT) from None
+
+
+def _stop_interrupted(sweep: subprocess.Popen[str], grace_s: float = 60.0) -> None:
+    """Let the sweep stop after Ctrl-C: it stops its workers and prints its one line.
+
+    A terminal's Ctrl-C reaches the sweep too (one process group); a SIGINT sent to the
+    demo alone is passed on. Killing the sweep at once (as before) left its joblib
+    workers running without it. Only a sweep still running after ``grace_s`` is killed.
+    """
+    try:
+        sweep.wait(timeout=2.0)
+    except subprocess.TimeoutExpired:
+        sweep.send_signal(signal.SIGINT)
+    try:
+        sweep.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        sweep.kill()
+        sweep.wait()
 
 
 def _announce(args: argparse.Namespace, cmd: list[str], n_runs: int, n_policies: int) -> None:

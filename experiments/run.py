@@ -33,6 +33,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.cli import INTERRUPTED_EXIT, RESUME_COMMAND_ENV
 from sim.config import RunConfig, register_configs
 from sim.interrupts import interrupt_behind
 from sim.outputs.files import COMPLETE_MARKER
@@ -115,10 +116,6 @@ def _sweep_line(sweep_dir: Path, run: Any, ran: bool, out: Path) -> str:
     return f"[{done}/{total}] {what}: {'wrote' if ran else 'skipped, already complete:'} {out}"
 
 
-#: Exit code after Ctrl-C (128 + SIGINT, as shells report it).
-INTERRUPTED_EXIT = 130
-
-
 def interrupted_line() -> str:
     """One line after Ctrl-C: what is kept and how to go on (instead of the traceback).
 
@@ -133,10 +130,11 @@ def interrupted_line() -> str:
     if folder is None:
         return "interrupted before any run started"
     if multirun:
-        return (
-            f"interrupted: the finished runs in {folder} are kept; to run the rest, run the "
-            f"same command with resume=true hydra.sweep.dir={folder}"
-        )
+        kept = f"interrupted: the finished runs in {folder} are kept; to run the rest"
+        command = os.environ.get(RESUME_COMMAND_ENV)  # a tool's own command (the demo)
+        if command:
+            return f"{kept}: {command}"
+        return f"{kept}, run the same command with resume=true hydra.sweep.dir={folder}"
     return (
         f"interrupted: the run in {folder} did not finish (no {COMPLETE_MARKER}); run the "
         "command again to start it over"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -65,3 +66,74 @@ def test_ctrl_c_in_a_sweep_is_one_line_naming_the_folder_and_resume(
     )
     finished = len(list(sweep.rglob(COMPLETE_MARKER)))
     assert finished == 1 if not launcher else 1 <= finished < 4
+
+
+def test_the_sweep_line_names_the_command_of_the_tool_that_started_it(monkeypatch):
+    import experiments.run as run_cli
+    from experiments.cli import RESUME_COMMAND_ENV
+
+    monkeypatch.setattr(run_cli, "_STARTED", {"multirun": True, "folder": "/x/sweep"})
+    monkeypatch.delenv(RESUME_COMMAND_ENV, raising=False)
+    kept = "interrupted: the finished runs in /x/sweep are kept; to run the rest"
+    assert run_cli.interrupted_line() == (
+        f"{kept}, run the same command with resume=true hydra.sweep.dir=/x/sweep"
+    )
+    monkeypatch.setenv(RESUME_COMMAND_ENV, "python -m experiments.demo --out /x/sweep")
+    assert run_cli.interrupted_line() == f"{kept}: python -m experiments.demo --out /x/sweep"
+
+
+def test_the_demo_lets_its_interrupted_sweep_stop_and_kills_only_a_stuck_one():
+    from experiments.demo import _stop_interrupted
+
+    # A sweep that did not get the Ctrl-C (a signal to the demo alone) gets it passed on.
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    time.sleep(1.0)  # the interpreter is up: SIGINT is a KeyboardInterrupt, not a kill
+    _stop_interrupted(child, grace_s=30.0)
+    assert child.returncode == -signal.SIGINT  # the KeyboardInterrupt, not a kill
+    # One that ignores it is killed after the grace period.
+    stuck = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGINT, "
+         "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert stuck.stdout is not None and stuck.stdout.readline() == "ready\n"
+    _stop_interrupted(stuck, grace_s=0.5)
+    assert stuck.returncode == -signal.SIGKILL
+    stuck.stdout.close()
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_demo_is_one_line_naming_its_command_and_leaves_no_process(
+    tmp_path: Path,
+):
+    out = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["PYTHONPATH"] = str(ROOT)
+    args = ["--seeds", "2", "--borrowers", "2000", "--months", "24", "--out", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.demo", *args],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.setpgrp()),
+    )  # fmt: skip
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 300
+    line = ""
+    while "[1/" not in line and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        assert line or proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the demo, sweep and workers
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    command = shlex.join([sys.executable, "-m", "experiments.demo", *args])
+    assert stderr == (
+        f"interrupted: the finished runs in {out} are kept; to run the rest: {command}\n"
+    )
+    # The sweep's joblib workers stopped with it (they were once left running).
+    time.sleep(2.0)
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        left = False
+    else:
+        left = True
+    assert not left, "processes of the demo's group are still running"
