@@ -16,6 +16,7 @@ choice is kept. :mod:`matplotlib.pyplot` itself is imported only when
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -66,12 +67,20 @@ def _atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".tmp-{secrets.token_hex(6)}-{target.name}")
+    tmp = target.with_name(f".tmp-{secrets.token_hex(6)}-{target.name}")  # TEMPORARY_NAME
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     os.close(fd)
     try:
         yield tmp
         os.replace(tmp, target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno is None and os.strerror(errno.ENOSPC) in str(err):
+            # pyarrow's error names neither the file nor its errno: say both.
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from err
+        if err.errno in (errno.ENOSPC, errno.EDQUOT) and err.filename != str(target):
+            raise OSError(err.errno, err.strerror, str(target)) from err
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["check_creatable", "check_output_dir"]
+__all__ = [
+    "TEMPORARY_NAME",
+    "check_creatable",
+    "check_output_dir",
+    "remove_stale_temporaries",
+]
 
 
 def check_output_dir(
@@ -78,3 +84,24 @@ def check_creatable(path: str | os.PathLike[str]) -> None:
         os.rmdir(tempfile.mkdtemp(prefix=".write-probe-", dir=ancestor))
     except OSError as exc:
         raise ValueError(f"cannot write in {ancestor} ({exc.strerror or exc})") from None
+
+
+#: The temporary file of an atomic write (:mod:`sim.outputs.files`): ``.tmp-``, 12 hex
+#: digits, ``-`` and the target's name.
+TEMPORARY_NAME = re.compile(r"^\.tmp-[0-9a-f]{12}-.")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files an atomic write left in ``folder``; returns them.
+
+    A writer killed before its clean-up (a joblib worker stopped after Ctrl-C, a full disk
+    in another process) leaves its ``.tmp-<hex>-<name>``; a run folder about to be
+    written is the only writer of its files, so any such file there is stale.
+    """
+    path = Path(folder)
+    if not path.is_dir():
+        return []
+    stale = [p for p in path.iterdir() if TEMPORARY_NAME.match(p.name) and p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale

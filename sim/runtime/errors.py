@@ -213,13 +213,12 @@ def as_user_error(err: BaseException) -> UserError | None:
     if isinstance(err, OSError) and (
         err.errno in _DISK_FULL or any(text in str(err) for text in _DISK_FULL_TEXT)
     ):
-        # Every output is written to a temporary file renamed into place (sim.outputs.
-        # files): a full disk leaves no partial table, and a run without its completion
-        # marker runs again.
-        text = _TMP_PREFIX.sub("", one_line(err))  # the file it was writing, as named
+        # Every output is written to a temporary file renamed into place, which names the
+        # target in its error (sim.outputs.files): a full disk leaves no partial table,
+        # and a run without its completion marker runs again.
         return UserError(
-            f"disk full: {text}; free some space and run the command again (a sweep's "
-            "finished runs are kept: add resume=true)"
+            f"disk full: {one_line(err)}; free some space and run the command again (a "
+            "sweep keeps its finished runs: add resume=true)"
         )
     return None
 
@@ -227,8 +226,6 @@ def as_user_error(err: BaseException) -> UserError | None:
 #: errno values of a full disk or an exhausted quota, and how pyarrow's errors say it.
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 _DISK_FULL_TEXT = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
-#: The prefix of sim.outputs.files' temporary file beside its target.
-_TMP_PREFIX = re.compile(r"\.tmp-[0-9a-f]{12}-")
 
 
 def exit_with(err: UserError) -> NoReturn:

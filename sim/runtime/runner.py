@@ -28,6 +28,7 @@ from sim.outputs.files import (
     save_figure,
     write_run_outputs,
 )
+from sim.outputs.folders import remove_stale_temporaries
 from sim.runtime.burn_in import BurnInStore
 from sim.runtime.errors import UserError
 
@@ -136,6 +137,7 @@ def run_to_folder(
     refusal = overwrite_refusal(out, digest, resume=resume)
     if refusal:
         raise UserError(refusal)
+    remove_stale_temporaries(out)  # left by a writer killed in an earlier attempt
     started = time.time()
     # The model is released as soon as its tables exist: a sequential sweep holds one
     # run's state at a time.

@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 
 import sim.world.data as data
 from sim.interrupts import interrupt_behind
-from sim.outputs.files import COMPLETE_MARKER
+from sim.outputs.files import COMPLETE_MARKER, write_parquet_atomic
 from sim.runtime.compose import compose_config
 from sim.runtime.errors import (
     USER_ERROR_EXIT,
@@ -432,17 +432,36 @@ def test_a_full_disk_is_one_line_exit_2_naming_the_file_and_leaves_no_partial_fi
     target = written[1].name.split("-", 2)[2]  # the table, without the temporary prefix
     assert capsys.readouterr().err == (
         f"disk full: [Errno 28] No space left on device: '{out / target}'; free some space "
-        "and run the command again (a sweep's finished runs are kept: add resume=true)\n"
+        "and run the command again (a sweep keeps its finished runs: add resume=true)\n"
     )
     # The table written before stays whole; the one being written left nothing; no
     # completion marker, so the run is incomplete and runs again.
     names = sorted(p.name for p in out.iterdir())
     assert written[0].name.split("-", 2)[2] in names and target not in names
     assert not [n for n in names if n.startswith(".tmp-")] and COMPLETE_MARKER not in names
-    # pyarrow's own error says it only in its text; an unrelated OSError stays a bug.
-    arrow = OSError("IOError: No space left on device. Detail: [errno 28]")
-    assert str(as_user_error(arrow)).startswith("disk full: IOError: No space left")
+
+    # pyarrow's own error says it only in its text: the writer names the file and errno.
+    def arrow_full(self, path, *args, **kwargs):
+        raise OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", arrow_full)
+    with pytest.raises(OSError) as full:
+        write_parquet_atomic(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+    assert (full.value.errno, full.value.filename) == (errno.ENOSPC, str(tmp_path / "t.parquet"))
+    assert str(as_user_error(full.value)).startswith(
+        f"disk full: [Errno 28] No space left on device: '{tmp_path / 't.parquet'}'; free"
+    )
+    # An unrelated OSError stays a bug (its traceback).
     assert as_user_error(OSError(errno.EACCES, "Permission denied")) is None
+    # A writer killed before its clean-up (a joblib worker after Ctrl-C) leaves its
+    # temporary file: the run folder's next attempt removes it, and only such files.
+    (out / ".tmp-0123456789ab-portfolio.png").write_bytes(b"")
+    (out / ".tmp-notmine").write_bytes(b"")
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", original)
+    run_to_folder(run, out, resolved={"seed": 0}, resolved_yaml="", run_id="r")
+    names = sorted(p.name for p in out.iterdir())
+    assert COMPLETE_MARKER in names and ".tmp-notmine" in names
+    assert [n for n in names if n.startswith(".tmp-") and n != ".tmp-notmine"] == []
 
 
 def test_full_error_keeps_the_traceback(capsys, monkeypatch):
