@@ -21,10 +21,21 @@ and how to run the rest (``resume=true`` with the same ``hydra.sweep.dir``).
 
 from __future__ import annotations
 
+import signal
+import sys
+
+if __name__ == "__main__":
+    # Ctrl-C while the libraries below are imported (a second or two): the same one line
+    # as later, not an import's traceback; the default handler is back before preflight.
+    def _interrupted_starting(signum: int, frame: object) -> None:
+        print("interrupted before any run started", file=sys.stderr, flush=True)
+        raise SystemExit(130)
+
+    signal.signal(signal.SIGINT, _interrupted_starting)
+
 import gc
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +164,7 @@ def _checked_jobs(argv: list[str]) -> list[RunConfig]:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the imports are done
     try:
         jobs = _checked_jobs(sys.argv[1:])
         if jobs:

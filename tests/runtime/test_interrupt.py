@@ -137,3 +137,21 @@ def test_ctrl_c_on_the_demo_is_one_line_naming_its_command_and_leaves_no_process
     else:
         left = True
     assert not left, "processes of the demo's group are still running"
+
+
+def test_ctrl_c_while_the_command_starts_is_the_same_one_line(tmp_path: Path):
+    # While the libraries are imported (about a second) and while preflight checks.
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["PYTHONPATH"] = str(ROOT)
+    for delay in (0.5, 1.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "experiments.run", "-m", "seed=0,1", "n_months=3",
+             f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.setpgrp()),
+        )  # fmt: skip
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert (proc.returncode, stderr) == (130, "interrupted before any run started\n")
+        assert not (tmp_path / "sweep").exists()
