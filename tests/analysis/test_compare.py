@@ -200,8 +200,13 @@ def test_missing_baseline_raises(summary_df):
 
 def test_duplicate_run_for_same_seed_raises(summary_df):
     dup = pd.concat([summary_df, summary_df.iloc[[0]]], ignore_index=True)
-    with pytest.raises(ValueError, match="more than once"):
+    with pytest.raises(ValueError) as err:
         paired_differences(dup, metrics=METRICS)
+    first = dup.iloc[0]
+    assert str(err.value) == (
+        f"policy {first.policy}, scenario {first.scenario}, seed {first.seed} occurs more "
+        "than once (runs of two configs?): compare one config's runs"
+    )
 
 
 def test_bootstrap_matches_scipy_bootstrap(summary_df):
@@ -329,3 +334,17 @@ def test_collect_runs_duplicate_run_id_raises(tmp_path):
     _write_run(tmp_path / "b", "same", "static", 1, 1.0)
     with pytest.raises(ValueError, match="same"):
         collect_runs(tmp_path)
+
+
+def test_collect_runs_of_two_configs_in_one_folder_names_both(tmp_path):
+    # A resume with other overrides (n_months) adds runs of the same policy and seed.
+    _write_run(tmp_path / "run_n_months=3,seed=0", "r0", "static", 0, 1.0)
+    _write_run(tmp_path / "run_n_months=6,seed=0", "r1", "static", 0, 2.0, n_months=6)
+    with pytest.raises(ValueError) as err:
+        collect_runs(tmp_path)
+    assert str(err.value) == (
+        f"runs {tmp_path / 'run_n_months=3,seed=0'} and {tmp_path / 'run_n_months=6,seed=0'} "
+        "are both policy static, scenario base, seed 0: the folder holds runs of different "
+        "configs (a resume with other overrides adds runs beside the first ones); compare "
+        "one config's runs, each config in a folder of its own"
+    )

@@ -221,8 +221,9 @@ def collect_runs(
             names it).
         ValueError: if ``sweep_dir`` holds no complete run; if a complete run has no
             ``summary.parquet``, or its summary does not have exactly one row or lacks
-            an identifier column; if two complete runs share a ``run_id`` (message
-            names the folders); if ``skip`` names ``summary`` or no table; or as
+            an identifier column; if two complete runs share a ``run_id``, or a policy,
+            scenario and seed (runs of two configs; message names the folders); if
+            ``skip`` names ``summary`` or no table; or as
             :func:`~sim.analysis.compare.seeds.balance_seeds`.
 
     Warns:
@@ -248,6 +249,7 @@ def collect_runs(
     agent_parts: dict[str, list[tuple[int, pd.DataFrame]]] = {n: [] for n in AGENT_TABLES}
     agent_runs: list[dict[str, object]] = []
     run_dirs: dict[str, Path] = {}
+    arms: dict[tuple[object, ...], Path] = {}  # (policy, scenario, seed) -> its run
     for folder in complete:
         summary_path = folder / "summary.parquet"
         if not summary_path.is_file():
@@ -269,6 +271,15 @@ def collect_runs(
         if run_id in run_dirs:
             raise ValueError(f"run_id {run_id!r} appears twice: {run_dirs[run_id]} and {folder}")
         run_dirs[run_id] = folder
+        same = (ids["policy"], ids["scenario"], ids["seed"])
+        if same in arms:
+            raise ValueError(
+                f"runs {arms[same]} and {folder} are both policy {same[0]}, scenario "
+                f"{same[1]}, seed {same[2]}: the folder holds runs of different configs (a "
+                "resume with other overrides adds runs beside the first ones); compare one "
+                "config's runs, each config in a folder of its own"
+            )
+        arms[same] = folder
         for name in RUN_TABLES:
             path = folder / f"{name}.parquet"
             if name in skip or not path.is_file():

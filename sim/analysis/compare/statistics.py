@@ -197,8 +197,11 @@ def paired_differences(
         raise ValueError(f"baseline policy {baseline!r} not found; policies present: {policies}")
     duplicated = summary_df.duplicated(keys, keep=False)
     if duplicated.any():
-        example = summary_df.loc[duplicated, keys].iloc[0].tolist()
-        raise ValueError(f"(policy, scenario, seed) {example} occurs more than once")
+        policy, scenario, seed = summary_df.loc[duplicated, keys].iloc[0].tolist()
+        raise ValueError(
+            f"policy {policy}, scenario {scenario}, seed {seed} occurs more than once (runs "
+            "of two configs?): compare one config's runs"
+        )
 
     table = summary_df[[*keys, *metrics]]
     base = table[table["policy"] == baseline].drop(columns="policy")
