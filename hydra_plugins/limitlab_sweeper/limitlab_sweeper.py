@@ -32,9 +32,12 @@ class LimitLabSweeper(BasicSweeper):
         another error (e.g. ``ConfigCompositionException``) with the interrupt behind it
         (:func:`sim.interrupts.interrupt_behind`); raised as the ``KeyboardInterrupt``,
         it reaches ``experiments.run``'s one-line "interrupted" message instead of Hydra's
-        job-error report.
+        job-error report. A user's error raised outside the jobs' own code (a full disk as
+        Hydra writes a job's ``.hydra/`` files, in this process or a worker's) is its one
+        line and exit code 2 (:func:`sim.runtime.errors.exit_with`), as inside a job.
         """
         from sim.interrupts import interrupt_behind
+        from sim.runtime.errors import as_user_error, exit_with
         from sim.runtime.validated_jobs import record_sweep_folder
 
         assert self.config is not None
@@ -43,9 +46,12 @@ class LimitLabSweeper(BasicSweeper):
             return super().sweep(arguments)
         except Exception as err:
             interrupt = interrupt_behind(err)
-            if interrupt is None:
+            if interrupt is not None:
+                raise interrupt from None
+            user = as_user_error(err)
+            if user is None:
                 raise
-            raise interrupt from None
+            exit_with(user)  # e.g. a full disk as Hydra writes a job's .hydra/ files
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         """Compose (Hydra's check) the jobs of ``batch`` that preflight did not validate.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra._internal.callbacks import Callbacks
@@ -126,7 +129,9 @@ def test_the_sweeper_composes_only_the_jobs_not_validated(monkeypatch):
         assert composed == jobs
 
 
-def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(tmp_path, monkeypatch):
+def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(
+    tmp_path, monkeypatch, capsys
+):
     # Ctrl-C while the launcher composes a job can leave OmegaConf raising another error
     # with the interrupt behind it (__context__): the sweep raises the interrupt, so the
     # command prints its one-line "interrupted" message; other errors are unchanged.
@@ -173,6 +178,21 @@ def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(tmp_p
                 f"interrupted: the finished runs in {folder} are kept; to run the rest, run "
                 f"the same command with resume=true hydra.sweep.dir={folder}"
             )
+        # A full disk as Hydra writes a job's .hydra/ files: one line, exit code 2.
+        sweeper, _ = _sweeper(monkeypatch)
+
+        def disk_full(batch, initial_job_idx):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(sweeper.launcher, "launch", disk_full)
+        monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+        with pytest.raises(SystemExit) as done:
+            sweeper.sweep(["seed=0,1"])
+        assert done.value.code == 2
+        assert capsys.readouterr().err == (
+            "disk full: [Errno 28] No space left on device; free some space and run the "
+            "command again (a sweep keeps its finished runs: add resume=true)\n"
+        )
     clear_validated()
     assert run_cli.interrupted_line() == "interrupted before any run started"
 
