@@ -196,9 +196,9 @@ def _check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
         finished = sum(1 for _ in folder.rglob(COMPLETE_MARKER))
         if finished:
             raise UserError(
-                f"sweep folder {folder} already holds {finished} finished run(s), which "
-                f"this sweep would overwrite: choose a new folder ({option}=...), or add "
-                "resume=true to keep them and run the rest"
+                f"sweep folder {folder} already holds {finished} finished run(s) of an "
+                f"earlier sweep: choose a new folder ({option}=...), or add resume=true "
+                "with that sweep's overrides to keep them and run the rest"
             )
     elif not multirun:
         refusal = overwrite_refusal(folder, digest, resume=resume)

@@ -532,9 +532,9 @@ def test_a_sweep_keeps_its_finished_runs_unless_resumed(tmp_path: Path):
     with pytest.raises(UserError) as err:
         preflight(sweep)
     assert str(err.value) == (
-        f"sweep folder {tmp_path} already holds 1 finished run(s), which this sweep would "
-        "overwrite: choose a new folder (hydra.sweep.dir=...), or add resume=true to keep "
-        "them and run the rest"
+        f"sweep folder {tmp_path} already holds 1 finished run(s) of an earlier sweep: "
+        "choose a new folder (hydra.sweep.dir=...), or add resume=true with that sweep's "
+        "overrides to keep them and run the rest"
     )
     assert len(preflight([*sweep, "resume=true"])) == 2
     assert snapshot(tmp_path / "run_seed=0") == before
