@@ -143,15 +143,29 @@ def test_ctrl_c_while_the_command_starts_is_the_same_one_line(tmp_path: Path):
     # While the libraries are imported (about a second) and while preflight checks.
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     env["PYTHONPATH"] = str(ROOT)
-    for delay in (0.5, 1.0):
+    # The moments: as NumPy's library is mapped (the command's handler is set before
+    # NumPy is imported), and half a second later (the other imports, or preflight).
+    for later in (0.0, 0.5):
         proc = subprocess.Popen(
             [sys.executable, "-m", "experiments.run", "-m", "seed=0,1", "n_months=3",
              f"hydra.sweep.dir={tmp_path / 'sweep'}"],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.setpgrp()),
         )  # fmt: skip
-        time.sleep(delay)
+        maps = Path(f"/proc/{proc.pid}/maps")
+        deadline = time.monotonic() + 60
+        while not _mapped(maps, "_multiarray_umath") and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(later)
         os.killpg(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
         assert (proc.returncode, stderr) == (130, "interrupted before any run started\n")
         assert not (tmp_path / "sweep").exists()
+
+
+def _mapped(maps: Path, name: str) -> bool:
+    """Whether a running process's memory map (``/proc/<pid>/maps``) names ``name``."""
+    try:
+        return name in maps.read_text()
+    except OSError:
+        return False
