@@ -13,7 +13,7 @@ writes anything, by :func:`sim.runtime.preflight.preflight` and
 - a group choice ending in ``_schema`` (``policy=static_schema``, or a glob or list that
   picks one): those are the structured-config schemas, not options to pick.
 
-:func:`check_repeated_keys` refuses a swept key that the command line gives again: Hydra
+:func:`check_repeated_keys` refuses a key the command line gives twice, once swept: Hydra
 applies both and keeps the last, so ``-m seed=0,1 seed=5`` would silently run one job. A
 value given twice stays Hydra's "the last counts" (scripts add a tweak to a base list),
 and so does a command-line override of a sweep's configured ``params``.
@@ -107,29 +107,28 @@ def check_command_line(overrides: Sequence[Override], loader: ConfigLoader) -> N
 
 
 def check_repeated_keys(overrides: Sequence[Override]) -> None:
-    """Refuse a key (with its package) swept by the command line ``overrides`` and given again.
+    """Refuse a key (with its package) the command line ``overrides`` give twice, once swept.
 
-    Only a sweep's values are lost silently by Hydra's "the last counts"; a plain value
-    given twice is left to it. ``hydra`` settings are left to Hydra.
+    Hydra keeps the last: a sweep's values, or the value beside them, are lost silently. A
+    plain value given twice is left to it; so are ``hydra`` settings.
 
     Raises:
-        UserError: ``invalid sweep: <key> is swept (...) and given again (...)``.
+        UserError: ``invalid sweep: <key> is given twice (...), once swept, ...``.
     """
-    swept: dict[tuple[str, str | None], str] = {}
+    given: dict[tuple[str, str | None], Override] = {}
     for o in overrides:
         if o.is_hydra_override() or not o.key_or_group:
             continue
         key = (o.key_or_group, o.package)
-        line = o.input_line or o.key_or_group
-        earlier = swept.get(key)
-        if earlier is not None:
+        earlier = given.get(key)
+        if earlier is not None and (earlier.is_sweep_override() or o.is_sweep_override()):
+            first, line = earlier.input_line, o.input_line
             raise UserError(
-                f"invalid sweep: {o.key_or_group} is swept ({earlier}) and given again "
-                f"({line}), and only the last would count: give it once (a sweep lists its "
+                f"invalid sweep: {o.key_or_group} is given twice ({first} and {line}), once "
+                "swept, and only the last would count: give it once (a sweep lists its "
                 f"values in one override: {o.key_or_group}=a,b)"
             )
-        if o.is_sweep_override():
-            swept[key] = line
+        given[key] = o
 
 
 def _options(loader: ConfigLoader, key: str) -> list[str]:
