@@ -348,3 +348,28 @@ def test_collect_runs_of_two_configs_in_one_folder_names_both(tmp_path):
         "configs (a resume with other overrides adds runs beside the first ones); compare "
         "one config's runs, each config in a folder of its own"
     )
+
+
+def test_collect_runs_refuses_arms_of_different_configs_naming_the_keys(tmp_path):
+    # static over 6 months beside pd_threshold over 12 (a resume with other overrides):
+    # no (policy, scenario, seed) repeats, but pairing them would be no comparison.
+    def config(policy, months, seed, plots):
+        return (
+            f"seed: {seed}\nn_months: {months}\nburn_in_months: 0\npolicy:\n  name: {policy}\n"
+            f"scenario:\n  name: base\noutput:\n  plots: {plots}\nresume: true\n"
+        )
+
+    runs = [("a", "static", 6, 0, "true"), ("b", "static", 6, 1, "false"),
+            ("c", "pd_threshold", 6, 0, "false"), ("d", "pd_threshold", 12, 1, "true")]  # fmt: skip
+    for name, policy, months, seed, plots in runs:
+        _write_run(tmp_path / name, name, policy, seed, 1.0, n_months=months)
+        (tmp_path / name / "resolved_config.yaml").write_text(config(policy, months, seed, plots))
+    with pytest.raises(ValueError) as err:
+        collect_runs(tmp_path, seeds="all")
+    assert str(err.value).startswith(
+        f"runs {tmp_path / 'a'} and {tmp_path / 'd'} differ in n_months (not only in policy, "
+        "seed or scenario): the folder holds runs of different configs"
+    )
+    # Policies, seeds and output settings differing is a comparison: collected.
+    (tmp_path / "d" / "resolved_config.yaml").write_text(config("pd_threshold", 6, 1, "true"))
+    assert len(collect_runs(tmp_path, seeds="all").summary) == 4

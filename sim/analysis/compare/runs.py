@@ -186,6 +186,46 @@ def _concat_agent_table(
     )
 
 
+#: Keys of a run's ``resolved_config.yaml`` that may differ between the runs compared: the
+#: arms (policy), the pairing and the scenarios, and settings that move no number.
+COMPARED_KEYS = frozenset(
+    {"policy", "seed", "scenario", "output", "resume", "share_burn_in", "experiment_name"}
+)
+
+
+def _check_one_config(folders: list[Path]) -> None:
+    """Refuse runs whose configs differ beyond :data:`COMPARED_KEYS` (runs of two studies).
+
+    A resume with other overrides adds runs beside the first ones: pairing a 6-month
+    ``static`` run with a 12-month ``pd_threshold`` one would be no comparison. Runs
+    without ``resolved_config.yaml`` are not checked.
+
+    Raises:
+        ValueError: naming two runs and the keys (up to five) in which they differ.
+    """
+    import yaml
+
+    first: tuple[Path, dict[str, object]] | None = None
+    for folder in folders:
+        path = folder / "resolved_config.yaml"
+        if not path.is_file():
+            continue
+        loaded = yaml.safe_load(path.read_text()) or {}
+        config = {k: v for k, v in loaded.items() if k not in COMPARED_KEYS}
+        if first is None:
+            first = (folder, config)
+            continue
+        if config != first[1]:
+            keys = sorted(k for k in config.keys() | first[1].keys()
+                          if config.get(k) != first[1].get(k))  # fmt: skip
+            raise ValueError(
+                f"runs {first[0]} and {folder} differ in {', '.join(keys[:5])} (not only in "
+                "policy, seed or scenario): the folder holds runs of different configs (a "
+                "resume with other overrides adds runs beside the first ones); compare one "
+                "config's runs, each config in a folder of its own"
+            )
+
+
 def collect_runs(
     sweep_dir: str | os.PathLike[str], seeds: str = "common", skip: Collection[str] = ()
 ) -> RunTables:
@@ -222,7 +262,8 @@ def collect_runs(
         ValueError: if ``sweep_dir`` holds no complete run; if a complete run has no
             ``summary.parquet``, or its summary does not have exactly one row or lacks
             an identifier column; if two complete runs share a ``run_id``, or a policy,
-            scenario and seed (runs of two configs; message names the folders); if
+            scenario and seed, or differ in config beyond :data:`COMPARED_KEYS` (runs of
+            two configs; message names the folders); if
             ``skip`` names ``summary`` or no table; or as
             :func:`~sim.analysis.compare.seeds.balance_seeds`.
 
@@ -290,6 +331,7 @@ def collect_runs(
                 parts[name].append(_with_ids(io.read_parquet(path), ids))
         agent_runs.append(ids)
 
+    _check_one_config(complete)
     tables = {name: _concat(frames) for name, frames in parts.items()}
     for name, frames in agent_parts.items():
         tables[name] = _concat_agent_table(frames, agent_runs)
