@@ -14,6 +14,7 @@ node (``hydra/sweeper/limitlab``) is stored by :func:`sim.config.register_config
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -26,7 +27,9 @@ class LimitLabSweeper(BasicSweeper):
         """The basic sweeper's sweep; an error Ctrl-C caused is raised as the interrupt.
 
         The sweep's folder is recorded first (:func:`sim.runtime.validated_jobs.
-        record_sweep_folder`), for Ctrl-C's message when the jobs run in other processes.
+        record_sweep_folder`), for Ctrl-C's message when the jobs run in other processes,
+        and the temporary files a killed writer left among its shared burn-ins are removed
+        (each run folder's are removed as its job starts).
 
         Ctrl-C while the launcher composes a job's config can leave OmegaConf raising
         another error (e.g. ``ConfigCompositionException``) with the interrupt behind it
@@ -37,11 +40,16 @@ class LimitLabSweeper(BasicSweeper):
         line and exit code 2 (:func:`sim.runtime.errors.exit_with`), as inside a job.
         """
         from sim.interrupts import interrupt_behind
+        from sim.outputs.folders import remove_stale_temporaries
+        from sim.runtime.burn_in import BURN_IN_FOLDER
         from sim.runtime.errors import as_user_error, exit_with
         from sim.runtime.validated_jobs import record_sweep_folder
 
         assert self.config is not None
-        record_sweep_folder(self.config.hydra.sweep.dir)
+        folder = Path(str(self.config.hydra.sweep.dir))
+        record_sweep_folder(folder)
+        # No job runs yet: a temporary file in the shared burn-ins is a killed writer's.
+        remove_stale_temporaries(folder / BURN_IN_FOLDER)
         try:
             return super().sweep(arguments)
         except Exception as err:

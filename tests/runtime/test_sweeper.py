@@ -178,8 +178,13 @@ def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(
                 f"interrupted: the finished runs in {folder} are kept; to run the rest, run "
                 f"the same command with resume=true hydra.sweep.dir={folder}"
             )
-        # A full disk as Hydra writes a job's .hydra/ files: one line, exit code 2.
+        # A full disk as Hydra writes a job's .hydra/ files: one line, exit code 2. Before
+        # launching, a killed writer's temporary file among the shared burn-ins goes.
         sweeper, _ = _sweeper(monkeypatch)
+        burn_ins = tmp_path / str(sweeper.config.hydra.sweep.dir) / ".burn_in"
+        burn_ins.mkdir(parents=True)
+        (burn_ins / ".tmp-0123456789ab-state.pkl").write_bytes(b"partial")
+        (burn_ins / "state.pkl").write_bytes(b"kept")
 
         def disk_full(batch, initial_job_idx):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -193,6 +198,7 @@ def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(
             "disk full: [Errno 28] No space left on device; free some space and run the "
             "command again (a sweep keeps its finished runs: add resume=true)\n"
         )
+        assert sorted(p.name for p in burn_ins.iterdir()) == ["state.pkl"]
     clear_validated()
     assert run_cli.interrupted_line() == "interrupted before any run started"
 
