@@ -16,14 +16,24 @@ it is doing), and prints where the outputs and the report are.
 
 from __future__ import annotations
 
+import signal
+import sys
+
+if __name__ == "__main__":
+    # Ctrl-C while the libraries are imported: one line, as later (experiments.run does
+    # the same); the default handler is back before the demo starts.
+    def _interrupted_starting(signum: int, frame: object) -> None:
+        print("interrupted before any run started", file=sys.stderr, flush=True)
+        raise SystemExit(130)
+
+    signal.signal(signal.SIGINT, _interrupted_starting)
+
 import argparse
 import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -125,13 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     if sweep.returncode != 0:
         print(f"the sweep failed (exit {sweep.returncode}); finished runs are kept in {sweep_dir}")
         return sweep.returncode
-    print(f"sweep finished in {time.time() - t0:.0f} s: {sweep_dir}", flush=True)
-    # Every run is complete: the shared burn-ins (sim.runtime.burn_in) have served.
-    from sim.runtime.burn_in import BURN_IN_FOLDER
-
-    shutil.rmtree(sweep_dir / BURN_IN_FOLDER, ignore_errors=True)
     report = [str(sweep_dir), "--baseline", "static", "--formats", "png,svg"]
     try:
+        print(f"sweep finished in {time.time() - t0:.0f} s: {sweep_dir}", flush=True)
+        # Every run is complete: the shared burn-ins (sim.runtime.burn_in) have served.
+        from sim.runtime.burn_in import BURN_IN_FOLDER
+
+        shutil.rmtree(sweep_dir / BURN_IN_FOLDER, ignore_errors=True)
         return compare.main(report)
     except KeyboardInterrupt:
         print(
@@ -265,4 +275,10 @@ def _minutes(seconds: float) -> str:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the imports are done
+    try:
+        code = main()
+    except KeyboardInterrupt:  # outside the sweep and the comparison: before either
+        print("interrupted before any run started", file=sys.stderr, flush=True)
+        code = INTERRUPTED_EXIT
+    raise SystemExit(code)

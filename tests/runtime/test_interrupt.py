@@ -139,16 +139,25 @@ def test_ctrl_c_on_the_demo_is_one_line_naming_its_command_and_leaves_no_process
     assert not left, "processes of the demo's group are still running"
 
 
-def test_ctrl_c_while_the_command_starts_is_the_same_one_line(tmp_path: Path):
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["experiments.run", "-m", "seed=0,1", "n_months=3"], id="run"),
+        pytest.param(["experiments.demo", "--seeds", "1", "--months", "3"], id="demo"),
+    ],
+)
+def test_ctrl_c_while_the_command_starts_is_the_same_one_line(tmp_path: Path, command):
     # While the libraries are imported (about a second) and while preflight checks.
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     env["PYTHONPATH"] = str(ROOT)
+    folder = ["--out", str(tmp_path / "sweep")] if command[0].endswith("demo") else [
+        f"hydra.sweep.dir={tmp_path / 'sweep'}"
+    ]  # fmt: skip
     # The moments: as NumPy's library is mapped (the command's handler is set before
     # NumPy is imported), and half a second later (the other imports, or preflight).
     for later in (0.0, 0.5):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "experiments.run", "-m", "seed=0,1", "n_months=3",
-             f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+            [sys.executable, "-m", *command, *folder],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.setpgrp()),
         )  # fmt: skip
