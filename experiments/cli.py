@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import NoReturn
 
 __all__ = [
     "INTERRUPTED_EXIT",
+    "NOT_STARTED_LINE",
     "RESUME_COMMAND_ENV",
     "USAGE_ERROR",
     "OneLineParser",
+    "exit_not_started",
     "option_message",
 ]
 
@@ -18,6 +22,9 @@ USAGE_ERROR = 2
 
 #: Exit code after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED_EXIT = 130
+
+#: Ctrl-C's line before any run started (on standard error).
+NOT_STARTED_LINE = "interrupted before any run started"
 
 #: Environment variable: the command that finishes an interrupted sweep, when the sweep
 #: was started by another tool (the demo); ``experiments.run``'s Ctrl-C line names it
@@ -52,3 +59,17 @@ def option_message(message: str, options: dict[str, str]) -> str:
         if message.startswith(field):
             return f"{option} ({field}){message[len(field) :]}"
     return message
+
+
+def exit_not_started(signum: int | None = None, frame: object = None) -> NoReturn:
+    """Print :data:`NOT_STARTED_LINE` and exit with :data:`INTERRUPTED_EXIT`.
+
+    Also a SIGINT handler, set while a command imports its libraries: Ctrl-C there gives
+    the same line as later instead of an import's traceback. As a handler it ends the
+    process at once (``os._exit``): nothing is written yet, and an exception raised in the
+    middle of an import could be swallowed by a library's bare ``except``.
+    """
+    print(NOT_STARTED_LINE, file=sys.stderr, flush=True)
+    if signum is not None:
+        os._exit(INTERRUPTED_EXIT)
+    raise SystemExit(INTERRUPTED_EXIT)

@@ -19,14 +19,12 @@ from __future__ import annotations
 import signal
 import sys
 
-if __name__ == "__main__":
-    # Ctrl-C while the libraries are imported: one line, as later (experiments.run does
-    # the same); the default handler is back before the demo starts.
-    def _interrupted_starting(signum: int, frame: object) -> None:
-        print("interrupted before any run started", file=sys.stderr, flush=True)
-        raise SystemExit(130)
+from experiments.cli import exit_not_started
 
-    signal.signal(signal.SIGINT, _interrupted_starting)
+if __name__ == "__main__":
+    # Ctrl-C while the libraries below are imported (a second or two): the same one line
+    # as later, not an import's traceback; the default handler is back before any work.
+    signal.signal(signal.SIGINT, exit_not_started)
 
 import argparse
 import os
@@ -279,6 +277,5 @@ if __name__ == "__main__":
     try:
         code = main()
     except KeyboardInterrupt:  # outside the sweep and the comparison: before either
-        print("interrupted before any run started", file=sys.stderr, flush=True)
-        code = INTERRUPTED_EXIT
+        exit_not_started()
     raise SystemExit(code)

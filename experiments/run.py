@@ -24,14 +24,12 @@ from __future__ import annotations
 import signal
 import sys
 
+from experiments.cli import exit_not_started
+
 if __name__ == "__main__":
     # Ctrl-C while the libraries below are imported (a second or two): the same one line
-    # as later, not an import's traceback; the default handler is back before preflight.
-    def _interrupted_starting(signum: int, frame: object) -> None:
-        print("interrupted before any run started", file=sys.stderr, flush=True)
-        raise SystemExit(130)
-
-    signal.signal(signal.SIGINT, _interrupted_starting)
+    # as later, not an import's traceback; the default handler is back before any work.
+    signal.signal(signal.SIGINT, exit_not_started)
 
 import gc
 import logging
@@ -44,7 +42,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.cli import INTERRUPTED_EXIT, RESUME_COMMAND_ENV
+from experiments.cli import INTERRUPTED_EXIT, NOT_STARTED_LINE, RESUME_COMMAND_ENV
 from sim.config import RunConfig, register_configs
 from sim.interrupts import interrupt_behind
 from sim.outputs.files import COMPLETE_MARKER
@@ -139,7 +137,7 @@ def interrupted_line() -> str:
         # A launcher running the jobs in other processes: the sweeper's folder.
         folder, multirun = sweep_folder(), True
     if folder is None:
-        return "interrupted before any run started"
+        return NOT_STARTED_LINE
     if multirun:
         kept = f"interrupted: the finished runs in {folder} are kept; to run the rest"
         command = os.environ.get(RESUME_COMMAND_ENV)  # a tool's own command (the demo)

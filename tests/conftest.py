@@ -77,3 +77,20 @@ def this_month(model):
 def review_limits(model):
     """Run the platform's limit review on the model's state (outside a step)."""
     return model.platform.review_limits(model.world, this_month(model))
+
+
+def raised(make, within: BaseException | None = None) -> BaseException:
+    """The error ``make()`` raises, raised while handling ``within`` (if given).
+
+    So ``within`` is its ``__context__``, as when Ctrl-C lands in a clean-up that then
+    fails (``sim.interrupts.interrupt_behind``).
+    """
+    try:
+        if within is None:
+            raise make()
+        try:
+            raise within
+        except BaseException:
+            raise make()  # noqa: B904 (the implicit __context__ is the point)
+    except BaseException as err:
+        return err

@@ -19,7 +19,7 @@ from sim.platform.policies import ReasonCode
 from sim.platform.policies.base import LimitDecision, PolicyConfig
 from sim.platform.policies.static import StaticPolicy
 from sim.units import MISSES_TO_DEFAULT
-from tests.conftest import CLOSED_BOOK, make_run, review_limits
+from tests.conftest import CLOSED_BOOK, make_run, raised, review_limits
 
 
 def step_with_checks(model: CreditMarketModel, months: int):
@@ -641,16 +641,10 @@ def test_ctrl_c_wrapped_by_a_compiled_kernel_surfaces_as_an_interrupt():
             err.__cause__ = KeyboardInterrupt()
             return err
 
-    def in_a_wait() -> RuntimeError:
+    def in_a_wait() -> BaseException:
         # Ctrl-C inside a future's Condition.wait leaves the lock released: its exit
         # raises this RuntimeError while the interrupt is being handled.
-        try:
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                raise RuntimeError("cannot release un-acquired lock")  # noqa: B904
-        except RuntimeError as err:
-            return err
+        return raised(lambda: RuntimeError("cannot release un-acquired lock"), KeyboardInterrupt())
 
     cases = (
         (wrapped(), KeyboardInterrupt),

@@ -31,7 +31,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from sim.outputs.folders import check_output_dir
+from sim.outputs.folders import check_output_dir, is_disk_full
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -75,11 +75,11 @@ def _atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, target)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        if err.errno is None and os.strerror(errno.ENOSPC) in str(err):
-            # pyarrow's error names neither the file nor its errno: say both.
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from err
-        if err.errno in (errno.ENOSPC, errno.EDQUOT) and err.filename != str(target):
-            raise OSError(err.errno, err.strerror, str(target)) from err
+        if is_disk_full(err) and err.filename != str(target):
+            # Name the target, not the temporary file; pyarrow's error names neither the
+            # file nor its errno.
+            code = err.errno or errno.ENOSPC
+            raise OSError(code, os.strerror(code), str(target)) from err
         raise
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import tempfile
 from pathlib import Path
 
 __all__ = [
+    "DISK_FULL_ERRNOS",
     "TEMPORARY_NAME",
     "check_creatable",
     "check_output_dir",
+    "is_disk_full",
     "remove_stale_temporaries",
 ]
 
@@ -105,3 +108,20 @@ def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
     for p in stale:
         p.unlink(missing_ok=True)
     return stale
+
+
+#: errno values of a full disk or an exhausted quota.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether ``err`` is a full disk or an exhausted quota.
+
+    That is an ``OSError`` with an errno of :data:`DISK_FULL_ERRNOS`, or one without an
+    errno (pyarrow's) whose text says so.
+    """
+    if not isinstance(err, OSError):
+        return False
+    if err.errno is not None:
+        return err.errno in DISK_FULL_ERRNOS
+    return any(os.strerror(code) in str(err) for code in DISK_FULL_ERRNOS)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import errno
 import os
 import re
 import shutil
@@ -35,6 +34,7 @@ from omegaconf.errors import (
 )
 
 from sim.interrupts import interrupt_behind
+from sim.outputs.folders import is_disk_full
 from sim.runtime.resources import InsufficientMemoryError
 from sim.world.data import DataFileError
 
@@ -201,7 +201,7 @@ def as_user_error(err: BaseException) -> UserError | None:
 
     Data file problems (:class:`sim.world.data.DataFileError`), runs too large for the
     machine (:class:`sim.runtime.resources.InsufficientMemoryError`) and a full disk or
-    quota (``ENOSPC``, ``EDQUOT``; pyarrow's ``OSError`` says so only in its text) are;
+    quota (:func:`sim.outputs.folders.is_disk_full`) are;
     other errors are bugs, shown with their traceback.
     """
     if isinstance(err, UserError):
@@ -210,9 +210,7 @@ def as_user_error(err: BaseException) -> UserError | None:
         return UserError(f"data error: {one_line(err)}")
     if isinstance(err, InsufficientMemoryError):
         return UserError(f"not enough memory: {one_line(err)}")
-    if isinstance(err, OSError) and (
-        err.errno in _DISK_FULL or any(text in str(err) for text in _DISK_FULL_TEXT)
-    ):
+    if is_disk_full(err):
         # Every output is written to a temporary file renamed into place, which names the
         # target in its error (sim.outputs.files): a full disk leaves no partial table,
         # and a run without its completion marker runs again.
@@ -221,11 +219,6 @@ def as_user_error(err: BaseException) -> UserError | None:
             "sweep keeps its finished runs: add resume=true)"
         )
     return None
-
-
-#: errno values of a full disk or an exhausted quota, and how pyarrow's errors say it.
-_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
-_DISK_FULL_TEXT = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
 
 
 def exit_with(err: UserError) -> NoReturn:

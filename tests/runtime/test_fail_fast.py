@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import types
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +44,7 @@ from sim.runtime.resources import (
     estimate_peak_bytes,
 )
 from sim.runtime.runner import config_hash, run_to_folder
-from tests.conftest import make_run
+from tests.conftest import make_run, raised
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "sim" / "data" / data.PACKAGED_UCI_FILE
@@ -348,19 +347,6 @@ def test_in_job_errors_remove_only_the_folder_hydra_made(tmp_path: Path, capsys,
     # Other errors are bugs: they pass through with their traceback.
     with pytest.raises(ZeroDivisionError), user_errors(kept):
         _ = 1 / 0
-
-
-def raised(make: Callable[[], BaseException], within: BaseException | None) -> BaseException:
-    """The error ``make()`` raises, raised while handling ``within`` (if given)."""
-    try:
-        if within is None:
-            raise make()
-        try:
-            raise within
-        except BaseException:
-            raise make()  # noqa: B904 (the implicit __context__ is the point)
-    except BaseException as err:
-        return err
 
 
 def test_an_error_raised_from_or_during_ctrl_c_is_the_interrupt(tmp_path: Path):

@@ -26,6 +26,7 @@ from sim.runtime.validated_jobs import (
     sweeper_override,
     was_validated,
 )
+from tests.conftest import raised
 
 HYDRA = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 TASK = ["policy=static,pd_threshold", "seed=range(0,2)", "population.n_borrowers=1000"]
@@ -139,17 +140,10 @@ def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(
 
     import experiments.run as run_cli
 
-    def composing_during_ctrl_c() -> Exception:
-        try:
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                raise AttributeError("'NoneType' object has no attribute 'x'")  # noqa: B904
-        except AttributeError as err:
-            try:
-                raise ConfigCompositionException() from err
-            except ConfigCompositionException as composed:
-                return composed
+    def composing_during_ctrl_c() -> BaseException:
+        # OmegaConf's clean-up fails while the interrupt propagates; Hydra wraps that.
+        failed = raised(lambda: AttributeError("no attribute 'x'"), KeyboardInterrupt())
+        return raised(ConfigCompositionException, failed)
 
     monkeypatch.chdir(tmp_path)
     register_configs()

@@ -193,6 +193,13 @@ COMPARED_KEYS = frozenset(
 )
 
 
+#: What two runs of different configs in one folder mean, and what to do.
+_TWO_CONFIGS = (
+    "the folder holds runs of different configs (a resume with other overrides adds runs "
+    "beside the first ones); compare one config's runs, each config in a folder of its own"
+)
+
+
 def _check_one_config(folders: list[Path]) -> None:
     """Refuse runs whose configs differ beyond :data:`COMPARED_KEYS` (runs of two studies).
 
@@ -220,9 +227,7 @@ def _check_one_config(folders: list[Path]) -> None:
                           if config.get(k) != first[1].get(k))  # fmt: skip
             raise ValueError(
                 f"runs {first[0]} and {folder} differ in {', '.join(keys[:5])} (not only in "
-                "policy, seed or scenario): the folder holds runs of different configs (a "
-                "resume with other overrides adds runs beside the first ones); compare one "
-                "config's runs, each config in a folder of its own"
+                f"policy, seed or scenario): {_TWO_CONFIGS}"
             )
 
 
@@ -286,6 +291,7 @@ def collect_runs(
         detail = f" ({len(incomplete)} incomplete run folder(s) found)" if incomplete else ""
         raise ValueError(f"no complete run (no {COMPLETE_MARKER}) in {root}{detail}")
 
+    _check_one_config(complete)  # before any table is read
     parts: dict[str, list[pd.DataFrame]] = {n: [] for n in RUN_TABLES if n not in AGENT_TABLES}
     agent_parts: dict[str, list[tuple[int, pd.DataFrame]]] = {n: [] for n in AGENT_TABLES}
     agent_runs: list[dict[str, object]] = []
@@ -316,9 +322,7 @@ def collect_runs(
         if same in arms:
             raise ValueError(
                 f"runs {arms[same]} and {folder} are both policy {same[0]}, scenario "
-                f"{same[1]}, seed {same[2]}: the folder holds runs of different configs (a "
-                "resume with other overrides adds runs beside the first ones); compare one "
-                "config's runs, each config in a folder of its own"
+                f"{same[1]}, seed {same[2]}: {_TWO_CONFIGS}"
             )
         arms[same] = folder
         for name in RUN_TABLES:
@@ -331,7 +335,6 @@ def collect_runs(
                 parts[name].append(_with_ids(io.read_parquet(path), ids))
         agent_runs.append(ids)
 
-    _check_one_config(complete)
     tables = {name: _concat(frames) for name, frames in parts.items()}
     for name, frames in agent_parts.items():
         tables[name] = _concat_agent_table(frames, agent_runs)
