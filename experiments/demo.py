@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         "hydra/launcher=joblib",
         f"hydra.launcher.n_jobs={args.jobs}",
         f"hydra.sweep.dir={sweep_dir}",
-        "resume=true",
+        # Finishing a stopped demo (--out <its folder>) keeps its finished runs.
+        *(["resume=true"] if sweep_dir.is_dir() else []),
     ]
     n_runs = len(policies) * args.seeds
     t0 = time.time()

@@ -24,6 +24,7 @@ use another sweeper are left to Hydra; the job itself still validates its config
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,16 @@ def _check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
             f"output folder {folder}: {err}: choose another folder ({option}=...)"
         ) from err
     if not folder.is_dir():
+        if resume:
+            # Not an error: a script may always add resume=true ("run, or finish"); but a
+            # mistyped folder would silently start again, so say so.
+            print(
+                f"note: resume=true, but {folder} does not exist yet: nothing to resume, "
+                f"every run starts (check {option}= if you meant an earlier "
+                f"{'sweep' if multirun else 'run'})",
+                file=sys.stderr,
+                flush=True,
+            )
         return
     if multirun and not resume:
         finished = sum(1 for _ in folder.rglob(COMPLETE_MARKER))

@@ -527,6 +527,28 @@ def test_a_sweep_keeps_its_finished_runs_unless_resumed(tmp_path: Path):
 
 
 @pytest.mark.parametrize("multirun", [False, True])
+def test_resume_into_a_folder_that_does_not_exist_says_so(
+    tmp_path: Path, multirun: bool, capsys: pytest.CaptureFixture[str]
+):
+    folder = tmp_path / "typo"
+    option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    sweep = ["-m", "seed=0,1"] if multirun else []
+    job = [*sweep, "n_months=1", f"{option}={folder}"]
+    assert len(preflight([*job, "resume=true"])) == (2 if multirun else 1)
+    what = "sweep" if multirun else "run"
+    assert capsys.readouterr().err == (
+        f"note: resume=true, but {folder} does not exist yet: nothing to resume, every run "
+        f"starts (check {option}= if you meant an earlier {what})\n"
+    )
+    assert not folder.exists()
+    # Without resume, or into a folder that exists: no note.
+    preflight(job)
+    folder.mkdir()
+    preflight([*job, "resume=true"])
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("multirun", [False, True])
 def test_an_output_folder_that_is_a_file_is_one_line_exit_2(tmp_path: Path, multirun: bool):
     target = tmp_path / "somefile"
     target.write_text("keep me\n")
