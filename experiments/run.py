@@ -34,6 +34,7 @@ if __name__ == "__main__":
 import gc
 import logging
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,8 @@ def interrupted_line() -> str:
         command = os.environ.get(RESUME_COMMAND_ENV)  # a tool's own command (the demo)
         if command:
             return f"{kept}: {command}"
-        return f"{kept}, run the same command with resume=true hydra.sweep.dir={folder}"
+        folder_override = shlex.quote(f"hydra.sweep.dir={folder}")  # a path with spaces
+        return f"{kept}, run the same command with resume=true {folder_override}"
     return (
         f"interrupted: the run in {folder} did not finish (no {COMPLETE_MARKER}); run the "
         "command again to start it over"

@@ -24,7 +24,6 @@ use another sweeper are left to Hydra; the job itself still validates its config
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,10 +39,9 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 from sim.config.registration import LIMITLAB_SWEEPER
 from sim.interrupts import interrupt_behind
-from sim.outputs.files import COMPLETE_MARKER
-from sim.outputs.folders import check_creatable
 from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
 from sim.runtime.job_configs import JobComposer
+from sim.runtime.output_folder import check_output_folder
 from sim.runtime.override_checks import (
     check_command_line,
     check_repeated_keys,
@@ -51,7 +49,6 @@ from sim.runtime.override_checks import (
 )
 from sim.runtime.policy_options import check_policy_options, policy_option_problem
 from sim.runtime.resources import check_memory, check_sweep_memory
-from sim.runtime.runner import config_hash, overwrite_refusal
 from sim.runtime.validated_jobs import record_validated
 from sim.world.data import DataFileError, load_uci
 
@@ -117,7 +114,7 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         composer = JobComposer(parser, loader, name)
         runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun)
         at_once = _jobs_at_once(name, overrides) if multirun else 1
-        _check_output_folder(name, jobs[0], multirun=multirun)
+        check_output_folder(name, jobs[0], multirun=multirun)
         # The jobs as Hydra's sweeper gets them: without the hydra overrides.
         tasks = [
             [o.input_line or "" for o in parser.parse_overrides(job) if not o.is_hydra_override()]
@@ -154,74 +151,6 @@ def _jobs_at_once(name: str, overrides: list[Override]) -> int:
     if not isinstance(n_jobs, int) or n_jobs == 0:
         return 1
     return n_jobs if n_jobs > 0 else max((os.cpu_count() or 1) + 1 + n_jobs, 1)
-
-
-def _check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
-    """Refuse an output folder that is a file, or that holds a finished run to overwrite.
-
-    The folder is ``hydra.run.dir`` (``hydra.sweep.dir`` for a sweep), as composed for the
-    job ``job``. A single run refuses a folder holding a complete run (its marker,
-    :data:`sim.outputs.files.COMPLETE_MARKER`) unless ``resume=true`` and it is a run of
-    the same config (which the job skips; :func:`sim.runtime.runner.overwrite_refusal`);
-    a sweep refuses a folder holding complete runs unless ``resume=true`` (an interrupted
-    sweep keeps its finished runs and runs the rest; a job whose folder holds a run of
-    another config is refused by :func:`sim.runtime.runner.run_to_folder`).
-    A folder whose path cannot be resolved here (an interpolation of Hydra's runtime
-    values) is left to the job.
-    """
-    try:
-        cfg = compose(config_name=name, overrides=job, return_hydra_config=True)
-        key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-        folder = Path(str(OmegaConf.select(cfg, key, throw_on_resolution_failure=True)))
-        resume = bool(cfg.get("resume", False))
-        digest = config_hash(_resolved(name, job)) if resume and not multirun else ""
-    except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
-        return
-    option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    for path in (folder, *folder.parents):
-        if path.exists() and not path.is_dir():
-            where = "is a file" if path == folder else f"is inside {path}, a file"
-            raise UserError(
-                f"output folder {folder} {where}, not a folder: "
-                f"choose another folder ({option}=...)"
-            )
-    try:
-        check_creatable(folder)
-    except ValueError as err:
-        raise UserError(
-            f"output folder {folder}: {err}: choose another folder ({option}=...)"
-        ) from err
-    if not folder.is_dir():
-        if resume:
-            # Not an error: a script may always add resume=true ("run, or finish"); but a
-            # mistyped folder would silently start again, so say so.
-            print(
-                f"note: resume=true, but {folder} does not exist yet: nothing to resume, "
-                f"every run starts (check {option}= if you meant an earlier "
-                f"{'sweep' if multirun else 'run'})",
-                file=sys.stderr,
-                flush=True,
-            )
-        return
-    if multirun and not resume:
-        finished = sum(1 for _ in folder.rglob(COMPLETE_MARKER))
-        if finished:
-            raise UserError(
-                f"sweep folder {folder} already holds {finished} finished run(s) of an "
-                f"earlier sweep: choose a new folder ({option}=...), or add resume=true "
-                "with that sweep's overrides to keep them and run the rest"
-            )
-    elif not multirun:
-        refusal = overwrite_refusal(folder, digest, resume=resume)
-        if refusal:
-            raise UserError(f"{refusal} ({option}=...)")
-
-
-def _resolved(name: str, job: list[str]) -> dict[str, Any]:
-    """The job's resolved config as a plain dict, as the job hashes it for resume."""
-    resolved = OmegaConf.to_container(compose(config_name=name, overrides=job), resolve=True)
-    assert isinstance(resolved, dict)
-    return resolved
 
 
 def _hydra_args(argv: Sequence[str]) -> Any:
@@ -317,18 +246,28 @@ def _validate_jobs(
     multirun: bool,
 ) -> list[RunConfig]:
     runs: dict[tuple[str, ...], RunConfig] = {}
+    job_of: dict[str, int] = {}  # a run config (its repr: every field) -> its first job
     for index, job in enumerate(jobs):
         key = tuple(job)
         if key in runs:
             continue
         where = f" (sweep job #{index + 1} of {len(jobs)}: {' '.join(job)})" if multirun else ""
         try:
-            runs[key] = to_run_config(composer.compose(job))
+            run = to_run_config(composer.compose(job))
         except DataFileError:
             raise
         except (*_COMPOSE_ERRORS, *CONFIG_ERRORS) as err:
             policy_error = policy_option_problem(parser, name, job, multirun=multirun)
             raise (policy_error or config_error(err, where)) from err
+        earlier = job_of.setdefault(repr(run), index)
+        if earlier != index:
+            # Two spellings of one value (seed=1,01): two folders, one run twice.
+            raise UserError(
+                f"invalid sweep: sweep jobs #{earlier + 1} ({' '.join(jobs[earlier])}) and "
+                f"#{index + 1} ({' '.join(job)}) of {len(jobs)} are the same run (the same "
+                "config, in two folders): drop the repeated value"
+            )
+        runs[key] = run
     return list(runs.values())
 
 

@@ -535,10 +535,10 @@ def test_resume_into_a_folder_that_does_not_exist_says_so(
     sweep = ["-m", "seed=0,1"] if multirun else []
     job = [*sweep, "n_months=1", f"{option}={folder}"]
     assert len(preflight([*job, "resume=true"])) == (2 if multirun else 1)
-    what = "sweep" if multirun else "run"
+    what, starts = ("sweep", "every run starts") if multirun else ("run", "the run starts")
     assert capsys.readouterr().err == (
-        f"note: resume=true, but {folder} does not exist yet: nothing to resume, every run "
-        f"starts (check {option}= if you meant an earlier {what})\n"
+        f"note: resume=true, but {folder} does not exist yet: nothing to resume, {starts} "
+        f"(check {option}= if you meant an earlier {what})\n"
     )
     assert not folder.exists()
     # Without resume, or into a folder that exists: no note.
@@ -546,6 +546,72 @@ def test_resume_into_a_folder_that_does_not_exist_says_so(
     folder.mkdir()
     preflight([*job, "resume=true"])
     assert capsys.readouterr().err == ""
+
+
+def test_resume_into_a_new_dated_folder_says_how_to_name_the_earlier_one(capsys):
+    assert len(preflight(["n_months=1", "resume=true"])) == 1
+    assert capsys.readouterr().err == (
+        "note: resume=true, but the output folder is a new dated one (hydra.run.dir not "
+        "given): nothing to resume, the run starts (give hydra.run.dir=<its folder> to "
+        "resume an earlier run)\n"
+    )
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_an_empty_or_unresolvable_output_folder_is_refused(
+    tmp_path: Path, multirun: bool, monkeypatch: pytest.MonkeyPatch
+):
+    option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    sweep = ["-m", "seed=0,1"] if multirun else []
+    monkeypatch.chdir(tmp_path)  # an empty folder would write the run's files here
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, "n_months=1", f"{option}="])
+    assert str(err.value) == (
+        f"output folder {option} is empty: it would write the run's files loose in the "
+        f"current folder; give a folder ({option}=...)"
+    )
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, "n_months=1", f"{option}={tmp_path}/${{oops}}"])
+    assert str(err.value) == (
+        f"output folder {option}={tmp_path}/${{oops}}: Interpolation key 'oops' not found: "
+        f"choose another folder ({option}=...)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resuming_a_sweep_in_a_folder_of_another_config_is_refused(tmp_path: Path):
+    def finished(name: str, *overrides: str) -> None:
+        finished_run(tmp_path / name)
+        config = OmegaConf.to_yaml(compose_config(list(overrides)), resolve=True)
+        (tmp_path / name / "resolved_config.yaml").write_text(config)
+
+    sweep = ["-m", "seed=0,1", "n_months=1", f"hydra.sweep.dir={tmp_path}", "resume=true"]
+    # Runs of the same study (another policy or seed): resumed beside them.
+    finished("run_seed=0", "seed=0", "n_months=1")
+    finished("run_policy=pd_threshold,seed=7", "seed=7", "n_months=1", "policy=pd_threshold")
+    assert len(preflight(sweep)) == 2
+    # A run of another config (another window) in the folder: refused, nothing written.
+    finished("run_seed=3", "seed=3", "n_months=2")
+    before = snapshot(tmp_path)
+    with pytest.raises(UserError) as err:
+        preflight(sweep)
+    assert str(err.value) == (
+        f"sweep folder {tmp_path} holds finished runs of another config (run_seed=3 differs "
+        "from this sweep in n_months): resume it with that sweep's overrides, or choose a "
+        "new folder (hydra.sweep.dir=...)"
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_two_spellings_of_one_value_are_one_run_twice_and_refused(tmp_path: Path):
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "seed=1,01", "n_months=1", f"hydra.sweep.dir={tmp_path}/s"])
+    assert str(err.value) == (
+        f"invalid sweep: sweep jobs #1 (seed=1 n_months=1 hydra.sweep.dir={tmp_path}/s) and "
+        f"#2 (seed=01 n_months=1 hydra.sweep.dir={tmp_path}/s) of 2 are the same run (the "
+        "same config, in two folders): drop the repeated value"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("multirun", [False, True])

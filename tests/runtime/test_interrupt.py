@@ -80,6 +80,12 @@ def test_the_sweep_line_names_the_command_of_the_tool_that_started_it(monkeypatc
     )
     monkeypatch.setenv(RESUME_COMMAND_ENV, "python -m experiments.demo --out /x/sweep")
     assert run_cli.interrupted_line() == f"{kept}: python -m experiments.demo --out /x/sweep"
+    # A folder with a space: the override is quoted, so the line can be pasted.
+    monkeypatch.delenv(RESUME_COMMAND_ENV)
+    monkeypatch.setattr(run_cli, "_STARTED", {"multirun": True, "folder": "/x/my sweep"})
+    assert run_cli.interrupted_line().endswith(
+        "run the same command with resume=true 'hydra.sweep.dir=/x/my sweep'"
+    )
 
 
 def test_the_demo_lets_its_interrupted_sweep_stop_and_kills_only_a_stuck_one():

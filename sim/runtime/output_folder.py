@@ -1,0 +1,150 @@
+"""The command line's checks of its output folder, before anything is written.
+
+:func:`check_output_folder` is called by :func:`sim.runtime.preflight.preflight` with the
+first job of the command line: the folder (``hydra.run.dir``, or ``hydra.sweep.dir`` for a
+sweep) must be a folder that can be made, must not be empty or name a missing key, and
+must not hold finished runs that the command would overwrite or mix with its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra import compose
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import InterpolationKeyError, OmegaConfBaseException
+
+from sim.outputs.files import COMPLETE_MARKER
+from sim.outputs.folders import check_creatable
+from sim.runtime.errors import CONFIG_ERRORS, UserError
+from sim.runtime.runner import config_hash, overwrite_refusal
+
+__all__ = ["check_output_folder"]
+
+_COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)
+
+
+def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
+    """Refuse an output folder that is a file, or that holds a finished run to overwrite.
+
+    The folder is ``hydra.run.dir`` (``hydra.sweep.dir`` for a sweep), as composed for the
+    job ``job``. A single run refuses a folder holding a complete run (its marker,
+    :data:`sim.outputs.files.COMPLETE_MARKER`) unless ``resume=true`` and it is a run of
+    the same config (which the job skips; :func:`sim.runtime.runner.overwrite_refusal`);
+    a sweep refuses a folder holding complete runs unless ``resume=true`` (an interrupted
+    sweep keeps its finished runs and runs the rest; a job whose folder holds a run of
+    another config is refused by :func:`sim.runtime.runner.run_to_folder`).
+    An empty folder (it would put the run's files loose in the current folder), or one
+    naming a key that is not in the config (``${oops}``), is refused; a folder whose path
+    cannot be resolved here (an interpolation of Hydra's runtime values) is left to the job.
+    """
+    option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    try:
+        cfg = compose(config_name=name, overrides=job, return_hydra_config=True)
+    except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
+        return
+    raw = str(OmegaConf.to_container(cfg.hydra.sweep if multirun else cfg.hydra.run)["dir"])
+    try:
+        folder_text = str(OmegaConf.select(cfg, option, throw_on_resolution_failure=True))
+        resume = bool(cfg.get("resume", False))
+        digest = config_hash(_resolved(name, job)) if resume and not multirun else ""
+    except InterpolationKeyError as err:
+        if "hydra" in raw:
+            return  # may name a value Hydra sets only when the job runs
+        raise UserError(
+            f"output folder {option}={raw}: {str(err.msg).splitlines()[0]}: choose another "
+            f"folder ({option}=...)"
+        ) from err
+    except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
+        return
+    if not folder_text.strip():
+        raise UserError(
+            f"output folder {option} is empty: it would write the run's files loose in the "
+            f"current folder; give a folder ({option}=...)"
+        )
+    folder = Path(folder_text)
+    for path in (folder, *folder.parents):
+        if path.exists() and not path.is_dir():
+            where = "is a file" if path == folder else f"is inside {path}, a file"
+            raise UserError(
+                f"output folder {folder} {where}, not a folder: "
+                f"choose another folder ({option}=...)"
+            )
+    try:
+        check_creatable(folder)
+    except ValueError as err:
+        raise UserError(
+            f"output folder {folder}: {err}: choose another folder ({option}=...)"
+        ) from err
+    if not folder.is_dir():
+        if resume:
+            # Not an error: a script may always add resume=true ("run, or finish"); but a
+            # mistyped folder would silently start again, so say so.
+            what = "sweep" if multirun else "run"
+            if "${now:" in raw:
+                where = f"the output folder is a new dated one ({option} not given)"
+                check = f"give {option}=<its folder> to resume an earlier {what}"
+            else:
+                where = f"{folder} does not exist yet"
+                check = f"check {option}= if you meant an earlier {what}"
+            print(
+                f"note: resume=true, but {where}: nothing to resume, "
+                f"{'every run starts' if multirun else 'the run starts'} ({check})",
+                file=sys.stderr,
+                flush=True,
+            )
+        return
+    if multirun and not resume:
+        finished = sum(1 for _ in folder.rglob(COMPLETE_MARKER))
+        if finished:
+            raise UserError(
+                f"sweep folder {folder} already holds {finished} finished run(s) of an "
+                f"earlier sweep: choose a new folder ({option}=...), or add resume=true "
+                "with that sweep's overrides to keep them and run the rest"
+            )
+    elif multirun:
+        _check_same_study(folder, _resolved(name, job), option)
+    else:
+        refusal = overwrite_refusal(folder, digest, resume=resume)
+        if refusal:
+            raise UserError(f"{refusal} ({option}=...)")
+
+
+def _check_same_study(folder: Path, resolved: dict[str, Any], option: str) -> None:
+    """Refuse resuming a sweep in a folder whose finished runs are of another config.
+
+    Runs may differ from this sweep's first job only in :data:`COMPARED_KEYS` (policy,
+    seed, scenario, settings that move no number), as :func:`experiments.compare` requires
+    of one folder's runs; a resume with other overrides would add runs that the comparison
+    then refuses. Compared as the runs' ``resolved_config.yaml`` reads.
+    """
+    import yaml
+
+    from sim.analysis.compare.runs import COMPARED_KEYS
+
+    ours = yaml.safe_load(OmegaConf.to_yaml(OmegaConf.create(resolved)))
+    ours = {k: v for k, v in ours.items() if k not in COMPARED_KEYS}
+    for marker in sorted(folder.rglob(COMPLETE_MARKER)):
+        path = marker.parent / "resolved_config.yaml"
+        if not path.is_file():
+            continue
+        loaded = yaml.safe_load(path.read_text()) or {}
+        theirs = {k: v for k, v in loaded.items() if k not in COMPARED_KEYS}
+        if theirs != ours:
+            keys = sorted(k for k in theirs.keys() | ours.keys() if theirs.get(k) != ours.get(k))
+            raise UserError(
+                f"sweep folder {folder} holds finished runs of another config "
+                f"({marker.parent.name} differs from this sweep in {', '.join(keys[:5])}): "
+                "resume it with that sweep's overrides, or choose a new folder "
+                f"({option}=...)"
+            )
+
+
+def _resolved(name: str, job: list[str]) -> dict[str, Any]:
+    """The job's resolved config as a plain dict, as the job hashes it for resume."""
+    resolved = OmegaConf.to_container(compose(config_name=name, overrides=job), resolve=True)
+    assert isinstance(resolved, dict)
+    return resolved
