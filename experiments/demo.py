@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         type=Path,
         default=None,
-        help="sweep folder (default: a new one under multirun/demo)",
+        # "%(default).0s" prints nothing; it keeps the formatter from adding "(default: None)".
+        help="sweep folder (default: a new one under multirun/demo)%(default).0s",
     )
     args = parser.parse_args(argv)
     # What the demo itself decides is checked here; the config's ranges (--borrowers,
