@@ -123,9 +123,12 @@ def check_repeated_keys(overrides: Sequence[Override]) -> None:
         earlier = given.get(key)
         if earlier is not None and (earlier.is_sweep_override() or o.is_sweep_override()):
             first, line = earlier.input_line, o.input_line
+            swept = (
+                "swept" if earlier.is_sweep_override() and o.is_sweep_override() else "once swept"
+            )
             raise UserError(
-                f"invalid sweep: {o.key_or_group} is given twice ({first} and {line}), once "
-                "swept, and only the last would count: give it once (a sweep lists its "
+                f"invalid sweep: {o.key_or_group} is given twice ({first} and {line}), {swept}, "
+                "and only the last would count: give it once (a sweep lists its "
                 f"values in one override: {o.key_or_group}=a,b)"
             )
         given[key] = o

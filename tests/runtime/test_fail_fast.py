@@ -184,11 +184,11 @@ def test_wrong_types_and_mistyped_keys_name_the_field_and_the_fix(override, mess
 @pytest.mark.parametrize(
     ("argv", "again"),
     [
-        (["-m", "seed=0,1", "seed=5"], "seed is given twice (seed=0,1 and seed=5)"),
-        (["-m", "seed=0,1", "seed=2,3"], "seed is given twice (seed=0,1 and seed=2,3)"),
-        (["-m", "seed=5", "seed=0,1"], "seed is given twice (seed=5 and seed=0,1)"),
+        (["-m", "seed=0,1", "seed=5"], "seed is given twice (seed=0,1 and seed=5), once swept"),
+        (["-m", "seed=0,1", "seed=2,3"], "seed is given twice (seed=0,1 and seed=2,3), swept"),
+        (["-m", "seed=5", "seed=0,1"], "seed is given twice (seed=5 and seed=0,1), once swept"),
         (["-m", "policy=static,pd_threshold", "policy=static"],
-         "policy is given twice (policy=static,pd_threshold and policy=static)"),
+         "policy is given twice (policy=static,pd_threshold and policy=static), once swept"),
     ],
 )  # fmt: skip
 def test_a_key_given_twice_once_swept_is_refused_naming_both(tmp_path: Path, argv, again):
@@ -197,7 +197,7 @@ def test_a_key_given_twice_once_swept_is_refused_naming_both(tmp_path: Path, arg
     with pytest.raises(UserError) as err:
         preflight([*argv, f"hydra.sweep.dir={tmp_path}/s"])
     assert str(err.value) == (
-        f"invalid sweep: {again}, once swept, and only the last would count: give it once "
+        f"invalid sweep: {again}, and only the last would count: give it once "
         f"(a sweep lists its values in one override: {key}=a,b)"
     )
     assert list(tmp_path.iterdir()) == []
