@@ -11,6 +11,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
+from sim.runtime.override_checks import OverrideError, bool_problem
 from sim.runtime.override_checks import check_overrides as _check_overrides
 
 
@@ -27,7 +28,8 @@ def compose_config(
         config_dir: the config folder; ``conf/`` of the checkout by default.
         check_overrides: first refuse the overrides the command line refuses
             (:func:`sim.runtime.override_checks.check_overrides`: deletions, labels,
-            ``*_schema`` choices).
+            ``*_schema`` choices), then a true/false field given another value
+            (:func:`sim.runtime.override_checks.bool_problem`).
 
     Returns:
         The composed (unvalidated) config.
@@ -43,11 +45,16 @@ def compose_config(
         raise FileNotFoundError(f"config folder not found: {folder}")
     register_configs()
     with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
-        if check_overrides:
-            loader = GlobalHydra.instance().config_loader()
-            parsed = OverridesParser.create(config_loader=loader).parse_overrides(list(overrides))
-            _check_overrides(parsed, loader)
-        return compose(config_name="config", overrides=list(overrides))
+        if not check_overrides:
+            return compose(config_name="config", overrides=list(overrides))
+        loader = GlobalHydra.instance().config_loader()
+        parsed = OverridesParser.create(config_loader=loader).parse_overrides(list(overrides))
+        _check_overrides(parsed, loader)
+        cfg = compose(config_name="config", overrides=list(overrides))
+        problem = bool_problem(parsed, cfg)
+        if problem:
+            raise OverrideError(problem)
+        return cfg
 
 
 def load_run_config(

@@ -39,6 +39,7 @@ from sim.runtime.errors import UserError
 __all__ = [
     "LABELS",
     "OverrideError",
+    "bool_problem",
     "check_command_line",
     "check_overrides",
     "check_repeated_keys",
@@ -132,6 +133,26 @@ def check_repeated_keys(overrides: Sequence[Override]) -> None:
                 f"values in one override: {o.key_or_group}=a,b)"
             )
         given[key] = o
+
+
+def bool_problem(overrides: Sequence[Override], cfg: DictConfig) -> str | None:
+    """A true/false field given ``2``, ``yes`` or ``on`` (OmegaConf reads them as true).
+
+    Only ``true`` and ``false`` (any case, as Hydra parses them) are taken, as the message
+    for a value OmegaConf refuses (``maybe``) says. ``cfg`` is the config composed with
+    ``overrides`` (one job: no sweep values).
+
+    Returns:
+        ``"<key> = '<value>': expected true or false (bool)"``, or None.
+    """
+    for o in overrides:
+        if o.is_hydra_override() or o.is_sweep_override() or not o.key_or_group:
+            continue
+        target = OmegaConf.select(cfg, o.key_or_group, default=None)
+        if isinstance(target, bool) and not isinstance(o.value(), bool):
+            text = o.get_value_element_as_str()
+            return f"{o.key_or_group} = {text!r}: expected true or false (bool)"
+    return None
 
 
 def _options(loader: ConfigLoader, key: str) -> list[str]:

@@ -43,6 +43,7 @@ from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_e
 from sim.runtime.job_configs import JobComposer
 from sim.runtime.output_folder import check_output_folder
 from sim.runtime.override_checks import (
+    bool_problem,
     check_command_line,
     check_repeated_keys,
     check_run_folders,
@@ -253,7 +254,11 @@ def _validate_jobs(
             continue
         where = f" (sweep job #{index + 1} of {len(jobs)}: {' '.join(job)})" if multirun else ""
         try:
-            run = to_run_config(composer.compose(job))
+            cfg = composer.compose(job)
+            problem = bool_problem(parser.parse_overrides(job), cfg)
+            if problem:
+                raise UserError(f"invalid config: {problem}{where}")
+            run = to_run_config(cfg)
         except DataFileError:
             raise
         except (*_COMPOSE_ERRORS, *CONFIG_ERRORS) as err:

@@ -10,6 +10,7 @@ import errno
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import types
@@ -22,7 +23,7 @@ from omegaconf import OmegaConf
 import sim.world.data as data
 from sim.interrupts import interrupt_behind
 from sim.outputs.files import COMPLETE_MARKER, write_parquet_atomic
-from sim.runtime.compose import compose_config
+from sim.runtime.compose import compose_config, load_run_config
 from sim.runtime.errors import (
     USER_ERROR_EXIT,
     UserError,
@@ -655,3 +656,23 @@ def test_a_parallel_sweep_must_fit_its_jobs_at_once(monkeypatch):
     with pytest.raises(UserError, match=r"lower hydra.launcher.n_jobs"):
         preflight([*sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
     assert len(preflight([*sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"])) == 2
+
+
+@pytest.mark.parametrize("value", ["2", "-1", "yes", "on", "Y", "0", "off"])
+def test_a_true_false_field_takes_only_true_or_false(value: str):
+    # OmegaConf would read these as true or false; the message says "expected true or false".
+    expected = f"output.plots = '{value}': expected true or false (bool)"
+    with pytest.raises(UserError) as err:
+        preflight(["n_months=1", f"output.plots={value}"])
+    assert str(err.value) == f"invalid config: {expected}"
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "seed=0,1", "n_months=1", f"resume={value}"])
+    assert str(err.value) == (
+        f"invalid config: resume = '{value}': expected true or false (bool) (sweep job #1 of "
+        f"2: seed=0 n_months=1 resume={value})"
+    )
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        load_run_config([f"output.plots={value}"])
+    # Any case of true and false is taken.
+    assert load_run_config(["output.plots=FALSE"]).output.plots is False
+    assert load_run_config(["output.plots=True"]).output.plots is True
