@@ -245,3 +245,15 @@ def test_cli_subprocess_exit_code_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error:")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_one_seed_report_says_why_it_has_no_intervals(tmp_path, cli_report):
+    root = tmp_path / "one_seed"
+    for i, policy in enumerate(POLICIES):
+        _write_run(root / str(i), policy, 0)
+    plt.close("all")
+    text = write_report(collect_runs(root), tmp_path / "r", formats=("png",)).read_text()
+    note = "one seed here: no interval can be given, so the tables show the value alone"
+    assert note in text
+    # Three seeds: intervals, and no such note.
+    assert note not in (cli_report[3] / "report.md").read_text()

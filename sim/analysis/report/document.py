@@ -170,7 +170,13 @@ def write_report(
         f"{len(tables.incomplete)}",
         f"- Intervals: {conf_text} Student-t over seeds; paired differences "
         f"({'paired t-test' if method == 't' else 'BCa bootstrap'}) are policy − {baseline} "
-        "on the same (scenario, seed)",
+        "on the same (scenario, seed)"
+        + (
+            " (one seed here: no interval can be given, so the tables show the value alone; "
+            "run two seeds or more for intervals)"
+            if len(tables.seeds) == 1
+            else ""
+        ),
         "- Tables: "
         + ", ".join(
             f"`{n}`" for n in ["comparison_summary.csv", "paired_differences.csv", *treated_csv]
