@@ -275,8 +275,10 @@ def _minutes(seconds: float) -> str:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # the imports are done
     try:
+        # The imports are done. Inside the try: a Ctrl-C that came during the last import
+        # is handled by the handler set when Python gets to it, which may be this one.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         code = main()
     except KeyboardInterrupt:  # outside the sweep and the comparison: before either
         exit_not_started()

@@ -164,8 +164,10 @@ def _checked_jobs(argv: list[str]) -> list[RunConfig]:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # the imports are done
     try:
+        # The imports are done. Inside the try: a Ctrl-C that came during the last import
+        # is handled by the handler set when Python gets to it, which may be this one.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         jobs = _checked_jobs(sys.argv[1:])
         if jobs:
             # The sweep's size, for each job's "[done/total]" line (jobs inherit it).

@@ -8,6 +8,7 @@ must not hold finished runs that the command would overwrite or mix with its own
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,11 @@ from typing import Any
 from hydra import compose
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
-from omegaconf.errors import InterpolationKeyError, OmegaConfBaseException
+from omegaconf.errors import (
+    InterpolationKeyError,
+    InterpolationResolutionError,
+    OmegaConfBaseException,
+)
 
 from sim.outputs.files import COMPLETE_MARKER
 from sim.outputs.folders import check_creatable
@@ -25,6 +30,17 @@ from sim.runtime.runner import config_hash, overwrite_refusal
 __all__ = ["check_output_folder"]
 
 _COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)
+#: The key an InterpolationKeyError names.
+_MISSING_KEY = re.compile(r"Interpolation key '([^']*)' not found")
+#: An interpolation of Hydra's own values (``${hydra.job.name}``, ``${hydra:runtime.cwd}``).
+_HYDRA_VALUE = re.compile(r"\$\{\s*hydra[.:]")
+
+
+def _unresolved(option: str, raw: str, err: Exception) -> UserError:
+    reason = str(getattr(err, "msg", err)).splitlines()[0]
+    return UserError(
+        f"output folder {option}={raw}: {reason}: choose another folder ({option}=...)"
+    )
 
 
 def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
@@ -37,9 +53,11 @@ def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
     a sweep refuses a folder holding complete runs unless ``resume=true`` (an interrupted
     sweep keeps its finished runs and runs the rest; a job whose folder holds a run of
     another config is refused by :func:`sim.runtime.runner.run_to_folder`).
-    An empty folder (it would put the run's files loose in the current folder), or one
-    naming a key that is not in the config (``${oops}``), is refused; a folder whose path
-    cannot be resolved here (an interpolation of Hydra's runtime values) is left to the job.
+    An empty folder, or the current folder itself (either would put the run's files loose
+    in it), or one naming a key that is not in the config (``${oops}``, a missing
+    ``${oc.env:...}``) is refused. A folder naming Hydra's own values (``${hydra...}``,
+    some of which Hydra sets only when the job runs, e.g. ``hydra.job.name``) is left to the
+    job: resolved here, it could name another folder.
     """
     option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     try:
@@ -49,20 +67,26 @@ def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
     raw = str(OmegaConf.to_container(cfg.hydra.sweep if multirun else cfg.hydra.run)["dir"])
     try:
         folder_text = str(OmegaConf.select(cfg, option, throw_on_resolution_failure=True))
-        resume = bool(cfg.get("resume", False))
-        digest = config_hash(_resolved(name, job)) if resume and not multirun else ""
     except InterpolationKeyError as err:
-        if "hydra" in raw:
-            return  # may name a value Hydra sets only when the job runs
-        raise UserError(
-            f"output folder {option}={raw}: {str(err.msg).splitlines()[0]}: choose another "
-            f"folder ({option}=...)"
-        ) from err
+        missing = _MISSING_KEY.search(str(err.msg))
+        if missing is not None and missing.group(1).startswith("hydra"):
+            return  # a value Hydra sets only when the job runs: the job resolves it
+        raise _unresolved(option, raw, err) from err
+    except InterpolationResolutionError as err:
+        raise _unresolved(option, raw, err) from err
     except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
         return
-    if not folder_text.strip():
+    try:
+        resume = bool(cfg.get("resume", False))
+        digest = config_hash(_resolved(name, job)) if resume and not multirun else ""
+    except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
+        return  # the job's config: checked and named before this
+    if _HYDRA_VALUE.search(raw):
+        return
+    if not folder_text.strip() or Path(folder_text).resolve() == Path.cwd().resolve():
+        what = "is empty" if not folder_text.strip() else f"({folder_text}) is the current folder"
         raise UserError(
-            f"output folder {option} is empty: it would write the run's files loose in the "
+            f"output folder {option} {what}: it would write the run's files loose in the "
             f"current folder; give a folder ({option}=...)"
         )
     folder = Path(folder_text)
@@ -84,7 +108,9 @@ def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
             # Not an error: a script may always add resume=true ("run, or finish"); but a
             # mistyped folder would silently start again, so say so.
             what = "sweep" if multirun else "run"
-            if "${now:" in raw:
+            if "${now:" in raw and not any(
+                line.lstrip("+").startswith(f"{option}=") for line in job
+            ):
                 where = f"the output folder is a new dated one ({option} not given)"
                 check = f"give {option}=<its folder> to resume an earlier {what}"
             else:

@@ -149,9 +149,13 @@ def bool_problem(overrides: Sequence[Override], cfg: DictConfig) -> str | None:
         if o.is_hydra_override() or o.is_sweep_override() or not o.key_or_group:
             continue
         target = OmegaConf.select(cfg, o.key_or_group, default=None)
-        if isinstance(target, bool) and not isinstance(o.value(), bool):
+        value = o.value()
+        if isinstance(target, bool) and not isinstance(value, bool):
             text = o.get_value_element_as_str()
-            return f"{o.key_or_group} = {text!r}: expected true or false (bool)"
+            if "${" in str(value) or "${" in text:
+                continue  # an interpolation: resolved, and checked, by the config
+            quoted = " (unquoted)" if str(value).lower() in ("true", "false") else ""
+            return f"{o.key_or_group} = {text!r}: expected true or false{quoted} (bool)"
     return None
 
 

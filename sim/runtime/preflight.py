@@ -221,6 +221,12 @@ def _sweep_jobs(
         jobs = BasicSweeper.split_arguments(parsed, None)[0]
     except HydraException as err:
         raise config_error(err) from err
+    except OmegaConfBaseException as err:  # e.g. seed=range(0,2),5: Hydra cannot expand it
+        raise UserError(
+            "invalid sweep: Hydra cannot expand the swept values "
+            f"({str(err).splitlines()[0]}): give each swept key one list (seed=0,1,5) or "
+            "one range (seed=range(0,3))"
+        ) from err
     if not jobs:
         empty = [o.input_line for o in parsed if o.is_sweep_override() and _no_values(o)]
         raise UserError(

@@ -577,7 +577,39 @@ def test_an_empty_or_unresolvable_output_folder_is_refused(
         f"output folder {option}={tmp_path}/${{oops}}: Interpolation key 'oops' not found: "
         f"choose another folder ({option}=...)"
     )
+    # The current folder itself: the same files loose in it.
+    for here in (".", "./", str(tmp_path)):
+        with pytest.raises(UserError) as err:
+            preflight([*sweep, "n_months=1", f"{option}={here}"])
+        assert str(err.value) == (
+            f"output folder {option} ({here}) is the current folder: it would write the "
+            f"run's files loose in the current folder; give a folder ({option}=...)"
+        )
+    # A missing environment variable, or a missing key whose name holds "hydra".
+    monkeypatch.delenv("LIMITLAB_NOT_SET", raising=False)
+    for folder, reason in (
+        ("${oc.env:LIMITLAB_NOT_SET}", "KeyError raised while resolving interpolation: "
+         "\"Environment variable 'LIMITLAB_NOT_SET' not found\""),
+        ("${oops.hydra}", "Interpolation key 'oops.hydra' not found"),
+    ):  # fmt: skip
+        with pytest.raises(UserError) as err:
+            preflight([*sweep, "n_months=1", f"{option}={tmp_path}/{folder}"])
+        assert str(err.value) == (
+            f"output folder {option}={tmp_path}/{folder}: {reason}: choose another folder "
+            f"({option}=...)"
+        )
+    # Hydra's own values are resolved by the job (hydra.job.name is not known here).
+    assert preflight([*sweep, "n_months=1", f"{option}={tmp_path}/${{hydra.job.name}}"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_that_hydra_cannot_expand_is_one_line():
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "seed=range(0,2),5", "n_months=1"])
+    assert str(err.value).startswith("invalid sweep: Hydra cannot expand the swept values (")
+    assert str(err.value).endswith(
+        "): give each swept key one list (seed=0,1,5) or one range (seed=range(0,3))"
+    )
 
 
 def test_resuming_a_sweep_in_a_folder_of_another_config_is_refused(tmp_path: Path):
@@ -676,3 +708,7 @@ def test_a_true_false_field_takes_only_true_or_false(value: str):
     # Any case of true and false is taken.
     assert load_run_config(["output.plots=FALSE"]).output.plots is False
     assert load_run_config(["output.plots=True"]).output.plots is True
+    # A quoted true is a string; an interpolation is left to the config.
+    with pytest.raises(ValueError, match=re.escape("expected true or false (unquoted) (bool)")):
+        load_run_config(["output.plots='true'"])
+    assert load_run_config(["share_burn_in=false", "resume=${share_burn_in}"])
