@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         rest += ["--out", str(sweep_dir)]
     resume = shlex.join([sys.executable, "-m", "experiments.demo", *rest])
     env = {**os.environ, RESUME_COMMAND_ENV: resume}
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env) as sweep:
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env, preexec_fn=_sigint_ignored
+    ) as sweep:
         assert sweep.stdout is not None
         try:
             _announce(args, cmd, n_runs, len(policies))
@@ -120,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{line.rstrip()} (at {time.time() - t0:.0f} s)", flush=True)
         except KeyboardInterrupt:
             _stop_interrupted(sweep)
-            raise SystemExit(INTERRUPTED_EXIT) from None
+            # The sweep is done and said so: end here, not through the interpreter's
+            # shutdown, which restores the default Ctrl-C action (a second Ctrl-C there
+            # would end the demo as killed by the signal).
+            sys.stdout.flush()
+            os._exit(INTERRUPTED_EXIT)
         except BaseException:
             sweep.terminate()  # no sweep left running without the demo
             raise
@@ -151,6 +157,17 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         raise SystemExit(INTERRUPTED_EXIT) from None
+
+
+def _sigint_ignored() -> None:
+    """Start the sweep with Ctrl-C ignored until ``experiments.run`` sets its handler.
+
+    Its first act (before its imports) sets :func:`experiments.cli.exit_not_started`. A
+    Ctrl-C that reached it before, while the interpreter itself starts, printed Python's
+    fatal-error dump of the ``site`` import beside the demo's line; ignored there, it is
+    the demo's to pass on (:func:`_stop_interrupted`).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _stop_interrupted(sweep: subprocess.Popen[str], grace_s: float = 60.0) -> None:
@@ -281,5 +298,5 @@ if __name__ == "__main__":
         signal.signal(signal.SIGINT, signal.default_int_handler)
         code = main()
     except KeyboardInterrupt:  # outside the sweep and the comparison: before either
-        exit_not_started()
+        exit_not_started(signal.SIGINT)  # the line, then os._exit (as above)
     raise SystemExit(code)

@@ -167,9 +167,9 @@ def test_ctrl_c_while_the_command_starts_is_the_same_one_line(tmp_path: Path, co
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.setpgrp()),
         )  # fmt: skip
-        maps = Path(f"/proc/{proc.pid}/maps")
         deadline = time.monotonic() + 60
-        while not _mapped(maps, "_multiarray_umath") and time.monotonic() < deadline:
+        while not _mapped(proc.pid, command[0], "_multiarray_umath"):
+            assert time.monotonic() < deadline, "the command never imported NumPy"
             time.sleep(0.005)
         time.sleep(later)
         os.killpg(proc.pid, signal.SIGINT)
@@ -178,9 +178,15 @@ def test_ctrl_c_while_the_command_starts_is_the_same_one_line(tmp_path: Path, co
         assert not (tmp_path / "sweep").exists()
 
 
-def _mapped(maps: Path, name: str) -> bool:
-    """Whether a running process's memory map (``/proc/<pid>/maps``) names ``name``."""
+def _mapped(pid: int, module: str, name: str) -> bool:
+    """Whether process ``pid`` runs ``python -m module`` and its memory map names ``name``.
+
+    Between fork and exec the child is a copy of this test's process, whose map already
+    names NumPy's library: its command line tells the two apart.
+    """
     try:
-        return name in maps.read_text()
+        if module.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return False
+        return name in Path(f"/proc/{pid}/maps").read_text()
     except OSError:
         return False
