@@ -16,11 +16,7 @@ from typing import Any
 from hydra import compose
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
-from omegaconf.errors import (
-    InterpolationKeyError,
-    InterpolationResolutionError,
-    OmegaConfBaseException,
-)
+from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
 from sim.outputs.files import COMPLETE_MARKER
 from sim.outputs.folders import check_creatable
@@ -30,17 +26,8 @@ from sim.runtime.runner import config_hash, overwrite_refusal
 __all__ = ["check_output_folder"]
 
 _COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)
-#: The key an InterpolationKeyError names.
-_MISSING_KEY = re.compile(r"Interpolation key '([^']*)' not found")
 #: An interpolation of Hydra's own values (``${hydra.job.name}``, ``${hydra:runtime.cwd}``).
 _HYDRA_VALUE = re.compile(r"\$\{\s*hydra[.:]")
-
-
-def _unresolved(option: str, raw: str, err: Exception) -> UserError:
-    reason = str(getattr(err, "msg", err)).splitlines()[0]
-    return UserError(
-        f"output folder {option}={raw}: {reason}: choose another folder ({option}=...)"
-    )
 
 
 def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
@@ -57,7 +44,18 @@ def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
     in it), or one naming a key that is not in the config (``${oops}``, a missing
     ``${oc.env:...}``) is refused. A folder naming Hydra's own values (``${hydra...}``,
     some of which Hydra sets only when the job runs, e.g. ``hydra.job.name``) is left to the
-    job: resolved here, it could name another folder.
+    job: resolved here, it could name another folder. A sweep resumed (``resume=true``) in
+    a folder whose finished runs are of another study is refused; ``resume=true`` into a
+    folder that does not exist prints one ``note:`` line on stderr.
+
+    Args:
+        name: the config's name (``config``).
+        job: the command line's first job, as override lines.
+        multirun: a sweep (``-m``).
+
+    Raises:
+        UserError: one line naming the option (``hydra.run.dir`` or ``hydra.sweep.dir``),
+            the folder and what to do.
     """
     option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     try:
@@ -65,15 +63,15 @@ def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
     except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
         return
     raw = str(OmegaConf.to_container(cfg.hydra.sweep if multirun else cfg.hydra.run)["dir"])
+    if _HYDRA_VALUE.search(raw):
+        return  # some are set only when the job runs: the job resolves them
     try:
         folder_text = str(OmegaConf.select(cfg, option, throw_on_resolution_failure=True))
-    except InterpolationKeyError as err:
-        missing = _MISSING_KEY.search(str(err.msg))
-        if missing is not None and missing.group(1).startswith("hydra"):
-            return  # a value Hydra sets only when the job runs: the job resolves it
-        raise _unresolved(option, raw, err) from err
-    except InterpolationResolutionError as err:
-        raise _unresolved(option, raw, err) from err
+    except InterpolationResolutionError as err:  # a missing key or environment variable
+        reason = str(err.msg).splitlines()[0]
+        raise UserError(
+            f"output folder {option}={raw}: {reason}: choose another folder ({option}=...)"
+        ) from err
     except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
         return
     try:
@@ -81,8 +79,6 @@ def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
         digest = config_hash(_resolved(name, job)) if resume and not multirun else ""
     except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
         return  # the job's config: checked and named before this
-    if _HYDRA_VALUE.search(raw):
-        return
     if not folder_text.strip() or Path(folder_text).resolve() == Path.cwd().resolve():
         what = "is empty" if not folder_text.strip() else f"({folder_text}) is the current folder"
         raise UserError(
@@ -142,25 +138,21 @@ def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
 def _check_same_study(folder: Path, resolved: dict[str, Any], option: str) -> None:
     """Refuse resuming a sweep in a folder whose finished runs are of another config.
 
-    Runs may differ from this sweep's first job only in :data:`COMPARED_KEYS` (policy,
-    seed, scenario, settings that move no number), as :func:`experiments.compare` requires
-    of one folder's runs; a resume with other overrides would add runs that the comparison
-    then refuses. Compared as the runs' ``resolved_config.yaml`` reads.
+    Runs may differ from this sweep's first job only in the keys the comparison lets vary
+    (:data:`sim.analysis.compare.runs.COMPARED_KEYS`: policy, seed, scenario, settings that
+    move no number), as it requires of one folder's runs; a resume with other overrides
+    would add runs that the comparison then refuses. Compared as the runs'
+    ``resolved_config.yaml`` reads (:func:`~sim.analysis.compare.runs.read_study_config`).
     """
     import yaml
 
-    from sim.analysis.compare.runs import COMPARED_KEYS
+    from sim.analysis.compare.runs import config_difference, read_study_config, study_config
 
-    ours = yaml.safe_load(OmegaConf.to_yaml(OmegaConf.create(resolved)))
-    ours = {k: v for k, v in ours.items() if k not in COMPARED_KEYS}
+    ours = study_config(yaml.safe_load(OmegaConf.to_yaml(OmegaConf.create(resolved))))
     for marker in sorted(folder.rglob(COMPLETE_MARKER)):
-        path = marker.parent / "resolved_config.yaml"
-        if not path.is_file():
-            continue
-        loaded = yaml.safe_load(path.read_text()) or {}
-        theirs = {k: v for k, v in loaded.items() if k not in COMPARED_KEYS}
-        if theirs != ours:
-            keys = sorted(k for k in theirs.keys() | ours.keys() if theirs.get(k) != ours.get(k))
+        theirs = read_study_config(marker.parent)
+        keys = [] if theirs is None else config_difference(theirs, ours)
+        if keys:
             raise UserError(
                 f"sweep folder {folder} holds finished runs of another config "
                 f"({marker.parent.name} differs from this sweep in {', '.join(keys[:5])}): "

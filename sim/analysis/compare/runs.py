@@ -13,7 +13,7 @@ and ``firms.parquet``.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,9 @@ __all__ = [
     "RUN_TABLES",
     "RunTables",
     "collect_runs",
+    "config_difference",
+    "read_study_config",
+    "study_config",
 ]
 
 ID_COLUMNS: tuple[str, ...] = ("run_id", "policy", "scenario", "seed")
@@ -200,6 +203,29 @@ _TWO_CONFIGS = (
 )
 
 
+def study_config(config: Mapping[str, object]) -> dict[str, object]:
+    """What every run of one study shares: ``config`` without :data:`COMPARED_KEYS`.
+
+    ``config`` is a run's resolved config, as its ``resolved_config.yaml`` reads.
+    """
+    return {k: v for k, v in config.items() if k not in COMPARED_KEYS}
+
+
+def read_study_config(folder: Path) -> dict[str, object] | None:
+    """:func:`study_config` of the run in ``folder``; None without ``resolved_config.yaml``."""
+    import yaml
+
+    path = folder / "resolved_config.yaml"
+    if not path.is_file():
+        return None
+    return study_config(yaml.safe_load(path.read_text()) or {})
+
+
+def config_difference(a: Mapping[str, object], b: Mapping[str, object]) -> list[str]:
+    """The top-level keys whose values differ between ``a`` and ``b`` (sorted)."""
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
 def _check_one_config(folders: list[Path]) -> None:
     """Refuse runs whose configs differ beyond :data:`COMPARED_KEYS` (runs of two studies).
 
@@ -210,21 +236,16 @@ def _check_one_config(folders: list[Path]) -> None:
     Raises:
         ValueError: naming two runs and the keys (up to five) in which they differ.
     """
-    import yaml
-
     first: tuple[Path, dict[str, object]] | None = None
     for folder in folders:
-        path = folder / "resolved_config.yaml"
-        if not path.is_file():
+        config = read_study_config(folder)
+        if config is None:
             continue
-        loaded = yaml.safe_load(path.read_text()) or {}
-        config = {k: v for k, v in loaded.items() if k not in COMPARED_KEYS}
         if first is None:
             first = (folder, config)
             continue
-        if config != first[1]:
-            keys = sorted(k for k in config.keys() | first[1].keys()
-                          if config.get(k) != first[1].get(k))  # fmt: skip
+        keys = config_difference(config, first[1])
+        if keys:
             raise ValueError(
                 f"runs {first[0]} and {folder} differ in {', '.join(keys[:5])} (not only in "
                 f"policy, seed or scenario): {_TWO_CONFIGS}"
