@@ -110,12 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     resume = shlex.join([sys.executable, "-m", "experiments.demo", *rest])
     env = {**os.environ, RESUME_COMMAND_ENV: resume}
     # Ctrl-C is held while the sweep starts, so that it arrives once `sweep` exists (and is
-    # passed on to it below): the sweep ignores Ctrl-C until its own handler is set.
+    # passed on to it below). The sweep inherits it held and takes it only once its own
+    # handler is set (experiments.run's first statements): one that reached it earlier,
+    # while its interpreter started, stays pending until then instead of being lost.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        sweep = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env, preexec_fn=_sigint_ignored
-        )
+        sweep = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         raise
@@ -166,18 +166,6 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         raise SystemExit(INTERRUPTED_EXIT) from None
-
-
-def _sigint_ignored() -> None:
-    """The sweep starts with Ctrl-C ignored (not held) until ``experiments.run`` sets its handler.
-
-    Its first act (before its imports) sets :func:`experiments.cli.exit_not_started`. A
-    Ctrl-C that reached it before, while the interpreter itself starts, printed Python's
-    fatal-error dump of the ``site`` import beside the demo's line; ignored there, it is
-    the demo's to pass on (:func:`_stop_interrupted`).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by the demo: not here
 
 
 def _stop_interrupted(sweep: subprocess.Popen[str], grace_s: float = 60.0) -> None:

@@ -30,6 +30,9 @@ if __name__ == "__main__":
     # Ctrl-C while the libraries below are imported (a second or two): the same one line
     # as later, not an import's traceback; the default handler is back before any work.
     signal.signal(signal.SIGINT, exit_not_started)
+    # Started by the demo, Ctrl-C is held (blocked) until here: one that came while this
+    # interpreter started (when it could be lost) is delivered now, to the handler above.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 import gc
 import logging

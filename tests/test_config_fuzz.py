@@ -10,8 +10,8 @@
    group option, a broken cross-field rule) fails in ``load_run_config`` with an error
    whose message names the field (its dotted path, or its name).
 
-Examples: the fast suite runs 25 valid and 64 invalid configs (the file takes about
-40 s of one core); ``make test-slow`` runs 200 valid and 300 invalid ones (about 3 min).
+Examples: the fast suite runs 12 valid and 32 invalid configs (the file takes about
+30 s of one core); ``make test-slow`` runs 200 valid and 300 invalid ones (about 3 min).
 Both are derandomized (the same examples on every run, so a failure reproduces) and keep
 no example database. Ranges are read from the schemas (``tests/config_space.py``); the
 identities are replicated with tolerances that scale with the amounts
@@ -50,7 +50,7 @@ from tests.config_space import (
 )
 from tests.month_checks import assert_state_is_sound, step_and_check
 
-FAST_VALID, FAST_INVALID = 25, 64
+FAST_VALID, FAST_INVALID = 12, 32
 SLOW_VALID, SLOW_INVALID = 200, 300
 settings.register_profile(
     "config-fuzz",

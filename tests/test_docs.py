@@ -54,12 +54,8 @@ def test_readme_marks_runnable_commands():
     assert len(runnable_commands()) >= 3
 
 
-def run_readme_commands(folder: Path, small: dict[str, list[str]] | None = None) -> None:
-    """Run the README's runnable commands in ``folder``.
-
-    ``small`` maps a module (``experiments.run``) to options that replace the same options
-    of its commands, or are added: the commands as written, made cheaper.
-    """
+def run_readme_commands(folder: Path) -> None:
+    """Run the README's runnable commands, as written, in ``folder``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for command in runnable_commands():
         argv = shlex.split(command)
@@ -67,30 +63,18 @@ def run_readme_commands(folder: Path, small: dict[str, list[str]] | None = None)
             continue  # the set-up commands themselves (they run this suite)
         if argv[0].endswith("python"):
             argv[0] = sys.executable
-        extra = (small or {}).get(argv[2], []) if argv[1] == "-m" else []
-        keys = {e.split("=", 1)[0] for e in extra}
-        argv = [a for a in argv if a.split("=", 1)[0] not in keys] + extra
         done = subprocess.run(
             argv, cwd=folder, capture_output=True, text=True, env=env, timeout=600
         )
         assert done.returncode == 0, f"{command}\n{done.stderr[-3000:]}"
 
 
-def test_readme_runnable_commands_run(tmp_path: Path):
-    # Every command as written (options, groups, sweep syntax, the compare step) on tiny
-    # runs, without the per-run figure and with the report's figures in one format (both
-    # are checked in tests/runtime/test_pipeline.py, tests/outputs/test_files.py); the
-    # commands exactly as written: the slow test below.
-    tiny = ["population.n_borrowers=200", "n_months=2", "burn_in_months=1", "output.plots=false"]
-    run_readme_commands(
-        tmp_path, {"experiments.run": tiny, "experiments.compare": ["--formats", "png"]}
-    )
-    assert (tmp_path / "multirun" / "readme" / "report" / "report.md").is_file()
-
-
 @pytest.mark.slow
 def test_readme_runnable_commands_run_as_written(tmp_path: Path):
+    # Every command exactly as written (options, groups, sweep syntax, the compare step),
+    # at its sizes: slow, so only in `make test-slow`.
     run_readme_commands(tmp_path)
+    assert (tmp_path / "multirun" / "readme" / "report" / "report.md").is_file()
 
 
 def test_readme_runnable_python_runs(tmp_path: Path):

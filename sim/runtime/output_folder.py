@@ -15,7 +15,7 @@ from typing import Any
 
 from hydra import compose
 from hydra.errors import HydraException
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
 from sim.outputs.files import COMPLETE_MARKER
@@ -30,7 +30,9 @@ _COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)
 _HYDRA_VALUE = re.compile(r"\$\{\s*hydra[.:]")
 
 
-def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
+def check_output_folder(
+    name: str, job: list[str], *, multirun: bool, composed: DictConfig | None = None
+) -> None:
     """Refuse an output folder that is a file, or that holds a finished run to overwrite.
 
     The folder is ``hydra.run.dir`` (``hydra.sweep.dir`` for a sweep), as composed for the
@@ -52,6 +54,8 @@ def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
         name: the config's name (``config``).
         job: the command line's first job, as override lines.
         multirun: a sweep (``-m``).
+        composed: the config of ``job`` with its ``hydra`` node, if composed already (for a
+            sweep, that of its fixed overrides: its folder and ``resume`` are the sweep's).
 
     Raises:
         UserError: one line naming the option (``hydra.run.dir`` or ``hydra.sweep.dir``),
@@ -59,7 +63,9 @@ def check_output_folder(name: str, job: list[str], *, multirun: bool) -> None:
     """
     option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     try:
-        cfg = compose(config_name=name, overrides=job, return_hydra_config=True)
+        if composed is None:
+            composed = compose(config_name=name, overrides=job, return_hydra_config=True)
+        cfg = composed
     except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
         return
     raw = str(OmegaConf.to_container(cfg.hydra.sweep if multirun else cfg.hydra.run)["dir"])

@@ -23,6 +23,7 @@ use another sweeper are left to Hydra; the job itself still validates its config
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +34,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
@@ -105,17 +106,21 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
             o.key_or_group == "hydra.mode" and str(o.value()).upper() == "MULTIRUN"
             for o in overrides
         )
+        base = None  # a sweep's config of its fixed overrides, with the hydra node
         if multirun:
-            jobs = _sweep_jobs(parser, name, overrides, loader)
-            if jobs is None:
+            swept = _sweep_jobs(parser, name, overrides, loader)
+            if swept is None:
                 return []
+            jobs, base = swept
         else:
             jobs = [[o.input_line or "" for o in overrides]]
+            base = _composed(name, jobs[0])  # the run's config, with the hydra node
         check_policy_options(parser, jobs, multirun=multirun)
         composer = JobComposer(parser, loader, name)
-        runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun)
-        at_once = _jobs_at_once(name, overrides) if multirun else 1
-        check_output_folder(name, jobs[0], multirun=multirun)
+        first = None if multirun else _without_hydra(base)
+        runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun, first=first)
+        at_once = _jobs_at_once(base.hydra.launcher) if multirun and base is not None else 1
+        check_output_folder(name, jobs[0], multirun=multirun, composed=base)
         # The jobs as Hydra's sweeper gets them: without the hydra overrides.
         tasks = [
             [o.input_line or "" for o in parser.parse_overrides(job) if not o.is_hydra_override()]
@@ -133,19 +138,35 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
     return runs
 
 
-def _jobs_at_once(name: str, overrides: list[Override]) -> int:
+def _composed(name: str, job: list[str]) -> DictConfig | None:
+    """The config of ``job`` with its ``hydra`` node; None if Hydra cannot compose it."""
+    try:
+        return compose(config_name=name, overrides=job, return_hydra_config=True)
+    except _COMPOSE_ERRORS:
+        return None
+
+
+def _without_hydra(cfg: DictConfig | None) -> DictConfig | None:
+    """A copy of ``cfg`` without its ``hydra`` node: what ``compose`` returns without it."""
+    if cfg is None:
+        return None
+    job = copy.deepcopy(cfg)
+    with open_dict(job):
+        del job["hydra"]
+    return job
+
+
+def _jobs_at_once(launcher: Any) -> int:
     """Jobs of a sweep that run at the same time on this machine.
 
     joblib's ``hydra.launcher.n_jobs`` (a negative value counts from the cores, as joblib
     does: -1 is every core); 1 for any other launcher (Hydra's basic one runs the jobs one
     after another; Ray and Submitit place them on their own resources).
+
+    Args:
+        launcher: the sweep's ``hydra.launcher`` node (of the config :func:`_sweep_jobs`
+            composes).
     """
-    lines = [o.input_line or "" for o in overrides if o.is_hydra_override()]
-    try:
-        launcher = compose(config_name=name, overrides=lines, return_hydra_config=True)
-        launcher = launcher.hydra.launcher
-    except _COMPOSE_ERRORS:
-        return 1
     if "joblib" not in str(launcher.get("_target_", "")).lower():
         return 1
     n_jobs = launcher.get("n_jobs")
@@ -185,11 +206,13 @@ def _parse(parser: OverridesParser, lines: list[str]) -> list[Override]:
 
 def _sweep_jobs(
     parser: OverridesParser, name: str, overrides: list[Override], loader: Any
-) -> list[list[str]] | None:
-    """The jobs of a ``-m`` sweep, as Hydra's basic sweeper will make them.
+) -> tuple[list[list[str]], DictConfig] | None:
+    """The jobs of a ``-m`` sweep, as Hydra's basic sweeper will make them, and its base.
 
     None if another sweeper decides them. The sweeper's ``params`` are checked as the
     command line is (:mod:`sim.runtime.override_checks`), and so is every job's run folder.
+    The base is the config of the sweep's fixed (not swept) overrides with its ``hydra``
+    node, as Hydra's sweeper composes it: its launcher and sweep folder are the sweep's.
     """
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
@@ -234,7 +257,7 @@ def _sweep_jobs(
             "so there is no job to run"
         )
     check_run_folders(parser, jobs, base)
-    return jobs
+    return jobs, base
 
 
 def _no_values(override: Override) -> bool:
@@ -251,7 +274,9 @@ def _validate_jobs(
     jobs: list[list[str]],
     *,
     multirun: bool,
+    first: DictConfig | None = None,
 ) -> list[RunConfig]:
+    """The jobs' run configs (one per distinct job); ``first``: the first job's, composed."""
     runs: dict[tuple[str, ...], RunConfig] = {}
     job_of: dict[str, int] = {}  # a run config (its repr: every field) -> its first job
     for index, job in enumerate(jobs):
@@ -260,7 +285,7 @@ def _validate_jobs(
             continue
         where = f" (sweep job #{index + 1} of {len(jobs)}: {' '.join(job)})" if multirun else ""
         try:
-            cfg = composer.compose(job)
+            cfg = first if index == 0 and first is not None else composer.compose(job)
             problem = bool_problem(parser.parse_overrides(job), cfg)
             if problem:
                 raise UserError(f"invalid config: {problem}{where}")

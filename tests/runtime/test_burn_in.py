@@ -35,13 +35,21 @@ def _assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
 
 
-def test_every_policy_continues_from_a_burn_in_saved_under_another(tmp_path: Path):
+@pytest.mark.parametrize(
+    "policies",
+    # Two policies in `make test` (a rule-based one and the one that saved it); all: slow.
+    [("behaviour_rules", "pd_threshold"), pytest.param(None, marks=pytest.mark.slow)],
+    ids=["two", "all"],
+)
+def test_every_policy_continues_from_a_burn_in_saved_under_another(
+    tmp_path: Path, policies: tuple[str, ...] | None
+):
     store = BurnInStore(tmp_path)
     _tables("pd_threshold", store)  # simulates the burn-in and saves it
     saved = sorted(tmp_path.iterdir())
     assert [p.name for p in saved] == [f"{burn_in_key(make_run(*SIZE))}.pkl"]
     written = saved[0].stat().st_mtime_ns
-    for policy in policy_names():
+    for policy in policies or policy_names():
         _assert_same(_tables(policy, store), _tables(policy, None))
     assert saved[0].stat().st_mtime_ns == written  # read, never simulated again
 

@@ -558,7 +558,8 @@ def test_resume_into_a_new_dated_folder_says_how_to_name_the_earlier_one(capsys)
     )
 
 
-@pytest.mark.parametrize("multirun", [False, True])
+# The sweep's variant composes the sweep's base config for each folder: slow.
+@pytest.mark.parametrize("multirun", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_an_empty_or_unresolvable_output_folder_is_refused(
     tmp_path: Path, multirun: bool, monkeypatch: pytest.MonkeyPatch
 ):
@@ -690,7 +691,11 @@ def test_a_parallel_sweep_must_fit_its_jobs_at_once(monkeypatch):
     assert len(preflight([*sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"])) == 2
 
 
-@pytest.mark.parametrize("value", ["2", "-1", "yes", "on", "Y", "0", "off"])
+@pytest.mark.parametrize(
+    "value",
+    # One value OmegaConf reads as true and one as false in `make test`; the rest are slow.
+    ["2", "off", *(pytest.param(v, marks=pytest.mark.slow) for v in ("-1", "yes", "on", "Y", "0"))],
+)
 def test_a_true_false_field_takes_only_true_or_false(value: str):
     # OmegaConf would read these as true or false; the message says "expected true or false".
     expected = f"output.plots = '{value}': expected true or false (bool)"

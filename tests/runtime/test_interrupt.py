@@ -92,10 +92,16 @@ def test_the_demo_lets_its_interrupted_sweep_stop_and_kills_only_a_stuck_one():
     from experiments.demo import _stop_interrupted
 
     # A sweep that did not get the Ctrl-C (a signal to the demo alone) gets it passed on.
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    time.sleep(1.0)  # the interpreter is up: SIGINT is a KeyboardInterrupt, not a kill
+    # It says when its interpreter is up: a SIGINT during the start can be swallowed (the
+    # site module ignores an error in a .pth line, KeyboardInterrupt included).
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None and child.stdout.readline() == "ready\n"
     _stop_interrupted(child, grace_s=30.0)
     assert child.returncode == -signal.SIGINT  # the KeyboardInterrupt, not a kill
+    child.stdout.close()
     # One that ignores it is killed after the grace period.
     stuck = subprocess.Popen(
         [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGINT, "
@@ -176,6 +182,26 @@ def test_ctrl_c_while_the_command_starts_is_the_same_one_line(tmp_path: Path, co
         _, stderr = proc.communicate(timeout=60)
         assert (proc.returncode, stderr) == (130, "interrupted before any run started\n")
         assert not (tmp_path / "sweep").exists()
+
+
+def test_a_ctrl_c_held_while_the_run_starts_is_taken_once_its_handler_is_set(tmp_path: Path):
+    # The demo starts its sweep with Ctrl-C held (blocked): one sent at once, while the
+    # sweep's interpreter starts, stays pending and gives the one line, not a lost signal.
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.run", "-m", "seed=0,1", "n_months=3",
+         f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: (
+            signal.signal(signal.SIGINT, signal.SIG_DFL),
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}),
+        ),
+    )  # fmt: skip
+    proc.send_signal(signal.SIGINT)  # the child exists: it has not started Python yet
+    _, stderr = proc.communicate(timeout=120)
+    assert (proc.returncode, stderr) == (130, "interrupted before any run started\n")
+    assert not (tmp_path / "sweep").exists()
 
 
 def _mapped(pid: int, module: str, name: str) -> bool:

@@ -65,7 +65,9 @@ def test_single_run_writes_every_output_under_the_hydra_folder(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["single"]
 
 
+@pytest.mark.slow
 def test_invalid_config_fails_fast_with_the_field_name(tmp_path: Path):
+    # In-process, and through the command line for a range error: tests/runtime/test_fail_fast.py.
     done = run_cli("population.n_borrowers=-1", f"hydra.run.dir={tmp_path / 'x'}")
     assert done.returncode != 0
     assert "population.n_borrowers" in done.stderr and "allowed range" in done.stderr
@@ -119,6 +121,7 @@ def test_a_fresh_sweep_reproduces_the_bytes(tmp_path: Path):
     assert digests(tmp_path / "sweep2") == digests(tmp_path / "sweep")
 
 
+@pytest.mark.slow
 def test_joblib_launcher_gives_the_same_results_as_the_basic_launcher(tmp_path: Path):
     args = ["-m", "policy=static,behaviour_rules", "seed=3", *SMALL]
     basic = run_cli(*args, f"hydra.sweep.dir={tmp_path / 'basic'}")
