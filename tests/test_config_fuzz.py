@@ -11,7 +11,7 @@
    whose message names the field (its dotted path, or its name).
 
 Examples: the fast suite runs 12 valid and 32 invalid configs (the file takes about
-30 s of one core); ``make test-slow`` runs 200 valid and 300 invalid ones (about 3 min).
+25 s of one core); ``make test-slow`` runs 200 valid and 300 invalid ones (about 3 min).
 Both are derandomized (the same examples on every run, so a failure reproduces) and keep
 no example database. Ranges are read from the schemas (``tests/config_space.py``); the
 identities are replicated with tolerances that scale with the amounts
