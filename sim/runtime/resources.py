@@ -51,6 +51,10 @@ if TYPE_CHECKING:
 #: Bytes of a run besides its agents: the interpreter, NumPy, pandas, Mesa, numba and its
 #: compiled kernels (compiling them on a first run), the UCI table.
 FIXED_BYTES = 750 * 10**6
+#: Bytes of a launcher's worker process waiting for a job: joblib (loky) starts all
+#: ``n_jobs`` workers at once, even when the sweep has fewer jobs (measured: 40-41 MB
+#: resident each, Python 3.11, before its first job).
+IDLE_WORKER_BYTES = 45 * 10**6
 #: Bytes per borrower: state arrays, the other lenders' books, the month's record and
 #: work arrays, the per-borrower tables at the end.
 BORROWER_BYTES = 850
@@ -165,27 +169,41 @@ def check_sweep_memory(runs: list[RunConfig], at_once: int, available: int | Non
 
     Each job alone is checked by :func:`check_memory`; a launcher that runs ``at_once``
     jobs side by side on this machine (joblib's ``n_jobs``) needs, in the worst case, the
-    ``at_once`` largest estimates at the same time.
+    ``at_once`` largest estimates at the same time. joblib starts all ``at_once`` worker
+    processes at once, so workers beyond the sweep's jobs count too, idle
+    (:data:`IDLE_WORKER_BYTES` each).
 
     Args:
         runs: the sweep's validated run configs.
-        at_once: jobs the launcher runs at the same time on this machine (>= 1).
+        at_once: jobs the launcher runs at the same time on this machine (>= 1), which is
+            also the worker processes it starts.
         available: bytes available; ``MemAvailable`` from ``/proc/meminfo`` if None (no
             check where the system does not report it).
 
     Returns:
-        The estimate of the ``at_once`` largest jobs together, in bytes.
+        The estimate of the ``at_once`` largest jobs and the idle workers together, in
+        bytes.
 
     Raises:
         InsufficientMemoryError: that estimate exceeds ``available`` while more than one
-            job runs at a time.
+            worker runs.
     """
     needs = sorted((estimate_peak_bytes(run) for run in runs), reverse=True)
-    k = max(1, min(int(at_once), len(needs)))
-    need = sum(needs[:k])
+    workers = max(1, int(at_once))
+    k = min(workers, len(needs))
+    idle = workers - k
+    need = sum(needs[:k]) + idle * IDLE_WORKER_BYTES
     if available is None:
         available = available_memory_bytes()
-    if k > 1 and available is not None and need > available:
+    if workers > 1 and available is not None and need > available:
+        if idle:
+            raise InsufficientMemoryError(
+                f"hydra.launcher.n_jobs starts {workers} worker processes at once, for the "
+                f"sweep's {len(needs)} job(s): the jobs and {idle} idle workers need about "
+                f"{_gb(need)} together, but this machine has {_gb(available)} available "
+                f"(MemAvailable in /proc/meminfo); lower hydra.launcher.n_jobs (no more "
+                f"than {len(needs)} are used)"
+            )
         raise InsufficientMemoryError(
             f"hydra.launcher.n_jobs runs {k} of the sweep's {len(needs)} jobs at once: the "
             f"{k} largest need about {_gb(need)} at peak together, but this machine has "

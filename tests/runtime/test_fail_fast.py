@@ -691,6 +691,36 @@ def test_a_parallel_sweep_must_fit_its_jobs_at_once(monkeypatch):
     assert len(preflight([*sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"])) == 2
 
 
+def test_workers_beyond_the_jobs_count_idle(monkeypatch):
+    """joblib starts all n_jobs workers at once, even for fewer jobs (1,000 of them once
+    filled this machine's 24 GiB): each idle one counts IDLE_WORKER_BYTES."""
+    from sim.runtime import resources
+    from sim.runtime.resources import IDLE_WORKER_BYTES, check_sweep_memory, estimate_peak_bytes
+
+    small = make_run("population.n_borrowers=1000")
+    one = estimate_peak_bytes(small)
+    # Two jobs on 5 workers: both jobs and 3 idle workers, by hand.
+    need = 2 * one + 3 * IDLE_WORKER_BYTES
+    assert check_sweep_memory([small, small], 5, available=need) == need
+    with pytest.raises(InsufficientMemoryError) as err:
+        check_sweep_memory([small, small], 5, available=need - 1)
+    assert str(err.value).startswith(
+        "hydra.launcher.n_jobs starts 5 worker processes at once, for the sweep's 2 job(s): "
+        "the jobs and 3 idle workers need about "
+    )
+    assert str(err.value).endswith("lower hydra.launcher.n_jobs (no more than 2 are used)")
+    # One job on many workers is checked too; one worker is never refused here.
+    with pytest.raises(InsufficientMemoryError, match="999 idle workers"):
+        check_sweep_memory([small], 1000, available=one + 998 * IDLE_WORKER_BYTES)
+    assert check_sweep_memory([small], 1, available=1) == one
+    # Through the command line's preflight, before anything is written.
+    monkeypatch.setattr(resources, "available_memory_bytes", lambda: 8 * 2**30)
+    sweep = ["-m", "seed=0,1", "n_months=2", "hydra/launcher=joblib"]
+    with pytest.raises(UserError, match=r"starts 1000 worker processes at once, for the sweep"):
+        preflight([*sweep, "hydra.launcher.n_jobs=1000"])
+    assert len(preflight([*sweep, "hydra.launcher.n_jobs=4"])) == 2
+
+
 @pytest.mark.parametrize(
     "value",
     # One value OmegaConf reads as true and one as false in `make test`; the rest are slow.
