@@ -166,11 +166,20 @@ def _jobs_at_once(launcher: Any) -> int:
     Args:
         launcher: the sweep's ``hydra.launcher`` node (of the config :func:`_sweep_jobs`
             composes).
+
+    Raises:
+        UserError: joblib's ``n_jobs`` is 0.
     """
     if "joblib" not in str(launcher.get("_target_", "")).lower():
         return 1
     n_jobs = launcher.get("n_jobs")
-    if not isinstance(n_jobs, int) or n_jobs == 0:
+    if n_jobs == 0:  # joblib refuses it with a traceback, after multirun.yaml is written
+        raise UserError(
+            "invalid config: hydra.launcher.n_jobs = 0: joblib needs at least one worker "
+            "(a positive number of workers, or a negative one counted from the cores: -1 is "
+            "every core)"
+        )
+    if not isinstance(n_jobs, int):
         return 1
     return n_jobs if n_jobs > 0 else max((os.cpu_count() or 1) + 1 + n_jobs, 1)
 

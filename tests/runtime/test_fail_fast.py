@@ -719,6 +719,14 @@ def test_workers_beyond_the_jobs_count_idle(monkeypatch):
     with pytest.raises(UserError, match=r"starts 1000 worker processes at once, for the sweep"):
         preflight([*sweep, "hydra.launcher.n_jobs=1000"])
     assert len(preflight([*sweep, "hydra.launcher.n_jobs=4"])) == 2
+    # No worker at all: joblib's own refusal was a traceback after multirun.yaml.
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, "hydra.launcher.n_jobs=0"])
+    assert str(err.value) == (
+        "invalid config: hydra.launcher.n_jobs = 0: joblib needs at least one worker (a "
+        "positive number of workers, or a negative one counted from the cores: -1 is every "
+        "core)"
+    )
 
 
 @pytest.mark.parametrize(
