@@ -194,7 +194,12 @@ def _announce(args: argparse.Namespace, cmd: list[str], n_runs: int, n_policies:
         run = load_run_config(
             [f"population.n_borrowers={args.borrowers}", f"n_months={args.months}"]
         )
-    except Exception:  # the sweep's own check names the bad option, on stderr
+    except Exception as err:  # the sweep's own check names the bad option, on stderr
+        from sim.interrupts import interrupt_behind
+
+        interrupt = interrupt_behind(err)  # OmegaConf may wrap a Ctrl-C in its own error
+        if interrupt is not None:
+            raise interrupt from None
         print("demo: checking the options ...", flush=True)
         return
     # share_burn_in: one burn-in per seed, whatever the policies.

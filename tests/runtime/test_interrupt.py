@@ -204,6 +204,29 @@ def test_a_ctrl_c_held_while_the_run_starts_is_taken_once_its_handler_is_set(tmp
     assert not (tmp_path / "sweep").exists()
 
 
+def test_a_ctrl_c_wrapped_while_the_demo_composes_its_estimate_stays_a_ctrl_c(monkeypatch):
+    # OmegaConf can turn a KeyboardInterrupt into its own error; the demo's estimate used to
+    # take it for a bad option and go on ("checking the options ..."), the Ctrl-C lost.
+    import argparse
+
+    from experiments import demo
+    from sim.runtime import compose
+
+    def interrupted(overrides):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError("Error calling __set_name__ ...") from interrupt
+
+    monkeypatch.setattr(compose, "load_run_config", interrupted)
+    args = argparse.Namespace(borrowers=300, months=3, seeds=1, jobs=1)
+    with pytest.raises(KeyboardInterrupt):
+        demo._announce(args, [], 1, 1)
+    # Any other error: the sweep's own check names the option.
+    monkeypatch.setattr(compose, "load_run_config", lambda overrides: int("x"))
+    demo._announce(args, [], 1, 1)
+
+
 def _mapped(pid: int, module: str, name: str) -> bool:
     """Whether process ``pid`` runs ``python -m module`` and its memory map names ``name``.
 
