@@ -63,9 +63,11 @@ def check_output_folder(
     """
     option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     try:
-        if composed is None:
-            composed = compose(config_name=name, overrides=job, return_hydra_config=True)
-        cfg = composed
+        cfg = (
+            composed
+            if composed is not None
+            else compose(config_name=name, overrides=job, return_hydra_config=True)
+        )
     except (*_COMPOSE_ERRORS, *CONFIG_ERRORS):
         return
     raw = str(OmegaConf.to_container(cfg.hydra.sweep if multirun else cfg.hydra.run)["dir"])

@@ -106,7 +106,7 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
             o.key_or_group == "hydra.mode" and str(o.value()).upper() == "MULTIRUN"
             for o in overrides
         )
-        base = None  # a sweep's config of its fixed overrides, with the hydra node
+        # `base`, with its hydra node: a sweep's fixed overrides, or the single run's config.
         if multirun:
             swept = _sweep_jobs(parser, name, overrides, loader)
             if swept is None:
@@ -119,7 +119,7 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         composer = JobComposer(parser, loader, name)
         first = None if multirun else _without_hydra(base)
         runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun, first=first)
-        at_once = _jobs_at_once(base.hydra.launcher) if multirun and base is not None else 1
+        at_once = _jobs_at_once(base.hydra.launcher) if multirun else 1
         check_output_folder(name, jobs[0], multirun=multirun, composed=base)
         # The jobs as Hydra's sweeper gets them: without the hydra overrides.
         tasks = [
