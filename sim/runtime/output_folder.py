@@ -3,7 +3,8 @@
 :func:`check_output_folder` is called by :func:`sim.runtime.preflight.preflight` with the
 first job of the command line: the folder (``hydra.run.dir``, or ``hydra.sweep.dir`` for a
 sweep) must be a folder that can be made, must not be empty or name a missing key, and
-must not hold finished runs that the command would overwrite or mix with its own.
+must not hold finished runs that the command would overwrite or mix with its own, nor
+entries that are not a run's (a sweep's).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
-from sim.outputs.files import COMPLETE_MARKER
-from sim.outputs.folders import check_creatable
+from sim.outputs.files import COMPLETE_MARKER, RUN_TABLES
+from sim.outputs.folders import TEMPORARY_NAME, check_creatable
 from sim.runtime.errors import CONFIG_ERRORS, UserError
 from sim.runtime.runner import config_hash, overwrite_refusal
 
@@ -28,6 +29,16 @@ __all__ = ["check_output_folder"]
 _COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)
 #: An interpolation of Hydra's own values (``${hydra.job.name}``, ``${hydra:runtime.cwd}``).
 _HYDRA_VALUE = re.compile(r"\$\{\s*hydra[.:]")
+#: What a run writes into its folder (:func:`sim.outputs.files.write_run_outputs`, the
+#: runner's ``portfolio`` figure, Hydra's ``.hydra`` folder and its job's log).
+_RUN_ENTRIES = frozenset(
+    {".hydra", COMPLETE_MARKER, "resolved_config.yaml", "run_info.json", "summary.csv"}
+    | {f"{name}.parquet" for name in RUN_TABLES}
+)
+_RUN_ENTRY = re.compile(r"^(portfolio\.[a-z]+|[^/]+\.log)$")
+#: What a sweep writes into its folder besides its runs' folders: Hydra's record of the
+#: sweep, the shared burn-ins (:mod:`sim.runtime.burn_in`) and the comparison's report.
+_SWEEP_ENTRIES = frozenset({"multirun.yaml", ".burn_in", "report"})
 
 
 def check_output_folder(
@@ -44,7 +55,10 @@ def check_output_folder(
     another config is refused by :func:`sim.runtime.runner.run_to_folder`).
     An empty folder, or the current folder itself (either would put the run's files loose
     in it), or one naming a key that is not in the config (``${oops}``, a missing
-    ``${oc.env:...}``) is refused. A folder naming Hydra's own values (``${hydra...}``,
+    ``${oc.env:...}``) is refused, as is an existing folder holding entries that a run (a
+    sweep) does not write, e.g. ``hydra.run.dir=/`` or a folder of other files: the
+    results would be written among them, and could replace a file of the same name. A
+    folder naming Hydra's own values (``${hydra...}``,
     some of which Hydra sets only when the job runs, e.g. ``hydra.job.name``) is left to the
     job: resolved here, it could name another folder. A sweep resumed (``resume=true``) in
     a folder whose finished runs are of another study is refused; ``resume=true`` into a
@@ -127,6 +141,15 @@ def check_output_folder(
                 flush=True,
             )
         return
+    foreign = _foreign_entries(folder, multirun)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        what = "a sweep's" if multirun else "a run's"
+        raise UserError(
+            f"output folder {folder} already holds entries that are not {what} ({shown}): "
+            "the results would be written among them; choose a new or empty folder "
+            f"({option}=...)"
+        )
     if multirun and not resume:
         finished = sum(1 for _ in folder.rglob(COMPLETE_MARKER))
         if finished:
@@ -141,6 +164,43 @@ def check_output_folder(
         refusal = overwrite_refusal(folder, digest, resume=resume)
         if refusal:
             raise UserError(f"{refusal} ({option}=...)")
+
+
+def _foreign_entries(folder: Path, multirun: bool, limit: int = 4) -> list[str]:
+    """Up to ``limit`` names in ``folder`` that the command would not have written there.
+
+    A run folder holds only a run's files (:data:`_RUN_ENTRIES`, its figure and log, the
+    temporary files of an interrupted write); a sweep folder only a sweep's entries
+    (:data:`_SWEEP_ENTRIES`) and its runs' folders: a folder holding a ``.hydra`` folder at
+    most three levels down (``hydra.sweep.subdir`` may name nested folders), or empty.
+    """
+    foreign = []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        name = entry.name
+        if TEMPORARY_NAME.match(name):
+            continue
+        if multirun:
+            ours = name in _SWEEP_ENTRIES or (
+                entry.is_dir() and not entry.is_symlink() and _holds_a_run(entry)
+            )
+        else:
+            kind_ok = entry.is_dir() if name == ".hydra" else entry.is_file()
+            ours = kind_ok and (name in _RUN_ENTRIES or bool(_RUN_ENTRY.match(name)))
+        if not ours:
+            foreign.append(name)
+            if len(foreign) == limit:
+                break
+    return foreign
+
+
+def _holds_a_run(folder: Path) -> bool:
+    """``folder`` is empty or holds a ``.hydra`` folder, at most three levels down."""
+    try:
+        if not any(folder.iterdir()):
+            return True
+    except OSError:
+        return False
+    return any(any(folder.glob("/".join(["*"] * depth + [".hydra"]))) for depth in range(3))
 
 
 def _check_same_study(folder: Path, resolved: dict[str, Any], option: str) -> None:

@@ -23,6 +23,7 @@ use another sweeper are left to Hydra; the job itself still validates its config
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Sequence
@@ -179,9 +180,45 @@ def _jobs_at_once(launcher: Any) -> int:
             "(a positive number of workers, or a negative one counted from the cores: -1 is "
             "every core)"
         )
+    _check_joblib_options(launcher)
     if not isinstance(n_jobs, int):
         return 1
     return n_jobs if n_jobs > 0 else max((os.cpu_count() or 1) + 1 + n_jobs, 1)
+
+
+def _check_joblib_options(launcher: Any) -> None:
+    """Refuse joblib options that ``joblib.Parallel`` refuses, before anything is written.
+
+    The options are passed as Hydra's joblib launcher passes them (its ``backend`` is
+    always ``loky``; ``batch_size``, ``pre_dispatch`` and ``max_nbytes`` read as whole
+    numbers where they are), to ``Parallel``, which checks them without starting a worker.
+
+    Raises:
+        UserError: one line naming the option (``hydra.launcher.<key>``) and joblib's
+            reason.
+    """
+    from joblib import Parallel
+
+    options = OmegaConf.to_container(launcher, resolve=True)
+    assert isinstance(options, dict)
+    options.pop("_target_", None)
+    options["backend"] = "loky"
+    for key in ("pre_dispatch", "batch_size", "max_nbytes"):  # as the launcher reads them
+        with contextlib.suppress(TypeError, ValueError):
+            if options.get(key):
+                options[key] = int(options[key])
+    try:
+        Parallel(**options)
+    except (TypeError, ValueError) as err:
+        for key in sorted(set(options) - {"backend"}):  # the one option at fault, if any
+            try:
+                Parallel(backend="loky", **{key: options[key]})
+            except (TypeError, ValueError) as alone:
+                raise UserError(
+                    f"invalid config: hydra.launcher.{key} = {options[key]!r}: joblib "
+                    f"refuses it ({alone})"
+                ) from None
+        raise UserError(f"invalid config: hydra.launcher: joblib refuses it ({err})") from None
 
 
 def _hydra_args(argv: Sequence[str]) -> Any:
