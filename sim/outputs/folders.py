@@ -13,8 +13,10 @@ __all__ = [
     "DISK_FULL_ERRNOS",
     "TEMPORARY_NAME",
     "check_creatable",
+    "check_name_lengths",
     "check_output_dir",
     "is_disk_full",
+    "name_max",
     "remove_stale_temporaries",
 ]
 
@@ -87,6 +89,47 @@ def check_creatable(path: str | os.PathLike[str]) -> None:
         os.rmdir(tempfile.mkdtemp(prefix=".write-probe-", dir=ancestor))
     except OSError as exc:
         raise ValueError(f"cannot write in {ancestor} ({exc.strerror or exc})") from None
+
+
+def name_max(path: str | os.PathLike[str]) -> int:
+    """The longest file name in bytes that the file system of ``path`` allows.
+
+    Read (``NAME_MAX``) on ``path`` or its nearest existing parent; 255, Linux's usual
+    value, if it cannot be read.
+    """
+    ancestor = Path(path).absolute()
+    while ancestor != ancestor.parent:
+        try:
+            if ancestor.exists():
+                break
+        except OSError:  # a name too long to look up
+            pass
+        ancestor = ancestor.parent
+    try:
+        return int(os.pathconf(ancestor, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        return 255
+
+
+def check_name_lengths(path: str | os.PathLike[str], limit: int | None = None) -> None:
+    """Check that no folder or file name in ``path`` is longer than its file system allows.
+
+    Args:
+        path: the path (it need not exist).
+        limit: the longest name in bytes; None: :func:`name_max` of ``path``.
+
+    Raises:
+        ValueError: ``a name of <n> bytes (<its start>...), more than the <limit> this file
+            system allows``.
+    """
+    limit = name_max(path) if limit is None else limit
+    for part in Path(path).parts:
+        size = len(os.fsencode(part))
+        if size > limit:
+            raise ValueError(
+                f"a name of {size} bytes ({part[:40]}...), more than the {limit} this file "
+                "system allows"
+            )
 
 
 #: The temporary file of an atomic write (:mod:`sim.outputs.files`): ``.tmp-``, 12 hex

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
 from sim.outputs.files import COMPLETE_MARKER, RUN_TABLES
-from sim.outputs.folders import TEMPORARY_NAME, check_creatable
+from sim.outputs.folders import TEMPORARY_NAME, check_creatable, check_name_lengths
 from sim.runtime.errors import CONFIG_ERRORS, UserError
 from sim.runtime.runner import config_hash, overwrite_refusal
 
@@ -108,6 +108,12 @@ def check_output_folder(
             f"current folder; give a folder ({option}=...)"
         )
     folder = Path(folder_text)
+    try:
+        check_name_lengths(folder)
+    except ValueError as err:
+        raise UserError(
+            f"output folder {option}: {err}: choose a shorter name ({option}=...)"
+        ) from None
     for path in (folder, *folder.parents):
         if path.exists() and not path.is_dir():
             where = "is a file" if path == folder else f"is inside {path}, a file"

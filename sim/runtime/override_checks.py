@@ -34,6 +34,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Glob, Override
 from omegaconf import DictConfig, OmegaConf
 
+from sim.outputs.folders import check_name_lengths, name_max
 from sim.runtime.errors import UserError
 
 __all__ = [
@@ -221,7 +222,8 @@ def check_run_folders(
     ``hydra.job.config.override_dirname.exclude_keys``, joined with its ``item_sep`` and
     ``kv_sep`` (Hydra's own rule, ``get_overrides_dirname``). A ``subdir`` with the job
     number (``${hydra.job.num}``) or another interpolation that may differ between jobs is
-    not checked.
+    not checked. A folder name longer than the sweep folder's file system allows
+    (``NAME_MAX``, 255 bytes) is refused too: Hydra's ``mkdir`` failed with a traceback.
 
     Args:
         parser: Hydra's override parser.
@@ -230,7 +232,8 @@ def check_run_folders(
 
     Raises:
         UserError: ``invalid sweep: ...`` naming the two jobs, the folder and the fix
-            (sweep an excluded option in separate sweep folders; drop a repeated value).
+            (sweep an excluded option in separate sweep folders; drop a repeated value), or
+            the job whose folder name is too long.
     """
     from hydra._internal.config_loader_impl import get_overrides_dirname
 
@@ -242,11 +245,24 @@ def check_run_folders(
         return
     settings = hydra_cfg.hydra.job.config.override_dirname
     exclude = [str(k) for k in settings.exclude_keys]
+    try:
+        limit = name_max(str(OmegaConf.select(hydra_cfg, "hydra.sweep.dir")))
+    except Exception:  # noqa: BLE001 - an unresolvable folder is named by its own check
+        limit = 255
     seen: dict[str, int] = {}
     for index, job in enumerate(jobs):
         task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
         name = get_overrides_dirname(task, exclude, str(settings.item_sep), str(settings.kv_sep))
         folder = _DIRNAME.sub(name.replace("\\", "\\\\"), subdir)
+        try:
+            check_name_lengths(folder, limit)
+        except ValueError as err:
+            raise UserError(
+                f"invalid sweep: sweep job #{index + 1} of {len(jobs)} would write its run "
+                f"folder under {err}: leave the options every job shares out of folder names "
+                "(add their keys to hydra.job.config.override_dirname.exclude_keys), or set a "
+                "shorter hydra.sweep.subdir"
+            ) from None
         if folder in seen:
             first = seen[folder]
             raise UserError(_collision_text(parser, jobs, first, index, folder, exclude))

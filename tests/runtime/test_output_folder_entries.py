@@ -1,4 +1,6 @@
-"""Output folders holding other files, and joblib options joblib refuses: one line, before any run.
+"""Output folders holding other files or names too long, joblib options joblib refuses.
+
+Each is one line before any run.
 
 A run (``hydra.run.dir``) or a sweep (``hydra.sweep.dir``) pointed at an existing folder
 that holds entries it does not write (``/``, a folder of documents) would write its results
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.outputs.folders import check_name_lengths, name_max
 from sim.runtime.errors import UserError
 from sim.runtime.preflight import preflight
 
@@ -112,3 +115,40 @@ def test_joblib_options_joblib_refuses_are_named(option: str, message: str):
         preflight([*sweep, f"hydra.launcher.{option}"])
     assert str(err.value) == message
     assert len(preflight([*sweep, "hydra.launcher.batch_size=2"])) == 2
+
+
+def test_names_longer_than_the_file_system_allows_are_refused(tmp_path: Path):
+    # By hand: bytes, not characters, count ("é" is two).
+    check_name_lengths("abc/de/ééx", limit=5)
+    with pytest.raises(ValueError) as err:
+        check_name_lengths("abc/ééé", limit=5)
+    assert str(err.value) == ("a name of 6 bytes (ééé...), more than the 5 this file system allows")
+    limit = name_max(tmp_path)
+    assert limit >= 14  # POSIX's least NAME_MAX
+    # A run folder: was an OSError traceback (ENAMETOOLONG) from the folder checks.
+    long = "x" * (limit + 1)
+    with pytest.raises(UserError) as err:
+        preflight([*RUN, f"hydra.run.dir={tmp_path / long / 'run'}"])
+    assert str(err.value) == (
+        f"output folder hydra.run.dir: a name of {limit + 1} bytes ({'x' * 40}...), more "
+        f"than the {limit} this file system allows: choose a shorter name (hydra.run.dir=...)"
+    )
+    # A sweep whose run folders, named by the jobs' overrides, are too long: Hydra's mkdir
+    # failed with a traceback once the sweep had started.
+    # (The sweeper writes a job's values as parsed: 0.10 becomes 0.1 in the folder name.)
+    keys = [f"{k}_borrow_propensity" for k in ("revolver", "delinquent", "instalment")]
+    keys += ["arrears_cure_prob", "arrears_roll_prob", "expense_shock_mean_income_months"]
+    shared = [f"population.behaviour.{k}=0.10" for k in keys]
+    sweep = ["-m", "seed=0,1", *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
+    assert len(preflight([*sweep, *shared[:2]])) == 2
+    name = ",".join(sorted([*RUN, "seed=0", *(line[:-1] for line in shared)]))
+    assert len(name) + len("run_") > limit
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, *shared])
+    assert str(err.value) == (
+        f"invalid sweep: sweep job #1 of 2 would write its run folder under a name of "
+        f"{len(name) + 4} bytes (run_{name[:36]}...), more than the {limit} this file system "
+        "allows: leave the options every job shares out of folder names (add their keys to "
+        "hydra.job.config.override_dirname.exclude_keys), or set a shorter hydra.sweep.subdir"
+    )
+    assert not (tmp_path / "s").exists()
