@@ -134,6 +134,7 @@ def interrupted_line() -> str:
 
     A sweep keeps its finished runs (each folder with ``_COMPLETE.json``): running the same
     command with ``resume=true`` and the same sweep folder skips them and runs the rest.
+    The line says so only when a run had finished, else that none had.
     """
     folder = _STARTED.get("folder")
     multirun = _STARTED.get("multirun", False)
@@ -143,7 +144,10 @@ def interrupted_line() -> str:
     if folder is None:
         return NOT_STARTED_LINE
     if multirun:
-        kept = f"interrupted: the finished runs in {folder} are kept; to run the rest"
+        if any(Path(folder).rglob(COMPLETE_MARKER)):
+            kept = f"interrupted: the finished runs in {folder} are kept; to run the rest"
+        else:
+            kept = f"interrupted: no run in {folder} had finished; to run them"
         command = os.environ.get(RESUME_COMMAND_ENV)  # a tool's own command (the demo)
         if command:
             return f"{kept}: {command}"

@@ -68,18 +68,26 @@ def test_ctrl_c_in_a_sweep_is_one_line_naming_the_folder_and_resume(
     assert finished == 1 if not launcher else 1 <= finished < 4
 
 
-def test_the_sweep_line_names_the_command_of_the_tool_that_started_it(monkeypatch):
+def test_the_sweep_line_names_the_command_of_the_tool_that_started_it(monkeypatch, tmp_path: Path):
     import experiments.run as run_cli
     from experiments.cli import RESUME_COMMAND_ENV
 
-    monkeypatch.setattr(run_cli, "_STARTED", {"multirun": True, "folder": "/x/sweep"})
+    sweep = tmp_path / "sweep"
+    (sweep / "run_seed=0" / ".hydra").mkdir(parents=True)
+    monkeypatch.setattr(run_cli, "_STARTED", {"multirun": True, "folder": str(sweep)})
     monkeypatch.delenv(RESUME_COMMAND_ENV, raising=False)
-    kept = "interrupted: the finished runs in /x/sweep are kept; to run the rest"
+    # No run had finished: the line does not say finished runs are kept.
     assert run_cli.interrupted_line() == (
-        f"{kept}, run the same command with resume=true hydra.sweep.dir=/x/sweep"
+        f"interrupted: no run in {sweep} had finished; to run them, run the same command "
+        f"with resume=true hydra.sweep.dir={sweep}"
     )
-    monkeypatch.setenv(RESUME_COMMAND_ENV, "python -m experiments.demo --out /x/sweep")
-    assert run_cli.interrupted_line() == f"{kept}: python -m experiments.demo --out /x/sweep"
+    (sweep / "run_seed=0" / COMPLETE_MARKER).write_text("{}")
+    kept = f"interrupted: the finished runs in {sweep} are kept; to run the rest"
+    assert run_cli.interrupted_line() == (
+        f"{kept}, run the same command with resume=true hydra.sweep.dir={sweep}"
+    )
+    monkeypatch.setenv(RESUME_COMMAND_ENV, f"python -m experiments.demo --out {sweep}")
+    assert run_cli.interrupted_line() == f"{kept}: python -m experiments.demo --out {sweep}"
     # A folder with a space: the override is quoted, so the line can be pasted.
     monkeypatch.delenv(RESUME_COMMAND_ENV)
     monkeypatch.setattr(run_cli, "_STARTED", {"multirun": True, "folder": "/x/my sweep"})

@@ -169,8 +169,8 @@ def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(
             assert sweep_folder() == folder and (tmp_path / folder).is_dir()
             monkeypatch.setattr(run_cli, "_STARTED", {})
             assert run_cli.interrupted_line() == (
-                f"interrupted: the finished runs in {folder} are kept; to run the rest, run "
-                f"the same command with resume=true hydra.sweep.dir={folder}"
+                f"interrupted: no run in {folder} had finished; to run them, run the same "
+                f"command with resume=true hydra.sweep.dir={folder}"
             )
         # A full disk as Hydra writes a job's .hydra/ files: one line, exit code 2. Before
         # launching, a killed writer's temporary file among the shared burn-ins goes.
