@@ -61,15 +61,18 @@ def option_message(message: str, options: dict[str, str]) -> str:
     return message
 
 
-def exit_not_started(signum: int | None = None, frame: object = None) -> NoReturn:
-    """Print :data:`NOT_STARTED_LINE` and exit with :data:`INTERRUPTED_EXIT`.
+def exit_not_started(
+    signum: int | None = None, frame: object = None, *, line: str = NOT_STARTED_LINE
+) -> NoReturn:
+    """Print ``line`` (:data:`NOT_STARTED_LINE`) and exit with :data:`INTERRUPTED_EXIT`.
 
     Also a SIGINT handler, set while a command imports its libraries: Ctrl-C there gives
-    the same line as later instead of an import's traceback. As a handler it ends the
-    process at once (``os._exit``): nothing is written yet, and an exception raised in the
-    middle of an import could be swallowed by a library's bare ``except``.
+    the same line as later instead of an import's traceback (another command's line:
+    ``functools.partial(exit_not_started, line=...)``). As a handler it ends the process
+    at once (``os._exit``): nothing is written yet, and an exception raised in the middle
+    of an import could be swallowed by a library's bare ``except``.
     """
-    print(NOT_STARTED_LINE, file=sys.stderr, flush=True)
+    print(line, file=sys.stderr, flush=True)
     if signum is not None:
         os._exit(INTERRUPTED_EXIT)
     raise SystemExit(INTERRUPTED_EXIT)

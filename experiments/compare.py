@@ -20,9 +20,14 @@ With two or more cores a second process draws the scenario figures while this on
 computes the effects on the treated (:mod:`sim.analysis.report.figure_worker`; the same
 files); ``--serial`` draws them here.
 
-Exit codes: 0 on success; 2 with a one-line message on standard error for a bad option
-(usage errors too), when the sweep folder is missing or a file, holds no complete run,
-the baseline policy was not run, or seed sets are unbalanced under ``--seeds refuse``.
+The report is written whole into a temporary folder beside ``--out`` and then moved in
+(replacing the files of an earlier report, leaving other files alone), so a Ctrl-C or an
+error leaves the folder as it was: Ctrl-C prints one line and exits with 130.
+
+Exit codes: 0 on success; 130 after Ctrl-C; 2 with a one-line message on standard error
+for a bad option (usage errors too), when the sweep folder is missing or a file, holds no
+complete run, the baseline policy was not run, or seed sets are unbalanced under
+``--seeds refuse``.
 
 Example::
 
@@ -31,17 +36,32 @@ Example::
 
 from __future__ import annotations
 
-import argparse
+import functools
+import signal
 import sys
-import time
-import warnings
-from collections.abc import Sequence
-from pathlib import Path
 
-from experiments.cli import USAGE_ERROR, OneLineParser
-from sim.analysis.compare import SEED_MODES, UnbalancedSeedsWarning, collect_runs
-from sim.analysis.report import write_report
-from sim.analysis.report.figure_worker import FigureWorker
+from experiments.cli import exit_not_started
+
+#: Ctrl-C's line before the report is begun (the report folder is untouched).
+NOTHING_WRITTEN_LINE = "interrupted: nothing was written"
+
+if __name__ == "__main__":
+    # Ctrl-C while the libraries below are imported: one line, not an import's traceback.
+    signal.signal(signal.SIGINT, functools.partial(exit_not_started, line=NOTHING_WRITTEN_LINE))
+
+import argparse  # noqa: E402 - after the handler above
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from experiments.cli import INTERRUPTED_EXIT, USAGE_ERROR, OneLineParser  # noqa: E402
+from sim.analysis.compare import SEED_MODES, UnbalancedSeedsWarning, collect_runs  # noqa: E402
+from sim.analysis.report import write_report  # noqa: E402
+from sim.analysis.report.figure_worker import FigureWorker  # noqa: E402
+from sim.outputs.folders import move_entries  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -126,22 +146,51 @@ def check_options(args: argparse.Namespace) -> tuple[str, ...]:
     return formats
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the comparison; return the process exit code (0 ok, 2 on a bad option or data)."""
+def main(argv: Sequence[str] | None = None, *, raise_interrupt: bool = False) -> int:
+    """Run the comparison; return the process exit code (0 ok, 2 on a bad option or data).
+
+    Ctrl-C prints one line and returns 130, the report folder as it was; with
+    ``raise_interrupt`` (a tool that says its own line, the demo) the KeyboardInterrupt is
+    raised instead, after the same clean-up.
+    """
     args = _parser().parse_args(argv)
     try:
         formats = check_options(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    # The figure process starts now: its imports overlap the reading of the runs.
-    with FigureWorker(process=False if args.serial else None) as figure_worker:
-        return _compare(args, formats, figure_worker)
+    out = args.out if args.out is not None else args.sweep_dir / "report"
+    drafts: list[Path] = []
+    try:
+        # The figure process starts now: its imports overlap the reading of the runs.
+        with FigureWorker(process=False if args.serial else None) as figure_worker:
+            return _compare(args, formats, figure_worker, drafts)
+    except KeyboardInterrupt:
+        if raise_interrupt:
+            raise
+        print(
+            f"interrupted: the report was not written ({out} is as it was); run the "
+            "command again to write it",
+            file=sys.stderr,
+            flush=True,
+        )
+        return INTERRUPTED_EXIT
+    finally:  # after the figure process has stopped: it may be drawing into the draft
+        for draft in drafts:
+            shutil.rmtree(draft, ignore_errors=True)
 
 
 def _compare(
-    args: argparse.Namespace, formats: tuple[str, ...], figure_worker: FigureWorker
+    args: argparse.Namespace,
+    formats: tuple[str, ...],
+    figure_worker: FigureWorker,
+    drafts: list[Path],
 ) -> int:
+    """Read the runs, write the report into a draft folder and move it in.
+
+    The draft is added to ``drafts``: the caller removes it once the figure process has
+    stopped (after an error or Ctrl-C it may still be drawing into it).
+    """
     try:
         if args.sweep_dir.is_dir():
             _say(f"reading the runs in {args.sweep_dir} ...")
@@ -175,15 +224,22 @@ def _compare(
             f"drawing the figures and writing the report to {out_dir} ..."
         )
         t0 = time.monotonic()
+        # Written whole into a folder beside, then moved in: a Ctrl-C or an error leaves
+        # the folder as it was, never a report half new and half old.
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        draft = Path(tempfile.mkdtemp(prefix=".tmp-report-", dir=out_dir.parent))
+        drafts.append(draft)
         report = write_report(
             tables,
-            out_dir,
+            draft,
             baseline=args.baseline,
             formats=formats,
             method=args.method,
             confidence=args.confidence,
             figure_worker=figure_worker,
         )
+        move_entries(draft, out_dir)
+        report = out_dir / report.relative_to(draft)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
@@ -197,4 +253,10 @@ def _compare(
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        # The imports are done: Ctrl-C is main's to handle from here.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        code = main()
+    except KeyboardInterrupt:  # before main's own handling (argument parsing)
+        exit_not_started(line=NOTHING_WRITTEN_LINE)
+    raise SystemExit(code)

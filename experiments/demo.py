@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         from sim.runtime.burn_in import BURN_IN_FOLDER
 
         shutil.rmtree(sweep_dir / BURN_IN_FOLDER, ignore_errors=True)
-        return compare.main(report)
+        return compare.main(report, raise_interrupt=True)
     except KeyboardInterrupt:
         print(
             f"interrupted: every run in {sweep_dir} is complete; to write the report: "

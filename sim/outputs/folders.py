@@ -6,6 +6,8 @@ import contextlib
 import errno
 import os
 import re
+import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -16,6 +18,7 @@ __all__ = [
     "check_name_lengths",
     "check_output_dir",
     "is_disk_full",
+    "move_entries",
     "name_max",
     "remove_stale_temporaries",
 ]
@@ -168,3 +171,37 @@ def is_disk_full(err: BaseException) -> bool:
     if err.errno is not None:
         return err.errno in DISK_FULL_ERRNOS
     return any(os.strerror(code) in str(err) for code in DISK_FULL_ERRNOS)
+
+
+def move_entries(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> list[str]:
+    """Move every entry of folder ``source`` into ``target``, replacing those of the same name.
+
+    For output written whole into a temporary folder first (a report): the entries are
+    renamed into ``target`` (created if missing; same file system) with Ctrl-C held, so an
+    interrupt leaves either the old entries or the new ones, never a mix. An entry of
+    ``target`` that ``source`` does not have is left alone. ``source`` is removed.
+
+    Returns:
+        The names moved, sorted.
+
+    Raises:
+        OSError: a rename failed (the entries moved before it stay moved).
+    """
+    src, dst = Path(source), Path(target)
+    dst.mkdir(parents=True, exist_ok=True)
+    names = sorted(p.name for p in src.iterdir())
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for name in names:
+            old = dst / name
+            if old.is_dir() and not old.is_symlink():
+                aside = Path(tempfile.mkdtemp(prefix=".tmp-old-", dir=dst))
+                old.rename(aside / name)
+                (src / name).rename(old)
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                os.replace(src / name, old)
+        src.rmdir()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return names

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,79 @@ def test_usage_errors_are_one_line_like_the_other_tools(tmp_path: Path):
         "(see python -m experiments.compare --help)\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_report_is_moved_in_whole_over_an_earlier_one(tmp_path: Path):
+    from sim.outputs.folders import move_entries
+
+    out, draft = tmp_path / "report", tmp_path / "draft"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "old.png").write_bytes(b"old")
+    (out / "report.md").write_text("old\n")
+    (out / "notes.txt").write_text("mine\n")
+    (draft / "figures").mkdir(parents=True)
+    (draft / "figures" / "new.png").write_bytes(b"new")
+    (draft / "report.md").write_text("new\n")
+    assert move_entries(draft, out) == ["figures", "report.md"]
+    # The report's entries are replaced whole (no old figure left beside the new ones);
+    # an entry the report does not write stays; the draft is gone, and nothing else is left.
+    assert snapshot(out) == {
+        "figures/new.png": b"new",
+        "report.md": b"new\n",
+        "notes.txt": b"mine\n",
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    assert sorted(p.name for p in out.iterdir()) == ["figures", "notes.txt", "report.md"]
+
+
+def test_ctrl_c_while_the_report_is_written_leaves_the_earlier_one(
+    sweep: Path, capsys, monkeypatch
+):
+    import experiments.compare as compare
+
+    out = sweep / "report"
+    out.mkdir()
+    (out / "report.md").write_text("an earlier report\n")
+    before = snapshot(sweep)
+
+    def interrupted(tables, folder, **_):  # noqa: ANN001, ANN202
+        (Path(folder) / "comparison_summary.csv").write_text("half\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare, "write_report", interrupted)
+    assert compare.main([str(sweep), "--serial"]) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (
+        f"interrupted: the report was not written ({out} is as it was); run the command "
+        "again to write it"
+    )
+    assert "Traceback" not in "\n".join(err)
+    assert snapshot(sweep) == before  # the draft beside it is gone too
+    assert sorted(p.name for p in sweep.iterdir() if p.name.startswith(".tmp")) == []
+
+
+@pytest.mark.slow
+def test_a_terminals_ctrl_c_on_the_report_is_one_line_and_leaves_no_draft(sweep: Path):
+    import os
+    import signal
+
+    out = sweep / "report"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.compare", str(sweep), "--formats", "png"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # a process group, as a terminal's: the figure process too
+    )  # fmt: skip
+    assert proc.stderr is not None
+    line = ""
+    while "pairing every policy" not in line:
+        line = proc.stderr.readline()
+        assert line, "compare ended before writing the report"
+    time.sleep(1.0)  # the figure process is drawing
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err == (
+        f"interrupted: the report was not written ({out} is as it was); run the command "
+        "again to write it\n"
+    )
+    assert not out.exists() and not list(sweep.glob(".tmp-*"))

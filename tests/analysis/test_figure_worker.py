@@ -52,3 +52,47 @@ def test_worker_carries_errors_and_settings_and_a_dead_one_leaves_the_work_here(
     in_caller = FigureWorker(process=False).submit(int, "also not")
     with pytest.raises(ValueError, match="also not"):
         in_caller.result()
+
+
+def test_a_worker_outlives_no_caller_and_ignores_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    # A caller killed outright cannot shut its worker down: the worker, once its parent is
+    # gone, exits by itself (it was left idle, about 100 MB, after `kill` on a comparison).
+    caller = (
+        "import os, signal\n"
+        "from sim.analysis.report.figure_worker import FigureWorker\n"
+        "w = FigureWorker(process=True).__enter__()\n"
+        "print(w.submit(os.getpid).result(), flush=True)\n"
+        "print(w.submit(signal.getsignal, signal.SIGINT).result(), flush=True)\n"
+        "os._exit(9)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    # Files, not pipes: a worker left running would hold a pipe open, and the wait with it.
+    with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w") as err:
+        code = subprocess.run([sys.executable, "-c", caller], stdout=out, stderr=err, env=env)
+    assert code.returncode == 9, (tmp_path / "err").read_text()
+    worker, handler = (tmp_path / "out").read_text().split()
+    assert handler == str(signal.Handlers.SIG_IGN)  # Ctrl-C is the caller's to handle
+    deadline = time.monotonic() + 10
+    while not _gone(int(worker)):
+        if time.monotonic() > deadline:
+            os.kill(int(worker), signal.SIGKILL)
+            pytest.fail(f"the worker {worker} outlived its caller by 10 s")
+        time.sleep(0.1)
+
+
+def _gone(pid: int) -> bool:
+    """Process ``pid`` has exited (a zombie not yet reaped by its new parent counts)."""
+    from pathlib import Path
+
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"

@@ -84,7 +84,7 @@ def test_demo_prints_its_expected_duration_before_it_starts(tmp_path, monkeypatc
             return False
 
     monkeypatch.setattr(demo.subprocess, "Popen", FakeSweep)
-    monkeypatch.setattr("experiments.compare.main", lambda argv: 0)
+    monkeypatch.setattr("experiments.compare.main", lambda argv, **_: 0)
     monkeypatch.setattr(demo, "estimate_compile_seconds", lambda: 0.0)  # kernels cached
     monkeypatch.setattr(demo.os, "getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle machine
     shared = tmp_path / "sweep" / ".burn_in"  # the runs' shared burn-ins

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
+import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -40,9 +43,27 @@ def _settings() -> dict[str, Any]:
     return {k: v for k, v in matplotlib.rcParams.items() if k not in _NOT_COPIED}
 
 
-def _start() -> None:
-    """Worker initialiser: import the drawing code (the start-up cost), before any call."""
+def _start(caller: int) -> None:
+    """Worker initialiser: ignore Ctrl-C, outlive no caller, import the drawing code.
+
+    A terminal's Ctrl-C reaches the worker too; the caller handles it (its one line) and
+    shuts the worker down. The worker starts with Ctrl-C held
+    (:meth:`FigureWorker.__enter__`), so one that came while it started is dropped here
+    rather than printed as a traceback. A caller killed outright (``kill``, out of memory)
+    cannot shut it down: the worker exits within a second of its caller (process id
+    ``caller``) being gone. The imports are the worker's start-up cost.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(target=_exit_with, args=(caller,), daemon=True).start()
     import sim.analysis.report.figures  # noqa: F401
+
+
+def _exit_with(caller: int, every_s: float = 1.0) -> None:
+    """End this process once its parent is no longer ``caller`` (it died: reparented)."""
+    while os.getppid() == caller:
+        time.sleep(every_s)
+    os._exit(0)
 
 
 def _ready() -> bool:
@@ -72,8 +93,16 @@ class FigureWorker:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start,
+                initargs=(os.getpid(),),
             )
-            self._pool.submit(_ready)  # spawn the process now, not at the first figure
+            # Spawn the process now, not at the first figure, with Ctrl-C held: it inherits
+            # the mask, and ignores Ctrl-C before it lets one in. Here a Ctrl-C waits
+            # until the mask is restored.
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                self._pool.submit(_ready)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return self
 
     def __exit__(self, *exc: object) -> None:
