@@ -256,6 +256,9 @@ if __name__ == "__main__":
     try:
         # The imports are done: Ctrl-C is main's to handle from here.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # `kill` (SIGTERM, as a scheduler sends at a time limit) stops it as Ctrl-C does:
+        # its one line, the same clean-up (a sweep's workers, a half-written file).
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         code = main()
     except KeyboardInterrupt:  # before main's own handling (argument parsing)
         exit_not_started(line=NOTHING_WRITTEN_LINE)

@@ -40,6 +40,10 @@ from sim.config.paths import CONF_DIR
 from sim.platform.policies import policy_names
 from sim.runtime.resources import estimate_compile_seconds, estimate_sweep_seconds
 
+#: Exit code when the demo's output is closed early (``| head``): 128 + SIGPIPE, as shells
+#: report a command that SIGPIPE ended.
+BROKEN_PIPE_EXIT = 141
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(
@@ -136,8 +140,15 @@ def main(argv: list[str] | None = None) -> int:
             # stress test of Ctrl-C at start-up; the cause was not found).
             sys.stdout.flush()
             os._exit(INTERRUPTED_EXIT)
+        except BrokenPipeError:
+            # Its reader stopped reading (`... | head`): the sweep stops as after `kill`
+            # (its workers too), and the demo ends quietly, as a command killed by SIGPIPE.
+            sweep.terminate()
+            sweep.wait()
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            os._exit(BROKEN_PIPE_EXIT)
         except BaseException:
-            sweep.terminate()  # no sweep left running without the demo
+            sweep.terminate()  # no sweep left running without the demo (it stops as on kill)
             raise
     from sim.runtime.errors import USER_ERROR_EXIT  # after the sweep started: pandas
 
@@ -299,6 +310,9 @@ if __name__ == "__main__":
         # The imports are done. Inside the try: a Ctrl-C that came during the last import
         # is handled by the handler set when Python gets to it, which may be this one.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # `kill` (SIGTERM, as a scheduler sends at a time limit) stops it as Ctrl-C does:
+        # its one line, the same clean-up (a sweep's workers, a half-written file).
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         code = main()
     except KeyboardInterrupt:  # outside the sweep and the comparison: before either
         exit_not_started(signal.SIGINT)  # the line, then os._exit (as above)

@@ -175,6 +175,9 @@ if __name__ == "__main__":
         # The imports are done. Inside the try: a Ctrl-C that came during the last import
         # is handled by the handler set when Python gets to it, which may be this one.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # `kill` (SIGTERM, as a scheduler sends at a time limit) stops it as Ctrl-C does:
+        # its one line, the same clean-up (a sweep's workers, a half-written file).
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         jobs = _checked_jobs(sys.argv[1:])
         if jobs:
             # The sweep's size, for each job's "[done/total]" line (jobs inherit it).

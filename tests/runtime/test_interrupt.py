@@ -29,8 +29,17 @@ LAUNCHERS = [
 
 
 @pytest.mark.parametrize(("launcher", "seeds", "first_done"), LAUNCHERS)
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param("ctrl-c", id="ctrl-c"),
+        # `kill` on the command alone (as a scheduler at a time limit): its workers, which
+        # the signal does not reach, were left running their jobs.
+        pytest.param("kill", id="kill", marks=pytest.mark.slow),
+    ],
+)
 def test_ctrl_c_in_a_sweep_is_one_line_naming_the_folder_and_resume(
-    tmp_path: Path, launcher: list[str], seeds: str, first_done: str
+    tmp_path: Path, launcher: list[str], seeds: str, first_done: str, how: str
 ):
     sweep = tmp_path / "sweep"
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
@@ -57,7 +66,10 @@ def test_ctrl_c_in_a_sweep_is_one_line_naming_the_folder_and_resume(
         line = proc.stdout.readline()
         assert line or proc.poll() is None, proc.stderr.read() if proc.stderr else ""
     time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGINT)
+    if how == "kill":
+        proc.terminate()
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert stderr == (
@@ -66,6 +78,24 @@ def test_ctrl_c_in_a_sweep_is_one_line_naming_the_folder_and_resume(
     )
     finished = len(list(sweep.rglob(COMPLETE_MARKER)))
     assert finished == 1 if not launcher else 1 <= finished < 4
+    assert _left_in(proc.pid) == []  # no worker left running
+
+
+def _left_in(group: int, wait_s: float = 3.0) -> list[int]:
+    """Processes still running in process group ``group`` after up to ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and fields[0] != "Z":
+                left.append(int(stat.parent.name))
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
 
 
 def test_the_sweep_line_names_the_command_of_the_tool_that_started_it(monkeypatch, tmp_path: Path):
@@ -123,8 +153,9 @@ def test_the_demo_lets_its_interrupted_sweep_stop_and_kills_only_a_stuck_one():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])  # kill: the demo alone, SIGTERM
 def test_ctrl_c_on_the_demo_is_one_line_naming_its_command_and_leaves_no_process(
-    tmp_path: Path,
+    tmp_path: Path, how: str
 ):
     out = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
@@ -141,7 +172,10 @@ def test_ctrl_c_on_the_demo_is_one_line_naming_its_command_and_leaves_no_process
     while "[1/" not in line and time.monotonic() < deadline:
         line = proc.stdout.readline()
         assert line or proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the demo, sweep and workers
+    if how == "kill":
+        proc.terminate()  # the sweep and its workers were left running
+    else:
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the demo, sweep, workers
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     command = shlex.join([sys.executable, "-m", "experiments.demo", *args])
@@ -247,3 +281,30 @@ def _mapped(pid: int, module: str, name: str) -> bool:
         return name in Path(f"/proc/{pid}/maps").read_text()
     except OSError:
         return False
+
+
+@pytest.mark.slow
+def test_the_demo_read_through_head_stops_its_sweep_quietly(tmp_path: Path):
+    # `python -m experiments.demo | head -3`: the demo's output closes early. It was a
+    # BrokenPipeError traceback, with the sweep's workers left running.
+    out = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["PYTHONPATH"] = str(ROOT)
+    args = ["--seeds", "2", "--borrowers", "2000", "--months", "24", "--out", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.demo", *args],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    for _ in range(3):
+        assert proc.stdout.readline()
+    proc.stdout.close()  # what `head -3` does after its third line
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141, stderr
+    command = shlex.join([sys.executable, "-m", "experiments.demo", *args])
+    assert stderr == (
+        f"interrupted: the finished runs in {out} are kept; to run the rest: {command}\n"
+    )
+    assert _left_in(proc.pid) == []
