@@ -48,7 +48,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import INTERRUPTED_EXIT, NOT_STARTED_LINE, RESUME_COMMAND_ENV
 from sim.config import RunConfig, register_configs
-from sim.interrupts import interrupt_behind
+from sim.interrupts import (
+    HELD_SIGNALS,
+    interrupt_behind,
+    interrupt_handler,
+    let_held_signals_in,
+    raise_if_interrupted,
+)
 from sim.outputs.files import COMPLETE_MARKER
 from sim.runtime.burn_in import BURN_IN_FOLDER, BurnInStore
 from sim.runtime.errors import UserError, exit_with, user_errors
@@ -78,6 +84,8 @@ def main(cfg: DictConfig) -> str:
     out_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN
     _STARTED.update(multirun=multirun, folder=str(hc.sweep.dir if multirun else out_dir))
+    let_held_signals_in()  # held while Hydra composed the config (see __main__)
+    raise_if_interrupted()
     # A user error (config, data, memory) is one line and exit code 2; the folder Hydra
     # made for a single run is removed if it holds nothing else. preflight() checked all
     # this before Hydra started, except for the invocations it leaves to Hydra.
@@ -163,10 +171,12 @@ def _checked_jobs(argv: list[str]) -> list[RunConfig]:
     """:func:`preflight`'s jobs; a user error exits with its line, Ctrl-C is raised."""
     try:
         return preflight(argv)
-    except UserError as err:
-        interrupt = interrupt_behind(err)  # Ctrl-C while composing, seen as a bad config
+    except Exception as err:
+        interrupt = interrupt_behind(err)  # Ctrl-C while composing, seen as another error
         if interrupt is not None:
             raise interrupt from None
+        if not isinstance(err, UserError):
+            raise
         exit_with(err)
 
 
@@ -174,16 +184,26 @@ if __name__ == "__main__":
     try:
         # The imports are done. Inside the try: a Ctrl-C that came during the last import
         # is handled by the handler set when Python gets to it, which may be this one.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # The handler notes the interrupt too: one a library swallowed is raised again.
+        signal.signal(signal.SIGINT, interrupt_handler)
         # `kill` (SIGTERM, as a scheduler sends at a time limit) stops it as Ctrl-C does:
         # its one line, the same clean-up (a sweep's workers, a half-written file).
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, interrupt_handler)
         jobs = _checked_jobs(sys.argv[1:])
+        raise_if_interrupted()  # one that preflight's config checks took for a bad config
         if jobs:
             # The sweep's size, for each job's "[done/total]" line (jobs inherit it).
             os.environ[SWEEP_JOBS_ENV] = str(len(jobs))
         # A sweep preflight validated: Hydra's sweeper need not compose its jobs again.
-        sys.argv += sweeper_override(sys.argv[1:])
+        ours = sweeper_override(sys.argv[1:])
+        multirun = any(a in ("-m", "--multirun") for a in sys.argv[1:])
+        sys.argv += ours
+        if jobs and (ours or not multirun):
+            # Hydra composes the config once more before the job (a single run) or the
+            # sweeper starts, and a Ctrl-C then can be lost: OmegaConf wraps it in its own
+            # error, which Hydra's check of the run mode swallows. Held (blocked) until the
+            # job or the sweeper lets it in (let_held_signals_in), it arrives there.
+            signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
         # What the imports made (modules, libraries) is never garbage: frozen out of the
         # collector's view, the full collection after each run (sim.runtime.runner) only
         # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).

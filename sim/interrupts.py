@@ -2,12 +2,23 @@
 
 Used where a run's errors are reported (:class:`sim.model.CreditMarketModel`'s month,
 :func:`sim.runtime.errors.user_errors`, the sweeper, preflight), so that Ctrl-C gives the
-one-line "interrupted" message wherever it lands.
+one-line "interrupted" message wherever it lands; and where Ctrl-C is held while Hydra
+composes a config (:func:`let_held_signals_in`).
 """
 
 from __future__ import annotations
 
-__all__ = ["interrupt_behind"]
+import signal
+
+__all__ = [
+    "HELD_SIGNALS",
+    "interrupt_behind",
+    "interrupt_handler",
+    "let_held_signals_in",
+    "raise_if_interrupted",
+]
+
+_SEEN = {"interrupt": False}
 
 
 def interrupt_behind(err: BaseException) -> KeyboardInterrupt | None:
@@ -30,3 +41,35 @@ def interrupt_behind(err: BaseException) -> KeyboardInterrupt | None:
         seen.add(id(link))
         link = link.__cause__ if link.__cause__ is not None else link.__context__
     return None
+
+
+#: The signals a command holds (blocks) while Hydra composes its config after preflight:
+#: Ctrl-C, and ``kill`` (SIGTERM), which the commands take as Ctrl-C.
+HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def let_held_signals_in() -> None:
+    """Unblock :data:`HELD_SIGNALS` in this thread: one that came while held arrives now.
+
+    ``experiments.run`` holds them from preflight's end to where Hydra hands over (the
+    sweeper's ``sweep``, or the job itself): a Ctrl-C while Hydra composes its config can
+    otherwise be lost. Harmless where nothing was held (a launcher's worker process).
+    """
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+
+
+def interrupt_handler(signum: int, frame: object) -> None:
+    """SIGINT (and SIGTERM) handler: note the interrupt, then raise ``KeyboardInterrupt``.
+
+    A library can swallow the ``KeyboardInterrupt`` (OmegaConf wraps one that lands while
+    it builds a node in its own error, which a caller may catch as a config error);
+    :func:`raise_if_interrupted` raises it again where the command checks.
+    """
+    _SEEN["interrupt"] = True
+    raise KeyboardInterrupt
+
+
+def raise_if_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if :func:`interrupt_handler` ran in this process."""
+    if _SEEN["interrupt"]:
+        raise KeyboardInterrupt

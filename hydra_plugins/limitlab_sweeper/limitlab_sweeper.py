@@ -39,7 +39,7 @@ class LimitLabSweeper(BasicSweeper):
         Hydra writes a job's ``.hydra/`` files, in this process or a worker's) is its one
         line and exit code 2 (:func:`sim.runtime.errors.exit_with`), as inside a job.
         """
-        from sim.interrupts import interrupt_behind
+        from sim.interrupts import interrupt_behind, let_held_signals_in, raise_if_interrupted
         from sim.outputs.folders import remove_stale_temporaries
         from sim.runtime.burn_in import BURN_IN_FOLDER
         from sim.runtime.errors import as_user_error, exit_with
@@ -48,6 +48,8 @@ class LimitLabSweeper(BasicSweeper):
         assert self.config is not None
         folder = Path(str(self.config.hydra.sweep.dir))
         record_sweep_folder(folder)
+        let_held_signals_in()  # held by experiments.run while Hydra composed the config
+        raise_if_interrupted()
         # No job runs yet: a temporary file in the shared burn-ins is a killed writer's.
         remove_stale_temporaries(folder / BURN_IN_FOLDER)
         try:
