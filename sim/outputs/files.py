@@ -181,6 +181,10 @@ def write_json_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
     return write_text_atomic(text, path)
 
 
+#: ``savefig`` metadata that leaves the date out, by format (the others carry none).
+_NO_DATE: dict[str, dict[str, None]] = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
+
+
 def save_figure(
     fig: Figure,
     path_stem: str | os.PathLike[str],
@@ -188,6 +192,8 @@ def save_figure(
     dpi: int = 150,
 ) -> list[Path]:
     """Save a Matplotlib figure in several formats, each atomically, then close it.
+
+    The same figure gives the same bytes in every format (no date in SVG or PDF).
 
     The figure is closed with :func:`matplotlib.pyplot.close` even when saving fails,
     so a failed save never leaks an open figure.
@@ -205,6 +211,7 @@ def save_figure(
     Raises:
         ValueError: if ``formats`` is empty or names a format Matplotlib cannot write.
     """
+    import matplotlib
     import matplotlib.pyplot as plt
 
     try:
@@ -214,8 +221,11 @@ def save_figure(
         written: list[Path] = []
         for fmt in formats:
             target = stem.with_name(f"{stem.name}.{fmt}")
-            with _atomic_path(target) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=dpi)
+            # The same figure gives the same bytes: no date in SVG or PDF, SVG's element
+            # ids from a fixed salt (random by default).
+            meta = _NO_DATE.get(fmt)
+            with _atomic_path(target) as tmp, matplotlib.rc_context({"svg.hashsalt": "0"}):
+                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
             written.append(target)
             # Laid out once: the next formats keep the axes where the first save put them
             # (a layout engine would compute the same places again, at a third of a save).

@@ -230,3 +230,18 @@ def test_check_output_dir_refuses_files_empty_paths_full_folders_and_unwritable_
         assert not (locked / "a").exists()
     finally:
         locked.chmod(0o700)
+
+
+def test_the_same_figure_gives_the_same_bytes_in_every_format(tmp_path):
+    # SVG carried the date and random element ids, PDF its creation time: two identical
+    # runs' figures differed byte for byte.
+    made = []
+    for name in ("a", "b"):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 3], label="x")
+        ax.legend()
+        made.append(save_figure(fig, tmp_path / name, formats=("png", "svg", "pdf")))
+    for first, second in zip(*made, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name
+    svg = made[0][1].read_text()
+    assert "<dc:date>" not in svg
