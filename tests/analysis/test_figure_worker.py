@@ -54,6 +54,7 @@ def test_worker_carries_errors_and_settings_and_a_dead_one_leaves_the_work_here(
         in_caller.result()
 
 
+@pytest.mark.slow  # a caller process and its worker start (about 5 s)
 def test_a_worker_outlives_no_caller_and_ignores_ctrl_c(tmp_path):
     import signal
     import subprocess
