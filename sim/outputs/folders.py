@@ -6,7 +6,6 @@ import contextlib
 import errno
 import os
 import re
-import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -174,34 +173,35 @@ def is_disk_full(err: BaseException) -> bool:
 
 
 def move_entries(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> list[str]:
-    """Move every entry of folder ``source`` into ``target``, replacing those of the same name.
+    """Move every file of folder ``source`` into ``target``, replacing those of the same name.
 
-    For output written whole into a temporary folder first (a report): the entries are
-    renamed into ``target`` (created if missing; same file system) with Ctrl-C held, so an
-    interrupt leaves either the old entries or the new ones, never a mix. An entry of
-    ``target`` that ``source`` does not have is left alone. ``source`` is removed.
+    For output written whole into a temporary folder first (a report): each file is
+    renamed into place (``target`` and its subfolders created if missing; same file
+    system) with Ctrl-C held, so an interrupt leaves either the old files or the new ones,
+    never a mix. A subfolder is merged, not replaced: a file of ``target`` that ``source``
+    does not have is left alone, in any subfolder. ``source`` is removed.
 
     Returns:
-        The names moved, sorted.
+        The names moved at the top level, sorted.
 
     Raises:
-        OSError: a rename failed (the entries moved before it stay moved).
+        OSError: a rename failed (the files moved before it stay moved).
     """
-    src, dst = Path(source), Path(target)
-    dst.mkdir(parents=True, exist_ok=True)
-    names = sorted(p.name for p in src.iterdir())
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        for name in names:
-            old = dst / name
-            if old.is_dir() and not old.is_symlink():
-                aside = Path(tempfile.mkdtemp(prefix=".tmp-old-", dir=dst))
-                old.rename(aside / name)
-                (src / name).rename(old)
-                shutil.rmtree(aside, ignore_errors=True)
-            else:
-                os.replace(src / name, old)
-        src.rmdir()
+        return _merge(Path(source), Path(target))
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _merge(src: Path, dst: Path) -> list[str]:
+    dst.mkdir(parents=True, exist_ok=True)
+    names = sorted(p.name for p in src.iterdir())
+    for name in names:
+        new, old = src / name, dst / name
+        if new.is_dir() and not new.is_symlink() and old.is_dir() and not old.is_symlink():
+            _merge(new, old)
+        else:
+            os.replace(new, old)
+    src.rmdir()
     return names

@@ -98,7 +98,7 @@ def test_usage_errors_are_one_line_like_the_other_tools(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_report_is_moved_in_whole_over_an_earlier_one(tmp_path: Path):
+def test_a_report_is_moved_in_over_an_earlier_one_file_by_file(tmp_path: Path):
     from sim.outputs.folders import move_entries
 
     out, draft = tmp_path / "report", tmp_path / "draft"
@@ -110,10 +110,12 @@ def test_a_report_is_moved_in_whole_over_an_earlier_one(tmp_path: Path):
     (draft / "figures" / "new.png").write_bytes(b"new")
     (draft / "report.md").write_text("new\n")
     assert move_entries(draft, out) == ["figures", "report.md"]
-    # The report's entries are replaced whole (no old figure left beside the new ones);
-    # an entry the report does not write stays; the draft is gone, and nothing else is left.
+    # The report's files are replaced; a file it does not write stays, in a subfolder too
+    # (a figure of one's own in --out's figures/ was deleted when the folder was replaced
+    # whole); the draft is gone, and nothing else is left.
     assert snapshot(out) == {
         "figures/new.png": b"new",
+        "figures/old.png": b"old",
         "report.md": b"new\n",
         "notes.txt": b"mine\n",
     }
