@@ -157,15 +157,7 @@ def test_the_demo_lets_its_interrupted_sweep_stop_and_kills_only_a_stuck_one():
 def test_ctrl_c_on_the_demo_is_one_line_naming_its_command_and_leaves_no_process(
     tmp_path: Path, how: str
 ):
-    out = tmp_path / "demo"
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    env["PYTHONPATH"] = str(ROOT)
-    args = ["--seeds", "2", "--borrowers", "2000", "--months", "24", "--out", str(out)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "experiments.demo", *args],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.setpgrp()),
-    )  # fmt: skip
+    out, args, proc = _small_demo(tmp_path)
     assert proc.stdout is not None
     deadline = time.monotonic() + 300
     line = ""
@@ -287,15 +279,7 @@ def _mapped(pid: int, module: str, name: str) -> bool:
 def test_the_demo_read_through_head_stops_its_sweep_quietly(tmp_path: Path):
     # `python -m experiments.demo | head -3`: the demo's output closes early. It was a
     # BrokenPipeError traceback, with the sweep's workers left running.
-    out = tmp_path / "demo"
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    env["PYTHONPATH"] = str(ROOT)
-    args = ["--seeds", "2", "--borrowers", "2000", "--months", "24", "--out", str(out)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "experiments.demo", *args],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+    out, args, proc = _small_demo(tmp_path)
     assert proc.stdout is not None and proc.stderr is not None
     for _ in range(3):
         assert proc.stdout.readline()
@@ -343,3 +327,18 @@ def test_an_interrupt_a_library_swallowed_or_wrapped_is_raised_again(monkeypatch
     monkeypatch.setattr(run_cli, "preflight", failing)
     with pytest.raises(AttributeError, match="a real failure"):
         run_cli._checked_jobs([])
+
+
+def _small_demo(tmp_path: Path) -> tuple[Path, list[str], subprocess.Popen[str]]:
+    """A small demo started in a process group of its own, Ctrl-C at its default (as in
+    a terminal); its output folder, its arguments and its process."""
+    out = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["PYTHONPATH"] = str(ROOT)
+    args = ["--seeds", "2", "--borrowers", "2000", "--months", "24", "--out", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.demo", *args],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.setpgrp()),
+    )  # fmt: skip
+    return out, args, proc
