@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from omegaconf import OmegaConf
 
 
 class LimitLabSweeper(BasicSweeper):
@@ -43,6 +44,7 @@ class LimitLabSweeper(BasicSweeper):
         from sim.outputs.folders import remove_stale_temporaries
         from sim.runtime.burn_in import BURN_IN_FOLDER
         from sim.runtime.errors import as_user_error, exit_with
+        from sim.runtime.launcher_options import timeout_error
         from sim.runtime.validated_jobs import record_sweep_folder
 
         assert self.config is not None
@@ -58,7 +60,8 @@ class LimitLabSweeper(BasicSweeper):
             interrupt = interrupt_behind(err)
             if interrupt is not None:
                 raise interrupt from None
-            user = as_user_error(err)
+            # A job over joblib's hydra.launcher.timeout: one line, the runs kept.
+            user = as_user_error(err) or timeout_error(err, self.config.hydra.launcher, folder)
             if user is None:
                 raise
             exit_with(user)  # e.g. a full disk as Hydra writes a job's .hydra/ files
@@ -75,7 +78,9 @@ class LimitLabSweeper(BasicSweeper):
         assert self.config is not None
         hydra_cfg = self.config.hydra
         mains = [s.path for s in hydra_cfg.runtime.config_sources if s.provider == "main"]
-        hydra_overrides = list(hydra_cfg.overrides.hydra)
+        # As typed: an override such as ``hydra.sweep.subdir=${hydra.job.num}`` has no
+        # value until a job runs, and preflight recorded the lines unresolved.
+        hydra_overrides = [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.hydra)]
         name = str(hydra_cfg.job.config_name)
         rest = [
             job

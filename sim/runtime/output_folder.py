@@ -39,6 +39,12 @@ _RUN_ENTRY = re.compile(r"^(portfolio\.[a-z]+|[^/]+\.log)$")
 #: What a sweep writes into its folder besides its runs' folders: Hydra's record of the
 #: sweep, the shared burn-ins (:mod:`sim.runtime.burn_in`) and the comparison's report.
 _SWEEP_ENTRIES = frozenset({"multirun.yaml", ".burn_in", "report"})
+#: The longest path the system takes, and the room a run's own names need below its folder
+#: (``.hydra/overrides.yaml``, an atomic write's ``.tmp-<12 hex>-<table>.parquet``).
+_PATH_MAX = 4096
+_ROOM_FOR_FILES = 64
+#: The config keys a folder's name interpolates (``${experiment_name}``, ``${now:...}``).
+_CONFIG_KEY = re.compile(r"\$\{([A-Za-z_][\w.]*)[}:]")
 
 
 def check_output_folder(
@@ -86,6 +92,12 @@ def check_output_folder(
         return
     raw = str(OmegaConf.to_container(cfg.hydra.sweep if multirun else cfg.hydra.run)["dir"])
     if _HYDRA_VALUE.search(raw):
+        unknown = [k for k in _CONFIG_KEY.findall(raw) if not _has_key(cfg, k)]
+        if unknown:  # Hydra's own report of it was a traceback
+            raise UserError(
+                f"output folder {option}={raw}: {unknown[0]} is not a key of the config: "
+                f"choose another folder ({option}=...)"
+            )
         return  # some are set only when the job runs: the job resolves them
     try:
         folder_text = str(OmegaConf.select(cfg, option, throw_on_resolution_failure=True))
@@ -111,10 +123,26 @@ def check_output_folder(
     try:
         check_name_lengths(folder)
     except ValueError as err:
+        # A name made from an option (outputs/${experiment_name}/...): that option too.
+        keys = dict.fromkeys(k for k in _CONFIG_KEY.findall(raw) if k != "now")
+        shorter = " or ".join([*(f"{k}=..." for k in keys), f"{option}=..."])
+        shown = f"{option} = {raw}" if keys else option
         raise UserError(
-            f"output folder {option}: {err}: choose a shorter name ({option}=...)"
+            f"output folder {shown}: {err}: choose a shorter name ({shorter})"
         ) from None
+    too_long = len(str(folder.absolute()).encode()) + _ROOM_FOR_FILES - _PATH_MAX
+    if too_long > 0:
+        raise UserError(
+            f"output folder {option}: {str(folder)[:60]}... is {too_long} bytes too long for "
+            f"this system's paths ({_PATH_MAX} bytes, with room for the run's file names): "
+            f"choose a shorter path ({option}=...)"
+        )
     for path in (folder, *folder.parents):
+        if path.is_symlink() and not path.exists():
+            raise UserError(
+                f"output folder {folder}: {path} is a link to {path.readlink()}, which does "
+                f"not exist: create that folder or choose another ({option}=...)"
+            )
         if path.exists() and not path.is_dir():
             where = "is a file" if path == folder else f"is inside {path}, a file"
             raise UserError(
@@ -167,9 +195,9 @@ def check_output_folder(
     elif multirun:
         _check_same_study(folder, _resolved(name, job), option)
     else:
-        refusal = overwrite_refusal(folder, digest, resume=resume)
+        refusal = overwrite_refusal(folder, digest, resume=resume, option=option)
         if refusal:
-            raise UserError(f"{refusal} ({option}=...)")
+            raise UserError(refusal)
 
 
 def _foreign_entries(folder: Path, multirun: bool, limit: int = 4) -> list[str]:
@@ -240,3 +268,13 @@ def _resolved(name: str, job: list[str]) -> dict[str, Any]:
     resolved = OmegaConf.to_container(compose(config_name=name, overrides=job), resolve=True)
     assert isinstance(resolved, dict)
     return resolved
+
+
+def _has_key(cfg: DictConfig, key: str) -> bool:
+    """Whether ``cfg`` has the dotted ``key`` (a value Hydra sets later, ``???``, counts)."""
+    node: Any = OmegaConf.to_container(cfg, resolve=False)
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True

@@ -26,6 +26,7 @@ one).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Sequence
 
@@ -239,12 +240,14 @@ def check_run_folders(
 
     sweep = OmegaConf.to_container(hydra_cfg.hydra.sweep, resolve=False)
     assert isinstance(sweep, dict)
-    subdir = str(sweep.get("subdir", ""))
+    subdir = str(sweep.get("subdir") or "")
+    _check_subdir(subdir)
+    settings = hydra_cfg.hydra.job.config.override_dirname
+    exclude = [str(k) for k in settings.exclude_keys]
+    _check_resume_excluded(parser, jobs, exclude)
     others = _DIRNAME.sub("", subdir)
     if "${" in others:
         return
-    settings = hydra_cfg.hydra.job.config.override_dirname
-    exclude = [str(k) for k in settings.exclude_keys]
     try:
         limit = name_max(str(OmegaConf.select(hydra_cfg, "hydra.sweep.dir")))
     except Exception:  # noqa: BLE001 - an unresolvable folder is named by its own check
@@ -259,9 +262,7 @@ def check_run_folders(
         except ValueError as err:
             raise UserError(
                 f"invalid sweep: sweep job #{index + 1} of {len(jobs)} would write its run "
-                f"folder under {err}: leave the options every job shares out of folder names "
-                "(add their keys to hydra.job.config.override_dirname.exclude_keys), or set a "
-                "shorter hydra.sweep.subdir"
+                f"folder under {err}: {_shorter_names_advice(parser, jobs, exclude)}"
             ) from None
         if folder in seen:
             first = seen[folder]
@@ -295,3 +296,86 @@ def _collision_text(
             "(with ${hydra.job.override_dirname} or ${hydra.job.num})"
         )
     return f"invalid sweep: {where}: drop the repeated value"
+
+
+#: An interpolation in ``hydra.sweep.subdir`` (a job's number, its overrides, ...).
+_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
+
+
+def _check_subdir(subdir: str) -> None:
+    """Refuse a ``hydra.sweep.subdir`` naming no folder of its own inside the sweep folder.
+
+    Hydra joins it to ``hydra.sweep.dir``: an absolute path, or one climbing out with
+    ``..``, writes the runs elsewhere (past the sweep folder's checks, over files of that
+    name); an empty one, or ``.``, writes every run loose in the sweep folder itself.
+    Interpolations are read as one plain name each.
+
+    Raises:
+        UserError: naming ``hydra.sweep.subdir``, its value and what it takes.
+    """
+    shape = posixpath.normpath(_INTERPOLATION.sub("x", subdir.strip())) if subdir.strip() else ""
+    if shape in ("", ".") or subdir.startswith("/") or shape.split("/")[0] == "..":
+        where = (
+            "gives no run a folder of its own inside"
+            if shape in ("", ".")
+            else "puts the runs' folders outside"
+        )
+        raise UserError(
+            f"invalid sweep: hydra.sweep.subdir = {subdir!r} {where} the sweep folder "
+            "(hydra.sweep.dir): it takes a relative path inside it, different for each job, "
+            "e.g. run_${hydra.job.override_dirname} (the default) or ${hydra.job.num}"
+        )
+
+
+def _check_resume_excluded(
+    parser: OverridesParser, jobs: list[list[str]], exclude: list[str]
+) -> None:
+    """Refuse ``resume=...`` in a sweep whose run folder names would include it.
+
+    Without ``resume`` in ``hydra.job.config.override_dirname.exclude_keys`` (as happens
+    when that list is given on the command line), a resumed sweep's folders are named
+    ``run_resume=true,...``: every finished run would be run again into new folders.
+
+    Raises:
+        UserError: naming the list and the fix.
+    """
+    if "resume" in exclude or not jobs:
+        return
+    keys = {o.key_or_group for o in parser.parse_overrides(jobs[0]) if not o.is_hydra_override()}
+    if "resume" in keys:
+        raise UserError(
+            "invalid sweep: resume is not in hydra.job.config.override_dirname.exclude_keys "
+            f"({_listed(exclude)}), so the run folders would be named anew and no finished "
+            "run found: give hydra.job.config.override_dirname.exclude_keys="
+            f"{_listed(['resume', *exclude])} (the list the sweep was started with, resume "
+            "added)"
+        )
+
+
+def _listed(keys: Sequence[str]) -> str:
+    return "[" + ",".join(keys) + "]"
+
+
+def _shorter_names_advice(
+    parser: OverridesParser, jobs: list[list[str]], exclude: list[str]
+) -> str:
+    """How to shorten the run folders' names: the shared options out of them, or a subdir."""
+    lines = [
+        {o.key_or_group: line for o, line in zip(parser.parse_overrides(job), job, strict=True)}
+        for job in jobs
+    ]
+    shared = [
+        key
+        for key, line in lines[0].items()
+        if key not in exclude
+        and not key.startswith("hydra.")
+        and all(other.get(key) == line for other in lines[1:])
+    ]
+    if not shared:
+        return "set a shorter hydra.sweep.subdir, e.g. ${hydra.job.num}"
+    return (
+        "leave the options every job shares out of folder names, "
+        f"hydra.job.config.override_dirname.exclude_keys={_listed([*exclude, *shared])} (the "
+        "list as it is, with those keys added; give it again with resume=true), or set a "
+        "shorter hydra.sweep.subdir, e.g. ${hydra.job.num}"
+    )

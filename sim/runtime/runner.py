@@ -77,13 +77,17 @@ def config_hash(resolved: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def overwrite_refusal(out_dir: str | Path, digest: str, *, resume: bool) -> str | None:
+def overwrite_refusal(
+    out_dir: str | Path, digest: str, *, resume: bool, option: str | None = None
+) -> str | None:
     """Why a run of config hash ``digest`` may not write into ``out_dir`` (None if it may).
 
     A folder whose completion marker (:data:`sim.outputs.files.COMPLETE_MARKER`) is there
     holds a finished run: it is never overwritten, except by ``resume`` for the same
     config (which skips it when complete, or completes it when a table is missing).
+    ``option`` names the setting that chose the folder (e.g. ``hydra.run.dir``).
     """
+    choose = "choose a new folder" + (f" ({option}=...)" if option else "")
     marker = Path(out_dir) / COMPLETE_MARKER
     if not marker.is_file():
         return None
@@ -93,10 +97,15 @@ def overwrite_refusal(out_dir: str | Path, digest: str, *, resume: bool) -> str 
         return None  # no readable marker: not a finished run (as run_is_complete reads it)
     if resume and finished == digest:
         return None
-    other = " of another config" if resume else ""
+    if resume:
+        return (
+            f"run folder {out_dir} already holds a finished run of another config, which "
+            f"this run would overwrite: {choose}"
+        )
     return (
-        f"run folder {out_dir} already holds a finished run{other}, which this run would "
-        "overwrite: choose a new folder"
+        f"run folder {out_dir} already holds a finished run, which this run would "
+        f"overwrite: {choose}, or add resume=true to keep it (a finished run of the same "
+        "config is then not run again)"
     )
 
 

@@ -485,7 +485,8 @@ def test_a_finished_run_folder_is_never_overwritten(tmp_path: Path):
     assert done.returncode == USER_ERROR_EXIT, done.stderr
     assert done.stderr == (
         f"run folder {run_dir} already holds a finished run, which this run would "
-        "overwrite: choose a new folder (hydra.run.dir=...)\n"
+        "overwrite: choose a new folder (hydra.run.dir=...), or add resume=true to keep it "
+        "(a finished run of the same config is then not run again)\n"
     )
     assert done.stdout == "" and snapshot(run_dir) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["done"]

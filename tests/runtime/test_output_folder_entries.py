@@ -145,11 +145,113 @@ def test_names_longer_than_the_file_system_allows_are_refused(tmp_path: Path):
     name = ",".join(sorted([*RUN, "seed=0", *(line[:-1] for line in shared)]))
     assert len(name) + len("run_") > limit
     with pytest.raises(UserError) as err:
-        preflight([*sweep, *shared])
+        preflight(["-m", "seed=0,1", *sweep[2:], *shared])
+    # The advice gives the whole list to set: the configured keys (resume among them, so a
+    # resumed sweep finds its folders) and the options both jobs share (seed differs).
+    configured = "resume,share_burn_in,experiment_name,output.progress,output.plots"
+    added = ",".join(
+        ["n_months", "population.n_borrowers", *(f"population.behaviour.{k}" for k in keys)]
+    )
     assert str(err.value) == (
-        f"invalid sweep: sweep job #1 of 1 would write its run folder under a name of "
+        f"invalid sweep: sweep job #1 of 2 would write its run folder under a name of "
         f"{len(name) + 4} bytes (run_{name[:36]}...), more than the {limit} this file system "
-        "allows: leave the options every job shares out of folder names (add their keys to "
-        "hydra.job.config.override_dirname.exclude_keys), or set a shorter hydra.sweep.subdir"
+        "allows: leave the options every job shares out of folder names, "
+        f"hydra.job.config.override_dirname.exclude_keys=[{configured},output.formats,{added}] "
+        "(the list as it is, with those keys added; give it again with resume=true), or set "
+        "a shorter hydra.sweep.subdir, e.g. ${hydra.job.num}"
+    )
+    # The advice works: with that list the sweep is accepted, and resumed.
+    advice = str(err.value).split(", hydra.job.config")[1].split(" (the list")[0]
+    advised = ["-m", "seed=0,1", *sweep[2:], *shared, f"hydra.job.config{advice}"]
+    assert len(preflight(advised)) == 2
+    assert len(preflight([*advised, "resume=true"])) == 2
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    ("subdir", "where"),
+    [
+        ("/tmp/mine", "puts the runs' folders outside"),
+        ("../..", "puts the runs' folders outside"),
+        ("x/../../y", "puts the runs' folders outside"),
+        ("", "gives no run a folder of its own inside"),
+        ("a/..", "gives no run a folder of its own inside"),
+    ],
+)
+def test_a_subdir_outside_the_sweep_folder_or_none_is_refused(tmp_path: Path, subdir, where):
+    # Hydra joins hydra.sweep.subdir to the sweep folder: outside it, a run wrote its
+    # summary.csv over a file of one's own of that name, past the sweep folder's checks;
+    # an empty one wrote the runs loose beside multirun.yaml.
+    sweep = ["-m", "seed=0,1", *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, f"hydra.sweep.subdir={subdir}"])
+    assert str(err.value) == (
+        f"invalid sweep: hydra.sweep.subdir = {subdir!r} {where} the sweep folder "
+        "(hydra.sweep.dir): it takes a relative path inside it, different for each job, "
+        "e.g. run_${hydra.job.override_dirname} (the default) or ${hydra.job.num}"
     )
     assert not (tmp_path / "s").exists()
+
+
+def test_resume_named_in_run_folders_is_refused(tmp_path: Path):
+    # An exclude_keys list given on the command line without resume: a resumed sweep's
+    # folders were named run_resume=true,... and every finished run ran again.
+    sweep = ["-m", "seed=0,1", *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
+    mine = ["hydra.job.config.override_dirname.exclude_keys=[n_months]"]
+    assert len(preflight([*sweep, *mine])) == 2  # a first sweep is not affected
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, *mine, "resume=true"])
+    assert str(err.value) == (
+        "invalid sweep: resume is not in hydra.job.config.override_dirname.exclude_keys "
+        "([n_months]), so the run folders would be named anew and no finished run found: "
+        "give hydra.job.config.override_dirname.exclude_keys=[resume,n_months] (the list the "
+        "sweep was started with, resume added)"
+    )
+    fixed = ["hydra.job.config.override_dirname.exclude_keys=[resume,n_months]"]
+    inside = "hydra.sweep.subdir=a/../${hydra.job.num}"  # a subdir inside the sweep folder
+    assert len(preflight([*sweep, *fixed, inside, "resume=true"])) == 2
+
+
+def test_a_long_name_from_an_option_names_that_option(tmp_path: Path, monkeypatch):
+    # The default run folder is outputs/${experiment_name}/<time>: a long experiment name
+    # was blamed on hydra.run.dir alone, which the user never set.
+    monkeypatch.chdir(tmp_path)
+    limit = name_max(tmp_path)
+    with pytest.raises(UserError) as err:
+        preflight([*RUN, f"experiment_name={'e' * (limit + 1)}"])
+    assert str(err.value) == (
+        "output folder hydra.run.dir = outputs/${experiment_name}/${now:%Y-%m-%d_%H-%M-%S-%f}: "
+        f"a name of {limit + 1} bytes ({'e' * 40}...), more than the {limit} this file system "
+        "allows: choose a shorter name (experiment_name=... or hydra.run.dir=...)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_paths_the_system_cannot_take_are_refused(tmp_path: Path):
+    # Each was an OSError or Hydra traceback: a link to a folder that does not exist, a
+    # whole path over PATH_MAX (every name under NAME_MAX), a ${hydra...} key mistyped.
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(UserError) as err:
+        preflight([*RUN, f"hydra.run.dir={tmp_path / 'link' / 'run'}"])
+    assert str(err.value) == (
+        f"output folder {tmp_path / 'link' / 'run'}: {tmp_path / 'link'} is a link to "
+        f"{tmp_path / 'nowhere'}, which does not exist: create that folder or choose another "
+        "(hydra.run.dir=...)"
+    )
+    deep = tmp_path.joinpath(*["d" * 200] * 20)
+    over = len(str(deep).encode()) + 64 - 4096
+    with pytest.raises(UserError) as err:
+        preflight([*RUN, f"hydra.run.dir={deep}"])
+    assert str(err.value) == (
+        f"output folder hydra.run.dir: {str(deep)[:60]}... is {over} bytes too long for this "
+        "system's paths (4096 bytes, with room for the run's file names): choose a shorter "
+        "path (hydra.run.dir=...)"
+    )
+    mistyped = f"{tmp_path}/run_${{hydra.job.nmae}}"
+    with pytest.raises(UserError) as err:
+        preflight([*RUN, f"hydra.run.dir={mistyped}"])
+    assert str(err.value) == (
+        f"output folder hydra.run.dir={mistyped}: hydra.job.nmae is not a key of the config: "
+        "choose another folder (hydra.run.dir=...)"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link"]

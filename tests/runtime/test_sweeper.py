@@ -85,10 +85,10 @@ def test_a_single_run_or_a_failed_sweep_records_nothing(tmp_path):
     )
 
 
-def _sweeper(monkeypatch) -> tuple[Sweeper, list[list[str]]]:
+def _sweeper(monkeypatch, hydra: list[str] = HYDRA) -> tuple[Sweeper, list[list[str]]]:
     """The sweeper of the default config, as Hydra makes it; the jobs Hydra's check composes."""
     loader = GlobalHydra.instance().config_loader()
-    overrides = [*HYDRA, "hydra/sweeper=limitlab"]
+    overrides = [*hydra, "hydra/sweeper=limitlab"]
     config = compose(config_name="config", overrides=overrides, return_hydra_config=True)
     sweeper = Plugins.instance().instantiate_sweeper(
         hydra_context=HydraContext(config_loader=loader, callbacks=Callbacks()),
@@ -195,6 +195,22 @@ def test_an_error_ctrl_c_caused_in_the_launcher_is_raised_as_the_interrupt(
         assert sorted(p.name for p in burn_ins.iterdir()) == ["state.pkl"]
     clear_validated()
     assert run_cli.interrupted_line() == "interrupted before any run started"
+
+
+def test_a_subdir_known_only_when_a_job_runs_is_read_as_typed(monkeypatch):
+    # hydra.sweep.subdir=${hydra.job.num} (what the folder-collision message suggests) has
+    # no value before a job runs: reading the hydra overrides resolved was an
+    # InterpolationToMissingValueError traceback; the recorded jobs are not composed again.
+    hydra = [*HYDRA, "hydra.sweep.subdir=${hydra.job.num}"]
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        sweeper, composed = _sweeper(monkeypatch, hydra)
+        jobs = [["seed=0"], ["seed=1"]]
+        record_validated(CONF_DIR, "config", hydra, jobs)
+        sweeper.validate_batch_is_legal(jobs)
+        assert composed == []
+        sweeper.validate_batch_is_legal([["seed=2"]])
+        assert composed == [["seed=2"]]
 
 
 def test_a_sweep_makes_the_runs_of_hydras_basic_sweeper(tmp_path):
