@@ -8,7 +8,12 @@ composes a config (:func:`let_held_signals_in`).
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
+import threading
+import types
+from pathlib import Path
 
 __all__ = [
     "HELD_SIGNALS",
@@ -66,7 +71,33 @@ def interrupt_handler(signum: int, frame: object) -> None:
     :func:`raise_if_interrupted` raises it again where the command checks.
     """
     _SEEN["interrupt"] = True
+    if _inside_llvmlite(frame):
+        # Raised inside llvmlite (an ObjectRef.__del__ run by the garbage collector, say),
+        # the interrupt can leave its lock held and the process hung on it: delivered
+        # again shortly, once that code has returned.
+        timer = threading.Timer(_RETRY_S, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timer.start()
+        return
     raise KeyboardInterrupt
+
+
+#: How soon an interrupt that landed inside llvmlite is delivered again (seconds).
+_RETRY_S = 0.05
+
+
+def _inside_llvmlite(frame: object) -> bool:
+    """Whether ``frame`` or a frame below it runs llvmlite's code (numba's LLVM binding)."""
+    package = sys.modules.get("llvmlite")
+    if package is None or not isinstance(frame, types.FrameType):
+        return False
+    roots = tuple(str(Path(p)) + os.sep for p in getattr(package, "__path__", ()))
+    link: types.FrameType | None = frame
+    while link is not None:
+        if roots and link.f_code.co_filename.startswith(roots):
+            return True
+        link = link.f_back
+    return False
 
 
 def raise_if_interrupted() -> None:

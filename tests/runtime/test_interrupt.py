@@ -342,3 +342,35 @@ def _small_demo(tmp_path: Path) -> tuple[Path, list[str], subprocess.Popen[str]]
         preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.setpgrp()),
     )  # fmt: skip
     return out, args, proc
+
+
+def test_an_interrupt_inside_llvmlite_is_delivered_once_it_has_returned(monkeypatch):
+    import llvmlite
+
+    import sim.interrupts as interrupts
+
+    # Raised inside llvmlite (an ObjectRef.__del__ the garbage collector ran), a `kill`
+    # once left a sweep hung on llvmlite's lock. The handler lets that code return and the
+    # signal comes again shortly, where it is raised. A frame with llvmlite's file name
+    # stands in for its code.
+    monkeypatch.setitem(interrupts._SEEN, "interrupt", False)
+    previous = signal.signal(signal.SIGUSR1, interrupts.interrupt_handler)
+    try:
+        inside = compile(
+            "handler(signal.SIGUSR1, sys._getframe())",
+            str(Path(llvmlite.__path__[0]) / "binding" / "ffi.py"),
+            "exec",
+        )
+        namespace = {"handler": interrupts.interrupt_handler, "signal": signal, "sys": sys}
+        exec(inside, namespace)  # returns: nothing raised inside llvmlite
+        assert interrupts._SEEN["interrupt"]
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            while time.monotonic() - start < 5:
+                time.sleep(0.01)
+        assert time.monotonic() - start < 1
+        # Outside llvmlite it is raised at once.
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.interrupt_handler(signal.SIGUSR1, sys._getframe())
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
