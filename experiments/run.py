@@ -29,10 +29,12 @@ from experiments.cli import exit_not_started
 if __name__ == "__main__":
     # Ctrl-C while the libraries below are imported (a second or two): the same one line
     # as later, not an import's traceback; the default handler is back before any work.
+    # `kill` (SIGTERM) too: it stops the command as Ctrl-C does, here as later.
     signal.signal(signal.SIGINT, exit_not_started)
+    signal.signal(signal.SIGTERM, exit_not_started)
     # Started by the demo, Ctrl-C is held (blocked) until here: one that came while this
     # interpreter started (when it could be lost) is delivered now, to the handler above.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 import gc
 import logging
