@@ -43,15 +43,12 @@ from sim.config.registration import LIMITLAB_SWEEPER
 from sim.interrupts import interrupt_behind
 from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
 from sim.runtime.job_configs import JobComposer
+from sim.runtime.launcher_options import joblib_option_problem
 from sim.runtime.output_folder import check_output_folder
-from sim.runtime.override_checks import (
-    bool_problem,
-    check_command_line,
-    check_repeated_keys,
-    check_run_folders,
-)
+from sim.runtime.override_checks import bool_problem, check_command_line, check_repeated_keys
 from sim.runtime.policy_options import check_policy_options, policy_option_problem
 from sim.runtime.resources import check_memory, check_sweep_memory
+from sim.runtime.run_folders import check_run_folders
 from sim.runtime.validated_jobs import record_validated
 from sim.world.data import DataFileError, load_uci
 
@@ -189,6 +186,8 @@ def _jobs_at_once(launcher: Any) -> int:
 def _check_joblib_options(launcher: Any) -> None:
     """Refuse joblib options that ``joblib.Parallel`` refuses, before anything is written.
 
+    Options it takes but cannot use (unknown keys, ``pre_dispatch=0``, a ``timeout`` of
+    0, ...) are refused first (:func:`sim.runtime.launcher_options.joblib_option_problem`).
     The options are passed as Hydra's joblib launcher passes them (its ``backend`` is
     always ``loky``; ``batch_size``, ``pre_dispatch`` and ``max_nbytes`` read as whole
     numbers where they are), to ``Parallel``, which checks them without starting a worker.
@@ -202,11 +201,15 @@ def _check_joblib_options(launcher: Any) -> None:
     options = OmegaConf.to_container(launcher, resolve=True)
     assert isinstance(options, dict)
     options.pop("_target_", None)
-    options["backend"] = "loky"
     for key in ("pre_dispatch", "batch_size", "max_nbytes"):  # as the launcher reads them
         with contextlib.suppress(TypeError, ValueError):
             if options.get(key):
                 options[key] = int(options[key])
+    # Options joblib takes but cannot use (sim.runtime.launcher_options): named first.
+    problem = joblib_option_problem(options)
+    if problem:
+        raise UserError(f"invalid config: {problem}")
+    options["backend"] = "loky"
     try:
         Parallel(**options)
     except (TypeError, ValueError) as err:

@@ -224,6 +224,18 @@ def test_a_sweeper_param_is_checked_as_the_command_line(tmp_path: Path):
             "invalid sweep: sweep jobs #1 (seed=0 resume=True) and #2 (seed=0 resume=False) "
             "of 4 would write the same run folder run_seed=0: resume is left out",
         ),
+        (  # two spellings of one true: was "cannot be swept in one sweep folder"
+            ["share_burn_in=true,yes", "n_months=1"],
+            "invalid sweep: sweep jobs #1 (share_burn_in=True n_months=1) and #2 "
+            "(share_burn_in=yes n_months=1) of 2 would write the same run folder "
+            "run_n_months=1: share_burn_in repeats one value; drop one",
+        ),
+        (  # a comma meant in a folder's name: was a folder collision naming the subdir
+            ["seed=0,1", "hydra.sweep.dir=multirun/a,b"],
+            "invalid sweep: hydra.sweep.dir takes one value per sweep, but it is swept over "
+            "multirun/a, b (a comma reads as a list of values): to keep a comma in a name, "
+            "quote the value, 'hydra.sweep.dir=\"multirun/a,b\"'",
+        ),
         (
             ["seed=0,1", "hydra.sweep.subdir=one"],
             "invalid sweep: sweep jobs #1 (seed=0 hydra.sweep.subdir=one) and #2 (seed=1 "

@@ -1,0 +1,245 @@
+"""A sweep's run folders: each job its own, inside the sweep folder, with a name that fits.
+
+:func:`check_run_folders` is called by :func:`sim.runtime.preflight.preflight` before
+Hydra writes anything.
+
+A job's folder is ``hydra.sweep.subdir`` joined to ``hydra.sweep.dir``, by default
+``run_${hydra.job.override_dirname}`` (the job's overrides without the config's
+``exclude_keys``, as Hydra names it): jobs that differ only in an excluded option, or
+repeat a value, share one, and a subdir outside the sweep folder writes past its checks.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from omegaconf import BooleanNode, DictConfig, OmegaConf
+from omegaconf.errors import ValidationError
+
+from sim.outputs.folders import check_name_lengths, name_max
+from sim.runtime.errors import UserError
+
+__all__ = ["check_run_folders"]
+
+#: ``${hydra.job.override_dirname}`` in ``hydra.sweep.subdir``.
+_DIRNAME = re.compile(r"\$\{hydra(:|\.)job\.override_dirname\}")
+
+
+def check_run_folders(
+    parser: OverridesParser, jobs: list[list[str]], hydra_cfg: DictConfig
+) -> None:
+    """Refuse a sweep two of whose jobs would write the same run folder.
+
+    A job's folder is ``hydra.sweep.subdir``, by default ``run_${hydra.job.override_dirname}``:
+    the job's non-hydra overrides, sorted, without the keys of
+    ``hydra.job.config.override_dirname.exclude_keys``, joined with its ``item_sep`` and
+    ``kv_sep`` (Hydra's own rule, ``get_overrides_dirname``). A ``subdir`` with the job
+    number (``${hydra.job.num}``) or another interpolation that may differ between jobs is
+    not checked. A folder name longer than the sweep folder's file system allows
+    (``NAME_MAX``, 255 bytes) is refused too: Hydra's ``mkdir`` failed with a traceback.
+
+    Args:
+        parser: Hydra's override parser.
+        jobs: the sweep's jobs, each its override lines (as the sweeper makes them).
+        hydra_cfg: the config composed with its ``hydra`` node (the sweep's settings).
+
+    Raises:
+        UserError: ``invalid sweep: ...`` naming the two jobs, the folder and the fix
+            (sweep an excluded option in separate sweep folders; drop a repeated value), or
+            the job whose folder name is too long.
+    """
+    from hydra._internal.config_loader_impl import get_overrides_dirname
+
+    sweep = OmegaConf.to_container(hydra_cfg.hydra.sweep, resolve=False)
+    assert isinstance(sweep, dict)
+    subdir = str(sweep.get("subdir") or "")
+    _check_subdir(subdir)
+    _check_hydra_settings_not_swept(parser, jobs)
+    settings = hydra_cfg.hydra.job.config.override_dirname
+    exclude = [str(k) for k in settings.exclude_keys]
+    _check_resume_excluded(parser, jobs, exclude)
+    others = _DIRNAME.sub("", subdir)
+    if "${" in others:
+        return
+    try:
+        limit = name_max(str(OmegaConf.select(hydra_cfg, "hydra.sweep.dir")))
+    except Exception:  # noqa: BLE001 - an unresolvable folder is named by its own check
+        limit = 255
+    seen: dict[str, int] = {}
+    for index, job in enumerate(jobs):
+        task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
+        name = get_overrides_dirname(task, exclude, str(settings.item_sep), str(settings.kv_sep))
+        folder = _DIRNAME.sub(name.replace("\\", "\\\\"), subdir)
+        try:
+            check_name_lengths(folder, limit)
+        except ValueError as err:
+            raise UserError(
+                f"invalid sweep: sweep job #{index + 1} of {len(jobs)} would write its run "
+                f"folder under {err}: {_shorter_names_advice(parser, jobs, exclude)}"
+            ) from None
+        if folder in seen:
+            first = seen[folder]
+            text = _collision_text(parser, jobs, first, index, folder, exclude, hydra_cfg)
+            raise UserError(text)
+        seen[folder] = index
+
+
+def _collision_text(
+    parser: OverridesParser,
+    jobs: list[list[str]],
+    first: int,
+    second: int,
+    folder: str,
+    exclude: list[str],
+    hydra_cfg: DictConfig,
+) -> str:
+    a, b = jobs[first], jobs[second]
+    where = (
+        f"sweep jobs #{first + 1} ({' '.join(a)}) and #{second + 1} ({' '.join(b)}) of "
+        f"{len(jobs)} would write the same run folder {folder}"
+    )
+    values: dict[str, set[Any]] = {}
+    for o in parser.parse_overrides(sorted(set(a) ^ set(b))):
+        values.setdefault(o.key_or_group, set()).add(_setting(hydra_cfg, o))
+    differ = sorted(values)
+    if differ and all(len(v) == 1 for v in values.values()):
+        # share_burn_in=true,yes: two spellings of one value.
+        return f"invalid sweep: {where}: {', '.join(differ)} repeats one value; drop one"
+    if differ and set(differ) <= set(exclude):
+        return (
+            f"invalid sweep: {where}: {', '.join(differ)} is left out of run folder names "
+            "(hydra.job.config.override_dirname.exclude_keys), so it cannot be swept in one "
+            "sweep folder: run one sweep per value, each in its own folder (hydra.sweep.dir=...)"
+        )
+    if differ:
+        return (
+            f"invalid sweep: {where}: hydra.sweep.subdir must name each job's own folder "
+            "(with ${hydra.job.override_dirname} or ${hydra.job.num})"
+        )
+    return f"invalid sweep: {where}: drop the repeated value"
+
+
+#: An interpolation in ``hydra.sweep.subdir`` (a job's number, its overrides, ...).
+_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
+
+
+def _check_subdir(subdir: str) -> None:
+    """Refuse a ``hydra.sweep.subdir`` naming no folder of its own inside the sweep folder.
+
+    Hydra joins it to ``hydra.sweep.dir``: an absolute path, or one climbing out with
+    ``..``, writes the runs elsewhere (past the sweep folder's checks, over files of that
+    name); an empty one, or ``.``, writes every run loose in the sweep folder itself.
+    Interpolations are read as one plain name each.
+
+    Raises:
+        UserError: naming ``hydra.sweep.subdir``, its value and what it takes.
+    """
+    shape = posixpath.normpath(_INTERPOLATION.sub("x", subdir.strip())) if subdir.strip() else ""
+    if shape in ("", ".") or subdir.startswith("/") or shape.split("/")[0] == "..":
+        where = (
+            "gives no run a folder of its own inside"
+            if shape in ("", ".")
+            else "puts the runs' folders outside"
+        )
+        raise UserError(
+            f"invalid sweep: hydra.sweep.subdir = {subdir!r} {where} the sweep folder "
+            "(hydra.sweep.dir): it takes a relative path inside it, different for each job, "
+            "e.g. run_${hydra.job.override_dirname} (the default) or ${hydra.job.num}"
+        )
+
+
+def _check_resume_excluded(
+    parser: OverridesParser, jobs: list[list[str]], exclude: list[str]
+) -> None:
+    """Refuse ``resume=...`` in a sweep whose run folder names would include it.
+
+    Without ``resume`` in ``hydra.job.config.override_dirname.exclude_keys`` (as happens
+    when that list is given on the command line), a resumed sweep's folders are named
+    ``run_resume=true,...``: every finished run would be run again into new folders.
+
+    Raises:
+        UserError: naming the list and the fix.
+    """
+    if "resume" in exclude or not jobs:
+        return
+    keys = {o.key_or_group for o in parser.parse_overrides(jobs[0]) if not o.is_hydra_override()}
+    if "resume" in keys:
+        raise UserError(
+            "invalid sweep: resume is not in hydra.job.config.override_dirname.exclude_keys "
+            f"({_listed(exclude)}), so the run folders would be named anew and no finished "
+            "run found: give hydra.job.config.override_dirname.exclude_keys="
+            f"{_listed(['resume', *exclude])} (the list the sweep was started with, resume "
+            "added)"
+        )
+
+
+def _listed(keys: Sequence[str]) -> str:
+    return "[" + ",".join(keys) + "]"
+
+
+def _shorter_names_advice(
+    parser: OverridesParser, jobs: list[list[str]], exclude: list[str]
+) -> str:
+    """How to shorten the run folders' names: the shared options out of them, or a subdir."""
+    lines = [
+        {o.key_or_group: line for o, line in zip(parser.parse_overrides(job), job, strict=True)}
+        for job in jobs
+    ]
+    shared = [
+        key
+        for key, line in lines[0].items()
+        if key not in exclude
+        and not key.startswith("hydra.")
+        and all(other.get(key) == line for other in lines[1:])
+    ]
+    if not shared:
+        return "set a shorter hydra.sweep.subdir, e.g. ${hydra.job.num}"
+    return (
+        "leave the options every job shares out of folder names, "
+        f"hydra.job.config.override_dirname.exclude_keys={_listed([*exclude, *shared])} (the "
+        "list as it is, with those keys added; give it again with resume=true), or set a "
+        "shorter hydra.sweep.subdir, e.g. ${hydra.job.num}"
+    )
+
+
+def _setting(hydra_cfg: DictConfig, override: Override) -> Any:
+    """An override's value as the config reads it: a true/false field's spellings as bool."""
+    value = override.value()
+    current = OmegaConf.select(hydra_cfg, override.key_or_group, default=None)
+    if isinstance(current, bool) and isinstance(value, str | bool | int):
+        try:
+            return BooleanNode(value=value)._value()
+        except ValidationError:
+            return value
+    return value if isinstance(value, Hashable) else str(value)
+
+
+def _check_hydra_settings_not_swept(parser: OverridesParser, jobs: list[list[str]]) -> None:
+    """Refuse a ``hydra.*`` setting with different values across the jobs.
+
+    ``hydra.sweep.dir=/data/a,b`` reads as a sweep over two folders (Hydra's comma), and
+    the jobs of one sweep share its settings: a comma meant in a folder's name is quoted.
+
+    Raises:
+        UserError: naming the setting, its values and the quoted form.
+    """
+    values: dict[str, list[str]] = {}
+    for job in jobs:
+        for o, line in zip(parser.parse_overrides(job), job, strict=True):
+            if o.key_or_group.startswith("hydra."):
+                seen = values.setdefault(o.key_or_group, [])
+                value = line.split("=", 1)[1]
+                if value not in seen:
+                    seen.append(value)
+    for key, seen in values.items():
+        if len(seen) > 1:
+            raise UserError(
+                f"invalid sweep: {key} takes one value per sweep, but it is swept over "
+                f"{', '.join(seen)} (a comma reads as a list of values): to keep a comma "
+                f"in a name, quote the value, '{key}=\"{','.join(seen)}\"'"
+            )
