@@ -14,20 +14,23 @@ compares every run, ``--seeds refuse`` stops).
 
 Every option is checked before any run is read or anything written (``--formats`` takes
 what ``output.formats`` of a run takes: png, svg, pdf; ``--confidence`` is in (0, 1);
-``--out`` a folder that can be created).
+``--out`` a folder that can be created, missing, empty or holding only what a report
+writes, :data:`REPORT_FILES` and :data:`REPORT_FOLDERS`).
 
 With two or more cores a second process draws the scenario figures while this one
 computes the effects on the treated (:mod:`sim.analysis.report.figure_worker`; the same
 files); ``--serial`` draws them here.
 
 The report is written whole into a temporary folder beside ``--out`` and then moved in
-(replacing the files of an earlier report, leaving other files alone), so a Ctrl-C or an
-error leaves the folder as it was: Ctrl-C prints one line and exits with 130.
+(replacing the files of an earlier report, leaving other files alone, also in its
+``figures/``), so a Ctrl-C or an error leaves the folder as it was: Ctrl-C prints one line
+and exits with 130 (once the report is moved in, the line says it was written).
 
 Exit codes: 0 on success; 130 after Ctrl-C; 2 with a one-line message on standard error
-for a bad option (usage errors too), when the sweep folder is missing or a file, holds no
-complete run, the baseline policy was not run, or seed sets are unbalanced under
-``--seeds refuse``.
+for a bad option (usage errors too; a name or path longer than the system takes, an
+``--out`` holding other entries than a report's), when the sweep folder is missing, a file
+or cannot be read, holds no complete run, the baseline policy was not run, or seed sets
+are unbalanced under ``--seeds refuse``.
 
 Example::
 
@@ -47,7 +50,8 @@ NOTHING_WRITTEN_LINE = "interrupted: nothing was written"
 
 if __name__ == "__main__":
     # Ctrl-C while the libraries below are imported: one line, not an import's traceback.
-    signal.signal(signal.SIGINT, functools.partial(exit_not_started, line=NOTHING_WRITTEN_LINE))
+    for signum in (signal.SIGINT, signal.SIGTERM):  # `kill`, as Ctrl-C
+        signal.signal(signum, functools.partial(exit_not_started, line=NOTHING_WRITTEN_LINE))
 
 import argparse  # noqa: E402 - after the handler above
 import shutil  # noqa: E402
@@ -62,6 +66,21 @@ from sim.analysis.compare import SEED_MODES, UnbalancedSeedsWarning, collect_run
 from sim.analysis.report import write_report  # noqa: E402
 from sim.analysis.report.figure_worker import FigureWorker  # noqa: E402
 from sim.outputs.folders import move_entries  # noqa: E402
+
+#: The files :func:`sim.analysis.report.write_report` writes into its folder
+#: (``sim/analysis/report/document.py``, ``treated.py``'s ``write_treated_csv``), and its
+#: folder of figures. An ``--out`` holding anything else is refused: the report would be
+#: written among other files, replacing those of the same name. What ``figures/`` holds
+#: is not looked at: a figure of one's own there is kept (:func:`move_entries` merges).
+REPORT_FILES = frozenset(
+    {"report.md", "report.html", "key_numbers.txt", "comparison_summary.csv"}
+    | {"paired_differences.csv", "treated_effects.csv", "treated_firm_effects.csv"}
+    | {"event_study.csv"}
+)
+REPORT_FOLDERS = frozenset({"figures"})
+#: Bytes kept below ``--out`` for the report's own paths (``figures/.tmp-<12 hex>-
+#: deciles_limit_cuts_<scenario>.svg`` in the draft folder beside it).
+REPORT_PATH_ROOM = 128
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,11 +133,18 @@ def check_options(args: argparse.Namespace) -> tuple[str, ...]:
 
     Raises:
         ValueError: one line naming the option and what it takes: ``--formats`` (the
-            formats of ``output.formats``), ``--confidence`` (in (0, 1)), ``--out`` (not a
-            file; a folder that can be created), the sweep folder (a folder, not a file).
+            formats of ``output.formats``), ``--confidence`` (in (0, 1)), ``--out`` (names
+            and path the system takes; not a file; a folder that can be created; missing,
+            empty or holding only an earlier report), the sweep folder (names and path the
+            system takes; a folder, not a file).
     """
     from sim.config import OutputConfig
-    from sim.outputs.folders import check_creatable
+    from sim.outputs.folders import (
+        check_creatable,
+        check_path_lengths,
+        foreign_entries,
+        not_a_folder,
+    )
 
     formats = tuple(f.strip().lstrip(".") for f in args.formats.split(",") if f.strip())
     if not formats:
@@ -130,14 +156,37 @@ def check_options(args: argparse.Namespace) -> tuple[str, ...]:
     if not 0.0 < args.confidence < 1.0:
         raise ValueError(f"--confidence {args.confidence:g} is outside the allowed range (0, 1)")
     sweep = args.sweep_dir
-    if sweep.exists() and not sweep.is_dir():
-        raise ValueError(f"sweep folder {sweep} is a file, not a folder: give the sweep's folder")
     out = args.out if args.out is not None else sweep / "report"
     option = "--out" if args.out is not None else "the report folder (--out)"
-    for path in (out, *out.parents):
-        if path.exists() and not path.is_dir():
-            where = "is a file" if path == out else f"is inside {path}, a file"
-            raise ValueError(f"{option} {out} {where}, not a folder: give another --out")
+    try:  # the path only: a name of 300 bytes was an OSError traceback
+        check_path_lengths(sweep)
+    except ValueError as exc:
+        raise ValueError(f"sweep folder: {exc}: give the sweep's folder") from None
+    try:
+        check_path_lengths(out, room=REPORT_PATH_ROOM)
+    except ValueError as exc:
+        raise ValueError(f"{option}: {exc}: give another --out") from None
+    try:
+        sweep_is_file = sweep.exists() and not sweep.is_dir()
+    except OSError as exc:  # inside a folder that cannot be looked in
+        raise ValueError(_unreadable(sweep, exc)) from None
+    if sweep_is_file:
+        raise ValueError(f"sweep folder {sweep} is a file, not a folder: give the sweep's folder")
+    where = not_a_folder(out)
+    if where:
+        raise ValueError(f"{option} {out} {where}: give another --out")
+    try:
+        foreign = foreign_entries(out, REPORT_FILES, REPORT_FOLDERS)
+    except OSError as exc:
+        raise ValueError(
+            f"{option} {out}: cannot read it ({exc.strerror or exc}): give another --out"
+        ) from None
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ValueError(
+            f"{option} {out} already holds entries that a report does not write ({shown}): "
+            "the report would be written among them; choose a new or empty folder (--out)"
+        )
     if args.out is not None or sweep.is_dir():
         try:
             check_creatable(out)
@@ -146,12 +195,23 @@ def check_options(args: argparse.Namespace) -> tuple[str, ...]:
     return formats
 
 
+def _unreadable(sweep: Path, exc: OSError) -> str:
+    """The message of a sweep folder that cannot be read (``exc`` says where and why)."""
+    where = f" {exc.filename}" if exc.filename and str(exc.filename) != str(sweep) else ""
+    return (
+        f"sweep folder {sweep}: cannot read{where} ({exc.strerror or exc}): give a sweep "
+        "folder that can be read"
+    )
+
+
 def main(argv: Sequence[str] | None = None, *, raise_interrupt: bool = False) -> int:
     """Run the comparison; return the process exit code (0 ok, 2 on a bad option or data).
 
     Ctrl-C prints one line and returns 130, the report folder as it was; with
     ``raise_interrupt`` (a tool that says its own line, the demo) the KeyboardInterrupt is
-    raised instead, after the same clean-up.
+    raised instead, after the same clean-up. Once the report is moved in, Ctrl-C says it
+    was written (``interrupted: the report was written to <report.md>``) and returns 130,
+    with ``raise_interrupt`` too.
     """
     args = _parser().parse_args(argv)
     try:
@@ -161,11 +221,17 @@ def main(argv: Sequence[str] | None = None, *, raise_interrupt: bool = False) ->
         return USAGE_ERROR
     out = args.out if args.out is not None else args.sweep_dir / "report"
     drafts: list[Path] = []
+    written: list[Path] = []
     try:
         # The figure process starts now: its imports overlap the reading of the runs.
         with FigureWorker(process=False if args.serial else None) as figure_worker:
-            return _compare(args, formats, figure_worker, drafts)
+            return _compare(args, formats, figure_worker, drafts, written)
     except KeyboardInterrupt:
+        if written:  # moved in whole: the interrupt came after (its printing, clean-up)
+            print(
+                f"interrupted: the report was written to {written[0]}", file=sys.stderr, flush=True
+            )
+            return INTERRUPTED_EXIT
         if raise_interrupt:
             raise
         print(
@@ -185,11 +251,13 @@ def _compare(
     formats: tuple[str, ...],
     figure_worker: FigureWorker,
     drafts: list[Path],
+    written: list[Path],
 ) -> int:
     """Read the runs, write the report into a draft folder and move it in.
 
     The draft is added to ``drafts``: the caller removes it once the figure process has
-    stopped (after an error or Ctrl-C it may still be drawing into it).
+    stopped (after an error or Ctrl-C it may still be drawing into it). The report's path
+    is added to ``written`` once it is moved in, before a Ctrl-C held meanwhile arrives.
     """
     try:
         if args.sweep_dir.is_dir():
@@ -198,7 +266,12 @@ def _compare(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UnbalancedSeedsWarning)
             # The report reads no limit-change events (a third of the reading time).
-            tables = collect_runs(args.sweep_dir, seeds=args.seeds, skip=("events",))
+            try:
+                tables = collect_runs(args.sweep_dir, seeds=args.seeds, skip=("events",))
+            except OSError as exc:  # `compare /`: /proc/1/cwd
+                if isinstance(exc, FileNotFoundError) and exc.errno is None:
+                    raise  # collect_runs' own: the folder is missing
+                raise ValueError(_unreadable(args.sweep_dir, exc)) from None
         for warning in caught:
             if issubclass(warning.category, UnbalancedSeedsWarning):
                 print(f"warning: {warning.message}", file=sys.stderr, flush=True)
@@ -238,8 +311,15 @@ def _compare(
             confidence=args.confidence,
             figure_worker=figure_worker,
         )
-        move_entries(draft, out_dir)
-        report = out_dir / report.relative_to(draft)
+        # Ctrl-C (and kill) held until the report is noted as written: one during the move
+        # arrives after it, and says so.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            move_entries(draft, out_dir)
+            report = out_dir / report.relative_to(draft)
+            written.append(report)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR

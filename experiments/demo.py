@@ -12,6 +12,9 @@ runs the Hydra entry point as a multirun (joblib launcher: local parallel jobs) 
 shipped default config and the bundled UCI data, printing one line per finished run
 (``[done/total] ...``), then ``experiments.compare`` on the sweep folder (which says what
 it is doing), and prints where the outputs and the report are.
+
+Its own options are checked first (one line naming the option, exit code 2), ``--out``
+too (:func:`_out_problem`: the sweep's own check names ``hydra.sweep.dir``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ if __name__ == "__main__":
     # Ctrl-C while the libraries below are imported (a second or two): the same one line
     # as later, not an import's traceback; the default handler is back before any work.
     signal.signal(signal.SIGINT, exit_not_started)
+    signal.signal(signal.SIGTERM, exit_not_started)  # `kill`, as Ctrl-C
 
 import argparse
 import os
@@ -77,27 +81,35 @@ def main(argv: list[str] | None = None) -> int:
         if value < 1:
             parser.error(f"{option} {value}: must be >= 1")
     known = sorted(p.stem for p in (CONF_DIR / "policy").glob("*.yaml"))
-    policies = [p.strip() for p in args.policies.split(",")]
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     unknown = [p for p in policies if p not in known]
-    if unknown or len(set(policies)) < len(policies):
+    if not policies or unknown or len(set(policies)) < len(policies):
         what = f"unknown {unknown}" if unknown else "a policy named twice"
+        what = what if policies else "names no policy"
         parser.error(f"--policies {args.policies!r}: {what}; the policies: {', '.join(known)}")
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     sweep_dir = args.out or Path("multirun") / "demo" / f"{stamp}-{time.time_ns() % 10**6:06d}"
+    folder = f"hydra.sweep.dir={_hydra_value(sweep_dir)}"
+    sizes = [f"population.n_borrowers={args.borrowers}", f"n_months={args.months}"]
+    if args.out is not None:  # the sweep's own check would name hydra.sweep.dir
+        # The sweep's first job; resume=true as an existing folder gets below.
+        first = [f"policy={policies[0]}", "seed=0", *sizes, "experiment_name=demo"]
+        problem = _out_problem(args.out, [*first, folder, "resume=true"])
+        if problem:
+            parser.error(problem)
     cmd = [
         sys.executable,
         "-m",
         "experiments.run",
         "-m",
-        f"policy={args.policies}",
+        f"policy={','.join(policies)}",
         f"seed=range(0,{args.seeds})",
-        f"population.n_borrowers={args.borrowers}",
-        f"n_months={args.months}",
+        *sizes,
         "output.plots=false",
         "experiment_name=demo",
         "hydra/launcher=joblib",
         f"hydra.launcher.n_jobs={args.jobs}",
-        f"hydra.sweep.dir={sweep_dir}",
+        folder,
         # Finishing a stopped demo (--out <its folder>) keeps its finished runs.
         *(["resume=true"] if sweep_dir.is_dir() else []),
     ]
@@ -177,6 +189,65 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         raise SystemExit(INTERRUPTED_EXIT) from None
+
+
+#: Bytes kept below ``--out`` for the sweep's own paths: a run's folder (``run_`` and its
+#: overrides), its ``.hydra/`` and an atomic write's ``.tmp-<12 hex>-<table>.parquet``.
+SWEEP_PATH_ROOM = 256
+
+
+def _out_problem(out: Path, job: list[str]) -> str:
+    """What is wrong with ``--out``, as one line naming it; "" if nothing.
+
+    Names and path the system takes, a folder that can be made; an existing one as the
+    sweep checks it (:func:`sim.runtime.output_folder.check_output_folder` on ``job``).
+    """
+    from sim.outputs.folders import check_creatable, check_path_lengths, not_a_folder
+
+    try:
+        check_path_lengths(out, room=SWEEP_PATH_ROOM)
+    except ValueError as err:
+        return f"--out: {err}: choose a shorter one"
+    where = not_a_folder(out)
+    if where:
+        return f"--out {out} {where}: choose another folder"
+    try:
+        check_creatable(out)
+    except ValueError as err:
+        return f"--out {out}: {err}: choose another folder"
+    if not out.is_dir():
+        return ""
+    from hydra import initialize_config_dir
+
+    from sim.config import register_configs
+    from sim.interrupts import HELD_SIGNALS
+    from sim.runtime.errors import UserError
+    from sim.runtime.output_folder import check_output_folder
+
+    register_configs()
+    # Ctrl-C held while Hydra composes (it can swallow one): it arrives after.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            check_output_folder("config", job, multirun=True, named="--out")
+    except UserError as err:
+        return str(err).replace("that sweep's overrides", "the demo options it was started with")
+    except Exception:  # noqa: BLE001 - not the folder's: the sweep's own check says it
+        pass
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return ""
+
+
+def _hydra_value(folder: Path) -> str:
+    r"""``folder`` quoted as a Hydra override's value that reads back as the same text.
+
+    Unquoted, ``a,b`` was a sweep over two folders, ``null`` none, ``~``, ``é`` or a quote
+    an error and ``${x}`` an interpolation. A quote and the backslashes before it or at
+    the end are escaped, and ``${`` is written as OmegaConf's ``\${``.
+    """
+    text = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), str(folder))
+    return "'" + text.replace("${", "\\${") + "'"
 
 
 def _stop_interrupted(sweep: subprocess.Popen[str], grace_s: float = 60.0) -> None:

@@ -16,9 +16,13 @@ __all__ = [
     "check_creatable",
     "check_name_lengths",
     "check_output_dir",
+    "check_path_lengths",
+    "foreign_entries",
     "is_disk_full",
     "move_entries",
     "name_max",
+    "not_a_folder",
+    "path_max",
     "remove_stale_temporaries",
 ]
 
@@ -82,15 +86,39 @@ def check_creatable(path: str | os.PathLike[str]) -> None:
 
     Raises:
         ValueError: ``cannot write in <folder> (<reason>)``: a folder that does not accept
-            new entries (read-only, no permission, a pseudo-file system such as ``/proc``).
+            new entries, or cannot be looked in (read-only, no permission, a pseudo-file
+            system such as ``/proc``).
     """
     ancestor = Path(path).absolute()
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
     try:
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
         os.rmdir(tempfile.mkdtemp(prefix=".write-probe-", dir=ancestor))
-    except OSError as exc:
+    except OSError as exc:  # also a folder that cannot be looked in (/proc/1/cwd)
         raise ValueError(f"cannot write in {ancestor} ({exc.strerror or exc})") from None
+
+
+def not_a_folder(path: str | os.PathLike[str]) -> str:
+    """What keeps folder ``path`` from being made or used, as words to follow it; "" if none.
+
+    ``is a file, not a folder``, ``is a link to <target>, which does not exist`` (no folder
+    can be made through it), or ``is inside <parent>, a file, not a folder`` (``a link
+    ...``) for a parent. One that cannot be looked in is passed over
+    (:func:`check_creatable` names it).
+    """
+    folder = Path(path)
+    for entry in (folder, *folder.parents):
+        try:
+            if entry.is_symlink() and not entry.exists():
+                what = f"a link to {os.readlink(entry)}, which does not exist"
+            elif entry.exists() and not entry.is_dir():
+                what = "a file, not a folder"
+            else:
+                continue
+        except OSError:
+            continue
+        return f"is {what}" if entry == folder else f"is inside {entry}, {what}"
+    return ""
 
 
 def name_max(path: str | os.PathLike[str]) -> int:
@@ -99,18 +127,35 @@ def name_max(path: str | os.PathLike[str]) -> int:
     Read (``NAME_MAX``) on ``path`` or its nearest existing parent; 255, Linux's usual
     value, if it cannot be read.
     """
-    ancestor = Path(path).absolute()
+    try:
+        return int(os.pathconf(_nearest_existing(path), "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        return 255
+
+
+def path_max(path: str | os.PathLike[str]) -> int:
+    """The longest path in bytes that the file system of ``path`` takes.
+
+    ``PATH_MAX`` (read on ``path`` or its nearest existing parent) less its final NUL
+    byte; 4095, Linux's usual value, if it cannot be read.
+    """
+    try:
+        return int(os.pathconf(_nearest_existing(path), "PC_PATH_MAX")) - 1
+    except (OSError, ValueError):
+        return 4095
+
+
+def _nearest_existing(path: str | os.PathLike[str]) -> Path:
+    """``path`` (made absolute) or its nearest parent that exists; ``/`` at worst."""
+    ancestor = Path(os.path.abspath(path))
     while ancestor != ancestor.parent:
         try:
             if ancestor.exists():
                 break
-        except OSError:  # a name too long to look up
+        except OSError:  # a name or path too long to look up, a folder not to be looked in
             pass
         ancestor = ancestor.parent
-    try:
-        return int(os.pathconf(ancestor, "PC_NAME_MAX"))
-    except (OSError, ValueError):
-        return 255
+    return ancestor
 
 
 def check_name_lengths(path: str | os.PathLike[str], limit: int | None = None) -> None:
@@ -132,6 +177,64 @@ def check_name_lengths(path: str | os.PathLike[str], limit: int | None = None) -
                 f"a name of {size} bytes ({part[:40]}...), more than the {limit} this file "
                 "system allows"
             )
+
+
+def check_path_lengths(path: str | os.PathLike[str], room: int = 0) -> None:
+    """Check that the system takes ``path``: its names, and the whole path made absolute.
+
+    Args:
+        path: the path (it need not exist).
+        room: bytes kept below ``path`` for the names of the files to be written in it.
+
+    Raises:
+        ValueError: as :func:`check_name_lengths`, or ``a path of <n> bytes (<its
+            start>...), more than the <limit> this file system allows`` (``, <room> kept
+            for the files written in it`` with ``room``; :func:`path_max`).
+    """
+    check_name_lengths(path)
+    whole = os.path.abspath(path)
+    size, limit = len(os.fsencode(whole)), path_max(path) - room
+    if size > limit:
+        kept = f", {room} kept for the files written in it" if room else ""
+        raise ValueError(
+            f"a path of {size} bytes ({whole[:40]}...), more than the {limit} this file "
+            f"system allows{kept}"
+        )
+
+
+def foreign_entries(
+    folder: str | os.PathLike[str],
+    files: frozenset[str],
+    folders: frozenset[str] = frozenset(),
+    limit: int = 4,
+) -> list[str]:
+    """Up to ``limit`` names in ``folder`` that a writer of ``files`` and ``folders`` did not make.
+
+    An entry is the writer's if it is a file named in ``files`` or a folder named in
+    ``folders`` (not a symbolic link to either), or the temporary file of an interrupted
+    atomic write (:data:`TEMPORARY_NAME`); what the writer's folders hold is not looked
+    at. Empty if ``folder`` does not exist.
+
+    Raises:
+        OSError: ``folder`` exists but cannot be listed.
+    """
+    path = Path(folder)
+    if not path.is_dir():
+        return []
+    foreign = []
+    for entry in sorted(path.iterdir(), key=lambda p: p.name):
+        name = entry.name
+        if entry.is_symlink():
+            ours = False
+        elif TEMPORARY_NAME.match(name):
+            ours = True
+        else:
+            ours = (name in files and entry.is_file()) or (name in folders and entry.is_dir())
+        if not ours:
+            foreign.append(name)
+            if len(foreign) == limit:
+                break
+    return foreign
 
 
 #: The temporary file of an atomic write (:mod:`sim.outputs.files`): ``.tmp-``, 12 hex
@@ -177,9 +280,10 @@ def move_entries(source: str | os.PathLike[str], target: str | os.PathLike[str])
 
     For output written whole into a temporary folder first (a report): each file is
     renamed into place (``target`` and its subfolders created if missing; same file
-    system) with Ctrl-C held, so an interrupt leaves either the old files or the new ones,
-    never a mix. A subfolder is merged, not replaced: a file of ``target`` that ``source``
-    does not have is left alone, in any subfolder. ``source`` is removed.
+    system) with Ctrl-C and ``kill`` (SIGTERM) held, so an interrupt leaves either the old
+    files or the new ones, never a mix. A subfolder is merged, not replaced: a file of
+    ``target`` that ``source`` does not have is left alone, in any subfolder. ``source`` is
+    removed.
 
     Returns:
         The names moved at the top level, sorted.
@@ -187,7 +291,7 @@ def move_entries(source: str | os.PathLike[str], target: str | os.PathLike[str])
     Raises:
         OSError: a rename failed (the files moved before it stay moved).
     """
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         return _merge(Path(source), Path(target))
     finally:

@@ -20,7 +20,12 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
 from sim.outputs.files import COMPLETE_MARKER, RUN_TABLES
-from sim.outputs.folders import TEMPORARY_NAME, check_creatable, check_name_lengths
+from sim.outputs.folders import (
+    TEMPORARY_NAME,
+    check_creatable,
+    check_path_lengths,
+    not_a_folder,
+)
 from sim.runtime.errors import CONFIG_ERRORS, UserError
 from sim.runtime.runner import config_hash, overwrite_refusal
 
@@ -39,16 +44,20 @@ _RUN_ENTRY = re.compile(r"^(portfolio\.[a-z]+|[^/]+\.log)$")
 #: What a sweep writes into its folder besides its runs' folders: Hydra's record of the
 #: sweep, the shared burn-ins (:mod:`sim.runtime.burn_in`) and the comparison's report.
 _SWEEP_ENTRIES = frozenset({"multirun.yaml", ".burn_in", "report"})
-#: The longest path the system takes, and the room a run's own names need below its folder
-#: (``.hydra/overrides.yaml``, an atomic write's ``.tmp-<12 hex>-<table>.parquet``).
-_PATH_MAX = 4096
+#: The room a run's own names need below its folder (``.hydra/overrides.yaml``, an atomic
+#: write's ``.tmp-<12 hex>-<table>.parquet``), in bytes.
 _ROOM_FOR_FILES = 64
 #: The config keys a folder's name interpolates (``${experiment_name}``, ``${now:...}``).
 _CONFIG_KEY = re.compile(r"\$\{([A-Za-z_][\w.]*)[}:]")
 
 
 def check_output_folder(
-    name: str, job: list[str], *, multirun: bool, composed: DictConfig | None = None
+    name: str,
+    job: list[str],
+    *,
+    multirun: bool,
+    composed: DictConfig | None = None,
+    named: str | None = None,
 ) -> None:
     """Refuse an output folder that is a file, or that holds a finished run to overwrite.
 
@@ -76,12 +85,15 @@ def check_output_folder(
         multirun: a sweep (``-m``).
         composed: the config of ``job`` with its ``hydra`` node, if composed already (for a
             sweep, that of its fixed overrides: its folder and ``resume`` are the sweep's).
+        named: the option the messages name (a tool's ``--out`` that sets the folder);
+            default the Hydra setting.
 
     Raises:
         UserError: one line naming the option (``hydra.run.dir`` or ``hydra.sweep.dir``),
             the folder and what to do.
     """
-    option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    setting = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    option = named or setting
     try:
         cfg = (
             composed
@@ -100,7 +112,7 @@ def check_output_folder(
             )
         return  # some are set only when the job runs: the job resolves them
     try:
-        folder_text = str(OmegaConf.select(cfg, option, throw_on_resolution_failure=True))
+        folder_text = str(OmegaConf.select(cfg, setting, throw_on_resolution_failure=True))
     except InterpolationResolutionError as err:  # a missing key or environment variable
         reason = str(err.msg).splitlines()[0]
         raise UserError(
@@ -121,34 +133,16 @@ def check_output_folder(
         )
     folder = Path(folder_text)
     try:
-        check_name_lengths(folder)
+        check_path_lengths(folder, room=_ROOM_FOR_FILES)
     except ValueError as err:
         # A name made from an option (outputs/${experiment_name}/...): that option too.
         keys = dict.fromkeys(k for k in _CONFIG_KEY.findall(raw) if k != "now")
         shorter = " or ".join([*(f"{k}=..." for k in keys), f"{option}=..."])
         shown = f"{option} = {raw}" if keys else option
-        raise UserError(
-            f"output folder {shown}: {err}: choose a shorter name ({shorter})"
-        ) from None
-    too_long = len(str(folder.absolute()).encode()) + _ROOM_FOR_FILES - _PATH_MAX
-    if too_long > 0:
-        raise UserError(
-            f"output folder {option}: {str(folder)[:60]}... is {too_long} bytes too long for "
-            f"this system's paths ({_PATH_MAX} bytes, with room for the run's file names): "
-            f"choose a shorter path ({option}=...)"
-        )
-    for path in (folder, *folder.parents):
-        if path.is_symlink() and not path.exists():
-            raise UserError(
-                f"output folder {folder}: {path} is a link to {path.readlink()}, which does "
-                f"not exist: create that folder or choose another ({option}=...)"
-            )
-        if path.exists() and not path.is_dir():
-            where = "is a file" if path == folder else f"is inside {path}, a file"
-            raise UserError(
-                f"output folder {folder} {where}, not a folder: "
-                f"choose another folder ({option}=...)"
-            )
+        raise UserError(f"output folder {shown}: {err}: choose a shorter one ({shorter})") from None
+    where = not_a_folder(folder)  # a file, or a link to nothing, on the way
+    if where:
+        raise UserError(f"output folder {folder} {where}: choose another folder ({option}=...)")
     try:
         check_creatable(folder)
     except ValueError as err:
@@ -161,7 +155,7 @@ def check_output_folder(
             # mistyped folder would silently start again, so say so.
             what = "sweep" if multirun else "run"
             if "${now:" in raw and not any(
-                line.lstrip("+").startswith(f"{option}=") for line in job
+                line.lstrip("+").startswith(f"{setting}=") for line in job
             ):
                 where = f"the output folder is a new dated one ({option} not given)"
                 check = f"give {option}=<its folder> to resume an earlier {what}"
