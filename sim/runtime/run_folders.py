@@ -213,7 +213,7 @@ def _setting(hydra_cfg: DictConfig, override: Override) -> Any:
     current = OmegaConf.select(hydra_cfg, override.key_or_group, default=None)
     if isinstance(current, bool) and isinstance(value, str | bool | int):
         try:
-            return BooleanNode(value=value)._value()
+            return bool(OmegaConf.create({"v": BooleanNode(value=value)}).v)
         except ValidationError:
             return value
     return value if isinstance(value, Hashable) else str(value)
