@@ -81,6 +81,7 @@ def main(cfg: DictConfig) -> str:
         # A launcher's worker process (joblib's, Ray's, Submitit's) did not start here: its
         # first job freezes what the imports made, as this command does before Hydra
         # starts, so that the full collection after each run walks only what a run made.
+        import sim.model  # noqa: F401 - the model's libraries, frozen with the rest
         gc.freeze()
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
@@ -206,6 +207,9 @@ if __name__ == "__main__":
             # error, which Hydra's check of the run mode swallows. Held (blocked) until the
             # job or the sweeper lets it in (let_held_signals_in), it arrives there.
             signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+        # The model's libraries (Mesa, the kernels), imported once the command is checked:
+        # a refusal comes without them, about 0.7 s sooner.
+        import sim.model  # noqa: F401
         # What the imports made (modules, libraries) is never garbage: frozen out of the
         # collector's view, the full collection after each run (sim.runtime.runner) only
         # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).

@@ -12,13 +12,12 @@ import json
 import platform as _platform
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import sim
 from sim.config import RunConfig
-from sim.model import CreditMarketModel
 from sim.outputs.event_stream import events_frame
 from sim.outputs.files import (
     COMPLETE_MARKER,
@@ -31,6 +30,9 @@ from sim.outputs.files import (
 from sim.outputs.folders import remove_stale_temporaries
 from sim.runtime.burn_in import BurnInStore
 from sim.runtime.errors import UserError
+
+if TYPE_CHECKING:  # the model's libraries (Mesa, the kernels) load when a run starts
+    from sim.model import CreditMarketModel
 
 #: Config keys that do not change a run's results (excluded from its hash).
 NON_RESULT_KEYS = ("output", "resume", "experiment_name", "share_burn_in")
@@ -64,6 +66,8 @@ def simulate(
             f"a shared burn-in is keyed by the run config alone, not by {sorted(model_kwargs)}: "
             "give burn_in=None with them"
         )
+    from sim.model import CreditMarketModel
+
     model = CreditMarketModel(run, **model_kwargs)
     if burn_in is not None:
         burn_in.run_burn_in(model, progress=progress)

@@ -13,11 +13,8 @@ from pathlib import Path
 import pytest
 
 import experiments.compare as compare
-from sim.model import CreditMarketModel
-from sim.outputs import files as io
 from sim.outputs.folders import name_max, path_max
 from tests.analysis.test_report import _make_sweep
-from tests.conftest import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,29 +110,6 @@ def test_an_empty_missing_or_earlier_reports_folder_is_accepted(
         assert (out / "figures" / "fan_charts.png").read_bytes() == b"new"
     assert (earlier / "figures" / "my_sketch.png").read_bytes() == b"mine"
     assert (earlier / "key_numbers.txt").read_text() == "old\n"  # not written this time
-
-
-def test_the_report_entries_are_what_write_report_writes(tmp_path: Path, capsys):
-    # Runs with per-borrower tables: every file of the report is written.
-    root = tmp_path / "sweep"
-    for policy in ("static", "behaviour_rules"):
-        for seed in (1, 2):
-            sizes = ("population.n_borrowers=300", "n_months=3", "burn_in_months=0")
-            model = CreditMarketModel(make_run(f"policy={policy}", *sizes, f"seed={seed}")).run()
-            tables = model.tables(f"{policy}-{seed}")
-            model.close()
-            io.write_run_outputs(tables, root / f"{policy}-{seed}", {"run_id": "x"}, "seed: 1\n")
-    out = tmp_path / "report"
-    argv = [str(root), "--out", str(out), "--formats", "png", "--serial"]
-    assert compare.main(argv) == 0
-    kinds = {p.name: p.is_dir() for p in out.iterdir()}
-    assert kinds == {n: False for n in compare.REPORT_FILES} | {"figures": True}
-    assert set(compare.REPORT_FOLDERS) == {"figures"}
-    # Run again: its own earlier report is overwritten, not refused.
-    (out / "report.md").write_text("stale\n")
-    assert compare.main(argv) == 0
-    assert (out / "report.md").read_text(encoding="utf-8").startswith("# Credit-limit policy")
-    capsys.readouterr()
 
 
 def test_names_and_paths_longer_than_the_system_takes_are_one_line(

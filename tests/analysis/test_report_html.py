@@ -71,3 +71,15 @@ def test_identical_policies_reported_once(report_dir):
     assert {"behaviour_rules", "twin"} <= set(effects["policy"])
     key = (report_dir / "key_numbers.txt").read_text(encoding="utf-8")
     assert "`behaviour_rules = twin` cut" in key and "default probability" in key
+
+
+def test_the_report_writes_exactly_the_entries_compare_takes_as_its_own(report_dir):
+    # experiments.compare refuses an --out holding anything else (REPORT_FILES and
+    # REPORT_FOLDERS): a new file of the report left out of them would make compare refuse
+    # to write again over its own earlier report. These runs have per-borrower tables, so
+    # every file is written.
+    from experiments import compare
+
+    kinds = {p.name: p.is_dir() for p in report_dir.iterdir()}
+    assert kinds == {n: False for n in compare.REPORT_FILES} | {"figures": True}
+    assert {"figures"} == compare.REPORT_FOLDERS

@@ -213,6 +213,7 @@ def test_a_subdir_known_only_when_a_job_runs_is_read_as_typed(monkeypatch):
         assert composed == [["seed=2"]]
 
 
+@pytest.mark.slow  # two sweeps; the fast suite checks what the sweeper composes above
 def test_a_sweep_makes_the_runs_of_hydras_basic_sweeper(tmp_path):
     from tests.runtime.test_pipeline import SMALL, digests, run_cli
 
