@@ -225,6 +225,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="open (default): applicants arrive, lines close; closed: the borrower rows stay",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
+    parser.add_argument(
+        "--warm-cache",
+        action="store_true",
+        help="time with the checkout's numba cache as it is: no first-call compile probe in "
+        "an empty cache, no warm-up run (a cold kernel then compiles inside a timed run)",
+    )
     parser.add_argument("--out", default=str(OUT_DIR), help=f"folder of the CSVs ({OUT_DIR})")
     parser.add_argument("--child", choices=["run", "probe"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -379,9 +385,11 @@ def main(argv: list[str] | None = None) -> int:
     base = [sys.executable, "-m", "experiments.bench", "--policy", args.policy]
     base += ["--firm-share", str(args.firm_share), "--book", args.book]
     cache = tempfile.mkdtemp(prefix="limitlab-numba-cache-")
-    env = os.environ | {"NUMBA_CACHE_DIR": cache}
+    env = os.environ | ({} if args.warm_cache else {"NUMBA_CACHE_DIR": cache})
     try:
-        if "compiled" in args.impl_list:
+        if "compiled" in args.impl_list and args.warm_cache:
+            print("numba first call: not measured (--warm-cache: the checkout's cache)")
+        elif "compiled" in args.impl_list:
             probe = [_child(base + ["--child", "probe"], env, f"probe {k}") for k in (1, 2)]
             print(
                 f"numba first call ({PROBE_BORROWERS:,d} borrowers x {PROBE_MONTHS} months, "

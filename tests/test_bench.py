@@ -231,3 +231,29 @@ def test_closed_book_keeps_the_borrower_rows_and_counts_the_rows_simulated() -> 
     # Rows simulated per second: the rows of each month summed, over the run time.
     assert closed["row_months_per_s"] == pytest.approx(closed["borrower_months_per_s"], abs=1)
     assert open_["row_months_per_s"] > open_["borrower_months_per_s"]
+
+
+def test_warm_cache_skips_the_compile_probe_and_keeps_the_cache(tmp_path, monkeypatch, capsys):
+    # The probe compiles every kernel in an empty cache (about 75 s here) before any timed
+    # run; --warm-cache times with the checkout's cache instead.
+    calls: list[tuple[list[str], dict]] = []
+
+    def child(cmd, env, what):  # noqa: ANN001, ANN202
+        calls.append((cmd, env))
+        return _row(2000, "compiled", 1, 3, 1.0)
+
+    monkeypatch.setattr(bench, "_child", child)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    common = ["--sizes", "2000", "--months", "3", "--implementations", "compiled"]
+    common += ["--threads", "1", "--out", str(tmp_path)]
+    assert bench.main([*common, "--warm-cache"]) == 0
+    assert "numba first call: not measured (--warm-cache" in capsys.readouterr().out
+    assert [c[c.index("--child") + 1] for c, _ in calls] == ["run"]
+    assert "NUMBA_CACHE_DIR" not in calls[0][1]
+    calls.clear()
+    monkeypatch.setattr(bench, "_child", lambda cmd, env, what: calls.append((cmd, env)) or {
+        "hot_s": 1.0, "first_s": 2.0, "import_s": 0.5, **_row(2000, "compiled", 1, 3, 1.0)
+    })  # fmt: skip
+    assert bench.main(common) == 0
+    assert [c[c.index("--child") + 1] for c, _ in calls] == ["probe", "probe", "run", "run"]
+    assert all("limitlab-numba-cache-" in env["NUMBA_CACHE_DIR"] for _, env in calls)
