@@ -78,6 +78,8 @@ REPORT_FILES = frozenset(
     | {"event_study.csv"}
 )
 REPORT_FOLDERS = frozenset({"figures"})
+#: Files every report writes: an ``--out`` without both holds no earlier report.
+REPORT_DOCUMENTS = ("report.md", "report.html")
 #: Bytes kept below ``--out`` for the report's own paths (``figures/.tmp-<12 hex>-
 #: deciles_limit_cuts_<scenario>.svg`` in the draft folder beside it).
 REPORT_PATH_ROOM = 128
@@ -176,7 +178,11 @@ def check_options(args: argparse.Namespace) -> tuple[str, ...]:
     if where:
         raise ValueError(f"{option} {out} {where}: give another --out")
     try:
-        foreign = foreign_entries(out, REPORT_FILES, REPORT_FOLDERS)
+        # An earlier report holds both its documents (moved in whole): without them, files
+        # named like a report's are someone else's (a report.md of one's own was replaced).
+        earlier = all((out / name).is_file() for name in REPORT_DOCUMENTS)
+        ours = (REPORT_FILES, REPORT_FOLDERS) if earlier else (frozenset(), frozenset())
+        foreign = foreign_entries(out, *ours)
     except OSError as exc:
         raise ValueError(
             f"{option} {out}: cannot read it ({exc.strerror or exc}): give another --out"

@@ -198,16 +198,22 @@ def _foreign_entries(folder: Path, multirun: bool, limit: int = 4) -> list[str]:
     """Up to ``limit`` names in ``folder`` that the command would not have written there.
 
     A run folder holds only a run's files (:data:`_RUN_ENTRIES`, its figure and log, the
-    temporary files of an interrupted write); a sweep folder only a sweep's entries
+    temporary files of an interrupted write) beside Hydra's ``.hydra`` folder, which a run
+    writes first, or its completion marker: without either, files named like a run's are
+    someone else's (a
+    ``summary.csv`` of one's own was replaced); a sweep folder only a sweep's entries
     (:data:`_SWEEP_ENTRIES`) and its runs' folders: a folder holding a ``.hydra`` folder at
     most three levels down (``hydra.sweep.subdir`` may name nested folders), or empty.
     """
     foreign = []
+    a_run = multirun or (folder / ".hydra").is_dir() or (folder / COMPLETE_MARKER).is_file()
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         name = entry.name
         if TEMPORARY_NAME.match(name):
             continue
-        if multirun:
+        if not a_run:
+            ours = False
+        elif multirun:
             ours = name in _SWEEP_ENTRIES or (
                 entry.is_dir() and not entry.is_symlink() and _holds_a_run(entry)
             )

@@ -131,6 +131,7 @@ def test_ctrl_c_while_the_report_is_written_leaves_the_earlier_one(
     out = sweep / "report"
     out.mkdir()
     (out / "report.md").write_text("an earlier report\n")
+    (out / "report.html").write_text("<p>an earlier report</p>\n")
     before = snapshot(sweep)
 
     def interrupted(tables, folder, **_):  # noqa: ANN001, ANN202

@@ -54,8 +54,9 @@ def test_an_out_holding_entries_a_report_does_not_write_is_refused(
     before = snapshot(tmp_path)
     tail = "the report would be written among them; choose a new or empty folder (--out)"
     cases = {
+        # No earlier report (report.html missing): its report.md is one's own, named too.
         str(docs): f"error: --out {docs} already holds entries that a report does not write "
-        f"(thesis.tex): {tail}",
+        f"(key_numbers.txt, report.md, thesis.tex): {tail}",
         str(sweep): f"error: --out {sweep} already holds entries that a report does not write "
         f"(0, 1, 2, ...): {tail}",
         str(sweep / "0"): f"error: --out {sweep / '0'} already holds entries that a report does "
@@ -110,6 +111,12 @@ def test_an_empty_missing_or_earlier_reports_folder_is_accepted(
         assert (out / "figures" / "fan_charts.png").read_bytes() == b"new"
     assert (earlier / "figures" / "my_sketch.png").read_bytes() == b"mine"
     assert (earlier / "key_numbers.txt").read_text() == "old\n"  # not written this time
+    # A report.md of one's own, no report beside it: refused, kept (it was replaced).
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("my notes\n")
+    assert compare.main([str(sweep), "--out", str(mine), "--serial"]) == 2
+    assert (mine / "report.md").read_text() == "my notes\n"
 
 
 def test_names_and_paths_longer_than_the_system_takes_are_one_line(

@@ -34,11 +34,16 @@ def test_a_run_folder_holding_other_files_is_refused_and_left_as_it_was(tmp_path
     with pytest.raises(UserError) as err:
         preflight([*RUN, f"hydra.run.dir={tmp_path}"])
     assert str(err.value) == (
-        f"output folder {tmp_path} already holds entries that are not a run's (notes.txt): "
-        "the results would be written among them; choose a new or empty folder "
+        f"output folder {tmp_path} already holds entries that are not a run's (notes.txt, "
+        "summary.csv): the results would be written among them; choose a new or empty folder "
         "(hydra.run.dir=...)"
     )
     assert files(tmp_path) == before
+    # Only a file named like a run's, no Hydra record (.hydra/) beside it: one's own, kept.
+    (tmp_path / "notes.txt").unlink()
+    with pytest.raises(UserError, match=r"not a run's \(summary\.csv\)"):
+        preflight([*RUN, f"hydra.run.dir={tmp_path}"])
+    (tmp_path / "summary.csv").unlink()
     # Many: three are named.
     for name in ("a.csv", "b", "c.txt", "d.parquet"):
         (tmp_path / name).mkdir() if name == "b" else (tmp_path / name).write_text("x")
