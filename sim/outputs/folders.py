@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = [
+    "RUN_FILES_ROOM",
     "DISK_FULL_ERRNOS",
     "TEMPORARY_NAME",
     "check_creatable",
@@ -177,6 +178,11 @@ def check_name_lengths(path: str | os.PathLike[str], limit: int | None = None) -
                 f"a name of {size} bytes ({part[:40]}...), more than the {limit} this file "
                 "system allows"
             )
+
+
+#: Bytes a run's own names need below its folder (``.hydra/overrides.yaml``, an atomic
+#: write's ``.tmp-<12 hex>-<table>.parquet``): the room :func:`check_path_lengths` keeps.
+RUN_FILES_ROOM = 64
 
 
 def check_path_lengths(path: str | os.PathLike[str], room: int = 0) -> None:

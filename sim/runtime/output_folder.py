@@ -21,6 +21,7 @@ from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseExceptio
 
 from sim.outputs.files import COMPLETE_MARKER, RUN_TABLES
 from sim.outputs.folders import (
+    RUN_FILES_ROOM,
     TEMPORARY_NAME,
     check_creatable,
     check_path_lengths,
@@ -44,9 +45,6 @@ _RUN_ENTRY = re.compile(r"^(portfolio\.[a-z]+|[^/]+\.log)$")
 #: What a sweep writes into its folder besides its runs' folders: Hydra's record of the
 #: sweep, the shared burn-ins (:mod:`sim.runtime.burn_in`) and the comparison's report.
 _SWEEP_ENTRIES = frozenset({"multirun.yaml", ".burn_in", "report"})
-#: The room a run's own names need below its folder (``.hydra/overrides.yaml``, an atomic
-#: write's ``.tmp-<12 hex>-<table>.parquet``), in bytes.
-_ROOM_FOR_FILES = 64
 #: The config keys a folder's name interpolates (``${experiment_name}``, ``${now:...}``).
 _CONFIG_KEY = re.compile(r"\$\{([A-Za-z_][\w.]*)[}:]")
 
@@ -133,7 +131,7 @@ def check_output_folder(
         )
     folder = Path(folder_text)
     try:
-        check_path_lengths(folder, room=_ROOM_FOR_FILES)
+        check_path_lengths(folder, room=RUN_FILES_ROOM)
     except ValueError as err:
         # A name made from an option (outputs/${experiment_name}/...): that option too.
         keys = dict.fromkeys(k for k in _CONFIG_KEY.findall(raw) if k != "now")

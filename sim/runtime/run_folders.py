@@ -21,7 +21,7 @@ from hydra.core.override_parser.types import Override
 from omegaconf import BooleanNode, DictConfig, OmegaConf
 from omegaconf.errors import ValidationError
 
-from sim.outputs.folders import check_name_lengths, name_max
+from sim.outputs.folders import RUN_FILES_ROOM, check_name_lengths, check_path_lengths, name_max
 from sim.runtime.errors import UserError
 
 __all__ = ["check_run_folders"]
@@ -67,9 +67,10 @@ def check_run_folders(
     if "${" in others:
         return
     try:
-        limit = name_max(str(OmegaConf.select(hydra_cfg, "hydra.sweep.dir")))
+        sweep_dir: str | None = str(OmegaConf.select(hydra_cfg, "hydra.sweep.dir"))
+        limit = name_max(sweep_dir)
     except Exception:  # noqa: BLE001 - an unresolvable folder is named by its own check
-        limit = 255
+        sweep_dir, limit = None, 255
     seen: dict[str, int] = {}
     for index, job in enumerate(jobs):
         task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
@@ -81,6 +82,15 @@ def check_run_folders(
             raise UserError(
                 f"invalid sweep: sweep job #{index + 1} of {len(jobs)} would write its run "
                 f"folder under {err}: {_shorter_names_advice(parser, jobs, exclude)}"
+            ) from None
+        try:  # the whole path: Hydra's mkdir failed after the sweep had started
+            if sweep_dir is not None:
+                check_path_lengths(posixpath.join(sweep_dir, folder), room=RUN_FILES_ROOM)
+        except ValueError as err:
+            raise UserError(
+                f"invalid sweep: sweep job #{index + 1} of {len(jobs)} would write its run "
+                f"folder at {err}: choose a shorter hydra.sweep.dir, or shorter run folder "
+                "names (hydra.sweep.subdir)"
             ) from None
         if folder in seen:
             first = seen[folder]

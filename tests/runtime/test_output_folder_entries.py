@@ -259,3 +259,23 @@ def test_paths_the_system_cannot_take_are_refused(tmp_path: Path):
         "choose another folder (hydra.run.dir=...)"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link"]
+
+
+def test_a_sweep_whose_run_folders_paths_are_too_long_is_refused(tmp_path: Path):
+    # The sweep folder's path fits, its runs' do not: Hydra's mkdir failed with a traceback
+    # after multirun.yaml and the first run's .hydra/ were written.
+    deep = tmp_path
+    while len(str(deep).encode()) < 4000:  # a path of 4,000 bytes, names of 200 at most
+        deep = deep / ("s" * max(1, min(200, 4000 - len(str(deep).encode()) - 1)))
+    name = "run_n_months=1,population.n_borrowers=200,seed=0"
+    whole = f"{deep}/{name}"
+    assert len(str(deep).encode()) + 64 <= 4095 < len(whole.encode()) + 64
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "seed=0,1", *RUN, f"hydra.sweep.dir={deep}"])
+    assert str(err.value) == (
+        f"invalid sweep: sweep job #1 of 2 would write its run folder at a path of "
+        f"{len(whole.encode())} bytes ({whole[:40]}...), more than the {4095 - 64} this file "
+        "system allows, 64 kept for the files written in it: choose a shorter "
+        "hydra.sweep.dir, or shorter run folder names (hydra.sweep.subdir)"
+    )
+    assert list(tmp_path.iterdir()) == []
