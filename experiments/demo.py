@@ -87,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         what = f"unknown {unknown}" if unknown else "a policy named twice"
         what = what if policies else "names no policy"
         parser.error(f"--policies {args.policies!r}: {what}; the policies: {', '.join(known)}")
+    if BASELINE not in policies:  # the comparison pairs every policy with it
+        parser.error(
+            f"--policies {args.policies!r}: the comparison pairs every policy with "
+            f"{BASELINE!r}, so it must be among them"
+        )
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     sweep_dir = args.out or Path("multirun") / "demo" / f"{stamp}-{time.time_ns() % 10**6:06d}"
     folder = f"hydra.sweep.dir={_hydra_value(sweep_dir)}"
@@ -167,13 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     if sweep.returncode == USER_ERROR_EXIT:
         print(
             f"demo: nothing was run (exit {sweep.returncode}): see the error above "
-            "(--borrowers sets population.n_borrowers, --months n_months)"
+            "(--borrowers sets population.n_borrowers, --months n_months, --jobs "
+            "hydra.launcher.n_jobs)"
         )
         return sweep.returncode
     if sweep.returncode != 0:
         print(f"the sweep failed (exit {sweep.returncode}); finished runs are kept in {sweep_dir}")
         return sweep.returncode
-    report = [str(sweep_dir), "--baseline", "static", "--formats", "png,svg"]
+    report = [str(sweep_dir), "--baseline", BASELINE, "--formats", "png,svg"]
     try:
         print(f"sweep finished in {time.time() - t0:.0f} s: {sweep_dir}", flush=True)
         # Every run is complete: the shared burn-ins (sim.runtime.burn_in) have served.
@@ -190,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         raise SystemExit(INTERRUPTED_EXIT) from None
 
+
+#: The policy the demo's comparison pairs every other with (``compare --baseline``).
+BASELINE = "static"
 
 #: Bytes kept below ``--out`` for the sweep's own paths: a run's folder (``run_`` and its
 #: overrides), its ``.hydra/`` and an atomic write's ``.tmp-<12 hex>-<table>.parquet``.

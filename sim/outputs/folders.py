@@ -102,12 +102,19 @@ def check_creatable(path: str | os.PathLike[str]) -> None:
 def not_a_folder(path: str | os.PathLike[str]) -> str:
     """What keeps folder ``path`` from being made or used, as words to follow it; "" if none.
 
-    ``is a file, not a folder``, ``is a link to <target>, which does not exist`` (no folder
+    ``starts with '~' ...`` (a quoted ``~``: the folder code would make a folder named
+    ``~``, pandas write into the home folder), ``is a file, not a folder``, ``is a link to
+    <target>, which does not exist`` (no folder
     can be made through it), or ``is inside <parent>, a file, not a folder`` (``a link
     ...``) for a parent. One that cannot be looked in is passed over
     (:func:`check_creatable` names it).
     """
     folder = Path(path)
+    if str(folder).startswith("~"):  # pandas would expand it, Hydra and pathlib do not
+        return (
+            "starts with '~', which names a folder '~' here, not a home folder (the shell "
+            "expands it only unquoted)"
+        )
     for entry in (folder, *folder.parents):
         try:
             if entry.is_symlink() and not entry.exists():

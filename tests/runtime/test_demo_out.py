@@ -69,6 +69,18 @@ def test_policies_naming_no_policy_are_said_so(tmp_path, capsys, sweep_started, 
     assert sweep_started == [] and list(tmp_path.iterdir()) == []
 
 
+def test_policies_without_the_baseline_are_refused_before_the_sweep(
+    tmp_path, capsys, sweep_started
+):
+    # The sweep ran, then the comparison failed on --baseline, which the demo has not.
+    line = refused(capsys, ["--policies", "pd_threshold", "--out", str(tmp_path / "s")])
+    assert line == (
+        "error: --policies 'pd_threshold': the comparison pairs every policy with 'static', "
+        f"so it must be among them {HELP}"
+    )
+    assert sweep_started == [] and list(tmp_path.iterdir()) == []
+
+
 def test_an_empty_name_between_commas_is_left_out(tmp_path, capsys, sweep_started):
     argv = [*SMALL[:2], "--policies", "static, ", "--out", str(tmp_path / "s")]
     assert demo.main(argv) == 0

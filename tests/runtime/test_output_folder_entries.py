@@ -279,3 +279,20 @@ def test_a_sweep_whose_run_folders_paths_are_too_long_is_refused(tmp_path: Path)
         "hydra.sweep.dir, or shorter run folder names (hydra.sweep.subdir)"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_quoted_tilde_is_refused_where_it_names_no_home_folder(tmp_path: Path, monkeypatch):
+    # Hydra and pathlib make a folder named '~' here, pandas writes into the home folder:
+    # compare failed with a traceback, the demo wrote its runs in ./~ and read from $HOME.
+    from experiments import compare
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as err:
+        preflight([*RUN, 'hydra.run.dir="~/x"'])
+    assert str(err.value) == (
+        "output folder ~/x starts with '~', which names a folder '~' here, not a home folder "
+        "(the shell expands it only unquoted): choose another folder (hydra.run.dir=...)"
+    )
+    (tmp_path / "sweep").mkdir()
+    assert compare.main([str(tmp_path / "sweep"), "--out", "~/report"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]
