@@ -166,9 +166,17 @@ def _jobs_at_once(launcher: Any) -> int:
             composes).
 
     Raises:
-        UserError: joblib's ``n_jobs`` is 0.
+        UserError: joblib's ``n_jobs`` is 0; an option given to the basic launcher.
     """
-    if "joblib" not in str(launcher.get("_target_", "")).lower():
+    target = str(launcher.get("_target_", ""))
+    extra = [str(k) for k in launcher if k != "_target_"]
+    if target.endswith(".BasicLauncher") and extra:  # Hydra's own error was a TypeError
+        raise UserError(
+            f"invalid config: hydra.launcher.{extra[0]}: Hydra's basic launcher (the default) "
+            "takes no options and runs the jobs one after another; for jobs side by side "
+            "choose hydra/launcher=joblib"
+        )
+    if "joblib" not in target.lower():
         return 1
     n_jobs = launcher.get("n_jobs")
     if n_jobs == 0:  # joblib refuses it with a traceback, after multirun.yaml is written

@@ -236,3 +236,20 @@ def test_the_timeout_line_says_which_runs_are_kept(tmp_path: Path):
         {"_target_": "hydra_plugins.hydra_joblib_launcher.X", "timeout": None}
     )
     assert timeout_error(timed_out, no_limit, tmp_path) is None
+
+
+def test_an_option_given_to_the_basic_launcher_is_named(tmp_path: Path):
+    # +hydra.launcher.n_jobs=2 without hydra/launcher=joblib: Hydra's TypeError
+    # (BasicLauncher.__init__() got an unexpected keyword argument 'n_jobs'), exit 1.
+    from sim.runtime.preflight import preflight
+
+    sweep = ["-m", "seed=0,1", "n_months=1", f"hydra.sweep.dir={tmp_path / 's'}"]
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, "+hydra.launcher.n_jobs=2"])
+    assert str(err.value) == (
+        "invalid config: hydra.launcher.n_jobs: Hydra's basic launcher (the default) takes no "
+        "options and runs the jobs one after another; for jobs side by side choose "
+        "hydra/launcher=joblib"
+    )
+    assert not (tmp_path / "s").exists()
+    assert len(preflight(sweep)) == 2
