@@ -52,6 +52,7 @@ from experiments.cli import INTERRUPTED_EXIT, NOT_STARTED_LINE, RESUME_COMMAND_E
 from sim.config import RunConfig, register_configs
 from sim.interrupts import (
     HELD_SIGNALS,
+    exit_if_stuck,
     interrupt_behind,
     interrupt_handler,
     let_held_signals_in,
@@ -63,6 +64,9 @@ from sim.runtime.errors import UserError, exit_with, user_errors
 from sim.runtime.preflight import checked_run_config, preflight
 from sim.runtime.runner import run_to_folder
 from sim.runtime.validated_jobs import sweep_folder, sweeper_override
+
+#: Seconds the clean-up after Ctrl-C may take before the command ends regardless.
+STUCK_EXIT_S = 30.0
 
 #: Environment variable holding the number of jobs of the sweep being run.
 SWEEP_JOBS_ENV = "LIMITLAB_SWEEP_JOBS"
@@ -82,6 +86,7 @@ def main(cfg: DictConfig) -> str:
         # first job freezes what the imports made, as this command does before Hydra
         # starts, so that the full collection after each run walks only what a run made.
         import sim.model  # noqa: F401 - the model's libraries, frozen with the rest
+
         gc.freeze()
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
@@ -192,6 +197,8 @@ if __name__ == "__main__":
         # `kill` (SIGTERM, as a scheduler sends at a time limit) stops it as Ctrl-C does:
         # its one line, the same clean-up (a sweep's workers, a half-written file).
         signal.signal(signal.SIGTERM, interrupt_handler)
+        # A clean-up after Ctrl-C that hangs (joblib's abort once did) ends the command.
+        exit_if_stuck(STUCK_EXIT_S, interrupted_line)
         jobs = _checked_jobs(sys.argv[1:])
         raise_if_interrupted()  # one that preflight's config checks took for a bad config
         if jobs:
@@ -210,6 +217,7 @@ if __name__ == "__main__":
         # The model's libraries (Mesa, the kernels), imported once the command is checked:
         # a refusal comes without them, about 0.7 s sooner.
         import sim.model  # noqa: F401
+
         # What the imports made (modules, libraries) is never garbage: frozen out of the
         # collector's view, the full collection after each run (sim.runtime.runner) only
         # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).

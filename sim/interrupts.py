@@ -13,10 +13,13 @@ import signal
 import sys
 import threading
 import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "HELD_SIGNALS",
+    "exit_if_stuck",
     "interrupt_behind",
     "interrupt_handler",
     "let_held_signals_in",
@@ -70,7 +73,12 @@ def interrupt_handler(signum: int, frame: object) -> None:
     it builds a node in its own error, which a caller may catch as a config error);
     :func:`raise_if_interrupted` raises it again where the command checks.
     """
+    first = not _SEEN["interrupt"]
     _SEEN["interrupt"] = True
+    if first and _STUCK["after_s"] is not None:
+        timer = threading.Timer(_STUCK["after_s"], _exit_stuck)
+        timer.daemon = True
+        timer.start()
     if _inside_llvmlite(frame):
         # Raised inside llvmlite (an ObjectRef.__del__ run by the garbage collector, say),
         # the interrupt can leave its lock held and the process hung on it: delivered
@@ -80,6 +88,33 @@ def interrupt_handler(signum: int, frame: object) -> None:
         timer.start()
         return
     raise KeyboardInterrupt
+
+
+#: :func:`exit_if_stuck`'s setting: seconds, and the function giving the command's line.
+_STUCK: dict[str, Any] = {"after_s": None, "line": None}
+
+
+def exit_if_stuck(after_s: float, line: Callable[[], str]) -> None:
+    """After an interrupt, end the process if its clean-up has not ended it in ``after_s``.
+
+    Stopping a joblib sweep once hung after Ctrl-C: joblib's abort waited on a loky thread
+    reading a pipe from workers already gone. :func:`interrupt_handler`, at the first
+    interrupt, starts a timer that prints ``line()`` and exits with 130 at once
+    (``os._exit``: no clean-up is left that could end). Finished runs are already on
+    disk, each written whole (its completion marker last).
+    """
+    _STUCK.update(after_s=float(after_s), line=line)
+
+
+def _exit_stuck() -> None:
+    try:
+        text = _STUCK["line"]()
+    except Exception:  # noqa: BLE001 - the exit must happen whatever the line's trouble
+        text = "interrupted"
+    print(
+        f"{text} (stopping took over {_STUCK['after_s']:g} s: ended)", file=sys.stderr, flush=True
+    )
+    os._exit(130)
 
 
 #: How soon an interrupt that landed inside llvmlite is delivered again (seconds).

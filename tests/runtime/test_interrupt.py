@@ -380,3 +380,29 @@ def test_an_interrupt_inside_llvmlite_is_delivered_once_it_has_returned(monkeypa
             interrupts.interrupt_handler(signal.SIGUSR1, sys._getframe())
     finally:
         signal.signal(signal.SIGUSR1, previous)
+
+
+def test_a_clean_up_that_hangs_after_ctrl_c_ends_the_command(tmp_path: Path):
+    # Stopping a joblib sweep once hung after Ctrl-C (joblib's abort waiting on a loky
+    # thread). The first interrupt starts a timer: the command's line, exit 130.
+    child = (
+        "import signal, time\n"
+        "from sim.interrupts import exit_if_stuck, interrupt_handler\n"
+        "signal.signal(signal.SIGINT, interrupt_handler)\n"
+        "exit_if_stuck(0.5, lambda: 'interrupted: the line')\n"
+        "try:\n"
+        "    signal.raise_signal(signal.SIGINT)\n"
+        "except KeyboardInterrupt:\n"
+        "    time.sleep(30)  # a clean-up that never ends\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["PYTHONPATH"] = str(ROOT)
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=20
+    )
+    assert (done.returncode, done.stderr) == (
+        130,
+        "interrupted: the line (stopping took over 0.5 s: ended)\n",
+    )
+    assert time.monotonic() - start < 10
