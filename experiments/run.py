@@ -150,7 +150,8 @@ def interrupted_line() -> str:
 
     A sweep keeps its finished runs (each folder with ``_COMPLETE.json``): running the same
     command with ``resume=true`` and the same sweep folder skips them and runs the rest.
-    The line says so only when a run had finished, else that none had.
+    The line says so only when a run had finished, else that none had; when every job of
+    the sweep (:data:`SWEEP_JOBS_ENV`) had finished, that all are kept.
     """
     folder = _STARTED.get("folder")
     multirun = _STARTED.get("multirun", False)
@@ -160,7 +161,10 @@ def interrupted_line() -> str:
     if folder is None:
         return NOT_STARTED_LINE
     if multirun:
-        if any(Path(folder).rglob(COMPLETE_MARKER)):
+        finished = sum(1 for _ in Path(folder).rglob(COMPLETE_MARKER))
+        if finished and finished >= int(os.environ.get(SWEEP_JOBS_ENV, "0") or 0) > 0:
+            return f"interrupted after every run of the sweep had finished: they are in {folder}"
+        if finished:
             kept = f"interrupted: the finished runs in {folder} are kept; to run the rest"
         else:
             kept = f"interrupted: no run in {folder} had finished; to run them"
@@ -223,6 +227,11 @@ if __name__ == "__main__":
         # walks what that run made (0.2 s -> under 1 ms here with the libraries loaded).
         gc.freeze()
         main()
+        # Done: a Ctrl-C or kill from here on is ignored. The interpreter's shutdown
+        # restores the default action of a handled signal, and the kernels' threads do
+        # not hold it: `kill` then exited 143 without a word.
+        for signum in HELD_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
     except KeyboardInterrupt:
         print(interrupted_line(), file=sys.stderr, flush=True)
         raise SystemExit(INTERRUPTED_EXIT) from None

@@ -113,9 +113,16 @@ def test_the_sweep_line_names_the_command_of_the_tool_that_started_it(monkeypatc
     )
     (sweep / "run_seed=0" / COMPLETE_MARKER).write_text("{}")
     kept = f"interrupted: the finished runs in {sweep} are kept; to run the rest"
+    monkeypatch.setenv(run_cli.SWEEP_JOBS_ENV, "2")
     assert run_cli.interrupted_line() == (
         f"{kept}, run the same command with resume=true hydra.sweep.dir={sweep}"
     )
+    # Every job had finished (the interrupt came as the sweep ended): nothing to run.
+    monkeypatch.setenv(run_cli.SWEEP_JOBS_ENV, "1")
+    assert run_cli.interrupted_line() == (
+        f"interrupted after every run of the sweep had finished: they are in {sweep}"
+    )
+    monkeypatch.setenv(run_cli.SWEEP_JOBS_ENV, "2")
     monkeypatch.setenv(RESUME_COMMAND_ENV, f"python -m experiments.demo --out {sweep}")
     assert run_cli.interrupted_line() == f"{kept}: python -m experiments.demo --out {sweep}"
     # A folder with a space: the override is quoted, so the line can be pasted.
@@ -406,3 +413,26 @@ def test_a_clean_up_that_hangs_after_ctrl_c_ends_the_command(tmp_path: Path):
         "interrupted: the line (stopping took over 0.5 s: ended)\n",
     )
     assert time.monotonic() - start < 10
+
+
+@pytest.mark.slow
+def test_kill_as_a_sweep_ends_is_never_the_default_action(tmp_path: Path):
+    # `kill` right after the last job's line exited 143 without a word: the interpreter's
+    # shutdown restores the default action, and the kernels' threads take the signal.
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["PYTHONPATH"] = str(ROOT)
+    for trial, delay in enumerate((0.0, 0.02, 0.05)):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "experiments.run", "-m", "seed=0", "n_months=2",
+             "population.n_borrowers=300", f"hydra.sweep.dir={tmp_path / str(trial)}"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("[1/1]"):
+                break
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=60)
+        assert proc.returncode in (0, 130), (delay, proc.returncode)
