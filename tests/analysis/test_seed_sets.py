@@ -91,7 +91,7 @@ def test_collect_runs_all_or_refuse(half_finished_sweep):
 
 def test_compare_cli_says_what_it_does_and_warns_on_seed_gaps(half_finished_sweep, capsys):
     out = half_finished_sweep.parent / "report"
-    code = main([str(half_finished_sweep), "--formats", "png", "--out", str(out)])
+    code = main([str(half_finished_sweep), "--formats", "png", "--out", str(out), "--serial"])
     captured = capsys.readouterr()
     assert code == 0
     # the report's path first; then, as the runs wrote per-agent tables, the key numbers
