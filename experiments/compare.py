@@ -190,7 +190,7 @@ def check_options(args: argparse.Namespace) -> tuple[str, ...]:
     if foreign:
         shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
         raise ValueError(
-            f"{option} {out} already holds entries that a report does not write ({shown}): "
+            f"{option} {out} already holds entries that are not a report's ({shown}): "
             "the report would be written among them; choose a new or empty folder (--out)"
         )
     if args.out is not None or sweep.is_dir():

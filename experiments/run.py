@@ -40,6 +40,7 @@ import gc
 import logging
 import os
 import shlex
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,10 @@ def main(cfg: DictConfig) -> str:
         import sim.model  # noqa: F401 - the model's libraries, frozen with the rest
 
         gc.freeze()
+        if threading.current_thread() is threading.main_thread():
+            # Ctrl-C in the worker is noted, so one that a library turned into another
+            # error (pandas reading the data) is not reported as that error.
+            signal.signal(signal.SIGINT, interrupt_handler)
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN

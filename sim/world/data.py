@@ -24,6 +24,8 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from sim.interrupts import raise_if_interrupted
+
 __all__ = [
     "PACKAGED_UCI_FILE",
     "RESTORE_HINT",
@@ -174,6 +176,9 @@ def _parse_and_validate(name: str, read: Callable[[], pd.DataFrame]) -> pd.DataF
     except pd.errors.EmptyDataError as exc:
         raise DataFileError(f"{name}: file is empty (no header row)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, zlib.error) as exc:
+        # Ctrl-C while pandas reads surfaces as a ParserError ("Calling read(nbytes) on
+        # source failed") with no interrupt behind it: the handler noted it.
+        raise_if_interrupted()
         raise DataFileError(f"{name}: not a readable CSV file ({str(exc).strip()})") from exc
     except OSError as exc:  # e.g. gzip.BadGzipFile, permission denied
         raise DataFileError(f"{name}: cannot read file ({exc})") from exc

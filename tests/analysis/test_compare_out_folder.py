@@ -55,32 +55,31 @@ def test_an_out_holding_entries_a_report_does_not_write_is_refused(
     tail = "the report would be written among them; choose a new or empty folder (--out)"
     cases = {
         # No earlier report (report.html missing): its report.md is one's own, named too.
-        str(docs): f"error: --out {docs} already holds entries that a report does not write "
+        str(docs): f"error: --out {docs} already holds entries that are not a report's "
         f"(key_numbers.txt, report.md, thesis.tex): {tail}",
-        str(sweep): f"error: --out {sweep} already holds entries that a report does not write "
+        str(sweep): f"error: --out {sweep} already holds entries that are not a report's "
         f"(0, 1, 2, ...): {tail}",
-        str(sweep / "0"): f"error: --out {sweep / '0'} already holds entries that a report does "
-        f"not write (_COMPLETE.json, by_segment.parquet, events.parquet, ...): {tail}",
-        str(figures_file): f"error: --out {figures_file} already holds entries that a report "
-        f"does not write (figures): {tail}",
-        str(tmp_path): f"error: --out {tmp_path} already holds entries that a report does not "
-        f"write (docs, flat, sweep): {tail}",
+        str(sweep / "0"): f"error: --out {sweep / '0'} already holds entries that are not a "
+        f"report's (_COMPLETE.json, by_segment.parquet, events.parquet, ...): {tail}",
+        str(figures_file): f"error: --out {figures_file} already holds entries that are not a "
+        f"report's (figures): {tail}",
+        str(tmp_path): f"error: --out {tmp_path} already holds entries that are not a "
+        f"report's (docs, flat, sweep): {tail}",
     }
     for out, expected in cases.items():
         assert refused(capsys, [str(sweep), "--out", out]) == expected
     # The default folder, SWEEP/report, is checked as --out is.
     assert refused(capsys, [str(sweep)]) == (
-        f"error: the report folder (--out) {sweep / 'report'} already holds entries that a "
-        f"report does not write (notes.txt): {tail}"
+        f"error: the report folder (--out) {sweep / 'report'} already holds entries that are "
+        f"not a report's (notes.txt): {tail}"
     )
     # --out . (here tmp_path) and --out / too.
     monkeypatch.chdir(tmp_path)
     assert refused(capsys, [str(sweep), "--out", "."]) == (
-        f"error: --out . already holds entries that a report does not write "
-        f"(docs, flat, sweep): {tail}"
+        f"error: --out . already holds entries that are not a report's (docs, flat, sweep): {tail}"
     )
     line = refused(capsys, [str(sweep), "--out", "/"])
-    assert line.startswith("error: --out / already holds entries that a report does not write")
+    assert line.startswith("error: --out / already holds entries that are not a report's")
     assert line.endswith(tail)
     assert snapshot(tmp_path) == before
     assert not list(tmp_path.rglob(".tmp-report-*"))

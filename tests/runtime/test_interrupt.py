@@ -436,3 +436,22 @@ def test_kill_as_a_sweep_ends_is_never_the_default_action(tmp_path: Path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=60)
         assert proc.returncode in (0, 130), (delay, proc.returncode)
+
+
+def test_ctrl_c_while_pandas_reads_the_data_is_not_a_data_error(monkeypatch):
+    import pandas as pd
+
+    import sim.interrupts as interrupts
+    from sim.world.data import DataFileError, _parse_and_validate
+
+    # pandas turns a Ctrl-C during its read into a ParserError with no interrupt behind
+    # it: a stopped joblib sweep reported the bundled data file as unreadable (1 in 9).
+    def read() -> pd.DataFrame:
+        raise pd.errors.ParserError("Calling read(nbytes) on source failed")
+
+    monkeypatch.setitem(interrupts._SEEN, "interrupt", False)
+    with pytest.raises(DataFileError, match="not a readable CSV file"):
+        _parse_and_validate("x.csv", read)  # a broken file, no interrupt
+    monkeypatch.setitem(interrupts._SEEN, "interrupt", True)  # the handler noted one
+    with pytest.raises(KeyboardInterrupt):
+        _parse_and_validate("x.csv", read)
