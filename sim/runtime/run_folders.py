@@ -33,7 +33,7 @@ _DIRNAME = re.compile(r"\$\{hydra(:|\.)job\.override_dirname\}")
 def check_run_folders(
     parser: OverridesParser, jobs: list[list[str]], hydra_cfg: DictConfig
 ) -> None:
-    """Refuse a sweep two of whose jobs would write the same run folder.
+    """Refuse a sweep whose jobs would not each write a run folder of their own that fits.
 
     A job's folder is ``hydra.sweep.subdir``, by default ``run_${hydra.job.override_dirname}``:
     the job's non-hydra overrides, sorted, without the keys of
@@ -41,7 +41,11 @@ def check_run_folders(
     ``kv_sep`` (Hydra's own rule, ``get_overrides_dirname``). A ``subdir`` with the job
     number (``${hydra.job.num}``) or another interpolation that may differ between jobs is
     not checked. A folder name longer than the sweep folder's file system allows
-    (``NAME_MAX``, 255 bytes) is refused too: Hydra's ``mkdir`` failed with a traceback.
+    (``NAME_MAX``, 255 bytes), or a whole path over ``PATH_MAX`` less
+    :data:`sim.outputs.folders.RUN_FILES_ROOM`, is refused too: Hydra's ``mkdir`` failed
+    with a traceback. Also refused first: a ``subdir`` outside the sweep folder or naming
+    none (:func:`_check_subdir`), a ``hydra.*`` setting swept (a comma in a folder's name),
+    and ``resume`` in a job while the folder names would include it.
 
     Args:
         parser: Hydra's override parser.
@@ -50,8 +54,9 @@ def check_run_folders(
 
     Raises:
         UserError: ``invalid sweep: ...`` naming the two jobs, the folder and the fix
-            (sweep an excluded option in separate sweep folders; drop a repeated value), or
-            the job whose folder name is too long.
+            (sweep an excluded option in separate sweep folders; drop a repeated value), the
+            job whose folder name or path is too long, the ``subdir``, the swept setting,
+            or the ``exclude_keys`` list lacking ``resume``.
     """
     from hydra._internal.config_loader_impl import get_overrides_dirname
 
