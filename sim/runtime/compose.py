@@ -1,7 +1,16 @@
-"""Compose a run config from ``conf/`` in Python (Hydra's compose API), for notebooks and tests."""
+"""Compose a run config from ``conf/`` in Python (Hydra's compose API), for notebooks and tests.
+
+Hydra reads and merges every YAML file of the config folder on each composition (about
+0.3 s here); the experiments, notebooks and tests compose the same overrides again and
+again. :func:`compose_config` therefore keeps its last :data:`CACHE_SIZE` compositions,
+keyed by the overrides and by every file of the config folder (name, size, modification
+time): an edited file composes afresh. Each call returns its own copy.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +22,20 @@ from omegaconf import DictConfig
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 from sim.runtime.override_checks import OverrideError, bool_problem
 from sim.runtime.override_checks import check_overrides as _check_overrides
+
+#: Compositions kept by :func:`compose_config` (the least recently used is dropped first).
+CACHE_SIZE = 128
+_composed: OrderedDict[tuple, DictConfig] = OrderedDict()
+
+
+def _folder_key(folder: Path) -> tuple:
+    """Every file under ``folder``: relative name, size and modification time (ns)."""
+    entries = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            info = path.stat()
+            entries.append((str(path.relative_to(folder)), info.st_size, info.st_mtime_ns))
+    return tuple(sorted(entries))
 
 
 def compose_config(
@@ -43,14 +66,27 @@ def compose_config(
     folder = Path(config_dir) if config_dir is not None else CONF_DIR
     if not folder.is_dir():
         raise FileNotFoundError(f"config folder not found: {folder}")
+    key = (str(folder.resolve()), _folder_key(folder), tuple(overrides), check_overrides)
+    if key in _composed:
+        _composed.move_to_end(key)
+        return copy.deepcopy(_composed[key])
+    cfg = _compose(folder, list(overrides), check_overrides)
+    _composed[key] = copy.deepcopy(cfg)
+    while len(_composed) > CACHE_SIZE:
+        _composed.popitem(last=False)
+    return cfg
+
+
+def _compose(folder: Path, overrides: list[str], check_overrides: bool) -> DictConfig:
+    """Hydra's composition of :func:`compose_config` (no cache)."""
     register_configs()
     with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
         if not check_overrides:
-            return compose(config_name="config", overrides=list(overrides))
+            return compose(config_name="config", overrides=overrides)
         loader = GlobalHydra.instance().config_loader()
-        parsed = OverridesParser.create(config_loader=loader).parse_overrides(list(overrides))
+        parsed = OverridesParser.create(config_loader=loader).parse_overrides(overrides)
         _check_overrides(parsed, loader)
-        cfg = compose(config_name="config", overrides=list(overrides))
+        cfg = compose(config_name="config", overrides=overrides)
         problem = bool_problem(parsed, cfg)
         if problem:
             raise OverrideError(problem)

@@ -1,0 +1,80 @@
+"""compose_config keeps its compositions: the same config as Hydra's, its own copy each
+call, and an edited config file composes afresh."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from sim.config import CONF_DIR, register_configs
+from sim.runtime import compose as composing
+from sim.runtime.compose import compose_config, load_run_config
+from sim.runtime.override_checks import OverrideError
+
+OVERRIDES = ["population.n_borrowers=700", "policy=behaviour_rules", "seed=5"]
+
+
+def hydras(folder, overrides):
+    register_configs()
+    with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+@pytest.fixture
+def conf(tmp_path):
+    folder = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, folder)
+    return folder
+
+
+def test_a_kept_composition_is_hydras_and_each_call_gets_its_own_copy(conf):
+    first = compose_config(OVERRIDES, conf)
+    again = compose_config(OVERRIDES, conf)
+    expected = OmegaConf.to_container(hydras(conf, OVERRIDES), resolve=True)
+    assert OmegaConf.to_container(first, resolve=True) == expected
+    assert OmegaConf.to_container(again, resolve=True) == expected
+    assert again is not first
+    again.seed = 99
+    assert compose_config(OVERRIDES, conf).seed == 5
+    assert first.seed == 5
+    assert type(again) is type(first) and OmegaConf.is_struct(again) == OmegaConf.is_struct(first)
+
+
+def test_an_edited_file_composes_afresh(conf):
+    assert load_run_config(["seed=1"], conf).population.n_borrowers == 20_000
+    path = conf / "population" / "jiebei_baseline.yaml"
+    text = path.read_text()
+    assert "n_borrowers: 20000" in text
+    path.write_text(text.replace("n_borrowers: 20000", "n_borrowers: 1234"))
+    assert load_run_config(["seed=1"], conf).population.n_borrowers == 1234
+    # Same size, same name: the modification time tells them apart.
+    path.write_text(text.replace("n_borrowers: 20000", "n_borrowers: 43210"))
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+    assert load_run_config(["seed=1"], conf).population.n_borrowers == 43_210
+
+
+def test_a_new_file_in_the_folder_composes_afresh(conf):
+    with pytest.raises(Exception, match="extra"):
+        compose_config(["policy=extra"], conf)
+    shutil.copy(conf / "policy" / "static.yaml", conf / "policy" / "extra.yaml")
+    assert compose_config(["policy=extra"], conf).policy.name == "static"
+
+
+def test_refusals_are_never_kept(conf):
+    for _ in range(2):
+        with pytest.raises(OverrideError):
+            compose_config(["~seed"], conf, check_overrides=True)
+    assert all("~seed" not in key[2] for key in composing._composed)
+
+
+def test_the_cache_holds_at_most_its_size(monkeypatch, conf):
+    monkeypatch.setattr(composing, "_composed", type(composing._composed)())
+    monkeypatch.setattr(composing, "CACHE_SIZE", 2)
+    for seed in range(3):
+        compose_config([f"seed={seed}"], conf)
+    assert [key[2] for key in composing._composed] == [("seed=1",), ("seed=2",)]
