@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--months", type=int, default=36, help="months of the comparison window (n_months)"
     )
-    parser.add_argument("--jobs", type=int, default=2, help="parallel jobs (joblib), >= 1")
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="parallel jobs (joblib), >= 1; at most the runs"
+    )
     parser.add_argument(
         "--policies", default=",".join(policy_names()), help="comma-separated policy names"
     )
@@ -92,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             f"--policies {args.policies!r}: the comparison pairs every policy with "
             f"{BASELINE!r}, so it must be among them"
         )
+    n_runs = len(policies) * args.seeds
+    # A worker beyond the runs would sit idle, yet count in the sweep's memory check.
+    args.jobs = min(args.jobs, n_runs)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     sweep_dir = args.out or Path("multirun") / "demo" / f"{stamp}-{time.time_ns() % 10**6:06d}"
     folder = f"hydra.sweep.dir={_hydra_value(sweep_dir)}"
@@ -118,7 +123,6 @@ def main(argv: list[str] | None = None) -> int:
         # Finishing a stopped demo (--out <its folder>) keeps its finished runs.
         *(["resume=true"] if sweep_dir.is_dir() else []),
     ]
-    n_runs = len(policies) * args.seeds
     t0 = time.time()
     # The sweep starts at once: its start-up (imports, checking every job) overlaps the
     # estimate below and the comparison's imports. Each job prints one "[done/total] ..."
@@ -311,7 +315,7 @@ def _announce(args: argparse.Namespace, cmd: list[str], n_runs: int, n_policies:
         "more on a busy machine)",
         flush=True,
     )
-    busy = _busy_note(min(args.jobs, n_runs))
+    busy = _busy_note(args.jobs)
     if busy:
         print(busy, flush=True)
     print("running:", " ".join(cmd), flush=True)

@@ -137,7 +137,14 @@ def _unknown_key_text(cause: OmegaConfBaseException) -> str:
             f"{cause.full_key} does not exist; did you mean {head + '.' if head else ''}{close[0]}?"
         )
     where = f"of {head}" if head else "at the top level"
-    return f"{cause.full_key} does not exist; the keys {where} are: {', '.join(siblings)}"
+    text = f"{cause.full_key} does not exist; the keys {where} are: {', '.join(siblings)}"
+    target = str(parent.get("_target_", "")) if parent is not None else ""
+    if head == "hydra.launcher" and target.endswith(".BasicLauncher"):
+        text += (
+            " (Hydra's basic launcher, the default, takes no options and runs the jobs one "
+            "after another; for jobs side by side choose hydra/launcher=joblib)"
+        )
+    return text
 
 
 def _allowed_range(cause: OmegaConfBaseException) -> str | None:

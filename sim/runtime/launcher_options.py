@@ -3,8 +3,8 @@
 ``hydra/launcher=joblib`` hands its options (``hydra.launcher.*``) to ``joblib.Parallel``,
 which checks only some of them when it is made: ``pre_dispatch=0`` dispatched no job (the
 sweep ended as if done), ``pre_dispatch=abc`` failed with a traceback once the sweep had
-started, a zero or negative ``timeout`` stopped every job, ``backend``, ``mmap_mode``,
-``max_nbytes=-5`` and keys the launcher does not have were taken without a word.
+started, a zero or negative ``timeout`` stopped every job, ``backend``, ``prefer``,
+``mmap_mode``, ``max_nbytes=-5`` and keys the launcher does not have were taken without a word.
 :func:`joblib_option_problem` names such an option in one line, which
 :func:`sim.runtime.preflight.preflight` raises before anything is written.
 
@@ -69,6 +69,7 @@ def joblib_option_problem(options: dict[str, Any]) -> str | None:
             )
     for key, check in (
         ("backend", _backend_problem),
+        ("prefer", _prefer_problem),
         ("timeout", _timeout_problem),
         ("pre_dispatch", _pre_dispatch_problem),
         ("mmap_mode", _mmap_mode_problem),
@@ -93,11 +94,27 @@ def _backend_problem(value: Any, options: dict[str, Any]) -> str | None:
             f"not a joblib backend (joblib's: {', '.join(sorted(BACKENDS))}), and Hydra's "
             f"joblib launcher always runs '{LAUNCHER_BACKEND}' {allowed}"
         )
+    if value == "threading":
+        return (
+            f"Hydra's joblib launcher ignores it and always runs joblib's '{LAUNCHER_BACKEND}' "
+            "backend (worker processes: each job sets process-wide state, Hydra's job config "
+            f"among it, so jobs cannot run side by side as threads) {allowed}"
+        )
     return (
         f"Hydra's joblib launcher ignores it and always runs joblib's '{LAUNCHER_BACKEND}' "
-        "backend (worker processes: each job sets process-wide state, Hydra's job config "
-        f"among it, so jobs cannot run side by side as threads) {allowed}"
+        f"backend, its own choice of worker processes {allowed}"
     )
+
+
+def _prefer_problem(value: Any, options: dict[str, Any]) -> str | None:
+    if value is None or value == "processes":
+        return None
+    if value == "threads":
+        return (
+            f"Hydra's joblib launcher ignores it: it always runs joblib's '{LAUNCHER_BACKEND}' "
+            "backend, whose workers are processes (allowed: 'processes' or null)"
+        )
+    return "not a joblib backend hint (allowed: 'processes' or null)"
 
 
 def _timeout_problem(value: Any, options: dict[str, Any]) -> str | None:

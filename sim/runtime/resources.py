@@ -239,13 +239,17 @@ def estimate_run_seconds(run: RunConfig) -> float:
 
 
 def estimate_sweep_seconds(
-    runs: Sequence[RunConfig], n_jobs: int = 1, burn_ins: int | None = None
+    runs: Sequence[RunConfig],
+    n_jobs: int = 1,
+    burn_ins: int | None = None,
+    cores: int | None = None,
 ) -> float:
     """Estimated wall time of a sweep of ``runs`` on ``n_jobs`` parallel workers, seconds.
 
     The sweep's start (:data:`SWEEP_START_SECONDS`) plus each run's
     :func:`estimate_run_seconds` and :data:`JOB_OVERHEAD_SECONDS`, shared evenly among
-    ``min(n_jobs, len(runs))`` workers (a sweep's runs are of similar sizes). The start
+    ``min(n_jobs, len(runs), cores)`` workers (a sweep's runs are of similar sizes; workers
+    beyond the cores share them). The start
     and the job overhead are a fit of two sweeps of 500-borrower x 1-month runs on 2 jobs
     (9 jobs: 9.4 s, 45 jobs: 23.1 s). For the demo (45 runs of 20 k borrowers x 24 + 36
     months on 2 jobs, 5 shared burn-ins) it gives 39 s; the sweep took 39-42 s at load
@@ -261,6 +265,7 @@ def estimate_sweep_seconds(
         n_jobs: parallel workers, >= 1.
         burn_ins: distinct burn-ins among ``runs`` when they are shared; None: each run
             simulates its own.
+        cores: the cores the workers share; None: those this process may run on.
 
     Returns:
         Seconds (float); 0 for no run.
@@ -279,7 +284,10 @@ def estimate_sweep_seconds(
         work -= sum(
             BORROWER_MONTH_SECONDS * r.population.n_borrowers * r.burn_in_months for r in reused
         )
-    return SWEEP_START_SECONDS + work / min(n_jobs, len(runs))
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        cores = cores or os.cpu_count() or 1
+    return SWEEP_START_SECONDS + work / min(n_jobs, len(runs), max(cores, 1))
 
 
 def kernel_sources(sim_root: Path = SIM_ROOT) -> list[Path]:

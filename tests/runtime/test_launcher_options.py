@@ -103,6 +103,25 @@ CASES = [
         "null or 'loky')",
     ),
     (
+        "hydra.launcher.backend=multiprocessing",
+        {"backend": "multiprocessing"},
+        "hydra.launcher.backend = 'multiprocessing': Hydra's joblib launcher ignores it and "
+        "always runs joblib's 'loky' backend, its own choice of worker processes (allowed: "
+        "null or 'loky')",
+    ),
+    (
+        "hydra.launcher.prefer=threads",
+        {"prefer": "threads"},
+        "hydra.launcher.prefer = 'threads': Hydra's joblib launcher ignores it: it always runs "
+        "joblib's 'loky' backend, whose workers are processes (allowed: 'processes' or null)",
+    ),
+    (
+        "hydra.launcher.prefer=fibres",
+        {"prefer": "fibres"},
+        "hydra.launcher.prefer = 'fibres': not a joblib backend hint (allowed: 'processes' or "
+        "null)",
+    ),
+    (
         "hydra.launcher.backend=fast",
         {"backend": "fast"},
         "hydra.launcher.backend = 'fast': not a joblib backend (joblib's: loky, "
@@ -157,6 +176,7 @@ def test_options_joblib_cannot_use_are_named(override: str, option: dict, messag
         {"timeout": 0.5},
         {"timeout": float("inf")},  # no limit, as null
         {"backend": "loky"},
+        {"prefer": None},
         {"mmap_mode": "r+"},
         {"max_nbytes": 0},
         {"max_nbytes": "1M"},
@@ -251,5 +271,15 @@ def test_an_option_given_to_the_basic_launcher_is_named(tmp_path: Path):
         "options and runs the jobs one after another; for jobs side by side choose "
         "hydra/launcher=joblib"
     )
+    # Without the +: the key does not exist in the basic launcher's config.
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, "hydra.launcher.n_jobs=2"])
+    assert str(err.value) == (
+        "invalid config: hydra.launcher.n_jobs does not exist; the keys of hydra.launcher "
+        "are: _target_ (Hydra's basic launcher, the default, takes no options and runs the "
+        "jobs one after another; for jobs side by side choose hydra/launcher=joblib)"
+    )
+    with pytest.raises(UserError, match=r"hydra.launcher.n_jobz does not exist; did you mean "):
+        preflight([*sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobz=2"])
     assert not (tmp_path / "s").exists()
     assert len(preflight(sweep)) == 2

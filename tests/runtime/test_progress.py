@@ -34,11 +34,16 @@ def test_run_and_sweep_time_estimates_by_hand():
     one = resources.RUN_FIXED_SECONDS + resources.BORROWER_MONTH_SECONDS * 1_200_000
     assert resources.estimate_run_seconds(run) == pytest.approx(one)
     per_job = one + resources.JOB_OVERHEAD_SECONDS
-    sweep = resources.estimate_sweep_seconds([run] * 45, n_jobs=2)
+    sweep = resources.estimate_sweep_seconds([run] * 45, n_jobs=2, cores=2)
     assert sweep == pytest.approx(resources.SWEEP_START_SECONDS + 45 * per_job / 2)
     # more workers than runs: each run on its own worker
-    assert resources.estimate_sweep_seconds([run] * 2, n_jobs=8) == pytest.approx(
+    assert resources.estimate_sweep_seconds([run] * 2, n_jobs=8, cores=8) == pytest.approx(
         resources.SWEEP_START_SECONDS + per_job
+    )
+    # more workers than cores: the cores are shared (999 workers on 2 cores, 45 runs)
+    assert resources.estimate_sweep_seconds([run] * 45, n_jobs=999, cores=2) == sweep
+    assert resources.estimate_sweep_seconds([run] * 45, n_jobs=3, cores=4) == pytest.approx(
+        resources.SWEEP_START_SECONDS + 45 * per_job / 3
     )
     assert resources.estimate_sweep_seconds([], n_jobs=2) == 0.0
     with pytest.raises(ValueError, match="n_jobs"):
@@ -127,6 +132,14 @@ def test_demo_prints_its_expected_duration_before_it_starts(tmp_path, monkeypatc
         "demo: this machine is busy (load average 2.7 on 2 cores, beside the demo's 1 job): "
         "expect it to take up to about 1.9x as long"
     )
+    # More jobs than runs: the sweep gets one worker per run, not idle ones.
+    demo.main(
+        ["--seeds", "2", "--policies", "static", "--borrowers", "1000", "--months", "6"]
+        + ["--jobs", "999", "--out", str(tmp_path / "sweep3")]
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert " on 2 parallel jobs, then" in out[0]
+    assert "hydra.launcher.n_jobs=2" in calls[-1]
 
 
 def test_busy_factor_by_hand():
@@ -175,7 +188,7 @@ def test_demo_estimate_matches_the_issue_measurement():
     rough guides, within 30 % of the measurement. Its 5 seeds share 5 burn-ins.
     """
     run = make_run("population.n_borrowers=20000", "n_months=36", "burn_in_months=24")
-    sweep = resources.estimate_sweep_seconds([run] * 45, n_jobs=2, burn_ins=5)
+    sweep = resources.estimate_sweep_seconds([run] * 45, n_jobs=2, burn_ins=5, cores=2)
     assert 0.7 * 40 <= sweep <= 1.3 * 40
     assert 0.7 * 13 <= demo.estimate_compare_seconds(45, 9) <= 1.3 * 13
 
