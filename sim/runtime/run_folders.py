@@ -19,7 +19,7 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from omegaconf import BooleanNode, DictConfig, OmegaConf
-from omegaconf.errors import ValidationError
+from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from sim.outputs.folders import RUN_FILES_ROOM, check_name_lengths, check_path_lengths, name_max
 from sim.runtime.errors import UserError
@@ -63,7 +63,7 @@ def check_run_folders(
     sweep = OmegaConf.to_container(hydra_cfg.hydra.sweep, resolve=False)
     assert isinstance(sweep, dict)
     subdir = str(sweep.get("subdir") or "")
-    _check_subdir(subdir)
+    _check_subdir(subdir, _resolved_subdir(subdir, hydra_cfg))
     _check_hydra_settings_not_swept(parser, jobs)
     settings = hydra_cfg.hydra.job.config.override_dirname
     exclude = [str(k) for k in settings.exclude_keys]
@@ -141,26 +141,68 @@ def _collision_text(
 
 #: An interpolation in ``hydra.sweep.subdir`` (a job's number, its overrides, ...).
 _INTERPOLATION = re.compile(r"\$\{[^}]*\}")
+#: A job's own value (``${hydra.job.num}``, ``${hydra:job.override_dirname}``, ...).
+_JOB_VALUE = re.compile(r"\$\{hydra(:|\.)job\.[^}]*\}")
 
 
-def _check_subdir(subdir: str) -> None:
+def _resolved_subdir(subdir: str, hydra_cfg: DictConfig) -> str | None:
+    """``subdir`` with its interpolations other than a job's own resolved, or None.
+
+    A job's values (``${hydra.job.num}``, ``${hydra.job.override_dirname}``, ...) are not
+    known before it runs and stay one plain name each (``x``); the others
+    (``${oc.env:HOME}``, ``${experiment_name}``, ``${hydra.runtime.choices.policy}``) are
+    resolved in ``hydra_cfg``. None if there are none.
+
+    Raises:
+        UserError: an interpolation that cannot be resolved (an unset environment variable,
+            an unknown key, ``${hydra.runtime.output_dir}``, which is made from the subdir):
+            Hydra's traceback once the sweep had written ``multirun.yaml``.
+    """
+    plain = _JOB_VALUE.sub("x", subdir)
+    if "${" not in plain:
+        return None
+    cfg = OmegaConf.masked_copy(hydra_cfg, list(hydra_cfg.keys()))
+    OmegaConf.update(cfg, "hydra.sweep.subdir", plain, force_add=True)
+    try:
+        return str(cfg.hydra.sweep.subdir)
+    except OmegaConfBaseException as err:
+        reason = str(err).splitlines()[0]  # without OmegaConf's full_key / object_type lines
+        raise UserError(
+            f"invalid sweep: hydra.sweep.subdir = {subdir!r}: {reason}: it takes a "
+            "relative path inside the sweep folder, different for each job, e.g. "
+            "run_${hydra.job.override_dirname} (the default) or ${hydra.job.num}"
+        ) from None
+
+
+def _check_subdir(subdir: str, resolved: str | None = None) -> None:
     """Refuse a ``hydra.sweep.subdir`` naming no folder of its own inside the sweep folder.
 
     Hydra joins it to ``hydra.sweep.dir``: an absolute path, or one climbing out with
     ``..``, writes the runs elsewhere (past the sweep folder's checks, over files of that
     name); an empty one, or ``.``, writes every run loose in the sweep folder itself.
-    Interpolations are read as one plain name each.
+    Interpolations are read as one plain name each, and ``resolved`` (the value with the
+    interpolations known before the jobs run resolved: :func:`_resolved_subdir`) is
+    checked too.
 
     Raises:
-        UserError: naming ``hydra.sweep.subdir``, its value and what it takes.
+        UserError: naming ``hydra.sweep.subdir``, its value (and what it resolves to) and
+            what it takes.
     """
-    shape = posixpath.normpath(_INTERPOLATION.sub("x", subdir.strip())) if subdir.strip() else ""
-    if shape in ("", ".") or subdir.startswith("/") or shape.split("/")[0] == "..":
+    for value in (subdir, resolved):
+        if value is not None:
+            _check_subdir_shape(subdir, value)
+
+
+def _check_subdir_shape(subdir: str, value: str) -> None:
+    shape = posixpath.normpath(_INTERPOLATION.sub("x", value.strip())) if value.strip() else ""
+    if shape in ("", ".") or value.startswith("/") or shape.split("/")[0] == "..":
         where = (
             "gives no run a folder of its own inside"
             if shape in ("", ".")
             else "puts the runs' folders outside"
         )
+        if value != subdir:
+            where = f"(resolved: {value!r}) {where}"
         raise UserError(
             f"invalid sweep: hydra.sweep.subdir = {subdir!r} {where} the sweep folder "
             "(hydra.sweep.dir): it takes a relative path inside it, different for each job, "

@@ -198,6 +198,38 @@ def test_a_subdir_outside_the_sweep_folder_or_none_is_refused(tmp_path: Path, su
     assert not (tmp_path / "s").exists()
 
 
+def test_a_subdir_is_checked_as_it_resolves_before_the_jobs_run(tmp_path: Path, monkeypatch):
+    # Interpolations known before a job runs are resolved: ${oc.env:HOME} had put the
+    # runs' folders in the home folder; an unset variable was Hydra's traceback once
+    # multirun.yaml was written. A job's own values stay plain names.
+    sweep = ["-m", "seed=0,1", *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
+    monkeypatch.setenv("LIMITLAB_ELSEWHERE", str(tmp_path / "elsewhere"))
+    subdir = "${oc.env:LIMITLAB_ELSEWHERE}/${hydra.job.num}"
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, f"hydra.sweep.subdir={subdir}"])
+    assert str(err.value) == (
+        f"invalid sweep: hydra.sweep.subdir = {subdir!r} (resolved: "
+        f"'{tmp_path / 'elsewhere'}/x') puts the runs' folders outside the sweep folder "
+        "(hydra.sweep.dir): it takes a relative path inside it, different for each job, "
+        "e.g. run_${hydra.job.override_dirname} (the default) or ${hydra.job.num}"
+    )
+    monkeypatch.delenv("LIMITLAB_ELSEWHERE")
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, f"hydra.sweep.subdir={subdir}"])
+    assert str(err.value) == (
+        f"invalid sweep: hydra.sweep.subdir = {subdir!r}: KeyError raised while resolving "
+        "interpolation: \"Environment variable 'LIMITLAB_ELSEWHERE' not found\": it takes a "
+        "relative path inside the sweep folder, different for each job, e.g. "
+        "run_${hydra.job.override_dirname} (the default) or ${hydra.job.num}"
+    )
+    with pytest.raises(UserError, match=r"Missing mandatory value: hydra.runtime.output_dir"):
+        preflight([*sweep, "hydra.sweep.subdir=${hydra.runtime.output_dir}_${hydra.job.num}"])
+    assert not (tmp_path / "s").exists()
+    inside = "hydra.sweep.subdir=${experiment_name}/${hydra.runtime.choices.policy}_"
+    inside += "${hydra.job.num}"
+    assert len(preflight([*sweep, inside])) == 2
+
+
 def test_resume_named_in_run_folders_is_refused(tmp_path: Path):
     # An exclude_keys list given on the command line without resume: a resumed sweep's
     # folders were named run_resume=true,... and every finished run ran again.
