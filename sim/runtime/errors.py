@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import OmegaConf
 from omegaconf.errors import (
     ConfigAttributeError,
@@ -76,11 +76,33 @@ def config_error(err: BaseException, where: str = "") -> UserError:
     """
     if isinstance(err, KeyError) and err.args:
         text = str(err.args[0])
+    elif isinstance(err, OverrideParseException):
+        text = _grammar_text(err)
     elif isinstance(err, HydraException):
         text = _schema_text(err.__cause__) or _hydra_text(err)
     else:
         text = str(err)
     return UserError(f"invalid config: {one_line(text)}{where}")
+
+
+def _grammar_text(err: OverrideParseException) -> str:
+    """An override Hydra cannot parse: the override, Hydra's reason and how to quote a value.
+
+    Hydra's override grammar takes unquoted values of plain characters only: an ``=``,
+    ``,``, quote, bracket or a character beyond ASCII (``/tmp/café``) needs the value in
+    quotes (``key='value'``, or ``key="it's"``; in a shell, the whole override quoted too).
+    """
+    reason = one_line(err.message).split("; See https://hydra.cc")[0]
+    if reason.startswith("LexerNoViableAltException"):
+        reason = "a character it does not take unquoted"
+    key, sep, value = err.override.partition("=")
+    key = key if sep else "key"
+    example = f"'{key}=\"...\"'" if "'" in value else f"\"{key}='...'\""
+    return (
+        f"{err.override!r} is not an override Hydra can read ({reason}): a value holding "
+        "'=', ',', quotes, brackets or characters beyond ASCII goes in quotes, e.g. "
+        f"{example}"
+    )
 
 
 def _schema_text(cause: BaseException | None) -> str | None:

@@ -294,3 +294,43 @@ def test_a_bad_start_state_is_named_before_the_starting_book():
         "invalid config: population.start_state = 'bogus'; allowed: ['current', "
         "'uci_september', 'uci_august', 'uci_july', 'uci_june', 'uci_may', 'uci_april']"
     )
+
+
+@pytest.mark.parametrize(
+    ("override", "reason", "example"),
+    [
+        (
+            "hydra.sweep.dir={dir}/a=b",
+            "mismatched input '=' expecting <EOF>",
+            "\"hydra.sweep.dir='...'\"",
+        ),
+        (
+            "hydra.sweep.dir={dir}/café",
+            "a character it does not take unquoted",
+            "\"hydra.sweep.dir='...'\"",
+        ),
+        (
+            "hydra.sweep.dir={dir}/it's",
+            "a character it does not take unquoted",
+            "'hydra.sweep.dir=\"...\"'",
+        ),
+        ("seed=[1", "no viable alternative at input '[1'", "\"seed='...'\""),
+    ],
+)
+def test_an_override_hydra_cannot_read_says_to_quote_its_value(
+    tmp_path: Path, override: str, reason: str, example: str
+):
+    # Hydra's grammar error named neither the override's fix nor, for a character beyond
+    # ASCII, the reason (LexerNoViableAltException).
+    override = override.format(dir=tmp_path / "s")
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "seed=0,1", "n_months=1", override])
+    assert str(err.value) == (
+        f"invalid config: {override!r} is not an override Hydra can read ({reason}): a value "
+        "holding '=', ',', quotes, brackets or characters beyond ASCII goes in quotes, e.g. "
+        f"{example}"
+    )
+    assert not (tmp_path / "s").exists()
+    if override.startswith("hydra.sweep.dir="):  # quoted, the same folder is taken
+        quoted = f"hydra.sweep.dir='{tmp_path / 's' / 'café, a=b'}'"
+        assert len(preflight(["-m", "seed=0,1", "n_months=1", quoted])) == 2
