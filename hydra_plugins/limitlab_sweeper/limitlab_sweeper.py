@@ -7,8 +7,11 @@ already composed and validated every job in this process, with Hydra's compose A
 recorded them (:mod:`sim.runtime.validated_jobs`). This sweeper makes the same jobs in the
 same order (it is the basic sweeper) and validates, with Hydra's own check, only the jobs
 that were not recorded, e.g. a sweep started from Python or with a config folder of its
-own. The jobs, their configs, folders and results are the basic sweeper's. Its config
-node (``hydra/sweeper/limitlab``) is stored by :func:`sim.config.register_configs`.
+own. The jobs, their configs, folders and results are the basic sweeper's, but for one
+thing: a job whose run folder already holds a finished run is told not to write Hydra's
+``.hydra/`` record there (:func:`LimitLabSweeper.get_job_batch`), so the finished run's
+record is not replaced by the resumed sweep's. Its config node (``hydra/sweeper/limitlab``)
+is stored by :func:`sim.config.register_configs`.
 """
 
 from __future__ import annotations
@@ -66,6 +69,29 @@ class LimitLabSweeper(BasicSweeper):
                 raise
             exit_with(user)  # e.g. a full disk as Hydra writes a job's .hydra/ files
 
+    def get_job_batch(self) -> Sequence[Sequence[str]]:
+        """The basic sweeper's next batch, finished runs' records kept.
+
+        A job whose run folder holds a finished run gets
+        :data:`sim.runtime.run_folders.KEEP_RECORD`, so that Hydra leaves that run's
+        ``.hydra/`` record as it was (the job then skips the run, or refuses the folder).
+        """
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        from sim.runtime.run_folders import KEEP_RECORD, finished_job_folder
+
+        assert self.config is not None and self.hydra_context is not None
+        batch = super().get_job_batch()
+        first = getattr(self, "_jobs_issued", 0)
+        self._jobs_issued = first + len(batch)
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        return [
+            [*job, KEEP_RECORD]
+            if finished_job_folder(self.config, parser, job, first + i) is not None
+            else list(job)
+            for i, job in enumerate(batch)
+        ]
+
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         """Compose (Hydra's check) the jobs of ``batch`` that preflight did not validate.
 
@@ -73,9 +99,11 @@ class LimitLabSweeper(BasicSweeper):
             hydra.errors.HydraException, omegaconf.errors.OmegaConfBaseException: a job
                 that does not compose, as the basic sweeper raises them.
         """
+        from sim.runtime.run_folders import KEEP_RECORD
         from sim.runtime.validated_jobs import was_validated
 
         assert self.config is not None
+        batch = [[o for o in job if o != KEEP_RECORD] for job in batch]
         hydra_cfg = self.config.hydra
         mains = [s.path for s in hydra_cfg.runtime.config_sources if s.provider == "main"]
         # As typed: an override such as ``hydra.sweep.subdir=${hydra.job.num}`` has no

@@ -14,6 +14,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -24,7 +25,13 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 from sim.outputs.folders import RUN_FILES_ROOM, check_name_lengths, check_path_lengths, name_max
 from sim.runtime.errors import UserError
 
-__all__ = ["check_run_folders"]
+__all__ = ["KEEP_RECORD", "check_run_folders", "finished_job_folder"]
+
+#: Added by the sweeper (``hydra/sweeper=limitlab``) to a job whose run folder holds a
+#: finished run: Hydra then writes no ``.hydra/`` record there. It used to replace the
+#: finished run's record with the new sweep's (its overrides, e.g. ``resume=true`` or
+#: another ``output.plots``) before the job skipped or refused the folder.
+KEEP_RECORD = "hydra.output_subdir=null"
 
 #: ``${hydra.job.override_dirname}`` in ``hydra.sweep.subdir``.
 _DIRNAME = re.compile(r"\$\{hydra(:|\.)job\.override_dirname\}")
@@ -143,6 +150,52 @@ def _collision_text(
 _INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 #: A job's own value (``${hydra.job.num}``, ``${hydra:job.override_dirname}``, ...).
 _JOB_VALUE = re.compile(r"\$\{hydra(:|\.)job\.[^}]*\}")
+#: ``${hydra.job.num}`` in ``hydra.sweep.subdir``.
+_JOB_NUM = re.compile(r"\$\{hydra(:|\.)job\.num\}")
+
+
+def finished_job_folder(
+    hydra_cfg: DictConfig, parser: OverridesParser, job: Sequence[str], num: int
+) -> Path | None:
+    """The run folder of sweep job number ``num`` if it holds a finished run, else None.
+
+    The folder is ``hydra.sweep.dir`` joined with ``hydra.sweep.subdir`` as Hydra makes it
+    for the job (its ``override_dirname`` by Hydra's own rule, its number, the other
+    interpolations resolved in ``hydra_cfg``); a finished run is one with a completion
+    marker (:data:`sim.outputs.files.COMPLETE_MARKER`). None too when the subdir holds
+    another value known only once the job runs, or does not resolve.
+
+    Args:
+        hydra_cfg: the sweep's config with its ``hydra`` node.
+        parser: Hydra's override parser.
+        job: the job's override lines, as the sweeper makes them.
+        num: the job's number in the sweep (``hydra.job.num``), from 0.
+    """
+    from hydra._internal.config_loader_impl import get_overrides_dirname
+
+    from sim.outputs.files import COMPLETE_MARKER
+
+    sweep = OmegaConf.to_container(hydra_cfg.hydra.sweep, resolve=False)
+    assert isinstance(sweep, dict)
+    # Placeholders for the job's values, put in after the rest resolved (Hydra does not
+    # resolve the text of a job's overrides inside its folder name either).
+    subdir = _JOB_NUM.sub("\x00N", _DIRNAME.sub("\x00D", str(sweep.get("subdir") or "")))
+    if _JOB_VALUE.search(subdir):
+        return None
+    settings = hydra_cfg.hydra.job.config.override_dirname
+    task = [o for o in parser.parse_overrides(list(job)) if not o.is_hydra_override()]
+    exclude = [str(k) for k in settings.exclude_keys]
+    name = get_overrides_dirname(task, exclude, str(settings.item_sep), str(settings.kv_sep))
+    try:
+        folder = Path(str(hydra_cfg.hydra.sweep.dir))
+        if "${" in subdir:
+            cfg = OmegaConf.masked_copy(hydra_cfg, list(hydra_cfg.keys()))
+            OmegaConf.update(cfg, "hydra.sweep.subdir", subdir, force_add=True)
+            subdir = str(cfg.hydra.sweep.subdir)
+    except OmegaConfBaseException:
+        return None
+    folder = folder / subdir.replace("\x00D", name).replace("\x00N", str(num))
+    return folder if (folder / COMPLETE_MARKER).is_file() else None
 
 
 def _resolved_subdir(subdir: str, hydra_cfg: DictConfig) -> str | None:

@@ -104,11 +104,16 @@ def test_sweep_seeds_and_resume(tmp_path: Path):
     (victim / COMPLETE_MARKER).unlink()
     (victim / "summary.parquet").unlink()
     mtimes = {r: (r / COMPLETE_MARKER).stat().st_mtime_ns for r in runs[1:]}
+    records = {p: p.read_bytes() for r in runs[1:] for p in (r / ".hydra").iterdir()}
     again = run_cli(*args, "resume=true")
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("skipped, already complete") == 3
     assert all((r / COMPLETE_MARKER).stat().st_mtime_ns == t for r, t in mtimes.items())
     assert digests(sweep) == before
+    # The finished runs' Hydra records are theirs still: Hydra had rewritten them with the
+    # resumed sweep's overrides (resume=true) before the jobs skipped them.
+    assert len(records) == 9 and all(p.read_bytes() == b for p, b in records.items())
+    assert "resume=true" in (victim / ".hydra" / "overrides.yaml").read_text().lower()
 
 
 @pytest.mark.slow

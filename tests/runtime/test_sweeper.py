@@ -226,3 +226,36 @@ def test_a_sweep_makes_the_runs_of_hydras_basic_sweeper(tmp_path):
     assert ran == sorted(p.name for p in (tmp_path / "basic").iterdir() if p.is_dir())
     assert len(ran) == 2
     assert digests(tmp_path / "ours") == digests(tmp_path / "basic")
+
+
+def test_a_jobs_finished_run_folder_is_found_as_hydra_names_it(tmp_path, monkeypatch):
+    # The sweeper marks such a job so that Hydra leaves the finished run's .hydra/ record
+    # as it was (tests/runtime/test_pipeline.py::test_sweep_seeds_and_resume runs it).
+    from sim.outputs.files import COMPLETE_MARKER
+    from sim.runtime.run_folders import finished_job_folder
+
+    monkeypatch.setenv("LIMITLAB_PART", "p")
+    sweep = tmp_path / "s"
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+
+        def folder(subdir: str, job: list[str], num: int):
+            lines = [f"hydra.sweep.dir={sweep}", f"hydra.sweep.subdir={subdir}"]
+            cfg = compose("config", overrides=lines, return_hydra_config=True)
+            return finished_job_folder(cfg, parser, job, num)
+
+        default = "run_${hydra.job.override_dirname}"
+        job = ["seed=1", "policy=static", "resume=true"]  # resume is left out of the name
+        named = sweep / "run_policy=static,seed=1"
+        assert folder(default, job, 0) is None  # no finished run there yet
+        named.mkdir(parents=True)
+        (named / COMPLETE_MARKER).write_text("{}")
+        assert folder(default, job, 0) == named
+        assert folder(default, ["seed=2"], 0) is None
+        numbered = sweep / "p_3"
+        numbered.mkdir()
+        (numbered / COMPLETE_MARKER).write_text("{}")
+        assert folder("${oc.env:LIMITLAB_PART}_${hydra.job.num}", job, 3) == numbered
+        assert folder("${oc.env:LIMITLAB_PART}_${hydra.job.num}", job, 2) is None
+        assert folder("${hydra.job.id}", job, 3) is None  # known only once the job runs
