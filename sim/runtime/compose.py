@@ -23,8 +23,9 @@ from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 from sim.runtime.override_checks import OverrideError, bool_problem
 from sim.runtime.override_checks import check_overrides as _check_overrides
 
-#: Compositions kept by :func:`compose_config` (the least recently used is dropped first).
-CACHE_SIZE = 128
+#: Compositions kept by :func:`compose_config` (the least recently used is dropped first;
+#: about 0.4 MiB each).
+CACHE_SIZE = 32
 _composed: OrderedDict[tuple, DictConfig] = OrderedDict()
 
 
