@@ -3,13 +3,14 @@
 Hydra reads and merges every YAML file of the config folder on each composition (about
 0.3 s here); the experiments, notebooks and tests compose the same overrides again and
 again. :func:`compose_config` therefore keeps its last :data:`CACHE_SIZE` compositions,
-keyed by the overrides and by every file of the config folder (name, size, modification
-time): an edited file composes afresh. Each call returns its own copy.
+keyed by the overrides and by every file of the config folder (name and a digest of its
+bytes): an edited file composes afresh. Each call returns its own copy.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,12 +31,17 @@ _composed: OrderedDict[tuple, DictConfig] = OrderedDict()
 
 
 def _folder_key(folder: Path) -> tuple:
-    """Every file under ``folder``: relative name, size and modification time (ns)."""
+    """Every file under ``folder``: relative name and a digest of its bytes.
+
+    The bytes, not the modification time: a copy that keeps the times (``cp -p``,
+    ``rsync -t``) changes a file without changing them. The config folder is small (about
+    80 kB; well under a millisecond).
+    """
     entries = []
     for path in folder.rglob("*"):
         if path.is_file():
-            info = path.stat()
-            entries.append((str(path.relative_to(folder)), info.st_size, info.st_mtime_ns))
+            digest = hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+            entries.append((str(path.relative_to(folder)), digest))
     return tuple(sorted(entries))
 
 
@@ -59,19 +65,25 @@ def compose_config(
         The composed (unvalidated) config.
 
     Raises:
+        TypeError: ``overrides`` is one string, not a list of them.
         FileNotFoundError: the config folder does not exist.
         hydra.errors.ConfigCompositionException: an unknown key or group option.
         sim.runtime.override_checks.OverrideError: (a ValueError) a refused override,
             with ``check_overrides``.
     """
+    if isinstance(overrides, str | bytes):
+        raise TypeError(
+            f"overrides: a list of override strings, e.g. [{str(overrides)!r}], not one string"
+        )
+    lines = list(overrides)  # once: an iterator is read here only
     folder = Path(config_dir) if config_dir is not None else CONF_DIR
     if not folder.is_dir():
         raise FileNotFoundError(f"config folder not found: {folder}")
-    key = (str(folder.resolve()), _folder_key(folder), tuple(overrides), check_overrides)
+    key = (str(folder.resolve()), _folder_key(folder), tuple(lines), check_overrides)
     if key in _composed:
         _composed.move_to_end(key)
         return copy.deepcopy(_composed[key])
-    cfg = _compose(folder, list(overrides), check_overrides)
+    cfg = _compose(folder, lines, check_overrides)
     _composed[key] = copy.deepcopy(cfg)
     while len(_composed) > CACHE_SIZE:
         _composed.popitem(last=False)

@@ -51,11 +51,24 @@ def test_an_edited_file_composes_afresh(conf):
     assert "n_borrowers: 20000" in text
     path.write_text(text.replace("n_borrowers: 20000", "n_borrowers: 1234"))
     assert load_run_config(["seed=1"], conf).population.n_borrowers == 1234
-    # Same size, same name: the modification time tells them apart.
-    path.write_text(text.replace("n_borrowers: 20000", "n_borrowers: 43210"))
+    # Same size, same name, the modification time kept (as `cp -p` or `rsync -t` copy).
     info = path.stat()
-    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+    path.write_text(text.replace("n_borrowers: 20000", "n_borrowers: 43210"))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
     assert load_run_config(["seed=1"], conf).population.n_borrowers == 43_210
+
+
+def test_overrides_given_as_an_iterator_are_read_once_and_kept_under_their_own_key(conf):
+    # tuple(overrides) for the key had used up an iterator: the defaults were composed,
+    # and then served for the same overrides given as a list.
+    lines = ["n_months=8", "seed=3"]
+    run = load_run_config((line for line in lines), conf)
+    assert (run.n_months, run.seed) == (8, 3)
+    run = load_run_config(lines, conf)
+    assert (run.n_months, run.seed) == (8, 3)
+    assert compose_config(map(str, ["n_months=7"]), conf).n_months == 7
+    with pytest.raises(TypeError, match=r"a list of override strings, e.g. \['n_months=2'\]"):
+        compose_config("n_months=2", conf)
 
 
 def test_a_new_file_in_the_folder_composes_afresh(conf):
