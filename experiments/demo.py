@@ -318,7 +318,7 @@ def _announce(args: argparse.Namespace, cmd: list[str], n_runs: int, n_policies:
     busy = _busy_note(args.jobs)
     if busy:
         print(busy, flush=True)
-    print("running:", " ".join(cmd), flush=True)
+    print("running:", shlex.join(cmd), flush=True)  # as a shell takes it
 
 
 #: Seconds of ``experiments.compare`` besides its runs and policies (imports, set-up).

@@ -86,18 +86,20 @@ def config_error(err: BaseException, where: str = "") -> UserError:
 
 
 def _grammar_text(err: OverrideParseException) -> str:
-    """An override Hydra cannot parse: the override, Hydra's reason and how to quote a value.
+    r"""An override Hydra cannot parse: the override, Hydra's reason and how to quote a value.
 
     Hydra's override grammar takes unquoted values of plain characters only: an ``=``,
     ``,``, quote, bracket or a character beyond ASCII (``/tmp/café``) needs the value in
-    quotes (``key='value'``, or ``key="it's"``; in a shell, the whole override quoted too).
+    quotes (``key='value'``, or ``key="it's"``; in a shell, the whole override quoted too:
+    ``"key='value'"``, ``"key=\"it's\""``).
     """
     reason = one_line(err.message).split("; See https://hydra.cc")[0]
     if reason.startswith("LexerNoViableAltException"):
         reason = "a character it does not take unquoted"
     key, sep, value = err.override.partition("=")
     key = key if sep else "key"
-    example = f"'{key}=\"...\"'" if "'" in value else f"\"{key}='...'\""
+    # As typed in a shell: the whole override quoted too, its own quotes kept.
+    example = f'"{key}=\\"...\\""' if "'" in value else f"\"{key}='...'\""
     return (
         f"{err.override!r} is not an override Hydra can read ({reason}): a value holding "
         "'=', ',', quotes, brackets or characters beyond ASCII goes in quotes, e.g. "
