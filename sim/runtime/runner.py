@@ -34,6 +34,8 @@ from sim.runtime.errors import UserError
 if TYPE_CHECKING:  # the model's libraries (Mesa, the kernels) load when a run starts
     from sim.model import CreditMarketModel
 
+#: The figure formats ``output.formats`` takes (:class:`sim.config.OutputConfig`).
+FIGURE_FORMATS = ("png", "svg", "pdf")
 #: Config keys that do not change a run's results (excluded from its hash).
 NON_RESULT_KEYS = ("output", "resume", "experiment_name", "share_burn_in")
 
@@ -151,6 +153,10 @@ def run_to_folder(
     if refusal:
         raise UserError(refusal)
     remove_stale_temporaries(out)  # left by a writer killed in an earlier attempt
+    # An earlier attempt's figure (plots or formats since changed): the tables are all
+    # written again, the figure only as this config says.
+    for fmt in FIGURE_FORMATS:
+        (out / f"portfolio.{fmt}").unlink(missing_ok=True)
     started = time.time()
     # The model is released as soon as its tables exist: a sequential sweep holds one
     # run's state at a time.

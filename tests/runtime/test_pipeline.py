@@ -144,7 +144,7 @@ def test_joblib_launcher_gives_the_same_results_as_the_basic_launcher(tmp_path: 
 def test_interrupted_run_leaves_no_complete_marker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     import sim.outputs.files as io
 
-    run = make_run("population.n_borrowers=200", "n_months=2")
+    run = make_run("population.n_borrowers=200", "n_months=2", "output.plots=true")
     real = io.write_parquet_atomic
 
     def failing(df, path):
@@ -159,11 +159,15 @@ def test_interrupted_run_leaves_no_complete_marker(tmp_path: Path, monkeypatch: 
     assert not (tmp_path / COMPLETE_MARKER).exists()
     assert not run_is_complete(tmp_path)
     assert not list(tmp_path.glob(".tmp-*"))
+    assert (tmp_path / "portfolio.png").is_file()  # drawn before the tables
     monkeypatch.setattr(io, "write_parquet_atomic", real)
+    # Run again without figures: the earlier attempt's figure does not stay behind.
+    run = make_run("population.n_borrowers=200", "n_months=2", "output.plots=false")
     out, ran = run_to_folder(
         run, tmp_path, resolved=resolved, resolved_yaml="seed: 0\n", run_id="r", resume=True
     )
     assert ran and run_is_complete(tmp_path, config_hash(resolved))
+    assert not list(tmp_path.glob("portfolio.*"))
     # A complete run of another config does not count as done.
     assert not run_is_complete(tmp_path, config_hash({"seed": 1}))
 
