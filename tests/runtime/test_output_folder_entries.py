@@ -107,9 +107,9 @@ def test_a_sweep_folder_takes_its_own_entries_and_refuses_others(tmp_path: Path)
             "must be 'auto' or a positive integer, got: 0)",
         ),
         pytest.param(
-            "prefer=cores",
-            "invalid config: hydra.launcher.prefer = 'cores': joblib refuses it (prefer=cores "
-            "is not a valid backend hint, expected one of ('processes', 'threads', None))",
+            "prefer=cores",  # joblib refused it; now named with the launcher's other options
+            "invalid config: hydra.launcher.prefer = 'cores': not a joblib backend hint "
+            "(allowed: 'processes' or null)",
             marks=pytest.mark.slow,
         ),
     ],
