@@ -150,6 +150,13 @@ def _type_name(hint: Any) -> str:
     return _TYPE_NAMES.get(hint, getattr(hint, "__name__", str(hint)))
 
 
+#: Why an option of ``hydra.launcher`` fails without ``hydra/launcher=joblib``.
+BASIC_LAUNCHER_NOTE = (
+    "Hydra's basic launcher, the default, takes no options and runs the jobs one after "
+    "another; for jobs side by side choose hydra/launcher=joblib"
+)
+
+
 def _unknown_key_text(cause: OmegaConfBaseException) -> str:
     """``<key> does not exist; did you mean <closest key>?`` (difflib over its siblings)."""
     parent = cause.parent_node
@@ -164,10 +171,7 @@ def _unknown_key_text(cause: OmegaConfBaseException) -> str:
     text = f"{cause.full_key} does not exist; the keys {where} are: {', '.join(siblings)}"
     target = str(parent.get("_target_", "")) if parent is not None else ""
     if head == "hydra.launcher" and target.endswith(".BasicLauncher"):
-        text += (
-            " (Hydra's basic launcher, the default, takes no options and runs the jobs one "
-            "after another; for jobs side by side choose hydra/launcher=joblib)"
-        )
+        text += f" ({BASIC_LAUNCHER_NOTE})"
     return text
 
 

@@ -41,7 +41,13 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 from sim.config.registration import LIMITLAB_SWEEPER
 from sim.interrupts import interrupt_behind
-from sim.runtime.errors import CONFIG_ERRORS, UserError, as_user_error, config_error
+from sim.runtime.errors import (
+    BASIC_LAUNCHER_NOTE,
+    CONFIG_ERRORS,
+    UserError,
+    as_user_error,
+    config_error,
+)
 from sim.runtime.job_configs import JobComposer
 from sim.runtime.launcher_options import joblib_option_problem
 from sim.runtime.output_folder import check_output_folder
@@ -171,11 +177,7 @@ def _jobs_at_once(launcher: Any) -> int:
     target = str(launcher.get("_target_", ""))
     extra = [str(k) for k in launcher if k != "_target_"]
     if target.endswith(".BasicLauncher") and extra:  # Hydra's own error was a TypeError
-        raise UserError(
-            f"invalid config: hydra.launcher.{extra[0]}: Hydra's basic launcher (the default) "
-            "takes no options and runs the jobs one after another; for jobs side by side "
-            "choose hydra/launcher=joblib"
-        )
+        raise UserError(f"invalid config: hydra.launcher.{extra[0]}: {BASIC_LAUNCHER_NOTE}")
     if "joblib" not in target.lower():
         return 1
     n_jobs = launcher.get("n_jobs")

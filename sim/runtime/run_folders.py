@@ -65,15 +65,10 @@ def check_run_folders(
             job whose folder name or path is too long, the ``subdir``, the swept setting,
             or the ``exclude_keys`` list lacking ``resume``.
     """
-    from hydra._internal.config_loader_impl import get_overrides_dirname
-
-    sweep = OmegaConf.to_container(hydra_cfg.hydra.sweep, resolve=False)
-    assert isinstance(sweep, dict)
-    subdir = str(sweep.get("subdir") or "")
+    subdir = _subdir(hydra_cfg)
     _check_subdir(subdir, _resolved_subdir(subdir, hydra_cfg))
     _check_hydra_settings_not_swept(parser, jobs)
-    settings = hydra_cfg.hydra.job.config.override_dirname
-    exclude = [str(k) for k in settings.exclude_keys]
+    exclude = [str(k) for k in hydra_cfg.hydra.job.config.override_dirname.exclude_keys]
     _check_resume_excluded(parser, jobs, exclude)
     others = _DIRNAME.sub("", subdir)
     if "${" in others:
@@ -85,8 +80,7 @@ def check_run_folders(
         sweep_dir, limit = None, 255
     seen: dict[str, int] = {}
     for index, job in enumerate(jobs):
-        task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
-        name = get_overrides_dirname(task, exclude, str(settings.item_sep), str(settings.kv_sep))
+        name = _job_dirname(hydra_cfg, parser, job)
         folder = _DIRNAME.sub(name.replace("\\", "\\\\"), subdir)
         try:
             check_name_lengths(folder, limit)
@@ -150,6 +144,11 @@ def _collision_text(
 _INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 #: A job's own value (``${hydra.job.num}``, ``${hydra:job.override_dirname}``, ...).
 _JOB_VALUE = re.compile(r"\$\{hydra(:|\.)job\.[^}]*\}")
+#: What ``hydra.sweep.subdir`` takes besides a relative path, as the refusals say it.
+_SUBDIR_TAKES = (
+    "different for each job, e.g. run_${hydra.job.override_dirname} (the default) or "
+    "${hydra.job.num}"
+)
 #: ``${hydra.job.num}`` in ``hydra.sweep.subdir``.
 _JOB_NUM = re.compile(r"\$\{hydra(:|\.)job\.num\}")
 
@@ -171,31 +170,51 @@ def finished_job_folder(
         job: the job's override lines, as the sweeper makes them.
         num: the job's number in the sweep (``hydra.job.num``), from 0.
     """
-    from hydra._internal.config_loader_impl import get_overrides_dirname
-
     from sim.outputs.files import COMPLETE_MARKER
 
-    sweep = OmegaConf.to_container(hydra_cfg.hydra.sweep, resolve=False)
-    assert isinstance(sweep, dict)
     # Placeholders for the job's values, put in after the rest resolved (Hydra does not
     # resolve the text of a job's overrides inside its folder name either).
-    subdir = _JOB_NUM.sub("\x00N", _DIRNAME.sub("\x00D", str(sweep.get("subdir") or "")))
+    subdir = _JOB_NUM.sub("\x00N", _DIRNAME.sub("\x00D", _subdir(hydra_cfg)))
     if _JOB_VALUE.search(subdir):
         return None
+    try:
+        folder = Path(str(hydra_cfg.hydra.sweep.dir))
+        subdir = _resolve_subdir(hydra_cfg, subdir)
+    except OmegaConfBaseException:
+        return None
+    name = _job_dirname(hydra_cfg, parser, job)
+    folder = folder / subdir.replace("\x00D", name).replace("\x00N", str(num))
+    return folder if (folder / COMPLETE_MARKER).is_file() else None
+
+
+def _subdir(hydra_cfg: DictConfig) -> str:
+    """``hydra.sweep.subdir`` as typed (unresolved)."""
+    sweep = OmegaConf.to_container(hydra_cfg.hydra.sweep, resolve=False)
+    assert isinstance(sweep, dict)
+    return str(sweep.get("subdir") or "")
+
+
+def _job_dirname(hydra_cfg: DictConfig, parser: OverridesParser, job: Sequence[str]) -> str:
+    """The job's ``hydra.job.override_dirname``, by Hydra's own rule."""
+    from hydra._internal.config_loader_impl import get_overrides_dirname
+
     settings = hydra_cfg.hydra.job.config.override_dirname
     task = [o for o in parser.parse_overrides(list(job)) if not o.is_hydra_override()]
     exclude = [str(k) for k in settings.exclude_keys]
-    name = get_overrides_dirname(task, exclude, str(settings.item_sep), str(settings.kv_sep))
-    try:
-        folder = Path(str(hydra_cfg.hydra.sweep.dir))
-        if "${" in subdir:
-            cfg = OmegaConf.masked_copy(hydra_cfg, list(hydra_cfg.keys()))
-            OmegaConf.update(cfg, "hydra.sweep.subdir", subdir, force_add=True)
-            subdir = str(cfg.hydra.sweep.subdir)
-    except OmegaConfBaseException:
-        return None
-    folder = folder / subdir.replace("\x00D", name).replace("\x00N", str(num))
-    return folder if (folder / COMPLETE_MARKER).is_file() else None
+    return get_overrides_dirname(task, exclude, str(settings.item_sep), str(settings.kv_sep))
+
+
+def _resolve_subdir(hydra_cfg: DictConfig, subdir: str) -> str:
+    """``subdir`` with its interpolations resolved in ``hydra_cfg`` (as Hydra would).
+
+    Raises:
+        omegaconf.errors.OmegaConfBaseException: one that does not resolve.
+    """
+    if "${" not in subdir:
+        return subdir
+    cfg = OmegaConf.masked_copy(hydra_cfg, list(hydra_cfg.keys()))
+    OmegaConf.update(cfg, "hydra.sweep.subdir", subdir, force_add=True)
+    return str(cfg.hydra.sweep.subdir)
 
 
 def _resolved_subdir(subdir: str, hydra_cfg: DictConfig) -> str | None:
@@ -214,16 +233,13 @@ def _resolved_subdir(subdir: str, hydra_cfg: DictConfig) -> str | None:
     plain = _JOB_VALUE.sub("x", subdir)
     if "${" not in plain:
         return None
-    cfg = OmegaConf.masked_copy(hydra_cfg, list(hydra_cfg.keys()))
-    OmegaConf.update(cfg, "hydra.sweep.subdir", plain, force_add=True)
     try:
-        return str(cfg.hydra.sweep.subdir)
+        return _resolve_subdir(hydra_cfg, plain)
     except OmegaConfBaseException as err:
         reason = str(err).splitlines()[0]  # without OmegaConf's full_key / object_type lines
         raise UserError(
-            f"invalid sweep: hydra.sweep.subdir = {subdir!r}: {reason}: it takes a "
-            "relative path inside the sweep folder, different for each job, e.g. "
-            "run_${hydra.job.override_dirname} (the default) or ${hydra.job.num}"
+            f"invalid sweep: hydra.sweep.subdir = {subdir!r}: {reason}: it takes a relative "
+            f"path inside the sweep folder, {_SUBDIR_TAKES}"
         ) from None
 
 
@@ -258,8 +274,7 @@ def _check_subdir_shape(subdir: str, value: str) -> None:
             where = f"(resolved: {value!r}) {where}"
         raise UserError(
             f"invalid sweep: hydra.sweep.subdir = {subdir!r} {where} the sweep folder "
-            "(hydra.sweep.dir): it takes a relative path inside it, different for each job, "
-            "e.g. run_${hydra.job.override_dirname} (the default) or ${hydra.job.num}"
+            f"(hydra.sweep.dir): it takes a relative path inside it, {_SUBDIR_TAKES}"
         )
 
 

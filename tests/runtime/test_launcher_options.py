@@ -267,7 +267,7 @@ def test_an_option_given_to_the_basic_launcher_is_named(tmp_path: Path):
     with pytest.raises(UserError) as err:
         preflight([*sweep, "+hydra.launcher.n_jobs=2"])
     assert str(err.value) == (
-        "invalid config: hydra.launcher.n_jobs: Hydra's basic launcher (the default) takes no "
+        "invalid config: hydra.launcher.n_jobs: Hydra's basic launcher, the default, takes no "
         "options and runs the jobs one after another; for jobs side by side choose "
         "hydra/launcher=joblib"
     )
