@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import signal
 
 import matplotlib
 
@@ -15,6 +16,18 @@ import pytest  # noqa: E402
 from sim.config import ChannelsConfig, RunConfig  # noqa: E402
 from sim.lending.channels import CreditInfo  # noqa: E402
 from sim.runtime.compose import load_run_config  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C as Python sets it up, even in a suite started with it ignored.
+
+    A shell without job control starts a background command (``make test &`` in a
+    script) with SIGINT ignored, and Python then leaves it so. The interrupt tests send
+    SIGINT to this process and to the commands it starts (which inherit an ignored
+    signal): they need Ctrl-C's default handler, as a terminal's ``make test`` has it.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
