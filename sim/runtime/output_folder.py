@@ -10,6 +10,7 @@ entries that are not a run's (a sweep's).
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ _RUN_ENTRY = re.compile(r"^(portfolio\.[a-z]+|[^/]+\.log)$")
 #: What a sweep writes into its folder besides its runs' folders: Hydra's record of the
 #: sweep, the shared burn-ins (:mod:`sim.runtime.burn_in`) and the comparison's report.
 _SWEEP_ENTRIES = frozenset({"multirun.yaml", ".burn_in", "report"})
+#: ``${hydra.job.override_dirname}`` (run folders named by the job's overrides).
+_DIRNAME = re.compile(r"\$\{hydra(:|\.)job\.override_dirname\}")
 #: The config keys a folder's name interpolates (``${experiment_name}``, ``${now:...}``).
 _CONFIG_KEY = re.compile(r"\$\{([A-Za-z_][\w.]*)[}:]")
 
@@ -185,6 +188,7 @@ def check_output_folder(
                 "with that sweep's overrides to keep them and run the rest"
             )
     elif multirun:
+        _check_same_folder_names(folder, cfg)
         _check_same_study(folder, _resolved(name, job), option)
     else:
         refusal = overwrite_refusal(folder, digest, resume=resume, option=option)
@@ -233,6 +237,71 @@ def _holds_a_run(folder: Path) -> bool:
     except OSError:
         return False
     return any(any(folder.glob("/".join(["*"] * depth + [".hydra"]))) for depth in range(3))
+
+
+#: The settings that name a sweep's run folders, as ``multirun.yaml`` keeps them.
+_FOLDER_NAMING = (
+    ("hydra.sweep.subdir", ("sweep", "subdir")),
+    ("hydra.job.config.override_dirname.kv_sep", ("job", "config", "override_dirname", "kv_sep")),
+    (
+        "hydra.job.config.override_dirname.item_sep",
+        ("job", "config", "override_dirname", "item_sep"),
+    ),
+    (
+        "hydra.job.config.override_dirname.exclude_keys",
+        ("job", "config", "override_dirname", "exclude_keys"),
+    ),
+)
+
+
+def _check_same_folder_names(folder: Path, cfg: DictConfig) -> None:
+    """Refuse resuming a sweep whose run folders would be named otherwise than at its start.
+
+    Hydra writes the sweep's settings to ``multirun.yaml`` as the sweep starts. Resumed
+    with another ``hydra.sweep.subdir`` (or another ``override_dirname`` separator or
+    ``exclude_keys``, ``resume`` aside), the jobs look for their finished runs in other
+    folders: each ran again into a new one, the sweep's ``[done/total]`` counter passed its
+    total, and the comparison refused the duplicated runs. A folder without a readable
+    ``multirun.yaml`` is not checked.
+
+    Raises:
+        UserError: naming the setting, both values and the one to resume with.
+    """
+    import yaml
+
+    try:
+        text = (folder / "multirun.yaml").read_text(encoding="utf-8")
+        earlier = yaml.safe_load(text)["hydra"]
+    except (OSError, UnicodeError, yaml.YAMLError, KeyError, TypeError):
+        return
+    ours = OmegaConf.to_container(cfg.hydra, resolve=False)
+    named = _DIRNAME.search(str(_part(ours, _FOLDER_NAMING[0][1])))
+    # The override_dirname's settings name folders only through that interpolation.
+    for key, path in _FOLDER_NAMING if named else _FOLDER_NAMING[:1]:
+        before, now = _part(earlier, path), _part(ours, path)
+        if isinstance(before, list) and isinstance(now, list):
+            if set(map(str, before)) - {"resume"} == set(map(str, now)) - {"resume"}:
+                continue
+            before, now = _listed(before), _listed(now)
+        if before is None or before == now:
+            continue
+        raise UserError(
+            f"sweep folder {folder} was started with {key}={before} (its multirun.yaml), "
+            f"and is resumed with {key}={now}: the finished runs would not be found, and "
+            f"would run again into new folders; resume with {shlex.quote(f'{key}={before}')}"
+        )
+
+
+def _part(tree: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(tree, dict) or part not in tree:
+            return None
+        tree = tree[part]
+    return tree
+
+
+def _listed(keys: list[Any]) -> str:
+    return "[" + ",".join(map(str, keys)) + "]"
 
 
 def _check_same_study(folder: Path, resolved: dict[str, Any], option: str) -> None:

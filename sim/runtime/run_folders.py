@@ -24,6 +24,7 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from sim.outputs.folders import RUN_FILES_ROOM, check_name_lengths, check_path_lengths, name_max
 from sim.runtime.errors import UserError
+from sim.runtime.job_subdir import JOB_VALUE, job_subdir, resolve_subdir, subdir_as_typed
 
 __all__ = ["KEEP_RECORD", "check_run_folders", "finished_job_folder"]
 
@@ -32,9 +33,6 @@ __all__ = ["KEEP_RECORD", "check_run_folders", "finished_job_folder"]
 #: finished run's record with the new sweep's (its overrides, e.g. ``resume=true`` or
 #: another ``output.plots``) before the job skipped or refused the folder.
 KEEP_RECORD = "hydra.output_subdir=null"
-
-#: ``${hydra.job.override_dirname}`` in ``hydra.sweep.subdir``.
-_DIRNAME = re.compile(r"\$\{hydra(:|\.)job\.override_dirname\}")
 
 
 def check_run_folders(
@@ -45,9 +43,13 @@ def check_run_folders(
     A job's folder is ``hydra.sweep.subdir``, by default ``run_${hydra.job.override_dirname}``:
     the job's non-hydra overrides, sorted, without the keys of
     ``hydra.job.config.override_dirname.exclude_keys``, joined with its ``item_sep`` and
-    ``kv_sep`` (Hydra's own rule, ``get_overrides_dirname``). A ``subdir`` with the job
-    number (``${hydra.job.num}``) or another interpolation that may differ between jobs is
-    not checked. A folder name longer than the sweep folder's file system allows
+    ``kv_sep`` (Hydra's own rule, ``get_overrides_dirname``). Another ``subdir`` is
+    resolved for each job as Hydra will (:func:`sim.runtime.job_subdir.job_subdir`: its
+    number, its choices and values, the rest alike for all), so one that names no job's own
+    folder (``${hydra.runtime.choices.policy}`` in a seed sweep, ``${now:%H}``) is refused
+    before the first job rather than met by the second; one holding a value known only once
+    a job runs (``${hydra.job.id}``) is not checked. A folder name longer than the sweep
+    folder's file system allows
     (``NAME_MAX``, 255 bytes), or a whole path over ``PATH_MAX`` less
     :data:`sim.outputs.folders.RUN_FILES_ROOM`, is refused too: Hydra's ``mkdir`` failed
     with a traceback. Also refused first: a ``subdir`` outside the sweep folder or naming
@@ -65,13 +67,14 @@ def check_run_folders(
             job whose folder name or path is too long, the ``subdir``, the swept setting,
             or the ``exclude_keys`` list lacking ``resume``.
     """
-    subdir = _subdir(hydra_cfg)
+    subdir = subdir_as_typed(hydra_cfg)
     _check_subdir(subdir, _resolved_subdir(subdir, hydra_cfg))
     _check_hydra_settings_not_swept(parser, jobs)
     exclude = [str(k) for k in hydra_cfg.hydra.job.config.override_dirname.exclude_keys]
     _check_resume_excluded(parser, jobs, exclude)
-    others = _DIRNAME.sub("", subdir)
-    if "${" in others:
+    resolved: dict[str, str] = {}
+    folders = [job_subdir(hydra_cfg, parser, job, num, resolved) for num, job in enumerate(jobs)]
+    if None in folders:
         return
     try:
         sweep_dir: str | None = str(OmegaConf.select(hydra_cfg, "hydra.sweep.dir"))
@@ -79,9 +82,8 @@ def check_run_folders(
     except Exception:  # noqa: BLE001 - an unresolvable folder is named by its own check
         sweep_dir, limit = None, 255
     seen: dict[str, int] = {}
-    for index, job in enumerate(jobs):
-        name = _job_dirname(hydra_cfg, parser, job)
-        folder = _DIRNAME.sub(name.replace("\\", "\\\\"), subdir)
+    for index, folder in enumerate(folders):
+        assert folder is not None
         try:
             check_name_lengths(folder, limit)
         except ValueError as err:
@@ -142,15 +144,11 @@ def _collision_text(
 
 #: An interpolation in ``hydra.sweep.subdir`` (a job's number, its overrides, ...).
 _INTERPOLATION = re.compile(r"\$\{[^}]*\}")
-#: A job's own value (``${hydra.job.num}``, ``${hydra:job.override_dirname}``, ...).
-_JOB_VALUE = re.compile(r"\$\{hydra(:|\.)job\.[^}]*\}")
 #: What ``hydra.sweep.subdir`` takes besides a relative path, as the refusals say it.
 _SUBDIR_TAKES = (
     "different for each job, e.g. run_${hydra.job.override_dirname} (the default) or "
     "${hydra.job.num}"
 )
-#: ``${hydra.job.num}`` in ``hydra.sweep.subdir``.
-_JOB_NUM = re.compile(r"\$\{hydra(:|\.)job\.num\}")
 
 
 def finished_job_folder(
@@ -159,8 +157,9 @@ def finished_job_folder(
     """The run folder of sweep job number ``num`` if it holds a finished run, else None.
 
     The folder is ``hydra.sweep.dir`` joined with ``hydra.sweep.subdir`` as Hydra makes it
-    for the job (its ``override_dirname`` by Hydra's own rule, its number, the other
-    interpolations resolved in ``hydra_cfg``); a finished run is one with a completion
+    for the job (:func:`sim.runtime.job_subdir.job_subdir`: its ``override_dirname`` by
+    Hydra's own rule, its number, its choices and values, the other interpolations resolved
+    in ``hydra_cfg``); a finished run is one with a completion
     marker (:data:`sim.outputs.files.COMPLETE_MARKER`). None too when the subdir holds
     another value known only once the job runs, or does not resolve.
 
@@ -172,49 +171,14 @@ def finished_job_folder(
     """
     from sim.outputs.files import COMPLETE_MARKER
 
-    # Placeholders for the job's values, put in after the rest resolved (Hydra does not
-    # resolve the text of a job's overrides inside its folder name either).
-    subdir = _JOB_NUM.sub("\x00N", _DIRNAME.sub("\x00D", _subdir(hydra_cfg)))
-    if _JOB_VALUE.search(subdir):
+    subdir = job_subdir(hydra_cfg, parser, job, num)
+    if subdir is None:
         return None
     try:
-        folder = Path(str(hydra_cfg.hydra.sweep.dir))
-        subdir = _resolve_subdir(hydra_cfg, subdir)
+        folder = Path(str(hydra_cfg.hydra.sweep.dir)) / subdir
     except OmegaConfBaseException:
         return None
-    name = _job_dirname(hydra_cfg, parser, job)
-    folder = folder / subdir.replace("\x00D", name).replace("\x00N", str(num))
     return folder if (folder / COMPLETE_MARKER).is_file() else None
-
-
-def _subdir(hydra_cfg: DictConfig) -> str:
-    """``hydra.sweep.subdir`` as typed (unresolved)."""
-    sweep = OmegaConf.to_container(hydra_cfg.hydra.sweep, resolve=False)
-    assert isinstance(sweep, dict)
-    return str(sweep.get("subdir") or "")
-
-
-def _job_dirname(hydra_cfg: DictConfig, parser: OverridesParser, job: Sequence[str]) -> str:
-    """The job's ``hydra.job.override_dirname``, by Hydra's own rule."""
-    from hydra._internal.config_loader_impl import get_overrides_dirname
-
-    settings = hydra_cfg.hydra.job.config.override_dirname
-    task = [o for o in parser.parse_overrides(list(job)) if not o.is_hydra_override()]
-    exclude = [str(k) for k in settings.exclude_keys]
-    return get_overrides_dirname(task, exclude, str(settings.item_sep), str(settings.kv_sep))
-
-
-def _resolve_subdir(hydra_cfg: DictConfig, subdir: str) -> str:
-    """``subdir`` with its interpolations resolved in ``hydra_cfg`` (as Hydra would).
-
-    Raises:
-        omegaconf.errors.OmegaConfBaseException: one that does not resolve.
-    """
-    if "${" not in subdir:
-        return subdir
-    cfg = OmegaConf.masked_copy(hydra_cfg, list(hydra_cfg.keys()))
-    OmegaConf.update(cfg, "hydra.sweep.subdir", subdir, force_add=True)
-    return str(cfg.hydra.sweep.subdir)
 
 
 def _resolved_subdir(subdir: str, hydra_cfg: DictConfig) -> str | None:
@@ -230,11 +194,11 @@ def _resolved_subdir(subdir: str, hydra_cfg: DictConfig) -> str | None:
             an unknown key, ``${hydra.runtime.output_dir}``, which is made from the subdir):
             Hydra's traceback once the sweep had written ``multirun.yaml``.
     """
-    plain = _JOB_VALUE.sub("x", subdir)
+    plain = JOB_VALUE.sub("x", subdir)
     if "${" not in plain:
         return None
     try:
-        return _resolve_subdir(hydra_cfg, plain)
+        return resolve_subdir(hydra_cfg, plain)
     except OmegaConfBaseException as err:
         reason = str(err).splitlines()[0]  # without OmegaConf's full_key / object_type lines
         raise UserError(

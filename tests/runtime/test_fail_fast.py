@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from omegaconf import OmegaConf
 
 import sim.world.data as data
@@ -634,6 +635,40 @@ def test_resuming_a_sweep_in_a_folder_of_another_config_is_refused(tmp_path: Pat
         f"sweep folder {tmp_path} holds finished runs of another config (run_seed=3 differs "
         "from this sweep in n_months): resume it with that sweep's overrides, or choose a "
         "new folder (hydra.sweep.dir=...)"
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_resuming_a_sweep_with_other_folder_names_is_refused(tmp_path: Path):
+    # Its finished runs were not found where the jobs looked: each ran again into a new
+    # folder, the [done/total] counter passed its total and compare refused the duplicates.
+    def started_with(subdir: str, exclude: list[str]) -> None:
+        naming = {"kv_sep": "=", "item_sep": ",", "exclude_keys": exclude}
+        hydra = {"sweep": {"subdir": subdir}, "job": {"config": {"override_dirname": naming}}}
+        (tmp_path / "multirun.yaml").write_text(yaml.safe_dump({"hydra": hydra}))
+
+    finished_run(tmp_path / "0")
+    sweep = ["-m", "seed=0,1", "n_months=1", f"hydra.sweep.dir={tmp_path}", "resume=true"]
+    numbered = "hydra.sweep.subdir=${hydra.job.num}"
+    started_with("${hydra.job.num}", ["seed"])  # exclude_keys: not in these folder names
+    assert len(preflight([*sweep, numbered])) == 2
+    before = snapshot(tmp_path)
+    with pytest.raises(UserError) as err:
+        preflight(sweep)
+    assert str(err.value) == (
+        f"sweep folder {tmp_path} was started with hydra.sweep.subdir=${{hydra.job.num}} (its "
+        "multirun.yaml), and is resumed with hydra.sweep.subdir=run_${hydra.job.override_dirname}"
+        ": the finished runs would not be found, and would run again into new folders; "
+        "resume with 'hydra.sweep.subdir=${hydra.job.num}'"
+    )
+    started_with("run_${hydra.job.override_dirname}", ["resume", "n_months"])
+    mine = "hydra.job.config.override_dirname.exclude_keys=[n_months,resume]"
+    assert len(preflight([*sweep, mine])) == 2  # the same list in another order
+    before = snapshot(tmp_path)
+    with pytest.raises(UserError) as err:
+        preflight(sweep)
+    assert str(err.value).endswith(
+        "resume with 'hydra.job.config.override_dirname.exclude_keys=[resume,n_months]'"
     )
     assert snapshot(tmp_path) == before
 

@@ -230,6 +230,46 @@ def test_a_subdir_is_checked_as_it_resolves_before_the_jobs_run(tmp_path: Path, 
     assert len(preflight([*sweep, inside])) == 2
 
 
+@pytest.mark.parametrize(
+    ("swept", "subdir", "folder"),
+    [
+        ("seed=0,1", "${hydra.runtime.choices.policy}", "behaviour_rules"),
+        ("seed=0,1", "run_${now:%Y}", "run_2"),  # the year's first digit, as a prefix
+        ("policy=static,sme_aware", "s${seed}", "s0"),
+    ],
+)
+def test_a_subdir_alike_for_every_job_is_refused_before_the_first(
+    tmp_path: Path, swept, subdir, folder
+):
+    # Such a subdir was met by job 2 at job 1's finished folder: a half-made sweep, and
+    # advice (resume=true) that did not fit.
+    sweep = ["-m", swept, *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
+    with pytest.raises(UserError) as err:
+        preflight([*sweep, f"hydra.sweep.subdir={subdir}"])
+    message = str(err.value)
+    assert message.startswith("invalid sweep: sweep jobs #1 (")
+    assert f"of 2 would write the same run folder {folder}" in message
+    assert message.endswith(
+        "hydra.sweep.subdir must name each job's own folder "
+        "(with ${hydra.job.override_dirname} or ${hydra.job.num})"
+    )
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    ("swept", "subdir"),
+    [
+        ("policy=static,sme_aware", "${hydra.runtime.choices.policy}"),
+        ("seed=0,1", "s${seed}"),
+        ("policy=static,sme_aware", "${policy.name}"),  # the job's policy: not checked
+        ("seed=0,1", "${oc.select:seed}_x"),  # a resolver reading a job's key: not checked
+    ],
+)
+def test_a_subdir_of_each_jobs_own_values_passes(tmp_path: Path, swept, subdir):
+    sweep = ["-m", swept, *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
+    assert len(preflight([*sweep, f"hydra.sweep.subdir={subdir}"])) == 2
+
+
 def test_resume_named_in_run_folders_is_refused(tmp_path: Path):
     # An exclude_keys list given on the command line without resume: a resumed sweep's
     # folders were named run_resume=true,... and every finished run ran again.

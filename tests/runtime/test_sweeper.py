@@ -259,3 +259,10 @@ def test_a_jobs_finished_run_folder_is_found_as_hydra_names_it(tmp_path, monkeyp
         assert folder("${oc.env:LIMITLAB_PART}_${hydra.job.num}", job, 3) == numbered
         assert folder("${oc.env:LIMITLAB_PART}_${hydra.job.num}", job, 2) is None
         assert folder("${hydra.job.id}", job, 3) is None  # known only once the job runs
+        # The job's own choice and values, not the sweep's: the choice was the config's
+        # default (behaviour_rules), so a finished run's record was written over.
+        chosen = sweep / "static_s1"
+        chosen.mkdir()
+        (chosen / COMPLETE_MARKER).write_text("{}")
+        assert folder("${hydra.runtime.choices.policy}_s${seed}", job, 0) == chosen
+        assert folder("${hydra.runtime.choices.policy}_s${seed}", ["seed=1"], 0) is None
