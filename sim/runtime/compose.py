@@ -18,9 +18,12 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from omegaconf import DictConfig
 
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
+from sim.interrupts import interrupt_behind
+from sim.runtime.errors import ComposeError, config_error
 from sim.runtime.override_checks import OverrideError, bool_problem
 from sim.runtime.override_checks import check_overrides as _check_overrides
 
@@ -67,7 +70,10 @@ def compose_config(
     Raises:
         TypeError: ``overrides`` is one string, not a list of them.
         FileNotFoundError: the config folder does not exist.
-        hydra.errors.ConfigCompositionException: an unknown key or group option.
+        sim.runtime.errors.ComposeError: (a ``hydra.errors.ConfigCompositionException``)
+            an unknown key or group option, or a value of the wrong type, as the command
+            line says it (``invalid config: population.n_borrower does not exist; did you
+            mean population.n_borrowers?``).
         sim.runtime.override_checks.OverrideError: (a ValueError) a refused override,
             with ``check_overrides``.
     """
@@ -91,15 +97,34 @@ def compose_config(
 
 
 def _compose(folder: Path, overrides: list[str], check_overrides: bool) -> DictConfig:
-    """Hydra's composition of :func:`compose_config` (no cache)."""
+    """Hydra's composition of :func:`compose_config` (no cache).
+
+    Called inside the caller's own ``hydra.initialize_config_dir`` (or ``initialize``)
+    block, Hydra's global state is the caller's: it is set aside for the composition and
+    put back after, where Hydra refused ("GlobalHydra is already initialized").
+    """
     register_configs()
+    theirs = GlobalHydra.instance()
+    if not theirs.is_initialized():
+        return _compose_here(folder, overrides, check_overrides)
+    saved = theirs.hydra
+    theirs.clear()
+    try:
+        return _compose_here(folder, overrides, check_overrides)
+    finally:
+        ours = GlobalHydra.instance()  # Hydra restores its state as a copy on leaving
+        ours.clear()
+        ours.initialize(saved)
+
+
+def _compose_here(folder: Path, overrides: list[str], check_overrides: bool) -> DictConfig:
     with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
         if not check_overrides:
-            return compose(config_name="config", overrides=overrides)
+            return _hydra_compose(overrides)
         loader = GlobalHydra.instance().config_loader()
         parsed = OverridesParser.create(config_loader=loader).parse_overrides(overrides)
         _check_overrides(parsed, loader)
-        cfg = compose(config_name="config", overrides=overrides)
+        cfg = _hydra_compose(overrides)
         problem = bool_problem(parsed, cfg)
         if problem:
             raise OverrideError(problem)
@@ -115,6 +140,17 @@ def load_run_config(
         ValueError: a value outside its range, or an override the command line refuses
             (``~seed``, ``population.name=...``, ``policy=static_schema``; one line).
         TypeError, KeyError: see :func:`sim.config.to_run_config`.
-        hydra.errors.ConfigCompositionException: an unknown key or group option.
+        sim.runtime.errors.ComposeError: (a ``hydra.errors.ConfigCompositionException``)
+            an unknown key or group option, or a value of the wrong type.
     """
     return to_run_config(compose_config(overrides, config_dir, check_overrides=True))
+
+
+def _hydra_compose(overrides: list[str]) -> DictConfig:
+    """Hydra's ``compose``; its errors as :class:`sim.runtime.errors.ComposeError`."""
+    try:
+        return compose(config_name="config", overrides=overrides)
+    except HydraException as err:
+        if interrupt_behind(err) is not None:
+            raise
+        raise ComposeError(str(config_error(err))) from err

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hydra.errors import HydraException, OverrideParseException
+from hydra.errors import ConfigCompositionException, HydraException, OverrideParseException
 from omegaconf import OmegaConf
 from omegaconf.errors import (
     ConfigAttributeError,
@@ -56,6 +56,16 @@ class UserError(Exception):
     """
 
 
+class ComposeError(ConfigCompositionException):
+    """Hydra's composition error as the Python API raises it: the command line's one line.
+
+    ``str()`` is :func:`config_error`'s line (an unknown key and the closest one, a wrong
+    type and the allowed range, a group's options without the schemas); ``__cause__`` is
+    Hydra's own error. A ``ConfigCompositionException``, so code catching Hydra's errors
+    still catches it.
+    """
+
+
 def one_line(text: object) -> str:
     """``text`` on one line: its lines stripped and joined with ``; ``."""
     lines = [line.strip().rstrip(".;") for line in str(text).splitlines()]
@@ -74,6 +84,8 @@ def config_error(err: BaseException, where: str = "") -> UserError:
     search path is left out and the first line of the underlying OmegaConf error is added
     (it names the key).
     """
+    if isinstance(err, ComposeError):
+        return UserError(f"{err}{where}")
     if isinstance(err, KeyError) and err.args:
         text = str(err.args[0])
     elif isinstance(err, OverrideParseException):

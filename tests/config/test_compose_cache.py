@@ -91,3 +91,55 @@ def test_the_cache_holds_at_most_its_size(monkeypatch, conf):
     for seed in range(3):
         compose_config([f"seed={seed}"], conf)
     assert [key[2] for key in composing._composed] == [("seed=1",), ("seed=2",)]
+
+
+def test_it_composes_inside_the_callers_own_hydra_block_and_leaves_it_as_it_was(tmp_path):
+    # Hydra refused: "GlobalHydra is already initialized" (a notebook composing its own
+    # config around a call).
+    from hydra.core.global_hydra import GlobalHydra
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "own.yaml").write_text("x: 1\n")
+    with initialize_config_dir(config_dir=str(mine), version_base="1.3"):
+        assert load_run_config(["seed=5", "population.n_borrowers=900"]).seed == 5
+        assert compose(config_name="own") == {"x": 1}  # the caller's folder, still
+        assert compose_config(["seed=6"]).seed == 6
+        assert compose(config_name="own") == {"x": 1}
+    assert not GlobalHydra.instance().is_initialized()  # left as Hydra leaves it
+    assert load_run_config(["seed=7"]).seed == 7
+
+
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        (
+            "population.n_borrower=5",
+            "invalid config: population.n_borrower does not exist; did you mean "
+            "population.n_borrowers?",
+        ),
+        (
+            "platform.over_limit_tolerance=abc",
+            "invalid config: platform.over_limit_tolerance = 'abc': expected a number "
+            "(float) in the allowed range [0.0, 1.0]",
+        ),
+        (
+            "policy=statc",
+            "invalid config: In 'config': Could not find 'policy/statc'; Available options "
+            "in 'policy': behaviour_rules, champion_challenger, counter_cyclical, "
+            "exposure_cap, parametric, pd_threshold, sme_aware, static, utilisation_cli",
+        ),
+    ],
+)
+def test_composition_errors_read_as_the_command_lines(override, line):
+    # They were Hydra's own ("Could not override 'population.n_borrower'", "Error merging
+    # override ...", the options with their schemas), still of Hydra's type.
+    from hydra.errors import ConfigCompositionException
+
+    from sim.runtime.errors import config_error
+
+    with pytest.raises(ConfigCompositionException) as err:
+        load_run_config([override])
+    assert str(err.value) == line
+    assert isinstance(err.value.__cause__, ConfigCompositionException)
+    assert str(config_error(err.value, " (where)")) == f"{line} (where)"  # not said twice
