@@ -41,6 +41,7 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.config import CONF_DIR, RunConfig, register_configs, to_run_config
 from sim.config.registration import LIMITLAB_SWEEPER
 from sim.interrupts import interrupt_behind
+from sim.runtime.disk import check_output_disk
 from sim.runtime.errors import (
     BASIC_LAUNCHER_NOTE,
     CONFIG_ERRORS,
@@ -125,6 +126,7 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun, first=first)
         at_once = _jobs_at_once(base.hydra.launcher) if multirun else 1
         check_output_folder(name, jobs[0], multirun=multirun, composed=base)
+        check_output_disk(runs, base, parser, jobs, multirun=multirun)
         # The jobs as Hydra's sweeper gets them: without the hydra overrides.
         tasks = [
             [o.input_line or "" for o in parser.parse_overrides(job) if not o.is_hydra_override()]
