@@ -16,10 +16,9 @@ copies it into large byte blocks:
 About 8-9 bytes an event instead of 13. A batch that does not fit an encoding keeps its
 packed arrays as they are, so :func:`sim.outputs.events.events_table` gives the same
 numbers, bit for bit, whatever the events are (tested). The blocks are
-:data:`BLOCK_BYTES` each: large enough that the C allocator maps each on its own, outside
-the heap that the month's arrays are made and freed in, so thousands of small batches do
-not sit between (and keep resident) the holes those arrays leave
-(``docs/performance.md``, "Memory").
+:data:`BLOCK_BYTES` each, each a memory map of its own, outside the heap that the month's
+arrays are made and freed in, so thousands of small batches do not sit between (and keep
+resident) the holes those arrays leave (``docs/performance.md``, "Memory").
 
 A full block is written to an unnamed temporary file (:func:`tempfile.TemporaryFile`, in
 the directory :func:`tempfile.gettempdir` names: ``TMPDIR``, or ``/tmp`` when that is
@@ -44,12 +43,16 @@ from typing import IO
 import numpy as np
 
 from sim.outputs.events import PackedEvents
+from sim.rows import empty_rows
 
 __all__ = ["BLOCK_BYTES", "BlockStore", "EventLog", "Slot"]
 
-#: Bytes of one storage block: at least glibc's largest mmap threshold (32 MiB), so that
-#: every block is its own mapping; pages not yet written cost no resident memory.
-BLOCK_BYTES = 32 << 20
+#: Bytes of one storage block. Each block is a memory map of its own
+#: (:func:`sim.rows.empty_rows`): pages not yet written cost no resident memory, and a
+#: spilled block's pages go back to the system. A store's last block, written up to its
+#: end before it is spilled, is what the record holds resident: 8 MiB rather than the
+#: 32 MiB blocks that had to be at least glibc's largest mmap threshold to get a mapping.
+BLOCK_BYTES = 8 << 20
 #: Limits up to this many cents (167,772.15 CNY) are stored in 3 bytes; others beside them.
 _MAX_3_BYTES = (1 << 24) - 1
 
@@ -89,6 +92,11 @@ class _Spilled:
             parts.append(got)
             done += len(got)
         return np.frombuffer(parts[0] if len(parts) == 1 else b"".join(parts), np.uint8)
+
+
+def _new_block(nbytes: int) -> np.ndarray:
+    """A block of ``nbytes`` bytes: a memory map of its own from 4 MiB up."""
+    return empty_rows((nbytes,), np.uint8)
 
 
 class BlockStore:
@@ -147,7 +155,7 @@ class BlockStore:
         self.__init__()  # type: ignore[misc]
         self._used = int(state["used"])  # type: ignore[call-overload]
         if blocks:
-            last = np.empty(max(BLOCK_BYTES, blocks[-1].nbytes), dtype=np.uint8)
+            last = _new_block(max(BLOCK_BYTES, blocks[-1].nbytes))
             last[: self._used] = blocks[-1]
             blocks[-1] = last
         self._blocks = blocks  # the full ones are spilled when the next block is made
@@ -161,7 +169,7 @@ class BlockStore:
             if self._blocks:
                 self._blocks[-1] = self._blocks[-1][: self._used]  # its written bytes
                 self._spill_full()
-            self._blocks.append(np.empty(max(BLOCK_BYTES, size), dtype=np.uint8))
+            self._blocks.append(_new_block(max(BLOCK_BYTES, size)))
             start = 0
         self._blocks[-1][start : start + size] = a.view(np.uint8)
         self._used = start + size
