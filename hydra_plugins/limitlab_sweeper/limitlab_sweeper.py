@@ -78,16 +78,21 @@ class LimitLabSweeper(BasicSweeper):
         """
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
+        from sim.runtime.job_configs import JobComposer
         from sim.runtime.run_folders import KEEP_RECORD, finished_job_folder
 
         assert self.config is not None and self.hydra_context is not None
         batch = super().get_job_batch()
         first = getattr(self, "_jobs_issued", 0)
         self._jobs_issued = first + len(batch)
-        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        loader = self.hydra_context.config_loader
+        parser = OverridesParser.create(config_loader=loader)
+        # A job's config, composed only for a subdir reading a key the job changes.
+        composer = JobComposer(parser, loader, str(self.config.hydra.job.config_name))
         return [
             [*job, KEEP_RECORD]
-            if finished_job_folder(self.config, parser, job, first + i) is not None
+            if finished_job_folder(self.config, parser, job, first + i, composer.compose)
+            is not None
             else list(job)
             for i, job in enumerate(batch)
         ]

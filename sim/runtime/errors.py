@@ -226,6 +226,10 @@ def _allowed_range(cause: OmegaConfBaseException) -> str | None:
     return None
 
 
+#: Hydra's line for an unknown option of a config group: the group and the option.
+_MISSING_OPTION = re.compile(r"Could not find '(.+)/([^/']+)'")
+
+
 def _hydra_text(err: HydraException) -> str:
     lines: list[str] = []
     options: list[str] = []
@@ -237,6 +241,10 @@ def _hydra_text(err: HydraException) -> str:
             lines.append(line)
     if options:
         lines[-1] = f"{lines[-1].rstrip(':')}: {', '.join(options)}"
+        missing = _MISSING_OPTION.search(lines[0]) if lines else None
+        close = difflib.get_close_matches(missing.group(2), options, n=1) if missing else []
+        if missing and close:
+            lines.insert(1, f"did you mean {missing.group(1)}={close[0]}?")
     cause = err.__cause__
     if isinstance(cause, OmegaConfBaseException) and str(cause).strip():
         lines.append(str(cause).strip().splitlines()[0])

@@ -13,7 +13,7 @@ found (:func:`sim.runtime.run_folders.finished_job_folder`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
@@ -32,6 +32,8 @@ JOB_VALUE = re.compile(r"\$\{hydra(:|\.)job\.[^}]*\}")
 _REF = re.compile(r"\$\{([^}]*)\}")
 #: ``hydra.runtime.choices.<group>``: the group's option chosen for the job.
 _CHOICE = re.compile(r"hydra[.:]runtime\.choices\.(.+)")
+#: The ``hydra:`` resolver's form of a Hydra value (``${hydra:runtime.choices.policy}``).
+_HYDRA_RESOLVER = re.compile(r"\$\{\s*hydra:")
 #: A plain key (``seed``, ``policy.raise_step``): no resolver, no nesting.
 _KEY = re.compile(r"[A-Za-z_][\w.]*")
 #: Placeholders for the job's number and override_dirname while the rest resolves
@@ -68,6 +70,8 @@ def resolve_subdir(hydra_cfg: DictConfig, subdir: str) -> str:
     """
     if "${" not in subdir:
         return subdir
+    # ${hydra:x} reads Hydra's global config, set only inside a job: the node itself here.
+    subdir = _HYDRA_RESOLVER.sub("${hydra.", subdir)
     cfg = OmegaConf.masked_copy(hydra_cfg, list(hydra_cfg.keys()))
     OmegaConf.update(cfg, "hydra.sweep.subdir", subdir, force_add=True)
     return str(cfg.hydra.sweep.subdir)
@@ -79,6 +83,7 @@ def job_subdir(
     job: Sequence[str],
     num: int,
     resolved: dict[str, str] | None = None,
+    job_config: Callable[[list[str]], DictConfig] | None = None,
 ) -> str | None:
     """Sweep job ``num``'s ``hydra.sweep.subdir`` as Hydra will resolve it; None if unknown.
 
@@ -89,26 +94,38 @@ def job_subdir(
         num: the job's number in the sweep (``hydra.job.num``), from 0.
         resolved: a cache of texts already resolved in ``hydra_cfg`` (shared over a
             sweep's jobs: an interpolation alike for every job resolves once).
+        job_config: the job's composed config (without its ``hydra`` node), asked for only
+            when the subdir reads a key inside a group or node the job changes
+            (``${policy.name}`` in a policy sweep, ``${oc.select:seed}``).
 
     Returns:
         The folder name relative to ``hydra.sweep.dir``. None when it holds a value known
-        only once the job runs (``${hydra.job.id}``), a key under a group or node the job
-        overrides, a resolver reading a key the job overrides, or an interpolation that
-        does not resolve (the subdir's own check names that one).
+        only once the job runs (``${hydra.job.id}``), a key inside a group or node the job
+        changes without ``job_config``, or an interpolation that does not resolve (the
+        subdir's own check, or the job's, names that one).
     """
     text = JOB_NUM.sub(_NUM, DIRNAME.sub(_NAME, subdir_as_typed(hydra_cfg)))
     if JOB_VALUE.search(text):
         return None
     overrides = [o for o in parser.parse_overrides(list(job)) if not o.is_hydra_override()]
+    context = hydra_cfg
     try:
         text = _REF.sub(lambda m: _own_value(m, overrides), text)
     except _PerJob:
-        return None
+        if job_config is None:
+            return None
+        # The job's choices by their text; the rest resolved in the job's own config.
+        text = _REF.sub(lambda m: _own_value(m, overrides, choices_only=True), text)
+        try:
+            context = _with_task(hydra_cfg, job_config(list(job)))
+        except Exception:  # noqa: BLE001 - a job that does not compose: its own check says
+            return None
+        resolved = None
     if "${" in text:
         cache = {} if resolved is None else resolved
         if text not in cache:
             try:
-                cache[text] = resolve_subdir(hydra_cfg, text)
+                cache[text] = resolve_subdir(context, text)
             except OmegaConfBaseException:
                 return None
         text = cache[text]
@@ -117,14 +134,30 @@ def job_subdir(
     return text.replace(_NUM, str(num))
 
 
-def _own_value(match: re.Match[str], overrides: list[Override]) -> str:
+def _with_task(hydra_cfg: DictConfig, task: DictConfig) -> DictConfig:
+    """The sweep's ``hydra`` node beside the job's own config, as Hydra resolves a job's."""
+    nodes = {"hydra": OmegaConf.to_container(hydra_cfg.hydra, resolve=False)}
+    task_nodes = OmegaConf.to_container(task, resolve=False)
+    assert isinstance(task_nodes, dict)
+    nodes.update({str(k): v for k, v in task_nodes.items() if k != "hydra"})
+    return OmegaConf.create(nodes)
+
+
+def _own_value(match: re.Match[str], overrides: list[Override], choices_only: bool = False) -> str:
     """The job's value of one interpolation it overrides; else the interpolation as is.
+
+    Args:
+        match: one ``${...}`` of the subdir.
+        overrides: the job's overrides (not Hydra's own settings).
+        choices_only: only ``${hydra.runtime.choices.<group>}`` is replaced.
 
     Raises:
         _PerJob: the job's value cannot be told from its override lines.
     """
     ref = match.group(1)
     choice = _CHOICE.fullmatch(ref)
+    if choices_only and not choice:
+        return match.group(0)
     key = choice.group(1) if choice else ref
     if not choice and not _KEY.fullmatch(ref):
         # A resolver (now:, oc.env:): alike for every job unless it reads a key the job sets.

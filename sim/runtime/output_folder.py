@@ -188,7 +188,7 @@ def check_output_folder(
                 "with that sweep's overrides to keep them and run the rest"
             )
     elif multirun:
-        _check_same_folder_names(folder, cfg)
+        _check_same_folder_names(folder, cfg, job)
         _check_same_study(folder, _resolved(name, job), option)
     else:
         refusal = overwrite_refusal(folder, digest, resume=resume, option=option)
@@ -254,42 +254,64 @@ _FOLDER_NAMING = (
 )
 
 
-def _check_same_folder_names(folder: Path, cfg: DictConfig) -> None:
-    """Refuse resuming a sweep whose run folders would be named otherwise than at its start.
+def _check_same_folder_names(folder: Path, cfg: DictConfig, job: list[str]) -> None:
+    """Refuse resuming a sweep whose run folders would be named otherwise than before.
 
-    Hydra writes the sweep's settings to ``multirun.yaml`` as the sweep starts. Resumed
-    with another ``hydra.sweep.subdir`` (or another ``override_dirname`` separator or
-    ``exclude_keys``, ``resume`` aside), the jobs look for their finished runs in other
-    folders: each ran again into a new one, the sweep's ``[done/total]`` counter passed its
-    total, and the comparison refused the duplicated runs. A folder without a readable
-    ``multirun.yaml`` is not checked.
+    Hydra writes the sweep's settings to ``multirun.yaml`` as the sweep starts (and again
+    at each resume), and each run's to its ``.hydra/hydra.yaml``, read when the former is
+    missing or unreadable. Resumed with another ``hydra.sweep.subdir`` (or another
+    ``override_dirname`` separator, or ``exclude_keys`` differing in a key the jobs set,
+    ``resume`` aside), the jobs look for their finished runs in other folders: each ran
+    again into a new one, the sweep's ``[done/total]`` counter passed its total, and the
+    comparison refused the duplicated runs. A folder with neither record is not checked.
+
+    Args:
+        folder: the sweep folder.
+        cfg: the sweep's config with its ``hydra`` node.
+        job: the sweep's first job, as override lines (the keys the jobs set).
 
     Raises:
         UserError: naming the setting, both values and the one to resume with.
     """
-    import yaml
-
-    try:
-        text = (folder / "multirun.yaml").read_text(encoding="utf-8")
-        earlier = yaml.safe_load(text)["hydra"]
-    except (OSError, UnicodeError, yaml.YAMLError, KeyError, TypeError):
+    found = _earlier_settings(folder)
+    if found is None:
         return
+    earlier, record = found
     ours = OmegaConf.to_container(cfg.hydra, resolve=False)
     named = _DIRNAME.search(str(_part(ours, _FOLDER_NAMING[0][1])))
+    keys = {line.split("=", 1)[0].lstrip("+~") for line in job} - {"resume"}
     # The override_dirname's settings name folders only through that interpolation.
     for key, path in _FOLDER_NAMING if named else _FOLDER_NAMING[:1]:
         before, now = _part(earlier, path), _part(ours, path)
         if isinstance(before, list) and isinstance(now, list):
-            if set(map(str, before)) - {"resume"} == set(map(str, now)) - {"resume"}:
-                continue
+            if set(map(str, before)) & keys == set(map(str, now)) & keys:
+                continue  # the same keys left out of these jobs' folder names
             before, now = _listed(before), _listed(now)
         if before is None or before == now:
             continue
         raise UserError(
-            f"sweep folder {folder} was started with {key}={before} (its multirun.yaml), "
-            f"and is resumed with {key}={now}: the finished runs would not be found, and "
-            f"would run again into new folders; resume with {shlex.quote(f'{key}={before}')}"
+            f"sweep folder {folder} was run with {key}={before} ({record}), and is resumed "
+            f"with {key}={now}: the finished runs would not be found, and would run again "
+            f"into new folders; resume with {shlex.quote(f'{key}={before}')}"
         )
+
+
+def _earlier_settings(folder: Path) -> tuple[dict[str, Any], str] | None:
+    """The ``hydra`` node the sweep folder's runs were made with, and the file it is from."""
+    import yaml
+
+    records = [folder / "multirun.yaml"]
+    records += [m.parent / ".hydra" / "hydra.yaml" for m in sorted(folder.rglob(COMPLETE_MARKER))]
+    for path in records:
+        try:
+            node = yaml.safe_load(path.read_text(encoding="utf-8"))["hydra"]
+        except (OSError, UnicodeError, yaml.YAMLError, KeyError, TypeError):
+            continue
+        if isinstance(node, dict) and isinstance(node.get("sweep"), dict):
+            return node, "its multirun.yaml" if path.parent == folder else str(
+                path.relative_to(folder)
+            )
+    return None
 
 
 def _part(tree: Any, path: tuple[str, ...]) -> Any:

@@ -112,8 +112,9 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
             for o in overrides
         )
         # `base`, with its hydra node: a sweep's fixed overrides, or the single run's config.
+        composer = JobComposer(parser, loader, name)
         if multirun:
-            swept = _sweep_jobs(parser, name, overrides, loader)
+            swept = _sweep_jobs(parser, name, overrides, loader, composer)
             if swept is None:
                 return []
             jobs, base = swept
@@ -121,7 +122,6 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
             jobs = [[o.input_line or "" for o in overrides]]
             base = _composed(name, jobs[0])  # the run's config, with the hydra node
         check_policy_options(parser, jobs, multirun=multirun)
-        composer = JobComposer(parser, loader, name)
         first = None if multirun else _without_hydra(base)
         runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun, first=first)
         at_once = _jobs_at_once(base.hydra.launcher) if multirun else 1
@@ -266,7 +266,11 @@ def _parse(parser: OverridesParser, lines: list[str]) -> list[Override]:
 
 
 def _sweep_jobs(
-    parser: OverridesParser, name: str, overrides: list[Override], loader: Any
+    parser: OverridesParser,
+    name: str,
+    overrides: list[Override],
+    loader: Any,
+    composer: JobComposer,
 ) -> tuple[list[list[str]], DictConfig] | None:
     """The jobs of a ``-m`` sweep, as Hydra's basic sweeper will make them, and its base.
 
@@ -317,7 +321,7 @@ def _sweep_jobs(
             f"invalid sweep: {', '.join(map(str, empty)) or 'the sweep'} gives no values, "
             "so there is no job to run"
         )
-    check_run_folders(parser, jobs, base)
+    check_run_folders(parser, jobs, base, composer.compose)
     return jobs, base
 
 

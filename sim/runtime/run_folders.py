@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,10 @@ KEEP_RECORD = "hydra.output_subdir=null"
 
 
 def check_run_folders(
-    parser: OverridesParser, jobs: list[list[str]], hydra_cfg: DictConfig
+    parser: OverridesParser,
+    jobs: list[list[str]],
+    hydra_cfg: DictConfig,
+    job_config: Callable[[list[str]], DictConfig] | None = None,
 ) -> None:
     """Refuse a sweep whose jobs would not each write a run folder of their own that fits.
 
@@ -60,6 +63,8 @@ def check_run_folders(
         parser: Hydra's override parser.
         jobs: the sweep's jobs, each its override lines (as the sweeper makes them).
         hydra_cfg: the config composed with its ``hydra`` node (the sweep's settings).
+        job_config: a job's composed config, for a subdir reading keys the jobs change
+            (:func:`sim.runtime.job_subdir.job_subdir`).
 
     Raises:
         UserError: ``invalid sweep: ...`` naming the two jobs, the folder and the fix
@@ -68,14 +73,21 @@ def check_run_folders(
             or the ``exclude_keys`` list lacking ``resume``.
     """
     subdir = subdir_as_typed(hydra_cfg)
-    _check_subdir(subdir, _resolved_subdir(subdir, hydra_cfg))
+    keys = {
+        o.key_or_group
+        for job in jobs
+        for o in parser.parse_overrides(job)
+        if not o.is_hydra_override()
+    }
+    _check_subdir(subdir, _resolved_subdir(subdir, hydra_cfg, keys))
     _check_hydra_settings_not_swept(parser, jobs)
     exclude = [str(k) for k in hydra_cfg.hydra.job.config.override_dirname.exclude_keys]
     _check_resume_excluded(parser, jobs, exclude)
     resolved: dict[str, str] = {}
-    folders = [job_subdir(hydra_cfg, parser, job, num, resolved) for num, job in enumerate(jobs)]
-    if None in folders:
-        return
+    folders = [
+        job_subdir(hydra_cfg, parser, job, num, resolved, job_config)
+        for num, job in enumerate(jobs)
+    ]
     try:
         sweep_dir: str | None = str(OmegaConf.select(hydra_cfg, "hydra.sweep.dir"))
         limit = name_max(sweep_dir)
@@ -83,7 +95,8 @@ def check_run_folders(
         sweep_dir, limit = None, 255
     seen: dict[str, int] = {}
     for index, folder in enumerate(folders):
-        assert folder is not None
+        if folder is None:  # known only once the job runs: the others are still checked
+            continue
         try:
             check_name_lengths(folder, limit)
         except ValueError as err:
@@ -116,13 +129,13 @@ def _collision_text(
     exclude: list[str],
     hydra_cfg: DictConfig,
 ) -> str:
-    a, b = jobs[first], jobs[second]
+    a, b = (_shown(parser, jobs[i]) for i in (first, second))
     where = (
         f"sweep jobs #{first + 1} ({' '.join(a)}) and #{second + 1} ({' '.join(b)}) of "
         f"{len(jobs)} would write the same run folder {folder}"
     )
     values: dict[str, set[Any]] = {}
-    for o in parser.parse_overrides(sorted(set(a) ^ set(b))):
+    for o in parser.parse_overrides(sorted(set(jobs[first]) ^ set(jobs[second]))):
         values.setdefault(o.key_or_group, set()).add(_setting(hydra_cfg, o))
     differ = sorted(values)
     if differ and all(len(v) == 1 for v in values.values()):
@@ -142,6 +155,13 @@ def _collision_text(
     return f"invalid sweep: {where}: drop the repeated value"
 
 
+def _shown(parser: OverridesParser, job: list[str]) -> list[str]:
+    """A job's own override lines, as typed (not the sweep's ``hydra.*`` settings)."""
+    parsed = parser.parse_overrides(job)
+    own = [line for o, line in zip(parsed, job, strict=True) if not o.is_hydra_override()]
+    return own or list(job)
+
+
 #: An interpolation in ``hydra.sweep.subdir`` (a job's number, its overrides, ...).
 _INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 #: What ``hydra.sweep.subdir`` takes besides a relative path, as the refusals say it.
@@ -152,7 +172,11 @@ _SUBDIR_TAKES = (
 
 
 def finished_job_folder(
-    hydra_cfg: DictConfig, parser: OverridesParser, job: Sequence[str], num: int
+    hydra_cfg: DictConfig,
+    parser: OverridesParser,
+    job: Sequence[str],
+    num: int,
+    job_config: Callable[[list[str]], DictConfig] | None = None,
 ) -> Path | None:
     """The run folder of sweep job number ``num`` if it holds a finished run, else None.
 
@@ -168,10 +192,11 @@ def finished_job_folder(
         parser: Hydra's override parser.
         job: the job's override lines, as the sweeper makes them.
         num: the job's number in the sweep (``hydra.job.num``), from 0.
+        job_config: the job's composed config, for a subdir reading keys the job changes.
     """
     from sim.outputs.files import COMPLETE_MARKER
 
-    subdir = job_subdir(hydra_cfg, parser, job, num)
+    subdir = job_subdir(hydra_cfg, parser, job, num, job_config=job_config)
     if subdir is None:
         return None
     try:
@@ -181,11 +206,12 @@ def finished_job_folder(
     return folder if (folder / COMPLETE_MARKER).is_file() else None
 
 
-def _resolved_subdir(subdir: str, hydra_cfg: DictConfig) -> str | None:
+def _resolved_subdir(subdir: str, hydra_cfg: DictConfig, keys: set[str]) -> str | None:
     """``subdir`` with its interpolations other than a job's own resolved, or None.
 
     A job's values (``${hydra.job.num}``, ``${hydra.job.override_dirname}``, ...) are not
-    known before it runs and stay one plain name each (``x``); the others
+    known before it runs and stay one plain name each (``x``), as do keys and choices the
+    jobs set (``${seed}``, ``${policy.base.delinquency_cut}`` added with ``+``); the others
     (``${oc.env:HOME}``, ``${experiment_name}``, ``${hydra.runtime.choices.policy}``) are
     resolved in ``hydra_cfg``. None if there are none.
 
@@ -194,7 +220,7 @@ def _resolved_subdir(subdir: str, hydra_cfg: DictConfig) -> str | None:
             an unknown key, ``${hydra.runtime.output_dir}``, which is made from the subdir):
             Hydra's traceback once the sweep had written ``multirun.yaml``.
     """
-    plain = JOB_VALUE.sub("x", subdir)
+    plain = JOB_VALUE.sub("x", _INTERPOLATION.sub(lambda m: _jobs_own(m, keys), subdir))
     if "${" not in plain:
         return None
     try:
@@ -205,6 +231,15 @@ def _resolved_subdir(subdir: str, hydra_cfg: DictConfig) -> str | None:
             f"invalid sweep: hydra.sweep.subdir = {subdir!r}: {reason}: it takes a relative "
             f"path inside the sweep folder, {_SUBDIR_TAKES}"
         ) from None
+
+
+def _jobs_own(match: re.Match[str], keys: set[str]) -> str:
+    """``x`` for an interpolation of a key or group choice the jobs set, else as is."""
+    ref = re.sub(r"^\$\{\s*hydra[.:]runtime\.choices\.", "${", match.group(0))[2:-1]
+    for key in keys:
+        if ref == key or ref.startswith(key + ".") or key.startswith(ref + ".") or key in ref:
+            return "x"
+    return match.group(0)
 
 
 def _check_subdir(subdir: str, resolved: str | None = None) -> None:

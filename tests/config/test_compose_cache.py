@@ -125,8 +125,9 @@ def test_it_composes_inside_the_callers_own_hydra_block_and_leaves_it_as_it_was(
         ),
         (
             "policy=statc",
-            "invalid config: In 'config': Could not find 'policy/statc'; Available options "
-            "in 'policy': behaviour_rules, champion_challenger, counter_cyclical, "
+            "invalid config: In 'config': Could not find 'policy/statc'; did you mean "
+            "policy=static?; Available options in 'policy': behaviour_rules, "
+            "champion_challenger, counter_cyclical, "
             "exposure_cap, parametric, pd_threshold, sme_aware, static, utilisation_cli",
         ),
     ],

@@ -656,7 +656,7 @@ def test_resuming_a_sweep_with_other_folder_names_is_refused(tmp_path: Path):
     with pytest.raises(UserError) as err:
         preflight(sweep)
     assert str(err.value) == (
-        f"sweep folder {tmp_path} was started with hydra.sweep.subdir=${{hydra.job.num}} (its "
+        f"sweep folder {tmp_path} was run with hydra.sweep.subdir=${{hydra.job.num}} (its "
         "multirun.yaml), and is resumed with hydra.sweep.subdir=run_${hydra.job.override_dirname}"
         ": the finished runs would not be found, and would run again into new folders; "
         "resume with 'hydra.sweep.subdir=${hydra.job.num}'"
@@ -671,6 +671,19 @@ def test_resuming_a_sweep_with_other_folder_names_is_refused(tmp_path: Path):
         "resume with 'hydra.job.config.override_dirname.exclude_keys=[resume,n_months]'"
     )
     assert snapshot(tmp_path) == before
+    # A key no job sets left out or not: the same folder names, accepted.
+    mine = "hydra.job.config.override_dirname.exclude_keys=[n_months,resume,output.formats]"
+    assert len(preflight([*sweep, mine])) == 2
+    # Without multirun.yaml, a finished run's own record says how the folders were named.
+    (tmp_path / "multirun.yaml").unlink()
+    hydra = {"sweep": {"subdir": "${hydra.job.num}"}}
+    (tmp_path / "0" / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump({"hydra": hydra}))
+    with pytest.raises(UserError) as err:
+        preflight(sweep)
+    assert str(err.value).startswith(
+        f"sweep folder {tmp_path} was run with hydra.sweep.subdir=${{hydra.job.num}} "
+        "(0/.hydra/hydra.yaml), and is resumed with "
+    )
 
 
 def test_two_spellings_of_one_value_are_one_run_twice_and_refused(tmp_path: Path):

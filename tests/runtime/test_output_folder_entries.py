@@ -231,24 +231,33 @@ def test_a_subdir_is_checked_as_it_resolves_before_the_jobs_run(tmp_path: Path, 
 
 
 @pytest.mark.parametrize(
-    ("swept", "subdir", "folder"),
+    ("swept", "subdir", "folder", "jobs"),
     [
-        ("seed=0,1", "${hydra.runtime.choices.policy}", "behaviour_rules"),
-        ("seed=0,1", "run_${now:%Y}", "run_2"),  # the year's first digit, as a prefix
-        ("policy=static,sme_aware", "s${seed}", "s0"),
+        ("seed=0,1", "${hydra.runtime.choices.policy}", "behaviour_rules", "#1 and #2 of 2"),
+        ("seed=0,1", "${hydra:runtime.choices.policy}", "behaviour_rules", "#1 and #2 of 2"),
+        ("seed=0,1", "run_${now:%Y}", "run_2", "#1 and #2 of 2"),  # the year, as a prefix
+        ("policy=static,sme_aware", "s${seed}", "s0", "#1 and #2 of 2"),
+        # A key inside the group the jobs choose: each job's own config is composed.
+        ("policy=static,sme_aware seed=0,1", "${policy.name}", "static", "#1 and #2 of 4"),
+        ("policy=static,sme_aware seed=0,1", "x${oc.select:seed}", "x0", "#1 and #3 of 4"),
     ],
 )
-def test_a_subdir_alike_for_every_job_is_refused_before_the_first(
-    tmp_path: Path, swept, subdir, folder
+def test_a_subdir_alike_for_two_jobs_is_refused_before_the_first(
+    tmp_path: Path, swept, subdir, folder, jobs
 ):
-    # Such a subdir was met by job 2 at job 1's finished folder: a half-made sweep, and
-    # advice (resume=true) that did not fit.
-    sweep = ["-m", swept, *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
+    # Such a subdir was met by job 2 at job 1's finished folder: a half-made sweep, advice
+    # (resume=true) that did not fit, and job 1's .hydra/ record written over. A subdir
+    # reading a key inside a swept group was not checked at all.
+    sweep = ["-m", *swept.split(), *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
     with pytest.raises(UserError) as err:
         preflight([*sweep, f"hydra.sweep.subdir={subdir}"])
     message = str(err.value)
-    assert message.startswith("invalid sweep: sweep jobs #1 (")
-    assert f"of 2 would write the same run folder {folder}" in message
+    first, _, rest = jobs.partition(" and ")
+    second, _, total = rest.partition(" of ")
+    assert message.startswith(f"invalid sweep: sweep jobs {first} (")
+    assert f") and {second} (" in message
+    assert f"of {total} would write the same run folder {folder}" in message
+    assert "hydra.sweep" not in message.split(": hydra.sweep.subdir must")[0]  # jobs' own
     assert message.endswith(
         "hydra.sweep.subdir must name each job's own folder "
         "(with ${hydra.job.override_dirname} or ${hydra.job.num})"
@@ -260,13 +269,19 @@ def test_a_subdir_alike_for_every_job_is_refused_before_the_first(
     ("swept", "subdir"),
     [
         ("policy=static,sme_aware", "${hydra.runtime.choices.policy}"),
+        ("policy=static,sme_aware", "${hydra:runtime.choices.policy}"),  # was refused
         ("seed=0,1", "s${seed}"),
-        ("policy=static,sme_aware", "${policy.name}"),  # the job's policy: not checked
-        ("seed=0,1", "${oc.select:seed}_x"),  # a resolver reading a job's key: not checked
+        ("policy=static,sme_aware", "${policy.name}"),
+        ("seed=0,1", "${oc.select:seed}_x"),
+        # A key added with +: was refused as not found in the sweep's config.
+        (
+            "policy=counter_cyclical +policy.base.delinquency_cut=0.3,0.4",
+            "c${policy.base.delinquency_cut}",
+        ),
     ],
 )
 def test_a_subdir_of_each_jobs_own_values_passes(tmp_path: Path, swept, subdir):
-    sweep = ["-m", swept, *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
+    sweep = ["-m", *swept.split(), *RUN, f"hydra.sweep.dir={tmp_path / 's'}"]
     assert len(preflight([*sweep, f"hydra.sweep.subdir={subdir}"])) == 2
 
 

@@ -239,9 +239,8 @@ def test_a_sweeper_param_is_checked_as_the_command_line(tmp_path: Path):
         ),
         (
             ["seed=0,1", "hydra.sweep.subdir=one"],
-            "invalid sweep: sweep jobs #1 (seed=0 hydra.sweep.subdir=one) and #2 (seed=1 "
-            "hydra.sweep.subdir=one) of 2 would write the same run folder one: "
-            "hydra.sweep.subdir must name each job's own folder",
+            "invalid sweep: sweep jobs #1 (seed=0) and #2 (seed=1) of 2 would write the "
+            "same run folder one: hydra.sweep.subdir must name each job's own folder",
         ),
     ],
 )
