@@ -110,7 +110,7 @@ def job_subdir(
     overrides = [o for o in parser.parse_overrides(list(job)) if not o.is_hydra_override()]
     context = hydra_cfg
     try:
-        text = _REF.sub(lambda m: _own_value(m, overrides), text)
+        text = _REF.sub(lambda m: _own_value(m, overrides, typed=job_config is None), text)
     except _PerJob:
         if job_config is None:
             return None
@@ -143,13 +143,17 @@ def _with_task(hydra_cfg: DictConfig, task: DictConfig) -> DictConfig:
     return OmegaConf.create(nodes)
 
 
-def _own_value(match: re.Match[str], overrides: list[Override], choices_only: bool = False) -> str:
+def _own_value(
+    match: re.Match[str], overrides: list[Override], choices_only: bool = False, typed: bool = True
+) -> str:
     """The job's value of one interpolation it overrides; else the interpolation as is.
 
     Args:
         match: one ``${...}`` of the subdir.
         overrides: the job's overrides (not Hydra's own settings).
         choices_only: only ``${hydra.runtime.choices.<group>}`` is replaced.
+        typed: a key the job sets is replaced by its value as typed (``seed=01`` gives
+            ``01``, where the config holds 1); else it is left to the job's own config.
 
     Raises:
         _PerJob: the job's value cannot be told from its override lines.
@@ -167,6 +171,8 @@ def _own_value(match: re.Match[str], overrides: list[Override], choices_only: bo
     for o in overrides:
         k = o.key_or_group
         if k == key and (not choice or not o.is_delete()):
+            if not choice and not typed:
+                raise _PerJob  # as the job's config holds it
             value = o.value()
             text = str(value)
             if not isinstance(value, str | int | float | bool) or any(c in text for c in "${}\\"):
