@@ -20,14 +20,15 @@ file                        grows with                                 used   me
 ``borrowers.parquet``       borrower rows at the end                   26     29-34
 ``events.parquet``          borrower-months of the window              0.05   0.05-1.4
 ``agent_panel.parquet``     panel borrowers x months of the window     8      8.7-17
-``firm_outcomes.parquet``   starting firms x months of the window      1.7    1.8-3.6
-a shared burn-in's state    borrower rows at the burn-in's end         500    590
+``firm_outcomes.parquet``   starting firms (one row per firm)          40     43-73
+a shared burn-in's state    borrower rows at the burn-in's end         450    479-590
 the other files             fixed (bytes)                              150 k  190-290 k
 ==========================  =========================================  =====  ==========
 
 The events are the limit changes: ``static`` changes none (0.05 bytes a borrower-month),
-``behaviour_rules`` the most (1.2-1.4). Under ``static`` the estimate is 86 % of what a
-20 k x 36 run writes, under ``behaviour_rules`` 53 % (45-60 % over the sizes above). A
+``behaviour_rules`` the most (1.2-1.4). Under ``static`` the estimate is 84 % of what a
+20 k x 36 run writes, under ``behaviour_rules`` 52 % (41-74 % over the sizes above, and
+a 10 k x 120 run with 90 % sole traders). A
 sweep with ``share_burn_in`` keeps one burn-in state per seed under
 ``<sweep dir>/.burn_in`` (67 MB at 100 k borrowers). The record's temporary files
 (``TMPDIR``) are not counted: they are on another file system as often as not.
@@ -65,12 +66,12 @@ ROW_BYTES = 26
 EVENT_BYTES = 0.05
 #: Bytes per panel borrower and month of the window (``agent_panel.parquet``).
 PANEL_BYTES = 8
-#: Bytes per starting firm and month of the window (``firm_outcomes.parquet``).
-FIRM_MONTH_BYTES = 1.7
+#: Bytes per starting firm (``firm_outcomes.parquet``: one row per firm, entrants too).
+FIRM_BYTES = 40
 #: Bytes of the other tables and files of a run folder.
 RUN_FIXED_BYTES = 150_000
 #: Bytes per borrower row at the burn-in's end, in a shared burn-in's state file.
-BURN_IN_ROW_BYTES = 500
+BURN_IN_ROW_BYTES = 450
 
 
 def estimate_output_bytes(run: RunConfig) -> int:
@@ -84,7 +85,7 @@ def estimate_output_bytes(run: RunConfig) -> int:
         panel = min(out.agent_panel_share * n0, out.agent_panel_max)
         firms = run.firms.owner_share * n0
         total += ROW_BYTES * rows_end + PANEL_BYTES * panel * months
-        total += FIRM_MONTH_BYTES * firms * months
+        total += FIRM_BYTES * firms
     return int(total)
 
 

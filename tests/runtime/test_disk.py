@@ -43,12 +43,12 @@ def test_the_estimate_by_hand():
     firms = run.firms.owner_share * 10_000
     panel = min(0.1 * 10_000, 20_000)
     expected = 150_000 + 0.05 * 10_000 * 10 + 26 * rows_end + 8 * panel * 10
-    expected += 1.7 * firms * 10
+    expected += 40 * firms
     assert estimate_output_bytes(run) == int(expected)
     assert estimate_burn_in_bytes(run) == 0  # no burn-in, no state
     with_burn_in = make_run("population.n_borrowers=10000", "burn_in_months=24")
     rows = 10_000 * (1 + with_burn_in.book.applicants_per_month_share * 24)
-    assert estimate_burn_in_bytes(with_burn_in) == int(500 * rows)
+    assert estimate_burn_in_bytes(with_burn_in) == int(450 * rows)
 
 
 def test_check_disk_counts_each_burn_in_once_and_names_what_to_change(tmp_path):
