@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,17 +115,15 @@ def check_disk(
     folder: str | Path,
     *,
     option: str,
-    share: float = 1.0,
     shared_burn_ins: bool = False,
     free: int | None = None,
 ) -> int:
     """Refuse runs whose results cannot fit in the free space of ``folder``'s file system.
 
     Args:
-        runs: the runs to be written (a sweep's distinct runs).
+        runs: the runs to be written (a sweep's distinct runs; a resumed one's unfinished).
         folder: the output folder (``hydra.run.dir``, or the sweep's ``hydra.sweep.dir``).
         option: the setting that names the folder, for the message.
-        share: the share of the runs still to run (a resumed sweep's unfinished ones).
         shared_burn_ins: a sweep keeping one burn-in state per distinct burn-in.
         free: free bytes (default: :func:`free_bytes` of ``folder``; unknown: no check).
 
@@ -135,7 +133,7 @@ def check_disk(
     Raises:
         UserError: naming the folder, the bytes needed and free, and what to change.
     """
-    tables = int(share * sum(estimate_output_bytes(run) for run in runs))
+    tables = sum(estimate_output_bytes(run) for run in runs)
     states = 0
     if shared_burn_ins:
         seen: dict[str, int] = {}
@@ -151,7 +149,7 @@ def check_disk(
         f" and {_gb(states)} of shared burn-in states" if states else ""
     )
     raise UserError(
-        f"disk: the run{'s' if round(share * len(runs)) > 1 else ''} would write at least "
+        f"disk: the run{'s' if len(runs) > 1 else ''} would write at least "
         f"{what} to {folder}, "
         f"but its file system has {_gb(free)} free: free some space, choose another folder "
         f"({option}=...), or write less (output.events=false, output.agent_tables=false"
@@ -171,6 +169,7 @@ def check_output_disk(
     jobs: list[list[str]],
     *,
     multirun: bool,
+    job_config: Callable[[list[str]], DictConfig] | None = None,
 ) -> None:
     """:func:`check_disk` for the command line's runs, in the folder ``base`` names.
 
@@ -185,6 +184,8 @@ def check_output_disk(
         parser: Hydra's override parser.
         jobs: the jobs' override lines (one for a single run).
         multirun: a sweep (``-m``).
+        job_config: a job's composed config (for a run folder named by keys the jobs set:
+            :func:`sim.runtime.run_folders.finished_job_folder`).
 
     Raises:
         UserError: see :func:`check_disk`.
@@ -201,13 +202,20 @@ def check_output_disk(
     if not runs or base is None:
         return
     resume = bool(base.get("resume", False))
-    share = 1.0
+    # The distinct jobs in order are the runs (preflight keeps one run per distinct job).
+    run_of = dict(zip(dict.fromkeys(tuple(job) for job in jobs), runs, strict=False))
     if resume and multirun:
-        done = sum(finished_job_folder(base, parser, j, i) is not None for i, j in enumerate(jobs))
-        share = 1.0 - done / len(jobs)
+        left = {
+            tuple(job): run_of[tuple(job)]
+            for i, job in enumerate(jobs)
+            if finished_job_folder(base, parser, job, i, job_config) is None
+        }
+        runs = list(left.values())
     elif resume and (folder / COMPLETE_MARKER).is_file():
+        return
+    if not runs:
         return
     shared = multirun and bool(base.get("share_burn_in", True))
     if resume and (folder / BURN_IN_FOLDER).is_dir():
         shared = False
-    check_disk(runs, folder, option=setting, share=share, shared_burn_ins=shared)
+    check_disk(runs, folder, option=setting, shared_burn_ins=shared)

@@ -55,7 +55,7 @@ from sim.runtime.output_folder import check_output_folder
 from sim.runtime.override_checks import bool_problem, check_command_line, check_repeated_keys
 from sim.runtime.policy_options import check_policy_options, policy_option_problem
 from sim.runtime.resources import check_memory, check_sweep_memory
-from sim.runtime.run_folders import check_run_folders
+from sim.runtime.run_folders import as_typed, check_run_folders
 from sim.runtime.validated_jobs import record_validated
 from sim.world.data import DataFileError, load_uci
 
@@ -126,7 +126,7 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
         runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun, first=first)
         at_once = _jobs_at_once(base.hydra.launcher) if multirun else 1
         check_output_folder(name, jobs[0], multirun=multirun, composed=base)
-        check_output_disk(runs, base, parser, jobs, multirun=multirun)
+        check_output_disk(runs, base, parser, jobs, multirun=multirun, job_config=composer.compose)
         # The jobs as Hydra's sweeper gets them: without the hydra overrides.
         tasks = [
             [o.input_line or "" for o in parser.parse_overrides(job) if not o.is_hydra_override()]
@@ -348,7 +348,8 @@ def _validate_jobs(
         key = tuple(job)
         if key in runs:
             continue
-        where = f" (sweep job #{index + 1} of {len(jobs)}: {' '.join(job)})" if multirun else ""
+        shown = " ".join(map(as_typed, job))
+        where = f" (sweep job #{index + 1} of {len(jobs)}: {shown})" if multirun else ""
         try:
             cfg = first if index == 0 and first is not None else composer.compose(job)
             problem = bool_problem(parser.parse_overrides(job), cfg)

@@ -24,9 +24,15 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from sim.outputs.folders import RUN_FILES_ROOM, check_name_lengths, check_path_lengths, name_max
 from sim.runtime.errors import UserError
-from sim.runtime.job_subdir import JOB_VALUE, job_subdir, resolve_subdir, subdir_as_typed
+from sim.runtime.job_subdir import (
+    DIRNAME,
+    JOB_VALUE,
+    job_subdir,
+    resolve_subdir,
+    subdir_as_typed,
+)
 
-__all__ = ["KEEP_RECORD", "check_run_folders", "finished_job_folder"]
+__all__ = ["KEEP_RECORD", "as_typed", "check_run_folders", "finished_job_folder"]
 
 #: Added by the sweeper (``hydra/sweeper=limitlab``) to a job whose run folder holds a
 #: finished run: Hydra then writes no ``.hydra/`` record there. It used to replace the
@@ -82,7 +88,8 @@ def check_run_folders(
     _check_subdir(subdir, _resolved_subdir(subdir, hydra_cfg, keys))
     _check_hydra_settings_not_swept(parser, jobs)
     exclude = [str(k) for k in hydra_cfg.hydra.job.config.override_dirname.exclude_keys]
-    _check_resume_excluded(parser, jobs, exclude)
+    if DIRNAME.search(subdir):  # else exclude_keys names no folder
+        _check_resume_excluded(parser, jobs, exclude)
     resolved: dict[str, str] = {}
     folders = [
         job_subdir(hydra_cfg, parser, job, num, resolved, job_config)
@@ -159,7 +166,12 @@ def _shown(parser: OverridesParser, job: list[str]) -> list[str]:
     """A job's own override lines, as typed (not the sweep's ``hydra.*`` settings)."""
     parsed = parser.parse_overrides(job)
     own = [line for o, line in zip(parsed, job, strict=True) if not o.is_hydra_override()]
-    return own or list(job)
+    return [as_typed(line) for line in own or job]
+
+
+def as_typed(line: str) -> str:
+    r"""An override line as typed: Hydra's sweeper escapes ``${`` and ``}`` (``$\{x\}``)."""
+    return line.replace("$\\{", "${").replace("\\}", "}")
 
 
 #: An interpolation in ``hydra.sweep.subdir`` (a job's number, its overrides, ...).

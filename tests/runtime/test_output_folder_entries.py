@@ -240,6 +240,12 @@ def test_a_subdir_is_checked_as_it_resolves_before_the_jobs_run(tmp_path: Path, 
         # A key inside the group the jobs choose: each job's own config is composed.
         ("policy=static,sme_aware seed=0,1", "${policy.name}", "static", "#1 and #2 of 4"),
         ("policy=static,sme_aware seed=0,1", "x${oc.select:seed}", "x0", "#1 and #3 of 4"),
+        (
+            "policy=static,sme_aware seed=0,1 experiment_name=x${seed}",
+            "${experiment_name}",
+            "x0",
+            "#1 and #3 of 4",
+        ),
     ],
 )
 def test_a_subdir_alike_for_two_jobs_is_refused_before_the_first(
@@ -258,6 +264,7 @@ def test_a_subdir_alike_for_two_jobs_is_refused_before_the_first(
     assert f") and {second} (" in message
     assert f"of {total} would write the same run folder {folder}" in message
     assert "hydra.sweep" not in message.split(": hydra.sweep.subdir must")[0]  # jobs' own
+    assert "\\{" not in message  # as typed, not as Hydra's sweeper escapes it
     assert message.endswith(
         "hydra.sweep.subdir must name each job's own folder "
         "(with ${hydra.job.override_dirname} or ${hydra.job.num})"
@@ -299,6 +306,9 @@ def test_resume_named_in_run_folders_is_refused(tmp_path: Path):
         "give hydra.job.config.override_dirname.exclude_keys=[resume,n_months] (the list the "
         "sweep was started with, resume added)"
     )
+    # Folders not named by the overrides: the list names none, resume passes.
+    numbered = "hydra.sweep.subdir=${hydra.job.num}"
+    assert len(preflight([*sweep, *mine, numbered, "resume=true"])) == 2
     fixed = ["hydra.job.config.override_dirname.exclude_keys=[resume,n_months]"]
     inside = "hydra.sweep.subdir=a/../${hydra.job.num}"  # a subdir inside the sweep folder
     assert len(preflight([*sweep, *fixed, inside, "resume=true"])) == 2
