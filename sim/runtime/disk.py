@@ -203,7 +203,7 @@ def check_output_disk(
         return
     resume = bool(base.get("resume", False))
     # The distinct jobs in order are the runs (preflight keeps one run per distinct job).
-    run_of = dict(zip(dict.fromkeys(tuple(job) for job in jobs), runs, strict=False))
+    run_of = dict(zip(dict.fromkeys(tuple(job) for job in jobs), runs, strict=True))
     if resume and multirun:
         left = {
             tuple(job): run_of[tuple(job)]

@@ -29,6 +29,7 @@ from sim.outputs.folders import (
     not_a_folder,
 )
 from sim.runtime.errors import CONFIG_ERRORS, UserError
+from sim.runtime.job_subdir import DIRNAME
 from sim.runtime.runner import config_hash, overwrite_refusal
 
 __all__ = ["check_output_folder"]
@@ -46,8 +47,6 @@ _RUN_ENTRY = re.compile(r"^(portfolio\.[a-z]+|[^/]+\.log)$")
 #: What a sweep writes into its folder besides its runs' folders: Hydra's record of the
 #: sweep, the shared burn-ins (:mod:`sim.runtime.burn_in`) and the comparison's report.
 _SWEEP_ENTRIES = frozenset({"multirun.yaml", ".burn_in", "report"})
-#: ``${hydra.job.override_dirname}`` (run folders named by the job's overrides).
-_DIRNAME = re.compile(r"\$\{hydra(:|\.)job\.override_dirname\}")
 #: The config keys a folder's name interpolates (``${experiment_name}``, ``${now:...}``).
 _CONFIG_KEY = re.compile(r"\$\{([A-Za-z_][\w.]*)[}:]")
 
@@ -278,7 +277,7 @@ def _check_same_folder_names(folder: Path, cfg: DictConfig, job: list[str]) -> N
         return
     earlier, record = found
     ours = OmegaConf.to_container(cfg.hydra, resolve=False)
-    named = _DIRNAME.search(str(_part(ours, _FOLDER_NAMING[0][1])))
+    named = DIRNAME.search(str(_part(ours, _FOLDER_NAMING[0][1])))
     keys = {line.split("=", 1)[0].lstrip("+~") for line in job} - {"resume"}
     # The override_dirname's settings name folders only through that interpolation.
     for key, path in _FOLDER_NAMING if named else _FOLDER_NAMING[:1]:
