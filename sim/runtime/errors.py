@@ -169,11 +169,18 @@ BASIC_LAUNCHER_NOTE = (
 )
 
 
+def _closest(word: str, names: list[str]) -> list[str]:
+    """The name closest to ``word`` (``[]`` if none is close): difflib, ignoring case."""
+    by_lower = {name.lower(): name for name in reversed(names)}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
+    return [by_lower[close[0]]] if close else []
+
+
 def _unknown_key_text(cause: OmegaConfBaseException) -> str:
     """``<key> does not exist; did you mean <closest key>?`` (difflib over its siblings)."""
     parent = cause.parent_node
     siblings = [str(k) for k in (parent.keys() if parent is not None else []) if k != "hydra"]
-    close = difflib.get_close_matches(str(cause.key), siblings, n=1)
+    close = _closest(str(cause.key), siblings)
     head = str(cause.full_key).rpartition(".")[0]
     if close:
         return (
@@ -242,7 +249,7 @@ def _hydra_text(err: HydraException) -> str:
     if options:
         lines[-1] = f"{lines[-1].rstrip(':')}: {', '.join(options)}"
         missing = _MISSING_OPTION.search(lines[0]) if lines else None
-        close = difflib.get_close_matches(missing.group(2), options, n=1) if missing else []
+        close = _closest(missing.group(2), options) if missing else []
         if missing and close:
             lines.insert(1, f"did you mean {missing.group(1)}={close[0]}?")
     cause = err.__cause__

@@ -130,6 +130,18 @@ def test_it_composes_inside_the_callers_own_hydra_block_and_leaves_it_as_it_was(
             "champion_challenger, counter_cyclical, "
             "exposure_cap, parametric, pd_threshold, sme_aware, static, utilisation_cli",
         ),
+        (  # another case is close too (was no suggestion)
+            "policy=STATIC",
+            "invalid config: In 'config': Could not find 'policy/STATIC'; did you mean "
+            "policy=static?; Available options in 'policy': behaviour_rules, "
+            "champion_challenger, counter_cyclical, "
+            "exposure_cap, parametric, pd_threshold, sme_aware, static, utilisation_cli",
+        ),
+        (
+            "population.N_Borrowers=5",
+            "invalid config: population.N_Borrowers does not exist; did you mean "
+            "population.n_borrowers?",
+        ),
     ],
 )
 def test_composition_errors_read_as_the_command_lines(override, line):

@@ -44,9 +44,9 @@ def test_ctrl_c_in_a_sweep_is_one_line_naming_the_folder_and_resume(
     sweep = tmp_path / "sweep"
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     env["PYTHONPATH"] = str(ROOT)
-    # Each job runs a few seconds (600 months of a tiny book): the ones still running when
+    # Each job runs a few seconds (200 months of a tiny book): the ones still running when
     # the first finishes are interrupted.
-    job = ["population.n_borrowers=300", "n_months=600", "burn_in_months=0"]
+    job = ["population.n_borrowers=300", "n_months=200", "burn_in_months=0"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "experiments.run", "-m", seeds, *launcher, *job,
          f"hydra.sweep.dir={sweep}"],
