@@ -19,7 +19,7 @@ from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
-from omegaconf import BooleanNode, DictConfig, OmegaConf
+from omegaconf import BooleanNode, DictConfig, FloatNode, IntegerNode, OmegaConf
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from sim.outputs.folders import RUN_FILES_ROOM, check_name_lengths, check_path_lengths, name_max
@@ -344,12 +344,17 @@ def _shorter_names_advice(
 
 
 def _setting(hydra_cfg: DictConfig, override: Override) -> Any:
-    """An override's value as the config reads it: a true/false field's spellings as bool."""
+    """An override's value as the config reads it.
+
+    A true/false field's spellings as bool, a whole-number field's as int (``seed=01`` is
+    ``seed=1``), a number field's as float; a value the field would refuse, as typed.
+    """
     value = override.value()
     current = OmegaConf.select(hydra_cfg, override.key_or_group, default=None)
-    if isinstance(current, bool) and isinstance(value, str | bool | int):
+    node = {bool: BooleanNode, int: IntegerNode, float: FloatNode}.get(type(current))
+    if node is not None and isinstance(value, str | bool | int | float):
         try:
-            return bool(OmegaConf.create({"v": BooleanNode(value=value)}).v)
+            return OmegaConf.create({"v": node(value=value)}).v
         except ValidationError:
             return value
     return value if isinstance(value, Hashable) else str(value)

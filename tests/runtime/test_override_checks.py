@@ -231,6 +231,11 @@ def test_a_sweeper_param_is_checked_as_the_command_line(tmp_path: Path):
             "(share_burn_in=yes n_months=1) of 2 would write the same run folder "
             "run_n_months=1: share_burn_in repeats one value; drop one",
         ),
+        (  # one seed written two ways: was "hydra.sweep.subdir must name each job's own"
+            ["seed=1,01", "n_months=1", "hydra.sweep.subdir=s${seed}"],
+            "invalid sweep: sweep jobs #1 (seed=1 n_months=1) and #2 (seed=01 n_months=1) of "
+            "2 would write the same run folder s1: seed repeats one value; drop one",
+        ),
         (  # a comma meant in a folder's name: was a folder collision naming the subdir
             ["seed=0,1", "hydra.sweep.dir=multirun/a,b"],
             "invalid sweep: hydra.sweep.dir takes one value per sweep, but it is swept over "
