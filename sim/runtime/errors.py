@@ -169,19 +169,49 @@ BASIC_LAUNCHER_NOTE = (
 )
 
 
-def _closest(word: str, names: list[str]) -> list[str]:
+def closest_name(word: str, names: list[str]) -> list[str]:
     """The name closest to ``word`` (``[]`` if none is close): difflib, ignoring case."""
     by_lower = {name.lower(): name for name in reversed(names)}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
     return [by_lower[close[0]]] if close else []
 
 
+#: Hydra's own config groups, chosen on the command line as ``hydra/<group>=<option>``.
+HYDRA_GROUPS = tuple(
+    f"hydra/{g}"
+    for g in (
+        "launcher", "sweeper", "job_logging", "hydra_logging", "output", "help", "hydra_help",
+        "env",
+    )
+)  # fmt: skip
+#: Labels of the config groups: set, they would only relabel the run (refused, see
+#: :data:`sim.runtime.override_checks.LABELS`); a group is chosen by its option instead.
+_LABEL_GROUPS = {"population", "scenario", "policy"}
+
+
 def _unknown_key_text(cause: OmegaConfBaseException) -> str:
-    """``<key> does not exist; did you mean <closest key>?`` (difflib over its siblings)."""
+    """``<key> does not exist; did you mean <closest key>?`` (difflib over its siblings).
+
+    A key with a ``/`` is a config group's (``hydra/LAUNCHER``), matched with the groups.
+    """
+    from sim.config.paths import CONF_DIR
+
+    key = str(cause.key)
     parent = cause.parent_node
     siblings = [str(k) for k in (parent.keys() if parent is not None else []) if k != "hydra"]
-    close = _closest(str(cause.key), siblings)
     head = str(cause.full_key).rpartition(".")[0]
+    if "/" in key and not head:
+        groups = [*HYDRA_GROUPS, *sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir())]
+        close = closest_name(key, groups)
+        if close:
+            return f"{key} does not exist; did you mean the config group {close[0]}?"
+    close = closest_name(key, siblings)
+    if close and close[0] == "name" and head in _LABEL_GROUPS:
+        options = sorted(p.stem for p in (CONF_DIR / head).glob("*.yaml"))
+        return (
+            f"{cause.full_key} does not exist; to run another {head}, choose it: "
+            f"{head}=<option>, one of {', '.join(options)}"
+        )
     if close:
         return (
             f"{cause.full_key} does not exist; did you mean {head + '.' if head else ''}{close[0]}?"
@@ -249,7 +279,7 @@ def _hydra_text(err: HydraException) -> str:
     if options:
         lines[-1] = f"{lines[-1].rstrip(':')}: {', '.join(options)}"
         missing = _MISSING_OPTION.search(lines[0]) if lines else None
-        close = _closest(missing.group(2), options) if missing else []
+        close = closest_name(missing.group(2), options) if missing else []
         if missing and close:
             lines.insert(1, f"did you mean {missing.group(1)}={close[0]}?")
     cause = err.__cause__

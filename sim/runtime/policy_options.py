@@ -11,7 +11,6 @@ config rather than its overrides is checked when it fails to compose
 from __future__ import annotations
 
 import dataclasses
-import difflib
 
 from hydra import compose
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -19,7 +18,7 @@ from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.runtime.errors import CONFIG_ERRORS, UserError
+from sim.runtime.errors import CONFIG_ERRORS, UserError, closest_name
 
 __all__ = ["check_policy_options", "policy_option_problem"]
 
@@ -96,7 +95,7 @@ def _policy_option_error(
     owners = _option_owners(option)
     have = [p for p in chosen if p in owners]
     policies = ", ".join(lacking)
-    if multirun and len(chosen) > 1:
+    if multirun and len(chosen) > 1 and owners:
         return UserError(
             f"invalid sweep: {line} is not an option of policy {policies} "
             f"(of the policies swept, {', '.join(have) or 'none'} has it); an option set "
@@ -104,8 +103,9 @@ def _policy_option_error(
             "sweep those policies separately"
         )
     closest = "" if owners else _closest_option(option, lacking)
+    what = "sweep" if multirun and len(chosen) > 1 else "config"
     return UserError(
-        f"invalid config: {line} is not an option of policy {policies} "
+        f"invalid {what}: {line} is not an option of policy {policies} "
         f"(policies with it: {', '.join(owners) or 'none'}){closest}"
     )
 
@@ -115,7 +115,7 @@ def _closest_option(option: str, policies: list[str]) -> str:
     from sim.platform.policies import policy_class
 
     fields = {f.name for n in policies for f in dataclasses.fields(policy_class(n).config_class)}
-    close = difflib.get_close_matches(option, sorted(fields - {"name"}), n=1)
+    close = closest_name(option, sorted(fields - {"name"}))
     return f"; did you mean policy.{close[0]}?" if close else ""
 
 

@@ -55,7 +55,8 @@ from sim.runtime.output_folder import check_output_folder
 from sim.runtime.override_checks import bool_problem, check_command_line, check_repeated_keys
 from sim.runtime.policy_options import check_policy_options, policy_option_problem
 from sim.runtime.resources import check_memory, check_sweep_memory
-from sim.runtime.run_folders import as_typed, check_run_folders
+from sim.runtime.run_folders import as_typed, check_job_folders
+from sim.runtime.sweep_settings import check_sweep_settings
 from sim.runtime.validated_jobs import record_validated
 from sim.world.data import DataFileError, load_uci
 
@@ -123,7 +124,9 @@ def preflight(argv: Sequence[str], *, config_dir: str | Path = CONF_DIR) -> list
             base = _composed(name, jobs[0])  # the run's config, with the hydra node
         check_policy_options(parser, jobs, multirun=multirun)
         first = None if multirun else _without_hydra(base)
-        runs = _validate_jobs(parser, composer, name, jobs, multirun=multirun, first=first)
+        runs, repeats = _validate_jobs(parser, composer, name, jobs, multirun=multirun, first=first)
+        if multirun:
+            check_job_folders(parser, jobs, base, composer.compose, repeats)
         at_once = _jobs_at_once(base.hydra.launcher) if multirun else 1
         check_output_folder(name, jobs[0], multirun=multirun, composed=base)
         check_output_disk(runs, base, parser, jobs, multirun=multirun, job_config=composer.compose)
@@ -321,7 +324,7 @@ def _sweep_jobs(
             f"invalid sweep: {', '.join(map(str, empty)) or 'the sweep'} gives no values, "
             "so there is no job to run"
         )
-    check_run_folders(parser, jobs, base, composer.compose)
+    check_sweep_settings(parser, jobs, base)  # the jobs' own folders once they are valid
     return jobs, base
 
 
@@ -340,13 +343,18 @@ def _validate_jobs(
     *,
     multirun: bool,
     first: DictConfig | None = None,
-) -> list[RunConfig]:
-    """The jobs' run configs (one per distinct job); ``first``: the first job's, composed."""
+) -> tuple[list[RunConfig], dict[int, int]]:
+    """The jobs' run configs (one per distinct job) and their repeats.
+
+    The repeats map a job to the earlier job of the same run (two spellings of one value,
+    ``seed=1,01``); ``first`` is the first job's config, composed.
+    """
     runs: dict[tuple[str, ...], RunConfig] = {}
+    repeats: dict[int, int] = {}
     job_of: dict[str, int] = {}  # a run config (its repr: every field) -> its first job
     for index, job in enumerate(jobs):
         key = tuple(job)
-        if key in runs:
+        if key in runs:  # the same lines again: their own folders, if the subdir numbers them
             continue
         shown = " ".join(map(as_typed, job))
         where = f" (sweep job #{index + 1} of {len(jobs)}: {shown})" if multirun else ""
@@ -362,15 +370,11 @@ def _validate_jobs(
             policy_error = policy_option_problem(parser, name, job, multirun=multirun)
             raise (policy_error or config_error(err, where)) from err
         earlier = job_of.setdefault(repr(run), index)
-        if earlier != index:
-            # Two spellings of one value (seed=1,01): two folders, one run twice.
-            raise UserError(
-                f"invalid sweep: sweep jobs #{earlier + 1} ({' '.join(jobs[earlier])}) and "
-                f"#{index + 1} ({' '.join(job)}) of {len(jobs)} are the same run (the same "
-                "config, in two folders): drop the repeated value"
-            )
+        if earlier != index:  # two spellings of one value (seed=1,01): one run twice
+            repeats[index] = earlier
+            continue
         runs[key] = run
-    return list(runs.values())
+    return list(runs.values()), repeats
 
 
 def checked_run_config(cfg: Any) -> RunConfig:

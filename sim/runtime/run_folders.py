@@ -12,7 +12,6 @@ repeat a value, share one, and a subdir outside the sweep folder writes past its
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,17 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from sim.outputs.folders import RUN_FILES_ROOM, check_name_lengths, check_path_lengths, name_max
 from sim.runtime.errors import UserError
-from sim.runtime.job_subdir import (
-    DIRNAME,
-    JOB_VALUE,
-    job_subdir,
-    resolve_subdir,
-    subdir_as_typed,
-)
+from sim.runtime.job_subdir import job_subdir
+from sim.runtime.sweep_settings import check_sweep_settings, listed_keys
 
-__all__ = ["KEEP_RECORD", "as_typed", "check_run_folders", "finished_job_folder"]
+__all__ = [
+    "KEEP_RECORD",
+    "as_typed",
+    "check_job_folders",
+    "check_run_folders",
+    "finished_job_folder",
+    "same_run_text",
+]
 
 #: Added by the sweeper (``hydra/sweeper=limitlab``) to a job whose run folder holds a
 #: finished run: Hydra then writes no ``.hydra/`` record there. It used to replace the
@@ -46,6 +47,7 @@ def check_run_folders(
     jobs: list[list[str]],
     hydra_cfg: DictConfig,
     job_config: Callable[[list[str]], DictConfig] | None = None,
+    skip: frozenset[int] = frozenset(),
 ) -> None:
     """Refuse a sweep whose jobs would not each write a run folder of their own that fits.
 
@@ -71,6 +73,7 @@ def check_run_folders(
         hydra_cfg: the config composed with its ``hydra`` node (the sweep's settings).
         job_config: a job's composed config, for a subdir reading keys the jobs change
             (:func:`sim.runtime.job_subdir.job_subdir`).
+        skip: indices of jobs not checked (repeats of an earlier job's run).
 
     Raises:
         UserError: ``invalid sweep: ...`` naming the two jobs, the folder and the fix
@@ -78,21 +81,11 @@ def check_run_folders(
             job whose folder name or path is too long, the ``subdir``, the swept setting,
             or the ``exclude_keys`` list lacking ``resume``.
     """
-    subdir = subdir_as_typed(hydra_cfg)
-    keys = {
-        o.key_or_group
-        for job in jobs
-        for o in parser.parse_overrides(job)
-        if not o.is_hydra_override()
-    }
-    _check_subdir(subdir, _resolved_subdir(subdir, hydra_cfg, keys))
-    _check_hydra_settings_not_swept(parser, jobs)
+    check_sweep_settings(parser, jobs, hydra_cfg)
     exclude = [str(k) for k in hydra_cfg.hydra.job.config.override_dirname.exclude_keys]
-    if DIRNAME.search(subdir):  # else exclude_keys names no folder
-        _check_resume_excluded(parser, jobs, exclude)
     resolved: dict[str, str] = {}
     folders = [
-        job_subdir(hydra_cfg, parser, job, num, resolved, job_config)
+        None if num in skip else job_subdir(hydra_cfg, parser, job, num, resolved, job_config)
         for num, job in enumerate(jobs)
     ]
     try:
@@ -127,6 +120,57 @@ def check_run_folders(
         seen[folder] = index
 
 
+def check_job_folders(
+    parser: OverridesParser,
+    jobs: list[list[str]],
+    hydra_cfg: DictConfig,
+    job_config: Callable[[list[str]], DictConfig] | None,
+    repeats: dict[int, int],
+) -> None:
+    """Refuse a sweep repeating a run, or whose jobs share a run folder (one line).
+
+    A repeated run (two spellings of one value, ``seed=1,01``) is named first, with the
+    keys repeated; where the jobs left would still share a folder (their
+    ``hydra.sweep.subdir``), the same line says so.
+
+    Args:
+        parser: Hydra's override parser.
+        jobs: the sweep's jobs, each its override lines (as the sweeper makes them).
+        hydra_cfg: the config composed with its ``hydra`` node (the sweep's settings).
+        job_config: a job's composed config (see :func:`check_run_folders`).
+        repeats: job index -> the index of the earlier job of the same run.
+
+    Raises:
+        UserError: as :func:`check_run_folders`, or naming the repeated run.
+    """
+    if not repeats:
+        check_run_folders(parser, jobs, hydra_cfg, job_config)
+        return
+    second, first = next(iter(repeats.items()))
+    values = _differing_values(parser, jobs, first, second, hydra_cfg)
+    if any(len(v) > 1 for v in values.values()):
+        # Keys that do not change the run (experiment_name, resume): a shared folder first.
+        check_run_folders(parser, jobs, hydra_cfg, job_config)
+        raise UserError(same_run_text(parser, jobs, first, second, values))
+    text = same_run_text(parser, jobs, first, second, values)
+    try:
+        check_run_folders(parser, jobs, hydra_cfg, job_config, skip=frozenset(repeats))
+    except UserError as err:
+        text += "; then " + str(err).removeprefix("invalid sweep: ")
+    raise UserError(text)
+
+
+def _differing_values(
+    parser: OverridesParser, jobs: list[list[str]], first: int, second: int, hydra_cfg: DictConfig
+) -> dict[str, set[Any]]:
+    """The keys two jobs set differently -> their values as the config reads them."""
+    values: dict[str, set[Any]] = {}
+    for o in parser.parse_overrides(sorted(set(jobs[first]) ^ set(jobs[second]))):
+        if not o.is_hydra_override():
+            values.setdefault(o.key_or_group, set()).add(_setting(hydra_cfg, o))
+    return values
+
+
 def _collision_text(
     parser: OverridesParser,
     jobs: list[list[str]],
@@ -141,9 +185,7 @@ def _collision_text(
         f"sweep jobs #{first + 1} ({' '.join(a)}) and #{second + 1} ({' '.join(b)}) of "
         f"{len(jobs)} would write the same run folder {folder}"
     )
-    values: dict[str, set[Any]] = {}
-    for o in parser.parse_overrides(sorted(set(jobs[first]) ^ set(jobs[second]))):
-        values.setdefault(o.key_or_group, set()).add(_setting(hydra_cfg, o))
+    values = _differing_values(parser, jobs, first, second, hydra_cfg)
     differ = sorted(values)
     if differ and all(len(v) == 1 for v in values.values()):
         # share_burn_in=true,yes: two spellings of one value.
@@ -162,6 +204,30 @@ def _collision_text(
     return f"invalid sweep: {where}: drop the repeated value"
 
 
+def same_run_text(
+    parser: OverridesParser,
+    jobs: list[list[str]],
+    first: int,
+    second: int,
+    values: dict[str, set[Any]],
+) -> str:
+    """The refusal of two sweep jobs that are one run (``values``: :func:`_differing_values`)."""
+    a, b = (_shown(parser, jobs[i]) for i in (first, second))
+    where = (
+        f"invalid sweep: sweep jobs #{first + 1} ({' '.join(a)}) and #{second + 1} "
+        f"({' '.join(b)}) of {len(jobs)} are the same run"
+    )
+    keys = ", ".join(sorted(values))
+    if not values:  # the same lines twice
+        return f"{where}: drop the repeated value"
+    if all(len(v) == 1 for v in values.values()):  # two spellings of one value: seed=1,01
+        return f"{where} (the same config, in two folders): {keys} repeats one value; drop one"
+    return (
+        f"{where} (the same config, in two folders): {keys} does not change the run; drop "
+        "one of them"
+    )
+
+
 def _shown(parser: OverridesParser, job: list[str]) -> list[str]:
     """A job's own override lines, as typed (not the sweep's ``hydra.*`` settings)."""
     parsed = parser.parse_overrides(job)
@@ -172,15 +238,6 @@ def _shown(parser: OverridesParser, job: list[str]) -> list[str]:
 def as_typed(line: str) -> str:
     r"""An override line as typed: Hydra's sweeper escapes ``${`` and ``}`` (``$\{x\}``)."""
     return line.replace("$\\{", "${").replace("\\}", "}")
-
-
-#: An interpolation in ``hydra.sweep.subdir`` (a job's number, its overrides, ...).
-_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
-#: What ``hydra.sweep.subdir`` takes besides a relative path, as the refusals say it.
-_SUBDIR_TAKES = (
-    "different for each job, e.g. run_${hydra.job.override_dirname} (the default) or "
-    "${hydra.job.num}"
-)
 
 
 def finished_job_folder(
@@ -218,106 +275,6 @@ def finished_job_folder(
     return folder if (folder / COMPLETE_MARKER).is_file() else None
 
 
-def _resolved_subdir(subdir: str, hydra_cfg: DictConfig, keys: set[str]) -> str | None:
-    """``subdir`` with its interpolations other than a job's own resolved, or None.
-
-    A job's values (``${hydra.job.num}``, ``${hydra.job.override_dirname}``, ...) are not
-    known before it runs and stay one plain name each (``x``), as do keys and choices the
-    jobs set (``${seed}``, ``${policy.base.delinquency_cut}`` added with ``+``); the others
-    (``${oc.env:HOME}``, ``${experiment_name}``, ``${hydra.runtime.choices.policy}``) are
-    resolved in ``hydra_cfg``. None if there are none.
-
-    Raises:
-        UserError: an interpolation that cannot be resolved (an unset environment variable,
-            an unknown key, ``${hydra.runtime.output_dir}``, which is made from the subdir):
-            Hydra's traceback once the sweep had written ``multirun.yaml``.
-    """
-    plain = JOB_VALUE.sub("x", _INTERPOLATION.sub(lambda m: _jobs_own(m, keys), subdir))
-    if "${" not in plain:
-        return None
-    try:
-        return resolve_subdir(hydra_cfg, plain)
-    except OmegaConfBaseException as err:
-        reason = str(err).splitlines()[0]  # without OmegaConf's full_key / object_type lines
-        raise UserError(
-            f"invalid sweep: hydra.sweep.subdir = {subdir!r}: {reason}: it takes a relative "
-            f"path inside the sweep folder, {_SUBDIR_TAKES}"
-        ) from None
-
-
-def _jobs_own(match: re.Match[str], keys: set[str]) -> str:
-    """``x`` for an interpolation of a key or group choice the jobs set, else as is."""
-    ref = re.sub(r"^\$\{\s*hydra[.:]runtime\.choices\.", "${", match.group(0))[2:-1]
-    for key in keys:
-        if ref == key or ref.startswith(key + ".") or key.startswith(ref + ".") or key in ref:
-            return "x"
-    return match.group(0)
-
-
-def _check_subdir(subdir: str, resolved: str | None = None) -> None:
-    """Refuse a ``hydra.sweep.subdir`` naming no folder of its own inside the sweep folder.
-
-    Hydra joins it to ``hydra.sweep.dir``: an absolute path, or one climbing out with
-    ``..``, writes the runs elsewhere (past the sweep folder's checks, over files of that
-    name); an empty one, or ``.``, writes every run loose in the sweep folder itself.
-    Interpolations are read as one plain name each, and ``resolved`` (the value with the
-    interpolations known before the jobs run resolved: :func:`_resolved_subdir`) is
-    checked too.
-
-    Raises:
-        UserError: naming ``hydra.sweep.subdir``, its value (and what it resolves to) and
-            what it takes.
-    """
-    for value in (subdir, resolved):
-        if value is not None:
-            _check_subdir_shape(subdir, value)
-
-
-def _check_subdir_shape(subdir: str, value: str) -> None:
-    shape = posixpath.normpath(_INTERPOLATION.sub("x", value.strip())) if value.strip() else ""
-    if shape in ("", ".") or value.startswith("/") or shape.split("/")[0] == "..":
-        where = (
-            "gives no run a folder of its own inside"
-            if shape in ("", ".")
-            else "puts the runs' folders outside"
-        )
-        if value != subdir:
-            where = f"(resolved: {value!r}) {where}"
-        raise UserError(
-            f"invalid sweep: hydra.sweep.subdir = {subdir!r} {where} the sweep folder "
-            f"(hydra.sweep.dir): it takes a relative path inside it, {_SUBDIR_TAKES}"
-        )
-
-
-def _check_resume_excluded(
-    parser: OverridesParser, jobs: list[list[str]], exclude: list[str]
-) -> None:
-    """Refuse ``resume=...`` in a sweep whose run folder names would include it.
-
-    Without ``resume`` in ``hydra.job.config.override_dirname.exclude_keys`` (as happens
-    when that list is given on the command line), a resumed sweep's folders are named
-    ``run_resume=true,...``: every finished run would be run again into new folders.
-
-    Raises:
-        UserError: naming the list and the fix.
-    """
-    if "resume" in exclude or not jobs:
-        return
-    keys = {o.key_or_group for o in parser.parse_overrides(jobs[0]) if not o.is_hydra_override()}
-    if "resume" in keys:
-        raise UserError(
-            "invalid sweep: resume is not in hydra.job.config.override_dirname.exclude_keys "
-            f"({_listed(exclude)}), so the run folders would be named anew and no finished "
-            "run found: give hydra.job.config.override_dirname.exclude_keys="
-            f"{_listed(['resume', *exclude])} (the list the sweep was started with, resume "
-            "added)"
-        )
-
-
-def _listed(keys: Sequence[str]) -> str:
-    return "[" + ",".join(keys) + "]"
-
-
 def _shorter_names_advice(
     parser: OverridesParser, jobs: list[list[str]], exclude: list[str]
 ) -> str:
@@ -337,7 +294,7 @@ def _shorter_names_advice(
         return "set a shorter hydra.sweep.subdir, e.g. ${hydra.job.num}"
     return (
         "leave the options every job shares out of folder names, "
-        f"hydra.job.config.override_dirname.exclude_keys={_listed([*exclude, *shared])} (the "
+        f"hydra.job.config.override_dirname.exclude_keys={listed_keys([*exclude, *shared])} (the "
         "list as it is, with those keys added; give it again with resume=true), or set a "
         "shorter hydra.sweep.subdir, e.g. ${hydra.job.num}"
     )
@@ -358,29 +315,3 @@ def _setting(hydra_cfg: DictConfig, override: Override) -> Any:
         except ValidationError:
             return value
     return value if isinstance(value, Hashable) else str(value)
-
-
-def _check_hydra_settings_not_swept(parser: OverridesParser, jobs: list[list[str]]) -> None:
-    """Refuse a ``hydra.*`` setting with different values across the jobs.
-
-    ``hydra.sweep.dir=/data/a,b`` reads as a sweep over two folders (Hydra's comma), and
-    the jobs of one sweep share its settings: a comma meant in a folder's name is quoted.
-
-    Raises:
-        UserError: naming the setting, its values and the quoted form.
-    """
-    values: dict[str, list[str]] = {}
-    for job in jobs:
-        for o, line in zip(parser.parse_overrides(job), job, strict=True):
-            if o.key_or_group.startswith("hydra."):
-                seen = values.setdefault(o.key_or_group, [])
-                value = line.split("=", 1)[1]
-                if value not in seen:
-                    seen.append(value)
-    for key, seen in values.items():
-        if len(seen) > 1:
-            raise UserError(
-                f"invalid sweep: {key} takes one value per sweep, but it is swept over "
-                f"{', '.join(seen)} (a comma reads as a list of values): to keep a comma "
-                f"in a name, quote the value, '{key}=\"{','.join(seen)}\"'"
-            )

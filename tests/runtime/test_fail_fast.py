@@ -174,6 +174,23 @@ def test_every_message_names_its_field_value_and_range():
             "policy.raise_stp=0.1 is not an option of policy behaviour_rules (policies with "
             "it: none); did you mean policy.raise_step?",
         ),
+        # Another letter case: the same suggestions (were none).
+        (
+            "policy.RAISE_STEP=0.1",
+            "policy.RAISE_STEP=0.1 is not an option of policy behaviour_rules (policies with "
+            "it: none); did you mean policy.raise_step?",
+        ),
+        (
+            "hydra/LAUNCHER=joblib",
+            "hydra/LAUNCHER does not exist; did you mean the config group hydra/launcher?",
+        ),
+        # The closest key is a label the command line refuses: the group's options instead.
+        (
+            "scenario.NAME=downturn",
+            "scenario.NAME does not exist; to run another scenario, choose it: "
+            "scenario=<option>, one of apr_cap, baseline, covid_shock, downturn, "
+            "funding_squeeze, peak_season_stress",
+        ),
     ],
 )
 def test_wrong_types_and_mistyped_keys_name_the_field_and_the_fix(override, message):
@@ -684,13 +701,53 @@ def test_resuming_a_sweep_with_other_folder_names_is_refused(tmp_path: Path):
     )
 
 
+def test_an_option_no_policy_has_is_mistyped_also_in_a_policy_sweep():
+    # Was "sweep those policies separately", which cannot help.
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "policy=static,pd_threshold", "policy.cut_abov_pd=0.1"])
+    assert str(err.value) == (
+        "invalid sweep: policy.cut_abov_pd=0.1 is not an option of policy pd_threshold, "
+        "static (policies with it: none); did you mean policy.cut_above_pd?"
+    )
+    with pytest.raises(UserError, match=r"sweep those policies separately$"):
+        preflight(["-m", "policy=static,pd_threshold", "policy.cut_above_pd=0.1"])
+
+
 def test_two_spellings_of_one_value_are_one_run_twice_and_refused(tmp_path: Path):
     with pytest.raises(UserError) as err:
         preflight(["-m", "seed=1,01", "n_months=1", f"hydra.sweep.dir={tmp_path}/s"])
+    # The jobs' own lines, as in every folder refusal (was with hydra.sweep.dir=...), and
+    # the key named (was "drop the repeated value").
     assert str(err.value) == (
-        f"invalid sweep: sweep jobs #1 (seed=1 n_months=1 hydra.sweep.dir={tmp_path}/s) and "
-        f"#2 (seed=01 n_months=1 hydra.sweep.dir={tmp_path}/s) of 2 are the same run (the "
-        "same config, in two folders): drop the repeated value"
+        "invalid sweep: sweep jobs #1 (seed=1 n_months=1) and #2 (seed=01 n_months=1) of 2 "
+        "are the same run (the same config, in two folders): seed repeats one value; drop one"
+    )
+    # Whatever names the folders (here their numbers, as typed; was $\{hydra.job.num\}).
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "seed=1,01", "n_months=1", "hydra.sweep.subdir=${hydra.job.num}"])
+    assert str(err.value).startswith(
+        "invalid sweep: sweep jobs #1 (seed=1 n_months=1) and #2 (seed=01 n_months=1) of 2 "
+        "are the same run"
+    )
+    # Where the jobs left would still share a folder, the same line says so: one step.
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "seed=1,01,2", "n_months=1", "hydra.sweep.subdir=p${policy.name}"])
+    assert str(err.value) == (
+        "invalid sweep: sweep jobs #1 (seed=1 n_months=1) and #2 (seed=01 n_months=1) of 3 "
+        "are the same run (the same config, in two folders): seed repeats one value; drop "
+        "one; then sweep jobs #1 (seed=1 n_months=1) and #3 (seed=2 n_months=1) of 3 would "
+        "write the same run folder pbehaviour_rules: hydra.sweep.subdir must name each job's "
+        "own folder (with ${hydra.job.override_dirname} or ${hydra.job.num})"
+    )
+    # A key that does not change the run, named in the folders: two runs of one config.
+    with pytest.raises(UserError) as err:
+        preflight(
+            ["-m", "experiment_name=a,b", "n_months=1", "hydra.sweep.subdir=${experiment_name}"]
+        )
+    assert str(err.value) == (
+        "invalid sweep: sweep jobs #1 (experiment_name=a n_months=1) and #2 "
+        "(experiment_name=b n_months=1) of 2 are the same run (the same config, in two "
+        "folders): experiment_name does not change the run; drop one of them"
     )
     assert list(tmp_path.iterdir()) == []
 

@@ -220,21 +220,31 @@ def test_a_sweeper_param_is_checked_as_the_command_line(tmp_path: Path):
             "invalid sweep: sweep jobs #1 (seed=0 n_months=1) and #2 (seed=0 n_months=1) of 2 "
             "would write the same run folder run_n_months=1,seed=0: drop the repeated value",
         ),
+        (  # two spellings of one value, named (and before the folders)
+            ["seed=0,00", "n_months=1"],
+            "invalid sweep: sweep jobs #1 (seed=0 n_months=1) and #2 (seed=00 n_months=1) of 2 "
+            "are the same run (the same config, in two folders): seed repeats one value; drop "
+            "one",
+        ),
         (
             ["seed=0,1", "resume=true,false"],
             "invalid sweep: sweep jobs #1 (seed=0 resume=True) and #2 (seed=0 resume=False) "
             "of 4 would write the same run folder run_seed=0: resume is left out",
         ),
-        (  # two spellings of one true: was "cannot be swept in one sweep folder"
+        (  # a value the field refuses is named as such first (was "repeats one value")
             ["share_burn_in=true,yes", "n_months=1"],
-            "invalid sweep: sweep jobs #1 (share_burn_in=True n_months=1) and #2 "
-            "(share_burn_in=yes n_months=1) of 2 would write the same run folder "
-            "run_n_months=1: share_burn_in repeats one value; drop one",
+            "invalid config: share_burn_in = 'yes': expected true or false (bool) (sweep job "
+            "#2 of 2: share_burn_in=yes n_months=1)",
+        ),
+        (  # ... whatever the folders would be
+            ["seed=abc,abc", "n_months=1"],
+            "invalid config: seed = 'abc': expected a whole number (int)",
         ),
         (  # one seed written two ways: was "hydra.sweep.subdir must name each job's own"
             ["seed=1,01", "n_months=1", "hydra.sweep.subdir=s${seed}"],
             "invalid sweep: sweep jobs #1 (seed=1 n_months=1) and #2 (seed=01 n_months=1) of "
-            "2 would write the same run folder s1: seed repeats one value; drop one",
+            "2 are the same run (the same config, in two folders): seed repeats one value; "
+            "drop one",
         ),
         (  # a comma meant in a folder's name: was a folder collision naming the subdir
             ["seed=0,1", "hydra.sweep.dir=multirun/a,b"],
