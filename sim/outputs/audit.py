@@ -236,6 +236,8 @@ def read_monthly(run_dir: str | os.PathLike[str]) -> tuple[Path, pd.DataFrame]:
         AuditError: no such file, an unreadable file, or missing columns.
     """
     path = Path(run_dir)
+    if not path.exists():
+        raise AuditError(f"{path}: not found (give a run folder or its monthly.parquet)")
     if path.is_dir():
         path = path / "monthly.parquet"
     if not path.is_file():

@@ -265,6 +265,11 @@ def _allowed_range(cause: OmegaConfBaseException) -> str | None:
 
 #: Hydra's line for an unknown option of a config group: the group and the option.
 _MISSING_OPTION = re.compile(r"Could not find '(.+)/([^/']+)'")
+#: Hydra's refusal of ``+group=option`` for a group the config already chooses, written in
+#: its defaults-list syntax.
+_GROUP_ADDED = re.compile(
+    r"^Multiple values for (\S+)\. To override a value use 'override \S+: (.+)'$"
+)
 
 
 def _hydra_text(err: HydraException) -> str:
@@ -282,6 +287,13 @@ def _hydra_text(err: HydraException) -> str:
         close = closest_name(missing.group(2), options) if missing else []
         if missing and close:
             lines.insert(1, f"did you mean {missing.group(1)}={close[0]}?")
+    added = _GROUP_ADDED.match(lines[0]) if lines else None
+    if added:
+        group, option = added.groups()
+        lines[0] = (
+            f"+{group}={option} adds a {group}, but the config chooses one already: give "
+            f"{group}={option} (without '+') to choose it"
+        )
     cause = err.__cause__
     if isinstance(cause, OmegaConfBaseException) and str(cause).strip():
         lines.append(str(cause).strip().splitlines()[0])

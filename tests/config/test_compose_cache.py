@@ -137,6 +137,11 @@ def test_it_composes_inside_the_callers_own_hydra_block_and_leaves_it_as_it_was(
             "champion_challenger, counter_cyclical, "
             "exposure_cap, parametric, pd_threshold, sme_aware, static, utilisation_cli",
         ),
+        (  # was Hydra's defaults-list syntax: "To override a value use 'override policy: ..."
+            "+policy=static",
+            "invalid config: +policy=static adds a policy, but the config chooses one "
+            "already: give policy=static (without '+') to choose it",
+        ),
         (
             "population.N_Borrowers=5",
             "invalid config: population.N_Borrowers does not exist; did you mean "

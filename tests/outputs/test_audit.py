@@ -130,9 +130,13 @@ def test_a_missing_value_is_a_broken_identity(run_dir: Path, tmp_path: Path):
 
 
 def test_what_cannot_be_read_exits_2_with_one_line(run_dir: Path, tmp_path: Path, capsys):
-    with pytest.raises(AuditError, match="no monthly table"):
+    with pytest.raises(AuditError, match="nowhere: not found"):  # was "no monthly table"
         audit(tmp_path / "nowhere")
     assert main([str(tmp_path / "nowhere")]) == 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(AuditError, match="empty/monthly.parquet: no monthly table"):
+        audit(empty)
     old = tmp_path / "old"
     old.mkdir()
     pd.read_parquet(run_dir / "monthly.parquet").drop(columns="firm_cash_cny").to_parquet(
