@@ -24,6 +24,7 @@ A sweep's run folders are checked in :mod:`sim.runtime.run_folders`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from hydra.core.config_loader import ConfigLoader
 from hydra.core.override_parser.types import Glob, Override
@@ -158,7 +159,61 @@ def _options(loader: ConfigLoader, key: str) -> list[str]:
     return [n for n in loader.get_group_options(key) if not n.endswith(_SCHEMA_SUFFIX)]
 
 
+def _as_spelled(key: str) -> str | None:
+    """``key`` as the run config spells it (``Seed`` -> ``seed``); None if it has no such key.
+
+    Read from :class:`sim.config.RunConfig`'s dataclasses and the run-only keys
+    (:data:`sim.config.run.RUN_ONLY_KEYS`), ignoring case; below a mapping (``policy.*``,
+    whose keys its policy decides) the rest is returned as given.
+    """
+    import dataclasses
+    import typing
+
+    from sim.config import RunConfig
+    from sim.config.run import RUN_ONLY_KEYS
+
+    node: Any = RunConfig
+    spelled: list[str] = []
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if spelled == ["policy"] and len(parts) == 2:  # an option of some policy, or none
+            from sim.platform.policies import policy_class, policy_names
+
+            names = [
+                f.name
+                for p in policy_names()
+                for f in dataclasses.fields(policy_class(p).config_class)
+            ]
+            name = (
+                part
+                if part in names
+                else next((n for n in names if n.lower() == part.lower()), None)
+            )
+            return None if name is None else f"policy.{name}"
+        if not dataclasses.is_dataclass(node):
+            return ".".join([*spelled, *parts[i:]])
+        hints = typing.get_type_hints(node)
+        names = [f.name for f in dataclasses.fields(node)]
+        names += sorted(RUN_ONLY_KEYS) if node is RunConfig else []
+        name = (
+            part if part in names else next((n for n in names if n.lower() == part.lower()), None)
+        )
+        if name is None:
+            return None
+        spelled.append(name)
+        node = hints.get(name)
+    return ".".join(spelled)
+
+
 def _deletion_text(line: str, key: str, options: list[str]) -> str:
+    spelled = key if options else _as_spelled(key)
+    if spelled is None:
+        return f"{line}: {key} does not exist (and only hydra settings may be deleted)"
+    if spelled != key:
+        return (
+            f"{line}: {key} does not exist; did you mean {spelled}? (only hydra settings may "
+            "be deleted)"
+        )
     if options:
         return (
             f"{line} would delete the config group {key}, which every run needs (only hydra "

@@ -102,7 +102,15 @@ def _policy_option_error(
             "beside a sweep over policies must belong to every policy swept: "
             "sweep those policies separately"
         )
-    closest = "" if owners else _closest_option(option, lacking)
+    if option.lower() == "name" and not owners:  # policy.Name: the label, in another case
+        from sim.platform.policies import policy_names
+
+        closest = (
+            f"; to run another policy, choose it: policy=<option>, one of "
+            f"{', '.join(sorted(policy_names()))}"
+        )
+    else:  # in a sweep, only an option every policy swept has would be a fix
+        closest = "" if owners else _closest_option(option, chosen if multirun else lacking)
     what = "sweep" if multirun and len(chosen) > 1 else "config"
     return UserError(
         f"invalid {what}: {line} is not an option of policy {policies} "
@@ -111,11 +119,11 @@ def _policy_option_error(
 
 
 def _closest_option(option: str, policies: list[str]) -> str:
-    """``; did you mean policy.<option>?`` for the closest option of ``policies``, or ""."""
+    """``; did you mean policy.<option>?`` for the closest option all ``policies`` have, or ""."""
     from sim.platform.policies import policy_class
 
-    fields = {f.name for n in policies for f in dataclasses.fields(policy_class(n).config_class)}
-    close = closest_name(option, sorted(fields - {"name"}))
+    each = [{f.name for f in dataclasses.fields(policy_class(n).config_class)} for n in policies]
+    close = closest_name(option, sorted(set.intersection(*each) - {"name"}) if each else [])
     return f"; did you mean policy.{close[0]}?" if close else ""
 
 

@@ -354,7 +354,8 @@ def _validate_jobs(
     job_of: dict[str, int] = {}  # a run config (its repr: every field) -> its first job
     for index, job in enumerate(jobs):
         key = tuple(job)
-        if key in runs:  # the same lines again: their own folders, if the subdir numbers them
+        if key in runs:  # the same lines again (seed=0,0): one run twice, whatever the folders
+            repeats[index] = jobs.index(job)
             continue
         shown = " ".join(map(as_typed, job))
         where = f" (sweep job #{index + 1} of {len(jobs)}: {shown})" if multirun else ""

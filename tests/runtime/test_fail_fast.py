@@ -702,15 +702,53 @@ def test_resuming_a_sweep_with_other_folder_names_is_refused(tmp_path: Path):
 
 
 def test_an_option_no_policy_has_is_mistyped_also_in_a_policy_sweep():
-    # Was "sweep those policies separately", which cannot help.
+    # Was "sweep those policies separately", which cannot help; and no suggestion of an
+    # option only some of the policies swept have (it would be refused in turn).
     with pytest.raises(UserError) as err:
         preflight(["-m", "policy=static,pd_threshold", "policy.cut_abov_pd=0.1"])
     assert str(err.value) == (
         "invalid sweep: policy.cut_abov_pd=0.1 is not an option of policy pd_threshold, "
-        "static (policies with it: none); did you mean policy.cut_above_pd?"
+        "static (policies with it: none)"
     )
     with pytest.raises(UserError, match=r"sweep those policies separately$"):
         preflight(["-m", "policy=static,pd_threshold", "policy.cut_above_pd=0.1"])
+    # An option every policy swept has is suggested.
+    with pytest.raises(UserError, match=r"; did you mean policy.max_limit_cny\?$"):
+        preflight(["-m", "policy=pd_threshold,counter_cyclical", "policy.max_limt_cny=1"])
+    # The label in another case: the policies to choose from.
+    with pytest.raises(UserError) as err:
+        preflight(["policy.Name=static"])
+    assert str(err.value).endswith(
+        "(policies with it: none); to run another policy, choose it: policy=<option>, one "
+        "of behaviour_rules, champion_challenger, counter_cyclical, exposure_cap, "
+        "parametric, pd_threshold, sme_aware, static, utilisation_cli"
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("~Seed", "~Seed: Seed does not exist; did you mean seed? (only hydra settings"),
+        (
+            "~population.N_BORROWERS",
+            "~population.N_BORROWERS: population.N_BORROWERS does not exist; did you mean "
+            "population.n_borrowers?",
+        ),
+        (
+            "~policy.CUT_ABOVE_PD",
+            "~policy.CUT_ABOVE_PD: policy.CUT_ABOVE_PD does not exist; did you mean "
+            "policy.cut_above_pd?",
+        ),
+        ("~foo", "~foo: foo does not exist (and only hydra settings may be deleted)"),
+        # A key that exists: as before.
+        ("~seed", "~seed would delete seed, which every run needs"),
+    ],
+)
+def test_deleting_a_key_in_another_case_names_the_key(override, message):
+    # Was "~Seed would delete Seed ...: set a value instead (Seed=...)", which is refused.
+    with pytest.raises(UserError) as err:
+        preflight([override])
+    assert str(err.value).startswith(f"invalid config: {message}")
 
 
 def test_two_spellings_of_one_value_are_one_run_twice_and_refused(tmp_path: Path):

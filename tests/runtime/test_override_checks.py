@@ -218,7 +218,7 @@ def test_a_sweeper_param_is_checked_as_the_command_line(tmp_path: Path):
         (
             ["seed=0,0", "n_months=1"],
             "invalid sweep: sweep jobs #1 (seed=0 n_months=1) and #2 (seed=0 n_months=1) of 2 "
-            "would write the same run folder run_n_months=1,seed=0: drop the repeated value",
+            "are the same run: drop the repeated value",
         ),
         (  # two spellings of one value, named (and before the folders)
             ["seed=0,00", "n_months=1"],
@@ -267,8 +267,12 @@ def test_a_sweep_whose_jobs_share_a_run_folder_is_refused(sweep: list[str], mess
 
 def test_sweeps_with_one_folder_per_job_pass():
     assert len(preflight(["-m", "seed=0,1", "n_months=1", "resume=true"])) == 2
-    # Folders numbered by job: a repeated value gets its own folder.
-    assert len(preflight(["-m", "seed=0,0", "hydra.sweep.subdir=${hydra.job.num}"])) == 1
+    # Folders numbered by job: each job its own folder.
+    assert len(preflight(["-m", "seed=0,1", "hydra.sweep.subdir=${hydra.job.num}"])) == 2
+    # ... but a repeated value is one run twice, as in any other folders (was allowed,
+    # with a "[2/1]" progress line and a comparison that refuses the duplicate).
+    with pytest.raises(UserError, match=r"are the same run: drop the repeated value$"):
+        preflight(["-m", "seed=0,0", "hydra.sweep.subdir=${hydra.job.num}"])
     # A folder named by its own item and key separators.
     sep = ["hydra.job.config.override_dirname.kv_sep=-", "n_months=1"]
     assert len(preflight(["-m", "seed=0,1", *sep])) == 2
