@@ -55,7 +55,7 @@ from sim.runtime.output_folder import check_output_folder
 from sim.runtime.override_checks import bool_problem, check_command_line, check_repeated_keys
 from sim.runtime.policy_options import check_policy_options, policy_option_problem
 from sim.runtime.resources import check_memory, check_sweep_memory
-from sim.runtime.run_folders import as_typed, check_job_folders
+from sim.runtime.run_folders import check_job_folders, shown_job
 from sim.runtime.sweep_settings import check_sweep_settings
 from sim.runtime.validated_jobs import record_validated
 from sim.world.data import DataFileError, load_uci
@@ -357,7 +357,7 @@ def _validate_jobs(
         if key in runs:  # the same lines again (seed=0,0): one run twice, whatever the folders
             repeats[index] = jobs.index(job)
             continue
-        shown = " ".join(map(as_typed, job))
+        shown = " ".join(shown_job(parser, job))  # its own lines, as typed
         where = f" (sweep job #{index + 1} of {len(jobs)}: {shown})" if multirun else ""
         try:
             cfg = first if index == 0 and first is not None else composer.compose(job)

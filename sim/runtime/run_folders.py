@@ -33,6 +33,7 @@ __all__ = [
     "check_run_folders",
     "finished_job_folder",
     "same_run_text",
+    "shown_job",
 ]
 
 #: Added by the sweeper (``hydra/sweeper=limitlab``) to a job whose run folder holds a
@@ -180,7 +181,7 @@ def _collision_text(
     exclude: list[str],
     hydra_cfg: DictConfig,
 ) -> str:
-    a, b = (_shown(parser, jobs[i]) for i in (first, second))
+    a, b = (shown_job(parser, jobs[i]) for i in (first, second))
     where = (
         f"sweep jobs #{first + 1} ({' '.join(a)}) and #{second + 1} ({' '.join(b)}) of "
         f"{len(jobs)} would write the same run folder {folder}"
@@ -212,7 +213,7 @@ def same_run_text(
     values: dict[str, set[Any]],
 ) -> str:
     """The refusal of two sweep jobs that are one run (``values``: :func:`_differing_values`)."""
-    a, b = (_shown(parser, jobs[i]) for i in (first, second))
+    a, b = (shown_job(parser, jobs[i]) for i in (first, second))
     where = (
         f"invalid sweep: sweep jobs #{first + 1} ({' '.join(a)}) and #{second + 1} "
         f"({' '.join(b)}) of {len(jobs)} are the same run"
@@ -228,7 +229,7 @@ def same_run_text(
     )
 
 
-def _shown(parser: OverridesParser, job: list[str]) -> list[str]:
+def shown_job(parser: OverridesParser, job: list[str]) -> list[str]:
     """A job's own override lines, as typed (not the sweep's ``hydra.*`` settings)."""
     parsed = parser.parse_overrides(job)
     own = [line for o, line in zip(parsed, job, strict=True) if not o.is_hydra_override()]

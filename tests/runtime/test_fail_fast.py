@@ -249,7 +249,7 @@ def test_a_sweep_is_checked_whole_before_any_job():
     # hydra.mode=MULTIRUN makes a sweep as -m does (Hydra reads both).
     runs = preflight(["hydra.mode=MULTIRUN", "seed=0,1", "n_months=2"])
     assert sorted(r.seed for r in runs) == [0, 1]
-    with pytest.raises(UserError, match=r"sweep job #1 of 2: hydra.mode=MULTIRUN seed=0 pop"):
+    with pytest.raises(UserError, match=r"sweep job #1 of 2: seed=0 population.n_borrowers=-5\)$"):
         preflight(["hydra.mode=MULTIRUN", "seed=0,1", "population.n_borrowers=-5"])
 
 
@@ -777,6 +777,10 @@ def test_two_spellings_of_one_value_are_one_run_twice_and_refused(tmp_path: Path
         "write the same run folder pbehaviour_rules: hydra.sweep.subdir must name each job's "
         "own folder (with ${hydra.job.override_dirname} or ${hydra.job.num})"
     )
+    # A job's bad value shows the job's own lines too (was with hydra.sweep.dir=...).
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "seed=0,abc", "n_months=1", f"hydra.sweep.dir={tmp_path}/s"])
+    assert str(err.value).endswith("(sweep job #2 of 2: seed=abc n_months=1)")
     # A key that does not change the run, named in the folders: two runs of one config.
     with pytest.raises(UserError) as err:
         preflight(
