@@ -170,7 +170,15 @@ BASIC_LAUNCHER_NOTE = (
 
 
 def closest_name(word: str, names: list[str]) -> list[str]:
-    """The name closest to ``word`` (``[]`` if none is close): difflib, ignoring case."""
+    """The name closest to ``word`` (``[]`` if none is close): difflib, ignoring case.
+
+    Args:
+        word: the name as typed.
+        names: the names it may stand for.
+
+    Returns:
+        ``[name]`` as ``names`` spell it (the first of names equal but for case), or ``[]``.
+    """
     by_lower = {name.lower(): name for name in reversed(names)}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
     return [by_lower[close[0]]] if close else []
@@ -184,17 +192,17 @@ HYDRA_GROUPS = tuple(
         "env",
     )
 )  # fmt: skip
-#: Labels of the config groups: set, they would only relabel the run (refused, see
-#: :data:`sim.runtime.override_checks.LABELS`); a group is chosen by its option instead.
-_LABEL_GROUPS = {"population", "scenario", "policy"}
 
 
 def _unknown_key_text(cause: OmegaConfBaseException) -> str:
     """``<key> does not exist; did you mean <closest key>?`` (difflib over its siblings).
 
-    A key with a ``/`` is a config group's (``hydra/LAUNCHER``), matched with the groups.
+    A key with a ``/`` is a config group's (``hydra/LAUNCHER``), matched with the groups;
+    a key closest to a group's label (``scenario.NAME``), which the command line refuses
+    (:data:`sim.runtime.override_checks.LABELS`), gets the group's options instead.
     """
     from sim.config.paths import CONF_DIR
+    from sim.runtime.override_checks import LABELS  # imports this module: here, not on top
 
     key = str(cause.key)
     parent = cause.parent_node
@@ -206,7 +214,7 @@ def _unknown_key_text(cause: OmegaConfBaseException) -> str:
         if close:
             return f"{key} does not exist; did you mean the config group {close[0]}?"
     close = closest_name(key, siblings)
-    if close and close[0] == "name" and head in _LABEL_GROUPS:
+    if close and f"{head}.{close[0]}" in LABELS:  # a label, refused: the group's options
         options = sorted(p.stem for p in (CONF_DIR / head).glob("*.yaml"))
         return (
             f"{cause.full_key} does not exist; to run another {head}, choose it: "

@@ -163,45 +163,36 @@ def _as_spelled(key: str) -> str | None:
     """``key`` as the run config spells it (``Seed`` -> ``seed``); None if it has no such key.
 
     Read from :class:`sim.config.RunConfig`'s dataclasses and the run-only keys
-    (:data:`sim.config.run.RUN_ONLY_KEYS`), ignoring case; below a mapping (``policy.*``,
-    whose keys its policy decides) the rest is returned as given.
+    (:data:`sim.config.run.RUN_ONLY_KEYS`), ignoring case; ``policy.<option>`` from the
+    registered policies' options (:func:`sim.runtime.policy_options.policy_fields`); below
+    another mapping the rest is returned as given.
     """
     import dataclasses
     import typing
 
     from sim.config import RunConfig
     from sim.config.run import RUN_ONLY_KEYS
+    from sim.platform.policies import policy_names
+    from sim.runtime.policy_options import policy_fields
 
     node: Any = RunConfig
     spelled: list[str] = []
     parts = key.split(".")
     for i, part in enumerate(parts):
         if spelled == ["policy"] and len(parts) == 2:  # an option of some policy, or none
-            from sim.platform.policies import policy_class, policy_names
-
-            names = [
-                f.name
-                for p in policy_names()
-                for f in dataclasses.fields(policy_class(p).config_class)
-            ]
-            name = (
-                part
-                if part in names
-                else next((n for n in names if n.lower() == part.lower()), None)
-            )
-            return None if name is None else f"policy.{name}"
-        if not dataclasses.is_dataclass(node):
+            names = sorted(set().union(*(policy_fields(p) for p in policy_names())))
+        elif dataclasses.is_dataclass(node):
+            names = [f.name for f in dataclasses.fields(node)]
+            names += sorted(RUN_ONLY_KEYS) if node is RunConfig else []
+        else:
             return ".".join([*spelled, *parts[i:]])
-        hints = typing.get_type_hints(node)
-        names = [f.name for f in dataclasses.fields(node)]
-        names += sorted(RUN_ONLY_KEYS) if node is RunConfig else []
         name = (
             part if part in names else next((n for n in names if n.lower() == part.lower()), None)
         )
         if name is None:
             return None
         spelled.append(name)
-        node = hints.get(name)
+        node = typing.get_type_hints(node).get(name) if dataclasses.is_dataclass(node) else None
     return ".".join(spelled)
 
 

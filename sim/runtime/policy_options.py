@@ -20,7 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.runtime.errors import CONFIG_ERRORS, UserError, closest_name
 
-__all__ = ["check_policy_options", "policy_option_problem"]
+__all__ = ["check_policy_options", "policy_fields", "policy_option_problem"]
 
 _COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)
 
@@ -41,15 +41,18 @@ def _chosen_policy(overrides: list[Override]) -> str | None:
     return None
 
 
+def policy_fields(policy: str) -> set[str]:
+    """The options of registered policy ``policy``: its config dataclass's field names."""
+    from sim.platform.policies import policy_class
+
+    return {f.name for f in dataclasses.fields(policy_class(policy).config_class)}
+
+
 def _option_owners(option: str) -> list[str]:
     """The registered policies whose config has ``option``."""
-    from sim.platform.policies import policy_class, policy_names
+    from sim.platform.policies import policy_names
 
-    return [
-        n
-        for n in policy_names()
-        if option in {f.name for f in dataclasses.fields(policy_class(n).config_class)}
-    ]
+    return [n for n in policy_names() if option in policy_fields(n)]
 
 
 def check_policy_options(parser: OverridesParser, jobs: list[list[str]], *, multirun: bool) -> None:
@@ -120,9 +123,7 @@ def _policy_option_error(
 
 def _closest_option(option: str, policies: list[str]) -> str:
     """``; did you mean policy.<option>?`` for the closest option all ``policies`` have, or ""."""
-    from sim.platform.policies import policy_class
-
-    each = [{f.name for f in dataclasses.fields(policy_class(n).config_class)} for n in policies]
+    each = [policy_fields(n) for n in policies]
     close = closest_name(option, sorted(set.intersection(*each) - {"name"}) if each else [])
     return f"; did you mean policy.{close[0]}?" if close else ""
 

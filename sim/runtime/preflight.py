@@ -352,10 +352,11 @@ def _validate_jobs(
     runs: dict[tuple[str, ...], RunConfig] = {}
     repeats: dict[int, int] = {}
     job_of: dict[str, int] = {}  # a run config (its repr: every field) -> its first job
+    first_of: dict[tuple[str, ...], int] = {}  # a job's lines -> the first job with them
     for index, job in enumerate(jobs):
         key = tuple(job)
-        if key in runs:  # the same lines again (seed=0,0): one run twice, whatever the folders
-            repeats[index] = jobs.index(job)
+        if first_of.setdefault(key, index) != index:  # seed=0,0: one run twice, any folders
+            repeats[index] = first_of[key]
             continue
         shown = " ".join(shown_job(parser, job))  # its own lines, as typed
         where = f" (sweep job #{index + 1} of {len(jobs)}: {shown})" if multirun else ""

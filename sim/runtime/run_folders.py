@@ -1,7 +1,8 @@
 """A sweep's run folders: each job its own, inside the sweep folder, with a name that fits.
 
-:func:`check_run_folders` is called by :func:`sim.runtime.preflight.preflight` before
-Hydra writes anything.
+:func:`check_job_folders` is called by :func:`sim.runtime.preflight.preflight` before
+Hydra writes anything, once the jobs' configs are valid and the sweep's settings passed
+:func:`sim.runtime.sweep_settings.check_sweep_settings`.
 
 A job's folder is ``hydra.sweep.subdir`` joined to ``hydra.sweep.dir``, by default
 ``run_${hydra.job.override_dirname}`` (the job's overrides without the config's
@@ -24,7 +25,7 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 from sim.outputs.folders import RUN_FILES_ROOM, check_name_lengths, check_path_lengths, name_max
 from sim.runtime.errors import UserError
 from sim.runtime.job_subdir import job_subdir
-from sim.runtime.sweep_settings import check_sweep_settings, listed_keys
+from sim.runtime.sweep_settings import listed_keys
 
 __all__ = [
     "KEEP_RECORD",
@@ -64,9 +65,9 @@ def check_run_folders(
     folder's file system allows
     (``NAME_MAX``, 255 bytes), or a whole path over ``PATH_MAX`` less
     :data:`sim.outputs.folders.RUN_FILES_ROOM`, is refused too: Hydra's ``mkdir`` failed
-    with a traceback. Also refused first: a ``subdir`` outside the sweep folder or naming
-    none (:func:`_check_subdir`), a ``hydra.*`` setting swept (a comma in a folder's name),
-    and ``resume`` in a job while the folder names would include it.
+    with a traceback. The sweep's settings (a ``subdir`` outside the sweep folder, a
+    ``hydra.*`` setting swept, ``resume`` in the folder names) are checked before, by
+    :func:`sim.runtime.sweep_settings.check_sweep_settings`.
 
     Args:
         parser: Hydra's override parser.
@@ -79,10 +80,8 @@ def check_run_folders(
     Raises:
         UserError: ``invalid sweep: ...`` naming the two jobs, the folder and the fix
             (sweep an excluded option in separate sweep folders; drop a repeated value), the
-            job whose folder name or path is too long, the ``subdir``, the swept setting,
-            or the ``exclude_keys`` list lacking ``resume``.
+            job whose folder name or path is too long.
     """
-    check_sweep_settings(parser, jobs, hydra_cfg)
     exclude = [str(k) for k in hydra_cfg.hydra.job.config.override_dirname.exclude_keys]
     resolved: dict[str, str] = {}
     folders = [
@@ -149,11 +148,11 @@ def check_job_folders(
         return
     second, first = next(iter(repeats.items()))
     values = _differing_values(parser, jobs, first, second, hydra_cfg)
+    text = same_run_text(parser, jobs, first, second, values)
     if any(len(v) > 1 for v in values.values()):
         # Keys that do not change the run (experiment_name, resume): a shared folder first.
         check_run_folders(parser, jobs, hydra_cfg, job_config)
-        raise UserError(same_run_text(parser, jobs, first, second, values))
-    text = same_run_text(parser, jobs, first, second, values)
+        raise UserError(text)
     try:
         check_run_folders(parser, jobs, hydra_cfg, job_config, skip=frozenset(repeats))
     except UserError as err:

@@ -1,8 +1,8 @@
 """A sweep's settings that hold for all its jobs: where their run folders go, what they name.
 
 :func:`check_sweep_settings` is called by :func:`sim.runtime.preflight.preflight` before it
-composes the jobs; :func:`sim.runtime.run_folders.check_run_folders` then checks each
-job's own folder.
+composes the jobs; :func:`sim.runtime.run_folders.check_job_folders` checks each job's own
+folder after.
 """
 
 from __future__ import annotations
