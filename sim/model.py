@@ -181,9 +181,9 @@ class CreditMarketModel(mesa.Model):
             self.month = None
             if self.steps == world.window_start:
                 start_window(world)
-            month = Month(step=self.steps)
-            self.record.open_month(world)
             timing, release = self.stage_seconds, self.release_month_fields
+            month = Month(step=self.steps, releasing=bool(release))
+            self.record.open_month(world)
             for name, stage in STAGES:
                 try:
                     if timing is None:

@@ -18,6 +18,8 @@ from sim.config import RunConfig
 from sim.lending.accounts import ServicingFlows
 from sim.lending.channels import Channels
 from sim.lending.funding import FirmFunding, HouseholdFunding, MonthTransfers
+from sim.month_release import RELEASE_AFTER, TOTALLED, _Released
+from sim.month_release import ReleasedFieldError as ReleasedFieldError  # the public name
 from sim.platform.policies import LimitPolicy
 from sim.rows import pad_rows
 from sim.world.borrowers import BorrowerState, MonthStart
@@ -160,58 +162,6 @@ class LimitEvents:
     reason: np.ndarray
 
 
-#: Fields of :class:`Month` (``"household.consumption_cny"``: a field of a field) that
-#: the model releases once their last reader has run: field -> the stage (a
-#: :data:`sim.model.STAGES` name) after which nothing reads it. The month's draws are
-#: about a third of its record (about 100 bytes a borrower row), the households' flows
-#: before funding another 24 bytes: freed before ``servicing``, their memory holds the
-#: later stages' arrays instead of adding to them (``docs/performance.md``, "Memory").
-RELEASE_AFTER: dict[str, str] = {
-    "draws": "household",
-    "lender_draws": "funding",
-    "household.consumption_cny": "funding",
-    "household.unmet_need_cny": "funding",
-    "household.unmet_credit_cny": "funding",
-    "firm_draws": "settlement",
-    "household.scheduled_payment_cny": "servicing",
-}
-
-
-class ReleasedFieldError(RuntimeError):
-    """A :class:`Month` field was read after the model released it (:data:`RELEASE_AFTER`)."""
-
-
-class _Released:
-    """Stands in for a released field's value.
-
-    Reading it from :class:`Month` raises, and so does using it (a field of a field: any
-    attribute, item, conversion or operator).
-    """
-
-    __slots__ = ("message", "stage")
-
-    def __init__(self, name: str, step: int, stage: str) -> None:
-        self.stage = stage
-        self.message = (
-            f"Month.{name} of month {step} was released after stage {stage!r}, its last "
-            "reader (sim.month.RELEASE_AFTER), to save memory; set "
-            "CreditMarketModel.release_month_fields = False before stepping to keep it"
-        )
-
-    def __repr__(self) -> str:
-        return f"<released after stage {self.stage!r}>"
-
-    def fail(self, *_: object, **__: object) -> None:
-        """Raise :class:`ReleasedFieldError` naming the field, its month and stage."""
-        raise ReleasedFieldError(self.message)
-
-    __getattr__ = __array__ = __getitem__ = __setitem__ = __len__ = __iter__ = fail
-    __bool__ = __float__ = __int__ = __index__ = __add__ = __radd__ = __sub__ = fail
-    __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __neg__ = fail
-    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = fail
-    __hash__ = None  # type: ignore[assignment]
-
-
 @dataclass
 class Month:
     """One month's record: one field per stage output.
@@ -224,6 +174,11 @@ class Month:
 
     step: int
     """Simulated month, 1-based (set by the model before the first stage)."""
+
+    releasing: bool = False
+    """The model releases the fields of :data:`RELEASE_AFTER` after their last reader (set
+    by the model): a compiled stage may then write its flows over arrays released after
+    it (the households' flows over the month's uniforms)."""
 
     book: BookMonth | None = None
     """Arrivals, originations and attrition closures (``originations``), and new firms
@@ -321,10 +276,46 @@ class Month:
             if last != stage:
                 continue
             holder, attr = self._holder(name)
-            if holder is not None and object.__getattribute__(holder, attr) is not None:
-                object.__setattr__(holder, attr, _Released(name, self.step, stage))
+            value = None if holder is None else object.__getattribute__(holder, attr)
+            if value is not None and type(value) is not _Released:
+                kept = value if name in TOTALLED else None
+                object.__setattr__(holder, attr, _Released(name, self.step, stage, kept))
                 released.append(name)
         return released
+
+    def _totalled(self, name: str) -> np.ndarray | _Released | None:
+        """Field ``name`` of :data:`TOTALLED` as held (an array, released, or None)."""
+        if name not in TOTALLED:
+            raise KeyError(f"{name!r} is not a field of sim.month.TOTALLED: {sorted(TOTALLED)}")
+        holder, attr = self._holder(name)
+        return None if holder is None else object.__getattribute__(holder, attr)
+
+    def total(self, name: str) -> float | int:
+        """The sum over rows of flow ``name`` (a field of :data:`TOTALLED`), released or not.
+
+        The value of ``values.sum()`` on the array (taken from it as it is released: the
+        same number); 0 for a flow not written this month (a transfer nobody made).
+
+        Raises:
+            KeyError: ``name`` is not in :data:`TOTALLED`.
+        """
+        value = self._totalled(name)
+        if value is None:
+            return 0.0
+        return value.total if type(value) is _Released else value.sum()
+
+    def positive_count(self, name: str) -> int:
+        """The number of rows of flow ``name`` (a field of :data:`TOTALLED`) above zero.
+
+        Raises:
+            KeyError: ``name`` is not in :data:`TOTALLED`.
+        """
+        value = self._totalled(name)
+        if value is None:
+            return 0
+        if type(value) is _Released:
+            return int(value.positive)
+        return int(np.count_nonzero(value > 0))
 
     def is_released(self, name: str) -> bool:
         """Field ``name`` (e.g. ``"draws"``, ``"household.consumption_cny"``) was released."""

@@ -57,6 +57,7 @@ def step_and_check(model: CreditMarketModel) -> None:
     )
     missed_before = s.missed.copy()
     defaulted_before = s.defaulted.copy()
+    model.release_month_fields = False  # the identities read the month's flows row by row
     model.step()
     m = model.month
     h, f, t = m.household, m.servicing, m.transfers

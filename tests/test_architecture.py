@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "sim.lending": 3,
     "sim.platform": 4,
     "sim.month": 5,
+    "sim.month_release": 0,
     "sim.build": 5,
     "sim.outputs": 6,
     "sim.agents": 7,

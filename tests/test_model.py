@@ -33,6 +33,7 @@ def step_with_checks(model: CreditMarketModel, months: int):
     s = model.borrowers
     firms = model.firms
     ch = model.channels
+    model.release_month_fields = False  # the identities read the month's flows row by row
     for _ in range(months):
         balance_before = s.balance_cny.sum()
         savings_before = s.savings_cny.copy()

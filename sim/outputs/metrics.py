@@ -149,17 +149,19 @@ def flow_totals(
     ch = world.channels
     cm = ch.month
     t = month.transfers
-    household, funded, servicing = month.household, month.household_funding, month.servicing
+    servicing = month.servicing
     if by_channel is None:
         by_channel = ch.balance_by_channel()  # (n_channels,)
     if new_defaults is None:
         new_defaults = int(np.count_nonzero(servicing.new_default))
     write_off, recoveries = servicing.write_off_cny.sum(), servicing.recoveries_cny.sum()
-    draws, repaid = household.draws_cny.sum(), household.repayments_cny.sum()
+    # The households' flows are held row by row only while a stage reads them: their totals.
+    total = month.total
+    draws, repaid = total("household.draws_cny"), total("household.repayments_cny")
     firm_draws, firm_repaid = t.firm_platform_draws_cny.sum(), t.firm_platform_repaid_cny.sum()
     return {
         "interest_cny": float(servicing.interest_cny.sum()),
-        "income_cny": float(household.income_cny.sum()),
+        "income_cny": float(total("household.income_cny")),
         "realised_loss_cny": float(servicing.loss_at_default_cny.sum()),
         "new_defaults": new_defaults,
         "n_start": int(np.count_nonzero(month.start.is_open)),
@@ -175,15 +177,15 @@ def flow_totals(
         "net_credit_loss_cny": float(write_off - recoveries),
         "draws_cny": float(draws + firm_draws),
         "repayments_cny": float(repaid + firm_repaid),
-        "early_repayment_cny": float(household.early_repayment_cny.sum()),
-        "draw_count": int(household.draw_count.sum()),
-        "early_repayment_count": int(household.early_repayment_count.sum()),
-        "unmet_need_cny": float(funded.unmet_need_cny.sum()),
-        "unmet_credit_need_cny": float(funded.unmet_credit_cny.sum()),
-        "unmet_credit_count": int(np.count_nonzero(funded.unmet_credit_cny > 0)),
-        "consumption_cny": float(funded.consumption_cny.sum()),
+        "early_repayment_cny": float(total("household.early_repayment_cny")),
+        "draw_count": int(total("household.draw_count")),
+        "early_repayment_count": int(total("household.early_repayment_count")),
+        "unmet_need_cny": float(total("household_funding.unmet_need_cny")),
+        "unmet_credit_need_cny": float(total("household_funding.unmet_credit_cny")),
+        "unmet_credit_count": month.positive_count("household_funding.unmet_credit_cny"),
+        "consumption_cny": float(total("household_funding.consumption_cny")),
         "channel_draws_cny": float(cm.draws_cny.sum()),
-        "household_channel_draws_cny": float(t.household_channel_draws_cny.sum()),
+        "household_channel_draws_cny": float(total("transfers.household_channel_draws_cny")),
         "firm_channel_draws_cny": float(t.firm_channel_draws_cny.sum()),
         "channel_interest_cny": float(cm.interest_cny.sum()),
         "channel_fees_cny": float(cm.monthly_fees_cny.sum() + cm.upfront_fees_cny.sum()),

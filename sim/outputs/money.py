@@ -113,7 +113,7 @@ def money_metrics(
     Returns:
         A dict keyed by :data:`MONEY_METRICS`.
     """
-    h, t = month.household, month.transfers
+    t = month.transfers
     st, fm, ff = month.settlement, month.firm_month, month.firm_funding
     closing = money_stocks(world, known=closing)
 
@@ -121,7 +121,10 @@ def money_metrics(
         return float(x.sum())  # type: ignore[attr-defined]
 
     def flow(name: str, x: object) -> float:
-        return flows[name] if flows is not None else total(x)
+        """``flows[name]`` if taken, else the total of ``x`` (an array or a month's flow)."""
+        if flows is not None:
+            return flows[name]
+        return float(month.total(x)) if isinstance(x, str) else total(x)
 
     return {
         "n_borrowers": int(world.borrowers.n),
@@ -133,11 +136,16 @@ def money_metrics(
         "firm_cash_cny": closing["firm_cash_cny"],
         "platform_cash_cny": closing["platform_cash_cny"],
         "channel_lender_cash_cny": closing["channel_lender_cash_cny"],
-        "household_platform_draws_cny": flow("household_platform_draws_cny", h.draws_cny),
-        "household_platform_repaid_cny": flow("household_platform_repaid_cny", h.repayments_cny),
+        "household_platform_draws_cny": flow("household_platform_draws_cny", "household.draws_cny"),
+        "household_platform_repaid_cny": flow(
+            "household_platform_repaid_cny", "household.repayments_cny"
+        ),
         "firm_platform_repaid_cny": flow("firm_platform_repaid_cny", t.firm_platform_repaid_cny),
         "channel_repayments_cny": total(world.channels.month.payments_cny),
-        "household_channel_repaid_cny": total(h.other_payment_cny) + total(t.household_prepay_cny),
+        "household_channel_repaid_cny": float(
+            month.total("household.other_payment_cny")
+            + month.total("transfers.household_prepay_cny")
+        ),
         "firm_channel_repaid_cny": total(t.firm_channel_repaid_cny),
         "firm_collections_cny": total(fm.collections_cny),
         "firm_funded_cny": total(ff.funded_cny),

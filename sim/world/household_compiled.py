@@ -12,6 +12,7 @@ recomputing them); the named tuples group the kernel's arrays.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -234,6 +235,47 @@ def household_rows_compiled(
     _household_kernel(
         params, t.due_weight, t.skip_prob, t.propensity, t.mpb, rows, month_draws, flows
     )
+
+
+def spare_uniforms(draws: WorldDraws, n: int) -> list[np.ndarray]:
+    """The month's uniforms that the kernel's flows may be written over.
+
+    The kernel reads a row's uniforms before it writes the row's flows, so a flow may share
+    a uniform's array when nothing reads the draws after the stage (the model releases
+    them): the same numbers, 56 bytes a row less at the stage's peak. Only ``(n,)``
+    float64 arrays that own their writeable memory, each once, are returned.
+    """
+    names = ("u_habit", "u_line_draws", "u_high_risk", "u_race", "u_skip", "u_expense_shock")
+    arrays = [getattr(draws, name) for name in (*names, "u_job")]
+    return [
+        a
+        for a in arrays
+        if a.dtype == np.float64
+        and a.shape == (n,)
+        and a.base is None
+        and a.flags.c_contiguous
+        and a.flags.writeable
+        and sum(b is a for b in arrays) == 1
+    ]
+
+
+def flow_arrays(
+    names: Iterable[str], n: int, draws: WorldDraws | None = None
+) -> dict[str, np.ndarray]:
+    """Uninitialised ``(n,)`` arrays of the flows ``names``: int16 counts, float64 CNY.
+
+    With ``draws``, the CNY flows take the arrays of :func:`spare_uniforms` while any are
+    left (the compiled kernel only: it reads a row's draws before it writes the row).
+    """
+    spare = [] if draws is None else spare_uniforms(draws, n)
+    return {
+        name: np.empty(n, np.int16)
+        if name.endswith("count")
+        else spare.pop()
+        if spare
+        else np.empty(n)
+        for name in names
+    }
 
 
 def _flat_rows(history: np.ndarray) -> tuple[np.ndarray, int]:

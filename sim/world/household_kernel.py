@@ -119,6 +119,9 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
     has_other_debt = other_debt_cny.shape[0] == n
     seasoned = p.seasoned_log_odds != 0.0
     for i in numba.prange(n):
+        # The row's uniforms first: its flows may be written over them (recycle_draws).
+        uj, ues, usk, uh = u_job[i], u_expense_shock[i], u_skip[i], u_habit[i]
+        ur, uhr, uld = u_race[i], u_high_risk[i], u_line_draws[i]
         t = behaviour_type[i]
         base = income_base_cny[i]
         is_open = not defaulted[i]
@@ -127,7 +130,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         # 1. Employment and income.
         # A job is lost with the loss hazard, found with the finding hazard.
         hazard = p.p_loss if employed[i] else p.p_find
-        now_employed = (u_job[i] < hazard) != employed[i]
+        now_employed = (uj < hazard) != employed[i]
         employed[i] = now_employed
         if now_employed:
             income = round_cny_scalar(base * p.income_multiplier * np.float64(income_factor[i]))
@@ -145,7 +148,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         paid_first = 0.0
         if late:
             x = math.log(max(cash, 1.0) / max(due, 1.0))
-            u = min(max(u_skip[i], _EPS), 1.0 - _EPS)
+            u = min(max(usk, _EPS), 1.0 - _EPS)
             latent = p.cash_sensitivity * x + logit(u)
             if seasoned:
                 months_behind = 0
@@ -171,7 +174,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         needs = base * p.needs_share
         needs *= p.seasonal_spending
         needs *= np.float64(needs_factor[i])
-        if u_expense_shock[i] < p.expense_shock_prob:
+        if ues < p.expense_shock_prob:
             needs += base * p.expense_shock_months * np.float64(e_expense_shock[i])
         needs = round_cny_scalar(needs)
         earmarked = earmarked_cny[i]
@@ -190,9 +193,9 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         full = full_payer[i]
         if is_open and not behind and statement > 0:
             affordable = cash >= statement
-            if full and (not affordable or u_habit[i] < p.full_to_revolving):
+            if full and (not affordable or uh < p.full_to_revolving):
                 full = False
-            elif not full and affordable and u_habit[i] < p.revolving_to_full:
+            elif not full and affordable and uh < p.revolving_to_full:
                 full = True
         full_payer[i] = full
         instalment_due = due - arrears
@@ -205,7 +208,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         if is_open and not behind and due > 0 and p.miss_on != 0.0:
             x = math.log(max(cash, 1.0) / max(due, 1.0))
             skip_prob = max(skip_prob, expit(p.tau_miss - p.cash_sensitivity * x))
-        skip = u_skip[i] < skip_prob
+        skip = usk < skip_prob
         desired = habit if is_open & (not skip) else 0.0
         if late:
             if choice == HOLD:
@@ -230,7 +233,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         out_other_payment_cny[i] = other_paid
 
         # 4. Race to default: delinquent and unemployed borrowers draw what is left.
-        race = is_open & behind & (not now_employed) & (u_race[i] < p.race_prob) & (available > 0)
+        race = is_open & behind & (not now_employed) & (ur < p.race_prob) & (available > 0)
         draw_race = round_cny_scalar(available * race)
         available -= draw_race
         balance += draw_race
@@ -277,7 +280,7 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         early_count = 0
         if is_open and t == _TRANSACTOR and available > 0:
             k = 0
-            u = u_line_draws[i]
+            u = uld
             for level in line_draws_cdf:
                 if level > u:
                     break
@@ -307,5 +310,5 @@ def _household_kernel(p, due_weight, skip_table, propensity, mpb_table, s, d, o)
         early_recent[i] = early_count
         since = min(months_since_draw[i] + 1, _MONTHS_SINCE_DRAW_CAP)
         months_since_draw[i] = since if count == 0 else 0
-        high_risk_flag[i] = is_open & (u_high_risk[i] < p.high_risk_prob)
+        high_risk_flag[i] = is_open & (uhr < p.high_risk_prob)
         out_repayments_cny[i] = round_cny_scalar(scheduled + early)

@@ -42,7 +42,7 @@ from sim.config import BehaviourConfig
 from sim.units import round_cny, round_cny_inplace
 from sim.world.borrowers import RECENT_MONTHS, BehaviourType, BorrowerState
 from sim.world.draws import WorldDraws
-from sim.world.household_compiled import household_rows_compiled
+from sim.world.household_compiled import flow_arrays, household_rows_compiled
 from sim.world.household_reference import household_rows_reference
 from sim.world.repayment import (
     TypeTables,
@@ -98,6 +98,7 @@ def household_month(
     other_due_cny: np.ndarray | None = None,
     other_debt_cny: np.ndarray | None = None,
     over_limit_tolerance: float = 0.0,
+    recycle_draws: bool = False,
 ) -> HouseholdFlows:
     """Run one household month in place on ``state`` (see the module docstring).
 
@@ -121,19 +122,16 @@ def household_month(
         over_limit_tolerance: share of the limit past it up to which the lender authorises
             the household's draws (``platform.over_limit_tolerance``), >= 0; 0 = no draw
             past the limit.
+        recycle_draws: nothing reads ``draws`` after this stage: the compiled kernel
+            writes seven flows over their uniforms (:func:`flow_arrays`).
 
     Returns:
         The month's flows (arrays of their own, not views of ``state``).
     """
     n = state.n
-    # Uninitialised: every block writes all its rows of every flow (zeroing a block while
-    # it is in the CPU cache is cheaper than a separate pass over 1 M rows).
-    flows = HouseholdFlows(
-        **{
-            name: np.empty(n, dtype=np.int16 if name.endswith("count") else np.float64)
-            for name in HouseholdFlows.__dataclass_fields__
-        }
-    )
+    # Uninitialised: every row of every flow is written (zeroing costs a pass over 1 M rows).
+    recycled = draws if recycle_draws and implementation() == "compiled" else None
+    flows = HouseholdFlows(**flow_arrays(HouseholdFlows.__dataclass_fields__, n, recycled))
     tables = TypeTables.of(behaviour)
     args = (draws, macro, behaviour, step)
     authorised = 1.0 + over_limit_tolerance  # draws authorised up to this x the limit
@@ -391,6 +389,7 @@ def household_stage(world: World, month: Month) -> None:
         other_due_cny=other_due,
         other_debt_cny=other_debt,
         over_limit_tolerance=world.config.platform.over_limit_tolerance,
+        recycle_draws=month.releasing,
     )  # fmt: skip
     world.channels.pay_dues(flows.other_payment_cny)
     s.income_total_cny += flows.income_cny

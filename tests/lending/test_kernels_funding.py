@@ -95,10 +95,15 @@ def _perturbed(base: tuple, seed: int, *, rationing: bool = True) -> tuple:  # n
     return world, month
 
 
-def _run(name: str, state: tuple) -> tuple:
+def _run(name: str, state: tuple, releasing: bool = False) -> tuple:
     world, month = copy.deepcopy(state)
+    month.releasing = releasing
+    household = month.household
     with using(name):
         funding_stage(world, month)
+    if releasing and name == "compiled":  # funded in place: no new arrays
+        assert month.household_funding.consumption_cny is household.consumption_cny
+        assert month.household_funding.unmet_credit_cny is household.unmet_credit_cny
     return world, month
 
 
@@ -154,6 +159,7 @@ def test_compiled_reference_and_numpy_give_the_same_bits(seed: int) -> None:
     compiled = _run("compiled", state)
     _assert_same(compiled, _run("numpy", state), "compiled vs numpy")
     _assert_same(compiled, _run("reference", state), "compiled vs reference")
+    _assert_same(compiled, _run("compiled", state, releasing=True), "funded in place")
     assert compiled[0].channels.month.draws_cny.sum() > 0
 
 

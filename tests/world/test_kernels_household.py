@@ -27,6 +27,15 @@ from sim.world.households import household_month
 from tests.world.test_households import MACRO, QUIET, quiet_draws
 
 T = BehaviourType
+UNIFORMS = (
+    "u_job",
+    "u_expense_shock",
+    "u_skip",
+    "u_habit",
+    "u_race",
+    "u_high_risk",
+    "u_line_draws",
+)
 
 
 @numba.njit
@@ -37,6 +46,11 @@ def _compiled_logit_expit(p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.
     for i in range(t.size):
         ex[i] = household_kernel.expit(t[i])
     return lo, ex
+
+
+def _arrays(flows: object) -> list[np.ndarray]:
+    """The flows' arrays themselves (``dataclasses.astuple`` would copy them)."""
+    return [getattr(flows, f.name) for f in dataclasses.fields(flows)]
 
 
 def _bits(x: np.ndarray) -> np.ndarray:
@@ -147,8 +161,12 @@ def _run(
     months: int,
     others: bool,
     tolerance: float = 0.0,
+    recycle: bool = False,
 ):
-    """``months`` household months of a random world under implementation ``impl``."""
+    """``months`` household months of a random world under implementation ``impl``.
+
+    ``recycle``: the flows are written over the month's uniforms (checked to happen).
+    """
     rng = np.random.default_rng(seed)
     state = _random_world(rng, n, grown)
     flows = []
@@ -173,8 +191,12 @@ def _run(
                     other_due_cny=due,
                     other_debt_cny=debt,
                     over_limit_tolerance=tolerance,
+                    recycle_draws=recycle,
                 )
             )
+        if recycle:
+            uniforms = {id(getattr(draws, f)) for f in UNIFORMS}
+            assert sum(id(x) in uniforms for x in _arrays(flows[-1])) == 7
     return state, flows
 
 
@@ -206,6 +228,46 @@ def test_compiled_reference_and_numpy_give_the_same_months_to_the_bit(
     # NumPy's SIMD log may differ from libm's by 1 ULP (0.04 % of values); a decision
     # would move only if a uniform fell within that ULP of its threshold: exact here.
     _assert_identical(compiled, _run("numpy", seed, n, grown, b, 3, others, tolerance))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    grown=st.booleans(),
+    others=st.booleans(),
+    b=_configs(),
+)
+def test_flows_written_over_the_uniforms_give_the_same_months_to_the_bit(
+    seed: int, n: int, grown: bool, others: bool, b: BehaviourConfig
+) -> None:
+    recycled = _run("compiled", seed, n, grown, b, 3, others, recycle=True)
+    _assert_identical(recycled, _run("reference", seed, n, grown, b, 3, others))
+
+
+def test_only_the_compiled_kernel_writes_over_writeable_uniforms_of_their_own() -> None:
+    n, b = 50, BehaviourConfig()
+    rng = np.random.default_rng(4)
+    for impl, shared in (("compiled", 7), ("reference", 0), ("numpy", 0)):
+        draws = draw_world(rng, n, b, habit_rng=rng)
+        uniforms = {id(getattr(draws, f)) for f in UNIFORMS}
+        with using(impl):
+            flows = household_month(
+                _random_world(rng, n, False), draws, MACRO, b, 1, recycle_draws=True
+            )
+        assert sum(id(x) in uniforms for x in _arrays(flows)) == shared, impl
+    # A read-only, a shared or a strided uniform is left alone.
+    draws = draw_world(rng, n, b, habit_rng=rng)
+    wide = np.random.default_rng(1).random(2 * n)
+    draws = dataclasses.replace(
+        draws, u_habit=np.broadcast_to(1.0, n), u_race=draws.u_skip, u_job=wide[::2]
+    )
+    left = {id(getattr(draws, f)) for f in ("u_expense_shock", "u_high_risk", "u_line_draws")}
+    with using("compiled"):
+        flows = household_month(
+            _random_world(rng, n, False), draws, MACRO, b, 1, recycle_draws=True
+        )
+    assert {id(x) for x in _arrays(flows)} & {id(getattr(draws, f)) for f in UNIFORMS} == left
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")

@@ -138,7 +138,16 @@ def funding_compiled(world: World, month: Month, info: CreditInfo) -> None:
     wants = round_cny(np.maximum(h.unmet_credit_cny[rows] - needs, 0.0))
     hf = fund_households_compiled(world.channels, rows, needs, wants, info, step)
     n = h.consumption_cny.shape[0]
-    consumption, unmet_need, unmet_credit = np.empty(n), np.empty(n), np.empty(n)
+    if month.releasing:
+        # Nothing reads the households' flows before funding after this stage (the model
+        # releases them): funded in place, one month's 24 bytes a row less at the peak.
+        consumption, unmet_need, unmet_credit = (
+            h.consumption_cny,
+            h.unmet_need_cny,
+            h.unmet_credit_cny,
+        )
+    else:
+        consumption, unmet_need, unmet_credit = np.empty(n), np.empty(n), np.empty(n)
     total = s.unmet_need_total_cny
     _households_copy(
         h.consumption_cny, h.unmet_need_cny, h.unmet_credit_cny, total, consumption,
