@@ -94,10 +94,11 @@ class CreditMarketModel(mesa.Model):
             ``"collect"``): set it to ``{}`` to profile the stages
             (``python -m experiments.bench --profile``).
         release_month_fields: True (the default): each month's draws and households'
-            flows before funding are released once their last reader has run
+            per-borrower flows are released once their last reader has run
             (:data:`sim.month.RELEASE_AFTER`; reading them afterwards raises
-            :class:`sim.month.ReleasedFieldError`), which lowers the peak memory; False
-            keeps them in ``model.month`` (e.g. to compare two runs' draws).
+            :class:`sim.month.ReleasedFieldError`; their totals stay, ``Month.total``),
+            which lowers the peak memory; False keeps them in ``model.month`` (e.g. to
+            compare two runs' draws, or to read a month's flows row by row).
 
     The state is also reachable as ``model.borrowers``, ``firms``, ``network``,
     ``sectors``, ``channels``, ``platform``, ``sole_trader``, ``firm_of`` (the

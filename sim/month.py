@@ -177,8 +177,8 @@ class Month:
 
     releasing: bool = False
     """The model releases the fields of :data:`RELEASE_AFTER` after their last reader (set
-    by the model): a compiled stage may then write its flows over arrays released after
-    it (the households' flows over the month's uniforms)."""
+    by the model): a compiled stage may then write its flows over arrays released right
+    after it (:meth:`freed_after`; the households' flows over the month's uniforms)."""
 
     book: BookMonth | None = None
     """Arrivals, originations and attrition closures (``originations``), and new firms
@@ -282,6 +282,10 @@ class Month:
                 object.__setattr__(holder, attr, _Released(name, self.step, stage, kept))
                 released.append(name)
         return released
+
+    def freed_after(self, name: str, stage: str) -> bool:
+        """The model releases field ``name`` right after ``stage``: ``stage`` may write over it."""
+        return self.releasing and RELEASE_AFTER.get(name) == stage
 
     def _totalled(self, name: str) -> np.ndarray | _Released | None:
         """Field ``name`` of :data:`TOTALLED` as held (an array, released, or None)."""

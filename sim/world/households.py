@@ -389,7 +389,7 @@ def household_stage(world: World, month: Month) -> None:
         other_due_cny=other_due,
         other_debt_cny=other_debt,
         over_limit_tolerance=world.config.platform.over_limit_tolerance,
-        recycle_draws=month.releasing,
+        recycle_draws=month.freed_after("draws", "household"),
     )  # fmt: skip
     world.channels.pay_dues(flows.other_payment_cny)
     s.income_total_cny += flows.income_cny

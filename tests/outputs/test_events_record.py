@@ -16,6 +16,7 @@ from sim.month import RELEASE_AFTER, TOTALLED, Month, ReleasedFieldError
 from sim.outputs.events import events_table, pack_amounts, pack_events, unpack_amounts
 from sim.platform.policies import ReasonCode
 from sim.units import round_cny
+from sim.world import households
 from sim.world.draws import scenario_stage
 from tests.conftest import make_run
 from tests.test_stages import tiny_world
@@ -156,6 +157,35 @@ def test_released_flows_keep_their_totals_and_the_record_is_the_same():
         assert x.dtype == y.dtype and np.array_equal(_bits(x), _bits(y)), field.name
     kept.close()
     released.close()
+
+
+def test_a_stage_writes_over_a_field_only_when_the_field_is_released_right_after_it(
+    monkeypatch,
+):
+    month = Month(step=1, releasing=True)
+    assert month.freed_after("draws", "household")
+    assert month.freed_after("household.consumption_cny", "funding")
+    assert not month.freed_after("draws", "funding")
+    assert not Month(step=1).freed_after("draws", "household")  # the model keeps them
+    run = make_run("population.n_borrowers=400", "n_months=2", "burn_in_months=0")
+    want = CreditMarketModel(run).run().monthly_table()
+    # A stage after `household` that read the draws would name itself here: the household
+    # flows then take arrays of their own, and the numbers stay.
+    monkeypatch.setitem(RELEASE_AFTER, "draws", "enterprise")
+    monkeypatch.setitem(RELEASE_AFTER, "household.consumption_cny", "settlement")
+    assert not month.freed_after("draws", "household")
+    assert not month.freed_after("household.consumption_cny", "funding")
+    shared = []
+    original = households.household_month
+
+    def spy(*args, **kwargs):
+        shared.append(kwargs["recycle_draws"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(households, "household_month", spy)
+    got = CreditMarketModel(run).run().monthly_table()
+    assert shared == [False, False]
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
 def test_releasing_frees_the_arrays_and_leaves_unwritten_fields_alone():

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["funding_compiled"]
 
+#: The households' flows that funding changes, in place when released after it.
+_FUNDED_IN_PLACE = ("consumption_cny", "unmet_need_cny", "unmet_credit_cny")
+
 
 @kernel(parallel=True)
 def _households_copy(  # noqa: PLR0913 - plain arrays (a prange kernel takes no tuples)
@@ -138,7 +141,7 @@ def funding_compiled(world: World, month: Month, info: CreditInfo) -> None:
     wants = round_cny(np.maximum(h.unmet_credit_cny[rows] - needs, 0.0))
     hf = fund_households_compiled(world.channels, rows, needs, wants, info, step)
     n = h.consumption_cny.shape[0]
-    if month.releasing:
+    if all(month.freed_after(f"household.{x}", "funding") for x in _FUNDED_IN_PLACE):
         # Nothing reads the households' flows before funding after this stage (the model
         # releases them): funded in place, one month's 24 bytes a row less at the peak.
         consumption, unmet_need, unmet_credit = (
