@@ -18,7 +18,7 @@ from sim.config import RunConfig
 from sim.lending.accounts import ServicingFlows
 from sim.lending.channels import Channels
 from sim.lending.funding import FirmFunding, HouseholdFunding, MonthTransfers
-from sim.month_release import RELEASE_AFTER, TOTALLED, _Released
+from sim.month_release import COUNTED, RELEASE_AFTER, TOTALLED, _Released
 from sim.month_release import ReleasedFieldError as ReleasedFieldError  # the public name
 from sim.platform.policies import LimitPolicy
 from sim.rows import pad_rows
@@ -287,10 +287,13 @@ class Month:
         """The model releases field ``name`` right after ``stage``: ``stage`` may write over it."""
         return self.releasing and RELEASE_AFTER.get(name) == stage
 
-    def _totalled(self, name: str) -> np.ndarray | _Released | None:
-        """Field ``name`` of :data:`TOTALLED` as held (an array, released, or None)."""
-        if name not in TOTALLED:
-            raise KeyError(f"{name!r} is not a field of sim.month.TOTALLED: {sorted(TOTALLED)}")
+    def _totalled(
+        self, name: str, kept: frozenset[str] = TOTALLED
+    ) -> np.ndarray | _Released | None:
+        """Field ``name`` of ``kept`` as held (an array, released, or None)."""
+        if name not in kept:
+            table = "COUNTED" if kept is COUNTED else "TOTALLED"
+            raise KeyError(f"{name!r} is not a field of sim.month.{table}: {sorted(kept)}")
         holder, attr = self._holder(name)
         return None if holder is None else object.__getattribute__(holder, attr)
 
@@ -309,12 +312,12 @@ class Month:
         return value.total if type(value) is _Released else value.sum()
 
     def positive_count(self, name: str) -> int:
-        """The number of rows of flow ``name`` (a field of :data:`TOTALLED`) above zero.
+        """The number of rows of flow ``name`` (a field of :data:`COUNTED`) above zero.
 
         Raises:
-            KeyError: ``name`` is not in :data:`TOTALLED`.
+            KeyError: ``name`` is not in :data:`COUNTED`.
         """
-        value = self._totalled(name)
+        value = self._totalled(name, COUNTED)
         if value is None:
             return 0
         if type(value) is _Released:

@@ -41,8 +41,8 @@ RELEASE_AFTER: dict[str, str] = {
     "household.early_repayment_cny": "servicing",
 }
 
-#: Released fields whose totals are kept (:meth:`Month.total`, :meth:`Month.positive_count`):
-#: no stage after their release reads them but as totals.
+#: Released fields whose totals are kept (:meth:`Month.total`): no stage after their
+#: release reads them but as totals.
 TOTALLED: frozenset[str] = frozenset(
     {
         "household.income_cny",
@@ -60,6 +60,8 @@ TOTALLED: frozenset[str] = frozenset(
         "household.early_repayment_cny",
     }
 )
+#: Fields of :data:`TOTALLED` whose count of rows above zero is kept too.
+COUNTED: frozenset[str] = frozenset({"household_funding.unmet_credit_cny"})
 
 
 class ReleasedFieldError(RuntimeError):
@@ -77,9 +79,10 @@ class _Released:
 
     def __init__(self, name: str, step: int, stage: str, values: np.ndarray | None = None) -> None:
         self.stage = stage
-        # The totals of a field of TOTALLED, taken from the array as it is dropped.
+        # The totals of a field of TOTALLED (COUNTED), taken from the array as it is dropped.
         self.total = None if values is None else values.sum()
-        self.positive = None if values is None else int(np.count_nonzero(values > 0))
+        counted = values is not None and name in COUNTED
+        self.positive = int(np.count_nonzero(values > 0)) if counted else None
         self.message = (
             f"Month.{name} of month {step} was released after stage {stage!r}, its last "
             "reader (sim.month.RELEASE_AFTER), to save memory; set "

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.model import CreditMarketModel
-from sim.month import RELEASE_AFTER, TOTALLED, Month, ReleasedFieldError
+from sim.month import COUNTED, RELEASE_AFTER, TOTALLED, Month, ReleasedFieldError
 from sim.outputs.events import events_table, pack_amounts, pack_events, unpack_amounts
 from sim.platform.policies import ReasonCode
 from sim.units import round_cny
@@ -145,12 +145,16 @@ def test_released_flows_keep_their_totals_and_the_record_is_the_same():
         for name in TOTALLED:
             values = functools.reduce(getattr, name.split("."), a)  # the array, kept
             assert b.total(name) == a.total(name) == values.sum()
+        for name in COUNTED:
+            values = functools.reduce(getattr, name.split("."), a)
             assert b.positive_count(name) == a.positive_count(name) == np.sum(values > 0)
         assert a.total("transfers.household_prepay_cny") > 0  # flows that moved money
         assert b.positive_count("household_funding.unmet_credit_cny") > 0
         assert released.record.metrics == kept.record.metrics
     with pytest.raises(KeyError, match="household.scheduled_payment_cny"):
         b.total("household.scheduled_payment_cny")  # released, its total not kept
+    with pytest.raises(KeyError, match="COUNTED"):
+        b.positive_count("household.draws_cny")  # its count of positive rows not kept
     # The flows written over the draws and funded in place: the same state, bit for bit.
     for field in dataclasses.fields(kept.borrowers):
         x, y = getattr(kept.borrowers, field.name), getattr(released.borrowers, field.name)
