@@ -98,7 +98,11 @@ class CreditMarketModel(mesa.Model):
             (:data:`sim.month.RELEASE_AFTER`; reading them afterwards raises
             :class:`sim.month.ReleasedFieldError`; their totals stay, ``Month.total``),
             which lowers the peak memory; False keeps them in ``model.month`` (e.g. to
-            compare two runs' draws, or to read a month's flows row by row).
+            compare two runs' draws, or to read a month's flows row by row); a bool,
+            else TypeError.
+        running: Mesa's flag; False once ``burn_in_months + n_months`` months are
+            simulated (``run_model()`` and Mesa's batch runner stop there; :meth:`step`
+            still simulates further months) and after :meth:`close`.
 
     The state is also reachable as ``model.borrowers``, ``firms``, ``network``,
     ``sectors``, ``channels``, ``platform``, ``sole_trader``, ``firm_of`` (the
@@ -136,7 +140,7 @@ class CreditMarketModel(mesa.Model):
         self.month: Month | None = None
         self.record = RunRecord(offset=config.burn_in_months)
         self.stage_seconds: dict[str, float] | None = None
-        self.release_month_fields = True
+        self._release_month_fields = True
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "calendar_month": lambda m: m.month.macro.calendar_month,
@@ -214,10 +218,25 @@ class CreditMarketModel(mesa.Model):
             self.steps -= 1
             self._failure = err
 
+    @property
+    def release_month_fields(self) -> bool:
+        """See the class docstring (Attributes)."""
+        return self._release_month_fields
+
+    @release_month_fields.setter
+    def release_month_fields(self, value: bool) -> None:
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"release_month_fields must be True or False, got {value!r}")
+        self._release_month_fields = bool(value)
+
     def _step_and_raise(self) -> None:
         self._mesa_step()
         failure, self._failure = self._failure, None
         if failure is None:
+            # Mesa's flag: the configured months (burn-in and window) are simulated, so
+            # run_model() and batch runners stop; step() still simulates further months.
+            if self.steps >= self.config.burn_in_months + self.config.n_months:
+                self.running = False
             return
         interrupt = interrupt_behind(failure)
         if interrupt is not None:

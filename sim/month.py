@@ -8,6 +8,7 @@ Every field of :class:`Month` names the one stage that writes it.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
@@ -168,7 +169,7 @@ class Month:
 
     A field is ``None`` until its stage has run. The model releases the fields of
     :data:`RELEASE_AFTER` after their last reader (:meth:`release_after`); reading one then
-    raises :class:`ReleasedFieldError` (``CreditMarketModel.release_month_fields = False``
+    raises :class:`ReleasedFieldError` (``model.release_month_fields = False``
     keeps them, e.g. to compare two runs' draws).
     """
 
@@ -293,7 +294,9 @@ class Month:
         """Field ``name`` of ``kept`` as held (an array, released, or None)."""
         if name not in kept:
             table = "COUNTED" if kept is COUNTED else "TOTALLED"
-            raise KeyError(f"{name!r} is not a field of sim.month.{table}: {sorted(kept)}")
+            close = difflib.get_close_matches(name, sorted(kept), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise KeyError(f"{name!r} is not a field of sim.month.{table}{hint} {sorted(kept)}")
         holder, attr = self._holder(name)
         return None if holder is None else object.__getattribute__(holder, attr)
 

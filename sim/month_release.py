@@ -84,9 +84,10 @@ class _Released:
         counted = values is not None and name in COUNTED
         self.positive = int(np.count_nonzero(values > 0)) if counted else None
         self.message = (
-            f"Month.{name} of month {step} was released after stage {stage!r}, its last "
-            "reader (sim.month.RELEASE_AFTER), to save memory; set "
-            "CreditMarketModel.release_month_fields = False before stepping to keep it"
+            f"Month.{name} of step {step} (burn-in months included) was released after "
+            f"stage {stage!r}, its last reader (sim.month.RELEASE_AFTER), to save memory; "
+            "set model.release_month_fields = False on the model before stepping to keep it"
+            + (f" (its total stays: model.month.total({name!r}))" if values is not None else "")
         )
 
     def __repr__(self) -> str:

@@ -580,6 +580,19 @@ def test_a_decision_of_the_wrong_shape_or_dtype_is_refused_with_the_shapes():
         review_limits(model)
 
 
+def test_mesa_run_model_stops_after_the_configured_months_and_step_goes_on():
+    model = CreditMarketModel(
+        make_run("population.n_borrowers=200", "n_months=2", "burn_in_months=1")
+    )
+    assert model.running
+    model.run_model()  # Mesa's loop: while model.running: model.step()
+    assert model.steps == 3 and not model.running
+    assert len(model.monthly_table()) == 2
+    model.step()  # a month past the window is still simulated when asked for
+    assert model.steps == 4 and not model.running
+    model.close()
+
+
 def test_a_closed_model_refuses_to_step_and_keeps_its_month_count():
     model = CreditMarketModel(make_run("population.n_borrowers=200", "n_months=3"))
     model.run(2)

@@ -117,7 +117,10 @@ def test_draws_are_released_after_their_last_reader_and_reading_them_then_raises
     month = model.month
     for name, stage in RELEASE_AFTER.items():
         assert month.is_released(name)
-        message = rf"Month\.{name} of month 1 was released after stage {stage!r}"
+        message = (
+            rf"Month\.{name} of step 1 \(burn-in months included\) was released after "
+            rf"stage {stage!r}.*set model\.release_month_fields = False on the model"
+        )
         with pytest.raises(ReleasedFieldError, match=message):
             # a field of the month raises when read, a field of a field when used
             np.asarray(functools.reduce(getattr, name.split("."), month))
@@ -155,6 +158,12 @@ def test_released_flows_keep_their_totals_and_the_record_is_the_same():
         b.total("household.scheduled_payment_cny")  # released, its total not kept
     with pytest.raises(KeyError, match="COUNTED"):
         b.positive_count("household.draws_cny")  # its count of positive rows not kept
+    with pytest.raises(KeyError, match=r"did you mean 'household\.draws_cny'\?"):
+        b.total("household.draw_cny")
+    with pytest.raises(ReleasedFieldError, match=r"total stays: model\.month\.total"):
+        b.household.draws_cny.sum()  # the message says where the total is
+    with pytest.raises(TypeError, match="release_month_fields must be True or False, got 'no'"):
+        kept.release_month_fields = "no"
     # The flows written over the draws and funded in place: the same state, bit for bit.
     for field in dataclasses.fields(kept.borrowers):
         x, y = getattr(kept.borrowers, field.name), getattr(released.borrowers, field.name)
