@@ -296,7 +296,8 @@ class Month:
             table = "COUNTED" if kept is COUNTED else "TOTALLED"
             close = difflib.get_close_matches(name, sorted(kept), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise KeyError(f"{name!r} is not a field of sim.month.{table}{hint} {sorted(kept)}")
+            fields_ = ", ".join(sorted(kept))
+            raise KeyError(f"{name!r} is not a field of sim.month.{table} ({fields_}){hint}")
         holder, attr = self._holder(name)
         return None if holder is None else object.__getattribute__(holder, attr)
 

@@ -268,14 +268,13 @@ def flow_arrays(
     left (the compiled kernel only: it reads a row's draws before it writes the row).
     """
     spare = [] if draws is None else spare_uniforms(draws, n)
-    return {
-        name: np.empty(n, np.int16)
-        if name.endswith("count")
-        else spare.pop()
-        if spare
-        else np.empty(n)
-        for name in names
-    }
+    arrays = {}
+    for name in names:
+        if name.endswith("count"):
+            arrays[name] = np.empty(n, np.int16)
+        else:
+            arrays[name] = spare.pop() if spare else np.empty(n)
+    return arrays
 
 
 def _flat_rows(history: np.ndarray) -> tuple[np.ndarray, int]:
