@@ -187,7 +187,7 @@ class CreditMarketModel(mesa.Model):
             if self.steps == world.window_start:
                 start_window(world)
             timing, release = self.stage_seconds, self.release_month_fields
-            month = Month(step=self.steps, releasing=bool(release))
+            month = Month(self.steps, world.burn_in_months, releasing=bool(release))
             self.record.open_month(world)
             for name, stage in STAGES:
                 try:

@@ -163,6 +163,21 @@ class LimitEvents:
     reason: np.ndarray
 
 
+def _not_kept(name: object, kept: frozenset[str], table: str) -> str:
+    """Why ``Month.total`` / ``positive_count`` has no value for ``name``, and what to read."""
+    text = f"{name!r} is not a field of sim.month.{table} ({', '.join(sorted(kept))})"
+    if name in TOTALLED:  # not COUNTED
+        return f"{text}; only its total is kept: month.total({name!r})"
+    if name in RELEASE_AFTER:
+        return (
+            f"{text}; it is released without a total (model.release_month_fields = False keeps it)"
+        )
+    close = difflib.get_close_matches(name, sorted(kept), n=1) if isinstance(name, str) else []
+    if close:
+        return f"{text}; did you mean {close[0]!r}?"
+    return f"{text}; a field that is not released is read as it is (month.<field>.sum())"
+
+
 @dataclass
 class Month:
     """One month's record: one field per stage output.
@@ -175,6 +190,10 @@ class Month:
 
     step: int
     """Simulated month, 1-based (set by the model before the first stage)."""
+
+    burn_in_months: int = 0
+    """Months before the comparison window (the monthly table's step is ``step`` minus
+    this; set by the model)."""
 
     releasing: bool = False
     """The model releases the fields of :data:`RELEASE_AFTER` after their last reader (set
@@ -280,7 +299,8 @@ class Month:
             value = None if holder is None else object.__getattribute__(holder, attr)
             if value is not None and type(value) is not _Released:
                 kept = value if name in TOTALLED else None
-                object.__setattr__(holder, attr, _Released(name, self.step, stage, kept))
+                stand_in = _Released(name, self.step, stage, kept, self.burn_in_months)
+                object.__setattr__(holder, attr, stand_in)
                 released.append(name)
         return released
 
@@ -292,12 +312,9 @@ class Month:
         self, name: str, kept: frozenset[str] = TOTALLED
     ) -> np.ndarray | _Released | None:
         """Field ``name`` of ``kept`` as held (an array, released, or None)."""
-        if name not in kept:
+        if not isinstance(name, str) or name not in kept:
             table = "COUNTED" if kept is COUNTED else "TOTALLED"
-            close = difflib.get_close_matches(name, sorted(kept), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            fields_ = ", ".join(sorted(kept))
-            raise KeyError(f"{name!r} is not a field of sim.month.{table} ({fields_}){hint}")
+            raise KeyError(_not_kept(name, kept, table))
         holder, attr = self._holder(name)
         return None if holder is None else object.__getattribute__(holder, attr)
 

@@ -77,15 +77,19 @@ class _Released:
 
     __slots__ = ("message", "positive", "stage", "total")
 
-    def __init__(self, name: str, step: int, stage: str, values: np.ndarray | None = None) -> None:
+    def __init__(
+        self, name: str, step: int, stage: str, values: np.ndarray | None = None, burn_in: int = 0
+    ) -> None:
         self.stage = stage
         # The totals of a field of TOTALLED (COUNTED), taken from the array as it is dropped.
         self.total = None if values is None else values.sum()
         counted = values is not None and name in COUNTED
         self.positive = int(np.count_nonzero(values > 0)) if counted else None
         self.message = (
-            f"Month.{name} of step {step} (burn-in months included) was released after "
-            f"stage {stage!r}, its last reader (sim.month.RELEASE_AFTER), to save memory; "
+            f"Month.{name} of model step {step}"
+            + (f" (the monthly table's step {step - burn_in})" if burn_in else "")
+            + f" was released after stage {stage!r}, its last reader (sim.month.RELEASE_AFTER), "
+            "to save memory; "
             "set model.release_month_fields = False on the model before stepping to keep it"
             + (f" (its total stays: model.month.total({name!r}))" if values is not None else "")
         )
@@ -101,4 +105,5 @@ class _Released:
     __bool__ = __float__ = __int__ = __index__ = __add__ = __radd__ = __sub__ = fail
     __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __neg__ = fail
     __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = fail
+    __copy__ = __deepcopy__ = __reduce__ = __reduce_ex__ = fail
     __hash__ = None  # type: ignore[assignment]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import gc
+import pickle
 import weakref
 
 import numpy as np
@@ -112,14 +114,15 @@ def test_a_run_records_its_events_packed_and_gives_them_back_unchanged():
 
 
 def test_draws_are_released_after_their_last_reader_and_reading_them_then_raises():
-    model = CreditMarketModel(make_run("population.n_borrowers=300", "n_months=2"))
+    run = make_run("population.n_borrowers=300", "n_months=2", "burn_in_months=2")
+    model = CreditMarketModel(run)
     model.step()
     month = model.month
     for name, stage in RELEASE_AFTER.items():
         assert month.is_released(name)
         message = (
-            rf"Month\.{name} of step 1 \(burn-in months included\) was released after "
-            rf"stage {stage!r}.*set model\.release_month_fields = False on the model"
+            rf"Month\.{name} of model step 1 \(the monthly table's step -1\) was released "
+            rf"after stage {stage!r}.*set model\.release_month_fields = False on the model"
         )
         with pytest.raises(ReleasedFieldError, match=message):
             # a field of the month raises when read, a field of a field when used
@@ -156,10 +159,19 @@ def test_released_flows_keep_their_totals_and_the_record_is_the_same():
         assert released.record.metrics == kept.record.metrics
     with pytest.raises(KeyError, match="household.scheduled_payment_cny"):
         b.total("household.scheduled_payment_cny")  # released, its total not kept
-    with pytest.raises(KeyError, match="COUNTED"):
+    with pytest.raises(KeyError, match="COUNTED.*only its total is kept"):
         b.positive_count("household.draws_cny")  # its count of positive rows not kept
     with pytest.raises(KeyError, match=r"did you mean 'household\.draws_cny'\?"):
         b.total("household.draw_cny")
+    with pytest.raises(KeyError, match="released without a total"):
+        b.total("household.consumption_cny")  # before funding: not the funded total
+    with pytest.raises(KeyError, match=r"not released is read as it is"):
+        b.total("servicing.interest_cny")
+    with pytest.raises(KeyError, match="not a field of sim.month.TOTALLED"):
+        b.total(None)
+    for copier in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(ReleasedFieldError, match=r"Month\.household\.draws_cny"):
+            copier(b.household.draws_cny)
     with pytest.raises(ReleasedFieldError, match=r"total stays: model\.month\.total"):
         b.household.draws_cny.sum()  # the message says where the total is
     with pytest.raises(TypeError, match="release_month_fields must be True or False, got 'no'"):
