@@ -321,8 +321,9 @@ class Month:
     def total(self, name: str) -> float | int:
         """The sum over rows of flow ``name`` (a field of :data:`TOTALLED`), released or not.
 
-        The value of ``values.sum()`` on the array (taken from it as it is released: the
-        same number); 0 for a flow not written this month (a transfer nobody made).
+        The value of ``values.sum()`` on the ``(n_borrowers,)`` array (taken from it as it
+        is released: the same number), CNY (a count for ``*_count``); 0 for a flow not
+        written this month (a transfer nobody made).
 
         Raises:
             KeyError: ``name`` is not in :data:`TOTALLED`.

@@ -237,6 +237,18 @@ def household_rows_compiled(
     )
 
 
+#: The uniforms of ``WorldDraws``, in the order :func:`flow_arrays` hands them out from the end.
+_UNIFORMS = (
+    "u_habit",
+    "u_line_draws",
+    "u_high_risk",
+    "u_race",
+    "u_skip",
+    "u_expense_shock",
+    "u_job",
+)
+
+
 def spare_uniforms(draws: WorldDraws, n: int) -> list[np.ndarray]:
     """The month's uniforms that the kernel's flows may be written over.
 
@@ -245,8 +257,7 @@ def spare_uniforms(draws: WorldDraws, n: int) -> list[np.ndarray]:
     them): the same numbers, 56 bytes a row less at the stage's peak. Only ``(n,)``
     float64 arrays that own their writeable memory, each once, are returned.
     """
-    names = ("u_habit", "u_line_draws", "u_high_risk", "u_race", "u_skip", "u_expense_shock")
-    arrays = [getattr(draws, name) for name in (*names, "u_job")]
+    arrays = [getattr(draws, name) for name in _UNIFORMS]
     return [
         a
         for a in arrays

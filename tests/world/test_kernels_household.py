@@ -225,24 +225,11 @@ def test_compiled_reference_and_numpy_give_the_same_months_to_the_bit(
 ) -> None:
     compiled = _run("compiled", seed, n, grown, b, 3, others, tolerance)
     _assert_identical(compiled, _run("reference", seed, n, grown, b, 3, others, tolerance))
+    # The flows written over the month's uniforms (the model releases the draws).
+    _assert_identical(compiled, _run("compiled", seed, n, grown, b, 3, others, tolerance, True))
     # NumPy's SIMD log may differ from libm's by 1 ULP (0.04 % of values); a decision
     # would move only if a uniform fell within that ULP of its threshold: exact here.
     _assert_identical(compiled, _run("numpy", seed, n, grown, b, 3, others, tolerance))
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(1, 40),
-    grown=st.booleans(),
-    others=st.booleans(),
-    b=_configs(),
-)
-def test_flows_written_over_the_uniforms_give_the_same_months_to_the_bit(
-    seed: int, n: int, grown: bool, others: bool, b: BehaviourConfig
-) -> None:
-    recycled = _run("compiled", seed, n, grown, b, 3, others, recycle=True)
-    _assert_identical(recycled, _run("reference", seed, n, grown, b, 3, others))
 
 
 def test_only_the_compiled_kernel_writes_over_writeable_uniforms_of_their_own() -> None:

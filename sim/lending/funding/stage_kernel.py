@@ -36,16 +36,20 @@ _FUNDED_IN_PLACE = ("consumption_cny", "unmet_need_cny", "unmet_credit_cny")
 
 @kernel(parallel=True)
 def _households_copy(  # noqa: PLR0913 - plain arrays (a prange kernel takes no tuples)
-    consumption, unmet_need, unmet_credit, total, consumption_out, unmet_need_out, credit_out
-):
-    """The households' flows copied into the ``_out`` arrays; unfunded rows' credit to ``total``.
+    consumption, unmet_need, unmet_credit, total, consumption_out, unmet_need_out, credit_out,
+    copy,
+):  # fmt: skip
+    """Unfunded rows' credit added to ``total``; the flows copied into the ``_out`` arrays.
 
-    A row whose unmet credit is positive was funded (:func:`_households_post` adds its).
+    The copy only if ``copy`` (the ``_out`` arrays are the flows themselves when funded in
+    place). A row whose unmet credit is positive was funded (:func:`_households_post` adds
+    its).
     """
     for i in prange(consumption.shape[0]):
-        consumption_out[i] = consumption[i]
-        unmet_need_out[i] = unmet_need[i]
-        credit_out[i] = unmet_credit[i]
+        if copy:
+            consumption_out[i] = consumption[i]
+            unmet_need_out[i] = unmet_need[i]
+            credit_out[i] = unmet_credit[i]
         if not unmet_credit[i] > 0:
             total[i] += unmet_credit[i]
 
@@ -141,7 +145,8 @@ def funding_compiled(world: World, month: Month, info: CreditInfo) -> None:
     wants = round_cny(np.maximum(h.unmet_credit_cny[rows] - needs, 0.0))
     hf = fund_households_compiled(world.channels, rows, needs, wants, info, step)
     n = h.consumption_cny.shape[0]
-    if all(month.freed_after(f"household.{x}", "funding") for x in _FUNDED_IN_PLACE):
+    in_place = all(month.freed_after(f"household.{x}", "funding") for x in _FUNDED_IN_PLACE)
+    if in_place:
         # Nothing reads the households' flows before funding after this stage (the model
         # releases them): funded in place, one month's 24 bytes a row less at the peak.
         consumption, unmet_need, unmet_credit = (
@@ -154,7 +159,7 @@ def funding_compiled(world: World, month: Month, info: CreditInfo) -> None:
     total = s.unmet_need_total_cny
     _households_copy(
         h.consumption_cny, h.unmet_need_cny, h.unmet_credit_cny, total, consumption,
-        unmet_need, unmet_credit,
+        unmet_need, unmet_credit, not in_place,
     )  # fmt: skip
     _households_post(
         hf.rows, needs, hf.needs_funded_cny, hf.wants_funded_cny, hf.fees_cny, total,
