@@ -69,6 +69,9 @@ from sim.runtime.validated_jobs import sweep_folder, sweeper_override
 #: Seconds the clean-up after Ctrl-C may take before the command ends regardless.
 STUCK_EXIT_S = 30.0
 
+#: The warnings filter (``PYTHONWARNINGS``) that quiets joblib's resource tracker process.
+LOKY_TRACKER_FILTER = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
+
 #: Environment variable holding the number of jobs of the sweep being run.
 SWEEP_JOBS_ENV = "LIMITLAB_SWEEP_JOBS"
 
@@ -213,6 +216,11 @@ if __name__ == "__main__":
         if jobs:
             # The sweep's size, for each job's "[done/total]" line (jobs inherit it).
             os.environ[SWEEP_JOBS_ENV] = str(len(jobs))
+        # joblib's resource tracker (a process of its own) may warn on stderr, after a
+        # Ctrl-C, that a semaphore it tracked was already gone: the interrupt stays one line.
+        os.environ["PYTHONWARNINGS"] = ",".join(
+            filter(None, (os.environ.get("PYTHONWARNINGS"), LOKY_TRACKER_FILTER))
+        )
         # A sweep preflight validated: Hydra's sweeper need not compose its jobs again.
         ours = sweeper_override(sys.argv[1:])
         multirun = any(a in ("-m", "--multirun") for a in sys.argv[1:])
