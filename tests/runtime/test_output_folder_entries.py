@@ -234,12 +234,29 @@ def test_a_subdir_is_checked_as_it_resolves_before_the_jobs_run(tmp_path: Path, 
     ("swept", "subdir", "folder", "jobs"),
     [
         ("seed=0,1", "${hydra.runtime.choices.policy}", "behaviour_rules", "#1 and #2 of 2"),
-        ("seed=0,1", "${hydra:runtime.choices.policy}", "behaviour_rules", "#1 and #2 of 2"),
-        ("seed=0,1", "run_${now:%Y}", "run_2", "#1 and #2 of 2"),  # the year, as a prefix
-        ("policy=static,sme_aware", "s${seed}", "s0", "#1 and #2 of 2"),
+        # Variants of the same check run in make test-slow (every landing runs them too).
+        pytest.param(
+            "seed=0,1",
+            "${hydra:runtime.choices.policy}",
+            "behaviour_rules",
+            "#1 and #2 of 2",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(  # the year, as a prefix
+            "seed=0,1", "run_${now:%Y}", "run_2", "#1 and #2 of 2", marks=pytest.mark.slow
+        ),
+        pytest.param(
+            "policy=static,sme_aware", "s${seed}", "s0", "#1 and #2 of 2", marks=pytest.mark.slow
+        ),
         # A key inside the group the jobs choose: each job's own config is composed.
         ("policy=static,sme_aware seed=0,1", "${policy.name}", "static", "#1 and #2 of 4"),
-        ("policy=static,sme_aware seed=0,1", "x${oc.select:seed}", "x0", "#1 and #3 of 4"),
+        pytest.param(
+            "policy=static,sme_aware seed=0,1",
+            "x${oc.select:seed}",
+            "x0",
+            "#1 and #3 of 4",
+            marks=pytest.mark.slow,
+        ),
         (
             "policy=static,sme_aware seed=0,1 experiment_name=x${seed}",
             "${experiment_name}",
@@ -275,11 +292,14 @@ def test_a_subdir_alike_for_two_jobs_is_refused_before_the_first(
 @pytest.mark.parametrize(
     ("swept", "subdir"),
     [
-        ("policy=static,sme_aware", "${hydra.runtime.choices.policy}"),
+        # Variants of the same check run in make test-slow (every landing runs them too).
+        pytest.param(
+            "policy=static,sme_aware", "${hydra.runtime.choices.policy}", marks=pytest.mark.slow
+        ),
         ("policy=static,sme_aware", "${hydra:runtime.choices.policy}"),  # was refused
-        ("seed=0,1", "s${seed}"),
+        pytest.param("seed=0,1", "s${seed}", marks=pytest.mark.slow),
         ("policy=static,sme_aware", "${policy.name}"),
-        ("seed=0,1", "${oc.select:seed}_x"),
+        pytest.param("seed=0,1", "${oc.select:seed}_x", marks=pytest.mark.slow),
         # A key added with +: was refused as not found in the sweep's config.
         (
             "policy=counter_cyclical +policy.base.delinquency_cut=0.3,0.4",

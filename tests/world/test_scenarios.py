@@ -56,8 +56,18 @@ def _pair_run(scenario: str, policy: str, *size: str) -> CreditMarketModel:
     return model
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-@pytest.mark.parametrize("policy", policy_names())
+def _pairs() -> list:
+    """Every (scenario, policy) pair; ``make test`` runs each policy once, the scenarios in
+    turn (so each scenario too), and ``make test-slow`` the other pairs."""
+    pairs = []
+    for i, policy in enumerate(policy_names()):
+        for j, scenario in enumerate(SCENARIOS):
+            slow = () if j == i % len(SCENARIOS) else (pytest.mark.slow,)
+            pairs.append(pytest.param(scenario, policy, marks=slow, id=f"{policy}-{scenario}"))
+    return pairs
+
+
+@pytest.mark.parametrize(("scenario", "policy"), _pairs())
 def test_every_scenario_policy_pair_runs(scenario, policy):
     # One burn-in month (the switch from `static` to the policy on a book that has grown),
     # then four months under the policy; a scenario's shock is moved into them, so every
