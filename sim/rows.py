@@ -158,3 +158,38 @@ _MAP_FLAGS: int | None = (
     if hasattr(mmap, "MAP_PRIVATE") and hasattr(mmap, "MAP_ANONYMOUS")
     else None
 )
+
+
+def flat_rows(table: np.ndarray, *, writes: bool = False) -> tuple[np.ndarray, int]:
+    """A ``(k, n)`` table of rows as one flat array and its row stride (elements).
+
+    Entry ``(r, i)`` is at ``r * stride + i`` of the flat array. A grown table is a view
+    of a wider buffer (:func:`append_rows`): the flat array is a view spanning its ``k``
+    rows (the buffer's columns between them are never read), so a compiled kernel gets
+    the same argument type, a contiguous 1-D array, for a fresh table and a grown one,
+    and compiles once.
+
+    Args:
+        table: ``(k, n)`` array whose last axis has unit stride (as every state table).
+        writes: the caller writes through the flat array into ``table``.
+
+    Returns:
+        ``(flat, stride)``: ``flat`` a view of ``table``'s memory (a contiguous copy if
+        ``table`` is empty or its last axis is strided), ``stride >= max(n, 1)``.
+
+    Raises:
+        ValueError: ``writes`` and a non-empty ``table`` whose last axis is strided (a
+            copy would not write back).
+    """
+    item = table.itemsize
+    k, n = table.shape
+    if n == 0 or k == 0 or table.strides[1] != item or table.strides[0] % item:
+        if writes and n and k and not table.flags.c_contiguous:
+            raise ValueError(
+                f"flat_rows: a ({k}, {n}) table with strides {table.strides} has no flat "
+                "view to write through"
+            )
+        return np.ascontiguousarray(table).reshape(-1), max(n, 1)
+    stride = table.strides[0] // item
+    span = (k - 1) * stride + n
+    return np.lib.stride_tricks.as_strided(table, shape=(span,), strides=(item,)), stride

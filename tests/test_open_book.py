@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +17,18 @@ from sim.month import Month
 from sim.outputs.audit import audit
 from sim.platform.policies import build_policy
 from sim.platform.underwriting import close_for_attrition, finish_limits, initial_limits
-from sim.rows import MIN_CAPACITY, OWN_PAGES_BYTES, append_rows, empty_rows, pad_rows
+from sim.rows import (
+    MIN_CAPACITY,
+    OWN_PAGES_BYTES,
+    append_rows,
+    empty_rows,
+    flat_rows,
+    pad_rows,
+)
 from sim.world.borrowers import ClosureReason
 from tests.conftest import make_run
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _model(*overrides: str) -> CreditMarketModel:
@@ -47,6 +60,57 @@ def test_append_rows_keeps_rows_and_grows_in_place():
     # ... which grows (twice its rows, at least MIN_CAPACITY) when an append finds it full.
     s.append(BorrowerState.blank(1, limit_cny=[8.0]))
     assert s.limit_cny.base.shape == (64,) and s.limit_cny[-2:].tolist() == [7.0, 8.0]
+
+
+def test_flat_rows_reads_and_writes_a_fresh_and_a_grown_table_alike():
+    fresh = BorrowerState.blank(3)
+    fresh.draws_recent[:] = np.arange(9).reshape(3, 3)
+    grown = BorrowerState.blank(3)
+    grown.draws_recent[:] = np.arange(9).reshape(3, 3)
+    grown.append(BorrowerState.blank(2))
+    grown.draws_recent[:, 3:] = [[30, 31], [32, 33], [34, 35]]
+    assert fresh.draws_recent.flags.c_contiguous and not grown.draws_recent.flags.c_contiguous
+    for table, stride in ((fresh.draws_recent, 3), (grown.draws_recent, 64)):
+        flat, step = flat_rows(table, writes=True)
+        assert step == stride and flat.ndim == 1 and flat.flags.c_contiguous
+        k, n = table.shape
+        assert [[flat[r * step + i] for i in range(n)] for r in range(k)] == table.tolist()
+        flat[2 * step + 1] = -1  # writes land in the table
+        assert table[2, 1] == -1
+    # Empty tables give an empty flat array; a strided last axis cannot be written through.
+    assert flat_rows(np.zeros((3, 0)))[0].size == 0
+    strided = np.zeros((2, 6))[:, ::2]
+    assert flat_rows(strided)[1] == 3
+    with pytest.raises(ValueError, match=r"flat_rows: a \(2, 3\) table with strides"):
+        flat_rows(strided, writes=True)
+
+
+@pytest.mark.slow
+def test_a_growing_book_compiles_each_kernel_once():
+    # A fresh state's (k, n) tables are C-contiguous; once grown they are views of wider
+    # buffers. A kernel given such a table directly compiled a second version (found for
+    # the firms' settlement: outflow history, payables); flat_rows gives one type.
+    code = textwrap.dedent(
+        """
+        import gc
+        from numba.core.registry import CPUDispatcher
+        from experiments.bench import _config
+        from sim.model import CreditMarketModel
+        for n, months in ((1000, 8), (1500, 8), (2000, 12)):
+            CreditMarketModel(_config(n, months, "behaviour_rules", 0.1)).run()
+        twice = sorted(
+            f"{d.py_func.__module__}.{d.py_func.__name__}: {len(d.signatures)}"
+            for d in gc.get_objects()
+            if isinstance(d, CPUDispatcher) and d.py_func.__module__.startswith("sim")
+            and len(d.signatures) > 1
+        )
+        print(twice)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
 
 
 def test_append_rows_rejects_mismatched_rows():

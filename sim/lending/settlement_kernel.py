@@ -27,6 +27,7 @@ from numba import prange
 
 from sim.compiled import kernel, round_cny_scalar
 from sim.lending.channels.dues_kernel import pay_in_order, post_payments
+from sim.rows import flat_rows
 from sim.world.firms.state import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -36,12 +37,16 @@ __all__ = ["repay_compiled"]
 
 
 @kernel()
-def _mean_outflow(hist, i):
-    """Firm ``i``'s average monthly outflow (``outflow_hist_cny.mean(axis=0)``)."""
-    total = hist[0, i]
-    for r in range(1, hist.shape[0]):
-        total += hist[r, i]
-    return total / hist.shape[0]
+def _mean_outflow(hist, stride, months, i):
+    """Firm ``i``'s average monthly outflow (``outflow_hist_cny.mean(axis=0)``).
+
+    ``hist`` is the ``(months, n)`` history flat (:func:`sim.rows.flat_rows`), its month
+    ``r`` at ``r * stride``.
+    """
+    total = hist[i]
+    for r in range(1, months):
+        total += hist[r * stride + i]
+    return total / months
 
 
 @kernel(parallel=True)
@@ -51,6 +56,8 @@ def _firms_repay(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
     cash,
     target_days,
     outflow_hist,
+    outflow_stride,
+    outflow_months,
     opening_cash,
     business_in,
     balance,
@@ -80,11 +87,12 @@ def _firms_repay(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
 
     ``firm_pay`` (``(k, n_firms)``, zeros in) gets each firm's prepayment of each channel.
     ``opening_cash`` has no rows when the buffer days measure the closing cash alone; an
-    owner's platform line is open unless ``defaulted`` or ``closed``.
+    owner's platform line is open unless ``defaulted`` or ``closed``. ``outflow_hist`` is
+    ``outflow_hist_cny`` flat (:func:`sim.rows.flat_rows`), with its stride and months.
     """
     for i in prange(owners.shape[0]):
         o = owners[i]
-        mean = _mean_outflow(outflow_hist, i)
+        mean = _mean_outflow(outflow_hist, outflow_stride, outflow_months, np.int64(i))
         target = round_cny_scalar(target_days[i] * mean / DAYS_PER_MONTH)
         excess = round_cny_scalar(max(cash[i] - target, 0.0)) if is_open[i] else 0.0
         s = np.uint64(slot_of[o])  # unsigned: no negative-index wraparound
@@ -211,7 +219,8 @@ def repay_compiled(world: World, month: Month) -> None:
         f.is_open,
         f.cash_cny,
         f.target_buffer_days,
-        f.outflow_hist_cny,
+        *flat_rows(f.outflow_hist_cny),
+        f.outflow_hist_cny.shape[0],
         opening,
         f.platform_business_cny,
         s.balance_cny,

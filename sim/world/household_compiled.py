@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from sim.rows import flat_rows
 from sim.world.borrowers import RECENT_MONTHS
 from sim.world.household_kernel import _household_kernel, logit
 from sim.world.repayment import _EPS
@@ -209,7 +210,7 @@ def household_rows_compiled(
     ``HouseholdFlows`` (every array is written for every row), ``tables`` the type tables.
     """
     slot = step % RECENT_MONTHS
-    history, stride = _flat_rows(state.delinquent_recent)
+    history, stride = flat_rows(state.delinquent_recent)
     rows = KernelRows(
         **{f: getattr(state, f) for f in KernelRows._fields[:-5]},  # fields of the state
         delinquent_flat=history,
@@ -286,20 +287,3 @@ def flow_arrays(
         else:
             arrays[name] = spare.pop() if spare else np.empty(n)
     return arrays
-
-
-def _flat_rows(history: np.ndarray) -> tuple[np.ndarray, int]:
-    """A ``(months, n)`` history as one flat array and its row stride (elements).
-
-    Row ``m`` of borrower ``i`` is at ``m * stride + i``. A grown state's history is a
-    view of a wider buffer (:mod:`sim.rows`): the flat array is a view spanning its rows
-    (the buffer's columns between them are never read), so the kernel sees the same
-    argument type for a fresh state and a grown one and compiles once.
-    """
-    item = history.itemsize
-    months, n = history.shape
-    if n == 0 or months == 0 or history.strides[1] != item or history.strides[0] % item:
-        return np.ascontiguousarray(history).reshape(-1), max(n, 1)
-    stride = history.strides[0] // item
-    span = (months - 1) * stride + n
-    return np.lib.stride_tricks.as_strided(history, shape=(span,), strides=(item,)), stride

@@ -19,6 +19,7 @@ import numpy as np
 from numba import prange
 
 from sim.compiled import kernel, round_cny_scalar
+from sim.rows import flat_rows
 from sim.world.draws import FirmDraws
 from sim.world.firms.exits import ExitModel
 from sim.world.firms.operations import FirmMonth
@@ -77,7 +78,10 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
     owner_defaulted,
     u_exit,
     payables,
+    pay_stride,
     edge_payables,
+    edge_stride,
+    rings,
     stock_in,
     closed_step_in,
     cause_in,
@@ -108,12 +112,12 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
     (used when ``use_model``). ``cash`` is the cash after winding up, before receipts;
     ``edge_lost`` what each edge's supplier loses to a closing buyer (not rounded);
     ``out`` is a tuple of 16 ``(n_firms,)`` float64 outputs, indexed by ``FUNDING`` ..
-    ``PAID_NETWORK``.
+    ``PAID_NETWORK``. ``payables`` and ``edge_payables`` are the ``(rings, n)`` rings flat
+    (:func:`sim.rows.flat_rows`), each with its row stride.
     """
     decay, w_buffer, w_short, w_unpaid, w_default = params[:5]
     nonfinancial, low_days, hazard_const = params[5:8]
     n = was_open.shape[0]
-    rings = payables.shape[0]
     for i in prange(n):
         lo, hi = indptr[i], indptr[i + 1]
         fund = round_cny_scalar(funding_in[i])
@@ -180,17 +184,17 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
         # Winding up: what is still owed (overdue and not yet due), pro rata, from cash.
         owed_out = 0.0
         if shut:
-            total = payables[0, i]
+            total = payables[i]
             for r in range(1, rings):
-                total += payables[r, i]
+                total += payables[r * pay_stride + i]
             owed_out = round_cny_scalar(over_out + total)
         owed_edges = 0.0
         for e in range(lo, hi):
             oe = 0.0
             if shut:
-                total = edge_payables[0, e]
+                total = edge_payables[e]
                 for r in range(1, rings):
-                    total += edge_payables[r, e]
+                    total += edge_payables[r * edge_stride + e]
                 oe = round_cny_scalar(edge_overdue[e] + total)
             edge_lost[e] = oe  # owed here; less what is paid below
             owed_edges += oe
@@ -225,11 +229,11 @@ def _settle_buyers(  # noqa: PLR0913 - a kernel takes plain arrays, one per fiel
         closure_cause[i] = code if shut else cause_in[i]
         if shut:
             for r in range(rings):
-                payables[r, i] = 0.0
+                payables[r * pay_stride + i] = 0.0
             for e in range(lo, hi):
                 edge_overdue[e] = 0.0
                 for r in range(rings):
-                    edge_payables[r, e] = 0.0
+                    edge_payables[r * edge_stride + e] = 0.0
 
 
 @kernel()
@@ -309,8 +313,9 @@ def settle_compiled(
         age_factor,
         defaulted,
         draws.u_exit,
-        f.payables_cny,
-        f.edge_payables_cny,
+        *flat_rows(f.payables_cny, writes=True),
+        *flat_rows(f.edge_payables_cny, writes=True),
+        f.payables_cny.shape[0],
         f.stock_prebought_cny,
         f.closed_step,
         f.closure_cause,
