@@ -169,6 +169,7 @@ def _row(n: int, impl: str, threads: int, months: int, run_s: float) -> dict:
         "implementation": impl,
         "threads": threads,
         "months_run": months,
+        "warm_up_s": 0.2,
         "setup_s": 0.5,
         "run_s": run_s,
         "borrower_months_per_s": n * months / run_s,
@@ -226,6 +227,8 @@ def test_closed_book_keeps_the_borrower_rows_and_counts_the_rows_simulated() -> 
     common += ["--implementations", "compiled"]
     open_ = bench._one(bench._parse(common))
     closed = bench._one(bench._parse([*common, "--book", "closed"]))
+    # The small untimed run before the timed one, in the same process.
+    assert open_["warm_up_s"] > 0 and closed["warm_up_s"] > 0
     assert closed["book"] == "closed" and closed["borrower_rows_end"] == 3000
     assert open_["book"] == "open" and open_["borrower_rows_end"] > 3000  # applicants arrived
     # Rows simulated per second: the rows of each month summed, over the run time.
@@ -255,5 +258,54 @@ def test_warm_cache_skips_the_compile_probe_and_keeps_the_cache(tmp_path, monkey
         "hot_s": 1.0, "first_s": 2.0, "import_s": 0.5, **_row(2000, "compiled", 1, 3, 1.0)
     })  # fmt: skip
     assert bench.main(common) == 0
-    assert [c[c.index("--child") + 1] for c, _ in calls] == ["probe", "probe", "run", "run"]
+    # No separate warm-up run: each timed run warms up in its own process (see _one).
+    assert [c[c.index("--child") + 1] for c, _ in calls] == ["probe", "probe", "run"]
     assert all("limitlab-numba-cache-" in env["NUMBA_CACHE_DIR"] for _, env in calls)
+
+
+def test_report_gives_the_median_of_repeated_runs() -> None:
+    rows = [_row(1_000, "compiled", 1, 12, t) for t in (3.0, 1.0, 2.0)]
+    table = pd.DataFrame([{k: v for k, v in r.items() if k != "stage_seconds"} for r in rows])
+    assert "| 1,000 | 100 | 1,120 | compiled | 1 | 0.50 | 1.00 (median of 3: 2.00) |" in (
+        bench._report(table, 12)
+    )
+
+
+@pytest.mark.parametrize("made", [True, False])
+def test_ctrl_c_is_one_line_exit_130_and_leaves_no_folder_it_made(
+    tmp_path, monkeypatch, capsys, made
+) -> None:
+    out = tmp_path / "new" if made else tmp_path
+
+    def interrupted(cmd, env, what):  # noqa: ANN001, ANN202
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "_child", interrupted)
+    argv = ["--sizes", "2000", "--months", "3", "--implementations", "numpy", "--out", str(out)]
+    assert bench.main(argv) == 130
+    err = capsys.readouterr().err
+    assert err == "bench.py: interrupted (Ctrl-C): no results written\n"
+    assert out.exists() is not made  # a folder the bench made is removed; another is kept
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--sizes", "0"], "--sizes must each be in [1, 50,000,000]"),
+        (["--sizes", "1000,2000"], "--child run takes one value of --sizes, got '1000,2000'"),
+        (["--threads", "1,2"], "--child run takes one value of --threads, got '1,2'"),
+        (["--threads", "99"], "--threads must each be in [1, "),
+        (["--implementations", "compiled,numpy"], "--child run takes one implementation"),
+        (["--months", "0"], "--months must be in [1, 100,000] (n_months), got 0"),
+    ],
+)
+def test_a_child_run_checks_its_one_size_thread_count_and_implementation(
+    argv, message, capsys
+) -> None:
+    base = {"--sizes": "1000", "--threads": "1", "--implementations": "compiled"}
+    base.update(dict(zip(argv[::2], argv[1::2], strict=True)))
+    flat = [x for kv in base.items() for x in kv]
+    with pytest.raises(SystemExit) as stop:
+        bench._parse(["--child", "run", *flat])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
