@@ -24,10 +24,11 @@ per size and thread count, the compiled kernels' speed-up over NumPy and over th
 reference. Before the runs, numba's first-call cost is measured in two fresh processes
 that run a small book for a few months with ``NUMBA_CACHE_DIR`` set to a new directory:
 the first finds it empty (compiles every kernel), the second warm (loads them); the timed
-runs then use that warm cache. Each timed run first runs a small book
-(``WARM_UP_BORROWERS`` x ``WARM_UP_MONTHS``) of its implementation in its own process,
-untimed, so that loading the kernels, starting numba's threads and any other first call
-fall outside its run time (reported as ``warm_up_s``). Results go to
+runs then use that warm cache. Each timed run first runs a small book (its size up to
+``WARM_UP_BORROWERS``, ``WARM_UP_MONTHS`` months) of its implementation in its own
+process, untimed, so that loading the kernels, starting numba's threads and any other
+first call fall outside its run time (reported as ``warm_up_s``; the peak memory
+includes that small book, which sets it only for runs of a few hundred borrowers). Results go to
 ``<--out>/bench-<timestamp>.csv`` (and ``-stages.csv``; ``--out`` is ``outputs/bench`` by
 default). Every input, the config of
 each size, its memory and the results folder are checked before the first run: a bad one
@@ -117,7 +118,9 @@ def _one(args: argparse.Namespace) -> dict:
     run = _config(n, args.months, args.policy, args.firm_share, args.book)
     t_warm = time.perf_counter()
     warm = CreditMarketModel(
-        _config(WARM_UP_BORROWERS, WARM_UP_MONTHS, args.policy, args.firm_share, args.book)
+        # Its size up to n: a book of a few rows gives some tables other layouts (a table
+        # of one row is contiguous), for which numba compiles a version of its own.
+        _config(min(n, WARM_UP_BORROWERS), WARM_UP_MONTHS, args.policy, args.firm_share, args.book)
     )
     warm.run()
     warm.close()
@@ -250,7 +253,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--warm-cache",
         action="store_true",
         help="time with the checkout's numba cache as it is: no first-call compile probe in "
-        "an empty cache, no warm-up run (a cold kernel then compiles inside a timed run)",
+        "an empty cache (each timed run still warms up first, untimed)",
     )
     parser.add_argument("--out", default=str(OUT_DIR), help=f"folder of the CSVs ({OUT_DIR})")
     parser.add_argument("--child", choices=["run", "probe"], help=argparse.SUPPRESS)
@@ -261,9 +264,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         return args
     # Imported here, not at the top: a child's timed imports stay those of the model.
     import numba
-    from hydra.errors import HydraException
 
-    from sim.runtime.errors import CONFIG_ERRORS, config_error, one_line
+    from sim.runtime.errors import one_line
     from sim.runtime.resources import check_memory
 
     top = int(numba.config.NUMBA_NUM_THREADS)
@@ -283,19 +285,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         )
     if args.repeat < 1:
         parser.error(f"--repeat must be a whole number >= 1, got {args.repeat}")
-    if not 0.0 <= args.firm_share <= 1.0:  # NaN too
-        parser.error(f"--firm-share must be in [0, 1] (firms.owner_share), got {args.firm_share}")
     if "reference" in impls and min(args.size_list) > REFERENCE_MAX_BORROWERS:
         parser.error(
             f"the reference runs only up to {REFERENCE_MAX_BORROWERS:,d} borrowers: "
             "add a smaller size or leave it out of --implementations"
         )
-    try:  # the policy (and the rest of the config) once, on a small book
-        _config(PROBE_BORROWERS, args.months, args.policy, args.firm_share, args.book)
-    except HydraException as err:
-        parser.error(f"--policy {args.policy}: {config_error(err)}")
-    except CONFIG_ERRORS as err:
-        parser.error(f"--policy {args.policy}: {one_line(err)}")
+    _check_config(parser, args)
     for n in args.size_list:  # every run fits, before running
         try:
             check_memory(_config(n, args.months, args.policy, args.firm_share, args.book))
@@ -326,6 +321,23 @@ def _check_child_run(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error(f"--child run takes one implementation, got {args.implementations!r}")
     if not 1 <= args.months <= MAX_MONTHS:
         parser.error(f"--months must be in [1, {MAX_MONTHS:,d}] (n_months), got {args.months}")
+    _check_config(parser, args)
+
+
+def _check_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The firm share, then the policy and the rest of the config once, on a small book."""
+    from hydra.errors import HydraException
+
+    from sim.runtime.errors import CONFIG_ERRORS, config_error, one_line
+
+    if not 0.0 <= args.firm_share <= 1.0:  # NaN too
+        parser.error(f"--firm-share must be in [0, 1] (firms.owner_share), got {args.firm_share}")
+    try:
+        _config(PROBE_BORROWERS, args.months, args.policy, args.firm_share, args.book)
+    except HydraException as err:
+        parser.error(f"--policy {args.policy}: {config_error(err)}")
+    except CONFIG_ERRORS as err:
+        parser.error(f"--policy {args.policy}: {one_line(err)}")
 
 
 def _checked_out(parser: argparse.ArgumentParser, folder: str) -> Path:
@@ -415,8 +427,11 @@ def _report(table: pd.DataFrame, months: int) -> str:
 def _stage_table(rows: list[dict]) -> pd.DataFrame:
     """Milliseconds per month of each stage, one column per run."""
     cols = {}
+    repeated = any(r.get("repeat", 0) for r in rows)
     for r in rows:
         key = f"{r['n_borrowers']:,d} {r['implementation']} t{r['threads']}"
+        if repeated:
+            key += f" #{r.get('repeat', 0) + 1}"
         cols[key] = {k: 1e3 * v / r["months_run"] for k, v in r["stage_seconds"].items()}
     out = pd.DataFrame(cols)
     out.loc["total"] = out.sum()
@@ -429,13 +444,19 @@ def main(argv: list[str] | None = None) -> int:
         args = _parse(argv)
         return _main(args)
     except KeyboardInterrupt:
-        if args is None or args.child:
-            raise
+        if args is not None and args.child:
+            raise  # a child's parent reports it
         # The runs are children in this process group: Ctrl-C stopped them too.
-        if args.out_made and args.out.is_dir() and not any(args.out.iterdir()):
-            args.out.rmdir()
+        _drop_made_out(args)
         print("bench.py: interrupted (Ctrl-C): no results written", file=sys.stderr)
         return 130
+
+
+def _drop_made_out(args: argparse.Namespace | None) -> None:
+    """Remove the ``--out`` folder if this bench made it and wrote nothing in it."""
+    made = args is not None and getattr(args, "out_made", False)
+    if made and args.out.is_dir() and not any(args.out.iterdir()):
+        args.out.rmdir()
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -472,6 +493,7 @@ def _main(args: argparse.Namespace) -> int:
                 try:
                     row = _child(cmd, env, f"the run of {n:,d} borrowers ({impl}, {t} threads)")
                 except RuntimeError as err:
+                    _drop_made_out(args)
                     print(f"bench.py: {err}", file=sys.stderr)
                     return 1
                 rows.append(row | {"repeat": repeat})

@@ -297,6 +297,8 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_no_folder_it_made(
         (["--threads", "99"], "--threads must each be in [1, "),
         (["--implementations", "compiled,numpy"], "--child run takes one implementation"),
         (["--months", "0"], "--months must be in [1, 100,000] (n_months), got 0"),
+        (["--firm-share", "5"], "--firm-share must be in [0, 1] (firms.owner_share), got 5.0"),
+        (["--policy", "nope"], "--policy nope: "),
     ],
 )
 def test_a_child_run_checks_its_one_size_thread_count_and_implementation(
@@ -309,3 +311,32 @@ def test_a_child_run_checks_its_one_size_thread_count_and_implementation(
         bench._parse(["--child", "run", *flat])
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_ctrl_c_during_the_checks_is_the_same_one_line(monkeypatch, capsys) -> None:
+    def interrupted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "_check_config", interrupted)
+    assert bench.main(["--sizes", "2000", "--months", "3"]) == 130
+    assert capsys.readouterr().err == "bench.py: interrupted (Ctrl-C): no results written\n"
+
+
+def test_stage_columns_keep_every_repeat() -> None:
+    rows = [_row(1_000, "compiled", 1, 12, t) | {"repeat": k} for k, t in enumerate((3.0, 1.0))]
+    stages = bench._stage_table(rows)
+    assert list(stages.columns) == ["1,000 compiled t1 #1", "1,000 compiled t1 #2"]
+    assert stages.loc["household", "1,000 compiled t1 #2"] == pytest.approx(
+        1e3 * 0.5 / 12, abs=0.05
+    )
+
+
+def test_a_book_of_a_few_borrowers_warms_up_at_its_own_size(monkeypatch) -> None:
+    # A table of one row is contiguous: numba compiles other versions for such a book,
+    # which its own warm-up compiles before the timer starts.
+    sizes = []
+    real = bench._config
+    monkeypatch.setattr(bench, "_config", lambda n, *a, **k: sizes.append(n) or real(n, *a, **k))
+    argv = ["--child", "run", "--sizes", "3", "--months", "2", "--threads", "1"]
+    row = bench._one(bench._parse([*argv, "--implementations", "numpy"]))
+    assert sizes[-2:] == [3, 3] and row["n_borrowers"] == 3  # the run, then its warm-up
