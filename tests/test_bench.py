@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from experiments import bench
+from sim import compiled
 from sim.outputs import folders
 
 _TOP = int(numba.config.NUMBA_NUM_THREADS)
@@ -162,6 +163,15 @@ def test_results_folder_made_and_used(tmp_path) -> None:
     assert out.is_dir() and list(out.iterdir()) == []  # the probe file is gone
 
 
+@pytest.fixture
+def child_settings():
+    """A child run sets the implementation and numba's threads process-wide: restored."""
+    implementation, threads = compiled.implementation(), compiled.threads()
+    yield
+    compiled.set_implementation(implementation)
+    compiled.set_threads(threads)
+
+
 def _row(n: int, impl: str, threads: int, months: int, run_s: float) -> dict:
     return {
         "n_borrowers": n,
@@ -222,7 +232,9 @@ def test_jobs_run_numpy_and_reference_once_and_skip_large_references(tmp_path) -
     assert [j[2] for j in jobs if j[:2] == (1_000, "numpy")] == [1]
 
 
-def test_closed_book_keeps_the_borrower_rows_and_counts_the_rows_simulated() -> None:
+def test_closed_book_keeps_the_borrower_rows_and_counts_the_rows_simulated(
+    child_settings,
+) -> None:
     common = ["--child", "run", "--sizes", "3000", "--months", "4", "--threads", "1"]
     common += ["--implementations", "compiled"]
     open_ = bench._one(bench._parse(common))
@@ -331,7 +343,7 @@ def test_stage_columns_keep_every_repeat() -> None:
     )
 
 
-def test_a_book_of_a_few_borrowers_warms_up_at_its_own_size(monkeypatch) -> None:
+def test_a_book_of_a_few_borrowers_warms_up_at_its_own_size(monkeypatch, child_settings) -> None:
     # A table of one row is contiguous: numba compiles other versions for such a book,
     # which its own warm-up compiles before the timer starts.
     sizes = []
