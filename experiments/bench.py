@@ -28,10 +28,10 @@ runs then use that warm cache. Each timed run first runs a small book (its size 
 ``WARM_UP_BORROWERS``, ``WARM_UP_MONTHS`` months) of its implementation in its own
 process, untimed, so that loading the kernels, starting numba's threads and any other
 first call fall outside its run time (reported as ``warm_up_s``; the peak memory
-includes that small book, which sets it only for runs of a few hundred borrowers). Results go to
-``<--out>/bench-<timestamp>.csv`` (and ``-stages.csv``; ``--out`` is ``outputs/bench`` by
-default). Every input, the config of
-each size, its memory and the results folder are checked before the first run: a bad one
+includes that small book, which sets it only for runs of a few hundred borrowers).
+Results go to ``<--out>/bench-<timestamp>.csv`` (and ``-stages.csv``; ``--out`` is
+``outputs/bench`` by default). Every input, the config of each size, its memory and the
+results folder are checked before the first run: a bad one
 is one line naming the option and its allowed range, exit code 2; Ctrl-C stops the bench
 with one line and exit code 130, and writes no results. Firms: ``--firm-share``
 of the borrowers own one (0.1 by default).
@@ -106,7 +106,7 @@ def _config(n: int, months: int, policy: str, firm_share: float, book: str = "op
 
 
 def _one(args: argparse.Namespace) -> dict:
-    """One timed run in this process (the child of a bench)."""
+    """One timed run in this process (the child of a bench), after its untimed warm-up."""
     import resource
 
     from sim import compiled
@@ -305,8 +305,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def _check_child_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """``--child run`` times one run: one size, one implementation, one thread count.
 
-    Checked without composing a config (the bench's own checks ran before it started the
-    child); a value out of range is a usage error, exit code 2.
+    Its values in range and its config composed once (:func:`_check_config`); else a
+    usage error, exit code 2. Its memory is not checked (the bench checks it before it
+    starts a child).
     """
     import numba
 

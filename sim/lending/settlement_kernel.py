@@ -92,6 +92,7 @@ def _firms_repay(  # noqa: PLR0913 - a kernel takes plain arrays, one per field
     """
     for i in prange(owners.shape[0]):
         o = owners[i]
+        # One index type (prange's index is typed both signed and unsigned): one version.
         mean = _mean_outflow(outflow_hist, outflow_stride, outflow_months, np.int64(i))
         target = round_cny_scalar(target_days[i] * mean / DAYS_PER_MONTH)
         excess = round_cny_scalar(max(cash[i] - target, 0.0)) if is_open[i] else 0.0
